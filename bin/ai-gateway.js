@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+require('../dist/runtime/src/entry/cli.js').main(process.argv.slice(2));

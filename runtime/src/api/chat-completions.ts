@@ -1,0 +1,113 @@
+/**
+ * POST /v1/chat/completions (and /inference): validate, authorize, route through the
+ * attempt executor, answer as JSON or as an SSE stream. Provider wire formats never
+ * reach this file.
+ */
+import type { Context } from 'hono';
+import type { Gateway } from '../gateway';
+import { ProviderError } from '../providers/errors';
+import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
+import { estimatePromptTokens } from '../quota/token-estimate';
+import { AllRoutesFailed, sentAttempts, type Answered, type RoutedRequest } from '../routing/executor';
+import { timeoutsFor } from '../routing/timeouts';
+import { resilientStream } from '../stream/resilient-stream';
+import { sseBody } from '../stream/sse-response';
+import { SSE_HEADERS } from '../stream/sse-write';
+import { startStream, type StartedStream } from '../stream/started-stream';
+import { assertModelAllowed, type TenantDirectory } from './auth';
+import { maxOutputTokens, type ChatRequest } from './chat-request';
+import { notFound } from './errors';
+import { deadlineExceeded, failureToError } from './failure-response';
+import { parseChatBody } from './validate-chat';
+
+/** Trace context passed on to providers (W3C). */
+const FORWARDED = ['traceparent', 'tracestate'] as const;
+
+/** Output reserved for admission when the client sets no max_tokens; usage corrects it after. */
+export const DEFAULT_OUTPUT_ESTIMATE = 1024;
+
+export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
+  return async (c: Context): Promise<Response> => {
+    const tenant = tenants.authenticate(c.req.raw.headers);
+    const req = parseChatBody(await c.req.text());
+    const entry = gw.router.entry(req.model);
+    if (!entry) {
+      throw notFound(`The model "${req.model}" does not exist. Known models: ${gw.router.models().map((m) => m.name).join(', ')}.`);
+    }
+    assertModelAllowed(tenant, req.model);
+
+    const requestId = c.get('requestId') as string;
+    const deadlineMs = gw.config.server.requestTimeoutMs;
+    const deadline = AbortSignal.timeout(deadlineMs);
+    const clientGone = new AbortController();
+    const signal = AbortSignal.any([c.req.raw.signal, deadline, clientGone.signal]);
+    const forwardHeaders: Record<string, string> = {};
+    for (const h of FORWARDED) {
+      const v = c.req.header(h);
+      if (v) forwardHeaders[h] = v;
+    }
+    const callOpts = (s: AbortSignal): CallOptions => ({ signal: s, requestId, forwardHeaders });
+    const adapterFor = (route: Route) => gw.adapters.get(route.provider.id)!;
+    const timeouts = timeoutsFor(entry.model);
+    const routed: RoutedRequest = {
+      model: entry,
+      stream: req.stream === true,
+      estimatedTokens: estimatePromptTokens(req) + (maxOutputTokens(req) ?? DEFAULT_OUTPUT_ESTIMATE),
+      deadline: gw.now() + deadlineMs,
+      signal,
+      timeouts,
+    };
+    const run = <T extends UpstreamMeta>(r: RoutedRequest, attempt: (route: Route, s: AbortSignal) => Promise<T>): Promise<Answered<T>> =>
+      gw.executor.run(r, attempt).catch((err: unknown) => {
+        if (deadline.aborted) throw deadlineExceeded(deadlineMs);
+        if (err instanceof AllRoutesFailed) throw failureToError(err, gw.role);
+        throw err;
+      });
+
+    if (!routed.stream) {
+      const answer = await run(routed, (route, s) => adapterFor(route).complete(route, req, callOpts(s)));
+      const completion = answer.value.completion;
+      answer.settle(completion.usage.total_tokens);
+      return c.json(completion, 200, routeHeaders(answer, answer.route.key));
+    }
+
+    const startOn = (route: Route, requests: ChatRequest[], s: AbortSignal) => startFirstAccepted(adapterFor(route), route, requests, callOpts(s));
+    const first = await run(routed, (route, s) => startOn(route, [req], s));
+    const outcome = { continuations: 0 };
+    const chunks = resilientStream(req, first, {
+      idleMs: timeouts.idleMs,
+      supportsPrefill: (route) => adapterFor(route).supportsPrefill?.(route) ?? false,
+      continueOn: (build, exclude) =>
+        gw.executor.run({ ...routed, exclude, deadline: routed.deadline }, (route, s) => startOn(route, build(route), s)),
+      onStreamFailure: (route, err) => gw.executor.onStreamFailure(route, err),
+    }, outcome);
+    const body = sseBody(chunks, { includeUsage: req.stream_options?.include_usage === true, onCancel: (reason) => clientGone.abort(reason) });
+    return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...routeHeaders(first, first.route.key) } });
+  };
+}
+
+/** Tries the requests in order on one route; a refusal of the first (e.g. prefill) falls to the next. */
+async function startFirstAccepted(
+  adapter: ProviderAdapter,
+  route: Route,
+  requests: ChatRequest[],
+  opts: CallOptions,
+): Promise<StartedStream> {
+  for (let i = 0; ; i++) {
+    try {
+      return await startStream(adapter, route, requests[i]!, opts);
+    } catch (err) {
+      if (i + 1 < requests.length && err instanceof ProviderError && err.failure === 'refused') continue;
+      throw err;
+    }
+  }
+}
+
+function routeHeaders(answer: Answered<UpstreamMeta>, routeKey: string): Record<string, string> {
+  const meta = answer.value;
+  // Through a spoke, the route is the spoke's, and its attempts add to ours.
+  return {
+    'x-gateway-route': meta.upstreamRoute ?? routeKey,
+    'x-gateway-attempts': String(sentAttempts(answer.attempts) - 1 + (meta.upstreamAttempts ?? 1)),
+  };
+}

@@ -1,0 +1,50 @@
+/** What the client is told when no route answered: each failure class has its status. */
+import type { Role } from '../config/schema';
+import { PASSED_OVER, type AllRoutesFailed } from '../routing/executor';
+import { GatewayError } from './errors';
+
+/**
+ * The provider's verdict on the request goes back as it was said. Auth to the provider
+ * and a provider model it does not know are the gateway's own configuration, so 502.
+ */
+function refusedStatus(status: number | undefined): 400 | 413 | 502 {
+  if (status === 401 || status === 403 || status === 404) return 502;
+  return status === 413 ? 413 : 400;
+}
+
+export function deadlineExceeded(ms: number): GatewayError {
+  return new GatewayError(504, 'timeout_error', `The request exceeded the gateway deadline of ${ms} ms.`, 'deadline_exceeded');
+}
+
+export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
+  const last = err.last;
+  const listing = err.attempts.length === 0 ? 'no route is configured for this model' : err.message;
+  if (!last) return new GatewayError(503, 'api_error', `No route could serve the request: ${listing}`, 'no_route_available');
+  if (last.failure === 'refused') {
+    const status = refusedStatus(last.status);
+    const type = status === 502 ? 'api_error' : 'invalid_request_error';
+    return new GatewayError(status, type, last.message, last.code ?? 'provider_refused', last.param ?? null);
+  }
+  if (last.failure === 'context_length') {
+    return new GatewayError(400, 'invalid_request_error', last.message, 'context_length_exceeded', 'messages');
+  }
+  const retryAfter = minRetryAfterSeconds(err);
+  const headers: Record<string, string> = retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {};
+  const allThrottled = err.attempts.every((a) => a.outcome === 'throttled' || a.outcome === 'quota_exhausted');
+  if (allThrottled) {
+    // A spoke tells the proxy "this account is out of quota" with a 429 so it moves on at once.
+    const status = role === 'spoke' ? 429 : 503;
+    return new GatewayError(status, status === 429 ? 'rate_limit_error' : 'api_error', `Every route is out of quota: ${listing}`, 'upstream_quota_exhausted', null, headers);
+  }
+  if (err.attempts.every((a) => a.outcome === 'silent' || PASSED_OVER.has(a.outcome))) {
+    return new GatewayError(504, 'timeout_error', `Every route timed out: ${listing}`, 'upstream_timeout', null, headers);
+  }
+  // 503 when the providers said they are unavailable; 502 when one answered badly.
+  const unavailable = err.attempts.every((a) => a.status === 503 || a.status === 529 || a.outcome === 'throttled' || a.outcome === 'quota_exhausted');
+  return new GatewayError(unavailable ? 503 : 502, 'api_error', `Every route failed: ${listing}`, 'upstream_unavailable', null, headers);
+}
+
+function minRetryAfterSeconds(err: AllRoutesFailed): number | undefined {
+  const ms = err.last?.retryAfterMs;
+  return ms === undefined ? undefined : Math.max(1, Math.ceil(ms / 1000));
+}

@@ -1,0 +1,47 @@
+/** Parses and validates a Chat Completions body; every failure names the field at fault. */
+import type { z } from 'zod';
+import { chatRequestSchema, type ChatRequest } from './chat-request';
+import { badRequest, GatewayError } from './errors';
+
+/** `messages[1].role` style, as OpenAI names params. */
+export function paramPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out;
+}
+
+function describe(issue: z.core.$ZodIssue): { message: string; param: string | null } {
+  if (issue.code === 'unrecognized_keys') {
+    return { message: issue.message, param: issue.keys[0] ?? null };
+  }
+  const param = paramPath(issue.path) || null;
+  let message = issue.message;
+  if (issue.code === 'invalid_type') {
+    const received = issue.input === null ? 'null' : Array.isArray(issue.input) ? 'array' : typeof issue.input;
+    message = issue.input === undefined ? `missing required parameter` : `expected ${issue.expected}, got ${received}`;
+  } else if (issue.code === 'invalid_union' && issue.path.at(-2) === 'messages') {
+    message = 'invalid message';
+  }
+  return { message: param ? `Invalid '${param}': ${message}` : message, param };
+}
+
+export function parseChatBody(text: string): ChatRequest {
+  if (text.trim() === '') throw badRequest('the request body is empty; expected a JSON object', null, 'invalid_json');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`, null, 'invalid_json');
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw badRequest('the request body must be a JSON object', null, 'invalid_json');
+  }
+  const result = chatRequestSchema.safeParse(doc, { reportInput: true });
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const { message, param } = describe(issue);
+    const code = issue.code === 'unrecognized_keys' ? 'unsupported_parameter' : 'invalid_value';
+    throw new GatewayError(400, 'invalid_request_error', message, code, param);
+  }
+  return result.data;
+}

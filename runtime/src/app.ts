@@ -1,0 +1,64 @@
+/**
+ * The Hono app, built once from a gateway (config + role). Lambda, the Node server and
+ * tests all serve this same app; entry points stay a few lines around it.
+ */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { randomUUID } from 'node:crypto';
+import { TenantDirectory } from './api/auth';
+import { chatCompletionsHandler } from './api/chat-completions';
+import { GatewayError } from './api/errors';
+import { healthBody } from './api/healthz';
+import { modelsBody } from './api/models';
+import type { Gateway } from './gateway';
+
+type Env = { Variables: { requestId: string }; Bindings: { requestContext?: { requestId?: string } } };
+
+function errorResponse(c: Context, err: GatewayError): Response {
+  return c.json(err.toJSON(), err.status, err.headers);
+}
+
+export function createApp(gw: Gateway): Hono<Env> {
+  const app = new Hono<Env>();
+  const tenants = new TenantDirectory(gw.config.tenants);
+  const startedAt = gw.now();
+
+  // Behind API Gateway, its request id ties our logs to its access logs.
+  app.use(requestId({ headerName: 'x-request-id', generator: (c) => c.env?.requestContext?.requestId ?? randomUUID() }));
+
+  const limit = bodyLimit({
+    maxSize: gw.config.server.maxBodyBytes,
+    onError: (c) =>
+      errorResponse(
+        c,
+        new GatewayError(413, 'invalid_request_error', `The request body is larger than ${gw.config.server.maxBodyBytes} bytes.`, 'request_too_large'),
+      ),
+  });
+  const chat = chatCompletionsHandler(gw, tenants);
+  app.post('/v1/chat/completions', limit, chat);
+  app.post('/inference', limit, chat);
+
+  app.get('/v1/models', (c) => {
+    tenants.authenticate(c.req.raw.headers);
+    return c.json(modelsBody(gw, startedAt));
+  });
+
+  app.get('/healthz', (c) => {
+    const h = healthBody(gw);
+    return c.json(h.body, h.status);
+  });
+
+  app.notFound((c) =>
+    errorResponse(c, new GatewayError(404, 'not_found_error', `No route ${c.req.method} ${c.req.path}.`, 'unknown_url')),
+  );
+
+  app.onError((err, c) => {
+    if (err instanceof GatewayError) return errorResponse(c, err);
+    // Never echo internals: the request id lets an operator find the log line.
+    console.error(JSON.stringify({ level: 'error', requestId: c.get('requestId'), err: String((err as Error)?.stack ?? err) }));
+    return errorResponse(c, new GatewayError(500, 'api_error', `Internal gateway error (request ${c.get('requestId')}).`, 'internal_error'));
+  });
+
+  return app;
+}

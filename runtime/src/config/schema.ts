@@ -1,0 +1,192 @@
+/**
+ * The one schema of the gateway config file. Every config type in the runtime (and the
+ * spoke config that infra renders) is inferred from here, so a field exists in exactly
+ * one place.
+ */
+import { z } from 'zod';
+
+const id = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits, ".", "_", ":" or "-"');
+
+export const PROVIDER_TYPES = ['bedrock', 'openai', 'anthropic', 'openai-compatible', 'simulated'] as const;
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+export const credentialsSchema = z.union([
+  z.strictObject({ env: z.string().min(1) }),
+  z.strictObject({ secretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, 'a Secrets Manager ARN') }),
+  z.strictObject({ file: z.string().min(1) }),
+]);
+
+/** Limits of one provider model on one account; providers publish these per model. */
+export const modelLimitsSchema = z.strictObject({
+  rpm: z.number().int().positive().optional(),
+  tpm: z.number().int().positive().optional(),
+});
+
+/** Behaviour of one `simulated` endpoint: what `npm start` and the benchmarks run on. */
+export const simulationSchema = z.strictObject({
+  latencyMs: z.number().nonnegative().default(50),
+  tokensPerSecond: z.number().positive().default(200),
+  failureRate: z.number().min(0).max(1).default(0),
+  /** The endpoint's own quota: past it, 429 with Retry-After, as a real provider does. */
+  quota: modelLimitsSchema.optional(),
+  seed: z.number().int().optional(),
+});
+
+export const endpointSchema = z.strictObject({
+  region: z.string().min(1),
+  /** Base URL override (OpenAI-style: ending in /v1). Bedrock: the runtime endpoint. */
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  ...simulationSchema.shape,
+});
+
+export const accountSchema = z.strictObject({
+  id,
+  credentials: credentialsSchema.optional(),
+  /** Per provider model id; "*" is the default for models not listed. */
+  limits: z.record(z.string().min(1), modelLimitsSchema).default({}),
+  endpoints: z.array(endpointSchema).min(1),
+});
+
+export const providerSchema = z
+  .strictObject({
+    id,
+    type: z.enum(PROVIDER_TYPES),
+    accounts: z.array(accountSchema).min(1),
+    /** Extra headers sent upstream on every call (e.g. an org id); never logged. */
+    headers: z.record(z.string(), z.string()).optional(),
+  })
+  .superRefine((p, ctx) => {
+    p.accounts.forEach((a, i) => {
+      if (p.type === 'bedrock' && a.credentials) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accounts', i, 'credentials'],
+          message: 'bedrock accounts use the AWS credential chain (task role), not credentials',
+        });
+      }
+      a.endpoints.forEach((e, j) => {
+        // OpenAI and Anthropic have public default URLs; a self-hosted server has none.
+        if (p.type === 'openai-compatible' && !e.url) {
+          ctx.addIssue({ code: 'custom', path: ['accounts', i, 'endpoints', j, 'url'], message: 'openai-compatible endpoints need a url' });
+        }
+      });
+    });
+  });
+
+export const timeoutsSchema = z.strictObject({
+  connectMs: z.number().int().positive().optional(),
+  /** Streams: until the first chunk. */
+  firstByteMs: z.number().int().positive().optional(),
+  /** Streams: between two chunks. */
+  idleMs: z.number().int().positive().optional(),
+  /** Non-streamed answers: the whole attempt. */
+  completeMs: z.number().int().positive().optional(),
+});
+
+export const targetSchema = z.strictObject({
+  provider: id,
+  model: z.string().min(1),
+  /** The largest prompt + output this provider model takes; picks a larger fallback after context_length_exceeded. */
+  contextTokens: z.number().int().positive().optional(),
+});
+
+export const modelSchema = z.strictObject({
+  name: z.string().min(1),
+  targets: z.array(targetSchema).min(1),
+  timeouts: timeoutsSchema.optional(),
+});
+
+export const tenantSchema = z.strictObject({
+  id,
+  keys: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/, '"sha256:" followed by 64 lowercase hex digits')).min(1),
+  models: z.array(z.string().min(1)).default(['*']),
+  limits: z
+    .strictObject({
+      rpm: z.number().int().positive().optional(),
+      tpm: z.number().int().positive().optional(),
+      concurrency: z.number().int().positive().optional(),
+    })
+    .optional(),
+});
+
+export const spokeSchema = z.strictObject({
+  id,
+  url: z.url({ protocol: /^https?$/ }),
+  /** Logical models this spoke serves; all of them when omitted. */
+  models: z.array(z.string().min(1)).optional(),
+});
+
+export const serverSchema = z.strictObject({
+  port: z.number().int().min(0).max(65535).default(8080),
+  host: z.string().default('127.0.0.1'),
+  maxBodyBytes: z.number().int().positive().default(1_048_576),
+  requestTimeoutMs: z.number().int().positive().default(120_000),
+});
+
+export const configSchema = z
+  .strictObject({
+    server: serverSchema.default(() => serverSchema.parse({})),
+    providers: z.array(providerSchema).default([]),
+    models: z.array(modelSchema).default([]),
+    tenants: z.array(tenantSchema).default([]),
+    spokes: z.array(spokeSchema).default([]),
+    state: z.strictObject({ redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL') }).optional(),
+  })
+  .superRefine((cfg, ctx) => {
+    const unique = (items: { id: string }[], key: string) => {
+      const seen = new Set<string>();
+      items.forEach((item, i) => {
+        if (seen.has(item.id)) ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id "${item.id}"` });
+        seen.add(item.id);
+      });
+    };
+    unique(cfg.providers, 'providers');
+    unique(cfg.tenants, 'tenants');
+    unique(cfg.spokes, 'spokes');
+    cfg.providers.forEach((p, i) => unique(p.accounts, `providers.${i}.accounts`));
+    const providerIds = new Set(cfg.providers.map((p) => p.id));
+    const names = new Set<string>();
+    cfg.models.forEach((m, i) => {
+      if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model "${m.name}"` });
+      names.add(m.name);
+      // A proxy forwards to spokes and may name providers it does not run itself.
+      if (cfg.spokes.length > 0) return;
+      m.targets.forEach((t, j) => {
+        if (!providerIds.has(t.provider)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', i, 'targets', j, 'provider'],
+            message: `unknown provider "${t.provider}" (known: ${[...providerIds].join(', ') || 'none'})`,
+          });
+        }
+      });
+    });
+    cfg.spokes.forEach((s, i) =>
+      s.models?.forEach((m, j) => {
+        if (!names.has(m)) ctx.addIssue({ code: 'custom', path: ['spokes', i, 'models', j], message: `unknown model "${m}"` });
+      }),
+    );
+    cfg.tenants.forEach((t, i) =>
+      t.models.forEach((m, j) => {
+        if (m !== '*' && !names.has(m)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'models', j], message: `unknown model "${m}"` });
+      }),
+    );
+  });
+
+export type GatewayConfig = z.output<typeof configSchema>;
+export type GatewayConfigInput = z.input<typeof configSchema>;
+export type ProviderConfig = GatewayConfig['providers'][number];
+export type AccountConfig = ProviderConfig['accounts'][number];
+export type EndpointConfig = AccountConfig['endpoints'][number];
+export type ModelConfig = GatewayConfig['models'][number];
+export type TargetConfig = ModelConfig['targets'][number];
+export type TenantConfig = GatewayConfig['tenants'][number];
+export type SpokeConfig = GatewayConfig['spokes'][number];
+export type ModelLimits = z.output<typeof modelLimitsSchema>;
+export type Credentials = z.output<typeof credentialsSchema>;
+
+export const ROLES = ['all-in-one', 'proxy', 'spoke'] as const;
+export type Role = (typeof ROLES)[number];

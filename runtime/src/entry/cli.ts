@@ -1,0 +1,69 @@
+/**
+ * `ai-gateway --config FILE [--role all-in-one|proxy|spoke] [--port N]`: one process
+ * serving one config. Environment: GATEWAY_CONFIG, GATEWAY_ROLE, PORT.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFromEnv } from '../config/load';
+import { ROLES, type Role } from '../config/schema';
+import { createGateway } from '../gateway';
+import { startServer } from './server';
+
+const USAGE = `usage: ai-gateway --config FILE [--role all-in-one|proxy|spoke] [--port N] [--host ADDR]
+environment: GATEWAY_CONFIG (or GATEWAY_CONFIG_JSON), GATEWAY_ROLE, PORT, HOST`;
+
+export class UsageError extends Error {}
+
+export interface CliOptions {
+  configPath?: string;
+  role: Role;
+  port?: number;
+  host?: string;
+}
+
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      role: { type: 'string', short: 'r' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) throw new UsageError(USAGE);
+  const role = (values.role ?? env.GATEWAY_ROLE ?? 'all-in-one') as Role;
+  if (!ROLES.includes(role)) throw new UsageError(`unknown role "${role}"; expected one of ${ROLES.join(', ')}\n${USAGE}`);
+  const portText = values.port ?? env.PORT;
+  let port: number | undefined;
+  if (portText !== undefined) {
+    port = Number(portText);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid port "${portText}"\n${USAGE}`);
+  }
+  return { configPath: values.config ?? env.GATEWAY_CONFIG, role, port, host: values.host ?? env.HOST };
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let opts: CliOptions;
+  try {
+    opts = parseCli(argv, env);
+    const config = loadConfigFromEnv(env, opts.configPath);
+    const gw = createGateway(config, opts.role);
+    const server = await startServer(gw, opts.port, opts.host);
+    const open = config.tenants.length === 0 ? ' (open: no tenants configured, any key or none is accepted)' : '';
+    console.log(`ai-gateway ${opts.role} listening on ${server.url}${open}`);
+    const stop = () => {
+      server.close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      console.error(err.message);
+    } else {
+      console.error(`ai-gateway: ${(err as Error)?.message ?? String(err)}`);
+    }
+    process.exitCode = 2;
+  }
+}

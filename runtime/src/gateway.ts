@@ -1,0 +1,91 @@
+/**
+ * The gateway's services for one (config, role): adapters, route table, health, quota
+ * and the attempt executor. The HTTP app (app.ts) is built on top; tests and entry
+ * points share this one builder.
+ */
+import type { GatewayConfig, Role } from './config/schema';
+import { probeTargets } from './health/probe-targets';
+import { DEFAULT_PROBER, EndpointProber, type ProberOptions } from './health/prober';
+import { RouteStatsRegistry } from './health/route-stats';
+import { createAdapters, type AdapterDeps } from './providers/registry';
+import type { ProviderAdapter } from './providers/types';
+import { MemoryQuotaStore } from './quota/memory-store';
+import type { QuotaStore } from './quota/store';
+import { systemClock, type Clock, type Random } from './routing/clock';
+import { AttemptExecutor } from './routing/executor';
+import { RetryBudget } from './routing/retry';
+import { buildRouteTable, type ModelRoutes } from './routing/route-table';
+import { Router } from './routing/router';
+import { RouteSelector } from './routing/selector';
+import { proxyModels, spokeServes, spokesAsProvider } from './tiers/proxy-routes';
+
+export interface Gateway {
+  readonly config: GatewayConfig;
+  readonly role: Role;
+  readonly router: Router;
+  readonly adapters: ReadonlyMap<string, ProviderAdapter>;
+  readonly stats: RouteStatsRegistry;
+  readonly quota: QuotaStore;
+  readonly executor: AttemptExecutor;
+  readonly prober: EndpointProber;
+  readonly clock: Clock;
+  readonly now: () => number;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions extends Omit<AdapterDeps, 'now'> {
+  /** Adapters by provider id, replacing the ones the config would create. */
+  adapters?: Map<string, ProviderAdapter>;
+  clock?: Clock;
+  random?: Random;
+  quota?: QuotaStore;
+  /** Active health checks; `false` turns them off (unit tests of passive health). */
+  probes?: Partial<ProberOptions> | false;
+}
+
+export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOptions = {}): Gateway {
+  if (role === 'proxy' && config.spokes.length === 0) {
+    throw new Error('the proxy role needs at least one entry in spokes');
+  }
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? Math.random;
+  const now = () => clock.now();
+  const providers = role === 'proxy' ? [spokesAsProvider(config.spokes)] : config.providers;
+  const adapters = opts.adapters ?? createAdapters(providers, { ...opts, now });
+  const table =
+    role === 'proxy'
+      ? filterSpokes(buildRouteTable(proxyModels(config), providers), config)
+      : buildRouteTable(config.models, providers);
+  const stats = new RouteStatsRegistry(clock);
+  const quota: QuotaStore = opts.quota ?? new MemoryQuotaStore(clock);
+  const prober = new EndpointProber(opts.probes === false ? [] : probeTargets(config, role, providers), clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) });
+  prober.start();
+  const selector = new RouteSelector(stats, quota, random, prober);
+  const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock), clock, random, endpoints: prober });
+  return {
+    config,
+    role,
+    router: new Router(table),
+    adapters,
+    stats,
+    quota,
+    executor,
+    prober,
+    clock,
+    now,
+    async close() {
+      await prober.stop();
+      await Promise.all([...adapters.values()].map((a) => a.close?.()));
+      await quota.close?.();
+    },
+  };
+}
+
+function filterSpokes(table: Map<string, ModelRoutes>, config: GatewayConfig): Map<string, ModelRoutes> {
+  const spokes = new Map(config.spokes.map((s) => [s.id, s]));
+  for (const [name, entry] of table) {
+    const groups = entry.groups.map((g) => g.filter((r) => spokeServes(spokes.get(r.account.id)!, name)));
+    table.set(name, { model: entry.model, groups });
+  }
+  return table;
+}

@@ -1,0 +1,121 @@
+/**
+ * Passive outlier ejection for one route: consecutive failures (or a high failure rate)
+ * open the circuit for an ejection time that grows each time; while open, one probe at a
+ * time may go through (half-open), and one success closes it at once.
+ */
+import type { Clock } from '../routing/clock';
+
+export interface CircuitPolicy {
+  /** Consecutive failures that eject the route. */
+  consecutiveFailures: number;
+  /** Failure rate over the last `window` outcomes that ejects (with at least `minRequests`). */
+  failureRate: number;
+  window: number;
+  minRequests: number;
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  /** A probe that has not reported back by then frees the probe slot. */
+  probeTimeoutMs: number;
+}
+
+export const DEFAULT_CIRCUIT: CircuitPolicy = {
+  consecutiveFailures: 3,
+  failureRate: 0.5,
+  window: 20,
+  minRequests: 10,
+  baseEjectionMs: 1000,
+  maxEjectionMs: 30_000,
+  probeTimeoutMs: 30_000,
+};
+
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export class Circuit {
+  private consecutive = 0;
+  private readonly outcomes: boolean[] = [];
+  private ejections = 0;
+  private openUntil = 0;
+  private probeSince: number | undefined;
+  private lastEjectedAt: number | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly policy: CircuitPolicy = DEFAULT_CIRCUIT,
+  ) {}
+
+  state(): CircuitState {
+    if (this.openUntil === 0) return 'closed';
+    return this.clock.now() < this.openUntil ? 'open' : 'half-open';
+  }
+
+  /** When an open circuit lets its next probe through. */
+  reopensAt(): number {
+    return this.openUntil;
+  }
+
+  /** Whether a request may go now; in half-open, takes the single probe slot. */
+  tryAcquire(): boolean {
+    const s = this.state();
+    if (s === 'closed') return true;
+    if (s === 'open') return false;
+    const now = this.clock.now();
+    if (this.probeSince !== undefined && now - this.probeSince < this.policy.probeTimeoutMs) return false;
+    this.probeSince = now;
+    return true;
+  }
+
+  /** Whether a request could go now, without taking the probe slot. */
+  available(): boolean {
+    const s = this.state();
+    if (s !== 'half-open') return s === 'closed';
+    return this.probeSince === undefined || this.clock.now() - this.probeSince >= this.policy.probeTimeoutMs;
+  }
+
+  onSuccess(): void {
+    this.consecutive = 0;
+    this.record(true);
+    // A success that started before the ejection does not close it; the probe's does.
+    if (this.openUntil !== 0 && this.clock.now() >= this.openUntil) {
+      // Recovered: close at once and forget the window that ejected it.
+      this.openUntil = 0;
+      this.outcomes.length = 0;
+      this.probeSince = undefined;
+      // Ejection time keeps growing only for routes that flap again soon.
+    }
+  }
+
+  /** A failure that says the route is unwell (transient, silent); `hard` ejects at once. */
+  onFailure(hard = false): void {
+    this.consecutive++;
+    this.record(false);
+    const now = this.clock.now();
+    if (this.openUntil !== 0) {
+      // A failed probe: stay open, longer.
+      this.probeSince = undefined;
+      this.eject(now);
+      return;
+    }
+    const failures = this.outcomes.filter((ok) => !ok).length;
+    const rateTrip = this.outcomes.length >= this.policy.minRequests && failures / this.outcomes.length >= this.policy.failureRate;
+    if (hard || this.consecutive >= this.policy.consecutiveFailures || rateTrip) this.eject(now);
+  }
+
+  /** A probe or request that ended without a verdict on the route (aborted by the client). */
+  onAbandon(): void {
+    this.probeSince = undefined;
+  }
+
+  private eject(now: number): void {
+    // Ejections that come back within a few minutes grow; a long healthy spell resets them.
+    if (this.lastEjectedAt !== undefined && now - this.lastEjectedAt > 5 * 60_000) this.ejections = 0;
+    const ms = Math.min(this.policy.maxEjectionMs, this.policy.baseEjectionMs * 2 ** this.ejections);
+    this.ejections++;
+    this.lastEjectedAt = now;
+    this.openUntil = now + ms;
+  }
+
+  private record(ok: boolean): void {
+    this.outcomes.push(ok);
+    if (this.outcomes.length > this.policy.window) this.outcomes.shift();
+  }
+}

@@ -1,0 +1,93 @@
+import { classifyAnthropicError, classifyAnthropicStreamError } from './classify';
+
+const body = (type: string, message: string) => JSON.stringify({ type: 'error', error: { type, message } });
+
+describe('classifyAnthropicError', () => {
+  it('429 rate_limit_error is throttled, with Retry-After in ms', () => {
+    const err = classifyAnthropicError(429, body('rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit'), {
+      'retry-after': '7',
+    });
+    expect(err).toMatchObject({ failure: 'throttled', status: 429, code: 'rate_limit_error', retryAfterMs: 7000 });
+    expect(err.message).toContain('per-minute rate limit');
+  });
+
+  it('429 without Retry-After waits for the reset of the exhausted limit', () => {
+    const now = Date.now();
+    const err = classifyAnthropicError(429, body('rate_limit_error', 'slow down'), {
+      'anthropic-ratelimit-requests-remaining': '0',
+      'anthropic-ratelimit-requests-reset': new Date(now + 30_000).toISOString(),
+      'anthropic-ratelimit-tokens-remaining': '5000',
+      'anthropic-ratelimit-tokens-reset': new Date(now + 90_000).toISOString(),
+    });
+    expect(err.failure).toBe('throttled');
+    // The requests limit is the one at 0: its reset, not the later tokens reset.
+    expect(err.retryAfterMs).toBeGreaterThan(25_000);
+    expect(err.retryAfterMs).toBeLessThanOrEqual(30_000);
+  });
+
+  it.each([
+    [529, 'overloaded_error', 'Overloaded'],
+    [500, 'api_error', 'Internal server error'],
+    [504, 'timeout_error', 'Request timed out'],
+  ])('%i %s is transient', (status, type, message) => {
+    expect(classifyAnthropicError(status, body(type, message))).toMatchObject({ failure: 'transient', status, code: type, retryable: true });
+  });
+
+  it.each([502, 503, 504])('%i with an HTML body from a proxy is transient, saying the body is not JSON', (status) => {
+    const err = classifyAnthropicError(status, '<html><body>Bad gateway</body></html>', { 'request-id': 'req_42' });
+    expect(err.failure).toBe('transient');
+    expect(err.message).toBe(`Anthropic answered ${status} with a body that is not JSON (request-id req_42)`);
+  });
+
+  it('a non-JSON body is transient whatever the 4xx status, except a 429 which stays throttled', () => {
+    expect(classifyAnthropicError(401, 'Unauthorized').failure).toBe('transient');
+    expect(classifyAnthropicError(200, '').message).toContain('an empty body');
+    expect(classifyAnthropicError(429, 'Too Many Requests', { 'retry-after': '2' })).toMatchObject({ failure: 'throttled', retryAfterMs: 2000 });
+  });
+
+  it.each([
+    'prompt is too long: 208310 tokens > 200000 maximum',
+    'input length and `max_tokens` exceed context limit: 197202 + 21333 > 200000, decrease input length or `max_tokens` and try again',
+  ])('400 invalid_request_error "%s" is context_length', (message) => {
+    const err = classifyAnthropicError(400, body('invalid_request_error', message));
+    expect(err).toMatchObject({ failure: 'context_length', status: 400, retryable: false });
+    expect(err.message).toContain(message);
+  });
+
+  it('other 400s are refused with the provider message and status', () => {
+    const err = classifyAnthropicError(400, body('invalid_request_error', 'messages.1.content: Input should be a valid list'));
+    expect(err).toMatchObject({ failure: 'refused', status: 400, code: 'invalid_request_error' });
+    expect(err.message).toContain('messages.1.content: Input should be a valid list');
+  });
+
+  it.each([
+    [401, 'authentication_error', 'invalid x-api-key'],
+    [403, 'permission_error', 'Your API key does not have permission to use the specified resource.'],
+    [404, 'not_found_error', 'model: claude-nope'],
+    [413, 'request_too_large', 'Request exceeds the maximum allowed number of bytes.'],
+  ])('%i %s is refused', (status, type, message) => {
+    const err = classifyAnthropicError(status, body(type, message));
+    expect(err).toMatchObject({ failure: 'refused', status, code: type });
+    expect(err.message).toContain(message);
+  });
+
+  it('billing problems park the account: quota_exhausted', () => {
+    expect(classifyAnthropicError(402, body('billing_error', 'Payment required')).failure).toBe('quota_exhausted');
+    expect(
+      classifyAnthropicError(400, body('invalid_request_error', 'Your credit balance is too low to access the Anthropic API.')).failure,
+    ).toBe('quota_exhausted');
+  });
+
+  it('an error type it does not know is judged by the status', () => {
+    expect(classifyAnthropicError(503, body('brand_new_error', 'x')).failure).toBe('transient');
+    expect(classifyAnthropicError(422, body('brand_new_error', 'x')).failure).toBe('refused');
+  });
+});
+
+describe('classifyAnthropicStreamError', () => {
+  it('classifies by the error type and gives the status Anthropic uses for it', () => {
+    expect(classifyAnthropicStreamError({ type: 'overloaded_error', message: 'Overloaded' })).toMatchObject({ failure: 'transient', status: 529 });
+    expect(classifyAnthropicStreamError({ type: 'rate_limit_error', message: 'r' })).toMatchObject({ failure: 'throttled', status: 429 });
+    expect(classifyAnthropicStreamError(undefined)).toMatchObject({ failure: 'transient' });
+  });
+});

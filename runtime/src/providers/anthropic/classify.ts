@@ -1,0 +1,145 @@
+/**
+ * Turns what the Anthropic Messages API says when it fails (an HTTP error, or an `error`
+ * event inside a 200 stream) into one ProviderError with a failure class.
+ */
+import { ProviderError, type FailureClass } from '../errors';
+import { parseAnthropicRateLimit, parseRetryAfter } from '../rate-limit-headers';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/** The `error` member of `{"type":"error","error":{"type","message"}}`. */
+export interface AnthropicErrorDetail {
+  type: string;
+  message: string;
+}
+
+/** How Anthropic words a prompt that does not fit: "prompt is too long: 208310 tokens > 200000 maximum". */
+const CONTEXT_LENGTH_TEXT = /prompt is too long|exceed(?:s|ed)? (?:the )?context (?:limit|window)|context window|context length/i;
+/** "Your credit balance is too low to access the Anthropic API": money, not this request. */
+const CREDIT_TEXT = /credit balance is too low/i;
+const MAX_MESSAGE_CHARS = 500;
+
+/** `status`, `body` and `headers` of a non-2xx answer; `body` already free of credentials. */
+export function classifyAnthropicError(status: number, body: string, headers: Headers = {}): ProviderError {
+  const detail = parseErrorBody(body);
+  const retryAfterMs = status === 429 ? (parseRetryAfter(headers) ?? resetOfExhaustedLimit(headers)) : undefined;
+  const requestId = first(headers, 'request-id');
+  if (!detail) {
+    const what = body.trim() === '' ? 'an empty body' : 'a body that is not JSON';
+    // The status alone says "rate limited"; any other unreadable answer is a broken hop on this route.
+    if (status === 429) return new ProviderError('throttled', `Anthropic answered 429 with ${what}`, { status, retryAfterMs });
+    return new ProviderError('transient', `Anthropic answered ${status} with ${what}${idNote(requestId)}`, { status });
+  }
+  return classifyAnthropicErrorType(detail, { status, retryAfterMs, requestId });
+}
+
+/** An `event: error` inside a 200 stream: its data's `error` member. */
+export function classifyAnthropicStreamError(error: unknown): ProviderError {
+  const detail = errorDetailOf({ error }) ?? { type: 'api_error', message: 'stream error event without details' };
+  return classifyAnthropicErrorType(detail, {});
+}
+
+interface ClassifyContext {
+  status?: number;
+  retryAfterMs?: number;
+  requestId?: string;
+}
+
+export function classifyAnthropicErrorType(detail: AnthropicErrorDetail, ctx: ClassifyContext): ProviderError {
+  const { status, retryAfterMs } = ctx;
+  const message = clip(detail.message || `no message (${detail.type})`);
+  const failure = failureOf(detail, status);
+  const where = status === undefined ? 'in stream' : String(status);
+  const text = `Anthropic ${detail.type} (${where}): ${message}${idNote(ctx.requestId)}`;
+  return new ProviderError(failure, text, {
+    status: status ?? statusOfType(detail.type),
+    code: detail.type,
+    retryAfterMs: failure === 'throttled' ? retryAfterMs : undefined,
+  });
+}
+
+function failureOf(detail: AnthropicErrorDetail, status: number | undefined): FailureClass {
+  switch (detail.type) {
+    case 'rate_limit_error':
+      return 'throttled';
+    case 'overloaded_error':
+    case 'api_error':
+    case 'timeout_error':
+      return 'transient';
+    case 'billing_error':
+      return 'quota_exhausted';
+    case 'invalid_request_error':
+      if (CONTEXT_LENGTH_TEXT.test(detail.message)) return 'context_length';
+      if (CREDIT_TEXT.test(detail.message)) return 'quota_exhausted';
+      return 'refused';
+    case 'authentication_error':
+    case 'permission_error':
+    case 'not_found_error':
+    case 'request_too_large':
+      return 'refused';
+    default:
+      // A type this was not written for: the status decides.
+      if (status === undefined || status >= 500 || status === 408) return 'transient';
+      if (status === 429) return 'throttled';
+      return status >= 400 ? 'refused' : 'transient';
+  }
+}
+
+/** The status Anthropic gives each error type, for errors that arrive inside a stream. */
+function statusOfType(type: string): number | undefined {
+  const statuses: Record<string, number> = {
+    invalid_request_error: 400,
+    authentication_error: 401,
+    billing_error: 402,
+    permission_error: 403,
+    not_found_error: 404,
+    request_too_large: 413,
+    rate_limit_error: 429,
+    api_error: 500,
+    timeout_error: 504,
+    overloaded_error: 529,
+  };
+  return statuses[type];
+}
+
+function parseErrorBody(text: string): AnthropicErrorDetail | undefined {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{')) return undefined;
+  try {
+    return errorDetailOf(JSON.parse(trimmed));
+  } catch {
+    return undefined;
+  }
+}
+
+function errorDetailOf(doc: unknown): AnthropicErrorDetail | undefined {
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const e = (doc as { error?: unknown }).error;
+  if (typeof e !== 'object' || e === null) return undefined;
+  const { type, message } = e as { type?: unknown; message?: unknown };
+  return { type: typeof type === 'string' ? type : 'unknown_error', message: typeof message === 'string' ? message : '' };
+}
+
+/** Without Retry-After: the reset of whichever limit is at 0 (the longest, to be safe). */
+function resetOfExhaustedLimit(h: Headers): number | undefined {
+  const info = parseAnthropicRateLimit(h);
+  if (!info) return undefined;
+  const resets: number[] = [];
+  if (info.remainingRequests === 0 && info.resetRequestsMs !== undefined) resets.push(info.resetRequestsMs);
+  if (info.remainingTokens === 0 && info.resetTokensMs !== undefined) resets.push(info.resetTokensMs);
+  return resets.length > 0 ? Math.max(...resets) : undefined;
+}
+
+function first(h: Headers, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function idNote(requestId: string | undefined): string {
+  // Anthropic support asks for the request id; it holds no secret.
+  return requestId ? ` (request-id ${requestId})` : '';
+}
+
+function clip(s: string): string {
+  return s.length > MAX_MESSAGE_CHARS ? `${s.slice(0, MAX_MESSAGE_CHARS)}...` : s;
+}

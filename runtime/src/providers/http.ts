@@ -1,0 +1,58 @@
+/** Pooled keep-alive HTTP for the HTTP-speaking adapters (undici), shared per process. */
+import { Agent, request, type Dispatcher } from 'undici';
+import { classifyNetworkError } from './errors';
+
+export interface HttpOptions {
+  connectTimeoutMs?: number;
+}
+
+export function createAgent(opts: HttpOptions = {}): Agent {
+  return new Agent({
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 120_000,
+    connections: 256,
+    pipelining: 1,
+    connect: { timeout: opts.connectTimeoutMs ?? 5_000 },
+    // Timeouts per attempt are the router's job (first byte, idle); no hidden ones here.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+}
+
+export type UpstreamResponse = Dispatcher.ResponseData;
+
+export async function post(
+  dispatcher: Dispatcher,
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  what: string,
+): Promise<UpstreamResponse> {
+  try {
+    return await request(url, { method: 'POST', body, headers, signal, dispatcher });
+  } catch (err) {
+    if (signal.aborted) throw signal.reason ?? err;
+    throw classifyNetworkError(err, what);
+  }
+}
+
+/** Reads a whole (error or JSON) body as text; bounded so garbage cannot exhaust memory. */
+export async function readText(res: UpstreamResponse, limit = 8 * 1024 * 1024): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of res.body) {
+    size += (part as Buffer).length;
+    if (size > limit) {
+      res.body.destroy();
+      throw new Error(`upstream body over ${limit} bytes`);
+    }
+    parts.push(part as Buffer);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+export function header(res: UpstreamResponse, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

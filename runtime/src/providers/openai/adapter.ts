@@ -1,0 +1,338 @@
+/**
+ * The adapter for `openai` and `openai-compatible` (DeepSeek, vLLM, Ollama) providers.
+ * Their wire format is ours, so the request is forwarded almost as the client sent it
+ * and answers are checked, not translated: a malformed chunk is dropped, a stream that
+ * breaks is an error, and `usage` is always there (estimated when the server sent none).
+ */
+import { contentText, type ChatRequest } from '../../api/chat-request';
+import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../api/openai-types';
+import type { EndpointConfig, ProviderConfig } from '../../config/schema';
+import { readSse } from '../../stream/sse-read';
+import type { CredentialResolver } from '../credentials';
+import { ProviderError, classifyNetworkError } from '../errors';
+import { createAgent, header, post, readText, type UpstreamResponse } from '../http';
+import { parseOpenAIRateLimit } from '../rate-limit-headers';
+import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult, UpstreamMeta } from '../types';
+import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
+
+const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+/** Error bodies are read for their message only; more than this is not an error body. */
+const ERROR_BODY_LIMIT = 64 * 1024;
+/** The usual rough rule: a token is about four characters of English text. */
+const CHARS_PER_TOKEN = 4;
+
+export interface OpenAIStreamResult extends StreamResult {
+  /** Events the upstream sent that were not valid chunks and were dropped (so far). */
+  readonly droppedEvents: number;
+}
+
+export interface OpenAIAdapter extends ProviderAdapter {
+  stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<OpenAIStreamResult>;
+}
+
+export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver }): OpenAIAdapter {
+  const agent = createAgent();
+  const compatible = provider.type === 'openai-compatible';
+
+  async function send(route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean) {
+    const url = `${baseUrl(provider, route.endpoint)}/chat/completions`;
+    const secret = await credential(route);
+    const body = JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
+    const headers = requestHeaders(provider, opts, secret, streaming);
+    const res = await post(agent, url, body, headers, opts.signal, `${route.key}: request failed`);
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      const text = await readText(res, ERROR_BODY_LIMIT).catch(() => '');
+      if (opts.signal.aborted) throw opts.signal.reason ?? new Error('aborted');
+      throw classifyOpenAIError(res.statusCode, text, res.headers, secret);
+    }
+    return { res, secret };
+  }
+
+  async function credential(route: Route): Promise<string | undefined> {
+    try {
+      return await deps.resolveCredential(route.account.credentials);
+    } catch (err) {
+      // A key this account cannot read now: its routes fail, others may serve.
+      throw new ProviderError('transient', `${route.key}: credentials unavailable: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  return {
+    async complete(route, req, opts): Promise<CompletionResult> {
+      const { res } = await send(route, req, opts, false);
+      const type = header(res, 'content-type');
+      if (type !== undefined && !type.includes('json')) {
+        await discard(res);
+        const message = `${route.key}: upstream answered 200 with content type ${type}, not JSON`;
+        throw new ProviderError('transient', message, { status: res.statusCode });
+      }
+      let text: string;
+      try {
+        text = await readText(res);
+      } catch (err) {
+        if (opts.signal.aborted) throw opts.signal.reason ?? err;
+        throw classifyNetworkError(err, `${route.key}: reading the answer failed`);
+      }
+      // JSON.parse skips the blank lines DeepSeek sends ahead of the body while it works.
+      const completion = parseCompletion(text, route);
+      completion.usage = usageOrEstimate(completion.usage, req, completionChars(completion));
+      completion.model ??= route.model;
+      return { completion, ...upstreamMeta(res) };
+    },
+
+    async stream(route, req, opts): Promise<OpenAIStreamResult> {
+      const { res, secret } = await send(route, req, opts, true);
+      const type = header(res, 'content-type');
+      if (type !== undefined && !type.includes('text/event-stream')) {
+        await discard(res);
+        const message = `${route.key}: upstream answered 200 with content type ${type}, not an event stream`;
+        throw new ProviderError('transient', message, { status: res.statusCode });
+      }
+      const reader = new ChunkReader(route, req, opts.signal, secret);
+      return {
+        chunks: reader.read(res),
+        get droppedEvents() {
+          return reader.dropped;
+        },
+        ...upstreamMeta(res),
+      };
+    },
+
+    async close() {
+      await agent.close();
+    },
+  };
+}
+
+/** Reads the upstream SSE body into checked chunks, ending with exactly one usage chunk. */
+class ChunkReader {
+  dropped = 0;
+  private finishSeen = false;
+  private usage: ChatCompletionChunk | undefined;
+  private last: ChatCompletionChunk | undefined;
+  private answerChars = 0;
+
+  constructor(
+    private readonly route: Route,
+    private readonly req: ChatRequest,
+    private readonly signal: AbortSignal,
+    private readonly secret: string | undefined,
+  ) {}
+
+  async *read(res: UpstreamResponse): AsyncGenerator<ChatCompletionChunk> {
+    let done = false;
+    let drained = false;
+    try {
+      for await (const event of readSse(res.body)) {
+        // After [DONE] keep reading to the end of the body so the socket can be reused.
+        if (done) continue;
+        // Events already buffered must not reach a caller that gave up.
+        if (this.signal.aborted) throw this.signal.reason ?? new Error('aborted');
+        if (event.data === '[DONE]') {
+          done = true;
+          yield this.usageChunk();
+          continue;
+        }
+        const chunk = this.accept(event.data);
+        if (chunk) yield chunk;
+      }
+      drained = true;
+    } catch (err) {
+      if (done) return; // the answer was whole; what broke after it does not matter
+      if (this.signal.aborted) throw this.signal.reason ?? err;
+      throw classifyNetworkError(err, `${this.route.key}: stream broke`);
+    } finally {
+      // Early exit (consumer stopped, error): never leave the socket half-read in the pool.
+      if (!drained) res.body.destroy();
+    }
+    if (done) return;
+    // A stream that ended without [DONE] is whole if the model had finished.
+    if (!this.finishSeen) throw new ProviderError('transient', `${this.route.key}: stream ended before [DONE]`);
+    yield this.usageChunk();
+  }
+
+  /** The chunk to pass on, or undefined when the event is dropped; throws on an error event. */
+  private accept(data: string): ChatCompletionChunk | undefined {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(data);
+    } catch {
+      this.dropped++;
+      return undefined;
+    }
+    if (isErrorEvent(doc)) throw classifyOpenAIStreamError(doc, this.secret);
+    if (!isChunk(doc)) {
+      this.dropped++;
+      return undefined;
+    }
+    this.last = doc;
+    if (doc.usage) {
+      // Usage goes out once, last; servers that also put it on content chunks are tamed here.
+      if (doc.choices.length === 0) {
+        this.usage = doc;
+        return undefined;
+      }
+      this.usage = { ...doc, choices: [] };
+      doc.usage = null;
+    }
+    if (doc.choices.length === 0) return undefined;
+    for (const choice of doc.choices) {
+      if (choice.finish_reason) this.finishSeen = true;
+      this.answerChars += deltaChars(choice.delta);
+    }
+    return doc;
+  }
+
+  private usageChunk(): ChatCompletionChunk {
+    if (this.usage) {
+      this.usage.usage = usageOrEstimate(this.usage.usage, this.req, this.answerChars);
+      return this.usage;
+    }
+    const last = this.last;
+    return {
+      id: last?.id ?? `chatcmpl-${this.route.key}`,
+      object: 'chat.completion.chunk',
+      created: last?.created ?? Math.floor(Date.now() / 1000),
+      model: last?.model ?? this.route.model,
+      choices: [],
+      usage: usageOrEstimate(undefined, this.req, this.answerChars),
+    };
+  }
+}
+
+/** `endpoint.url` as given when it ends in /v1 (OpenAI style), else with /v1 added. */
+export function baseUrl(provider: ProviderConfig, endpoint: EndpointConfig): string {
+  const url = endpoint.url?.replace(/\/+$/, '');
+  if (!url) {
+    if (provider.type === 'openai') return OPENAI_BASE_URL;
+    throw new ProviderError('refused', `provider ${provider.id}: endpoint ${endpoint.region} has no url`);
+  }
+  return url.endsWith('/v1') ? url : `${url}/v1`;
+}
+
+/**
+ * The client's request with the route's model. Streams always ask for usage (quotas need
+ * it). Self-hosted servers get `max_tokens` and `system` (what they all understand) and
+ * none of OpenAI's own storage metadata.
+ */
+function upstreamBody(req: ChatRequest, model: string, streaming: boolean, compatible: boolean): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...req, model };
+  if (streaming) {
+    body.stream = true;
+    body.stream_options = { ...req.stream_options, include_usage: true };
+  } else {
+    delete body.stream;
+    delete body.stream_options;
+  }
+  if (compatible) {
+    delete body.store;
+    delete body.metadata;
+    delete body.user;
+    if (req.max_completion_tokens != null && req.max_tokens == null) {
+      body.max_tokens = req.max_completion_tokens;
+      delete body.max_completion_tokens;
+    }
+    if (req.messages.some((m) => m.role === 'developer')) {
+      body.messages = req.messages.map((m) => (m.role === 'developer' ? { ...m, role: 'system' } : m));
+    }
+  }
+  return body;
+}
+
+function requestHeaders(
+  provider: ProviderConfig,
+  opts: CallOptions,
+  secret: string | undefined,
+  streaming: boolean,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  // Lower-cased so that a configured "Authorization" cannot ride along with ours.
+  for (const [k, v] of Object.entries(provider.headers ?? {})) headers[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(opts.forwardHeaders ?? {})) headers[k.toLowerCase()] = v;
+  headers['content-type'] = 'application/json';
+  headers.accept = streaming ? 'text/event-stream' : 'application/json';
+  headers['x-request-id'] = opts.requestId;
+  // Ollama and vLLM often run without keys: send no Authorization rather than an empty one.
+  if (secret) headers.authorization = `Bearer ${secret}`;
+  return headers;
+}
+
+function upstreamMeta(res: UpstreamResponse): UpstreamMeta {
+  const meta: UpstreamMeta = {};
+  const rateLimit = parseOpenAIRateLimit(res.headers);
+  if (rateLimit) meta.rateLimit = rateLimit;
+  // The upstream is itself a gateway (a spoke): keep what it says about its own attempts.
+  const route = header(res, 'x-gateway-route');
+  if (route) meta.upstreamRoute = route;
+  const attempts = Number(header(res, 'x-gateway-attempts'));
+  if (Number.isInteger(attempts) && attempts > 0) meta.upstreamAttempts = attempts;
+  return meta;
+}
+
+function parseCompletion(text: string, route: Route): ChatCompletion {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw invalid(route, `not JSON: ${JSON.stringify(text.trim().slice(0, 120))}`);
+  }
+  const d = doc as Partial<ChatCompletion> | null;
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) throw invalid(route, 'not a JSON object');
+  if (d.object !== undefined && d.object !== 'chat.completion') throw invalid(route, `object is ${JSON.stringify(d.object)}`);
+  if (!Array.isArray(d.choices) || d.choices.length === 0) throw invalid(route, 'no choices');
+  if (d.choices.some((c) => typeof c?.message !== 'object' || c.message === null)) throw invalid(route, 'a choice has no message');
+  return d as ChatCompletion;
+}
+
+function invalid(route: Route, detail: string): ProviderError {
+  return new ProviderError('transient', `${route.key}: upstream answered with an invalid completion: ${detail}`);
+}
+
+function isErrorEvent(doc: unknown): boolean {
+  if (typeof doc !== 'object' || doc === null) return false;
+  const d = doc as { error?: unknown; object?: unknown };
+  return (d.error !== undefined && d.error !== null) || d.object === 'error';
+}
+
+function isChunk(doc: unknown): doc is ChatCompletionChunk {
+  if (typeof doc !== 'object' || doc === null) return false;
+  const d = doc as Partial<ChatCompletionChunk>;
+  if (d.object !== 'chat.completion.chunk' || !Array.isArray(d.choices)) return false;
+  return d.choices.every((c) => typeof c === 'object' && c !== null && typeof c.delta === 'object' && c.delta !== null);
+}
+
+function deltaChars(delta: ChatCompletionChunk['choices'][number]['delta']): number {
+  let n = delta.content?.length ?? 0;
+  for (const call of delta.tool_calls ?? []) n += (call.function?.name?.length ?? 0) + (call.function?.arguments?.length ?? 0);
+  return n;
+}
+
+function completionChars(c: ChatCompletion): number {
+  let n = 0;
+  for (const choice of c.choices) {
+    n += choice.message.content?.length ?? 0;
+    for (const call of choice.message.tool_calls ?? []) n += call.function.name.length + call.function.arguments.length;
+  }
+  return n;
+}
+
+/** The server's usage when it sent a whole one, else an estimate, so usage is never missing. */
+function usageOrEstimate(usage: Usage | null | undefined, req: ChatRequest, answerChars: number): Usage {
+  if (usage && Number.isFinite(usage.prompt_tokens) && Number.isFinite(usage.completion_tokens)) {
+    if (!Number.isFinite(usage.total_tokens)) usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+    return usage;
+  }
+  let promptChars = 0;
+  for (const m of req.messages) {
+    promptChars += contentText(m.content).length;
+    if (m.role === 'assistant') for (const call of m.tool_calls ?? []) promptChars += call.function.arguments.length;
+  }
+  const prompt = Math.ceil(promptChars / CHARS_PER_TOKEN);
+  const completion = Math.ceil(answerChars / CHARS_PER_TOKEN);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/** Frees the connection of an answer we will not read. */
+async function discard(res: UpstreamResponse): Promise<void> {
+  await res.body.dump({ limit: ERROR_BODY_LIMIT }).catch(() => undefined);
+}

@@ -1,0 +1,171 @@
+/**
+ * Turns what an OpenAI-style server (OpenAI, DeepSeek, vLLM, Ollama) says when it fails
+ * into one ProviderError with a failure class. Nothing else looks at their status codes.
+ */
+import { ProviderError, type FailureClass } from '../errors';
+import { parseGoDuration, parseRetryAfter } from '../rate-limit-headers';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/** The fields every OpenAI-style error body carries, whichever server wrote it. */
+interface UpstreamError {
+  message?: string;
+  type?: string;
+  /** OpenAI: a string such as `rate_limit_exceeded`; vLLM: the HTTP status as an integer. */
+  code?: string | number;
+  param?: string;
+}
+
+const CONTEXT_LENGTH_CODES = new Set(['context_length_exceeded', 'string_above_max_length']);
+const CONTENT_FILTER_CODES = new Set(['content_filter', 'content_policy_violation']);
+/** How OpenAI, vLLM and DeepSeek word it when the prompt does not fit the model. */
+const CONTEXT_LENGTH_TEXT = /maximum context length|context length exceeded|context window|prompt is too long/i;
+const QUOTA_TEXT = /exceeded your current quota|insufficient (?:quota|balance)/i;
+const SNIPPET_CHARS = 200;
+
+/**
+ * `status` and `headers` of the upstream answer, `bodyText` its body; `secret` is the
+ * credential that was sent, so that no message can echo it back.
+ */
+export function classifyOpenAIError(status: number, bodyText: string, headers: Headers = {}, secret?: string): ProviderError {
+  const parsed = parseErrorBody(bodyText);
+  const fromHeaders = parseRetryAfter(headers) ?? resetOfExhaustedLimit(headers);
+  if (!parsed) return classifyUnreadable(status, redactCredentials(bodyText, secret, status), fromHeaders);
+  const message = redactCredentials(parsed.message ?? '', secret, status);
+  return classifyParsed(status, { ...parsed, message }, fromHeaders ?? retryAfterFromText(message));
+}
+
+/**
+ * An error object inside a 200 stream (vLLM `data: {"error":{...}}`, or its older
+ * top-level `{"object":"error",...}`). vLLM's integer `code` is the HTTP status it meant.
+ */
+export function classifyOpenAIStreamError(payload: unknown, secret?: string): ProviderError {
+  const err = errorFields(payload) ?? { message: 'upstream sent an error event without details' };
+  const status = typeof err.code === 'number' && err.code >= 400 && err.code < 600 ? err.code : 500;
+  const scrubbed: UpstreamError = { ...err, message: redactCredentials(err.message ?? '', secret, status) };
+  return classifyParsed(status, scrubbed, retryAfterFromText(scrubbed.message ?? ''), 'in stream');
+}
+
+function classifyParsed(status: number, err: UpstreamError, retryAfterMs: number | undefined, where = `${status}`): ProviderError {
+  // vLLM's integer code only repeats the status; the string codes are OpenAI's verdicts.
+  const code = typeof err.code === 'string' ? err.code : undefined;
+  const type = typeof err.type === 'string' ? err.type : undefined;
+  const message = err.message || `upstream answered ${status} without a message`;
+  const init = { status, code: code ?? type, param: typeof err.param === 'string' ? err.param : undefined, retryAfterMs };
+  const labelled = (f: FailureClass, label: string) =>
+    new ProviderError(f, `${label} (${where}${init.code ? ` ${init.code}` : ''}): ${message}`, init);
+
+  if (code === 'insufficient_quota' || type === 'insufficient_quota' || status === 402 || (status === 429 && QUOTA_TEXT.test(message))) {
+    return labelled('quota_exhausted', 'provider quota exhausted');
+  }
+  if (status === 429 || code === 'rate_limit_exceeded') {
+    return labelled('throttled', 'throttled by provider');
+  }
+  if ((code && CONTEXT_LENGTH_CODES.has(code)) || (status < 500 && CONTEXT_LENGTH_TEXT.test(message))) {
+    return new ProviderError('context_length', message, init);
+  }
+  if ((code && CONTENT_FILTER_CODES.has(code)) || (type && CONTENT_FILTER_CODES.has(type))) {
+    return new ProviderError('refused', message, init);
+  }
+  if (status >= 500 || status === 408) return labelled('transient', 'upstream error');
+  if (status >= 400) return new ProviderError('refused', message, init);
+  return labelled('transient', 'unexpected upstream answer');
+}
+
+/** A body that is not an OpenAI error (HTML from a proxy, plain text, nothing); already redacted. */
+function classifyUnreadable(status: number, bodyText: string, retryAfterMs: number | undefined): ProviderError {
+  const kind = isJson(bodyText) ? 'an unrecognised JSON' : 'a non-JSON';
+  const snippet = bodyText.trim() === '' ? 'an empty body' : `${kind} body: ${snippetOf(bodyText)}`;
+  const init = { status, retryAfterMs };
+  // The status alone is the verdict for these, whatever the body says.
+  if (status === 429) return new ProviderError('throttled', `throttled by provider (429) with ${snippet}`, init);
+  if (status === 402) return new ProviderError('quota_exhausted', `provider quota exhausted (402) with ${snippet}`, init);
+  if (status >= 400 && status < 500 && status !== 408) {
+    return new ProviderError('refused', `upstream answered ${status} with ${snippet}`, init);
+  }
+  return new ProviderError('transient', `upstream answered ${status} with ${snippet}`, init);
+}
+
+function parseErrorBody(text: string): UpstreamError | undefined {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{')) return undefined;
+  try {
+    return errorFields(JSON.parse(trimmed));
+  } catch {
+    return undefined;
+  }
+}
+
+/** `{"error":{...}}` (OpenAI, new vLLM, DeepSeek), `{"error":"..."}` (Ollama native), `{"object":"error",...}` (old vLLM). */
+function errorFields(doc: unknown): UpstreamError | undefined {
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const d = doc as Record<string, unknown>;
+  if (typeof d.error === 'string') return { message: d.error };
+  const e = (typeof d.error === 'object' && d.error !== null ? d.error : d.object === 'error' ? d : undefined) as
+    | Record<string, unknown>
+    | undefined;
+  if (!e) {
+    // FastAPI (vLLM's server) answers unknown routes with {"detail": "..."}.
+    const text = typeof d.message === 'string' ? d.message : typeof d.detail === 'string' ? d.detail : undefined;
+    return text === undefined ? undefined : { message: text };
+  }
+  return {
+    message: typeof e.message === 'string' ? e.message : undefined,
+    type: typeof e.type === 'string' ? e.type : undefined,
+    code: typeof e.code === 'string' || typeof e.code === 'number' ? e.code : undefined,
+    param: typeof e.param === 'string' ? e.param : undefined,
+  };
+}
+
+/** When no Retry-After came: the reset of whichever limit is at 0 (the longest, to be safe). */
+function resetOfExhaustedLimit(h: Headers): number | undefined {
+  const value = (name: string) => {
+    const v = h[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const limits = ['requests', 'tokens'].map((kind) => ({
+    exhausted: value(`x-ratelimit-remaining-${kind}`)?.trim() === '0',
+    resetMs: parseGoDuration(value(`x-ratelimit-reset-${kind}`)),
+  }));
+  const known = limits.filter((l) => l.resetMs !== undefined);
+  const pick = known.some((l) => l.exhausted) ? known.filter((l) => l.exhausted) : known;
+  return pick.length === 0 ? undefined : Math.max(...pick.map((l) => l.resetMs!));
+}
+
+/** OpenAI's messages say "Please try again in 20s" / "in 120ms"; used when headers are absent. */
+function retryAfterFromText(message: string): number | undefined {
+  const m = /try again in (\d+(?:\.\d+)?)(ms|s)\b/i.exec(message);
+  if (!m) return undefined;
+  return Math.ceil(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
+}
+
+/**
+ * Upstream messages may quote the key we sent ("Incorrect API key provided: sk-...abcd").
+ * Masked keys, `sk-` style keys, bearer tokens and the secret itself never pass.
+ */
+export function redactCredentials(text: string, secret: string | undefined, status: number): string {
+  let out = text;
+  if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
+  out = out
+    .replace(/\bBearer\s+\S+/gi, 'Bearer [redacted]')
+    .replace(/\b(?:sk|pk|rk|sess)-[A-Za-z0-9*_.-]{3,}/g, '[redacted]')
+    .replace(/(api[ _-]?key[^:\n]{0,20}:\s*)[^\s,;]+/gi, '$1[redacted]')
+    .replace(/\S*\*{3,}\S*/g, '[redacted]');
+  // Auth failures are where servers quote keys in formats nobody can list: drop any long token.
+  if (status === 401 || status === 403) out = out.replace(/[A-Za-z0-9_-]{24,}/g, '[redacted]');
+  return out;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function snippetOf(text: string): string {
+  const flat = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return JSON.stringify(flat.length > SNIPPET_CHARS ? `${flat.slice(0, SNIPPET_CHARS)}...` : flat);
+}

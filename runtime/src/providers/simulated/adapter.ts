@@ -1,0 +1,159 @@
+/**
+ * The `simulated` provider: answers like a real one (latency, tokens per second, random
+ * failures, its own quota with 429 + Retry-After) without a network. `npm start` and the
+ * benchmarks run on it. Deterministic when the endpoint has a `seed`.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { contentText, maxOutputTokens, type ChatRequest } from '../../api/chat-request';
+import { usageOf, type ChatCompletion, type ChatCompletionChunk, type FinishReason, type ToolCall } from '../../api/openai-types';
+import type { EndpointConfig, ProviderConfig } from '../../config/schema';
+import { estimatePromptTokens } from '../../quota/token-estimate';
+import { ProviderError } from '../errors';
+import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
+import { MinuteWindow } from './sliding-window';
+import { answerTokens, hashString, prng } from './text';
+
+const DEFAULT_ANSWER_TOKENS = 24;
+
+interface EndpointState {
+  window: MinuteWindow;
+  failures: () => number;
+}
+
+interface Plan {
+  tokens: string[];
+  toolCall?: ToolCall;
+  finish: FinishReason;
+  promptTokens: number;
+}
+
+export interface SimulatedDeps {
+  now?: () => number;
+}
+
+export function createSimulatedAdapter(_provider: ProviderConfig, deps: SimulatedDeps = {}): ProviderAdapter {
+  const now = deps.now ?? Date.now;
+  const states = new Map<string, EndpointState>();
+
+  const stateOf = (route: Route): EndpointState => {
+    const key = `${route.account.id}/${route.endpoint.region}/${route.model}`;
+    let s = states.get(key);
+    if (!s) {
+      const seed = route.endpoint.seed;
+      s = { window: new MinuteWindow(), failures: seed === undefined ? Math.random : prng(seed ^ hashString(key)) };
+      states.set(key, s);
+    }
+    return s;
+  };
+
+  /** Admission as the real provider does it: quota first, then random failures. */
+  const admit = (route: Route, req: ChatRequest, plan: Plan): void => {
+    const ep = route.endpoint;
+    const s = stateOf(route);
+    const reserve = plan.promptTokens + (maxOutputTokens(req) ?? plan.tokens.length);
+    const t = now();
+    const wait = ep.quota ? s.window.waitMs(t, ep.quota.rpm, ep.quota.tpm, reserve) : 0;
+    if (wait > 0) {
+      throw new ProviderError('throttled', `simulated ${route.key}: rate limit reached, retry in ${Math.ceil(wait / 1000)}s`, {
+        status: 429,
+        code: 'rate_limit_exceeded',
+        retryAfterMs: wait,
+      });
+    }
+    if (ep.failureRate > 0 && s.failures() < ep.failureRate) {
+      throw new ProviderError('transient', `simulated ${route.key}: injected failure`, { status: 503, code: 'service_unavailable' });
+    }
+    s.window.record(t, reserve);
+  };
+
+  return {
+    async complete(route, req, opts): Promise<CompletionResult> {
+      const plan = planAnswer(route.endpoint, req);
+      admit(route, req, plan);
+      const ms = route.endpoint.latencyMs + (plan.tokens.length * 1000) / route.endpoint.tokensPerSecond;
+      await sleep(ms, undefined, { signal: opts.signal });
+      const text = plan.tokens.join('');
+      const completion: ChatCompletion = {
+        id: `chatcmpl-${randomUUID()}`,
+        object: 'chat.completion',
+        created: Math.floor(now() / 1000),
+        model: route.model,
+        choices: [
+          {
+            index: 0,
+            message: plan.toolCall
+              ? { role: 'assistant', content: null, tool_calls: [plan.toolCall] }
+              : { role: 'assistant', content: text },
+            finish_reason: plan.finish,
+            logprobs: null,
+          },
+        ],
+        usage: usageOf(plan.promptTokens, completionTokens(plan)),
+      };
+      return { completion };
+    },
+
+    async stream(route, req, opts): Promise<StreamResult> {
+      const plan = planAnswer(route.endpoint, req);
+      admit(route, req, plan);
+      await sleep(route.endpoint.latencyMs, undefined, { signal: opts.signal });
+      return { chunks: streamAnswer(route, plan, opts, now) };
+    },
+  };
+}
+
+function completionTokens(plan: Plan): number {
+  return plan.toolCall ? Math.ceil(plan.toolCall.function.arguments.length / 4) + 4 : plan.tokens.length;
+}
+
+function planAnswer(ep: EndpointConfig, req: ChatRequest): Plan {
+  const promptTokens = estimatePromptTokens(req);
+  const last = req.messages[req.messages.length - 1]!;
+  const lastText = contentText(last.content);
+  const random = ep.seed === undefined ? Math.random : prng(ep.seed ^ hashString(lastText));
+  const tool = pickTool(req, last.role, lastText);
+  if (tool) {
+    const toolCall: ToolCall = {
+      id: `call_${Math.floor(random() * 1e12).toString(36)}`,
+      type: 'function',
+      function: { name: tool, arguments: JSON.stringify({ query: lastText.slice(0, 40) }) },
+    };
+    return { tokens: [], toolCall, finish: 'tool_calls', promptTokens };
+  }
+  const cap = maxOutputTokens(req);
+  const natural = DEFAULT_ANSWER_TOKENS;
+  const count = cap !== undefined ? Math.min(cap, natural) : natural;
+  return { tokens: answerTokens(random, count), finish: cap !== undefined && cap < natural ? 'length' : 'stop', promptTokens };
+}
+
+/** Calls a tool when asked to (`required` or a named function), or when the user names one. */
+function pickTool(req: ChatRequest, lastRole: string, lastText: string): string | undefined {
+  if (!req.tools?.length || req.tool_choice === 'none' || lastRole === 'tool') return undefined;
+  const choice = req.tool_choice;
+  if (choice && typeof choice === 'object') return choice.function.name;
+  if (choice === 'required') return req.tools[0]!.function.name;
+  return req.tools.find((t) => lastText.includes(t.function.name))?.function.name;
+}
+
+async function* streamAnswer(route: Route, plan: Plan, opts: CallOptions, now: () => number): AsyncGenerator<ChatCompletionChunk> {
+  const base = { id: `chatcmpl-${randomUUID()}`, object: 'chat.completion.chunk' as const, created: Math.floor(now() / 1000), model: route.model };
+  const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: FinishReason | null = null): ChatCompletionChunk => ({
+    ...base,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
+  yield chunk({ role: 'assistant', content: '' });
+  const interval = 1000 / route.endpoint.tokensPerSecond;
+  if (plan.toolCall) {
+    const { id, type, function: fn } = plan.toolCall;
+    yield chunk({ tool_calls: [{ index: 0, id, type, function: { name: fn.name, arguments: '' } }] });
+    await sleep(interval, undefined, { signal: opts.signal });
+    yield chunk({ tool_calls: [{ index: 0, function: { arguments: fn.arguments } }] });
+  }
+  for (const token of plan.tokens) {
+    await sleep(interval, undefined, { signal: opts.signal });
+    yield chunk({ content: token });
+  }
+  yield chunk({}, plan.finish);
+  yield { ...base, choices: [], usage: usageOf(plan.promptTokens, completionTokens(plan)) };
+}

@@ -1,0 +1,78 @@
+/**
+ * The one interface every provider kind implements. Requests come in the OpenAI chat
+ * shape and answers go out as OpenAI completions or chunks; a provider's wire format
+ * never leaves its adapter (and its translator under providers/translate/).
+ */
+import type { ChatRequest } from '../api/chat-request';
+import type { ChatCompletion, ChatCompletionChunk } from '../api/openai-types';
+import type { AccountConfig, EndpointConfig, ProviderConfig } from '../config/schema';
+
+/** One place a request can be sent: provider + account + regional endpoint + model. */
+export interface Route {
+  /** `provider/account/region/model`: what `x-gateway-route` reports. */
+  readonly key: string;
+  readonly provider: ProviderConfig;
+  readonly account: AccountConfig;
+  readonly endpoint: EndpointConfig;
+  /** The provider's model id. */
+  readonly model: string;
+  /** The model name the client asked for. */
+  readonly logicalModel: string;
+}
+
+export interface CallOptions {
+  /** Aborts the upstream call: the client left, the deadline passed or a timeout fired. */
+  readonly signal: AbortSignal;
+  readonly requestId: string;
+  /** Headers to propagate upstream (trace context). */
+  readonly forwardHeaders?: Readonly<Record<string, string>>;
+}
+
+/** What a provider said about remaining capacity (rate-limit headers), in ms from now. */
+export interface RateLimitInfo {
+  limitRequests?: number;
+  remainingRequests?: number;
+  resetRequestsMs?: number;
+  limitTokens?: number;
+  remainingTokens?: number;
+  resetTokensMs?: number;
+}
+
+export interface UpstreamMeta {
+  rateLimit?: RateLimitInfo;
+  /** When the upstream is itself a gateway (a spoke), the route it reported. */
+  upstreamRoute?: string;
+  /** Attempts the upstream gateway made, when it reported them. */
+  upstreamAttempts?: number;
+}
+
+export interface CompletionResult extends UpstreamMeta {
+  completion: ChatCompletion;
+}
+
+/**
+ * A started stream. `stream()` resolves only once the upstream accepted the request
+ * (status and headers seen), so errors before the first byte are ordinary rejections.
+ * The chunks end with one usage chunk (`choices: []`, `usage` set), always.
+ */
+export interface StreamResult extends UpstreamMeta {
+  chunks: AsyncIterable<ChatCompletionChunk>;
+}
+
+export interface ProviderAdapter {
+  complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult>;
+  stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<StreamResult>;
+  /** Whether the target continues a trailing assistant message (prefill) rather than answering anew. */
+  supportsPrefill?(route: Route): boolean;
+  /** Releases pooled connections and clients. */
+  close?(): Promise<void>;
+}
+
+export function routeKey(providerId: string, accountId: string, region: string, model: string): string {
+  return `${providerId}/${accountId}/${region}/${model}`;
+}
+
+/** `provider/account/region`: what active health checks and connection pools are keyed by. */
+export function endpointKey(route: Route): string {
+  return `${route.provider.id}/${route.account.id}/${route.endpoint.region}`;
+}

@@ -1,0 +1,147 @@
+/** The in-memory QuotaStore: exact sliding windows for one process. */
+import type { Clock } from '../routing/clock';
+import type { RateLimitInfo } from '../providers/types';
+import type { Admission, Headroom, QuotaLimits, QuotaStore, Reservation } from './store';
+
+const WINDOW_MS = 60_000;
+
+interface Entry {
+  id: number;
+  at: number;
+  tokens: number;
+}
+
+/** What a provider's headers said: at most this much more until `until`. */
+interface ProviderCap {
+  requests?: number;
+  requestsUntil: number;
+  tokens?: number;
+  tokensUntil: number;
+}
+
+class RouteWindow {
+  entries: Entry[] = [];
+  tokens = 0;
+  cooldownUntil = 0;
+  cooldownReason = '';
+  cap: ProviderCap = { requestsUntil: 0, tokensUntil: 0 };
+
+  trim(now: number): void {
+    let drop = 0;
+    while (drop < this.entries.length && this.entries[drop]!.at <= now - WINDOW_MS) this.tokens -= this.entries[drop++]!.tokens;
+    if (drop > 0) this.entries.splice(0, drop);
+  }
+
+  /** Ms until a request of `tokens` fits; 0 when it fits now. */
+  waitFor(now: number, limits: QuotaLimits, tokens: number): { ms: number; reason: 'rpm' | 'tpm' } | undefined {
+    if (limits.rpm !== undefined && this.entries.length + 1 > limits.rpm) {
+      return { ms: this.entries[this.entries.length - limits.rpm]!.at + WINDOW_MS - now, reason: 'rpm' };
+    }
+    if (limits.tpm !== undefined && this.tokens + tokens > limits.tpm) {
+      if (tokens > limits.tpm) return { ms: WINDOW_MS, reason: 'tpm' };
+      let freed = 0;
+      for (const e of this.entries) {
+        freed += e.tokens;
+        if (this.tokens - freed + tokens <= limits.tpm) return { ms: e.at + WINDOW_MS - now, reason: 'tpm' };
+      }
+      return { ms: WINDOW_MS, reason: 'tpm' };
+    }
+    return undefined;
+  }
+}
+
+export class MemoryQuotaStore implements QuotaStore {
+  private readonly routes = new Map<string, RouteWindow>();
+  private nextId = 1;
+
+  constructor(private readonly clock: Clock) {}
+
+  private window(key: string): RouteWindow {
+    let w = this.routes.get(key);
+    if (!w) this.routes.set(key, (w = new RouteWindow()));
+    return w;
+  }
+
+  reserve(key: string, limits: QuotaLimits, tokens: number): Promise<Admission> {
+    return Promise.resolve(this.reserveNow(key, limits, tokens));
+  }
+
+  reserveNow(key: string, limits: QuotaLimits, tokens: number): Admission {
+    const now = this.clock.now();
+    const w = this.window(key);
+    if (w.cooldownUntil > now) return { ok: false, reason: 'cooldown', retryAfterMs: w.cooldownUntil - now };
+    w.trim(now);
+    const wait = w.waitFor(now, limits, tokens);
+    if (wait) return { ok: false, reason: wait.reason, retryAfterMs: Math.max(1, wait.ms) };
+    const cap = w.cap;
+    if (cap.requestsUntil > now && cap.requests !== undefined && cap.requests < 1) {
+      return { ok: false, reason: 'provider-limit', retryAfterMs: cap.requestsUntil - now };
+    }
+    if (cap.tokensUntil > now && cap.tokens !== undefined && cap.tokens < tokens) {
+      return { ok: false, reason: 'provider-limit', retryAfterMs: cap.tokensUntil - now };
+    }
+    if (cap.requestsUntil > now && cap.requests !== undefined) cap.requests -= 1;
+    if (cap.tokensUntil > now && cap.tokens !== undefined) cap.tokens -= tokens;
+    const entry = { id: this.nextId++, at: now, tokens };
+    w.entries.push(entry);
+    w.tokens += tokens;
+    return { ok: true, reservation: { key, id: entry.id, tokens } };
+  }
+
+  reconcile(res: Reservation, actualTokens: number): Promise<void> {
+    this.adjust(res, actualTokens);
+    return Promise.resolve();
+  }
+
+  release(res: Reservation): Promise<void> {
+    this.adjust(res, 0);
+    return Promise.resolve();
+  }
+
+  private adjust(res: Reservation, tokens: number): void {
+    const w = this.routes.get(res.key);
+    const e = w?.entries.find((x) => x.id === res.id);
+    if (!w || !e) return; // already out of the window
+    w.tokens += tokens - e.tokens;
+    e.tokens = tokens;
+  }
+
+  cooldown(key: string, untilMs: number, reason: string): Promise<void> {
+    const w = this.window(key);
+    if (untilMs > w.cooldownUntil) {
+      w.cooldownUntil = untilMs;
+      w.cooldownReason = reason;
+    }
+    return Promise.resolve();
+  }
+
+  observe(key: string, info: RateLimitInfo): Promise<void> {
+    const now = this.clock.now();
+    const cap = this.window(key).cap;
+    if (info.remainingRequests !== undefined) {
+      cap.requests = info.remainingRequests;
+      cap.requestsUntil = now + (info.resetRequestsMs ?? 1000);
+    }
+    if (info.remainingTokens !== undefined) {
+      cap.tokens = info.remainingTokens;
+      cap.tokensUntil = now + (info.resetTokensMs ?? 1000);
+    }
+    return Promise.resolve();
+  }
+
+  peek(key: string, limits: QuotaLimits): Headroom {
+    const now = this.clock.now();
+    const w = this.routes.get(key);
+    if (!w) return { fraction: 1, requestsUsed: 0, tokensUsed: 0 };
+    w.trim(now);
+    let fraction = 1;
+    if (limits.rpm) fraction = Math.min(fraction, 1 - w.entries.length / limits.rpm);
+    if (limits.tpm) fraction = Math.min(fraction, 1 - w.tokens / limits.tpm);
+    const h: Headroom = { fraction: Math.max(0, fraction), requestsUsed: w.entries.length, tokensUsed: w.tokens };
+    if (w.cooldownUntil > now) {
+      h.cooldownUntil = w.cooldownUntil;
+      h.cooldownReason = w.cooldownReason;
+    }
+    return h;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Quota state per route (provider/account/region/model): sliding one-minute windows of
+ * requests and tokens, reservations reconciled with real usage, cooldowns after a 429,
+ * and what providers said in rate-limit headers. In memory by default; Redis when
+ * several instances share an account.
+ */
+import type { RateLimitInfo } from '../providers/types';
+
+export interface QuotaLimits {
+  rpm?: number;
+  tpm?: number;
+}
+
+export interface Reservation {
+  readonly key: string;
+  readonly id: number;
+  readonly tokens: number;
+}
+
+export type DenyReason = 'rpm' | 'tpm' | 'cooldown' | 'provider-limit';
+
+export type Admission = { ok: true; reservation: Reservation } | { ok: false; reason: DenyReason; retryAfterMs: number };
+
+export interface Headroom {
+  /** Fraction of the tighter of rpm/tpm still free, 0..1 (1 when unlimited). */
+  fraction: number;
+  requestsUsed: number;
+  tokensUsed: number;
+  /** Cooldown end (epoch ms) when cooling down. */
+  cooldownUntil?: number;
+  cooldownReason?: string;
+}
+
+export interface QuotaStore {
+  /** Admits a request of `tokens` estimated tokens, or says why not and for how long. */
+  reserve(key: string, limits: QuotaLimits, tokens: number): Promise<Admission>;
+  /** The request ended: count its real tokens instead of the estimate. */
+  reconcile(res: Reservation, actualTokens: number): Promise<void>;
+  /** The attempt failed without the provider counting tokens: keep the request, drop the tokens. */
+  release(res: Reservation): Promise<void>;
+  /** No requests to this route until `untilMs` (epoch ms). */
+  cooldown(key: string, untilMs: number, reason: string): Promise<void>;
+  /** What the provider said about remaining capacity. */
+  observe(key: string, info: RateLimitInfo): Promise<void>;
+  /** Last known headroom, without I/O: for ranking and /healthz. */
+  peek(key: string, limits: QuotaLimits): Headroom;
+  close?(): Promise<void>;
+}

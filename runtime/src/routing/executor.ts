@@ -1,0 +1,302 @@
+/**
+ * The attempt loop with the failover rules of ARCHITECTURE.md. Each failure class has
+ * its answer: throttled -> cooldown and an equivalent route at once; quota spent -> park
+ * the route for long; transient -> the next route, the only route gets one jittered
+ * retry; silent -> never this route again in this request; too long -> only a fallback
+ * with a larger context; refused -> stop. Equivalent routes come before model fallbacks,
+ * switching needs no backoff, and a retry budget caps extra attempts.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RouteStatsRegistry } from '../health/route-stats';
+import { isProviderError, ProviderError, type FailureClass } from '../providers/errors';
+import { endpointKey, type Route, type UpstreamMeta } from '../providers/types';
+import type { QuotaStore, Reservation } from '../quota/store';
+import type { Clock, Random } from './clock';
+import { limitsFor } from './limits';
+import { fullJitterBackoff, type RetryBudget } from './retry';
+import type { ModelRoutes } from './route-table';
+import type { EndpointHealth, RouteSelector, Skipped } from './selector';
+import type { AttemptTimeouts } from './timeouts';
+
+export interface AttemptRecord {
+  route: string;
+  outcome: 'ok' | FailureClass | 'aborted' | Skipped['reason'] | 'budget';
+  status?: number;
+  message?: string;
+  ms: number;
+}
+
+/** Every candidate failed or was skipped; `last` is the most telling failure. */
+export class AllRoutesFailed extends Error {
+  override readonly name = 'AllRoutesFailed';
+  constructor(
+    readonly attempts: AttemptRecord[],
+    readonly last: ProviderError | undefined,
+  ) {
+    super(attempts.map(describeAttempt).join('; ') || 'no route is configured for this model');
+  }
+}
+
+function describeAttempt(a: AttemptRecord): string {
+  return `${a.route}: ${a.outcome}${a.status ? ` ${a.status}` : ''}${a.message ? ` (${a.message})` : ''}`;
+}
+
+export interface Answered<T> {
+  value: T;
+  route: Route;
+  attempts: AttemptRecord[];
+  /** Counts the real tokens once the answer is complete (or 0 when it failed later). */
+  settle(actualTokens: number): void;
+}
+
+export interface RoutedRequest {
+  model: ModelRoutes;
+  stream: boolean;
+  /** Prompt estimate plus the request's max output: what admission reserves. */
+  estimatedTokens: number;
+  /** Epoch ms by which the request must be answered. */
+  deadline: number;
+  signal: AbortSignal;
+  timeouts: AttemptTimeouts;
+  /** Routes this request must not use (a continuation after a failed stream). */
+  exclude?: ReadonlySet<string>;
+}
+
+/** Starts one attempt; resolves when the route has answered (stream: first chunk). */
+export type AttemptFn<T> = (route: Route, signal: AbortSignal) => Promise<T>;
+
+export interface ExecutorDeps {
+  selector: RouteSelector;
+  stats: RouteStatsRegistry;
+  quota: QuotaStore;
+  budget: RetryBudget;
+  clock: Clock;
+  random: Random;
+  /** Longest Retry-After the gateway waits out on the only route (within the deadline). */
+  maxWaitMs?: number;
+  endpoints?: EndpointHealth;
+}
+
+const PARK_MS = 5 * 60_000;
+const MAX_THROTTLE_GUESS_MS = 60_000;
+
+export class AttemptExecutor {
+  private readonly throttleStreak = new Map<string, number>();
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  async run<T extends UpstreamMeta>(req: RoutedRequest, attempt: AttemptFn<T>): Promise<Answered<T>> {
+    const { clock, budget } = this.deps;
+    budget.onRequest();
+    const attempts: AttemptRecord[] = [];
+    const excluded = new Set<string>(req.exclude);
+    let last: ProviderError | undefined;
+    let waited = false;
+    const sent = { count: 0 };
+    /** Routes passed over only for a cooldown: after a wait they may serve again. */
+    const waitable = new Set<string>();
+
+    for (;;) {
+      const { groups, skipped } = this.deps.selector.select(req.model, req.stream);
+      let tooLongFor: number | undefined; // context size that was too small, when known
+      let shortestWait: number | undefined;
+      const noteWait = (ms: number | undefined) => {
+        if (ms !== undefined && ms > 0) shortestWait = Math.min(shortestWait ?? Infinity, ms);
+      };
+      for (const s of skipped) {
+        if (!excluded.has(s.route)) attempts.push({ route: s.route, outcome: s.reason, ms: 0, message: s.until ? `until ${new Date(s.until).toISOString()}` : undefined });
+        if (s.reason === 'cooldown' && s.until) noteWait(s.until - clock.now());
+      }
+
+      for (const group of groups) {
+        const target = group[0]!;
+        if (tooLongFor !== undefined) {
+          const size = req.model.model.targets.find((t) => t.provider === target.provider.id && t.model === target.model)?.contextTokens;
+          if (size === undefined || size <= tooLongFor) continue;
+        }
+        for (let i = 0; i < group.length; i++) {
+          const route = group[i]!;
+          if (excluded.has(route.key)) continue;
+          if (req.signal.aborted) throw req.signal.reason;
+          const onlyRouteLeft = !groups.some((g) => g.some((r) => r !== route && !excluded.has(r.key)));
+          const outcome = await this.tryRoute(route, req, attempt, attempts, onlyRouteLeft, sent);
+          if ('answer' in outcome) return outcome.answer;
+          if (outcome.error) last = outcome.error;
+          if (outcome.waitMs !== undefined) {
+            noteWait(outcome.waitMs);
+            waitable.add(route.key);
+          }
+          if (outcome.stop) throw new AllRoutesFailed(attempts, last);
+          if (outcome.exclude) excluded.add(route.key);
+          if (outcome.tooLong) {
+            const size = req.model.model.targets.find((t) => t.provider === route.provider.id && t.model === route.model)?.contextTokens;
+            tooLongFor = size ?? Infinity;
+            break; // never the same model again
+          }
+        }
+      }
+
+      // Only throttled routes left: wait out a short Retry-After when it fits the deadline.
+      const remaining = req.deadline - clock.now();
+      const maxWait = this.deps.maxWaitMs ?? 10_000;
+      if (!waited && shortestWait !== undefined && shortestWait <= maxWait && shortestWait < remaining - 1000 && last?.failure !== 'context_length') {
+        waited = true;
+        await sleep(shortestWait, undefined, { signal: req.signal });
+        for (const k of waitable) excluded.delete(k);
+        continue;
+      }
+      throw new AllRoutesFailed(attempts, last);
+    }
+  }
+
+  private async tryRoute<T extends UpstreamMeta>(
+    route: Route,
+    req: RoutedRequest,
+    attempt: AttemptFn<T>,
+    attempts: AttemptRecord[],
+    onlyRouteLeft: boolean,
+    sent: { count: number },
+  ): Promise<
+    | { answer: Answered<T> }
+    | { error?: ProviderError; waitMs?: number; stop?: boolean; exclude?: boolean; tooLong?: boolean }
+  > {
+    const { clock, quota, stats, budget, random } = this.deps;
+    const s = stats.get(route.key);
+    const limits = limitsFor(route);
+
+    for (let retry = 0; ; retry++) {
+      const admission = await quota.reserve(route.key, limits, req.estimatedTokens);
+      if (!admission.ok) {
+        attempts.push({ route: route.key, outcome: admission.reason === 'cooldown' ? 'cooldown' : 'no-headroom', ms: 0, message: `${admission.reason}, retry in ${admission.retryAfterMs} ms` });
+        return { waitMs: admission.retryAfterMs, exclude: true };
+      }
+      // Every attempt after a request's first is a retry, and retries have a budget.
+      if (sent.count > 0) {
+        if (!budget.tryRetry()) {
+          await quota.release(admission.reservation);
+          attempts.push({ route: route.key, outcome: 'budget', ms: 0, message: 'retry budget exhausted' });
+          return { stop: true };
+        }
+      }
+      if (!s.circuit.tryAcquire()) {
+        await quota.release(admission.reservation);
+        attempts.push({ route: route.key, outcome: 'ejected', ms: 0 });
+        return { exclude: true };
+      }
+
+      const started = clock.now();
+      sent.count++;
+      s.inflight++;
+      let result: { ok: true; value: T } | { ok: false; error: ProviderError };
+      try {
+        result = { ok: true, value: await this.withFirstByteTimeout(route, req, attempt) };
+      } catch (err) {
+        if (req.signal.aborted) {
+          s.circuit.onAbandon();
+          await quota.release(admission.reservation);
+          attempts.push({ route: route.key, outcome: 'aborted', ms: clock.now() - started });
+          throw req.signal.reason;
+        }
+        result = { ok: false, error: isProviderError(err) ? err : new ProviderError('transient', (err as Error)?.message ?? String(err), { cause: err }) };
+      } finally {
+        s.inflight--;
+      }
+      const ms = clock.now() - started;
+
+      if (result.ok) {
+        s.circuit.onSuccess();
+        s.successes++;
+        (req.stream ? s.firstChunkMs : s.completeMs).add(ms);
+        this.throttleStreak.delete(route.key);
+        if (result.value.rateLimit) await quota.observe(route.key, result.value.rateLimit);
+        attempts.push({ route: route.key, outcome: 'ok', ms });
+        return { answer: { value: result.value, route, attempts, settle: settler(quota, admission.reservation) } };
+      }
+
+      const e = result.error;
+      attempts.push({ route: route.key, outcome: e.failure, status: e.status, message: e.message, ms });
+      s.failures++;
+      s.lastFailure = { at: clock.now(), what: `${e.failure}: ${e.message}` };
+      switch (e.failure) {
+        case 'throttled': {
+          await quota.release(admission.reservation);
+          const streak = (this.throttleStreak.get(route.key) ?? 0) + 1;
+          this.throttleStreak.set(route.key, streak);
+          const wait = e.retryAfterMs ?? Math.min(MAX_THROTTLE_GUESS_MS, 1000 * 2 ** (streak - 1));
+          await quota.cooldown(route.key, clock.now() + wait, 'throttled');
+          return { error: e, waitMs: wait, exclude: true };
+        }
+        case 'quota_exhausted':
+          await quota.release(admission.reservation);
+          await quota.cooldown(route.key, clock.now() + Math.max(e.retryAfterMs ?? 0, PARK_MS), 'quota exhausted');
+          return { error: e, exclude: true };
+        case 'silent':
+          await quota.release(admission.reservation);
+          s.circuit.onFailure();
+          return { error: e, exclude: true };
+        case 'context_length':
+          await quota.release(admission.reservation);
+          return { error: e, tooLong: true };
+        case 'refused':
+          await quota.release(admission.reservation);
+          return { error: e, stop: true };
+        case 'transient': {
+          await quota.release(admission.reservation);
+          s.circuit.onFailure();
+          // No HTTP status: the endpoint may be gone; an active check confirms it at once.
+          if (e.status === undefined) this.deps.endpoints?.suspect(endpointKey(route));
+          // The only route left gets one quick jittered retry, if the deadline allows.
+          const backoff = fullJitterBackoff(retry, random);
+          if (onlyRouteLeft && retry === 0 && s.circuit.available() && clock.now() + backoff < req.deadline - 1000) {
+            await sleep(backoff, undefined, { signal: req.signal });
+            continue;
+          }
+          return { error: e, exclude: true };
+        }
+      }
+    }
+  }
+
+  /** A started stream broke or stalled: the route is judged as if the attempt had failed. */
+  onStreamFailure(route: Route, e: ProviderError): void {
+    const s = this.deps.stats.get(route.key);
+    s.failures++;
+    s.lastFailure = { at: this.deps.clock.now(), what: `${e.failure} mid-stream: ${e.message}` };
+    if (e.failure === 'transient' || e.failure === 'silent') s.circuit.onFailure();
+    if (e.failure === 'transient' && e.status === undefined) this.deps.endpoints?.suspect(endpointKey(route));
+    if (e.failure === 'throttled') void this.deps.quota.cooldown(route.key, this.deps.clock.now() + (e.retryAfterMs ?? 1000), 'throttled');
+  }
+
+  /** Stream: until the first chunk; non-streamed: the whole answer. Past it, the route is silent. */
+  private async withFirstByteTimeout<T>(route: Route, req: RoutedRequest, attempt: AttemptFn<T>): Promise<T> {
+    const limit = req.stream ? req.timeouts.firstByteMs : req.timeouts.completeMs;
+    // When the request's deadline comes first, it decides (a 504), not the attempt timeout.
+    if (limit >= req.deadline - this.deps.clock.now()) return attempt(route, req.signal);
+    const timer = new AbortController();
+    const handle = setTimeout(() => timer.abort(new ProviderError('silent', `no ${req.stream ? 'first chunk' : 'answer'} within ${limit} ms`)), limit);
+    try {
+      return await attempt(route, AbortSignal.any([req.signal, timer.signal]));
+    } catch (err) {
+      if (timer.signal.aborted && !req.signal.aborted) throw timer.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(handle);
+    }
+  }
+}
+
+/** Outcomes of routes passed over without a request. */
+export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['ejected', 'cooldown', 'no-headroom', 'down', 'budget']);
+
+/** Attempts that reached (or tried to reach) a provider, not routes passed over. */
+export function sentAttempts(attempts: readonly AttemptRecord[]): number {
+  return attempts.filter((a) => !PASSED_OVER.has(a.outcome)).length;
+}
+
+function settler(quota: QuotaStore, res: Reservation): (tokens: number) => void {
+  let done = false;
+  return (tokens) => {
+    if (done) return;
+    done = true;
+    void quota.reconcile(res, tokens);
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Every route of every logical model, built once from config: target order (primary,
+ * then model fallbacks) x accounts x regional endpoints. Selection among them is the
+ * router's job; this is only the static table it selects from.
+ */
+import type { GatewayConfig, ModelConfig, ProviderConfig } from '../config/schema';
+import { routeKey, type Route } from '../providers/types';
+
+export interface ModelRoutes {
+  readonly model: ModelConfig;
+  /** One group per target, in config order; routes in a group are equivalent. */
+  readonly groups: readonly (readonly Route[])[];
+}
+
+export function buildRouteTable(models: GatewayConfig['models'], providers: readonly ProviderConfig[]): Map<string, ModelRoutes> {
+  const byId = new Map(providers.map((p) => [p.id, p]));
+  const table = new Map<string, ModelRoutes>();
+  for (const model of models) {
+    const groups = model.targets.map((t) => {
+      const provider = byId.get(t.provider);
+      if (!provider) return [];
+      return provider.accounts.flatMap((account) =>
+        account.endpoints.map(
+          (endpoint): Route => ({
+            key: routeKey(provider.id, account.id, endpoint.region, t.model),
+            provider,
+            account,
+            endpoint,
+            model: t.model,
+            logicalModel: model.name,
+          }),
+        ),
+      );
+    });
+    table.set(model.name, { model, groups });
+  }
+  return table;
+}

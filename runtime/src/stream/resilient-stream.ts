@@ -1,0 +1,169 @@
+/**
+ * The client's stream, kept whole across upstream failures. Chunks pass through with
+ * one id; a stall (no chunk within the idle timeout) or a break after the first byte is
+ * continued from another route: with assistant prefill where the target takes it, else
+ * with a continuation request whose overlap with what was sent is removed. Only when
+ * nothing can continue does the stream end with an error. Usage always comes last.
+ */
+import type { ChatRequest } from '../api/chat-request';
+import { maxOutputTokens } from '../api/chat-request';
+import { usageOf, type ChatCompletionChunk, type Usage } from '../api/openai-types';
+import { isProviderError, ProviderError } from '../providers/errors';
+import type { Route } from '../providers/types';
+import { estimatePromptTokens, estimateTokens } from '../quota/token-estimate';
+import type { Answered } from '../routing/executor';
+import { OverlapTrimmer } from './overlap';
+import type { StartedStream } from './started-stream';
+
+export const CONTINUE_PROMPT = 'Continue exactly where your previous message stopped. Do not repeat anything and do not add any preamble.';
+
+/** How many times one answer may be continued before the gateway gives up. */
+const MAX_CONTINUATIONS = 2;
+
+export interface ContinuationDeps {
+  /** Runs the failover loop again for a continuation request, skipping `exclude`. */
+  continueOn(build: (route: Route) => ChatRequest[], exclude: ReadonlySet<string>): Promise<Answered<StartedStream>>;
+  /** A stream attempt failed after its start: let health and quota learn from it. */
+  onStreamFailure(route: Route, err: ProviderError): void;
+  idleMs: number;
+  /** Whether the target continues a trailing assistant message itself. */
+  supportsPrefill(route: Route): boolean;
+}
+
+export interface StreamOutcome {
+  /** The route that finished the answer. */
+  route?: Route;
+  continuations: number;
+}
+
+export async function* resilientStream(
+  req: ChatRequest,
+  first: Answered<StartedStream>,
+  deps: ContinuationDeps,
+  outcome: StreamOutcome = { continuations: 0 },
+): AsyncGenerator<ChatCompletionChunk> {
+  let current = first;
+  const id = first.value.first.id;
+  const created = first.value.first.created;
+  let sent = '';
+  let toolCallsSeen = false;
+  let finished = false;
+  let roleSent = false;
+  let upstreamUsage: Usage | undefined;
+  let trimmer: OverlapTrimmer | undefined;
+  const tried = new Set<string>([first.route.key]);
+  let lastChunk: ChatCompletionChunk = first.value.first;
+
+  const emit = (chunk: ChatCompletionChunk): ChatCompletionChunk | undefined => {
+    chunk.id = id;
+    chunk.created = created;
+    lastChunk = chunk;
+    const choice = chunk.choices[0];
+    if (!choice) {
+      if (chunk.usage) upstreamUsage = chunk.usage;
+      return undefined; // usage is sent once, at the very end
+    }
+    const delta = choice.delta;
+    if (delta.role) {
+      if (roleSent) delete delta.role;
+      roleSent = true;
+    }
+    if (delta.tool_calls?.length) toolCallsSeen = true;
+    if (typeof delta.content === 'string' && delta.content.length > 0) {
+      if (trimmer) delta.content = trimmer.push(delta.content);
+      sent += delta.content;
+      if (delta.content.length === 0 && !choice.finish_reason && !delta.tool_calls) return undefined;
+    } else if (delta.content === '' && roleSent && !delta.role && !choice.finish_reason && !delta.tool_calls) {
+      return undefined;
+    }
+    if (choice.finish_reason) {
+      if (trimmer) {
+        const rest = trimmer.flush();
+        if (rest) {
+          sent += rest;
+          delta.content = (delta.content ?? '') + rest;
+        }
+      }
+      finished = true;
+    }
+    return chunk;
+  };
+
+  for (;;) {
+    const started = current.value;
+    let failure: ProviderError | undefined;
+    try {
+      const firstOut = emit(started.first);
+      if (firstOut) yield firstOut;
+      for (;;) {
+        const next = await nextWithin(started, deps.idleMs);
+        if (next.done) break;
+        const out = emit(next.value);
+        if (out) yield out;
+      }
+    } catch (err) {
+      failure = isProviderError(err) ? err : new ProviderError('transient', (err as Error)?.message ?? String(err), { cause: err });
+    }
+
+    if (!failure) {
+      current.settle(upstreamUsage?.total_tokens ?? estimateTokens(sent));
+      outcome.route = current.route;
+      break;
+    }
+    started.abort(failure);
+    current.settle(estimateTokens(sent));
+    deps.onStreamFailure(current.route, failure);
+    // A whole answer whose terminator was lost is complete: finish it.
+    if (finished) {
+      outcome.route = current.route;
+      break;
+    }
+    if (toolCallsSeen || outcome.continuations >= MAX_CONTINUATIONS || !failure.retryable) throw failure;
+
+    outcome.continuations++;
+    try {
+      current = await deps.continueOn((route) => continuationRequests(req, sent, deps.supportsPrefill(route)), tried);
+    } catch {
+      throw failure; // nothing could continue it: the client hears about the original break
+    }
+    tried.add(current.route.key);
+    trimmer = sent.length > 0 ? new OverlapTrimmer(sent) : undefined;
+  }
+
+  const usage =
+    outcome.continuations === 0 && upstreamUsage
+      ? upstreamUsage
+      : usageOf(estimatePromptTokens(req), estimateTokens(sent) || upstreamUsage?.completion_tokens || 0);
+  yield { id, object: 'chat.completion.chunk', created, model: lastChunk.model, choices: [], usage };
+}
+
+/**
+ * The requests to continue an answer, best first: prefill (the model continues the
+ * trailing assistant turn), then an explicit continuation request.
+ */
+export function continuationRequests(req: ChatRequest, sent: string, prefill: boolean): ChatRequest[] {
+  if (sent.length === 0) return [req];
+  const max = maxOutputTokens(req);
+  const left = max === undefined ? undefined : Math.max(1, max - estimateTokens(sent));
+  const base: ChatRequest = { ...req, ...(left === undefined ? {} : req.max_completion_tokens ? { max_completion_tokens: left } : { max_tokens: left }) };
+  const assistant = { role: 'assistant' as const, content: sent };
+  const explicit: ChatRequest = { ...base, messages: [...req.messages, assistant, { role: 'user', content: CONTINUE_PROMPT }] };
+  return prefill ? [{ ...base, messages: [...req.messages, assistant] }, explicit] : [explicit];
+}
+
+/** The next chunk, or a `silent` failure when none comes within the idle timeout. */
+async function nextWithin(s: StartedStream, idleMs: number): Promise<IteratorResult<ChatCompletionChunk>> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new ProviderError('silent', `no chunk within ${idleMs} ms`);
+      s.abort(err);
+      reject(err);
+    }, idleMs);
+  });
+  try {
+    return await Promise.race([s.rest.next(), stalled]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

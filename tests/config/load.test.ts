@@ -1,0 +1,55 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfigFile, parseConfig, parseConfigText } from '../../runtime/src/config/load';
+
+const minimal = {
+  providers: [{ id: 'sim', type: 'simulated', accounts: [{ id: 'a', endpoints: [{ region: 'r' }] }] }],
+  models: [{ name: 'chat', targets: [{ provider: 'sim', model: 'm' }] }],
+};
+
+function errorOf(doc: unknown): string {
+  try {
+    parseConfig(doc);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config loading', () => {
+  it('reads YAML and JSON files with defaults filled in', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'c.yaml'), 'providers:\n  - id: sim\n    type: simulated\n    accounts: [{ id: a, endpoints: [{ region: r }] }]\nmodels:\n  - { name: chat, targets: [{ provider: sim, model: m }] }\n');
+    writeFileSync(join(dir, 'c.json'), JSON.stringify(minimal));
+    for (const f of ['c.yaml', 'c.json']) {
+      const cfg = loadConfigFile(join(dir, f));
+      expect(cfg.server).toEqual({ port: 8080, host: '127.0.0.1', maxBodyBytes: 1048576, requestTimeoutMs: 120000 });
+      expect(cfg.providers[0]!.accounts[0]!.endpoints[0]).toMatchObject({ region: 'r', latencyMs: 50, failureRate: 0 });
+    }
+  });
+
+  it('names the key path and what was expected', () => {
+    expect(errorOf({ ...minimal, server: { port: 'eighty' } })).toMatch(/server\.port: .*expected number/);
+    expect(errorOf({ ...minimal, providers: [{ ...minimal.providers[0], type: 'gemini' }] })).toMatch(/providers\.0\.type: .*"bedrock"/);
+    expect(errorOf({ ...minimal, models: [{ name: 'chat', targets: [{ provider: 'nope', model: 'm' }] }] })).toMatch(
+      /models\.0\.targets\.0\.provider: unknown provider "nope" \(known: sim\)/,
+    );
+    expect(errorOf({ ...minimal, bogus: 1 })).toMatch(/\(root\): .*bogus/);
+    expect(errorOf({ ...minimal, tenants: [{ id: 't', keys: ['plaintext-key'] }] })).toMatch(/tenants\.0\.keys\.0: "sha256:"/);
+  });
+
+  it('rejects duplicates and credentials on bedrock accounts', () => {
+    const dup = { ...minimal, providers: [minimal.providers[0], minimal.providers[0]] };
+    expect(errorOf(dup)).toMatch(/providers\.1\.id: duplicate id "sim"/);
+    const bedrock = { providers: [{ id: 'b', type: 'bedrock', accounts: [{ id: 'a', credentials: { env: 'X' }, endpoints: [{ region: 'us-east-1' }] }] }] };
+    expect(errorOf(bedrock)).toMatch(/providers\.0\.accounts\.0\.credentials: bedrock accounts use the AWS credential chain/);
+  });
+
+  it('explains unreadable and unparsable files', () => {
+    expect(() => loadConfigFile('/nonexistent/gw.yaml')).toThrow(/cannot read config \/nonexistent\/gw.yaml: ENOENT/);
+    expect(() => parseConfigText('models: [unclosed', 'x.yaml')).toThrow(/invalid config x.yaml: not YAML or JSON/);
+    expect(() => parseConfigText('', 'x.yaml')).toThrow(/the file is empty/);
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * The Lambda entry with real API Gateway REST proxy event shapes, buffered and streamed.
+ * The Lambda proxy forwards to a real spoke gateway on loopback.
+ */
+import { Writable } from 'node:stream';
+import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
+
+type Result = { statusCode: number; headers?: Record<string, string>; multiValueHeaders?: Record<string, string[]>; body: string };
+type Handler = (event: unknown, context?: unknown) => Promise<Result>;
+
+/** API Gateway accepts either header map in a proxy result. */
+const header = (res: Result, name: string) => res.headers?.[name] ?? res.multiValueHeaders?.[name]?.[0];
+
+/** An API Gateway REST API (v1) AWS_PROXY event, as API Gateway sends it for `/{proxy+}`. */
+function restEvent(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const h = { Accept: '*/*', Host: 'abc123.execute-api.us-east-1.amazonaws.com', 'User-Agent': 'OpenAI/JS 6.0', 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Port': '443', 'X-Forwarded-Proto': 'https', ...(body ? { 'content-type': 'application/json' } : {}), ...headers };
+  return {
+    resource: '/{proxy+}',
+    path,
+    httpMethod: method,
+    headers: h,
+    multiValueHeaders: Object.fromEntries(Object.entries(h).map(([k, v]) => [k, [v]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { proxy: path.slice(1) },
+    stageVariables: null,
+    requestContext: {
+      resourceId: 'x1y2z3',
+      resourcePath: '/{proxy+}',
+      httpMethod: method,
+      extendedRequestId: 'Ab1CdEFGhIjKlMn=',
+      requestTime: '24/Nov/2026:23:10:00 +0000',
+      path: `/prod${path}`,
+      accountId: '111122223333',
+      protocol: 'HTTP/1.1',
+      stage: 'prod',
+      domainPrefix: 'abc123',
+      requestTimeEpoch: 1795561800000,
+      requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
+      identity: { sourceIp: '203.0.113.9', apiKeyId: 'k-team-a', apiKey: 'redacted', userAgent: 'OpenAI/JS 6.0', accountId: null, caller: null, user: null, userArn: null, cognitoIdentityId: null, cognitoIdentityPoolId: null, cognitoAuthenticationType: null, cognitoAuthenticationProvider: null, accessKey: null, principalOrgId: null },
+      domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
+      apiId: 'abc123',
+    },
+    body: body === undefined ? null : JSON.stringify(body),
+    isBase64Encoded: false,
+  };
+}
+
+const lambdaContext = { functionName: 'ai-gateway-proxy', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 30_000 };
+
+function loadHandler(spokeUrl: string): Handler {
+  process.env.GATEWAY_ROLE = 'proxy';
+  process.env.GATEWAY_CONFIG_JSON = JSON.stringify({
+    spokes: [{ id: 'spoke-a', url: spokeUrl }],
+    models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }],
+  });
+  let handler: Handler | undefined;
+  jest.isolateModules(() => {
+    handler = require('../../runtime/src/lambda').handler;
+  });
+  return handler!;
+}
+
+describe('Lambda entry (API Gateway REST proxy events)', () => {
+  let spoke: TestGateway;
+  beforeAll(async () => {
+    spoke = await startGateway(simulatedConfig(), 'spoke');
+  });
+  afterAll(async () => {
+    await spoke.close();
+    delete process.env.GATEWAY_CONFIG_JSON;
+    delete process.env.GATEWAY_ROLE;
+    delete (globalThis as { awslambda?: unknown }).awslambda;
+  });
+
+  it('answers a chat completion through the spoke, with route headers', async () => {
+    const handler = loadHandler(spoke.url);
+    const res = await handler(restEvent('POST', '/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }), lambdaContext);
+    expect(res.statusCode).toBe(200);
+    const body = JSON.parse(res.body);
+    expect(body.object).toBe('chat.completion');
+    expect(body.usage.total_tokens).toBeGreaterThan(0);
+    expect(header(res, 'x-gateway-route')).toBe('sim/acct-1/local/sim-model');
+    expect(header(res, 'x-gateway-attempts')).toBe('1');
+    expect(header(res, 'x-request-id')).toBe('c6af9ac6-7b61-11e6-9a41-93e8deadbeef');
+  });
+
+  it('answers bad input and unknown routes in the OpenAI error shape', async () => {
+    const handler = loadHandler(spoke.url);
+    const bad = await handler(restEvent('POST', '/v1/chat/completions', { model: 'chat', messages: [] }), lambdaContext);
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body).error.param).toBe('messages');
+    const models = await handler(restEvent('GET', '/v1/models'), lambdaContext);
+    expect(JSON.parse(models.body).data.map((m: { id: string }) => m.id)).toEqual(['chat']);
+    const health = await handler(restEvent('GET', '/healthz'), lambdaContext);
+    expect(health.statusCode).toBe(200);
+  });
+
+  it('streams SSE through Lambda response streaming when the runtime offers it', async () => {
+    // The Lambda Node.js runtime's streaming globals: metadata prelude, 8 NUL bytes, body.
+    const written: Buffer[] = [];
+    (globalThis as { awslambda?: unknown }).awslambda = {
+      streamifyResponse: (fn: (e: unknown, s: Writable, c: unknown) => Promise<void>) => (event: unknown, context: unknown) => {
+        const sink = new Writable({
+          write(chunk, _enc, cb) {
+            written.push(Buffer.from(chunk));
+            cb();
+          },
+        });
+        return fn(event, sink, context);
+      },
+      HttpResponseStream: {
+        from: (s: Writable, metadata: unknown) => {
+          s.write(JSON.stringify(metadata));
+          s.write(Buffer.alloc(8));
+          return s;
+        },
+      },
+    };
+    const handler = loadHandler(spoke.url) as unknown as (e: unknown, c: unknown) => Promise<void>;
+    await handler(restEvent('POST', '/v1/chat/completions', { model: 'chat', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }), lambdaContext);
+    const all = Buffer.concat(written);
+    const split = all.indexOf(Buffer.alloc(8));
+    const metadata = JSON.parse(all.subarray(0, split).toString());
+    expect(metadata.statusCode).toBe(200);
+    expect(metadata.headers['content-type']).toMatch(/text\/event-stream/);
+    const events = all.subarray(split + 8).toString().split('\n\n').filter(Boolean);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const usage = JSON.parse(events.at(-2)!.slice(6));
+    expect(usage.usage.completion_tokens).toBeGreaterThan(0);
+    expect(events.length).toBeGreaterThan(5);
+  });
+});

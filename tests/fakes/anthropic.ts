@@ -1,0 +1,391 @@
+/**
+ * A fake Anthropic Messages API on loopback that speaks the real wire protocol: auth and
+ * version headers, the request checks that matter to a translator, JSON answers, the SSE
+ * event sequence (ping included), error bodies, rate-limit headers and every Fault kind.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Fault, FakeServer, RecordedRequest } from './fault';
+
+export interface FakeToolUse {
+  id?: string;
+  name: string;
+  input: Record<string, unknown>;
+}
+
+/** What the fake answers: text, tool calls or both (text first). */
+export interface FakeAnthropicReply {
+  text?: string;
+  toolUses?: FakeToolUse[];
+  /** Default: `tool_use` when there are tool uses, else `end_turn`. */
+  stopReason?: string;
+  /** Added to the computed usage (e.g. cache reads). */
+  usage?: { cache_read_input_tokens?: number; cache_creation_input_tokens?: number };
+}
+
+/** The request body as the fake reads it (only what it looks at). */
+export interface FakeAnthropicRequest {
+  model?: string;
+  max_tokens?: number;
+  system?: unknown;
+  messages?: Array<{ role?: string; content?: unknown }>;
+  tools?: unknown[];
+  stream?: boolean;
+  temperature?: number;
+  [key: string]: unknown;
+}
+
+export interface FakeAnthropicOptions {
+  /** The key `x-api-key` must carry. Default `sk-ant-fake-key`. */
+  apiKey?: string;
+  reply?: FakeAnthropicReply | ((req: FakeAnthropicRequest) => FakeAnthropicReply);
+  /** The model the answer names; default the requested one (Anthropic resolves aliases this way). */
+  reportedModel?: string;
+  /** A larger estimated prompt is refused with Anthropic's "prompt is too long" 400. */
+  contextTokens?: number;
+  /** Values of the anthropic-ratelimit-* headers. */
+  rateLimit?: { requests?: number; tokens?: number; resetMs?: number };
+}
+
+export interface FakeAnthropic extends FakeServer {
+  readonly apiKey: string;
+}
+
+export const FAKE_ANTHROPIC_KEY = 'sk-ant-fake-key';
+const DEFAULT_TEXT = 'Hello from the fake Anthropic.';
+
+/** The error type Anthropic uses for each status. */
+export function anthropicErrorType(status: number): string {
+  const types: Record<number, string> = {
+    400: 'invalid_request_error',
+    401: 'authentication_error',
+    402: 'billing_error',
+    403: 'permission_error',
+    404: 'not_found_error',
+    413: 'request_too_large',
+    429: 'rate_limit_error',
+    500: 'api_error',
+    504: 'timeout_error',
+    529: 'overloaded_error',
+  };
+  return types[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+}
+
+const DEFAULT_MESSAGES: Record<string, string> = {
+  rate_limit_error: 'Number of request tokens has exceeded your per-minute rate limit',
+  overloaded_error: 'Overloaded',
+  api_error: 'Internal server error',
+  authentication_error: 'invalid x-api-key',
+  permission_error: 'Your API key does not have permission to use the specified resource.',
+  not_found_error: 'model: not found',
+  request_too_large: 'Request exceeds the maximum allowed number of bytes.',
+  invalid_request_error: 'Invalid request',
+  billing_error: 'Your credit balance is too low to access the Anthropic API.',
+  timeout_error: 'Request timed out',
+};
+
+interface SseEvent {
+  name: string;
+  data: unknown;
+  /** A content_block_delta: what the Fault `afterChunks` counts. */
+  content: boolean;
+}
+
+export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
+  const apiKey = opts.apiKey ?? FAKE_ANTHROPIC_KEY;
+  const requests: RecordedRequest[] = [];
+  const faults: Fault[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let served = 0;
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch(() => res.socket?.destroy());
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  const fake: FakeAnthropic = {
+    url: '',
+    apiKey,
+    requests,
+    faults,
+    openConnections: () => sockets.size,
+    close: async () => {
+      for (const t of timers) clearTimeout(t);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    let body: unknown = raw;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      // recorded as the raw text; answered below
+    }
+    requests.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, body });
+    const fault = faults.shift() ?? fake.always;
+    const n = ++served;
+
+    if (fault?.kind === 'reset') return void req.socket.destroy();
+    if (fault?.kind === 'hang') return;
+    if (fault?.kind === 'delay') await sleep(fault.ms);
+    if (res.destroyed) return;
+
+    const common = { 'request-id': `req_fake_${n}`, ...rateLimitHeaders(opts.rateLimit, n) };
+    if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/messages') {
+      return sendError(res, 404, 'not_found_error', `${req.method} ${req.url}: not found`, common);
+    }
+    const key = req.headers['x-api-key'];
+    if (!key) return sendError(res, 401, 'authentication_error', 'x-api-key header is required', common);
+    if (key !== apiKey) return sendError(res, 401, 'authentication_error', 'invalid x-api-key', common);
+    if (!req.headers['anthropic-version']) return sendError(res, 400, 'invalid_request_error', 'anthropic-version: header is required', common);
+    if (typeof body !== 'object' || body === null) {
+      return sendError(res, 400, 'invalid_request_error', 'There was an error parsing the body of your request', common);
+    }
+    const request = body as FakeAnthropicRequest;
+    const invalid = validate(request, opts.contextTokens);
+    if (invalid) return sendError(res, 400, 'invalid_request_error', invalid, common);
+
+    if (fault?.kind === 'status') {
+      const type = fault.code ?? anthropicErrorType(fault.status);
+      const extra = fault.status === 429 ? { 'retry-after': '1', ...fault.headers } : (fault.headers ?? {});
+      return sendError(res, fault.status, type, fault.message ?? DEFAULT_MESSAGES[type] ?? 'error', { ...common, ...extra });
+    }
+    if (fault?.kind === 'garbage') {
+      res.writeHead(200, { ...common, 'content-type': request.stream ? 'text/event-stream' : 'application/json' });
+      return void res.end(request.stream ? '<<not an event stream>>\n\n\u0000\u0001' : '{"id": "msg_garbage", "type": "mess');
+    }
+    if (fault?.kind === 'wrong-content-type') {
+      res.writeHead(200, { ...common, 'content-type': 'text/html; charset=utf-8' });
+      return void res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+    }
+
+    const reply = typeof opts.reply === 'function' ? opts.reply(request) : (opts.reply ?? { text: DEFAULT_TEXT });
+    const message = messageOf(request, reply, opts.reportedModel, n);
+    if (!request.stream) {
+      const json = JSON.stringify(message);
+      if (fault?.kind === 'cut' || fault?.kind === 'stall') {
+        res.writeHead(200, { ...common, 'content-type': 'application/json' });
+        await write(res, json.slice(0, Math.floor(json.length / 2)));
+        if (fault.kind === 'cut') res.socket?.destroy();
+        return;
+      }
+      res.writeHead(200, { ...common, 'content-type': 'application/json' });
+      return void res.end(json);
+    }
+    await streamMessage(res, message, common, fault);
+  }
+
+  async function streamMessage(res: ServerResponse, message: Message, headers: Record<string, string>, fault: Fault | undefined) {
+    res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    res.flushHeaders();
+    let chunks = 0;
+    for (const ev of sseEventsOf(message)) {
+      if (res.destroyed) return;
+      if (fault?.kind === 'no-terminator' && ev.name === 'message_stop') break;
+      await write(res, `event: ${ev.name}\ndata: ${JSON.stringify(ev.data)}\n\n`);
+      if (!ev.content) continue;
+      chunks++;
+      if (!fault || !('afterChunks' in fault) || chunks !== fault.afterChunks) continue;
+      if (fault.kind === 'cut') return void res.socket?.destroy();
+      if (fault.kind === 'stall') return;
+      if (fault.kind === 'malformed') {
+        await write(res, 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_de\n\n');
+      }
+      if (fault.kind === 'stream-error') {
+        const type = fault.code ?? 'overloaded_error';
+        const error = { type: 'error', error: { type, message: fault.message ?? DEFAULT_MESSAGES[type] ?? 'error' } };
+        await write(res, `event: error\ndata: ${JSON.stringify(error)}\n\n`);
+        return void res.end();
+      }
+    }
+    res.end();
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  (fake as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return fake;
+}
+
+// ---------------------------------------------------------------------------------------
+// Answers
+
+interface Message {
+  id: string;
+  type: 'message';
+  role: 'assistant';
+  model: string;
+  content: Array<{ type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }>;
+  stop_reason: string;
+  stop_sequence: null;
+  usage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number };
+}
+
+function messageOf(req: FakeAnthropicRequest, reply: FakeAnthropicReply, reportedModel: string | undefined, n: number): Message {
+  const content: Message['content'] = [];
+  if (reply.text) content.push({ type: 'text', text: reply.text });
+  (reply.toolUses ?? []).forEach((t, i) => content.push({ type: 'tool_use', id: t.id ?? `toolu_fake_${n}_${i}`, name: t.name, input: t.input }));
+  const output = Math.max(1, Math.ceil(JSON.stringify(content).length / 4));
+  return {
+    id: `msg_fake_${n}`,
+    type: 'message',
+    role: 'assistant',
+    model: reportedModel ?? req.model ?? 'unknown',
+    content,
+    stop_reason: reply.stopReason ?? (reply.toolUses?.length ? 'tool_use' : 'end_turn'),
+    stop_sequence: null,
+    usage: {
+      input_tokens: promptTokens(req),
+      output_tokens: output,
+      cache_creation_input_tokens: reply.usage?.cache_creation_input_tokens ?? 0,
+      cache_read_input_tokens: reply.usage?.cache_read_input_tokens ?? 0,
+    },
+  };
+}
+
+/** The real event sequence: message_start, ping, per block start/deltas/stop, message_delta, message_stop. */
+function sseEventsOf(m: Message): SseEvent[] {
+  const events: SseEvent[] = [];
+  const add = (name: string, data: unknown, content = false) => events.push({ name, data, content });
+  add('message_start', {
+    type: 'message_start',
+    message: { ...m, content: [], stop_reason: null, stop_sequence: null, usage: { ...m.usage, output_tokens: 1 } },
+  });
+  add('ping', { type: 'ping' });
+  m.content.forEach((block, index) => {
+    if (block.type === 'text') {
+      add('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
+      for (const piece of block.text.match(/\s*\S+/g) ?? [block.text]) {
+        add('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } }, true);
+      }
+    } else {
+      add('content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
+      const json = JSON.stringify(block.input);
+      const third = Math.ceil(json.length / 3);
+      // Anthropic's first input delta is often empty.
+      for (const piece of ['', json.slice(0, third), json.slice(third, 2 * third), json.slice(2 * third)]) {
+        add('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } }, true);
+      }
+    }
+    add('content_block_stop', { type: 'content_block_stop', index });
+    if (index === 0) add('ping', { type: 'ping' });
+  });
+  add('message_delta', {
+    type: 'message_delta',
+    delta: { stop_reason: m.stop_reason, stop_sequence: null },
+    usage: { output_tokens: m.usage.output_tokens },
+  });
+  add('message_stop', { type: 'message_stop' });
+  return events;
+}
+
+// ---------------------------------------------------------------------------------------
+// Request checks Anthropic makes, with its wording
+
+function validate(req: FakeAnthropicRequest, contextTokens: number | undefined): string | undefined {
+  if (typeof req.model !== 'string' || req.model === '') return 'model: Field required';
+  if (typeof req.max_tokens !== 'number' || !Number.isInteger(req.max_tokens) || req.max_tokens < 1) return 'max_tokens: Field required';
+  if (req.temperature !== undefined && (req.temperature < 0 || req.temperature > 1)) return 'temperature: Input should be less than or equal to 1';
+  if (req.system !== undefined && typeof req.system !== 'string' && !Array.isArray(req.system)) return 'system: Input should be a valid string';
+  const messages = req.messages;
+  if (!Array.isArray(messages) || messages.length === 0) return 'messages: Field required';
+  let toolBlocks = false;
+  let previousToolUses = new Set<string>();
+  for (const [i, m] of messages.entries()) {
+    if (m.role !== 'user' && m.role !== 'assistant') return `messages.${i}.role: Input should be 'user' or 'assistant'`;
+    const blocks = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content;
+    if (!Array.isArray(blocks) || blocks.length === 0) return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
+    const toolUses = new Set<string>();
+    for (const [j, b] of (blocks as Array<Record<string, unknown>>).entries()) {
+      if (b.type === 'text' && (typeof b.text !== 'string' || b.text.trim() === '')) return 'messages: text content blocks must contain non-whitespace text';
+      if (b.type === 'tool_use') {
+        toolBlocks = true;
+        if (typeof b.input !== 'object' || b.input === null || Array.isArray(b.input)) return `messages.${i}.content.${j}.tool_use.input: Input should be a valid dictionary`;
+        toolUses.add(String(b.id));
+      }
+      if (b.type === 'tool_result') {
+        toolBlocks = true;
+        if (m.role !== 'user' || !previousToolUses.has(String(b.tool_use_id))) {
+          return `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(b.tool_use_id)}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+        }
+      }
+    }
+    previousToolUses = toolUses;
+  }
+  if (toolBlocks && (!Array.isArray(req.tools) || req.tools.length === 0)) return 'Requests which include `tool_use` or `tool_result` blocks must define tools.';
+  const last = messages[messages.length - 1];
+  if (last.role === 'assistant') {
+    const blocks = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : (last.content as Array<{ type?: string; text?: string }>);
+    const tail = blocks[blocks.length - 1];
+    if (tail?.type === 'text' && /\s$/.test(tail.text ?? '')) return 'messages: final assistant content cannot end with trailing whitespace';
+  }
+  const prompt = promptTokens(req);
+  if (contextTokens !== undefined && prompt + req.max_tokens > contextTokens) {
+    return `prompt is too long: ${prompt + req.max_tokens} tokens > ${contextTokens} maximum`;
+  }
+  return undefined;
+}
+
+function promptTokens(req: FakeAnthropicRequest): number {
+  return Math.max(1, Math.ceil(JSON.stringify([req.system ?? '', req.messages ?? [], req.tools ?? []]).length / 4));
+}
+
+// ---------------------------------------------------------------------------------------
+// Wire helpers
+
+function rateLimitHeaders(limits: FakeAnthropicOptions['rateLimit'], n: number): Record<string, string> {
+  const requests = limits?.requests ?? 50;
+  const tokens = limits?.tokens ?? 40_000;
+  const reset = new Date(Date.now() + (limits?.resetMs ?? 60_000)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return {
+    'anthropic-ratelimit-requests-limit': String(requests),
+    'anthropic-ratelimit-requests-remaining': String(Math.max(0, requests - n)),
+    'anthropic-ratelimit-requests-reset': reset,
+    'anthropic-ratelimit-tokens-limit': String(tokens),
+    'anthropic-ratelimit-tokens-remaining': String(tokens),
+    'anthropic-ratelimit-tokens-reset': reset,
+    'anthropic-ratelimit-input-tokens-limit': String(tokens),
+    'anthropic-ratelimit-input-tokens-remaining': String(tokens),
+    'anthropic-ratelimit-input-tokens-reset': reset,
+    'anthropic-ratelimit-output-tokens-limit': String(tokens),
+    'anthropic-ratelimit-output-tokens-remaining': String(tokens),
+    'anthropic-ratelimit-output-tokens-reset': reset,
+  };
+}
+
+function sendError(res: ServerResponse, status: number, type: string, message: string, headers: Record<string, string>): void {
+  res.writeHead(status, { ...headers, 'content-type': 'application/json' });
+  res.end(JSON.stringify({ type: 'error', error: { type, message } }));
+}
+
+/** Resolves once the bytes are handed to the socket, so a following destroy cannot drop them. */
+function write(res: ServerResponse, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (res.destroyed) return resolve();
+    res.write(text, () => resolve());
+  });
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    req.on('data', (p: Buffer) => parts.push(p));
+    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,42 @@
+/** Starts a real gateway (config + role) on 127.0.0.1:0 for a test, with an OpenAI SDK client. */
+import OpenAI from 'openai';
+import { parseConfig } from '../../runtime/src/config/load';
+import type { GatewayConfigInput, Role } from '../../runtime/src/config/schema';
+import { startServer, type RunningServer } from '../../runtime/src/entry/server';
+import { createGateway, type Gateway, type GatewayOptions } from '../../runtime/src/gateway';
+
+export interface TestGateway extends RunningServer {
+  client: OpenAI;
+  /** The gateway's services, to read or steer routing state in a test. */
+  gateway: Gateway;
+}
+
+export async function startGateway(doc: GatewayConfigInput, role: Role = 'all-in-one', opts: GatewayOptions = {}): Promise<TestGateway> {
+  const config = parseConfig(doc);
+  const gateway = createGateway(config, role, opts);
+  const server = await startServer(gateway, 0, '127.0.0.1');
+  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'test-key', maxRetries: 0, timeout: 20_000 });
+  return { ...server, client, gateway };
+}
+
+/** A one-provider simulated config: fast, seeded, deterministic. */
+export function simulatedConfig(overrides: Partial<Record<string, unknown>> = {}): GatewayConfigInput {
+  return {
+    providers: [
+      {
+        id: 'sim',
+        type: 'simulated',
+        accounts: [{ id: 'acct-1', endpoints: [{ region: 'local', latencyMs: 1, tokensPerSecond: 5000, seed: 7, ...overrides }] }],
+      },
+    ],
+    models: [{ name: 'chat', targets: [{ provider: 'sim', model: 'sim-model' }] }],
+  };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}

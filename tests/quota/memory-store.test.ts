@@ -1,0 +1,59 @@
+import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
+import { ManualClock } from '../../runtime/src/routing/clock';
+
+describe('MemoryQuotaStore', () => {
+  let clock: ManualClock;
+  let store: MemoryQuotaStore;
+  beforeEach(() => {
+    clock = new ManualClock(10_000_000);
+    store = new MemoryQuotaStore(clock);
+  });
+
+  it('admits up to rpm in a sliding minute and says when the next one fits', async () => {
+    for (let i = 0; i < 3; i++) {
+      expect((await store.reserve('r', { rpm: 3 }, 10)).ok).toBe(true);
+      clock.advance(10_000);
+    }
+    const denied = await store.reserve('r', { rpm: 3 }, 10);
+    expect(denied).toEqual({ ok: false, reason: 'rpm', retryAfterMs: 30_000 });
+    clock.advance(30_000);
+    expect((await store.reserve('r', { rpm: 3 }, 10)).ok).toBe(true);
+  });
+
+  it('reserves estimated tokens and reconciles them with real usage', async () => {
+    const a = await store.reserve('r', { tpm: 1000 }, 600);
+    expect(a.ok).toBe(true);
+    expect((await store.reserve('r', { tpm: 1000 }, 600)).ok).toBe(false);
+    if (a.ok) await store.reconcile(a.reservation, 100);
+    expect(store.peek('r', { tpm: 1000 }).tokensUsed).toBe(100);
+    expect((await store.reserve('r', { tpm: 1000 }, 600)).ok).toBe(true);
+  });
+
+  it('releases the tokens of a failed attempt but keeps the request counted', async () => {
+    const a = await store.reserve('r', { rpm: 10, tpm: 1000 }, 900);
+    if (a.ok) await store.release(a.reservation);
+    expect(store.peek('r', { rpm: 10, tpm: 1000 })).toMatchObject({ requestsUsed: 1, tokensUsed: 0 });
+  });
+
+  it('refuses during a cooldown and reports it', async () => {
+    await store.cooldown('r', clock.now() + 5000, 'throttled');
+    expect(await store.reserve('r', {}, 1)).toEqual({ ok: false, reason: 'cooldown', retryAfterMs: 5000 });
+    expect(store.peek('r', {}).cooldownReason).toBe('throttled');
+    clock.advance(5000);
+    expect((await store.reserve('r', {}, 1)).ok).toBe(true);
+    expect(store.peek('r', {}).cooldownUntil).toBeUndefined();
+  });
+
+  it('learns from rate-limit headers: remaining 0 means no headroom until the reset', async () => {
+    await store.observe('r', { remainingRequests: 1, resetRequestsMs: 2000, remainingTokens: 500, resetTokensMs: 2000 });
+    expect((await store.reserve('r', {}, 100)).ok).toBe(true);
+    expect(await store.reserve('r', {}, 100)).toMatchObject({ ok: false, reason: 'provider-limit', retryAfterMs: 2000 });
+    clock.advance(2000);
+    expect((await store.reserve('r', {}, 100)).ok).toBe(true);
+  });
+
+  it('reports headroom as the tighter of rpm and tpm', async () => {
+    await store.reserve('r', { rpm: 10, tpm: 1000 }, 500);
+    expect(store.peek('r', { rpm: 10, tpm: 1000 }).fraction).toBeCloseTo(0.5);
+  });
+});
