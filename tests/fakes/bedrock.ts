@@ -36,12 +36,15 @@ export interface BedrockRecordedRequest extends RecordedRequest {
 
 export interface FakeBedrockOptions {
   reply?: FakeBedrockReplySource;
+  /** Models that refuse a conversation ending with an assistant turn (no prefill), as some Bedrock models do. */
+  rejectPrefill?: boolean;
 }
 
 export interface FakeBedrock extends FakeServer {
   readonly requests: BedrockRecordedRequest[];
   /** Changeable between requests. */
   reply: FakeBedrockReplySource;
+  rejectPrefill: boolean;
   /** TCP connections accepted since start (keep-alive reuse keeps this low). */
   totalConnections(): number;
 }
@@ -130,6 +133,7 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
     faults: [],
     always: undefined,
     reply: opts.reply ?? { text: DEFAULT_REPLY_TEXT },
+    rejectPrefill: opts.rejectPrefill ?? false,
     openConnections: () => sockets.size,
     totalConnections: () => accepted,
     close: async () => {
@@ -180,7 +184,7 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
     const authError = checkSigV4(req.headers.authorization);
     if (authError) return sendError(res, authError);
     if (typeof body !== 'object' || body === null) return sendError(res, new BedrockError(400, 'SerializationException', 'Request body is not valid JSON.'));
-    const invalid = validateConverse(body as ConverseBody);
+    const invalid = validateConverse(body as ConverseBody) ?? (fake.rejectPrefill ? prefillRefusal(body as ConverseBody) : undefined);
     if (invalid) return sendError(res, new BedrockError(400, 'ValidationException', invalid));
 
     const fault = fake.faults.shift() ?? fake.always;
@@ -370,6 +374,11 @@ interface ConverseBody {
   messages?: Array<{ role?: string; content?: Array<Record<string, unknown>> }>;
   system?: Array<{ text?: string }>;
   toolConfig?: { tools?: Array<{ toolSpec?: { name?: string } }>; toolChoice?: { tool?: { name?: string } } };
+}
+
+function prefillRefusal(body: ConverseBody): string | undefined {
+  const last = body.messages?.at(-1);
+  return last?.role === 'assistant' ? 'This model does not support assistant message prefill. The conversation must end with a user message.' : undefined;
 }
 
 /** The Converse rules real Bedrock enforces with a ValidationException, in its words. */

@@ -13,6 +13,7 @@ import { createAgent, header, post, readText, type UpstreamResponse } from '../h
 import { redactCredentials } from '../openai/classify';
 import { parseAnthropicRateLimit } from '../rate-limit-headers';
 import {
+  ANTHROPIC_SUPPORTS_PREFILL,
   AnthropicStreamTranslator,
   fromAnthropicMessage,
   parseAnthropicMessage,
@@ -38,7 +39,7 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
     const body = JSON.stringify(toAnthropicRequest(req, route.model, { stream }));
     const key = await apiKeyOf(route, deps.resolveCredential);
     const headers = requestHeaders(provider, opts, key);
-    const res = await post(agent, messagesUrl(route.endpoint.url), body, headers, new AbortController().signal, `Anthropic ${route.key}`);
+    const res = await post(agent, messagesUrl(route.endpoint.url), body, headers, opts.signal, `Anthropic ${route.key}`);
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await bodyOf(res, opts.signal, key, route);
       throw classifyAnthropicError(res.statusCode, redactCredentials(text, key, res.statusCode), res.headers);
@@ -72,6 +73,8 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
   return {
     complete,
     stream,
+    // Messages continues a trailing assistant turn: what a broken stream needs.
+    supportsPrefill: () => ANTHROPIC_SUPPORTS_PREFILL,
     close: () => agent.close(),
   };
 }
@@ -86,9 +89,11 @@ async function* chunksOf(res: UpstreamResponse, route: Route, signal: AbortSigna
       ended = true;
     } catch (err) {
       if (err instanceof ProviderError) throw err;
-      if (signal.aborted) throw signal.reason ?? err;
-      // A break after the stop reason loses nothing of the answer.
-      if (!translator.complete) throw classifyNetworkError(err, `Anthropic stream from ${route.key} broke`);
+      // A break (or an abort) after the stop reason loses nothing of the answer.
+      if (!translator.complete) {
+        if (signal.aborted) throw signal.reason ?? err;
+        throw classifyNetworkError(err, `Anthropic stream from ${route.key} broke`);
+      }
     }
     yield* translator.end();
   } finally {

@@ -68,6 +68,10 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
   return {
     clientCount: () => clients.size,
 
+    // Claude models on Bedrock continue a trailing assistant turn; others may refuse it,
+    // and the gateway then falls back to an explicit continuation request.
+    supportsPrefill: (route: Route) => /(^|\.)anthropic\./.test(route.model),
+
     async complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult> {
       const command = new ConverseCommand(toConverseRequest(req, route.model));
       addHeaders(command, opts.forwardHeaders, 'gatewayForwardHeaders');

@@ -1,6 +1,7 @@
 /**
  * OpenAI Chat Completions <-> Anthropic Messages. Pure functions and one stateful stream
- * translator: no I/O. The Anthropic wire types live here because only this pair uses them.
+ * translator: no I/O. The Anthropic wire types live here because only this pair uses them
+ * (Bedrock's come from its SDK), which is why this file runs past 400 lines.
  */
 import { randomUUID } from 'node:crypto';
 import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../api/chat-request';
@@ -393,7 +394,8 @@ export class AnthropicStreamTranslator {
     try {
       data = JSON.parse(ev.data) as StreamEvent;
     } catch {
-      throw new Error('mut');
+      this.malformedEvents++;
+      return [];
     }
     if (typeof data !== 'object' || data === null) {
       this.malformedEvents++;
