@@ -4,7 +4,7 @@
  * points share this one builder.
  */
 import type { GatewayConfig, Role } from './config/schema';
-import { probeTargets } from './health/probe-targets';
+import { providerProbeTargets } from './health/probe-targets';
 import { DEFAULT_PROBER, EndpointProber, type ProberOptions } from './health/prober';
 import { RouteStatsRegistry } from './health/route-stats';
 import { createAdapters, type AdapterDeps } from './providers/registry';
@@ -17,7 +17,8 @@ import { RetryBudget } from './routing/retry';
 import { buildRouteTable, type ModelRoutes } from './routing/route-table';
 import { Router } from './routing/router';
 import { RouteSelector } from './routing/selector';
-import { proxyModels, spokeServes, spokesAsProvider } from './tiers/proxy-routes';
+import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider } from './tiers/proxy-routes';
+import { SpokeDirectory } from './tiers/spoke-directory';
 
 export interface Gateway {
   readonly config: GatewayConfig;
@@ -30,6 +31,8 @@ export interface Gateway {
   readonly prober: EndpointProber;
   readonly clock: Clock;
   readonly now: () => number;
+  /** Resolves once the first routes are known (spoke DNS names resolved). */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,22 +53,34 @@ export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOp
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? Math.random;
   const now = () => clock.now();
-  const providers = role === 'proxy' ? [spokesAsProvider(config.spokes)] : config.providers;
+  const directory = role === 'proxy' ? new SpokeDirectory(config.spokes, config.dns, clock) : undefined;
+  const providersNow = () => (directory ? [spokesAsProvider(config.spokes, directory)] : config.providers);
+  const providers = providersNow();
   const adapters = opts.adapters ?? createAdapters(providers, { ...opts, now });
-  const table =
-    role === 'proxy'
-      ? filterSpokes(buildRouteTable(proxyModels(config), providers), config)
-      : buildRouteTable(config.models, providers);
+  const tableNow = (ps: typeof providers) =>
+    directory ? filterSpokes(buildRouteTable(proxyModels(config), ps), config) : buildRouteTable(config.models, ps);
+  const targetsNow = () => (opts.probes === false ? [] : directory ? spokeProbeTargets(config.spokes, directory) : providerProbeTargets(providers));
+  const router = new Router(tableNow(providers));
   const stats = new RouteStatsRegistry(clock);
   const quota: QuotaStore = opts.quota ?? new MemoryQuotaStore(clock);
-  const prober = new EndpointProber(opts.probes === false ? [] : probeTargets(config, role, providers), clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) });
+  const prober = new EndpointProber(targetsNow(), clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) });
   prober.start();
   const selector = new RouteSelector(stats, quota, random, prober);
   const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock), clock, random, endpoints: prober });
+
+  // Spoke addresses changed: new routes for new addresses, state kept for those that stay.
+  const rebuild = () => {
+    router.replace(tableNow(providersNow()));
+    prober.setTargets(targetsNow());
+    stats.retain(router.allRoutes().map((r) => r.key));
+  };
+  directory?.onChange(rebuild);
+  const ready = directory ? directory.ready.then(rebuild) : Promise.resolve();
+
   return {
     config,
     role,
-    router: new Router(table),
+    router,
     adapters,
     stats,
     quota,
@@ -73,7 +88,9 @@ export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOp
     prober,
     clock,
     now,
+    ready,
     async close() {
+      directory?.stop();
       await prober.stop();
       await Promise.all([...adapters.values()].map((a) => a.close?.()));
       await quota.close?.();

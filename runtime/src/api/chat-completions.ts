@@ -30,6 +30,7 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
   return async (c: Context): Promise<Response> => {
     const tenant = tenants.authenticate(c.req.raw.headers);
     const req = parseChatBody(await c.req.text());
+    await gw.ready; // spoke addresses known (immediate after the first request)
     const entry = gw.router.entry(req.model);
     if (!entry) {
       throw notFound(`The model "${req.model}" does not exist. Known models: ${gw.router.models().map((m) => m.name).join(', ')}.`);

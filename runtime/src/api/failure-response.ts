@@ -1,6 +1,6 @@
 /** What the client is told when no route answered: each failure class has its status. */
 import type { Role } from '../config/schema';
-import { PASSED_OVER, type AllRoutesFailed } from '../routing/executor';
+import { PASSED_OVER, type AllRoutesFailed, type AttemptRecord } from '../routing/executor';
 import { GatewayError } from './errors';
 
 /**
@@ -16,35 +16,39 @@ export function deadlineExceeded(ms: number): GatewayError {
   return new GatewayError(504, 'timeout_error', `The request exceeded the gateway deadline of ${ms} ms.`, 'deadline_exceeded');
 }
 
+/** Out of capacity rather than broken: throttled, spent, cooling down or without headroom. */
+const OUT_OF_QUOTA = new Set<AttemptRecord['outcome']>(['throttled', 'quota_exhausted', 'cooldown', 'no-headroom']);
+
 export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
   const last = err.last;
-  const listing = err.attempts.length === 0 ? 'no route is configured for this model' : err.message;
-  if (!last) return new GatewayError(503, 'api_error', `No route could serve the request: ${listing}`, 'no_route_available');
-  if (last.failure === 'refused') {
+  const listing = err.message;
+  if (last?.failure === 'refused') {
     const status = refusedStatus(last.status);
     const type = status === 502 ? 'api_error' : 'invalid_request_error';
     return new GatewayError(status, type, last.message, last.code ?? 'provider_refused', last.param ?? null);
   }
-  if (last.failure === 'context_length') {
+  if (last?.failure === 'context_length') {
     return new GatewayError(400, 'invalid_request_error', last.message, 'context_length_exceeded', 'messages');
   }
-  const retryAfter = minRetryAfterSeconds(err);
+  const retryAfter = retryAfterSeconds(err.attempts);
   const headers: Record<string, string> = retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {};
-  const allThrottled = err.attempts.every((a) => a.outcome === 'throttled' || a.outcome === 'quota_exhausted');
-  if (allThrottled) {
+  if (err.attempts.length > 0 && err.attempts.every((a) => OUT_OF_QUOTA.has(a.outcome))) {
     // A spoke tells the proxy "this account is out of quota" with a 429 so it moves on at once.
     const status = role === 'spoke' ? 429 : 503;
     return new GatewayError(status, status === 429 ? 'rate_limit_error' : 'api_error', `Every route is out of quota: ${listing}`, 'upstream_quota_exhausted', null, headers);
   }
+  if (!last) return new GatewayError(503, 'api_error', `No route could serve the request: ${listing}`, 'no_route_available', null, headers);
   if (err.attempts.every((a) => a.outcome === 'silent' || PASSED_OVER.has(a.outcome))) {
     return new GatewayError(504, 'timeout_error', `Every route timed out: ${listing}`, 'upstream_timeout', null, headers);
   }
   // 503 when the providers said they are unavailable; 502 when one answered badly.
-  const unavailable = err.attempts.every((a) => a.status === 503 || a.status === 529 || a.outcome === 'throttled' || a.outcome === 'quota_exhausted');
+  const unavailable = err.attempts.every((a) => a.status === 503 || a.status === 529 || OUT_OF_QUOTA.has(a.outcome) || PASSED_OVER.has(a.outcome));
   return new GatewayError(unavailable ? 503 : 502, 'api_error', `Every route failed: ${listing}`, 'upstream_unavailable', null, headers);
 }
 
-function minRetryAfterSeconds(err: AllRoutesFailed): number | undefined {
-  const ms = err.last?.retryAfterMs;
+/** The soonest any route may serve again, in whole seconds. */
+function retryAfterSeconds(attempts: readonly AttemptRecord[]): number | undefined {
+  let ms: number | undefined;
+  for (const a of attempts) if (a.retryAfterMs !== undefined) ms = Math.min(ms ?? Infinity, a.retryAfterMs);
   return ms === undefined ? undefined : Math.max(1, Math.ceil(ms / 1000));
 }

@@ -134,6 +134,16 @@ export const configSchema = z
     tenants: z.array(tenantSchema).default([]),
     spokes: z.array(spokeSchema).default([]),
     state: z.strictObject({ redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL') }).optional(),
+    /** Proxy role: how spoke DNS names are resolved (default: the system resolver). */
+    dns: z
+      .strictObject({
+        /** `ip` or `ip:port` of DNS servers to ask instead of the system's. */
+        servers: z.array(z.string().min(1)).min(1).optional(),
+        /** Bounds on how long a resolved address set is kept, whatever the record TTL says. */
+        minTtlMs: z.number().int().positive().default(1_000),
+        maxTtlMs: z.number().int().positive().default(60_000),
+      })
+      .optional(),
   })
   .superRefine((cfg, ctx) => {
     const unique = (items: { id: string }[], key: string) => {

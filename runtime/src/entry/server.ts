@@ -10,8 +10,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function startServer(gw: Gateway, port = gw.config.server.port, host = gw.config.server.host): Promise<RunningServer> {
+export async function startServer(gw: Gateway, port = gw.config.server.port, host = gw.config.server.host): Promise<RunningServer> {
   const app = createApp(gw);
+  await gw.ready;
   return new Promise((resolve, reject) => {
     let server: ServerType;
     const onError = (err: Error) => reject(err);

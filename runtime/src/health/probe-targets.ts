@@ -1,13 +1,10 @@
-/** Which endpoints can be checked for free, and how: spokes' /healthz, OpenAI-style /models. */
-import type { GatewayConfig, ProviderConfig, Role } from '../config/schema';
+/** Which provider endpoints can be checked for free, and how: OpenAI-style GET /models. */
+import type { ProviderConfig } from '../config/schema';
 import { baseUrl } from '../providers/openai/adapter';
-import { SPOKES_PROVIDER_ID } from '../tiers/proxy-routes';
 import type { ProbeTarget } from './prober';
 
-export function probeTargets(config: GatewayConfig, role: Role, providers: readonly ProviderConfig[]): ProbeTarget[] {
-  if (role === 'proxy') {
-    return config.spokes.map((s) => ({ key: `${SPOKES_PROVIDER_ID}/${s.id}/spoke`, url: `${s.url.replace(/\/+$/, '')}/healthz`, kind: 'spoke' }));
-  }
+/** Provider endpoints (spokes have their own, see tiers/proxy-routes.ts). */
+export function providerProbeTargets(providers: readonly ProviderConfig[]): ProbeTarget[] {
   const targets: ProbeTarget[] = [];
   for (const p of providers) {
     // Hosted APIs are probed by real traffic; self-hosted servers (an explicit url) for free.

@@ -47,12 +47,29 @@ export class EndpointProber {
     private readonly clock: Clock,
     private readonly opts: ProberOptions = DEFAULT_PROBER,
   ) {
-    for (const t of targets) this.states.set(t.key, { target: t, down: false, lastProbe: 0, inFlight: false });
+    this.setTargets(targets);
   }
 
   start(): void {
     this.stopped = false;
     for (const s of this.states.values()) this.schedule(s, 0);
+  }
+
+  /** Follows a changed set of endpoints (spoke addresses): keeps what stays, probes what is new. */
+  setTargets(targets: readonly ProbeTarget[]): void {
+    const keep = new Set(targets.map((t) => t.key));
+    for (const [key, s] of this.states) {
+      if (!keep.has(key)) {
+        clearTimeout(s.timer);
+        this.states.delete(key);
+      }
+    }
+    for (const t of targets) {
+      if (this.states.has(t.key)) continue;
+      const s: EndpointState = { target: t, down: false, lastProbe: 0, inFlight: false };
+      this.states.set(t.key, s);
+      if (!this.stopped) this.schedule(s, 0);
+    }
   }
 
   async stop(): Promise<void> {

@@ -24,6 +24,8 @@ export interface AttemptRecord {
   status?: number;
   message?: string;
   ms: number;
+  /** When the route may serve again, for routes throttled or out of headroom. */
+  retryAfterMs?: number;
 }
 
 /** Every candidate failed or was skipped; `last` is the most telling failure. */
@@ -103,7 +105,10 @@ export class AttemptExecutor {
         if (ms !== undefined && ms > 0) shortestWait = Math.min(shortestWait ?? Infinity, ms);
       };
       for (const s of skipped) {
-        if (!excluded.has(s.route)) attempts.push({ route: s.route, outcome: s.reason, ms: 0, message: s.until ? `until ${new Date(s.until).toISOString()}` : undefined });
+        if (!excluded.has(s.route)) {
+          const retryAfterMs = s.until === undefined ? undefined : Math.max(0, s.until - clock.now());
+          attempts.push({ route: s.route, outcome: s.reason, ms: 0, retryAfterMs, message: s.until ? `until ${new Date(s.until).toISOString()}` : undefined });
+        }
         if (s.reason === 'cooldown' && s.until) noteWait(s.until - clock.now());
       }
 
@@ -166,7 +171,8 @@ export class AttemptExecutor {
     for (let retry = 0; ; retry++) {
       const admission = await quota.reserve(route.key, limits, req.estimatedTokens);
       if (!admission.ok) {
-        attempts.push({ route: route.key, outcome: admission.reason === 'cooldown' ? 'cooldown' : 'no-headroom', ms: 0, message: `${admission.reason}, retry in ${admission.retryAfterMs} ms` });
+        const outcome = admission.reason === 'cooldown' ? 'cooldown' : 'no-headroom';
+        attempts.push({ route: route.key, outcome, ms: 0, retryAfterMs: admission.retryAfterMs, message: `${admission.reason}, retry in ${admission.retryAfterMs} ms` });
         return { waitMs: admission.retryAfterMs, exclude: true };
       }
       // Every attempt after a request's first is a retry, and retries have a budget.
@@ -213,7 +219,7 @@ export class AttemptExecutor {
       }
 
       const e = result.error;
-      attempts.push({ route: route.key, outcome: e.failure, status: e.status, message: e.message, ms });
+      attempts.push({ route: route.key, outcome: e.failure, status: e.status, message: e.message, ms, retryAfterMs: e.retryAfterMs });
       s.failures++;
       s.lastFailure = { at: clock.now(), what: `${e.failure}: ${e.message}` };
       switch (e.failure) {

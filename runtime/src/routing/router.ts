@@ -4,7 +4,12 @@ import type { Route } from '../providers/types';
 import type { ModelRoutes } from './route-table';
 
 export class Router {
-  constructor(private readonly table: ReadonlyMap<string, ModelRoutes>) {}
+  constructor(private table: ReadonlyMap<string, ModelRoutes>) {}
+
+  /** A new table (spoke addresses changed, config reloaded); requests in flight keep theirs. */
+  replace(table: ReadonlyMap<string, ModelRoutes>): void {
+    this.table = table;
+  }
 
   model(name: string): ModelConfig | undefined {
     return this.table.get(name)?.model;
