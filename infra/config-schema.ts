@@ -1,0 +1,321 @@
+/**
+ * The stack config of the platform program: one zod schema per stack kind, keyed by the
+ * config keys of the `ai-gateway` namespace (`ai-gateway:network` is the `network` key).
+ * Cross-field rules (address overlaps, kinds that need egress) live here too, so a
+ * wrong file fails before any resource is declared.
+ */
+import { z } from 'zod';
+import { cidrContainsIp, cidrsOverlap as cidrsOverlapStrict, isCidr, parseIp } from './lib/cidr';
+
+export const PROVIDER_KINDS = ['bedrock', 'third-party', 'on-prem'] as const;
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
+
+/** Hub NLB listener ports a spoke may claim for its own health-checked path. */
+export const SPOKE_PORT_RANGE = { from: 8100, to: 8199 } as const;
+
+/** Field issues do not stop the cross-field rules, so these must tolerate bad CIDRs. */
+const cidrsOverlap = (a: string, b: string): boolean => isCidr(a) && isCidr(b) && cidrsOverlapStrict(a, b);
+
+const missingOr = (expected: string) => (iss: { input?: unknown }) =>
+  iss.input === undefined ? `missing: expected ${expected}` : `expected ${expected}`;
+
+export const accountIdSchema = z
+  .string({ error: missingOr('a 12-digit AWS account id (quoted in YAML)') })
+  .regex(/^\d{12}$/, 'expected a 12-digit AWS account id (quoted in YAML)');
+
+const regionSchema = z
+  .string({ error: missingOr('an AWS region like us-east-1') })
+  .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'expected an AWS region like us-east-1');
+
+export const cidrSchema = z
+  .string({ error: missingOr('a CIDR like 10.1.0.0/16') })
+  .refine(isCidr, 'expected a CIDR like 10.1.0.0/16 (host bits zero)');
+
+const vpcCidrSchema = cidrSchema.refine((c) => {
+  const prefix = Number(c.split('/')[1]);
+  return prefix >= 16 && prefix <= 24;
+}, 'a VPC CIDR must be between /16 and /24');
+
+const roleArnSchema = z
+  .string({ error: missingOr('an IAM role ARN') })
+  .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'expected an IAM role ARN like arn:aws:iam::111111111111:role/name');
+
+const nameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'lowercase letters, digits and "-", starting with a letter');
+
+export const accountSchema = z.strictObject({
+  id: accountIdSchema,
+  region: regionSchema,
+  /** Role the deployer assumes in this account; the ambient credentials when absent. */
+  deployRoleArn: roleArnSchema.optional(),
+});
+
+export const networkSchema = z.strictObject({
+  cidr: vpcCidrSchema,
+  azCount: z.number().int().min(2, 'at least 2 Availability Zones').max(4).default(2),
+  /** One NAT gateway per AZ for egress to the internet (third-party APIs, other regions). */
+  natGateway: z.boolean().default(false),
+});
+
+const throttleSchema = z.strictObject({
+  burstLimit: z.number().int().positive(),
+  rateLimit: z.number().positive(),
+});
+
+const teamSchema = z.strictObject({
+  name: nameSchema,
+  throttle: throttleSchema,
+  quota: z.strictObject({
+    limit: z.number().int().positive(),
+    period: z.enum(['DAY', 'WEEK', 'MONTH']),
+  }),
+});
+
+const providerKindSchema = z.enum(PROVIDER_KINDS, { error: () => `expected one of ${PROVIDER_KINDS.join(', ')}` });
+
+export const hubConfigSchema = z
+  .strictObject({
+    account: accountSchema,
+    network: networkSchema.extend({
+      natGateway: z.boolean().default(true),
+      /** Every spoke VPC CIDR is carved from this pool; the hub routes it to the Transit Gateway. */
+      spokeCidrPool: cidrSchema,
+    }),
+    privateZone: z
+      .string({ error: missingOr('a private DNS zone like gateway.internal') })
+      .regex(/^([a-z0-9-]+\.)+[a-z0-9-]+$/, 'expected a DNS name like gateway.internal'),
+    providerHubs: z.array(providerKindSchema).min(1),
+    sharing: z.strictObject({
+      organizationArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/, 'expected an AWS Organizations ARN')
+        .optional(),
+      /** Spoke accounts outside the organization: RAM external principals. */
+      externalAccountIds: z.array(accountIdSchema).default([]),
+    }),
+    onPrem: z
+      .strictObject({
+        cidr: cidrSchema,
+        customerGatewayIp: z.string().refine((ip) => parseIp(ip) !== undefined, 'expected the public IPv4 address of the on-prem VPN device'),
+        bgpAsn: z.number().int().min(1).max(4_294_967_294),
+      })
+      .optional(),
+    api: z.strictObject({
+      stageName: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'letters, digits and "_"').default('live'),
+      throttle: throttleSchema,
+      wafRateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000),
+      cognitoUserPoolArns: z.array(z.string().regex(/^arn:aws[a-z-]*:cognito-idp:/, 'expected a Cognito user pool ARN')).default([]),
+      domain: z
+        .strictObject({
+          name: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'expected a DNS name'),
+          certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:/, 'expected an ACM certificate ARN'),
+        })
+        .optional(),
+      teams: z.array(teamSchema).min(1, 'at least one app team (a usage plan and an API key each)'),
+    }),
+    lambda: z.strictObject({
+      memoryMb: z.number().int().min(128).max(10240).default(1024),
+      timeoutSeconds: z.number().int().min(1).max(900).default(900),
+      provisionedConcurrency: z.number().int().min(1, 'at least 1: cold starts are what provisioned concurrency removes'),
+    }),
+    /** Logical models the proxy offers, and which provider hubs serve each. */
+    models: z
+      .array(z.strictObject({ name: z.string().min(1), providers: z.array(providerKindSchema).min(1) }))
+      .min(1),
+    /** Third-party vendors whose API keys the hub keeps in Secrets Manager. */
+    thirdParty: z.array(z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9]{0,30}$/, 'lowercase letters and digits') })).default([]),
+    alarms: z.strictObject({ email: z.email().optional() }).default({}),
+    tags: z.record(z.string(), z.string()).default({}),
+  })
+  .superRefine((cfg, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (cidrsOverlap(cfg.network.cidr, cfg.network.spokeCidrPool)) {
+      issue(['network', 'spokeCidrPool'], `${cfg.network.spokeCidrPool} overlaps the hub VPC ${cfg.network.cidr}`);
+    }
+    if (cfg.onPrem) {
+      for (const [key, cidr] of [['cidr', cfg.network.cidr], ['spokeCidrPool', cfg.network.spokeCidrPool]] as const) {
+        if (cidrsOverlap(cfg.onPrem.cidr, cidr)) issue(['onPrem', 'cidr'], `${cfg.onPrem.cidr} overlaps network.${key} ${cidr}`);
+      }
+    } else if (cfg.providerHubs.includes('on-prem')) {
+      issue(['onPrem'], 'required when providerHubs includes on-prem (the Site-to-Site VPN needs it)');
+    }
+    if (!cfg.sharing.organizationArn && cfg.sharing.externalAccountIds.length === 0) {
+      issue(['sharing'], 'name the spoke accounts: organizationArn and/or externalAccountIds');
+    }
+    cfg.models.forEach((m, i) =>
+      m.providers.forEach((p, j) => {
+        if (!cfg.providerHubs.includes(p)) issue(['models', i, 'providers', j], `"${p}" is not in providerHubs (${cfg.providerHubs.join(', ')})`);
+      }),
+    );
+    uniqueBy(cfg.api.teams, (t) => t.name, ['api', 'teams'], issue);
+    uniqueBy(cfg.models, (m) => m.name, ['models'], issue);
+    uniqueBy(cfg.thirdParty, (t) => t.name, ['thirdParty'], issue);
+  });
+
+const modelLimitsSchema = z.strictObject({
+  rpm: z.number().int().positive(),
+  tpm: z.number().int().positive(),
+});
+
+const bedrockModelSchema = z.strictObject({
+  /** Foundation model id, e.g. amazon.nova-pro-v1:0. */
+  id: z.string().regex(/^[a-z0-9-]+\.[A-Za-z0-9.:_-]+$/, 'expected a Bedrock model id like amazon.nova-pro-v1:0'),
+  /** Cross-Region inference profile to call instead, and the Regions it routes to. */
+  inferenceProfile: z
+    .strictObject({
+      id: z.string().regex(/^[a-z]{2,4}\.[a-z0-9-]+\.[A-Za-z0-9.:_-]+$/, 'expected an inference profile id like us.amazon.nova-pro-v1:0'),
+      regions: z.array(regionSchema).min(1),
+    })
+    .optional(),
+  limits: modelLimitsSchema,
+  /** Largest prompt + output the model takes: lets the runtime pick a larger fallback. */
+  contextTokens: z.number().int().positive().optional(),
+});
+
+const plainModelSchema = z.strictObject({ id: z.string().min(1), limits: modelLimitsSchema, contextTokens: z.number().int().positive().optional() });
+
+export const spokeProviderSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('bedrock'),
+    regions: z.array(regionSchema).min(1),
+    models: z.array(bedrockModelSchema).min(1),
+  }),
+  z.strictObject({
+    kind: z.literal('third-party'),
+    vendors: z
+      .array(
+        z.strictObject({
+          id: nameSchema,
+          type: z.enum(['openai', 'anthropic', 'openai-compatible']),
+          /** Name of the hub secret (ai-gateway:thirdParty) holding this vendor's API key. */
+          secret: z.string().min(1),
+          url: z.url({ protocol: /^https$/ }).optional(),
+          models: z.array(plainModelSchema).min(1),
+        }),
+      )
+      .min(1),
+  }),
+  z.strictObject({
+    kind: z.literal('on-prem'),
+    /** OpenAI-compatible server in the on-prem network, reached over the VPN. */
+    url: z.url({ protocol: /^https?$/ }),
+    models: z.array(plainModelSchema).min(1),
+  }),
+]);
+
+export const spokeConfigSchema = z
+  .strictObject({
+    account: accountSchema,
+    hub: z.strictObject({
+      /** StackReference name of the hub stack, e.g. acme/ai-gateway/hub. */
+      stack: z.string().regex(/^([\w.-]+\/){0,2}[\w.-]+$/, 'expected a stack name like org/ai-gateway/hub'),
+      accountId: accountIdSchema,
+      region: regionSchema,
+      /** Role in the hub account this spoke assumes to register itself there. */
+      roleArn: roleArnSchema,
+      /** The hub VPC CIDR and on-prem CIDR, checked here so overlaps fail before deploy. */
+      cidr: cidrSchema,
+      onPremCidr: cidrSchema.optional(),
+      /** True for accounts outside the hub's organization: accept the RAM share. */
+      acceptRamShare: z.boolean().default(false),
+    }),
+    network: networkSchema,
+    provider: spokeProviderSchema,
+    /** Logical models this spoke serves: ordered targets among the provider's model ids. */
+    models: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1),
+          targets: z.array(z.string().min(1)).min(1),
+        }),
+      )
+      .min(1),
+    registration: z.strictObject({
+      weight: z.number().int().min(0).max(255).default(100),
+      hubPort: z
+        .number()
+        .int()
+        .min(SPOKE_PORT_RANGE.from, `expected a port in ${SPOKE_PORT_RANGE.from}-${SPOKE_PORT_RANGE.to}, unique among spokes`)
+        .max(SPOKE_PORT_RANGE.to, `expected a port in ${SPOKE_PORT_RANGE.from}-${SPOKE_PORT_RANGE.to}, unique among spokes`),
+    }),
+    service: z.strictObject({
+      image: z
+        .string()
+        .regex(/^[\w.-]+(:\d+)?\/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$/, 'expected an image reference with a tag or digest, like 111111111111.dkr.ecr.us-east-1.amazonaws.com/ai-gateway-runtime:0.1.0')
+        .refine((img) => !img.endsWith(':latest'), 'pin a version tag or digest, not :latest'),
+      cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(1024),
+      memoryMb: z.number().int().min(512).max(30720).default(2048),
+      architecture: z.enum(['ARM64', 'X86_64']).default('ARM64'),
+      minTasks: z.number().int().min(1, 'at least 1 task per spoke').default(2),
+      maxTasks: z.number().int().min(1).default(10),
+      /** Target of the autoscaling policy: requests per task per minute. */
+      requestsPerTaskPerMinute: z.number().int().positive().default(600),
+    }),
+    tags: z.record(z.string(), z.string()).default({}),
+  })
+  .superRefine((cfg, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const { hub, network, provider } = cfg;
+    if (cidrsOverlap(network.cidr, hub.cidr)) issue(['network', 'cidr'], `${network.cidr} overlaps the hub VPC ${hub.cidr} (ai-gateway:hub.cidr)`);
+    if (hub.onPremCidr && cidrsOverlap(network.cidr, hub.onPremCidr)) {
+      issue(['network', 'cidr'], `${network.cidr} overlaps the on-prem network ${hub.onPremCidr} (ai-gateway:hub.onPremCidr)`);
+    }
+    if (cfg.account.region !== hub.region) {
+      issue(['account', 'region'], `must equal hub.region ${hub.region}: a Transit Gateway attaches VPCs of its own Region only`);
+    }
+    const roleAccount = /::(\d{12}):/.exec(hub.roleArn)?.[1];
+    if (roleAccount !== hub.accountId) issue(['hub', 'roleArn'], `the role must be in the hub account ${hub.accountId}`);
+    if (cfg.service.maxTasks < cfg.service.minTasks) issue(['service', 'maxTasks'], 'must be at least service.minTasks');
+
+    let modelIds: string[];
+    if (provider.kind === 'bedrock') {
+      modelIds = provider.models.map((m) => m.inferenceProfile?.id ?? m.id);
+      // VPC endpoints reach Bedrock in the VPC's own Region only; other Regions need a NAT path.
+      const remote = provider.regions.filter((r) => r !== cfg.account.region);
+      if (remote.length > 0 && !network.natGateway) {
+        issue(['network', 'natGateway'], `must be true: Bedrock in ${remote.join(', ')} is outside the VPC's Region`);
+      }
+    } else if (provider.kind === 'third-party') {
+      modelIds = provider.vendors.flatMap((v) => v.models.map((m) => m.id));
+      if (!network.natGateway) issue(['network', 'natGateway'], 'must be true: third-party APIs are on the internet');
+      uniqueBy(provider.vendors, (v) => v.id, ['provider', 'vendors'], issue);
+      provider.vendors.forEach((v, i) => {
+        if (v.type === 'openai-compatible' && !v.url) issue(['provider', 'vendors', i, 'url'], 'required for an openai-compatible vendor');
+      });
+    } else {
+      modelIds = provider.models.map((m) => m.id);
+      if (!hub.onPremCidr) {
+        issue(['hub', 'onPremCidr'], 'required for an on-prem spoke (its route to the on-prem network)');
+      } else {
+        const host = URL.canParse(provider.url) ? new URL(provider.url).hostname : '';
+        if (parseIp(host) !== undefined && isCidr(hub.onPremCidr) && !cidrContainsIp(hub.onPremCidr, host)) {
+          issue(['provider', 'url'], `${host} is outside the on-prem network ${hub.onPremCidr}`);
+        }
+      }
+    }
+    const seen = new Set<string>();
+    modelIds.forEach((id) => {
+      if (seen.has(id)) issue(['provider'], `model id "${id}" is listed twice; targets name models by id`);
+      seen.add(id);
+    });
+    cfg.models.forEach((m, i) =>
+      m.targets.forEach((t, j) => {
+        if (!seen.has(t)) issue(['models', i, 'targets', j], `"${t}" is not a model of this spoke's provider (${[...seen].join(', ')})`);
+      }),
+    );
+    uniqueBy(cfg.models, (m) => m.name, ['models'], issue);
+  });
+
+function uniqueBy<T>(items: T[], key: (item: T) => string, path: (string | number)[], issue: (path: (string | number)[], message: string) => void): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    if (seen.has(k)) issue([...path, i], `duplicate "${k}"`);
+    seen.add(k);
+  });
+}
+
+export type HubConfig = z.output<typeof hubConfigSchema>;
+export type SpokeConfig = z.output<typeof spokeConfigSchema>;
+export type SpokeProvider = SpokeConfig['provider'];
+export type BedrockProvider = Extract<SpokeProvider, { kind: 'bedrock' }>;
+export type TeamConfig = HubConfig['api']['teams'][number];

@@ -1,0 +1,142 @@
+/**
+ * The hub account: network, Transit Gateway (shared with the spokes, VPN to on-prem),
+ * one provider hub per kind behind the private zone, the Lambda proxy behind API
+ * Gateway, secrets, the image registry, the role spokes register through, monitoring
+ * and CloudTrail. Its outputs are what spoke stacks read (lib/hub-exports).
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { configSchema } from '../../runtime/src/config/schema';
+import type { HubConfig, ProviderKind } from '../config-schema';
+import { bundleLambda } from '../lib/bundle';
+import { EncryptionKey } from '../lib/encryption-key';
+import type { HubExportsInput } from '../lib/hub-exports';
+import { partitionOf, type SpokePrincipals } from '../lib/iam';
+import { Network } from '../lib/network';
+import { AuditTrail } from './audit-trail';
+import { GatewayApi } from './gateway-api';
+import { ImageRegistry } from './image-registry';
+import { Monitoring } from './monitoring';
+import { ProviderHub } from './provider-hub';
+import { renderProxyConfig } from './proxy-config';
+import { PROXY_ALIAS, ProxyFunction } from './proxy-function';
+import { SpokeRegistrar } from './spoke-registrar';
+import { ThirdPartySecrets } from './third-party-secrets';
+import { HubTransit } from './transit';
+
+export interface HubStackArgs {
+  config: HubConfig;
+  /** Third-party API keys from secret config, by vendor name. */
+  apiKeys: Record<string, pulumi.Output<string>>;
+  /** Path of runtime/src/lambda.ts, bundled into the proxy. */
+  lambdaEntry: string;
+}
+
+export class HubStack extends pulumi.ComponentResource {
+  readonly exports: HubExportsInput;
+
+  constructor(name: string, args: HubStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('ai-gateway:hub:HubStack', name, {}, opts);
+    const parent = { parent: this };
+    const cfg = args.config;
+    const { id: accountId, region } = cfg.account;
+    const partition = partitionOf(region);
+    const spokes: SpokePrincipals = cfg.sharing;
+
+    const kms = new EncryptionKey(
+      `${name}-kms`,
+      { accountId, region, partition, users: ['logs', 'cloudtrail', 'cloudwatch-alarms'], spokes, description: 'ai-gateway hub: logs, secrets, trail, alarms, images', aliasName: 'ai-gateway/hub' },
+      parent,
+    );
+    const network = new Network(`${name}`, cfg.network, parent);
+    const zone = new aws.route53.Zone(
+      `${name}-zone`,
+      { name: cfg.privateZone, comment: 'ai-gateway provider hubs and spokes', vpcs: [{ vpcId: network.vpc.id, vpcRegion: region }] },
+      parent,
+    );
+    const transit = new HubTransit(`${name}-transit`, { network, spokeCidrPool: cfg.network.spokeCidrPool, sharing: cfg.sharing, onPrem: cfg.onPrem }, parent);
+    const providerHubs = cfg.providerHubs.map(
+      (kind, slot) =>
+        new ProviderHub(`${name}-${kind}`, { kind, slot, network, zone, zoneName: cfg.privateZone, spokeCidrPool: cfg.network.spokeCidrPool, region }, parent),
+    );
+
+    // Validated here too, so a render that the runtime would reject fails the deploy.
+    const proxyConfig = renderProxyConfig(cfg);
+    configSchema.parse(proxyConfig);
+    const proxy = new ProxyFunction(
+      `${name}-proxy`,
+      {
+        network,
+        spokeCidrPool: cfg.network.spokeCidrPool,
+        bundle: bundleLambda(args.lambdaEntry),
+        runtimeConfigJson: JSON.stringify(proxyConfig),
+        memoryMb: cfg.lambda.memoryMb,
+        timeoutSeconds: cfg.lambda.timeoutSeconds,
+        provisionedConcurrency: cfg.lambda.provisionedConcurrency,
+        kmsKey: kms.key,
+        partition,
+      },
+      parent,
+    );
+    const api = new GatewayApi(
+      `${name}-gateway`,
+      { api: cfg.api, alias: proxy.alias, functionName: proxy.function.name, timeoutMs: cfg.lambda.timeoutSeconds * 1000, kmsKey: kms.key, region, partition },
+      parent,
+    );
+    const secrets = new ThirdPartySecrets(
+      `${name}-secrets`,
+      { names: cfg.thirdParty.map((t) => t.name), apiKeys: args.apiKeys, kmsKey: kms.key, spokes, partition },
+      parent,
+    );
+    const registry = new ImageRegistry(`${name}-images`, { kmsKey: kms.key, spokes, partition }, parent);
+    const registrar = new SpokeRegistrar(`${name}-registrar`, { spokes, accountId, region, partition, zoneId: zone.zoneId }, parent);
+    const monitoring = new Monitoring(
+      `${name}-monitoring`,
+      {
+        functionName: proxy.function.name,
+        aliasName: PROXY_ALIAS,
+        apiName: api.restApi.name,
+        stageName: api.stage.stageName,
+        nlbs: providerHubs.map((h, i) => ({ kind: cfg.providerHubs[i], loadBalancerArnSuffix: h.loadBalancer.arnSuffix, targetGroupArnSuffix: h.targetGroup.arnSuffix })),
+        kmsKey: kms.key,
+        email: cfg.alarms.email,
+        region,
+      },
+      parent,
+    );
+    new AuditTrail(`${name}-audit`, { kmsKey: kms.key, accountId, region, partition }, parent);
+
+    const byKind = <T>(pick: (hub: ProviderHub) => pulumi.Input<T>): pulumi.Output<Partial<Record<ProviderKind, T>>> =>
+      pulumi.output(Object.fromEntries(providerHubs.map((h, i) => [cfg.providerHubs[i], pick(h)]))) as pulumi.Output<Partial<Record<ProviderKind, T>>>;
+    this.exports = {
+      gatewayUrl: api.url,
+      openaiBaseUrl: pulumi.interpolate`${api.url}/v1`,
+      usagePlanIds: pulumi.output(api.usagePlanIds),
+      apiKeyIds: pulumi.output(api.apiKeyIds),
+      hubAccountId: accountId,
+      hubRegion: region,
+      hubVpcId: network.vpc.id,
+      hubVpcCidr: cfg.network.cidr,
+      spokeCidrPool: cfg.network.spokeCidrPool,
+      onPremCidr: cfg.onPrem?.cidr,
+      transitGatewayId: transit.transitGateway.id,
+      transitGatewayRouteTableId: transit.spokeRouteTable.id,
+      transitGatewayHubRouteTableId: transit.hubRouteTable.id,
+      ramShareArn: transit.share.arn,
+      privateZoneId: zone.zoneId,
+      privateZoneName: cfg.privateZone,
+      hubNlbArns: byKind<string>((h) => h.loadBalancer.arn),
+      hubNlbArnSuffixes: byKind<string>((h) => h.loadBalancer.arnSuffix),
+      hubNlbTargetGroupArns: byKind<string>((h) => h.targetGroup.arn),
+      hubNlbIps: byKind<string[]>((h) => h.ips),
+      kmsKeyArn: kms.key.arn,
+      thirdPartySecretArns: pulumi.output(secrets.arns),
+      ecrRepositoryUrl: registry.repository.repositoryUrl,
+      spokeRegistrarRoleArn: registrar.role.arn,
+      alarmTopicArn: monitoring.topic.arn,
+      lambdaAliasArn: proxy.alias.arn,
+      dashboardName: monitoring.dashboard.dashboardName,
+    };
+    this.registerOutputs(this.exports);
+  }
+}

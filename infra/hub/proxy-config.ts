@@ -1,0 +1,28 @@
+/**
+ * The runtime config of the hub's Lambda proxy, rendered from the hub stack config. Each
+ * provider hub gives the proxy two routes for the models it serves: through the hub NLB
+ * (`<kind>.<zone>`, port 80) and straight to the spokes' NLBs over the Transit Gateway
+ * (`<kind>.spokes.<zone>`, port 8080, weighted per spoke). Both names are fixed by the
+ * hub config, so adding a spoke never changes the proxy.
+ */
+import type { GatewayConfigInput } from '../../runtime/src/config/schema';
+import { SPOKES_PROVIDER_ID } from '../../runtime/src/tiers/proxy-routes';
+import type { HubConfig } from '../config-schema';
+import { providerHubHost, SPOKE_PORT, spokesHost } from '../lib/naming';
+
+export function renderProxyConfig(cfg: HubConfig): GatewayConfigInput {
+  const zone = cfg.privateZone;
+  const spokes = cfg.providerHubs.flatMap((kind) => {
+    const models = cfg.models.filter((m) => m.providers.includes(kind)).map((m) => m.name);
+    if (models.length === 0) return [];
+    return [
+      { id: kind, url: `http://${providerHubHost(kind, zone)}`, models },
+      { id: `${kind}-direct`, url: `http://${spokesHost(kind, zone)}:${SPOKE_PORT}`, models },
+    ];
+  });
+  return {
+    // The proxy forwards each logical model to the spokes that list it.
+    models: cfg.models.map((m) => ({ name: m.name, targets: [{ provider: SPOKES_PROVIDER_ID, model: m.name }] })),
+    spokes,
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * A customer-managed KMS key (rotated yearly) for the stack's data at rest: log groups,
+ * secrets, the CloudTrail bucket, SNS, ECR. The key policy names each AWS service that
+ * may use it, scoped to this account, and optionally lets spoke accounts decrypt through
+ * Secrets Manager and ECR only.
+ */
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { policyJson, spokeStatements, type PolicyStatement, type SpokePrincipals } from './iam';
+
+export type KeyUser = 'logs' | 'cloudtrail' | 'cloudwatch-alarms';
+
+export interface EncryptionKeyArgs {
+  accountId: string;
+  region: string;
+  partition: string;
+  users: KeyUser[];
+  /** Spoke accounts that read hub secrets and pull the runtime image. */
+  spokes?: SpokePrincipals;
+  description: string;
+  /** `alias/<aliasName>` names the key in the console. */
+  aliasName: string;
+}
+
+export class EncryptionKey extends pulumi.ComponentResource {
+  readonly key: aws.kms.Key;
+
+  constructor(name: string, args: EncryptionKeyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('ai-gateway:lib:EncryptionKey', name, {}, opts);
+    this.key = new aws.kms.Key(
+      `${name}-key`,
+      {
+        description: args.description,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: policyJson(keyPolicy(args)),
+      },
+      { parent: this },
+    );
+    new aws.kms.Alias(`${name}-alias`, { name: `alias/${args.aliasName}`, targetKeyId: this.key.keyId }, { parent: this });
+    this.registerOutputs({ keyArn: this.key.arn });
+  }
+}
+
+function keyPolicy(args: EncryptionKeyArgs): PolicyStatement[] {
+  const { accountId, region, partition } = args;
+  const statements: PolicyStatement[] = [
+    // Without this the key becomes unmanageable; IAM policies in the account decide the rest.
+    { Sid: 'AccountAdministers', Effect: 'Allow', Principal: { AWS: `arn:${partition}:iam::${accountId}:root` }, Action: 'kms:*', Resource: '*' },
+  ];
+  if (args.users.includes('logs')) {
+    statements.push({
+      Sid: 'CloudWatchLogs',
+      Effect: 'Allow',
+      Principal: { Service: `logs.${region}.amazonaws.com` },
+      Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      Resource: '*',
+      Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${accountId}:log-group:*` } },
+    });
+  }
+  if (args.users.includes('cloudtrail')) {
+    statements.push({
+      Sid: 'CloudTrail',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudtrail.amazonaws.com' },
+      Action: ['kms:GenerateDataKey*', 'kms:DescribeKey'],
+      Resource: '*',
+      Condition: {
+        StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${partition}:cloudtrail:*:${accountId}:trail/*` },
+        StringEquals: { 'aws:SourceAccount': accountId },
+      },
+    });
+  }
+  if (args.users.includes('cloudwatch-alarms')) {
+    statements.push({
+      Sid: 'CloudWatchAlarmsToSns',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+    });
+  }
+  if (args.spokes) {
+    statements.push(
+      ...spokeStatements(args.spokes, partition, {
+        Sid: 'SpokesDecryptThroughServices',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:DescribeKey'],
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:ViaService': [`secretsmanager.${region}.amazonaws.com`, `ecr.${region}.amazonaws.com`] } },
+      }),
+    );
+  }
+  return statements;
+}

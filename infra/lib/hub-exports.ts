@@ -1,0 +1,61 @@
+/**
+ * The hub stack's outputs that spoke stacks read through a StackReference: one type
+ * shared by the producer (hub) and the consumers (spokes), so a renamed key breaks the
+ * type check instead of a deploy.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import type { ProviderKind } from '../config-schema';
+
+export interface HubExports {
+  gatewayUrl: string;
+  /** Base URL for OpenAI SDKs: gatewayUrl + /v1. */
+  openaiBaseUrl: string;
+  usagePlanIds: Record<string, string>;
+  /** API key ids only; the values never leave API Gateway. */
+  apiKeyIds: Record<string, string>;
+  hubAccountId: string;
+  hubRegion: string;
+  hubVpcId: string;
+  hubVpcCidr: string;
+  spokeCidrPool: string;
+  onPremCidr: string | undefined;
+  transitGatewayId: string;
+  /** The route table spoke attachments associate with (routes to the hub and on-prem). */
+  transitGatewayRouteTableId: string;
+  /** The route table spoke attachments propagate into (what the hub and VPN see). */
+  transitGatewayHubRouteTableId: string;
+  ramShareArn: string;
+  privateZoneId: string;
+  privateZoneName: string;
+  hubNlbArns: Partial<Record<ProviderKind, string>>;
+  hubNlbArnSuffixes: Partial<Record<ProviderKind, string>>;
+  hubNlbTargetGroupArns: Partial<Record<ProviderKind, string>>;
+  hubNlbIps: Partial<Record<ProviderKind, string[]>>;
+  kmsKeyArn: string;
+  thirdPartySecretArns: Record<string, string>;
+  ecrRepositoryUrl: string;
+  spokeRegistrarRoleArn: string;
+  alarmTopicArn: string;
+  lambdaAliasArn: string;
+  dashboardName: string;
+}
+
+export type HubExportsInput = { [K in keyof HubExports]: pulumi.Input<HubExports[K]> };
+
+/** A typed view over the hub's StackReference. */
+export class HubReference {
+  constructor(private readonly ref: pulumi.StackReference) {}
+
+  get<K extends keyof HubExports>(key: K): pulumi.Output<HubExports[K]> {
+    return this.ref.requireOutput(key) as pulumi.Output<HubExports[K]>;
+  }
+
+  /** One entry of a map output; fails the deployment with a clear message when absent. */
+  entry<K extends keyof HubExports>(key: K, name: string): pulumi.Output<string> {
+    return this.get(key).apply((map) => {
+      const value = (map as Record<string, unknown> | undefined)?.[name];
+      if (typeof value !== 'string') throw new Error(`the hub stack has no ${String(key)}["${name}"]: add "${name}" to the hub config and run pulumi up -s hub first`);
+      return value;
+    });
+  }
+}

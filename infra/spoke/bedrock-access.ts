@@ -1,0 +1,23 @@
+/**
+ * The exact Bedrock resources a spoke's task may invoke: foundation models in each
+ * configured Region, and for cross-Region inference profiles the profile in each calling
+ * Region plus the model in every Region the profile routes to. Never a wildcard model.
+ */
+import type { BedrockProvider } from '../config-schema';
+
+export const BEDROCK_INVOKE_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'] as const;
+
+export function bedrockInvokeResources(provider: BedrockProvider, accountId: string, partition: string): string[] {
+  const arns = new Set<string>();
+  const foundationModel = (region: string, id: string) => `arn:${partition}:bedrock:${region}::foundation-model/${id}`;
+  for (const model of provider.models) {
+    if (model.inferenceProfile) {
+      const profile = model.inferenceProfile;
+      for (const region of provider.regions) arns.add(`arn:${partition}:bedrock:${region}:${accountId}:inference-profile/${profile.id}`);
+      for (const region of profile.regions) arns.add(foundationModel(region, model.id));
+    } else {
+      for (const region of provider.regions) arns.add(foundationModel(region, model.id));
+    }
+  }
+  return [...arns].sort();
+}

@@ -1,0 +1,344 @@
+/**
+ * The hub stack as declared by the real program for Pulumi.hub.yaml, under mocks.
+ */
+import { HEALTH_INTERVAL_SECONDS } from '../../infra/lib/health';
+import { cidrContainsIp } from '../../infra/lib/cidr';
+import { ofType, readStackConfigFile, runStack, type RecordedResource, type StackRun } from './pulumi-harness';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- config documents are JSON */
+const config = Object.fromEntries(Object.entries(readStackConfigFile('hub')).map(([k, v]) => [k.replace(/^ai-gateway:/, ''), parseMaybe(v)])) as Record<string, any>;
+
+function parseMaybe(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+let hub: StackRun;
+beforeAll(async () => {
+  hub = await runStack('hub');
+});
+
+const one = (type: string, name?: string): RecordedResource => {
+  const found = ofType(hub, type).filter((r) => name === undefined || r.name === name);
+  expect(found).toHaveLength(1);
+  return found[0];
+};
+
+describe('accounts and providers', () => {
+  test('every AWS resource is declared through the hub-account provider', () => {
+    const aws = hub.resources.filter((r) => r.type.startsWith('aws:'));
+    expect(aws.length).toBeGreaterThan(100);
+    expect(aws.filter((r) => r.provider !== 'hub-account').map((r) => r.name)).toEqual([]);
+    expect(hub.calls.length).toBeGreaterThan(0);
+    expect(hub.calls.filter((c) => c.provider !== 'hub-account')).toEqual([]);
+    const provider = one('pulumi:providers:aws', 'hub-account');
+    expect(JSON.parse(provider.inputs.allowedAccountIds)).toEqual([config.account.id]);
+  });
+
+  test('the program is built from components (hub, network, transit, provider hubs, proxy, API)', () => {
+    const components = hub.resources.filter((r) => !r.custom).map((r) => r.type);
+    for (const type of ['ai-gateway:hub:HubStack', 'ai-gateway:lib:Network', 'ai-gateway:hub:Transit', 'ai-gateway:hub:ProviderHub', 'ai-gateway:hub:ProxyFunction', 'ai-gateway:hub:GatewayApi']) {
+      expect(components).toContain(type);
+    }
+  });
+});
+
+describe('Lambda proxy', () => {
+  test('runs in the hub VPC private subnets with a security group that admits nothing', () => {
+    const fn = one('aws:lambda/function:Function');
+    const privateSubnets = ofType(hub, 'aws:ec2/subnet:Subnet').filter((s) => s.name.includes('private'));
+    expect(privateSubnets).toHaveLength(config.network.azCount);
+    expect(fn.inputs.vpcConfig.subnetIds.sort()).toEqual(privateSubnets.map((s) => `${s.name}-id`).sort());
+    const sg = ofType(hub, 'aws:ec2/securityGroup:SecurityGroup').find((s) => fn.inputs.vpcConfig.securityGroupIds.includes(`${s.name}-id`));
+    expect(sg?.inputs.ingress ?? []).toEqual([]);
+    expect(fn.inputs.environment.variables.GATEWAY_ROLE).toBe('proxy');
+    expect(fn.inputs.kmsKeyArn).toMatch(/^arn:aws:kms:/);
+  });
+
+  test('is published, served by an alias with provisioned concurrency >= 1, invoked only through that alias', () => {
+    const fn = one('aws:lambda/function:Function');
+    expect(fn.inputs.publish).toBe(true);
+    const alias = one('aws:lambda/alias:Alias');
+    expect(alias.inputs.functionVersion).toBe('1');
+    const warm = one('aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig');
+    expect(warm.inputs.qualifier).toBe(alias.inputs.name);
+    expect(warm.inputs.provisionedConcurrentExecutions).toBeGreaterThanOrEqual(1);
+    expect(warm.inputs.provisionedConcurrentExecutions).toBe(config.lambda.provisionedConcurrency);
+    const permission = one('aws:lambda/permission:Permission');
+    expect(permission.inputs.qualifier).toBe(alias.inputs.name);
+    expect(permission.inputs.principal).toBe('apigateway.amazonaws.com');
+    const integration = one('aws:apigateway/integration:Integration');
+    expect(integration.inputs.uri).toContain(`:function:hub-proxy-fn:${alias.inputs.name}/`);
+  });
+
+  test('is the esbuild bundle alone (one file, no repository sources)', async () => {
+    const fn = one('aws:lambda/function:Function');
+    expect(fn.inputs.handler).toBe('index.handler');
+    const assets = await fn.inputs.code.assets;
+    expect(Object.keys(assets)).toEqual(['index.js']);
+    const text: string = await assets['index.js'].text;
+    expect(text.length).toBeGreaterThan(10_000);
+    expect(text).not.toMatch(/^import |\bfrom ['"]\.\//m);
+  });
+});
+
+describe('API Gateway', () => {
+  test('a regional REST API proxies every path to the Lambda with response streaming', () => {
+    expect(one('aws:apigateway/restApi:RestApi').inputs.endpointConfiguration.types).toBe('REGIONAL');
+    expect(one('aws:apigateway/resource:Resource').inputs.pathPart).toBe('{proxy+}');
+    const integration = one('aws:apigateway/integration:Integration');
+    expect(integration.inputs).toMatchObject({ type: 'AWS_PROXY', integrationHttpMethod: 'POST', responseTransferMode: 'STREAM' });
+    expect(integration.inputs.uri).toMatch(/:lambda:path\/2021-11-15\/functions\/.+\/response-streaming-invocations$/);
+    expect(integration.inputs.timeoutMilliseconds).toBe(config.lambda.timeoutSeconds * 1000);
+    expect(one('aws:apigateway/method:Method').inputs).toMatchObject({ httpMethod: 'ANY', apiKeyRequired: true, authorization: 'NONE' });
+  });
+
+  test('each app team has a usage plan with its throttle and quota, and an API key bound to it', () => {
+    const plans = ofType(hub, 'aws:apigateway/usagePlan:UsagePlan');
+    const keys = ofType(hub, 'aws:apigateway/apiKey:ApiKey');
+    const bindings = ofType(hub, 'aws:apigateway/usagePlanKey:UsagePlanKey');
+    expect(plans).toHaveLength(config.api.teams.length);
+    for (const team of config.api.teams) {
+      const plan = plans.find((p) => p.name.endsWith(`plan-${team.name}`));
+      expect(plan?.inputs.throttleSettings).toEqual(team.throttle);
+      expect(plan?.inputs.quotaSettings).toEqual(team.quota);
+      expect(plan?.inputs.apiStages[0].stage).toBe(config.api.stageName);
+      const key = keys.find((k) => k.name.endsWith(`key-${team.name}`));
+      expect(key?.inputs.value).toBeUndefined();
+      expect(bindings.find((b) => b.inputs.keyId === `${key?.name}-id`)?.inputs.usagePlanId).toBe(`${plan?.name}-id`);
+    }
+  });
+
+  test('outputs name usage plans and keys by team, with ids only', () => {
+    expect(Object.keys(hub.outputs.usagePlanIds).sort()).toEqual(config.api.teams.map((t: { name: string }) => t.name).sort());
+    expect(hub.outputs.apiKeyIds.search).toBe('hub-gateway-key-search-id');
+    expect(hub.outputs.gatewayUrl).toBe(`https://${config.api.domain.name}`);
+    expect(hub.outputs.openaiBaseUrl).toBe(`https://${config.api.domain.name}/v1`);
+  });
+
+  test('a WAF rate-based rule guards the stage, whose logs are KMS-encrypted', () => {
+    const acl = one('aws:wafv2/webAcl:WebAcl');
+    const rate = acl.inputs.rules.find((r: any) => r.statement.rateBasedStatement);
+    expect(rate.statement.rateBasedStatement.limit).toBe(config.api.wafRateLimitPer5Minutes);
+    expect(rate.action).toEqual({ block: {} });
+    const stage = one('aws:apigateway/stage:Stage');
+    expect(one('aws:wafv2/webAclAssociation:WebAclAssociation').inputs.resourceArn).toMatch(new RegExp(`/stages/${config.api.stageName}$`));
+    const logs = ofType(hub, 'aws:cloudwatch/logGroup:LogGroup').find((l) => stage.inputs.accessLogSettings.destinationArn.endsWith(l.name));
+    expect(logs?.inputs.kmsKeyId).toMatch(/^arn:aws:kms:/);
+  });
+
+  test('the custom domain enforces TLS 1.2 and the default endpoint is off', () => {
+    expect(one('aws:apigateway/domainName:DomainName').inputs.securityPolicy).toBe('TLS_1_2');
+    expect(one('aws:apigateway/restApi:RestApi').inputs.disableExecuteApiEndpoint).toBe(true);
+  });
+
+  test('a Cognito authorizer appears only when the config names user pools', async () => {
+    expect(ofType(hub, 'aws:apigateway/authorizer:Authorizer')).toEqual([]);
+    const file = readStackConfigFile('hub');
+    const api = { ...JSON.parse(file['ai-gateway:api']), cognitoUserPoolArns: ['arn:aws:cognito-idp:us-east-1:111111111111:userpool/us-east-1_AbCdEf123'] };
+    const withCognito = await runStack('hub', { config: { ...file, 'ai-gateway:api': JSON.stringify(api) } });
+    const authorizer = ofType(withCognito, 'aws:apigateway/authorizer:Authorizer');
+    expect(authorizer).toHaveLength(1);
+    expect(authorizer[0].inputs).toMatchObject({ type: 'COGNITO_USER_POOLS', providerArns: api.cognitoUserPoolArns });
+    const method = ofType(withCognito, 'aws:apigateway/method:Method')[0];
+    expect(method.inputs).toMatchObject({ authorization: 'COGNITO_USER_POOLS', authorizerId: `${authorizer[0].name}-id`, apiKeyRequired: true });
+  });
+});
+
+describe('provider hubs', () => {
+  const kinds = (): string[] => config.providerHubs;
+
+  test('one internal NLB per provider kind, on fixed private IPs, with a /healthz target group', () => {
+    const nlbs = ofType(hub, 'aws:lb/loadBalancer:LoadBalancer');
+    expect(nlbs.map((n) => n.name).sort()).toEqual(kinds().map((k) => `hub-${k}-nlb`).sort());
+    const subnets = ofType(hub, 'aws:ec2/subnet:Subnet');
+    const allIps: string[] = [];
+    for (const nlb of nlbs) {
+      expect(nlb.inputs).toMatchObject({ internal: true, loadBalancerType: 'network' });
+      expect(nlb.inputs.subnetMappings).toHaveLength(config.network.azCount);
+      for (const mapping of nlb.inputs.subnetMappings) {
+        const subnet = subnets.find((s) => `${s.name}-id` === mapping.subnetId);
+        expect(cidrContainsIp(subnet?.inputs.cidrBlock, mapping.privateIpv4Address)).toBe(true);
+        allIps.push(mapping.privateIpv4Address);
+      }
+    }
+    expect(new Set(allIps).size).toBe(allIps.length);
+    expect(hub.outputs.hubNlbIps.bedrock).toEqual(nlbs.find((n) => n.name === 'hub-bedrock-nlb')?.inputs.subnetMappings.map((m: any) => m.privateIpv4Address));
+  });
+
+  test('load balancer and target group names fit the 32-character limit with Pulumi\'s suffix', () => {
+    const named = [...ofType(hub, 'aws:lb/loadBalancer:LoadBalancer'), ...ofType(hub, 'aws:lb/targetGroup:TargetGroup')];
+    named.forEach((r) => expect(`${r.name}-1234567`.length).toBeLessThanOrEqual(32));
+  });
+
+  test('target groups check /healthz over HTTP every 5 s (the NLB minimum), 2 checks either way', () => {
+    const groups = ofType(hub, 'aws:lb/targetGroup:TargetGroup');
+    expect(groups).toHaveLength(kinds().length);
+    for (const tg of groups) {
+      expect(tg.inputs.targetType).toBe('ip');
+      expect(tg.inputs.healthCheck).toMatchObject({ protocol: 'HTTP', path: '/healthz', interval: 5, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' });
+      expect(tg.inputs.healthCheck.timeout).toBeLessThan(HEALTH_INTERVAL_SECONDS);
+    }
+    expect(Object.keys(hub.outputs.hubNlbTargetGroupArns).sort()).toEqual([...kinds()].sort());
+  });
+
+  test('DNS: weighted non-alias A records with TTL 10, each behind a health check', () => {
+    const records = ofType(hub, 'aws:route53/record:Record');
+    expect(records).toHaveLength(kinds().length * config.network.azCount);
+    const checks = ofType(hub, 'aws:route53/healthCheck:HealthCheck');
+    for (const record of records) {
+      expect(record.inputs).toMatchObject({ type: 'A', ttl: 10, zoneId: 'Z0PRIVATEZONE' });
+      expect(record.inputs.aliases).toBeUndefined();
+      expect(record.inputs.weightedRoutingPolicies).toEqual([{ weight: 100 }]);
+      expect(record.inputs.name).toMatch(/^(bedrock|third-party|on-prem)\.gateway\.internal$/);
+      expect(checks.map((c) => `${c.name}-id`)).toContain(record.inputs.healthCheckId);
+    }
+    const byName = records.filter((r) => r.inputs.name === 'bedrock.gateway.internal').map((r) => r.inputs.records[0]);
+    expect(byName.sort()).toEqual([...hub.outputs.hubNlbIps.bedrock].sort());
+  });
+
+  test('health checks use CloudWatch alarms (private IPs are out of the checkers reach) at the 60 s alarm period', () => {
+    const alarms = ofType(hub, 'aws:cloudwatch/metricAlarm:MetricAlarm');
+    for (const check of ofType(hub, 'aws:route53/healthCheck:HealthCheck')) {
+      expect(check.inputs.type).toBe('CLOUDWATCH_METRIC');
+      expect(check.inputs.cloudwatchAlarmRegion).toBe(config.account.region);
+      const alarm = alarms.find((a) => a.name === check.inputs.cloudwatchAlarmName);
+      expect(alarm?.inputs).toMatchObject({ namespace: 'AWS/NetworkELB', metricName: 'HealthyHostCount', period: 60, comparisonOperator: 'LessThanThreshold', threshold: 1 });
+      expect(alarm?.inputs.dimensions.AvailabilityZone).toMatch(/^us-east-1[a-d]$/);
+    }
+  });
+
+  test('the private zone is attached to the hub VPC', () => {
+    const zone = one('aws:route53/zone:Zone');
+    expect(zone.inputs.name).toBe(config.privateZone);
+    expect(zone.inputs.vpcs).toEqual([{ vpcId: 'hub-vpc-id', vpcRegion: config.account.region }]);
+    expect(hub.outputs.privateZoneId).toBe('Z0PRIVATEZONE');
+  });
+});
+
+describe('Transit Gateway, RAM and VPN', () => {
+  test('the TGW auto-accepts shared attachments and keeps route tables explicit', () => {
+    const tgw = one('aws:ec2transitgateway/transitGateway:TransitGateway');
+    expect(tgw.inputs).toMatchObject({ autoAcceptSharedAttachments: 'enable', defaultRouteTableAssociation: 'disable', defaultRouteTablePropagation: 'disable' });
+    expect(hub.outputs.transitGatewayId).toBe('hub-transit-tgw-id');
+    expect(hub.outputs.transitGatewayRouteTableId).toBe('hub-transit-spokes-rt-id');
+  });
+
+  test('the TGW is shared through RAM with the organization and the external accounts', () => {
+    const share = one('aws:ram/resourceShare:ResourceShare');
+    expect(share.inputs.allowExternalPrincipals).toBe(true);
+    expect(one('aws:ram/resourceAssociation:ResourceAssociation').inputs.resourceArn).toMatch(/hub-transit-tgw$/);
+    const principals = ofType(hub, 'aws:ram/principalAssociation:PrincipalAssociation').map((p) => p.inputs.principal);
+    expect(principals.sort()).toEqual([config.sharing.organizationArn, ...config.sharing.externalAccountIds].sort());
+    expect(hub.outputs.ramShareArn).toBe(`arn:aws:ram:us-east-1:111111111111:${share.name}`);
+  });
+
+  test('hub private subnets route the whole spoke pool to the TGW', () => {
+    const routes = ofType(hub, 'aws:ec2/route:Route').filter((r) => r.inputs.destinationCidrBlock === config.network.spokeCidrPool);
+    expect(routes).toHaveLength(config.network.azCount);
+    routes.forEach((r) => expect(r.inputs.transitGatewayId).toBe('hub-transit-tgw-id'));
+  });
+
+  test('a Site-to-Site VPN on the TGW reaches the on-prem CIDR', () => {
+    const cgw = one('aws:ec2/customerGateway:CustomerGateway');
+    expect(cgw.inputs).toMatchObject({ ipAddress: config.onPrem.customerGatewayIp, bgpAsn: String(config.onPrem.bgpAsn), type: 'ipsec.1' });
+    const vpn = one('aws:ec2/vpnConnection:VpnConnection');
+    expect(vpn.inputs).toMatchObject({ customerGatewayId: `${cgw.name}-id`, transitGatewayId: 'hub-transit-tgw-id', type: 'ipsec.1', staticRoutesOnly: true, presharedKeyStorage: 'SecretsManager' });
+    expect(vpn.inputs.tunnel1IkeVersions).toEqual(['ikev2']);
+    const route = one('aws:ec2transitgateway/route:Route');
+    expect(route.inputs).toMatchObject({ destinationCidrBlock: config.onPrem.cidr, transitGatewayAttachmentId: 'tgw-attach-vpn', transitGatewayRouteTableId: 'hub-transit-spokes-rt-id' });
+  });
+});
+
+describe('security and encryption', () => {
+  test('no security group admits traffic from the internet', () => {
+    for (const sg of ofType(hub, 'aws:ec2/securityGroup:SecurityGroup')) {
+      for (const rule of sg.inputs.ingress ?? []) {
+        expect(rule.cidrBlocks ?? []).not.toContain('0.0.0.0/0');
+        expect(rule.ipv6CidrBlocks ?? []).not.toContain('::/0');
+      }
+    }
+  });
+
+  test('data at rest is KMS-encrypted: logs, secrets, SNS, S3, ECR; the key rotates', () => {
+    const kmsArn = /^arn:aws:kms:/;
+    ofType(hub, 'aws:cloudwatch/logGroup:LogGroup').forEach((l) => expect(l.inputs.kmsKeyId).toMatch(kmsArn));
+    ofType(hub, 'aws:secretsmanager/secret:Secret').forEach((s) => expect(s.inputs.kmsKeyId).toMatch(kmsArn));
+    expect(one('aws:sns/topic:Topic').inputs.kmsMasterKeyId).toBeDefined();
+    const sse = one('aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration');
+    expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault).toMatchObject({ sseAlgorithm: 'aws:kms', kmsMasterKeyId: expect.stringMatching(kmsArn) });
+    const repo = one('aws:ecr/repository:Repository');
+    expect(repo.inputs).toMatchObject({ imageTagMutability: 'IMMUTABLE', imageScanningConfiguration: { scanOnPush: true } });
+    expect(repo.inputs.encryptionConfigurations[0]).toMatchObject({ encryptionType: 'KMS', kmsKey: expect.stringMatching(kmsArn) });
+    expect(one('aws:kms/key:Key').inputs.enableKeyRotation).toBe(true);
+  });
+
+  test('third-party secrets exist empty (no value in config) and are readable by spoke accounts only', () => {
+    const secrets = ofType(hub, 'aws:secretsmanager/secret:Secret');
+    expect(secrets.map((s) => s.inputs.name).sort()).toEqual(config.thirdParty.map((t: { name: string }) => `ai-gateway/third-party/${t.name}`).sort());
+    expect(ofType(hub, 'aws:secretsmanager/secretVersion:SecretVersion')).toEqual([]);
+    for (const policy of ofType(hub, 'aws:secretsmanager/secretPolicy:SecretPolicy')) {
+      const doc = JSON.parse(policy.inputs.policy);
+      expect(policy.inputs.blockPublicPolicy).toBe(true);
+      const org = doc.Statement.find((s: any) => s.Principal.AWS === '*');
+      expect(org.Condition.StringEquals['aws:PrincipalOrgID']).toBe('o-a1b2c3d4e5');
+      expect(doc.Statement.find((s: any) => Array.isArray(s.Principal.AWS))?.Principal.AWS).toEqual(['arn:aws:iam::333333333333:root']);
+    }
+  });
+
+  test('CloudTrail: multi-Region with log-file validation into a private, TLS-only, encrypted bucket', () => {
+    const trail = one('aws:cloudtrail/trail:Trail');
+    expect(trail.inputs).toMatchObject({ isMultiRegionTrail: true, enableLogFileValidation: true, includeGlobalServiceEvents: true });
+    expect(trail.inputs.kmsKeyId).toMatch(/^arn:aws:kms:/);
+    expect(one('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock').inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    const policy = JSON.parse(one('aws:s3/bucketPolicy:BucketPolicy').inputs.policy);
+    const deny = policy.Statement.find((s: any) => s.Effect === 'Deny');
+    expect(deny.Condition.Bool['aws:SecureTransport']).toBe('false');
+  });
+
+  test('the spoke registrar role is assumable by spoke accounts and writes only ai-gateway-spoke-* alarms', () => {
+    const role = one('aws:iam/role:Role', 'hub-registrar-role');
+    expect(role.inputs.name).toBe('ai-gateway-spoke-registrar');
+    const policy = JSON.parse(one('aws:iam/rolePolicy:RolePolicy', 'hub-registrar-policy').inputs.policy);
+    const alarms = policy.Statement.find((s: any) => s.Sid === 'SpokeAlarms');
+    expect(alarms.Resource).toBe('arn:aws:cloudwatch:us-east-1:111111111111:alarm:ai-gateway-spoke-*');
+    const records = policy.Statement.find((s: any) => s.Sid === 'PrivateZoneRecords');
+    expect(records.Resource).toBe('arn:aws:route53:::hostedzone/Z0PRIVATEZONE');
+  });
+});
+
+describe('monitoring and outputs', () => {
+  test('alarms on Lambda errors and throttles, API 5xx and unhealthy spokes per provider hub; one dashboard', () => {
+    const alarms = ofType(hub, 'aws:cloudwatch/metricAlarm:MetricAlarm').map((a) => `${a.inputs.namespace}/${a.inputs.metricName}`);
+    for (const metric of ['AWS/Lambda/Errors', 'AWS/Lambda/Throttles', 'AWS/ApiGateway/5XXError']) expect(alarms).toContain(metric);
+    expect(alarms.filter((a) => a === 'AWS/NetworkELB/UnHealthyHostCount')).toHaveLength(config.providerHubs.length);
+    const dashboard = JSON.parse(one('aws:cloudwatch/dashboard:Dashboard').inputs.dashboardBody);
+    expect(dashboard.widgets.length).toBeGreaterThanOrEqual(4);
+  });
+
+  test('the outputs spokes read are all present', () => {
+    for (const key of [
+      'gatewayUrl',
+      'usagePlanIds',
+      'apiKeyIds',
+      'transitGatewayId',
+      'transitGatewayRouteTableId',
+      'transitGatewayHubRouteTableId',
+      'ramShareArn',
+      'privateZoneId',
+      'hubNlbTargetGroupArns',
+      'hubNlbArns',
+      'hubAccountId',
+      'hubVpcCidr',
+      'thirdPartySecretArns',
+      'kmsKeyArn',
+    ]) {
+      expect(hub.outputs[key]).toBeDefined();
+    }
+    expect(hub.outputs.hubAccountId).toBe(config.account.id);
+    expect(hub.outputs.hubVpcCidr).toBe(config.network.cidr);
+  });
+});

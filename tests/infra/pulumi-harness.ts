@@ -1,0 +1,186 @@
+/**
+ * Runs the real Pulumi program (infra/index.ts) under Pulumi's unit-test mocks for one
+ * stack config and records every resource it declares: type, name, inputs and the
+ * provider (account) it uses. No CLI, plugin or AWS account is involved.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+export const REPO = path.resolve(__dirname, '..', '..');
+export const PROJECT = 'ai-gateway';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- resource inputs are untyped JSON */
+export type Inputs = Record<string, any>;
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  inputs: Inputs;
+  /** Logical name of the explicit provider (`hub-account`, `spoke-account`), if any. */
+  provider?: string;
+  custom: boolean;
+  /** Resource options the program set (seen through a stack transformation). */
+  ignoreChanges: string[];
+}
+
+export interface StackRun {
+  stack: string;
+  resources: RecordedResource[];
+  /** Data-source calls, with the provider each went through. */
+  calls: { token: string; provider?: string }[];
+  outputs: Record<string, any>;
+}
+
+export function ofType(run: StackRun, type: string): RecordedResource[] {
+  return run.resources.filter((r) => r.type === type);
+}
+
+/** `Pulumi.<stack>.yaml` as Pulumi hands config to a program: objects as JSON text. */
+export function readStackConfigFile(stack: string, dir = REPO): Record<string, string> {
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  const doc = parseYaml(readFileSync(file, 'utf8')) as { config?: Record<string, unknown> } | null;
+  const config: Record<string, string> = {};
+  for (const [key, value] of Object.entries(doc?.config ?? {})) {
+    config[key] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return config;
+}
+
+/** Every `Pulumi.spoke-*.yaml` in `dir`, as stack names. */
+export function spokeStacksOnDisk(dir = REPO): string[] {
+  return readdirSync(dir)
+    .map((f) => /^Pulumi\.(spoke-[a-z0-9-]+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+export function stackFileExists(stack: string, dir = REPO): boolean {
+  return existsSync(path.join(dir, `Pulumi.${stack}.yaml`));
+}
+
+function providerName(ref: string | undefined): string | undefined {
+  return ref ? /pulumi:providers:aws::([^:]+)::/.exec(ref)?.[1] : undefined;
+}
+
+const HEX = '0123456789abcdef';
+
+/** Plausible computed attributes per resource type (what AWS would return). */
+function fakeState(type: string, name: string, inputs: Inputs, region: string, account: string): Inputs {
+  const module = /^aws:([a-z0-9]+)\//.exec(type)?.[1] ?? 'aws';
+  const base = { ...inputs, arn: `arn:aws:${module}:${region}:${account}:${name}`, name: inputs.name ?? name };
+  switch (type) {
+    case 'aws:secretsmanager/secret:Secret':
+      return { ...base, arn: `arn:aws:secretsmanager:${region}:${account}:secret:${inputs.name ?? name}-AbCdEf` };
+    case 'aws:lb/loadBalancer:LoadBalancer':
+      return { ...base, arn: `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/net/${name}/${HEX}`, arnSuffix: `net/${name}/${HEX}`, dnsName: `${name}.elb.amazonaws.com` };
+    case 'aws:lb/targetGroup:TargetGroup':
+      return { ...base, arn: `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/${name}/${HEX}`, arnSuffix: `targetgroup/${name}/${HEX}` };
+    case 'aws:lambda/function:Function':
+      return { ...base, arn: `arn:aws:lambda:${region}:${account}:function:${name}`, name, version: '1' };
+    case 'aws:lambda/alias:Alias':
+      return { ...base, arn: `arn:aws:lambda:${region}:${account}:function:${inputs.functionName}:${inputs.name}` };
+    case 'aws:apigateway/restApi:RestApi':
+      return { ...base, rootResourceId: 'root', executionArn: `arn:aws:execute-api:${region}:${account}:${name}` };
+    case 'aws:apigateway/stage:Stage':
+      return { ...base, invokeUrl: `https://${inputs.restApi}.execute-api.${region}.amazonaws.com/${inputs.stageName}`, arn: `arn:aws:apigateway:${region}::/restapis/${inputs.restApi}/stages/${inputs.stageName}` };
+    case 'aws:route53/zone:Zone':
+      return { ...base, zoneId: 'Z0PRIVATEZONE' };
+    case 'aws:ec2/vpnConnection:VpnConnection':
+      return { ...base, transitGatewayAttachmentId: 'tgw-attach-vpn' };
+    case 'aws:kms/key:Key':
+      return { ...base, keyId: `${name}-key-id`, arn: `arn:aws:kms:${region}:${account}:key/${name}` };
+    case 'aws:ecr/repository:Repository':
+      return { ...base, repositoryUrl: `${account}.dkr.ecr.${region}.amazonaws.com/${inputs.name}` };
+    case 'aws:cloudwatch/dashboard:Dashboard':
+      return { ...base, dashboardName: inputs.dashboardName };
+    default:
+      return base;
+  }
+}
+
+export interface RunOptions {
+  /** Config as Pulumi passes it (`ai-gateway:network` -> JSON text). Default: the stack's file. */
+  config?: Record<string, string>;
+  secretKeys?: string[];
+  /** What the hub StackReference returns (a spoke's view of the hub stack). */
+  hubOutputs?: Record<string, unknown>;
+}
+
+/** Runs the program for `stack` and resolves every stack output. */
+export async function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
+  const config = options.config ?? readStackConfigFile(stack);
+  const region = JSON.parse(config[`${PROJECT}:account`] ?? '{}').region ?? 'us-east-1';
+  const ownAccount = JSON.parse(config[`${PROJECT}:account`] ?? '{}').id ?? '000000000000';
+  const hubAccount = JSON.parse(config[`${PROJECT}:hub`] ?? '{}').accountId ?? ownAccount;
+  const resources: RecordedResource[] = [];
+  const ignored = new Map<string, string[]>();
+  const calls: StackRun['calls'] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+        const provider = providerName(args.provider);
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider, custom: args.custom ?? true, ignoreChanges: ignored.get(`${args.type}::${args.name}`) ?? [] });
+        if (args.type === 'pulumi:pulumi:StackReference') {
+          return { id: args.inputs.name, state: { name: args.inputs.name, outputs: options.hubOutputs ?? {}, secretOutputNames: [] } };
+        }
+        const account = provider === 'hub-account' ? hubAccount : ownAccount;
+        return { id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs, region, account) };
+      },
+      call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+        calls.push({ token: args.token, provider: providerName(args.provider) });
+        if (args.token === 'aws:index/getAvailabilityZones:getAvailabilityZones') {
+          const names = ['a', 'b', 'c', 'd'].map((z) => `${region}${z}`);
+          return { id: region, names, zoneIds: names.map((_, i) => `use1-az${i + 1}`) };
+        }
+        throw new Error(`the program called an unexpected data source ${args.token}`);
+      },
+    },
+    PROJECT,
+    stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig(config, options.secretKeys);
+  // infra/index.ts exports the program function; Pulumi calls it the same way.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const program = require('../../infra/index') as () => Record<string, unknown>;
+  let exported: Record<string, unknown> = {};
+  let failure: unknown;
+  await pulumi.runtime.runInPulumiStack(async () => {
+    // Options never reach the mocks; a stack transformation sees them on the way.
+    pulumi.runtime.registerStackTransformation((t) => {
+      ignored.set(`${t.type}::${t.name}`, t.opts.ignoreChanges ?? []);
+      return undefined;
+    });
+    try {
+      exported = program();
+    } catch (err) {
+      // Thrown inside the stack's init it would be an unhandled rejection; report it here.
+      failure = err;
+    }
+    return exported;
+  });
+  // Drain first: a registration left pending would reach the next run's mocks.
+  await waitForRegistrations();
+  if (failure) throw failure;
+  const outputs = (await settle(pulumi.output(exported))) as Record<string, any>;
+  await waitForRegistrations();
+  return { stack, resources, calls, outputs };
+}
+
+/** Resolves when every resource registration the program started has reached the mocks. */
+async function waitForRegistrations(): Promise<void> {
+  const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+  if (runtime.waitForRPCs) await runtime.waitForRPCs();
+}
+
+/** The value of an Output; rejects (instead of hanging) when an apply in its chain throws. */
+function settle<T>(output: pulumi.Output<T>): Promise<T> {
+  return (output as unknown as { promise(): Promise<T> }).promise();
+}
+
+/** Resolves an Output (or plain value) in a test. */
+export function resolve<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
+  return settle(pulumi.output(value)) as Promise<pulumi.Unwrap<T>>;
+}

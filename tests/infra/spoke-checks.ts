@@ -1,0 +1,225 @@
+/**
+ * What every spoke stack must declare, as checks over one recorded run: used for each
+ * Pulumi.spoke-*.yaml on disk and for a spoke added by a new file alone.
+ */
+import { configSchema } from '../../runtime/src/config/schema';
+import { parseStackConfig, type SpokeConfig } from '../../infra/config';
+import { cidrContainsIp } from '../../infra/lib/cidr';
+import { renderSpokeRuntimeConfig } from '../../infra/spoke/runtime-config';
+import { ofType, PROJECT, readStackConfigFile, REPO, type RecordedResource, type StackRun } from './pulumi-harness';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- resource inputs are untyped JSON */
+
+export function spokeConfig(stack: string, dir = REPO): SpokeConfig {
+  const values: Record<string, unknown> = {};
+  for (const [key, text] of Object.entries(readStackConfigFile(stack, dir))) {
+    if (!key.startsWith(`${PROJECT}:`)) continue;
+    try {
+      values[key.slice(PROJECT.length + 1)] = JSON.parse(text);
+    } catch {
+      values[key.slice(PROJECT.length + 1)] = text;
+    }
+  }
+  const parsed = parseStackConfig(stack, values);
+  if (parsed.kind !== 'spoke') throw new Error(`${stack} is not a spoke`);
+  return parsed.config;
+}
+
+function only(run: StackRun, type: string, filter: (r: RecordedResource) => boolean = () => true): RecordedResource {
+  const found = ofType(run, type).filter(filter);
+  expect(found.map((r) => r.name)).toHaveLength(1);
+  return found[0];
+}
+
+/** The spoke's registration in the hub: the `<stack>-hub` component's resources. */
+const isRegistration = (run: StackRun) => (r: RecordedResource) => r.type.startsWith('aws:') && r.name.startsWith(`${run.stack}-hub-`);
+const id = (r: RecordedResource) => `${r.name}-id`;
+const privateSubnets = (run: StackRun) => ofType(run, 'aws:ec2/subnet:Subnet').filter((s) => s.name.includes('-private-'));
+const privateRouteTables = (run: StackRun) => ofType(run, 'aws:ec2/routeTable:RouteTable').filter((s) => s.name.includes('-private-'));
+
+type Hub = Record<string, any>;
+
+export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: Hub) => void> = {
+  'spoke resources use the spoke account; its hub registration uses the hub-account provider'(run, cfg) {
+    const aws = run.resources.filter((r) => r.type.startsWith('aws:'));
+    const inHub = aws.filter(isRegistration(run));
+    expect(inHub.length).toBeGreaterThanOrEqual(8);
+    expect(inHub.filter((r) => r.provider !== 'hub-account').map((r) => r.name)).toEqual([]);
+    expect(aws.filter((r) => !isRegistration(run)(r) && r.provider !== 'spoke-account').map((r) => r.name)).toEqual([]);
+    expect(run.calls.filter((c) => c.provider !== 'spoke-account')).toEqual([]);
+    const spokeProvider = only(run, 'pulumi:providers:aws', (p) => p.name === 'spoke-account');
+    expect(JSON.parse(spokeProvider.inputs.allowedAccountIds)).toEqual([cfg.account.id]);
+    const hubProvider = only(run, 'pulumi:providers:aws', (p) => p.name === 'hub-account');
+    expect(JSON.parse(hubProvider.inputs.allowedAccountIds)).toEqual([cfg.hub.accountId]);
+    expect(JSON.parse(hubProvider.inputs.assumeRoles)).toEqual([{ roleArn: cfg.hub.roleArn, sessionName: `ai-gateway-${run.stack}` }]);
+    expect(only(run, 'pulumi:pulumi:StackReference').inputs.name).toBe(cfg.hub.stack);
+  },
+
+  'load balancer and target group names fit the 32-character limit with Pulumi\'s 8-character suffix'(run) {
+    const named = run.resources.filter((r) => r.type === 'aws:lb/loadBalancer:LoadBalancer' || r.type === 'aws:lb/targetGroup:TargetGroup');
+    expect(named.length).toBeGreaterThanOrEqual(3);
+    named.forEach((r) => expect(`${r.name}-1234567`.length).toBeLessThanOrEqual(32));
+  },
+
+  'its VPC has the configured CIDR, private subnets in each AZ, and attaches to the hub Transit Gateway'(run, cfg, hub) {
+    expect(only(run, 'aws:ec2/vpc:Vpc').inputs.cidrBlock).toBe(cfg.network.cidr);
+    expect(privateSubnets(run)).toHaveLength(cfg.network.azCount);
+    const attachment = only(run, 'aws:ec2transitgateway/vpcAttachment:VpcAttachment');
+    expect(attachment.inputs.transitGatewayId).toBe(hub.transitGatewayId);
+    expect([...attachment.inputs.subnetIds].sort()).toEqual(privateSubnets(run).map(id).sort());
+    const accepters = ofType(run, 'aws:ram/resourceShareAccepter:ResourceShareAccepter');
+    expect(accepters.map((a) => a.inputs.shareArn)).toEqual(cfg.hub.acceptRamShare ? [hub.ramShareArn] : []);
+  },
+
+  'every private route table sends the hub VPC (and on-prem, for an on-prem spoke) to the Transit Gateway'(run, cfg, hub) {
+    const destinations = cfg.provider.kind === 'on-prem' ? [cfg.hub.cidr, cfg.hub.onPremCidr] : [cfg.hub.cidr];
+    const tgwRoutes = ofType(run, 'aws:ec2/route:Route').filter((r) => r.inputs.transitGatewayId);
+    for (const table of privateRouteTables(run)) {
+      const mine = tgwRoutes.filter((r) => r.inputs.routeTableId === id(table));
+      expect(mine.map((r) => r.inputs.destinationCidrBlock).sort()).toEqual([...destinations].sort());
+      mine.forEach((r) => expect(r.inputs.transitGatewayId).toBe(hub.transitGatewayId));
+    }
+  },
+
+  'an internal NLB with a fixed private IP in each subnet, /healthz checks every 5 s'(run) {
+    const nlb = only(run, 'aws:lb/loadBalancer:LoadBalancer');
+    expect(nlb.inputs).toMatchObject({ internal: true, loadBalancerType: 'network' });
+    const subnets = privateSubnets(run);
+    expect(nlb.inputs.subnetMappings).toHaveLength(subnets.length);
+    for (const mapping of nlb.inputs.subnetMappings) {
+      const subnet = subnets.find((s) => id(s) === mapping.subnetId);
+      expect(cidrContainsIp(subnet?.inputs.cidrBlock, mapping.privateIpv4Address)).toBe(true);
+    }
+    expect(run.outputs.spokeNlbIps).toEqual(nlb.inputs.subnetMappings.map((m: any) => m.privateIpv4Address));
+    const tg = only(run, 'aws:lb/targetGroup:TargetGroup', (t) => !isRegistration(run)(t));
+    expect(tg.inputs).toMatchObject({ targetType: 'ip', port: 8080, protocol: 'TCP' });
+    expect(tg.inputs.healthCheck).toMatchObject({ protocol: 'HTTP', path: '/healthz', interval: 5, healthyThreshold: 2, unhealthyThreshold: 2 });
+    const listener = only(run, 'aws:lb/listener:Listener', (l) => !isRegistration(run)(l));
+    expect(listener.inputs).toMatchObject({ port: 8080, protocol: 'TCP', loadBalancerArn: expect.stringContaining(nlb.name) });
+  },
+
+  'no security group admits 0.0.0.0/0; the NLB admits the hub VPC only and tasks the NLB only'(run, cfg) {
+    const groups = ofType(run, 'aws:ec2/securityGroup:SecurityGroup');
+    for (const sg of groups) {
+      for (const rule of sg.inputs.ingress ?? []) {
+        expect(rule.cidrBlocks ?? []).not.toContain('0.0.0.0/0');
+        expect(rule.ipv6CidrBlocks ?? []).not.toContain('::/0');
+      }
+    }
+    const nlbSg = groups.find((g) => g.name.endsWith('-lb-nlb'));
+    expect(nlbSg?.inputs.ingress).toEqual([expect.objectContaining({ protocol: 'tcp', fromPort: 8080, toPort: 8080, cidrBlocks: [cfg.hub.cidr] })]);
+    const taskSg = groups.find((g) => g.name.endsWith('-gateway-task'));
+    expect(taskSg?.inputs.ingress).toEqual([expect.objectContaining({ fromPort: 8080, toPort: 8080, securityGroups: [id(nlbSg as RecordedResource)] })]);
+    expect(taskSg?.inputs.ingress[0].cidrBlocks).toBeUndefined();
+  },
+
+  'the Fargate task runs the runtime as a spoke with its config rendered from the stack config'(run, cfg) {
+    const cluster = only(run, 'aws:ecs/cluster:Cluster');
+    expect(cluster.inputs.settings).toEqual([{ name: 'containerInsights', value: 'enabled' }]);
+    const task = only(run, 'aws:ecs/taskDefinition:TaskDefinition');
+    expect(task.inputs).toMatchObject({ requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: String(cfg.service.cpu), memory: String(cfg.service.memoryMb) });
+    const [container] = JSON.parse(task.inputs.containerDefinitions);
+    expect(container).toMatchObject({ image: cfg.service.image, user: '1000', readonlyRootFilesystem: true, portMappings: [{ containerPort: 8080, protocol: 'tcp' }] });
+    const env = Object.fromEntries(container.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+    expect(env.GATEWAY_ROLE).toBe('spoke');
+    const runtimeConfig = configSchema.parse(JSON.parse(env.GATEWAY_CONFIG_JSON));
+    expect(JSON.parse(env.GATEWAY_CONFIG_JSON)).toEqual(renderSpokeRuntimeConfig(cfg, run.stack));
+    expect(runtimeConfig.server).toMatchObject({ port: 8080, host: '0.0.0.0' });
+    expect(runtimeConfig.models.map((m) => m.name).sort()).toEqual(cfg.models.map((m) => m.name).sort());
+    expect(runtimeConfig.providers.flatMap((p) => p.accounts.map((a) => a.id))).toEqual(runtimeConfig.providers.map(() => run.stack));
+    const logs = only(run, 'aws:cloudwatch/logGroup:LogGroup');
+    expect(container.logConfiguration).toMatchObject({ logDriver: 'awslogs', options: { 'awslogs-group': logs.name } });
+    expect(logs.inputs.kmsKeyId).toMatch(/^arn:aws:kms:/);
+    expect(only(run, 'aws:kms/key:Key').inputs.enableKeyRotation).toBe(true);
+  },
+
+  'the service sits in private subnets behind the NLB target group, and autoscaling owns its task count'(run, cfg) {
+    const service = only(run, 'aws:ecs/service:Service');
+    expect(service.inputs).toMatchObject({ launchType: 'FARGATE', desiredCount: cfg.service.minTasks, name: `ai-gateway-${run.stack}` });
+    expect(service.inputs.networkConfiguration.assignPublicIp).toBe(false);
+    expect([...service.inputs.networkConfiguration.subnets].sort()).toEqual(privateSubnets(run).map(id).sort());
+    const tg = only(run, 'aws:lb/targetGroup:TargetGroup', (t) => !isRegistration(run)(t));
+    expect(service.inputs.loadBalancers).toEqual([{ targetGroupArn: expect.stringContaining(`targetgroup/${tg.name}/`), containerName: 'gateway', containerPort: 8080 }]);
+    expect(service.ignoreChanges).toEqual(['desiredCount']);
+  },
+
+  'autoscaling tracks requests per task (runtime metric / RunningTaskCount) between min and max tasks'(run, cfg) {
+    const target = only(run, 'aws:appautoscaling/target:Target');
+    expect(target.inputs).toMatchObject({ serviceNamespace: 'ecs', scalableDimension: 'ecs:service:DesiredCount', minCapacity: cfg.service.minTasks, maxCapacity: cfg.service.maxTasks });
+    expect(target.inputs.resourceId).toBe(`service/${run.stack}-gateway-cluster/ai-gateway-${run.stack}`);
+    const policy = only(run, 'aws:appautoscaling/policy:Policy');
+    expect(policy.inputs.policyType).toBe('TargetTrackingScaling');
+    expect(policy.inputs.resourceId).toBe(target.inputs.resourceId);
+    const tracking = policy.inputs.targetTrackingScalingPolicyConfiguration;
+    expect(tracking.targetValue).toBe(cfg.service.requestsPerTaskPerMinute);
+    const metrics = tracking.customizedMetricSpecification.metrics;
+    expect(metrics.find((m: any) => m.returnData).expression).toBe('requests / tasks');
+    expect(metrics.find((m: any) => m.id === 'tasks').metricStat.metric).toMatchObject({ namespace: 'ECS/ContainerInsights', metricName: 'RunningTaskCount' });
+    expect(metrics.find((m: any) => m.id === 'requests').metricStat.metric.dimensions).toEqual([{ name: 'Service', value: `ai-gateway-${run.stack}` }]);
+  },
+
+  'IAM: the task may invoke exactly the configured Bedrock models; no wildcard resource'(run, cfg) {
+    const policies = ofType(run, 'aws:iam/rolePolicy:RolePolicy').map((p) => ({ name: p.name, doc: JSON.parse(p.inputs.policy) }));
+    const statements = policies.flatMap((p) => p.doc.Statement.map((s: any) => ({ ...s, policy: p.name })));
+    const bedrock = statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('bedrock:')));
+    if (cfg.provider.kind !== 'bedrock') {
+      expect(bedrock).toEqual([]);
+      return;
+    }
+    expect(bedrock).toHaveLength(1);
+    expect([...bedrock[0].Action].sort()).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
+    expect(bedrock[0].policy).toBe(`${run.stack}-gateway-task`);
+    const resources: string[] = bedrock[0].Resource;
+    resources.forEach((arn) => expect(arn).not.toContain('*'));
+    for (const model of cfg.provider.models) {
+      for (const region of cfg.provider.regions) {
+        const arn = model.inferenceProfile
+          ? `arn:aws:bedrock:${region}:${cfg.account.id}:inference-profile/${model.inferenceProfile.id}`
+          : `arn:aws:bedrock:${region}::foundation-model/${model.id}`;
+        expect(resources).toContain(arn);
+      }
+    }
+    const allowed = new Set(cfg.provider.models.flatMap((m) => [m.id, m.inferenceProfile?.id]));
+    resources.forEach((arn) => expect(allowed.has(arn.slice(arn.lastIndexOf('/') + 1))).toBe(true));
+  },
+
+  'it registers itself in the hub: TGW route tables, hub NLB targets, its listener, alarm, health check and DNS record'(run, cfg, hub) {
+    const kind = cfg.provider.kind;
+    const attachment = only(run, 'aws:ec2transitgateway/vpcAttachment:VpcAttachment');
+    const association = only(run, 'aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation');
+    expect(association.inputs).toEqual({ transitGatewayAttachmentId: id(attachment), transitGatewayRouteTableId: hub.transitGatewayRouteTableId });
+    const propagation = only(run, 'aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation');
+    expect(propagation.inputs).toEqual({ transitGatewayAttachmentId: id(attachment), transitGatewayRouteTableId: hub.transitGatewayHubRouteTableId });
+
+    const ips: string[] = run.outputs.spokeNlbIps;
+    const attachments = ofType(run, 'aws:lb/targetGroupAttachment:TargetGroupAttachment');
+    const shared = attachments.filter((a) => a.inputs.targetGroupArn === hub.hubNlbTargetGroupArns[kind]);
+    expect(shared.map((a) => a.inputs.targetId).sort()).toEqual([...ips].sort());
+    shared.forEach((a) => expect(a.inputs).toMatchObject({ port: 8080, availabilityZone: 'all' }));
+
+    const own = only(run, 'aws:lb/targetGroup:TargetGroup', isRegistration(run));
+    expect(own.inputs.vpcId).toBe(hub.hubVpcId);
+    expect(own.inputs.healthCheck).toMatchObject({ path: '/healthz', interval: 5 });
+    expect(attachments.filter((a) => a.inputs.targetGroupArn.includes(`targetgroup/${own.name}/`)).map((a) => a.inputs.targetId).sort()).toEqual([...ips].sort());
+    const listener = only(run, 'aws:lb/listener:Listener', isRegistration(run));
+    expect(listener.inputs).toMatchObject({ loadBalancerArn: hub.hubNlbArns[kind], port: cfg.registration.hubPort, protocol: 'TCP' });
+
+    const alarm = only(run, 'aws:cloudwatch/metricAlarm:MetricAlarm');
+    expect(alarm.inputs).toMatchObject({ name: `ai-gateway-spoke-${run.stack}-healthy`, namespace: 'AWS/NetworkELB', metricName: 'HealthyHostCount', period: 60 });
+    expect(alarm.inputs.dimensions).toEqual({ LoadBalancer: hub.hubNlbArnSuffixes[kind], TargetGroup: `targetgroup/${own.name}/0123456789abcdef` });
+    const check = only(run, 'aws:route53/healthCheck:HealthCheck');
+    expect(check.inputs).toMatchObject({ type: 'CLOUDWATCH_METRIC', cloudwatchAlarmName: alarm.inputs.name, cloudwatchAlarmRegion: cfg.hub.region });
+    const record = only(run, 'aws:route53/record:Record');
+    expect(record.inputs).toMatchObject({
+      zoneId: hub.privateZoneId,
+      name: `${kind}.spokes.${hub.privateZoneName}`,
+      type: 'A',
+      ttl: 10,
+      setIdentifier: run.stack,
+      weightedRoutingPolicies: [{ weight: cfg.registration.weight }],
+      healthCheckId: id(check),
+    });
+    expect([...record.inputs.records].sort()).toEqual([...ips].sort());
+    expect(record.inputs.aliases).toBeUndefined();
+  },
+};

@@ -1,0 +1,149 @@
+/**
+ * Every Pulumi.spoke-*.yaml on disk, run through the real program under mocks against the
+ * hub stack's real (mocked) outputs, and a third spoke added by one new file alone.
+ */
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ofType, readStackConfigFile, REPO, runStack, spokeStacksOnDisk, type StackRun } from './pulumi-harness';
+import { spokeChecks, spokeConfig } from './spoke-checks';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- stack outputs are JSON */
+let hub: Record<string, any>;
+const runs = new Map<string, StackRun>();
+const stacks = spokeStacksOnDisk();
+
+beforeAll(async () => {
+  hub = (await runStack('hub')).outputs;
+  for (const stack of stacks) runs.set(stack, await runStack(stack, { hubOutputs: hub }));
+});
+
+describe.each(stacks)('%s', (stack) => {
+  test.each(Object.keys(spokeChecks))('%s', (check) => {
+    spokeChecks[check](runs.get(stack) as StackRun, spokeConfig(stack), hub);
+  });
+});
+
+describe('spoke-specific details', () => {
+  test('spoke-a (Bedrock): profile in each calling Region, model in each Region the profile routes to', () => {
+    const run = runs.get('spoke-a') as StackRun;
+    const task = ofType(run, 'aws:iam/rolePolicy:RolePolicy').find((p) => p.name === 'spoke-a-gateway-task');
+    const resources: string[] = JSON.parse(task?.inputs.policy).Statement[0].Resource;
+    expect(resources).toEqual([
+      'arn:aws:bedrock:us-east-1:222222222222:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0',
+      'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0',
+      'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0',
+      'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0',
+      'arn:aws:bedrock:us-east-2::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0',
+      'arn:aws:bedrock:us-west-2:222222222222:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0',
+      'arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-lite-v1:0',
+      'arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-pro-v1:0',
+      'arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0',
+    ]);
+    const endpoints = ofType(run, 'aws:ec2/vpcEndpoint:VpcEndpoint').map((e) => e.inputs.serviceName);
+    expect(endpoints).toContain('com.amazonaws.us-east-1.bedrock-runtime');
+  });
+
+  test('spoke-b (third-party): API keys come from the hub secrets at task start, never as values', () => {
+    const run = runs.get('spoke-b') as StackRun;
+    const [container] = JSON.parse(ofType(run, 'aws:ecs/taskDefinition:TaskDefinition')[0].inputs.containerDefinitions);
+    expect(container.secrets).toEqual([
+      { name: 'OPENAI_MAIN_API_KEY', valueFrom: hub.thirdPartySecretArns.openai },
+      { name: 'ANTHROPIC_MAIN_API_KEY', valueFrom: hub.thirdPartySecretArns.anthropic },
+    ]);
+    const runtime = JSON.parse(container.environment.find((e: { name: string }) => e.name === 'GATEWAY_CONFIG_JSON').value);
+    expect(runtime.providers.map((p: any) => p.accounts[0].credentials)).toEqual([{ env: 'OPENAI_MAIN_API_KEY' }, { env: 'ANTHROPIC_MAIN_API_KEY' }]);
+    const execution = JSON.parse(ofType(run, 'aws:iam/rolePolicy:RolePolicy').find((p) => p.name === 'spoke-b-gateway-execution')?.inputs.policy);
+    const read = execution.Statement.find((s: any) => s.Action === 'secretsmanager:GetSecretValue');
+    expect([...read.Resource].sort()).toEqual([hub.thirdPartySecretArns.anthropic, hub.thirdPartySecretArns.openai].sort());
+  });
+
+  test('no plain-text secret in any stack file or task environment', () => {
+    const keyLike = /(^sk-[A-Za-z0-9_-]{8,}|^AKIA[0-9A-Z]{16}$|-----BEGIN)/;
+    const secretName = /(api[-_]?key|password|token)$/i;
+    const offending: string[] = [];
+    const walk = (value: unknown, at: string): void => {
+      if (value && typeof value === 'object') {
+        // `{ secure: ... }` is how Pulumi stores a value set with --secret.
+        if (!('secure' in value)) Object.entries(value).forEach(([k, v]) => walk(v, `${at}.${k}`));
+      } else if (typeof value === 'string' && (keyLike.test(value) || secretName.test(at))) {
+        offending.push(at);
+      }
+    };
+    for (const stack of ['hub', ...stacks]) {
+      for (const [key, text] of Object.entries(readStackConfigFile(stack))) walk(parseMaybe(text), `${stack}:${key}`);
+    }
+    for (const run of runs.values()) {
+      const [container] = JSON.parse(ofType(run, 'aws:ecs/taskDefinition:TaskDefinition')[0].inputs.containerDefinitions);
+      for (const { name, value } of container.environment) walk(value, `${run.stack}:env.${name}`);
+    }
+    expect(offending).toEqual([]);
+  });
+});
+
+function parseMaybe(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+describe('adding a spoke is one new stack file', () => {
+  let dir: string;
+  beforeAll(() => {
+    // A copy of the stack files plus a new one: the program code is the repository's, untouched.
+    dir = mkdtempSync(path.join(tmpdir(), 'ai-gateway-stacks-'));
+    for (const file of readdirSync(REPO).filter((f) => /^Pulumi\..*\.yaml$/.test(f))) copyFileSync(path.join(REPO, file), path.join(dir, file));
+    writeFileSync(path.join(dir, 'Pulumi.spoke-c.yaml'), SPOKE_C);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('spoke-c (on-prem) is found, declared and registered in the hub with no code change', async () => {
+    expect(spokeStacksOnDisk(dir)).toEqual([...stacks, 'spoke-c'].sort());
+    const run = await runStack('spoke-c', { config: readStackConfigFile('spoke-c', dir), hubOutputs: hub });
+    const cfg = spokeConfig('spoke-c', dir);
+    for (const check of Object.values(spokeChecks)) check(run, cfg, hub);
+    // On-prem specifics: the route over the VPN and a task egress rule to the model server only.
+    const taskSg = ofType(run, 'aws:ec2/securityGroup:SecurityGroup').find((g) => g.name === 'spoke-c-gateway-task');
+    expect(taskSg?.inputs.egress).toContainEqual(expect.objectContaining({ protocol: 'tcp', fromPort: 8000, toPort: 8000, cidrBlocks: ['192.168.0.0/16'] }));
+    const record = ofType(run, 'aws:route53/record:Record')[0];
+    expect(record.inputs.name).toBe('on-prem.spokes.gateway.internal');
+    expect(record.provider).toBe('hub-account');
+  });
+});
+
+const SPOKE_C = `# Written by the test: a third spoke, on-prem models over the VPN.
+config:
+  aws:region: us-east-1
+  ai-gateway:account:
+    id: "444444444444"
+    region: us-east-1
+  ai-gateway:hub:
+    stack: acme/ai-gateway/hub
+    accountId: "111111111111"
+    region: us-east-1
+    roleArn: arn:aws:iam::111111111111:role/ai-gateway-spoke-registrar
+    cidr: 10.0.0.0/16
+    onPremCidr: 192.168.0.0/16
+  ai-gateway:network:
+    cidr: 10.66.0.0/20
+    azCount: 2
+  ai-gateway:provider:
+    kind: on-prem
+    url: http://192.168.10.20:8000/v1
+    models:
+      - id: meta-llama/Llama-3.1-70B-Instruct
+        limits: { rpm: 120, tpm: 300000 }
+        contextTokens: 131072
+  ai-gateway:models:
+    - name: local
+      targets: [meta-llama/Llama-3.1-70B-Instruct]
+  ai-gateway:registration:
+    weight: 50
+    hubPort: 8103
+  ai-gateway:service:
+    image: 111111111111.dkr.ecr.us-east-1.amazonaws.com/ai-gateway-runtime:0.1.0
+    minTasks: 2
+    maxTasks: 4
+`;

@@ -1,0 +1,190 @@
+/**
+ * The stack config reader: every committed stack file is valid, and each kind of mistake
+ * fails before any resource is declared, with a message naming the key.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { readdirSync } from 'node:fs';
+import { parseStackConfig, StackConfigError, stackKind } from '../../infra/config';
+import { cidrContains, cidrsOverlap } from '../../infra/lib/cidr';
+import { PROJECT, readStackConfigFile, REPO, runStack, spokeStacksOnDisk } from './pulumi-harness';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- config documents are JSON */
+type Values = Record<string, any>;
+
+/** A stack file's `ai-gateway:*` values, keyed without the namespace. */
+function values(stack: string): Values {
+  const out: Values = {};
+  for (const [key, text] of Object.entries(readStackConfigFile(stack))) {
+    if (!key.startsWith(`${PROJECT}:`)) continue;
+    let value: unknown = text;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      // plain string value
+    }
+    out[key.slice(PROJECT.length + 1)] = value;
+  }
+  return out;
+}
+
+function failure(stack: string, doc: Values): string {
+  try {
+    parseStackConfig(stack, doc);
+  } catch (err) {
+    expect(err).toBeInstanceOf(StackConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('committed stack files', () => {
+  test('there is a hub and at least two spokes', () => {
+    expect(readdirSync(REPO)).toContain('Pulumi.hub.yaml');
+    expect(spokeStacksOnDisk().length).toBeGreaterThanOrEqual(2);
+  });
+
+  test.each(['hub', ...spokeStacksOnDisk()])('%s parses and validates', (stack) => {
+    const parsed = parseStackConfig(stack, values(stack));
+    expect(parsed.kind).toBe(stackKind(stack));
+  });
+
+  test('spoke VPCs overlap neither the hub, on-prem nor each other', () => {
+    const hub = values('hub');
+    const spokes = spokeStacksOnDisk().map((s) => values(s).network.cidr as string);
+    for (const [i, cidr] of spokes.entries()) {
+      expect(cidrContains(hub.network.spokeCidrPool, cidr)).toBe(true);
+      expect(cidrsOverlap(cidr, hub.network.cidr)).toBe(false);
+      expect(cidrsOverlap(cidr, hub.onPrem.cidr)).toBe(false);
+      spokes.slice(i + 1).forEach((other) => expect(cidrsOverlap(cidr, other)).toBe(false));
+    }
+  });
+
+  test('spokes claim distinct hub NLB ports', () => {
+    const ports = spokeStacksOnDisk().map((s) => values(s).registration.hubPort);
+    expect(new Set(ports).size).toBe(ports.length);
+  });
+});
+
+describe('invalid configs fail with the key path named', () => {
+  test('a spoke VPC overlapping the hub VPC', () => {
+    const doc = values('spoke-a');
+    doc.network.cidr = '10.0.0.0/20';
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:network\.cidr: 10\.0\.0\.0\/20 overlaps the hub VPC 10\.0\.0\.0\/16/);
+  });
+
+  test('a spoke VPC overlapping the on-prem network', () => {
+    const doc = values('spoke-b');
+    doc.network.cidr = '192.168.64.0/18';
+    expect(failure('spoke-b', doc)).toMatch(/ai-gateway:network\.cidr: 192\.168\.64\.0\/18 overlaps the on-prem network 192\.168\.0\.0\/16/);
+  });
+
+  test('a hub whose spoke pool overlaps its own VPC or the on-prem network', () => {
+    const doc = values('hub');
+    doc.network.spokeCidrPool = '10.0.0.0/8';
+    const message = failure('hub', doc);
+    expect(message).toMatch(/ai-gateway:network\.spokeCidrPool: 10\.0\.0\.0\/8 overlaps the hub VPC 10\.0\.0\.0\/16/);
+    const onPrem = values('hub');
+    onPrem.onPrem.cidr = '10.64.0.0/16';
+    expect(failure('hub', onPrem)).toMatch(/ai-gateway:onPrem\.cidr: 10\.64\.0\.0\/16 overlaps network\.spokeCidrPool/);
+  });
+
+  test('a missing account id', () => {
+    const doc = values('spoke-a');
+    delete doc.account.id;
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:account\.id: missing: expected a 12-digit AWS account id/);
+    const hub = values('hub');
+    delete hub.account;
+    expect(failure('hub', hub)).toMatch(/ai-gateway:account: missing/);
+  });
+
+  test('an account id that is not 12 digits (an unquoted YAML number loses leading zeros)', () => {
+    const doc = values('spoke-a');
+    doc.account.id = 22222222222;
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:account\.id: expected a 12-digit AWS account id/);
+  });
+
+  test('an unknown provider kind', () => {
+    const doc = values('spoke-a');
+    doc.provider.kind = 'azure-openai';
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:provider\.kind: unknown provider kind "azure-openai"; expected one of bedrock, third-party, on-prem/);
+    const hub = values('hub');
+    hub.providerHubs.push('gcp');
+    expect(failure('hub', hub)).toMatch(/ai-gateway:providerHubs\[3\]: expected one of bedrock, third-party, on-prem/);
+  });
+
+  test('a malformed CIDR', () => {
+    const doc = values('spoke-b');
+    doc.network.cidr = '10.65.0.1/16';
+    expect(failure('spoke-b', doc)).toMatch(/ai-gateway:network\.cidr: expected a CIDR like 10\.1\.0\.0\/16/);
+  });
+
+  test('a misspelt key, at the top and inside an object', () => {
+    const doc = values('spoke-a');
+    doc.netwrok = doc.network;
+    doc.service.imagee = 'x';
+    const message = failure('spoke-a', doc);
+    expect(message).toMatch(/ai-gateway:netwrok: unknown config key \(known: account, hub, network/);
+    expect(message).toMatch(/ai-gateway:service\.imagee: unknown key/);
+  });
+
+  test('a model target the provider does not offer', () => {
+    const doc = values('spoke-b');
+    doc.models[0].targets.push('gpt-5-turbo');
+    expect(failure('spoke-b', doc)).toMatch(/ai-gateway:models\[0\]\.targets\[2\]: "gpt-5-turbo" is not a model of this spoke's provider/);
+  });
+
+  test('third-party spokes and remote Bedrock Regions need a NAT path', () => {
+    const doc = values('spoke-b');
+    doc.network.natGateway = false;
+    expect(failure('spoke-b', doc)).toMatch(/ai-gateway:network\.natGateway: must be true: third-party APIs are on the internet/);
+    const bedrock = values('spoke-a');
+    bedrock.network.natGateway = false;
+    expect(failure('spoke-a', bedrock)).toMatch(/ai-gateway:network\.natGateway: must be true: Bedrock in us-west-2/);
+  });
+
+  test('a spoke in another Region than the hub Transit Gateway', () => {
+    const doc = values('spoke-a');
+    doc.account.region = 'eu-west-1';
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:account\.region: must equal hub\.region us-east-1/);
+  });
+
+  test('an image pinned to :latest', () => {
+    const doc = values('spoke-a');
+    doc.service.image = '111111111111.dkr.ecr.us-east-1.amazonaws.com/ai-gateway-runtime:latest';
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:service\.image: pin a version tag or digest/);
+  });
+
+  test('a stack name that is neither hub nor a short spoke-*', () => {
+    expect(() => parseStackConfig('prod', values('hub'))).toThrow(/stack "prod" is neither "hub" nor "spoke-<name>"/);
+    // Spoke names prefix NLB and target group names, which AWS caps at 32 characters.
+    expect(() => parseStackConfig('spoke-eu-central-partner', values('spoke-a'))).toThrow(/up to 10 lowercase letters/);
+  });
+});
+
+describe('through the program', () => {
+  test('an invalid stack file stops the program before any resource is declared', async () => {
+    const config = readStackConfigFile('spoke-a');
+    const network = JSON.parse(config['ai-gateway:network']);
+    config['ai-gateway:network'] = JSON.stringify({ ...network, cidr: '10.0.128.0/17' });
+    await expect(runStack('spoke-a', { config })).rejects.toThrow(/ai-gateway:network\.cidr: 10\.0\.128\.0\/17 overlaps the hub VPC/);
+  });
+
+  test('an API key given in plain text is refused; as a secret it is accepted', async () => {
+    const config = { ...readStackConfigFile('hub'), 'ai-gateway:openaiApiKey': 'sk-test-not-a-real-key-000000000000' };
+    await expect(runStack('hub', { config })).rejects.toThrow(/ai-gateway:openaiApiKey: an API key must be set with `pulumi config set --secret openaiApiKey`/);
+    const run = await runStack('hub', { config, secretKeys: ['ai-gateway:openaiApiKey'] });
+    const versions = run.resources.filter((r) => r.type === 'aws:secretsmanager/secretVersion:SecretVersion');
+    expect(versions).toHaveLength(1);
+    // It reaches the provider marked secret (encrypted in the state, masked in output).
+    expect(versions[0].inputs.secretString).toEqual({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: 'sk-test-not-a-real-key-000000000000' });
+    // The key reaches its secret and nothing else (no env var, no output, no policy).
+    const elsewhere = run.resources.filter((r) => r !== versions[0] && JSON.stringify(r.inputs).includes('sk-test-not-a-real-key'));
+    expect(elsewhere.map((r) => r.name)).toEqual([]);
+    expect(JSON.stringify(run.outputs)).not.toContain('sk-test-not-a-real-key');
+  });
+
+  test('an API key for a vendor the hub does not know is refused', async () => {
+    const config = { ...readStackConfigFile('hub'), 'ai-gateway:mistralApiKey': 'x' };
+    await expect(runStack('hub', { config, secretKeys: ['ai-gateway:mistralApiKey'] })).rejects.toThrow(/ai-gateway:mistralApiKey: no thirdParty entry named "mistral"/);
+  });
+});
