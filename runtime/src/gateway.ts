@@ -7,6 +7,7 @@ import type { GatewayConfig, Role } from './config/schema';
 import { providerProbeTargets } from './health/probe-targets';
 import { DEFAULT_PROBER, EndpointProber, type ProberOptions } from './health/prober';
 import { RouteStatsRegistry } from './health/route-stats';
+import { EventBus } from './observability/events';
 import { createAdapters, type AdapterDeps } from './providers/registry';
 import type { ProviderAdapter } from './providers/types';
 import { MemoryQuotaStore } from './quota/memory-store';
@@ -29,6 +30,7 @@ export interface Gateway {
   readonly quota: QuotaStore;
   readonly executor: AttemptExecutor;
   readonly prober: EndpointProber;
+  readonly events: EventBus;
   readonly clock: Clock;
   readonly now: () => number;
   /** Resolves once the first routes are known (spoke DNS names resolved). */
@@ -66,7 +68,8 @@ export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOp
   const prober = new EndpointProber(targetsNow(), clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) });
   prober.start();
   const selector = new RouteSelector(stats, quota, random, prober);
-  const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock), clock, random, endpoints: prober });
+  const events = new EventBus();
+  const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock), clock, random, endpoints: prober, events });
 
   // Spoke addresses changed: new routes for new addresses, state kept for those that stay.
   const rebuild = () => {
@@ -86,6 +89,7 @@ export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOp
     quota,
     executor,
     prober,
+    events,
     clock,
     now,
     ready,

@@ -10,13 +10,15 @@ import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../provi
 import { estimatePromptTokens } from '../quota/token-estimate';
 import { AllRoutesFailed, sentAttempts, type Answered, type RoutedRequest } from '../routing/executor';
 import { timeoutsFor } from '../routing/timeouts';
-import { resilientStream } from '../stream/resilient-stream';
+import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
+import type { RequestEvent } from '../observability/events';
+import type { ModelRoutes } from '../routing/route-table';
 import { sseBody } from '../stream/sse-response';
 import { SSE_HEADERS } from '../stream/sse-write';
 import { startStream, type StartedStream } from '../stream/started-stream';
 import { assertModelAllowed, type TenantDirectory } from './auth';
 import { maxOutputTokens, type ChatRequest } from './chat-request';
-import { notFound } from './errors';
+import { GatewayError, notFound } from './errors';
 import { deadlineExceeded, failureToError } from './failure-response';
 import { parseChatBody } from './validate-chat';
 
@@ -28,63 +30,107 @@ export const DEFAULT_OUTPUT_ESTIMATE = 1024;
 
 export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
   return async (c: Context): Promise<Response> => {
-    const tenant = tenants.authenticate(c.req.raw.headers);
-    const req = parseChatBody(await c.req.text());
-    await gw.ready; // spoke addresses known (immediate after the first request)
-    const entry = gw.router.entry(req.model);
-    if (!entry) {
-      throw notFound(`The model "${req.model}" does not exist. Known models: ${gw.router.models().map((m) => m.name).join(', ')}.`);
-    }
-    assertModelAllowed(tenant, req.model);
-
+    const started = gw.now();
     const requestId = c.get('requestId') as string;
-    const deadlineMs = gw.config.server.requestTimeoutMs;
-    const deadline = AbortSignal.timeout(deadlineMs);
-    const clientGone = new AbortController();
-    const signal = AbortSignal.any([c.req.raw.signal, deadline, clientGone.signal]);
-    const forwardHeaders: Record<string, string> = {};
-    for (const h of FORWARDED) {
-      const v = c.req.header(h);
-      if (v) forwardHeaders[h] = v;
+    const ev: Omit<RequestEvent, 'status' | 'latencyMs'> = { type: 'request', requestId, role: gw.role, model: '', stream: false, attempts: [], continuations: 0 };
+    const report = (status: number, more: Partial<RequestEvent> = {}) => gw.events.emit({ ...ev, status, latencyMs: gw.now() - started, ...more });
+    try {
+      const tenant = tenants.authenticate(c.req.raw.headers);
+      ev.tenant = tenant?.id;
+      const req = parseChatBody(await c.req.text());
+      ev.model = req.model;
+      ev.stream = req.stream === true;
+      await gw.ready; // spoke addresses known (immediate after the first request)
+      const entry = gw.router.entry(req.model);
+      if (!entry) {
+        throw notFound(`The model "${req.model}" does not exist. Known models: ${gw.router.models().map((m) => m.name).join(', ')}.`);
+      }
+      assertModelAllowed(tenant, req.model);
+      return await serve(c, gw, req, entry, requestId, ev, report);
+    } catch (err) {
+      report(err instanceof GatewayError ? err.status : 500, { errorCode: err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error' });
+      throw err;
     }
-    const callOpts = (s: AbortSignal): CallOptions => ({ signal: s, requestId, forwardHeaders });
-    const adapterFor = (route: Route) => gw.adapters.get(route.provider.id)!;
-    const timeouts = timeoutsFor(entry.model);
-    const routed: RoutedRequest = {
-      model: entry,
-      stream: req.stream === true,
-      estimatedTokens: estimatePromptTokens(req) + (maxOutputTokens(req) ?? DEFAULT_OUTPUT_ESTIMATE),
-      deadline: gw.now() + deadlineMs,
-      signal,
-      timeouts,
-    };
-    const run = <T extends UpstreamMeta>(r: RoutedRequest, attempt: (route: Route, s: AbortSignal) => Promise<T>): Promise<Answered<T>> =>
-      gw.executor.run(r, attempt).catch((err: unknown) => {
-        if (deadline.aborted) throw deadlineExceeded(deadlineMs);
-        if (err instanceof AllRoutesFailed) throw failureToError(err, gw.role);
-        throw err;
-      });
+  };
+}
 
-    if (!routed.stream) {
-      const answer = await run(routed, (route, s) => adapterFor(route).complete(route, req, callOpts(s)));
-      const completion = answer.value.completion;
-      answer.settle(completion.usage.total_tokens);
-      return c.json(completion, 200, routeHeaders(answer, answer.route.key));
-    }
+type Report = (status: number, more?: Partial<RequestEvent>) => void;
 
-    const startOn = (route: Route, requests: ChatRequest[], s: AbortSignal) => startFirstAccepted(adapterFor(route), route, requests, callOpts(s));
-    const first = await run(routed, (route, s) => startOn(route, [req], s));
-    const outcome = { continuations: 0 };
-    const chunks = resilientStream(req, first, {
+async function serve(
+  c: Context,
+  gw: Gateway,
+  req: ChatRequest,
+  entry: ModelRoutes,
+  requestId: string,
+  ev: Omit<RequestEvent, 'status' | 'latencyMs'>,
+  report: Report,
+): Promise<Response> {
+  const started = gw.now();
+  const deadlineMs = gw.config.server.requestTimeoutMs;
+  const deadline = AbortSignal.timeout(deadlineMs);
+  const clientGone = new AbortController();
+  const signal = AbortSignal.any([c.req.raw.signal, deadline, clientGone.signal]);
+  const forwardHeaders: Record<string, string> = {};
+  for (const h of FORWARDED) {
+    const v = c.req.header(h);
+    if (v) forwardHeaders[h] = v;
+  }
+  const callOpts = (s: AbortSignal): CallOptions => ({ signal: s, requestId, forwardHeaders });
+  const adapterFor = (route: Route) => gw.adapters.get(route.provider.id)!;
+  const timeouts = timeoutsFor(entry.model);
+  const routed: RoutedRequest = {
+    model: entry,
+    stream: req.stream === true,
+    estimatedTokens: estimatePromptTokens(req) + (maxOutputTokens(req) ?? DEFAULT_OUTPUT_ESTIMATE),
+    deadline: gw.now() + deadlineMs,
+    signal,
+    timeouts,
+  };
+  const run = <T extends UpstreamMeta>(r: RoutedRequest, attempt: (route: Route, s: AbortSignal) => Promise<T>): Promise<Answered<T>> =>
+    gw.executor.run(r, attempt).catch((err: unknown) => {
+      if (err instanceof AllRoutesFailed) ev.attempts = err.attempts;
+      if (deadline.aborted) throw deadlineExceeded(deadlineMs);
+      if (err instanceof AllRoutesFailed) throw failureToError(err, gw.role);
+      throw err;
+    });
+
+  if (!routed.stream) {
+    const answer = await run(routed, (route, s) => adapterFor(route).complete(route, req, callOpts(s)));
+    const completion = answer.value.completion;
+    answer.settle(completion.usage.total_tokens);
+    report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage });
+    return c.json(completion, 200, routeHeaders(answer, answer.route.key));
+  }
+
+  const startOn = (route: Route, requests: ChatRequest[], s: AbortSignal) => startFirstAccepted(adapterFor(route), route, requests, callOpts(s));
+  const first = await run(routed, (route, s) => startOn(route, [req], s));
+  const ttftMs = gw.now() - started;
+  const outcome: StreamOutcome = { continuations: 0 };
+  const chunks = resilientStream(
+    req,
+    first,
+    {
       idleMs: timeouts.idleMs,
       supportsPrefill: (route) => adapterFor(route).supportsPrefill?.(route) ?? false,
-      continueOn: (build, exclude) =>
-        gw.executor.run({ ...routed, exclude, deadline: routed.deadline }, (route, s) => startOn(route, build(route), s)),
+      continueOn: (build, exclude) => gw.executor.run({ ...routed, exclude }, (route, s) => startOn(route, build(route), s)),
       onStreamFailure: (route, err) => gw.executor.onStreamFailure(route, err),
-    }, outcome);
-    const body = sseBody(chunks, { includeUsage: req.stream_options?.include_usage === true, onCancel: (reason) => clientGone.abort(reason) });
-    return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...routeHeaders(first, first.route.key) } });
-  };
+    },
+    outcome,
+  );
+  const body = sseBody(chunks, {
+    includeUsage: req.stream_options?.include_usage === true,
+    onCancel: (reason) => clientGone.abort(reason),
+    onEnd: (err) =>
+      report(200, {
+        route: first.value.upstreamRoute ?? (outcome.route ?? first.route).key,
+        attempts: first.attempts,
+        usage: outcome.usage,
+        ttftMs,
+        continuations: outcome.continuations,
+        ...(err ? { errorCode: clientGone.signal.aborted ? 'client_closed' : 'stream_interrupted' } : {}),
+      }),
+  });
+  return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...routeHeaders(first, first.route.key) } });
 }
 
 /** Tries the requests in order on one route; a refusal of the first (e.g. prefill) falls to the next. */

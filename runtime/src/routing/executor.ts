@@ -15,6 +15,7 @@ import type { Clock, Random } from './clock';
 import { limitsFor } from './limits';
 import { fullJitterBackoff, type RetryBudget } from './retry';
 import type { ModelRoutes } from './route-table';
+import type { EventBus } from '../observability/events';
 import type { EndpointHealth, RouteSelector, Skipped } from './selector';
 import type { AttemptTimeouts } from './timeouts';
 
@@ -77,6 +78,7 @@ export interface ExecutorDeps {
   /** Longest Retry-After the gateway waits out on the only route (within the deadline). */
   maxWaitMs?: number;
   endpoints?: EndpointHealth;
+  events?: EventBus;
 }
 
 const PARK_MS = 5 * 60_000;
@@ -228,16 +230,16 @@ export class AttemptExecutor {
           const streak = (this.throttleStreak.get(route.key) ?? 0) + 1;
           this.throttleStreak.set(route.key, streak);
           const wait = e.retryAfterMs ?? Math.min(MAX_THROTTLE_GUESS_MS, 1000 * 2 ** (streak - 1));
-          await quota.cooldown(route.key, clock.now() + wait, 'throttled');
+          await this.coolDown(route, clock.now() + wait, 'throttled');
           return { error: e, waitMs: wait, exclude: true };
         }
         case 'quota_exhausted':
           await quota.release(admission.reservation);
-          await quota.cooldown(route.key, clock.now() + Math.max(e.retryAfterMs ?? 0, PARK_MS), 'quota exhausted');
+          await this.coolDown(route, clock.now() + Math.max(e.retryAfterMs ?? 0, PARK_MS), 'quota exhausted');
           return { error: e, exclude: true };
         case 'silent':
           await quota.release(admission.reservation);
-          s.circuit.onFailure();
+          this.routeFailed(route, e);
           return { error: e, exclude: true };
         case 'context_length':
           await quota.release(admission.reservation);
@@ -247,7 +249,7 @@ export class AttemptExecutor {
           return { error: e, stop: true };
         case 'transient': {
           await quota.release(admission.reservation);
-          s.circuit.onFailure();
+          this.routeFailed(route, e);
           // No HTTP status: the endpoint may be gone; an active check confirms it at once.
           if (e.status === undefined) this.deps.endpoints?.suspect(endpointKey(route));
           // The only route left gets one quick jittered retry, if the deadline allows.
@@ -267,9 +269,24 @@ export class AttemptExecutor {
     const s = this.deps.stats.get(route.key);
     s.failures++;
     s.lastFailure = { at: this.deps.clock.now(), what: `${e.failure} mid-stream: ${e.message}` };
-    if (e.failure === 'transient' || e.failure === 'silent') s.circuit.onFailure();
+    if (e.failure === 'transient' || e.failure === 'silent') this.routeFailed(route, e);
     if (e.failure === 'transient' && e.status === undefined) this.deps.endpoints?.suspect(endpointKey(route));
-    if (e.failure === 'throttled') void this.deps.quota.cooldown(route.key, this.deps.clock.now() + (e.retryAfterMs ?? 1000), 'throttled');
+    if (e.failure === 'throttled') void this.coolDown(route, this.deps.clock.now() + (e.retryAfterMs ?? 1000), 'throttled');
+  }
+
+  /** A failure that speaks of the route's health; reports the ejection when its circuit opens. */
+  private routeFailed(route: Route, e: ProviderError): void {
+    const circuit = this.deps.stats.get(route.key).circuit;
+    const wasOpen = circuit.state() === 'open';
+    circuit.onFailure();
+    if (!wasOpen && circuit.state() === 'open') {
+      this.deps.events?.emit({ type: 'ejection', route: route.key, until: circuit.reopensAt(), reason: `${e.failure}: ${e.message}` });
+    }
+  }
+
+  private async coolDown(route: Route, until: number, reason: string): Promise<void> {
+    await this.deps.quota.cooldown(route.key, until, reason);
+    this.deps.events?.emit({ type: 'cooldown', route: route.key, until, reason });
   }
 
   /** Stream: until the first chunk; non-streamed: the whole answer. Past it, the route is silent. */

@@ -34,6 +34,8 @@ export interface StreamOutcome {
   /** The route that finished the answer. */
   route?: Route;
   continuations: number;
+  /** The usage reported to the client (set when the stream ends). */
+  usage?: Usage;
 }
 
 export async function* resilientStream(
@@ -134,6 +136,7 @@ export async function* resilientStream(
     outcome.continuations === 0 && upstreamUsage
       ? upstreamUsage
       : usageOf(estimatePromptTokens(req), estimateTokens(sent) || upstreamUsage?.completion_tokens || 0);
+  outcome.usage = usage;
   yield { id, object: 'chat.completion.chunk', created, model: lastChunk.model, choices: [], usage };
 }
 

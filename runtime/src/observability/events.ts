@@ -1,0 +1,75 @@
+/**
+ * What happens in the gateway, as events: the one seam between request handling and
+ * everything that watches it (logs, metrics, the status page). Emitters never wait on
+ * observers, and an observer that throws cannot break a request.
+ */
+import type { Usage } from '../api/openai-types';
+import type { Role } from '../config/schema';
+import type { AttemptRecord } from '../routing/executor';
+
+/** One client request, reported once when its answer has ended (streams: at the last byte). */
+export interface RequestEvent {
+  type: 'request';
+  requestId: string;
+  role: Role;
+  tenant?: string;
+  model: string;
+  stream: boolean;
+  status: number;
+  /** OpenAI error code when it failed (e.g. `upstream_unavailable`). */
+  errorCode?: string;
+  /** The route that answered (`provider/account/region/model`). */
+  route?: string;
+  /** Every attempt, including routes passed over, in order. */
+  attempts: readonly AttemptRecord[];
+  /** Streams continued on another route after a break. */
+  continuations: number;
+  usage?: Usage;
+  /** Streams: time to the first byte sent to the client. */
+  ttftMs?: number;
+  latencyMs: number;
+  /** Prompt and answer text, only when the config asks for content logging. */
+  content?: { prompt: unknown; answer?: string };
+}
+
+/** A route's circuit opened (passive ejection) or an endpoint failed its health check. */
+export interface EjectionEvent {
+  type: 'ejection';
+  route: string;
+  until: number;
+  reason: string;
+}
+
+/** An account+model was told to wait (429, quota spent). */
+export interface CooldownEvent {
+  type: 'cooldown';
+  route: string;
+  until: number;
+  reason: string;
+}
+
+export type GatewayEvent = RequestEvent | EjectionEvent | CooldownEvent;
+
+export type GatewayObserver = (event: GatewayEvent) => void;
+
+export class EventBus {
+  private readonly observers: GatewayObserver[] = [];
+
+  subscribe(observer: GatewayObserver): () => void {
+    this.observers.push(observer);
+    return () => {
+      const i = this.observers.indexOf(observer);
+      if (i >= 0) this.observers.splice(i, 1);
+    };
+  }
+
+  emit(event: GatewayEvent): void {
+    for (const o of this.observers) {
+      try {
+        o(event);
+      } catch {
+        // Observing must never fail a request.
+      }
+    }
+  }
+}
