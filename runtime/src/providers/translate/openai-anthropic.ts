@@ -16,6 +16,7 @@ import {
 } from '../../api/openai-types';
 import { classifyAnthropicStreamError } from '../anthropic/classify';
 import { ProviderError } from '../errors';
+import { isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
 
 /** Anthropic requires `max_tokens`; used when the client set no output cap. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
@@ -104,7 +105,6 @@ export interface AnthropicMessage {
 // Request: OpenAI -> Anthropic
 
 /** Anthropic rejects text blocks that are empty or only whitespace. */
-const isBlank = (s: string): boolean => s.trim() === '';
 
 /** Schema for tools that appear in the history but not in `tools`. */
 const HISTORY_TOOL_SCHEMA = { type: 'object' };
@@ -176,35 +176,12 @@ function trimTrailingAssistant(turns: AnthropicMessageParam[]): void {
   if (last.content.length === 0) turns.pop();
 }
 
-function texts(content: MessageContent | null | undefined): string[] {
-  if (content === null || content === undefined) return [];
-  const parts = typeof content === 'string' ? [content] : content.map((p) => p.text);
-  return parts.filter((t) => !isBlank(t));
-}
-
 function textBlocks(content: MessageContent | null | undefined): AnthropicTextBlock[] {
   return texts(content).map((text) => ({ type: 'text', text }));
 }
 
 function toolUseBlock(call: ChatToolCall, i: number, j: number): AnthropicToolUseBlock {
-  return { type: 'tool_use', id: call.id, name: call.function.name, input: parseArguments(call.function.arguments, i, j) };
-}
-
-/** OpenAI carries arguments as a JSON string; Anthropic wants the object itself. */
-function parseArguments(args: string, i: number, j: number): Record<string, unknown> {
-  // Some clients send "" for a call without arguments.
-  if (isBlank(args)) return {};
-  const where = `messages[${i}].tool_calls[${j}].function.arguments`;
-  const refuse = (why: string) =>
-    new ProviderError('refused', `${where} ${why}`, { status: 400, param: `messages[${i}].tool_calls`, code: 'invalid_tool_arguments' });
-  let value: unknown;
-  try {
-    value = JSON.parse(args);
-  } catch (err) {
-    throw refuse(`is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refuse('must be a JSON object');
-  return value as Record<string, unknown>;
+  return { type: 'tool_use', id: call.id, name: call.function.name, input: parseToolArguments(call.function.arguments, i, j) };
 }
 
 function toolResultBlock(m: Extract<ChatMessage, { role: 'tool' }>): AnthropicToolResultBlock {
@@ -227,7 +204,7 @@ function samplingOf(req: ChatRequest): Partial<AnthropicMessagesRequest> {
     out.temperature = req.temperature;
   }
   if (req.top_p !== null && req.top_p !== undefined) out.top_p = req.top_p;
-  const stops = (typeof req.stop === 'string' ? [req.stop] : (req.stop ?? [])).filter((s) => !isBlank(s));
+  const stops = stopSequences(req);
   if (stops.length > 0) out.stop_sequences = stops;
   return out;
 }

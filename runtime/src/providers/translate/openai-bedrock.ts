@@ -27,9 +27,9 @@ import {
   type Usage,
 } from '../../api/openai-types';
 import { ProviderError } from '../errors';
+import { isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
 
 /** Converse rejects blank text blocks ("The text field ... is blank"). */
-const isBlank = (s: string): boolean => s.trim() === '';
 
 /** Converse also rejects a tool result without content; an empty output still needs a block. */
 const EMPTY_TOOL_RESULT = '(empty result)';
@@ -86,35 +86,12 @@ export function toConverseRequest(req: ChatRequest, modelId: string): ConverseRe
   return out;
 }
 
-function texts(content: MessageContent | null | undefined): string[] {
-  if (content === null || content === undefined) return [];
-  const parts = typeof content === 'string' ? [content] : content.map((p) => p.text);
-  return parts.filter((t) => !isBlank(t));
-}
-
 function textBlocks(content: MessageContent | null | undefined): ContentBlock[] {
   return texts(content).map((text) => ({ text }));
 }
 
 function toolUseBlock(call: ChatToolCall, i: number, j: number): ContentBlock {
-  return { toolUse: { toolUseId: call.id, name: call.function.name, input: parseArguments(call.function.arguments, i, j) } };
-}
-
-/** OpenAI carries arguments as a JSON string; Converse wants the object itself. */
-function parseArguments(args: string, i: number, j: number): DocumentType {
-  // Some clients send "" for a call without arguments.
-  if (isBlank(args)) return {};
-  const where = `messages[${i}].tool_calls[${j}].function.arguments`;
-  const refuse = (why: string) =>
-    new ProviderError('refused', `${where} ${why}`, { status: 400, param: `messages[${i}].tool_calls`, code: 'invalid_tool_arguments' });
-  let value: unknown;
-  try {
-    value = JSON.parse(args);
-  } catch (err) {
-    throw refuse(`is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refuse('must be a JSON object');
-  return value as DocumentType;
+  return { toolUse: { toolUseId: call.id, name: call.function.name, input: parseToolArguments(call.function.arguments, i, j) as DocumentType } };
 }
 
 function toolResultBlock(m: Extract<ChatMessage, { role: 'tool' }>): ContentBlock {
@@ -128,7 +105,7 @@ function inferenceConfigOf(req: ChatRequest): InferenceConfiguration | undefined
   if (max !== undefined) cfg.maxTokens = max;
   if (req.temperature !== null && req.temperature !== undefined) cfg.temperature = req.temperature;
   if (req.top_p !== null && req.top_p !== undefined) cfg.topP = req.top_p;
-  const stops = (typeof req.stop === 'string' ? [req.stop] : (req.stop ?? [])).filter((s) => s !== '');
+  const stops = stopSequences(req);
   if (stops.length > 0) cfg.stopSequences = stops;
   return Object.keys(cfg).length > 0 ? cfg : undefined;
 }
