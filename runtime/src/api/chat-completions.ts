@@ -75,9 +75,9 @@ async function serve(
     const v = c.req.header(h);
     if (v) forwardHeaders[h] = v;
   }
-  const callOpts = (s: AbortSignal): CallOptions => ({ signal: s, requestId, forwardHeaders });
-  const adapterFor = (route: Route) => gw.adapters.get(route.provider.id)!;
   const timeouts = timeoutsFor(entry.model);
+  const callOpts = (s: AbortSignal): CallOptions => ({ signal: s, requestId, forwardHeaders, connectTimeoutMs: timeouts.connectMs });
+  const adapterFor = (route: Route) => gw.adapters.get(route.provider.id)!;
   const routed: RoutedRequest = {
     model: entry,
     stream: req.stream === true,

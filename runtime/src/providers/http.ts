@@ -19,6 +19,27 @@ export function createAgent(opts: HttpOptions = {}): Agent {
   });
 }
 
+/**
+ * Keep-alive agents of one adapter, one per connect timeout in use (undici sets the
+ * connect timeout per agent, and models may each ask for their own).
+ */
+export class AgentPool {
+  private readonly agents = new Map<number, Agent>();
+
+  constructor(private readonly defaultConnectMs = 5_000) {}
+
+  get(connectMs = this.defaultConnectMs): Agent {
+    let agent = this.agents.get(connectMs);
+    if (!agent) this.agents.set(connectMs, (agent = createAgent({ connectTimeoutMs: connectMs })));
+    return agent;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.agents.values()].map((a) => a.close()));
+    this.agents.clear();
+  }
+}
+
 export type UpstreamResponse = Dispatcher.ResponseData;
 
 export async function post(

@@ -26,6 +26,8 @@ export interface CallOptions {
   readonly requestId: string;
   /** Headers to propagate upstream (trace context). */
   readonly forwardHeaders?: Readonly<Record<string, string>>;
+  /** TCP/TLS connect timeout for this attempt (models[].timeouts.connectMs). */
+  readonly connectTimeoutMs?: number;
 }
 
 /** What a provider said about remaining capacity (rate-limit headers), in ms from now. */

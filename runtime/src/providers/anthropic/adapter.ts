@@ -9,7 +9,7 @@ import type { ProviderConfig } from '../../config/schema';
 import { readSse } from '../../stream/sse-read';
 import type { CredentialResolver } from '../credentials';
 import { classifyNetworkError, ProviderError } from '../errors';
-import { createAgent, header, post, readText, type UpstreamResponse } from '../http';
+import { AgentPool, header, post, readText, type UpstreamResponse } from '../http';
 import { redactCredentials } from '../openai/classify';
 import { parseAnthropicRateLimit } from '../rate-limit-headers';
 import {
@@ -32,14 +32,14 @@ export function messagesUrl(base: string | undefined): string {
 }
 
 export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver }): ProviderAdapter {
-  const agent = createAgent();
+  const agents = new AgentPool();
 
   async function send(route: Route, req: ChatRequest, opts: CallOptions, stream: boolean): Promise<{ res: UpstreamResponse; key: string }> {
     // Translate first: a request Anthropic cannot take is refused before any network use.
     const body = JSON.stringify(toAnthropicRequest(req, route.model, { stream }));
     const key = await apiKeyOf(route, deps.resolveCredential);
     const headers = requestHeaders(provider, opts, key);
-    const res = await post(agent, messagesUrl(route.endpoint.url), body, headers, opts.signal, `Anthropic ${route.key}`);
+    const res = await post(agents.get(opts.connectTimeoutMs), messagesUrl(route.endpoint.url), body, headers, opts.signal, `Anthropic ${route.key}`);
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await bodyOf(res, opts.signal, key, route);
       throw classifyAnthropicError(res.statusCode, redactCredentials(text, key, res.statusCode), res.headers);
@@ -75,7 +75,7 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
     stream,
     // Messages continues a trailing assistant turn: what a broken stream needs.
     supportsPrefill: () => ANTHROPIC_SUPPORTS_PREFILL,
-    close: () => agent.close(),
+    close: () => agents.close(),
   };
 }
 

@@ -37,7 +37,7 @@ export interface BedrockAdapterDeps {
 }
 
 export interface BedrockAdapter extends ProviderAdapter {
-  /** SDK clients created so far: one per (account, region, endpoint url). */
+  /** SDK clients created so far: one per (account, region, endpoint url, connect timeout). */
   clientCount(): number;
 }
 
@@ -46,8 +46,10 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdapterDeps = {}): BedrockAdapter {
   const clients = new Map<string, BedrockRuntimeClient>();
 
-  const clientFor = (route: Route): BedrockRuntimeClient => {
-    const key = `${route.account.id}\n${route.endpoint.region}\n${route.endpoint.url ?? ''}`;
+  const clientFor = (route: Route, opts: CallOptions): BedrockRuntimeClient => {
+    // The connect timeout lives in the client's HTTP handler: one client per timeout in use.
+    const connectMs = opts.connectTimeoutMs ?? deps.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const key = `${route.account.id}\n${route.endpoint.region}\n${route.endpoint.url ?? ''}\n${connectMs}`;
     let client = clients.get(key);
     if (!client) {
       client = new BedrockRuntimeClient({
@@ -57,7 +59,7 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
         // Retries belong to the router (other routes first, budgets, deadlines).
         maxAttempts: 1,
         // HTTP/1.1 with keep-alive: works with real Bedrock and with plain-http fakes.
-        requestHandler: deps.requestHandler ?? defaultRequestHandler(deps.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS),
+        requestHandler: deps.requestHandler ?? defaultRequestHandler(connectMs),
       });
       addHeaders(client, provider.headers, 'gatewayProviderHeaders');
       clients.set(key, client);
@@ -77,7 +79,7 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
       addHeaders(command, opts.forwardHeaders, 'gatewayForwardHeaders');
       let output;
       try {
-        output = await clientFor(route).send(command, { abortSignal: opts.signal });
+        output = await clientFor(route, opts).send(command, { abortSignal: opts.signal });
       } catch (err) {
         throw failure(err, opts.signal);
       }
@@ -92,7 +94,7 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
       let output;
       try {
         // Resolves once Bedrock accepted the request: errors before the stream reject here.
-        output = await clientFor(route).send(command, { abortSignal: AbortSignal.any([opts.signal, release.signal]) });
+        output = await clientFor(route, opts).send(command, { abortSignal: AbortSignal.any([opts.signal, release.signal]) });
       } catch (err) {
         throw failure(err, opts.signal);
       }

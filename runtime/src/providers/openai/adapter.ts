@@ -10,7 +10,7 @@ import type { EndpointConfig, ProviderConfig } from '../../config/schema';
 import { readSse } from '../../stream/sse-read';
 import type { CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
-import { createAgent, header, post, readText, type UpstreamResponse } from '../http';
+import { AgentPool, header, post, readText, type UpstreamResponse } from '../http';
 import { parseOpenAIRateLimit } from '../rate-limit-headers';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult, UpstreamMeta } from '../types';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
@@ -31,7 +31,7 @@ export interface OpenAIAdapter extends ProviderAdapter {
 }
 
 export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver }): OpenAIAdapter {
-  const agent = createAgent();
+  const agents = new AgentPool();
   const compatible = provider.type === 'openai-compatible';
 
   async function send(route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean) {
@@ -39,7 +39,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     const secret = await credential(route);
     const body = JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
     const headers = requestHeaders(provider, opts, secret, streaming);
-    const res = await post(agent, url, body, headers, opts.signal, `${route.key}: request failed`);
+    const res = await post(agents.get(opts.connectTimeoutMs), url, body, headers, opts.signal, `${route.key}: request failed`);
     if (res.statusCode < 200 || res.statusCode > 299) {
       const text = await readText(res, ERROR_BODY_LIMIT).catch(() => '');
       if (opts.signal.aborted) throw opts.signal.reason ?? new Error('aborted');
@@ -99,7 +99,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     },
 
     async close() {
-      await agent.close();
+      await agents.close();
     },
   };
 }
