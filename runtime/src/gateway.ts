@@ -10,7 +10,7 @@ import { RouteStatsRegistry } from './health/route-stats';
 import { EventBus } from './observability/events';
 import { createAdapters, type AdapterDeps } from './providers/registry';
 import type { ProviderAdapter } from './providers/types';
-import { MemoryQuotaStore } from './quota/memory-store';
+import { createQuotaStore } from './quota/factory';
 import type { QuotaStore } from './quota/store';
 import { systemClock, type Clock, type Random } from './routing/clock';
 import { AttemptExecutor } from './routing/executor';
@@ -64,7 +64,8 @@ export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOp
   const targetsNow = () => (opts.probes === false ? [] : directory ? spokeProbeTargets(config.spokes, directory) : providerProbeTargets(providers));
   const router = new Router(tableNow(providers));
   const stats = new RouteStatsRegistry(clock);
-  const quota: QuotaStore = opts.quota ?? new MemoryQuotaStore(clock);
+  // Shared in Redis when `state.redis` is set (with a local fallback), else in memory.
+  const quota: QuotaStore = opts.quota ?? createQuotaStore(config, clock);
   const prober = new EndpointProber(targetsNow(), clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) });
   prober.start();
   const selector = new RouteSelector(stats, quota, random, prober);

@@ -5,6 +5,7 @@
  */
 import type { Gateway } from '../gateway';
 import { endpointKey } from '../providers/types';
+import { quotaHealth } from '../quota/factory';
 import { limitsFor } from '../routing/limits';
 
 export type RouteState = 'healthy' | 'ejected' | 'half-open' | 'cooldown' | 'down';
@@ -58,7 +59,10 @@ export function healthBody(gw: Gateway) {
   }
   // Half-open routes can serve (their probe is a real request).
   const ok = routes.some((r) => r.state === 'healthy' || r.state === 'half-open');
-  return { status: ok ? 200 : 503, body: { status: ok ? 'ok' : 'unavailable', role: gw.role, routes } } as const;
+  // Shared quota state lost (Redis down or slow): still serving, on local estimates.
+  const quota = quotaHealth(gw.quota);
+  const status = !ok ? 'unavailable' : quota.degraded ? 'degraded' : 'ok';
+  return { status: ok ? 200 : 503, body: { status, role: gw.role, quota, routes } } as const;
 }
 
 function round(x: number): number {

@@ -110,7 +110,7 @@ export class RedisQuotaStore implements QuotaStore {
     const n = wholeTokens(tokens);
     const k = routeKeys(this.prefix, key);
     const reply = asArray(
-      await SCRIPTS.reserve.run(this.client, [k.window, k.tokens, k.meta, k.cooldown, k.provider], [...this.head(), limits.rpm ?? '', limits.tpm ?? '', n]),
+      await SCRIPTS.reserve.run(this.client, [k.window, k.tokens, k.meta, k.cooldown, k.provider], [...this.head(), whole(limits.rpm), whole(limits.tpm), n]),
     );
     const [ok, idOrReason, retryAfterMs, requests, sum, redisNow, cdUntil, cdReason] = reply;
     const now = num(redisNow);
@@ -155,12 +155,11 @@ export class RedisQuotaStore implements QuotaStore {
   async observe(key: string, info: RateLimitInfo): Promise<void> {
     if (info.remainingRequests === undefined && info.remainingTokens === undefined) return;
     const k = routeKeys(this.prefix, key);
-    const opt = (v: number | undefined) => (v === undefined ? '' : wholeTokens(v));
     await SCRIPTS.observe.run(this.client, [k.provider], [
       ...this.head(),
-      opt(info.remainingRequests),
+      whole(info.remainingRequests),
       Math.ceil(info.resetRequestsMs ?? 1000),
-      opt(info.remainingTokens),
+      whole(info.remainingTokens),
       Math.ceil(info.resetTokensMs ?? 1000),
     ]);
   }
@@ -214,6 +213,11 @@ export class RedisQuotaStore implements QuotaStore {
 
 function wholeTokens(n: number): number {
   return Number.isFinite(n) && n > 0 ? Math.round(n) : 0;
+}
+
+/** An optional count as a script argument: '' when absent. */
+function whole(v: number | undefined): number | '' {
+  return v === undefined ? '' : Math.max(0, Math.floor(v));
 }
 
 function asArray(reply: unknown): unknown[] {
