@@ -63,6 +63,8 @@ export interface FakeOpenAIOptions {
   editFrames?: (frames: string[]) => string[];
   /** Rewrites a non-streamed completion before it is sent (e.g. drop `usage`). */
   editCompletion?: (completion: Record<string, unknown>) => unknown;
+  /** Called as each chat request arrives, with the chat requests then in flight (this one included). */
+  onChatRequest?: (inFlight: number) => void;
 }
 
 export interface FakeOpenAI extends FakeServer {
@@ -74,6 +76,14 @@ export interface FakeOpenAI extends FakeServer {
   connectionsAccepted(): number;
   /** Answers the client gave up on (closed the connection) before they were complete. */
   clientAborts(): number;
+  /** Chat requests received and not yet ended (answered, cut or abandoned). */
+  inFlight(): number;
+  /** Chat responses sent whole (answers and error statuses alike). */
+  answered(): number;
+  /** The endpoint dies: stops listening (connections refused) and destroys every open socket. */
+  kill(): Promise<void>;
+  /** The endpoint comes back on the same port. */
+  revive(): Promise<void>;
 }
 
 const DEFAULT_REPLY = 'Hello! This is the fake OpenAI server answering your request.';
@@ -101,6 +111,9 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   let accepted = 0;
   let aborts = 0;
   let served = 0;
+  let inFlight = 0;
+  let answered = 0;
+  let port = 0;
 
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {
@@ -160,6 +173,10 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     if (!Array.isArray(body.messages)) {
       return sendError(res, 400, invalidRequest("Missing required parameter: 'messages'.", 'missing_required_parameter', 'messages'));
     }
+    inFlight++;
+    res.on('finish', () => answered++);
+    res.on('close', () => inFlight--);
+    options.onChatRequest?.(inFlight);
     await chat(res, body, faults.shift() ?? fake.always, kill);
   }
 
@@ -377,6 +394,24 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     connectionsAccepted: () => accepted,
     clientAborts: () => aborts,
     openConnections: () => sockets.size,
+    inFlight: () => inFlight,
+    answered: () => answered,
+    async kill() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+    async revive() {
+      if (server.listening) return;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    },
     async close() {
       for (const t of timers) clearTimeout(t);
       timers.clear();
@@ -389,7 +424,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  port = (server.address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
   Object.assign(fake, { origin, url: `${origin}/v1` });
   return fake;
 }

@@ -71,28 +71,35 @@ export class Circuit {
     return this.probeSince === undefined || this.clock.now() - this.probeSince >= this.policy.probeTimeoutMs;
   }
 
-  onSuccess(): void {
+  /**
+   * A success. While ejected, only the probe's own success (an attempt started once the
+   * probe slot was taken) closes the circuit: a request from before the ejection proves nothing.
+   */
+  onSuccess(startedAt = this.clock.now()): void {
     this.consecutive = 0;
     this.record(true);
-    // A success that started before the ejection does not close it; the probe's does.
-    if (this.openUntil !== 0 && this.clock.now() >= this.openUntil) {
-      // Recovered: close at once and forget the window that ejected it.
+    if (this.openUntil === 0) return;
+    if (this.probeSince !== undefined && startedAt >= this.probeSince) {
       this.openUntil = 0;
       this.outcomes.length = 0;
       this.probeSince = undefined;
-      // Ejection time keeps growing only for routes that flap again soon.
     }
   }
 
-  /** A failure that says the route is unwell (transient, silent); `hard` ejects at once. */
-  onFailure(hard = false): void {
+  /**
+   * A failure that says the route is unwell (transient, silent); `hard` ejects at once.
+   * While ejected, only the probe's failure re-ejects (for longer); failures of requests
+   * that were already in flight when the route was ejected change nothing.
+   */
+  onFailure(startedAt = this.clock.now(), hard = false): void {
     this.consecutive++;
     this.record(false);
     const now = this.clock.now();
     if (this.openUntil !== 0) {
-      // A failed probe: stay open, longer.
-      this.probeSince = undefined;
-      this.eject(now);
+      if (this.probeSince !== undefined && startedAt >= this.probeSince) {
+        this.probeSince = undefined;
+        this.eject(now);
+      }
       return;
     }
     const failures = this.outcomes.filter((ok) => !ok).length;

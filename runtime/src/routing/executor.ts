@@ -85,7 +85,8 @@ const PARK_MS = 5 * 60_000;
 const MAX_THROTTLE_GUESS_MS = 60_000;
 
 export class AttemptExecutor {
-  private readonly throttleStreak = new Map<string, number>();
+  /** Per route: consecutive throttling episodes, and when the current one began and ends. */
+  private readonly throttleStreak = new Map<string, { streak: number; since: number; until: number }>();
   constructor(private readonly deps: ExecutorDeps) {}
 
   async run<T extends UpstreamMeta>(req: RoutedRequest, attempt: AttemptFn<T>): Promise<Answered<T>> {
@@ -211,7 +212,7 @@ export class AttemptExecutor {
       const ms = clock.now() - started;
 
       if (result.ok) {
-        s.circuit.onSuccess();
+        s.circuit.onSuccess(started);
         s.successes++;
         (req.stream ? s.firstChunkMs : s.completeMs).add(ms);
         this.throttleStreak.delete(route.key);
@@ -227,9 +228,7 @@ export class AttemptExecutor {
       switch (e.failure) {
         case 'throttled': {
           await quota.release(admission.reservation);
-          const streak = (this.throttleStreak.get(route.key) ?? 0) + 1;
-          this.throttleStreak.set(route.key, streak);
-          const wait = e.retryAfterMs ?? Math.min(MAX_THROTTLE_GUESS_MS, 1000 * 2 ** (streak - 1));
+          const wait = this.throttleWait(route.key, started, e.retryAfterMs);
           await this.coolDown(route, clock.now() + wait, 'throttled');
           return { error: e, waitMs: wait, exclude: true };
         }
@@ -239,7 +238,7 @@ export class AttemptExecutor {
           return { error: e, exclude: true };
         case 'silent':
           await quota.release(admission.reservation);
-          this.routeFailed(route, e);
+          this.routeFailed(route, e, started);
           return { error: e, exclude: true };
         case 'context_length':
           await quota.release(admission.reservation);
@@ -249,7 +248,7 @@ export class AttemptExecutor {
           return { error: e, stop: true };
         case 'transient': {
           await quota.release(admission.reservation);
-          this.routeFailed(route, e);
+          this.routeFailed(route, e, started);
           // No HTTP status: the endpoint may be gone; an active check confirms it at once.
           if (e.status === undefined) this.deps.endpoints?.suspect(endpointKey(route));
           // The only route left gets one quick jittered retry, if the deadline allows.
@@ -269,24 +268,42 @@ export class AttemptExecutor {
     const s = this.deps.stats.get(route.key);
     s.failures++;
     s.lastFailure = { at: this.deps.clock.now(), what: `${e.failure} mid-stream: ${e.message}` };
-    if (e.failure === 'transient' || e.failure === 'silent') this.routeFailed(route, e);
+    // The stream started before any ejection that is in force now: it is not the probe.
+    if (e.failure === 'transient' || e.failure === 'silent') this.routeFailed(route, e, Number.NEGATIVE_INFINITY);
     if (e.failure === 'transient' && e.status === undefined) this.deps.endpoints?.suspect(endpointKey(route));
     if (e.failure === 'throttled') void this.coolDown(route, this.deps.clock.now() + (e.retryAfterMs ?? 1000), 'throttled');
   }
 
   /** A failure that speaks of the route's health; reports the ejection when its circuit opens. */
-  private routeFailed(route: Route, e: ProviderError): void {
+  private routeFailed(route: Route, e: ProviderError, startedAt: number): void {
     const circuit = this.deps.stats.get(route.key).circuit;
     const wasOpen = circuit.state() === 'open';
-    circuit.onFailure();
+    circuit.onFailure(startedAt);
     if (!wasOpen && circuit.state() === 'open') {
       this.deps.events?.emit({ type: 'ejection', route: route.key, until: circuit.reopensAt(), reason: `${e.failure}: ${e.message}` });
     }
   }
 
+  /**
+   * How long a throttled route waits: Retry-After when given, else an exponential guess
+   * that grows once per throttling episode; 429s of requests sent before the current
+   * cooldown began are the same episode, not a reason to wait longer.
+   */
+  private throttleWait(key: string, startedAt: number, retryAfterMs: number | undefined): number {
+    const now = this.deps.clock.now();
+    const episode = this.throttleStreak.get(key);
+    if (episode && startedAt < episode.since) return retryAfterMs ?? Math.max(0, episode.until - now);
+    const streak = (episode?.streak ?? 0) + 1;
+    const wait = retryAfterMs ?? Math.min(MAX_THROTTLE_GUESS_MS, 1000 * 2 ** (streak - 1));
+    this.throttleStreak.set(key, { streak, since: now, until: now + wait });
+    return wait;
+  }
+
   private async coolDown(route: Route, until: number, reason: string): Promise<void> {
+    // 429s of requests already in flight extend nothing: one event per cooldown.
+    const current = this.deps.quota.peek(route.key, limitsFor(route)).cooldownUntil;
     await this.deps.quota.cooldown(route.key, until, reason);
-    this.deps.events?.emit({ type: 'cooldown', route: route.key, until, reason });
+    if (current === undefined || until > current + 1000) this.deps.events?.emit({ type: 'cooldown', route: route.key, until, reason });
   }
 
   /** Stream: until the first chunk; non-streamed: the whole answer. Past it, the route is silent. */

@@ -94,7 +94,11 @@ export class RouteSelector {
         const a = Math.floor(this.random() * pool.length);
         let b = Math.floor(this.random() * (pool.length - 1));
         if (b >= a) b++;
-        pick = this.random() < EXPLORE || pool[a]!.score <= pool[b]!.score ? a : b;
+        // The better of the two wins in proportion to the square of how much better it is:
+        // equal routes share load evenly, a much slower or fuller one gets a trickle.
+        const sa = pool[a]!.score ** 2;
+        const sb = pool[b]!.score ** 2;
+        pick = this.random() < EXPLORE || this.random() * (sa + sb) < sb ? a : b;
       }
       out.push(pool[pick]!.route);
       pool.splice(pick, 1);
