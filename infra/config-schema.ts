@@ -70,6 +70,28 @@ const teamSchema = z.strictObject({
   }),
 });
 
+/** The shared-state cache (ElastiCache for Valkey, one shard): node size and replicas. */
+export const cacheSchema = z.strictObject({
+  nodeType: z
+    .string()
+    .regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'expected an ElastiCache node type like cache.t4g.small')
+    .default('cache.t4g.small'),
+  /** Replicas of the primary, each in the next AZ: at least 1 for Multi-AZ automatic failover. */
+  replicas: z.number().int().min(1, 'at least 1: Multi-AZ automatic failover needs a replica').max(5).default(1),
+});
+
+/** Thresholds of the alarms on the runtime's own metrics (per service, one-minute periods). */
+export const runtimeAlarmsSchema = z.strictObject({
+  /** Errors / Requests, percent. */
+  errorRatePercent: z.number().positive().max(100).default(5),
+  /** Failovers / Requests, percent: failover works, but this much means a provider is in trouble. */
+  failoverRatePercent: z.number().positive().max(100).default(25),
+  latencyP99Ms: z.number().int().positive().default(60_000),
+  ttftP99Ms: z.number().int().positive().default(10_000),
+  /** Below this many requests in a minute the rates are not judged (one error in two requests is noise). */
+  minRequestsPerMinute: z.number().int().positive().default(20),
+});
+
 const providerKindSchema = z.enum(PROVIDER_KINDS, { error: () => `expected one of ${PROVIDER_KINDS.join(', ')}` });
 
 export const hubConfigSchema = z
@@ -123,7 +145,9 @@ export const hubConfigSchema = z
       .min(1),
     /** Third-party vendors whose API keys the hub keeps in Secrets Manager. */
     thirdParty: z.array(z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9]{0,30}$/, 'lowercase letters and digits') })).default([]),
-    alarms: z.strictObject({ email: z.email().optional() }).default({}),
+    /** The proxy's shared state (tenant limits, quotas across Lambda instances). */
+    cache: cacheSchema.prefault({}),
+    alarms: runtimeAlarmsSchema.extend({ email: z.email().optional() }).prefault({}),
     tags: z.record(z.string(), z.string()).default({}),
   })
   .superRefine((cfg, ctx) => {
@@ -250,6 +274,10 @@ export const spokeConfigSchema = z
       /** Target of the autoscaling policy: requests per task per minute. */
       requestsPerTaskPerMinute: z.number().int().positive().default(600),
     }),
+    /** The tasks' shared quota state. */
+    cache: cacheSchema.prefault({}),
+    /** Alarms on this spoke's runtime metrics, declared in the hub account. */
+    alarms: runtimeAlarmsSchema.prefault({}),
     tags: z.record(z.string(), z.string()).default({}),
   })
   .superRefine((cfg, ctx) => {
@@ -319,3 +347,5 @@ export type SpokeConfig = z.output<typeof spokeConfigSchema>;
 export type SpokeProvider = SpokeConfig['provider'];
 export type BedrockProvider = Extract<SpokeProvider, { kind: 'bedrock' }>;
 export type TeamConfig = HubConfig['api']['teams'][number];
+export type CacheConfig = z.output<typeof cacheSchema>;
+export type RuntimeAlarmsConfig = z.output<typeof runtimeAlarmsSchema>;

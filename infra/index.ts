@@ -28,7 +28,7 @@ function main(): Record<string, unknown> {
   });
 
   if (stackConfig.kind === 'hub') {
-    const hub = new HubStack('hub', { config: stackConfig.config, apiKeys: stackConfig.apiKeys, lambdaEntry: LAMBDA_ENTRY }, { providers: [accountProvider] });
+    const hub = new HubStack('hub', { stack, config: stackConfig.config, apiKeys: stackConfig.apiKeys, lambdaEntry: LAMBDA_ENTRY }, { providers: [accountProvider] });
     return { ...hub.exports };
   }
   const cfg = stackConfig.config;

@@ -1,30 +1,41 @@
 /**
  * The hub account: network, Transit Gateway (shared with the spokes, VPN to on-prem),
  * one provider hub per kind behind the private zone, the Lambda proxy behind API
- * Gateway, secrets, the image registry, the role spokes register through, monitoring
- * and CloudTrail. Its outputs are what spoke stacks read (lib/hub-exports).
+ * Gateway with its shared-state cache and its config parameter, secrets, the image
+ * registry, the role spokes register through, monitoring (with the sink the spokes'
+ * metrics arrive in) and CloudTrail. Its outputs are what spoke stacks read
+ * (lib/hub-exports).
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { configSchema } from '../../runtime/src/config/schema';
 import type { HubConfig, ProviderKind } from '../config-schema';
 import { bundleLambda } from '../lib/bundle';
 import { EncryptionKey } from '../lib/encryption-key';
 import type { HubExportsInput } from '../lib/hub-exports';
 import { partitionOf, type SpokePrincipals } from '../lib/iam';
+import { runtimeServiceName } from '../lib/metrics';
 import { Network } from '../lib/network';
+import { RuntimeConfigParameter, validatedConfigJson } from '../lib/runtime-config-parameter';
+import { StateCache } from '../lib/state-cache';
+import { VpcEndpoints } from '../lib/vpc-endpoints';
 import { AuditTrail } from './audit-trail';
 import { GatewayApi } from './gateway-api';
 import { ImageRegistry } from './image-registry';
 import { Monitoring } from './monitoring';
+import { ObservabilitySink } from './observability-sink';
 import { ProviderHub } from './provider-hub';
 import { renderProxyConfig } from './proxy-config';
-import { PROXY_ALIAS, ProxyFunction } from './proxy-function';
+import { PROXY_ALIAS, ProxyFunction, proxySecurityGroup } from './proxy-function';
 import { SpokeRegistrar } from './spoke-registrar';
 import { ThirdPartySecrets } from './third-party-secrets';
 import { HubTransit } from './transit';
 
+/** AWS APIs the proxy reaches inside the VPC: its config (SSM) and the shared-state token. */
+export const HUB_ENDPOINT_SERVICES = ['ssm', 'secretsmanager'];
+
 export interface HubStackArgs {
+  /** The Pulumi stack name (`hub`): names the proxy's parameter, cache and metrics service. */
+  stack: string;
   config: HubConfig;
   /** Third-party API keys from secret config, by vendor name. */
   apiKeys: Record<string, pulumi.Output<string>>;
@@ -60,16 +71,28 @@ export class HubStack extends pulumi.ComponentResource {
         new ProviderHub(`${name}-${kind}`, { kind, slot, network, zone, zoneName: cfg.privateZone, spokeCidrPool: cfg.network.spokeCidrPool, region }, parent),
     );
 
+    // Config polling and the cache token stay on the AWS network, NAT or not.
+    new VpcEndpoints(`${name}-endpoints`, { network, region, services: HUB_ENDPOINT_SERVICES, s3Gateway: false }, parent);
+    const proxySg = proxySecurityGroup(`${name}-proxy-sg`, { network, spokeCidrPool: cfg.network.spokeCidrPool }, parent);
+    const state = new StateCache(
+      `${name}-state`,
+      { stack: args.stack, network, cache: cfg.cache, clientSecurityGroupId: proxySg.id, kmsKeyArn: kms.key.arn, purpose: 'the Lambda proxy' },
+      parent,
+    );
     // Validated here too, so a render that the runtime would reject fails the deploy.
-    const proxyConfig = renderProxyConfig(cfg);
-    configSchema.parse(proxyConfig);
+    const proxyConfigJson = state.url.apply((url) => validatedConfigJson(renderProxyConfig(cfg, url), `stack ${args.stack}`));
+    const configParameter = new RuntimeConfigParameter(`${name}-config`, { stack: args.stack, configJson: proxyConfigJson, kmsKeyArn: kms.key.arn, region }, parent);
+    const proxyService = runtimeServiceName(args.stack);
     const proxy = new ProxyFunction(
       `${name}-proxy`,
       {
         network,
-        spokeCidrPool: cfg.network.spokeCidrPool,
+        securityGroup: proxySg,
         bundle: bundleLambda(args.lambdaEntry),
-        runtimeConfigJson: JSON.stringify(proxyConfig),
+        runtimeConfigJson: proxyConfigJson,
+        configParameter,
+        stateAuthSecretArn: state.authSecret.arn,
+        metricsService: proxyService,
         memoryMb: cfg.lambda.memoryMb,
         timeoutSeconds: cfg.lambda.timeoutSeconds,
         provisionedConcurrency: cfg.lambda.provisionedConcurrency,
@@ -101,9 +124,12 @@ export class HubStack extends pulumi.ComponentResource {
         kmsKey: kms.key,
         email: cfg.alarms.email,
         region,
+        proxyService,
+        runtimeAlarms: cfg.alarms,
       },
       parent,
     );
+    const sink = new ObservabilitySink(`${name}-observability`, { spokes, partition }, parent);
     new AuditTrail(`${name}-audit`, { kmsKey: kms.key, accountId, region, partition }, parent);
 
     const byKind = <T>(pick: (hub: ProviderHub) => pulumi.Input<T>): pulumi.Output<Partial<Record<ProviderKind, T>>> =>
@@ -136,6 +162,9 @@ export class HubStack extends pulumi.ComponentResource {
       alarmTopicArn: monitoring.topic.arn,
       lambdaAliasArn: proxy.alias.arn,
       dashboardName: monitoring.dashboard.dashboardName,
+      observabilitySinkArn: sink.sink.arn,
+      proxyConfigParameterName: configParameter.name,
+      stateRedisUrl: state.url,
     };
     this.registerOutputs(this.exports);
   }

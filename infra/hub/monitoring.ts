@@ -1,11 +1,15 @@
 /**
  * Alarms that page (Lambda errors and throttles, provisioned-concurrency spillover, API
- * 5xx, provider hubs with unhealthy spokes) to a KMS-encrypted SNS topic, and one
- * dashboard with the same signals.
+ * 5xx, provider hubs with unhealthy spokes, and the proxy runtime's own error rate,
+ * failover rate, p99 latency and time to first token) to a KMS-encrypted SNS topic, and
+ * one dashboard with the same signals plus the runtime metrics of every service.
+ * Spokes declare their own runtime alarms in this account (spoke/spoke-stack).
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { ProviderKind } from '../config-schema';
+import type { ProviderKind, RuntimeAlarmsConfig } from '../config-schema';
+import { RuntimeAlarms } from '../lib/runtime-alarms';
+import { runtimeWidgets } from './runtime-widgets';
 
 export interface MonitoredNlb {
   kind: ProviderKind;
@@ -22,6 +26,9 @@ export interface MonitoringArgs {
   kmsKey: aws.kms.Key;
   email?: string;
   region: string;
+  /** The proxy runtime's `Service` metric dimension. */
+  proxyService: string;
+  runtimeAlarms: RuntimeAlarmsConfig;
 }
 
 type Dimensions = Record<string, pulumi.Input<string>>;
@@ -46,6 +53,8 @@ export class Monitoring extends pulumi.ComponentResource {
       const dims: Dimensions = { LoadBalancer: nlb.loadBalancerArnSuffix, TargetGroup: nlb.targetGroupArnSuffix };
       this.alarm(name, `${nlb.kind}-unhealthy`, 'AWS/NetworkELB', 'UnHealthyHostCount', dims, 'Maximum', 1, `a ${nlb.kind} spoke fails its /healthz checks`);
     }
+
+    new RuntimeAlarms(`${name}-proxy`, { service: args.proxyService, thresholds: args.runtimeAlarms, topicArn: this.topic.arn }, parent);
 
     const metric = (ns: string, metricName: string, dims: Dimensions, stat: string) =>
       pulumi.output(dims).apply((d) => [ns, metricName, ...Object.entries(d).flat(), { stat }]);
@@ -73,6 +82,7 @@ export class Monitoring extends pulumi.ComponentResource {
               'Healthy spokes per provider hub',
               args.nlbs.map((n) => metric('AWS/NetworkELB', 'HealthyHostCount', { LoadBalancer: n.loadBalancerArnSuffix, TargetGroup: n.targetGroupArnSuffix }, 'Minimum')),
             ),
+            ...runtimeWidgets({ region: args.region, proxyService: args.proxyService, thresholds: args.runtimeAlarms }),
           ],
         }),
       },

@@ -10,7 +10,8 @@ import { SPOKES_PROVIDER_ID } from '../../runtime/src/tiers/proxy-routes';
 import type { HubConfig } from '../config-schema';
 import { providerHubHost, SPOKE_PORT, spokesHost } from '../lib/naming';
 
-export function renderProxyConfig(cfg: HubConfig): GatewayConfigInput {
+/** `redisUrl`: the hub's shared-state cache (`rediss://`, no credentials), for tenant limits across Lambda instances. */
+export function renderProxyConfig(cfg: HubConfig, redisUrl: string): GatewayConfigInput {
   const zone = cfg.privateZone;
   const spokes = cfg.providerHubs.flatMap((kind) => {
     const models = cfg.models.filter((m) => m.providers.includes(kind)).map((m) => m.name);
@@ -24,5 +25,6 @@ export function renderProxyConfig(cfg: HubConfig): GatewayConfigInput {
     // The proxy forwards each logical model to the spokes that list it.
     models: cfg.models.map((m) => ({ name: m.name, targets: [{ provider: SPOKES_PROVIDER_ID, model: m.name }] })),
     spokes,
+    state: { redis: redisUrl },
   };
 }

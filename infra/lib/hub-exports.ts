@@ -38,6 +38,12 @@ export interface HubExports {
   alarmTopicArn: string;
   lambdaAliasArn: string;
   dashboardName: string;
+  /** CloudWatch cross-account observability sink the spokes link their metrics to. */
+  observabilitySinkArn: string;
+  /** The proxy's runtime config in SSM (GATEWAY_CONFIG_SSM_PARAMETER). */
+  proxyConfigParameterName: string;
+  /** The proxy's `state.redis` (no credentials). */
+  stateRedisUrl: string;
 }
 
 export type HubExportsInput = { [K in keyof HubExports]: pulumi.Input<HubExports[K]> };

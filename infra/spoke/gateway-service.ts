@@ -1,7 +1,8 @@
 /**
  * The spoke runtime on Fargate: cluster with Container Insights, the task (role `spoke`,
- * config rendered from the stack, logs to a KMS-encrypted group), the service behind the
- * spoke NLB, and autoscaling that tracks requests per task.
+ * config from its SSM parameter, the shared-state token and third-party keys from Secrets
+ * Manager, logs to a KMS-encrypted group), the service behind the spoke NLB, and
+ * autoscaling that tracks requests per task.
  *
  * An NLB publishes no request count (ALBRequestCountPerTarget is ALB only), so the policy
  * tracks a metric math expression: the runtime's own request metric (CloudWatch embedded
@@ -10,32 +11,68 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { SpokeConfig } from '../config-schema';
-import { EncryptionKey } from '../lib/encryption-key';
 import { policyJson, serviceTrustPolicy, type PolicyStatement } from '../lib/iam';
+import { CONFIG_POLL_SECONDS, METRICS_NAMESPACE, metricsEnvironment, RUNTIME_ENV, RUNTIME_METRICS, SERVICE_DIMENSION } from '../lib/metrics';
 import { SPOKE_PORT } from '../lib/naming';
 import type { Network } from '../lib/network';
+import type { RuntimeConfigParameter } from '../lib/runtime-config-parameter';
+import { REDIS_PORT } from '../lib/state-cache';
 import type { SpokeLoadBalancer } from './load-balancer';
 import type { SecretEnv } from './runtime-config';
 
 /** The runtime's request metric (see docs/infra.md, "Autoscaling"). */
-export const REQUEST_METRIC = { namespace: 'AIGateway', name: 'Requests', serviceDimension: 'Service' } as const;
+export const REQUEST_METRIC = { namespace: METRICS_NAMESPACE, name: RUNTIME_METRICS.requests, serviceDimension: SERVICE_DIMENSION } as const;
 export const CONTAINER_NAME = 'gateway';
 
+export interface TaskSecurityGroupArgs {
+  network: Network;
+  loadBalancer: SpokeLoadBalancer;
+  /** Egress beyond HTTPS and the shared-state cache, e.g. the on-prem model server. */
+  extraEgress: aws.types.input.ec2.SecurityGroupEgress[];
+}
+
+/**
+ * The tasks' security group, made before the service: the shared-state cache admits this
+ * group alone, and the service's config needs the cache's address.
+ */
+export function taskSecurityGroup(name: string, args: TaskSecurityGroupArgs, opts?: pulumi.CustomResourceOptions): aws.ec2.SecurityGroup {
+  const { network } = args;
+  return new aws.ec2.SecurityGroup(
+    name,
+    {
+      vpcId: network.vpc.id,
+      description: 'ai-gateway spoke tasks: the spoke NLB only',
+      ingress: [{ description: 'spoke NLB (traffic and /healthz checks)', protocol: 'tcp', fromPort: SPOKE_PORT, toPort: SPOKE_PORT, securityGroups: [args.loadBalancer.securityGroup.id] }],
+      egress: [
+        { description: 'HTTPS: providers, VPC endpoints', protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['0.0.0.0/0'] },
+        { description: 'shared-state cache (private subnets)', protocol: 'tcp', fromPort: REDIS_PORT, toPort: REDIS_PORT, cidrBlocks: network.privateSubnetCidrs },
+        ...args.extraEgress,
+      ],
+      tags: { Name: name },
+    },
+    opts,
+  );
+}
+
 export interface GatewayServiceArgs {
-  stack: string;
+  /** The `Service` dimension of its metrics, and the ECS service name. */
+  serviceName: string;
   network: Network;
   service: SpokeConfig['service'];
   loadBalancer: SpokeLoadBalancer;
-  /** GATEWAY_CONFIG_JSON: the rendered, validated runtime config. */
-  runtimeConfigJson: string;
-  /** What the task role may do (Bedrock invoke on the configured models). */
+  securityGroup: aws.ec2.SecurityGroup;
+  /** The spoke's key: logs, the runtime config, the shared-state token. */
+  kmsKey: aws.kms.Key;
+  /** The runtime config: GATEWAY_CONFIG_JSON at task start, then polled. */
+  configParameter: RuntimeConfigParameter;
+  /** The shared-state cache's AUTH token (GATEWAY_REDIS_AUTH_TOKEN). */
+  stateAuthSecretArn: pulumi.Input<string>;
+  /** What the task role may do beyond reading its config (Bedrock invoke on the configured models). */
   taskStatements: PolicyStatement[];
   /** Environment variables ECS fills from hub secrets at task start. */
   secrets: { env: SecretEnv; arn: pulumi.Output<string> }[];
   /** The hub key that encrypts those secrets (and the image). */
   hubKmsKeyArn: pulumi.Output<string>;
-  /** Egress beyond HTTPS, e.g. the on-prem model server. */
-  extraEgress: aws.types.input.ec2.SecurityGroupEgress[];
   accountId: string;
   region: string;
   partition: string;
@@ -45,6 +82,7 @@ export class GatewayService extends pulumi.ComponentResource {
   readonly cluster: aws.ecs.Cluster;
   readonly service: aws.ecs.Service;
   readonly taskRole: aws.iam.Role;
+  readonly executionRole: aws.iam.Role;
   readonly serviceName: string;
 
   constructor(name: string, args: GatewayServiceArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -52,33 +90,39 @@ export class GatewayService extends pulumi.ComponentResource {
     const parent = { parent: this };
     const { network, partition, accountId, region } = args;
     // A fixed name: the autoscaling metric and the runtime's metric dimension both use it.
-    this.serviceName = `ai-gateway-${args.stack}`;
+    this.serviceName = args.serviceName;
 
-    const kms = new EncryptionKey(
-      `${name}-kms`,
-      { accountId, region, partition, users: ['logs'], description: `ai-gateway ${args.stack}: logs`, aliasName: `ai-gateway/${args.stack}` },
-      parent,
-    );
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: 30, kmsKeyId: kms.key.arn }, parent);
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: 30, kmsKeyId: args.kmsKey.arn }, parent);
     this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: 'containerInsights', value: 'enabled' }] }, parent);
 
     const ecsTrust = serviceTrustPolicy('ecs-tasks.amazonaws.com', { StringEquals: { 'aws:SourceAccount': accountId } });
-    const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: ecsTrust }, parent);
+    this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: ecsTrust }, parent);
     new aws.iam.RolePolicyAttachment(
       `${name}-execution`,
-      { role: executionRole.name, policyArn: `arn:${partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy` },
+      { role: this.executionRole.name, policyArn: `arn:${partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy` },
       parent,
     );
+    const viaSecretsManager = `secretsmanager.${region}.amazonaws.com`;
     const executionStatements: PolicyStatement[] = [
-      // The runtime image sits in the hub's KMS-encrypted ECR repository.
-      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: args.hubKmsKeyArn, Condition: { StringEquals: { 'kms:ViaService': [`ecr.${region}.amazonaws.com`, `secretsmanager.${region}.amazonaws.com`] } } },
+      // The runtime image sits in the hub's KMS-encrypted ECR repository; third-party keys in its secrets.
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: args.hubKmsKeyArn, Condition: { StringEquals: { 'kms:ViaService': [`ecr.${region}.amazonaws.com`, viaSecretsManager] } } },
+      { Sid: 'InjectSecrets', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [...args.secrets.map((s) => s.arn), args.stateAuthSecretArn] },
+      { Sid: 'DecryptStateToken', Effect: 'Allow', Action: 'kms:Decrypt', Resource: args.kmsKey.arn, Condition: { StringEquals: { 'kms:ViaService': viaSecretsManager } } },
+      ...args.configParameter.injectStatements(),
     ];
-    if (args.secrets.length > 0) executionStatements.push({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: args.secrets.map((s) => s.arn) });
-    new aws.iam.RolePolicy(`${name}-execution`, { role: executionRole.id, policy: policyJson(executionStatements) }, parent);
+    new aws.iam.RolePolicy(`${name}-execution`, { role: this.executionRole.id, policy: policyJson(executionStatements) }, parent);
 
     this.taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: ecsTrust }, parent);
-    if (args.taskStatements.length > 0) new aws.iam.RolePolicy(`${name}-task`, { role: this.taskRole.id, policy: policyJson(args.taskStatements) }, parent);
+    new aws.iam.RolePolicy(`${name}-task`, { role: this.taskRole.id, policy: policyJson([...args.taskStatements, ...args.configParameter.readStatements()]) }, parent);
 
+    const environment: Record<string, string> = {
+      [RUNTIME_ENV.role]: 'spoke',
+      PORT: String(SPOKE_PORT),
+      HOST: '0.0.0.0',
+      [RUNTIME_ENV.configParameter]: args.configParameter.name,
+      [RUNTIME_ENV.configPollSeconds]: String(CONFIG_POLL_SECONDS),
+      ...metricsEnvironment(this.serviceName),
+    };
     const container = {
       name: CONTAINER_NAME,
       image: args.service.image,
@@ -87,15 +131,13 @@ export class GatewayService extends pulumi.ComponentResource {
       user: '1000',
       readonlyRootFilesystem: true,
       portMappings: [{ containerPort: SPOKE_PORT, protocol: 'tcp' }],
-      environment: [
-        { name: 'GATEWAY_ROLE', value: 'spoke' },
-        { name: 'GATEWAY_CONFIG_JSON', value: args.runtimeConfigJson },
-        { name: 'PORT', value: String(SPOKE_PORT) },
-        { name: 'HOST', value: '0.0.0.0' },
-        { name: 'GATEWAY_METRICS_NAMESPACE', value: REQUEST_METRIC.namespace },
-        { name: 'GATEWAY_METRICS_SERVICE', value: this.serviceName },
+      environment: Object.entries(environment).map(([name, value]) => ({ name, value })),
+      // Read by ECS at task start: a config change needs no new task definition.
+      secrets: [
+        { name: RUNTIME_ENV.configJson, valueFrom: args.configParameter.parameter.arn },
+        { name: RUNTIME_ENV.redisAuthToken, valueFrom: args.stateAuthSecretArn },
+        ...args.secrets.map((s) => ({ name: s.env.name, valueFrom: s.arn })),
       ],
-      secrets: args.secrets.map((s) => ({ name: s.env.name, valueFrom: s.arn })),
       logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': logGroup.name, 'awslogs-region': region, 'awslogs-stream-prefix': CONTAINER_NAME } },
       linuxParameters: { initProcessEnabled: true },
       stopTimeout: 30,
@@ -109,24 +151,13 @@ export class GatewayService extends pulumi.ComponentResource {
         cpu: String(args.service.cpu),
         memory: String(args.service.memoryMb),
         runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: args.service.architecture },
-        executionRoleArn: executionRole.arn,
+        executionRoleArn: this.executionRole.arn,
         taskRoleArn: this.taskRole.arn,
         containerDefinitions: pulumi.jsonStringify([container]),
       },
       parent,
     );
 
-    const taskSecurityGroup = new aws.ec2.SecurityGroup(
-      `${name}-task`,
-      {
-        vpcId: network.vpc.id,
-        description: 'ai-gateway spoke tasks: the spoke NLB only',
-        ingress: [{ description: 'spoke NLB (traffic and /healthz checks)', protocol: 'tcp', fromPort: SPOKE_PORT, toPort: SPOKE_PORT, securityGroups: [args.loadBalancer.securityGroup.id] }],
-        egress: [{ description: 'HTTPS: providers, VPC endpoints', protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['0.0.0.0/0'] }, ...args.extraEgress],
-        tags: { Name: `${name}-task` },
-      },
-      parent,
-    );
     this.service = new aws.ecs.Service(
       `${name}-service`,
       {
@@ -135,7 +166,7 @@ export class GatewayService extends pulumi.ComponentResource {
         taskDefinition: taskDefinition.arn,
         launchType: 'FARGATE',
         desiredCount: args.service.minTasks,
-        networkConfiguration: { subnets: network.privateSubnets.map((s) => s.id), securityGroups: [taskSecurityGroup.id], assignPublicIp: false },
+        networkConfiguration: { subnets: network.privateSubnets.map((s) => s.id), securityGroups: [args.securityGroup.id], assignPublicIp: false },
         loadBalancers: [{ targetGroupArn: args.loadBalancer.targetGroup.arn, containerName: CONTAINER_NAME, containerPort: SPOKE_PORT }],
         healthCheckGracePeriodSeconds: 30,
         deploymentCircuitBreaker: { enable: true, rollback: true },

@@ -1,5 +1,6 @@
 /**
- * The spoke runtime's config (GATEWAY_CONFIG_JSON), rendered from the spoke stack config:
+ * The spoke runtime's config (its SSM parameter, GATEWAY_CONFIG_JSON at task start),
+ * rendered from the spoke stack config:
  * one account (this spoke) per provider, its quotas per model, its Regions or URL, and the
  * logical models with their ordered targets. Third-party keys arrive as environment
  * variables that ECS fills from the hub's Secrets Manager secrets at task start, so the
@@ -68,11 +69,16 @@ function providersOf(cfg: SpokeConfig, account: string): { providers: ProviderIn
   return { providers, modelRefs };
 }
 
-/** `account` names this spoke in the runtime's quota keys and logs (the stack name). */
-export function renderSpokeRuntimeConfig(cfg: SpokeConfig, account: string): GatewayConfigInput {
+/**
+ * `account` names this spoke in the runtime's quota keys and logs (the stack name);
+ * `redisUrl` is the spoke's shared-state cache (`rediss://`, no credentials: the AUTH
+ * token reaches the tasks as GATEWAY_REDIS_AUTH_TOKEN).
+ */
+export function renderSpokeRuntimeConfig(cfg: SpokeConfig, account: string, redisUrl: string): GatewayConfigInput {
   const { providers, modelRefs } = providersOf(cfg, account);
   return {
     server: { port: SPOKE_PORT, host: '0.0.0.0' },
+    state: { redis: redisUrl },
     providers,
     models: cfg.models.map((m) => ({
       name: m.name,

@@ -1,23 +1,33 @@
 /**
  * One spoke account: its VPC and Transit Gateway attachment, the internal NLB with fixed
- * addresses, the runtime on Fargate, and (through the hub-account provider) its own
- * registration in the hub. Everything hub-side it needs comes from the hub stack's
- * outputs through a StackReference.
+ * addresses, the shared-state cache, the runtime config parameter, the runtime on
+ * Fargate, the metrics link to the hub, and (through the hub-account provider) its own
+ * registration and alarms in the hub. Everything hub-side it needs comes from the hub
+ * stack's outputs through a StackReference.
  */
-import type * as aws from '@pulumi/aws';
+import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { configSchema } from '../../runtime/src/config/schema';
 import type { SpokeConfig } from '../config-schema';
+import { EncryptionKey } from '../lib/encryption-key';
 import { HubReference } from '../lib/hub-exports';
 import { partitionOf, type PolicyStatement } from '../lib/iam';
+import { METRICS_NAMESPACE, runtimeServiceName } from '../lib/metrics';
+import { SPOKE_ALARM_PREFIX } from '../lib/naming';
 import { Network } from '../lib/network';
+import { RuntimeAlarms } from '../lib/runtime-alarms';
+import { RuntimeConfigParameter, validatedConfigJson } from '../lib/runtime-config-parameter';
+import { StateCache } from '../lib/state-cache';
+import { VpcEndpoints } from '../lib/vpc-endpoints';
 import { BEDROCK_INVOKE_ACTIONS, bedrockInvokeResources } from './bedrock-access';
-import { GatewayService } from './gateway-service';
+import { GatewayService, taskSecurityGroup } from './gateway-service';
 import { HubRegistration } from './hub-registration';
 import { SpokeLoadBalancer } from './load-balancer';
 import { renderSpokeRuntimeConfig, secretEnvs } from './runtime-config';
 import { TransitAttachment } from './transit-attachment';
-import { VpcEndpoints } from './vpc-endpoints';
+import { interfaceEndpointServices } from './vpc-endpoints';
+
+/** Namespaces a spoke shares with the hub (its dashboard and alarms); logs stay in the spoke. */
+export const SHARED_METRIC_NAMESPACES = [METRICS_NAMESPACE, 'ECS/ContainerInsights', 'AWS/ElastiCache'] as const;
 
 export interface SpokeStackArgs {
   stack: string;
@@ -36,6 +46,11 @@ export interface SpokeExports {
   taskRoleArn: pulumi.Output<string>;
   spokeRecordName: pulumi.Output<string>;
   providerKind: string;
+  /** The runtime's `Service` metric dimension. */
+  metricsService: string;
+  runtimeConfigParameterName: string;
+  /** `state.redis` of the tasks (no credentials). */
+  stateRedisUrl: pulumi.Output<string>;
 }
 
 export class SpokeStack extends pulumi.ComponentResource {
@@ -50,7 +65,12 @@ export class SpokeStack extends pulumi.ComponentResource {
     const hub = new HubReference(new pulumi.StackReference(`${name}-hub-ref`, { name: cfg.hub.stack }, parent));
 
     const network = new Network(name, cfg.network, parent);
-    new VpcEndpoints(`${name}-endpoints`, { network, region, kind: cfg.provider.kind }, parent);
+    const kms = new EncryptionKey(
+      `${name}-kms`,
+      { accountId, region, partition, users: ['logs'], description: `ai-gateway ${stack}: logs, runtime config, shared state`, aliasName: `ai-gateway/${stack}` },
+      parent,
+    );
+    new VpcEndpoints(`${name}-endpoints`, { network, region, services: interfaceEndpointServices(cfg.provider.kind), s3Gateway: true }, parent);
     const onPremCidr = cfg.provider.kind === 'on-prem' ? cfg.hub.onPremCidr : undefined;
     const transit = new TransitAttachment(
       `${name}-transit`,
@@ -58,26 +78,50 @@ export class SpokeStack extends pulumi.ComponentResource {
       parent,
     );
     const loadBalancer = new SpokeLoadBalancer(`${name}-lb`, { network, hubCidr: cfg.hub.cidr }, parent);
+    const securityGroup = taskSecurityGroup(
+      `${name}-gateway-task`,
+      { network, loadBalancer, extraEgress: cfg.provider.kind === 'on-prem' && onPremCidr ? [onPremEgress(cfg.provider.url, onPremCidr)] : [] },
+      parent,
+    );
+    const state = new StateCache(
+      `${name}-state`,
+      { stack, network, cache: cfg.cache, clientSecurityGroupId: securityGroup.id, kmsKeyArn: kms.key.arn, purpose: 'the spoke tasks' },
+      parent,
+    );
 
     // Validated here too: a config the runtime would reject fails the deploy, not the tasks.
-    const runtimeConfig = renderSpokeRuntimeConfig(cfg, stack);
-    configSchema.parse(runtimeConfig);
+    const configJson = state.url.apply((url) => validatedConfigJson(renderSpokeRuntimeConfig(cfg, stack, url), `stack ${stack}`));
+    const configParameter = new RuntimeConfigParameter(`${name}-config`, { stack, configJson, kmsKeyArn: kms.key.arn, region }, parent);
     const envs = secretEnvs(cfg);
+    const metricsService = runtimeServiceName(stack);
     const service = new GatewayService(
       `${name}-gateway`,
       {
-        stack,
+        serviceName: metricsService,
         network,
         service: cfg.service,
         loadBalancer,
-        runtimeConfigJson: JSON.stringify(runtimeConfig),
+        securityGroup,
+        kmsKey: kms.key,
+        configParameter,
+        stateAuthSecretArn: state.authSecret.arn,
         taskStatements: taskStatements(cfg, accountId, partition),
         secrets: envs.map((env) => ({ env, arn: hub.entry('thirdPartySecretArns', env.secret) })),
         hubKmsKeyArn: hub.get('kmsKeyArn'),
-        extraEgress: cfg.provider.kind === 'on-prem' && onPremCidr ? [onPremEgress(cfg.provider.url, onPremCidr)] : [],
         accountId,
         region,
         partition,
+      },
+      parent,
+    );
+    // The hub's dashboard and alarms read this spoke's metrics through CloudWatch cross-account observability.
+    const metricsLink = new aws.oam.Link(
+      `${name}-metrics-link`,
+      {
+        sinkIdentifier: hub.get('observabilitySinkArn'),
+        labelTemplate: '$AccountName',
+        resourceTypes: ['AWS::CloudWatch::Metric'],
+        linkConfiguration: { metricConfiguration: { filter: `Namespace IN (${SHARED_METRIC_NAMESPACES.map((n) => `'${n}'`).join(', ')})` } },
       },
       parent,
     );
@@ -97,6 +141,13 @@ export class SpokeStack extends pulumi.ComponentResource {
       { parent: this, providers: [args.hubProvider] },
     );
 
+    // In the hub account, named like its health alarm (the registrar role may write only those).
+    new RuntimeAlarms(
+      `${name}-hub-alarms`,
+      { service: metricsService, namePrefix: `${SPOKE_ALARM_PREFIX}${stack}`, thresholds: cfg.alarms, topicArn: hub.get('alarmTopicArn'), metricsAccountId: accountId },
+      { parent: this, providers: [args.hubProvider], dependsOn: [metricsLink] },
+    );
+
     this.exports = {
       spokeVpcId: network.vpc.id,
       spokeVpcCidr: cfg.network.cidr,
@@ -107,6 +158,9 @@ export class SpokeStack extends pulumi.ComponentResource {
       taskRoleArn: service.taskRole.arn,
       spokeRecordName: registration.recordName,
       providerKind: cfg.provider.kind,
+      metricsService,
+      runtimeConfigParameterName: configParameter.name,
+      stateRedisUrl: state.url,
     };
     this.registerOutputs(this.exports);
   }

@@ -12,6 +12,7 @@ import { GatewayError } from './api/errors';
 import { healthBody } from './api/healthz';
 import { modelsBody } from './api/models';
 import type { Gateway } from './gateway';
+import { createStatusPage } from './observability/status-page';
 
 type Env = { Variables: { requestId: string }; Bindings: { requestContext?: { requestId?: string } } };
 
@@ -40,7 +41,7 @@ export function createApp(gw: Gateway): Hono<Env> {
   app.post('/inference', limit, chat);
 
   app.get('/v1/models', (c) => {
-    tenants.authenticate(c.req.raw.headers);
+    tenants.authenticate(c.req.raw.headers, c.env);
     return c.json(modelsBody(gw, startedAt));
   });
 
@@ -49,6 +50,14 @@ export function createApp(gw: Gateway): Hono<Env> {
     return c.json(h.body, h.status);
   });
 
+  const status = createStatusPage(gw);
+  app.get('/status', () => status.page());
+  app.get('/status.json', () => status.json());
+  app.get('/status/events', (c) => status.events(c.req.raw.signal));
+
+  // Prometheus text; route state and quota headroom as /healthz sees them now.
+  app.get('/metrics', async (c) => c.body(await gw.metrics.scrape(healthBody(gw).body.routes), 200, { 'content-type': gw.metrics.contentType }));
+
   app.notFound((c) =>
     errorResponse(c, new GatewayError(404, 'not_found_error', `No route ${c.req.method} ${c.req.path}.`, 'unknown_url')),
   );
@@ -56,7 +65,7 @@ export function createApp(gw: Gateway): Hono<Env> {
   app.onError((err, c) => {
     if (err instanceof GatewayError) return errorResponse(c, err);
     // Never echo internals: the request id lets an operator find the log line.
-    console.error(JSON.stringify({ level: 'error', requestId: c.get('requestId'), err: String((err as Error)?.stack ?? err) }));
+    gw.logger.error({ requestId: c.get('requestId'), err }, 'internal error');
     return errorResponse(c, new GatewayError(500, 'api_error', `Internal gateway error (request ${c.get('requestId')}).`, 'internal_error'));
   });
 

@@ -7,7 +7,11 @@ import type { GatewayConfig, Role } from './config/schema';
 import { providerProbeTargets } from './health/probe-targets';
 import { DEFAULT_PROBER, EndpointProber, type ProberOptions } from './health/prober';
 import { RouteStatsRegistry } from './health/route-stats';
+import { createGuardrailStage, type GuardrailStage } from './guardrails/stage';
 import { EventBus } from './observability/events';
+import type { Logger } from './observability/logger';
+import type { GatewayMetrics } from './observability/metrics';
+import { observeGateway, type ObservabilityOptions } from './observability/observe-gateway';
 import { createAdapters, type AdapterDeps } from './providers/registry';
 import type { ProviderAdapter } from './providers/types';
 import { createQuotaStore } from './quota/factory';
@@ -20,6 +24,7 @@ import { Router } from './routing/router';
 import { RouteSelector } from './routing/selector';
 import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider } from './tiers/proxy-routes';
 import { SpokeDirectory } from './tiers/spoke-directory';
+import { TenantLimiter } from './tenants/limiter';
 
 export interface Gateway {
   readonly config: GatewayConfig;
@@ -31,6 +36,14 @@ export interface Gateway {
   readonly executor: AttemptExecutor;
   readonly prober: EndpointProber;
   readonly events: EventBus;
+  /** Structured JSON logs (one line per request); also for errors outside requests. */
+  readonly logger: Logger;
+  /** Prometheus metrics counted from `events`, served at /metrics. */
+  readonly metrics: GatewayMetrics;
+  /** Per-tenant rpm/tpm (in `quota`, shared when it is Redis) and concurrency (this instance). */
+  readonly tenantLimits: TenantLimiter;
+  /** Deny, masking and Bedrock guardrails, run on each request before routing. */
+  readonly guardrails: GuardrailStage;
   readonly clock: Clock;
   readonly now: () => number;
   /** Resolves once the first routes are known (spoke DNS names resolved). */
@@ -46,6 +59,8 @@ export interface GatewayOptions extends Omit<AdapterDeps, 'now'> {
   quota?: QuotaStore;
   /** Active health checks; `false` turns them off (unit tests of passive health). */
   probes?: Partial<ProberOptions> | false;
+  /** Where logs and EMF lines go, and the environment deciding their defaults. */
+  observability?: ObservabilityOptions;
 }
 
 export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOptions = {}): Gateway {
@@ -66,11 +81,18 @@ export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOp
   const stats = new RouteStatsRegistry(clock);
   // Shared in Redis when `state.redis` is set (with a local fallback), else in memory.
   const quota: QuotaStore = opts.quota ?? createQuotaStore(config, clock);
-  const prober = new EndpointProber(targetsNow(), clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) });
+  const events = new EventBus();
+  const prober = new EndpointProber(targetsNow(), clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) }, (endpoint, down, error) => {
+    // An endpoint that failed its health check is out for every route on it, until it answers again.
+    if (down) events.emit({ type: 'ejection', route: endpoint, until: clock.now() + DEFAULT_PROBER.downIntervalMs, reason: `health check failed: ${error}` });
+  });
   prober.start();
   const selector = new RouteSelector(stats, quota, random, prober);
-  const events = new EventBus();
+  const observability = observeGateway(config, role, events, (name) => router.entry(name) !== undefined, opts.observability);
   const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock), clock, random, endpoints: prober, events });
+  const guardrails = createGuardrailStage(config.guardrails, {
+    onFailure: (guardrail, err, outcome) => observability.logger.warn({ guardrail, outcome, err: String(err) }, 'guardrail failed'),
+  });
 
   // Spoke addresses changed: new routes for new addresses, state kept for those that stay.
   const rebuild = () => {
@@ -91,6 +113,10 @@ export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOp
     executor,
     prober,
     events,
+    logger: observability.logger,
+    metrics: observability.metrics,
+    tenantLimits: new TenantLimiter(quota),
+    guardrails,
     clock,
     now,
     ready,
@@ -99,6 +125,8 @@ export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOp
       await prober.stop();
       await Promise.all([...adapters.values()].map((a) => a.close?.()));
       await quota.close?.();
+      guardrails.close();
+      observability.stop();
     },
   };
 }

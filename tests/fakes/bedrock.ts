@@ -2,6 +2,8 @@
  * A fake Amazon Bedrock Runtime on loopback that speaks the real wire protocol: Converse
  * JSON, ConverseStream as an AWS event stream (encoded by the AWS codec), Bedrock's
  * error shape (`x-amzn-errortype` + `{"message"}`) and its request validation rules.
+ * Also ApplyGuardrail (`POST /guardrail/{id}/version/{version}/apply`) with a small policy
+ * per guardrail: blocked words (word policy) and e-mail anonymization (PII policy).
  * Driven in tests by the real @aws-sdk/client-bedrock-runtime.
  */
 import { randomUUID } from 'node:crypto';
@@ -29,15 +31,30 @@ export interface FakeBedrockReply {
 export type FakeBedrockReplySource = FakeBedrockReply | ((req: BedrockRecordedRequest) => FakeBedrockReply);
 
 export interface BedrockRecordedRequest extends RecordedRequest {
-  /** URL-decoded model id from the path. */
+  /** URL-decoded model id from the path ('' for ApplyGuardrail). */
   modelId: string;
-  operation: 'converse' | 'converse-stream';
+  operation: 'converse' | 'converse-stream' | 'apply-guardrail';
+  /** ApplyGuardrail: the URL-decoded guardrail identifier and version from the path. */
+  guardrailId?: string;
+  guardrailVersion?: string;
+}
+
+/** What one fake guardrail does, the way a Bedrock guardrail's policies would. */
+export interface FakeGuardrailPolicy {
+  /** Word policy: these words (case-insensitive) block the input. */
+  blockedWords?: string[];
+  /** Sensitive-information policy: e-mail addresses are anonymized as `{EMAIL}`. */
+  anonymizeEmails?: boolean;
+  /** The guardrail's blocked-input message (Bedrock's console default when unset). */
+  blockedMessage?: string;
 }
 
 export interface FakeBedrockOptions {
   reply?: FakeBedrockReplySource;
   /** Models that refuse a conversation ending with an assistant turn (no prefill), as some Bedrock models do. */
   rejectPrefill?: boolean;
+  /** Guardrails by identifier, for ApplyGuardrail (any version of a known id is served). */
+  guardrails?: Record<string, FakeGuardrailPolicy>;
 }
 
 export interface FakeBedrock extends FakeServer {
@@ -45,6 +62,8 @@ export interface FakeBedrock extends FakeServer {
   /** Changeable between requests. */
   reply: FakeBedrockReplySource;
   rejectPrefill: boolean;
+  /** Changeable between requests. */
+  guardrails: Record<string, FakeGuardrailPolicy>;
   /** TCP connections accepted since start (keep-alive reuse keeps this low). */
   totalConnections(): number;
 }
@@ -134,6 +153,7 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
     always: undefined,
     reply: opts.reply ?? { text: DEFAULT_REPLY_TEXT },
     rejectPrefill: opts.rejectPrefill ?? false,
+    guardrails: opts.guardrails ?? {},
     openConnections: () => sockets.size,
     totalConnections: () => accepted,
     close: async () => {
@@ -163,6 +183,8 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
+    const guardrailPath = GUARDRAIL_PATH.exec(req.url ?? '');
+    if (guardrailPath) return applyGuardrail(req, res, raw, decodeURIComponent(guardrailPath[1]), decodeURIComponent(guardrailPath[2]));
     const match = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(req.url ?? '');
     let body: unknown = raw;
     try {
@@ -201,6 +223,41 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
     const reply = typeof fake.reply === 'function' ? fake.reply(recorded) : fake.reply;
     if (recorded.operation === 'converse') return converse(res, reply, body as ConverseBody, fault);
     return converseStream(res, reply, body as ConverseBody, fault);
+  }
+
+  async function applyGuardrail(req: IncomingMessage, res: ServerResponse, raw: string, guardrailId: string, guardrailVersion: string): Promise<void> {
+    let body: unknown = raw;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      // recorded as text; rejected below
+    }
+    fake.requests.push({
+      method: req.method ?? '',
+      path: req.url ?? '',
+      headers: { ...req.headers },
+      body,
+      modelId: '',
+      operation: 'apply-guardrail',
+      guardrailId,
+      guardrailVersion,
+    });
+    if (req.method !== 'POST') return sendError(res, new BedrockError(404, 'UnknownOperationException', `No route for ${req.method} ${req.url}`));
+    const authError = checkSigV4(req.headers.authorization);
+    if (authError) return sendError(res, authError);
+    if (typeof body !== 'object' || body === null) return sendError(res, new BedrockError(400, 'SerializationException', 'Request body is not valid JSON.'));
+    const invalid = validateApplyGuardrail(body as ApplyGuardrailBody, guardrailVersion);
+    if (invalid) return sendError(res, new BedrockError(400, 'ValidationException', invalid));
+    const policy = fake.guardrails[guardrailId];
+    if (!policy) return sendError(res, new BedrockError(404, 'ResourceNotFoundException', 'The guardrail identifier or version provided in the request does not exist.'));
+
+    const fault = fake.faults.shift() ?? fake.always;
+    if (fault?.kind === 'delay' && !(await wait(fault.ms, req))) return;
+    if (fault?.kind === 'status') return sendError(res, statusError(fault), fault.headers);
+    if (fault?.kind === 'reset') return void req.socket.destroy();
+    if (fault?.kind === 'hang') return;
+    res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID() });
+    res.end(JSON.stringify(guardrailVerdict(policy, (body as ApplyGuardrailBody).content!.map((c) => c.text!.text as string))));
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -336,6 +393,69 @@ function garbage(res: ServerResponse, operation: BedrockRecordedRequest['operati
   }
   res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' });
   res.end(Buffer.from('this is not an AWS event stream, just some bytes from somewhere\n'));
+}
+
+// ---------------------------------------------------------------------------------------
+// ApplyGuardrail
+
+const GUARDRAIL_PATH = /^\/guardrail\/([^/]+)\/version\/([^/]+)\/apply$/;
+const DEFAULT_BLOCKED_MESSAGE = 'Sorry, the model cannot answer this question.';
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+
+interface ApplyGuardrailBody {
+  source?: string;
+  content?: Array<{ text?: { text?: unknown } }>;
+}
+
+function validateApplyGuardrail(body: ApplyGuardrailBody, version: string): string | undefined {
+  if (!/^(DRAFT|[1-9][0-9]{0,7})$/.test(version)) return `1 validation error detected: Value '${version}' at 'guardrailVersion' failed to satisfy constraint.`;
+  if (body.source !== 'INPUT' && body.source !== 'OUTPUT') return "1 validation error detected: Value at 'source' failed to satisfy constraint: Member must satisfy enum value set: [INPUT, OUTPUT]";
+  if (!Array.isArray(body.content) || body.content.length === 0) return "1 validation error detected: Value at 'content' failed to satisfy constraint: Member must not be empty";
+  if (body.content.some((c) => typeof c?.text?.text !== 'string')) return 'Each content block must be a text block with a text string.';
+  return undefined;
+}
+
+/** Blocked words win (one output: the blocked message); else e-mails anonymized (one output per block). */
+function guardrailVerdict(policy: FakeGuardrailPolicy, texts: string[]): Record<string, unknown> {
+  const chars = texts.reduce((n, t) => n + t.length, 0);
+  const usage = {
+    topicPolicyUnits: 0,
+    contentPolicyUnits: 0,
+    wordPolicyUnits: Math.ceil(chars / 1000),
+    sensitiveInformationPolicyUnits: 0,
+    sensitiveInformationPolicyFreeUnits: Math.ceil(chars / 1000),
+    contextualGroundingPolicyUnits: 0,
+  };
+  const coverage = { textCharacters: { guarded: chars, total: chars } };
+  const metrics = { guardrailProcessingLatency: 1, usage, guardrailCoverage: coverage };
+  const words = (policy.blockedWords ?? []).filter((w) => texts.some((t) => t.toLowerCase().includes(w.toLowerCase())));
+  if (words.length > 0) {
+    return {
+      usage,
+      action: 'GUARDRAIL_INTERVENED',
+      actionReason: 'Guardrail blocked.',
+      outputs: [{ text: policy.blockedMessage ?? DEFAULT_BLOCKED_MESSAGE }],
+      assessments: [{ wordPolicy: { customWords: words.map((match) => ({ match, action: 'BLOCKED', detected: true })) }, invocationMetrics: metrics }],
+      guardrailCoverage: coverage,
+    };
+  }
+  const emails = policy.anonymizeEmails ? texts.flatMap((t) => t.match(EMAIL) ?? []) : [];
+  if (emails.length > 0) {
+    return {
+      usage,
+      action: 'GUARDRAIL_INTERVENED',
+      actionReason: 'Guardrail masked.',
+      outputs: texts.map((t) => ({ text: t.replace(EMAIL, '{EMAIL}') })),
+      assessments: [
+        {
+          sensitiveInformationPolicy: { piiEntities: emails.map((match) => ({ match, type: 'EMAIL', action: 'ANONYMIZED', detected: true })) },
+          invocationMetrics: metrics,
+        },
+      ],
+      guardrailCoverage: coverage,
+    };
+  }
+  return { usage, action: 'NONE', actionReason: 'No action.', outputs: [], assessments: [{ invocationMetrics: metrics }], guardrailCoverage: coverage };
 }
 
 // ---------------------------------------------------------------------------------------

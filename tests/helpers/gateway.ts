@@ -13,7 +13,8 @@ export interface TestGateway extends RunningServer {
 
 export async function startGateway(doc: GatewayConfigInput, role: Role = 'all-in-one', opts: GatewayOptions = {}): Promise<TestGateway> {
   const config = parseConfig(doc);
-  const gateway = createGateway(config, role, opts);
+  // Request logs would drown the test output; tests that read logs pass their own destination.
+  const gateway = createGateway(config, role, { observability: { destination: { write: () => true } }, ...opts });
   const server = await startServer(gateway, 0, '127.0.0.1');
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'test-key', maxRetries: 0, timeout: 20_000 });
   return { ...server, client, gateway };

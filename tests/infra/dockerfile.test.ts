@@ -114,9 +114,11 @@ describe('the image command on the bundle the build stage makes', () => {
   });
 
   test('with the config a spoke stack renders, the spoke serves /healthz and /v1/models', async () => {
-    const config = renderSpokeRuntimeConfig(spokeConfig('spoke-a'), 'spoke-a');
+    const config = renderSpokeRuntimeConfig(spokeConfig('spoke-a'), 'spoke-a', 'rediss://state.invalid:6379');
     // Loopback and an ephemeral port here; in the container, 0.0.0.0:8080 from the task environment.
     config.server = { ...config.server, host: '127.0.0.1', port: 0 };
+    // No shared-state cache on this machine: the spoke keeps its quotas in memory.
+    delete config.state;
     server = spawn(process.execPath, ['dist/gateway.js', '--role', 'spoke'], {
       cwd: app,
       env: { PATH: process.env.PATH, GATEWAY_CONFIG_JSON: JSON.stringify(config), AWS_REGION: 'us-east-1' },

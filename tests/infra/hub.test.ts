@@ -3,7 +3,8 @@
  */
 import { HEALTH_INTERVAL_SECONDS } from '../../infra/lib/health';
 import { cidrContainsIp } from '../../infra/lib/cidr';
-import { ofType, readStackConfigFile, runStack, type RecordedResource, type StackRun } from './pulumi-harness';
+import { fakeSecretValue, isSecretInput, ofType, plain, readStackConfigFile, runStack, type RecordedResource, type StackRun } from './pulumi-harness';
+import { configSchema } from '../../runtime/src/config/schema';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- config documents are JSON */
 const config = Object.fromEntries(Object.entries(readStackConfigFile('hub')).map(([k, v]) => [k.replace(/^ai-gateway:/, ''), parseMaybe(v)])) as Record<string, any>;
@@ -277,9 +278,10 @@ describe('security and encryption', () => {
   });
 
   test('third-party secrets exist empty (no value in config) and are readable by spoke accounts only', () => {
-    const secrets = ofType(hub, 'aws:secretsmanager/secret:Secret');
+    const secrets = ofType(hub, 'aws:secretsmanager/secret:Secret').filter((s) => s.inputs.name.startsWith('ai-gateway/third-party/'));
     expect(secrets.map((s) => s.inputs.name).sort()).toEqual(config.thirdParty.map((t: { name: string }) => `ai-gateway/third-party/${t.name}`).sort());
-    expect(ofType(hub, 'aws:secretsmanager/secretVersion:SecretVersion')).toEqual([]);
+    const versions = ofType(hub, 'aws:secretsmanager/secretVersion:SecretVersion');
+    expect(versions.filter((v) => secrets.some((s) => v.inputs.secretId === `${s.name}-id`))).toEqual([]);
     for (const policy of ofType(hub, 'aws:secretsmanager/secretPolicy:SecretPolicy')) {
       const doc = JSON.parse(policy.inputs.policy);
       expect(policy.inputs.blockPublicPolicy).toBe(true);
@@ -335,10 +337,170 @@ describe('monitoring and outputs', () => {
       'hubVpcCidr',
       'thirdPartySecretArns',
       'kmsKeyArn',
+      'alarmTopicArn',
+      'observabilitySinkArn',
     ]) {
       expect(hub.outputs[key]).toBeDefined();
     }
     expect(hub.outputs.hubAccountId).toBe(config.account.id);
     expect(hub.outputs.hubVpcCidr).toBe(config.network.cidr);
+  });
+});
+
+describe('shared state (ElastiCache for Valkey) for the Lambda proxy', () => {
+  const cache = () => one('aws:elasticache/replicationGroup:ReplicationGroup');
+  const lambdaSg = () => {
+    const fn = one('aws:lambda/function:Function');
+    return ofType(hub, 'aws:ec2/securityGroup:SecurityGroup').find((s) => fn.inputs.vpcConfig.securityGroupIds.includes(`${s.name}-id`)) as RecordedResource;
+  };
+  const stateSecret = () => one('aws:secretsmanager/secret:Secret', 'hub-state-auth-token');
+
+  test('one shard, Multi-AZ with automatic failover, its nodes spread over the private subnets', () => {
+    expect(cache().inputs).toMatchObject({ engine: 'valkey', clusterMode: 'disabled', port: 6379, numCacheClusters: 2, multiAzEnabled: true, automaticFailoverEnabled: true, nodeType: 'cache.t4g.small' });
+    expect(new Set(cache().inputs.preferredCacheClusterAzs).size).toBe(2);
+    const subnetGroup = one('aws:elasticache/subnetGroup:SubnetGroup');
+    expect(cache().inputs.subnetGroupName).toBe(subnetGroup.inputs.name);
+    const privateSubnets = ofType(hub, 'aws:ec2/subnet:Subnet').filter((s) => s.name.includes('private'));
+    expect([...subnetGroup.inputs.subnetIds].sort()).toEqual(privateSubnets.map((s) => `${s.name}-id`).sort());
+  });
+
+  test('TLS required, encrypted at rest with the hub key, AUTH token generated into Secrets Manager and nowhere else', () => {
+    const kmsArn = `arn:aws:kms:us-east-1:${config.account.id}:key/${one('aws:kms/key:Key').name}`;
+    expect(cache().inputs).toMatchObject({ transitEncryptionEnabled: true, transitEncryptionMode: 'required', atRestEncryptionEnabled: true, kmsKeyId: kmsArn });
+    const token = fakeSecretValue(one('random:index/randomPassword:RandomPassword').name);
+    expect(isSecretInput(cache().inputs.authToken) && plain(cache().inputs.authToken)).toBe(token);
+    expect(stateSecret().inputs).toMatchObject({ name: 'ai-gateway/hub/state-auth-token', kmsKeyId: kmsArn });
+    const version = one('aws:secretsmanager/secretVersion:SecretVersion');
+    expect(version.inputs.secretId).toBe(`${stateSecret().name}-id`);
+    expect(isSecretInput(version.inputs.secretString) && plain(version.inputs.secretString)).toBe(token);
+    const elsewhere = hub.resources.filter((r) => r !== cache() && r !== version && JSON.stringify(r.inputs).includes(token));
+    expect(elsewhere.map((r) => r.name)).toEqual([]);
+    expect(JSON.stringify(hub.outputs)).not.toContain(token);
+  });
+
+  test('port 6379 admits the Lambda security group only, which may reach the private subnets on it', () => {
+    const groups = ofType(hub, 'aws:ec2/securityGroup:SecurityGroup').filter((g) => cache().inputs.securityGroupIds.includes(`${g.name}-id`));
+    expect(groups).toHaveLength(1);
+    expect(groups[0].inputs.ingress).toEqual([expect.objectContaining({ protocol: 'tcp', fromPort: 6379, toPort: 6379, securityGroups: [`${lambdaSg().name}-id`] })]);
+    expect(groups[0].inputs.ingress[0].cidrBlocks).toBeUndefined();
+    expect(groups[0].inputs.egress).toEqual([]);
+    for (const other of ofType(hub, 'aws:ec2/securityGroup:SecurityGroup').filter((g) => g !== groups[0])) {
+      for (const rule of other.inputs.ingress ?? []) expect(rule.fromPort <= 6379 && rule.toPort >= 6379).toBe(false);
+    }
+    const privateCidrs = ofType(hub, 'aws:ec2/subnet:Subnet').filter((s) => s.name.includes('private')).map((s) => s.inputs.cidrBlock);
+    expect(lambdaSg().inputs.egress).toContainEqual(expect.objectContaining({ fromPort: 6379, toPort: 6379, cidrBlocks: privateCidrs }));
+  });
+
+  test('the proxy config names it as state.redis; the Lambda reads the token from Secrets Manager itself', () => {
+    const url = `rediss://master.${cache().inputs.replicationGroupId}.abc123.use1.cache.amazonaws.com:6379`;
+    const variables = one('aws:lambda/function:Function').inputs.environment.variables;
+    expect(configSchema.parse(JSON.parse(variables.GATEWAY_CONFIG_JSON)).state).toEqual({ redis: url });
+    expect(hub.outputs.stateRedisUrl).toBe(url);
+    const secretArn = `arn:aws:secretsmanager:us-east-1:${config.account.id}:secret:ai-gateway/hub/state-auth-token-AbCdEf`;
+    expect(variables.GATEWAY_REDIS_AUTH_SECRET_ARN).toBe(secretArn);
+    const policy = JSON.parse(one('aws:iam/rolePolicy:RolePolicy', 'hub-proxy-logs-kms').inputs.policy);
+    expect(policy.Statement).toContainEqual(expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: secretArn }));
+  });
+});
+
+describe('runtime config in SSM Parameter Store', () => {
+  const parameter = () => one('aws:ssm/parameter:Parameter');
+  const parameterArn = `arn:aws:ssm:us-east-1:${config.account.id}:parameter/ai-gateway/hub/runtime-config`;
+
+  test('a SecureString under the hub key holding the validated proxy config; the Lambda gets its name and a bootstrap copy', () => {
+    const kmsArn = `arn:aws:kms:us-east-1:${config.account.id}:key/${one('aws:kms/key:Key').name}`;
+    expect(parameter().inputs).toMatchObject({ name: '/ai-gateway/hub/runtime-config', type: 'SecureString', keyId: kmsArn, tier: 'Standard' });
+    const value = plain<string>(parameter().inputs.value);
+    const parsed = configSchema.parse(JSON.parse(value));
+    expect(parsed.models.map((m) => m.name)).toEqual(config.models.map((m: { name: string }) => m.name));
+    const variables = one('aws:lambda/function:Function').inputs.environment.variables;
+    expect(variables.GATEWAY_CONFIG_SSM_PARAMETER).toBe('/ai-gateway/hub/runtime-config');
+    expect(variables.GATEWAY_CONFIG_JSON).toBe(value);
+    expect(Number(variables.GATEWAY_CONFIG_POLL_SECONDS)).toBeGreaterThan(0);
+    expect(hub.outputs.proxyConfigParameterName).toBe('/ai-gateway/hub/runtime-config');
+    const envBytes = Object.entries(variables).reduce((n, [k, v]) => n + k.length + Buffer.byteLength(String(v)), 0);
+    expect(envBytes).toBeLessThanOrEqual(4096);
+  });
+
+  test('IAM: the Lambda role may read exactly that parameter, and decrypt it only through SSM for that parameter', () => {
+    const statements = JSON.parse(one('aws:iam/rolePolicy:RolePolicy', 'hub-proxy-logs-kms').inputs.policy).Statement;
+    const ssm = statements.filter((st: any) => [st.Action].flat().some((a: string) => a.startsWith('ssm:')));
+    expect(ssm).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'ssm:GetParameter', Resource: parameterArn })]);
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: 'kms:Decrypt', Condition: { StringEquals: { 'kms:ViaService': 'ssm.us-east-1.amazonaws.com', 'kms:EncryptionContext:PARAMETER_ARN': parameterArn } } }),
+    );
+  });
+
+  test('SSM and Secrets Manager are reachable inside the hub VPC (interface endpoints), NAT or not', () => {
+    const endpoints = ofType(hub, 'aws:ec2/vpcEndpoint:VpcEndpoint');
+    expect(endpoints.map((e) => e.inputs.serviceName).sort()).toEqual(['com.amazonaws.us-east-1.secretsmanager', 'com.amazonaws.us-east-1.ssm']);
+    endpoints.forEach((e) => expect(e.inputs).toMatchObject({ vpcEndpointType: 'Interface', privateDnsEnabled: true }));
+  });
+});
+
+describe('runtime metrics: dashboard and alarms', () => {
+  const METRICS = ['Requests', 'Errors', 'Attempts', 'Failovers', 'LatencyMs', 'TtftMs', 'InputTokens', 'OutputTokens'];
+  const dashboard = () => JSON.parse(one('aws:cloudwatch/dashboard:Dashboard').inputs.dashboardBody);
+  const expressions = () => dashboard().widgets.flatMap((w: any) => w.properties.metrics.flat().filter((m: any) => m && typeof m === 'object' && m.expression).map((m: any) => m.expression));
+
+  test('the Lambda names the namespace and service its embedded metrics use', () => {
+    const variables = one('aws:lambda/function:Function').inputs.environment.variables;
+    expect(variables).toMatchObject({ GATEWAY_METRICS_NAMESPACE: 'AIGateway', GATEWAY_METRICS_SERVICE: 'ai-gateway-hub' });
+  });
+
+  test('the dashboard shows every runtime metric per service (the proxy and each spoke, by SEARCH over AIGateway/Service)', () => {
+    const searches: string[] = expressions().filter((e: string) => e.startsWith('SEARCH('));
+    for (const metric of METRICS) {
+      expect(searches.some((e) => e.includes(`{AIGateway,Service} MetricName="${metric}"`))).toBe(true);
+    }
+    expect(searches.find((e) => e.includes('"LatencyMs"'))).toMatch(/'p99', 60\)$/);
+    expect(searches.find((e) => e.includes('"TtftMs"'))).toMatch(/'p99', 60\)$/);
+  });
+
+  test('the dashboard shows the proxy error and failover rates with the alarms expressions, and its p99 latency and TTFT', () => {
+    const rows = dashboard().widgets.flatMap((w: any) => w.properties.metrics).filter((m: any) => Array.isArray(m) && m[0] === 'AIGateway');
+    const proxyRows = rows.filter((m: any[]) => m[2] === 'Service' && m[3] === 'ai-gateway-hub').map((m: any[]) => `${m[1]}:${m[4].stat}`);
+    expect(proxyRows).toEqual(expect.arrayContaining(['Requests:Sum', 'Errors:Sum', 'Failovers:Sum', 'LatencyMs:p99', 'TtftMs:p99']));
+    const alarmExpressions = ofType(hub, 'aws:cloudwatch/metricAlarm:MetricAlarm')
+      .filter((a) => a.inputs.name?.startsWith('ai-gateway-hub-'))
+      .flatMap((a) => a.inputs.metricQueries.filter((q: any) => q.expression).map((q: any) => q.expression));
+    expect(alarmExpressions).toHaveLength(2);
+    for (const expression of alarmExpressions) expect(expressions()).toContain(expression);
+  });
+
+  test('alarms on the proxy error rate, failover rate, p99 latency and p99 TTFT, to the alarm topic', () => {
+    const alarms = ofType(hub, 'aws:cloudwatch/metricAlarm:MetricAlarm').filter((a) => a.inputs.metricQueries);
+    expect(alarms.map((a) => a.inputs.name).sort()).toEqual(['ai-gateway-hub-error-rate', 'ai-gateway-hub-failover-rate', 'ai-gateway-hub-latency-p99', 'ai-gateway-hub-ttft-p99']);
+    const topic = `arn:aws:sns:us-east-1:${config.account.id}:${one('aws:sns/topic:Topic').name}`;
+    for (const alarm of alarms) {
+      expect(alarm.inputs.alarmActions).toEqual([topic]);
+      for (const q of alarm.inputs.metricQueries.filter((m: any) => m.metric)) {
+        expect(q.metric).toMatchObject({ namespace: 'AIGateway', dimensions: { Service: 'ai-gateway-hub' } });
+        expect(METRICS).toContain(q.metric.metricName);
+        expect(q.accountId).toBeUndefined();
+      }
+    }
+    const byName = (n: string) => alarms.find((a) => a.inputs.name === `ai-gateway-hub-${n}`) as RecordedResource;
+    const metricsOf = (a: RecordedResource) => a.inputs.metricQueries.filter((q: any) => q.metric).map((q: any) => `${q.metric.metricName}:${q.metric.stat}`);
+    expect(metricsOf(byName('error-rate'))).toEqual(['Requests:Sum', 'Errors:Sum']);
+    expect(metricsOf(byName('failover-rate'))).toEqual(['Requests:Sum', 'Failovers:Sum']);
+    expect(metricsOf(byName('latency-p99'))).toEqual(['LatencyMs:p99']);
+    expect(metricsOf(byName('ttft-p99'))).toEqual(['TtftMs:p99']);
+    expect(byName('error-rate').inputs.threshold).toBe(5);
+    expect(byName('latency-p99').inputs.threshold).toBe(60_000);
+  });
+
+  test('an observability sink that spoke accounts (organization and external) may link metrics to, nothing else', () => {
+    const sink = one('aws:oam/sink:Sink');
+    const policy = JSON.parse(one('aws:oam/sinkPolicy:SinkPolicy').inputs.policy);
+    expect(one('aws:oam/sinkPolicy:SinkPolicy').inputs.sinkIdentifier).toBe(hub.outputs.observabilitySinkArn);
+    expect(hub.outputs.observabilitySinkArn).toMatch(/^arn:aws:oam:us-east-1:111111111111:sink\//);
+    expect(sink.provider).toBe('hub-account');
+    for (const statement of policy.Statement) {
+      expect(statement.Action).toEqual(['oam:CreateLink', 'oam:UpdateLink']);
+      expect(statement.Condition['ForAllValues:StringEquals']['oam:ResourceTypes']).toEqual(['AWS::CloudWatch::Metric']);
+    }
+    expect(policy.Statement.find((st: any) => st.Principal.AWS === '*').Condition.StringEquals['aws:PrincipalOrgID']).toBe('o-a1b2c3d4e5');
+    expect(policy.Statement.find((st: any) => Array.isArray(st.Principal.AWS)).Principal.AWS).toEqual(['arn:aws:iam::333333333333:root']);
   });
 });

@@ -28,7 +28,9 @@ function proxyConfigJson(): string {
   );
   const parsed = parseStackConfig('hub', values);
   if (parsed.kind !== 'hub') throw new Error('not a hub');
-  return JSON.stringify(renderProxyConfig(parsed.config));
+  // No shared-state cache on this machine: the proxy keeps its limits in memory.
+  const { state: _noCache, ...config } = renderProxyConfig(parsed.config, 'rediss://state.invalid:6379');
+  return JSON.stringify(config);
 }
 
 let dir: string;

@@ -66,6 +66,11 @@ function providerName(ref: string | undefined): string | undefined {
 
 const HEX = '0123456789abcdef';
 
+/** What a generated secret (random.RandomPassword) resolves to under the mocks: easy to spot anywhere. */
+export function fakeSecretValue(name: string): string {
+  return `FAKEGENERATEDSECRET${name.replace(/[^A-Za-z0-9]/g, '')}`;
+}
+
 /** Plausible computed attributes per resource type (what AWS would return). */
 function fakeState(type: string, name: string, inputs: Inputs, region: string, account: string): Inputs {
   const module = /^aws:([a-z0-9]+)\//.exec(type)?.[1] ?? 'aws';
@@ -95,6 +100,19 @@ function fakeState(type: string, name: string, inputs: Inputs, region: string, a
       return { ...base, repositoryUrl: `${account}.dkr.ecr.${region}.amazonaws.com/${inputs.name}` };
     case 'aws:cloudwatch/dashboard:Dashboard':
       return { ...base, dashboardName: inputs.dashboardName };
+    case 'aws:elasticache/replicationGroup:ReplicationGroup':
+      return {
+        ...base,
+        arn: `arn:aws:elasticache:${region}:${account}:replicationgroup:${inputs.replicationGroupId}`,
+        primaryEndpointAddress: `master.${inputs.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
+        readerEndpointAddress: `replica.${inputs.replicationGroupId}.abc123.use1.cache.amazonaws.com`,
+      };
+    case 'aws:ssm/parameter:Parameter':
+      return { ...base, arn: `arn:aws:ssm:${region}:${account}:parameter${inputs.name}`, version: 1 };
+    case 'aws:oam/sink:Sink':
+      return { ...base, arn: `arn:aws:oam:${region}:${account}:sink/${HEX}`, sinkId: HEX };
+    case 'random:index/randomPassword:RandomPassword':
+      return { ...inputs, result: fakeSecretValue(name) };
     default:
       return base;
   }
@@ -183,4 +201,14 @@ function settle<T>(output: pulumi.Output<T>): Promise<T> {
 /** Resolves an Output (or plain value) in a test. */
 export function resolve<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
   return settle(pulumi.output(value)) as Promise<pulumi.Unwrap<T>>;
+}
+
+/** A secret input as the mocks see it: `{ <sig>: <secret sig>, value }`. */
+export function isSecretInput(value: unknown): value is { value: unknown } {
+  return typeof value === 'object' && value !== null && (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+}
+
+/** An input with its secret wrapper (if any) removed. */
+export function plain<T = any>(value: unknown): T {
+  return (isSecretInput(value) ? value.value : value) as T;
 }

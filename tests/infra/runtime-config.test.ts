@@ -6,6 +6,8 @@ import { loadConfigFromEnv } from '../../runtime/src/config/load';
 import { configSchema } from '../../runtime/src/config/schema';
 import { parseStackConfig, type HubConfig } from '../../infra/config';
 import { renderProxyConfig } from '../../infra/hub/proxy-config';
+import { LAMBDA_ENVIRONMENT_BYTES, proxyEnvironment } from '../../infra/hub/proxy-function';
+import { parameterTier } from '../../infra/lib/runtime-config-parameter';
 import { renderSpokeRuntimeConfig } from '../../infra/spoke/runtime-config';
 import { PROJECT, readStackConfigFile, spokeStacksOnDisk } from './pulumi-harness';
 import { spokeConfig } from './spoke-checks';
@@ -27,9 +29,11 @@ function hubConfig(): HubConfig {
   return parsed.config;
 }
 
+const REDIS_URL = 'rediss://master.ai-gateway-x.abc123.use1.cache.amazonaws.com:6379';
+
 describe('hub proxy config', () => {
   const hub = hubConfig();
-  const rendered = renderProxyConfig(hub);
+  const rendered = renderProxyConfig(hub, REDIS_URL);
 
   test('is accepted by the runtime loader exactly as the Lambda receives it', () => {
     const loaded = loadConfigFromEnv({ GATEWAY_CONFIG_JSON: JSON.stringify(rendered) });
@@ -48,18 +52,36 @@ describe('hub proxy config', () => {
     }
   });
 
-  test('fits in the 4 KB Lambda environment', () => {
-    expect(Buffer.byteLength(JSON.stringify(rendered)) + 64).toBeLessThan(4096);
+  test('names the shared-state cache (TLS, no credentials in the URL) for tenant limits across Lambda instances', () => {
+    const parsed = configSchema.parse(rendered);
+    expect(parsed.state).toEqual({ redis: REDIS_URL });
+    expect(new URL(REDIS_URL).protocol).toBe('rediss:');
+    expect(new URL(parsed.state?.redis ?? '').password).toBe('');
+  });
+
+  test('travels in the Lambda environment beside the other variables while it fits in 4 KB, and in a Standard parameter', () => {
+    const base = { GATEWAY_ROLE: 'proxy', GATEWAY_CONFIG_SSM_PARAMETER: '/ai-gateway/hub/runtime-config', GATEWAY_METRICS_SERVICE: 'ai-gateway-hub' };
+    expect(proxyEnvironment(base, JSON.stringify(rendered)).GATEWAY_CONFIG_JSON).toBe(JSON.stringify(rendered));
+    expect(parameterTier(JSON.stringify(rendered))).toBe('Standard');
+  });
+
+  test('a config past the 4 KB environment is left to the SSM parameter alone', () => {
+    const base = { GATEWAY_ROLE: 'proxy', GATEWAY_CONFIG_SSM_PARAMETER: '/ai-gateway/hub/runtime-config' };
+    const big = JSON.stringify({ ...rendered, models: Array.from({ length: 80 }, (_, i) => ({ name: `model-${i}`, targets: [{ provider: 'spokes', model: `model-${i}` }] })) });
+    expect(Buffer.byteLength(big)).toBeGreaterThan(LAMBDA_ENVIRONMENT_BYTES);
+    expect(proxyEnvironment(base, big)).toEqual(base);
+    expect(parameterTier(big)).toBe('Advanced');
   });
 });
 
 describe.each(spokeStacksOnDisk())('%s runtime config', (stack) => {
   const cfg = spokeConfig(stack);
-  const rendered = renderSpokeRuntimeConfig(cfg, stack);
+  const rendered = renderSpokeRuntimeConfig(cfg, stack, REDIS_URL);
 
-  test('is accepted by the runtime loader', () => {
+  test('is accepted by the runtime loader, with the shared-state cache as state.redis', () => {
     const loaded = loadConfigFromEnv({ GATEWAY_CONFIG_JSON: JSON.stringify(rendered) });
     expect(loaded.server).toMatchObject({ port: 8080, host: '0.0.0.0' });
+    expect(loaded.state).toEqual({ redis: REDIS_URL });
   });
 
   test('carries this account quotas per model and resolves every target to a provider that has it', () => {

@@ -6,9 +6,26 @@ import { configSchema } from '../../runtime/src/config/schema';
 import { parseStackConfig, type SpokeConfig } from '../../infra/config';
 import { cidrContainsIp } from '../../infra/lib/cidr';
 import { renderSpokeRuntimeConfig } from '../../infra/spoke/runtime-config';
-import { ofType, PROJECT, readStackConfigFile, REPO, type RecordedResource, type StackRun } from './pulumi-harness';
+import { fakeSecretValue, isSecretInput, ofType, plain, PROJECT, readStackConfigFile, REPO, type RecordedResource, type StackRun } from './pulumi-harness';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- resource inputs are untyped JSON */
+
+type Container = { environment: { name: string; value: string }[]; secrets: { name: string; valueFrom: string }[] };
+const containerEnv = (c: Container) => Object.fromEntries(c.environment.map((e) => [e.name, e.value]));
+const containerSecrets = (c: Container) => Object.fromEntries(c.secrets.map((e) => [e.name, e.valueFrom]));
+/** The ARN AWS gives a parameter (the mocks return the same). */
+const parameterArn = (p: RecordedResource, cfg: SpokeConfig) => `arn:aws:ssm:${cfg.account.region}:${cfg.account.id}:parameter${p.inputs.name}`;
+const cacheGroup = (run: StackRun) => only(run, 'aws:elasticache/replicationGroup:ReplicationGroup');
+const configParameter = (run: StackRun) => only(run, 'aws:ssm/parameter:Parameter');
+const stateSecret = (run: StackRun) => only(run, 'aws:secretsmanager/secret:Secret', (s) => s.inputs.name === `ai-gateway/${run.stack}/state-auth-token`);
+const kmsKeyArn = (run: StackRun, cfg: SpokeConfig) => `arn:aws:kms:${cfg.account.region}:${cfg.account.id}:key/${only(run, 'aws:kms/key:Key').name}`;
+function policyStatements(run: StackRun, name: string): any[] {
+  return JSON.parse(only(run, 'aws:iam/rolePolicy:RolePolicy', (p) => p.name === name).inputs.policy).Statement;
+}
+/** The task's container definition. */
+export function taskContainer(run: StackRun): Container & Record<string, any> {
+  return JSON.parse(ofType(run, 'aws:ecs/taskDefinition:TaskDefinition')[0].inputs.containerDefinitions)[0];
+}
 
 export function spokeConfig(stack: string, dir = REPO): SpokeConfig {
   const values: Record<string, unknown> = {};
@@ -120,10 +137,14 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     expect(task.inputs).toMatchObject({ requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: String(cfg.service.cpu), memory: String(cfg.service.memoryMb) });
     const [container] = JSON.parse(task.inputs.containerDefinitions);
     expect(container).toMatchObject({ image: cfg.service.image, user: '1000', readonlyRootFilesystem: true, portMappings: [{ containerPort: 8080, protocol: 'tcp' }] });
-    const env = Object.fromEntries(container.environment.map((e: { name: string; value: string }) => [e.name, e.value]));
+    const env = containerEnv(container);
     expect(env.GATEWAY_ROLE).toBe('spoke');
-    const runtimeConfig = configSchema.parse(JSON.parse(env.GATEWAY_CONFIG_JSON));
-    expect(JSON.parse(env.GATEWAY_CONFIG_JSON)).toEqual(renderSpokeRuntimeConfig(cfg, run.stack));
+    // The config reaches the task from its SSM parameter (ECS reads it at task start).
+    const parameter = only(run, 'aws:ssm/parameter:Parameter');
+    expect(containerSecrets(container).GATEWAY_CONFIG_JSON).toBe(parameterArn(parameter, cfg));
+    const value = plain<string>(parameter.inputs.value);
+    const runtimeConfig = configSchema.parse(JSON.parse(value));
+    expect(JSON.parse(value)).toEqual(renderSpokeRuntimeConfig(cfg, run.stack, run.outputs.stateRedisUrl));
     expect(runtimeConfig.server).toMatchObject({ port: 8080, host: '0.0.0.0' });
     expect(runtimeConfig.models.map((m) => m.name).sort()).toEqual(cfg.models.map((m) => m.name).sort());
     expect(runtimeConfig.providers.flatMap((p) => p.accounts.map((a) => a.id))).toEqual(runtimeConfig.providers.map(() => run.stack));
@@ -204,7 +225,7 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     const listener = only(run, 'aws:lb/listener:Listener', isRegistration(run));
     expect(listener.inputs).toMatchObject({ loadBalancerArn: hub.hubNlbArns[kind], port: cfg.registration.hubPort, protocol: 'TCP' });
 
-    const alarm = only(run, 'aws:cloudwatch/metricAlarm:MetricAlarm');
+    const alarm = only(run, 'aws:cloudwatch/metricAlarm:MetricAlarm', (a) => a.inputs.metricName === 'HealthyHostCount');
     expect(alarm.inputs).toMatchObject({ name: `ai-gateway-spoke-${run.stack}-healthy`, namespace: 'AWS/NetworkELB', metricName: 'HealthyHostCount', period: 60 });
     expect(alarm.inputs.dimensions).toEqual({ LoadBalancer: hub.hubNlbArnSuffixes[kind], TargetGroup: `targetgroup/${own.name}/0123456789abcdef` });
     const check = only(run, 'aws:route53/healthCheck:HealthCheck');
@@ -221,5 +242,133 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     });
     expect([...record.inputs.records].sort()).toEqual([...ips].sort());
     expect(record.inputs.aliases).toBeUndefined();
+  },
+  'shared state: one Valkey replication group (one shard), Multi-AZ with automatic failover, in the private subnets'(run, cfg) {
+    const group = cacheGroup(run);
+    expect(group.provider).toBe('spoke-account');
+    const nodes = cfg.cache.replicas + 1;
+    expect(group.inputs).toMatchObject({ engine: 'valkey', clusterMode: 'disabled', port: 6379, nodeType: cfg.cache.nodeType, numCacheClusters: nodes, multiAzEnabled: true, automaticFailoverEnabled: true });
+    expect(nodes).toBeGreaterThanOrEqual(2);
+    // Primary and replica never share an AZ while there are AZs to spread over.
+    expect(new Set(group.inputs.preferredCacheClusterAzs).size).toBe(Math.min(nodes, cfg.network.azCount));
+    const subnetGroup = only(run, 'aws:elasticache/subnetGroup:SubnetGroup');
+    expect(group.inputs.subnetGroupName).toBe(subnetGroup.inputs.name);
+    expect([...subnetGroup.inputs.subnetIds].sort()).toEqual(privateSubnets(run).map(id).sort());
+  },
+
+  'shared state: TLS required, encrypted at rest with the spoke key, AUTH token generated and kept in Secrets Manager only'(run, cfg) {
+    const group = cacheGroup(run);
+    const keyArn = kmsKeyArn(run, cfg);
+    expect(group.inputs).toMatchObject({ transitEncryptionEnabled: true, transitEncryptionMode: 'required', atRestEncryptionEnabled: true, kmsKeyId: keyArn });
+    const generator = only(run, 'random:index/randomPassword:RandomPassword');
+    expect(generator.inputs.length).toBeGreaterThanOrEqual(32);
+    const token = fakeSecretValue(generator.name);
+    expect(isSecretInput(group.inputs.authToken) && plain(group.inputs.authToken)).toBe(token);
+    const secret = stateSecret(run);
+    expect(secret.inputs.kmsKeyId).toBe(keyArn);
+    const version = only(run, 'aws:secretsmanager/secretVersion:SecretVersion');
+    expect(version.inputs.secretId).toBe(id(secret));
+    expect(isSecretInput(version.inputs.secretString) && plain(version.inputs.secretString)).toBe(token);
+    // The token reaches the cache and its secret, nothing else: no environment, config, policy or output.
+    const elsewhere = run.resources.filter((r) => r !== group && r !== version && JSON.stringify(r.inputs).includes(token));
+    expect(elsewhere.map((r) => r.name)).toEqual([]);
+    expect(JSON.stringify(run.outputs)).not.toContain(token);
+  },
+
+  'shared state: port 6379 admits the task security group only, and the tasks may reach it'(run) {
+    const groups = ofType(run, 'aws:ec2/securityGroup:SecurityGroup');
+    const taskSg = groups.find((g) => g.name.endsWith('-gateway-task')) as RecordedResource;
+    const cacheSgs = groups.filter((g) => cacheGroup(run).inputs.securityGroupIds.includes(id(g)));
+    expect(cacheSgs).toHaveLength(1);
+    const [cacheSg] = cacheSgs;
+    expect(cacheSg.inputs.ingress).toEqual([expect.objectContaining({ protocol: 'tcp', fromPort: 6379, toPort: 6379, securityGroups: [id(taskSg)] })]);
+    expect(cacheSg.inputs.ingress[0].cidrBlocks).toBeUndefined();
+    expect(cacheSg.inputs.egress).toEqual([]);
+    // No other group opens 6379, and no standalone rule widens any group.
+    for (const g of groups.filter((other) => other !== cacheSg)) {
+      for (const rule of g.inputs.ingress ?? []) expect(rule.fromPort <= 6379 && rule.toPort >= 6379).toBe(false);
+    }
+    expect(run.resources.filter((r) => /securityGroupIngressRule|securityGroupRule/.test(r.type)).map((r) => r.name)).toEqual([]);
+    expect(taskSg.inputs.egress).toContainEqual(expect.objectContaining({ protocol: 'tcp', fromPort: 6379, toPort: 6379, cidrBlocks: privateSubnets(run).map((s) => s.inputs.cidrBlock) }));
+  },
+
+  'shared state: the tasks get state.redis (rediss://, no credentials) in their config and the token from Secrets Manager at start'(run, cfg) {
+    const group = cacheGroup(run);
+    const config = JSON.parse(plain<string>(configParameter(run).inputs.value));
+    expect(config.state).toEqual({ redis: `rediss://master.${group.inputs.replicationGroupId}.abc123.use1.cache.amazonaws.com:6379` });
+    expect(new URL(config.state.redis).password).toBe('');
+    expect(run.outputs.stateRedisUrl).toBe(config.state.redis);
+    const container = taskContainer(run);
+    const secretArn = `arn:aws:secretsmanager:${cfg.account.region}:${cfg.account.id}:secret:${stateSecret(run).inputs.name}-AbCdEf`;
+    expect(containerSecrets(container).GATEWAY_REDIS_AUTH_TOKEN).toBe(secretArn);
+    expect(containerEnv(container).GATEWAY_REDIS_AUTH_TOKEN).toBeUndefined();
+    const execution = policyStatements(run, `${run.stack}-gateway-execution`);
+    expect(execution.find((st) => st.Action === 'secretsmanager:GetSecretValue')?.Resource).toContain(secretArn);
+    expect(execution).toContainEqual(
+      expect.objectContaining({ Action: 'kms:Decrypt', Resource: kmsKeyArn(run, cfg), Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${cfg.account.region}.amazonaws.com` } } }),
+    );
+  },
+
+  'runtime config: a SecureString parameter under the spoke key, its name in the task environment, reachable without NAT'(run, cfg) {
+    const parameter = configParameter(run);
+    const value = plain<string>(parameter.inputs.value);
+    expect(isSecretInput(parameter.inputs.value)).toBe(true);
+    expect(parameter.inputs).toMatchObject({ name: `/ai-gateway/${run.stack}/runtime-config`, type: 'SecureString', keyId: kmsKeyArn(run, cfg) });
+    expect(parameter.inputs.tier).toBe(Buffer.byteLength(value) > 4096 ? 'Advanced' : 'Standard');
+    const env = containerEnv(taskContainer(run));
+    expect(env.GATEWAY_CONFIG_SSM_PARAMETER).toBe(parameter.inputs.name);
+    expect(Number(env.GATEWAY_CONFIG_POLL_SECONDS)).toBeGreaterThan(0);
+    expect(run.outputs.runtimeConfigParameterName).toBe(parameter.inputs.name);
+    const endpoints = ofType(run, 'aws:ec2/vpcEndpoint:VpcEndpoint').map((e) => e.inputs.serviceName);
+    for (const service of ['ssm', 'secretsmanager']) expect(endpoints).toContain(`com.amazonaws.${cfg.account.region}.${service}`);
+  },
+
+  'runtime config IAM: the task role may read exactly that parameter, and decrypt it only through SSM; ECS may inject it'(run, cfg) {
+    const arn = `arn:aws:ssm:${cfg.account.region}:${cfg.account.id}:parameter${configParameter(run).inputs.name}`;
+    const viaSsm = { StringEquals: { 'kms:ViaService': `ssm.${cfg.account.region}.amazonaws.com`, 'kms:EncryptionContext:PARAMETER_ARN': arn } };
+    const ssmOf = (statements: any[]) => statements.filter((st) => [st.Action].flat().some((a: string) => a.startsWith('ssm:')));
+    const task = policyStatements(run, `${run.stack}-gateway-task`);
+    expect(ssmOf(task)).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn })]);
+    expect(task).toContainEqual(expect.objectContaining({ Action: 'kms:Decrypt', Resource: kmsKeyArn(run, cfg), Condition: viaSsm }));
+    const execution = policyStatements(run, `${run.stack}-gateway-execution`);
+    expect(ssmOf(execution)).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'ssm:GetParameters', Resource: arn })]);
+    expect(execution).toContainEqual(expect.objectContaining({ Action: 'kms:Decrypt', Resource: kmsKeyArn(run, cfg), Condition: viaSsm }));
+  },
+
+  'metrics: the tasks name their namespace and service, and the spoke links its metrics (not its logs) to the hub sink'(run, cfg, hub) {
+    const env = containerEnv(taskContainer(run));
+    expect(env.GATEWAY_METRICS_NAMESPACE).toBe('AIGateway');
+    expect(env.GATEWAY_METRICS_SERVICE).toBe(`ai-gateway-${run.stack}`);
+    const link = only(run, 'aws:oam/link:Link');
+    expect(link.provider).toBe('spoke-account');
+    expect(link.inputs).toMatchObject({ sinkIdentifier: hub.observabilitySinkArn, resourceTypes: ['AWS::CloudWatch::Metric'] });
+    expect(link.inputs.linkConfiguration.metricConfiguration.filter).toContain(`'AIGateway'`);
+    expect(hub.observabilitySinkArn).toMatch(/^arn:aws:oam:/);
+    expect(cfg.account.id).not.toBe(cfg.hub.accountId);
+  },
+
+  'metrics: alarms in the hub account on its error rate, failover rate, p99 latency and p99 time to first token'(run, cfg, hub) {
+    const service = `ai-gateway-${run.stack}`;
+    const alarms = ofType(run, 'aws:cloudwatch/metricAlarm:MetricAlarm').filter((a) => a.inputs.metricQueries);
+    const named = (what: string) => alarms.find((a) => a.inputs.name === `ai-gateway-spoke-${run.stack}-${what}`) as RecordedResource;
+    expect(alarms.map((a) => a.inputs.name).sort()).toEqual(['error-rate', 'failover-rate', 'latency-p99', 'ttft-p99'].map((w) => `ai-gateway-spoke-${run.stack}-${w}`));
+    for (const alarm of alarms) {
+      expect(alarm.provider).toBe('hub-account');
+      expect(alarm.inputs.alarmActions).toEqual([hub.alarmTopicArn]);
+      const metrics = alarm.inputs.metricQueries.filter((q: any) => q.metric);
+      // Read from the spoke account, through the link.
+      metrics.forEach((q: any) => expect(q).toMatchObject({ accountId: cfg.account.id, metric: { namespace: 'AIGateway', dimensions: { Service: service }, period: 60 } }));
+      expect(alarm.inputs.metricQueries.filter((q: any) => q.returnData)).toHaveLength(1);
+    }
+    const metricNames = (a: RecordedResource) => a.inputs.metricQueries.filter((q: any) => q.metric).map((q: any) => `${q.metric.metricName}:${q.metric.stat}`);
+    expect(metricNames(named('error-rate'))).toEqual(['Requests:Sum', 'Errors:Sum']);
+    expect(named('error-rate').inputs.threshold).toBe(cfg.alarms.errorRatePercent);
+    expect(named('error-rate').inputs.metricQueries.find((q: any) => q.returnData).expression).toBe(`IF(requests >= ${cfg.alarms.minRequestsPerMinute}, 100 * FILL(errors, 0) / requests, 0)`);
+    expect(metricNames(named('failover-rate'))).toEqual(['Requests:Sum', 'Failovers:Sum']);
+    expect(named('failover-rate').inputs.threshold).toBe(cfg.alarms.failoverRatePercent);
+    expect(metricNames(named('latency-p99'))).toEqual(['LatencyMs:p99']);
+    expect(named('latency-p99').inputs.threshold).toBe(cfg.alarms.latencyP99Ms);
+    expect(metricNames(named('ttft-p99'))).toEqual(['TtftMs:p99']);
+    expect(named('ttft-p99').inputs.threshold).toBe(cfg.alarms.ttftP99Ms);
   },
 };

@@ -5,8 +5,8 @@
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ofType, readStackConfigFile, REPO, runStack, spokeStacksOnDisk, type StackRun } from './pulumi-harness';
-import { spokeChecks, spokeConfig } from './spoke-checks';
+import { ofType, plain, readStackConfigFile, REPO, runStack, spokeStacksOnDisk, type StackRun } from './pulumi-harness';
+import { spokeChecks, spokeConfig, taskContainer } from './spoke-checks';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- stack outputs are JSON */
 let hub: Record<string, any>;
@@ -46,16 +46,20 @@ describe('spoke-specific details', () => {
 
   test('spoke-b (third-party): API keys come from the hub secrets at task start, never as values', () => {
     const run = runs.get('spoke-b') as StackRun;
-    const [container] = JSON.parse(ofType(run, 'aws:ecs/taskDefinition:TaskDefinition')[0].inputs.containerDefinitions);
+    const container = taskContainer(run);
+    const stateToken = 'arn:aws:secretsmanager:us-east-1:333333333333:secret:ai-gateway/spoke-b/state-auth-token-AbCdEf';
+    const config = 'arn:aws:ssm:us-east-1:333333333333:parameter/ai-gateway/spoke-b/runtime-config';
     expect(container.secrets).toEqual([
+      { name: 'GATEWAY_CONFIG_JSON', valueFrom: config },
+      { name: 'GATEWAY_REDIS_AUTH_TOKEN', valueFrom: stateToken },
       { name: 'OPENAI_MAIN_API_KEY', valueFrom: hub.thirdPartySecretArns.openai },
       { name: 'ANTHROPIC_MAIN_API_KEY', valueFrom: hub.thirdPartySecretArns.anthropic },
     ]);
-    const runtime = JSON.parse(container.environment.find((e: { name: string }) => e.name === 'GATEWAY_CONFIG_JSON').value);
+    const runtime = JSON.parse(plain(ofType(run, 'aws:ssm/parameter:Parameter')[0].inputs.value));
     expect(runtime.providers.map((p: any) => p.accounts[0].credentials)).toEqual([{ env: 'OPENAI_MAIN_API_KEY' }, { env: 'ANTHROPIC_MAIN_API_KEY' }]);
     const execution = JSON.parse(ofType(run, 'aws:iam/rolePolicy:RolePolicy').find((p) => p.name === 'spoke-b-gateway-execution')?.inputs.policy);
     const read = execution.Statement.find((s: any) => s.Action === 'secretsmanager:GetSecretValue');
-    expect([...read.Resource].sort()).toEqual([hub.thirdPartySecretArns.anthropic, hub.thirdPartySecretArns.openai].sort());
+    expect([...read.Resource].sort()).toEqual([hub.thirdPartySecretArns.anthropic, hub.thirdPartySecretArns.openai, stateToken].sort());
   });
 
   test('no plain-text secret in any stack file or task environment', () => {
@@ -74,8 +78,8 @@ describe('spoke-specific details', () => {
       for (const [key, text] of Object.entries(readStackConfigFile(stack))) walk(parseMaybe(text), `${stack}:${key}`);
     }
     for (const run of runs.values()) {
-      const [container] = JSON.parse(ofType(run, 'aws:ecs/taskDefinition:TaskDefinition')[0].inputs.containerDefinitions);
-      for (const { name, value } of container.environment) walk(value, `${run.stack}:env.${name}`);
+      for (const { name, value } of taskContainer(run).environment) walk(value, `${run.stack}:env.${name}`);
+      walk(JSON.parse(plain(ofType(run, 'aws:ssm/parameter:Parameter')[0].inputs.value)), `${run.stack}:runtime-config`);
     }
     expect(offending).toEqual([]);
   });

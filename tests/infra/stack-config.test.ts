@@ -154,6 +154,31 @@ describe('invalid configs fail with the key path named', () => {
     expect(failure('spoke-a', doc)).toMatch(/ai-gateway:service\.image: pin a version tag or digest/);
   });
 
+  test('a shared-state cache without a replica (no Multi-AZ failover) or with a made-up node type', () => {
+    const doc = values('spoke-a');
+    doc.cache = { replicas: 0, nodeType: 'redis.large' };
+    const message = failure('spoke-a', doc);
+    expect(message).toMatch(/ai-gateway:cache\.replicas: at least 1: Multi-AZ automatic failover needs a replica/);
+    expect(message).toMatch(/ai-gateway:cache\.nodeType: expected an ElastiCache node type like cache\.t4g\.small/);
+    const hub = values('hub');
+    hub.cache = { replicas: 6 };
+    expect(failure('hub', hub)).toMatch(/ai-gateway:cache\.replicas:/);
+  });
+
+  test('cache and alarm thresholds default when absent, and a bad threshold names its key', () => {
+    const parsed = parseStackConfig('spoke-a', values('spoke-a'));
+    expect(parsed.config.cache).toEqual({ nodeType: 'cache.t4g.small', replicas: 1 });
+    expect(parsed.config.alarms).toMatchObject({ errorRatePercent: 5, latencyP99Ms: 60_000 });
+    const hub = parseStackConfig('hub', values('hub'));
+    expect(hub.config.alarms).toMatchObject({ email: 'platform-oncall@example.com', errorRatePercent: 5, ttftP99Ms: 10_000 });
+    const doc = values('hub');
+    doc.alarms.errorRatePercent = 150;
+    doc.alarms.latencyP99ms = 1000;
+    const message = failure('hub', doc);
+    expect(message).toMatch(/ai-gateway:alarms\.errorRatePercent:/);
+    expect(message).toMatch(/ai-gateway:alarms\.latencyP99ms: unknown key/);
+  });
+
   test('a stack name that is neither hub nor a short spoke-*', () => {
     expect(() => parseStackConfig('prod', values('hub'))).toThrow(/stack "prod" is neither "hub" nor "spoke-<name>"/);
     // Spoke names prefix NLB and target group names, which AWS caps at 32 characters.
@@ -173,7 +198,8 @@ describe('through the program', () => {
     const config = { ...readStackConfigFile('hub'), 'ai-gateway:openaiApiKey': 'sk-test-not-a-real-key-000000000000' };
     await expect(runStack('hub', { config })).rejects.toThrow(/ai-gateway:openaiApiKey: an API key must be set with `pulumi config set --secret openaiApiKey`/);
     const run = await runStack('hub', { config, secretKeys: ['ai-gateway:openaiApiKey'] });
-    const versions = run.resources.filter((r) => r.type === 'aws:secretsmanager/secretVersion:SecretVersion');
+    // The openai secret's version (the other one holds the generated shared-state token).
+    const versions = run.resources.filter((r) => r.type === 'aws:secretsmanager/secretVersion:SecretVersion' && r.inputs.secretId === 'hub-secrets-openai-id');
     expect(versions).toHaveLength(1);
     // It reaches the provider marked secret (encrypted in the state, masked in output).
     expect(versions[0].inputs.secretString).toEqual({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: 'sk-test-not-a-real-key-000000000000' });

@@ -1,9 +1,12 @@
 /**
  * Tenant keys: `Authorization: Bearer KEY` or `x-api-key`. Only SHA-256 hashes are in the
  * config; the presented key is hashed and compared in constant time against each.
+ * In the Lambda role, the identity API Gateway vouched for (API key id, Cognito claims)
+ * names the tenant first; the keys are the fallback.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { TenantConfig } from '../config/schema';
+import { AmbiguousTenantError, LambdaTenantMap, requestIdentity } from '../tenants/lambda-identity';
 import { GatewayError } from './errors';
 
 export function hashKey(key: string): string {
@@ -20,22 +23,43 @@ export function presentedKey(headers: Headers): string | undefined {
 }
 
 export class TenantDirectory {
-  private readonly entries: Array<{ digest: Buffer; tenant: TenantConfig }>;
+  private entries: Array<{ digest: Buffer; tenant: TenantConfig }> = [];
+  private lambda = new LambdaTenantMap([]);
+  private count = 0;
 
   constructor(tenants: readonly TenantConfig[]) {
+    this.replace(tenants);
+  }
+
+  /** A reloaded config's tenants: a key no longer listed is refused from the next request on. */
+  replace(tenants: readonly TenantConfig[]): void {
     this.entries = tenants.flatMap((tenant) => tenant.keys.map((k) => ({ digest: Buffer.from(k.slice(7), 'hex'), tenant })));
+    this.lambda = new LambdaTenantMap(tenants);
+    this.count = tenants.length;
   }
 
   get open(): boolean {
-    return this.entries.length === 0;
+    return this.count === 0;
   }
 
-  /** The tenant a request belongs to; undefined when the gateway is open (no tenants). */
-  authenticate(headers: Headers): TenantConfig | undefined {
+  /**
+   * The tenant a request belongs to; undefined when the gateway is open (no tenants).
+   * `env` is Hono's `c.env`: in Lambda it carries API Gateway's request context.
+   */
+  authenticate(headers: Headers, env?: unknown): TenantConfig | undefined {
     if (this.open) return undefined;
+    const identity = this.lambda.empty ? undefined : requestIdentity(env);
+    try {
+      const vouched = this.lambda.resolve(identity);
+      if (vouched) return vouched;
+    } catch (err) {
+      if (!(err instanceof AmbiguousTenantError)) throw err;
+      throw new GatewayError(403, 'permission_error', `${err.message}; give each tenant distinct apiKeyIds and cognito values.`, 'ambiguous_tenant');
+    }
     const key = presentedKey(headers);
     if (!key) {
-      throw new GatewayError(401, 'authentication_error', 'Missing API key: send "Authorization: Bearer KEY" or "x-api-key: KEY".', 'missing_api_key');
+      const unmapped = identity?.apiKeyId !== undefined ? ` The API Gateway API key of this request (id ${identity.apiKeyId}) is not in any tenant's apiKeyIds.` : '';
+      throw new GatewayError(401, 'authentication_error', `Missing API key: send "Authorization: Bearer KEY" or "x-api-key: KEY".${unmapped}`, 'missing_api_key');
     }
     const digest = createHash('sha256').update(key).digest();
     let found: TenantConfig | undefined;

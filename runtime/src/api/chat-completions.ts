@@ -12,6 +12,7 @@ import { AllRoutesFailed, sentAttempts, type Answered, type RoutedRequest } from
 import { timeoutsFor } from '../routing/timeouts';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
 import type { RequestEvent } from '../observability/events';
+import type { TenantPermit } from '../tenants/limiter';
 import type { ModelRoutes } from '../routing/route-table';
 import { sseBody } from '../stream/sse-response';
 import { SSE_HEADERS } from '../stream/sse-write';
@@ -33,21 +34,27 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
     const started = gw.now();
     const requestId = c.get('requestId') as string;
     const ev: Omit<RequestEvent, 'status' | 'latencyMs'> = { type: 'request', requestId, role: gw.role, model: '', stream: false, attempts: [], continuations: 0 };
+    ev.traceparent = c.req.header('traceparent');
     const report = (status: number, more: Partial<RequestEvent> = {}) => gw.events.emit({ ...ev, status, latencyMs: gw.now() - started, ...more });
+    let permit: TenantPermit | undefined;
     try {
-      const tenant = tenants.authenticate(c.req.raw.headers);
+      const tenant = tenants.authenticate(c.req.raw.headers, c.env);
       ev.tenant = tenant?.id;
       const req = parseChatBody(await c.req.text());
       ev.model = req.model;
       ev.stream = req.stream === true;
+      if (gw.config.observability.logContent) ev.content = { prompt: req.messages };
       await gw.ready; // spoke addresses known (immediate after the first request)
       const entry = gw.router.entry(req.model);
       if (!entry) {
         throw notFound(`The model "${req.model}" does not exist. Known models: ${gw.router.models().map((m) => m.name).join(', ')}.`);
       }
       assertModelAllowed(tenant, req.model);
-      return await serve(c, gw, req, entry, requestId, ev, report);
+      permit = await gw.tenantLimits.admit(tenant, estimatePromptTokens(req) + (maxOutputTokens(req) ?? DEFAULT_OUTPUT_ESTIMATE));
+      const checked = await gw.guardrails.apply(req, { model: req.model, tenant: tenant?.id });
+      return await serve(c, gw, checked, entry, requestId, ev, report, permit);
     } catch (err) {
+      permit?.release();
       report(err instanceof GatewayError ? err.status : 500, { errorCode: err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error' });
       throw err;
     }
@@ -64,6 +71,7 @@ async function serve(
   requestId: string,
   ev: Omit<RequestEvent, 'status' | 'latencyMs'>,
   report: Report,
+  permit: TenantPermit,
 ): Promise<Response> {
   const started = gw.now();
   const deadlineMs = gw.config.server.requestTimeoutMs;
@@ -98,7 +106,9 @@ async function serve(
     const answer = await run(routed, (route, s) => adapterFor(route).complete(route, req, callOpts(s)));
     const completion = answer.value.completion;
     answer.settle(completion.usage.total_tokens);
-    report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage });
+    permit.settle(completion.usage.total_tokens);
+    const content = ev.content && { ...ev.content, answer: completion.choices[0]?.message.content ?? undefined };
+    report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage, content });
     return c.json(completion, 200, routeHeaders(answer, answer.route.key));
   }
 
@@ -120,15 +130,18 @@ async function serve(
   const body = sseBody(chunks, {
     includeUsage: req.stream_options?.include_usage === true,
     onCancel: (reason) => clientGone.abort(reason),
-    onEnd: (err) =>
+    onEnd: (err) => {
+      permit.settle(outcome.usage?.total_tokens);
       report(200, {
         route: first.value.upstreamRoute ?? (outcome.route ?? first.route).key,
         attempts: first.attempts,
         usage: outcome.usage,
         ttftMs,
         continuations: outcome.continuations,
+        content: ev.content && { ...ev.content, answer: outcome.text },
         ...(err ? { errorCode: clientGone.signal.aborted ? 'client_closed' : 'stream_interrupted' } : {}),
-      }),
+      });
+    },
   });
   return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...routeHeaders(first, first.route.key) } });
 }

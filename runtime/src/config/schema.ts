@@ -15,7 +15,11 @@ export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
 export const credentialsSchema = z.union([
   z.strictObject({ env: z.string().min(1) }),
-  z.strictObject({ secretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, 'a Secrets Manager ARN') }),
+  z.strictObject({
+    secretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/, 'a Secrets Manager ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)'),
+    /** When the SecretString is JSON: the field holding the key (default apiKey, api_key or key). */
+    field: z.string().min(1).optional(),
+  }),
   z.strictObject({ file: z.string().min(1) }),
 ]);
 
@@ -99,18 +103,29 @@ export const modelSchema = z.strictObject({
   timeouts: timeoutsSchema.optional(),
 });
 
-export const tenantSchema = z.strictObject({
-  id,
-  keys: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/, '"sha256:" followed by 64 lowercase hex digits')).min(1),
-  models: z.array(z.string().min(1)).default(['*']),
-  limits: z
-    .strictObject({
-      rpm: z.number().int().positive().optional(),
-      tpm: z.number().int().positive().optional(),
-      concurrency: z.number().int().positive().optional(),
-    })
-    .optional(),
-});
+export const tenantSchema = z
+  .strictObject({
+    id,
+    /** SHA-256 hashes of the tenant's keys (`ai-gateway key create` prints one). */
+    keys: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/, '"sha256:" followed by 64 lowercase hex digits')).default([]),
+    /** Lambda role: API Gateway API key ids (`requestContext.identity.apiKeyId`) of this tenant. */
+    apiKeyIds: z.array(z.string().min(1)).optional(),
+    /** Lambda role: a Cognito claim (`requestContext.authorizer.claims`) whose values mean this tenant. */
+    cognito: z.strictObject({ claim: z.string().min(1), values: z.array(z.string().min(1)).min(1) }).optional(),
+    models: z.array(z.string().min(1)).default(['*']),
+    limits: z
+      .strictObject({
+        rpm: z.number().int().positive().optional(),
+        tpm: z.number().int().positive().optional(),
+        concurrency: z.number().int().positive().optional(),
+      })
+      .optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (t.keys.length === 0 && !t.apiKeyIds?.length && !t.cognito) {
+      ctx.addIssue({ code: 'custom', path: ['keys'], message: 'a tenant needs at least one of keys, apiKeyIds or cognito' });
+    }
+  });
 
 export const spokeSchema = z.strictObject({
   id,
@@ -126,13 +141,75 @@ export const serverSchema = z.strictObject({
   requestTimeoutMs: z.number().int().positive().default(120_000),
 });
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Logs and metrics. Environment defaults (EMF on in Lambda and ECS) are resolved at startup. */
+export const observabilitySchema = z.strictObject({
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+  /** Log prompts and answers with each request (off: they may hold personal data). */
+  logContent: z.boolean().default(false),
+  /** CloudWatch embedded-metric-format lines on stdout; default: on when running in Lambda or ECS. */
+  emf: z.boolean().optional(),
+  /** EMF namespace; default GATEWAY_METRICS_NAMESPACE, else `AIGateway`. */
+  metricsNamespace: z.string().min(1).max(255).optional(),
+  /** The `Service` metric dimension and log field; default GATEWAY_METRICS_SERVICE, else `ai-gateway`. */
+  serviceName: z.string().min(1).max(255).optional(),
+});
+
+/** Kinds of personal data a local guardrail masks before a prompt leaves the gateway. */
+export const MASK_KINDS = ['email', 'phone', 'card'] as const;
+
+/** A regular expression as text, compiled at load so a typo fails there (matched case-insensitively). */
+const regexText = z
+  .string()
+  .min(1)
+  .superRefine((pattern, ctx) => {
+    try {
+      new RegExp(pattern, 'i');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
+    }
+  });
+
+export const guardrailSchema = z
+  .strictObject({
+    id,
+    /** Logical models it applies to; every model when omitted. */
+    models: z.array(z.string().min(1)).min(1).optional(),
+    /** Tenants it applies to; every request (unauthenticated ones too) when omitted. */
+    tenants: z.array(z.string().min(1)).min(1).optional(),
+    local: z
+      .strictObject({
+        deny: z.array(regexText).default([]),
+        /** What a blocked client is told; default: that a denied pattern matched. */
+        reason: z.string().min(1).optional(),
+        mask: z.array(z.enum(MASK_KINDS)).default([]),
+      })
+      .optional(),
+    bedrock: z
+      .strictObject({
+        guardrailId: z.string().min(1),
+        version: z.string().regex(/^(DRAFT|[1-9][0-9]{0,7})$/, 'DRAFT or a version number'),
+        region: z.string().min(1),
+        url: z.url({ protocol: /^https?$/ }).optional(),
+        timeoutMs: z.number().int().positive().default(5_000),
+      })
+      .optional(),
+    /** When the guardrail itself fails (Bedrock unreachable, 5xx): refuse the request, or let it through unchecked. */
+    onError: z.enum(['block', 'allow']).default('block'),
+  })
+  .refine((g) => g.local !== undefined || g.bedrock !== undefined, { message: 'a guardrail needs local rules, bedrock, or both' });
+
 export const configSchema = z
   .strictObject({
     server: serverSchema.default(() => serverSchema.parse({})),
+    observability: observabilitySchema.default(() => observabilitySchema.parse({})),
     providers: z.array(providerSchema).default([]),
     models: z.array(modelSchema).default([]),
     tenants: z.array(tenantSchema).default([]),
     spokes: z.array(spokeSchema).default([]),
+    /** Checks (deny, masking, Bedrock guardrails) run on every request before it is routed. */
+    guardrails: z.array(guardrailSchema).default([]),
     state: z.strictObject({ redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL') }).optional(),
     /** Proxy role: how spoke DNS names are resolved (default: the system resolver). */
     dns: z
@@ -156,6 +233,7 @@ export const configSchema = z
     unique(cfg.providers, 'providers');
     unique(cfg.tenants, 'tenants');
     unique(cfg.spokes, 'spokes');
+    unique(cfg.guardrails, 'guardrails');
     cfg.providers.forEach((p, i) => unique(p.accounts, `providers.${i}.accounts`));
     const providerIds = new Set(cfg.providers.map((p) => p.id));
     const names = new Set<string>();
@@ -179,11 +257,35 @@ export const configSchema = z
         if (!names.has(m)) ctx.addIssue({ code: 'custom', path: ['spokes', i, 'models', j], message: `unknown model "${m}"` });
       }),
     );
+    const tenantIds = new Set(cfg.tenants.map((t) => t.id));
+    cfg.guardrails.forEach((g, i) => {
+      g.models?.forEach((m, j) => {
+        if (!names.has(m)) ctx.addIssue({ code: 'custom', path: ['guardrails', i, 'models', j], message: `unknown model "${m}"` });
+      });
+      g.tenants?.forEach((t, j) => {
+        if (!tenantIds.has(t)) ctx.addIssue({ code: 'custom', path: ['guardrails', i, 'tenants', j], message: `unknown tenant "${t}"` });
+      });
+    });
     cfg.tenants.forEach((t, i) =>
       t.models.forEach((m, j) => {
         if (m !== '*' && !names.has(m)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'models', j], message: `unknown model "${m}"` });
       }),
     );
+    // One identity, one tenant: a key, API key id or claim value shared by two tenants would be ambiguous.
+    const owners = new Map<string, string>();
+    cfg.tenants.forEach((t, i) => {
+      const claim = (path: PropertyKey[], kind: string, values: readonly string[]) =>
+        values.forEach((v, j) => {
+          const owner = owners.get(`${kind}\n${v}`);
+          if (owner !== undefined && owner !== t.id) {
+            ctx.addIssue({ code: 'custom', path: ['tenants', i, ...path, j], message: `already given to tenant "${owner}"` });
+          }
+          owners.set(`${kind}\n${v}`, t.id);
+        });
+      claim(['keys'], 'key', t.keys);
+      claim(['apiKeyIds'], 'apiKeyId', t.apiKeyIds ?? []);
+      if (t.cognito) claim(['cognito', 'values'], `claim ${t.cognito.claim}`, t.cognito.values);
+    });
   });
 
 export type GatewayConfig = z.output<typeof configSchema>;
@@ -197,6 +299,9 @@ export type TenantConfig = GatewayConfig['tenants'][number];
 export type SpokeConfig = GatewayConfig['spokes'][number];
 export type ModelLimits = z.output<typeof modelLimitsSchema>;
 export type Credentials = z.output<typeof credentialsSchema>;
+export type GuardrailConfig = GatewayConfig['guardrails'][number];
+export type MaskKind = (typeof MASK_KINDS)[number];
+export type ObservabilityConfig = z.output<typeof observabilitySchema>;
 
 export const ROLES = ['all-in-one', 'proxy', 'spoke'] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,15 +1,18 @@
 /**
  * `ai-gateway --config FILE [--role all-in-one|proxy|spoke] [--port N]`: one process
  * serving one config. Environment: GATEWAY_CONFIG, GATEWAY_ROLE, PORT.
+ * `ai-gateway key create|hash`: tenant keys for the config (tenants/key-command.ts).
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFromEnv } from '../config/load';
 import { ROLES, type Role } from '../config/schema';
 import { createGateway } from '../gateway';
+import { KEY_USAGE, runKeyCommand } from '../tenants/key-command';
 import { startServer } from './server';
 
 const USAGE = `usage: ai-gateway --config FILE [--role all-in-one|proxy|spoke] [--port N] [--host ADDR]
-environment: GATEWAY_CONFIG (or GATEWAY_CONFIG_JSON), GATEWAY_ROLE, PORT, HOST`;
+environment: GATEWAY_CONFIG (or GATEWAY_CONFIG_JSON), GATEWAY_ROLE, PORT, HOST
+${KEY_USAGE}`;
 
 export class UsageError extends Error {}
 
@@ -45,6 +48,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliOptions {
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (argv[0] === 'key') {
+    process.exitCode = runKeyCommand(argv.slice(1));
+    return;
+  }
   let opts: CliOptions;
   try {
     opts = parseCli(argv, env);

@@ -46,6 +46,8 @@ export class EndpointProber {
     targets: readonly ProbeTarget[],
     private readonly clock: Clock,
     private readonly opts: ProberOptions = DEFAULT_PROBER,
+    /** Told when an endpoint goes down (with why) or comes back. */
+    private readonly onChange?: (key: string, down: boolean, error?: string) => void,
   ) {
     this.setTargets(targets);
   }
@@ -110,6 +112,7 @@ export class EndpointProber {
     if (s.inFlight) return;
     s.inFlight = true;
     s.lastProbe = this.clock.now();
+    const wasDown = s.down;
     try {
       const res = await request(s.target.url, {
         method: 'GET',
@@ -134,6 +137,7 @@ export class EndpointProber {
       s.lastError = `GET ${s.target.url}: ${e.code ?? e.cause?.code ?? e.message}`;
     } finally {
       s.inFlight = false;
+      if (s.down !== wasDown) this.onChange?.(s.target.key, s.down, s.lastError);
       this.schedule(s, s.down ? this.opts.downIntervalMs : this.opts.intervalMs);
     }
   }

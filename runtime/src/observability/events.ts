@@ -28,6 +28,8 @@ export interface RequestEvent {
   /** Streams: time to the first byte sent to the client. */
   ttftMs?: number;
   latencyMs: number;
+  /** The client's W3C `traceparent` as received (the log line carries its trace id). */
+  traceparent?: string;
   /** Prompt and answer text, only when the config asks for content logging. */
   content?: { prompt: unknown; answer?: string };
 }

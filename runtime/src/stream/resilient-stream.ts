@@ -36,6 +36,8 @@ export interface StreamOutcome {
   continuations: number;
   /** The usage reported to the client (set when the stream ends). */
   usage?: Usage;
+  /** The answer text the client received (set when the stream ends). */
+  text?: string;
 }
 
 export async function* resilientStream(
@@ -137,6 +139,7 @@ export async function* resilientStream(
       ? upstreamUsage
       : usageOf(estimatePromptTokens(req), estimateTokens(sent) || upstreamUsage?.completion_tokens || 0);
   outcome.usage = usage;
+  outcome.text = sent;
   yield { id, object: 'chat.completion.chunk', created, model: lastChunk.model, choices: [], usage };
 }
 

@@ -7,7 +7,7 @@ import type { ChatRequest } from '../../api/chat-request';
 import type { ChatCompletionChunk } from '../../api/openai-types';
 import type { ProviderConfig } from '../../config/schema';
 import { readSse } from '../../stream/sse-read';
-import type { CredentialResolver } from '../credentials';
+import { rotatedCredential, type CredentialResolver } from '../credentials';
 import { classifyNetworkError, ProviderError } from '../errors';
 import { AgentPool, header, post, readText, type UpstreamResponse } from '../http';
 import { redactCredentials } from '../openai/classify';
@@ -37,9 +37,17 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
   async function send(route: Route, req: ChatRequest, opts: CallOptions, stream: boolean): Promise<{ res: UpstreamResponse; key: string }> {
     // Translate first: a request Anthropic cannot take is refused before any network use.
     const body = JSON.stringify(toAnthropicRequest(req, route.model, { stream }));
-    const key = await apiKeyOf(route, deps.resolveCredential);
-    const headers = requestHeaders(provider, opts, key);
-    const res = await post(agents.get(opts.connectTimeoutMs), messagesUrl(route.endpoint.url), body, headers, opts.signal, `Anthropic ${route.key}`);
+    let key = await apiKeyOf(route, deps.resolveCredential);
+    const postWith = (k: string) =>
+      post(agents.get(opts.connectTimeoutMs), messagesUrl(route.endpoint.url), body, requestHeaders(provider, opts, k), opts.signal, `Anthropic ${route.key}`);
+    let res = await postWith(key);
+    // A 401 may mean the key was rotated: once more, with the value read afresh (if it changed).
+    const rotated = res.statusCode === 401 ? await rotatedCredential(deps.resolveCredential, route.account.credentials, key) : undefined;
+    if (rotated !== undefined) {
+      await res.body.dump().catch(() => undefined);
+      key = rotated;
+      res = await postWith(key);
+    }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await bodyOf(res, opts.signal, key, route);
       throw classifyAnthropicError(res.statusCode, redactCredentials(text, key, res.statusCode), res.headers);

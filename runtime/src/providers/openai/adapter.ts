@@ -8,7 +8,7 @@ import { contentText, type ChatRequest } from '../../api/chat-request';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../api/openai-types';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
 import { readSse } from '../../stream/sse-read';
-import type { CredentialResolver } from '../credentials';
+import { rotatedCredential, type CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
 import { AgentPool, header, post, readText, type UpstreamResponse } from '../http';
 import { parseOpenAIRateLimit } from '../rate-limit-headers';
@@ -36,10 +36,18 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
 
   async function send(route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean) {
     const url = `${baseUrl(provider, route.endpoint)}/chat/completions`;
-    const secret = await credential(route);
+    let secret = await credential(route);
     const body = JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
-    const headers = requestHeaders(provider, opts, secret, streaming);
-    const res = await post(agents.get(opts.connectTimeoutMs), url, body, headers, opts.signal, `${route.key}: request failed`);
+    const postWith = (key: string | undefined) =>
+      post(agents.get(opts.connectTimeoutMs), url, body, requestHeaders(provider, opts, key, streaming), opts.signal, `${route.key}: request failed`);
+    let res = await postWith(secret);
+    // A 401 may mean the key was rotated: once more, with the value read afresh (if it changed).
+    const rotated = res.statusCode === 401 ? await rotatedCredential(deps.resolveCredential, route.account.credentials, secret) : undefined;
+    if (rotated !== undefined) {
+      await discard(res);
+      secret = rotated;
+      res = await postWith(secret);
+    }
     if (res.statusCode < 200 || res.statusCode > 299) {
       const text = await readText(res, ERROR_BODY_LIMIT).catch(() => '');
       if (opts.signal.aborted) throw opts.signal.reason ?? new Error('aborted');

@@ -1,0 +1,139 @@
+/**
+ * Config hot reload. A source delivers the config text when it changes: the local file
+ * (polled by mtime, which survives editors that replace files) or an SSM parameter
+ * (polled by version). Each new text is validated before it is applied; an invalid one
+ * is rejected with a logged error and the running config stays.
+ */
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { statSync, unwatchFile, watchFile, readFileSync } from 'node:fs';
+import { parseConfigText } from './load';
+import type { GatewayConfig } from './schema';
+
+export interface ConfigSource {
+  readonly name: string;
+  /** Calls `onText` with each new version of the config text. */
+  start(onText: (text: string) => void): void;
+  stop(): void;
+}
+
+export class FileConfigSource implements ConfigSource {
+  readonly name: string;
+  private last = '';
+
+  constructor(
+    private readonly path: string,
+    private readonly intervalMs = 500,
+  ) {
+    this.name = path;
+    try {
+      this.last = readFileSync(path, 'utf8');
+    } catch {
+      // reported by the first reload attempt
+    }
+  }
+
+  start(onText: (text: string) => void): void {
+    watchFile(this.path, { interval: this.intervalMs, persistent: false }, (curr) => {
+      if (curr.mtimeMs === 0) return; // deleted: keep running on what we have
+      let text: string;
+      try {
+        text = readFileSync(this.path, 'utf8');
+      } catch {
+        return;
+      }
+      if (text === this.last) return;
+      this.last = text;
+      onText(text);
+    });
+  }
+
+  stop(): void {
+    unwatchFile(this.path);
+  }
+
+  /** Whether the file exists now (a source for a missing file would never fire). */
+  exists(): boolean {
+    try {
+      statSync(this.path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+export class SsmConfigSource implements ConfigSource {
+  readonly name: string;
+  private version: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly client: SSMClient;
+
+  constructor(
+    private readonly parameter: string,
+    private readonly intervalMs = 30_000,
+    client?: SSMClient,
+  ) {
+    this.name = `ssm:${parameter}`;
+    this.client = client ?? new SSMClient({ maxAttempts: 2 });
+  }
+
+  start(onText: (text: string) => void): void {
+    const poll = async () => {
+      try {
+        const out = await this.client.send(new GetParameterCommand({ Name: this.parameter, WithDecryption: true }));
+        const p = out.Parameter;
+        if (p?.Value !== undefined && p.Version !== this.version) {
+          this.version = p.Version;
+          onText(p.Value);
+        }
+      } catch (err) {
+        console.error(JSON.stringify({ level: 'error', msg: 'config poll failed', source: this.name, err: (err as Error).message }));
+      }
+      this.timer = setTimeout(() => void poll(), this.intervalMs);
+      this.timer.unref();
+    };
+    void poll();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.client.destroy();
+  }
+}
+
+export interface ReloadOutcome {
+  ok: boolean;
+  source: string;
+  error?: string;
+}
+
+/** Validates each new text and hands a valid config to `apply`; reports every outcome. */
+export class ConfigReloader {
+  constructor(
+    private readonly source: ConfigSource,
+    private readonly apply: (config: GatewayConfig) => void,
+    private readonly report: (outcome: ReloadOutcome) => void,
+  ) {}
+
+  start(): void {
+    this.source.start((text) => {
+      let config: GatewayConfig;
+      try {
+        config = parseConfigText(text, this.source.name);
+      } catch (err) {
+        this.report({ ok: false, source: this.source.name, error: (err as Error).message });
+        return;
+      }
+      try {
+        this.apply(config);
+        this.report({ ok: true, source: this.source.name });
+      } catch (err) {
+        this.report({ ok: false, source: this.source.name, error: `not applied: ${(err as Error).message}` });
+      }
+    });
+  }
+
+  stop(): void {
+    this.source.stop();
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * CloudWatch embedded metric format: one JSON line per request on stdout, which CloudWatch
+ * Logs turns into metrics (Lambda and the ECS awslogs driver ship stdout there). The
+ * spoke's autoscaling reads `Requests` by `Service`; alarms and dashboards read the rest.
+ */
+import type { DestinationStream } from 'pino';
+import { sentAttempts } from '../routing/executor';
+import type { GatewayObserver, RequestEvent } from './events';
+import { errorOf } from './metrics';
+
+export type EmfUnit = 'Count' | 'Milliseconds';
+
+export interface EmfMetricDefinition {
+  Name: string;
+  Unit: EmfUnit;
+}
+
+export interface EmfDirective {
+  Namespace: string;
+  Dimensions: string[][];
+  Metrics: EmfMetricDefinition[];
+}
+
+/** The root node: `_aws` metadata, dimension values and metric values as top-level members. */
+export interface EmfRecord {
+  _aws: { Timestamp: number; CloudWatchMetrics: EmfDirective[] };
+  Service: string;
+  Model: string;
+  [member: string]: unknown;
+}
+
+export interface EmfOptions {
+  namespace: string;
+  service: string;
+  /** The `Model` dimension for a requested name (unknown names share one value). */
+  modelLabel: (name: string) => string;
+  now?: () => number;
+}
+
+export const EMF_DIMENSIONS: readonly (readonly string[])[] = [['Service'], ['Service', 'Model']];
+
+/**
+ * Requests, Errors (any failed request) and Faults (5xx, or a stream broken after its
+ * 200), Attempts sent to providers, Failovers (more than one), latency, time to first
+ * token (streams), tokens in and out (when the provider reported usage).
+ */
+export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
+  const sent = sentAttempts(ev.attempts);
+  const values: Array<[string, EmfUnit, number]> = [
+    ['Requests', 'Count', 1],
+    ['Errors', 'Count', errorOf(ev) !== undefined ? 1 : 0],
+    ['Faults', 'Count', ev.status >= 500 || ev.errorCode === 'stream_interrupted' ? 1 : 0],
+    ['Attempts', 'Count', sent],
+    ['Failovers', 'Count', sent > 1 ? 1 : 0],
+    ['LatencyMs', 'Milliseconds', ev.latencyMs],
+  ];
+  // A declared metric needs its value: metrics this request has no value for are left out.
+  if (ev.ttftMs !== undefined) values.push(['TtftMs', 'Milliseconds', ev.ttftMs]);
+  if (ev.usage) {
+    values.push(['InputTokens', 'Count', ev.usage.prompt_tokens], ['OutputTokens', 'Count', ev.usage.completion_tokens]);
+  }
+  const record: EmfRecord = {
+    _aws: {
+      Timestamp: (opts.now ?? Date.now)(),
+      CloudWatchMetrics: [
+        { Namespace: opts.namespace, Dimensions: EMF_DIMENSIONS.map((d) => [...d]), Metrics: values.map(([Name, Unit]) => ({ Name, Unit })) },
+      ],
+    },
+    Service: opts.service,
+    Model: opts.modelLabel(ev.model),
+    // Not dimensions: searchable in Logs Insights, free of metric cost.
+    RequestId: ev.requestId,
+    Role: ev.role,
+    Status: ev.status,
+  };
+  for (const [name, , value] of values) record[name] = value;
+  return record;
+}
+
+/** Writes one EMF line per request event to `destination` (stdout in production). */
+export function emfObserver(destination: DestinationStream, opts: EmfOptions): GatewayObserver {
+  return (ev) => {
+    if (ev.type === 'request') destination.write(`${JSON.stringify(emfRecord(ev, opts))}\n`);
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * Structured JSON logs (pino, one line per client request, warn lines for ejections and
+ * cooldowns). Prompts and answers appear only when the config asks; credentials never:
+ * known fields are censored by path and every free-text message is scrubbed.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { Role } from '../config/schema';
+import type { AttemptRecord } from '../routing/executor';
+import type { CooldownEvent, EjectionEvent, GatewayObserver, RequestEvent } from './events';
+import { REDACT_PATHS, REDACTED, scrubError, scrubSecrets } from './redact';
+import type { ObservabilitySettings } from './settings';
+import { traceIdOf } from './trace';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  level: ObservabilitySettings['logLevel'];
+  service: string;
+  role: Role;
+  /** Where lines go; stdout when omitted. */
+  destination?: DestinationStream;
+  /** Write each line before returning (Lambda); else buffered, asynchronous writes. */
+  sync?: boolean;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  return pino(
+    {
+      level: opts.level,
+      base: { service: opts.service, role: opts.role },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // Level names, not numbers: what people filter on in CloudWatch Logs Insights.
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: [...REDACT_PATHS], censor: REDACTED },
+      serializers: { err: scrubError },
+    },
+    opts.destination ?? stdout(opts.sync === true),
+  );
+}
+
+const stdouts = new Map<boolean, DestinationStream>();
+
+/** One stdout writer per process (per mode), shared by every gateway and the EMF lines. */
+export function stdout(sync: boolean): DestinationStream {
+  let d = stdouts.get(sync);
+  if (!d) {
+    d = pino.destination({ dest: 1, sync });
+    stdouts.set(sync, d);
+  }
+  return d;
+}
+
+/** Request events may carry the client's `traceparent` (W3C) to tie the line to a trace. */
+type TracedRequestEvent = RequestEvent & { traceparent?: string };
+
+export interface AttemptLine {
+  route: string;
+  outcome: AttemptRecord['outcome'];
+  status?: number;
+  ms: number;
+  retryAfterMs?: number;
+  message?: string;
+}
+
+/** The fields of one request's log line. */
+export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record<string, unknown> {
+  const traceId = traceIdOf(ev.traceparent);
+  return {
+    requestId: ev.requestId,
+    ...(traceId ? { traceId } : {}),
+    ...(ev.tenant !== undefined ? { tenant: ev.tenant } : {}),
+    model: ev.model,
+    stream: ev.stream,
+    status: ev.status,
+    ...(ev.errorCode ? { errorCode: ev.errorCode } : {}),
+    ...(ev.route ? { route: ev.route } : {}),
+    attempts: ev.attempts.map(attemptLine),
+    ...(ev.usage ? { tokens: { in: ev.usage.prompt_tokens, out: ev.usage.completion_tokens } } : {}),
+    ...(ev.ttftMs !== undefined ? { ttftMs: ev.ttftMs } : {}),
+    latencyMs: ev.latencyMs,
+    continuations: ev.continuations,
+    ...(logContent && ev.content ? { content: ev.content } : {}),
+  };
+}
+
+function attemptLine(a: AttemptRecord): AttemptLine {
+  return {
+    route: a.route,
+    outcome: a.outcome,
+    ...(a.status !== undefined ? { status: a.status } : {}),
+    ms: a.ms,
+    ...(a.retryAfterMs !== undefined ? { retryAfterMs: a.retryAfterMs } : {}),
+    // Provider messages can quote the key that was sent.
+    ...(a.message ? { message: scrubSecrets(a.message) } : {}),
+  };
+}
+
+/** Server-side failures are errors; a stream that broke after its 200 is a warning. */
+function requestLevel(ev: RequestEvent): 'error' | 'warn' | 'info' {
+  if (ev.status >= 500) return 'error';
+  if (ev.errorCode === 'stream_interrupted') return 'warn';
+  return 'info';
+}
+
+function routeLine(ev: EjectionEvent | CooldownEvent): Record<string, unknown> {
+  return { route: ev.route, until: new Date(ev.until).toISOString(), reason: scrubSecrets(ev.reason) };
+}
+
+/** Writes the log lines for gateway events; subscribe it to `gw.events`. */
+export function logObserver(logger: Logger, opts: { logContent: boolean }): GatewayObserver {
+  return (ev) => {
+    switch (ev.type) {
+      case 'request': {
+        const level = requestLevel(ev);
+        if (logger.isLevelEnabled(level)) logger[level](requestLine(ev, opts.logContent), 'request');
+        return;
+      }
+      case 'ejection':
+        logger.warn(routeLine(ev), 'route ejected');
+        return;
+      case 'cooldown':
+        logger.warn(routeLine(ev), 'route cooling down');
+        return;
+    }
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * Prometheus metrics, one vocabulary in every role, counted from gateway events into a
+ * registry per gateway (never prom-client's global one, so gateways in one process,
+ * as in tests, do not mix). Route state and quota headroom are read at scrape time.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Role } from '../config/schema';
+import { sentAttempts } from '../routing/executor';
+import type { GatewayEvent, RequestEvent } from './events';
+
+/** What a scrape needs of each route: /healthz's view (healthBody), so state means one thing. */
+export interface RouteSnapshot {
+  route: string;
+  state: string;
+  headroom: { fraction: number };
+}
+
+export const ROUTE_STATES = ['healthy', 'half-open', 'ejected', 'cooldown', 'down'] as const;
+
+/** The label for models the config does not know (a client typo must not create a series). */
+export const UNKNOWN_MODEL = 'unknown';
+
+export interface MetricsOptions {
+  role: Role;
+  /** True when the config has this logical model. */
+  isKnownModel: (name: string) => boolean;
+}
+
+const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
+
+/** The error a request ended with: its OpenAI code, else `http_<status>` for a code-less failure. */
+export function errorOf(ev: RequestEvent): string | undefined {
+  return ev.errorCode ?? (ev.status >= 400 ? `http_${ev.status}` : undefined);
+}
+
+/** `quota exhausted: details` -> `quota_exhausted`: a small, fixed set of label values. */
+export function reasonLabel(reason: string): string {
+  const head = reason.split(':')[0]!.trim().toLowerCase();
+  return head.replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 40) || 'unspecified';
+}
+
+let processRegistry: Registry | undefined;
+
+/**
+ * Process metrics (CPU, memory, event loop, GC) are per process, and prom-client's
+ * collectors install observers that are never removed: collect them once, in a registry
+ * every gateway's scrape includes.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'model' | 'status' | 'role'>;
+  private readonly errors: Counter<'model' | 'code'>;
+  private readonly attempts: Counter<'route' | 'outcome'>;
+  private readonly failovers: Counter<'model'>;
+  private readonly continuations: Counter;
+  private readonly ejections: Counter<'route'>;
+  private readonly cooldowns: Counter<'route' | 'reason'>;
+  private readonly headroom: Gauge<'route'>;
+  private readonly routeState: Gauge<'route' | 'state'>;
+  private readonly ttft: Histogram<'model'>;
+  private readonly duration: Histogram<'model' | 'stream'>;
+  private readonly tokens: Counter<'model' | 'direction'>;
+
+  constructor(private readonly opts: MetricsOptions) {
+    const registers = [this.registry];
+    this.requests = new Counter({ name: 'gateway_requests_total', help: 'Client requests by logical model, final HTTP status and role.', labelNames: ['model', 'status', 'role'], registers });
+    this.errors = new Counter({ name: 'gateway_errors_total', help: 'Requests that ended in an error, by OpenAI error code.', labelNames: ['model', 'code'], registers });
+    this.attempts = new Counter({ name: 'gateway_attempts_total', help: 'Attempts per route by outcome (ok, a failure class, or why the route was passed over).', labelNames: ['route', 'outcome'], registers });
+    this.failovers = new Counter({ name: 'gateway_failovers_total', help: 'Requests that needed more than one attempt sent to a provider.', labelNames: ['model'], registers });
+    this.continuations = new Counter({ name: 'gateway_stream_continuations_total', help: 'Streams continued on another route after a break.', registers });
+    this.ejections = new Counter({ name: 'gateway_ejections_total', help: 'Times a route was ejected (its circuit opened).', labelNames: ['route'], registers });
+    this.cooldowns = new Counter({ name: 'gateway_cooldowns_total', help: 'Times a route was put in cooldown (throttled, quota exhausted).', labelNames: ['route', 'reason'], registers });
+    this.headroom = new Gauge({ name: 'gateway_quota_headroom_ratio', help: 'Share of the tighter of rpm/tpm still free per route (1 when unlimited).', labelNames: ['route'], registers });
+    this.routeState = new Gauge({ name: 'gateway_route_state', help: 'Route state: 1 for the current state, 0 for the others.', labelNames: ['route', 'state'], registers });
+    this.ttft = new Histogram({ name: 'gateway_time_to_first_token_seconds', help: 'Streams: time until the first byte was sent to the client.', labelNames: ['model'], buckets: TTFT_BUCKETS, registers });
+    this.duration = new Histogram({ name: 'gateway_request_duration_seconds', help: 'Client request duration (streams: until the last byte).', labelNames: ['model', 'stream'], buckets: SECONDS_BUCKETS, registers });
+    this.tokens = new Counter({ name: 'gateway_tokens_total', help: 'Tokens by direction: in (prompt) and out (completion).', labelNames: ['model', 'direction'], registers });
+  }
+
+  /** Counts one gateway event; subscribe it to `gw.events`. */
+  readonly observe = (ev: GatewayEvent): void => {
+    switch (ev.type) {
+      case 'request':
+        return this.onRequest(ev);
+      case 'ejection':
+        this.ejections.inc({ route: ev.route });
+        return;
+      case 'cooldown':
+        this.cooldowns.inc({ route: ev.route, reason: reasonLabel(ev.reason) });
+        return;
+    }
+  };
+
+  /** The logical model as a label: configured names only. */
+  modelLabel(name: string): string {
+    return name !== '' && this.opts.isKnownModel(name) ? name : UNKNOWN_MODEL;
+  }
+
+  private onRequest(ev: RequestEvent): void {
+    const model = this.modelLabel(ev.model);
+    this.requests.inc({ model, status: String(ev.status), role: this.opts.role });
+    const code = errorOf(ev);
+    if (code) this.errors.inc({ model, code });
+    for (const a of ev.attempts) this.attempts.inc({ route: a.route, outcome: a.outcome });
+    if (sentAttempts(ev.attempts) > 1) this.failovers.inc({ model });
+    if (ev.continuations > 0) this.continuations.inc(ev.continuations);
+    if (ev.ttftMs !== undefined) this.ttft.observe({ model }, ev.ttftMs / 1000);
+    this.duration.observe({ model, stream: String(ev.stream) }, ev.latencyMs / 1000);
+    if (ev.usage) {
+      this.tokens.inc({ model, direction: 'in' }, ev.usage.prompt_tokens);
+      this.tokens.inc({ model, direction: 'out' }, ev.usage.completion_tokens);
+    }
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Prometheus text: process metrics, then the gateway's, with route gauges as of now. */
+  async scrape(routes: readonly RouteSnapshot[]): Promise<string> {
+    this.headroom.reset();
+    this.routeState.reset();
+    for (const r of routes) {
+      this.headroom.set({ route: r.route }, r.headroom.fraction);
+      for (const state of ROUTE_STATES) this.routeState.set({ route: r.route, state }, r.state === state ? 1 : 0);
+    }
+    const [process, gateway] = await Promise.all([processMetrics().metrics(), this.registry.metrics()]);
+    return `${process}${process.endsWith('\n') ? '' : '\n'}${gateway}`;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Logs, Prometheus metrics and EMF lines for one gateway, subscribed to its event bus:
+ * the one call gateway.ts makes.
+ */
+import type { DestinationStream } from 'pino';
+import type { GatewayConfig, Role } from '../config/schema';
+import { emfObserver } from './emf';
+import type { EventBus } from './events';
+import { createLogger, logObserver, stdout, type Logger } from './logger';
+import { GatewayMetrics } from './metrics';
+import { resolveObservability, type ObservabilitySettings } from './settings';
+
+export interface ObservabilityOptions {
+  /** Where log and EMF lines go (tests pass a stream); stdout when omitted. */
+  destination?: DestinationStream;
+  /** Environment that decides the defaults (Lambda, ECS, GATEWAY_METRICS_*); process.env when omitted. */
+  env?: NodeJS.ProcessEnv;
+  /** EMF timestamps (epoch ms). */
+  now?: () => number;
+}
+
+export interface GatewayObservability {
+  readonly settings: ObservabilitySettings;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  /** Stops observing (the gateway closes). */
+  stop(): void;
+}
+
+export function observeGateway(
+  config: GatewayConfig,
+  role: Role,
+  events: EventBus,
+  isKnownModel: (name: string) => boolean,
+  opts: ObservabilityOptions = {},
+): GatewayObservability {
+  const settings = resolveObservability(config.observability, opts.env);
+  const destination = opts.destination ?? stdout(settings.syncWrites);
+  const logger = createLogger({ level: settings.logLevel, service: settings.service, role, destination });
+  const metrics = new GatewayMetrics({ role, isKnownModel });
+  const unsubscribe = [events.subscribe(metrics.observe), events.subscribe(logObserver(logger, { logContent: settings.logContent }))];
+  if (settings.emf) {
+    const modelLabel = (name: string) => metrics.modelLabel(name);
+    unsubscribe.push(events.subscribe(emfObserver(destination, { namespace: settings.namespace, service: settings.service, modelLabel, now: opts.now })));
+  }
+  return {
+    settings,
+    logger,
+    metrics,
+    stop: () => unsubscribe.forEach((u) => u()),
+  };
+}

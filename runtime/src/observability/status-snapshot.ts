@@ -1,0 +1,92 @@
+/**
+ * The status page's data: /healthz's per-route view (healthBody, not recomputed), grouped
+ * by logical model and fallback tier, each route named by provider, account and region
+ * (spokes in the proxy role), with an overall verdict and the recent events.
+ */
+import { healthBody, type RouteHealth, type RouteState } from '../api/healthz';
+import type { Role } from '../config/schema';
+import type { Gateway } from '../gateway';
+import type { RecentEntry, RecentEvents, StatusTotals } from './status-recent';
+
+export type OverallState = 'OK' | 'DEGRADED' | 'DOWN';
+
+export interface StatusRoute extends RouteHealth {
+  provider: string;
+  providerType: string;
+  /** Account id; in the proxy role, the spoke id. */
+  account: string;
+  /** Region; in the proxy role, the spoke address. */
+  region: string;
+  providerModel: string;
+  spoke: boolean;
+  /** 0 for the model's first choice, 1.. for its fallbacks. */
+  tier: number;
+}
+
+export interface StatusModel {
+  name: string;
+  state: OverallState;
+  routes: StatusRoute[];
+}
+
+export interface StatusSnapshot {
+  /** Gateway clock time of the snapshot: cooldown ends are relative to it. */
+  at: string;
+  role: Role;
+  overall: OverallState;
+  /** Distinct routes by state. */
+  counts: Record<RouteState, number>;
+  models: StatusModel[];
+  totals: StatusTotals;
+  recent: RecentEntry[];
+}
+
+const SERVING: ReadonlySet<RouteState> = new Set(['healthy', 'half-open']);
+
+export function statusSnapshot(gw: Gateway, recent: RecentEvents): StatusSnapshot {
+  const health = healthBody(gw);
+  const byKey = new Map(health.body.routes.map((r) => [r.route, r]));
+  const counts: Record<RouteState, number> = { healthy: 0, 'half-open': 0, cooldown: 0, ejected: 0, down: 0 };
+  for (const r of health.body.routes) counts[r.state]++;
+
+  const models: StatusModel[] = [];
+  for (const m of gw.router.models()) {
+    const groups = gw.router.entry(m.name)?.groups ?? [];
+    const routes: StatusRoute[] = [];
+    groups.forEach((group, tier) => {
+      for (const r of group) {
+        const h = byKey.get(r.key);
+        if (!h) continue;
+        routes.push({
+          ...h,
+          model: m.name,
+          provider: r.provider.id,
+          providerType: r.provider.type,
+          account: r.account.id,
+          region: r.endpoint.region,
+          providerModel: r.model,
+          spoke: gw.role === 'proxy',
+          tier,
+        });
+      }
+    });
+    models.push({ name: m.name, state: verdict(routes.map((r) => r.state)), routes });
+  }
+
+  const overall: OverallState = health.status !== 200 ? 'DOWN' : models.every((m) => m.state === 'OK') ? 'OK' : 'DEGRADED';
+  return {
+    at: new Date(gw.now()).toISOString(),
+    role: gw.role,
+    overall,
+    counts,
+    models,
+    totals: { ...recent.totals },
+    recent: recent.entries(),
+  };
+}
+
+/** OK when every route is healthy, DOWN when none can serve, DEGRADED in between. */
+function verdict(states: RouteState[]): OverallState {
+  if (!states.some((s) => SERVING.has(s))) return 'DOWN';
+  return states.every((s) => s === 'healthy') ? 'OK' : 'DEGRADED';
+}

@@ -1,0 +1,119 @@
+/**
+ * Per-tenant admission: requests and tokens per minute in the QuotaStore (key
+ * `tenant/<id>`, so they are shared by every instance when the store is Redis) and
+ * concurrent requests counted here, per instance. A tenant over its own limit gets a
+ * 429 with Retry-After; it never consumes another tenant's capacity, and a refused
+ * request is not counted against the tenant's window.
+ */
+import { GatewayError } from '../api/errors';
+import type { TenantConfig } from '../config/schema';
+import type { QuotaLimits, QuotaStore, Reservation } from '../quota/store';
+
+export const tenantQuotaKey = (tenantId: string): string => `tenant/${tenantId}`;
+
+/** One admitted request; exactly one of settle/release takes effect, later calls do nothing. */
+export interface TenantPermit {
+  /** The answer ended: count its real tokens, or keep the estimate when usage is unknown. */
+  settle(actualTokens?: number): void;
+  /** The request failed before any answer: the request stays counted, its tokens do not. */
+  release(): void;
+}
+
+const NO_LIMITS: TenantPermit = { settle: () => undefined, release: () => undefined };
+
+export class TenantLimiter {
+  /** Requests in flight per tenant id, this instance only. */
+  private readonly running = new Map<string, number>();
+
+  constructor(private readonly quota: QuotaStore) {}
+
+  /** Requests of the tenant in flight on this instance. */
+  inFlight(tenantId: string): number {
+    return this.running.get(tenantId) ?? 0;
+  }
+
+  /**
+   * Admits one request of `estimatedTokens` (prompt estimate + max output) for the tenant,
+   * or throws the 429. No tenant (open gateway) or no limits: nothing to count.
+   */
+  async admit(tenant: TenantConfig | undefined, estimatedTokens: number): Promise<TenantPermit> {
+    const limits = tenant?.limits;
+    if (!tenant || !limits) return NO_LIMITS;
+    const { concurrency } = limits;
+    const id = tenant.id;
+    if (concurrency !== undefined) {
+      const n = this.inFlight(id);
+      if (n >= concurrency) throw concurrencyLimited(id, concurrency);
+      this.running.set(id, n + 1);
+    }
+    const free = () => {
+      if (concurrency === undefined) return;
+      const n = this.inFlight(id) - 1;
+      if (n > 0) this.running.set(id, n);
+      else this.running.delete(id);
+    };
+
+    let reservation: Reservation | undefined;
+    if (limits.rpm !== undefined || limits.tpm !== undefined) {
+      const window: QuotaLimits = { rpm: limits.rpm, tpm: limits.tpm };
+      // A request larger than the whole minute's budget would never fit: it may take the whole budget.
+      const tokens = limits.tpm !== undefined ? Math.min(estimatedTokens, limits.tpm) : estimatedTokens;
+      let admission;
+      try {
+        admission = await this.quota.reserve(tenantQuotaKey(id), window, tokens);
+      } catch {
+        // The store failing must not fail the request: serve, uncounted, rather than refuse.
+        admission = undefined;
+      }
+      if (admission && !admission.ok) {
+        free();
+        throw rateLimited(id, admission.reason === 'tpm' ? 'tpm' : 'rpm', window, tokens, admission.retryAfterMs);
+      }
+      reservation = admission?.reservation;
+    }
+
+    let done = false;
+    const finish = (tokens: number | undefined) => {
+      if (done) return;
+      done = true;
+      free();
+      if (!reservation || tokens === undefined) return;
+      const settled = tokens === 0 ? this.quota.release(reservation) : this.quota.reconcile(reservation, tokens);
+      settled.catch(() => undefined); // the store says why elsewhere (health); the answer is already out
+    };
+    return {
+      settle: (actualTokens) => finish(actualTokens),
+      release: () => finish(0),
+    };
+  }
+}
+
+/** Whole seconds, at least 1: what Retry-After carries. */
+export const retryAfterSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+
+function rateLimited(tenantId: string, limit: 'rpm' | 'tpm', window: QuotaLimits, tokens: number, retryAfterMs: number): GatewayError {
+  const seconds = retryAfterSeconds(retryAfterMs);
+  const what =
+    limit === 'rpm'
+      ? `its limit of ${window.rpm} requests per minute`
+      : `its limit of ${window.tpm} tokens per minute (this request reserves an estimated ${tokens})`;
+  return new GatewayError(
+    429,
+    'rate_limit_error',
+    `Tenant "${tenantId}" is over ${what}. Retry after ${seconds} s.`,
+    'tenant_rate_limited',
+    null,
+    { 'retry-after': String(seconds) },
+  );
+}
+
+function concurrencyLimited(tenantId: string, concurrency: number): GatewayError {
+  return new GatewayError(
+    429,
+    'rate_limit_error',
+    `Tenant "${tenantId}" already has ${concurrency} requests in flight, its concurrency limit. Retry when one has finished.`,
+    'tenant_concurrency_limited',
+    null,
+    { 'retry-after': '1' },
+  );
+}
