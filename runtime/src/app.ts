@@ -6,7 +6,6 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { randomUUID } from 'node:crypto';
-import { TenantDirectory } from './api/auth';
 import { chatCompletionsHandler } from './api/chat-completions';
 import { GatewayError } from './api/errors';
 import { healthBody } from './api/healthz';
@@ -22,7 +21,7 @@ function errorResponse(c: Context, err: GatewayError): Response {
 
 export function createApp(gw: Gateway): Hono<Env> {
   const app = new Hono<Env>();
-  const tenants = new TenantDirectory(gw.config.tenants);
+  const tenants = gw.tenants;
   const startedAt = gw.now();
 
   // Behind API Gateway, its request id ties our logs to its access logs.

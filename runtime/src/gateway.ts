@@ -25,8 +25,10 @@ import { RouteSelector } from './routing/selector';
 import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider } from './tiers/proxy-routes';
 import { SpokeDirectory } from './tiers/spoke-directory';
 import { TenantLimiter } from './tenants/limiter';
+import { TenantDirectory } from './api/auth';
 
 export interface Gateway {
+  /** The running config; replaced by `reload`. */
   readonly config: GatewayConfig;
   readonly role: Role;
   readonly router: Router;
@@ -40,6 +42,8 @@ export interface Gateway {
   readonly logger: Logger;
   /** Prometheus metrics counted from `events`, served at /metrics. */
   readonly metrics: GatewayMetrics;
+  /** Tenant keys and Lambda identities of the running config. */
+  readonly tenants: TenantDirectory;
   /** Per-tenant rpm/tpm (in `quota`, shared when it is Redis) and concurrency (this instance). */
   readonly tenantLimits: TenantLimiter;
   /** Deny, masking and Bedrock guardrails, run on each request before routing. */
@@ -48,6 +52,13 @@ export interface Gateway {
   readonly now: () => number;
   /** Resolves once the first routes are known (spoke DNS names resolved). */
   readonly ready: Promise<void>;
+  /**
+   * Applies a new (already validated) config without a restart: providers, models,
+   * tenants, guardrails and spokes. Routing state (quota windows, ejections, latency)
+   * survives for every route that is unchanged. Listen address, shared-state backend
+   * and observability settings need a restart; a change to them is reported, not applied.
+   */
+  reload(config: GatewayConfig): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,26 +72,29 @@ export interface GatewayOptions extends Omit<AdapterDeps, 'now'> {
   probes?: Partial<ProberOptions> | false;
   /** Where logs and EMF lines go, and the environment deciding their defaults. */
   observability?: ObservabilityOptions;
+  /** The shared-state cache's AUTH token (see config/startup.ts). */
+  redisPassword?: string;
 }
 
-export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOptions = {}): Gateway {
-  if (role === 'proxy' && config.spokes.length === 0) {
-    throw new Error('the proxy role needs at least one entry in spokes');
-  }
+export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayOptions = {}): Gateway {
+  checkRole(initial, role);
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? Math.random;
   const now = () => clock.now();
-  const directory = role === 'proxy' ? new SpokeDirectory(config.spokes, config.dns, clock) : undefined;
+  let config = initial;
+  let directory = role === 'proxy' ? new SpokeDirectory(config.spokes, config.dns, clock) : undefined;
   const providersNow = () => (directory ? [spokesAsProvider(config.spokes, directory)] : config.providers);
-  const providers = providersNow();
-  const adapters = opts.adapters ?? createAdapters(providers, { ...opts, now });
-  const tableNow = (ps: typeof providers) =>
-    directory ? filterSpokes(buildRouteTable(proxyModels(config), ps), config) : buildRouteTable(config.models, ps);
-  const targetsNow = () => (opts.probes === false ? [] : directory ? spokeProbeTargets(config.spokes, directory) : providerProbeTargets(providers));
-  const router = new Router(tableNow(providers));
+  const adapters = new Map<string, ProviderAdapter>(opts.adapters ?? createAdapters(providersNow(), { ...opts, now }));
+  /** The provider config each adapter was made from: unchanged providers keep their adapter (and its pools). */
+  const adapterConfigs = new Map(providersNow().map((p) => [p.id, JSON.stringify(p)]));
+  const tableNow = () =>
+    directory ? filterSpokes(buildRouteTable(proxyModels(config), providersNow()), config) : buildRouteTable(config.models, providersNow());
+  const targetsNow = () =>
+    opts.probes === false ? [] : directory ? spokeProbeTargets(config.spokes, directory) : providerProbeTargets(providersNow());
+  const router = new Router(tableNow());
   const stats = new RouteStatsRegistry(clock);
   // Shared in Redis when `state.redis` is set (with a local fallback), else in memory.
-  const quota: QuotaStore = opts.quota ?? createQuotaStore(config, clock);
+  const quota: QuotaStore = opts.quota ?? createQuotaStore(config, clock, opts.redisPassword ? { redis: { password: opts.redisPassword } } : {});
   const events = new EventBus();
   const prober = new EndpointProber(targetsNow(), clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) }, (endpoint, down, error) => {
     // An endpoint that failed its health check is out for every route on it, until it answers again.
@@ -90,21 +104,69 @@ export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOp
   const selector = new RouteSelector(stats, quota, random, prober);
   const observability = observeGateway(config, role, events, (name) => router.entry(name) !== undefined, opts.observability);
   const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock), clock, random, endpoints: prober, events });
-  const guardrails = createGuardrailStage(config.guardrails, {
-    onFailure: (guardrail, err, outcome) => observability.logger.warn({ guardrail, outcome, err: String(err) }, 'guardrail failed'),
-  });
+  const guardrailsFor = (c: GatewayConfig) =>
+    createGuardrailStage(c.guardrails, {
+      onFailure: (guardrail, err, outcome) => observability.logger.warn({ guardrail, outcome, err: String(err) }, 'guardrail failed'),
+    });
+  let guardrails = guardrailsFor(config);
+  const tenants = new TenantDirectory(config.tenants);
 
-  // Spoke addresses changed: new routes for new addresses, state kept for those that stay.
+  // Routes changed (spoke addresses, a reload): new routes for what is new, state kept for what stays.
   const rebuild = () => {
-    router.replace(tableNow(providersNow()));
+    router.replace(tableNow());
     prober.setTargets(targetsNow());
     stats.retain(router.allRoutes().map((r) => r.key));
   };
   directory?.onChange(rebuild);
   const ready = directory ? directory.ready.then(rebuild) : Promise.resolve();
 
+  async function reload(next: GatewayConfig): Promise<void> {
+    checkRole(next, role);
+    const restartOnly = (['server', 'state', 'observability'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(config[k]));
+    if (restartOnly.length > 0) {
+      observability.logger.warn({ keys: restartOnly }, 'config keys changed that apply only after a restart');
+    }
+    const previous = config;
+    config = { ...next, server: previous.server, state: previous.state, observability: previous.observability };
+    if (role === 'proxy' && JSON.stringify(next.spokes) + JSON.stringify(next.dns) !== JSON.stringify(previous.spokes) + JSON.stringify(previous.dns)) {
+      const old = directory;
+      directory = new SpokeDirectory(config.spokes, config.dns, clock);
+      directory.onChange(rebuild);
+      await directory.ready;
+      old?.stop();
+    }
+    if (!opts.adapters) {
+      const providers = providersNow();
+      const fresh = providers.filter((p) => adapterConfigs.get(p.id) !== JSON.stringify(p));
+      const created = createAdapters(fresh, { ...opts, now });
+      const retired: ProviderAdapter[] = [];
+      for (const p of fresh) {
+        const old = adapters.get(p.id);
+        if (old) retired.push(old);
+        adapters.set(p.id, created.get(p.id)!);
+        adapterConfigs.set(p.id, JSON.stringify(p));
+      }
+      for (const id of [...adapters.keys()]) {
+        if (!providers.some((p) => p.id === id)) {
+          retired.push(adapters.get(id)!);
+          adapters.delete(id);
+          adapterConfigs.delete(id);
+        }
+      }
+      // Requests in flight finish on the adapter they started with.
+      setTimeout(() => void Promise.all(retired.map((a) => a.close?.())), previous.server.requestTimeoutMs).unref();
+    }
+    rebuild();
+    tenants.replace(config.tenants);
+    const oldGuardrails = guardrails;
+    guardrails = guardrailsFor(config);
+    oldGuardrails.close();
+  }
+
   return {
-    config,
+    get config() {
+      return config;
+    },
     role,
     router,
     adapters,
@@ -115,11 +177,15 @@ export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOp
     events,
     logger: observability.logger,
     metrics: observability.metrics,
+    tenants,
     tenantLimits: new TenantLimiter(quota),
-    guardrails,
+    get guardrails() {
+      return guardrails;
+    },
     clock,
     now,
     ready,
+    reload,
     async close() {
       directory?.stop();
       await prober.stop();
@@ -129,6 +195,12 @@ export function createGateway(config: GatewayConfig, role: Role, opts: GatewayOp
       observability.stop();
     },
   };
+}
+
+function checkRole(config: GatewayConfig, role: Role): void {
+  if (role === 'proxy' && config.spokes.length === 0) {
+    throw new Error('the proxy role needs at least one entry in spokes');
+  }
 }
 
 function filterSpokes(table: Map<string, ModelRoutes>, config: GatewayConfig): Map<string, ModelRoutes> {

@@ -163,7 +163,7 @@ describe('GET /status in headless Chromium, all-in-one', () => {
     // Account A throttles with a long Retry-After; the eu-west endpoint fails until ejected.
     const seen = new Set<string>();
     const unsubscribe = gw.gateway.events.subscribe((e: GatewayEvent) => {
-      if (e.type !== 'request') seen.add(`${e.type} ${e.route}`);
+      if (e.type === 'ejection' || e.type === 'cooldown') seen.add(`${e.type} ${e.route}`);
     });
     a.always = { kind: 'status', status: 429, headers: { 'retry-after': '30' } };
     w.always = { kind: 'status', status: 500 };

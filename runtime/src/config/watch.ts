@@ -64,7 +64,6 @@ export class FileConfigSource implements ConfigSource {
 
 export class SsmConfigSource implements ConfigSource {
   readonly name: string;
-  private version: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly client: SSMClient;
 
@@ -72,6 +71,8 @@ export class SsmConfigSource implements ConfigSource {
     private readonly parameter: string,
     private readonly intervalMs = 30_000,
     client?: SSMClient,
+    /** The version already running, so the first poll does not re-apply it. */
+    private version?: number,
   ) {
     this.name = `ssm:${parameter}`;
     this.client = client ?? new SSMClient({ maxAttempts: 2 });
@@ -89,7 +90,8 @@ export class SsmConfigSource implements ConfigSource {
       } catch (err) {
         console.error(JSON.stringify({ level: 'error', msg: 'config poll failed', source: this.name, err: (err as Error).message }));
       }
-      this.timer = setTimeout(() => void poll(), this.intervalMs);
+      // Jitter keeps a fleet of tasks from polling in step.
+      this.timer = setTimeout(() => void poll(), this.intervalMs * (0.8 + Math.random() * 0.4));
       this.timer.unref();
     };
     void poll();
@@ -111,7 +113,7 @@ export interface ReloadOutcome {
 export class ConfigReloader {
   constructor(
     private readonly source: ConfigSource,
-    private readonly apply: (config: GatewayConfig) => void,
+    private readonly apply: (config: GatewayConfig) => void | Promise<void>,
     private readonly report: (outcome: ReloadOutcome) => void,
   ) {}
 
@@ -124,12 +126,12 @@ export class ConfigReloader {
         this.report({ ok: false, source: this.source.name, error: (err as Error).message });
         return;
       }
-      try {
-        this.apply(config);
-        this.report({ ok: true, source: this.source.name });
-      } catch (err) {
-        this.report({ ok: false, source: this.source.name, error: `not applied: ${(err as Error).message}` });
-      }
+      Promise.resolve()
+        .then(() => this.apply(config))
+        .then(
+          () => this.report({ ok: true, source: this.source.name }),
+          (err: unknown) => this.report({ ok: false, source: this.source.name, error: `not applied: ${(err as Error).message}` }),
+        );
     });
   }
 

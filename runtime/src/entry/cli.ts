@@ -4,14 +4,16 @@
  * `ai-gateway key create|hash`: tenant keys for the config (tenants/key-command.ts).
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFromEnv } from '../config/load';
+import { startHotReload } from '../config/hot-reload';
+import { ConfigError } from '../config/load';
+import { loadStartup } from '../config/startup';
 import { ROLES, type Role } from '../config/schema';
 import { createGateway } from '../gateway';
 import { KEY_USAGE, runKeyCommand } from '../tenants/key-command';
 import { startServer } from './server';
 
 const USAGE = `usage: ai-gateway --config FILE [--role all-in-one|proxy|spoke] [--port N] [--host ADDR]
-environment: GATEWAY_CONFIG (or GATEWAY_CONFIG_JSON), GATEWAY_ROLE, PORT, HOST
+environment: GATEWAY_CONFIG (or GATEWAY_CONFIG_JSON, GATEWAY_CONFIG_SSM_PARAMETER), GATEWAY_ROLE, PORT, HOST
 ${KEY_USAGE}`;
 
 export class UsageError extends Error {}
@@ -55,12 +57,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   let opts: CliOptions;
   try {
     opts = parseCli(argv, env);
-    const config = loadConfigFromEnv(env, opts.configPath);
-    const gw = createGateway(config, opts.role);
+    const { config, source, redisPassword } = await loadStartup(env, opts.configPath);
+    const gw = createGateway(config, opts.role, { redisPassword });
     const server = await startServer(gw, opts.port, opts.host);
+    // New versions of the config apply without a restart; invalid ones are rejected and logged.
+    const reloader = source && startHotReload(gw, source);
     const open = config.tenants.length === 0 ? ' (open: no tenants configured, any key or none is accepted)' : '';
-    console.log(`ai-gateway ${opts.role} listening on ${server.url}${open}`);
+    console.log(`ai-gateway ${opts.role} listening on ${server.url}${open}${source ? `; config reloads from ${source.name}` : ''}`);
     const stop = () => {
+      reloader?.stop();
       server.close().then(() => process.exit(0), () => process.exit(1));
     };
     process.once('SIGTERM', stop);

@@ -50,7 +50,15 @@ export interface CooldownEvent {
   reason: string;
 }
 
-export type GatewayEvent = RequestEvent | EjectionEvent | CooldownEvent;
+/** A new config was offered: applied, or rejected (the running config stays). */
+export interface ConfigEvent {
+  type: 'config';
+  ok: boolean;
+  source: string;
+  error?: string;
+}
+
+export type GatewayEvent = RequestEvent | EjectionEvent | CooldownEvent | ConfigEvent;
 
 export type GatewayObserver = (event: GatewayEvent) => void;
 

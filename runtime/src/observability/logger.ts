@@ -121,6 +121,10 @@ export function logObserver(logger: Logger, opts: { logContent: boolean }): Gate
       case 'cooldown':
         logger.warn(routeLine(ev), 'route cooling down');
         return;
+      case 'config':
+        if (ev.ok) logger.info({ source: ev.source }, 'config reloaded');
+        else logger.error({ source: ev.source, error: ev.error }, 'config rejected; the running config stays');
+        return;
     }
   };
 }

@@ -69,6 +69,7 @@ export class GatewayMetrics {
   private readonly ttft: Histogram<'model'>;
   private readonly duration: Histogram<'model' | 'stream'>;
   private readonly tokens: Counter<'model' | 'direction'>;
+  private readonly reloads: Counter<'result'>;
 
   constructor(private readonly opts: MetricsOptions) {
     const registers = [this.registry];
@@ -83,6 +84,7 @@ export class GatewayMetrics {
     this.routeState = new Gauge({ name: 'gateway_route_state', help: 'Route state: 1 for the current state, 0 for the others.', labelNames: ['route', 'state'], registers });
     this.ttft = new Histogram({ name: 'gateway_time_to_first_token_seconds', help: 'Streams: time until the first byte was sent to the client.', labelNames: ['model'], buckets: TTFT_BUCKETS, registers });
     this.duration = new Histogram({ name: 'gateway_request_duration_seconds', help: 'Client request duration (streams: until the last byte).', labelNames: ['model', 'stream'], buckets: SECONDS_BUCKETS, registers });
+    this.reloads = new Counter({ name: 'gateway_config_reloads_total', help: 'Configs offered by hot reload: applied or rejected (invalid).', labelNames: ['result'], registers });
     this.tokens = new Counter({ name: 'gateway_tokens_total', help: 'Tokens by direction: in (prompt) and out (completion).', labelNames: ['model', 'direction'], registers });
   }
 
@@ -96,6 +98,9 @@ export class GatewayMetrics {
         return;
       case 'cooldown':
         this.cooldowns.inc({ route: ev.route, reason: reasonLabel(ev.reason) });
+        return;
+      case 'config':
+        this.reloads.inc({ result: ev.ok ? 'applied' : 'rejected' });
         return;
     }
   };

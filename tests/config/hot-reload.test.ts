@@ -1,0 +1,150 @@
+/**
+ * Config hot reload under load: a new model appears, an invalid file is rejected and
+ * logged while the running config stays, routing state survives for unchanged routes,
+ * and an SSM parameter's new version is picked up; no request fails throughout.
+ */
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { startHotReload } from '../../runtime/src/config/hot-reload';
+import { FileConfigSource, SsmConfigSource } from '../../runtime/src/config/watch';
+import type { GatewayConfigInput } from '../../runtime/src/config/schema';
+import type { GatewayEvent } from '../../runtime/src/observability/events';
+import { startGateway, type TestGateway } from '../helpers/gateway';
+
+function configWith(models: string[], extra: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
+  return {
+    providers: [
+      {
+        id: 'sim',
+        type: 'simulated',
+        accounts: ['a', 'b'].map((id) => ({ id, limits: { '*': { rpm: 10_000 } }, endpoints: [{ region: 'r', latencyMs: 1, tokensPerSecond: 10_000 }] })),
+      },
+    ],
+    models: models.map((name) => ({ name, targets: [{ provider: 'sim', model: `${name}-v1` }] })),
+    ...extra,
+  };
+}
+
+async function until(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Steady traffic on `chat` until stopped; counts what the clients saw. */
+function steadyLoad(gw: TestGateway) {
+  let running = true;
+  const seen = { ok: 0, failed: 0 };
+  const loop = (async () => {
+    while (running) {
+      try {
+        await gw.client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
+        seen.ok++;
+      } catch {
+        seen.failed++;
+      }
+    }
+  })();
+  return {
+    seen,
+    stop: async () => {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
+}
+
+describe('config hot reload', () => {
+  it('applies a new file, rejects an invalid one, keeps routing state, fails no request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reload-'));
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(file, stringify(configWith(['chat'])));
+    const gw = await startGateway(configWith(['chat']), 'all-in-one', { probes: false });
+    const events: GatewayEvent[] = [];
+    gw.gateway.events.subscribe((e) => events.push(e));
+    const reloader = startHotReload(gw.gateway, new FileConfigSource(file, 50));
+    const load = steadyLoad(gw);
+    try {
+      // Routing state that must survive: a cooldown on an unchanged route (account b serves meanwhile).
+      await gw.gateway.quota.cooldown('sim/a/r/chat-v1', Date.now() + 60_000, 'throttled');
+      await until(() => load.seen.ok > 0 || load.seen.failed > 0, 'traffic');
+
+      writeFileSync(file, stringify(configWith(['chat', 'summarize'])));
+      await until(async () => (await gw.client.models.list()).data.some((m) => m.id === 'summarize'), 'the new model');
+      const answer = await gw.client.chat.completions.create({ model: 'summarize', messages: [{ role: 'user', content: 'x' }] });
+      expect(answer.model).toBe('summarize-v1');
+      expect(events).toContainEqual(expect.objectContaining({ type: 'config', ok: true }));
+
+      writeFileSync(file, 'models:\n  - name: broken\n    targets: [{ provider: nowhere, model: x }]\n');
+      await until(() => events.some((e) => e.type === 'config' && !e.ok), 'the rejection');
+      const rejected = events.find((e) => e.type === 'config' && !e.ok) as Extract<GatewayEvent, { type: 'config' }>;
+      expect(rejected.error).toMatch(/models\.0\.targets\.0\.provider: unknown provider "nowhere"/);
+      expect((await gw.client.models.list()).data.map((m) => m.id)).toEqual(['chat', 'summarize']);
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      expect(metrics).toMatch(/gateway_config_reloads_total\{result="rejected"\} 1/);
+      expect(metrics).toMatch(/gateway_config_reloads_total\{result="applied"\} 1/);
+
+      const health = await (await fetch(`${gw.url}/healthz`)).json();
+      expect(health.routes.find((r: { route: string }) => r.route === 'sim/a/r/chat-v1').state).toBe('cooldown');
+    } finally {
+      const seen = await load.stop();
+      reloader.stop();
+      await gw.close();
+      expect(seen.failed).toBe(0);
+      expect(seen.ok).toBeGreaterThan(0);
+    }
+  });
+
+  it('picks up a new version of an SSM parameter through the real SSM client', async () => {
+    const parameter = { name: '/ai-gateway/spoke-a/runtime-config', version: 1, value: JSON.stringify(configWith(['chat'])) };
+    const calls: string[] = [];
+    const fake: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        calls.push(String(req.headers['x-amz-target']));
+        const auth = String(req.headers.authorization ?? '');
+        if (!auth.includes('/ssm/aws4_request')) {
+          res.writeHead(403, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: 'unsigned' }));
+          return;
+        }
+        const { Name } = JSON.parse(body) as { Name: string };
+        if (Name !== parameter.name) {
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ParameterNotFound', message: Name }));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(
+          JSON.stringify({ Parameter: { Name, Type: 'SecureString', Value: parameter.value, Version: parameter.version, DataType: 'text' } }),
+        );
+      });
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
+    const client = new SSMClient({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`,
+      credentials: { accessKeyId: 'AKIDFAKE', secretAccessKey: 'fake' },
+    });
+    const gw = await startGateway(configWith(['chat']), 'spoke', { probes: false });
+    const reloader = startHotReload(gw.gateway, new SsmConfigSource(parameter.name, 50, client, 1));
+    try {
+      await until(() => calls.length >= 2, 'a few polls');
+      expect(calls[0]).toBe('AmazonSSM.GetParameter');
+      expect((await gw.client.models.list()).data.map((m) => m.id)).toEqual(['chat']);
+      parameter.value = JSON.stringify(configWith(['chat', 'embed-free']));
+      parameter.version = 2;
+      await until(async () => (await gw.client.models.list()).data.length === 2, 'version 2');
+    } finally {
+      reloader.stop();
+      await gw.close();
+      await new Promise<void>((r) => fake.close(() => r()));
+    }
+  });
+});
