@@ -154,13 +154,20 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
         }
       }
       // Requests in flight finish on the adapter they started with.
-      setTimeout(() => void Promise.all(retired.map((a) => a.close?.())), previous.server.requestTimeoutMs).unref();
+      later(previous.server.requestTimeoutMs, () => Promise.all(retired.map((a) => a.close?.())));
     }
     rebuild();
     tenants.replace(config.tenants);
-    const oldGuardrails = guardrails;
-    guardrails = guardrailsFor(config);
-    oldGuardrails.close();
+    if (JSON.stringify(next.guardrails) !== JSON.stringify(previous.guardrails)) {
+      const old = guardrails;
+      guardrails = guardrailsFor(config);
+      later(previous.server.requestTimeoutMs, () => old.close());
+    }
+  }
+
+  /** Cleanup after requests in flight have had their time; never a crash if it fails. */
+  function later(ms: number, work: () => unknown): void {
+    setTimeout(() => void Promise.resolve().then(work).catch((err: unknown) => observability.logger.warn({ err: String(err) }, 'cleanup after reload failed')), ms).unref();
   }
 
   return {

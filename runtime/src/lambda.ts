@@ -16,18 +16,33 @@ const role = (process.env.GATEWAY_ROLE ?? 'proxy') as Role;
 if (!ROLES.includes(role)) throw new Error(`GATEWAY_ROLE "${role}" is not one of ${ROLES.join(', ')}`);
 
 // Built once per execution environment (cold start) and reused by every invocation.
-// Async because the config or the cache token may come from SSM / Secrets Manager.
-const gateway = loadStartup(process.env).then(({ config, source, redisPassword }) => {
-  const gw = createGateway(config, role, { redisPassword });
-  // Timers sleep while the environment is frozen and fire on the next invocation.
-  if (source) startHotReload(gw, source);
-  return createApp(gw);
-});
-// A failed start must fail invocations, not crash the runtime with an unhandled rejection.
-gateway.catch(() => undefined);
+// Async because the config or the cache token may come from SSM / Secrets Manager; a
+// failed start (an SSM hiccup) is retried by the next invocation, not kept for good.
+type GatewayApp = ReturnType<typeof createApp>;
+let started: Promise<GatewayApp> | undefined;
+function gatewayApp(): Promise<GatewayApp> {
+  started ??= loadStartup(process.env).then(({ config, source, redisPassword }) => {
+    const gw = createGateway(config, role, { redisPassword });
+    // Timers sleep while the environment is frozen and fire on the next invocation.
+    if (source) startHotReload(gw, source);
+    return createApp(gw);
+  });
+  started.catch(() => (started = undefined));
+  return started;
+}
 
 const app = new Hono();
-app.all('*', async (c) => (await gateway).fetch(c.req.raw, c.env as Parameters<Awaited<typeof gateway>['fetch']>[1]));
+app.all('*', async (c) => {
+  let gateway: GatewayApp;
+  try {
+    gateway = await gatewayApp();
+  } catch (err) {
+    console.error(JSON.stringify({ level: 'error', msg: 'gateway start failed', err: (err as Error).message }));
+    const body = { error: { message: 'The gateway is starting and could not load its configuration; retry shortly.', type: 'api_error', code: 'gateway_unavailable', param: null } };
+    return c.json(body, 503, { 'retry-after': '1' });
+  }
+  return gateway.fetch(c.req.raw, c.env as Parameters<GatewayApp['fetch']>[1]);
+});
 
 /** The Lambda runtime's streaming API; the AWS SDK also creates `awslambda`, so test the function. */
 const runtime = (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda;

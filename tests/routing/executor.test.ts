@@ -212,5 +212,24 @@ describe('AttemptExecutor', () => {
     for (let i = 0; i < 100; i++) if (c.selector.select(c.table.get('chat')!, false).groups[0]![0]!.key === A2) a2++;
     expect(a2).toBeGreaterThan(90);
   });
+
+  it('a probe answered with a verdict on the request frees the route at once (it answered)', async () => {
+    const c = core(twoAccountsAndFallback());
+    for (let i = 0; i < 3; i++) c.stats.get(A1).circuit.onFailure();
+    c.clock.advance(1000);
+    c.stats.get(A2).completeMs.add(10_000);
+    await c.executor.run(c.request(), (route) => (route.key === A1 ? fail('refused', { status: 400 }) : ok(route))).catch(() => undefined);
+    expect(c.stats.get(A1).circuit.state()).toBe('closed');
+    const next = await c.executor.run(c.request(), (route) => ok(route));
+    expect(next.attempts.some((a) => a.route === A1 && a.outcome === 'ejected')).toBe(false);
+  });
+
+  it('a 401 from one account ejects that route and fails over; it is not a verdict on the request', async () => {
+    const c = core(twoAccountsAndFallback());
+    c.stats.get(A2).completeMs.add(10_000);
+    const a = await c.executor.run(c.request(), (route) => (route.key === A1 ? fail('refused', { status: 401 }) : ok(route)));
+    expect(a.route.key).toBe(A2);
+    expect(c.stats.get(A1).circuit.state()).toBe('open');
+  });
 });
 

@@ -20,7 +20,7 @@ import { startStream, type StartedStream } from '../stream/started-stream';
 import { assertModelAllowed, type TenantDirectory } from './auth';
 import { maxOutputTokens, type ChatRequest } from './chat-request';
 import { GatewayError, notFound } from './errors';
-import { deadlineExceeded, failureToError } from './failure-response';
+import { clientClosed, deadlineExceeded, failureToError } from './failure-response';
 import { parseChatBody } from './validate-chat';
 
 /** Trace context passed on to providers (W3C). */
@@ -50,9 +50,10 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
         throw notFound(`The model "${req.model}" does not exist. Known models: ${gw.router.models().map((m) => m.name).join(', ')}.`);
       }
       assertModelAllowed(tenant, req.model);
-      permit = await gw.tenantLimits.admit(tenant, estimatePromptTokens(req) + (maxOutputTokens(req) ?? DEFAULT_OUTPUT_ESTIMATE));
+      const estimatedTokens = estimatePromptTokens(req) + (maxOutputTokens(req) ?? DEFAULT_OUTPUT_ESTIMATE);
+      permit = await gw.tenantLimits.admit(tenant, estimatedTokens);
       const checked = await gw.guardrails.apply(req, { model: req.model, tenant: tenant?.id });
-      return await serve(c, gw, checked, entry, requestId, ev, report, permit);
+      return await serve(c, gw, { req: checked, entry, requestId, ev, report, permit, estimatedTokens });
     } catch (err) {
       permit?.release();
       report(err instanceof GatewayError ? err.status : 500, { errorCode: err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error' });
@@ -63,16 +64,18 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
 
 type Report = (status: number, more?: Partial<RequestEvent>) => void;
 
-async function serve(
-  c: Context,
-  gw: Gateway,
-  req: ChatRequest,
-  entry: ModelRoutes,
-  requestId: string,
-  ev: Omit<RequestEvent, 'status' | 'latencyMs'>,
-  report: Report,
-  permit: TenantPermit,
-): Promise<Response> {
+/** One admitted request on its way to a route. */
+interface Admitted {
+  req: ChatRequest;
+  entry: ModelRoutes;
+  requestId: string;
+  ev: Omit<RequestEvent, 'status' | 'latencyMs'>;
+  report: Report;
+  permit: TenantPermit;
+  estimatedTokens: number;
+}
+
+async function serve(c: Context, gw: Gateway, { req, entry, requestId, ev, report, permit, estimatedTokens }: Admitted): Promise<Response> {
   const started = gw.now();
   const deadlineMs = gw.config.server.requestTimeoutMs;
   const deadline = AbortSignal.timeout(deadlineMs);
@@ -89,7 +92,7 @@ async function serve(
   const routed: RoutedRequest = {
     model: entry,
     stream: req.stream === true,
-    estimatedTokens: estimatePromptTokens(req) + (maxOutputTokens(req) ?? DEFAULT_OUTPUT_ESTIMATE),
+    estimatedTokens,
     deadline: gw.now() + deadlineMs,
     signal,
     timeouts,
@@ -98,6 +101,7 @@ async function serve(
     gw.executor.run(r, attempt).catch((err: unknown) => {
       if (err instanceof AllRoutesFailed) ev.attempts = err.attempts;
       if (deadline.aborted) throw deadlineExceeded(deadlineMs);
+      if (c.req.raw.signal.aborted || clientGone.signal.aborted) throw clientClosed();
       if (err instanceof AllRoutesFailed) throw failureToError(err, gw.role);
       throw err;
     });
@@ -120,6 +124,7 @@ async function serve(
     req,
     first,
     {
+      signal,
       idleMs: timeouts.idleMs,
       supportsPrefill: (route) => adapterFor(route).supportsPrefill?.(route) ?? false,
       continueOn: (build, exclude) => gw.executor.run({ ...routed, exclude }, (route, s) => startOn(route, build(route), s)),
@@ -139,7 +144,7 @@ async function serve(
         ttftMs,
         continuations: outcome.continuations,
         content: ev.content && { ...ev.content, answer: outcome.text },
-        ...(err ? { errorCode: clientGone.signal.aborted ? 'client_closed' : 'stream_interrupted' } : {}),
+        ...(clientGone.signal.aborted || c.req.raw.signal.aborted ? { errorCode: 'client_closed' } : err ? { errorCode: 'stream_interrupted' } : {}),
       });
     },
   });

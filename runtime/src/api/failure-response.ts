@@ -1,6 +1,7 @@
 /** What the client is told when no route answered: each failure class has its status. */
 import type { Role } from '../config/schema';
 import { PASSED_OVER, type AllRoutesFailed, type AttemptRecord } from '../routing/executor';
+import { scrubSecrets } from '../observability/redact';
 import { GatewayError } from './errors';
 
 /**
@@ -12,6 +13,11 @@ function refusedStatus(status: number | undefined): 400 | 413 | 502 {
   return status === 413 ? 413 : 400;
 }
 
+/** The client went away before an answer: nobody reads this, but logs and metrics do (nginx's 499). */
+export function clientClosed(): GatewayError {
+  return new GatewayError(499 as 400, 'invalid_request_error', 'The client closed the request before the answer.', 'client_closed');
+}
+
 export function deadlineExceeded(ms: number): GatewayError {
   return new GatewayError(504, 'timeout_error', `The request exceeded the gateway deadline of ${ms} ms.`, 'deadline_exceeded');
 }
@@ -21,14 +27,15 @@ const OUT_OF_QUOTA = new Set<AttemptRecord['outcome']>(['throttled', 'quota_exha
 
 export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
   const last = err.last;
-  const listing = err.message;
+  // Provider messages can quote what they were sent; nothing key-like goes back to clients.
+  const listing = scrubSecrets(err.message);
   if (last?.failure === 'refused') {
     const status = refusedStatus(last.status);
     const type = status === 502 ? 'api_error' : 'invalid_request_error';
-    return new GatewayError(status, type, last.message, last.code ?? 'provider_refused', last.param ?? null);
+    return new GatewayError(status, type, scrubSecrets(last.message), last.code ?? 'provider_refused', last.param ?? null);
   }
   if (last?.failure === 'context_length') {
-    return new GatewayError(400, 'invalid_request_error', last.message, 'context_length_exceeded', 'messages');
+    return new GatewayError(400, 'invalid_request_error', scrubSecrets(last.message), 'context_length_exceeded', 'messages');
   }
   const retryAfter = retryAfterSeconds(err.attempts);
   const headers: Record<string, string> = retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {};

@@ -20,7 +20,11 @@ export interface Startup {
 
 export async function loadStartup(env: NodeJS.ProcessEnv, path = env.GATEWAY_CONFIG): Promise<Startup> {
   const parameter = env.GATEWAY_CONFIG_SSM_PARAMETER;
-  const pollMs = Number(env.GATEWAY_CONFIG_POLL_SECONDS ?? 30) * 1000;
+  const pollSeconds = Number(env.GATEWAY_CONFIG_POLL_SECONDS ?? 30);
+  if (!Number.isFinite(pollSeconds) || pollSeconds < 1) {
+    throw new ConfigError(`GATEWAY_CONFIG_POLL_SECONDS must be a number of seconds >= 1, not "${env.GATEWAY_CONFIG_POLL_SECONDS}"`);
+  }
+  const pollMs = pollSeconds * 1000;
   let config: GatewayConfig;
   let source: ConfigSource | undefined;
   if (path) {

@@ -107,9 +107,9 @@ export class Circuit {
     if (hard || this.consecutive >= this.policy.consecutiveFailures || rateTrip) this.eject(now);
   }
 
-  /** A probe or request that ended without a verdict on the route (aborted by the client). */
-  onAbandon(): void {
-    this.probeSince = undefined;
+  /** A probe that ended without a verdict on the route (client gone, a 429): frees the slot. */
+  onAbandon(startedAt = this.clock.now()): void {
+    if (this.probeSince !== undefined && startedAt >= this.probeSince) this.probeSince = undefined;
   }
 
   private eject(now: number): void {

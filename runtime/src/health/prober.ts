@@ -137,8 +137,11 @@ export class EndpointProber {
       s.lastError = `GET ${s.target.url}: ${e.code ?? e.cause?.code ?? e.message}`;
     } finally {
       s.inFlight = false;
-      if (s.down !== wasDown) this.onChange?.(s.target.key, s.down, s.lastError);
-      this.schedule(s, s.down ? this.opts.downIntervalMs : this.opts.intervalMs);
+      // An endpoint removed while its probe was out (spoke addresses changed) is forgotten.
+      if (this.states.get(s.target.key) === s) {
+        if (s.down !== wasDown) this.onChange?.(s.target.key, s.down, s.lastError);
+        this.schedule(s, s.down ? this.opts.downIntervalMs : this.opts.intervalMs);
+      }
     }
   }
 }

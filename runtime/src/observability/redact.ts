@@ -34,7 +34,7 @@ export const REDACT_PATHS: readonly string[] = [
 const AWS_ACCESS_KEY_ID = /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g;
 /** `name: value` / `name=value` / `"name":"value"` where the name says it is a secret. */
 const NAMED_SECRET =
-  /\b(x-api-key|api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|secret[_-]?access[_-]?key|aws[_-]?session[_-]?token|client[_-]?secret|password|secret)(["']?\s*[:=]\s*["']?)[^\s"',;&)]+/gi;
+  /\b(?<!:\d{12}:)(x-api-key|api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|secret[_-]?access[_-]?key|aws[_-]?session[_-]?token|client[_-]?secret|password|secret)(["']?\s*[:=]\s*["']?)[^\s"',;&)]+/gi;
 /** JSON web tokens (three base64url parts, the first an encoded `{"`). */
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 /** HTTP basic credentials. */

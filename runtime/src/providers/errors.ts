@@ -56,11 +56,6 @@ export function isProviderError(err: unknown): err is ProviderError {
   return err instanceof ProviderError;
 }
 
-/** Classes that are the provider's verdict on the request itself, whatever the route. */
-export function isRequestVerdict(f: FailureClass): boolean {
-  return f === 'refused' || f === 'context_length';
-}
-
 /** Network-level failures (reset, refused, DNS, TLS) are transient on every provider. */
 export function classifyNetworkError(err: unknown, what: string): ProviderError {
   if (err instanceof ProviderError) return err;

@@ -20,27 +20,32 @@ interface ProviderCap {
 }
 
 class RouteWindow {
-  entries: Entry[] = [];
+  /** Reservations by id, oldest first (a Map keeps insertion order and drops its head cheaply). */
+  readonly entries = new Map<number, Entry>();
   tokens = 0;
   cooldownUntil = 0;
   cooldownReason = '';
   cap: ProviderCap = { requestsUntil: 0, tokensUntil: 0 };
 
   trim(now: number): void {
-    let drop = 0;
-    while (drop < this.entries.length && this.entries[drop]!.at <= now - WINDOW_MS) this.tokens -= this.entries[drop++]!.tokens;
-    if (drop > 0) this.entries.splice(0, drop);
+    for (const e of this.entries.values()) {
+      if (e.at > now - WINDOW_MS) break;
+      this.tokens -= e.tokens;
+      this.entries.delete(e.id);
+    }
   }
 
   /** Ms until a request of `tokens` fits; 0 when it fits now. */
   waitFor(now: number, limits: QuotaLimits, tokens: number): { ms: number; reason: 'rpm' | 'tpm' } | undefined {
-    if (limits.rpm !== undefined && this.entries.length + 1 > limits.rpm) {
-      return { ms: this.entries[this.entries.length - limits.rpm]!.at + WINDOW_MS - now, reason: 'rpm' };
+    if (limits.rpm !== undefined && this.entries.size + 1 > limits.rpm) {
+      // The request fits once the entry rpm places from the newest has left the window.
+      let skip = this.entries.size - limits.rpm;
+      for (const e of this.entries.values()) if (skip-- === 0) return { ms: e.at + WINDOW_MS - now, reason: 'rpm' };
     }
     if (limits.tpm !== undefined && this.tokens + tokens > limits.tpm) {
       if (tokens > limits.tpm) return { ms: WINDOW_MS, reason: 'tpm' };
       let freed = 0;
-      for (const e of this.entries) {
+      for (const e of this.entries.values()) {
         freed += e.tokens;
         if (this.tokens - freed + tokens <= limits.tpm) return { ms: e.at + WINDOW_MS - now, reason: 'tpm' };
       }
@@ -83,7 +88,7 @@ export class MemoryQuotaStore implements QuotaStore {
     if (cap.requestsUntil > now && cap.requests !== undefined) cap.requests -= 1;
     if (cap.tokensUntil > now && cap.tokens !== undefined) cap.tokens -= tokens;
     const entry = { id: this.nextId++, at: now, tokens };
-    w.entries.push(entry);
+    w.entries.set(entry.id, entry);
     w.tokens += tokens;
     return { ok: true, reservation: { key, id: entry.id, tokens } };
   }
@@ -100,7 +105,7 @@ export class MemoryQuotaStore implements QuotaStore {
 
   private adjust(res: Reservation, tokens: number): void {
     const w = this.routes.get(res.key);
-    const e = w?.entries.find((x) => x.id === res.id);
+    const e = w?.entries.get(res.id);
     if (!w || !e) return; // already out of the window
     w.tokens += tokens - e.tokens;
     e.tokens = tokens;
@@ -135,9 +140,9 @@ export class MemoryQuotaStore implements QuotaStore {
     if (!w) return { fraction: 1, requestsUsed: 0, tokensUsed: 0 };
     w.trim(now);
     let fraction = 1;
-    if (limits.rpm) fraction = Math.min(fraction, 1 - w.entries.length / limits.rpm);
+    if (limits.rpm) fraction = Math.min(fraction, 1 - w.entries.size / limits.rpm);
     if (limits.tpm) fraction = Math.min(fraction, 1 - w.tokens / limits.tpm);
-    const h: Headroom = { fraction: Math.max(0, fraction), requestsUsed: w.entries.length, tokensUsed: w.tokens };
+    const h: Headroom = { fraction: Math.max(0, fraction), requestsUsed: w.entries.size, tokensUsed: w.tokens };
     if (w.cooldownUntil > now) {
       h.cooldownUntil = w.cooldownUntil;
       h.cooldownReason = w.cooldownReason;

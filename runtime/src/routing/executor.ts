@@ -172,6 +172,11 @@ export class AttemptExecutor {
     const limits = limitsFor(route);
 
     for (let retry = 0; ; retry++) {
+      // Cheap local check first: an ejected route needs no quota round trip.
+      if (!s.circuit.available()) {
+        attempts.push({ route: route.key, outcome: 'ejected', ms: 0 });
+        return { exclude: true };
+      }
       const admission = await quota.reserve(route.key, limits, req.estimatedTokens);
       if (!admission.ok) {
         const outcome = admission.reason === 'cooldown' ? 'cooldown' : 'no-headroom';
@@ -200,7 +205,7 @@ export class AttemptExecutor {
         result = { ok: true, value: await this.withFirstByteTimeout(route, req, attempt) };
       } catch (err) {
         if (req.signal.aborted) {
-          s.circuit.onAbandon();
+          s.circuit.onAbandon(started);
           await quota.release(admission.reservation);
           attempts.push({ route: route.key, outcome: 'aborted', ms: clock.now() - started });
           throw req.signal.reason;
@@ -228,12 +233,14 @@ export class AttemptExecutor {
       switch (e.failure) {
         case 'throttled': {
           await quota.release(admission.reservation);
+          s.circuit.onAbandon(started); // a probe that met a 429 proves nothing either way
           const wait = this.throttleWait(route.key, started, e.retryAfterMs);
           await this.coolDown(route, clock.now() + wait, 'throttled');
           return { error: e, waitMs: wait, exclude: true };
         }
         case 'quota_exhausted':
           await quota.release(admission.reservation);
+          s.circuit.onAbandon(started);
           await this.coolDown(route, clock.now() + Math.max(e.retryAfterMs ?? 0, PARK_MS), 'quota exhausted');
           return { error: e, exclude: true };
         case 'silent':
@@ -242,9 +249,17 @@ export class AttemptExecutor {
           return { error: e, exclude: true };
         case 'context_length':
           await quota.release(admission.reservation);
+          s.circuit.onSuccess(started); // the route answered: it is healthy
           return { error: e, tooLong: true };
         case 'refused':
           await quota.release(admission.reservation);
+          if (isMisconfigured(e)) {
+            // Our key or model access on this account is wrong, not the request: eject the
+            // route and let an equivalent one serve.
+            this.routeFailed(route, e, started, true);
+            return { error: e, exclude: true };
+          }
+          s.circuit.onSuccess(started); // the route answered: it is healthy
           return { error: e, stop: true };
         case 'transient': {
           await quota.release(admission.reservation);
@@ -275,10 +290,10 @@ export class AttemptExecutor {
   }
 
   /** A failure that speaks of the route's health; reports the ejection when its circuit opens. */
-  private routeFailed(route: Route, e: ProviderError, startedAt: number): void {
+  private routeFailed(route: Route, e: ProviderError, startedAt: number, hard = false): void {
     const circuit = this.deps.stats.get(route.key).circuit;
     const wasOpen = circuit.state() === 'open';
-    circuit.onFailure(startedAt);
+    circuit.onFailure(startedAt, hard);
     if (!wasOpen && circuit.state() === 'open') {
       this.deps.events?.emit({ type: 'ejection', route: route.key, until: circuit.reopensAt(), reason: `${e.failure}: ${e.message}` });
     }
@@ -322,6 +337,14 @@ export class AttemptExecutor {
       clearTimeout(handle);
     }
   }
+}
+
+/**
+ * A provider's 401/403/404 speaks of this account's key or model access (gateway
+ * configuration), not of the client's request: another account may well serve it.
+ */
+function isMisconfigured(e: ProviderError): boolean {
+  return e.status === 401 || e.status === 403 || e.status === 404;
 }
 
 /** Outcomes of routes passed over without a request. */

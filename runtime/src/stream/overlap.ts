@@ -1,9 +1,9 @@
 /**
- * A continuation may repeat the end of what the client already has. The overlap is the
- * longest suffix of the sent text that the new text starts with; it is dropped.
+ * A continuation may repeat what the client already has: the end of it (the model picks
+ * up a little early) or all of it (the model starts over). The repeated part is dropped.
  */
-export function overlapLength(sent: string, next: string): number {
-  const max = Math.min(sent.length, next.length);
+export function overlapLength(sent: string, next: string, window = Infinity): number {
+  const max = Math.min(sent.length, next.length, window);
   for (let k = max; k > 0; k--) {
     if (sent.endsWith(next.slice(0, k))) return k;
   }
@@ -11,8 +11,8 @@ export function overlapLength(sent: string, next: string): number {
 }
 
 /**
- * Holds back the start of a continuation until it can tell the overlap (enough text seen,
- * or the stream ended), then lets everything through.
+ * Holds back the start of a continuation until it can tell how much of it repeats the
+ * sent text (enough text seen, or the stream ended), then lets everything through.
  */
 export class OverlapTrimmer {
   private held = '';
@@ -27,6 +27,9 @@ export class OverlapTrimmer {
   push(piece: string): string {
     if (this.decided) return piece;
     this.held += piece;
+    // Still a word-for-word restart of the answer: hold it (it is dropped).
+    if (this.sent.startsWith(this.held)) return '';
+    if (this.held.startsWith(this.sent)) return this.decide(this.held.slice(this.sent.length));
     if (this.held.length < this.window && !this.canDecideEarly()) return '';
     return this.flush();
   }
@@ -34,8 +37,13 @@ export class OverlapTrimmer {
   /** The stream ended: decide with what there is. */
   flush(): string {
     if (this.decided) return '';
+    if (this.sent.startsWith(this.held)) return this.decide('');
+    if (this.held.startsWith(this.sent)) return this.decide(this.held.slice(this.sent.length));
+    return this.decide(this.held.slice(overlapLength(this.sent, this.held, this.window)));
+  }
+
+  private decide(out: string): string {
     this.decided = true;
-    const out = this.held.slice(overlapLength(this.sent, this.held));
     this.held = '';
     return out;
   }

@@ -21,6 +21,8 @@ export const CONTINUE_PROMPT = 'Continue exactly where your previous message sto
 const MAX_CONTINUATIONS = 2;
 
 export interface ContinuationDeps {
+  /** The request's own signal: client gone or deadline passed. */
+  signal: AbortSignal;
   /** Runs the failover loop again for a continuation request, skipping `exclude`. */
   continueOn(build: (route: Route) => ChatRequest[], exclude: ReadonlySet<string>): Promise<Answered<StartedStream>>;
   /** A stream attempt failed after its start: let health and quota learn from it. */
@@ -93,45 +95,71 @@ export async function* resilientStream(
     return chunk;
   };
 
-  for (;;) {
-    const started = current.value;
-    let failure: ProviderError | undefined;
-    try {
-      const firstOut = emit(started.first);
-      if (firstOut) yield firstOut;
-      for (;;) {
-        const next = await nextWithin(started, deps.idleMs);
-        if (next.done) break;
-        const out = emit(next.value);
-        if (out) yield out;
+  let settled = false;
+  const settle = (tokens: number) => {
+    settled = true;
+    current.settle(tokens);
+  };
+  try {
+    for (;;) {
+      const started = current.value;
+      settled = false;
+      let failure: ProviderError | undefined;
+      try {
+        const firstOut = emit(started.first);
+        if (firstOut) yield firstOut;
+        for (;;) {
+          const next = await nextWithin(started, deps.idleMs);
+          if (next.done) break;
+          const out = emit(next.value);
+          if (out) yield out;
+        }
+      } catch (err) {
+        // The client left or the deadline passed: not the route's fault, nothing to continue.
+        if (deps.signal.aborted) {
+          started.abort(err);
+          settle(estimateTokens(sent));
+          throw err;
+        }
+        failure = isProviderError(err) ? err : new ProviderError('transient', (err as Error)?.message ?? String(err), { cause: err });
       }
-    } catch (err) {
-      failure = isProviderError(err) ? err : new ProviderError('transient', (err as Error)?.message ?? String(err), { cause: err });
-    }
 
-    if (!failure) {
-      current.settle(upstreamUsage?.total_tokens ?? estimateTokens(sent));
-      outcome.route = current.route;
-      break;
-    }
-    started.abort(failure);
-    current.settle(estimateTokens(sent));
-    deps.onStreamFailure(current.route, failure);
-    // A whole answer whose terminator was lost is complete: finish it.
-    if (finished) {
-      outcome.route = current.route;
-      break;
-    }
-    if (toolCallsSeen || outcome.continuations >= MAX_CONTINUATIONS || !failure.retryable) throw failure;
+      if (!failure) {
+        // A continuation that ended without a finish reason still owes what it held back.
+        const rest = trimmer?.flush();
+        if (rest) {
+          sent += rest;
+          yield { id, object: 'chat.completion.chunk', created, model: lastChunk.model, choices: [{ index: 0, delta: { content: rest }, finish_reason: null }] };
+        }
+        settle(upstreamUsage?.total_tokens ?? estimateTokens(sent));
+        outcome.route = current.route;
+        break;
+      }
+      started.abort(failure);
+      settle(estimateTokens(sent));
+      deps.onStreamFailure(current.route, failure);
+      // A whole answer whose terminator was lost is complete: finish it.
+      if (finished) {
+        outcome.route = current.route;
+        break;
+      }
+      if (toolCallsSeen || outcome.continuations >= MAX_CONTINUATIONS || !failure.retryable) throw failure;
 
-    outcome.continuations++;
-    try {
-      current = await deps.continueOn((route) => continuationRequests(req, sent, deps.supportsPrefill(route)), tried);
-    } catch {
-      throw failure; // nothing could continue it: the client hears about the original break
+      outcome.continuations++;
+      try {
+        current = await deps.continueOn((route) => continuationRequests(req, sent, deps.supportsPrefill(route)), tried);
+      } catch {
+        throw failure; // nothing could continue it: the client hears about the original break
+      }
+      tried.add(current.route.key);
+      trimmer = sent.length > 0 ? new OverlapTrimmer(sent) : undefined;
     }
-    tried.add(current.route.key);
-    trimmer = sent.length > 0 ? new OverlapTrimmer(sent) : undefined;
+  } finally {
+    // The consumer stopped at a yield (client gone): end the upstream call, free the quota.
+    if (!settled) {
+      current.value.abort(new Error('the client stopped reading'));
+      settle(estimateTokens(sent));
+    }
   }
 
   const usage =
