@@ -9,6 +9,7 @@ import { ProviderError } from '../providers/errors';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
 import { estimatePromptTokens } from '../quota/token-estimate';
 import { AllRoutesFailed, sentAttempts, type Answered, type RoutedRequest } from '../routing/executor';
+import { RequestLifetime } from '../routing/signals';
 import { timeoutsFor } from '../routing/timeouts';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
 import type { RequestEvent } from '../observability/events';
@@ -78,9 +79,8 @@ interface Admitted {
 async function serve(c: Context, gw: Gateway, { req, entry, requestId, ev, report, permit, estimatedTokens }: Admitted): Promise<Response> {
   const started = gw.now();
   const deadlineMs = gw.config.server.requestTimeoutMs;
-  const deadline = AbortSignal.timeout(deadlineMs);
-  const clientGone = new AbortController();
-  const signal = AbortSignal.any([c.req.raw.signal, deadline, clientGone.signal]);
+  const life = new RequestLifetime(c.req.raw.signal, deadlineMs);
+  const signal = life.signal;
   const forwardHeaders: Record<string, string> = {};
   for (const h of FORWARDED) {
     const v = c.req.header(h);
@@ -100,14 +100,16 @@ async function serve(c: Context, gw: Gateway, { req, entry, requestId, ev, repor
   const run = <T extends UpstreamMeta>(r: RoutedRequest, attempt: (route: Route, s: AbortSignal) => Promise<T>): Promise<Answered<T>> =>
     gw.executor.run(r, attempt).catch((err: unknown) => {
       if (err instanceof AllRoutesFailed) ev.attempts = err.attempts;
-      if (deadline.aborted) throw deadlineExceeded(deadlineMs);
-      if (c.req.raw.signal.aborted || clientGone.signal.aborted) throw clientClosed();
+      life.end();
+      if (life.deadlinePassed) throw deadlineExceeded(deadlineMs);
+      if (life.clientLeft) throw clientClosed();
       if (err instanceof AllRoutesFailed) throw failureToError(err, gw.role);
       throw err;
     });
 
   if (!routed.stream) {
     const answer = await run(routed, (route, s) => adapterFor(route).complete(route, req, callOpts(s)));
+    life.end();
     const completion = answer.value.completion;
     answer.settle(completion.usage.total_tokens);
     permit.settle(completion.usage.total_tokens);
@@ -134,8 +136,9 @@ async function serve(c: Context, gw: Gateway, { req, entry, requestId, ev, repor
   );
   const body = sseBody(chunks, {
     includeUsage: req.stream_options?.include_usage === true,
-    onCancel: (reason) => clientGone.abort(reason),
+    onCancel: (reason) => life.clientGone(reason),
     onEnd: (err) => {
+      life.end();
       permit.settle(outcome.usage?.total_tokens);
       report(200, {
         route: first.value.upstreamRoute ?? (outcome.route ?? first.route).key,
@@ -144,7 +147,7 @@ async function serve(c: Context, gw: Gateway, { req, entry, requestId, ev, repor
         ttftMs,
         continuations: outcome.continuations,
         content: ev.content && { ...ev.content, answer: outcome.text },
-        ...(clientGone.signal.aborted || c.req.raw.signal.aborted ? { errorCode: 'client_closed' } : err ? { errorCode: 'stream_interrupted' } : {}),
+        ...(life.clientLeft ? { errorCode: 'client_closed' } : err ? { errorCode: 'stream_interrupted' } : {}),
       });
     },
   });

@@ -14,6 +14,7 @@ import type { QuotaStore, Reservation } from '../quota/store';
 import type { Clock, Random } from './clock';
 import { limitsFor } from './limits';
 import { fullJitterBackoff, type RetryBudget } from './retry';
+import { followAbort } from './signals';
 import type { ModelRoutes } from './route-table';
 import type { EventBus } from '../observability/events';
 import type { EndpointHealth, RouteSelector, Skipped } from './selector';
@@ -327,9 +328,10 @@ export class AttemptExecutor {
     // When the request's deadline comes first, it decides (a 504), not the attempt timeout.
     if (limit >= req.deadline - this.deps.clock.now()) return attempt(route, req.signal);
     const timer = new AbortController();
+    followAbort(req.signal, timer);
     const handle = setTimeout(() => timer.abort(new ProviderError('silent', `no ${req.stream ? 'first chunk' : 'answer'} within ${limit} ms`)), limit);
     try {
-      return await attempt(route, AbortSignal.any([req.signal, timer.signal]));
+      return await attempt(route, timer.signal);
     } catch (err) {
       if (timer.signal.aborted && !req.signal.aborted) throw timer.signal.reason;
       throw err;

@@ -7,6 +7,7 @@ import type { ChatCompletionChunk } from '../api/openai-types';
 import type { CallOptions, ProviderAdapter, Route, StreamResult, UpstreamMeta } from '../providers/types';
 import type { ChatRequest } from '../api/chat-request';
 import { ProviderError } from '../providers/errors';
+import { followAbort } from '../routing/signals';
 
 export interface StartedStream extends UpstreamMeta {
   readonly first: ChatCompletionChunk;
@@ -17,7 +18,8 @@ export interface StartedStream extends UpstreamMeta {
 
 export async function startStream(adapter: ProviderAdapter, route: Route, req: ChatRequest, opts: CallOptions): Promise<StartedStream> {
   const own = new AbortController();
-  const signal = AbortSignal.any([opts.signal, own.signal]);
+  followAbort(opts.signal, own);
+  const signal = own.signal;
   const { chunks, ...meta }: StreamResult = await adapter.stream(route, req, { ...opts, signal });
   const rest = chunks[Symbol.asyncIterator]();
   try {
