@@ -19,7 +19,46 @@ interface ProviderCap {
   tokensUntil: number;
 }
 
+/**
+ * Usage of a route with no rpm/tpm limit: counted for /healthz and /status in one-second
+ * buckets, without keeping an entry per request for a minute (garbage the GC pays for).
+ */
+class UsageBuckets {
+  private readonly seconds = new Int32Array(60).fill(-1);
+  private readonly requests = new Float64Array(60);
+  private readonly tokens = new Float64Array(60);
+
+  add(now: number, requests: number, tokens: number): void {
+    const second = Math.floor(now / 1000);
+    const i = second % 60;
+    if (this.seconds[i] !== second) {
+      this.seconds[i] = second;
+      this.requests[i] = 0;
+      this.tokens[i] = 0;
+    }
+    this.requests[i]! += requests;
+    this.tokens[i]! += tokens;
+  }
+
+  totals(now: number): { requests: number; tokens: number } {
+    const oldest = Math.floor(now / 1000) - 59;
+    let requests = 0;
+    let tokens = 0;
+    for (let i = 0; i < 60; i++) {
+      if (this.seconds[i]! >= oldest) {
+        requests += this.requests[i]!;
+        tokens += this.tokens[i]!;
+      }
+    }
+    return { requests, tokens };
+  }
+}
+
+/** Reservations on unlimited routes carry this id: they have no window entry. */
+const UNLIMITED = 0;
+
 class RouteWindow {
+  readonly unlimited = new UsageBuckets();
   /** Reservations by id, oldest first (a Map keeps insertion order and drops its head cheaply). */
   readonly entries = new Map<number, Entry>();
   tokens = 0;
@@ -87,10 +126,23 @@ export class MemoryQuotaStore implements QuotaStore {
     }
     if (cap.requestsUntil > now && cap.requests !== undefined) cap.requests -= 1;
     if (cap.tokensUntil > now && cap.tokens !== undefined) cap.tokens -= tokens;
+    if (limits.rpm === undefined && limits.tpm === undefined) {
+      w.unlimited.add(now, 1, tokens);
+      return { ok: true, reservation: { key, id: UNLIMITED, tokens } };
+    }
     const entry = { id: this.nextId++, at: now, tokens };
     w.entries.set(entry.id, entry);
     w.tokens += tokens;
     return { ok: true, reservation: { key, id: entry.id, tokens } };
+  }
+
+  /** Counts a request admitted elsewhere (the shared store), whatever the limits: a mirror. */
+  recordNow(key: string, tokens: number): Reservation {
+    const w = this.window(key);
+    const entry = { id: this.nextId++, at: this.clock.now(), tokens };
+    w.entries.set(entry.id, entry);
+    w.tokens += tokens;
+    return { key, id: entry.id, tokens };
   }
 
   reconcile(res: Reservation, actualTokens: number): Promise<void> {
@@ -105,6 +157,10 @@ export class MemoryQuotaStore implements QuotaStore {
 
   private adjust(res: Reservation, tokens: number): void {
     const w = this.routes.get(res.key);
+    if (res.id === UNLIMITED) {
+      w?.unlimited.add(this.clock.now(), 0, tokens - res.tokens);
+      return;
+    }
     const e = w?.entries.get(res.id);
     if (!w || !e) return; // already out of the window
     w.tokens += tokens - e.tokens;
@@ -142,7 +198,8 @@ export class MemoryQuotaStore implements QuotaStore {
     let fraction = 1;
     if (limits.rpm) fraction = Math.min(fraction, 1 - w.entries.size / limits.rpm);
     if (limits.tpm) fraction = Math.min(fraction, 1 - w.tokens / limits.tpm);
-    const h: Headroom = { fraction: Math.max(0, fraction), requestsUsed: w.entries.size, tokensUsed: w.tokens };
+    const free = w.unlimited.totals(now);
+    const h: Headroom = { fraction: Math.max(0, fraction), requestsUsed: w.entries.size + free.requests, tokensUsed: w.tokens + free.tokens };
     if (w.cooldownUntil > now) {
       h.cooldownUntil = w.cooldownUntil;
       h.cooldownReason = w.cooldownReason;

@@ -138,8 +138,8 @@ export class ResilientQuotaStore implements QuotaStore {
         const a = await this.withTimeout(this.redis.reserve(key, limits, tokens));
         if (!a.ok) return a;
         // Mirror it locally, unlimited: if Redis goes, this instance knows what it used.
-        const mirror = this.local.reserveNow(key, {}, a.reservation.tokens);
-        return this.record(key, a.reservation.tokens, mirror.ok ? mirror.reservation : undefined, a.reservation, generation);
+        const mirror = this.local.recordNow(key, a.reservation.tokens);
+        return this.record(key, a.reservation.tokens, mirror, a.reservation, generation);
       } catch (err) {
         this.degrade(describe(err));
       }
