@@ -1,0 +1,154 @@
+'use strict';
+/**
+ * Every process the benchmarks start (upstream, floor proxy, gateways) goes through here,
+ * so that all of them are stopped on exit, on Ctrl-C and on errors: no strays.
+ */
+const { fork, spawn } = require('node:child_process');
+const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'bin', 'ai-gateway.js');
+const children = new Set();
+let work;
+
+function killAll() {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  children.clear();
+  if (work) rmSync(work, { recursive: true, force: true });
+  work = undefined;
+}
+
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+/** A scratch directory for configs and profiles, removed on exit. */
+function workDir() {
+  work ??= mkdtempSync(join(tmpdir(), 'ai-gateway-bench-'));
+  return work;
+}
+
+function track(child, name) {
+  children.add(child);
+  child.benchName = name;
+  const tail = [];
+  const keep = (d) => {
+    tail.push(String(d));
+    if (tail.length > 40) tail.shift();
+  };
+  child.stderr?.on('data', keep);
+  child.output = () => tail.join('');
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Resolves with the first stdout line matching `re`; rejects if the child exits first. */
+function waitForLine(child, re, timeoutMs = 15_000) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => done(new Error(`${child.benchName}: not ready within ${timeoutMs} ms\n${child.output()}`)), timeoutMs);
+    const onData = (d) => {
+      buf += d;
+      const m = buf.match(re);
+      if (m) done(undefined, m);
+    };
+    const onExit = (code) => done(new Error(`${child.benchName} exited with code ${code} before it was ready\n${child.output()}`));
+    function done(err, m) {
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(m);
+    }
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** Stops one child: SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+function stopChild(child, graceMs = 5_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** The fake upstream (bench/upstream.js) in its own process, driven over IPC. */
+async function startUpstreamProcess(options) {
+  const child = track(fork(join(__dirname, '..', 'upstream.js'), [JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] }), 'upstream');
+  const pending = new Map();
+  let next = 1;
+  const ready = new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`upstream exited with code ${code}\n${child.output()}`)));
+    child.on('message', (m) => {
+      if (m.type === 'ready') resolve(m.ports);
+      else if (pending.has(m.id)) {
+        pending.get(m.id)(m.result);
+        pending.delete(m.id);
+      }
+    });
+  });
+  const ports = await ready;
+  return {
+    pid: child.pid,
+    ports,
+    url: (i = 0, account) => `http://127.0.0.1:${ports[i]}${account ? `/${account}` : ''}`,
+    cmd: (cmd, arg) =>
+      new Promise((resolve) => {
+        const id = next++;
+        pending.set(id, resolve);
+        child.send({ id, cmd, arg });
+      }),
+    stop: () => stopChild(child),
+  };
+}
+
+/** The floor (or round-robin) proxy in its own process. */
+async function startFloorProcess(targets) {
+  const args = [join(__dirname, '..', 'floor-proxy.js'), ...targets.flatMap((t) => ['--target', t])];
+  const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }), 'floor-proxy');
+  const m = await waitForLine(child, /\{"port":(\d+)\}/);
+  return { pid: child.pid, url: `http://127.0.0.1:${m[1]}`, stop: () => stopChild(child) };
+}
+
+/**
+ * The compiled gateway (bin/ai-gateway.js -> dist/) in its own process, with `config`
+ * written to a file. `nodeArgs` go to node (e.g. --cpu-prof).
+ */
+async function startGatewayProcess({ name, config, role = 'all-in-one', nodeArgs = [] }) {
+  const file = join(workDir(), `${name}.json`);
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  const args = [...nodeArgs, CLI, '--config', file, '--role', role, '--port', '0'];
+  const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT }), name);
+  const m = await waitForLine(child, /listening on (http:\/\/\S+)/);
+  // Its request log lines keep coming on stdout: drain them, as a log shipper would.
+  child.stdout.resume();
+  return { pid: child.pid, url: m[1], child, stop: (graceMs) => stopChild(child, graceMs) };
+}
+
+/** Resident set size of a process in KB (Linux /proc). */
+function rssKb(pid) {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+  return m ? Number(m[1]) : NaN;
+}
+
+module.exports = { ROOT, CLI, workDir, track, waitForLine, stopChild, killAll, startUpstreamProcess, startFloorProcess, startGatewayProcess, rssKb };

@@ -1,0 +1,58 @@
+'use strict';
+/** Gateway configs for the scenarios: one logical model `bench` over the fake upstream. */
+
+const MODEL = 'bench';
+const SERVER = { host: '127.0.0.1', port: 0, maxBodyBytes: 1_048_576, requestTimeoutMs: 120_000 };
+
+/**
+ * All-in-one (or spoke) config: one openai-compatible provider whose accounts are
+ * `{ id, limits?, urls: [...] }`, one endpoint (region) per url.
+ */
+function providerConfig(accounts) {
+  return {
+    server: SERVER,
+    providers: [
+      {
+        id: 'upstream',
+        type: 'openai-compatible',
+        accounts: accounts.map((a) => ({
+          id: a.id,
+          ...(a.rpm ? { limits: { '*': { rpm: a.rpm } } } : {}),
+          endpoints: a.urls.map((url, i) => ({ region: `r${i + 1}`, url: `${url}/v1` })),
+        })),
+      },
+    ],
+    models: [{ name: MODEL, targets: [{ provider: 'upstream', model: 'bench-model' }] }],
+  };
+}
+
+/** The proxy role in front of spokes (two-tier). */
+function proxyConfig(spokeUrls) {
+  return {
+    server: SERVER,
+    spokes: spokeUrls.map((url, i) => ({ id: `spoke-${i + 1}`, url })),
+    models: [{ name: MODEL, targets: [{ provider: 'spokes', model: MODEL }] }],
+  };
+}
+
+/** A chat request of realistic size (~100 prompt tokens); `stream` adds stream: true. */
+function chatBody({ stream = false, maxTokens = 128 } = {}) {
+  return JSON.stringify({
+    model: MODEL,
+    messages: [
+      { role: 'system', content: 'You are a concise assistant. Answer in plain text, without lists or headings.' },
+      {
+        role: 'user',
+        content:
+          'Summarise in two sentences why a gateway in front of several model providers should prefer an equivalent account over a model fallback when one account is throttled, and what it should do with streams that already started.',
+      },
+    ],
+    max_tokens: maxTokens,
+    temperature: 0.2,
+    ...(stream ? { stream: true } : {}),
+  });
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+module.exports = { MODEL, providerConfig, proxyConfig, chatBody, JSON_HEADERS };

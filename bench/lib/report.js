@@ -1,0 +1,216 @@
+'use strict';
+/** Markdown for the results: the same tables go to the terminal and to docs/benchmarks.md. */
+const { fmt, ms, pct, ratio } = require('./stats');
+
+function table(columns, rows) {
+  const esc = (v) => String(v ?? '').replace(/\|/g, '\\|');
+  return [`| ${columns.join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+const kb = (x) => `${fmt(x)} KB`;
+const mb = (kbValue) => `${fmt(kbValue / 1024)} MB`;
+
+function targetsSection(rows) {
+  return table(
+    ['target', 'measured', 'limit', 'verdict', 'margin'],
+    rows.map((r) => [r.name, r.measured, r.limit, r.verdict, r.margin]),
+  );
+}
+
+function overheadSection(o) {
+  const TARGETS = ['direct', 'floor', 'gateway', 'two-tier'];
+  const c1 = o.byMode['json-c1'];
+  const c64 = o.byMode['json-c64'];
+  const json = table(
+    ['target', 'c=1 p50', 'c=1 p99', 'added p50', 'added p99', 'c=64 req/s', 'c=64 p99', 'errors'],
+    TARGETS.map((t) => [
+      t,
+      ms(c1[t].p50),
+      ms(c1[t].p99),
+      t === 'direct' ? '' : ms(c1[t].p50 - c1.direct.p50),
+      t === 'direct' ? '' : ms(c1[t].p99 - c1.direct.p99),
+      fmt(c64[t].rps),
+      ms(c64[t].p99),
+      c1[t].errors + c64[t].errors,
+    ]),
+  );
+  const s1 = o.byMode['stream-c1'];
+  const s64 = o.byMode['stream-c64'];
+  const stream = table(
+    ['target', 'c=1 TTFB p50', 'c=1 TTFB p99', 'c=1 total p50', 'added TTFB p50', 'added total p50', 'c=64 streams/s', 'c=64 TTFB p99', 'c=64 total p99', 'errors'],
+    TARGETS.map((t) => [
+      t,
+      ms(s1[t].p50),
+      ms(s1[t].p99),
+      ms(s1[t].totalP50),
+      t === 'direct' ? '' : ms(s1[t].p50 - s1.direct.p50),
+      t === 'direct' ? '' : ms(s1[t].totalP50 - s1.direct.totalP50),
+      fmt(s64[t].rps),
+      ms(s64[t].p99),
+      ms(s64[t].totalP99),
+      s1[t].errors + s64[t].errors,
+    ]),
+  );
+  const ratios = table(
+    ['ratio (same repetition)', ...o.ratios[Object.keys(o.ratios)[0]].values.map((_, i) => `rep ${i + 1}`), 'median'],
+    Object.entries(o.ratios).map(([k, v]) => [k, ...v.values.map((x) => fmt(x)), fmt(v.median)]),
+  );
+  const u = o.meta.upstream;
+  return [
+    `Upstream answers at once (${u.latencyMs} ms latency); streams are ${u.chunks} chunks ${u.chunkIntervalMs} ms apart. ` +
+      `Each number is the median of ${o.meta.reps} repetitions of ${o.meta.seconds} s per target and mode (${o.meta.seconds * 2} s for streams at c=1, which come only ~40 a second); in each repetition the four targets run back to back in a rotating order. ` +
+      `"Added" is the target minus direct in the same repetition's median.`,
+    '',
+    '**Non-streamed** (autocannon, latency per response):',
+    '',
+    json,
+    '',
+    '**Streamed** (undici client loop; TTFB = first body byte, the first SSE event):',
+    '',
+    stream,
+    '',
+    '**Ratios**, computed within each repetition, then the median:',
+    '',
+    ratios,
+  ].join('\n');
+}
+
+function failoverSection(f) {
+  const rows = f.runs.map((r, i) => [
+    i + 1,
+    fmt(r.jsonRequests),
+    r.jsonErrors,
+    fmt(r.streams),
+    r.streamErrors,
+    r.postsAfterKill,
+    r.postsAfterKill === 0 ? 'none' : ms(r.lastPostAfterKillMs),
+    r.probesAfterKill,
+    Number.isFinite(r.backAfterReviveMs) ? ms(r.backAfterReviveMs) : 'not within the run',
+  ]);
+  return [
+    `Load: ${f.meta.rate} for ${f.meta.duration}; one account, two endpoints; endpoint 2 killed at ${f.meta.killAt} (every connection reset, as a dead host behind a balancer) and revived at ${f.meta.reviveAt}. Upstream: ${f.meta.upstream.latencyMs} ms answers, streams of ${f.meta.upstream.chunks} chunks ${f.meta.upstream.chunkIntervalMs} ms apart.`,
+    '',
+    table(['run', 'JSON requests', 'JSON errors', 'streams', 'stream errors', 'requests to the dead endpoint after the kill', 'last one after the kill', 'health probes to it', 'traffic back after the revival'], rows),
+  ].join('\n');
+}
+
+function throttlingSection(t) {
+  return [
+    `Load: ${t.meta.load}. Upstream: ${t.meta.upstream}. Two accounts; one answers every request with 429 for the whole run. "Wasted" attempts are the requests that reached the throttled account; "largest burst" is the most of them within 5 ms.`,
+    '',
+    table(
+      ['case', 'duration', 'client requests', 'client errors', 'wasted attempts', 'wasted per second', 'share of all attempts', 'largest burst'],
+      t.cases.map((c) => [c.case, `${c.durationS} s`, fmt(c.requests), c.clientErrors, c.wasted, fmt(c.wastedPerS), pct(c.wastedShare), c.largestBurst]),
+    ),
+  ].join('\n');
+}
+
+function quotaSection(q) {
+  const row = (s) => [s.name, fmt(s.sent), fmt(s.ok), `${fmt(s.goodput * 100, 5)}%`, s.client429, s.otherFailures, s.provider429, s.servedPerAccount.join(' / ')];
+  return [
+    `Three accounts with ${q.meta.quotas.join(', ')} requests per minute, enforced by the upstream over a sliding minute (429 with Retry-After and x-ratelimit headers). ` +
+      `Open-loop load of ${fmt(q.meta.rate)} req/s (90% of the total) for ${q.meta.durationS} s, through the gateway (which has the quotas in its config) and, at the same time on a twin set of accounts, through a round-robin proxy that ignores quotas.` +
+      (q.meta.compressed ? ' **Quick mode: 20 s, too short for any account to reach its quota; a smoke test only.**' : ''),
+    '',
+    table(['path', 'sent', 'answered 200', 'goodput', 'client 429s', 'other failures', 'provider 429s', 'served per account'], [row(q.gateway), row(q.roundRobin)]),
+  ].join('\n');
+}
+
+function memorySection(m) {
+  const h = m.healthAfterCancel;
+  return [
+    `Slow streams (one chunk every ${m.meta.chunkIntervalMs / 1000} s) held open through the all-in-one gateway, spread over ${m.meta.upstreamPorts} upstream endpoints (the gateway pools at most 256 connections per upstream origin). Idle RSS is measured warm, after traffic; each RSS is the median of three samples.`,
+    '',
+    table(
+      ['concurrent streams', 'started', 'failed', 'RSS', 'RSS - idle', 'RSS KB per stream', 'marginal KB per stream', 'of which V8 heap', 'of which external (buffers)'],
+      [
+        ['0 (idle, warm)', '', '', mb(m.idleKb), '', '', '', '', ''],
+        ...m.rows.map((r, i) => {
+          const prev = i === 0 ? { streams: 0, rssKb: m.idleKb } : m.rows[i - 1];
+          const marginal = (r.rssKb - prev.rssKb) / (r.streams - prev.streams);
+          return [fmt(r.streams), fmt(r.started), r.failed, mb(r.rssKb), mb(r.rssKb - m.idleKb), kb(r.kbPerStream), kb(marginal), kb(r.heapKbPerStream), kb(r.externalKbPerStream)];
+        }),
+      ],
+    ),
+    '',
+    `"KB per stream" is (RSS - idle) / streams; "marginal" is the growth from the previous row per added stream. The slope of RSS over the ${m.rows.length} levels (least squares) is **${kb(m.slopeKbPerStream)} per added stream**. At the lowest level the figure depends on how much slack the warm heap still had, so the targets use the largest level and the slope.`,
+    '',
+    'Heap and external memory come from the gateway\'s own /metrics (prom-client) at the same moments; heap used includes garbage not yet collected, so it jumps with GC timing (`node bench/tools/heap-per-stream.js` counts live objects per stream from heap snapshots instead). The rest of the RSS is native memory (socket buffers, HTTP parsers, allocator slack).',
+    '',
+    `After the clients went away: ${m.upstreamStreamsLeftOpen} upstream streams still open 3 s later; gateway RSS ${mb(m.rssAfterKb)}.` +
+      (h ? ` /healthz then said "${h.status}" with ${h.routesOut} of ${h.routes} routes not healthy${h.lastFailure ? ` (last failure: ${h.lastFailure})` : ''}.` : ''),
+  ].join('\n');
+}
+
+function coldStartSection(c) {
+  const lines = [
+    `Bundle of runtime/src/lambda.ts with the options of infra/lib/bundle.ts (esbuild, platform node, target node20, cjs, minified): **${fmt(c.bundleBytes)} bytes**. ` +
+      `Each run is a fresh \`node\` that requires the bundle and sends one REST proxy event (POST /v1/chat/completions, proxy role, a spoke on loopback) through the handler; medians of ${c.runs} runs.`,
+    '',
+    table(
+      ['measure', 'median'],
+      [
+        ['require() of the bundle', ms(c.requireMs)],
+        ['require() to the first answer', ms(c.firstAnswerMs)],
+        ['node start-up before our code (not ours to cut)', ms(c.nodeStartMs)],
+        ['whole process, spawn to exit', ms(c.wallMs)],
+      ],
+    ),
+    '',
+    'Largest inputs of the bundle:',
+    '',
+    table(['input', 'bytes'], c.largest.map((x) => [x.name, fmt(x.bytes)])),
+  ];
+  if (c.startupProfile) {
+    lines.push(
+      '',
+      `Where start-up time goes (one profiled cold run, ${fmt(c.startupProfile.workMs)} ms of samples, self time by package; "node core" includes compiling the bundle):`,
+      '',
+      table(['package', 'ms', 'share'], c.startupProfile.packages.map((p) => [p.name.replace(/^.*lambda-mapped\/index\.js$/, 'bundle (unmapped helpers)'), fmt(p.ms), pct(p.share)])),
+    );
+  }
+  return lines.join('\n');
+}
+
+function profileSection(p) {
+  const out = [
+    "Self time is spent in the function itself; inclusive time includes what it calls. What these costs are and how to remove them: the Analysis section below, part 1 (the profile's findings).",
+    '',
+  ];
+  for (const prof of p.profiles) {
+    out.push(
+      `**${prof.mode === 'json' ? 'Non-streamed' : 'Streamed'}, c=64** (${fmt(prof.rps)}/s under the profiler, ${prof.seconds} s, ${fmt(prof.workMs)} ms of CPU samples):`,
+      '',
+      table(['package (self time)', 'share'], prof.packages.slice(0, 10).map((x) => [x.name, pct(x.share)])),
+      '',
+      table(['function (self time)', 'where', 'share'], prof.self.map((x) => [x.name, x.where, pct(x.share)])),
+      '',
+      table(['function (inclusive)', 'where', 'share'], prof.inclusive.map((x) => [x.name, x.where, pct(x.share)])),
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+const SECTIONS = {
+  overhead: ['Overhead', overheadSection],
+  failover: ['Failover', failoverSection],
+  throttling: ['Throttling', throttlingSection],
+  quota: ['Quota', quotaSection],
+  memory: ['Memory', memorySection],
+  'cold-start': ['Cold start', coldStartSection],
+  profile: ['Profile', profileSection],
+};
+
+/** One section per scenario that ran, in a fixed order. */
+function scenarioSections(results) {
+  const out = [];
+  for (const [id, [title, render]] of Object.entries(SECTIONS)) {
+    const r = results[id];
+    if (!r) continue;
+    out.push(`## ${title}`, '', r.error ? `**Failed:** ${r.error}` : render(r), '');
+  }
+  return out.join('\n');
+}
+
+module.exports = { table, targetsSection, scenarioSections, ratio };

@@ -1,0 +1,64 @@
+'use strict';
+/** The targets of issue 6, checked against one run's results. */
+const { fmt } = require('./stats');
+
+const MB = 1_000_000;
+
+/**
+ * A target `value <= limit` (or `>=` when `atLeast`). Returns the row for the table,
+ * with how far from the limit the value is.
+ */
+function check(name, value, limit, { atLeast = false, unit = '', show = (x) => `${fmt(x)}${unit}` } = {}) {
+  if (value === undefined || Number.isNaN(value)) return { name, measured: 'not measured', limit: `${atLeast ? '>=' : '<='} ${show(limit)}`, verdict: '-', margin: '' };
+  const met = atLeast ? value >= limit : value <= limit;
+  let margin;
+  if (limit === 0) margin = met ? '' : `${show(value)} over`;
+  else if (met) margin = atLeast ? `${fmt((value / limit - 1) * 100)}% above` : `${fmt((1 - value / limit) * 100)}% headroom`;
+  else margin = atLeast ? `${fmt((1 - value / limit) * 100)}% short` : `${fmt(value / limit)}x the limit`;
+  return { name, measured: show(value), limit: `${atLeast ? '>=' : '<='} ${show(limit)}`, verdict: met ? 'met' : 'MISSED', margin };
+}
+
+function evaluate(results) {
+  const rows = [];
+  const o = results.overhead;
+  if (o && !o.error) {
+    const r = (k) => o.ratios[k]?.median;
+    const x = { show: (v) => `${fmt(v)}x` };
+    rows.push(check('added latency p50, gateway / floor (JSON, c=1)', r('json-c1 added p50 gateway/floor'), 2, x));
+    rows.push(check('added latency p99, gateway / floor (JSON, c=1)', r('json-c1 added p99 gateway/floor'), 3, x));
+    rows.push(check('added TTFB p50, gateway / floor (stream, c=1)', r('stream-c1 added p50 gateway/floor'), 2, x));
+    rows.push(check('added TTFB p99, gateway / floor (stream, c=1)', r('stream-c1 added p99 gateway/floor'), 3, x));
+    const pct = { atLeast: true, show: (v) => `${fmt(v * 100)}%` };
+    rows.push(check('throughput, gateway / floor (JSON, c=64)', r('json-c64 throughput gateway/floor'), 0.7, pct));
+    rows.push(check('throughput, gateway / floor (stream, c=64)', r('stream-c64 throughput gateway/floor'), 0.7, pct));
+    rows.push(check('added latency p50, two-tier / all-in-one (JSON, c=1)', r('json-c1 added p50 two-tier/gateway'), 2, x));
+    rows.push(check('added TTFB p50, two-tier / all-in-one (stream, c=1)', r('stream-c1 added p50 two-tier/gateway'), 2, x));
+  }
+  const f = results.failover;
+  if (f && !f.error) {
+    rows.push(check('client errors, failover', f.clientErrors, 0));
+    const none = f.runs.every((r) => r.postsAfterKill === 0);
+    rows.push(check('last request to the dead endpoint after its death', f.worstLastPostAfterKillMs, 1000, { show: (v) => (none && v === 0 ? 'none sent' : `${fmt(v)} ms`) }));
+  }
+  const t = results.throttling;
+  if (t && !t.error) rows.push(check('client errors, throttling', t.clientErrors, 0));
+  const q = results.quota;
+  if (q && !q.error) {
+    rows.push(check('goodput at 90% of quota', q.gateway.goodput, 0.999, { atLeast: true, show: (v) => `${fmt(v * 100, 5)}%` }));
+    rows.push(check('provider 429s at 90% of quota', q.gateway.provider429, 0));
+  }
+  const m = results.memory;
+  if (m && !m.error) {
+    const top = m.meta.levels[m.meta.levels.length - 1];
+    rows.push(check(`RSS per concurrent stream, (RSS - idle) / ${fmt(top)}`, m.kbPerStreamAtTop, 50, { unit: ' KB' }));
+    rows.push(check(`RSS per added stream (slope over ${m.meta.levels.map(fmt).join(', ')})`, m.slopeKbPerStream, 50, { unit: ' KB' }));
+  }
+  const c = results['cold-start'];
+  if (c && !c.error) {
+    rows.push(check('Lambda bundle size', c.bundleBytes / MB, 1.5, { unit: ' MB' }));
+    rows.push(check('import to first answer (Lambda handler, fresh node)', c.firstAnswerMs, 150, { unit: ' ms' }));
+  }
+  return rows;
+}
+
+module.exports = { evaluate };

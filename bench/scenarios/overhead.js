@@ -1,0 +1,119 @@
+'use strict';
+/**
+ * Overhead: the same requests sent directly to the upstream, through the floor proxy,
+ * through the all-in-one gateway and through proxy -> spoke. Concurrency 1 for latency,
+ * 64 for throughput; non-streamed and streamed. Every repetition measures all four
+ * targets back to back (in a rotating order), so ratios come from the same moment.
+ */
+const { startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
+const { chatBody, providerConfig, proxyConfig } = require('../lib/configs');
+const { cannon, streamLoad } = require('../lib/load');
+const { median, percentile } = require('../lib/stats');
+
+const TARGETS = ['direct', 'floor', 'gateway', 'two-tier'];
+/** `scale` stretches a measurement: streams at c=1 come only ~40 a second, p99 needs more. */
+const MODES = [
+  { id: 'json-c1', stream: false, connections: 1, scale: 1 },
+  { id: 'json-c64', stream: false, connections: 64, scale: 1 },
+  { id: 'stream-c1', stream: true, connections: 1, scale: 2 },
+  { id: 'stream-c64', stream: true, connections: 64, scale: 1 },
+];
+/** Upstream answers at once; streams are 20 chunks 1 ms apart (about 25 ms each). */
+const UPSTREAM = { ports: 1, latencyMs: 0, chunks: 20, chunkIntervalMs: 1 };
+
+async function startTargets() {
+  const up = await startUpstreamProcess(UPSTREAM);
+  const floor = await startFloorProcess([up.url(0)]);
+  const accounts = [{ id: 'acct', urls: [up.url(0)] }];
+  const gateway = await startGatewayProcess({ name: 'overhead-all-in-one', config: providerConfig(accounts) });
+  const spoke = await startGatewayProcess({ name: 'overhead-spoke', role: 'spoke', config: providerConfig(accounts) });
+  const proxy = await startGatewayProcess({ name: 'overhead-proxy', role: 'proxy', config: proxyConfig([spoke.url]) });
+  return {
+    urls: { direct: up.url(0), floor: floor.url, gateway: gateway.url, 'two-tier': proxy.url },
+    pids: { gateway: gateway.pid, proxy: proxy.pid, spoke: spoke.pid },
+    stop: () => Promise.all([proxy.stop(), spoke.stop(), gateway.stop(), floor.stop(), up.stop()]),
+  };
+}
+
+/** One measurement of one mode on one target. */
+async function measure(mode, url, seconds) {
+  if (!mode.stream) {
+    const r = await cannon({ url, body: chatBody(), connections: mode.connections, durationS: seconds });
+    return { rps: r.rps, p50: percentile(r.latencies, 0.5), p99: percentile(r.latencies, 0.99), errors: r.non2xx + r.errors, n: r.ok };
+  }
+  const r = await streamLoad({ url, body: chatBody({ stream: true }), connections: mode.connections, durationMs: seconds * 1000 });
+  return {
+    rps: r.rps,
+    p50: percentile(r.ttfb, 0.5),
+    p99: percentile(r.ttfb, 0.99),
+    totalP50: percentile(r.total, 0.5),
+    totalP99: percentile(r.total, 0.99),
+    errors: r.failed,
+    n: r.ok,
+  };
+}
+
+/** Ratios of one repetition: gateway against floor, two-tier against all-in-one. */
+function ratiosOf(rep) {
+  const added = (mode, t, q) => rep[mode][t][q] - rep[mode].direct[q];
+  const out = {};
+  for (const mode of ['json-c1', 'stream-c1']) {
+    out[`${mode} added p50 gateway/floor`] = added(mode, 'gateway', 'p50') / added(mode, 'floor', 'p50');
+    out[`${mode} added p99 gateway/floor`] = added(mode, 'gateway', 'p99') / added(mode, 'floor', 'p99');
+    out[`${mode} added p50 two-tier/gateway`] = added(mode, 'two-tier', 'p50') / added(mode, 'gateway', 'p50');
+  }
+  for (const mode of ['json-c64', 'stream-c64']) {
+    out[`${mode} throughput gateway/floor`] = rep[mode].gateway.rps / rep[mode].floor.rps;
+    out[`${mode} throughput two-tier/floor`] = rep[mode]['two-tier'].rps / rep[mode].floor.rps;
+  }
+  return out;
+}
+
+async function run({ quick, log }) {
+  const reps = quick ? 1 : 3;
+  const seconds = quick ? 1 : 3;
+  const t = await startTargets();
+  try {
+    log(`  warming up ${TARGETS.join(', ')}`);
+    for (const target of TARGETS) {
+      await measure(MODES[1], t.urls[target], quick ? 1 : 2);
+      await measure(MODES[3], t.urls[target], 1);
+    }
+    const repetitions = [];
+    for (let r = 0; r < reps; r++) {
+      const rep = {};
+      for (const mode of MODES) {
+        rep[mode.id] = {};
+        // Rotating the order keeps any drift from always favouring the same target.
+        const order = TARGETS.map((_, i) => TARGETS[(i + r) % TARGETS.length]);
+        for (const target of order) rep[mode.id][target] = await measure(mode, t.urls[target], seconds * mode.scale);
+        log(`  rep ${r + 1}/${reps} ${mode.id}: ${TARGETS.map((x) => `${x} ${Math.round(rep[mode.id][x].rps)}/s p50 ${rep[mode.id][x].p50.toFixed(3)} ms`).join(', ')}`);
+      }
+      repetitions.push(rep);
+    }
+    return summarize(repetitions, { reps, seconds });
+  } finally {
+    await t.stop();
+  }
+}
+
+/** Medians over repetitions for each number, and the per-repetition ratios with their median. */
+function summarize(repetitions, meta) {
+  const byMode = {};
+  for (const mode of MODES) {
+    byMode[mode.id] = {};
+    for (const target of TARGETS) {
+      const runs = repetitions.map((r) => r[mode.id][target]);
+      const med = (k) => median(runs.map((x) => x[k]));
+      const entry = { rps: med('rps'), p50: med('p50'), p99: med('p99'), errors: runs.reduce((a, x) => a + x.errors, 0), n: runs.reduce((a, x) => a + x.n, 0) };
+      if (mode.stream) Object.assign(entry, { totalP50: med('totalP50'), totalP99: med('totalP99') });
+      byMode[mode.id][target] = entry;
+    }
+  }
+  const perRep = repetitions.map(ratiosOf);
+  const ratios = {};
+  for (const key of Object.keys(perRep[0])) ratios[key] = { median: median(perRep.map((r) => r[key])), values: perRep.map((r) => r[key]) };
+  return { meta: { ...meta, upstream: UPSTREAM }, byMode, ratios };
+}
+
+module.exports = { id: 'overhead', run, TARGETS, MODES };
