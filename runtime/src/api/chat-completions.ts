@@ -9,7 +9,7 @@ import { ProviderError } from '../providers/errors';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
 import { estimatePromptTokens } from '../quota/token-estimate';
 import { AllRoutesFailed, sentAttempts, type Answered, type RoutedRequest } from '../routing/executor';
-import { RequestLifetime } from '../routing/signals';
+import { RequestLifetime, type NodeResponse } from '../routing/signals';
 import { timeoutsFor } from '../routing/timeouts';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
 import type { RequestEvent } from '../observability/events';
@@ -79,7 +79,9 @@ interface Admitted {
 async function serve(c: Context, gw: Gateway, { req, entry, requestId, ev, report, permit, estimatedTokens }: Admitted): Promise<Response> {
   const started = gw.now();
   const deadlineMs = gw.config.server.requestTimeoutMs;
-  const life = new RequestLifetime(c.req.raw.signal, deadlineMs);
+  // Node server: the response tells when the client leaves; elsewhere (Lambda) the request signal.
+  const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing;
+  const life = new RequestLifetime(outgoing ?? c.req.raw.signal, deadlineMs);
   const signal = life.signal;
   const forwardHeaders: Record<string, string> = {};
   for (const h of FORWARDED) {

@@ -11,6 +11,12 @@ export function followAbort(parent: AbortSignal, child: AbortController): void {
   else parent.addEventListener('abort', () => child.abort(parent.reason), { once: true });
 }
 
+/** The part of Node's ServerResponse the lifetime listens to. */
+export interface NodeResponse {
+  readonly writableFinished: boolean;
+  once(event: 'close', listener: () => void): unknown;
+}
+
 /** A request's own signal: aborted when the client leaves, when the deadline passes, or on demand. */
 export class RequestLifetime {
   private readonly ctl = new AbortController();
@@ -18,13 +24,21 @@ export class RequestLifetime {
   deadlinePassed = false;
   clientLeft = false;
 
-  constructor(client: AbortSignal, deadlineMs: number) {
-    const onClient = () => {
+  /**
+   * `client` is the request's signal, or on Node the response itself: its 'close' before
+   * the end says the client left, without the abort controller a request signal costs.
+   */
+  constructor(client: AbortSignal | NodeResponse, deadlineMs: number) {
+    const onClient = (reason: unknown) => {
       this.clientLeft = true;
-      this.ctl.abort(client.reason);
+      this.ctl.abort(reason);
     };
-    if (client.aborted) onClient();
-    else client.addEventListener('abort', onClient, { once: true });
+    if (!(client instanceof AbortSignal)) {
+      client.once('close', () => {
+        if (!client.writableFinished) onClient(new Error('Client connection prematurely closed.'));
+      });
+    } else if (client.aborted) onClient(client.reason);
+    else client.addEventListener('abort', () => onClient(client.reason), { once: true });
     this.timer = setTimeout(() => {
       this.deadlinePassed = true;
       this.ctl.abort(new DOMException(`the request deadline of ${deadlineMs} ms passed`, 'TimeoutError'));
