@@ -12,8 +12,9 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { ProviderKind } from '../config-schema';
 import { fixedNlbIps } from '../lib/address-plan';
-import { ALARM_PERIOD_SECONDS, DEREGISTRATION_DELAY_SECONDS, DNS_TTL_SECONDS, healthzCheck } from '../lib/health';
+import { ALARM_PERIOD_SECONDS, DNS_TTL_SECONDS } from '../lib/health';
 import { HUB_NLB_PORT, providerHubHost, SPOKE_PORT } from '../lib/naming';
+import { internalNlb } from '../lib/internal-nlb';
 import type { Network } from '../lib/network';
 import { SPOKE_PORT_RANGE } from '../config-schema';
 
@@ -53,32 +54,7 @@ export class ProviderHub extends pulumi.ComponentResource {
       parent,
     );
     this.ips = fixedNlbIps(network.privateSubnetCidrs, args.slot);
-    this.loadBalancer = new aws.lb.LoadBalancer(
-      `${name}-nlb`,
-      {
-        internal: true,
-        loadBalancerType: 'network',
-        subnetMappings: network.privateSubnets.map((s, i) => ({ subnetId: s.id, privateIpv4Address: this.ips[i] })),
-        securityGroups: [securityGroup.id],
-        enableCrossZoneLoadBalancing: true,
-        tags: { Name: `${name}-nlb` },
-      },
-      parent,
-    );
-    this.targetGroup = new aws.lb.TargetGroup(
-      `${name}-tg`,
-      {
-        port: SPOKE_PORT,
-        protocol: 'TCP',
-        targetType: 'ip',
-        vpcId: network.vpc.id,
-        healthCheck: healthzCheck(),
-        deregistrationDelay: DEREGISTRATION_DELAY_SECONDS,
-        connectionTermination: true,
-        tags: { Name: `${name}-tg` },
-      },
-      parent,
-    );
+    ({ loadBalancer: this.loadBalancer, targetGroup: this.targetGroup } = internalNlb(name, network, securityGroup, this.ips, parent));
     new aws.lb.Listener(
       `${name}-listener`,
       { loadBalancerArn: this.loadBalancer.arn, port: HUB_NLB_PORT, protocol: 'TCP', defaultActions: [{ type: 'forward', targetGroupArn: this.targetGroup.arn }] },

@@ -6,8 +6,8 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { fixedNlbIps } from '../lib/address-plan';
-import { DEREGISTRATION_DELAY_SECONDS, healthzCheck } from '../lib/health';
 import { SPOKE_PORT } from '../lib/naming';
+import { internalNlb } from '../lib/internal-nlb';
 import type { Network } from '../lib/network';
 
 export interface SpokeLoadBalancerArgs {
@@ -38,32 +38,7 @@ export class SpokeLoadBalancer extends pulumi.ComponentResource {
       parent,
     );
     this.ips = fixedNlbIps(network.privateSubnetCidrs);
-    this.loadBalancer = new aws.lb.LoadBalancer(
-      `${name}-nlb`,
-      {
-        internal: true,
-        loadBalancerType: 'network',
-        subnetMappings: network.privateSubnets.map((s, i) => ({ subnetId: s.id, privateIpv4Address: this.ips[i] })),
-        securityGroups: [this.securityGroup.id],
-        enableCrossZoneLoadBalancing: true,
-        tags: { Name: `${name}-nlb` },
-      },
-      parent,
-    );
-    this.targetGroup = new aws.lb.TargetGroup(
-      `${name}-tg`,
-      {
-        port: SPOKE_PORT,
-        protocol: 'TCP',
-        targetType: 'ip',
-        vpcId: network.vpc.id,
-        healthCheck: healthzCheck(),
-        deregistrationDelay: DEREGISTRATION_DELAY_SECONDS,
-        connectionTermination: true,
-        tags: { Name: `${name}-tg` },
-      },
-      parent,
-    );
+    ({ loadBalancer: this.loadBalancer, targetGroup: this.targetGroup } = internalNlb(name, network, this.securityGroup, this.ips, parent));
     this.listener = new aws.lb.Listener(
       `${name}-listener`,
       { loadBalancerArn: this.loadBalancer.arn, port: SPOKE_PORT, protocol: 'TCP', defaultActions: [{ type: 'forward', targetGroupArn: this.targetGroup.arn }] },
