@@ -4,7 +4,6 @@
  * publishes what it returns as the stack outputs.
  */
 import * as aws from '@pulumi/aws';
-import * as pulumi from '@pulumi/pulumi';
 import * as path from 'node:path';
 import { readStackConfig } from './config';
 import { HubStack } from './hub/hub-stack';

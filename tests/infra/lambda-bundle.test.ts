@@ -7,26 +7,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parseStackConfig } from '../../infra/config';
 import { renderProxyConfig } from '../../infra/hub/proxy-config';
 import { bundleLambda, LAMBDA_FILE } from '../../infra/lib/bundle';
-import { PROJECT, readStackConfigFile, REPO } from './pulumi-harness';
+import { parsedStackConfig, REPO } from './pulumi-harness';
 
 const ENTRY = path.join(REPO, 'runtime', 'src', 'lambda.ts');
 
 function proxyConfigJson(): string {
-  const values = Object.fromEntries(
-    Object.entries(readStackConfigFile('hub'))
-      .filter(([k]) => k.startsWith(`${PROJECT}:`))
-      .map(([k, v]) => {
-        try {
-          return [k.slice(PROJECT.length + 1), JSON.parse(v)];
-        } catch {
-          return [k.slice(PROJECT.length + 1), v];
-        }
-      }),
-  );
-  const parsed = parseStackConfig('hub', values);
+  const parsed = parsedStackConfig('hub');
   if (parsed.kind !== 'hub') throw new Error('not a hub');
   // No shared-state cache on this machine: the proxy keeps its limits in memory.
   const { state: _noCache, ...config } = renderProxyConfig(parsed.config, 'rediss://state.invalid:6379');

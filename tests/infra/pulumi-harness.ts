@@ -7,6 +7,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { parseStackConfig } from '../../infra/config';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const PROJECT = 'ai-gateway';
@@ -47,6 +48,22 @@ export function readStackConfigFile(stack: string, dir = REPO): Record<string, s
   }
   return config;
 }
+
+/** A stack file's `ai-gateway:*` values, parsed and validated as the program reads them. */
+export function parsedStackConfig(stack: string, dir = REPO): ParsedStackConfig {
+  const values: Record<string, unknown> = {};
+  for (const [key, text] of Object.entries(readStackConfigFile(stack, dir))) {
+    if (!key.startsWith(`${PROJECT}:`)) continue;
+    try {
+      values[key.slice(PROJECT.length + 1)] = JSON.parse(text);
+    } catch {
+      values[key.slice(PROJECT.length + 1)] = text;
+    }
+  }
+  return parseStackConfig(stack, values);
+}
+
+type ParsedStackConfig = ReturnType<typeof parseStackConfig>;
 
 /** Every `Pulumi.spoke-*.yaml` in `dir`, as stack names. */
 export function spokeStacksOnDisk(dir = REPO): string[] {

@@ -4,27 +4,16 @@
  */
 import { loadConfigFromEnv } from '../../runtime/src/config/load';
 import { configSchema } from '../../runtime/src/config/schema';
-import { parseStackConfig, type HubConfig } from '../../infra/config';
+import type { HubConfig } from '../../infra/config';
 import { renderProxyConfig } from '../../infra/hub/proxy-config';
 import { LAMBDA_ENVIRONMENT_BYTES, proxyEnvironment } from '../../infra/hub/proxy-function';
 import { parameterTier } from '../../infra/lib/runtime-config-parameter';
 import { renderSpokeRuntimeConfig } from '../../infra/spoke/runtime-config';
-import { PROJECT, readStackConfigFile, spokeStacksOnDisk } from './pulumi-harness';
+import { parsedStackConfig, spokeStacksOnDisk } from './pulumi-harness';
 import { spokeConfig } from './spoke-checks';
 
 function hubConfig(): HubConfig {
-  const values = Object.fromEntries(
-    Object.entries(readStackConfigFile('hub'))
-      .filter(([k]) => k.startsWith(`${PROJECT}:`))
-      .map(([k, v]) => {
-        try {
-          return [k.slice(PROJECT.length + 1), JSON.parse(v)];
-        } catch {
-          return [k.slice(PROJECT.length + 1), v];
-        }
-      }),
-  );
-  const parsed = parseStackConfig('hub', values);
+  const parsed = parsedStackConfig('hub');
   if (parsed.kind !== 'hub') throw new Error('not a hub');
   return parsed.config;
 }

@@ -3,10 +3,10 @@
  * Pulumi.spoke-*.yaml on disk and for a spoke added by a new file alone.
  */
 import { configSchema } from '../../runtime/src/config/schema';
-import { parseStackConfig, type SpokeConfig } from '../../infra/config';
+import type { SpokeConfig } from '../../infra/config';
 import { cidrContainsIp } from '../../infra/lib/cidr';
 import { renderSpokeRuntimeConfig } from '../../infra/spoke/runtime-config';
-import { fakeSecretValue, isSecretInput, ofType, plain, PROJECT, readStackConfigFile, REPO, type RecordedResource, type StackRun } from './pulumi-harness';
+import { fakeSecretValue, isSecretInput, ofType, parsedStackConfig, plain, REPO, type RecordedResource, type StackRun } from './pulumi-harness';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- resource inputs are untyped JSON */
 
@@ -28,16 +28,7 @@ export function taskContainer(run: StackRun): Container & Record<string, any> {
 }
 
 export function spokeConfig(stack: string, dir = REPO): SpokeConfig {
-  const values: Record<string, unknown> = {};
-  for (const [key, text] of Object.entries(readStackConfigFile(stack, dir))) {
-    if (!key.startsWith(`${PROJECT}:`)) continue;
-    try {
-      values[key.slice(PROJECT.length + 1)] = JSON.parse(text);
-    } catch {
-      values[key.slice(PROJECT.length + 1)] = text;
-    }
-  }
-  const parsed = parseStackConfig(stack, values);
+  const parsed = parsedStackConfig(stack, dir);
   if (parsed.kind !== 'spoke') throw new Error(`${stack} is not a spoke`);
   return parsed.config;
 }

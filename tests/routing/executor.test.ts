@@ -194,15 +194,20 @@ describe('AttemptExecutor', () => {
       providers: [{ id: 'p', type: 'simulated', accounts: [{ id: 'a', endpoints: [{ region: 'fast' }, { region: 'slow' }] }] }],
       models: [{ name: 'chat', targets: [{ provider: 'p', model: 'm' }] }],
     });
-    c.stats.get('p/a/fast/m').completeMs.add(50);
-    c.stats.get('p/a/slow/m').completeMs.add(800);
-    const counts: Record<string, number> = {};
-    for (let i = 0; i < 200; i++) {
-      const first = c.selector.select(c.table.get('chat')!, false).groups[0]![0]!;
-      counts[first.endpoint.region] = (counts[first.endpoint.region] ?? 0) + 1;
-    }
-    expect(counts.fast).toBeGreaterThan(180);
-    expect(counts.slow ?? 0).toBeGreaterThan(0); // a little exploration
+    const firstChoices = (fastMs: number, slowMs: number) => {
+      c.stats.get('p/a/fast/m').completeMs.value = fastMs;
+      c.stats.get('p/a/slow/m').completeMs.value = slowMs;
+      const counts: Record<string, number> = { fast: 0, slow: 0 };
+      for (let i = 0; i < 1000; i++) counts[c.selector.select(c.table.get('chat')!, false).groups[0]![0]!.endpoint.region]!++;
+      return counts;
+    };
+    const slower = firstChoices(50, 200);
+    expect(slower.fast).toBeGreaterThan(850);
+    expect(slower.slow).toBeGreaterThan(0); // a trickle keeps its estimate fresh
+    const equal = firstChoices(100, 100);
+    expect(equal.fast).toBeGreaterThan(400); // equal routes share the load
+    expect(equal.slow).toBeGreaterThan(400);
+    expect(firstChoices(5, 5000).slow).toBeLessThan(3); // a far worse one gets next to nothing
   });
 
   it('prefers the account with more quota headroom', async () => {

@@ -4,7 +4,7 @@
  */
 import OpenAI from 'openai';
 import { startDns, type TestDns } from '../helpers/dns-server';
-import { startGateway, type TestGateway } from '../helpers/gateway';
+import { startGateway } from '../helpers/gateway';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { parseConfig } from '../../runtime/src/config/load';
 import { createGateway } from '../../runtime/src/gateway';

@@ -37,3 +37,8 @@ export const badRequest = (message: string, param: string | null = null, code: s
 
 export const notFound = (message: string, code = 'model_not_found', param: string | null = 'model') =>
   new GatewayError(404, 'not_found_error', message, code, param);
+
+/** A `Retry-After` value: whole seconds, at least 1. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}

@@ -2,7 +2,7 @@
 import type { Role } from '../config/schema';
 import { PASSED_OVER, type AllRoutesFailed, type AttemptRecord } from '../routing/executor';
 import { scrubSecrets } from '../observability/redact';
-import { GatewayError } from './errors';
+import { GatewayError, retryAfterSeconds } from './errors';
 
 /**
  * The provider's verdict on the request goes back as it was said. Auth to the provider
@@ -37,7 +37,7 @@ export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
   if (last?.failure === 'context_length') {
     return new GatewayError(400, 'invalid_request_error', scrubSecrets(last.message), 'context_length_exceeded', 'messages');
   }
-  const retryAfter = retryAfterSeconds(err.attempts);
+  const retryAfter = soonestRetryAfter(err.attempts);
   const headers: Record<string, string> = retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {};
   if (err.attempts.length > 0 && err.attempts.every((a) => OUT_OF_QUOTA.has(a.outcome))) {
     // A spoke tells the proxy "this account is out of quota" with a 429 so it moves on at once.
@@ -54,8 +54,8 @@ export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
 }
 
 /** The soonest any route may serve again, in whole seconds. */
-function retryAfterSeconds(attempts: readonly AttemptRecord[]): number | undefined {
+function soonestRetryAfter(attempts: readonly AttemptRecord[]): number | undefined {
   let ms: number | undefined;
   for (const a of attempts) if (a.retryAfterMs !== undefined) ms = Math.min(ms ?? Infinity, a.retryAfterMs);
-  return ms === undefined ? undefined : Math.max(1, Math.ceil(ms / 1000));
+  return ms === undefined ? undefined : retryAfterSeconds(ms);
 }

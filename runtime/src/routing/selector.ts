@@ -34,9 +34,6 @@ export interface Selection {
   skipped: Skipped[];
 }
 
-/** A little exploration keeps latency estimates of slower routes fresh. */
-const EXPLORE = 0.02;
-
 export class RouteSelector {
   constructor(
     private readonly stats: RouteStatsRegistry,
@@ -95,10 +92,11 @@ export class RouteSelector {
         let b = Math.floor(this.random() * (pool.length - 1));
         if (b >= a) b++;
         // The better of the two wins in proportion to the square of how much better it is:
-        // equal routes share load evenly, a much slower or fuller one gets a trickle.
+        // equal routes share load evenly, a slower or fuller one gets a trickle (which also
+        // keeps its latency estimate fresh), a far worse one next to nothing.
         const sa = pool[a]!.score ** 2;
         const sb = pool[b]!.score ** 2;
-        pick = this.random() < EXPLORE || this.random() * (sa + sb) < sb ? a : b;
+        pick = this.random() * (sa + sb) < sb ? a : b;
       }
       out.push(pool[pick]!.route);
       pool.splice(pick, 1);

@@ -5,7 +5,7 @@
  * 429 with Retry-After; it never consumes another tenant's capacity, and a refused
  * request is not counted against the tenant's window.
  */
-import { GatewayError } from '../api/errors';
+import { GatewayError, retryAfterSeconds } from '../api/errors';
 import type { TenantConfig } from '../config/schema';
 import type { QuotaLimits, QuotaStore, Reservation } from '../quota/store';
 
@@ -87,9 +87,6 @@ export class TenantLimiter {
     };
   }
 }
-
-/** Whole seconds, at least 1: what Retry-After carries. */
-export const retryAfterSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 
 function rateLimited(tenantId: string, limit: 'rpm' | 'tpm', window: QuotaLimits, tokens: number, retryAfterMs: number): GatewayError {
   const seconds = retryAfterSeconds(retryAfterMs);

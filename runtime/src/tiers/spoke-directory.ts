@@ -27,7 +27,7 @@ export class SpokeDirectory {
   readonly ready: Promise<void>;
 
   constructor(
-    private readonly spokes: readonly SpokeConfig[],
+    spokes: readonly SpokeConfig[],
     private readonly settings: DnsSettings = { minTtlMs: 1_000, maxTtlMs: 60_000 },
     private readonly clock: Clock,
   ) {
