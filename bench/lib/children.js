@@ -134,10 +134,12 @@ async function startFloorProcess(targets) {
  * The compiled gateway (bin/ai-gateway.js -> dist/) in its own process, with `config`
  * written to a file. `nodeArgs` go to node (e.g. --cpu-prof).
  */
-async function startGatewayProcess({ name, config, role = 'all-in-one', nodeArgs = [] }) {
+async function startGatewayProcess({ name, config, role = 'all-in-one', nodeArgs = [], cli }) {
   const file = join(workDir(), `${name}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
-  const args = [...nodeArgs, CLI, '--config', file, '--role', role, '--port', '0'];
+  // `cli`: another build's entry/cli.js (A/B runs); its main() is called like bin/ai-gateway.js does.
+  const entry = cli ? ['-e', `require(${JSON.stringify(cli)}).main(process.argv.slice(1))`, '--'] : [CLI];
+  const args = [...nodeArgs, ...entry, '--config', file, '--role', role, '--port', '0'];
   const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT }), name);
   const m = await waitForLine(child, /listening on (http:\/\/\S+)/);
   // Its request log lines keep coming on stdout: drain them, as a log shipper would.

@@ -12,6 +12,7 @@ import { EventBus } from './observability/events';
 import type { Logger } from './observability/logger';
 import type { GatewayMetrics } from './observability/metrics';
 import { observeGateway, type ObservabilityOptions } from './observability/observe-gateway';
+import { resolveObservability } from './observability/settings';
 import { createAdapters, type AdapterDeps } from './providers/registry';
 import type { ProviderAdapter } from './providers/types';
 import { createQuotaStore } from './quota/factory';
@@ -95,7 +96,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   const stats = new RouteStatsRegistry(clock);
   // Shared in Redis when `state.redis` is set (with a local fallback), else in memory.
   const quota: QuotaStore = opts.quota ?? createQuotaStore(config, clock, opts.redisPassword ? { redis: { password: opts.redisPassword } } : {});
-  const events = new EventBus();
+  const events = new EventBus({ deferAfterReply: !resolveObservability(config.observability, opts.observability?.env).syncWrites });
   const prober = new EndpointProber(targetsNow(), clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) }, (endpoint, down, error) => {
     // An endpoint that failed its health check is out for every route on it, until it answers again.
     if (down) events.emit({ type: 'ejection', route: endpoint, until: clock.now() + DEFAULT_PROBER.downIntervalMs, reason: `health check failed: ${error}` });
@@ -214,7 +215,7 @@ function filterSpokes(table: Map<string, ModelRoutes>, config: GatewayConfig): M
   const spokes = new Map(config.spokes.map((s) => [s.id, s]));
   for (const [name, entry] of table) {
     const groups = entry.groups.map((g) => g.filter((r) => spokeServes(spokes.get(r.account.id)!, name)));
-    table.set(name, { model: entry.model, groups });
+    table.set(name, { ...entry, groups });
   }
   return table;
 }

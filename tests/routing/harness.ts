@@ -8,6 +8,7 @@ import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
 import { ManualClock, type Clock } from '../../runtime/src/routing/clock';
 import { AttemptExecutor, type RoutedRequest } from '../../runtime/src/routing/executor';
 import { RetryBudget, type RetryBudgetPolicy } from '../../runtime/src/routing/retry';
+import { CancelSource } from '../../runtime/src/routing/signals';
 import { buildRouteTable } from '../../runtime/src/routing/route-table';
 import { RouteSelector } from '../../runtime/src/routing/selector';
 import { DEFAULT_TIMEOUTS } from '../../runtime/src/routing/timeouts';
@@ -39,7 +40,7 @@ export function core(doc: GatewayConfigInput, opts: { clock?: Clock; budget?: Re
     stream: false,
     estimatedTokens: 100,
     deadline: clock.now() + 60_000,
-    signal: new AbortController().signal,
+    cancel: new CancelSource(),
     timeouts: { ...DEFAULT_TIMEOUTS, completeMs: 200, firstByteMs: 200 },
     ...over,
   });

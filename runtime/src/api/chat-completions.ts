@@ -8,9 +8,8 @@ import type { Gateway } from '../gateway';
 import { ProviderError } from '../providers/errors';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
 import { estimatePromptTokens } from '../quota/token-estimate';
-import { AllRoutesFailed, sentAttempts, type Answered, type RoutedRequest } from '../routing/executor';
+import { AllRoutesFailed, sentAttempts, type Answered, type AttemptFn, type AttemptRecord, type RoutedRequest } from '../routing/executor';
 import { RequestLifetime, type NodeResponse } from '../routing/signals';
-import { timeoutsFor } from '../routing/timeouts';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
 import type { RequestEvent } from '../observability/events';
 import type { TenantPermit } from '../tenants/limiter';
@@ -24,19 +23,13 @@ import { GatewayError, notFound } from './errors';
 import { clientClosed, deadlineExceeded, failureToError } from './failure-response';
 import { parseChatBody } from './validate-chat';
 
-/** Trace context passed on to providers (W3C). */
-const FORWARDED = ['traceparent', 'tracestate'] as const;
-
 /** Output reserved for admission when the client sets no max_tokens; usage corrects it after. */
 export const DEFAULT_OUTPUT_ESTIMATE = 1024;
 
 export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
   return async (c: Context): Promise<Response> => {
-    const started = gw.now();
-    const requestId = c.get('requestId') as string;
-    const ev: Omit<RequestEvent, 'status' | 'latencyMs'> = { type: 'request', requestId, role: gw.role, model: '', stream: false, attempts: [], continuations: 0 };
-    ev.traceparent = c.req.header('traceparent');
-    const report = (status: number, more: Partial<RequestEvent> = {}) => gw.events.emit({ ...ev, status, latencyMs: gw.now() - started, ...more });
+    const report = new RequestReport(gw, c.get('requestId') as string, c.req.header('traceparent'));
+    const ev = report.event;
     let permit: TenantPermit | undefined;
     try {
       const tenant = tenants.authenticate(c.req.raw.headers, c.env);
@@ -54,52 +47,68 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
       const estimatedTokens = estimatePromptTokens(req) + (maxOutputTokens(req) ?? DEFAULT_OUTPUT_ESTIMATE);
       permit = await gw.tenantLimits.admit(tenant, estimatedTokens);
       const checked = await gw.guardrails.apply(req, { model: req.model, tenant: tenant?.id });
-      return await serve(c, gw, { req: checked, entry, requestId, ev, report, permit, estimatedTokens });
+      return await serve(c, gw, { req: checked, entry, report, permit, estimatedTokens });
     } catch (err) {
       permit?.release();
-      report(err instanceof GatewayError ? err.status : 500, { errorCode: err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error' });
+      report.send(err instanceof GatewayError ? err.status : 500, { errorCode: err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error' });
       throw err;
     }
   };
 }
 
-type Report = (status: number, more?: Partial<RequestEvent>) => void;
+const NO_ATTEMPTS: readonly AttemptRecord[] = [];
+
+/** The request's event, filled in on the way and emitted once, after its answer went out. */
+class RequestReport {
+  readonly event: RequestEvent;
+  private readonly started: number;
+
+  constructor(
+    private readonly gw: Gateway,
+    requestId: string,
+    traceparent: string | undefined,
+  ) {
+    this.started = gw.now();
+    this.event = { type: 'request', requestId, role: gw.role, model: '', stream: false, status: 0, attempts: NO_ATTEMPTS, continuations: 0, latencyMs: 0, traceparent };
+  }
+
+  send(status: number, more?: Partial<RequestEvent>): void {
+    const ev = this.event;
+    ev.status = status;
+    ev.latencyMs = this.gw.now() - this.started;
+    if (more) Object.assign(ev, more);
+    this.gw.events.emitAfterReply(ev);
+  }
+}
 
 /** One admitted request on its way to a route. */
 interface Admitted {
   req: ChatRequest;
   entry: ModelRoutes;
-  requestId: string;
-  ev: Omit<RequestEvent, 'status' | 'latencyMs'>;
-  report: Report;
+  report: RequestReport;
   permit: TenantPermit;
   estimatedTokens: number;
 }
 
-async function serve(c: Context, gw: Gateway, { req, entry, requestId, ev, report, permit, estimatedTokens }: Admitted): Promise<Response> {
+async function serve(c: Context, gw: Gateway, { req, entry, report, permit, estimatedTokens }: Admitted): Promise<Response> {
   const started = gw.now();
+  const ev = report.event;
   const deadlineMs = gw.config.server.requestTimeoutMs;
   // Node server: the response tells when the client leaves; elsewhere (Lambda) the request signal.
   const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing;
   const life = new RequestLifetime(outgoing ?? c.req.raw.signal, deadlineMs);
-  const signal = life.signal;
-  const forwardHeaders: Record<string, string> = {};
-  for (const h of FORWARDED) {
-    const v = c.req.header(h);
-    if (v) forwardHeaders[h] = v;
-  }
-  const timeouts = timeoutsFor(entry.model);
-  const callOpts = (s: AbortSignal): CallOptions => ({ signal: s, requestId, forwardHeaders, connectTimeoutMs: timeouts.connectMs });
+  const timeouts = entry.timeouts;
+  const opts: Omit<CallOptions, 'signal'> = { requestId: ev.requestId, forwardHeaders: forwardedHeaders(c), connectTimeoutMs: timeouts.connectMs };
   const adapterFor = (route: Route) => gw.adapters.get(route.provider.id)!;
   const routed: RoutedRequest = {
     model: entry,
-    stream: req.stream === true,
+    stream: ev.stream,
     estimatedTokens,
-    deadline: gw.now() + deadlineMs,
-    signal,
+    deadline: started + deadlineMs,
+    cancel: life,
     timeouts,
   };
-  const run = <T extends UpstreamMeta>(r: RoutedRequest, attempt: (route: Route, s: AbortSignal) => Promise<T>): Promise<Answered<T>> =>
+  const run = <T extends UpstreamMeta>(r: RoutedRequest, attempt: AttemptFn<T>): Promise<Answered<T>> =>
     gw.executor.run(r, attempt).catch((err: unknown) => {
       if (err instanceof AllRoutesFailed) ev.attempts = err.attempts;
       life.end();
@@ -110,28 +119,33 @@ async function serve(c: Context, gw: Gateway, { req, entry, requestId, ev, repor
     });
 
   if (!routed.stream) {
-    const answer = await run(routed, (route, s) => adapterFor(route).complete(route, req, callOpts(s)));
+    const answer = await run(routed, (route, signal) => adapterFor(route).complete(route, req, { ...opts, signal }));
     life.end();
-    const completion = answer.value.completion;
+    const { completion, body } = answer.value;
     answer.settle(completion.usage.total_tokens);
     permit.settle(completion.usage.total_tokens);
     const content = ev.content && { ...ev.content, answer: completion.choices[0]?.message.content ?? undefined };
-    report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage, content });
-    return c.json(completion, 200, routeHeaders(answer, answer.route.key));
+    report.send(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage, content });
+    const headers = routeHeaders(answer, answer.route.key);
+    // The upstream's own text when the adapter kept the completion as it came: no re-encoding.
+    if (body === undefined) return c.json(completion, 200, headers);
+    headers['content-type'] = 'application/json';
+    return c.body(body, 200, headers);
   }
 
-  const startOn = (route: Route, requests: ChatRequest[], s: AbortSignal) => startFirstAccepted(adapterFor(route), route, requests, callOpts(s));
-  const first = await run(routed, (route, s) => startOn(route, [req], s));
+  const startOn = (route: Route, requests: ChatRequest[], signal: AbortSignal, abort: (reason: unknown) => void) =>
+    startFirstAccepted(adapterFor(route), route, requests, { ...opts, signal }, abort);
+  const first = await run(routed, (route, signal, abort) => startOn(route, [req], signal, abort));
   const ttftMs = gw.now() - started;
   const outcome: StreamOutcome = { continuations: 0 };
   const chunks = resilientStream(
     req,
     first,
     {
-      signal,
+      cancel: life,
       idleMs: timeouts.idleMs,
       supportsPrefill: (route) => adapterFor(route).supportsPrefill?.(route) ?? false,
-      continueOn: (build, exclude) => gw.executor.run({ ...routed, exclude }, (route, s) => startOn(route, build(route), s)),
+      continueOn: (build, exclude) => gw.executor.run({ ...routed, exclude }, (route, signal, abort) => startOn(route, build(route), signal, abort)),
       onStreamFailure: (route, err) => gw.executor.onStreamFailure(route, err),
     },
     outcome,
@@ -142,7 +156,7 @@ async function serve(c: Context, gw: Gateway, { req, entry, requestId, ev, repor
     onEnd: (err) => {
       life.end();
       permit.settle(outcome.usage?.total_tokens);
-      report(200, {
+      report.send(200, {
         route: first.value.upstreamRoute ?? (outcome.route ?? first.route).key,
         attempts: first.attempts,
         usage: outcome.usage,
@@ -156,16 +170,28 @@ async function serve(c: Context, gw: Gateway, { req, entry, requestId, ev, repor
   return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...routeHeaders(first, first.route.key) } });
 }
 
+/** Trace context (W3C) to pass on to providers. */
+function forwardedHeaders(c: Context): Record<string, string> | undefined {
+  const traceparent = c.req.header('traceparent');
+  const tracestate = c.req.header('tracestate');
+  if (!traceparent && !tracestate) return undefined;
+  const headers: Record<string, string> = {};
+  if (traceparent) headers.traceparent = traceparent;
+  if (tracestate) headers.tracestate = tracestate;
+  return headers;
+}
+
 /** Tries the requests in order on one route; a refusal of the first (e.g. prefill) falls to the next. */
 async function startFirstAccepted(
   adapter: ProviderAdapter,
   route: Route,
   requests: ChatRequest[],
   opts: CallOptions,
+  abort: (reason: unknown) => void,
 ): Promise<StartedStream> {
   for (let i = 0; ; i++) {
     try {
-      return await startStream(adapter, route, requests[i]!, opts);
+      return await startStream(adapter, route, requests[i]!, opts, abort);
     } catch (err) {
       if (i + 1 < requests.length && err instanceof ProviderError && err.failure === 'refused') continue;
       throw err;

@@ -62,8 +62,23 @@ export type GatewayEvent = RequestEvent | EjectionEvent | CooldownEvent | Config
 
 export type GatewayObserver = (event: GatewayEvent) => void;
 
+export interface EventBusOptions {
+  /**
+   * `emitAfterReply` waits for the end of the current event-loop turn, so that the answer
+   * is written before it is logged and counted (off the request's latency). Off where the
+   * process may freeze as soon as the answer is out (Lambda): there it emits at once.
+   */
+  deferAfterReply?: boolean;
+}
+
 export class EventBus {
   private readonly observers: GatewayObserver[] = [];
+  private readonly defer: boolean;
+  private queued: GatewayEvent[] = [];
+
+  constructor(opts: EventBusOptions = {}) {
+    this.defer = opts.deferAfterReply ?? false;
+  }
 
   subscribe(observer: GatewayObserver): () => void {
     this.observers.push(observer);
@@ -72,6 +87,18 @@ export class EventBus {
       if (i >= 0) this.observers.splice(i, 1);
     };
   }
+
+  /** An event about an answer being sent now: emitted once this event-loop turn's I/O is done. */
+  emitAfterReply(event: GatewayEvent): void {
+    if (!this.defer) return this.emit(event);
+    if (this.queued.push(event) === 1) setImmediate(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    const events = this.queued;
+    this.queued = [];
+    for (const e of events) this.emit(e);
+  };
 
   emit(event: GatewayEvent): void {
     for (const o of this.observers) {

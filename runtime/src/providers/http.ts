@@ -60,6 +60,9 @@ export async function post(
 
 /** Reads a whole (error or JSON) body as text; bounded so garbage cannot exhaust memory. */
 export async function readText(res: UpstreamResponse, limit = 8 * 1024 * 1024): Promise<string> {
+  // A declared length within the limit: the body parser holds the server to it.
+  const length = Number(header(res, 'content-length'));
+  if (length <= limit) return res.body.text();
   const parts: Buffer[] = [];
   let size = 0;
   for await (const part of res.body) {

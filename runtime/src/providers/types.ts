@@ -50,6 +50,11 @@ export interface UpstreamMeta {
 
 export interface CompletionResult extends UpstreamMeta {
   completion: ChatCompletion;
+  /**
+   * The completion's JSON text as the upstream sent it, when `completion` is exactly
+   * that (OpenAI-compatible servers): sent to the client without encoding it again.
+   */
+  body?: string;
 }
 
 /**

@@ -6,7 +6,6 @@
  * with a larger context; refused -> stop. Equivalent routes come before model fallbacks,
  * switching needs no backoff, and a retry budget caps extra attempts.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RouteStatsRegistry } from '../health/route-stats';
 import { isProviderError, ProviderError, type FailureClass } from '../providers/errors';
 import { endpointKey, type Route, type UpstreamMeta } from '../providers/types';
@@ -14,7 +13,7 @@ import type { QuotaStore, Reservation } from '../quota/store';
 import type { Clock, Random } from './clock';
 import { limitsFor } from './limits';
 import { fullJitterBackoff, type RetryBudget } from './retry';
-import { followAbort } from './signals';
+import { linkedController, sleepUnlessCancelled, type Cancellation } from './signals';
 import type { ModelRoutes } from './route-table';
 import type { EventBus } from '../observability/events';
 import type { EndpointHealth, RouteSelector, Skipped } from './selector';
@@ -60,14 +59,19 @@ export interface RoutedRequest {
   estimatedTokens: number;
   /** Epoch ms by which the request must be answered. */
   deadline: number;
-  signal: AbortSignal;
+  /** The client left or the deadline passed: stop. */
+  cancel: Cancellation;
   timeouts: AttemptTimeouts;
   /** Routes this request must not use (a continuation after a failed stream). */
   exclude?: ReadonlySet<string>;
 }
 
-/** Starts one attempt; resolves when the route has answered (stream: first chunk). */
-export type AttemptFn<T> = (route: Route, signal: AbortSignal) => Promise<T>;
+/**
+ * Starts one attempt; resolves when the route has answered (stream: first chunk).
+ * `signal` is the attempt's own, aborted with the request or when the attempt times out;
+ * a stream keeps it for its whole life, and `abort` ends it (a stall, say).
+ */
+export type AttemptFn<T> = (route: Route, signal: AbortSignal, abort: (reason: unknown) => void) => Promise<T>;
 
 export interface ExecutorDeps {
   selector: RouteSelector;
@@ -125,7 +129,7 @@ export class AttemptExecutor {
         for (let i = 0; i < group.length; i++) {
           const route = group[i]!;
           if (excluded.has(route.key)) continue;
-          if (req.signal.aborted) throw req.signal.reason;
+          if (req.cancel.aborted) throw req.cancel.reason;
           const onlyRouteLeft = !groups.some((g) => g.some((r) => r !== route && !excluded.has(r.key)));
           const outcome = await this.tryRoute(route, req, attempt, attempts, onlyRouteLeft, sent);
           if ('answer' in outcome) return outcome.answer;
@@ -149,7 +153,7 @@ export class AttemptExecutor {
       const maxWait = this.deps.maxWaitMs ?? 10_000;
       if (!waited && shortestWait !== undefined && shortestWait <= maxWait && shortestWait < remaining - 1000 && last?.failure !== 'context_length') {
         waited = true;
-        await sleep(shortestWait, undefined, { signal: req.signal });
+        await sleepUnlessCancelled(shortestWait, req.cancel);
         for (const k of waitable) excluded.delete(k);
         continue;
       }
@@ -205,11 +209,11 @@ export class AttemptExecutor {
       try {
         result = { ok: true, value: await this.withFirstByteTimeout(route, req, attempt) };
       } catch (err) {
-        if (req.signal.aborted) {
+        if (req.cancel.aborted) {
           s.circuit.onAbandon(started);
           await quota.release(admission.reservation);
           attempts.push({ route: route.key, outcome: 'aborted', ms: clock.now() - started });
-          throw req.signal.reason;
+          throw req.cancel.reason;
         }
         result = { ok: false, error: isProviderError(err) ? err : new ProviderError('transient', (err as Error)?.message ?? String(err), { cause: err }) };
       } finally {
@@ -270,7 +274,7 @@ export class AttemptExecutor {
           // The only route left gets one quick jittered retry, if the deadline allows.
           const backoff = fullJitterBackoff(retry, random);
           if (onlyRouteLeft && retry === 0 && s.circuit.available() && clock.now() + backoff < req.deadline - 1000) {
-            await sleep(backoff, undefined, { signal: req.signal });
+            await sleepUnlessCancelled(backoff, req.cancel);
             continue;
           }
           return { error: e, exclude: true };
@@ -322,18 +326,28 @@ export class AttemptExecutor {
     if (current === undefined || until > current + 1000) this.deps.events?.emit({ type: 'cooldown', route: route.key, until, reason });
   }
 
-  /** Stream: until the first chunk; non-streamed: the whole answer. Past it, the route is silent. */
+  /**
+   * Runs the attempt on its own signal, linked to the request's cancellation. Stream: the
+   * first chunk must come within the first-byte timeout; non-streamed: the whole answer
+   * within the complete timeout. Past it, the route is silent.
+   */
   private async withFirstByteTimeout<T>(route: Route, req: RoutedRequest, attempt: AttemptFn<T>): Promise<T> {
     const limit = req.stream ? req.timeouts.firstByteMs : req.timeouts.completeMs;
+    const { controller, unlink } = linkedController(req.cancel);
+    const abort = (reason: unknown) => controller.abort(reason);
     // When the request's deadline comes first, it decides (a 504), not the attempt timeout.
-    if (limit >= req.deadline - this.deps.clock.now()) return attempt(route, req.signal);
-    const timer = new AbortController();
-    followAbort(req.signal, timer);
-    const handle = setTimeout(() => timer.abort(new ProviderError('silent', `no ${req.stream ? 'first chunk' : 'answer'} within ${limit} ms`)), limit);
+    const handle =
+      limit < req.deadline - this.deps.clock.now()
+        ? setTimeout(() => abort(new ProviderError('silent', `no ${req.stream ? 'first chunk' : 'answer'} within ${limit} ms`)), limit)
+        : undefined;
     try {
-      return await attempt(route, timer.signal);
+      const value = await attempt(route, controller.signal, abort);
+      // A started stream keeps its signal linked to the request for its whole life.
+      if (!req.stream) unlink();
+      return value;
     } catch (err) {
-      if (timer.signal.aborted && !req.signal.aborted) throw timer.signal.reason;
+      unlink();
+      if (controller.signal.aborted && !req.cancel.aborted) throw controller.signal.reason;
       throw err;
     } finally {
       clearTimeout(handle);

@@ -5,9 +5,12 @@
  */
 import type { GatewayConfig, ModelConfig, ProviderConfig } from '../config/schema';
 import { routeKey, type Route } from '../providers/types';
+import { timeoutsFor, type AttemptTimeouts } from './timeouts';
 
 export interface ModelRoutes {
   readonly model: ModelConfig;
+  /** The model's attempt timeouts (defaults with its overrides). */
+  readonly timeouts: AttemptTimeouts;
   /** One group per target, in config order; routes in a group are equivalent. */
   readonly groups: readonly (readonly Route[])[];
 }
@@ -32,7 +35,7 @@ export function buildRouteTable(models: GatewayConfig['models'], providers: read
         ),
       );
     });
-    table.set(model.name, { model, groups });
+    table.set(model.name, { model, timeouts: timeoutsFor(model), groups });
   }
   return table;
 }

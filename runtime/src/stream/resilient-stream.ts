@@ -12,6 +12,7 @@ import { isProviderError, ProviderError } from '../providers/errors';
 import type { Route } from '../providers/types';
 import { estimatePromptTokens, estimateTokens } from '../quota/token-estimate';
 import type { Answered } from '../routing/executor';
+import type { Cancellation } from '../routing/signals';
 import { OverlapTrimmer } from './overlap';
 import type { StartedStream } from './started-stream';
 
@@ -21,8 +22,8 @@ export const CONTINUE_PROMPT = 'Continue exactly where your previous message sto
 const MAX_CONTINUATIONS = 2;
 
 export interface ContinuationDeps {
-  /** The request's own signal: client gone or deadline passed. */
-  signal: AbortSignal;
+  /** The request's cancellation: client gone or deadline passed. */
+  cancel: Cancellation;
   /** Runs the failover loop again for a continuation request, skipping `exclude`. */
   continueOn(build: (route: Route) => ChatRequest[], exclude: ReadonlySet<string>): Promise<Answered<StartedStream>>;
   /** A stream attempt failed after its start: let health and quota learn from it. */
@@ -105,23 +106,26 @@ export async function* resilientStream(
       const started = current.value;
       settled = false;
       let failure: ProviderError | undefined;
+      const idle = new IdleWatchdog(started, deps.idleMs);
       try {
         const firstOut = emit(started.first);
         if (firstOut) yield firstOut;
         for (;;) {
-          const next = await nextWithin(started, deps.idleMs);
+          const next = await idle.next();
           if (next.done) break;
           const out = emit(next.value);
           if (out) yield out;
         }
       } catch (err) {
         // The client left or the deadline passed: not the route's fault, nothing to continue.
-        if (deps.signal.aborted) {
+        if (deps.cancel.aborted) {
           started.abort(err);
           settle(estimateTokens(sent));
           throw err;
         }
         failure = isProviderError(err) ? err : new ProviderError('transient', (err as Error)?.message ?? String(err), { cause: err });
+      } finally {
+        idle.stop();
       }
 
       if (!failure) {
@@ -185,19 +189,47 @@ export function continuationRequests(req: ChatRequest, sent: string, prefill: bo
   return prefill ? [{ ...base, messages: [...req.messages, assistant] }, explicit] : [explicit];
 }
 
-/** The next chunk, or a `silent` failure when none comes within the idle timeout. */
-async function nextWithin(s: StartedStream, idleMs: number): Promise<IteratorResult<ChatCompletionChunk>> {
-  let timer: NodeJS.Timeout | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new ProviderError('silent', `no chunk within ${idleMs} ms`);
-      s.abort(err);
-      reject(err);
-    }, idleMs);
-  });
-  try {
-    return await Promise.race([s.rest.next(), stalled]);
-  } finally {
-    clearTimeout(timer);
+/**
+ * The next chunk, or a `silent` failure when none comes within the idle timeout: one
+ * timer per stream, re-armed per chunk (not a timer and a promise race per chunk). The
+ * timer only counts while a chunk is awaited; a slow client reading the last one is not
+ * the upstream's stall. On a stall it aborts the upstream call, and the read fails with
+ * the `silent` error.
+ */
+class IdleWatchdog {
+  private readonly timer: NodeJS.Timeout;
+  private waiting = false;
+  private stalled: ProviderError | undefined;
+
+  constructor(
+    private readonly stream: StartedStream,
+    private readonly idleMs: number,
+  ) {
+    this.timer = setTimeout(() => this.fire(), idleMs);
+  }
+
+  async next(): Promise<IteratorResult<ChatCompletionChunk>> {
+    this.timer.refresh();
+    this.waiting = true;
+    try {
+      return await this.stream.rest.next();
+    } catch (err) {
+      throw this.stalled ?? err; // whatever shape the adapter gives its aborted read
+    } finally {
+      this.waiting = false;
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private fire(): void {
+    if (!this.waiting) {
+      this.timer.refresh(); // the consumer held the last chunk; the upstream owes nothing yet
+      return;
+    }
+    this.stalled = new ProviderError('silent', `no chunk within ${this.idleMs} ms`);
+    this.stream.abort(this.stalled);
   }
 }

@@ -1,13 +1,12 @@
 /**
  * A stream counts as started when its first chunk has arrived: until then failover is
- * invisible to the client. The per-stream abort lets the idle watchdog end a stalled
+ * invisible to the client. The attempt's abort lets the idle watchdog end a stalled
  * upstream without touching the client's request.
  */
 import type { ChatCompletionChunk } from '../api/openai-types';
 import type { CallOptions, ProviderAdapter, Route, StreamResult, UpstreamMeta } from '../providers/types';
 import type { ChatRequest } from '../api/chat-request';
 import { ProviderError } from '../providers/errors';
-import { followAbort } from '../routing/signals';
 
 export interface StartedStream extends UpstreamMeta {
   readonly first: ChatCompletionChunk;
@@ -16,18 +15,23 @@ export interface StartedStream extends UpstreamMeta {
   abort(reason: unknown): void;
 }
 
-export async function startStream(adapter: ProviderAdapter, route: Route, req: ChatRequest, opts: CallOptions): Promise<StartedStream> {
-  const own = new AbortController();
-  followAbort(opts.signal, own);
-  const signal = own.signal;
-  const { chunks, ...meta }: StreamResult = await adapter.stream(route, req, { ...opts, signal });
+/** `opts.signal` is the attempt's own signal and `abort` aborts it (see AttemptFn). */
+export async function startStream(
+  adapter: ProviderAdapter,
+  route: Route,
+  req: ChatRequest,
+  opts: CallOptions,
+  abort: (reason: unknown) => void,
+): Promise<StartedStream> {
+  const { chunks, ...meta }: StreamResult = await adapter.stream(route, req, opts);
   const rest = chunks[Symbol.asyncIterator]();
   try {
     const first = await rest.next();
     if (first.done) throw new ProviderError('transient', 'the upstream stream ended before its first chunk');
-    return { ...meta, first: first.value, rest, abort: (reason) => own.abort(reason) };
+    return { ...meta, first: first.value, rest, abort };
   } catch (err) {
-    own.abort(err);
+    // The adapters' generators close their upstream call when they end; the attempt's
+    // signal stays usable, for the next request tried on this route (prefill refused).
     await rest.return?.().catch(() => undefined);
     throw err;
   }

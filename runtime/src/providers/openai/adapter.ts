@@ -36,7 +36,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
 
   async function send(route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean) {
     const url = `${baseUrl(provider, route.endpoint)}/chat/completions`;
-    let secret = await credential(route);
+    let secret = route.account.credentials ? await credential(route) : undefined;
     const body = JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
     const postWith = (key: string | undefined) =>
       post(agents.get(opts.connectTimeoutMs), url, body, requestHeaders(provider, opts, key, streaming), opts.signal, `${route.key}: request failed`);
@@ -83,9 +83,12 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
       }
       // JSON.parse skips the blank lines DeepSeek sends ahead of the body while it works.
       const completion = parseCompletion(text, route);
+      const meta = upstreamMeta(res);
+      // As the server sent it (the usual case): its own text goes to the client unchanged.
+      if (isWholeUsage(completion.usage) && typeof completion.model === 'string') return { completion, body: text, ...meta };
       completion.usage = usageOrEstimate(completion.usage, req, completionChars(completion));
       completion.model ??= route.model;
-      return { completion, ...upstreamMeta(res) };
+      return { completion, ...meta };
     },
 
     async stream(route, req, opts): Promise<OpenAIStreamResult> {
@@ -322,6 +325,10 @@ function completionChars(c: ChatCompletion): number {
     for (const call of choice.message.tool_calls ?? []) n += call.function.name.length + call.function.arguments.length;
   }
   return n;
+}
+
+function isWholeUsage(usage: Usage | null | undefined): usage is Usage {
+  return !!usage && Number.isFinite(usage.prompt_tokens) && Number.isFinite(usage.completion_tokens) && Number.isFinite(usage.total_tokens);
 }
 
 /** The server's usage when it sent a whole one, else an estimate, so usage is never missing. */
