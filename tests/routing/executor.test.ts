@@ -104,8 +104,8 @@ describe('AttemptExecutor', () => {
   it('silent: a route that does not answer within the timeout is left for another', async () => {
     const c = core(twoAccountsAndFallback());
     c.stats.get(A2).completeMs.add(10_000);
-    const a = await c.executor.run(c.request(), (route, signal) =>
-      route.key === A1 ? new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))) : ok(route),
+    const a = await c.executor.run(c.request(), (route, attempt) =>
+      route.key === A1 ? new Promise<never>((_, reject) => attempt.onAbort(reject)) : ok(route),
     );
     expect(a.attempts[0]).toMatchObject({ route: A1, outcome: 'silent' });
     expect(a.route.key).toBe(A2);

@@ -24,7 +24,7 @@ export function seeded(seed: number): () => number {
   };
 }
 
-export type Script = (route: Route, signal: AbortSignal) => Promise<UpstreamMeta & { by: string }>;
+export type Script = (route: Route, attempt: CancelSource) => Promise<UpstreamMeta & { by: string }>;
 
 export function core(doc: GatewayConfigInput, opts: { clock?: Clock; budget?: RetryBudgetPolicy; seed?: number } = {}) {
   const config = parseConfig(doc);

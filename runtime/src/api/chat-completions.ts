@@ -9,7 +9,7 @@ import { ProviderError } from '../providers/errors';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
 import { estimatePromptTokens } from '../quota/token-estimate';
 import { AllRoutesFailed, sentAttempts, type Answered, type AttemptFn, type AttemptRecord, type RoutedRequest } from '../routing/executor';
-import { RequestLifetime, type NodeResponse } from '../routing/signals';
+import { RequestLifetime, type CancelSource, type NodeResponse } from '../routing/signals';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
 import type { RequestEvent } from '../observability/events';
 import type { TenantPermit } from '../tenants/limiter';
@@ -98,7 +98,15 @@ async function serve(c: Context, gw: Gateway, { req, entry, report, permit, esti
   const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing;
   const life = new RequestLifetime(outgoing ?? c.req.raw.signal, deadlineMs);
   const timeouts = entry.timeouts;
-  const opts: Omit<CallOptions, 'signal'> = { requestId: ev.requestId, forwardHeaders: forwardedHeaders(c), connectTimeoutMs: timeouts.connectMs };
+  const base = { requestId: ev.requestId, forwardHeaders: forwardedHeaders(c), connectTimeoutMs: timeouts.connectMs };
+  // The attempt's cancellation; a standard AbortSignal is made only if the adapter reads one.
+  const callOpts = (attempt: CancelSource): CallOptions => ({
+    ...base,
+    cancel: attempt,
+    get signal() {
+      return attempt.signal;
+    },
+  });
   const adapterFor = (route: Route) => gw.adapters.get(route.provider.id)!;
   const routed: RoutedRequest = {
     model: entry,
@@ -119,7 +127,7 @@ async function serve(c: Context, gw: Gateway, { req, entry, report, permit, esti
     });
 
   if (!routed.stream) {
-    const answer = await run(routed, (route, signal) => adapterFor(route).complete(route, req, { ...opts, signal }));
+    const answer = await run(routed, (route, attempt) => adapterFor(route).complete(route, req, callOpts(attempt)));
     life.end();
     const { completion, body } = answer.value;
     answer.settle(completion.usage.total_tokens);
@@ -133,9 +141,9 @@ async function serve(c: Context, gw: Gateway, { req, entry, report, permit, esti
     return c.body(body, 200, headers);
   }
 
-  const startOn = (route: Route, requests: ChatRequest[], signal: AbortSignal, abort: (reason: unknown) => void) =>
-    startFirstAccepted(adapterFor(route), route, requests, { ...opts, signal }, abort);
-  const first = await run(routed, (route, signal, abort) => startOn(route, [req], signal, abort));
+  const startOn = (route: Route, requests: ChatRequest[], attempt: CancelSource) =>
+    startFirstAccepted(adapterFor(route), route, requests, callOpts(attempt), (reason) => attempt.abort(reason));
+  const first = await run(routed, (route, attempt) => startOn(route, [req], attempt));
   const ttftMs = gw.now() - started;
   const outcome: StreamOutcome = { continuations: 0 };
   const chunks = resilientStream(
@@ -145,7 +153,7 @@ async function serve(c: Context, gw: Gateway, { req, entry, report, permit, esti
       cancel: life,
       idleMs: timeouts.idleMs,
       supportsPrefill: (route) => adapterFor(route).supportsPrefill?.(route) ?? false,
-      continueOn: (build, exclude) => gw.executor.run({ ...routed, exclude }, (route, signal, abort) => startOn(route, build(route), signal, abort)),
+      continueOn: (build, exclude) => gw.executor.run({ ...routed, exclude }, (route, attempt) => startOn(route, build(route), attempt)),
       onStreamFailure: (route, err) => gw.executor.onStreamFailure(route, err),
     },
     outcome,

@@ -1,6 +1,7 @@
 /** Pooled keep-alive HTTP for the HTTP-speaking adapters (undici), shared per process. */
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { classifyNetworkError } from './errors';
+import type { UpstreamSignal } from './types';
 
 export interface HttpOptions {
   connectTimeoutMs?: number;
@@ -42,16 +43,32 @@ export class AgentPool {
 
 export type UpstreamResponse = Dispatcher.ResponseData;
 
+/** Origin and path of each upstream URL, parsed once: URL parsing per request showed in the profile. */
+const targets = new Map<string, { origin: string; path: string }>();
+const MAX_TARGETS = 4096; // URLs come from config and spoke addresses; a bound all the same
+
+function targetOf(url: string): { origin: string; path: string } {
+  let t = targets.get(url);
+  if (!t) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    if (targets.size >= MAX_TARGETS) targets.clear();
+    targets.set(url, t);
+  }
+  return t;
+}
+
 export async function post(
   dispatcher: Dispatcher,
   url: string,
   body: string,
   headers: Record<string, string>,
-  signal: AbortSignal,
+  signal: UpstreamSignal,
   what: string,
 ): Promise<UpstreamResponse> {
   try {
-    return await request(url, { method: 'POST', body, headers, signal, dispatcher });
+    const { origin, path } = targetOf(url);
+    return await dispatcher.request({ origin, path, method: 'POST', body, headers, signal });
   } catch (err) {
     if (signal.aborted) throw signal.reason ?? err;
     throw classifyNetworkError(err, what);

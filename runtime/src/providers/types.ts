@@ -6,6 +6,7 @@
 import type { ChatRequest } from '../api/chat-request';
 import type { ChatCompletion, ChatCompletionChunk } from '../api/openai-types';
 import type { AccountConfig, EndpointConfig, ProviderConfig } from '../config/schema';
+import type { CancelSource } from '../routing/signals';
 
 /** One place a request can be sent: provider + account + regional endpoint + model. */
 export interface Route {
@@ -23,6 +24,11 @@ export interface Route {
 export interface CallOptions {
   /** Aborts the upstream call: the client left, the deadline passed or a timeout fired. */
   readonly signal: AbortSignal;
+  /**
+   * The same cancellation as `signal`, cheaper: the gateway passes the attempt's own and
+   * makes `signal` only when an adapter reads it. Adapters over undici use this one.
+   */
+  readonly cancel?: CancelSource;
   readonly requestId: string;
   /** Headers to propagate upstream (trace context). */
   readonly forwardHeaders?: Readonly<Record<string, string>>;
@@ -82,4 +88,11 @@ export function routeKey(providerId: string, accountId: string, region: string, 
 /** `provider/account/region`: what active health checks and connection pools are keyed by. */
 export function endpointKey(route: Route): string {
   return `${route.provider.id}/${route.account.id}/${route.endpoint.region}`;
+}
+
+/** What undici takes as a request's signal: the attempt's cancellation when given. */
+export type UpstreamSignal = AbortSignal | CancelSource;
+
+export function upstreamSignal(opts: CallOptions): UpstreamSignal {
+  return opts.cancel ?? opts.signal;
 }

@@ -13,7 +13,7 @@ import type { QuotaStore, Reservation } from '../quota/store';
 import type { Clock, Random } from './clock';
 import { limitsFor } from './limits';
 import { fullJitterBackoff, type RetryBudget } from './retry';
-import { linkedController, sleepUnlessCancelled, type Cancellation } from './signals';
+import { linkedSource, sleepUnlessCancelled, type CancelSource, type Cancellation } from './signals';
 import type { ModelRoutes } from './route-table';
 import type { EventBus } from '../observability/events';
 import type { EndpointHealth, RouteSelector, Skipped } from './selector';
@@ -68,10 +68,10 @@ export interface RoutedRequest {
 
 /**
  * Starts one attempt; resolves when the route has answered (stream: first chunk).
- * `signal` is the attempt's own, aborted with the request or when the attempt times out;
- * a stream keeps it for its whole life, and `abort` ends it (a stall, say).
+ * `attempt` is the attempt's own cancellation, cancelled with the request or when the
+ * attempt times out; a stream keeps it for its whole life and aborts it on a stall.
  */
-export type AttemptFn<T> = (route: Route, signal: AbortSignal, abort: (reason: unknown) => void) => Promise<T>;
+export type AttemptFn<T> = (route: Route, attempt: CancelSource) => Promise<T>;
 
 export interface ExecutorDeps {
   selector: RouteSelector;
@@ -327,27 +327,26 @@ export class AttemptExecutor {
   }
 
   /**
-   * Runs the attempt on its own signal, linked to the request's cancellation. Stream: the
+   * Runs the attempt with its own cancellation, linked to the request's. Stream: the
    * first chunk must come within the first-byte timeout; non-streamed: the whole answer
    * within the complete timeout. Past it, the route is silent.
    */
   private async withFirstByteTimeout<T>(route: Route, req: RoutedRequest, attempt: AttemptFn<T>): Promise<T> {
     const limit = req.stream ? req.timeouts.firstByteMs : req.timeouts.completeMs;
-    const { controller, unlink } = linkedController(req.cancel);
-    const abort = (reason: unknown) => controller.abort(reason);
+    const { source, unlink } = linkedSource(req.cancel);
     // When the request's deadline comes first, it decides (a 504), not the attempt timeout.
     const handle =
       limit < req.deadline - this.deps.clock.now()
-        ? setTimeout(() => abort(new ProviderError('silent', `no ${req.stream ? 'first chunk' : 'answer'} within ${limit} ms`)), limit)
+        ? setTimeout(() => source.abort(new ProviderError('silent', `no ${req.stream ? 'first chunk' : 'answer'} within ${limit} ms`)), limit)
         : undefined;
     try {
-      const value = await attempt(route, controller.signal, abort);
-      // A started stream keeps its signal linked to the request for its whole life.
+      const value = await attempt(route, source);
+      // A started stream stays linked to the request for its whole life.
       if (!req.stream) unlink();
       return value;
     } catch (err) {
       unlink();
-      if (controller.signal.aborted && !req.cancel.aborted) throw controller.signal.reason;
+      if (source.aborted && !req.cancel.aborted) throw source.reason;
       throw err;
     } finally {
       clearTimeout(handle);

@@ -1,11 +1,13 @@
 /**
  * Cancellation for the hot path. A request is cancelled when its client leaves or its
- * deadline passes; each attempt then needs a real AbortSignal (undici, the AWS SDK), but
- * the request itself does not: on Node 20 an AbortController costs ~1 KB and a
- * transferable signal, and `AbortSignal.any`/`timeout` add weak references and a
- * finalization registry. So the request's cancellation is a plain listener list, and
- * only attempts own an AbortController, linked to it.
+ * deadline passes, and each attempt when the request is or its own timeout fires. On
+ * Node 20 an AbortController costs ~1 KB and a transferable signal, and an abort
+ * listener on it an EventTarget registration; `AbortSignal.any`/`timeout` add weak
+ * references and a finalization registry. So cancellation here is an EventEmitter with
+ * `aborted` and `reason`, which undici takes as a request signal as it is, and a
+ * standard AbortSignal is made only for the APIs that need one (the AWS SDK).
  */
+import { EventEmitter } from 'node:events';
 
 export type AbortListener = (reason: unknown) => void;
 
@@ -19,19 +21,18 @@ export interface Cancellation {
 
 const NOOP = (): void => undefined;
 
-/** A cancellation that is cancelled on demand. */
-export class CancelSource implements Cancellation {
+/** A cancellation that is cancelled on demand; emits 'abort' (undici listens to that). */
+export class CancelSource extends EventEmitter implements Cancellation {
   aborted = false;
   reason: unknown = undefined;
-  private listeners: AbortListener[] | undefined;
+  private controller: AbortController | undefined;
 
   abort(reason: unknown = new DOMException('This operation was aborted', 'AbortError')): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    const listeners = this.listeners;
-    this.listeners = undefined;
-    if (listeners) for (const l of listeners) l(reason);
+    this.controller?.abort(reason);
+    this.emit('abort', reason);
   }
 
   onAbort(listener: AbortListener): () => void {
@@ -39,19 +40,25 @@ export class CancelSource implements Cancellation {
       listener(this.reason);
       return NOOP;
     }
-    (this.listeners ??= []).push(listener);
-    return () => {
-      const i = this.listeners?.indexOf(listener) ?? -1;
-      if (i >= 0) this.listeners!.splice(i, 1);
-    };
+    this.once('abort', listener);
+    return () => this.off('abort', listener);
+  }
+
+  /** A standard AbortSignal that follows this one, made on first use. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
   }
 }
 
-/** An AbortController aborted with `parent`; `unlink` when the child's work is done. */
-export function linkedController(parent: Cancellation): { controller: AbortController; unlink: () => void } {
-  const controller = new AbortController();
-  const unlink = parent.onAbort((reason) => controller.abort(reason));
-  return { controller, unlink };
+/** A CancelSource cancelled with `parent`; `unlink` once the child's work is done. */
+export function linkedSource(parent: Cancellation): { source: CancelSource; unlink: () => void } {
+  const source = new CancelSource();
+  const unlink = parent.onAbort((reason) => source.abort(reason));
+  return { source, unlink };
 }
 
 /** Waits `ms`; rejects with the reason if `cancel` fires first. */

@@ -19,7 +19,7 @@ import {
   parseAnthropicMessage,
   toAnthropicRequest,
 } from '../translate/openai-anthropic';
-import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
+import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamSignal } from '../types';
 import { classifyAnthropicError } from './classify';
 
 export const ANTHROPIC_DEFAULT_URL = 'https://api.anthropic.com';
@@ -39,7 +39,7 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
     const body = JSON.stringify(toAnthropicRequest(req, route.model, { stream }));
     let key = await apiKeyOf(route, deps.resolveCredential);
     const postWith = (k: string) =>
-      post(agents.get(opts.connectTimeoutMs), messagesUrl(route.endpoint.url), body, requestHeaders(provider, opts, k), opts.signal, `Anthropic ${route.key}`);
+      post(agents.get(opts.connectTimeoutMs), messagesUrl(route.endpoint.url), body, requestHeaders(provider, opts, k), upstreamSignal(opts), `Anthropic ${route.key}`);
     let res = await postWith(key);
     // A 401 may mean the key was rotated: once more, with the value read afresh (if it changed).
     const rotated = res.statusCode === 401 ? await rotatedCredential(deps.resolveCredential, route.account.credentials, key) : undefined;
@@ -49,7 +49,7 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
       res = await postWith(key);
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      const text = await bodyOf(res, opts.signal, key, route);
+      const text = await bodyOf(res, upstreamSignal(opts), key, route);
       throw classifyAnthropicError(res.statusCode, redactCredentials(text, key, res.statusCode), res.headers);
     }
     return { res, key };
@@ -58,7 +58,7 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
   async function complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult> {
     const { res, key } = await send(route, req, opts, false);
     await expectContentType(res, 'application/json', 'JSON');
-    const text = await bodyOf(res, opts.signal, key, route);
+    const text = await bodyOf(res, upstreamSignal(opts), key, route);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -75,7 +75,7 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
   async function stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<StreamResult> {
     const { res } = await send(route, req, opts, true);
     await expectContentType(res, 'text/event-stream', 'an event stream');
-    return withRateLimit({ chunks: chunksOf(res, route, opts.signal) }, res);
+    return withRateLimit({ chunks: chunksOf(res, route, upstreamSignal(opts)) }, res);
   }
 
   return {
@@ -87,7 +87,7 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
   };
 }
 
-async function* chunksOf(res: UpstreamResponse, route: Route, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
+async function* chunksOf(res: UpstreamResponse, route: Route, signal: UpstreamSignal): AsyncGenerator<ChatCompletionChunk> {
   const translator = new AnthropicStreamTranslator(route.model);
   let ended = false;
   try {
@@ -134,7 +134,7 @@ function requestHeaders(provider: ProviderConfig, opts: CallOptions, key: string
 }
 
 /** A whole body; a failure while reading it is the route's (or the abort's), with no key in it. */
-async function bodyOf(res: UpstreamResponse, signal: AbortSignal, key: string, route: Route): Promise<string> {
+async function bodyOf(res: UpstreamResponse, signal: UpstreamSignal, key: string, route: Route): Promise<string> {
   try {
     return await readText(res);
   } catch (err) {

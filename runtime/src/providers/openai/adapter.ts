@@ -12,7 +12,7 @@ import { rotatedCredential, type CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
 import { AgentPool, header, post, readText, type UpstreamResponse } from '../http';
 import { parseOpenAIRateLimit } from '../rate-limit-headers';
-import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult, UpstreamMeta } from '../types';
+import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamMeta, type UpstreamSignal } from '../types';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -38,8 +38,9 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     const url = `${baseUrl(provider, route.endpoint)}/chat/completions`;
     let secret = route.account.credentials ? await credential(route) : undefined;
     const body = JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
+    const signal = upstreamSignal(opts);
     const postWith = (key: string | undefined) =>
-      post(agents.get(opts.connectTimeoutMs), url, body, requestHeaders(provider, opts, key, streaming), opts.signal, `${route.key}: request failed`);
+      post(agents.get(opts.connectTimeoutMs), url, body, requestHeaders(provider, opts, key, streaming), signal, `${route.key}: request failed`);
     let res = await postWith(secret);
     // A 401 may mean the key was rotated: once more, with the value read afresh (if it changed).
     const rotated = res.statusCode === 401 ? await rotatedCredential(deps.resolveCredential, route.account.credentials, secret) : undefined;
@@ -50,7 +51,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     }
     if (res.statusCode < 200 || res.statusCode > 299) {
       const text = await readText(res, ERROR_BODY_LIMIT).catch(() => '');
-      if (opts.signal.aborted) throw opts.signal.reason ?? new Error('aborted');
+      if (signal.aborted) throw signal.reason ?? new Error('aborted');
       throw classifyOpenAIError(res.statusCode, text, res.headers, secret);
     }
     return { res, secret };
@@ -78,7 +79,8 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
       try {
         text = await readText(res);
       } catch (err) {
-        if (opts.signal.aborted) throw opts.signal.reason ?? err;
+        const signal = upstreamSignal(opts);
+        if (signal.aborted) throw signal.reason ?? err;
         throw classifyNetworkError(err, `${route.key}: reading the answer failed`);
       }
       // JSON.parse skips the blank lines DeepSeek sends ahead of the body while it works.
@@ -99,7 +101,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
         const message = `${route.key}: upstream answered 200 with content type ${type}, not an event stream`;
         throw new ProviderError('transient', message, { status: res.statusCode });
       }
-      const reader = new ChunkReader(route, req, opts.signal, secret);
+      const reader = new ChunkReader(route, req, upstreamSignal(opts), secret);
       return {
         chunks: reader.read(res),
         get droppedEvents() {
@@ -126,7 +128,7 @@ class ChunkReader {
   constructor(
     private readonly route: Route,
     private readonly req: ChatRequest,
-    private readonly signal: AbortSignal,
+    private readonly signal: UpstreamSignal,
     private readonly secret: string | undefined,
   ) {}
 
