@@ -11,7 +11,8 @@
  *
  *   node bench/tools/cpu-per-request.js [--stream] [--connections 64] [--seconds 3] [--reps 5]
  *        [--only floor,gateway,two-tier] [--ab node_modules/.cache/ab/base]
- * GATEWAY_EXTRA='{"observability":{"logLevel":"warn"}}' merges into the gateway configs.
+ * GATEWAY_EXTRA='{"observability":{"logLevel":"warn"}}' merges into the gateway configs; USER_ONLY=1
+ * counts user CPU only (what our code costs, without the kernel's loopback networking).
  */
 const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
@@ -23,9 +24,10 @@ const { median } = require('../lib/stats');
 
 const TICK_US = 1e6 / 100; // USER_HZ
 
+/** utime + stime of all threads; USER=1 counts user time only (our code, not the kernel's network stack). */
 function cpuUs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime + stime, all threads
+  return (Number(fields[11]) + (process.env.USER_ONLY ? 0 : Number(fields[12]))) * TICK_US;
 }
 
 async function main() {

@@ -6,7 +6,7 @@ import type { DestinationStream } from 'pino';
 import type { GatewayConfig, Role } from '../config/schema';
 import { emfObserver } from './emf';
 import type { EventBus } from './events';
-import { createLogger, createRequestLogger, logObserver, stdout, type Logger } from './logger';
+import { createLogger, logObserver, stdout, type Logger } from './logger';
 import { GatewayMetrics } from './metrics';
 import { resolveObservability, type ObservabilitySettings } from './settings';
 
@@ -38,9 +38,8 @@ export function observeGateway(
   const destination = opts.destination ?? stdout(settings.syncWrites);
   const loggerOptions = { level: settings.logLevel, service: settings.service, role, destination };
   const logger = createLogger(loggerOptions);
-  const requests = createRequestLogger(loggerOptions);
   const metrics = new GatewayMetrics({ role, isKnownModel });
-  const unsubscribe = [events.subscribe(metrics.observe), events.subscribe(logObserver(logger, { logContent: settings.logContent, requests }))];
+  const unsubscribe = [events.subscribe(metrics.observe), events.subscribe(logObserver(logger, { logContent: settings.logContent }))];
   if (settings.emf) {
     const modelLabel = (name: string) => metrics.modelLabel(name);
     unsubscribe.push(events.subscribe(emfObserver(destination, { namespace: settings.namespace, service: settings.service, modelLabel, now: opts.now })));
