@@ -12,7 +12,8 @@
  *   node bench/tools/cpu-per-request.js [--stream] [--connections 64] [--seconds 3] [--reps 5]
  *        [--only floor,gateway,two-tier] [--ab node_modules/.cache/ab/base]
  * GATEWAY_EXTRA='{"observability":{"logLevel":"warn"}}' merges into the gateway configs; USER_ONLY=1
- * counts user CPU only (what our code costs, without the kernel's loopback networking).
+ * counts user CPU only (what our code costs, without the kernel's loopback networking);
+ * AB_NODE_ARGS='--max-semi-space-size=64' starts the A/B gateway with those node flags.
  */
 const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
@@ -59,7 +60,8 @@ async function main() {
   }
   if (values.ab) {
     const cli = resolve(values.ab, 'runtime/src/entry/cli.js');
-    const g = await startGatewayProcess({ name: 'cpu-ab', config: config(providerConfig(accounts)), cli });
+    const nodeArgs = (process.env.AB_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const g = await startGatewayProcess({ name: 'cpu-ab', config: config(providerConfig(accounts)), cli, nodeArgs });
     targets[`ab`] = { url: g.url, pids: [g.pid] };
   }
   if (only.includes('two-tier')) {

@@ -4,7 +4,6 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { requestId } from 'hono/request-id';
 import { randomUUID } from 'node:crypto';
 import { chatCompletionsHandler } from './api/chat-completions';
 import { GatewayError } from './api/errors';
@@ -15,8 +14,19 @@ import { createStatusPage } from './observability/status-page';
 
 type Env = { Variables: { requestId: string }; Bindings: { requestContext?: { requestId?: string } } };
 
+/** The chat routes, whose answers carry x-request-id in their own plain headers. */
+const CHAT_PATHS = new Set(['/v1/chat/completions', '/inference']);
+
 function errorResponse(c: Context, err: GatewayError): Response {
-  return c.json(err.toJSON(), err.status, err.headers);
+  return c.json(err.toJSON(), err.status, { ...err.headers, 'x-request-id': c.get('requestId') as string });
+}
+
+/** The client's own request id when it is sane (as Hono's request-id middleware checks), else ours. */
+function requestIdOf(c: Context<Env>): string {
+  const given = c.req.header('x-request-id');
+  if (given && given.length <= 255 && !/[^\w\-=]/.test(given)) return given;
+  // Behind API Gateway, its request id ties our logs to its access logs.
+  return c.env?.requestContext?.requestId ?? randomUUID();
 }
 
 export function createApp(gw: Gateway): Hono<Env> {
@@ -24,8 +34,13 @@ export function createApp(gw: Gateway): Hono<Env> {
   const tenants = gw.tenants;
   const startedAt = gw.now();
 
-  // Behind API Gateway, its request id ties our logs to its access logs.
-  app.use(requestId({ headerName: 'x-request-id', generator: (c) => c.env?.requestContext?.requestId ?? randomUUID() }));
+  app.use((c, next) => {
+    const id = requestIdOf(c);
+    c.set('requestId', id);
+    // Chat answers add it to their plain headers: c.header() makes a Headers object per answer.
+    if (!CHAT_PATHS.has(c.req.path)) c.header('x-request-id', id);
+    return next();
+  });
 
   const maxBody = gw.config.server.maxBodyBytes;
   const tooLarge = (c: Context) =>

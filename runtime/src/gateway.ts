@@ -53,6 +53,8 @@ export interface Gateway {
   readonly now: () => number;
   /** Resolves once the first routes are known (spoke DNS names resolved). */
   readonly ready: Promise<void>;
+  /** `ready` has resolved (requests need not wait for it). */
+  readonly isReady: boolean;
   /**
    * Applies a new (already validated) config without a restart: providers, models,
    * tenants, guardrails and spokes. Routing state (quota windows, ejections, latency)
@@ -120,6 +122,8 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   };
   directory?.onChange(rebuild);
   const ready = directory ? directory.ready.then(rebuild) : Promise.resolve();
+  let isReady = !directory;
+  void ready.then(() => (isReady = true));
 
   async function reload(next: GatewayConfig): Promise<void> {
     checkRole(next, role);
@@ -193,6 +197,9 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     clock,
     now,
     ready,
+    get isReady() {
+      return isReady;
+    },
     reload,
     async close() {
       directory?.stop();

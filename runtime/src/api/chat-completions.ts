@@ -12,7 +12,7 @@ import { AllRoutesFailed, sentAttempts, type Answered, type AttemptFn, type Atte
 import { RequestLifetime, type CancelSource, type NodeResponse } from '../routing/signals';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
 import type { RequestEvent } from '../observability/events';
-import type { TenantPermit } from '../tenants/limiter';
+import { NO_LIMITS, type TenantPermit } from '../tenants/limiter';
 import type { ModelRoutes } from '../routing/route-table';
 import { sseBody } from '../stream/sse-response';
 import { SSE_HEADERS } from '../stream/sse-write';
@@ -32,21 +32,22 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
     const ev = report.event;
     let permit: TenantPermit | undefined;
     try {
-      const tenant = tenants.authenticate(c.req.raw.headers, c.env);
+      const tenant = tenants.open ? undefined : tenants.authenticate(c.req.raw.headers, c.env);
       ev.tenant = tenant?.id;
       const req = parseChatBody(await c.req.text());
       ev.model = req.model;
       ev.stream = req.stream === true;
       if (gw.config.observability.logContent) ev.content = { prompt: req.messages };
-      await gw.ready; // spoke addresses known (immediate after the first request)
+      if (!gw.isReady) await gw.ready; // spoke addresses known
       const entry = gw.router.entry(req.model);
       if (!entry) {
         throw notFound(`The model "${req.model}" does not exist. Known models: ${gw.router.models().map((m) => m.name).join(', ')}.`);
       }
       assertModelAllowed(tenant, req.model);
       const estimatedTokens = estimatePromptTokens(req) + (maxOutputTokens(req) ?? DEFAULT_OUTPUT_ESTIMATE);
-      permit = await gw.tenantLimits.admit(tenant, estimatedTokens);
-      const checked = await gw.guardrails.apply(req, { model: req.model, tenant: tenant?.id });
+      permit = tenant?.limits ? await gw.tenantLimits.admit(tenant, estimatedTokens) : NO_LIMITS;
+      const guardrails = gw.guardrails;
+      const checked = guardrails.empty ? req : await guardrails.apply(req, { model: req.model, tenant: tenant?.id });
       return await serve(c, gw, { req: checked, entry, report, permit, estimatedTokens });
     } catch (err) {
       permit?.release();
@@ -134,11 +135,11 @@ async function serve(c: Context, gw: Gateway, { req, entry, report, permit, esti
     permit.settle(completion.usage.total_tokens);
     const content = ev.content && { ...ev.content, answer: completion.choices[0]?.message.content ?? undefined };
     report.send(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage, content });
-    const headers = routeHeaders(answer, answer.route.key);
-    // The upstream's own text when the adapter kept the completion as it came: no re-encoding.
-    if (body === undefined) return c.json(completion, 200, headers);
+    const headers = routeHeaders(answer, answer.route.key, ev.requestId);
     headers['content-type'] = 'application/json';
-    return c.body(body, 200, headers);
+    // The upstream's own text when the adapter kept the completion as it came: no re-encoding.
+    // Plain headers on a plain Response: Hono's c.body() would make a Headers object of them.
+    return new Response(body ?? JSON.stringify(completion), { status: 200, headers });
   }
 
   const startOn = (route: Route, requests: ChatRequest[], attempt: CancelSource) =>
@@ -175,7 +176,7 @@ async function serve(c: Context, gw: Gateway, { req, entry, report, permit, esti
       });
     },
   });
-  return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...routeHeaders(first, first.route.key) } });
+  return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...routeHeaders(first, first.route.key, ev.requestId) } });
 }
 
 /** Trace context (W3C) to pass on to providers. */
@@ -207,10 +208,11 @@ async function startFirstAccepted(
   }
 }
 
-function routeHeaders(answer: Answered<UpstreamMeta>, routeKey: string): Record<string, string> {
+function routeHeaders(answer: Answered<UpstreamMeta>, routeKey: string, requestId: string): Record<string, string> {
   const meta = answer.value;
   // Through a spoke, the route is the spoke's, and its attempts add to ours.
   return {
+    'x-request-id': requestId,
     'x-gateway-route': meta.upstreamRoute ?? routeKey,
     'x-gateway-attempts': String(sentAttempts(answer.attempts) - 1 + (meta.upstreamAttempts ?? 1)),
   };

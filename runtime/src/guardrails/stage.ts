@@ -28,6 +28,11 @@ export class GuardrailStage {
     private readonly deps: GuardrailStageDeps = {},
   ) {}
 
+  /** No guardrail is configured: requests go on untouched. */
+  get empty(): boolean {
+    return this.entries.length === 0;
+  }
+
   /** Guardrail ids that apply to this model and tenant, in the order they run. */
   appliesTo(ctx: GuardrailContext): string[] {
     return this.entries.filter((e) => inScope(e, ctx)).map((e) => e.guardrail.id);

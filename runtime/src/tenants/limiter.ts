@@ -19,7 +19,8 @@ export interface TenantPermit {
   release(): void;
 }
 
-const NO_LIMITS: TenantPermit = { settle: () => undefined, release: () => undefined };
+/** The permit of a request with nothing to count (no tenant, or one without limits). */
+export const NO_LIMITS: TenantPermit = { settle: () => undefined, release: () => undefined };
 
 export class TenantLimiter {
   /** Requests in flight per tenant id, this instance only. */

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Instructions per request of one process (the floor proxy or a gateway build), counted
+ * by valgrind's callgrind: unlike times on a shared machine, the count barely moves
+ * between runs, so it tells whether a change to the hot path made it cheaper. Counts
+ * user-space instructions only (not the kernel's network stack); the process runs ~50x
+ * slower under valgrind, so loads are small and closed-loop.
+ *
+ *   node bench/tools/instructions-per-request.js [--target floor|gateway|proxy] [--dist DIR]
+ *        [--stream] [--requests 2000] [--warmup 1500] [--connections 4]
+ */
+const { execFileSync, spawn } = require('node:child_process');
+const { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join, resolve } = require('node:path');
+const { parseArgs } = require('node:util');
+const { Pool } = require('undici');
+const { ROOT, killAll, startGatewayProcess, startUpstreamProcess, track, waitForLine } = require('../lib/children');
+const { chatBody, providerConfig, proxyConfig, JSON_HEADERS } = require('../lib/configs');
+
+async function drive(url, { requests, connections, stream }) {
+  const pool = new Pool(url, { connections, pipelining: 1 });
+  const body = chatBody({ stream });
+  let left = requests;
+  let failed = 0;
+  async function worker() {
+    while (left-- > 0) {
+      const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: JSON_HEADERS, body });
+      await res.body.text();
+      if (res.statusCode !== 200) failed++;
+    }
+  }
+  await Promise.all(Array.from({ length: connections }, worker));
+  await pool.close();
+  return failed;
+}
+
+const control = (...args) => execFileSync('callgrind_control', args.map(String), { stdio: 'ignore' });
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      target: { type: 'string', default: 'gateway' },
+      dist: { type: 'string' },
+      stream: { type: 'boolean', default: false },
+      requests: { type: 'string', default: '2000' },
+      warmup: { type: 'string', default: '1500' },
+      connections: { type: 'string', default: '4' },
+    },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'ai-gateway-callgrind-'));
+  const out = join(dir, 'callgrind.out');
+  const up = await startUpstreamProcess({ ports: 1, latencyMs: 0, chunks: 20, chunkIntervalMs: 0 });
+  const accounts = [{ id: 'acct', urls: [up.url(0)] }];
+  const valgrind = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`];
+  let args;
+  let spoke;
+  if (values.target === 'floor') {
+    args = [...valgrind, process.execPath, join(__dirname, '..', 'floor-proxy.js'), '--target', up.url(0)];
+  } else {
+    const cli = values.dist ? resolve(values.dist, 'runtime/src/entry/cli.js') : join(ROOT, 'dist/runtime/src/entry/cli.js');
+    const role = values.target === 'proxy' ? 'proxy' : 'all-in-one';
+    if (role === 'proxy') spoke = await startGatewayProcess({ name: 'ipr-spoke', role: 'spoke', config: providerConfig(accounts) });
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify(role === 'proxy' ? proxyConfig([spoke.url]) : providerConfig(accounts)));
+    args = [...valgrind, process.execPath, '-e', `require(${JSON.stringify(cli)}).main(process.argv.slice(1))`, '--', '--config', file, '--role', role, '--port', '0'];
+  }
+  const child = track(spawn('valgrind', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT }), 'valgrind');
+  const m = await waitForLine(child, /listening on (http:\/\/\S+)|\{"port":(\d+)\}/, 120_000);
+  child.stdout.resume();
+  const url = m[1] ?? `http://127.0.0.1:${m[2]}`;
+  const load = { connections: Number(values.connections), stream: values.stream };
+  await drive(url, { ...load, requests: Number(values.warmup) });
+  control('-i', 'on', child.pid);
+  const failed = await drive(url, { ...load, requests: Number(values.requests) });
+  control('-i', 'off', child.pid);
+  control('-d', child.pid);
+  const files = readdirSync(dir).filter((f) => f.startsWith('callgrind.out'));
+  let total = 0;
+  for (const f of files) {
+    const t = /^totals: (\d+)/m.exec(readFileSync(join(dir, f), 'utf8'));
+    if (t) total = Math.max(total, Number(t[1]));
+  }
+  console.log(`${values.target}${values.dist ? ` (${values.dist})` : ''}${values.stream ? ' stream' : ''}: ${Math.round(total / Number(values.requests)).toLocaleString('en-US')} instructions per request (${values.requests} requests, ${failed} failed)`);
+  child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+}
+
+main().then(
+  () => {
+    killAll();
+    process.exit(0);
+  },
+  (err) => {
+    console.error(err);
+    killAll();
+    process.exit(1);
+  },
+);
