@@ -34,6 +34,8 @@ describe('bad input', () => {
     ['messages of the wrong type', { model: 'chat', messages: 'hi' }, 400, 'messages', /expected array, got string/],
     ['a missing model', { messages: ok.messages }, 400, 'model', /missing required parameter/],
     ['an unknown role', { model: 'chat', messages: [{ role: 'user', content: 'a' }, { role: 'robot', content: 'b' }] }, 400, 'messages[1].role', /unknown role "robot"/],
+    ['a message without a role', { model: 'chat', messages: [{ content: 'a' }] }, 400, 'messages[0].role', /missing required parameter/],
+    ['a message that is not an object', { model: 'chat', messages: ['hi'] }, 400, 'messages[0]', /expected object, got string/],
     ['content of the wrong type', { model: 'chat', messages: [{ role: 'user', content: 42 }] }, 400, 'messages[0].content', /.+/],
     ['temperature out of range', { ...ok, temperature: 7 }, 400, 'temperature', /.+/],
     ['max_tokens of the wrong type', { ...ok, max_tokens: 'many' }, 400, 'max_tokens', /expected number, got string/],

@@ -31,18 +31,17 @@ const toolMessage = z.object({ role: z.literal('tool'), content, tool_call_id: z
 
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool'] as const;
 
-const message = z.unknown().superRefine((m, ctx) => {
-  if (typeof m !== 'object' || m === null || Array.isArray(m)) {
-    ctx.addIssue({ code: 'custom', message: 'each message must be an object' });
-    return;
-  }
-  const role = (m as { role?: unknown }).role;
-  if (!ROLES.includes(role as (typeof ROLES)[number])) {
-    ctx.addIssue({ code: 'custom', path: ['role'], message: `unknown role ${JSON.stringify(role)}; expected one of ${ROLES.join(', ')}` });
-  }
+/** One pass over the messages: the role picks the shape; an unknown role is named. */
+export const messageSchema = z.discriminatedUnion('role', [systemMessage, userMessage, assistantMessage, toolMessage], {
+  error: (issue) => {
+    if (issue.code !== 'invalid_union') return undefined;
+    const m = issue.input;
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) return 'each message must be an object';
+    const role = (m as { role?: unknown }).role;
+    if (role === undefined) return 'missing required parameter';
+    return `unknown role ${JSON.stringify(role)}; expected one of ${ROLES.join(', ')}`;
+  },
 });
-
-export const messageSchema = z.discriminatedUnion('role', [systemMessage, userMessage, assistantMessage, toolMessage]);
 
 const functionTool = z.object({
   type: z.literal('function'),
@@ -64,7 +63,7 @@ const stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable();
 /** Accepted and passed on (or mapped) where a provider has them. */
 const supported = {
   model: z.string().min(1),
-  messages: z.array(message).min(1, 'messages must not be empty').pipe(z.array(messageSchema)),
+  messages: z.array(messageSchema).min(1, 'messages must not be empty'),
   stream: z.boolean().nullable().optional(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
   max_tokens: z.number().int().positive().nullable().optional(),

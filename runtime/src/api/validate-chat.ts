@@ -19,8 +19,6 @@ function describe(issue: z.core.$ZodIssue): { message: string; param: string | n
   if (issue.code === 'invalid_type') {
     const received = issue.input === null ? 'null' : Array.isArray(issue.input) ? 'array' : typeof issue.input;
     message = issue.input === undefined ? `missing required parameter` : `expected ${issue.expected}, got ${received}`;
-  } else if (issue.code === 'invalid_union' && issue.path.at(-2) === 'messages') {
-    message = 'invalid message';
   }
   return { message: param ? `Invalid '${param}': ${message}` : message, param };
 }
