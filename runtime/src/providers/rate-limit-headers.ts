@@ -69,7 +69,8 @@ export function parseAnthropicRateLimit(h: Headers, now = Date.now()): RateLimit
   });
 }
 
+/** Undefined when the provider said nothing (the usual case for self-hosted servers). */
 function compact(info: RateLimitInfo): RateLimitInfo | undefined {
-  const entries = Object.entries(info).filter(([, v]) => v !== undefined);
-  return entries.length === 0 ? undefined : (Object.fromEntries(entries) as RateLimitInfo);
+  for (const k in info) if (info[k as keyof RateLimitInfo] !== undefined) return info;
+  return undefined;
 }

@@ -103,15 +103,16 @@ export class AttemptExecutor {
     let waited = false;
     const sent = { count: 0 };
     /** Routes passed over only for a cooldown: after a wait they may serve again. */
-    const waitable = new Set<string>();
+    let waitable: Set<string> | undefined;
+    let shortestWait: number | undefined;
+    const noteWait = (ms: number | undefined) => {
+      if (ms !== undefined && ms > 0) shortestWait = Math.min(shortestWait ?? Infinity, ms);
+    };
 
     for (;;) {
       const { groups, skipped } = this.deps.selector.select(req.model, req.stream);
       let tooLongFor: number | undefined; // context size that was too small, when known
-      let shortestWait: number | undefined;
-      const noteWait = (ms: number | undefined) => {
-        if (ms !== undefined && ms > 0) shortestWait = Math.min(shortestWait ?? Infinity, ms);
-      };
+      shortestWait = undefined;
       for (const s of skipped) {
         if (!excluded.has(s.route)) {
           const retryAfterMs = s.until === undefined ? undefined : Math.max(0, s.until - clock.now());
@@ -130,13 +131,12 @@ export class AttemptExecutor {
           const route = group[i]!;
           if (excluded.has(route.key)) continue;
           if (req.cancel.aborted) throw req.cancel.reason;
-          const onlyRouteLeft = !groups.some((g) => g.some((r) => r !== route && !excluded.has(r.key)));
-          const outcome = await this.tryRoute(route, req, attempt, attempts, onlyRouteLeft, sent);
+          const outcome = await this.tryRoute(route, req, attempt, attempts, () => onlyRouteLeft(groups, route, excluded), sent);
           if ('answer' in outcome) return outcome.answer;
           if (outcome.error) last = outcome.error;
           if (outcome.waitMs !== undefined) {
             noteWait(outcome.waitMs);
-            waitable.add(route.key);
+            (waitable ??= new Set()).add(route.key);
           }
           if (outcome.stop) throw new AllRoutesFailed(attempts, last);
           if (outcome.exclude) excluded.add(route.key);
@@ -154,7 +154,7 @@ export class AttemptExecutor {
       if (!waited && shortestWait !== undefined && shortestWait <= maxWait && shortestWait < remaining - 1000 && last?.failure !== 'context_length') {
         waited = true;
         await sleepUnlessCancelled(shortestWait, req.cancel);
-        for (const k of waitable) excluded.delete(k);
+        for (const k of waitable ?? []) excluded.delete(k);
         continue;
       }
       throw new AllRoutesFailed(attempts, last);
@@ -166,7 +166,7 @@ export class AttemptExecutor {
     req: RoutedRequest,
     attempt: AttemptFn<T>,
     attempts: AttemptRecord[],
-    onlyRouteLeft: boolean,
+    onlyRouteLeft: () => boolean,
     sent: { count: number },
   ): Promise<
     | { answer: Answered<T> }
@@ -273,7 +273,7 @@ export class AttemptExecutor {
           if (e.status === undefined) this.deps.endpoints?.suspect(endpointKey(route));
           // The only route left gets one quick jittered retry, if the deadline allows.
           const backoff = fullJitterBackoff(retry, random);
-          if (onlyRouteLeft && retry === 0 && s.circuit.available() && clock.now() + backoff < req.deadline - 1000) {
+          if (retry === 0 && onlyRouteLeft() && s.circuit.available() && clock.now() + backoff < req.deadline - 1000) {
             await sleepUnlessCancelled(backoff, req.cancel);
             continue;
           }
@@ -352,6 +352,11 @@ export class AttemptExecutor {
       clearTimeout(handle);
     }
   }
+}
+
+/** Whether `route` is the last one of the selection this request may still try. */
+function onlyRouteLeft(groups: ReadonlyArray<readonly Route[]>, route: Route, excluded: ReadonlySet<string>): boolean {
+  return !groups.some((g) => g.some((r) => r !== route && !excluded.has(r.key)));
 }
 
 /**

@@ -30,9 +30,16 @@ export interface Skipped {
 
 export interface Selection {
   /** Groups of equivalent routes in the order to try them. */
-  groups: Route[][];
-  skipped: Skipped[];
+  groups: ReadonlyArray<readonly Route[]>;
+  skipped: readonly Skipped[];
 }
+
+interface Candidate {
+  route: Route;
+  score: number;
+}
+
+const NONE_SKIPPED: readonly Skipped[] = [];
 
 export class RouteSelector {
   constructor(
@@ -43,48 +50,50 @@ export class RouteSelector {
   ) {}
 
   select(entry: ModelRoutes, stream: boolean): Selection {
-    const skipped: Skipped[] = [];
-    const groups: Route[][] = [];
+    let skipped: Skipped[] | undefined;
+    const skip = (s: Skipped) => (skipped ??= []).push(s);
+    const groups: Array<readonly Route[]> = [];
     for (const group of entry.groups) {
-      const probes: Route[] = [];
-      const ready: Array<{ route: Route; score: number }> = [];
+      let probes: Route[] | undefined;
+      let ready: Candidate[] | undefined;
       for (const route of group) {
         if (this.endpoints) {
           const ep = endpointKey(route);
           if (this.endpoints.isDown(ep) || this.endpoints.serves(ep, route.logicalModel) === false) {
-            skipped.push({ route: route.key, reason: 'down' });
+            skip({ route: route.key, reason: 'down' });
             continue;
           }
         }
         const s = this.stats.get(route.key);
         const state = s.circuit.state();
         if (state === 'open' || (state === 'half-open' && !s.circuit.available())) {
-          skipped.push({ route: route.key, reason: 'ejected', until: s.circuit.reopensAt() });
+          skip({ route: route.key, reason: 'ejected', until: s.circuit.reopensAt() });
           continue;
         }
         const head = this.quota.peek(route.key, limitsFor(route));
         if (head.cooldownUntil !== undefined) {
-          skipped.push({ route: route.key, reason: 'cooldown', until: head.cooldownUntil });
+          skip({ route: route.key, reason: 'cooldown', until: head.cooldownUntil });
           continue;
         }
         if (state === 'half-open') {
-          probes.push(route);
+          (probes ??= []).push(route);
           continue;
         }
         const latency = s.latency(stream) ?? 0;
         // Lower is better: slow, busy and nearly spent routes are avoided, not excluded.
-        ready.push({ route, score: ((latency + 1) * (1 + s.inflight)) / (0.02 + head.fraction) });
+        (ready ??= []).push({ route, score: ((latency + 1) * (1 + s.inflight)) / (0.02 + head.fraction) });
       }
-      const ordered = [...probes, ...this.order(ready)];
-      if (ordered.length > 0) groups.push(ordered);
+      // The usual case, one route and it is ready: the table's own group, nothing to order.
+      if (group.length === 1 && ready) groups.push(group);
+      else if (probes || ready) groups.push([...(probes ?? []), ...(ready ? this.order(ready) : [])]);
     }
-    return { groups, skipped };
+    return { groups, skipped: skipped ?? NONE_SKIPPED };
   }
 
   /** Power of two choices, repeated: spreads load while preferring the better route. */
-  private order(items: Array<{ route: Route; score: number }>): Route[] {
+  private order(items: Candidate[]): Route[] {
     const out: Route[] = [];
-    const pool = items.slice();
+    const pool = items; // consumed
     while (pool.length > 0) {
       let pick = 0;
       if (pool.length > 1) {

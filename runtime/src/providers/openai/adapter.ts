@@ -35,7 +35,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
   const compatible = provider.type === 'openai-compatible';
 
   async function send(route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean) {
-    const url = `${baseUrl(provider, route.endpoint)}/chat/completions`;
+    const url = completionsUrl(provider, route.endpoint);
     let secret = route.account.credentials ? await credential(route) : undefined;
     const body = JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
     const signal = upstreamSignal(opts);
@@ -213,6 +213,15 @@ class ChunkReader {
   }
 }
 
+const completionsUrls = new WeakMap<EndpointConfig, string>();
+
+/** The chat completions URL of an endpoint, made once per endpoint config. */
+function completionsUrl(provider: ProviderConfig, endpoint: EndpointConfig): string {
+  let url = completionsUrls.get(endpoint);
+  if (url === undefined) completionsUrls.set(endpoint, (url = `${baseUrl(provider, endpoint)}/chat/completions`));
+  return url;
+}
+
 /** `endpoint.url` as given when it ends in /v1 (OpenAI style), else with /v1 added. */
 export function baseUrl(provider: ProviderConfig, endpoint: EndpointConfig): string {
   const url = endpoint.url?.replace(/\/+$/, '');
@@ -226,24 +235,23 @@ export function baseUrl(provider: ProviderConfig, endpoint: EndpointConfig): str
 /**
  * The client's request with the route's model. Streams always ask for usage (quotas need
  * it). Self-hosted servers get `max_tokens` and `system` (what they all understand) and
- * none of OpenAI's own storage metadata.
+ * none of OpenAI's own storage metadata. Fields dropped are set undefined, which JSON
+ * leaves out (deleting them would turn the object into a slow dictionary).
  */
 function upstreamBody(req: ChatRequest, model: string, streaming: boolean, compatible: boolean): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...req, model };
-  if (streaming) {
-    body.stream = true;
-    body.stream_options = { ...req.stream_options, include_usage: true };
-  } else {
-    delete body.stream;
-    delete body.stream_options;
-  }
+  const body: Record<string, unknown> = {
+    ...req,
+    model,
+    stream: streaming ? true : undefined,
+    stream_options: streaming ? { ...req.stream_options, include_usage: true } : undefined,
+  };
   if (compatible) {
-    delete body.store;
-    delete body.metadata;
-    delete body.user;
+    body.store = undefined;
+    body.metadata = undefined;
+    body.user = undefined;
     if (req.max_completion_tokens != null && req.max_tokens == null) {
       body.max_tokens = req.max_completion_tokens;
-      delete body.max_completion_tokens;
+      body.max_completion_tokens = undefined;
     }
     if (req.messages.some((m) => m.role === 'developer')) {
       body.messages = req.messages.map((m) => (m.role === 'developer' ? { ...m, role: 'system' } : m));
@@ -260,8 +268,10 @@ function requestHeaders(
 ): Record<string, string> {
   const headers: Record<string, string> = {};
   // Lower-cased so that a configured "Authorization" cannot ride along with ours.
-  for (const [k, v] of Object.entries(provider.headers ?? {})) headers[k.toLowerCase()] = v;
-  for (const [k, v] of Object.entries(opts.forwardHeaders ?? {})) headers[k.toLowerCase()] = v;
+  const configured = provider.headers;
+  if (configured) for (const k in configured) headers[k.toLowerCase()] = configured[k]!;
+  const forwarded = opts.forwardHeaders;
+  if (forwarded) for (const k in forwarded) headers[k.toLowerCase()] = forwarded[k]!;
   headers['content-type'] = 'application/json';
   headers.accept = streaming ? 'text/event-stream' : 'application/json';
   headers['x-request-id'] = opts.requestId;
