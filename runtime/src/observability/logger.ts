@@ -95,16 +95,21 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
   };
 }
 
+/** An attempt as logged: the record itself, its provider message scrubbed (it can quote the key sent). */
 function attemptLine(a: AttemptRecord): AttemptLine {
-  return {
-    route: a.route,
-    outcome: a.outcome,
-    status: a.status,
-    ms: a.ms,
-    retryAfterMs: a.retryAfterMs,
-    // Provider messages can quote the key that was sent.
-    message: a.message ? scrubSecrets(a.message) : undefined,
-  };
+  return a.message ? { ...a, message: scrubSecrets(a.message) } : a;
+}
+
+let isoMs = 0;
+let iso = '';
+/** The ISO time of now, made once per millisecond (lines come in batches). */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    iso = new Date(ms).toISOString();
+  }
+  return iso;
 }
 
 /**
@@ -120,7 +125,7 @@ export function requestLineWriter(logger: Logger, logContent: boolean): (ev: Req
     const level = requestLevel(ev);
     if (!logger.isLevelEnabled(level)) return;
     const fields = JSON.stringify(requestLine(ev, logContent));
-    destination.write(`{"level":"${level}","time":"${new Date().toISOString()}${afterTime}${fields.slice(1, -1)},"msg":"request"}\n`);
+    destination.write(`{"level":"${level}","time":"${isoNow()}${afterTime}${fields.slice(1, -1)},"msg":"request"}\n`);
   };
 }
 

@@ -3,7 +3,7 @@
  * registry per gateway (never prom-client's global one, so gateways in one process,
  * as in tests, do not mix). Route state and quota headroom are read at scrape time.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type CounterConfiguration, type LabelValues } from 'prom-client';
 import type { Role } from '../config/schema';
 import { sentAttempts } from '../routing/executor';
 import type { GatewayEvent, RequestEvent } from './events';
@@ -55,12 +55,43 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
+/**
+ * A Counter counted per request: the counts live in a Map keyed by label values and
+ * reach prom-client when it is scraped, since prom-client hashes and validates the
+ * labels on every inc() (it showed on the request path).
+ */
+class TalliedCounter<L extends string> {
+  private readonly counts = new Map<string, { labels: LabelValues<L>; value: number }>();
+
+  constructor(config: CounterConfiguration<L>) {
+    const counts = this.counts;
+    new Counter<L>({
+      ...config,
+      collect() {
+        this.reset();
+        for (const c of counts.values()) this.inc(c.labels, c.value);
+      },
+    });
+  }
+
+  /** `key` names the label values uniquely (joined by a separator no value contains). */
+  inc(key: string, labels: LabelValues<L>, by = 1): void {
+    if (!(by >= 0 && Number.isFinite(by))) return; // prom-client refuses it, and would refuse the scrape
+    const c = this.counts.get(key);
+    if (c) c.value += by;
+    else this.counts.set(key, { labels, value: by });
+  }
+}
+
+/** Joins label values into a tally key (no label value contains it). */
+const SEP = '\u0000';
+
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'model' | 'status' | 'role'>;
-  private readonly errors: Counter<'model' | 'code'>;
-  private readonly attempts: Counter<'route' | 'outcome'>;
-  private readonly failovers: Counter<'model'>;
+  private readonly requests: TalliedCounter<'model' | 'status' | 'role'>;
+  private readonly errors: TalliedCounter<'model' | 'code'>;
+  private readonly attempts: TalliedCounter<'route' | 'outcome'>;
+  private readonly failovers: TalliedCounter<'model'>;
   private readonly continuations: Counter;
   private readonly ejections: Counter<'route'>;
   private readonly cooldowns: Counter<'route' | 'reason'>;
@@ -68,15 +99,15 @@ export class GatewayMetrics {
   private readonly routeState: Gauge<'route' | 'state'>;
   private readonly ttft: Histogram<'model'>;
   private readonly duration: Histogram<'model' | 'stream'>;
-  private readonly tokens: Counter<'model' | 'direction'>;
+  private readonly tokens: TalliedCounter<'model' | 'direction'>;
   private readonly reloads: Counter<'result'>;
 
   constructor(private readonly opts: MetricsOptions) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'gateway_requests_total', help: 'Client requests by logical model, final HTTP status and role.', labelNames: ['model', 'status', 'role'], registers });
-    this.errors = new Counter({ name: 'gateway_errors_total', help: 'Requests that ended in an error, by OpenAI error code.', labelNames: ['model', 'code'], registers });
-    this.attempts = new Counter({ name: 'gateway_attempts_total', help: 'Attempts per route by outcome (ok, a failure class, or why the route was passed over).', labelNames: ['route', 'outcome'], registers });
-    this.failovers = new Counter({ name: 'gateway_failovers_total', help: 'Requests that needed more than one attempt sent to a provider.', labelNames: ['model'], registers });
+    this.requests = new TalliedCounter({ name: 'gateway_requests_total', help: 'Client requests by logical model, final HTTP status and role.', labelNames: ['model', 'status', 'role'], registers });
+    this.errors = new TalliedCounter({ name: 'gateway_errors_total', help: 'Requests that ended in an error, by OpenAI error code.', labelNames: ['model', 'code'], registers });
+    this.attempts = new TalliedCounter({ name: 'gateway_attempts_total', help: 'Attempts per route by outcome (ok, a failure class, or why the route was passed over).', labelNames: ['route', 'outcome'], registers });
+    this.failovers = new TalliedCounter({ name: 'gateway_failovers_total', help: 'Requests that needed more than one attempt sent to a provider.', labelNames: ['model'], registers });
     this.continuations = new Counter({ name: 'gateway_stream_continuations_total', help: 'Streams continued on another route after a break.', registers });
     this.ejections = new Counter({ name: 'gateway_ejections_total', help: 'Times a route was ejected (its circuit opened).', labelNames: ['route'], registers });
     this.cooldowns = new Counter({ name: 'gateway_cooldowns_total', help: 'Times a route was put in cooldown (throttled, quota exhausted).', labelNames: ['route', 'reason'], registers });
@@ -85,7 +116,7 @@ export class GatewayMetrics {
     this.ttft = new Histogram({ name: 'gateway_time_to_first_token_seconds', help: 'Streams: time until the first byte was sent to the client.', labelNames: ['model'], buckets: TTFT_BUCKETS, registers });
     this.duration = new Histogram({ name: 'gateway_request_duration_seconds', help: 'Client request duration (streams: until the last byte).', labelNames: ['model', 'stream'], buckets: SECONDS_BUCKETS, registers });
     this.reloads = new Counter({ name: 'gateway_config_reloads_total', help: 'Configs offered by hot reload: applied or rejected (invalid).', labelNames: ['result'], registers });
-    this.tokens = new Counter({ name: 'gateway_tokens_total', help: 'Tokens by direction: in (prompt) and out (completion).', labelNames: ['model', 'direction'], registers });
+    this.tokens = new TalliedCounter({ name: 'gateway_tokens_total', help: 'Tokens by direction: in (prompt) and out (completion).', labelNames: ['model', 'direction'], registers });
   }
 
   /** Counts one gateway event; subscribe it to `gw.events`. */
@@ -112,17 +143,18 @@ export class GatewayMetrics {
 
   private onRequest(ev: RequestEvent): void {
     const model = this.modelLabel(ev.model);
-    this.requests.inc({ model, status: String(ev.status), role: this.opts.role });
+    const role = this.opts.role;
+    this.requests.inc(model + SEP + ev.status, { model, status: String(ev.status), role });
     const code = errorOf(ev);
-    if (code) this.errors.inc({ model, code });
-    for (const a of ev.attempts) this.attempts.inc({ route: a.route, outcome: a.outcome });
-    if (sentAttempts(ev.attempts) > 1) this.failovers.inc({ model });
+    if (code) this.errors.inc(model + SEP + code, { model, code });
+    for (const a of ev.attempts) this.attempts.inc(a.route + SEP + a.outcome, { route: a.route, outcome: a.outcome });
+    if (sentAttempts(ev.attempts) > 1) this.failovers.inc(model, { model });
     if (ev.continuations > 0) this.continuations.inc(ev.continuations);
     if (ev.ttftMs !== undefined) this.ttft.observe({ model }, ev.ttftMs / 1000);
     this.duration.observe({ model, stream: String(ev.stream) }, ev.latencyMs / 1000);
     if (ev.usage) {
-      this.tokens.inc({ model, direction: 'in' }, ev.usage.prompt_tokens);
-      this.tokens.inc({ model, direction: 'out' }, ev.usage.completion_tokens);
+      this.tokens.inc(model + SEP + 'in', { model, direction: 'in' }, ev.usage.prompt_tokens);
+      this.tokens.inc(model + SEP + 'out', { model, direction: 'out' }, ev.usage.completion_tokens);
     }
   }
 
