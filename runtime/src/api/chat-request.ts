@@ -2,32 +2,44 @@
  * The Chat Completions request body the gateway accepts, validated once at the edge.
  * Everything downstream (routing, translators) works on the parsed `ChatRequest`.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod-messages';
+import { compiled } from './compiled-object';
 
-const textPart = z.strictObject({ type: z.literal('text'), text: z.string() });
+const text = () => z.string().check(z.minLength(1));
+/** Optional, and null is as good as absent (OpenAI clients send either). */
+const maybe = <T extends z.ZodMiniType>(schema: T) => z.optional(z.nullable(schema));
+
+const textPart = compiled(z.strictObject({ type: z.literal('text'), text: z.string() }));
 /** Message content: a string or text parts (images are not routed yet: they get a clear 400). */
 const content = z.union([z.string(), z.array(textPart)]);
 
-const toolCall = z.object({
-  id: z.string().min(1),
-  type: z.literal('function'),
-  function: z.object({ name: z.string().min(1), arguments: z.string() }),
-});
+const toolCall = compiled(
+  z.object({
+    id: text(),
+    type: z.literal('function'),
+    function: compiled(z.object({ name: text(), arguments: z.string() })),
+  }),
+);
 
-const systemMessage = z.object({ role: z.enum(['system', 'developer']), content, name: z.string().optional() });
-const userMessage = z.object({ role: z.literal('user'), content, name: z.string().optional() });
-const assistantMessage = z
-  .object({
-    role: z.literal('assistant'),
-    content: content.nullable().optional(),
-    name: z.string().optional(),
-    tool_calls: z.array(toolCall).optional(),
-    refusal: z.string().nullable().optional(),
-  })
-  .refine((m) => (m.content !== undefined && m.content !== null) || (m.tool_calls?.length ?? 0) > 0, {
-    message: 'an assistant message needs content or tool_calls',
-  });
-const toolMessage = z.object({ role: z.literal('tool'), content, tool_call_id: z.string().min(1) });
+const systemMessage = compiled(z.object({ role: z.enum(['system', 'developer']), content, name: z.optional(z.string()) }));
+const userMessage = compiled(z.object({ role: z.literal('user'), content, name: z.optional(z.string()) }));
+const assistantMessage = compiled(
+  z
+    .object({
+      role: z.literal('assistant'),
+      content: maybe(content),
+      name: z.optional(z.string()),
+      tool_calls: z.optional(z.array(toolCall)),
+      refusal: maybe(z.string()),
+    })
+    .check(
+      z.refine((m) => (m.content !== undefined && m.content !== null) || (m.tool_calls?.length ?? 0) > 0, {
+        message: 'an assistant message needs content or tool_calls',
+      }),
+    ),
+);
+const toolMessage = compiled(z.object({ role: z.literal('tool'), content, tool_call_id: text() }));
 
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool'] as const;
 
@@ -43,65 +55,73 @@ export const messageSchema = z.discriminatedUnion('role', [systemMessage, userMe
   },
 });
 
-const functionTool = z.object({
-  type: z.literal('function'),
-  function: z.object({
-    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-", at most 64'),
-    description: z.string().optional(),
-    parameters: z.record(z.string(), z.unknown()).optional(),
-    strict: z.boolean().nullable().optional(),
+const functionTool = compiled(
+  z.object({
+    type: z.literal('function'),
+    function: compiled(
+      z.object({
+        name: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-", at most 64')),
+        description: z.optional(z.string()),
+        parameters: z.optional(z.record(z.string(), z.unknown())),
+        strict: maybe(z.boolean()),
+      }),
+    ),
   }),
-});
+);
 
 const toolChoice = z.union([
   z.enum(['none', 'auto', 'required']),
-  z.object({ type: z.literal('function'), function: z.object({ name: z.string().min(1) }) }),
+  compiled(z.object({ type: z.literal('function'), function: compiled(z.object({ name: text() })) })),
 ]);
 
-const stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable();
+const stop = z.nullable(z.union([z.string(), z.array(z.string()).check(z.maxLength(4))]));
 
 /** Accepted and passed on (or mapped) where a provider has them. */
 const supported = {
-  model: z.string().min(1),
-  messages: z.array(messageSchema).min(1, 'messages must not be empty'),
-  stream: z.boolean().nullable().optional(),
-  stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
-  max_tokens: z.number().int().positive().nullable().optional(),
-  max_completion_tokens: z.number().int().positive().nullable().optional(),
-  temperature: z.number().min(0).max(2).nullable().optional(),
-  top_p: z.number().min(0).max(1).nullable().optional(),
-  stop: stop.optional(),
-  tools: z.array(functionTool).max(128).optional(),
-  tool_choice: toolChoice.optional(),
-  parallel_tool_calls: z.boolean().optional(),
-  n: z.literal(1, 'only n = 1 is supported').nullable().optional(),
-  seed: z.number().int().nullable().optional(),
-  response_format: z.object({ type: z.literal('text', 'only response_format {"type":"text"} is supported') }).optional(),
-  presence_penalty: z.literal(0, 'presence_penalty is not supported across providers').nullable().optional(),
-  frequency_penalty: z.literal(0, 'frequency_penalty is not supported across providers').nullable().optional(),
-  logprobs: z.literal(false, 'logprobs is not supported').nullable().optional(),
+  model: text(),
+  messages: z.array(messageSchema).check(z.minLength(1, 'messages must not be empty')),
+  stream: maybe(z.boolean()),
+  stream_options: maybe(compiled(z.object({ include_usage: z.optional(z.boolean()) }))),
+  max_tokens: maybe(z.int().check(z.positive())),
+  max_completion_tokens: maybe(z.int().check(z.positive())),
+  temperature: maybe(z.number().check(z.gte(0), z.lte(2))),
+  top_p: maybe(z.number().check(z.gte(0), z.lte(1))),
+  stop: z.optional(stop),
+  tools: z.optional(z.array(functionTool).check(z.maxLength(128))),
+  tool_choice: z.optional(toolChoice),
+  parallel_tool_calls: z.optional(z.boolean()),
+  n: maybe(z.literal(1, 'only n = 1 is supported')),
+  seed: maybe(z.int()),
+  response_format: z.optional(compiled(z.object({ type: z.literal('text', 'only response_format {"type":"text"} is supported') }))),
+  presence_penalty: maybe(z.literal(0, 'presence_penalty is not supported across providers')),
+  frequency_penalty: maybe(z.literal(0, 'frequency_penalty is not supported across providers')),
+  logprobs: maybe(z.literal(false, 'logprobs is not supported')),
   // Harmless metadata OpenAI clients send; accepted and not forwarded to non-OpenAI providers.
-  user: z.string().optional(),
-  metadata: z.record(z.string(), z.string()).optional(),
-  store: z.boolean().nullable().optional(),
+  user: z.optional(z.string()),
+  metadata: z.optional(z.record(z.string(), z.string())),
+  store: maybe(z.boolean()),
 };
 
-export const chatRequestSchema = z
-  .strictObject(supported, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys' ? `Unrecognized request argument supplied: ${issue.keys.join(', ')}` : undefined,
-  })
-  .superRefine((req, ctx) => {
-    if (req.tool_choice && typeof req.tool_choice === 'object') {
-      const name = req.tool_choice.function.name;
-      if (!req.tools?.some((t) => t.function.name === name)) {
-        ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: `tool_choice names "${name}", which is not in tools` });
-      }
-    }
-    if (req.stream_options && !req.stream) {
-      ctx.addIssue({ code: 'custom', path: ['stream_options'], message: 'stream_options is only allowed when stream is true' });
-    }
-  });
+export const chatRequestSchema = compiled(
+  z
+    .strictObject(supported, {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys' ? `Unrecognized request argument supplied: ${issue.keys.join(', ')}` : undefined,
+    })
+    .check(
+      z.superRefine((req, ctx) => {
+        if (req.tool_choice && typeof req.tool_choice === 'object') {
+          const name = req.tool_choice.function.name;
+          if (!req.tools?.some((t) => t.function.name === name)) {
+            ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: `tool_choice names "${name}", which is not in tools` });
+          }
+        }
+        if (req.stream_options && !req.stream) {
+          ctx.addIssue({ code: 'custom', path: ['stream_options'], message: 'stream_options is only allowed when stream is true' });
+        }
+      }),
+    ),
+);
 
 export type ChatRequest = z.output<typeof chatRequestSchema>;
 export type ChatMessage = ChatRequest['messages'][number];

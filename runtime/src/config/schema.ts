@@ -3,290 +3,302 @@
  * spoke config that infra renders) is inferred from here, so a field exists in exactly
  * one place.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages';
 
-const id = z
-  .string()
-  .min(1)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits, ".", "_", ":" or "-"');
+/** Shorthands for the checks used throughout. */
+const text = (min = 1) => z.string().check(z.minLength(min));
+const count = () => z.int().check(z.positive());
+
+const id = z.string().check(z.minLength(1), z.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits, ".", "_", ":" or "-"'));
 
 export const PROVIDER_TYPES = ['bedrock', 'openai', 'anthropic', 'openai-compatible', 'simulated'] as const;
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
 export const credentialsSchema = z.union([
-  z.strictObject({ env: z.string().min(1) }),
+  z.strictObject({ env: text() }),
   z.strictObject({
-    secretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/, 'a Secrets Manager ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)'),
+    secretArn: z
+      .string()
+      .check(z.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/, 'a Secrets Manager ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)')),
     /** When the SecretString is JSON: the field holding the key (default apiKey, api_key or key). */
-    field: z.string().min(1).optional(),
+    field: z.optional(text()),
   }),
-  z.strictObject({ file: z.string().min(1) }),
+  z.strictObject({ file: text() }),
 ]);
 
 /** Limits of one provider model on one account; providers publish these per model. */
 export const modelLimitsSchema = z.strictObject({
-  rpm: z.number().int().positive().optional(),
-  tpm: z.number().int().positive().optional(),
+  rpm: z.optional(count()),
+  tpm: z.optional(count()),
 });
 
 /** Behaviour of one `simulated` endpoint: what `npm start` and the benchmarks run on. */
 export const simulationSchema = z.strictObject({
-  latencyMs: z.number().nonnegative().default(50),
-  tokensPerSecond: z.number().positive().default(200),
-  failureRate: z.number().min(0).max(1).default(0),
+  latencyMs: z._default(z.number().check(z.nonnegative()), 50),
+  tokensPerSecond: z._default(z.number().check(z.positive()), 200),
+  failureRate: z._default(z.number().check(z.gte(0), z.lte(1)), 0),
   /** The endpoint's own quota: past it, 429 with Retry-After, as a real provider does. */
-  quota: modelLimitsSchema.optional(),
-  seed: z.number().int().optional(),
+  quota: z.optional(modelLimitsSchema),
+  seed: z.optional(z.int()),
 });
 
+const httpUrl = () => z.url({ protocol: /^https?$/ });
+
 export const endpointSchema = z.strictObject({
-  region: z.string().min(1),
+  region: text(),
   /** Base URL override (OpenAI-style: ending in /v1). Bedrock: the runtime endpoint. */
-  url: z.url({ protocol: /^https?$/ }).optional(),
+  url: z.optional(httpUrl()),
   ...simulationSchema.shape,
 });
 
 export const accountSchema = z.strictObject({
   id,
-  credentials: credentialsSchema.optional(),
+  credentials: z.optional(credentialsSchema),
   /** Per provider model id; "*" is the default for models not listed. */
-  limits: z.record(z.string().min(1), modelLimitsSchema).default({}),
-  endpoints: z.array(endpointSchema).min(1),
+  limits: z._default(z.record(text(), modelLimitsSchema), {}),
+  endpoints: z.array(endpointSchema).check(z.minLength(1)),
 });
 
 export const providerSchema = z
   .strictObject({
     id,
     type: z.enum(PROVIDER_TYPES),
-    accounts: z.array(accountSchema).min(1),
+    accounts: z.array(accountSchema).check(z.minLength(1)),
     /** Extra headers sent upstream on every call (e.g. an org id); never logged. */
-    headers: z.record(z.string(), z.string()).optional(),
+    headers: z.optional(z.record(z.string(), z.string())),
   })
-  .superRefine((p, ctx) => {
-    p.accounts.forEach((a, i) => {
-      if (p.type === 'bedrock' && a.credentials) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['accounts', i, 'credentials'],
-          message: 'bedrock accounts use the AWS credential chain (task role), not credentials',
-        });
-      }
-      a.endpoints.forEach((e, j) => {
-        // OpenAI and Anthropic have public default URLs; a self-hosted server has none.
-        if (p.type === 'openai-compatible' && !e.url) {
-          ctx.addIssue({ code: 'custom', path: ['accounts', i, 'endpoints', j, 'url'], message: 'openai-compatible endpoints need a url' });
+  .check(
+    z.superRefine((p, ctx) => {
+      p.accounts.forEach((a, i) => {
+        if (p.type === 'bedrock' && a.credentials) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['accounts', i, 'credentials'],
+            message: 'bedrock accounts use the AWS credential chain (task role), not credentials',
+          });
         }
+        a.endpoints.forEach((e, j) => {
+          // OpenAI and Anthropic have public default URLs; a self-hosted server has none.
+          if (p.type === 'openai-compatible' && !e.url) {
+            ctx.addIssue({ code: 'custom', path: ['accounts', i, 'endpoints', j, 'url'], message: 'openai-compatible endpoints need a url' });
+          }
+        });
       });
-    });
-  });
+    }),
+  );
 
 export const timeoutsSchema = z.strictObject({
-  connectMs: z.number().int().positive().optional(),
+  connectMs: z.optional(count()),
   /** Streams: until the first chunk. */
-  firstByteMs: z.number().int().positive().optional(),
+  firstByteMs: z.optional(count()),
   /** Streams: between two chunks. */
-  idleMs: z.number().int().positive().optional(),
+  idleMs: z.optional(count()),
   /** Non-streamed answers: the whole attempt. */
-  completeMs: z.number().int().positive().optional(),
+  completeMs: z.optional(count()),
 });
 
 export const targetSchema = z.strictObject({
   provider: id,
-  model: z.string().min(1),
+  model: text(),
   /** The largest prompt + output this provider model takes; picks a larger fallback after context_length_exceeded. */
-  contextTokens: z.number().int().positive().optional(),
+  contextTokens: z.optional(count()),
 });
 
 export const modelSchema = z.strictObject({
-  name: z.string().min(1),
-  targets: z.array(targetSchema).min(1),
-  timeouts: timeoutsSchema.optional(),
+  name: text(),
+  targets: z.array(targetSchema).check(z.minLength(1)),
+  timeouts: z.optional(timeoutsSchema),
 });
 
 export const tenantSchema = z
   .strictObject({
     id,
     /** SHA-256 hashes of the tenant's keys (`ai-gateway key create` prints one). */
-    keys: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/, '"sha256:" followed by 64 lowercase hex digits')).default([]),
+    keys: z._default(z.array(z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, '"sha256:" followed by 64 lowercase hex digits'))), []),
     /** Lambda role: API Gateway API key ids (`requestContext.identity.apiKeyId`) of this tenant. */
-    apiKeyIds: z.array(z.string().min(1)).optional(),
+    apiKeyIds: z.optional(z.array(text())),
     /** Lambda role: a Cognito claim (`requestContext.authorizer.claims`) whose values mean this tenant. */
-    cognito: z.strictObject({ claim: z.string().min(1), values: z.array(z.string().min(1)).min(1) }).optional(),
-    models: z.array(z.string().min(1)).default(['*']),
-    limits: z
-      .strictObject({
-        rpm: z.number().int().positive().optional(),
-        tpm: z.number().int().positive().optional(),
-        concurrency: z.number().int().positive().optional(),
-      })
-      .optional(),
+    cognito: z.optional(z.strictObject({ claim: text(), values: z.array(text()).check(z.minLength(1)) })),
+    models: z._default(z.array(text()), ['*']),
+    limits: z.optional(
+      z.strictObject({
+        rpm: z.optional(count()),
+        tpm: z.optional(count()),
+        concurrency: z.optional(count()),
+      }),
+    ),
   })
-  .superRefine((t, ctx) => {
-    if (t.keys.length === 0 && !t.apiKeyIds?.length && !t.cognito) {
-      ctx.addIssue({ code: 'custom', path: ['keys'], message: 'a tenant needs at least one of keys, apiKeyIds or cognito' });
-    }
-  });
+  .check(
+    z.superRefine((t, ctx) => {
+      if (t.keys.length === 0 && !t.apiKeyIds?.length && !t.cognito) {
+        ctx.addIssue({ code: 'custom', path: ['keys'], message: 'a tenant needs at least one of keys, apiKeyIds or cognito' });
+      }
+    }),
+  );
 
 export const spokeSchema = z.strictObject({
   id,
-  url: z.url({ protocol: /^https?$/ }),
+  url: httpUrl(),
   /** Logical models this spoke serves; all of them when omitted. */
-  models: z.array(z.string().min(1)).optional(),
+  models: z.optional(z.array(text())),
 });
 
 export const serverSchema = z.strictObject({
-  port: z.number().int().min(0).max(65535).default(8080),
-  host: z.string().default('127.0.0.1'),
-  maxBodyBytes: z.number().int().positive().default(1_048_576),
-  requestTimeoutMs: z.number().int().positive().default(120_000),
+  port: z._default(z.int().check(z.gte(0), z.lte(65535)), 8080),
+  host: z._default(z.string(), '127.0.0.1'),
+  maxBodyBytes: z._default(count(), 1_048_576),
+  requestTimeoutMs: z._default(count(), 120_000),
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Logs and metrics. Environment defaults (EMF on in Lambda and ECS) are resolved at startup. */
 export const observabilitySchema = z.strictObject({
-  logLevel: z.enum(LOG_LEVELS).default('info'),
+  logLevel: z._default(z.enum(LOG_LEVELS), 'info'),
   /** Log prompts and answers with each request (off: they may hold personal data). */
-  logContent: z.boolean().default(false),
+  logContent: z._default(z.boolean(), false),
   /** CloudWatch embedded-metric-format lines on stdout; default: on when running in Lambda or ECS. */
-  emf: z.boolean().optional(),
+  emf: z.optional(z.boolean()),
   /** EMF namespace; default GATEWAY_METRICS_NAMESPACE, else `AIGateway`. */
-  metricsNamespace: z.string().min(1).max(255).optional(),
+  metricsNamespace: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
   /** The `Service` metric dimension and log field; default GATEWAY_METRICS_SERVICE, else `ai-gateway`. */
-  serviceName: z.string().min(1).max(255).optional(),
+  serviceName: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
 });
 
 /** Kinds of personal data a local guardrail masks before a prompt leaves the gateway. */
 export const MASK_KINDS = ['email', 'phone', 'card'] as const;
 
 /** A regular expression as text, compiled at load so a typo fails there (matched case-insensitively). */
-const regexText = z
-  .string()
-  .min(1)
-  .superRefine((pattern, ctx) => {
+const regexText = z.string().check(
+  z.minLength(1),
+  z.superRefine((pattern, ctx) => {
     try {
       new RegExp(pattern, 'i');
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
     }
-  });
+  }),
+);
 
 export const guardrailSchema = z
   .strictObject({
     id,
     /** Logical models it applies to; every model when omitted. */
-    models: z.array(z.string().min(1)).min(1).optional(),
+    models: z.optional(z.array(text()).check(z.minLength(1))),
     /** Tenants it applies to; every request (unauthenticated ones too) when omitted. */
-    tenants: z.array(z.string().min(1)).min(1).optional(),
-    local: z
-      .strictObject({
-        deny: z.array(regexText).default([]),
+    tenants: z.optional(z.array(text()).check(z.minLength(1))),
+    local: z.optional(
+      z.strictObject({
+        deny: z._default(z.array(regexText), []),
         /** What a blocked client is told; default: that a denied pattern matched. */
-        reason: z.string().min(1).optional(),
-        mask: z.array(z.enum(MASK_KINDS)).default([]),
-      })
-      .optional(),
-    bedrock: z
-      .strictObject({
-        guardrailId: z.string().min(1),
-        version: z.string().regex(/^(DRAFT|[1-9][0-9]{0,7})$/, 'DRAFT or a version number'),
-        region: z.string().min(1),
-        url: z.url({ protocol: /^https?$/ }).optional(),
-        timeoutMs: z.number().int().positive().default(5_000),
-      })
-      .optional(),
+        reason: z.optional(text()),
+        mask: z._default(z.array(z.enum(MASK_KINDS)), []),
+      }),
+    ),
+    bedrock: z.optional(
+      z.strictObject({
+        guardrailId: text(),
+        version: z.string().check(z.regex(/^(DRAFT|[1-9][0-9]{0,7})$/, 'DRAFT or a version number')),
+        region: text(),
+        url: z.optional(httpUrl()),
+        timeoutMs: z._default(count(), 5_000),
+      }),
+    ),
     /** When the guardrail itself fails (Bedrock unreachable, 5xx): refuse the request, or let it through unchecked. */
-    onError: z.enum(['block', 'allow']).default('block'),
+    onError: z._default(z.enum(['block', 'allow']), 'block'),
   })
-  .refine((g) => g.local !== undefined || g.bedrock !== undefined, { message: 'a guardrail needs local rules, bedrock, or both' });
+  .check(z.refine((g) => g.local !== undefined || g.bedrock !== undefined, { message: 'a guardrail needs local rules, bedrock, or both' }));
 
 export const configSchema = z
   .strictObject({
-    server: serverSchema.default(() => serverSchema.parse({})),
-    observability: observabilitySchema.default(() => observabilitySchema.parse({})),
-    providers: z.array(providerSchema).default([]),
-    models: z.array(modelSchema).default([]),
-    tenants: z.array(tenantSchema).default([]),
-    spokes: z.array(spokeSchema).default([]),
+    server: z._default(serverSchema, () => serverSchema.parse({})),
+    observability: z._default(observabilitySchema, () => observabilitySchema.parse({})),
+    providers: z._default(z.array(providerSchema), []),
+    models: z._default(z.array(modelSchema), []),
+    tenants: z._default(z.array(tenantSchema), []),
+    spokes: z._default(z.array(spokeSchema), []),
     /** Checks (deny, masking, Bedrock guardrails) run on every request before it is routed. */
-    guardrails: z.array(guardrailSchema).default([]),
-    state: z.strictObject({ redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL') }).optional(),
+    guardrails: z._default(z.array(guardrailSchema), []),
+    state: z.optional(z.strictObject({ redis: z.string().check(z.regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')) })),
     /** Proxy role: how spoke DNS names are resolved (default: the system resolver). */
-    dns: z
-      .strictObject({
+    dns: z.optional(
+      z.strictObject({
         /** `ip` or `ip:port` of DNS servers to ask instead of the system's. */
-        servers: z.array(z.string().min(1)).min(1).optional(),
+        servers: z.optional(z.array(text()).check(z.minLength(1))),
         /** Bounds on how long a resolved address set is kept, whatever the record TTL says. */
-        minTtlMs: z.number().int().positive().default(1_000),
-        maxTtlMs: z.number().int().positive().default(60_000),
-      })
-      .optional(),
+        minTtlMs: z._default(count(), 1_000),
+        maxTtlMs: z._default(count(), 60_000),
+      }),
+    ),
   })
-  .superRefine((cfg, ctx) => {
-    const unique = (items: { id: string }[], key: string) => {
-      const seen = new Set<string>();
-      items.forEach((item, i) => {
-        if (seen.has(item.id)) ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id "${item.id}"` });
-        seen.add(item.id);
-      });
-    };
-    unique(cfg.providers, 'providers');
-    unique(cfg.tenants, 'tenants');
-    unique(cfg.spokes, 'spokes');
-    unique(cfg.guardrails, 'guardrails');
-    cfg.providers.forEach((p, i) => unique(p.accounts, `providers.${i}.accounts`));
-    const providerIds = new Set(cfg.providers.map((p) => p.id));
-    const names = new Set<string>();
-    cfg.models.forEach((m, i) => {
-      if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model "${m.name}"` });
-      names.add(m.name);
-      // A proxy forwards to spokes and may name providers it does not run itself.
-      if (cfg.spokes.length > 0) return;
-      m.targets.forEach((t, j) => {
-        if (!providerIds.has(t.provider)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['models', i, 'targets', j, 'provider'],
-            message: `unknown provider "${t.provider}" (known: ${[...providerIds].join(', ') || 'none'})`,
-          });
-        }
-      });
-    });
-    cfg.spokes.forEach((s, i) =>
-      s.models?.forEach((m, j) => {
-        if (!names.has(m)) ctx.addIssue({ code: 'custom', path: ['spokes', i, 'models', j], message: `unknown model "${m}"` });
-      }),
-    );
-    const tenantIds = new Set(cfg.tenants.map((t) => t.id));
-    cfg.guardrails.forEach((g, i) => {
-      g.models?.forEach((m, j) => {
-        if (!names.has(m)) ctx.addIssue({ code: 'custom', path: ['guardrails', i, 'models', j], message: `unknown model "${m}"` });
-      });
-      g.tenants?.forEach((t, j) => {
-        if (!tenantIds.has(t)) ctx.addIssue({ code: 'custom', path: ['guardrails', i, 'tenants', j], message: `unknown tenant "${t}"` });
-      });
-    });
-    cfg.tenants.forEach((t, i) =>
-      t.models.forEach((m, j) => {
-        if (m !== '*' && !names.has(m)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'models', j], message: `unknown model "${m}"` });
-      }),
-    );
-    // One identity, one tenant: a key, API key id or claim value shared by two tenants would be ambiguous.
-    const owners = new Map<string, string>();
-    cfg.tenants.forEach((t, i) => {
-      const claim = (path: PropertyKey[], kind: string, values: readonly string[]) =>
-        values.forEach((v, j) => {
-          const owner = owners.get(`${kind}\n${v}`);
-          if (owner !== undefined && owner !== t.id) {
-            ctx.addIssue({ code: 'custom', path: ['tenants', i, ...path, j], message: `already given to tenant "${owner}"` });
-          }
-          owners.set(`${kind}\n${v}`, t.id);
+  .check(
+    z.superRefine((cfg, ctx) => {
+      const unique = (items: { id: string }[], key: string) => {
+        const seen = new Set<string>();
+        items.forEach((item, i) => {
+          if (seen.has(item.id)) ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id "${item.id}"` });
+          seen.add(item.id);
         });
-      claim(['keys'], 'key', t.keys);
-      claim(['apiKeyIds'], 'apiKeyId', t.apiKeyIds ?? []);
-      if (t.cognito) claim(['cognito', 'values'], `claim ${t.cognito.claim}`, t.cognito.values);
-    });
-  });
+      };
+      unique(cfg.providers, 'providers');
+      unique(cfg.tenants, 'tenants');
+      unique(cfg.spokes, 'spokes');
+      unique(cfg.guardrails, 'guardrails');
+      cfg.providers.forEach((p, i) => unique(p.accounts, `providers.${i}.accounts`));
+      const providerIds = new Set(cfg.providers.map((p) => p.id));
+      const names = new Set<string>();
+      cfg.models.forEach((m, i) => {
+        if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model "${m.name}"` });
+        names.add(m.name);
+        // A proxy forwards to spokes and may name providers it does not run itself.
+        if (cfg.spokes.length > 0) return;
+        m.targets.forEach((t, j) => {
+          if (!providerIds.has(t.provider)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['models', i, 'targets', j, 'provider'],
+              message: `unknown provider "${t.provider}" (known: ${[...providerIds].join(', ') || 'none'})`,
+            });
+          }
+        });
+      });
+      cfg.spokes.forEach((s, i) =>
+        s.models?.forEach((m, j) => {
+          if (!names.has(m)) ctx.addIssue({ code: 'custom', path: ['spokes', i, 'models', j], message: `unknown model "${m}"` });
+        }),
+      );
+      const tenantIds = new Set(cfg.tenants.map((t) => t.id));
+      cfg.guardrails.forEach((g, i) => {
+        g.models?.forEach((m, j) => {
+          if (!names.has(m)) ctx.addIssue({ code: 'custom', path: ['guardrails', i, 'models', j], message: `unknown model "${m}"` });
+        });
+        g.tenants?.forEach((t, j) => {
+          if (!tenantIds.has(t)) ctx.addIssue({ code: 'custom', path: ['guardrails', i, 'tenants', j], message: `unknown tenant "${t}"` });
+        });
+      });
+      cfg.tenants.forEach((t, i) =>
+        t.models.forEach((m, j) => {
+          if (m !== '*' && !names.has(m)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'models', j], message: `unknown model "${m}"` });
+        }),
+      );
+      // One identity, one tenant: a key, API key id or claim value shared by two tenants would be ambiguous.
+      const owners = new Map<string, string>();
+      cfg.tenants.forEach((t, i) => {
+        const claim = (path: PropertyKey[], kind: string, values: readonly string[]) =>
+          values.forEach((v, j) => {
+            const owner = owners.get(`${kind}\n${v}`);
+            if (owner !== undefined && owner !== t.id) {
+              ctx.addIssue({ code: 'custom', path: ['tenants', i, ...path, j], message: `already given to tenant "${owner}"` });
+            }
+            owners.set(`${kind}\n${v}`, t.id);
+          });
+        claim(['keys'], 'key', t.keys);
+        claim(['apiKeyIds'], 'apiKeyId', t.apiKeyIds ?? []);
+        if (t.cognito) claim(['cognito', 'values'], `claim ${t.cognito.claim}`, t.cognito.values);
+      });
+    }),
+  );
 
 export type GatewayConfig = z.output<typeof configSchema>;
 export type GatewayConfigInput = z.input<typeof configSchema>;
