@@ -1,15 +1,16 @@
 /**
  * The Lambda proxy: API Gateway REST proxy events into the same Hono app. Streams the
  * response where the runtime offers response streaming (`awslambda` global), else
- * buffers. Config: GATEWAY_CONFIG_JSON (bootstrap) and GATEWAY_CONFIG_SSM_PARAMETER
- * (polled for new versions), or GATEWAY_CONFIG; role from GATEWAY_ROLE, `proxy` by default.
+ * buffers. Config, JSON only (the bundle has no YAML parser): GATEWAY_CONFIG_JSON
+ * (bootstrap) and GATEWAY_CONFIG_SSM_PARAMETER (polled for new versions), or a file at
+ * GATEWAY_CONFIG; role from GATEWAY_ROLE, `proxy` by default.
  */
 import { Hono } from 'hono';
 import { handle, streamHandle } from 'hono/aws-lambda';
 import { createApp } from './app';
 import { startHotReload } from './config/hot-reload';
 import { ROLES, type Role } from './config/schema';
-import { loadStartup } from './config/startup';
+import { loadJsonStartup } from './config/startup-json';
 import { createGateway } from './gateway';
 
 const role = (process.env.GATEWAY_ROLE ?? 'proxy') as Role;
@@ -21,7 +22,7 @@ if (!ROLES.includes(role)) throw new Error(`GATEWAY_ROLE "${role}" is not one of
 type GatewayApp = ReturnType<typeof createApp>;
 let started: Promise<GatewayApp> | undefined;
 function gatewayApp(): Promise<GatewayApp> {
-  started ??= loadStartup(process.env).then(({ config, source, redisPassword }) => {
+  started ??= loadJsonStartup(process.env).then(({ config, source, redisPassword }) => {
     const gw = createGateway(config, role, { redisPassword });
     // Timers sleep while the environment is frozen and fire on the next invocation.
     if (source) startHotReload(gw, source);

@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startHotReload } from '../../runtime/src/config/hot-reload';
-import { FileConfigSource, SsmConfigSource } from '../../runtime/src/config/watch';
+import { FileConfigSource } from '../../runtime/src/config/file-source';
+import { SsmConfigSource } from '../../runtime/src/config/watch';
+import { parseConfigText } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import type { GatewayEvent } from '../../runtime/src/observability/events';
 import { startGateway, type TestGateway } from '../helpers/gateway';
@@ -70,7 +72,7 @@ describe('config hot reload', () => {
     const gw = await startGateway(configWith(['chat']), 'all-in-one', { probes: false });
     const events: GatewayEvent[] = [];
     gw.gateway.events.subscribe((e) => events.push(e));
-    const reloader = startHotReload(gw.gateway, new FileConfigSource(file, 50));
+    const reloader = startHotReload(gw.gateway, new FileConfigSource(file, parseConfigText, 50));
     const load = steadyLoad(gw);
     try {
       // Routing state that must survive: a cooldown on an unchanged route (account b serves meanwhile).

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfigFile, parseConfig, parseConfigText } from '../../runtime/src/config/load';
+import { ConfigError, loadConfigFile, parseConfig, parseConfigJson, parseConfigText } from '../../runtime/src/config/load';
+import { loadJsonStartup } from '../../runtime/src/config/startup-json';
 
 const minimal = {
   providers: [{ id: 'sim', type: 'simulated', accounts: [{ id: 'a', endpoints: [{ region: 'r' }] }] }],
@@ -51,5 +52,25 @@ describe('config loading', () => {
     expect(() => loadConfigFile('/nonexistent/gw.yaml')).toThrow(/cannot read config \/nonexistent\/gw.yaml: ENOENT/);
     expect(() => parseConfigText('models: [unclosed', 'x.yaml')).toThrow(/invalid config x.yaml: not YAML or JSON/);
     expect(() => parseConfigText('', 'x.yaml')).toThrow(/the file is empty/);
+  });
+});
+
+describe('the Lambda proxy reads JSON only', () => {
+  it('starts from inline JSON or a JSON file, and says so when it meets YAML', async () => {
+    const fromInline = await loadJsonStartup({ GATEWAY_CONFIG_JSON: JSON.stringify(minimal) });
+    expect(fromInline.config.models.map((m) => m.name)).toEqual(['chat']);
+    expect(fromInline.source).toBeUndefined();
+
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'c.json'), JSON.stringify(minimal));
+    writeFileSync(join(dir, 'c.yaml'), 'models:\n  - { name: chat, targets: [] }\n');
+    const fromFile = await loadJsonStartup({ GATEWAY_CONFIG: join(dir, 'c.json') });
+    expect(fromFile.config.providers[0]!.id).toBe('sim');
+    expect(fromFile.source?.name).toBe(join(dir, 'c.json'));
+
+    await expect(loadJsonStartup({ GATEWAY_CONFIG: join(dir, 'c.yaml') })).rejects.toThrow(/invalid config .*c\.yaml: not JSON/);
+    await expect(loadJsonStartup({ GATEWAY_CONFIG_JSON: 'models: []' })).rejects.toThrow(/invalid config GATEWAY_CONFIG_JSON: not JSON/);
+    expect(() => parseConfigJson('  ', 'x')).toThrow(/invalid config x: the text is empty/);
+    expect(() => parseConfigJson('{"models": [{"name": 3}]}', 'x')).toThrow(/models\.0\.name/);
   });
 });

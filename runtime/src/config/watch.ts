@@ -1,65 +1,19 @@
 /**
  * Config hot reload. A source delivers the config text when it changes: the local file
- * (polled by mtime, which survives editors that replace files) or an SSM parameter
- * (polled by version). Each new text is validated before it is applied; an invalid one
+ * (file-source.ts) or an SSM parameter (polled by version). Each new text is validated before it is applied; an invalid one
  * is rejected with a logged error and the running config stays.
  */
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { statSync, unwatchFile, watchFile, readFileSync } from 'node:fs';
-import { parseConfigText } from './load';
+import { parseConfigJson, type ConfigTextParser } from './parse';
 import type { GatewayConfig } from './schema';
 
 export interface ConfigSource {
   readonly name: string;
+  /** How this source's texts are read (JSON, or YAML for files). */
+  readonly parse: ConfigTextParser;
   /** Calls `onText` with each new version of the config text. */
   start(onText: (text: string) => void): void;
   stop(): void;
-}
-
-export class FileConfigSource implements ConfigSource {
-  readonly name: string;
-  private last = '';
-
-  constructor(
-    private readonly path: string,
-    private readonly intervalMs = 500,
-  ) {
-    this.name = path;
-    try {
-      this.last = readFileSync(path, 'utf8');
-    } catch {
-      // reported by the first reload attempt
-    }
-  }
-
-  start(onText: (text: string) => void): void {
-    watchFile(this.path, { interval: this.intervalMs, persistent: false }, (curr) => {
-      if (curr.mtimeMs === 0) return; // deleted: keep running on what we have
-      let text: string;
-      try {
-        text = readFileSync(this.path, 'utf8');
-      } catch {
-        return;
-      }
-      if (text === this.last) return;
-      this.last = text;
-      onText(text);
-    });
-  }
-
-  stop(): void {
-    unwatchFile(this.path);
-  }
-
-  /** Whether the file exists now (a source for a missing file would never fire). */
-  exists(): boolean {
-    try {
-      statSync(this.path);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }
 
 export class SsmConfigSource implements ConfigSource {
@@ -73,6 +27,8 @@ export class SsmConfigSource implements ConfigSource {
     client?: SSMClient,
     /** The version already running, so the first poll does not re-apply it. */
     private version?: number,
+    /** The Lambda proxy reads JSON only; the CLI passes the YAML-or-JSON parser. */
+    readonly parse: ConfigTextParser = parseConfigJson,
   ) {
     this.name = `ssm:${parameter}`;
     this.client = client ?? new SSMClient({ maxAttempts: 2 });
@@ -121,7 +77,7 @@ export class ConfigReloader {
     this.source.start((text) => {
       let config: GatewayConfig;
       try {
-        config = parseConfigText(text, this.source.name);
+        config = this.source.parse(text, this.source.name);
       } catch (err) {
         this.report({ ok: false, source: this.source.name, error: (err as Error).message });
         return;
