@@ -66,6 +66,8 @@ export interface Gateway {
 }
 
 export interface GatewayOptions extends Omit<AdapterDeps, 'now'> {
+  // `http` (from AdapterDeps): the gateway's HTTP client for adapters and health checks;
+  // the gateway owns it from here on and closes it when it closes.
   /** Adapters by provider id, replacing the ones the config would create. */
   adapters?: Map<string, ProviderAdapter>;
   clock?: Clock;
@@ -79,7 +81,7 @@ export interface GatewayOptions extends Omit<AdapterDeps, 'now'> {
   redisPassword?: string;
 }
 
-export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayOptions = {}): Gateway {
+export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayOptions): Gateway {
   checkRole(initial, role);
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? Math.random;
@@ -99,7 +101,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   // Shared in Redis when `state.redis` is set (with a local fallback), else in memory.
   const quota: QuotaStore = opts.quota ?? createQuotaStore(config, clock, opts.redisPassword ? { redis: { password: opts.redisPassword } } : {});
   const events = new EventBus({ deferAfterReply: !resolveObservability(config.observability, opts.observability?.env).syncWrites });
-  const prober = new EndpointProber(targetsNow(), clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) }, (endpoint, down, error) => {
+  const prober = new EndpointProber(targetsNow(), opts.http, clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) }, (endpoint, down, error) => {
     // An endpoint that failed its health check is out for every route on it, until it answers again.
     if (down) events.emit({ type: 'ejection', route: endpoint, until: clock.now() + DEFAULT_PROBER.downIntervalMs, reason: `health check failed: ${error}` });
   });
@@ -205,6 +207,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
       directory?.stop();
       await prober.stop();
       await Promise.all([...adapters.values()].map((a) => a.close?.()));
+      await opts.http.close();
       await quota.close?.();
       guardrails.close();
       observability.stop();

@@ -12,6 +12,7 @@ import { startHotReload } from './config/hot-reload';
 import { ROLES, type Role } from './config/schema';
 import { loadJsonStartup } from './config/startup-json';
 import { createGateway } from './gateway';
+import { createFetchHttp } from './providers/fetch-http';
 
 const role = (process.env.GATEWAY_ROLE ?? 'proxy') as Role;
 if (!ROLES.includes(role)) throw new Error(`GATEWAY_ROLE "${role}" is not one of ${ROLES.join(', ')}`);
@@ -23,7 +24,8 @@ type GatewayApp = ReturnType<typeof createApp>;
 let started: Promise<GatewayApp> | undefined;
 function gatewayApp(): Promise<GatewayApp> {
   started ??= loadJsonStartup(process.env).then(({ config, source, redisPassword }) => {
-    const gw = createGateway(config, role, { redisPassword });
+    // The runtime's fetch: the bundle carries no HTTP client of its own.
+    const gw = createGateway(config, role, { redisPassword, http: createFetchHttp() });
     // Timers sleep while the environment is frozen and fire on the next invocation.
     if (source) startHotReload(gw, source);
     return createApp(gw);

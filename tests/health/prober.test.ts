@@ -3,6 +3,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EndpointProber } from '../../runtime/src/health/prober';
 import { systemClock } from '../../runtime/src/routing/clock';
+import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
+
+const http = createUndiciHttp();
+afterAll(() => http.close());
 
 async function server(status: () => number): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
   let hits = 0;
@@ -21,7 +25,7 @@ describe('EndpointProber', () => {
     let status = 503;
     const up = await server(() => status);
     const changes: string[] = [];
-    const prober = new EndpointProber([{ key: 'p/a/r', url: `${up.url}/v1/models`, kind: 'models' }], systemClock, { intervalMs: 1000, downIntervalMs: 20, timeoutMs: 500 }, (k, down) =>
+    const prober = new EndpointProber([{ key: 'p/a/r', url: `${up.url}/v1/models`, kind: 'models' }], http, systemClock, { intervalMs: 1000, downIntervalMs: 20, timeoutMs: 500 }, (k, down) =>
       changes.push(`${k} ${down ? 'down' : 'up'}`),
     );
     prober.start();
@@ -40,7 +44,7 @@ describe('EndpointProber', () => {
 
   it('stops probing an endpoint removed while its probe was out', async () => {
     const up = await server(() => 503);
-    const prober = new EndpointProber([{ key: 'x', url: up.url, kind: 'models' }], systemClock, { intervalMs: 1000, downIntervalMs: 10, timeoutMs: 500 });
+    const prober = new EndpointProber([{ key: 'x', url: up.url, kind: 'models' }], http, systemClock, { intervalMs: 1000, downIntervalMs: 10, timeoutMs: 500 });
     prober.start();
     try {
       for (let i = 0; i < 50 && up.hits() === 0; i++) await wait(5);

@@ -4,6 +4,7 @@ import { parseConfig } from '../../runtime/src/config/load';
 import type { GatewayConfigInput, Role } from '../../runtime/src/config/schema';
 import { startServer, type RunningServer } from '../../runtime/src/entry/server';
 import { createGateway, type Gateway, type GatewayOptions } from '../../runtime/src/gateway';
+import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
 
 export interface TestGateway extends RunningServer {
   client: OpenAI;
@@ -11,10 +12,13 @@ export interface TestGateway extends RunningServer {
   gateway: Gateway;
 }
 
-export async function startGateway(doc: GatewayConfigInput, role: Role = 'all-in-one', opts: GatewayOptions = {}): Promise<TestGateway> {
+/** Gateway options for a test: the HTTP client defaults to the Node server's (undici). */
+export type TestGatewayOptions = Omit<GatewayOptions, 'http'> & Partial<Pick<GatewayOptions, 'http'>>;
+
+export async function startGateway(doc: GatewayConfigInput, role: Role = 'all-in-one', opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const config = parseConfig(doc);
   // Request logs would drown the test output; tests that read logs pass their own destination.
-  const gateway = createGateway(config, role, { observability: { destination: { write: () => true } }, ...opts });
+  const gateway = createGateway(config, role, { observability: { destination: { write: () => true } }, http: createUndiciHttp(), ...opts });
   const server = await startServer(gateway, 0, '127.0.0.1');
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'test-key', maxRetries: 0, timeout: 20_000 });
   return { ...server, client, gateway };

@@ -7,6 +7,11 @@ import { ProviderError } from '../../runtime/src/providers/errors';
 import { withAssistantPrefill } from '../../runtime/src/providers/translate/openai-anthropic';
 import type { CallOptions, ProviderAdapter, Route } from '../../runtime/src/providers/types';
 import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicRequest } from '../fakes/anthropic';
+import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
+
+/** One HTTP client for every adapter in this file (the gateway's own, on Node). */
+const http = createUndiciHttp();
+afterAll(() => http.close());
 
 const KEY = 'sk-ant-api03-secret-test-key-0123456789abcdef';
 
@@ -88,7 +93,7 @@ describe('Anthropic adapter', () => {
       contextTokens: 100_000,
     });
     provider = providerFor(fake.url, { 'anthropic-beta': 'test-feature' });
-    adapter = createAnthropicAdapter(provider, { resolveCredential: async () => KEY });
+    adapter = createAnthropicAdapter(provider, { resolveCredential: async () => KEY, http });
     route = routeOf(provider);
   });
 
@@ -154,7 +159,7 @@ describe('Anthropic adapter', () => {
     });
 
     it('does not double /v1 when the configured URL already ends in it', async () => {
-      const v1 = createAnthropicAdapter(providerFor(`${fake.url}/v1/`), { resolveCredential: async () => KEY });
+      const v1 = createAnthropicAdapter(providerFor(`${fake.url}/v1/`), { resolveCredential: async () => KEY, http });
       try {
         const { completion } = await v1.complete(routeOf(providerFor(`${fake.url}/v1/`)), ask('Hi'), opts());
         expect(completion.choices[0].message.content).toBe('Hello from the fake Anthropic.');
@@ -200,7 +205,7 @@ describe('Anthropic adapter', () => {
     it('names the model the upstream reported', async () => {
       const aliasing = await startFakeAnthropic({ apiKey: KEY, reportedModel: 'claude-test-1-20250101' });
       const p = providerFor(aliasing.url);
-      const a = createAnthropicAdapter(p, { resolveCredential: async () => KEY });
+      const a = createAnthropicAdapter(p, { resolveCredential: async () => KEY, http });
       try {
         expect((await a.complete(routeOf(p), ask('Hi'), opts())).completion.model).toBe('claude-test-1-20250101');
       } finally {
@@ -283,7 +288,7 @@ describe('Anthropic adapter', () => {
     it('a stall followed by the client giving up aborts and closes the upstream connection', async () => {
       const own = await startFakeAnthropic({ apiKey: KEY });
       const p = providerFor(own.url);
-      const a = createAnthropicAdapter(p, { resolveCredential: async () => KEY });
+      const a = createAnthropicAdapter(p, { resolveCredential: async () => KEY, http });
       try {
         own.faults.push({ kind: 'stall', afterChunks: 2 });
         const ac = new AbortController();
@@ -324,7 +329,7 @@ describe('Anthropic adapter', () => {
 
     it('a wrong API key is refused with the provider reason, and the key never appears', async () => {
       const wrong = 'sk-ant-api03-wrong-key-zzzzzzzzzzzzzzzzzzzz';
-      const a = createAnthropicAdapter(provider, { resolveCredential: async () => wrong });
+      const a = createAnthropicAdapter(provider, { resolveCredential: async () => wrong, http });
       try {
         const err = await failure(a.complete(route, ask('Hi'), opts()));
         expect(err).toMatchObject({ failure: 'refused', status: 401, code: 'authentication_error' });
@@ -380,7 +385,7 @@ describe('Anthropic adapter', () => {
     });
 
     it('an account without a key fails this route (transient), naming the account', async () => {
-      const a = createAnthropicAdapter(provider, { resolveCredential: async () => undefined });
+      const a = createAnthropicAdapter(provider, { resolveCredential: async () => undefined, http });
       try {
         const err = await failure(a.complete(route, ask('Hi'), opts()));
         expect(err).toMatchObject({ failure: 'transient', code: 'no_credentials' });
@@ -393,7 +398,7 @@ describe('Anthropic adapter', () => {
     it('aborting a hung request rejects it and closes the upstream connection', async () => {
       const own = await startFakeAnthropic({ apiKey: KEY });
       const p = providerFor(own.url);
-      const a = createAnthropicAdapter(p, { resolveCredential: async () => KEY });
+      const a = createAnthropicAdapter(p, { resolveCredential: async () => KEY, http });
       try {
         own.faults.push({ kind: 'hang' });
         const ac = new AbortController();

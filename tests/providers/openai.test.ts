@@ -12,6 +12,11 @@ import { baseUrl, createOpenAIAdapter, type OpenAIAdapter } from '../../runtime/
 import type { CallOptions, Route } from '../../runtime/src/providers/types';
 import type { Fault } from '../fakes/fault';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai';
+import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
+
+/** One HTTP client for every adapter in this file (the gateway's own, on Node). */
+const http = createUndiciHttp();
+afterAll(() => http.close());
 
 const KEY_ENV = 'OPENAI_ADAPTER_TEST_KEY';
 const KEY = 'sk-test-Q7wErTy8uIoP9aSdFgHjKl0zXcVbNm42';
@@ -70,7 +75,7 @@ async function failureOf(p: Promise<unknown>): Promise<ProviderError> {
 async function setup(options: FakeOpenAIOptions = {}, providerOpts: Parameters<typeof makeProvider>[1] = {}) {
   fake = await startFakeOpenAI({ reply: REPLY, ...options });
   provider = makeProvider(fake.url, providerOpts);
-  adapter = createOpenAIAdapter(provider, { resolveCredential: resolveLocalCredential });
+  adapter = createOpenAIAdapter(provider, { resolveCredential: resolveLocalCredential, http });
 }
 
 beforeAll(() => {
@@ -104,7 +109,7 @@ describe('non-streaming', () => {
   test('a base URL without /v1 gets it appended; OpenAI without url uses the public API', async () => {
     await setup();
     const p = makeProvider(fake.origin);
-    const a = createOpenAIAdapter(p, { resolveCredential: resolveLocalCredential });
+    const a = createOpenAIAdapter(p, { resolveCredential: resolveLocalCredential, http });
     try {
       await a.complete(routeOf(p), request(), callOpts());
       expect(fake.requests[0].path).toBe('/v1/chat/completions');

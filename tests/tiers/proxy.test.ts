@@ -9,6 +9,7 @@ import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { parseConfig } from '../../runtime/src/config/load';
 import { createGateway } from '../../runtime/src/gateway';
 import { startServer, type RunningServer } from '../../runtime/src/entry/server';
+import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
 
 function spokeConfig(account: string, quota?: number, latencyMs = 2): GatewayConfigInput {
   return {
@@ -30,7 +31,7 @@ function spokeConfig(account: string, quota?: number, latencyMs = 2): GatewayCon
 }
 
 async function spokeAt(account: string, host: string, port: number, quota?: number): Promise<RunningServer> {
-  return startServer(createGateway(parseConfig(spokeConfig(account, quota)), 'spoke'), port, host);
+  return startServer(createGateway(parseConfig(spokeConfig(account, quota)), 'spoke', { http: createUndiciHttp() }), port, host);
 }
 
 const ask = (client: OpenAI) => client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }).withResponse();

@@ -9,6 +9,7 @@ import { ConfigError } from '../config/load';
 import { loadStartup } from '../config/startup';
 import { ROLES, type Role } from '../config/schema';
 import { createGateway } from '../gateway';
+import { createUndiciHttp } from '../providers/undici-http';
 import { KEY_USAGE, runKeyCommand } from '../tenants/key-command';
 import { startServer } from './server';
 
@@ -58,7 +59,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     opts = parseCli(argv, env);
     const { config, source, redisPassword } = await loadStartup(env, opts.configPath);
-    const gw = createGateway(config, opts.role, { redisPassword });
+    const gw = createGateway(config, opts.role, { redisPassword, http: createUndiciHttp() });
     const server = await startServer(gw, opts.port, opts.host);
     // New versions of the config apply without a restart; invalid ones are rejected and logged.
     const reloader = source && startHotReload(gw, source);

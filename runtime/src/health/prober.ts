@@ -5,7 +5,7 @@
  * failure seen by a real request triggers a probe at once, so a dead endpoint is taken
  * out within one probe round trip and stays out, without real requests as probes.
  */
-import { Agent, request } from 'undici';
+import type { HttpClient } from '../providers/http';
 import type { Clock } from '../routing/clock';
 
 export interface ProbeTarget {
@@ -39,11 +39,11 @@ interface EndpointState {
 
 export class EndpointProber {
   private readonly states = new Map<string, EndpointState>();
-  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 4 });
   private stopped = true;
 
   constructor(
     targets: readonly ProbeTarget[],
+    private readonly http: HttpClient,
     private readonly clock: Clock,
     private readonly opts: ProberOptions = DEFAULT_PROBER,
     /** Told when an endpoint goes down (with why) or comes back. */
@@ -77,7 +77,6 @@ export class EndpointProber {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const s of this.states.values()) clearTimeout(s.timer);
-    await this.agent.close();
   }
 
   isDown(key: string): boolean {
@@ -114,12 +113,7 @@ export class EndpointProber {
     s.lastProbe = this.clock.now();
     const wasDown = s.down;
     try {
-      const res = await request(s.target.url, {
-        method: 'GET',
-        headers: s.target.headers,
-        dispatcher: this.agent,
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-      });
+      const res = await this.http.get(s.target.url, s.target.headers, this.opts.timeoutMs);
       const text = await res.body.text();
       if (s.target.kind === 'spoke') s.models = servingModels(text);
       // Any answer below 500 shows a live server (a 401 on /models is an auth matter, not health);

@@ -1,74 +1,48 @@
-/** Pooled keep-alive HTTP for the HTTP-speaking adapters (undici), shared per process. */
-import { Agent, type Dispatcher } from 'undici';
+/**
+ * The HTTP the adapters and health checks speak, behind one seam: undici's keep-alive
+ * pools on the Node server (providers/undici-http.ts), the runtime's own fetch in the
+ * Lambda proxy (providers/fetch-http.ts, so its bundle carries no second HTTP client).
+ * The entry point picks one and hands it to the gateway.
+ */
 import { classifyNetworkError } from './errors';
 import type { UpstreamSignal } from './types';
 
-export interface HttpOptions {
-  connectTimeoutMs?: number;
+/** An answer's body: read whole, iterated (SSE), or dropped. */
+export interface UpstreamBody extends AsyncIterable<Uint8Array | string> {
+  text(): Promise<string>;
+  /** Reads and drops the rest (at most `limit` bytes), so the connection can be reused. */
+  dump(opts?: { limit?: number }): Promise<void>;
+  /** Gives up on the rest: the connection is closed. */
+  destroy(err?: Error): void;
 }
 
-export function createAgent(opts: HttpOptions = {}): Agent {
-  return new Agent({
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 120_000,
-    connections: 256,
-    pipelining: 1,
-    connect: { timeout: opts.connectTimeoutMs ?? 5_000 },
-    // Timeouts per attempt are the router's job (first byte, idle); no hidden ones here.
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  });
+export interface UpstreamResponse {
+  statusCode: number;
+  /** Lower-case names. */
+  headers: Record<string, string | string[] | undefined>;
+  body: UpstreamBody;
 }
 
-/**
- * Keep-alive agents of one adapter, one per connect timeout in use (undici sets the
- * connect timeout per agent, and models may each ask for their own).
- */
-export class AgentPool {
-  private readonly agents = new Map<number, Agent>();
-
-  constructor(private readonly defaultConnectMs = 5_000) {}
-
-  get(connectMs = this.defaultConnectMs): Agent {
-    let agent = this.agents.get(connectMs);
-    if (!agent) this.agents.set(connectMs, (agent = createAgent({ connectTimeoutMs: connectMs })));
-    return agent;
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.agents.values()].map((a) => a.close()));
-    this.agents.clear();
-  }
+export interface HttpClient {
+  /** POSTs `body`; resolves once the status and headers are in, rejects with the network error. */
+  post(url: string, body: string, headers: Record<string, string>, signal: UpstreamSignal, connectTimeoutMs?: number): Promise<UpstreamResponse>;
+  /** A GET for health checks, given up after `timeoutMs`. */
+  get(url: string, headers: Record<string, string> | undefined, timeoutMs: number): Promise<UpstreamResponse>;
+  close(): Promise<void>;
 }
 
-export type UpstreamResponse = Dispatcher.ResponseData;
-
-/** Origin and path of each upstream URL, parsed once: URL parsing per request showed in the profile. */
-const targets = new Map<string, { origin: string; path: string }>();
-const MAX_TARGETS = 4096; // URLs come from config and spoke addresses; a bound all the same
-
-function targetOf(url: string): { origin: string; path: string } {
-  let t = targets.get(url);
-  if (!t) {
-    const u = new URL(url);
-    t = { origin: u.origin, path: `${u.pathname}${u.search}` };
-    if (targets.size >= MAX_TARGETS) targets.clear();
-    targets.set(url, t);
-  }
-  return t;
-}
-
+/** `http.post`, with a network failure classified for the router (and the abort's reason kept). */
 export async function post(
-  dispatcher: Dispatcher,
+  http: HttpClient,
   url: string,
   body: string,
   headers: Record<string, string>,
   signal: UpstreamSignal,
   what: string,
+  connectTimeoutMs?: number,
 ): Promise<UpstreamResponse> {
   try {
-    const { origin, path } = targetOf(url);
-    return await dispatcher.request({ origin, path, method: 'POST', body, headers, signal });
+    return await http.post(url, body, headers, signal, connectTimeoutMs);
   } catch (err) {
     if (signal.aborted) throw signal.reason ?? err;
     throw classifyNetworkError(err, what);
@@ -83,12 +57,13 @@ export async function readText(res: UpstreamResponse, limit = 8 * 1024 * 1024): 
   const parts: Buffer[] = [];
   let size = 0;
   for await (const part of res.body) {
-    size += (part as Buffer).length;
+    const chunk = typeof part === 'string' ? Buffer.from(part) : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+    size += chunk.length;
     if (size > limit) {
       res.body.destroy();
       throw new Error(`upstream body over ${limit} bytes`);
     }
-    parts.push(part as Buffer);
+    parts.push(chunk);
   }
   return Buffer.concat(parts).toString('utf8');
 }

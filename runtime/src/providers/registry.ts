@@ -6,9 +6,12 @@ import { createCredentialResolver, type CredentialResolver } from './credentials
 import { createOpenAIAdapter } from './openai/adapter';
 import { SecretsManagerResolver, type SecretsResolverOptions } from './secrets';
 import { createSimulatedAdapter } from './simulated/adapter';
+import type { HttpClient } from './http';
 import type { ProviderAdapter } from './types';
 
 export interface AdapterDeps {
+  /** The HTTP the adapters speak (the entry point picks it: undici on Node, fetch in Lambda). */
+  http: HttpClient;
   resolveCredential?: CredentialResolver;
   now?: () => number;
   /** Secrets Manager settings (TTL, endpoint, credentials) for the resolver made here when none is given. */
@@ -17,6 +20,7 @@ export interface AdapterDeps {
 
 interface FactoryDeps {
   resolveCredential: CredentialResolver;
+  http: HttpClient;
   now: () => number;
 }
 
@@ -28,11 +32,11 @@ const factories: Record<ProviderType, (p: ProviderConfig, deps: FactoryDeps) => 
   simulated: (p, d) => createSimulatedAdapter(p, d),
 };
 
-export function createAdapters(providers: readonly ProviderConfig[], deps: AdapterDeps = {}): Map<string, ProviderAdapter> {
+export function createAdapters(providers: readonly ProviderConfig[], deps: AdapterDeps): Map<string, ProviderAdapter> {
   const now = deps.now ?? Date.now;
   // One Secrets Manager resolver (one client per region, one cache) for every account.
   const secrets = !deps.resolveCredential && usesSecrets(providers) ? new SecretsManagerResolver({ now, ...deps.secrets }) : undefined;
-  const full: FactoryDeps = { resolveCredential: deps.resolveCredential ?? createCredentialResolver(secrets), now };
+  const full: FactoryDeps = { resolveCredential: deps.resolveCredential ?? createCredentialResolver(secrets), http: deps.http, now };
   const adapters = new Map(providers.map((p) => [p.id, factories[p.type](p, full)]));
   // The resolver has no owner but the adapters: closing any of them releases its clients (it reopens on demand).
   if (secrets) for (const adapter of adapters.values()) closeAlso(adapter, () => secrets.close());

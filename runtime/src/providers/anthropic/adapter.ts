@@ -9,7 +9,7 @@ import type { ProviderConfig } from '../../config/schema';
 import { readSse } from '../../stream/sse-read';
 import { rotatedCredential, type CredentialResolver } from '../credentials';
 import { classifyNetworkError, ProviderError } from '../errors';
-import { AgentPool, header, post, readText, type UpstreamResponse } from '../http';
+import { header, post, readText, type HttpClient, type UpstreamResponse } from '../http';
 import { redactCredentials } from '../openai/classify';
 import { parseAnthropicRateLimit } from '../rate-limit-headers';
 import {
@@ -31,15 +31,14 @@ export function messagesUrl(base: string | undefined): string {
   return root.endsWith('/v1') ? `${root}/messages` : `${root}/v1/messages`;
 }
 
-export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver }): ProviderAdapter {
-  const agents = new AgentPool();
+export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver; http: HttpClient }): ProviderAdapter {
 
   async function send(route: Route, req: ChatRequest, opts: CallOptions, stream: boolean): Promise<{ res: UpstreamResponse; key: string }> {
     // Translate first: a request Anthropic cannot take is refused before any network use.
     const body = JSON.stringify(toAnthropicRequest(req, route.model, { stream }));
     let key = await apiKeyOf(route, deps.resolveCredential);
     const postWith = (k: string) =>
-      post(agents.get(opts.connectTimeoutMs), messagesUrl(route.endpoint.url), body, requestHeaders(provider, opts, k), upstreamSignal(opts), `Anthropic ${route.key}`);
+      post(deps.http, messagesUrl(route.endpoint.url), body, requestHeaders(provider, opts, k), upstreamSignal(opts), `Anthropic ${route.key}`, opts.connectTimeoutMs);
     let res = await postWith(key);
     // A 401 may mean the key was rotated: once more, with the value read afresh (if it changed).
     const rotated = res.statusCode === 401 ? await rotatedCredential(deps.resolveCredential, route.account.credentials, key) : undefined;
@@ -83,7 +82,6 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
     stream,
     // Messages continues a trailing assistant turn: what a broken stream needs.
     supportsPrefill: () => ANTHROPIC_SUPPORTS_PREFILL,
-    close: () => agents.close(),
   };
 }
 

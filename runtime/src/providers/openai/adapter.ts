@@ -10,7 +10,7 @@ import type { EndpointConfig, ProviderConfig } from '../../config/schema';
 import { readSse } from '../../stream/sse-read';
 import { rotatedCredential, type CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
-import { AgentPool, header, post, readText, type UpstreamResponse } from '../http';
+import { header, post, readText, type HttpClient, type UpstreamResponse } from '../http';
 import { parseOpenAIRateLimit } from '../rate-limit-headers';
 import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamMeta, type UpstreamSignal } from '../types';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
@@ -30,8 +30,7 @@ export interface OpenAIAdapter extends ProviderAdapter {
   stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<OpenAIStreamResult>;
 }
 
-export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver }): OpenAIAdapter {
-  const agents = new AgentPool();
+export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver; http: HttpClient }): OpenAIAdapter {
   const compatible = provider.type === 'openai-compatible';
 
   async function send(route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean) {
@@ -40,7 +39,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     const body = JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
     const signal = upstreamSignal(opts);
     const postWith = (key: string | undefined) =>
-      post(agents.get(opts.connectTimeoutMs), url, body, requestHeaders(provider, opts, key, streaming), signal, `${route.key}: request failed`);
+      post(deps.http, url, body, requestHeaders(provider, opts, key, streaming), signal, `${route.key}: request failed`, opts.connectTimeoutMs);
     let res = await postWith(secret);
     // A 401 may mean the key was rotated: once more, with the value read afresh (if it changed).
     const rotated = res.statusCode === 401 ? await rotatedCredential(deps.resolveCredential, route.account.credentials, secret) : undefined;
@@ -111,9 +110,6 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
       };
     },
 
-    async close() {
-      await agents.close();
-    },
   };
 }
 
