@@ -76,7 +76,14 @@ export function createApp(gw: Gateway): Hono<Env> {
   app.get('/status/events', (c) => status.events(c.req.raw.signal));
 
   // Prometheus text; route state and quota headroom as /healthz sees them now.
-  app.get('/metrics', async (c) => c.body(await gw.metrics.scrape(healthBody(gw).body.routes), 200, { 'content-type': gw.metrics.contentType }));
+  app.get('/metrics', async (c) => {
+    const metrics = gw.metrics;
+    if (!metrics) {
+      const why = 'Prometheus metrics are not served here (the Lambda proxy writes CloudWatch EMF lines instead).';
+      return errorResponse(c, new GatewayError(404, 'not_found_error', why, 'metrics_not_served'));
+    }
+    return c.body(await metrics.scrape(healthBody(gw).body.routes), 200, { 'content-type': metrics.contentType });
+  });
 
   app.notFound((c) =>
     errorResponse(c, new GatewayError(404, 'not_found_error', `No route ${c.req.method} ${c.req.path}.`, 'unknown_url')),

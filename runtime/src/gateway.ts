@@ -41,8 +41,8 @@ export interface Gateway {
   readonly events: EventBus;
   /** Structured JSON logs (one line per request); also for errors outside requests. */
   readonly logger: Logger;
-  /** Prometheus metrics counted from `events`, served at /metrics. */
-  readonly metrics: GatewayMetrics;
+  /** Prometheus metrics counted from `events`, served at /metrics (absent in the Lambda proxy). */
+  readonly metrics?: GatewayMetrics;
   /** Tenant keys and Lambda identities of the running config. */
   readonly tenants: TenantDirectory;
   /** Per-tenant rpm/tpm (in `quota`, shared when it is Redis) and concurrency (this instance). */

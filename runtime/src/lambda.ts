@@ -25,7 +25,8 @@ let started: Promise<GatewayApp> | undefined;
 function gatewayApp(): Promise<GatewayApp> {
   started ??= loadJsonStartup(process.env).then(({ config, source, redisPassword }) => {
     // The runtime's fetch: the bundle carries no HTTP client of its own.
-    const gw = createGateway(config, role, { redisPassword, http: createFetchHttp() });
+    // No Prometheus: no one scrapes a Lambda instance; its metrics are the EMF lines.
+    const gw = createGateway(config, role, { redisPassword, http: createFetchHttp(), observability: { prometheus: false } });
     // Timers sleep while the environment is frozen and fire on the next invocation.
     if (source) startHotReload(gw, source);
     return createApp(gw);

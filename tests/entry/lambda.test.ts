@@ -94,6 +94,10 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
     expect(JSON.parse(models.body).data.map((m: { id: string }) => m.id)).toEqual(['chat']);
     const health = await handler(restEvent('GET', '/healthz'), lambdaContext);
     expect(health.statusCode).toBe(200);
+    // No one can scrape a Lambda instance: its metrics are EMF lines, and it says so.
+    const metrics = await handler(restEvent('GET', '/metrics'), lambdaContext);
+    expect(metrics.statusCode).toBe(404);
+    expect(JSON.parse(metrics.body).error).toMatchObject({ code: 'metrics_not_served', message: expect.stringMatching(/EMF/) });
   });
 
   it('streams SSE through Lambda response streaming when the runtime offers it', async () => {

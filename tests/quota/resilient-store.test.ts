@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../../runtime/src/config/load';
-import { createQuotaStore, createRedisClient, quotaHealth } from '../../runtime/src/quota/factory';
+import { createQuotaStore, quotaHealth } from '../../runtime/src/quota/factory';
+import { createRedisClient } from '../../runtime/src/quota/redis-client';
 import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
 import { routeKeys } from '../../runtime/src/quota/redis-store';
 import { ResilientQuotaStore, type ResilientQuotaStoreOptions } from '../../runtime/src/quota/resilient-store';

@@ -4,12 +4,10 @@
  * else the SSM parameter GATEWAY_CONFIG_SSM_PARAMETER (polled for new versions either way). Also the shared-state cache's AUTH token, from the environment (ECS
  * secret) or Secrets Manager (Lambda). config/startup.ts is the same with YAML files.
  */
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { SecretsManagerResolver } from '../providers/secrets';
 import { ConfigError, parseConfigJson, readConfigFile, type ConfigTextParser } from './parse';
 import type { GatewayConfig } from './schema';
 import { FileConfigSource } from './file-source';
-import { SsmConfigSource, type ConfigSource } from './watch';
+import { ssm, SsmConfigSource, type ConfigSource } from './watch';
 
 export interface Startup {
   config: GatewayConfig;
@@ -40,6 +38,7 @@ export async function loadInlineOrSsm(env: NodeJS.ProcessEnv, parse: ConfigTextP
     config = parse(env.GATEWAY_CONFIG_JSON, 'GATEWAY_CONFIG_JSON');
     if (parameter) source = new SsmConfigSource(parameter, pollMs, undefined, undefined, parse);
   } else if (parameter) {
+    const { GetParameterCommand, SSMClient } = ssm();
     const out = await new SSMClient({ maxAttempts: 3 }).send(new GetParameterCommand({ Name: parameter, WithDecryption: true }));
     if (out.Parameter?.Value === undefined) throw new ConfigError(`SSM parameter ${parameter} has no value`);
     config = parse(out.Parameter.Value, `ssm:${parameter}`);
@@ -54,7 +53,7 @@ export async function redisPassword(env: NodeJS.ProcessEnv): Promise<string | un
   if (env.GATEWAY_REDIS_AUTH_TOKEN) return env.GATEWAY_REDIS_AUTH_TOKEN;
   const arn = env.GATEWAY_REDIS_AUTH_SECRET_ARN;
   if (!arn) return undefined;
-  const secrets = new SecretsManagerResolver();
+  const secrets = new (require('../providers/secrets') as typeof import('../providers/secrets')).SecretsManagerResolver();
   try {
     return await secrets.get({ secretArn: arn });
   } finally {

@@ -3,7 +3,7 @@
  * (file-source.ts) or an SSM parameter (polled by version). Each new text is validated before it is applied; an invalid one
  * is rejected with a logged error and the running config stays.
  */
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { parseConfigJson, type ConfigTextParser } from './parse';
 import type { GatewayConfig } from './schema';
 
@@ -14,6 +14,11 @@ export interface ConfigSource {
   /** Calls `onText` with each new version of the config text. */
   start(onText: (text: string) => void): void;
   stop(): void;
+}
+
+/** The SSM client library, loaded when a config comes from SSM (not in every cold start). */
+export function ssm(): typeof import('@aws-sdk/client-ssm') {
+  return require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm');
 }
 
 export class SsmConfigSource implements ConfigSource {
@@ -31,13 +36,13 @@ export class SsmConfigSource implements ConfigSource {
     readonly parse: ConfigTextParser = parseConfigJson,
   ) {
     this.name = `ssm:${parameter}`;
-    this.client = client ?? new SSMClient({ maxAttempts: 2 });
+    this.client = client ?? new (ssm().SSMClient)({ maxAttempts: 2 });
   }
 
   start(onText: (text: string) => void): void {
     const poll = async () => {
       try {
-        const out = await this.client.send(new GetParameterCommand({ Name: this.parameter, WithDecryption: true }));
+        const out = await this.client.send(new (ssm().GetParameterCommand)({ Name: this.parameter, WithDecryption: true }));
         const p = out.Parameter;
         if (p?.Value !== undefined && p.Version !== this.version) {
           this.version = p.Version;

@@ -6,7 +6,7 @@
 import type { ChatRequest } from '../api/chat-request';
 import { GatewayError } from '../api/errors';
 import type { GuardrailConfig } from '../config/schema';
-import { BedrockGuardrail, type BedrockGuardrailDeps } from './bedrock';
+import type { BedrockGuardrailDeps } from './bedrock';
 import { LocalGuardrail } from './local';
 import type { Guardrail, GuardrailContext } from './types';
 
@@ -73,7 +73,11 @@ export function createGuardrailStage(configs: readonly GuardrailConfig[], deps: 
     };
     // Local rules first: cheap, and what they mask is not sent to Bedrock either.
     if (c.local) entries.push({ guardrail: new LocalGuardrail(c.id, c.local), ...scope });
-    if (c.bedrock) entries.push({ guardrail: new BedrockGuardrail(c.id, c.bedrock, deps), ...scope });
+    if (c.bedrock) {
+      // The Bedrock SDK is loaded only for configs that use Bedrock guardrails.
+      const { BedrockGuardrail } = require('./bedrock') as typeof import('./bedrock');
+      entries.push({ guardrail: new BedrockGuardrail(c.id, c.bedrock, deps), ...scope });
+    }
   }
   return new GuardrailStage(entries, deps);
 }

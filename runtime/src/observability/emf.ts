@@ -6,7 +6,7 @@
 import type { DestinationStream } from 'pino';
 import { sentAttempts } from '../routing/executor';
 import type { GatewayObserver, RequestEvent } from './events';
-import { errorOf } from './metrics';
+import { errorOf } from './labels';
 
 export type EmfUnit = 'Count' | 'Milliseconds';
 

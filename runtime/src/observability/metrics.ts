@@ -7,6 +7,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Counte
 import type { Role } from '../config/schema';
 import { sentAttempts } from '../routing/executor';
 import type { GatewayEvent, RequestEvent } from './events';
+import { errorOf, modelLabeller, reasonLabel } from './labels';
+
+export { errorOf, reasonLabel, UNKNOWN_MODEL } from './labels';
 
 /** What a scrape needs of each route: /healthz's view (healthBody), so state means one thing. */
 export interface RouteSnapshot {
@@ -17,9 +20,6 @@ export interface RouteSnapshot {
 
 export const ROUTE_STATES = ['healthy', 'half-open', 'ejected', 'cooldown', 'down'] as const;
 
-/** The label for models the config does not know (a client typo must not create a series). */
-export const UNKNOWN_MODEL = 'unknown';
-
 export interface MetricsOptions {
   role: Role;
   /** True when the config has this logical model. */
@@ -28,17 +28,6 @@ export interface MetricsOptions {
 
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
-
-/** The error a request ended with: its OpenAI code, else `http_<status>` for a code-less failure. */
-export function errorOf(ev: RequestEvent): string | undefined {
-  return ev.errorCode ?? (ev.status >= 400 ? `http_${ev.status}` : undefined);
-}
-
-/** `quota exhausted: details` -> `quota_exhausted`: a small, fixed set of label values. */
-export function reasonLabel(reason: string): string {
-  const head = reason.split(':')[0]!.trim().toLowerCase();
-  return head.replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 40) || 'unspecified';
-}
 
 let processRegistry: Registry | undefined;
 
@@ -103,6 +92,7 @@ export class GatewayMetrics {
   private readonly reloads: Counter<'result'>;
 
   constructor(private readonly opts: MetricsOptions) {
+    this.modelLabel = modelLabeller(opts.isKnownModel);
     const registers = [this.registry];
     this.requests = new TalliedCounter({ name: 'gateway_requests_total', help: 'Client requests by logical model, final HTTP status and role.', labelNames: ['model', 'status', 'role'], registers });
     this.errors = new TalliedCounter({ name: 'gateway_errors_total', help: 'Requests that ended in an error, by OpenAI error code.', labelNames: ['model', 'code'], registers });
@@ -137,9 +127,7 @@ export class GatewayMetrics {
   };
 
   /** The logical model as a label: configured names only. */
-  modelLabel(name: string): string {
-    return name !== '' && this.opts.isKnownModel(name) ? name : UNKNOWN_MODEL;
-  }
+  readonly modelLabel: (name: string) => string;
 
   private onRequest(ev: RequestEvent): void {
     const model = this.modelLabel(ev.model);

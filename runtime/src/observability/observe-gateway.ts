@@ -7,7 +7,8 @@ import type { GatewayConfig, Role } from '../config/schema';
 import { emfObserver } from './emf';
 import type { EventBus } from './events';
 import { createLogger, logObserver, stdout, type Logger } from './logger';
-import { GatewayMetrics } from './metrics';
+import { modelLabeller } from './labels';
+import type { GatewayMetrics } from './metrics';
 import { resolveObservability, type ObservabilitySettings } from './settings';
 
 export interface ObservabilityOptions {
@@ -17,12 +18,19 @@ export interface ObservabilityOptions {
   env?: NodeJS.ProcessEnv;
   /** EMF timestamps (epoch ms). */
   now?: () => number;
+  /**
+   * Count Prometheus metrics for GET /metrics (default on). The Lambda proxy turns it off:
+   * no one can scrape a Lambda instance (its metrics are EMF lines), and prom-client's
+   * load is a good part of a cold start.
+   */
+  prometheus?: boolean;
 }
 
 export interface GatewayObservability {
   readonly settings: ObservabilitySettings;
   readonly logger: Logger;
-  readonly metrics: GatewayMetrics;
+  /** Absent when `prometheus` is off. */
+  readonly metrics?: GatewayMetrics;
   /** Stops observing (the gateway closes). */
   stop(): void;
 }
@@ -38,10 +46,12 @@ export function observeGateway(
   const destination = opts.destination ?? stdout(settings.syncWrites);
   const loggerOptions = { level: settings.logLevel, service: settings.service, role, destination };
   const logger = createLogger(loggerOptions);
-  const metrics = new GatewayMetrics({ role, isKnownModel });
-  const unsubscribe = [events.subscribe(metrics.observe), events.subscribe(logObserver(logger, { logContent: settings.logContent }))];
+  const metrics =
+    opts.prometheus === false ? undefined : new (require('./metrics') as typeof import('./metrics')).GatewayMetrics({ role, isKnownModel });
+  const unsubscribe = [events.subscribe(logObserver(logger, { logContent: settings.logContent }))];
+  if (metrics) unsubscribe.push(events.subscribe(metrics.observe));
   if (settings.emf) {
-    const modelLabel = (name: string) => metrics.modelLabel(name);
+    const modelLabel = modelLabeller(isKnownModel);
     unsubscribe.push(events.subscribe(emfObserver(destination, { namespace: settings.namespace, service: settings.service, modelLabel, now: opts.now })));
   }
   return {

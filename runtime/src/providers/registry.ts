@@ -1,11 +1,13 @@
-/** One adapter per configured provider, by kind; adding a kind means one line here. */
+/**
+ * One adapter per configured provider, by kind; adding a kind means one line here.
+ * Kinds other than OpenAI's are loaded when a config first uses them (require at that
+ * point): the Lambda proxy, which only speaks to spokes, then starts without
+ * initialising the Bedrock SDK, the Anthropic translators or Secrets Manager.
+ */
 import type { ProviderConfig, ProviderType } from '../config/schema';
-import { createAnthropicAdapter } from './anthropic/adapter';
-import { createBedrockAdapter } from './bedrock/adapter';
 import { createCredentialResolver, type CredentialResolver } from './credentials';
 import { createOpenAIAdapter } from './openai/adapter';
-import { SecretsManagerResolver, type SecretsResolverOptions } from './secrets';
-import { createSimulatedAdapter } from './simulated/adapter';
+import type { SecretsResolverOptions } from './secrets';
 import type { HttpClient } from './http';
 import type { ProviderAdapter } from './types';
 
@@ -25,17 +27,20 @@ interface FactoryDeps {
 }
 
 const factories: Record<ProviderType, (p: ProviderConfig, deps: FactoryDeps) => ProviderAdapter> = {
-  bedrock: (p) => createBedrockAdapter(p),
+  bedrock: (p) => (require('./bedrock/adapter') as typeof import('./bedrock/adapter')).createBedrockAdapter(p),
   openai: (p, d) => createOpenAIAdapter(p, d),
   'openai-compatible': (p, d) => createOpenAIAdapter(p, d),
-  anthropic: (p, d) => createAnthropicAdapter(p, d),
-  simulated: (p, d) => createSimulatedAdapter(p, d),
+  anthropic: (p, d) => (require('./anthropic/adapter') as typeof import('./anthropic/adapter')).createAnthropicAdapter(p, d),
+  simulated: (p, d) => (require('./simulated/adapter') as typeof import('./simulated/adapter')).createSimulatedAdapter(p, d),
 };
 
 export function createAdapters(providers: readonly ProviderConfig[], deps: AdapterDeps): Map<string, ProviderAdapter> {
   const now = deps.now ?? Date.now;
   // One Secrets Manager resolver (one client per region, one cache) for every account.
-  const secrets = !deps.resolveCredential && usesSecrets(providers) ? new SecretsManagerResolver({ now, ...deps.secrets }) : undefined;
+  const secrets =
+    !deps.resolveCredential && usesSecrets(providers)
+      ? new (require('./secrets') as typeof import('./secrets')).SecretsManagerResolver({ now, ...deps.secrets })
+      : undefined;
   const full: FactoryDeps = { resolveCredential: deps.resolveCredential ?? createCredentialResolver(secrets), http: deps.http, now };
   const adapters = new Map(providers.map((p) => [p.id, factories[p.type](p, full)]));
   // The resolver has no owner but the adapters: closing any of them releases its clients (it reopens on demand).

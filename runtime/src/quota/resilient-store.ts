@@ -19,18 +19,9 @@ import type { RateLimitInfo } from '../providers/types';
 import type { Clock } from '../routing/clock';
 import { MemoryQuotaStore } from './memory-store';
 import { QUOTA_WINDOW_MS, RedisQuotaStore, type RedisTimeSource } from './redis-store';
-import type { Admission, Headroom, QuotaLimits, QuotaStore, Reservation } from './store';
+import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, Reservation } from './store';
 
-export interface QuotaHealth {
-  /** Where admissions are decided now. */
-  backend: 'redis' | 'memory';
-  degraded: boolean;
-  /** Epoch ms when degraded mode began. */
-  since?: number;
-  lastError?: string;
-  /** Live gateway instances sharing the quotas, as last counted. */
-  instances: number;
-}
+export type { QuotaHealth } from './store';
 
 export interface ResilientQuotaStoreOptions {
   /** An ioredis client made for failing fast (see createRedisClient). */

@@ -44,5 +44,18 @@ export interface QuotaStore {
   observe(key: string, info: RateLimitInfo): Promise<void>;
   /** Last known headroom, without I/O: for ranking and /healthz. */
   peek(key: string, limits: QuotaLimits): Headroom;
+  /** Where admissions are decided and whether that is degraded (stores shared through Redis). */
+  health?(): QuotaHealth;
   close?(): Promise<void>;
+}
+
+export interface QuotaHealth {
+  /** Where admissions are decided now. */
+  backend: 'redis' | 'memory';
+  degraded: boolean;
+  /** Epoch ms when degraded mode began. */
+  since?: number;
+  lastError?: string;
+  /** Live gateway instances sharing the quotas, as last counted. */
+  instances: number;
 }
