@@ -7,7 +7,7 @@ import type { Context } from 'hono';
 import type { Gateway } from '../gateway';
 import { ProviderError } from '../providers/errors';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
-import { estimatePromptTokens } from '../quota/token-estimate';
+import { estimatePromptTokens, estimateTokens } from '../quota/token-estimate';
 import { AllRoutesFailed, sentAttempts, type Answered, type AttemptFn, type AttemptRecord, type RoutedRequest } from '../routing/executor';
 import { RequestLifetime, type CancelSource, type NodeResponse } from '../routing/signals';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
@@ -22,6 +22,8 @@ import { maxOutputTokens, type ChatRequest } from './chat-request';
 import { GatewayError, notFound } from './errors';
 import { clientClosed, deadlineExceeded, failureToError } from './failure-response';
 import { parseChatBody } from './validate-chat';
+import { forwardedChat } from './forwarded-chat';
+import { USAGE_HEADER } from './gateway-headers';
 
 /** Output reserved for admission when the client sets no max_tokens; usage corrects it after. */
 export const DEFAULT_OUTPUT_ESTIMATE = 1024;
@@ -34,7 +36,11 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
     try {
       const tenant = tenants.open ? undefined : tenants.authenticate(c.req.raw.headers, c.env);
       ev.tenant = tenant?.id;
-      const req = parseChatBody(await c.req.text());
+      const text = await c.req.text();
+      const guardrails = gw.guardrails;
+      // A proxy without guardrails forwards the body for its spoke to validate.
+      const forwarded = gw.role === 'proxy' && guardrails.empty ? forwardedChat(text) : undefined;
+      const req = forwarded ?? parseChatBody(text);
       ev.model = req.model;
       ev.stream = req.stream === true;
       if (gw.config.observability.logContent) ev.content = { prompt: req.messages };
@@ -44,11 +50,13 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
         throw notFound(`The model "${req.model}" does not exist. Known models: ${gw.router.models().map((m) => m.name).join(', ')}.`);
       }
       assertModelAllowed(tenant, req.model);
-      const estimatedTokens = estimatePromptTokens(req) + (maxOutputTokens(req) ?? DEFAULT_OUTPUT_ESTIMATE);
+      // Unvalidated messages are not measured: the JSON's own length is the (generous) estimate.
+      const promptTokens = forwarded ? estimateTokens(text) : estimatePromptTokens(req);
+      const estimatedTokens = promptTokens + (maxOutputTokens(req) ?? DEFAULT_OUTPUT_ESTIMATE);
       permit = tenant?.limits ? await gw.tenantLimits.admit(tenant, estimatedTokens) : NO_LIMITS;
-      const guardrails = gw.guardrails;
       const checked = guardrails.empty ? req : await guardrails.apply(req, { model: req.model, tenant: tenant?.id });
-      return await serve(c, gw, { req: checked, entry, report, permit, estimatedTokens });
+      const validated = forwarded ? () => parseChatBody(text) : () => checked;
+      return await serve(c, gw, { req: checked, validated, body: forwarded && text, entry, report, permit, estimatedTokens });
     } catch (err) {
       permit?.release();
       report.send(err instanceof GatewayError ? err.status : 500, { errorCode: err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error' });
@@ -85,13 +93,17 @@ class RequestReport {
 /** One admitted request on its way to a route. */
 interface Admitted {
   req: ChatRequest;
+  /** The request validated in full (made on demand where the proxy forwarded it unvalidated). */
+  validated: () => ChatRequest;
+  /** The client's JSON, forwarded as is (the proxy's thin hop). */
+  body: string | undefined;
   entry: ModelRoutes;
   report: RequestReport;
   permit: TenantPermit;
   estimatedTokens: number;
 }
 
-async function serve(c: Context, gw: Gateway, { req, entry, report, permit, estimatedTokens }: Admitted): Promise<Response> {
+async function serve(c: Context, gw: Gateway, { req, validated, body: forwardedBody, entry, report, permit, estimatedTokens }: Admitted): Promise<Response> {
   const started = gw.now();
   const ev = report.event;
   const deadlineMs = gw.config.server.requestTimeoutMs;
@@ -101,8 +113,10 @@ async function serve(c: Context, gw: Gateway, { req, entry, report, permit, esti
   const timeouts = entry.timeouts;
   const base = { requestId: ev.requestId, forwardHeaders: forwardedHeaders(c), connectTimeoutMs: timeouts.connectMs };
   // The attempt's cancellation; a standard AbortSignal is made only if the adapter reads one.
-  const callOpts = (attempt: CancelSource): CallOptions => ({
+  // `body`: the client's own JSON for the request as it came (never for a continuation).
+  const callOpts = (attempt: CancelSource, body?: string): CallOptions => ({
     ...base,
+    body,
     cancel: attempt,
     get signal() {
       return attempt.signal;
@@ -128,7 +142,7 @@ async function serve(c: Context, gw: Gateway, { req, entry, report, permit, esti
     });
 
   if (!routed.stream) {
-    const answer = await run(routed, (route, attempt) => adapterFor(route).complete(route, req, callOpts(attempt)));
+    const answer = await run(routed, (route, attempt) => adapterFor(route).complete(route, req, callOpts(attempt, forwardedBody)));
     life.end();
     const { completion, body } = answer.value;
     answer.settle(completion.usage.total_tokens);
@@ -142,15 +156,15 @@ async function serve(c: Context, gw: Gateway, { req, entry, report, permit, esti
     return new Response(body ?? JSON.stringify(completion), { status: 200, headers });
   }
 
-  const startOn = (route: Route, requests: ChatRequest[], attempt: CancelSource) =>
-    startFirstAccepted(adapterFor(route), route, requests, callOpts(attempt), (reason) => attempt.abort(reason));
-  const first = await run(routed, (route, attempt) => startOn(route, [req], attempt));
+  const startOn = (route: Route, requests: ChatRequest[], attempt: CancelSource, body?: string) =>
+    startFirstAccepted(adapterFor(route), route, requests, callOpts(attempt, body), (reason) => attempt.abort(reason));
+  const first = await run(routed, (route, attempt) => startOn(route, [req], attempt, forwardedBody));
   const ttftMs = gw.now() - started;
   const outcome: StreamOutcome = { continuations: 0 };
   const chunks = resilientStream(
-    req,
     first,
     {
+      request: validated,
       cancel: life,
       idleMs: timeouts.idleMs,
       supportsPrefill: (route) => adapterFor(route).supportsPrefill?.(route) ?? false,
@@ -160,7 +174,7 @@ async function serve(c: Context, gw: Gateway, { req, entry, report, permit, esti
     outcome,
   );
   const body = sseBody(chunks, {
-    includeUsage: req.stream_options?.include_usage === true,
+    includeUsage: req.stream_options?.include_usage === true || c.req.header(USAGE_HEADER) === 'include',
     onCancel: (reason) => life.clientGone(reason),
     onEnd: (err) => {
       life.end();

@@ -34,6 +34,11 @@ export interface CallOptions {
   readonly forwardHeaders?: Readonly<Record<string, string>>;
   /** TCP/TLS connect timeout for this attempt (models[].timeouts.connectMs). */
   readonly connectTimeoutMs?: number;
+  /**
+   * The client's JSON as it came, when the upstream takes it as is (the proxy's spokes):
+   * sent instead of an encoding of the request (api/forwarded-chat.ts).
+   */
+  readonly body?: string;
 }
 
 /** What a provider said about remaining capacity (rate-limit headers), in ms from now. */

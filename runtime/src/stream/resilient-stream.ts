@@ -22,6 +22,8 @@ export const CONTINUE_PROMPT = 'Continue exactly where your previous message sto
 const MAX_CONTINUATIONS = 2;
 
 export interface ContinuationDeps {
+  /** The request as validated, for continuation requests (the proxy validates it only then). */
+  request(): ChatRequest;
   /** The request's cancellation: client gone or deadline passed. */
   cancel: Cancellation;
   /** Runs the failover loop again for a continuation request, skipping `exclude`. */
@@ -44,7 +46,6 @@ export interface StreamOutcome {
 }
 
 export async function* resilientStream(
-  req: ChatRequest,
   first: Answered<StartedStream>,
   deps: ContinuationDeps,
   outcome: StreamOutcome = { continuations: 0 },
@@ -151,6 +152,7 @@ export async function* resilientStream(
 
       outcome.continuations++;
       try {
+        const req = deps.request();
         current = await deps.continueOn((route) => continuationRequests(req, sent, deps.supportsPrefill(route)), tried);
       } catch {
         throw failure; // nothing could continue it: the client hears about the original break
@@ -169,7 +171,7 @@ export async function* resilientStream(
   const usage =
     outcome.continuations === 0 && upstreamUsage
       ? upstreamUsage
-      : usageOf(estimatePromptTokens(req), estimateTokens(sent) || upstreamUsage?.completion_tokens || 0);
+      : usageOf(estimatePromptTokens(deps.request()), estimateTokens(sent) || upstreamUsage?.completion_tokens || 0);
   outcome.usage = usage;
   outcome.text = sent;
   yield { id, object: 'chat.completion.chunk', created, model: lastChunk.model, choices: [], usage };

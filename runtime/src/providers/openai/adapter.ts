@@ -5,6 +5,7 @@
  * breaks is an error, and `usage` is always there (estimated when the server sent none).
  */
 import { contentText, type ChatRequest } from '../../api/chat-request';
+import { USAGE_HEADER } from '../../api/gateway-headers';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../api/openai-types';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
 import { readSse } from '../../stream/sse-read';
@@ -16,6 +17,7 @@ import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderA
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
 /** Error bodies are read for their message only; more than this is not an error body. */
 const ERROR_BODY_LIMIT = 64 * 1024;
 /** The usual rough rule: a token is about four characters of English text. */
@@ -36,7 +38,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
   async function send(route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean) {
     const url = completionsUrl(provider, route.endpoint);
     let secret = route.account.credentials ? await credential(route) : undefined;
-    const body = JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
+    const body = opts.body ?? JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
     const signal = upstreamSignal(opts);
     const postWith = (key: string | undefined) =>
       post(deps.http, url, body, requestHeaders(provider, opts, key, streaming), signal, `${route.key}: request failed`, opts.connectTimeoutMs);
@@ -271,6 +273,8 @@ function requestHeaders(
   headers['content-type'] = 'application/json';
   headers.accept = streaming ? 'text/event-stream' : 'application/json';
   headers['x-request-id'] = opts.requestId;
+  // A spoke sent the client's body as is still owes the proxy its usage chunk (quotas need it).
+  if (streaming && opts.body !== undefined) headers[USAGE_HEADER] = 'include';
   // Ollama and vLLM often run without keys: send no Authorization rather than an empty one.
   if (secret) headers.authorization = `Bearer ${secret}`;
   return headers;

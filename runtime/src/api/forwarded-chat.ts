@@ -1,0 +1,38 @@
+/**
+ * The proxy's thin hop. A proxy hands requests to spokes, which validate them in full;
+ * validating them here too put a second schema pass (and a re-encoding of the body) on
+ * the critical path of every request. So the proxy checks only the fields it acts on
+ * (model for routing, stream, the output cap for admission) and forwards the client's
+ * JSON as it came; the spoke's 400 for anything else reaches the client unchanged.
+ * Anything unusual in those fields goes through the full validation instead, which
+ * names the field at fault.
+ */
+import type { ChatRequest } from './chat-request';
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const isOptional = (v: unknown, type: 'boolean' | 'number') => v === undefined || v === null || typeof v === type;
+
+/**
+ * The request as the proxy reads it: only model, messages (present), stream,
+ * stream_options.include_usage and the output caps are checked. Undefined when the full
+ * validation must decide.
+ */
+export function forwardedChat(text: string): ChatRequest | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(doc)) return undefined;
+  if (typeof doc.model !== 'string' || doc.model === '') return undefined;
+  if (!Array.isArray(doc.messages) || doc.messages.length === 0) return undefined;
+  if (!isOptional(doc.stream, 'boolean') || !isOptional(doc.max_tokens, 'number') || !isOptional(doc.max_completion_tokens, 'number')) return undefined;
+  const options = doc.stream_options;
+  if (options !== undefined && options !== null && (!isObject(options) || !isOptional(options.include_usage, 'boolean'))) return undefined;
+  // Checked for what the proxy reads; the spoke validates the rest before acting on it.
+  return doc as ChatRequest;
+}
