@@ -3,18 +3,20 @@
  * attempt executor, answer as JSON or as an SSE stream. Provider wire formats never
  * reach this file.
  */
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
+import type { ServerResponse } from 'node:http';
 import type { Gateway } from '../gateway';
 import { ProviderError } from '../providers/errors';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
 import { estimatePromptTokens, estimateTokens } from '../quota/token-estimate';
 import { AllRoutesFailed, sentAttempts, type Answered, type AttemptFn, type AttemptRecord, type RoutedRequest } from '../routing/executor';
-import { RequestLifetime, type CancelSource, type NodeResponse } from '../routing/signals';
+import { RequestLifetime, type CancelSource } from '../routing/signals';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
 import type { RequestEvent } from '../observability/events';
 import { NO_LIMITS, type TenantPermit } from '../tenants/limiter';
 import type { ModelRoutes } from '../routing/route-table';
-import { sseBody } from '../stream/sse-response';
+import { sseBody, writeSse, type SseBodyOptions } from '../stream/sse-response';
 import { SSE_HEADERS } from '../stream/sse-write';
 import { startStream, type StartedStream } from '../stream/started-stream';
 import { assertModelAllowed, type TenantDirectory } from './auth';
@@ -108,7 +110,7 @@ async function serve(c: Context, gw: Gateway, { req, validated, body: forwardedB
   const ev = report.event;
   const deadlineMs = gw.config.server.requestTimeoutMs;
   // Node server: the response tells when the client leaves; elsewhere (Lambda) the request signal.
-  const outgoing = (c.env as { outgoing?: NodeResponse } | undefined)?.outgoing;
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   const life = new RequestLifetime(outgoing ?? c.req.raw.signal, deadlineMs);
   const timeouts = entry.timeouts;
   const base = { requestId: ev.requestId, forwardHeaders: forwardedHeaders(c), connectTimeoutMs: timeouts.connectMs };
@@ -173,7 +175,7 @@ async function serve(c: Context, gw: Gateway, { req, validated, body: forwardedB
     },
     outcome,
   );
-  const body = sseBody(chunks, {
+  const sse: SseBodyOptions = {
     includeUsage: req.stream_options?.include_usage === true || c.req.header(USAGE_HEADER) === 'include',
     onCancel: (reason) => life.clientGone(reason),
     onEnd: (err) => {
@@ -189,8 +191,14 @@ async function serve(c: Context, gw: Gateway, { req, validated, body: forwardedB
         ...(life.clientLeft ? { errorCode: 'client_closed' } : err ? { errorCode: 'stream_interrupted' } : {}),
       });
     },
-  });
-  return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...routeHeaders(first, first.route.key, ev.requestId) } });
+  };
+  const headers = { ...SSE_HEADERS, ...routeHeaders(first, first.route.key, ev.requestId) };
+  // On the Node server the events go straight to the response; elsewhere through a web stream.
+  if (outgoing) {
+    writeSse(outgoing, headers, chunks, sse);
+    return RESPONSE_ALREADY_SENT;
+  }
+  return new Response(sseBody(chunks, sse), { status: 200, headers });
 }
 
 /** Trace context (W3C) to pass on to providers. */

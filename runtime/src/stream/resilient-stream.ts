@@ -14,6 +14,7 @@ import { estimatePromptTokens, estimateTokens } from '../quota/token-estimate';
 import type { Answered } from '../routing/executor';
 import type { Cancellation } from '../routing/signals';
 import { OverlapTrimmer } from './overlap';
+import { withoutRaw } from './sse-write';
 import type { StartedStream } from './started-stream';
 
 export const CONTINUE_PROMPT = 'Continue exactly where your previous message stopped. Do not repeat anything and do not add any preamble.';
@@ -63,6 +64,9 @@ export async function* resilientStream(
   let lastChunk: ChatCompletionChunk = first.value.first;
 
   const emit = (chunk: ChatCompletionChunk): ChatCompletionChunk | undefined => {
+    // Every chunk the client gets carries the first one's id and time; any change here
+    // means the upstream's own text of the chunk no longer fits it.
+    let changed = chunk.id !== id || chunk.created !== created;
     chunk.id = id;
     chunk.created = created;
     lastChunk = chunk;
@@ -73,12 +77,18 @@ export async function* resilientStream(
     }
     const delta = choice.delta;
     if (delta.role) {
-      if (roleSent) delete delta.role;
+      if (roleSent) {
+        delete delta.role;
+        changed = true;
+      }
       roleSent = true;
     }
     if (delta.tool_calls?.length) toolCallsSeen = true;
     if (typeof delta.content === 'string' && delta.content.length > 0) {
-      if (trimmer) delta.content = trimmer.push(delta.content);
+      if (trimmer) {
+        delta.content = trimmer.push(delta.content);
+        changed = true;
+      }
       sent += delta.content;
       if (delta.content.length === 0 && !choice.finish_reason && !delta.tool_calls) return undefined;
     } else if (delta.content === '' && roleSent && !delta.role && !choice.finish_reason && !delta.tool_calls) {
@@ -90,10 +100,12 @@ export async function* resilientStream(
         if (rest) {
           sent += rest;
           delta.content = (delta.content ?? '') + rest;
+          changed = true;
         }
       }
       finished = true;
     }
+    if (changed) withoutRaw(chunk);
     return chunk;
   };
 

@@ -9,6 +9,7 @@ import { USAGE_HEADER } from '../../api/gateway-headers';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../api/openai-types';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
 import { readSse } from '../../stream/sse-read';
+import { RAW_JSON, type RawChunk } from '../../stream/sse-write';
 import { rotatedCredential, type CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
 import { header, post, readText, type HttpClient, type UpstreamResponse } from '../http';
@@ -177,6 +178,7 @@ class ChunkReader {
       return undefined;
     }
     this.last = doc;
+    let changed = false;
     if (doc.usage) {
       // Usage goes out once, last; servers that also put it on content chunks are tamed here.
       if (doc.choices.length === 0) {
@@ -185,12 +187,15 @@ class ChunkReader {
       }
       this.usage = { ...doc, choices: [] };
       doc.usage = null;
+      changed = true;
     }
     if (doc.choices.length === 0) return undefined;
     for (const choice of doc.choices) {
       if (choice.finish_reason) this.finishSeen = true;
       this.answerChars += deltaChars(choice.delta);
     }
+    // As it came: the client gets the upstream's own text unless someone changes the chunk.
+    if (!changed) (doc as RawChunk)[RAW_JSON] = data;
     return doc;
   }
 
