@@ -119,7 +119,7 @@ function quotaSection(q) {
 function memorySection(m) {
   const h = m.healthAfterCancel;
   return [
-    `Slow streams (one chunk every ${m.meta.chunkIntervalMs / 1000} s) held open through the all-in-one gateway, spread over ${m.meta.upstreamPorts} upstream endpoints (the gateway pools at most 256 connections per upstream origin). Idle RSS is measured warm, after traffic; each RSS is the median of three samples.`,
+    `Slow streams (one chunk every ${m.meta.chunkIntervalMs / 1000} s) held open through the all-in-one gateway, to ${m.meta.upstreamPorts === 1 ? 'one upstream endpoint' : `${m.meta.upstreamPorts} upstream endpoints`} (each stream holds one upstream connection). Idle RSS is measured warm, after traffic; each RSS is the median of three samples.`,
     '',
     table(
       ['concurrent streams', 'started', 'failed', 'RSS', 'RSS - idle', 'RSS KB per stream', 'marginal KB per stream', 'of which V8 heap', 'of which external (buffers)'],

@@ -14,11 +14,8 @@ const { ensureFdLimit } = require('../lib/fd-limit');
 const { cannon, PATH } = require('../lib/load');
 const { median } = require('../lib/stats');
 
-/**
- * The gateway pools at most 256 connections per upstream origin (providers/http.ts), so
- * the slow streams are spread over enough upstream ports (endpoints) to stay under it.
- */
-const PER_ORIGIN = 150;
+/** One provider endpoint: a stream holds its upstream connection, and the gateway opens as many as it needs. */
+const PORTS = 1;
 
 async function sampleRss(pid, samples = 3, gapMs = 700) {
   const out = [];
@@ -97,7 +94,7 @@ async function run({ quick, log }) {
   const levels = quick ? [200, 600, 1000] : [1000, 3000, 5000];
   const top = levels[levels.length - 1];
   ensureFdLimit(2 * top + 1024);
-  const ports = Math.ceil(top / PER_ORIGIN);
+  const ports = PORTS;
   const up = await startUpstreamProcess({ ports, latencyMs: 0, chunks: 60, chunkIntervalMs: 2000 });
   const urls = up.ports.map((_, i) => up.url(i));
   const gw = await startGatewayProcess({ name: 'memory', config: providerConfig([{ id: 'acct', urls }]) });
