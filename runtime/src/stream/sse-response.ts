@@ -4,7 +4,7 @@
  * and a client that goes away cancels the upstream call. Two sinks share the framing: a
  * web ReadableStream (Lambda, tests) and, on the Node server, the ServerResponse itself
  * (no web stream in between: fewer objects per open stream, and the first event goes
- * out as soon as it is there).
+ * out with the headers, at once).
  */
 import type { ServerResponse } from 'node:http';
 import type { ChatCompletionChunk } from '../api/openai-types';
@@ -81,9 +81,9 @@ export function sseBody(chunks: AsyncIterable<ChatCompletionChunk>, opts: SseBod
 }
 
 /**
- * The same answer written to Node's ServerResponse: headers at once, then one write per
- * event, waiting for 'drain' when the client reads slowly; the response's 'close' before
- * the end is the client leaving.
+ * The same answer written to Node's ServerResponse: one write per event (the first with
+ * the headers), waiting for 'drain' when the client reads slowly; the response's 'close'
+ * before the end is the client leaving.
  */
 export function writeSse(
   res: ServerResponse,
@@ -107,8 +107,8 @@ export function writeSse(
     opts.onCancel(reason);
     void Promise.resolve(it.return?.()).finally(() => opts.onEnd?.(reason));
   });
+  // The headers leave with the first event (which the stream has already: it started).
   res.writeHead(200, headers);
-  res.flushHeaders();
   void (async () => {
     try {
       for (;;) {
