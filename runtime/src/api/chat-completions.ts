@@ -113,17 +113,9 @@ async function serve(c: Context, gw: Gateway, { req, validated, body: forwardedB
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   const life = new RequestLifetime(outgoing ?? c.req.raw.signal, deadlineMs);
   const timeouts = entry.timeouts;
-  const base = { requestId: ev.requestId, forwardHeaders: forwardedHeaders(c), connectTimeoutMs: timeouts.connectMs };
-  // The attempt's cancellation; a standard AbortSignal is made only if the adapter reads one.
+  const forward = forwardedHeaders(c);
   // `body`: the client's own JSON for the request as it came (never for a continuation).
-  const callOpts = (attempt: CancelSource, body?: string): CallOptions => ({
-    ...base,
-    body,
-    cancel: attempt,
-    get signal() {
-      return attempt.signal;
-    },
-  });
+  const callOpts = (attempt: CancelSource, body?: string): CallOptions => new AttemptOptions(ev.requestId, forward, timeouts.connectMs, attempt, body);
   const adapterFor = (route: Route) => gw.adapters.get(route.provider.id)!;
   const routed: RoutedRequest = {
     model: entry,
@@ -199,6 +191,21 @@ async function serve(c: Context, gw: Gateway, { req, validated, body: forwardedB
     return RESPONSE_ALREADY_SENT;
   }
   return new Response(sseBody(chunks, sse), { status: 200, headers });
+}
+
+/** One attempt's call options: its cancellation, and a standard AbortSignal made only if the adapter reads one. */
+class AttemptOptions implements CallOptions {
+  constructor(
+    readonly requestId: string,
+    readonly forwardHeaders: Readonly<Record<string, string>> | undefined,
+    readonly connectTimeoutMs: number,
+    readonly cancel: CancelSource,
+    readonly body: string | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.cancel.signal;
+  }
 }
 
 /** Trace context (W3C) to pass on to providers. */
