@@ -147,10 +147,25 @@ async function startGatewayProcess({ name, config, role = 'all-in-one', nodeArgs
   return { pid: child.pid, url: m[1], child, stop: (graceMs) => stopChild(child, graceMs) };
 }
 
+/** Runs a bench tool's `main`, stops every child and exits: 0 when it resolved, 1 with its error. */
+function runTool(main) {
+  main().then(
+    () => {
+      killAll();
+      process.exit(0);
+    },
+    (err) => {
+      console.error(err);
+      killAll();
+      process.exit(1);
+    },
+  );
+}
+
 /** Resident set size of a process in KB (Linux /proc). */
 function rssKb(pid) {
   const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
   return m ? Number(m[1]) : NaN;
 }
 
-module.exports = { ROOT, CLI, workDir, track, waitForLine, stopChild, killAll, startUpstreamProcess, startFloorProcess, startGatewayProcess, rssKb };
+module.exports = { ROOT, CLI, workDir, track, waitForLine, stopChild, killAll, runTool, startUpstreamProcess, startFloorProcess, startGatewayProcess, rssKb };

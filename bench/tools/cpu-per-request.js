@@ -18,7 +18,7 @@
 const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
 const { parseArgs } = require('node:util');
-const { killAll, startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
+const { runTool, startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
 const { chatBody, providerConfig, proxyConfig } = require('../lib/configs');
 const { cannon, streamLoad } = require('../lib/load');
 const { median } = require('../lib/stats');
@@ -97,14 +97,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => {
-    killAll();
-    process.exit(0);
-  },
-  (err) => {
-    console.error(err);
-    killAll();
-    process.exit(1);
-  },
-);
+runTool(main);

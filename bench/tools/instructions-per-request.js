@@ -18,7 +18,7 @@ const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { Pool } = require('undici');
-const { ROOT, killAll, startGatewayProcess, startUpstreamProcess, track, waitForLine } = require('../lib/children');
+const { ROOT, runTool, startGatewayProcess, startUpstreamProcess, track, waitForLine } = require('../lib/children');
 const { chatBody, providerConfig, proxyConfig, JSON_HEADERS } = require('../lib/configs');
 
 async function drive(url, { requests, connections, stream }) {
@@ -95,14 +95,4 @@ async function main() {
   rmSync(dir, { recursive: true, force: true });
 }
 
-main().then(
-  () => {
-    killAll();
-    process.exit(0);
-  },
-  (err) => {
-    console.error(err);
-    killAll();
-    process.exit(1);
-  },
-);
+runTool(main);

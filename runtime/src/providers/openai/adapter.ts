@@ -18,7 +18,6 @@ import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderA
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
-
 /** Error bodies are read for their message only; more than this is not an error body. */
 const ERROR_BODY_LIMIT = 64 * 1024;
 /** The usual rough rule: a token is about four characters of English text. */
@@ -112,7 +111,6 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
         ...upstreamMeta(res),
       };
     },
-
   };
 }
 
