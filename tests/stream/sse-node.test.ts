@@ -84,10 +84,15 @@ describe('writeSse (Node server)', () => {
     let ended = false;
     const { url, server } = await serve(chunks, { includeUsage: false, onCancel: (r) => (cancelled = r), onEnd: () => (ended = true) });
     const res = await request(url);
-    // The client reads nothing for a while: the socket buffers fill and the pump waits.
-    await new Promise((r) => setTimeout(r, 300));
+    // The client reads nothing: the socket and client buffers fill, then the pump waits.
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let seen = [-2, -1];
+    for (let i = 0; i < 40 && !(seen[0] === seen[1] && seen[1] === state.pulled); i++) {
+      seen = [seen[1]!, state.pulled];
+      await sleep(200);
+    }
     const pulledWhileStalled = state.pulled;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(300);
     expect(state.pulled).toBe(pulledWhileStalled);
     expect(pulledWhileStalled).toBeLessThan(100_000);
     res.body.destroy();
