@@ -46,7 +46,7 @@ const stdouts = new Map<boolean, DestinationStream>();
  * wait at most `flushMs`; pino flushes what is left when the process exits. A reader
  * that stops reading costs lines beyond `maxBufferedBytes`, never the gateway's memory.
  */
-export const LOG_BATCH = { minBytes: 4096, flushMs: 100, maxBufferedBytes: 16 * 1024 * 1024 } as const;
+const LOG_BATCH = { minBytes: 4096, flushMs: 100, maxBufferedBytes: 16 * 1024 * 1024 } as const;
 
 /** One stdout writer per process (per mode), shared by every gateway and the EMF lines. */
 export function stdout(sync: boolean): DestinationStream {
