@@ -5,18 +5,20 @@
  * load: a steadier measure than throughput on a shared machine, for checking one change to
  * the hot path at a time. Targets: the floor proxy, the all-in-one gateway, proxy + spoke,
  * and optionally the all-in-one gateway of another build (`--ab DIR`, a copy of dist/
- * placed where it resolves this project's node_modules) for an A/B in the same run.
+ * placed where it resolves this project's node_modules; repeatable, each named by its
+ * directory) for an A/B in the same run.
  * Each repetition runs every target back to back (rotating order); the report gives each
  * target's median CPU per request and its median ratio to the floor within a repetition.
  *
  *   node bench/tools/cpu-per-request.js [--stream] [--connections 64] [--seconds 3] [--reps 5]
- *        [--only floor,gateway,two-tier] [--ab node_modules/.cache/ab/base]
+ *        [--only floor,gateway,two-tier] [--ab node_modules/.cache/ab/base [--ab ...]]
  * GATEWAY_EXTRA='{"observability":{"logLevel":"warn"}}' merges into the gateway configs; USER_ONLY=1
- * counts user CPU only (what our code costs, without the kernel's loopback networking);
+ * counts user CPU only (what our code costs, without the kernel's loopback networking),
+ * MAIN_ONLY=1 the main thread's;
  * AB_NODE_ARGS='--max-semi-space-size=64' starts the A/B gateway with those node flags.
  */
 const { readFileSync } = require('node:fs');
-const { resolve } = require('node:path');
+const { basename, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { runTool, startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
 const { chatBody, providerConfig, proxyConfig } = require('../lib/configs');
@@ -25,9 +27,14 @@ const { median } = require('../lib/stats');
 
 const TICK_US = 1e6 / 100; // USER_HZ
 
-/** utime + stime of all threads; USER=1 counts user time only (our code, not the kernel's network stack). */
+/**
+ * utime + stime of all threads; USER_ONLY=1 counts user time only (our code, not the kernel's
+ * network stack); MAIN_ONLY=1 the main thread only (the one that bounds throughput: GC
+ * helpers run beside it).
+ */
 function cpuUs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const stat = process.env.MAIN_ONLY ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+  const fields = readFileSync(stat, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + (process.env.USER_ONLY ? 0 : Number(fields[12]))) * TICK_US;
 }
 
@@ -39,7 +46,7 @@ async function main() {
       seconds: { type: 'string', default: '3' },
       reps: { type: 'string', default: '5' },
       only: { type: 'string', default: 'floor,gateway,two-tier' },
-      ab: { type: 'string' },
+      ab: { type: 'string', multiple: true },
     },
   });
   const connections = Number(values.connections);
@@ -58,11 +65,11 @@ async function main() {
     const g = await startGatewayProcess({ name: 'cpu-gateway', config: config(providerConfig(accounts)) });
     targets.gateway = { url: g.url, pids: [g.pid] };
   }
-  if (values.ab) {
-    const cli = resolve(values.ab, 'runtime/src/entry/cli.js');
+  for (const dir of values.ab ?? []) {
+    const cli = resolve(dir, 'runtime/src/entry/cli.js');
     const nodeArgs = (process.env.AB_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const g = await startGatewayProcess({ name: 'cpu-ab', config: config(providerConfig(accounts)), cli, nodeArgs });
-    targets[`ab`] = { url: g.url, pids: [g.pid] };
+    const g = await startGatewayProcess({ name: `cpu-${basename(dir)}`, config: config(providerConfig(accounts)), cli, nodeArgs });
+    targets[basename(dir)] = { url: g.url, pids: [g.pid] };
   }
   if (only.includes('two-tier')) {
     const s = await startGatewayProcess({ name: 'cpu-spoke', role: 'spoke', config: config(providerConfig(accounts)) });
@@ -93,7 +100,7 @@ async function main() {
     const runs = reps.map((r) => r[name]);
     const per = runs[0].us.map((_, i) => median(runs.map((x) => x.us[i])).toFixed(1)).join(' + ');
     const ratio = targets.floor && name !== 'floor' ? `  x floor ${median(reps.map((r) => total(r[name]) / total(r.floor))).toFixed(2)} (cpu) ${median(reps.map((r) => r[name].rps / r.floor.rps)).toFixed(3)} (rps)` : '';
-    console.log(`${name.padEnd(9)} ${median(runs.map((x) => x.rps)).toFixed(0).padStart(6)}/s  cpu us/request ${per}${ratio}  errors ${runs.reduce((a, x) => a + x.errors, 0)}`);
+    console.log(`${name.padEnd(12)} ${median(runs.map((x) => x.rps)).toFixed(0).padStart(6)}/s  cpu us/request ${per}${ratio}  errors ${runs.reduce((a, x) => a + x.errors, 0)}`);
   }
 }
 
