@@ -10,6 +10,19 @@ const { join } = require('node:path');
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'ai-gateway.js');
+
+/**
+ * The node flags the runtime image starts the gateway with (the CMD of runtime/Dockerfile),
+ * given to every Node server the benchmarks start, gateways and floor alike: what is
+ * measured is what ships, and the floor runs on the same Node.
+ */
+function shippedNodeFlags() {
+  const cmd = readFileSync(join(ROOT, 'runtime', 'Dockerfile'), 'utf8').match(/^CMD (\[.*\])\s*$/m);
+  if (!cmd) throw new Error('runtime/Dockerfile has no CMD ["node", ...] line');
+  const argv = JSON.parse(cmd[1]);
+  return argv.slice(1, argv.indexOf('dist/gateway.js')).filter((a) => a.startsWith('--'));
+}
+const NODE_FLAGS = shippedNodeFlags();
 const children = new Set();
 let work;
 
@@ -125,7 +138,7 @@ async function startUpstreamProcess(options) {
 /** The floor (or round-robin) proxy in its own process. */
 async function startFloorProcess(targets) {
   const args = [join(__dirname, '..', 'floor-proxy.js'), ...targets.flatMap((t) => ['--target', t])];
-  const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }), 'floor-proxy');
+  const child = track(spawn(process.execPath, [...NODE_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), 'floor-proxy');
   const m = await waitForLine(child, /\{"port":(\d+)\}/);
   return { pid: child.pid, url: `http://127.0.0.1:${m[1]}`, stop: () => stopChild(child) };
 }
@@ -139,7 +152,7 @@ async function startGatewayProcess({ name, config, role = 'all-in-one', nodeArgs
   writeFileSync(file, JSON.stringify(config, null, 2));
   // `cli`: another build's entry/cli.js (A/B runs); its main() is called like bin/ai-gateway.js does.
   const entry = cli ? ['-e', `require(${JSON.stringify(cli)}).main(process.argv.slice(1))`, '--'] : [CLI];
-  const args = [...nodeArgs, ...entry, '--config', file, '--role', role, '--port', '0'];
+  const args = [...NODE_FLAGS, ...nodeArgs, ...entry, '--config', file, '--role', role, '--port', '0'];
   const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT }), name);
   const m = await waitForLine(child, /listening on (http:\/\/\S+)/);
   // Its request log lines keep coming on stdout: drain them, as a log shipper would.
@@ -168,4 +181,4 @@ function rssKb(pid) {
   return m ? Number(m[1]) : NaN;
 }
 
-module.exports = { ROOT, CLI, workDir, track, waitForLine, stopChild, killAll, runTool, startUpstreamProcess, startFloorProcess, startGatewayProcess, rssKb };
+module.exports = { ROOT, CLI, NODE_FLAGS, workDir, track, waitForLine, stopChild, killAll, runTool, startUpstreamProcess, startFloorProcess, startGatewayProcess, rssKb };

@@ -45,7 +45,7 @@ function header(run, quick, only) {
     '',
     `- Command: \`${run.command}\` (${fmt(run.seconds / 60)} minutes)`,
     `- Machine: ${m.cpu}, ${m.cores} cores, ${fmt(m.ramGb)} GB RAM, ${m.os}`,
-    `- Node ${m.node}; commit ${m.commit}`,
+    `- Node ${m.node}${m.nodeFlags?.length ? ` with ${m.nodeFlags.map((f) => `\`${f}\``).join(' ')} for every Node server started (gateways and floor alike: the flags runtime/Dockerfile ships)` : ''}; commit ${m.commit}`,
     `- Date: ${run.date}`,
     `- Load average (1 min) at the start ${fmt(run.loadAtStart[0])}, at the end ${fmt(run.loadAtEnd[0])}: the load generators, upstream and gateways share these ${m.cores} cores.`,
     '',

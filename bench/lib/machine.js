@@ -2,7 +2,7 @@
 /** What the numbers were measured on: they mean little without it. */
 const { execFileSync } = require('node:child_process');
 const os = require('node:os');
-const { ROOT } = require('./children');
+const { NODE_FLAGS, ROOT } = require('./children');
 
 function git(args) {
   try {
@@ -22,6 +22,7 @@ function machine() {
     ramGb: os.totalmem() / 2 ** 30,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
+    nodeFlags: NODE_FLAGS,
     commit: commit ? `${commit}${dirty ? ' with uncommitted changes in runtime/' : ''}` : 'unknown',
   };
 }

@@ -70,8 +70,10 @@ function ratiosOf(rep) {
 }
 
 async function run({ quick, log }) {
-  const reps = quick ? 1 : 3;
-  const seconds = quick ? 1 : 3;
+  // More, shorter repetitions: the ratios come from moments closer together, and their
+  // median shrugs off the odd repetition the shared machine slowed (c=1 numbers swing most).
+  const reps = quick ? 1 : 5;
+  const seconds = quick ? 1 : 2;
   const t = await startTargets();
   try {
     log(`  warming up ${TARGETS.join(', ')}`);

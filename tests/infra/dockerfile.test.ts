@@ -58,7 +58,7 @@ describe('runtime/Dockerfile', () => {
     expect(['root', '0', '0:0']).not.toContain(users[users.length - 1]);
     expect(final.find((i) => i.keyword === 'EXPOSE')?.args).toBe('8080');
     const cmd = JSON.parse(final.find((i) => i.keyword === 'CMD')?.args ?? 'null');
-    expect(cmd).toEqual(['node', 'dist/gateway.js', '--role', 'spoke']);
+    expect(cmd).toEqual(['node', '--max-semi-space-size=32', 'dist/gateway.js', '--role', 'spoke']);
     expect(final.find((i) => i.keyword === 'ENTRYPOINT')).toBeUndefined();
   });
 
@@ -119,7 +119,9 @@ describe('the image command on the bundle the build stage makes', () => {
     config.server = { ...config.server, host: '127.0.0.1', port: 0 };
     // No shared-state cache on this machine: the spoke keeps its quotas in memory.
     delete config.state;
-    server = spawn(process.execPath, ['dist/gateway.js', '--role', 'spoke'], {
+    // The image's own command line (its node flags included), with this machine's node.
+    const cmd = JSON.parse(final.find((i) => i.keyword === 'CMD')?.args ?? 'null') as string[];
+    server = spawn(process.execPath, cmd.slice(1), {
       cwd: app,
       env: { PATH: process.env.PATH, GATEWAY_CONFIG_JSON: JSON.stringify(config), AWS_REGION: 'us-east-1' },
       stdio: ['ignore', 'pipe', 'pipe'],
