@@ -27,6 +27,7 @@ import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider } from '.
 import { SpokeDirectory } from './tiers/spoke-directory';
 import { TenantLimiter } from './tenants/limiter';
 import { TenantDirectory } from './api/auth';
+import type { RequestCheck } from './api/validate-chat';
 
 export interface Gateway {
   /** The running config; replaced by `reload`. */
@@ -49,6 +50,8 @@ export interface Gateway {
   readonly tenantLimits: TenantLimiter;
   /** Deny, masking and Bedrock guardrails, run on each request before routing. */
   readonly guardrails: GuardrailStage;
+  /** The compiled check that lets a valid request skip the schema (absent: the schema decides alone). */
+  readonly requestCheck?: RequestCheck;
   readonly clock: Clock;
   readonly now: () => number;
   /** Resolves once the first routes are known (spoke DNS names resolved). */
@@ -79,6 +82,11 @@ export interface GatewayOptions extends Omit<AdapterDeps, 'now'> {
   observability?: ObservabilityOptions;
   /** The shared-state cache's AUTH token (see config/startup.ts). */
   redisPassword?: string;
+  /**
+   * A compiled check of request bodies (api/request-fast-check.ts) that the Node server
+   * passes; the Lambda proxy, which rarely validates a body, leaves its compiler out of the bundle.
+   */
+  requestCheck?: RequestCheck;
 }
 
 export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayOptions): Gateway {
@@ -196,6 +204,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     get guardrails() {
       return guardrails;
     },
+    requestCheck: opts.requestCheck,
     clock,
     now,
     ready,

@@ -42,7 +42,7 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
       const guardrails = gw.guardrails;
       // A proxy without guardrails forwards the body for its spoke to validate.
       const forwarded = gw.role === 'proxy' && guardrails.empty ? forwardedChat(text) : undefined;
-      const req = forwarded ?? parseChatBody(text);
+      const req = forwarded ?? parseChatBody(text, gw.requestCheck);
       ev.model = req.model;
       ev.stream = req.stream === true;
       if (gw.config.observability.logContent) ev.content = { prompt: req.messages };
@@ -57,7 +57,7 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
       const estimatedTokens = promptTokens + (maxOutputTokens(req) ?? DEFAULT_OUTPUT_ESTIMATE);
       permit = tenant?.limits ? await gw.tenantLimits.admit(tenant, estimatedTokens) : NO_LIMITS;
       const checked = guardrails.empty ? req : await guardrails.apply(req, { model: req.model, tenant: tenant?.id });
-      const validated = forwarded ? () => parseChatBody(text) : () => checked;
+      const validated = forwarded ? () => parseChatBody(text, gw.requestCheck) : () => checked;
       return await serve(c, gw, { req: checked, validated, body: forwarded && text, entry, report, permit, estimatedTokens });
     } catch (err) {
       permit?.release();

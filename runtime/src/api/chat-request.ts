@@ -33,11 +33,7 @@ const assistantMessage = compiled(
       tool_calls: z.optional(z.array(toolCall)),
       refusal: maybe(z.string()),
     })
-    .check(
-      z.refine((m) => (m.content !== undefined && m.content !== null) || (m.tool_calls?.length ?? 0) > 0, {
-        message: 'an assistant message needs content or tool_calls',
-      }),
-    ),
+    .check(z.refine(assistantSaysSomething, { message: 'an assistant message needs content or tool_calls' })),
 );
 const toolMessage = compiled(z.object({ role: z.literal('tool'), content, tool_call_id: text() }));
 
@@ -110,18 +106,36 @@ export const chatRequestSchema = compiled(
     })
     .check(
       z.superRefine((req, ctx) => {
-        if (req.tool_choice && typeof req.tool_choice === 'object') {
-          const name = req.tool_choice.function.name;
-          if (!req.tools?.some((t) => t.function.name === name)) {
-            ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: `tool_choice names "${name}", which is not in tools` });
-          }
-        }
-        if (req.stream_options && !req.stream) {
-          ctx.addIssue({ code: 'custom', path: ['stream_options'], message: 'stream_options is only allowed when stream is true' });
-        }
+        const issue = crossFieldIssue(req);
+        if (issue) ctx.addIssue({ code: 'custom', ...issue });
       }),
     ),
 );
+
+/**
+ * The rules no field's own schema can check, as plain functions: the schema's checks and
+ * the compiled fast check (request-fast-check.ts) apply these same ones.
+ */
+export function assistantSaysSomething(m: { content?: unknown; tool_calls?: readonly unknown[] | undefined }): boolean {
+  return (m.content !== undefined && m.content !== null) || (m.tool_calls?.length ?? 0) > 0;
+}
+
+interface CrossFields {
+  stream?: boolean | null;
+  stream_options?: object | null;
+  tools?: readonly { function: { name: string } }[];
+  tool_choice?: string | { function: { name: string } };
+}
+
+/** The first rule between fields a request breaks (tool_choice against tools, stream_options without stream). */
+export function crossFieldIssue(req: CrossFields): { path: string[]; message: string } | undefined {
+  if (req.tool_choice && typeof req.tool_choice === 'object') {
+    const name = req.tool_choice.function.name;
+    if (!req.tools?.some((t) => t.function.name === name)) return { path: ['tool_choice'], message: `tool_choice names "${name}", which is not in tools` };
+  }
+  if (req.stream_options && !req.stream) return { path: ['stream_options'], message: 'stream_options is only allowed when stream is true' };
+  return undefined;
+}
 
 export type ChatRequest = z.output<typeof chatRequestSchema>;
 export type ChatMessage = ChatRequest['messages'][number];
