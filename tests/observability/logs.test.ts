@@ -220,3 +220,43 @@ describe('log level and route warnings', () => {
     assertAbsent(out.text(), clientKey);
   });
 });
+
+describe('request lines on an asynchronous destination', () => {
+  const event = (requestId: string): RequestEvent => ({
+    type: 'request',
+    requestId,
+    role: 'all-in-one',
+    model: 'chat',
+    stream: false,
+    status: 200,
+    attempts: [{ route: 'p/a/r/m', outcome: 'ok', ms: 5 }],
+    continuations: 0,
+    latencyMs: 6,
+  });
+  const logTo = (sync: boolean) => {
+    const out = Object.assign(new LineCapture(), { sync });
+    const bus = new EventBus();
+    bus.subscribe(logObserver(createLogger({ level: 'info', service: 's', role: 'all-in-one', destination: out }), { logContent: false }));
+    return { out, bus };
+  };
+
+  it('reach it as one write per event-loop turn, every line whole and in order', async () => {
+    const { out, bus } = logTo(false);
+    for (const id of ['r1', 'r2', 'r3']) bus.emit(event(id));
+    expect(out.chunks).toHaveLength(0); // not before the turn's events are all in
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(out.chunks).toHaveLength(1);
+    expect(out.requests().map((r) => r.requestId)).toEqual(['r1', 'r2', 'r3']);
+    bus.emit(event('r4'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(out.chunks).toHaveLength(2);
+    expect(out.requests().map((r) => r.requestId)).toEqual(['r1', 'r2', 'r3', 'r4']);
+  });
+
+  it('a synchronous destination (Lambda) gets each line at once', () => {
+    const { out, bus } = logTo(true);
+    for (const id of ['r1', 'r2']) bus.emit(event(id));
+    expect(out.chunks).toHaveLength(2);
+    expect(out.requests().map((r) => r.requestId)).toEqual(['r1', 'r2']);
+  });
+});

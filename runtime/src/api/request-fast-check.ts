@@ -8,24 +8,22 @@
  * would return the body unchanged: the JSON Schema of zod's output forbids extra keys on
  * every object, and the rules between fields are the schema's own functions.
  */
-import type { ValidateFunction } from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import * as z from 'zod/mini';
 import { assistantSaysSomething, chatRequestSchema, crossFieldIssue, type ChatRequest } from './chat-request';
 
-let compiled: ValidateFunction | undefined;
-
-/** Compiled on first use (the Node server passes this check to the gateway; the Lambda bundle has no ajv). */
+/** Compiled at start-up (~100 ms), not on the first request (the Node server passes this check to the gateway; the Lambda bundle has no ajv). */
 function compile(): ValidateFunction {
-  const { default: Ajv } = require('ajv') as typeof import('ajv');
   // Throws on anything JSON Schema cannot say, rather than letting it through unchecked.
   const schema = z.toJSONSchema(chatRequestSchema, { target: 'draft-7' });
   // Not strict: zod's output carries annotations ajv does not know; no coercion or defaults, so the body is never changed.
   return new Ajv({ strict: false, allErrors: false }).compile(schema);
 }
 
+const compiled = compile();
+
 /** True when `doc` is a valid request that zod would return unchanged. */
 export function validAsSent(doc: object): doc is ChatRequest {
-  compiled ??= compile();
   if (!compiled(doc)) return false;
   const req = doc as ChatRequest;
   for (const m of req.messages) if (m.role === 'assistant' && !assistantSaysSomething(m)) return false;
