@@ -131,19 +131,22 @@ describe('request logs through the gateway', () => {
   });
 });
 
+/** A request event of one successful attempt, as the gateway reports it. */
+const requestEvent = (more: Partial<RequestEvent> = {}): RequestEvent => ({
+  type: 'request',
+  requestId: 'req-1',
+  role: 'all-in-one',
+  model: 'chat',
+  stream: false,
+  status: 200,
+  attempts: [{ route: 'p/a/r/m', outcome: 'ok', ms: 5 }],
+  continuations: 0,
+  latencyMs: 6,
+  ...more,
+});
+
 describe('content logging', () => {
-  const event: RequestEvent = {
-    type: 'request',
-    requestId: 'req-1',
-    role: 'all-in-one',
-    model: 'chat',
-    stream: false,
-    status: 200,
-    attempts: [{ route: 'p/a/r/m', outcome: 'ok', ms: 5 }],
-    continuations: 0,
-    latencyMs: 6,
-    content: { prompt: [{ role: 'user', content: PROMPT }], answer: REPLY },
-  };
+  const event = requestEvent({ content: { prompt: [{ role: 'user', content: PROMPT }], answer: REPLY } });
 
   const logWith = (logContent: boolean) => {
     const out = new LineCapture();
@@ -222,17 +225,7 @@ describe('log level and route warnings', () => {
 });
 
 describe('request lines on an asynchronous destination', () => {
-  const event = (requestId: string): RequestEvent => ({
-    type: 'request',
-    requestId,
-    role: 'all-in-one',
-    model: 'chat',
-    stream: false,
-    status: 200,
-    attempts: [{ route: 'p/a/r/m', outcome: 'ok', ms: 5 }],
-    continuations: 0,
-    latencyMs: 6,
-  });
+  const event = (requestId: string) => requestEvent({ requestId });
   const logTo = (sync: boolean) => {
     const out = Object.assign(new LineCapture(), { sync });
     const bus = new EventBus();
