@@ -113,7 +113,7 @@ describe('the image command on the bundle the build stage makes', () => {
     expect(result.status).toBe(2);
   });
 
-  test('with the config a spoke stack renders, the spoke serves /healthz and /v1/models', async () => {
+  test('with the config a spoke stack renders, the spoke serves /healthz and /v1/models and validates requests', async () => {
     const config = renderSpokeRuntimeConfig(spokeConfig('spoke-a'), 'spoke-a', 'rediss://state.invalid:6379');
     // Loopback and an ephemeral port here; in the container, 0.0.0.0:8080 from the task environment.
     config.server = { ...config.server, host: '127.0.0.1', port: 0 };
@@ -143,5 +143,15 @@ describe('the image command on the bundle the build stage makes', () => {
     expect(models.status).toBe(200);
     const body = (await models.json()) as { data: { id: string }[] };
     expect(body.data.map((m) => m.id).sort()).toEqual(['chat', 'reasoning']);
+    // A body whose every field is valid and only a cross-field rule refuses: the request
+    // check compiled at start-up runs in the bundle (broken, it would throw: a 500), and the
+    // schema names the fault.
+    const chat = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], stream_options: { include_usage: true } }),
+    });
+    expect(chat.status).toBe(400);
+    expect(((await chat.json()) as { error: { message: string } }).error.message).toMatch(/stream_options is only allowed when stream is true/);
   });
 });
