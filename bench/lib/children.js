@@ -135,12 +135,12 @@ async function startUpstreamProcess(options) {
   };
 }
 
-/** The floor (or round-robin) proxy in its own process. */
-async function startFloorProcess(targets) {
+/** The floor (or round-robin) proxy in its own process; `nodeArgs` go to node (e.g. --cpu-prof). */
+async function startFloorProcess(targets, nodeArgs = []) {
   const args = [join(__dirname, '..', 'floor-proxy.js'), ...targets.flatMap((t) => ['--target', t])];
-  const child = track(spawn(process.execPath, [...NODE_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), 'floor-proxy');
+  const child = track(spawn(process.execPath, [...NODE_FLAGS, ...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), 'floor-proxy');
   const m = await waitForLine(child, /\{"port":(\d+)\}/);
-  return { pid: child.pid, url: `http://127.0.0.1:${m[1]}`, stop: () => stopChild(child) };
+  return { pid: child.pid, url: `http://127.0.0.1:${m[1]}`, stop: (graceMs) => stopChild(child, graceMs) };
 }
 
 /**

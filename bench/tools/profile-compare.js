@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Where the gateway's main-thread time per request goes, against the floor proxy's: both
+ * run under `node --cpu-prof` and take the same closed-loop JSON load (c=64 by default)
+ * in short windows in turn; the samples of those windows only (not start-up or warm-up)
+ * are summed by category (our code, each package, node core module, loopback writes, GC)
+ * and divided by the requests served in them. The profiler slows JavaScript-heavy
+ * processes more, and the machine drifts: read differences, and run it twice.
+ *
+ *   node bench/tools/profile-compare.js [--connections 64] [--seconds 2] [--reps 3] [--top 25]
+ */
+const { readdirSync, readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { parseArgs } = require('node:util');
+const { runTool, startFloorProcess, startGatewayProcess, startUpstreamProcess, workDir } = require('../lib/children');
+const { chatBody, providerConfig } = require('../lib/configs');
+const { cannon } = require('../lib/load');
+
+/** The category a profile node's own time counts under. */
+function categoryOf(frame) {
+  const url = frame.url;
+  if (url.includes('node_modules/')) {
+    const parts = url.split('node_modules/').pop().split('/');
+    return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  }
+  if (url.includes('/runtime/src/')) return 'our code (JSON.parse/stringify included)';
+  if (url.startsWith('node:')) return `node:${url.slice(5).replace(/^internal\//, '').split('/')[0]}`;
+  if (frame.functionName === 'writev' || frame.functionName.startsWith('write')) return 'loopback writes (system calls)';
+  if (frame.functionName === '(garbage collector)') return 'garbage collector';
+  if (frame.functionName === 'runMicrotasks') return 'promise jobs (runMicrotasks)';
+  return 'native/V8, other';
+}
+
+/** µs of main-thread time per request by category, from the samples within `windows`. */
+function perRequest(file, windows, requests) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const inWindow = (from, to) => windows.some((w) => from >= w.fromUs && to <= w.toUs);
+  const out = new Map();
+  let t = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    const from = t;
+    t += profile.timeDeltas[i];
+    if (!inWindow(from, t)) return;
+    const frame = byId.get(id).callFrame;
+    if (frame.functionName === '(idle)' || frame.functionName === '(program)') return;
+    const k = categoryOf(frame);
+    out.set(k, (out.get(k) ?? 0) + profile.timeDeltas[i] / requests);
+  });
+  return out;
+}
+
+/** Profile timestamps are the monotonic clock in µs, as process.hrtime is. */
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+async function main() {
+  const { values } = parseArgs({
+    options: { connections: { type: 'string', default: '64' }, seconds: { type: 'string', default: '2' }, reps: { type: 'string', default: '3' }, top: { type: 'string', default: '25' } },
+  });
+  const connections = Number(values.connections);
+  const up = await startUpstreamProcess({ ports: 1, latencyMs: 0 });
+  const profArgs = (name) => ['--cpu-prof', `--cpu-prof-dir=${join(workDir(), `profile-compare-${name}`)}`, '--cpu-prof-interval=100'];
+  const targets = {
+    floor: await startFloorProcess([up.url(0)], profArgs('floor')),
+    gateway: await startGatewayProcess({ name: 'profile-compare', config: providerConfig([{ id: 'acct', urls: [up.url(0)] }]), nodeArgs: profArgs('gateway') }),
+  };
+  const seen = { floor: { windows: [], requests: 0, rps: [] }, gateway: { windows: [], requests: 0, rps: [] } };
+  for (const t of Object.values(targets)) await cannon({ url: t.url, body: chatBody(), connections, durationS: 2 }); // warm-up
+  // Short windows in turn, so that the machine's drift falls on both alike.
+  for (let r = 0; r < Number(values.reps); r++) {
+    for (const name of r % 2 ? ['gateway', 'floor'] : ['floor', 'gateway']) {
+      const fromUs = nowUs();
+      const res = await cannon({ url: targets[name].url, body: chatBody(), connections, durationS: Number(values.seconds) });
+      seen[name].windows.push({ fromUs, toUs: nowUs() });
+      seen[name].requests += res.ok;
+      seen[name].rps.push(Math.round(res.rps));
+    }
+  }
+  for (const t of Object.values(targets)) await t.stop(15_000); // profiles are written at exit
+  const profileOf = (name) => {
+    const dir = join(workDir(), `profile-compare-${name}`);
+    return perRequest(join(dir, readdirSync(dir)[0]), seen[name].windows, seen[name].requests);
+  };
+  const f = profileOf('floor');
+  const g = profileOf('gateway');
+  const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
+  const row = (label, a, b) => console.log(`${label.padEnd(44)} ${a.toFixed(1).padStart(7)} ${b.toFixed(1).padStart(8)} ${(b - a).toFixed(1).padStart(7)}`);
+  console.log(`req/s under the profiler (c=${connections}), windows in turn: floor ${seen.floor.rps.join(', ')}; gateway ${seen.gateway.rps.join(', ')}`);
+  console.log(`${'µs of main-thread time per request'.padEnd(44)} ${'floor'.padStart(7)} ${'gateway'.padStart(8)} ${'diff'.padStart(7)}`);
+  row('all', sum(f), sum(g));
+  const rows = [...new Set([...f.keys(), ...g.keys()])].map((k) => [k, f.get(k) ?? 0, g.get(k) ?? 0]);
+  rows.sort((a, b) => Math.abs(b[2] - b[1]) - Math.abs(a[2] - a[1]));
+  for (const [k, a, b] of rows.slice(0, Number(values.top))) row(k, a, b);
+}
+
+runTool(main);
