@@ -18,7 +18,7 @@ const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { Pool } = require('undici');
-const { ROOT, runTool, startGatewayProcess, startUpstreamProcess, track, waitForLine } = require('../lib/children');
+const { NODE_FLAGS, ROOT, runTool, startGatewayProcess, startUpstreamProcess, track, waitForLine } = require('../lib/children');
 const { chatBody, providerConfig, proxyConfig, JSON_HEADERS } = require('../lib/configs');
 
 async function drive(url, { requests, connections, stream }) {
@@ -62,14 +62,14 @@ async function main() {
   let args;
   let spoke;
   if (values.target === 'floor') {
-    args = [...valgrind, process.execPath, join(__dirname, '..', 'floor-proxy.js'), '--target', up.url(0)];
+    args = [...valgrind, process.execPath, ...NODE_FLAGS, join(__dirname, '..', 'floor-proxy.js'), '--target', up.url(0)];
   } else {
     const cli = values.dist ? resolve(values.dist, 'runtime/src/entry/cli.js') : join(ROOT, 'dist/runtime/src/entry/cli.js');
     const role = values.target === 'proxy' ? 'proxy' : 'all-in-one';
     if (role === 'proxy') spoke = await startGatewayProcess({ name: 'ipr-spoke', role: 'spoke', config: providerConfig(accounts) });
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify(role === 'proxy' ? proxyConfig([spoke.url]) : providerConfig(accounts)));
-    args = [...valgrind, process.execPath, '-e', `require(${JSON.stringify(cli)}).main(process.argv.slice(1))`, '--', '--config', file, '--role', role, '--port', '0'];
+    args = [...valgrind, process.execPath, ...NODE_FLAGS, '-e', `require(${JSON.stringify(cli)}).main(process.argv.slice(1))`, '--', '--config', file, '--role', role, '--port', '0'];
   }
   const child = track(spawn('valgrind', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT }), 'valgrind');
   const m = await waitForLine(child, /listening on (http:\/\/\S+)|\{"port":(\d+)\}/, 120_000);
