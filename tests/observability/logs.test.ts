@@ -9,6 +9,7 @@ import { parseConfig } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import type { RequestEvent } from '../../runtime/src/observability/events';
 import { EventBus } from '../../runtime/src/observability/events';
+import { emfObserver } from '../../runtime/src/observability/emf';
 import { createLogger, logObserver } from '../../runtime/src/observability/logger';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
@@ -244,6 +245,15 @@ describe('request lines on an asynchronous destination', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(out.chunks).toHaveLength(2);
     expect(out.requests().map((r) => r.requestId)).toEqual(['r1', 'r2', 'r3', 'r4']);
+  });
+
+  it('share one write per turn with the EMF lines, in the order they were made', async () => {
+    const { out, bus } = logTo(false);
+    bus.subscribe(emfObserver(out, { namespace: 'N', service: 's', modelLabel: (m) => m }));
+    for (const id of ['r1', 'r2']) bus.emit(event(id));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(out.chunks).toHaveLength(1);
+    expect(out.records().map((r) => `${'_aws' in r ? 'emf' : 'log'} ${String(r.requestId ?? r.RequestId)}`)).toEqual(['log r1', 'emf r1', 'log r2', 'emf r2']);
   });
 
   it('a synchronous destination (Lambda) gets each line at once', () => {

@@ -7,6 +7,7 @@ import type { DestinationStream } from 'pino';
 import { sentAttempts } from '../routing/executor';
 import type { GatewayObserver, RequestEvent } from './events';
 import { errorOf } from './labels';
+import { lineWriter } from './line-batch';
 
 export type EmfUnit = 'Count' | 'Milliseconds';
 
@@ -79,7 +80,8 @@ export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
 
 /** Writes one EMF line per request event to `destination` (stdout in production). */
 export function emfObserver(destination: DestinationStream, opts: EmfOptions): GatewayObserver {
+  const write = lineWriter(destination);
   return (ev) => {
-    if (ev.type === 'request') destination.write(`${JSON.stringify(emfRecord(ev, opts))}\n`);
+    if (ev.type === 'request') write(`${JSON.stringify(emfRecord(ev, opts))}\n`);
   };
 }

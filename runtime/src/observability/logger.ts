@@ -7,6 +7,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Role } from '../config/schema';
 import type { AttemptRecord } from '../routing/executor';
 import type { CooldownEvent, EjectionEvent, GatewayObserver, RequestEvent } from './events';
+import { lineWriter } from './line-batch';
 import { REDACT_PATHS, REDACTED, scrubError, scrubSecrets } from './redact';
 import type { ObservabilitySettings } from './settings';
 import { traceIdOf } from './trace';
@@ -116,34 +117,17 @@ function isoNow(): string {
  * Writes request lines straight to the logger's destination: the line pino would write
  * (level, time, the logger's bindings, the fields, msg), made by one JSON.stringify.
  * pino's field-by-field serializer was the costliest part of logging a request. Lines
- * of one event-loop turn (the event bus emits them together) reach an asynchronous
- * destination as one write: sonic-boom measures its whole pending buffer on every
- * write, which per line cost more than making the line. A synchronous destination
- * (Lambda) gets each line at once.
+ * go out batched per event-loop turn (line-batch.ts).
  */
 export function requestLineWriter(logger: Logger, logContent: boolean): (ev: RequestEvent) => void {
-  const destination = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!;
+  const write = lineWriter((logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!);
   const bindings = JSON.stringify(logger.bindings()).slice(1, -1);
   const afterTime = bindings ? `",${bindings},` : '",';
-  const batched = (destination as { sync?: boolean }).sync === false;
-  let pending = '';
-  const flush = () => {
-    const lines = pending;
-    pending = '';
-    try {
-      destination.write(lines);
-    } catch {
-      // A closed destination loses lines; it must not take the process down from a microtask.
-    }
-  };
   return (ev) => {
     const level = requestLevel(ev);
     if (!logger.isLevelEnabled(level)) return;
     const fields = JSON.stringify(requestLine(ev, logContent));
-    const line = `{"level":"${level}","time":"${isoNow()}${afterTime}${fields.slice(1, -1)},"msg":"request"}\n`;
-    if (!batched) return void destination.write(line);
-    if (pending === '') queueMicrotask(flush);
-    pending += line;
+    write(`{"level":"${level}","time":"${isoNow()}${afterTime}${fields.slice(1, -1)},"msg":"request"}\n`);
   };
 }
 
