@@ -8,13 +8,17 @@
  * and divided by the requests served in them. The profiler slows JavaScript-heavy
  * processes more, and the machine drifts: read differences, and run it twice.
  *
- *   node bench/tools/profile-compare.js [--connections 64] [--seconds 2] [--reps 3] [--top 25]
+ * `--target proxy` profiles the proxy role in front of a spoke (two-tier) instead of the
+ * all-in-one gateway; the floor then stands in front of a second, unprofiled spoke, so
+ * that both hops wait on the same kind of downstream.
+ *
+ *   node bench/tools/profile-compare.js [--target gateway|proxy] [--connections 64] [--seconds 2] [--reps 3] [--top 25]
  */
 const { readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { parseArgs } = require('node:util');
 const { runTool, startFloorProcess, startGatewayProcess, startUpstreamProcess, workDir } = require('../lib/children');
-const { chatBody, providerConfig } = require('../lib/configs');
+const { chatBody, providerConfig, proxyConfig } = require('../lib/configs');
 const { cannon } = require('../lib/load');
 
 /** The category a profile node's own time counts under. */
@@ -56,15 +60,30 @@ const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 async function main() {
   const { values } = parseArgs({
-    options: { connections: { type: 'string', default: '64' }, seconds: { type: 'string', default: '2' }, reps: { type: 'string', default: '3' }, top: { type: 'string', default: '25' } },
+    options: {
+      target: { type: 'string', default: 'gateway' },
+      connections: { type: 'string', default: '64' },
+      seconds: { type: 'string', default: '2' },
+      reps: { type: 'string', default: '3' },
+      top: { type: 'string', default: '25' },
+    },
   });
+  if (!['gateway', 'proxy'].includes(values.target)) throw new Error(`--target: gateway or proxy, not ${values.target}`);
   const connections = Number(values.connections);
   const up = await startUpstreamProcess({ ports: 1, latencyMs: 0 });
   const profArgs = (name) => ['--cpu-prof', `--cpu-prof-dir=${join(workDir(), `profile-compare-${name}`)}`, '--cpu-prof-interval=100'];
-  const targets = {
-    floor: await startFloorProcess([up.url(0)], profArgs('floor')),
-    gateway: await startGatewayProcess({ name: 'profile-compare', config: providerConfig([{ id: 'acct', urls: [up.url(0)] }]), nodeArgs: profArgs('gateway') }),
-  };
+  const accounts = [{ id: 'acct', urls: [up.url(0)] }];
+  const spoke = async (name) => (await startGatewayProcess({ name, role: 'spoke', config: providerConfig(accounts) })).url;
+  const targets =
+    values.target === 'gateway'
+      ? {
+          floor: await startFloorProcess([up.url(0)], profArgs('floor')),
+          gateway: await startGatewayProcess({ name: 'profile-compare', config: providerConfig(accounts), nodeArgs: profArgs('gateway') }),
+        }
+      : {
+          floor: await startFloorProcess([await spoke('profile-floor-spoke')], profArgs('floor')),
+          gateway: await startGatewayProcess({ name: 'profile-compare', role: 'proxy', config: proxyConfig([await spoke('profile-proxy-spoke')]), nodeArgs: profArgs('gateway') }),
+        };
   const seen = { floor: { windows: [], requests: 0, rps: [] }, gateway: { windows: [], requests: 0, rps: [] } };
   for (const t of Object.values(targets)) await cannon({ url: t.url, body: chatBody(), connections, durationS: 2 }); // warm-up
   // Short windows in turn, so that the machine's drift falls on both alike.
@@ -86,8 +105,9 @@ async function main() {
   const g = profileOf('gateway');
   const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
   const row = (label, a, b) => console.log(`${label.padEnd(44)} ${a.toFixed(1).padStart(7)} ${b.toFixed(1).padStart(8)} ${(b - a).toFixed(1).padStart(7)}`);
-  console.log(`req/s under the profiler (c=${connections}), windows in turn: floor ${seen.floor.rps.join(', ')}; gateway ${seen.gateway.rps.join(', ')}`);
-  console.log(`${'µs of main-thread time per request'.padEnd(44)} ${'floor'.padStart(7)} ${'gateway'.padStart(8)} ${'diff'.padStart(7)}`);
+  const label = values.target;
+  console.log(`req/s under the profiler (c=${connections}), windows in turn: floor ${seen.floor.rps.join(', ')}; ${label} ${seen.gateway.rps.join(', ')}`);
+  console.log(`${'µs of main-thread time per request'.padEnd(44)} ${'floor'.padStart(7)} ${label.padStart(8)} ${'diff'.padStart(7)}`);
   row('all', sum(f), sum(g));
   const rows = [...new Set([...f.keys(), ...g.keys()])].map((k) => [k, f.get(k) ?? 0, g.get(k) ?? 0]);
   rows.sort((a, b) => Math.abs(b[2] - b[1]) - Math.abs(a[2] - a[1]));
