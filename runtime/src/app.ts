@@ -2,31 +2,66 @@
  * The Hono app, built once from a gateway (config + role). Lambda, the Node server and
  * tests all serve this same app; entry points stay a few lines around it.
  */
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import type { ServerResponse } from 'node:http';
 import { bodyLimit } from 'hono/body-limit';
-import { randomUUID } from 'node:crypto';
+import { CHAT_PATHS, requestIdOf, type ChatCall, type ChatReply } from './api/chat-call';
 import { chatCompletionsHandler } from './api/chat-completions';
-import { GatewayError } from './api/errors';
+import { errorReply, GatewayError, requestTooLarge } from './api/errors';
 import { healthBody } from './api/healthz';
 import { modelsBody } from './api/models';
 import type { Gateway } from './gateway';
 import { createStatusPage } from './observability/status-page';
 
-type Env = { Variables: { requestId: string }; Bindings: { requestContext?: { requestId?: string } } };
+type Env = {
+  Variables: { requestId: string };
+  Bindings: { requestContext?: { requestId?: string }; outgoing?: ServerResponse };
+};
 
-/** The chat routes, whose answers carry x-request-id in their own plain headers. */
-const CHAT_PATHS = new Set(['/v1/chat/completions', '/inference']);
-
-function errorResponse(c: Context, err: GatewayError): Response {
-  return c.json(err.toJSON(), err.status, { ...err.headers, 'x-request-id': c.get('requestId') as string });
+function errorResponse(c: Context, err: unknown, logInternal: (err: unknown) => void = () => undefined): Response {
+  const reply = errorReply(err, c.get('requestId') as string, logInternal);
+  return c.json(reply.body, reply.status, reply.headers);
 }
 
-/** The client's own request id when it is sane (as Hono's request-id middleware checks), else ours. */
-function requestIdOf(c: Context<Env>): string {
-  const given = c.req.header('x-request-id');
-  if (given && given.length <= 255 && !/[^\w\-=]/.test(given)) return given;
-  // Behind API Gateway, its request id ties our logs to its access logs.
-  return c.env?.requestContext?.requestId ?? randomUUID();
+/** A chat request through Hono (Lambda, app.fetch; the Node server has its own, entry/chat-listener.ts). */
+class HonoChatCall implements ChatCall {
+  constructor(private readonly c: Context<Env>) {}
+
+  get requestId(): string {
+    return this.c.get('requestId');
+  }
+
+  header(name: string): string | undefined {
+    return this.c.req.header(name);
+  }
+
+  headers(): Headers {
+    return this.c.req.raw.headers;
+  }
+
+  get env(): unknown {
+    return this.c.env;
+  }
+
+  text(): Promise<string> {
+    return this.c.req.text();
+  }
+
+  get outgoing(): ServerResponse | undefined {
+    return this.c.env?.outgoing;
+  }
+
+  /** Read only where there is no `outgoing`: on the Node server it would make a whole web Request. */
+  get signal(): AbortSignal {
+    return this.c.req.raw.signal;
+  }
+}
+
+function honoReply(reply: ChatReply): Response {
+  if (reply.kind === 'json') return new Response(reply.body, { status: reply.status, headers: reply.headers });
+  if (reply.kind === 'stream') return reply.response;
+  return RESPONSE_ALREADY_SENT;
 }
 
 export function createApp(gw: Gateway): Hono<Env> {
@@ -35,7 +70,7 @@ export function createApp(gw: Gateway): Hono<Env> {
   const startedAt = gw.now();
 
   app.use((c, next) => {
-    const id = requestIdOf(c);
+    const id = requestIdOf(c.req.header('x-request-id'), c.env);
     c.set('requestId', id);
     // Chat answers add it to their plain headers: c.header() makes a Headers object per answer.
     if (!CHAT_PATHS.has(c.req.path)) c.header('x-request-id', id);
@@ -43,8 +78,7 @@ export function createApp(gw: Gateway): Hono<Env> {
   });
 
   const maxBody = gw.config.server.maxBodyBytes;
-  const tooLarge = (c: Context) =>
-    errorResponse(c, new GatewayError(413, 'invalid_request_error', `The request body is larger than ${maxBody} bytes.`, 'request_too_large'));
+  const tooLarge = (c: Context) => errorResponse(c, requestTooLarge(maxBody));
   const streamedLimit = bodyLimit({ maxSize: maxBody, onError: tooLarge });
   // With a Content-Length the header decides (the HTTP parser holds the body to it), and
   // the body is never touched here: Hono's own check would build a web Request stream
@@ -56,7 +90,8 @@ export function createApp(gw: Gateway): Hono<Env> {
     }
     return streamedLimit(c, next);
   };
-  const chat = chatCompletionsHandler(gw, tenants);
+  const handleChat = chatCompletionsHandler(gw, tenants);
+  const chat = async (c: Context<Env>) => honoReply(await handleChat(new HonoChatCall(c)));
   app.post('/v1/chat/completions', limit, chat);
   app.post('/inference', limit, chat);
 
@@ -89,12 +124,8 @@ export function createApp(gw: Gateway): Hono<Env> {
     errorResponse(c, new GatewayError(404, 'not_found_error', `No route ${c.req.method} ${c.req.path}.`, 'unknown_url')),
   );
 
-  app.onError((err, c) => {
-    if (err instanceof GatewayError) return errorResponse(c, err);
-    // Never echo internals: the request id lets an operator find the log line.
-    gw.logger.error({ requestId: c.get('requestId'), err }, 'internal error');
-    return errorResponse(c, new GatewayError(500, 'api_error', `Internal gateway error (request ${c.get('requestId')}).`, 'internal_error'));
-  });
+  // Never echo internals: the request id lets an operator find the log line.
+  app.onError((err, c) => errorResponse(c, err, (e) => gw.logger.error({ requestId: c.get('requestId'), err: e }, 'internal error')));
 
   return app;
 }

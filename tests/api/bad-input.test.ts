@@ -71,6 +71,28 @@ describe('bad input', () => {
     expect(json.error).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
   });
 
+  it('answers an oversize body sent without a length (chunked) with 413', async () => {
+    const big = new TextEncoder().encode(JSON.stringify({ ...ok, messages: [{ role: 'user', content: 'x'.repeat(10_000) }] }));
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        // In pieces, so that the limit is crossed part-way through the body.
+        for (let i = 0; i < big.length; i += 1000) controller.enqueue(big.subarray(i, i + 1000));
+        controller.close();
+      },
+    });
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit);
+    expect(res.headers.get('content-length')).not.toBeNull();
+    expect(res.status).toBe(413);
+    expect((await res.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('answers other methods on the chat path with 404 in the OpenAI shape', async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.code).toBe('unknown_url');
+  });
+
   it('surfaces each status as the OpenAI SDK error class', async () => {
     await expect(gw.client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     await expect(gw.client.chat.completions.create({ model: 'chat', messages: [] })).rejects.toBeInstanceOf(OpenAI.BadRequestError);

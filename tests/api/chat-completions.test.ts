@@ -30,6 +30,14 @@ describe('POST /v1/chat/completions with the OpenAI SDK (simulated provider)', (
     expect(res.headers.get('x-request-id')).toBe('client-req-42');
   });
 
+  it('serves the chat path with a query string, and an unsafe client x-request-id is replaced', async () => {
+    const res = await postJson(`${gw.url}/v1/chat/completions?trace=1`, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'bad id\twith tabs' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(Number(res.headers.get('content-length'))).toBe(Buffer.byteLength(await res.text()));
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('streams chunks in the OpenAI format with a final usage chunk when asked', async () => {
     const stream = await gw.client.chat.completions.create({
       model: 'chat',

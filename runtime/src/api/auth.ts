@@ -13,7 +13,7 @@ export function hashKey(key: string): string {
   return `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
 
-export function presentedKey(headers: Headers): string | undefined {
+export function presentedKey(headers: Pick<Headers, 'get'>): string | undefined {
   const auth = headers.get('authorization');
   if (auth) {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
@@ -46,7 +46,7 @@ export class TenantDirectory {
    * The tenant a request belongs to; undefined when the gateway is open (no tenants).
    * `env` is Hono's `c.env`: in Lambda it carries API Gateway's request context.
    */
-  authenticate(headers: Headers, env?: unknown): TenantConfig | undefined {
+  authenticate(headers: Pick<Headers, 'get'>, env?: unknown): TenantConfig | undefined {
     if (this.open) return undefined;
     const identity = this.lambda.empty ? undefined : requestIdentity(env);
     try {

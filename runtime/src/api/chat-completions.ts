@@ -3,9 +3,6 @@
  * attempt executor, answer as JSON or as an SSE stream. Provider wire formats never
  * reach this file.
  */
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import type { Context } from 'hono';
-import type { ServerResponse } from 'node:http';
 import type { Gateway } from '../gateway';
 import { ProviderError } from '../providers/errors';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
@@ -20,6 +17,7 @@ import { sseBody, writeSse, type SseBodyOptions } from '../stream/sse-response';
 import { SSE_HEADERS } from '../stream/sse-write';
 import { startStream, type StartedStream } from '../stream/started-stream';
 import { assertModelAllowed, type TenantDirectory } from './auth';
+import { SENT, type ChatCall, type ChatReply } from './chat-call';
 import { maxOutputTokens, type ChatRequest } from './chat-request';
 import { GatewayError, notFound } from './errors';
 import { clientClosed, deadlineExceeded, failureToError } from './failure-response';
@@ -31,14 +29,14 @@ import { USAGE_HEADER } from './gateway-headers';
 export const DEFAULT_OUTPUT_ESTIMATE = 1024;
 
 export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
-  return async (c: Context): Promise<Response> => {
-    const report = new RequestReport(gw, c.get('requestId') as string, c.req.header('traceparent'));
+  return async (c: ChatCall): Promise<ChatReply> => {
+    const report = new RequestReport(gw, c.requestId, c.header('traceparent'));
     const ev = report.event;
     let permit: TenantPermit | undefined;
     try {
-      const tenant = tenants.open ? undefined : tenants.authenticate(c.req.raw.headers, c.env);
+      const tenant = tenants.open ? undefined : tenants.authenticate(c.headers(), c.env);
       ev.tenant = tenant?.id;
-      const text = await c.req.text();
+      const text = await c.text();
       const guardrails = gw.guardrails;
       // A proxy without guardrails forwards the body for its spoke to validate.
       const forwarded = gw.role === 'proxy' && guardrails.empty ? forwardedChat(text) : undefined;
@@ -105,13 +103,13 @@ interface Admitted {
   estimatedTokens: number;
 }
 
-async function serve(c: Context, gw: Gateway, { req, validated, body: forwardedBody, entry, report, permit, estimatedTokens }: Admitted): Promise<Response> {
+async function serve(c: ChatCall, gw: Gateway, { req, validated, body: forwardedBody, entry, report, permit, estimatedTokens }: Admitted): Promise<ChatReply> {
   const started = gw.now();
   const ev = report.event;
   const deadlineMs = gw.config.server.requestTimeoutMs;
   // Node server: the response tells when the client leaves; elsewhere (Lambda) the request signal.
-  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-  const life = new RequestLifetime(outgoing ?? c.req.raw.signal, deadlineMs);
+  const outgoing = c.outgoing;
+  const life = new RequestLifetime(outgoing ?? c.signal, deadlineMs);
   const timeouts = entry.timeouts;
   const forward = forwardedHeaders(c);
   // `body`: the client's own JSON for the request as it came (never for a continuation).
@@ -146,8 +144,7 @@ async function serve(c: Context, gw: Gateway, { req, validated, body: forwardedB
     const headers = routeHeaders(answer, answer.route.key, ev.requestId);
     headers['content-type'] = 'application/json';
     // The upstream's own text when the adapter kept the completion as it came: no re-encoding.
-    // Plain headers on a plain Response: Hono's c.body() would make a Headers object of them.
-    return new Response(body ?? JSON.stringify(completion), { status: 200, headers });
+    return { kind: 'json', status: 200, headers, body: body ?? JSON.stringify(completion) };
   }
 
   const startOn = (route: Route, requests: ChatRequest[], attempt: CancelSource, body?: string) =>
@@ -168,7 +165,7 @@ async function serve(c: Context, gw: Gateway, { req, validated, body: forwardedB
     outcome,
   );
   const sse: SseBodyOptions = {
-    includeUsage: req.stream_options?.include_usage === true || c.req.header(USAGE_HEADER) === 'include',
+    includeUsage: req.stream_options?.include_usage === true || c.header(USAGE_HEADER) === 'include',
     onCancel: (reason) => life.clientGone(reason),
     onEnd: (err) => {
       life.end();
@@ -188,9 +185,9 @@ async function serve(c: Context, gw: Gateway, { req, validated, body: forwardedB
   // On the Node server the events go straight to the response; elsewhere through a web stream.
   if (outgoing) {
     writeSse(outgoing, headers, chunks, sse);
-    return RESPONSE_ALREADY_SENT;
+    return SENT;
   }
-  return new Response(sseBody(chunks, sse), { status: 200, headers });
+  return { kind: 'stream', response: new Response(sseBody(chunks, sse), { status: 200, headers }) };
 }
 
 /** One attempt's call options: its cancellation, and a standard AbortSignal made only if the adapter reads one. */
@@ -209,9 +206,9 @@ class AttemptOptions implements CallOptions {
 }
 
 /** Trace context (W3C) to pass on to providers. */
-function forwardedHeaders(c: Context): Record<string, string> | undefined {
-  const traceparent = c.req.header('traceparent');
-  const tracestate = c.req.header('tracestate');
+function forwardedHeaders(c: ChatCall): Record<string, string> | undefined {
+  const traceparent = c.header('traceparent');
+  const tracestate = c.header('tracestate');
   if (!traceparent && !tracestate) return undefined;
   const headers: Record<string, string> = {};
   if (traceparent) headers.traceparent = traceparent;

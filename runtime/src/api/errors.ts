@@ -38,6 +38,29 @@ export const badRequest = (message: string, param: string | null = null, code: s
 export const notFound = (message: string, code = 'model_not_found', param: string | null = 'model') =>
   new GatewayError(404, 'not_found_error', message, code, param);
 
+/** An error as the client gets it: status, headers and the OpenAI-shaped JSON body. */
+export interface ErrorReply {
+  status: ContentfulStatusCode;
+  headers: Record<string, string>;
+  body: OpenAIErrorBody;
+}
+
+/**
+ * A GatewayError as it is; anything else as a 500 that names only the request id (what
+ * went wrong goes to `logInternal`, for the operator who finds the log line by that id).
+ */
+export function errorReply(err: unknown, requestId: string, logInternal: (err: unknown) => void): ErrorReply {
+  if (!(err instanceof GatewayError)) {
+    logInternal(err);
+    err = new GatewayError(500, 'api_error', `Internal gateway error (request ${requestId}).`, 'internal_error');
+  }
+  const e = err as GatewayError;
+  return { status: e.status, headers: { ...e.headers, 'x-request-id': requestId }, body: e.toJSON() };
+}
+
+export const requestTooLarge = (maxBytes: number) =>
+  new GatewayError(413, 'invalid_request_error', `The request body is larger than ${maxBytes} bytes.`, 'request_too_large');
+
 /** A `Retry-After` value: whole seconds, at least 1. */
 export function retryAfterSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));

@@ -1,8 +1,10 @@
 /** The Node HTTP server around the app: spoke container, local processes and tests. */
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../app';
 import type { Gateway } from '../gateway';
+import { chatListener } from './chat-listener';
 
 export interface RunningServer {
   readonly url: string;
@@ -14,19 +16,20 @@ export async function startServer(gw: Gateway, port = gw.config.server.port, hos
   const app = createApp(gw);
   await gw.ready;
   return new Promise((resolve, reject) => {
-    let server: ServerType;
+    // The chat routes straight to the chat handler; everything else through the Hono app.
+    const server = createServer(chatListener(gw, getRequestListener(app.fetch)));
     const onError = (err: Error) => reject(err);
-    server = serve({ fetch: app.fetch, port, hostname: host }, (info: AddressInfo) => {
+    server.listen(port, host, () => {
       server.off('error', onError);
+      const info = server.address() as AddressInfo;
       const url = `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`;
       resolve({
         url,
         port: info.port,
         close: () =>
           new Promise<void>((done) => {
-            const s = server as import('node:http').Server;
-            s.close(() => done());
-            s.closeAllConnections?.();
+            server.close(() => done());
+            server.closeAllConnections();
           }).then(() => gw.close()),
       });
     });

@@ -1,0 +1,41 @@
+/**
+ * A chat request as the chat handler sees it, whatever carried it: Hono's context (Lambda,
+ * app.fetch) or the Node server's own request (entry/chat-listener.ts, which answers the
+ * chat routes without building web Request/Response objects: that wrapping cost as much
+ * main-thread time per request as the whole routing core).
+ */
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+
+export interface ChatCall {
+  readonly requestId: string;
+  /** A request header by its lower-case name. */
+  header(name: string): string | undefined;
+  /** The request's headers for tenant keys (only read when tenants are configured). */
+  headers(): Pick<Headers, 'get'>;
+  /** The platform's request context (Lambda: API Gateway's authorizer identity). */
+  readonly env: unknown;
+  text(): Promise<string>;
+  /** Node server: the response that streams are written to, which also tells when the client leaves. */
+  readonly outgoing?: ServerResponse;
+  /** Aborted when the client leaves (read only where there is no `outgoing`). */
+  readonly signal: AbortSignal;
+}
+
+/** The handler's answer: a JSON body, a web stream (no Node response to write to), or already written. */
+export type ChatReply =
+  | { readonly kind: 'json'; readonly status: number; readonly headers: Record<string, string>; readonly body: string }
+  | { readonly kind: 'stream'; readonly response: Response }
+  | { readonly kind: 'sent' };
+
+export const SENT: ChatReply = { kind: 'sent' };
+
+/** The chat routes (POST). */
+export const CHAT_PATHS: ReadonlySet<string> = new Set(['/v1/chat/completions', '/inference']);
+
+/** The client's own request id when it is sane (as Hono's request-id middleware checks), else ours. */
+export function requestIdOf(given: string | undefined, env: unknown): string {
+  if (given && given.length <= 255 && !/[^\w\-=]/.test(given)) return given;
+  // Behind API Gateway, its request id ties our logs to its access logs.
+  return (env as { requestContext?: { requestId?: string } } | undefined)?.requestContext?.requestId ?? randomUUID();
+}

@@ -1,0 +1,131 @@
+/**
+ * The Node server's chat routes: the same chat handler as the Hono app's, called with the
+ * server's own request and response. Through @hono/node-server every request became a web
+ * Request, a Hono context and a middleware chain, and its answer a web Response: ~27k
+ * instructions per request (callgrind), as much as the request log line. Every other route,
+ * and every method but POST, goes to the Hono app.
+ */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { CHAT_PATHS, requestIdOf, type ChatCall, type ChatReply } from '../api/chat-call';
+import { chatCompletionsHandler } from '../api/chat-completions';
+import { errorReply, requestTooLarge } from '../api/errors';
+import { clientClosed } from '../api/failure-response';
+import type { Gateway } from '../gateway';
+
+export function chatListener(gw: Gateway, other: RequestListener): RequestListener {
+  const chat = chatCompletionsHandler(gw, gw.tenants);
+  const maxBody = gw.config.server.maxBodyBytes;
+  return (req, res) => {
+    if (req.method !== 'POST' || !CHAT_PATHS.has(pathOf(req.url))) return other(req, res);
+    const requestId = requestIdOf(single(req.headers['x-request-id']), undefined);
+    const fail = (err: unknown) => writeError(gw, res, requestId, err);
+    // A declared length decides at once, before the handler (as the Hono app's body limit does).
+    if (declaredLength(req) > maxBody) return fail(requestTooLarge(maxBody));
+    chat(new NodeChatCall(req, res, requestId, maxBody)).then((reply) => writeReply(res, reply), fail);
+  };
+}
+
+/** One request as the chat handler reads it (a class: one object shape, its getter on the prototype). */
+class NodeChatCall implements ChatCall {
+  readonly env = undefined;
+  private headerObject: Headers | undefined;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    readonly outgoing: ServerResponse,
+    readonly requestId: string,
+    private readonly maxBody: number,
+  ) {}
+
+  header(name: string): string | undefined {
+    return single(this.req.headers[name]);
+  }
+
+  headers(): Headers {
+    return (this.headerObject ??= toHeaders(this.req));
+  }
+
+  text(): Promise<string> {
+    return readBody(this.req, this.maxBody);
+  }
+
+  /** The handler follows `outgoing`; a signal only for whoever asks for one all the same. */
+  get signal(): AbortSignal {
+    const left = new AbortController();
+    this.outgoing.once('close', () => left.abort(clientClosed()));
+    return left.signal;
+  }
+}
+
+function writeReply(res: ServerResponse, reply: ChatReply): void {
+  if (reply.kind === 'sent') return;
+  if (reply.kind === 'json') {
+    const headers = reply.headers;
+    headers['content-length'] = String(Buffer.byteLength(reply.body));
+    res.writeHead(reply.status, headers);
+    res.end(reply.body);
+    return;
+  }
+  // A web stream: only when the handler had no Node response to write to (not here today).
+  const { response } = reply;
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  res.writeHead(response.status, headers);
+  if (response.body) Readable.fromWeb(response.body as WebReadableStream<Uint8Array>).pipe(res);
+  else res.end();
+}
+
+function writeError(gw: Gateway, res: ServerResponse, requestId: string, err: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const reply = errorReply(err, requestId, (e) => gw.logger.error({ requestId, err: e }, 'internal error'));
+  const body = JSON.stringify(reply.body);
+  res.writeHead(reply.status, { ...reply.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+/** The whole body as text, refused past `max` bytes (bodies without a declared length are counted). */
+function readBody(req: IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (part: Buffer) => {
+      size += part.length;
+      if (size > max) {
+        reject(requestTooLarge(max));
+        req.removeAllListeners('data');
+        req.resume(); // drained, not kept
+        return;
+      }
+      parts.push(part);
+    });
+    req.once('end', () => resolve(parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8')));
+    // The client went away mid-body: no one is left to answer.
+    req.once('error', () => reject(clientClosed()));
+  });
+}
+
+function declaredLength(req: IncomingMessage): number {
+  const length = req.headers['content-length'];
+  return length === undefined || req.headers['transfer-encoding'] !== undefined ? 0 : Number(length);
+}
+
+function pathOf(url: string | undefined): string {
+  if (!url) return '';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+function single(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function toHeaders(req: IncomingMessage): Headers {
+  const h = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) h.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  return h;
+}
