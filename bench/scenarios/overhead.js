@@ -2,15 +2,17 @@
 /**
  * Overhead: the same requests sent directly to the upstream, through the floor proxy,
  * through the all-in-one gateway and through proxy -> spoke. Concurrency 1 for latency,
- * 64 for throughput; non-streamed and streamed. Every repetition measures all four
+ * 64 for throughput; non-streamed and streamed. Every repetition measures all the
  * targets back to back (in a rotating order), so ratios come from the same moment.
+ * `floor-chain` is two floor proxies in a row: what any two Node hops add on this
+ * machine, the reference for two-tier against all-in-one.
  */
 const { startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
 const { chatBody, providerConfig, proxyConfig } = require('../lib/configs');
 const { cannon, streamLoad } = require('../lib/load');
 const { median, percentile } = require('../lib/stats');
 
-const TARGETS = ['direct', 'floor', 'gateway', 'two-tier'];
+const TARGETS = ['direct', 'floor', 'gateway', 'two-tier', 'floor-chain'];
 /** `scale` stretches a measurement: streams at c=1 come only ~40 a second, p99 needs more. */
 const MODES = [
   { id: 'json-c1', stream: false, connections: 1, scale: 1 },
@@ -24,14 +26,16 @@ const UPSTREAM = { ports: 1, latencyMs: 0, chunks: 20, chunkIntervalMs: 1 };
 async function startTargets() {
   const up = await startUpstreamProcess(UPSTREAM);
   const floor = await startFloorProcess([up.url(0)]);
+  const inner = await startFloorProcess([up.url(0)]);
+  const outer = await startFloorProcess([inner.url]);
   const accounts = [{ id: 'acct', urls: [up.url(0)] }];
   const gateway = await startGatewayProcess({ name: 'overhead-all-in-one', config: providerConfig(accounts) });
   const spoke = await startGatewayProcess({ name: 'overhead-spoke', role: 'spoke', config: providerConfig(accounts) });
   const proxy = await startGatewayProcess({ name: 'overhead-proxy', role: 'proxy', config: proxyConfig([spoke.url]) });
   return {
-    urls: { direct: up.url(0), floor: floor.url, gateway: gateway.url, 'two-tier': proxy.url },
+    urls: { direct: up.url(0), floor: floor.url, gateway: gateway.url, 'two-tier': proxy.url, 'floor-chain': outer.url },
     pids: { gateway: gateway.pid, proxy: proxy.pid, spoke: spoke.pid },
-    stop: () => Promise.all([proxy.stop(), spoke.stop(), gateway.stop(), floor.stop(), up.stop()]),
+    stop: () => Promise.all([proxy.stop(), spoke.stop(), gateway.stop(), outer.stop(), inner.stop(), floor.stop(), up.stop()]),
   };
 }
 
@@ -61,6 +65,8 @@ function ratiosOf(rep) {
     out[`${mode} added p50 gateway/floor`] = added(mode, 'gateway', 'p50') / added(mode, 'floor', 'p50');
     out[`${mode} added p99 gateway/floor`] = added(mode, 'gateway', 'p99') / added(mode, 'floor', 'p99');
     out[`${mode} added p50 two-tier/gateway`] = added(mode, 'two-tier', 'p50') / added(mode, 'gateway', 'p50');
+    // The same ratio for two floor proxies against one: the least two Node hops add here.
+    out[`${mode} added p50 floor-chain/floor`] = added(mode, 'floor-chain', 'p50') / added(mode, 'floor', 'p50');
   }
   for (const mode of ['json-c64', 'stream-c64']) {
     out[`${mode} throughput gateway/floor`] = rep[mode].gateway.rps / rep[mode].floor.rps;
