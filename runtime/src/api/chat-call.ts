@@ -1,8 +1,7 @@
 /**
  * A chat request as the chat handler sees it, whatever carried it: Hono's context (Lambda,
  * app.fetch) or the Node server's own request (entry/chat-listener.ts, which answers the
- * chat routes without building web Request/Response objects: that wrapping cost as much
- * main-thread time per request as the whole routing core).
+ * chat routes without a web Request, a Hono context and a web Response per request).
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';

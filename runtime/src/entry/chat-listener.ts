@@ -1,12 +1,13 @@
 /**
  * The Node server's chat routes: the same chat handler as the Hono app's, called with the
  * server's own request and response. Through @hono/node-server every request became a web
- * Request, a Hono context and a middleware chain, and its answer a web Response: ~27k
- * instructions per request (callgrind), as much as the request log line. Every other route,
- * and every method but POST, goes to the Hono app.
+ * Request, a Hono context and a middleware chain, and its answer a web Response: without
+ * them the gateway's main-thread CPU per JSON request fell from 1.70x to 1.47x the floor
+ * proxy's (bench/analysis.md). Every other route, and every method but POST, goes to the
+ * Hono app.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { CHAT_PATHS, requestIdOf, type ChatCall, type ChatReply } from '../api/chat-call';
 import { chatCompletionsHandler } from '../api/chat-completions';
@@ -23,7 +24,14 @@ export function chatListener(gw: Gateway, other: RequestListener): RequestListen
     const fail = (err: unknown) => writeError(gw, res, requestId, err);
     // A declared length decides at once, before the handler (as the Hono app's body limit does).
     if (declaredLength(req) > maxBody) return fail(requestTooLarge(maxBody));
-    chat(new NodeChatCall(req, res, requestId, maxBody)).then((reply) => writeReply(res, reply), fail);
+    // A reply that cannot be written fails like any error: never an unhandled rejection.
+    chat(new NodeChatCall(req, res, requestId, maxBody)).then((reply) => {
+      try {
+        writeReply(res, reply);
+      } catch (err) {
+        fail(err);
+      }
+    }, fail);
   };
 }
 
@@ -73,7 +81,7 @@ function writeReply(res: ServerResponse, reply: ChatReply): void {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
   res.writeHead(response.status, headers);
-  if (response.body) Readable.fromWeb(response.body as WebReadableStream<Uint8Array>).pipe(res);
+  if (response.body) pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), res, () => undefined);
   else res.end();
 }
 
