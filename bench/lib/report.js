@@ -176,7 +176,7 @@ function coldStartSection(c) {
 
 function profileSection(p) {
   const out = [
-    "Self time is spent in the function itself; inclusive time includes what it calls. What these costs are and how to remove them: the Analysis section below, part 1 (the profile's findings).",
+    "Self time is spent in the function itself; inclusive time includes what it calls. What is left of the gateway's cost beyond the floor's, and what would remove it: the Analysis section below, parts 2 and 3.",
     '',
   ];
   for (const prof of p.profiles) {
