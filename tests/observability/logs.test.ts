@@ -5,6 +5,7 @@
  * not the client's own key. Prompts and answers only when the config asks.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { parseConfig } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import type { RequestEvent } from '../../runtime/src/observability/events';
@@ -145,6 +146,41 @@ const requestEvent = (more: Partial<RequestEvent> = {}): RequestEvent => ({
   latencyMs: 6,
   ...more,
 });
+
+describe('a client that leaves mid-body (Node server)', () => {
+  it('is logged as 499 client_closed, nothing goes upstream, and the gateway serves on', async () => {
+    const upstream = await startFakeOpenAI();
+    const logs = new LineCapture();
+    const tg = await startGateway(
+      { providers: [{ id: 'up', type: 'openai-compatible', accounts: [{ id: 'a', endpoints: [{ region: 'local', url: upstream.url }] }] }], models: [{ name: 'chat', targets: [{ provider: 'up', model: 'm' }] }] },
+      'all-in-one',
+      { probes: false, observability: { destination: logs } },
+    );
+    try {
+      const { port } = new URL(tg.url);
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          // 1,000 bytes announced, a few sent, then the client is gone.
+          socket.write('POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":"chat",');
+          setTimeout(() => socket.destroy(), 50);
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', reject);
+      });
+      await waitFor(() => logs.requests().length > 0);
+      expect(logs.requests()).toEqual([expect.objectContaining({ status: 499, errorCode: 'client_closed', attempts: [] })]);
+      expect(upstream.requests.filter((r) => r.path === '/v1/chat/completions')).toHaveLength(0);
+      expect((await postJson(`${tg.url}/v1/chat/completions`, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] })).status).toBe(200);
+    } finally {
+      await tg.close();
+      await upstream.close();
+    }
+  });
+});
+
+async function waitFor(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
+}
 
 describe('content logging', () => {
   const event = requestEvent({ content: { prompt: [{ role: 'user', content: PROMPT }], answer: REPLY } });

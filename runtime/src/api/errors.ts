@@ -50,12 +50,13 @@ export interface ErrorReply {
  * went wrong goes to `logInternal`, for the operator who finds the log line by that id).
  */
 export function errorReply(err: unknown, requestId: string, logInternal: (err: unknown) => void): ErrorReply {
-  if (!(err instanceof GatewayError)) {
-    logInternal(err);
-    err = new GatewayError(500, 'api_error', `Internal gateway error (request ${requestId}).`, 'internal_error');
-  }
-  const e = err as GatewayError;
+  const e = err instanceof GatewayError ? err : internalError(err, requestId, logInternal);
   return { status: e.status, headers: { ...e.headers, 'x-request-id': requestId }, body: e.toJSON() };
+}
+
+function internalError(err: unknown, requestId: string, logInternal: (err: unknown) => void): GatewayError {
+  logInternal(err);
+  return new GatewayError(500, 'api_error', `Internal gateway error (request ${requestId}).`, 'internal_error');
 }
 
 export const requestTooLarge = (maxBytes: number) =>

@@ -7,8 +7,6 @@
  * Hono app.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { pipeline, Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { CHAT_PATHS, requestIdOf, type ChatCall, type ChatReply } from '../api/chat-call';
 import { chatCompletionsHandler } from '../api/chat-completions';
 import { errorReply, requestTooLarge } from '../api/errors';
@@ -69,20 +67,12 @@ class NodeChatCall implements ChatCall {
 
 function writeReply(res: ServerResponse, reply: ChatReply): void {
   if (reply.kind === 'sent') return;
-  if (reply.kind === 'json') {
-    const headers = reply.headers;
-    headers['content-length'] = String(Buffer.byteLength(reply.body));
-    res.writeHead(reply.status, headers);
-    res.end(reply.body);
-    return;
-  }
-  // A web stream: only when the handler had no Node response to write to (not here today).
-  const { response } = reply;
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => (headers[name] = value));
-  res.writeHead(response.status, headers);
-  if (response.body) pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), res, () => undefined);
-  else res.end();
+  // The handler writes streams to `outgoing` itself; a web stream here would be a bug.
+  if (reply.kind === 'stream') throw new Error('the chat handler returned a web stream on the Node server');
+  const headers = reply.headers;
+  headers['content-length'] = String(Buffer.byteLength(reply.body));
+  res.writeHead(reply.status, headers);
+  res.end(reply.body);
 }
 
 function writeError(gw: Gateway, res: ServerResponse, requestId: string, err: unknown): void {

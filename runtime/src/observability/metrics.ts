@@ -9,7 +9,6 @@ import { sentAttempts } from '../routing/executor';
 import type { GatewayEvent, RequestEvent } from './events';
 import { errorOf, modelLabeller, reasonLabel } from './labels';
 
-
 /** What a scrape needs of each route: /healthz's view (healthBody), so state means one thing. */
 export interface RouteSnapshot {
   route: string;
