@@ -69,8 +69,8 @@ function track(child, name) {
   return child;
 }
 
-/** Resolves with the first stdout line matching `re`; rejects if the child exits first. */
-function waitForLine(child, re, timeoutMs = 15_000) {
+/** Resolves with the first line of `from` (stdout) matching `re`; rejects if the child exits first. */
+function waitForLine(child, re, timeoutMs = 15_000, from = child.stdout) {
   return new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => done(new Error(`${child.benchName}: not ready within ${timeoutMs} ms\n${child.output()}`)), timeoutMs);
@@ -82,12 +82,12 @@ function waitForLine(child, re, timeoutMs = 15_000) {
     const onExit = (code) => done(new Error(`${child.benchName} exited with code ${code} before it was ready\n${child.output()}`));
     function done(err, m) {
       clearTimeout(timer);
-      child.stdout.off('data', onData);
+      from.off('data', onData);
       child.off('exit', onExit);
       if (err) reject(err);
       else resolve(m);
     }
-    child.stdout.setEncoding('utf8').on('data', onData);
+    from.setEncoding('utf8').on('data', onData);
     child.once('exit', onExit);
   });
 }
@@ -144,8 +144,20 @@ async function startFloorProcess(targets, nodeArgs = []) {
 }
 
 /**
+ * A log shipper's stand-in: a `cat` process that reads a gateway's stdout and throws it
+ * away, after passing the line that says where it listens to its own stderr. The bench
+ * process must not read the request lines itself: they would land in the load
+ * generator's event loop, between its responses and its next requests, and put the
+ * gateway's logging on the client's side of the latency (with two tiers, twice).
+ */
+function startLogDrain(name) {
+  const script = 'while IFS= read -r line; do printf "%s\\n" "$line" >&2; case "$line" in *"listening on"*) exec cat >/dev/null;; esac; done';
+  return track(spawn('sh', ['-c', script], { stdio: ['pipe', 'ignore', 'pipe'] }), `${name} log drain`);
+}
+
+/**
  * The compiled gateway (bin/ai-gateway.js -> dist/) in its own process, with `config`
- * written to a file. `nodeArgs` go to node (e.g. --cpu-prof).
+ * written to a file, its stdout read by a log drain. `nodeArgs` go to node (e.g. --cpu-prof).
  */
 async function startGatewayProcess({ name, config, role = 'all-in-one', nodeArgs = [], cli }) {
   const file = join(workDir(), `${name}.json`);
@@ -153,10 +165,10 @@ async function startGatewayProcess({ name, config, role = 'all-in-one', nodeArgs
   // `cli`: another build's entry/cli.js (A/B runs); its main() is called like bin/ai-gateway.js does.
   const entry = cli ? ['-e', `require(${JSON.stringify(cli)}).main(process.argv.slice(1))`, '--'] : [CLI];
   const args = [...NODE_FLAGS, ...nodeArgs, ...entry, '--config', file, '--role', role, '--port', '0'];
-  const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT }), name);
-  const m = await waitForLine(child, /listening on (http:\/\/\S+)/);
-  // Its request log lines keep coming on stdout: drain them, as a log shipper would.
-  child.stdout.resume();
+  const drain = startLogDrain(name);
+  const child = track(spawn(process.execPath, args, { stdio: ['ignore', drain.stdin, 'pipe'], cwd: ROOT }), name);
+  drain.stdin.destroy(); // the gateway holds the pipe's write end now: the drain ends when it does
+  const m = await waitForLine(child, /listening on (http:\/\/\S+)/, 15_000, drain.stderr);
   return { pid: child.pid, url: m[1], child, stop: (graceMs) => stopChild(child, graceMs) };
 }
 
