@@ -117,6 +117,7 @@ export function createApp(gw: Gateway): Hono<Env> {
       const why = 'Prometheus metrics are not served here (the Lambda proxy writes CloudWatch EMF lines instead).';
       return errorResponse(c, new GatewayError(404, 'not_found_error', why, 'metrics_not_served'));
     }
+    gw.events.flush(); // requests answered before the scrape are counted in it
     return c.body(await metrics.scrape(healthBody(gw).body.routes), 200, { 'content-type': metrics.contentType });
   });
 

@@ -5,6 +5,7 @@
  */
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startGateway, type TestGateway } from '../helpers/gateway';
+import { until } from '../helpers/until';
 import type { RequestEvent } from '../../runtime/src/observability/events';
 
 describe('clients that go away', () => {
@@ -28,10 +29,10 @@ describe('clients that go away', () => {
     await up.close();
   });
 
-  const post = (signal: AbortSignal, stream: boolean) =>
+  const post = (signal: AbortSignal, stream: boolean, requestId?: string) =>
     fetch(`${gw.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(requestId ? { 'x-request-id': requestId } : {}) },
       body: JSON.stringify({ model: 'chat', stream, messages: [{ role: 'user', content: 'hi' }] }),
       signal,
     });
@@ -56,14 +57,14 @@ describe('clients that go away', () => {
   it('reports a request abandoned before its answer as 499 client_closed', async () => {
     up.options.latencyMs = 300;
     try {
-      events.length = 0;
       const ac = new AbortController();
-      const pending = post(ac.signal, false).catch(() => undefined);
+      const pending = post(ac.signal, false, 'abandoned-1').catch(() => undefined);
       await new Promise((r) => setTimeout(r, 50));
       ac.abort();
       await pending;
-      for (let i = 0; i < 50 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(events[0]).toMatchObject({ status: 499, errorCode: 'client_closed' });
+      const abandoned = () => events.find((e) => e.requestId === 'abandoned-1');
+      await until(() => abandoned() !== undefined);
+      expect(abandoned()).toMatchObject({ status: 499, errorCode: 'client_closed' });
     } finally {
       up.options.latencyMs = 0;
     }

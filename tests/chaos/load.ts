@@ -90,16 +90,7 @@ export function countBy<T>(items: readonly T[], key: (t: T) => string | undefine
   return counts;
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls `cond` every `stepMs` for at most `maxMs`; says whether it became true. */
-export async function until(cond: () => boolean | Promise<boolean>, maxMs: number, stepMs = 20): Promise<boolean> {
-  for (let waited = 0; waited <= maxMs; waited += stepMs) {
-    if (await cond()) return true;
-    await sleep(stepMs);
-  }
-  return cond();
-}
+export { sleep, until } from '../helpers/until';
 
 /** Failed outcomes, short enough to read in a failed assertion. */
 export function failures(outcomes: readonly Outcome[]): string[] {

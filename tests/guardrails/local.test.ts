@@ -8,6 +8,7 @@ import { hashKey } from '../../runtime/src/api/auth';
 import type { RequestEvent } from '../../runtime/src/observability/events';
 import { startFakeOpenAI, type FakeChatRequest, type FakeOpenAI } from '../fakes/openai';
 import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
+import { until } from '../helpers/until';
 
 let openai: FakeOpenAI;
 let gw: TestGateway | undefined;
@@ -76,6 +77,7 @@ describe('deny patterns', () => {
       message: 'The request was blocked by guardrail "no-credentials": credentials must not be sent to a model.',
     });
     expect(openai.requests).toHaveLength(0);
+    await until(() => events.length > 0);
     expect(events).toMatchObject([{ status: 400, errorCode: 'content_filter' }]);
   });
 

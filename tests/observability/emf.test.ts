@@ -9,6 +9,7 @@ import { resolveObservability } from '../../runtime/src/observability/settings';
 import { parseConfig } from '../../runtime/src/config/load';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { postJson, startGateway } from '../helpers/gateway';
+import { until } from '../helpers/until';
 import { LineCapture } from './capture';
 
 /** The units the EMF specification (CloudWatch MetricDatum units) accepts. */
@@ -80,6 +81,7 @@ describe('EMF lines through the gateway', () => {
       expect((await postJson(`${tg.url}/v1/chat/completions`, { model: 'nope', messages: [{ role: 'user', content: 'hi' }] })).status).toBe(404);
 
       // Each EMF document is a line of its own, apart from the request log lines.
+      await until(() => out.emf().length >= 3 && out.requests().length >= 3);
       const emf = out.emf();
       expect(emf).toHaveLength(3);
       expect(out.requests()).toHaveLength(3);
@@ -128,6 +130,7 @@ describe('EMF lines through the gateway', () => {
     try {
       await a.client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
       await b.client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
+      await until(() => off.requests().length > 0 && on.emf().length > 0);
       expect(off.requests()).toHaveLength(1);
       expect(off.emf()).toEqual([]);
       const [doc] = on.emf();

@@ -14,6 +14,7 @@ import { emfObserver } from '../../runtime/src/observability/emf';
 import { createLogger, logObserver } from '../../runtime/src/observability/logger';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
+import { until } from '../helpers/until';
 import { LineCapture } from './capture';
 
 const KEY_ENV = 'OBS_LOG_TEST_PROVIDER_KEY';
@@ -74,6 +75,7 @@ describe('request logs through the gateway', () => {
   });
 
   it('writes one JSON line per request with id, tenant, model, route, attempts, tokens and latency', async () => {
+    await until(() => logs.requests().length >= 4);
     const lines = logs.requests();
     expect(lines).toHaveLength(4);
     const ok = lines[0]!;
@@ -99,6 +101,7 @@ describe('request logs through the gateway', () => {
     const res = await postJson(`${tg.url}/v1/chat/completions`, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, auth);
     expect(res.status).toBe(200);
     const id = res.headers.get('x-request-id');
+    await until(() => logs.requests().some((l) => l.requestId === id));
     expect(logs.requests().filter((l) => l.requestId === id)).toHaveLength(1);
   });
 
@@ -219,6 +222,7 @@ describe('content logging', () => {
     );
     try {
       await tg.client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: PROMPT }] });
+      await until(() => out.requests().length > 0);
       const [line] = out.requests();
       expect(line!.content).toEqual({ prompt: [{ role: 'user', content: PROMPT }], answer: REPLY });
     } finally {

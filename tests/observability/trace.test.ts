@@ -6,6 +6,7 @@
 import { traceIdOf } from '../../runtime/src/observability/trace';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
+import { until } from '../helpers/until';
 import { LineCapture } from './capture';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -52,6 +53,7 @@ describe('trace context through the gateway', () => {
     const plain = await ask({});
     await Promise.all([traced.text(), plain.text()]);
     const line = (res: Response) => logs.requests().find((l) => l.requestId === res.headers.get('x-request-id'));
+    await until(() => line(traced) !== undefined && line(plain) !== undefined);
     expect(line(traced)).toMatchObject({ traceId: TRACE_ID });
     expect(line(plain)).toBeDefined();
     expect(line(plain)).not.toHaveProperty('traceId');

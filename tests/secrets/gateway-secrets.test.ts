@@ -9,6 +9,7 @@ import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../fakes/secrets-manager';
 import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
+import { until } from '../helpers/until';
 
 const OPENAI_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:openai-key-AbCdEf';
 const ANTHROPIC_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:anthropic-key-XyZ123';
@@ -117,6 +118,7 @@ test('a 401 with an unchanged secret is not retried, and the key is not in the a
   expect(text).not.toContain('WRONG-key');
   expect(openai.requests).toHaveLength(1); // the refresh found the same value: no second call
   expect(sm.served()).toBe(2);
+  await until(() => events.length > 0);
   expect(events).toHaveLength(1);
 });
 

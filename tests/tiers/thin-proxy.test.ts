@@ -6,6 +6,7 @@
 import { startFakeOpenAI, type FakeChatRequest, type FakeOpenAI } from '../fakes/openai';
 import { LineCapture } from '../observability/capture';
 import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
+import { until } from '../helpers/until';
 
 describe('proxy -> spoke, the thin hop', () => {
   let upstream: FakeOpenAI;
@@ -79,6 +80,7 @@ describe('proxy -> spoke, the thin hop', () => {
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('forwarded as it came');
     const sent = chatRequests().at(-1)!.body as FakeChatRequest;
     expect(sent.stream_options).toEqual({ include_usage: true }); // the spoke always asks for it
+    await until(() => proxyLogs.requests().at(-1)?.stream === true);
     const line = proxyLogs.requests().at(-1)!;
     expect(line).toMatchObject({ stream: true, status: 200 });
     expect((line.tokens as { out: number }).out).toBeGreaterThan(0);

@@ -64,20 +64,30 @@ export type GatewayObserver = (event: GatewayEvent) => void;
 
 export interface EventBusOptions {
   /**
-   * `emitAfterReply` waits for the end of the current event-loop turn, so that the answer
-   * is written before it is logged and counted (off the request's latency). Off where the
-   * process may freeze as soon as the answer is out (Lambda): there it emits at once.
+   * Request events wait and reach the observers in batches, at most `batchMs` after
+   * their answer went out: logging and counting a request then runs neither between its
+   * answer and the client's next request nor beside the next hop's work, and runs hot,
+   * many events in a row (bench/analysis.md). Off where the process may freeze as soon
+   * as the answer is out (Lambda): there events are handed over at once.
    */
   deferAfterReply?: boolean;
+  /** How long a request event may wait for its batch (default 20 ms). */
+  batchMs?: number;
 }
+
+/** A batch this large goes out at the end of the turn without waiting for its time. */
+const MAX_BATCH = 256;
 
 export class EventBus {
   private readonly observers: GatewayObserver[] = [];
   private readonly defer: boolean;
+  private readonly batchMs: number;
   private queued: GatewayEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(opts: EventBusOptions = {}) {
     this.defer = opts.deferAfterReply ?? false;
+    this.batchMs = opts.batchMs ?? 20;
   }
 
   subscribe(observer: GatewayObserver): () => void {
@@ -88,19 +98,41 @@ export class EventBus {
     };
   }
 
-  /** An event about an answer being sent now: emitted once this event-loop turn's I/O is done. */
+  /** An event about an answer being sent now: handed to the observers with its batch. */
   emitAfterReply(event: GatewayEvent): void {
     if (!this.defer) return this.emit(event);
-    if (this.queued.push(event) === 1) setImmediate(this.flush);
+    const size = this.queued.push(event);
+    if (size === 1) {
+      // unref: a batch never keeps the process alive; close() flushes what is left.
+      this.timer = setTimeout(this.flush, this.batchMs);
+      this.timer.unref();
+    } else if (size === MAX_BATCH) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      setImmediate(this.flush);
+    }
   }
 
-  private readonly flush = (): void => {
+  /**
+   * Hands every waiting event to the observers now: before what they keep is read
+   * (/metrics, /status) and when the gateway closes, so that nothing answered is missing.
+   */
+  readonly flush = (): void => {
+    if (this.queued.length === 0) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const events = this.queued;
     this.queued = [];
-    for (const e of events) this.emit(e);
+    for (const e of events) this.deliver(e);
   };
 
+  /** An event handed over at once; waiting request events go first, so observers see the order they happened in. */
   emit(event: GatewayEvent): void {
+    this.flush();
+    this.deliver(event);
+  }
+
+  private deliver(event: GatewayEvent): void {
     for (const o of this.observers) {
       try {
         o(event);

@@ -33,7 +33,10 @@ export function createStatusPage(gw: Gateway, opts: StatusPageOptions = {}): Sta
   const eventDelayMs = opts.eventDelayMs ?? 100;
   const maxStreamMs = opts.maxStreamMs ?? 5 * 60_000;
   const recent = new RecentEvents(gw.events, gw.now, opts.recentSize ?? 50);
-  const snapshot = () => statusSnapshot(gw, recent);
+  const snapshot = () => {
+    gw.events.flush(); // requests answered before this one are in it
+    return statusSnapshot(gw, recent);
+  };
   const encoder = new TextEncoder();
 
   return {
