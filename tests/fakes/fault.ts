@@ -32,6 +32,8 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
+  /** The body's text as it arrived (where the fake keeps it). */
+  raw?: string;
 }
 
 export interface FakeServer {
