@@ -82,6 +82,13 @@ test('a stream cut short is a transient failure, not a short answer', async () =
   expect((err as ProviderError).failure).toBe('transient');
 });
 
+test('a completion cut halfway is a transient failure that says the answer broke off', async () => {
+  fake.faults.push({ kind: 'cut', afterChunks: 0 });
+  const err = await adapter().complete(route(), ask(), opts()).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ProviderError);
+  expect(err).toMatchObject({ failure: 'transient', message: expect.stringContaining('reading the answer failed') });
+});
+
 test('cancelling the attempt ends a hanging call with the cancellation reason', async () => {
   fake.faults.push({ kind: 'hang' });
   const cancel = new CancelSource();

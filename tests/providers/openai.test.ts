@@ -12,7 +12,9 @@ import { baseUrl, createOpenAIAdapter, type OpenAIAdapter } from '../../runtime/
 import type { CallOptions, Route } from '../../runtime/src/providers/types';
 import type { Fault } from '../fakes/fault';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai';
+import { until } from '../helpers/until';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
+import { CancelSource } from '../../runtime/src/routing/signals';
 
 /** One HTTP client for every adapter in this file (the gateway's own, on Node). */
 const http = createUndiciHttp();
@@ -475,10 +477,49 @@ describe('broken answers', () => {
     expect((await failureOf(adapter.stream(routeOf(provider), request({ stream: true }), callOpts()))).failure).toBe('transient');
   });
 
-  test('a body cut halfway is transient', async () => {
+  test('a body cut halfway is transient, and says the answer broke off', async () => {
     await setup();
     fake.faults.push({ kind: 'cut', afterChunks: 0 });
-    expect((await failureOf(adapter.complete(routeOf(provider), request(), callOpts()))).failure).toBe('transient');
+    const err = await failureOf(adapter.complete(routeOf(provider), request(), callOpts()));
+    expect(err.failure).toBe('transient');
+    expect(err.message).toContain('reading the answer failed');
+  });
+
+  test('an answer over 8 MiB is given up as transient, and the connection with it', async () => {
+    await setup({ editCompletion: (c) => ({ ...c, choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'x'.repeat(9 * 1024 * 1024) } }] }) });
+    const err = await failureOf(adapter.complete(routeOf(provider), request(), callOpts()));
+    expect(err.failure).toBe('transient');
+    expect(err.message).toContain('upstream body over 8388608 bytes');
+    expect(await until(() => fake.openConnections() === 0)).toBe(true);
+  });
+
+  test('an error answer too large to read is still classified by its status', async () => {
+    await setup();
+    fake.faults.push({ kind: 'status', status: 429, message: 'slow down '.repeat(10_000) });
+    const err = await failureOf(adapter.complete(routeOf(provider), request(), callOpts()));
+    expect(err.failure).toBe('throttled');
+    expect(err.message).not.toContain('slow down slow down');
+  });
+
+  test('a call cancelled while the answer is awaited ends with the reason and closes the connection', async () => {
+    await setup();
+    fake.faults.push({ kind: 'stall', afterChunks: 0 });
+    const cancel = new CancelSource();
+    const reason = new Error('client left');
+    const pending = adapter.complete(routeOf(provider), request(), { ...callOpts(), cancel });
+    await until(() => fake.requests.length === 1);
+    cancel.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(await until(() => fake.openConnections() === 0)).toBe(true);
+  });
+
+  test('a call cancelled before it starts sends nothing', async () => {
+    await setup();
+    const cancel = new CancelSource();
+    const reason = new Error('deadline');
+    cancel.abort(reason);
+    await expect(adapter.complete(routeOf(provider), request(), { ...callOpts(), cancel })).rejects.toBe(reason);
+    expect(fake.requests).toHaveLength(0);
   });
 
   test('garbage JSON is an invalid completion', async () => {

@@ -4,7 +4,7 @@
  * of its own: the proxy's spokes are in the same network, and the attempt's first-byte
  * timeout still bounds a connect that hangs.
  */
-import type { HttpClient, UpstreamBody, UpstreamResponse } from './http';
+import { readWhole, type HttpClient, type UpstreamBody, type UpstreamResponse } from './http';
 import type { UpstreamSignal } from './types';
 
 function abortSignalOf(signal: UpstreamSignal): AbortSignal {
@@ -50,6 +50,9 @@ export function createFetchHttp(): HttpClient {
   return {
     async post(url, body, headers, signal) {
       return upstreamResponse(await fetch(url, { method: 'POST', body, headers, signal: abortSignalOf(signal) }));
+    },
+    async postForText(url, body, headers, signal, limits) {
+      return readWhole(await this.post(url, body, headers, signal), limits);
     },
     async get(url, headers, timeoutMs) {
       return upstreamResponse(await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) }));

@@ -16,16 +16,46 @@ export interface UpstreamBody extends AsyncIterable<Uint8Array | string> {
   destroy(err?: Error): void;
 }
 
+/** Lower-case names. */
+export type UpstreamHeaders = Record<string, string | string[] | undefined>;
+
 export interface UpstreamResponse {
   statusCode: number;
-  /** Lower-case names. */
-  headers: Record<string, string | string[] | undefined>;
+  headers: UpstreamHeaders;
   body: UpstreamBody;
+}
+
+/** An answer read whole. */
+export interface WholeAnswer {
+  statusCode: number;
+  headers: UpstreamHeaders;
+  /** The body; "" for an error answer whose body broke off or outgrew `AnswerLimits.errorBytes`. */
+  text: string;
+}
+
+/** How much of a body `postForText` reads: a 2xx one beyond `okBytes` fails, another's is given up. */
+export interface AnswerLimits {
+  okBytes: number;
+  errorBytes: number;
+}
+
+/** A 2xx answer's body broke off or outgrew its limit after the status and headers came. */
+export class AnswerCut extends Error {
+  override readonly name = 'AnswerCut';
+  constructor(cause: unknown) {
+    super(`the answer's body was cut: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
 }
 
 export interface HttpClient {
   /** POSTs `body`; resolves once the status and headers are in, rejects with the network error. */
   post(url: string, body: string, headers: Record<string, string>, signal: UpstreamSignal, connectTimeoutMs?: number): Promise<UpstreamResponse>;
+  /**
+   * POSTs `body` and reads the whole answer, for answers read whole (JSON): on undici
+   * without a body stream, which cost more than the rest of the call. Rejects with the
+   * network error before the headers, with `AnswerCut` when a 2xx body fails after them.
+   */
+  postForText(url: string, body: string, headers: Record<string, string>, signal: UpstreamSignal, limits: AnswerLimits, connectTimeoutMs?: number): Promise<WholeAnswer>;
   /** A GET for health checks, given up after `timeoutMs`. */
   get(url: string, headers: Record<string, string> | undefined, timeoutMs: number): Promise<UpstreamResponse>;
   close(): Promise<void>;
@@ -49,6 +79,43 @@ export async function post(
   }
 }
 
+/**
+ * `http.postForText`, with failures classified as `post` classifies them: `${what}:
+ * request failed` before the answer, `${what}: reading the answer failed` for a 2xx body
+ * cut after its headers (and the abort's reason kept).
+ */
+export async function postWhole(
+  http: HttpClient,
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  signal: UpstreamSignal,
+  limits: AnswerLimits,
+  what: string,
+  connectTimeoutMs?: number,
+): Promise<WholeAnswer> {
+  try {
+    return await http.postForText(url, body, headers, signal, limits, connectTimeoutMs);
+  } catch (err) {
+    if (signal.aborted) throw signal.reason ?? err;
+    if (err instanceof AnswerCut) throw classifyNetworkError(err.cause, `${what}: reading the answer failed`);
+    throw classifyNetworkError(err, `${what}: request failed`);
+  }
+}
+
+/** `postForText` over `post`: the body read by `readText`, with the same limits and failures. */
+export async function readWhole(res: UpstreamResponse, limits: AnswerLimits): Promise<WholeAnswer> {
+  const ok = res.statusCode >= 200 && res.statusCode <= 299;
+  let text: string;
+  try {
+    text = await readText(res, ok ? limits.okBytes : limits.errorBytes);
+  } catch (err) {
+    if (ok) throw new AnswerCut(err);
+    text = '';
+  }
+  return { statusCode: res.statusCode, headers: res.headers, text };
+}
+
 /** Reads a whole (error or JSON) body as text; bounded so garbage cannot exhaust memory. */
 export async function readText(res: UpstreamResponse, limit = 8 * 1024 * 1024): Promise<string> {
   // A declared length within the limit: the body parser holds the server to it.
@@ -68,7 +135,7 @@ export async function readText(res: UpstreamResponse, limit = 8 * 1024 * 1024): 
   return Buffer.concat(parts).toString('utf8');
 }
 
-export function header(res: UpstreamResponse, name: string): string | undefined {
+export function header(res: { headers: UpstreamHeaders }, name: string): string | undefined {
   const v = res.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }

@@ -12,7 +12,7 @@ import { readSse } from '../../stream/sse-read';
 import { RAW_JSON, type RawChunk } from '../../stream/sse-write';
 import { rotatedCredential, type CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
-import { header, post, readText, type HttpClient, type UpstreamResponse } from '../http';
+import { header, post, postWhole, readText, type HttpClient, type UpstreamHeaders, type UpstreamResponse, type WholeAnswer } from '../http';
 import { parseOpenAIRateLimit } from '../rate-limit-headers';
 import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamMeta, type UpstreamSignal } from '../types';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
@@ -32,26 +32,47 @@ export interface OpenAIAdapter extends ProviderAdapter {
   stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<OpenAIStreamResult>;
 }
 
+/** One way of calling upstream for `send`: with the answer's body streamed, or read whole. */
+interface Call<R extends { statusCode: number; headers: UpstreamHeaders }> {
+  post(url: string, body: string, headers: Record<string, string>, signal: UpstreamSignal, routeKey: string, connectTimeoutMs?: number): Promise<R>;
+  /** An error answer's text, for its message (bounded). */
+  errorText(res: R): Promise<string>;
+  /** Drops the answer, so that the connection can be reused. */
+  discard(res: R): Promise<void>;
+}
+
+/** A 2xx JSON answer is read up to this many bytes. */
+const ANSWER_LIMITS = { okBytes: 8 * 1024 * 1024, errorBytes: ERROR_BODY_LIMIT };
+
 export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver; http: HttpClient }): OpenAIAdapter {
   const compatible = provider.type === 'openai-compatible';
+  const streamed: Call<UpstreamResponse> = {
+    post: (url, body, headers, signal, routeKey, connectMs) => post(deps.http, url, body, headers, signal, `${routeKey}: request failed`, connectMs),
+    errorText: (res) => readText(res, ERROR_BODY_LIMIT).catch(() => ''),
+    discard,
+  };
+  const whole: Call<WholeAnswer> = {
+    post: (url, body, headers, signal, routeKey, connectMs) => postWhole(deps.http, url, body, headers, signal, ANSWER_LIMITS, routeKey, connectMs),
+    errorText: async (res) => res.text,
+    discard: async () => undefined,
+  };
 
-  async function send(route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean) {
+  async function send<R extends { statusCode: number; headers: UpstreamHeaders }>(route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean, call: Call<R>) {
     const url = completionsUrl(provider, route.endpoint);
     let secret = route.account.credentials ? await credential(route) : undefined;
     const body = opts.body ?? modelSwapped(opts.clientText, req, route.model, streaming, compatible) ?? JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
     const signal = upstreamSignal(opts);
-    const postWith = (key: string | undefined) =>
-      post(deps.http, url, body, requestHeaders(provider, opts, key, streaming), signal, `${route.key}: request failed`, opts.connectTimeoutMs);
+    const postWith = (key: string | undefined) => call.post(url, body, requestHeaders(provider, opts, key, streaming), signal, route.key, opts.connectTimeoutMs);
     let res = await postWith(secret);
     // A 401 may mean the key was rotated: once more, with the value read afresh (if it changed).
     const rotated = res.statusCode === 401 ? await rotatedCredential(deps.resolveCredential, route.account.credentials, secret) : undefined;
     if (rotated !== undefined) {
-      await discard(res);
+      await call.discard(res);
       secret = rotated;
       res = await postWith(secret);
     }
     if (res.statusCode < 200 || res.statusCode > 299) {
-      const text = await readText(res, ERROR_BODY_LIMIT).catch(() => '');
+      const text = await call.errorText(res);
       if (signal.aborted) throw signal.reason ?? new Error('aborted');
       throw classifyOpenAIError(res.statusCode, text, res.headers, secret);
     }
@@ -69,21 +90,13 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
 
   return {
     async complete(route, req, opts): Promise<CompletionResult> {
-      const { res } = await send(route, req, opts, false);
+      const { res } = await send(route, req, opts, false, whole);
       const type = header(res, 'content-type');
       if (type !== undefined && !type.includes('json')) {
-        await discard(res);
         const message = `${route.key}: upstream answered 200 with content type ${type}, not JSON`;
         throw new ProviderError('transient', message, { status: res.statusCode });
       }
-      let text: string;
-      try {
-        text = await readText(res);
-      } catch (err) {
-        const signal = upstreamSignal(opts);
-        if (signal.aborted) throw signal.reason ?? err;
-        throw classifyNetworkError(err, `${route.key}: reading the answer failed`);
-      }
+      const text = res.text;
       // JSON.parse skips the blank lines DeepSeek sends ahead of the body while it works.
       const completion = parseCompletion(text, route);
       const meta = upstreamMeta(res);
@@ -95,7 +108,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     },
 
     async stream(route, req, opts): Promise<OpenAIStreamResult> {
-      const { res, secret } = await send(route, req, opts, true);
+      const { res, secret } = await send(route, req, opts, true, streamed);
       const type = header(res, 'content-type');
       if (type !== undefined && !type.includes('text/event-stream')) {
         await discard(res);
@@ -301,7 +314,7 @@ function requestHeaders(
   return headers;
 }
 
-function upstreamMeta(res: UpstreamResponse): UpstreamMeta {
+function upstreamMeta(res: { headers: UpstreamHeaders }): UpstreamMeta {
   const meta: UpstreamMeta = {};
   const rateLimit = parseOpenAIRateLimit(res.headers);
   if (rateLimit) meta.rateLimit = rateLimit;
