@@ -46,21 +46,31 @@ class WholeAnswerHandler implements Dispatcher.DispatchHandler {
   private size = 0;
   private statusCode = 0;
   private headers: IncomingHttpHeaders = {};
-  private unlink: () => void = () => undefined;
+  private controller: Dispatcher.DispatchController | undefined;
+  private abortReason: unknown;
+  private readonly unlink: () => void;
 
   constructor(
-    private readonly signal: UpstreamSignal,
+    signal: UpstreamSignal,
     private readonly limits: AnswerLimits,
     private readonly resolve: (answer: WholeAnswer) => void,
     private readonly reject: (err: unknown) => void,
-  ) {}
+  ) {
+    // Linked at once: a call still waiting for a connection ends when it is cancelled.
+    this.unlink = onAbort(signal, (reason) => {
+      this.abortReason = reason ?? new Error('aborted');
+      if (this.controller) this.controller.abort(this.abortReason as Error);
+      else this.reject(reason);
+    });
+  }
 
   private get ok(): boolean {
     return this.statusCode >= 200 && this.statusCode <= 299;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.unlink = onAbort(this.signal, (reason) => controller.abort(reason as Error));
+    this.controller = controller;
+    if (this.abortReason !== undefined) controller.abort(this.abortReason as Error);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -92,8 +102,13 @@ class WholeAnswerHandler implements Dispatcher.DispatchHandler {
   }
 }
 
+/** Calls `listener` once when `signal` aborts (at once if it has); returns the unsubscribe. */
 function onAbort(signal: UpstreamSignal, listener: (reason: unknown) => void): () => void {
   if (signal instanceof CancelSource) return signal.onAbort(listener);
+  if (signal.aborted) {
+    listener(signal.reason);
+    return () => undefined;
+  }
   const fire = () => listener(signal.reason);
   signal.addEventListener('abort', fire, { once: true });
   return () => signal.removeEventListener('abort', fire);
@@ -114,7 +129,7 @@ export function createUndiciHttp(): HttpClient {
       return agentFor(connectTimeoutMs).request({ origin, path, method: 'POST', body, headers, signal }) as Promise<UpstreamResponse>;
     },
     postForText(url, body, headers, signal, limits, connectTimeoutMs) {
-      if (signal.aborted) return Promise.reject(signal.reason);
+      if (signal.aborted) return Promise.reject(signal.reason); // nothing sent
       const { origin, path } = targetOf(url);
       return new Promise((resolve, reject) => {
         agentFor(connectTimeoutMs).dispatch({ origin, path, method: 'POST', body, headers }, new WholeAnswerHandler(signal, limits, resolve, reject));
