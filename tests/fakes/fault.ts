@@ -32,8 +32,6 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
-  /** The body's text as it arrived (where the fake keeps it). */
-  raw?: string;
 }
 
 export interface FakeServer {

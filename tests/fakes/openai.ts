@@ -150,7 +150,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     const path = (req.url ?? '/').split('?')[0];
     const parsed = parseJson(raw);
     if (options.recordRequests !== false) {
-      requests.push({ method: req.method ?? '', path, headers: req.headers, body: parsed ?? raw, raw });
+      requests.push({ method: req.method ?? '', path, headers: req.headers, body: parsed ?? raw });
     }
     if (req.method === 'GET' && path === '/health') {
       res.writeHead(options.unhealthy ? 503 : 200).end();

@@ -21,7 +21,7 @@ import { SENT, type ChatCall, type ChatReply } from './chat-call';
 import { maxOutputTokens, type ChatRequest } from './chat-request';
 import { GatewayError, notFound } from './errors';
 import { clientClosed, deadlineExceeded, failureToError } from './failure-response';
-import { parseChatBody, parseChatText } from './validate-chat';
+import { parseChatBody } from './validate-chat';
 import { forwardedChat } from './forwarded-chat';
 import { USAGE_HEADER } from './gateway-headers';
 
@@ -40,8 +40,7 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
       const guardrails = gw.guardrails;
       // A proxy without guardrails forwards the body for its spoke to validate.
       const forwarded = gw.role === 'proxy' && guardrails.empty ? forwardedChat(text) : undefined;
-      const parsed = forwarded ? undefined : parseChatText(text, gw.requestCheck);
-      const req = forwarded ?? parsed!.request;
+      const req = forwarded ?? parseChatBody(text, gw.requestCheck);
       ev.model = req.model;
       ev.stream = req.stream === true;
       if (gw.config.observability.logContent) ev.content = { prompt: req.messages };
@@ -57,9 +56,7 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
       permit = tenant?.limits ? await gw.tenantLimits.admit(tenant, estimatedTokens) : NO_LIMITS;
       const checked = guardrails.empty ? req : await guardrails.apply(req, { model: req.model, tenant: tenant?.id });
       const validated = forwarded ? () => parseChatBody(text, gw.requestCheck) : () => checked;
-      // The client's text encodes the request routed only when it was valid as sent and no guardrail changed it.
-      const clientText = parsed?.asSent && checked === req ? text : undefined;
-      return await serve(c, gw, { req: checked, validated, body: forwarded && text, clientText, entry, report, permit, estimatedTokens });
+      return await serve(c, gw, { req: checked, validated, body: forwarded && text, entry, report, permit, estimatedTokens });
     } catch (err) {
       permit?.release();
       report.send(err instanceof GatewayError ? err.status : 500, { errorCode: err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error' });
@@ -100,15 +97,13 @@ interface Admitted {
   validated: () => ChatRequest;
   /** The client's JSON, forwarded as is (the proxy's thin hop). */
   body: string | undefined;
-  /** The client's JSON when it encodes `req` exactly (see CallOptions.clientText). */
-  clientText: string | undefined;
   entry: ModelRoutes;
   report: RequestReport;
   permit: TenantPermit;
   estimatedTokens: number;
 }
 
-async function serve(c: ChatCall, gw: Gateway, { req, validated, body: forwardedBody, clientText, entry, report, permit, estimatedTokens }: Admitted): Promise<ChatReply> {
+async function serve(c: ChatCall, gw: Gateway, { req, validated, body: forwardedBody, entry, report, permit, estimatedTokens }: Admitted): Promise<ChatReply> {
   const started = gw.now();
   const ev = report.event;
   const deadlineMs = gw.config.server.requestTimeoutMs;
@@ -118,7 +113,7 @@ async function serve(c: ChatCall, gw: Gateway, { req, validated, body: forwarded
   const timeouts = entry.timeouts;
   const forward = forwardedHeaders(c);
   // `body`: the client's own JSON for the request as it came (never for a continuation).
-  const callOpts = (attempt: CancelSource, body?: string, text?: string): CallOptions => new AttemptOptions(ev.requestId, forward, timeouts.connectMs, attempt, body, text);
+  const callOpts = (attempt: CancelSource, body?: string): CallOptions => new AttemptOptions(ev.requestId, forward, timeouts.connectMs, attempt, body);
   const adapterFor = (route: Route) => gw.adapters.get(route.provider.id)!;
   const routed: RoutedRequest = {
     model: entry,
@@ -139,7 +134,7 @@ async function serve(c: ChatCall, gw: Gateway, { req, validated, body: forwarded
     });
 
   if (!routed.stream) {
-    const answer = await run(routed, (route, attempt) => adapterFor(route).complete(route, req, callOpts(attempt, forwardedBody, clientText)));
+    const answer = await run(routed, (route, attempt) => adapterFor(route).complete(route, req, callOpts(attempt, forwardedBody)));
     life.end();
     const { completion, body } = answer.value;
     answer.settle(completion.usage.total_tokens);
@@ -203,7 +198,6 @@ class AttemptOptions implements CallOptions {
     readonly connectTimeoutMs: number,
     readonly cancel: CancelSource,
     readonly body: string | undefined,
-    readonly clientText: string | undefined,
   ) {}
 
   get signal(): AbortSignal {

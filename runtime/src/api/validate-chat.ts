@@ -28,11 +28,6 @@ export type RequestCheck = (doc: object) => doc is ChatRequest;
 
 /** The request in `text`, validated; `check` lets a body it passes skip the schema's walk. */
 export function parseChatBody(text: string, check?: RequestCheck): ChatRequest {
-  return parseChatText(text, check).request;
-}
-
-/** The request in `text`, validated, and whether it is the body as sent (`text` encodes it exactly). */
-export function parseChatText(text: string, check?: RequestCheck): { request: ChatRequest; asSent: boolean } {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -43,7 +38,7 @@ export function parseChatText(text: string, check?: RequestCheck): { request: Ch
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw badRequest('the request body must be a JSON object', null, 'invalid_json');
   }
-  if (check?.(doc)) return { request: doc, asSent: true };
+  if (check?.(doc)) return doc;
   // Parse options change the context object every schema reads, which slowed every parse
   // (megamorphic property reads in zod): only a rejected body is parsed again to report
   // the input an issue is about.
@@ -54,5 +49,5 @@ export function parseChatText(text: string, check?: RequestCheck): { request: Ch
     const code = issue.code === 'unrecognized_keys' ? 'unsupported_parameter' : 'invalid_value';
     throw new GatewayError(400, 'invalid_request_error', message, code, param);
   }
-  return { request: result.data, asSent: false };
+  return result.data;
 }

@@ -39,12 +39,6 @@ export interface CallOptions {
    * sent instead of an encoding of the request (api/forwarded-chat.ts).
    */
   readonly body?: string;
-  /**
-   * The client's JSON as it came, when it encodes the request exactly (valid as sent, no
-   * guardrail changed it): an adapter whose upstream body would differ from it only in the
-   * model may send it with the model swapped instead of encoding the request again.
-   */
-  readonly clientText?: string;
 }
 
 /** What a provider said about remaining capacity (rate-limit headers), in ms from now. */

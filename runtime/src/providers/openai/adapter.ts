@@ -60,7 +60,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
   async function send<R extends { statusCode: number; headers: UpstreamHeaders }>(route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean, call: Call<R>) {
     const url = completionsUrl(provider, route.endpoint);
     let secret = route.account.credentials ? await credential(route) : undefined;
-    const body = opts.body ?? modelSwapped(opts.clientText, req, route.model, streaming, compatible) ?? JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
+    const body = opts.body ?? JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
     const signal = upstreamSignal(opts);
     const postWith = (key: string | undefined) => call.post(url, body, requestHeaders(provider, opts, key, streaming), signal, route.key, opts.connectTimeoutMs);
     let res = await postWith(secret);
@@ -252,23 +252,6 @@ export function baseUrl(provider: ProviderConfig, endpoint: EndpointConfig): str
  * none of OpenAI's own storage metadata. Built key by key, leaving out what is dropped:
  * a spread plus keys set undefined took JSON.stringify off its fast path (4x slower).
  */
-/**
- * The client's JSON with the model swapped, where that is exactly what `upstreamBody`
- * would encode (the same fields with the same values): encoding the request again was
- * the largest single cost of the adapter. Only for a body that starts with the model
- * and names no other "model" (a quote in a JSON string is escaped, so every other match
- * is a key: a duplicate, whose last value JSON.parse keeps, or a nested one), and that
- * carries none of the fields `upstreamBody` drops or rewrites. Undefined: encode it.
- */
-function modelSwapped(text: string | undefined, req: ChatRequest, model: string, streaming: boolean, compatible: boolean): string | undefined {
-  if (text === undefined || streaming || req.stream !== undefined || req.stream_options !== undefined) return undefined;
-  if (compatible && (req.store !== undefined || req.metadata !== undefined || req.user !== undefined || req.max_completion_tokens != null)) return undefined;
-  if (compatible && req.messages.some((m) => m.role === 'developer')) return undefined;
-  const head = `{"model":${JSON.stringify(req.model)}`;
-  if (!text.startsWith(head) || text.indexOf('"model"', head.length) !== -1) return undefined;
-  return `{"model":${JSON.stringify(model)}${text.slice(head.length)}`;
-}
-
 function upstreamBody(req: ChatRequest, model: string, streaming: boolean, compatible: boolean): Record<string, unknown> {
   const src = req as unknown as Record<string, unknown>;
   // Self-hosted servers know max_tokens: the completion cap goes there when it is the only one.
