@@ -213,7 +213,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     },
     reload,
     async close() {
-      events.flush(); // the last requests' lines and counts, before observability stops
+      events.deliverAtOnce(); // the last requests' lines and counts, and those the shutdown cuts off
       directory?.stop();
       await prober.stop();
       await Promise.all([...adapters.values()].map((a) => a.close?.()));

@@ -50,6 +50,16 @@ describe('request events after the answer', () => {
     expect(seen).toHaveLength(257);
   });
 
+  it('are handed over at once, what waits first, once the gateway is closing', () => {
+    const bus = new EventBus({ deferAfterReply: true, batchMs: 60_000 });
+    const seen = observed(bus);
+    bus.emitAfterReply(request('r1'));
+    bus.deliverAtOnce();
+    expect(seen).toEqual(['r1']);
+    bus.emitAfterReply(request('cut-off-by-the-shutdown'));
+    expect(seen).toEqual(['r1', 'cut-off-by-the-shutdown']);
+  });
+
   it('are handed over at once where the process may freeze after the answer (Lambda)', () => {
     const bus = new EventBus({ deferAfterReply: false });
     const seen = observed(bus);

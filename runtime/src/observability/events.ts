@@ -80,7 +80,7 @@ const MAX_BATCH = 256;
 
 export class EventBus {
   private readonly observers: GatewayObserver[] = [];
-  private readonly defer: boolean;
+  private defer: boolean;
   private readonly batchMs: number;
   private queued: GatewayEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -125,6 +125,16 @@ export class EventBus {
     this.queued = [];
     for (const e of events) this.deliver(e);
   };
+
+  /**
+   * From now on every event is handed over at once, what waits first: the gateway is
+   * closing, and the requests its shutdown cuts off must not wait for a batch that the
+   * end of observing (or of the process) would drop.
+   */
+  deliverAtOnce(): void {
+    this.defer = false;
+    this.flush();
+  }
 
   /** An event handed over at once; waiting request events go first, so observers see the order they happened in. */
   emit(event: GatewayEvent): void {

@@ -74,6 +74,7 @@ class WholeAnswerHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // informational (103 Early Hints): the answer comes after it
     this.statusCode = statusCode;
     this.headers = headers;
   }
