@@ -103,9 +103,14 @@ export async function postWhole(
   }
 }
 
+/** A 2xx status: the answer itself, not an error. */
+export function isSuccess(status: number): boolean {
+  return status >= 200 && status <= 299;
+}
+
 /** `postForText` over `post`: the body read by `readText`, with the same limits and failures. */
 export async function readWhole(res: UpstreamResponse, limits: AnswerLimits): Promise<WholeAnswer> {
-  const ok = res.statusCode >= 200 && res.statusCode <= 299;
+  const ok = isSuccess(res.statusCode);
   let text: string;
   try {
     text = await readText(res, ok ? limits.okBytes : limits.errorBytes);

@@ -6,7 +6,7 @@
 import type { ChatRequest } from '../api/chat-request';
 import type { ChatCompletion, ChatCompletionChunk } from '../api/openai-types';
 import type { AccountConfig, EndpointConfig, ProviderConfig } from '../config/schema';
-import type { CancelSource } from '../routing/signals';
+import { CancelSource } from '../routing/signals';
 
 /** One place a request can be sent: provider + account + regional endpoint + model. */
 export interface Route {
@@ -100,4 +100,16 @@ export type UpstreamSignal = AbortSignal | CancelSource;
 
 export function upstreamSignal(opts: CallOptions): UpstreamSignal {
   return opts.cancel ?? opts.signal;
+}
+
+/** Calls `listener` once when `signal` aborts (at once if it has); returns the unsubscribe. */
+export function onUpstreamAbort(signal: UpstreamSignal, listener: (reason: unknown) => void): () => void {
+  if (signal instanceof CancelSource) return signal.onAbort(listener);
+  if (signal.aborted) {
+    listener(signal.reason);
+    return () => undefined;
+  }
+  const fire = () => listener(signal.reason);
+  signal.addEventListener('abort', fire, { once: true });
+  return () => signal.removeEventListener('abort', fire);
 }

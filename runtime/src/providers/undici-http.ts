@@ -1,9 +1,8 @@
 /** The gateway's HTTP on the Node server: undici keep-alive agents, one per connect timeout. */
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
-import { CancelSource } from '../routing/signals';
-import { AnswerCut, type AnswerLimits, type HttpClient, type UpstreamResponse, type WholeAnswer } from './http';
-import type { UpstreamSignal } from './types';
+import { AnswerCut, isSuccess, type AnswerLimits, type HttpClient, type UpstreamResponse, type WholeAnswer } from './http';
+import { onUpstreamAbort, type UpstreamSignal } from './types';
 
 const DEFAULT_CONNECT_MS = 5_000;
 
@@ -57,7 +56,7 @@ class WholeAnswerHandler implements Dispatcher.DispatchHandler {
     private readonly reject: (err: unknown) => void,
   ) {
     // Linked at once: a call still waiting for a connection ends when it is cancelled.
-    this.unlink = onAbort(signal, (reason) => {
+    this.unlink = onUpstreamAbort(signal, (reason) => {
       this.abortReason = reason ?? new Error('aborted');
       if (this.controller) this.controller.abort(this.abortReason as Error);
       else this.reject(reason);
@@ -65,7 +64,7 @@ class WholeAnswerHandler implements Dispatcher.DispatchHandler {
   }
 
   private get ok(): boolean {
-    return this.statusCode >= 200 && this.statusCode <= 299;
+    return isSuccess(this.statusCode);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -101,18 +100,6 @@ class WholeAnswerHandler implements Dispatcher.DispatchHandler {
     // An error answer is read for its message only: without it, its status still says enough.
     else this.resolve({ statusCode: this.statusCode, headers: this.headers, text: '' });
   }
-}
-
-/** Calls `listener` once when `signal` aborts (at once if it has); returns the unsubscribe. */
-function onAbort(signal: UpstreamSignal, listener: (reason: unknown) => void): () => void {
-  if (signal instanceof CancelSource) return signal.onAbort(listener);
-  if (signal.aborted) {
-    listener(signal.reason);
-    return () => undefined;
-  }
-  const fire = () => listener(signal.reason);
-  signal.addEventListener('abort', fire, { once: true });
-  return () => signal.removeEventListener('abort', fire);
 }
 
 export function createUndiciHttp(): HttpClient {

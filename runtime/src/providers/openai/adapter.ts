@@ -12,7 +12,7 @@ import { readSse } from '../../stream/sse-read';
 import { RAW_JSON, type RawChunk } from '../../stream/sse-write';
 import { rotatedCredential, type CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
-import { header, post, postWhole, readText, type HttpClient, type UpstreamHeaders, type UpstreamResponse, type WholeAnswer } from '../http';
+import { header, isSuccess, post, postWhole, readText, type HttpClient, type UpstreamHeaders, type UpstreamResponse, type WholeAnswer } from '../http';
 import { parseOpenAIRateLimit } from '../rate-limit-headers';
 import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamMeta, type UpstreamSignal } from '../types';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
@@ -71,7 +71,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
       secret = rotated;
       res = await postWith(secret);
     }
-    if (res.statusCode < 200 || res.statusCode > 299) {
+    if (!isSuccess(res.statusCode)) {
       const text = await call.errorText(res);
       if (signal.aborted) throw signal.reason ?? new Error('aborted');
       throw classifyOpenAIError(res.statusCode, text, res.headers, secret);
