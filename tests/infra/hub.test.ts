@@ -78,6 +78,9 @@ describe('Lambda proxy', () => {
   test('is the esbuild bundle alone (one file, no repository sources)', async () => {
     const fn = one('aws:lambda/function:Function');
     expect(fn.inputs.handler).toBe('index.handler');
+    // A supported Node LTS (nodejs20.x is deprecated: Lambda blocks creating, then updating, its functions).
+    expect(fn.inputs.runtime).toBe('nodejs24.x');
+    expect(fn.inputs.architectures).toEqual(['arm64']);
     const assets = await fn.inputs.code.assets;
     expect(Object.keys(assets)).toEqual(['index.js']);
     const text: string = await assets['index.js'].text;
