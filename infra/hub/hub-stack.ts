@@ -12,7 +12,7 @@ import type { HubConfig, ProviderKind } from '../config-schema';
 import { bundleLambda } from '../lib/bundle';
 import { EncryptionKey } from '../lib/encryption-key';
 import type { HubExportsInput } from '../lib/hub-exports';
-import { partitionOf, type SpokePrincipals } from '../lib/iam';
+import { partitionOf } from '../lib/iam';
 import { runtimeServiceName } from '../lib/metrics';
 import { Network } from '../lib/network';
 import { RuntimeConfigParameter, validatedConfigJson } from '../lib/runtime-config-parameter';
@@ -52,7 +52,7 @@ export class HubStack extends pulumi.ComponentResource {
     const cfg = args.config;
     const { id: accountId, region } = cfg.account;
     const partition = partitionOf(region);
-    const spokes: SpokePrincipals = cfg.sharing;
+    const spokes = cfg.spokes;
 
     const kms = new EncryptionKey(
       `${name}-kms`,
@@ -112,7 +112,28 @@ export class HubStack extends pulumi.ComponentResource {
       parent,
     );
     const registry = new ImageRegistry(`${name}-images`, { kmsKey: kms.key, spokes, partition }, parent);
-    const registrar = new SpokeRegistrar(`${name}-registrar`, { spokes, accountId, region, partition, zoneId: zone.zoneId }, parent);
+    const registrar = new SpokeRegistrar(
+      `${name}-registrar`,
+      {
+        spokes,
+        externalId: cfg.sharing.registrarExternalId,
+        accountId,
+        region,
+        partition,
+        zoneId: zone.zoneId,
+        zoneName: cfg.privateZone,
+        spokeRouteTableId: transit.spokeRouteTable.id,
+        hubRouteTableId: transit.hubRouteTable.id,
+        hubOwned: {
+          loadBalancerArns: providerHubs.map((h) => h.loadBalancer.arn),
+          listenerArns: providerHubs.map((h) => h.listener.arn),
+          targetGroupArns: providerHubs.map((h) => h.targetGroup.arn),
+          healthCheckIds: providerHubs.flatMap((h) => h.healthChecks.map((c) => c.id)),
+          attachmentIds: [transit.hubAttachment.id, ...(transit.vpn ? [transit.vpn.transitGatewayAttachmentId] : [])],
+        },
+      },
+      parent,
+    );
     const monitoring = new Monitoring(
       `${name}-monitoring`,
       {
@@ -159,6 +180,8 @@ export class HubStack extends pulumi.ComponentResource {
       thirdPartySecretArns: pulumi.output(secrets.arns),
       ecrRepositoryUrl: registry.repository.repositoryUrl,
       spokeRegistrarRoleArn: registrar.role.arn,
+      spokeRegistrarExternalId: cfg.sharing.registrarExternalId,
+      spokeRegistry: cfg.spokes,
       alarmTopicArn: monitoring.topic.arn,
       lambdaAliasArn: proxy.alias.arn,
       dashboardName: monitoring.dashboard.dashboardName,

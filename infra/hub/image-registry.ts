@@ -1,15 +1,16 @@
 /**
  * The ECR repository of the runtime image (built from runtime/Dockerfile and pushed by
  * CI; this program only references it by tag or digest): immutable tags, scan on push,
- * KMS encryption, pullable by the spoke accounts.
+ * KMS encryption, pullable by the registered spokes' task execution roles.
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { policyJson, spokeStatements, type SpokePrincipals } from '../lib/iam';
+import { executionRoleGrant, policyJson, type SpokeGrantee } from '../lib/iam';
 
 export interface ImageRegistryArgs {
   kmsKey: aws.kms.Key;
-  spokes: SpokePrincipals;
+  /** Registered spokes: their task execution roles pull the image. */
+  spokes: readonly SpokeGrantee[];
   partition: string;
 }
 
@@ -31,20 +32,12 @@ export class ImageRegistry extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.ecr.RepositoryPolicy(
-      `${name}-runtime`,
-      {
-        repository: this.repository.name,
-        policy: policyJson(
-          spokeStatements(args.spokes, args.partition, {
-            Sid: 'SpokesPull',
-            Effect: 'Allow',
-            Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
-          }),
-        ),
-      },
-      parent,
-    );
+    const pullers = executionRoleGrant(args.spokes, args.partition, {
+      Sid: 'SpokesPull',
+      Effect: 'Allow',
+      Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+    });
+    if (pullers.length > 0) new aws.ecr.RepositoryPolicy(`${name}-runtime`, { repository: this.repository.name, policy: policyJson(pullers) }, parent);
     new aws.ecr.LifecyclePolicy(
       `${name}-runtime`,
       {

@@ -4,7 +4,7 @@
  * type check instead of a deploy.
  */
 import * as pulumi from '@pulumi/pulumi';
-import type { ProviderKind } from '../config-schema';
+import type { ProviderKind, SpokeRegistryEntry } from '../config-schema';
 
 export interface HubExports {
   gatewayUrl: string;
@@ -35,6 +35,10 @@ export interface HubExports {
   thirdPartySecretArns: Record<string, string>;
   ecrRepositoryUrl: string;
   spokeRegistrarRoleArn: string;
+  /** The sts:ExternalId spokes present to the registrar role. */
+  spokeRegistrarExternalId: string;
+  /** The spokes the hub trusts and routes (ai-gateway:spokes): a spoke checks its own entry against its stack file. */
+  spokeRegistry: SpokeRegistryEntry[];
   alarmTopicArn: string;
   lambdaAliasArn: string;
   dashboardName: string;

@@ -57,6 +57,8 @@ export function taskSecurityGroup(name: string, args: TaskSecurityGroupArgs, opt
 export interface GatewayServiceArgs {
   /** The `Service` dimension of its metrics, and the ECS service name. */
   serviceName: string;
+  /** A fixed name: the hub grants its keys and image to exactly this role (lib/naming). */
+  executionRoleName: string;
   network: Network;
   service: SpokeConfig['service'];
   loadBalancer: SpokeLoadBalancer;
@@ -96,7 +98,8 @@ export class GatewayService extends pulumi.ComponentResource {
     this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: 'containerInsights', value: 'enabled' }] }, parent);
 
     const ecsTrust = serviceTrustPolicy('ecs-tasks.amazonaws.com', { StringEquals: { 'aws:SourceAccount': accountId } });
-    this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: ecsTrust }, parent);
+    // Fixed name: a replacement must delete the old role before it can take the name.
+    this.executionRole = new aws.iam.Role(`${name}-execution`, { name: args.executionRoleName, assumeRolePolicy: ecsTrust }, { parent: this, deleteBeforeReplace: true });
     new aws.iam.RolePolicyAttachment(
       `${name}-execution`,
       { role: this.executionRole.name, policyArn: `arn:${partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy` },

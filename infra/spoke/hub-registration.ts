@@ -26,7 +26,8 @@ export interface HubRegistrationArgs {
   /** The spoke NLB's fixed addresses. */
   ips: string[];
   weight: number;
-  hubPort: number;
+  /** From the hub's registry entry, checked against the stack file. */
+  hubPort: pulumi.Input<number>;
 }
 
 export class HubRegistration extends pulumi.ComponentResource {

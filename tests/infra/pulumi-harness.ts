@@ -141,11 +141,21 @@ export interface RunOptions {
   secretKeys?: string[];
   /** What the hub StackReference returns (a spoke's view of the hub stack). */
   hubOutputs?: Record<string, unknown>;
+  /** Third-party API keys, set as secret config `<name>ApiKey` (as `pulumi config set --secret` does). */
+  apiKeys?: Record<string, string>;
+}
+
+/** A fake API key for every thirdParty entry of a hub config (the hub refuses to create an empty secret). */
+export function fakeApiKeys(config: Record<string, string> = readStackConfigFile('hub')): Record<string, string> {
+  const vendors = JSON.parse(config[`${PROJECT}:thirdParty`] ?? '[]') as { name: string }[];
+  return Object.fromEntries(vendors.map((v) => [v.name, `fake-${v.name}-key-for-tests`]));
 }
 
 /** Runs the program for `stack` and resolves every stack output. */
 export async function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
-  const config = options.config ?? readStackConfigFile(stack);
+  const keys = Object.entries(options.apiKeys ?? {}).map(([name, value]) => [`${PROJECT}:${name}ApiKey`, value] as const);
+  const config = { ...(options.config ?? readStackConfigFile(stack)), ...Object.fromEntries(keys) };
+  const secretKeys = [...(options.secretKeys ?? []), ...keys.map(([k]) => k)];
   const region = JSON.parse(config[`${PROJECT}:account`] ?? '{}').region ?? 'us-east-1';
   const ownAccount = JSON.parse(config[`${PROJECT}:account`] ?? '{}').id ?? '000000000000';
   const hubAccount = JSON.parse(config[`${PROJECT}:hub`] ?? '{}').accountId ?? ownAccount;
@@ -176,10 +186,10 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     stack,
     false,
   );
-  pulumi.runtime.setAllConfig(config, options.secretKeys);
+  pulumi.runtime.setAllConfig(config, secretKeys);
   // infra/index.ts exports the program function; Pulumi calls it the same way.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const program = require('../../infra/index') as () => Record<string, unknown>;
+  const program = require('../../infra/index') as () => Promise<Record<string, unknown>>;
   let exported: Record<string, unknown> = {};
   let failure: unknown;
   await pulumi.runtime.runInPulumiStack(async () => {
@@ -189,7 +199,8 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
       return undefined;
     });
     try {
-      exported = program();
+      // Async, as Pulumi runs it: a spoke reads the hub's registry before it declares anything.
+      exported = await program();
     } catch (err) {
       // Thrown inside the stack's init it would be an unhandled rejection; report it here.
       failure = err;

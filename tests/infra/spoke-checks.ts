@@ -48,7 +48,7 @@ const privateRouteTables = (run: StackRun) => ofType(run, 'aws:ec2/routeTable:Ro
 type Hub = Record<string, any>;
 
 export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: Hub) => void> = {
-  'spoke resources use the spoke account; its hub registration uses the hub-account provider'(run, cfg) {
+  'spoke resources use the spoke account; its hub registration uses the hub-account provider'(run, cfg, hub) {
     const aws = run.resources.filter((r) => r.type.startsWith('aws:'));
     const inHub = aws.filter(isRegistration(run));
     expect(inHub.length).toBeGreaterThanOrEqual(8);
@@ -59,7 +59,12 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     expect(JSON.parse(spokeProvider.inputs.allowedAccountIds)).toEqual([cfg.account.id]);
     const hubProvider = only(run, 'pulumi:providers:aws', (p) => p.name === 'hub-account');
     expect(JSON.parse(hubProvider.inputs.allowedAccountIds)).toEqual([cfg.hub.accountId]);
-    expect(JSON.parse(hubProvider.inputs.assumeRoles)).toEqual([{ roleArn: cfg.hub.roleArn, sessionName: `ai-gateway-${run.stack}` }]);
+    // From the spoke's deploy role (the principal the hub trusts), the registrar with the hub's external id and a session tag of its account.
+    expect(JSON.parse(hubProvider.inputs.assumeRoles)).toEqual([
+      { roleArn: cfg.account.deployRoleArn, sessionName: `ai-gateway-${run.stack}` },
+      { roleArn: cfg.hub.roleArn, sessionName: `ai-gateway-${run.stack}`, externalId: hub.spokeRegistrarExternalId, tags: { 'ai-gateway:spoke-account': cfg.account.id } },
+    ]);
+    expect(JSON.parse(hubProvider.inputs.defaultTags).tags['ai-gateway:spoke-account']).toBe(cfg.account.id);
     expect(only(run, 'pulumi:pulumi:StackReference').inputs.name).toBe(cfg.hub.stack);
   },
 

@@ -6,7 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { readdirSync } from 'node:fs';
 import { parseStackConfig, StackConfigError, stackKind } from '../../infra/config';
 import { cidrContains, cidrsOverlap } from '../../infra/lib/cidr';
-import { PROJECT, readStackConfigFile, REPO, runStack, spokeStacksOnDisk } from './pulumi-harness';
+import { fakeApiKeys, PROJECT, readStackConfigFile, REPO, runStack, spokeStacksOnDisk } from './pulumi-harness';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- config documents are JSON */
 type Values = Record<string, any>;
@@ -197,7 +197,7 @@ describe('through the program', () => {
   test('an API key given in plain text is refused; as a secret it is accepted', async () => {
     const config = { ...readStackConfigFile('hub'), 'ai-gateway:openaiApiKey': 'sk-test-not-a-real-key-000000000000' };
     await expect(runStack('hub', { config })).rejects.toThrow(/ai-gateway:openaiApiKey: an API key must be set with `pulumi config set --secret openaiApiKey`/);
-    const run = await runStack('hub', { config, secretKeys: ['ai-gateway:openaiApiKey'] });
+    const run = await runStack('hub', { config, secretKeys: ['ai-gateway:openaiApiKey'], apiKeys: { anthropic: 'fake-anthropic-key-for-tests' } });
     // The openai secret's version (the other one holds the generated shared-state token).
     const versions = run.resources.filter((r) => r.type === 'aws:secretsmanager/secretVersion:SecretVersion' && r.inputs.secretId === 'hub-secrets-openai-id');
     expect(versions).toHaveLength(1);
@@ -209,8 +209,15 @@ describe('through the program', () => {
     expect(JSON.stringify(run.outputs)).not.toContain('sk-test-not-a-real-key');
   });
 
+  test('a third-party vendor without an API key fails the hub, naming the key (its empty secret would stop spoke tasks)', async () => {
+    const config = { ...readStackConfigFile('hub'), 'ai-gateway:openaiApiKey': 'sk-test-not-a-real-key-000000000000' };
+    await expect(runStack('hub', { config, secretKeys: ['ai-gateway:openaiApiKey'] })).rejects.toThrow(
+      /ai-gateway:anthropicApiKey: missing: the secret ai-gateway\/third-party\/anthropic would be created empty/,
+    );
+  });
+
   test('an API key for a vendor the hub does not know is refused', async () => {
     const config = { ...readStackConfigFile('hub'), 'ai-gateway:mistralApiKey': 'x' };
-    await expect(runStack('hub', { config, secretKeys: ['ai-gateway:mistralApiKey'] })).rejects.toThrow(/ai-gateway:mistralApiKey: no thirdParty entry named "mistral"/);
+    await expect(runStack('hub', { config, secretKeys: ['ai-gateway:mistralApiKey'], apiKeys: fakeApiKeys() })).rejects.toThrow(/ai-gateway:mistralApiKey: no thirdParty entry named "mistral"/);
   });
 });
