@@ -53,7 +53,8 @@ function keyPolicy(args: EncryptionKeyArgs): PolicyStatement[] {
       Sid: 'CloudWatchLogs',
       Effect: 'Allow',
       Principal: { Service: `logs.${region}.amazonaws.com` },
-      Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      // No kms:Describe*: no Describe action carries the encryption context, so the condition could never hold for it.
+      Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
       Resource: '*',
       Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${accountId}:log-group:*` } },
     });
@@ -63,12 +64,21 @@ function keyPolicy(args: EncryptionKeyArgs): PolicyStatement[] {
       Sid: 'CloudTrail',
       Effect: 'Allow',
       Principal: { Service: 'cloudtrail.amazonaws.com' },
-      Action: ['kms:GenerateDataKey*', 'kms:DescribeKey'],
+      Action: 'kms:GenerateDataKey*',
       Resource: '*',
       Condition: {
         StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${partition}:cloudtrail:*:${accountId}:trail/*` },
         StringEquals: { 'aws:SourceAccount': accountId },
       },
+    });
+    // DescribeKey carries no encryption context: under the statement above it would always be refused.
+    statements.push({
+      Sid: 'CloudTrailDescribe',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudtrail.amazonaws.com' },
+      Action: 'kms:DescribeKey',
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
     });
   }
   if (args.users.includes('cloudwatch-alarms')) {

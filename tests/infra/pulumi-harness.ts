@@ -97,6 +97,19 @@ function fakeState(type: string, name: string, inputs: Inputs, region: string, a
       return { ...base, arn: `arn:aws:secretsmanager:${region}:${account}:secret:${inputs.name ?? name}-AbCdEf` };
     case 'aws:lb/loadBalancer:LoadBalancer':
       return { ...base, arn: `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/net/${name}/${HEX}`, arnSuffix: `net/${name}/${HEX}`, dnsName: `${name}.elb.amazonaws.com` };
+    case 'aws:lb/listener:Listener': {
+      const lb = /loadbalancer\/(net\/[^/]+\/[^/]+)$/.exec(String(inputs.loadBalancerArn))?.[1] ?? `net/${name}/${HEX}`;
+      return { ...base, arn: `arn:aws:elasticloadbalancing:${region}:${account}:listener/${lb}/${HEX}` };
+    }
+    case 'aws:iam/role:Role':
+      return { ...base, arn: `arn:aws:iam::${account}:role/${inputs.name ?? name}` };
+    case 'aws:cloudwatch/logGroup:LogGroup':
+      return { ...base, arn: `arn:aws:logs:${region}:${account}:log-group:${inputs.name ?? name}` };
+    case 'aws:s3/bucket:Bucket':
+    case 'aws:s3/bucketV2:BucketV2':
+      return { ...base, arn: `arn:aws:s3:::${inputs.bucket ?? name}`, bucket: inputs.bucket ?? name };
+    case 'aws:ec2transitgateway/routeTable:RouteTable':
+      return { ...base, arn: `arn:aws:ec2:${region}:${account}:transit-gateway-route-table/${name}-id` };
     case 'aws:lb/targetGroup:TargetGroup':
       return { ...base, arn: `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/${name}/${HEX}`, arnSuffix: `targetgroup/${name}/${HEX}` };
     case 'aws:lambda/function:Function':
