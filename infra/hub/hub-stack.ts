@@ -9,6 +9,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { HubConfig, ProviderKind } from '../config-schema';
+import { NLB_SLOTS } from '../lib/address-plan';
 import { bundleLambda } from '../lib/bundle';
 import { EncryptionKey } from '../lib/encryption-key';
 import type { HubExportsInput } from '../lib/hub-exports';
@@ -67,8 +68,8 @@ export class HubStack extends pulumi.ComponentResource {
     );
     const transit = new HubTransit(`${name}-transit`, { network, spokeCidrPool: cfg.network.spokeCidrPool, sharing: cfg.sharing, onPrem: cfg.onPrem }, parent);
     const providerHubs = cfg.providerHubs.map(
-      (kind, slot) =>
-        new ProviderHub(`${name}-${kind}`, { kind, slot, network, zone, zoneName: cfg.privateZone, spokeCidrPool: cfg.network.spokeCidrPool, region }, parent),
+      (kind) =>
+        new ProviderHub(`${name}-${kind}`, { kind, slot: NLB_SLOTS[kind], network, zone, zoneName: cfg.privateZone, spokeCidrPool: cfg.network.spokeCidrPool, region }, parent),
     );
 
     // Config polling and the cache token stay on the AWS network, NAT or not.

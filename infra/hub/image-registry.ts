@@ -30,7 +30,8 @@ export class ImageRegistry extends pulumi.ComponentResource {
         imageScanningConfiguration: { scanOnPush: true },
         encryptionConfigurations: [{ encryptionType: 'KMS', kmsKey: args.kmsKey.arn }],
       },
-      parent,
+      // A fixed name: a replacement (e.g. another encryption key) must free it first.
+      { parent: this, deleteBeforeReplace: true },
     );
     const pullers = executionRoleGrant(args.spokes, args.partition, {
       Sid: 'SpokesPull',

@@ -20,7 +20,8 @@ export class ObservabilitySink extends pulumi.ComponentResource {
 
   constructor(name: string, args: ObservabilitySinkArgs, opts?: pulumi.ComponentResourceOptions) {
     super('ai-gateway:hub:ObservabilitySink', name, {}, opts);
-    this.sink = new aws.oam.Sink(`${name}-sink`, { name: 'ai-gateway' }, { parent: this });
+    // One sink per account and Region, by name: a replacement must delete the old one first.
+    this.sink = new aws.oam.Sink(`${name}-sink`, { name: 'ai-gateway' }, { parent: this, deleteBeforeReplace: true });
     if (args.spokes.length > 0) {
       new aws.oam.SinkPolicy(
         `${name}-sink`,

@@ -20,7 +20,7 @@ import { SPOKE_PORT_RANGE } from '../config-schema';
 
 export interface ProviderHubArgs {
   kind: ProviderKind;
-  /** Index among the hub's NLBs: picks distinct fixed addresses in the shared subnets. */
+  /** The kind's fixed slot (NLB_SLOTS): distinct addresses in the shared subnets, independent of list order. */
   slot: number;
   network: Network;
   zone: aws.route53.Zone;
@@ -105,7 +105,8 @@ export class ProviderHub extends pulumi.ComponentResource {
           weightedRoutingPolicies: [{ weight: 100 }],
           healthCheckId: healthCheck.id,
         },
-        parent,
+        // Same name and set identifier: the old record must go first.
+        { parent: this, deleteBeforeReplace: true },
       );
     });
     this.registerOutputs({ loadBalancerArn: this.loadBalancer.arn, targetGroupArn: this.targetGroup.arn, ips: this.ips });

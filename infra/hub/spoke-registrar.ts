@@ -58,8 +58,7 @@ export class SpokeRegistrar extends pulumi.ComponentResource {
         maxSessionDuration: 3600,
         assumeRolePolicy: policyJson(registrarTrust(args)),
       },
-      // A fixed name: the replacement must go before its successor can take the name.
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this },
     );
     new aws.iam.RolePolicy(`${name}-policy`, { role: this.role.id, policy: policyJson(registrarPermissions(args)) }, { parent: this });
     this.registerOutputs({ roleArn: this.role.arn });

@@ -98,8 +98,7 @@ export class GatewayService extends pulumi.ComponentResource {
     this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: 'containerInsights', value: 'enabled' }] }, parent);
 
     const ecsTrust = serviceTrustPolicy('ecs-tasks.amazonaws.com', { StringEquals: { 'aws:SourceAccount': accountId } });
-    // Fixed name: a replacement must delete the old role before it can take the name.
-    this.executionRole = new aws.iam.Role(`${name}-execution`, { name: args.executionRoleName, assumeRolePolicy: ecsTrust }, { parent: this, deleteBeforeReplace: true });
+    this.executionRole = new aws.iam.Role(`${name}-execution`, { name: args.executionRoleName, assumeRolePolicy: ecsTrust }, parent);
     new aws.iam.RolePolicyAttachment(
       `${name}-execution`,
       { role: this.executionRole.name, policyArn: `arn:${partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy` },
@@ -179,7 +178,8 @@ export class GatewayService extends pulumi.ComponentResource {
         enableEcsManagedTags: true,
       },
       // Autoscaling owns the task count after creation.
-      { parent: this, dependsOn: [args.loadBalancer.listener], ignoreChanges: ['desiredCount'] },
+      // A fixed name (the metric dimension): a replacement must delete the old service first.
+      { parent: this, dependsOn: [args.loadBalancer.listener], ignoreChanges: ['desiredCount'], deleteBeforeReplace: true },
     );
     this.autoscale(name, args);
     this.registerOutputs({ clusterName: this.cluster.name, serviceName: this.service.name });

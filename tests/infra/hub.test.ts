@@ -538,3 +538,42 @@ describe('runtime metrics: dashboard and alarms', () => {
     ]);
   });
 });
+
+describe('updates that AWS can carry out (fixed names and addresses)', () => {
+  test('reordering providerHubs leaves every kind\'s NLB on its addresses (no NLB replaced, no spoke registration dropped)', async () => {
+    const file = readStackConfigFile('hub');
+    const reordered = await runStack('hub', { config: { ...file, 'ai-gateway:providerHubs': JSON.stringify([...config.providerHubs].reverse()) }, apiKeys: fakeApiKeys() });
+    expect(reordered.outputs.hubNlbIps).toEqual(hub.outputs.hubNlbIps);
+    const mappings = (run: StackRun) => Object.fromEntries(ofType(run, 'aws:lb/loadBalancer:LoadBalancer').map((n) => [n.name, n.inputs.subnetMappings]));
+    expect(mappings(reordered)).toEqual(mappings(hub));
+  });
+
+  test('the fixed NLB addresses sit in an explicit subnet CIDR reservation of each private subnet', () => {
+    const reservations = ofType(hub, 'aws:ec2/subnetCidrReservation:SubnetCidrReservation');
+    const subnets = ofType(hub, 'aws:ec2/subnet:Subnet').filter((s) => s.name.includes('private'));
+    expect(reservations.length).toBeGreaterThanOrEqual(subnets.length);
+    reservations.forEach((r) => expect(r.inputs.reservationType).toBe('explicit'));
+    for (const nlb of ofType(hub, 'aws:lb/loadBalancer:LoadBalancer')) {
+      for (const mapping of nlb.inputs.subnetMappings) {
+        const mine = reservations.filter((r) => r.inputs.subnetId === mapping.subnetId);
+        expect(mine.some((r) => cidrContainsIp(r.inputs.cidrBlock, mapping.privateIpv4Address))).toBe(true);
+      }
+    }
+  });
+
+  test('what holds a fixed name or address is deleted before its replacement is created', () => {
+    const deletedFirst = (type: string) => ofType(hub, type).map((r) => ({ name: r.name, deleteBeforeReplace: r.deleteBeforeReplace }));
+    for (const type of [
+      'aws:lb/loadBalancer:LoadBalancer',
+      'aws:ecr/repository:Repository',
+      'aws:ssm/parameter:Parameter',
+      'aws:elasticache/replicationGroup:ReplicationGroup',
+      'aws:oam/sink:Sink',
+      'aws:route53/record:Record',
+    ]) {
+      const found = deletedFirst(type);
+      expect(found.length).toBeGreaterThan(0);
+      expect(found.filter((r) => !r.deleteBeforeReplace)).toEqual([]);
+    }
+  });
+});

@@ -24,6 +24,7 @@ export interface RecordedResource {
   custom: boolean;
   /** Resource options the program set (seen through a stack transformation). */
   ignoreChanges: string[];
+  deleteBeforeReplace: boolean;
 }
 
 export interface StackRun {
@@ -174,12 +175,13 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
   const hubAccount = JSON.parse(config[`${PROJECT}:hub`] ?? '{}').accountId ?? ownAccount;
   const resources: RecordedResource[] = [];
   const ignored = new Map<string, string[]>();
+  const deletedFirst = new Set<string>();
   const calls: StackRun['calls'] = [];
   await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
         const provider = providerName(args.provider);
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider, custom: args.custom ?? true, ignoreChanges: ignored.get(`${args.type}::${args.name}`) ?? [] });
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider, custom: args.custom ?? true, ignoreChanges: ignored.get(`${args.type}::${args.name}`) ?? [], deleteBeforeReplace: deletedFirst.has(`${args.type}::${args.name}`) });
         if (args.type === 'pulumi:pulumi:StackReference') {
           return { id: args.inputs.name, state: { name: args.inputs.name, outputs: options.hubOutputs ?? {}, secretOutputNames: [] } };
         }
@@ -209,6 +211,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     // Options never reach the mocks; a stack transformation sees them on the way.
     pulumi.runtime.registerStackTransformation((t) => {
       ignored.set(`${t.type}::${t.name}`, t.opts.ignoreChanges ?? []);
+      if ((t.opts as pulumi.CustomResourceOptions).deleteBeforeReplace) deletedFirst.add(`${t.type}::${t.name}`);
       return undefined;
     });
     try {

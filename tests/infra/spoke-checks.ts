@@ -367,4 +367,18 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     expect(metricNames(named('ttft-p99'))).toEqual(['TtftMs:p99']);
     expect(named('ttft-p99').inputs.threshold).toBe(cfg.alarms.ttftP99Ms);
   },
+
+  'what holds a fixed name, address or port (NLB, service, hub listener and record, parameter, cache) is deleted before its replacement'(run) {
+    for (const type of ['aws:lb/loadBalancer:LoadBalancer', 'aws:ecs/service:Service', 'aws:route53/record:Record', 'aws:ssm/parameter:Parameter', 'aws:elasticache/replicationGroup:ReplicationGroup']) {
+      const found = ofType(run, type);
+      expect(found.length).toBeGreaterThan(0);
+      expect(found.filter((r) => !r.deleteBeforeReplace).map((r) => r.name)).toEqual([]);
+    }
+    expect(only(run, 'aws:lb/listener:Listener', isRegistration(run)).deleteBeforeReplace).toBe(true);
+    const nlb = only(run, 'aws:lb/loadBalancer:LoadBalancer');
+    const reservations = ofType(run, 'aws:ec2/subnetCidrReservation:SubnetCidrReservation');
+    for (const mapping of nlb.inputs.subnetMappings) {
+      expect(reservations.some((r) => r.inputs.subnetId === mapping.subnetId && r.inputs.reservationType === 'explicit' && cidrContainsIp(r.inputs.cidrBlock, mapping.privateIpv4Address))).toBe(true);
+    }
+  },
 };
