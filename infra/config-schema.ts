@@ -163,6 +163,8 @@ export const hubConfigSchema = z
         .strictObject({
           name: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'expected a DNS name'),
           certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:/, 'expected an ACM certificate ARN'),
+          /** The public hosted zone (in the hub account) that gets the name's alias record: the execute-api endpoint is off. */
+          hostedZoneId: z.string({ error: missingOr('the Route 53 hosted zone id of the domain (the default endpoint is disabled, so the name must resolve)') }).regex(/^Z[A-Z0-9]{1,32}$/, 'expected a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ'),
         })
         .optional(),
       teams: z.array(teamSchema).min(1, 'at least one app team (a usage plan and an API key each)'),

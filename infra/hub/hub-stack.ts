@@ -158,6 +158,7 @@ export class HubStack extends pulumi.ComponentResource {
       pulumi.output(Object.fromEntries(providerHubs.map((h, i) => [cfg.providerHubs[i], pick(h)]))) as pulumi.Output<Partial<Record<ProviderKind, T>>>;
     this.exports = {
       gatewayUrl: api.url,
+      apiDomainTarget: api.domainTarget,
       openaiBaseUrl: pulumi.interpolate`${api.url}/v1`,
       usagePlanIds: pulumi.output(api.usagePlanIds),
       apiKeyIds: pulumi.output(api.apiKeyIds),

@@ -8,6 +8,8 @@ import type { ProviderKind, SpokeRegistryEntry } from '../config-schema';
 
 export interface HubExports {
   gatewayUrl: string;
+  /** With api.domain: the API Gateway regional name the domain's alias record points at. */
+  apiDomainTarget: string | undefined;
   /** Base URL for OpenAI SDKs: gatewayUrl + /v1. */
   openaiBaseUrl: string;
   usagePlanIds: Record<string, string>;

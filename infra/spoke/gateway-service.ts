@@ -172,6 +172,8 @@ export class GatewayService extends pulumi.ComponentResource {
         loadBalancers: [{ targetGroupArn: args.loadBalancer.targetGroup.arn, containerName: CONTAINER_NAME, containerPort: SPOKE_PORT }],
         healthCheckGracePeriodSeconds: 30,
         deploymentCircuitBreaker: { enable: true, rollback: true },
+        // The update succeeds only once the tasks run and pass their checks (a rollback fails it): no green deploy that serves nothing.
+        waitForSteadyState: true,
         deploymentMinimumHealthyPercent: 100,
         deploymentMaximumPercent: 200,
         propagateTags: 'SERVICE',

@@ -139,6 +139,15 @@ describe('API Gateway', () => {
     expect(one('aws:apigateway/restApi:RestApi').inputs.disableExecuteApiEndpoint).toBe(true);
   });
 
+  test('the custom domain resolves: an alias record in its zone to the API\'s regional name, and gatewayUrl is that record', () => {
+    const domain = one('aws:apigateway/domainName:DomainName');
+    const record = ofType(hub, 'aws:route53/record:Record').find((r) => r.inputs.zoneId === config.api.domain.hostedZoneId);
+    expect(record?.inputs).toMatchObject({ name: config.api.domain.name, type: 'A', aliases: [{ name: 'd-abc123def4.execute-api.us-east-1.amazonaws.com', zoneId: 'Z1UJRXOUMOOFQ8', evaluateTargetHealth: false }] });
+    expect(domain.inputs.domainName).toBe(config.api.domain.name);
+    expect(new URL(hub.outputs.gatewayUrl).hostname).toBe(record?.inputs.name);
+    expect(hub.outputs.apiDomainTarget).toBe('d-abc123def4.execute-api.us-east-1.amazonaws.com');
+  });
+
   test('a Cognito authorizer appears only when the config names user pools', async () => {
     expect(ofType(hub, 'aws:apigateway/authorizer:Authorizer')).toEqual([]);
     const file = readStackConfigFile('hub');
@@ -190,7 +199,7 @@ describe('provider hubs', () => {
   });
 
   test('DNS: weighted non-alias A records with TTL 10, each behind a health check', () => {
-    const records = ofType(hub, 'aws:route53/record:Record');
+    const records = ofType(hub, 'aws:route53/record:Record').filter((r) => r.inputs.zoneId === 'Z0PRIVATEZONE');
     expect(records).toHaveLength(kinds().length * config.network.azCount);
     const checks = ofType(hub, 'aws:route53/healthCheck:HealthCheck');
     for (const record of records) {

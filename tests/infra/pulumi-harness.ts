@@ -121,6 +121,8 @@ function fakeState(type: string, name: string, inputs: Inputs, region: string, a
       return { ...base, rootResourceId: 'root', executionArn: `arn:aws:execute-api:${region}:${account}:${name}` };
     case 'aws:apigateway/stage:Stage':
       return { ...base, invokeUrl: `https://${inputs.restApi}.execute-api.${region}.amazonaws.com/${inputs.stageName}`, arn: `arn:aws:apigateway:${region}::/restapis/${inputs.restApi}/stages/${inputs.stageName}` };
+    case 'aws:apigateway/domainName:DomainName':
+      return { ...base, regionalDomainName: `d-abc123def4.execute-api.${region}.amazonaws.com`, regionalZoneId: 'Z1UJRXOUMOOFQ8' };
     case 'aws:route53/zone:Zone':
       return { ...base, zoneId: 'Z0PRIVATEZONE' };
     case 'aws:ec2/vpnConnection:VpnConnection':

@@ -158,6 +158,8 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     const tg = only(run, 'aws:lb/targetGroup:TargetGroup', (t) => !isRegistration(run)(t));
     expect(service.inputs.loadBalancers).toEqual([{ targetGroupArn: expect.stringContaining(`targetgroup/${tg.name}/`), containerName: 'gateway', containerPort: 8080 }]);
     expect(service.ignoreChanges).toEqual(['desiredCount']);
+    // The deployment fails unless the tasks reach a steady state (the circuit breaker rolls back a service that cannot start).
+    expect(service.inputs).toMatchObject({ waitForSteadyState: true, deploymentCircuitBreaker: { enable: true, rollback: true } });
   },
 
   'autoscaling tracks requests per task (runtime metric / RunningTaskCount) between min and max tasks'(run, cfg) {

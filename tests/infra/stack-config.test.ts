@@ -186,6 +186,44 @@ describe('invalid configs fail with the key path named', () => {
   });
 });
 
+describe('the hub\'s spoke registry and custom domain', () => {
+  const withSpokes = (change: (spokes: Values[]) => void): Values => {
+    const doc = values('hub');
+    change(doc.spokes);
+    return doc;
+  };
+
+  test('a spoke CIDR outside spokeCidrPool', () => {
+    expect(failure('hub', withSpokes((s) => (s[1].cidr = '10.200.0.0/16')))).toMatch(/ai-gateway:spokes\[1\]\.cidr: 10\.200\.0\.0\/16 is outside network\.spokeCidrPool 10\.64\.0\.0\/10/);
+  });
+
+  test('spokes overlapping each other, or sharing a hub port, account or stack', () => {
+    const message = failure('hub', withSpokes((s) => s.push({ ...s[0], stack: 'spoke-z', accountId: '555555555555', deployRoleArn: 'arn:aws:iam::555555555555:role/ai-gateway-deploy', cidr: '10.64.128.0/20' })));
+    expect(message).toMatch(/ai-gateway:spokes\[2\]\.cidr: 10\.64\.128\.0\/20 overlaps spokes\[0\] \(spoke-a\) 10\.64\.0\.0\/16/);
+    expect(message).toMatch(/ai-gateway:spokes\[2\]\.hubPort: 8101 is taken by spokes\[0\] \(spoke-a\)/);
+    expect(failure('hub', withSpokes((s) => (s[1].accountId = s[0].accountId)))).toMatch(/ai-gateway:spokes\[1\]\.accountId: 222222222222 is spokes\[0\] \(spoke-a\): one account per spoke/);
+  });
+
+  test('a deploy role outside the spoke\'s account, a kind without a provider hub', () => {
+    expect(failure('hub', withSpokes((s) => (s[0].deployRoleArn = 'arn:aws:iam::999999999999:role/x')))).toMatch(/ai-gateway:spokes\[0\]\.deployRoleArn: the role must be in the spoke account 222222222222/);
+    const doc = values('hub');
+    doc.providerHubs = ['bedrock', 'on-prem'];
+    expect(failure('hub', doc)).toMatch(/ai-gateway:spokes\[1\]\.kind: "third-party" is not in providerHubs/);
+  });
+
+  test('a custom domain without its hosted zone (its name would resolve nowhere)', () => {
+    const doc = values('hub');
+    delete doc.api.domain.hostedZoneId;
+    expect(failure('hub', doc)).toMatch(/ai-gateway:api\.domain\.hostedZoneId: missing/);
+  });
+
+  test('a spoke without a deploy role (the registrar trusts that role)', () => {
+    const doc = values('spoke-a');
+    delete doc.account.deployRoleArn;
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:account\.deployRoleArn: missing/);
+  });
+});
+
 describe('through the program', () => {
   test('an invalid stack file stops the program before any resource is declared', async () => {
     const config = readStackConfigFile('spoke-a');
