@@ -178,6 +178,22 @@ export const hubConfigSchema = z
     models: z
       .array(z.strictObject({ name: z.string().min(1), providers: z.array(providerKindSchema).min(1) }))
       .min(1),
+    /**
+     * Opt-in: `pulumi up -s hub` builds runtime/Dockerfile and pushes it to the hub's ECR
+     * repository (needs Docker with buildx where pulumi runs). Without it, CI builds and
+     * pushes the image and spokes name it in service.image, as before.
+     */
+    imageBuild: z
+      .strictObject({
+        /** The image tag; the repository's tags are immutable, so each runtime release takes a new one. */
+        tag: z
+          .string({ error: missingOr('an image tag like 0.1.0') })
+          .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'expected an image tag like 0.1.0')
+          .refine((tag) => tag !== 'latest', 'pin a version tag, not latest (the repository\'s tags are immutable)'),
+        /** The spokes' service.architecture. */
+        architecture: z.enum(['ARM64', 'X86_64']).default('ARM64'),
+      })
+      .optional(),
     /** Third-party vendors whose API keys the hub keeps in Secrets Manager. */
     thirdParty: z.array(z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9]{0,30}$/, 'lowercase letters and digits') })).default([]),
     /** The proxy's shared state (tenant limits, quotas across Lambda instances). */

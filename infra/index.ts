@@ -12,8 +12,11 @@ import { baseTags } from './lib/naming';
 import { checkAgainstHubRegistry } from './spoke/registry-check';
 import { SpokeStack } from './spoke/spoke-stack';
 
+const REPO_ROOT = path.join(__dirname, '..');
 /** The Lambda proxy's entry, bundled by esbuild at deploy time. */
-const LAMBDA_ENTRY = path.join(__dirname, '..', 'runtime', 'src', 'lambda.ts');
+const LAMBDA_ENTRY = path.join(REPO_ROOT, 'runtime', 'src', 'lambda.ts');
+/** The runtime image (built by CI, or by the hub stack with imageBuild). */
+const RUNTIME_IMAGE = { context: REPO_ROOT, dockerfile: path.join(REPO_ROOT, 'runtime', 'Dockerfile') };
 
 async function main(): Promise<Record<string, unknown>> {
   const stackConfig = readStackConfig();
@@ -29,7 +32,7 @@ async function main(): Promise<Record<string, unknown>> {
   });
 
   if (stackConfig.kind === 'hub') {
-    const hub = new HubStack('hub', { stack, config: stackConfig.config, apiKeys: stackConfig.apiKeys, lambdaEntry: LAMBDA_ENTRY }, { providers: [accountProvider] });
+    const hub = new HubStack('hub', { stack, config: stackConfig.config, apiKeys: stackConfig.apiKeys, lambdaEntry: LAMBDA_ENTRY, image: RUNTIME_IMAGE }, { providers: [accountProvider] });
     return { ...hub.exports };
   }
   const cfg = stackConfig.config;

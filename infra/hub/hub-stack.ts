@@ -42,6 +42,8 @@ export interface HubStackArgs {
   apiKeys: Record<string, pulumi.Output<string>>;
   /** Path of runtime/src/lambda.ts, bundled into the proxy. */
   lambdaEntry: string;
+  /** The repository root and runtime/Dockerfile, for the opt-in image build. */
+  image: { context: string; dockerfile: string };
 }
 
 export class HubStack extends pulumi.ComponentResource {
@@ -112,7 +114,11 @@ export class HubStack extends pulumi.ComponentResource {
       { names: cfg.thirdParty.map((t) => t.name), apiKeys: args.apiKeys, kmsKey: kms.key, spokes, partition },
       parent,
     );
-    const registry = new ImageRegistry(`${name}-images`, { kmsKey: kms.key, spokes, partition }, parent);
+    const registry = new ImageRegistry(
+      `${name}-images`,
+      { kmsKey: kms.key, spokes, partition, build: cfg.imageBuild ? { config: cfg.imageBuild, ...args.image } : undefined },
+      parent,
+    );
     const registrar = new SpokeRegistrar(
       `${name}-registrar`,
       {
@@ -181,6 +187,7 @@ export class HubStack extends pulumi.ComponentResource {
       kmsKeyArn: kms.key.arn,
       thirdPartySecretArns: pulumi.output(secrets.arns),
       ecrRepositoryUrl: registry.repository.repositoryUrl,
+      runtimeImageRef: registry.imageRef,
       spokeRegistrarRoleArn: registrar.role.arn,
       spokeRegistrarExternalId: cfg.sharing.registrarExternalId,
       spokeRegistry: cfg.spokes,

@@ -36,6 +36,8 @@ export interface HubExports {
   kmsKeyArn: string;
   thirdPartySecretArns: Record<string, string>;
   ecrRepositoryUrl: string;
+  /** With imageBuild: the runtime image pushed by the hub stack, by digest (for the spokes' service.image). */
+  runtimeImageRef: string | undefined;
   spokeRegistrarRoleArn: string;
   /** The sts:ExternalId spokes present to the registrar role. */
   spokeRegistrarExternalId: string;

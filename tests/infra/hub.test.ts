@@ -3,7 +3,9 @@
  */
 import { HEALTH_INTERVAL_SECONDS } from '../../infra/lib/health';
 import { cidrContainsIp } from '../../infra/lib/cidr';
-import { fakeApiKeys, fakeSecretValue, isSecretInput, ofType, plain, readStackConfigFile, runStack, type RecordedResource, type StackRun } from './pulumi-harness';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { fakeApiKeys, fakeSecretValue, isSecretInput, ofType, plain, readStackConfigFile, REPO, runStack, type RecordedResource, type StackRun } from './pulumi-harness';
 import { configSchema } from '../../runtime/src/config/schema';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- config documents are JSON */
@@ -584,5 +586,33 @@ describe('updates that AWS can carry out (fixed names and addresses)', () => {
       expect(found.length).toBeGreaterThan(0);
       expect(found.filter((r) => !r.deleteBeforeReplace)).toEqual([]);
     }
+  });
+});
+
+describe('runtime image: built by CI by default, by the hub stack on request (imageBuild)', () => {
+  test('without imageBuild nothing is built and spokes keep naming service.image', () => {
+    expect(ofType(hub, 'docker-build:index:Image')).toEqual([]);
+    expect(hub.outputs.runtimeImageRef).toBeUndefined();
+  });
+
+  test('with imageBuild the runtime image is built from runtime/Dockerfile for the spokes\' platform and pushed to the hub repository', async () => {
+    const file = readStackConfigFile('hub');
+    const run = await runStack('hub', { config: { ...file, 'ai-gateway:imageBuild': JSON.stringify({ tag: '0.2.0' }) }, apiKeys: fakeApiKeys() });
+    const images = ofType(run, 'docker-build:index:Image');
+    expect(images).toHaveLength(1);
+    const repo = run.outputs.ecrRepositoryUrl as string;
+    expect(images[0].inputs).toMatchObject({ push: true, tags: [`${repo}:0.2.0`], platforms: ['linux/arm64'], context: { location: REPO }, dockerfile: { location: path.join(REPO, 'runtime', 'Dockerfile') } });
+    expect(existsSync(images[0].inputs.dockerfile.location)).toBe(true);
+    // It logs in with the hub account's ECR token, kept secret.
+    expect(isSecretInput(images[0].inputs.registries)).toBe(true);
+    const [registry] = plain(images[0].inputs.registries);
+    expect(registry).toEqual({ address: repo, username: 'AWS', password: 'FAKEECRPASSWORD' });
+    expect(run.calls).toContainEqual({ token: 'aws:ecr/getAuthorizationToken:getAuthorizationToken', provider: 'hub-account' });
+    expect(run.outputs.runtimeImageRef).toBe(`${repo}@sha256:${'ab'.repeat(32)}`);
+  });
+
+  test('an imageBuild tag of latest is refused, naming the key', async () => {
+    const file = readStackConfigFile('hub');
+    await expect(runStack('hub', { config: { ...file, 'ai-gateway:imageBuild': JSON.stringify({ tag: 'latest' }) }, apiKeys: fakeApiKeys() })).rejects.toThrow(/ai-gateway:imageBuild\.tag: pin a version tag, not latest/);
   });
 });

@@ -144,6 +144,8 @@ function fakeState(type: string, name: string, inputs: Inputs, region: string, a
       return { ...base, arn: `arn:aws:ssm:${region}:${account}:parameter${inputs.name}`, version: 1 };
     case 'aws:oam/sink:Sink':
       return { ...base, arn: `arn:aws:oam:${region}:${account}:sink/${HEX}`, sinkId: HEX };
+    case 'docker-build:index:Image':
+      return { ...inputs, digest: `sha256:${'ab'.repeat(32)}`, ref: `${inputs.tags?.[0]}@sha256:${'ab'.repeat(32)}` };
     case 'random:index/randomPassword:RandomPassword':
       return { ...inputs, result: fakeSecretValue(name) };
     default:
@@ -195,6 +197,9 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         if (args.token === 'aws:index/getAvailabilityZones:getAvailabilityZones') {
           const names = ['a', 'b', 'c', 'd'].map((z) => `${region}${z}`);
           return { id: region, names, zoneIds: names.map((_, i) => `use1-az${i + 1}`) };
+        }
+        if (args.token === 'aws:ecr/getAuthorizationToken:getAuthorizationToken') {
+          return { id: region, userName: 'AWS', password: 'FAKEECRPASSWORD', authorizationToken: 'QVdTOkZBS0VFQ1JQQVNTV09SRA==', proxyEndpoint: `https://${ownAccount}.dkr.ecr.${region}.amazonaws.com` };
         }
         throw new Error(`the program called an unexpected data source ${args.token}`);
       },
