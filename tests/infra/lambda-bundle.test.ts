@@ -43,20 +43,7 @@ test('bundles into one minified file and lists its inputs, largest first', () =>
 
 test('the bundle alone, with the rendered proxy config, answers GET /v1/models through an API Gateway event', () => {
   writeFileSync(path.join(dir, LAMBDA_FILE), bundleLambda(ENTRY).code);
-  const event = {
-    resource: '/{proxy+}',
-    path: '/v1/models',
-    httpMethod: 'GET',
-    headers: { host: 'example.execute-api.us-east-1.amazonaws.com', 'x-api-key': 'test' },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: { proxy: 'v1/models' },
-    stageVariables: null,
-    requestContext: { resourcePath: '/{proxy+}', httpMethod: 'GET', path: '/live/v1/models', stage: 'live', requestId: 'req-1', accountId: '111111111111', apiId: 'example', identity: { sourceIp: '203.0.113.1' } },
-    body: null,
-    isBase64Encoded: false,
-  };
+  const event = restEvent('GET', '/v1/models');
   const script = `require('./${LAMBDA_FILE}').handler(${JSON.stringify(event)}, {}).then((r) => { process.stdout.write(JSON.stringify(r)); process.exit(0); }, (e) => { console.error(e); process.exit(1); });`;
   const child = spawnSync(process.execPath, ['-e', script], {
     cwd: dir,
