@@ -5,7 +5,7 @@
  * wrong file fails before any resource is declared.
  */
 import { z } from 'zod';
-import { cidrContainsIp, cidrsOverlap as cidrsOverlapStrict, isCidr, parseIp } from './lib/cidr';
+import { cidrContains as cidrContainsStrict, cidrContainsIp, cidrsOverlap as cidrsOverlapStrict, isCidr, parseIp } from './lib/cidr';
 
 export const PROVIDER_KINDS = ['bedrock', 'third-party', 'on-prem'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
@@ -15,6 +15,7 @@ export const SPOKE_PORT_RANGE = { from: 8100, to: 8199 } as const;
 
 /** Field issues do not stop the cross-field rules, so these must tolerate bad CIDRs. */
 const cidrsOverlap = (a: string, b: string): boolean => isCidr(a) && isCidr(b) && cidrsOverlapStrict(a, b);
+const cidrContains = (outer: string, inner: string): boolean => isCidr(outer) && isCidr(inner) && cidrContainsStrict(outer, inner);
 
 const missingOr = (expected: string) => (iss: { input?: unknown }) =>
   iss.input === undefined ? `missing: expected ${expected}` : `expected ${expected}`;
@@ -94,6 +95,34 @@ export const runtimeAlarmsSchema = z.strictObject({
 
 const providerKindSchema = z.enum(PROVIDER_KINDS, { error: () => `expected one of ${PROVIDER_KINDS.join(', ')}` });
 
+/** AWS's rule for an sts:ExternalId: 2-1224 characters of letters, digits and +=,.@:/-. */
+const externalIdSchema = z
+  .string({ error: missingOr('an external id (2-1224 characters: letters, digits, +=,.@:/-)') })
+  .regex(/^[\w+=,.@:/-]{2,1224}$/, 'expected 2-1224 characters: letters, digits, +=,.@:/-');
+
+const spokeStackNameSchema = z.string().regex(/^spoke-[a-z0-9][a-z0-9-]{0,9}$/, 'expected a spoke stack name like spoke-a');
+
+/**
+ * One spoke the hub knows: who may register it (its deploy role, with the registrar's
+ * external id), whose task execution role may read the hub's keys and pull the image, and
+ * the address and port it claims, checked against the other spokes here and against the
+ * spoke's own stack file when the spoke deploys (it reads this registry from the hub).
+ */
+export const spokeRegistryEntrySchema = z.strictObject({
+  stack: spokeStackNameSchema,
+  accountId: accountIdSchema,
+  /** The role the spoke stack deploys with (its account.deployRoleArn); it must exist before the hub trusts it. */
+  deployRoleArn: roleArnSchema,
+  kind: z.enum(PROVIDER_KINDS, { error: () => `expected one of ${PROVIDER_KINDS.join(', ')}` }),
+  cidr: vpcCidrSchema,
+  hubPort: z
+    .number()
+    .int()
+    .min(SPOKE_PORT_RANGE.from, `expected a port in ${SPOKE_PORT_RANGE.from}-${SPOKE_PORT_RANGE.to}`)
+    .max(SPOKE_PORT_RANGE.to, `expected a port in ${SPOKE_PORT_RANGE.from}-${SPOKE_PORT_RANGE.to}`),
+});
+export type SpokeRegistryEntry = z.output<typeof spokeRegistryEntrySchema>;
+
 export const hubConfigSchema = z
   .strictObject({
     account: accountSchema,
@@ -113,7 +142,11 @@ export const hubConfigSchema = z
         .optional(),
       /** Spoke accounts outside the organization: RAM external principals. */
       externalAccountIds: z.array(accountIdSchema).default([]),
+      /** The sts:ExternalId spokes present when they assume the registrar role. */
+      registrarExternalId: externalIdSchema,
     }),
+    /** Every spoke the hub trusts and routes: nothing is granted to a spoke missing here. */
+    spokes: z.array(spokeRegistryEntrySchema).default([]),
     onPrem: z
       .strictObject({
         cidr: cidrSchema,
@@ -130,6 +163,8 @@ export const hubConfigSchema = z
         .strictObject({
           name: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'expected a DNS name'),
           certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:/, 'expected an ACM certificate ARN'),
+          /** The public hosted zone (in the hub account) that gets the name's alias record: the execute-api endpoint is off. */
+          hostedZoneId: z.string({ error: missingOr('the Route 53 hosted zone id of the domain (the default endpoint is disabled, so the name must resolve)') }).regex(/^Z[A-Z0-9]{1,32}$/, 'expected a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ'),
         })
         .optional(),
       teams: z.array(teamSchema).min(1, 'at least one app team (a usage plan and an API key each)'),
@@ -143,6 +178,22 @@ export const hubConfigSchema = z
     models: z
       .array(z.strictObject({ name: z.string().min(1), providers: z.array(providerKindSchema).min(1) }))
       .min(1),
+    /**
+     * Opt-in: `pulumi up -s hub` builds runtime/Dockerfile and pushes it to the hub's ECR
+     * repository (needs Docker with buildx where pulumi runs). Without it, CI builds and
+     * pushes the image and spokes name it in service.image, as before.
+     */
+    imageBuild: z
+      .strictObject({
+        /** The image tag; the repository's tags are immutable, so each runtime release takes a new one. */
+        tag: z
+          .string({ error: missingOr('an image tag like 0.1.0') })
+          .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'expected an image tag like 0.1.0')
+          .refine((tag) => tag !== 'latest', 'pin a version tag, not latest (the repository\'s tags are immutable)'),
+        /** The spokes' service.architecture. */
+        architecture: z.enum(['ARM64', 'X86_64']).default('ARM64'),
+      })
+      .optional(),
     /** Third-party vendors whose API keys the hub keeps in Secrets Manager. */
     thirdParty: z.array(z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9]{0,30}$/, 'lowercase letters and digits') })).default([]),
     /** The proxy's shared state (tenant limits, quotas across Lambda instances). */
@@ -165,6 +216,7 @@ export const hubConfigSchema = z
     if (!cfg.sharing.organizationArn && cfg.sharing.externalAccountIds.length === 0) {
       issue(['sharing'], 'name the spoke accounts: organizationArn and/or externalAccountIds');
     }
+    checkSpokeRegistry(cfg, issue);
     cfg.models.forEach((m, i) =>
       m.providers.forEach((p, j) => {
         if (!cfg.providerHubs.includes(p)) issue(['models', i, 'providers', j], `"${p}" is not in providerHubs (${cfg.providerHubs.join(', ')})`);
@@ -228,7 +280,8 @@ export const spokeProviderSchema = z.discriminatedUnion('kind', [
 
 export const spokeConfigSchema = z
   .strictObject({
-    account: accountSchema,
+    /** A spoke deploys with its deploy role: the hub's registrar trusts that role by ARN. */
+    account: accountSchema.extend({ deployRoleArn: roleArnSchema }),
     hub: z.strictObject({
       /** StackReference name of the hub stack, e.g. acme/ai-gateway/hub. */
       stack: z.string().regex(/^([\w.-]+\/){0,2}[\w.-]+$/, 'expected a stack name like org/ai-gateway/hub'),
@@ -339,6 +392,32 @@ function uniqueBy<T>(items: T[], key: (item: T) => string, path: (string | numbe
     const k = key(item);
     if (seen.has(k)) issue([...path, i], `duplicate "${k}"`);
     seen.add(k);
+  });
+}
+
+type Issue = (path: (string | number)[], message: string) => void;
+
+/** Each spoke's CIDR inside the pool and apart from the others, ports and names unique, accounts shared with. */
+function checkSpokeRegistry(cfg: { network: { cidr: string; spokeCidrPool: string }; providerHubs: ProviderKind[]; onPrem?: { cidr: string }; sharing: { organizationArn?: string; externalAccountIds: string[] }; spokes: SpokeRegistryEntry[] }, issue: Issue): void {
+  const { spokeCidrPool } = cfg.network;
+  cfg.spokes.forEach((spoke, i) => {
+    const at = (key: string) => ['spokes', i, key];
+    if (isCidr(spoke.cidr) && isCidr(spokeCidrPool) && !cidrContains(spokeCidrPool, spoke.cidr)) {
+      issue(at('cidr'), `${spoke.cidr} is outside network.spokeCidrPool ${spokeCidrPool}: the hub routes only the pool to the Transit Gateway`);
+    }
+    if (cfg.onPrem && cidrsOverlap(spoke.cidr, cfg.onPrem.cidr)) issue(at('cidr'), `${spoke.cidr} overlaps the on-prem network ${cfg.onPrem.cidr}`);
+    if (!cfg.providerHubs.includes(spoke.kind)) issue(at('kind'), `"${spoke.kind}" is not in providerHubs (${cfg.providerHubs.join(', ')})`);
+    cfg.spokes.slice(0, i).forEach((other, j) => {
+      if (cidrsOverlap(spoke.cidr, other.cidr)) issue(at('cidr'), `${spoke.cidr} overlaps spokes[${j}] (${other.stack}) ${other.cidr}`);
+      if (spoke.hubPort === other.hubPort) issue(at('hubPort'), `${spoke.hubPort} is taken by spokes[${j}] (${other.stack}): each spoke has its own hub NLB port`);
+      if (spoke.stack === other.stack) issue(at('stack'), `duplicate "${spoke.stack}"`);
+      if (spoke.accountId === other.accountId) issue(at('accountId'), `${spoke.accountId} is spokes[${j}] (${other.stack}): one account per spoke`);
+    });
+    const roleAccount = /::(\d{12}):/.exec(spoke.deployRoleArn)?.[1];
+    if (roleAccount !== spoke.accountId) issue(at('deployRoleArn'), `the role must be in the spoke account ${spoke.accountId}`);
+    if (!cfg.sharing.organizationArn && !cfg.sharing.externalAccountIds.includes(spoke.accountId)) {
+      issue(at('accountId'), `${spoke.accountId} is in neither sharing.externalAccountIds nor an organization (sharing.organizationArn): the Transit Gateway is not shared with it`);
+    }
   });
 }
 

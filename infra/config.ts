@@ -120,5 +120,14 @@ export function readStackConfig(stack: string = pulumi.getStack()): StackConfig 
     }
     apiKeys[key.replace(/ApiKey$/, '')] = config.requireSecret(key);
   }
+  // A secret created empty would stop every spoke task that reads it from starting.
+  const missing = parsed.config.thirdParty.map((t) => t.name).filter((name) => !(name in apiKeys));
+  if (missing.length > 0) {
+    throw new StackConfigError(
+      missing
+        .map((name) => `${prefix}${apiKeyConfigKey(name)}: missing: the secret ai-gateway/third-party/${name} would be created empty and spoke tasks reading it could not start; set it with \`pulumi config set --secret ${apiKeyConfigKey(name)} <key>\` (or drop "${name}" from thirdParty)`)
+        .join('\n'),
+    );
+  }
   return { kind: 'hub', stack, config: parsed.config, apiKeys };
 }

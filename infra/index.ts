@@ -4,16 +4,21 @@
  * publishes what it returns as the stack outputs.
  */
 import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
 import * as path from 'node:path';
-import { readStackConfig } from './config';
+import { readStackConfig, type SpokeRegistryEntry } from './config';
 import { HubStack } from './hub/hub-stack';
 import { baseTags } from './lib/naming';
+import { checkAgainstHubRegistry } from './spoke/registry-check';
 import { SpokeStack } from './spoke/spoke-stack';
 
+const REPO_ROOT = path.join(__dirname, '..');
 /** The Lambda proxy's entry, bundled by esbuild at deploy time. */
-const LAMBDA_ENTRY = path.join(__dirname, '..', 'runtime', 'src', 'lambda.ts');
+const LAMBDA_ENTRY = path.join(REPO_ROOT, 'runtime', 'src', 'lambda.ts');
+/** The runtime image (built by CI, or by the hub stack with imageBuild). */
+const RUNTIME_IMAGE = { context: REPO_ROOT, dockerfile: path.join(REPO_ROOT, 'runtime', 'Dockerfile') };
 
-function main(): Record<string, unknown> {
+async function main(): Promise<Record<string, unknown>> {
   const stackConfig = readStackConfig();
   const { stack } = stackConfig;
   const { account, tags } = stackConfig.config;
@@ -27,17 +32,15 @@ function main(): Record<string, unknown> {
   });
 
   if (stackConfig.kind === 'hub') {
-    const hub = new HubStack('hub', { stack, config: stackConfig.config, apiKeys: stackConfig.apiKeys, lambdaEntry: LAMBDA_ENTRY }, { providers: [accountProvider] });
+    const hub = new HubStack('hub', { stack, config: stackConfig.config, apiKeys: stackConfig.apiKeys, lambdaEntry: LAMBDA_ENTRY, image: RUNTIME_IMAGE }, { providers: [accountProvider] });
     return { ...hub.exports };
   }
   const cfg = stackConfig.config;
-  const hubProvider = new aws.Provider('hub-account', {
-    region: cfg.hub.region as aws.Region,
-    allowedAccountIds: [cfg.hub.accountId],
-    assumeRoles: [{ roleArn: cfg.hub.roleArn, sessionName: `ai-gateway-${stack}` }],
-    defaultTags,
-  });
-  const spoke = new SpokeStack(stack, { stack, config: cfg, hubProvider }, { providers: [accountProvider] });
+  const hubRef = new pulumi.StackReference(`${stack}-hub-ref`, { name: cfg.hub.stack });
+  // Before anything is declared: the stack file must agree with the hub's spoke registry.
+  const [registry, pool] = await Promise.all([hubRef.getOutputValue('spokeRegistry'), hubRef.getOutputValue('spokeCidrPool')]);
+  checkAgainstHubRegistry(stack, cfg, registry as SpokeRegistryEntry[] | undefined, String(pool));
+  const spoke = new SpokeStack(stack, { stack, config: cfg, defaultTags, hubRef }, { providers: [accountProvider] });
   return { ...spoke.exports };
 }
 

@@ -146,7 +146,7 @@ function memorySection(m) {
 
 function coldStartSection(c) {
   const lines = [
-    `Bundle of runtime/src/lambda.ts with the options of infra/lib/bundle.ts (esbuild, platform node, target node20, cjs, minified): **${fmt(c.bundleBytes)} bytes**. ` +
+    `Bundle of runtime/src/lambda.ts with the options of infra/lib/bundle.ts (esbuild, platform node, target node24, cjs, minified): **${fmt(c.bundleBytes)} bytes**. ` +
       `Each run is a fresh \`node\` that requires the bundle and sends one REST proxy event (POST /v1/chat/completions, proxy role, a spoke on loopback) through the handler; medians of ${c.runs} runs.`,
     '',
     table(

@@ -1,7 +1,7 @@
 'use strict';
 /**
  * Cold start of the Lambda proxy: the bundle of runtime/src/lambda.ts built with the
- * esbuild options of infra/lib/bundle.ts (bundle, platform node, target node20, cjs,
+ * esbuild options of infra/lib/bundle.ts (bundle, platform node, target node24, cjs,
  * minify), its size and largest inputs, and the time from require() of the bundle to the
  * first answer through the handler (a REST proxy event), each in a fresh `node`.
  */
@@ -23,7 +23,7 @@ function bundle({ sourcemap = false } = {}) {
     entryPoints: [join(ROOT, 'runtime', 'src', 'lambda.ts')],
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     minify: true,
     legalComments: 'none',

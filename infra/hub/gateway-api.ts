@@ -24,6 +24,8 @@ export class GatewayApi extends pulumi.ComponentResource {
   readonly restApi: aws.apigateway.RestApi;
   readonly stage: aws.apigateway.Stage;
   readonly url: pulumi.Output<string>;
+  /** With a custom domain: the regional endpoint its alias record points at. */
+  readonly domainTarget?: pulumi.Output<string>;
   readonly usagePlanIds: Record<string, pulumi.Output<string>> = {};
   readonly apiKeyIds: Record<string, pulumi.Output<string>> = {};
 
@@ -142,7 +144,13 @@ export class GatewayApi extends pulumi.ComponentResource {
     }
 
     this.protectWithWaf(name, api.wafRateLimitPer5Minutes);
-    this.url = api.domain ? this.mapDomain(name, api.domain) : this.stage.invokeUrl;
+    if (api.domain) {
+      const { url, target } = this.mapDomain(name, api.domain);
+      this.url = url;
+      this.domainTarget = target;
+    } else {
+      this.url = this.stage.invokeUrl;
+    }
     this.registerOutputs({ url: this.url, usagePlanIds: this.usagePlanIds, apiKeyIds: this.apiKeyIds });
   }
 
@@ -189,14 +197,25 @@ export class GatewayApi extends pulumi.ComponentResource {
     new aws.wafv2.WebAclAssociation(`${name}-waf`, { resourceArn: this.stage.arn, webAclArn: acl.arn }, { parent: this });
   }
 
-  private mapDomain(name: string, domain: NonNullable<HubConfig['api']['domain']>): pulumi.Output<string> {
+  /** The custom domain, its base path mapping and its alias record: the URL is the record's name, so it resolves. */
+  private mapDomain(name: string, domain: NonNullable<HubConfig['api']['domain']>): { url: pulumi.Output<string>; target: pulumi.Output<string> } {
     const custom = new aws.apigateway.DomainName(
       `${name}-domain`,
       { domainName: domain.name, regionalCertificateArn: domain.certificateArn, endpointConfiguration: { types: 'REGIONAL' }, securityPolicy: 'TLS_1_2' },
       { parent: this },
     );
-    new aws.apigateway.BasePathMapping(`${name}-domain`, { restApi: this.restApi.id, stageName: this.stage.stageName, domainName: custom.domainName }, { parent: this });
-    return pulumi.interpolate`https://${custom.domainName}`;
+    const mapping = new aws.apigateway.BasePathMapping(`${name}-domain`, { restApi: this.restApi.id, stageName: this.stage.stageName, domainName: custom.domainName }, { parent: this });
+    const record = new aws.route53.Record(
+      `${name}-domain`,
+      {
+        zoneId: domain.hostedZoneId,
+        name: custom.domainName,
+        type: 'A',
+        aliases: [{ name: custom.regionalDomainName, zoneId: custom.regionalZoneId, evaluateTargetHealth: false }],
+      },
+      { parent: this, dependsOn: [mapping], deleteBeforeReplace: true },
+    );
+    return { url: pulumi.interpolate`https://${record.name}`, target: custom.regionalDomainName };
   }
 }
 

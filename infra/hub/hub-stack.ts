@@ -9,10 +9,11 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { HubConfig, ProviderKind } from '../config-schema';
+import { NLB_SLOTS } from '../lib/address-plan';
 import { bundleLambda } from '../lib/bundle';
 import { EncryptionKey } from '../lib/encryption-key';
 import type { HubExportsInput } from '../lib/hub-exports';
-import { partitionOf, type SpokePrincipals } from '../lib/iam';
+import { partitionOf } from '../lib/iam';
 import { runtimeServiceName } from '../lib/metrics';
 import { Network } from '../lib/network';
 import { RuntimeConfigParameter, validatedConfigJson } from '../lib/runtime-config-parameter';
@@ -41,6 +42,8 @@ export interface HubStackArgs {
   apiKeys: Record<string, pulumi.Output<string>>;
   /** Path of runtime/src/lambda.ts, bundled into the proxy. */
   lambdaEntry: string;
+  /** The repository root and runtime/Dockerfile, for the opt-in image build. */
+  image: { context: string; dockerfile: string };
 }
 
 export class HubStack extends pulumi.ComponentResource {
@@ -52,7 +55,7 @@ export class HubStack extends pulumi.ComponentResource {
     const cfg = args.config;
     const { id: accountId, region } = cfg.account;
     const partition = partitionOf(region);
-    const spokes: SpokePrincipals = cfg.sharing;
+    const spokes = cfg.spokes;
 
     const kms = new EncryptionKey(
       `${name}-kms`,
@@ -67,8 +70,8 @@ export class HubStack extends pulumi.ComponentResource {
     );
     const transit = new HubTransit(`${name}-transit`, { network, spokeCidrPool: cfg.network.spokeCidrPool, sharing: cfg.sharing, onPrem: cfg.onPrem }, parent);
     const providerHubs = cfg.providerHubs.map(
-      (kind, slot) =>
-        new ProviderHub(`${name}-${kind}`, { kind, slot, network, zone, zoneName: cfg.privateZone, spokeCidrPool: cfg.network.spokeCidrPool, region }, parent),
+      (kind) =>
+        new ProviderHub(`${name}-${kind}`, { kind, slot: NLB_SLOTS[kind], network, zone, zoneName: cfg.privateZone, spokeCidrPool: cfg.network.spokeCidrPool, region }, parent),
     );
 
     // Config polling and the cache token stay on the AWS network, NAT or not.
@@ -111,8 +114,33 @@ export class HubStack extends pulumi.ComponentResource {
       { names: cfg.thirdParty.map((t) => t.name), apiKeys: args.apiKeys, kmsKey: kms.key, spokes, partition },
       parent,
     );
-    const registry = new ImageRegistry(`${name}-images`, { kmsKey: kms.key, spokes, partition }, parent);
-    const registrar = new SpokeRegistrar(`${name}-registrar`, { spokes, accountId, region, partition, zoneId: zone.zoneId }, parent);
+    const registry = new ImageRegistry(
+      `${name}-images`,
+      { kmsKey: kms.key, spokes, partition, build: cfg.imageBuild ? { config: cfg.imageBuild, ...args.image } : undefined },
+      parent,
+    );
+    const registrar = new SpokeRegistrar(
+      `${name}-registrar`,
+      {
+        spokes,
+        externalId: cfg.sharing.registrarExternalId,
+        accountId,
+        region,
+        partition,
+        zoneId: zone.zoneId,
+        zoneName: cfg.privateZone,
+        spokeRouteTableId: transit.spokeRouteTable.id,
+        hubRouteTableId: transit.hubRouteTable.id,
+        hubOwned: {
+          loadBalancerArns: providerHubs.map((h) => h.loadBalancer.arn),
+          listenerArns: providerHubs.map((h) => h.listener.arn),
+          targetGroupArns: providerHubs.map((h) => h.targetGroup.arn),
+          healthCheckIds: providerHubs.flatMap((h) => h.healthChecks.map((c) => c.id)),
+          attachmentIds: [transit.hubAttachment.id, ...(transit.vpn ? [transit.vpn.transitGatewayAttachmentId] : [])],
+        },
+      },
+      parent,
+    );
     const monitoring = new Monitoring(
       `${name}-monitoring`,
       {
@@ -136,6 +164,7 @@ export class HubStack extends pulumi.ComponentResource {
       pulumi.output(Object.fromEntries(providerHubs.map((h, i) => [cfg.providerHubs[i], pick(h)]))) as pulumi.Output<Partial<Record<ProviderKind, T>>>;
     this.exports = {
       gatewayUrl: api.url,
+      apiDomainTarget: api.domainTarget,
       openaiBaseUrl: pulumi.interpolate`${api.url}/v1`,
       usagePlanIds: pulumi.output(api.usagePlanIds),
       apiKeyIds: pulumi.output(api.apiKeyIds),
@@ -158,7 +187,10 @@ export class HubStack extends pulumi.ComponentResource {
       kmsKeyArn: kms.key.arn,
       thirdPartySecretArns: pulumi.output(secrets.arns),
       ecrRepositoryUrl: registry.repository.repositoryUrl,
+      runtimeImageRef: registry.imageRef,
       spokeRegistrarRoleArn: registrar.role.arn,
+      spokeRegistrarExternalId: cfg.sharing.registrarExternalId,
+      spokeRegistry: cfg.spokes,
       alarmTopicArn: monitoring.topic.arn,
       lambdaAliasArn: proxy.alias.arn,
       dashboardName: monitoring.dashboard.dashboardName,

@@ -20,7 +20,7 @@ import { SPOKE_PORT_RANGE } from '../config-schema';
 
 export interface ProviderHubArgs {
   kind: ProviderKind;
-  /** Index among the hub's NLBs: picks distinct fixed addresses in the shared subnets. */
+  /** The kind's fixed slot (NLB_SLOTS): distinct addresses in the shared subnets, independent of list order. */
   slot: number;
   network: Network;
   zone: aws.route53.Zone;
@@ -32,6 +32,8 @@ export interface ProviderHubArgs {
 export class ProviderHub extends pulumi.ComponentResource {
   readonly loadBalancer: aws.lb.LoadBalancer;
   readonly targetGroup: aws.lb.TargetGroup;
+  readonly listener: aws.lb.Listener;
+  readonly healthChecks: aws.route53.HealthCheck[] = [];
   readonly ips: string[];
   readonly host: string;
 
@@ -55,7 +57,7 @@ export class ProviderHub extends pulumi.ComponentResource {
     );
     this.ips = fixedNlbIps(network.privateSubnetCidrs, args.slot);
     ({ loadBalancer: this.loadBalancer, targetGroup: this.targetGroup } = internalNlb(name, network, securityGroup, this.ips, parent));
-    new aws.lb.Listener(
+    this.listener = new aws.lb.Listener(
       `${name}-listener`,
       { loadBalancerArn: this.loadBalancer.arn, port: HUB_NLB_PORT, protocol: 'TCP', defaultActions: [{ type: 'forward', targetGroupArn: this.targetGroup.arn }] },
       parent,
@@ -90,6 +92,7 @@ export class ProviderHub extends pulumi.ComponentResource {
         },
         parent,
       );
+      this.healthChecks.push(healthCheck);
       new aws.route53.Record(
         `${name}-az${i}`,
         {
@@ -102,7 +105,8 @@ export class ProviderHub extends pulumi.ComponentResource {
           weightedRoutingPolicies: [{ weight: 100 }],
           healthCheckId: healthCheck.id,
         },
-        parent,
+        // Same name and set identifier: the old record must go first.
+        { parent: this, deleteBeforeReplace: true },
       );
     });
     this.registerOutputs({ loadBalancerArn: this.loadBalancer.arn, targetGroupArn: this.targetGroup.arn, ips: this.ips });

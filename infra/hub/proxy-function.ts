@@ -13,6 +13,7 @@ import { policyJson, serviceTrustPolicy } from '../lib/iam';
 import { CONFIG_POLL_SECONDS, metricsEnvironment, RUNTIME_ENV } from '../lib/metrics';
 import { HUB_NLB_PORT, SPOKE_PORT } from '../lib/naming';
 import type { Network } from '../lib/network';
+import { LAMBDA_NODE_RUNTIME } from '../lib/node-runtime';
 import type { RuntimeConfigParameter } from '../lib/runtime-config-parameter';
 import { REDIS_PORT } from '../lib/state-cache';
 import { SPOKE_PORT_RANGE } from '../config-schema';
@@ -120,7 +121,7 @@ export class ProxyFunction extends pulumi.ComponentResource {
       `${name}-fn`,
       {
         description: 'ai-gateway proxy (runtime/src/lambda.ts bundled by esbuild)',
-        runtime: 'nodejs20.x',
+        runtime: LAMBDA_NODE_RUNTIME,
         architectures: ['arm64'],
         handler: `${LAMBDA_FILE.replace(/\.js$/, '')}.handler`,
         code: lambdaArchive(args.bundle),

@@ -6,14 +6,15 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { policyJson, spokeStatements, type SpokePrincipals } from '../lib/iam';
+import { executionRoleGrant, policyJson, type SpokeGrantee } from '../lib/iam';
 
 export interface ThirdPartySecretsArgs {
   names: string[];
   /** Values from `pulumi config set --secret <name>ApiKey`; absent names stay empty. */
   apiKeys: Record<string, pulumi.Output<string>>;
   kmsKey: aws.kms.Key;
-  spokes: SpokePrincipals;
+  /** Registered spokes: the task execution roles of third-party spokes may read the keys. */
+  spokes: readonly SpokeGrantee[];
   partition: string;
 }
 
@@ -33,15 +34,12 @@ export class ThirdPartySecrets extends pulumi.ComponentResource {
         { name: thirdPartySecretName(vendor), description: `API key for ${vendor}, read by third-party spokes`, kmsKeyId: args.kmsKey.arn, recoveryWindowInDays: 7 },
         parent,
       );
-      new aws.secretsmanager.SecretPolicy(
-        `${name}-${vendor}`,
-        {
-          secretArn: secret.arn,
-          blockPublicPolicy: true,
-          policy: policyJson(spokeStatements(args.spokes, args.partition, { Sid: 'SpokesRead', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: '*' })),
-        },
-        parent,
+      const readers = executionRoleGrant(
+        args.spokes.filter((spoke) => spoke.kind === 'third-party'),
+        args.partition,
+        { Sid: 'ThirdPartySpokesRead', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: '*' },
       );
+      if (readers.length > 0) new aws.secretsmanager.SecretPolicy(`${name}-${vendor}`, { secretArn: secret.arn, blockPublicPolicy: true, policy: policyJson(readers) }, parent);
       const value = args.apiKeys[vendor];
       if (value) new aws.secretsmanager.SecretVersion(`${name}-${vendor}`, { secretId: secret.id, secretString: pulumi.secret(value) }, parent);
       this.arns[vendor] = secret.arn;

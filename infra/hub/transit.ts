@@ -23,6 +23,7 @@ export class HubTransit extends pulumi.ComponentResource {
   /** Hub and VPN attachments associate here; spokes propagate into it. */
   readonly hubRouteTable: aws.ec2transitgateway.RouteTable;
   readonly share: aws.ram.ResourceShare;
+  readonly hubAttachment: aws.ec2transitgateway.VpcAttachment;
   readonly vpn?: aws.ec2.VpnConnection;
 
   constructor(name: string, args: HubTransitArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -47,7 +48,7 @@ export class HubTransit extends pulumi.ComponentResource {
     this.spokeRouteTable = new aws.ec2transitgateway.RouteTable(`${name}-spokes-rt`, { transitGatewayId: tgwId, tags: { Name: 'ai-gateway-spokes' } }, parent);
     this.hubRouteTable = new aws.ec2transitgateway.RouteTable(`${name}-hub-rt`, { transitGatewayId: tgwId, tags: { Name: 'ai-gateway-hub' } }, parent);
 
-    const hubAttachment = new aws.ec2transitgateway.VpcAttachment(
+    const hubAttachment = (this.hubAttachment = new aws.ec2transitgateway.VpcAttachment(
       `${name}-hub-vpc`,
       {
         transitGatewayId: tgwId,
@@ -59,7 +60,7 @@ export class HubTransit extends pulumi.ComponentResource {
         tags: { Name: 'ai-gateway-hub' },
       },
       parent,
-    );
+    ));
     new aws.ec2transitgateway.RouteTableAssociation(`${name}-hub-vpc`, { transitGatewayAttachmentId: hubAttachment.id, transitGatewayRouteTableId: this.hubRouteTable.id }, parent);
     new aws.ec2transitgateway.RouteTablePropagation(`${name}-hub-vpc`, { transitGatewayAttachmentId: hubAttachment.id, transitGatewayRouteTableId: this.spokeRouteTable.id }, parent);
     // One summary route covers every spoke, present and future.

@@ -6,6 +6,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { buildSync } from 'esbuild';
 import { existsSync } from 'node:fs';
+import { ESBUILD_NODE_TARGET } from './node-runtime';
 
 export interface Bundle {
   /** The bundled JavaScript. */
@@ -29,7 +30,7 @@ export function bundleLambda(entry: string): Bundle {
     entryPoints: [entry],
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: ESBUILD_NODE_TARGET,
     format: 'cjs',
     minify: true,
     legalComments: 'none',

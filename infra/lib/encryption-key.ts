@@ -1,12 +1,12 @@
 /**
  * A customer-managed KMS key (rotated yearly) for the stack's data at rest: log groups,
  * secrets, the CloudTrail bucket, SNS, ECR. The key policy names each AWS service that
- * may use it, scoped to this account, and optionally lets spoke accounts decrypt through
- * Secrets Manager and ECR only.
+ * may use it, scoped to this account, and optionally lets the registered spokes' task
+ * execution roles decrypt through ECR (all) and Secrets Manager (third-party spokes) only.
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { policyJson, spokeStatements, type PolicyStatement, type SpokePrincipals } from './iam';
+import { executionRoleGrant, policyJson, type PolicyStatement, type SpokeGrantee } from './iam';
 
 export type KeyUser = 'logs' | 'cloudtrail' | 'cloudwatch-alarms';
 
@@ -15,8 +15,8 @@ export interface EncryptionKeyArgs {
   region: string;
   partition: string;
   users: KeyUser[];
-  /** Spoke accounts that read hub secrets and pull the runtime image. */
-  spokes?: SpokePrincipals;
+  /** Registered spokes whose task execution roles pull the runtime image (and, third-party spokes, read the API keys). */
+  spokes?: readonly SpokeGrantee[];
   description: string;
   /** `alias/<aliasName>` names the key in the console. */
   aliasName: string;
@@ -53,7 +53,8 @@ function keyPolicy(args: EncryptionKeyArgs): PolicyStatement[] {
       Sid: 'CloudWatchLogs',
       Effect: 'Allow',
       Principal: { Service: `logs.${region}.amazonaws.com` },
-      Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      // No kms:Describe*: no Describe action carries the encryption context, so the condition could never hold for it.
+      Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
       Resource: '*',
       Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${accountId}:log-group:*` } },
     });
@@ -63,12 +64,21 @@ function keyPolicy(args: EncryptionKeyArgs): PolicyStatement[] {
       Sid: 'CloudTrail',
       Effect: 'Allow',
       Principal: { Service: 'cloudtrail.amazonaws.com' },
-      Action: ['kms:GenerateDataKey*', 'kms:DescribeKey'],
+      Action: 'kms:GenerateDataKey*',
       Resource: '*',
       Condition: {
         StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': `arn:${partition}:cloudtrail:*:${accountId}:trail/*` },
         StringEquals: { 'aws:SourceAccount': accountId },
       },
+    });
+    // DescribeKey carries no encryption context: under the statement above it would always be refused.
+    statements.push({
+      Sid: 'CloudTrailDescribe',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudtrail.amazonaws.com' },
+      Action: 'kms:DescribeKey',
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
     });
   }
   if (args.users.includes('cloudwatch-alarms')) {
@@ -82,14 +92,14 @@ function keyPolicy(args: EncryptionKeyArgs): PolicyStatement[] {
     });
   }
   if (args.spokes) {
+    const decrypt: Omit<PolicyStatement, 'Principal'> = { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey'], Resource: '*' };
     statements.push(
-      ...spokeStatements(args.spokes, partition, {
-        Sid: 'SpokesDecryptThroughServices',
-        Effect: 'Allow',
-        Action: ['kms:Decrypt', 'kms:DescribeKey'],
-        Resource: '*',
-        Condition: { StringEquals: { 'kms:ViaService': [`secretsmanager.${region}.amazonaws.com`, `ecr.${region}.amazonaws.com`] } },
-      }),
+      ...executionRoleGrant(args.spokes, partition, { ...decrypt, Sid: 'SpokesPullImage', Condition: { StringEquals: { 'kms:ViaService': `ecr.${region}.amazonaws.com` } } }),
+      ...executionRoleGrant(
+        args.spokes.filter((s) => s.kind === 'third-party'),
+        partition,
+        { ...decrypt, Sid: 'ThirdPartySpokesReadKeys', Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } } },
+      ),
     );
   }
   return statements;

@@ -4,10 +4,12 @@
  * type check instead of a deploy.
  */
 import * as pulumi from '@pulumi/pulumi';
-import type { ProviderKind } from '../config-schema';
+import type { ProviderKind, SpokeRegistryEntry } from '../config-schema';
 
 export interface HubExports {
   gatewayUrl: string;
+  /** With api.domain: the API Gateway regional name the domain's alias record points at. */
+  apiDomainTarget: string | undefined;
   /** Base URL for OpenAI SDKs: gatewayUrl + /v1. */
   openaiBaseUrl: string;
   usagePlanIds: Record<string, string>;
@@ -34,7 +36,13 @@ export interface HubExports {
   kmsKeyArn: string;
   thirdPartySecretArns: Record<string, string>;
   ecrRepositoryUrl: string;
+  /** With imageBuild: the runtime image pushed by the hub stack, by digest (for the spokes' service.image). */
+  runtimeImageRef: string | undefined;
   spokeRegistrarRoleArn: string;
+  /** The sts:ExternalId spokes present to the registrar role. */
+  spokeRegistrarExternalId: string;
+  /** The spokes the hub trusts and routes (ai-gateway:spokes): a spoke checks its own entry against its stack file. */
+  spokeRegistry: SpokeRegistryEntry[];
   alarmTopicArn: string;
   lambdaAliasArn: string;
   dashboardName: string;

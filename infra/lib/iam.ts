@@ -1,5 +1,7 @@
 /** IAM policy documents as typed objects (serialized once, with Outputs resolved). */
 import * as pulumi from '@pulumi/pulumi';
+import type { SpokeRegistryEntry } from '../config-schema';
+import { spokeExecutionRoleName } from './naming';
 
 export type Principal = '*' | { AWS?: pulumi.Input<string> | pulumi.Input<string>[]; Service?: string | string[] };
 
@@ -27,39 +29,30 @@ export function partitionOf(region: string): string {
   return 'aws';
 }
 
-export interface SpokePrincipals {
-  organizationArn?: string;
-  externalAccountIds: string[];
-}
-
-export function organizationId(organizationArn: string): string {
-  return organizationArn.slice(organizationArn.lastIndexOf('/') + 1);
-}
+/** What the hub grants to spokes is keyed by its spoke registry (`ai-gateway:spokes`). */
+export type SpokeGrantee = Pick<SpokeRegistryEntry, 'stack' | 'accountId' | 'kind'>;
 
 /**
- * The same grant for every spoke account: one statement for the organization (any
- * principal whose account is in it) and one naming the external accounts.
+ * One grant to the task execution roles of `spokes` (the role ECS pulls the image and reads
+ * secrets with): their accounts as principals, and only the role named for each spoke, by
+ * exact ARN. Never every principal of an account or an organization. Empty when no spoke
+ * qualifies (a policy without statements is invalid: callers then declare none).
  */
-export function spokeStatements(
-  principals: SpokePrincipals,
-  partition: string,
-  grant: Omit<PolicyStatement, 'Principal'>,
-): PolicyStatement[] {
-  const statements: PolicyStatement[] = [];
-  if (principals.organizationArn) {
-    statements.push({
+export function executionRoleGrant(spokes: readonly SpokeGrantee[], partition: string, grant: Omit<PolicyStatement, 'Principal'>): PolicyStatement[] {
+  if (spokes.length === 0) return [];
+  return [
+    {
       ...grant,
-      ...(grant.Sid ? { Sid: `${grant.Sid}Org` } : {}),
-      Principal: { AWS: '*' },
-      Condition: { ...grant.Condition, StringEquals: { ...grant.Condition?.StringEquals, 'aws:PrincipalOrgID': organizationId(principals.organizationArn) } },
-    });
-  }
-  if (principals.externalAccountIds.length > 0) {
-    statements.push({
-      ...grant,
-      ...(grant.Sid ? { Sid: `${grant.Sid}External` } : {}),
-      Principal: { AWS: principals.externalAccountIds.map((id) => `arn:${partition}:iam::${id}:root`) },
-    });
-  }
-  return statements;
+      Principal: { AWS: [...new Set(spokes.map((s) => accountRoot(partition, s.accountId)))] },
+      Condition: { ...grant.Condition, ArnEquals: { 'aws:PrincipalArn': spokes.map((s) => spokeExecutionRoleArn(partition, s.accountId, s.stack)) } },
+    },
+  ];
+}
+
+export function accountRoot(partition: string, accountId: string): string {
+  return `arn:${partition}:iam::${accountId}:root`;
+}
+
+export function spokeExecutionRoleArn(partition: string, accountId: string, stack: string): string {
+  return `arn:${partition}:iam::${accountId}:role/${spokeExecutionRoleName(stack)}`;
 }

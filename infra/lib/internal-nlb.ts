@@ -25,7 +25,8 @@ export function internalNlb(
       enableCrossZoneLoadBalancing: true,
       tags: { Name: `${name}-nlb` },
     },
-    opts,
+    // Its fixed IPs: a replacement must free them first (create-before-replace would find them taken).
+    { ...opts, deleteBeforeReplace: true, dependsOn: network.nlbReservations },
   );
   const targetGroup = new aws.lb.TargetGroup(
     `${name}-tg`,

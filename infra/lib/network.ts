@@ -5,7 +5,7 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { privateSubnetCidrs, publicSubnetCidrs } from './address-plan';
+import { nlbReservations, privateSubnetCidrs, publicSubnetCidrs } from './address-plan';
 
 export interface NetworkArgs {
   cidr: string;
@@ -21,6 +21,8 @@ export class Network extends pulumi.ComponentResource {
   readonly privateRouteTables: aws.ec2.RouteTable[];
   readonly availabilityZones: pulumi.Output<string>[];
   readonly natGateways: aws.ec2.NatGateway[] = [];
+  /** The fixed-NLB-address block of each private subnet (NLBs wait for these). */
+  readonly nlbReservations: aws.ec2.SubnetCidrReservation[];
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super('ai-gateway:lib:Network', name, {}, opts);
@@ -46,6 +48,18 @@ export class Network extends pulumi.ComponentResource {
           { vpcId: this.vpc.id, cidrBlock: cidr, availabilityZone: this.availabilityZones[i], mapPublicIpOnLaunch: false, tags: { Name: `${name}-private-${i}` } },
           parent,
         ),
+    );
+
+    // Explicit: AWS assigns none of these addresses on its own, so a replaced NLB finds its IPs free.
+    this.nlbReservations = this.privateSubnets.flatMap((subnet, i) =>
+      nlbReservations(this.privateSubnetCidrs[i]).map(
+        (cidrBlock, j) =>
+          new aws.ec2.SubnetCidrReservation(
+            `${name}-private-${i}-nlb${j === 0 ? '' : `-${j}`}`,
+            { subnetId: subnet.id, cidrBlock, reservationType: 'explicit', description: 'ai-gateway fixed NLB addresses' },
+            parent,
+          ),
+      ),
     );
 
     if (args.natGateway) this.natGateways = this.createEgress(name, args);

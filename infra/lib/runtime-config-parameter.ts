@@ -67,7 +67,8 @@ export class RuntimeConfigParameter extends pulumi.ComponentResource {
         tier: pulumi.output(args.configJson).apply((json) => parameterTier(json)),
         value: args.configJson,
       },
-      { parent: this },
+      // A fixed name that tasks and the Lambda poll: a replacement must free it first.
+      { parent: this, deleteBeforeReplace: true },
     );
     this.registerOutputs({ name: this.name, arn: this.parameter.arn });
   }

@@ -120,7 +120,8 @@ export class StateCache extends pulumi.ComponentResource {
         snapshotRetentionLimit: 0,
         tags: { Name: replicationGroupId(stack) },
       },
-      parent,
+      // A fixed id: a replacement (most settings of a replication group force one) must free it first.
+      { parent: this, deleteBeforeReplace: true },
     );
     this.url = pulumi.interpolate`rediss://${this.replicationGroup.primaryEndpointAddress}:${REDIS_PORT}`;
     this.registerOutputs({ url: this.url, authSecretArn: this.authSecret.arn });

@@ -57,6 +57,8 @@ export function taskSecurityGroup(name: string, args: TaskSecurityGroupArgs, opt
 export interface GatewayServiceArgs {
   /** The `Service` dimension of its metrics, and the ECS service name. */
   serviceName: string;
+  /** A fixed name: the hub grants its keys and image to exactly this role (lib/naming). */
+  executionRoleName: string;
   network: Network;
   service: SpokeConfig['service'];
   loadBalancer: SpokeLoadBalancer;
@@ -96,7 +98,7 @@ export class GatewayService extends pulumi.ComponentResource {
     this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: 'containerInsights', value: 'enabled' }] }, parent);
 
     const ecsTrust = serviceTrustPolicy('ecs-tasks.amazonaws.com', { StringEquals: { 'aws:SourceAccount': accountId } });
-    this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: ecsTrust }, parent);
+    this.executionRole = new aws.iam.Role(`${name}-execution`, { name: args.executionRoleName, assumeRolePolicy: ecsTrust }, parent);
     new aws.iam.RolePolicyAttachment(
       `${name}-execution`,
       { role: this.executionRole.name, policyArn: `arn:${partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy` },
@@ -170,13 +172,16 @@ export class GatewayService extends pulumi.ComponentResource {
         loadBalancers: [{ targetGroupArn: args.loadBalancer.targetGroup.arn, containerName: CONTAINER_NAME, containerPort: SPOKE_PORT }],
         healthCheckGracePeriodSeconds: 30,
         deploymentCircuitBreaker: { enable: true, rollback: true },
+        // The update succeeds only once the tasks run and pass their checks (a rollback fails it): no green deploy that serves nothing.
+        waitForSteadyState: true,
         deploymentMinimumHealthyPercent: 100,
         deploymentMaximumPercent: 200,
         propagateTags: 'SERVICE',
         enableEcsManagedTags: true,
       },
       // Autoscaling owns the task count after creation.
-      { parent: this, dependsOn: [args.loadBalancer.listener], ignoreChanges: ['desiredCount'] },
+      // A fixed name (the metric dimension): a replacement must delete the old service first.
+      { parent: this, dependsOn: [args.loadBalancer.listener], ignoreChanges: ['desiredCount'], deleteBeforeReplace: true },
     );
     this.autoscale(name, args);
     this.registerOutputs({ clusterName: this.cluster.name, serviceName: this.service.name });

@@ -26,7 +26,8 @@ export interface HubRegistrationArgs {
   /** The spoke NLB's fixed addresses. */
   ips: string[];
   weight: number;
-  hubPort: number;
+  /** From the hub's registry entry, checked against the stack file. */
+  hubPort: pulumi.Input<number>;
 }
 
 export class HubRegistration extends pulumi.ComponentResource {
@@ -77,7 +78,8 @@ export class HubRegistration extends pulumi.ComponentResource {
     new aws.lb.Listener(
       `${name}-listener`,
       { loadBalancerArn: hub.entry('hubNlbArns', kind), port: args.hubPort, protocol: 'TCP', defaultActions: [{ type: 'forward', targetGroupArn: ownTargets.arn }] },
-      parent,
+      // Its port is fixed: a replacement must free it first.
+      { parent: this, deleteBeforeReplace: true },
     );
 
     const alarm = new aws.cloudwatch.MetricAlarm(
@@ -123,7 +125,8 @@ export class HubRegistration extends pulumi.ComponentResource {
         weightedRoutingPolicies: [{ weight: args.weight }],
         healthCheckId: healthCheck.id,
       },
-      parent,
+      // Same name and set identifier: the old record must go first.
+      { parent: this, deleteBeforeReplace: true },
     );
     this.registerOutputs({ recordName: this.recordName });
   }

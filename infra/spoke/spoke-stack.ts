@@ -12,7 +12,7 @@ import { EncryptionKey } from '../lib/encryption-key';
 import { HubReference } from '../lib/hub-exports';
 import { partitionOf, type PolicyStatement } from '../lib/iam';
 import { METRICS_NAMESPACE, runtimeServiceName } from '../lib/metrics';
-import { SPOKE_ALARM_PREFIX } from '../lib/naming';
+import { SPOKE_ACCOUNT_TAG, SPOKE_ALARM_PREFIX, spokeExecutionRoleName } from '../lib/naming';
 import { Network } from '../lib/network';
 import { RuntimeAlarms } from '../lib/runtime-alarms';
 import { RuntimeConfigParameter, validatedConfigJson } from '../lib/runtime-config-parameter';
@@ -32,8 +32,10 @@ export const SHARED_METRIC_NAMESPACES = [METRICS_NAMESPACE, 'ECS/ContainerInsigh
 export interface SpokeStackArgs {
   stack: string;
   config: SpokeConfig;
-  /** Provider for the hub account (assumes the hub's spoke-registrar role). */
-  hubProvider: aws.Provider;
+  /** The hub stack's outputs (index.ts has checked this spoke against its registry). */
+  hubRef: pulumi.StackReference;
+  /** Tags on every resource (the hub-account provider adds the spoke's account tag). */
+  defaultTags: aws.types.input.ProviderDefaultTags;
 }
 
 export interface SpokeExports {
@@ -62,7 +64,8 @@ export class SpokeStack extends pulumi.ComponentResource {
     const { config: cfg, stack } = args;
     const { id: accountId, region } = cfg.account;
     const partition = partitionOf(region);
-    const hub = new HubReference(new pulumi.StackReference(`${name}-hub-ref`, { name: cfg.hub.stack }, parent));
+    const hub = new HubReference(args.hubRef);
+    const hubProvider = registrarProvider(stack, cfg, hub, args.defaultTags, this);
 
     const network = new Network(name, cfg.network, parent);
     const kms = new EncryptionKey(
@@ -98,6 +101,7 @@ export class SpokeStack extends pulumi.ComponentResource {
       `${name}-gateway`,
       {
         serviceName: metricsService,
+        executionRoleName: spokeExecutionRoleName(stack),
         network,
         service: cfg.service,
         loadBalancer,
@@ -138,14 +142,14 @@ export class SpokeStack extends pulumi.ComponentResource {
         weight: cfg.registration.weight,
         hubPort: cfg.registration.hubPort,
       },
-      { parent: this, providers: [args.hubProvider] },
+      { parent: this, providers: [hubProvider] },
     );
 
     // In the hub account, named like its health alarm (the registrar role may write only those).
     new RuntimeAlarms(
       `${name}-hub-alarms`,
       { service: metricsService, namePrefix: `${SPOKE_ALARM_PREFIX}${stack}`, thresholds: cfg.alarms, topicArn: hub.get('alarmTopicArn'), metricsAccountId: accountId },
-      { parent: this, providers: [args.hubProvider], dependsOn: [metricsLink] },
+      { parent: this, providers: [hubProvider], dependsOn: [metricsLink] },
     );
 
     this.exports = {
@@ -175,4 +179,32 @@ function onPremEgress(url: string, cidr: string): aws.types.input.ec2.SecurityGr
   const u = new URL(url);
   const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
   return { description: 'on-prem model server over the VPN', protocol: 'tcp', fromPort: port, toPort: port, cidrBlocks: [cidr] };
+}
+
+/**
+ * The hub-account provider: from the spoke's deploy role, the hub's registrar role with
+ * its external id, the session tagged with this spoke's account (the registrar lets a
+ * session change only what carries its account's tag, which it puts on everything).
+ */
+function registrarProvider(
+  stack: string,
+  cfg: SpokeConfig,
+  hub: HubReference,
+  defaultTags: aws.types.input.ProviderDefaultTags,
+  parent: pulumi.Resource,
+): aws.Provider {
+  const session = `ai-gateway-${stack}`;
+  return new aws.Provider(
+    'hub-account',
+    {
+      region: cfg.hub.region as aws.Region,
+      allowedAccountIds: [cfg.hub.accountId],
+      assumeRoles: [
+        { roleArn: cfg.account.deployRoleArn, sessionName: session },
+        { roleArn: cfg.hub.roleArn, sessionName: session, externalId: hub.get('spokeRegistrarExternalId'), tags: { [SPOKE_ACCOUNT_TAG]: cfg.account.id } },
+      ],
+      defaultTags: pulumi.output(defaultTags).apply((d) => ({ tags: { ...d.tags, [SPOKE_ACCOUNT_TAG]: cfg.account.id } })),
+    },
+    { parent },
+  );
 }

@@ -48,7 +48,13 @@ app.all('*', async (c) => {
   return gateway.fetch(c.req.raw, c.env as Parameters<GatewayApp['fetch']>[1]);
 });
 
-/** The Lambda runtime's streaming API; the AWS SDK also creates `awslambda`, so test the function. */
+/**
+ * The Lambda runtime's streaming API; the AWS SDK also creates `awslambda`, so test the function.
+ * On nodejs24.x the handler must be async or streamified (callback-style handlers are gone),
+ * and the environment freezes as soon as it settles, whatever is still pending: both handlers
+ * below settle only after the whole answer is written, and in Lambda the request's log line
+ * and EMF metrics are written synchronously before that (observability/settings.ts).
+ */
 const runtime = (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda;
 const canStream = typeof runtime?.streamifyResponse === 'function' && process.env.GATEWAY_LAMBDA_STREAMING !== 'false';
 

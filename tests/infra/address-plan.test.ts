@@ -1,4 +1,4 @@
-import { fixedNlbIps, privateSubnetCidrs, publicSubnetCidrs } from '../../infra/lib/address-plan';
+import { fixedNlbIps, nlbReservations, NLB_SLOTS, privateSubnetCidrs, publicSubnetCidrs } from '../../infra/lib/address-plan';
 import { cidrContains, cidrContainsIp, cidrHost, cidrsOverlap, cidrSubnet, isCidr, parseCidr } from '../../infra/lib/cidr';
 
 describe('CIDR arithmetic', () => {
@@ -48,5 +48,18 @@ describe('address plan', () => {
     expect(slots[0]).toEqual(['172.16.5.10', '172.16.5.26']);
     expect(new Set(slots.flat()).size).toBe(6);
     slots.forEach((ips) => ips.forEach((ip, i) => expect(cidrContainsIp(subnets[i], ip)).toBe(true)));
+  });
+
+  test('the fixed addresses sit in reserved blocks that keep clear of the addresses AWS keeps', () => {
+    expect(nlbReservations('10.0.16.0/20')).toEqual(['10.0.16.8/29']);
+    // A /28 subnet's last address (.15) is AWS's: two smaller blocks instead.
+    expect(nlbReservations('172.16.5.16/28')).toEqual(['172.16.5.24/30', '172.16.5.28/31']);
+    for (const subnet of ['10.0.16.0/20', '172.16.5.16/28']) {
+      for (const slot of Object.values(NLB_SLOTS)) {
+        const [ip] = fixedNlbIps([subnet], slot);
+        expect(nlbReservations(subnet).some((block) => cidrContainsIp(block, ip))).toBe(true);
+      }
+    }
+    expect(() => fixedNlbIps(['172.16.5.16/28'], 4)).toThrow(/outside the reserved addresses of subnet 172\.16\.5\.16\/28/);
   });
 });

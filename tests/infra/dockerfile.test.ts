@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { ESBUILD_NODE_TARGET, NODE_MAJOR } from '../../infra/lib/node-runtime';
 import { renderSpokeRuntimeConfig } from '../../infra/spoke/runtime-config';
 import { REPO } from './pulumi-harness';
 import { spokeConfig } from './spoke-checks';
@@ -60,6 +61,17 @@ describe('runtime/Dockerfile', () => {
     const cmd = JSON.parse(final.find((i) => i.keyword === 'CMD')?.args ?? 'null');
     expect(cmd).toEqual(['node', '--max-semi-space-size=32', 'dist/gateway.js', '--role', 'spoke']);
     expect(final.find((i) => i.keyword === 'ENTRYPOINT')).toBeUndefined();
+  });
+
+  test('builds and runs on the Node line the platform deploys (the Lambda runtime and bundle target)', () => {
+    for (const stage of stages(dockerfile)) expect(stage[0].args).toMatch(new RegExp(`^node:${NODE_MAJOR}-bookworm-slim\\b`));
+    const bundleStep = build.find((i) => i.keyword === 'RUN' && i.args.includes('esbuild'));
+    expect(bundleStep?.args).toContain(`--target=${ESBUILD_NODE_TARGET} `);
+    // package.json engines names every Node major the suite runs on, the deployed one included.
+    const engines: string = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).engines.node;
+    const majors = engines.split('||').map((range) => Number(/\^(\d+)\./.exec(range.trim())?.[1]));
+    expect(majors).toContain(NODE_MAJOR);
+    expect(majors.every((m) => Number.isInteger(m))).toBe(true);
   });
 
   test('has no TypeScript loader anywhere at run time', () => {

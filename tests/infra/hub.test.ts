@@ -3,7 +3,9 @@
  */
 import { HEALTH_INTERVAL_SECONDS } from '../../infra/lib/health';
 import { cidrContainsIp } from '../../infra/lib/cidr';
-import { fakeSecretValue, isSecretInput, ofType, plain, readStackConfigFile, runStack, type RecordedResource, type StackRun } from './pulumi-harness';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { fakeApiKeys, fakeSecretValue, isSecretInput, ofType, plain, readStackConfigFile, REPO, runStack, type RecordedResource, type StackRun } from './pulumi-harness';
 import { configSchema } from '../../runtime/src/config/schema';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- config documents are JSON */
@@ -19,7 +21,7 @@ function parseMaybe(text: string): unknown {
 
 let hub: StackRun;
 beforeAll(async () => {
-  hub = await runStack('hub');
+  hub = await runStack('hub', { apiKeys: fakeApiKeys() });
 });
 
 const one = (type: string, name?: string): RecordedResource => {
@@ -78,6 +80,9 @@ describe('Lambda proxy', () => {
   test('is the esbuild bundle alone (one file, no repository sources)', async () => {
     const fn = one('aws:lambda/function:Function');
     expect(fn.inputs.handler).toBe('index.handler');
+    // A supported Node LTS (nodejs20.x is deprecated: Lambda blocks creating, then updating, its functions).
+    expect(fn.inputs.runtime).toBe('nodejs24.x');
+    expect(fn.inputs.architectures).toEqual(['arm64']);
     const assets = await fn.inputs.code.assets;
     expect(Object.keys(assets)).toEqual(['index.js']);
     const text: string = await assets['index.js'].text;
@@ -136,11 +141,20 @@ describe('API Gateway', () => {
     expect(one('aws:apigateway/restApi:RestApi').inputs.disableExecuteApiEndpoint).toBe(true);
   });
 
+  test('the custom domain resolves: an alias record in its zone to the API\'s regional name, and gatewayUrl is that record', () => {
+    const domain = one('aws:apigateway/domainName:DomainName');
+    const record = ofType(hub, 'aws:route53/record:Record').find((r) => r.inputs.zoneId === config.api.domain.hostedZoneId);
+    expect(record?.inputs).toMatchObject({ name: config.api.domain.name, type: 'A', aliases: [{ name: 'd-abc123def4.execute-api.us-east-1.amazonaws.com', zoneId: 'Z1UJRXOUMOOFQ8', evaluateTargetHealth: false }] });
+    expect(domain.inputs.domainName).toBe(config.api.domain.name);
+    expect(new URL(hub.outputs.gatewayUrl).hostname).toBe(record?.inputs.name);
+    expect(hub.outputs.apiDomainTarget).toBe('d-abc123def4.execute-api.us-east-1.amazonaws.com');
+  });
+
   test('a Cognito authorizer appears only when the config names user pools', async () => {
     expect(ofType(hub, 'aws:apigateway/authorizer:Authorizer')).toEqual([]);
     const file = readStackConfigFile('hub');
     const api = { ...JSON.parse(file['ai-gateway:api']), cognitoUserPoolArns: ['arn:aws:cognito-idp:us-east-1:111111111111:userpool/us-east-1_AbCdEf123'] };
-    const withCognito = await runStack('hub', { config: { ...file, 'ai-gateway:api': JSON.stringify(api) } });
+    const withCognito = await runStack('hub', { config: { ...file, 'ai-gateway:api': JSON.stringify(api) }, apiKeys: fakeApiKeys() });
     const authorizer = ofType(withCognito, 'aws:apigateway/authorizer:Authorizer');
     expect(authorizer).toHaveLength(1);
     expect(authorizer[0].inputs).toMatchObject({ type: 'COGNITO_USER_POOLS', providerArns: api.cognitoUserPoolArns });
@@ -187,7 +201,7 @@ describe('provider hubs', () => {
   });
 
   test('DNS: weighted non-alias A records with TTL 10, each behind a health check', () => {
-    const records = ofType(hub, 'aws:route53/record:Record');
+    const records = ofType(hub, 'aws:route53/record:Record').filter((r) => r.inputs.zoneId === 'Z0PRIVATEZONE');
     expect(records).toHaveLength(kinds().length * config.network.azCount);
     const checks = ofType(hub, 'aws:route53/healthCheck:HealthCheck');
     for (const record of records) {
@@ -277,17 +291,36 @@ describe('security and encryption', () => {
     expect(one('aws:kms/key:Key').inputs.enableKeyRotation).toBe(true);
   });
 
-  test('third-party secrets exist empty (no value in config) and are readable by spoke accounts only', () => {
+  test('third-party secrets hold the configured keys and are readable by the third-party spokes\' task execution roles only', () => {
     const secrets = ofType(hub, 'aws:secretsmanager/secret:Secret').filter((s) => s.inputs.name.startsWith('ai-gateway/third-party/'));
     expect(secrets.map((s) => s.inputs.name).sort()).toEqual(config.thirdParty.map((t: { name: string }) => `ai-gateway/third-party/${t.name}`).sort());
     const versions = ofType(hub, 'aws:secretsmanager/secretVersion:SecretVersion');
-    expect(versions.filter((v) => secrets.some((s) => v.inputs.secretId === `${s.name}-id`))).toEqual([]);
-    for (const policy of ofType(hub, 'aws:secretsmanager/secretPolicy:SecretPolicy')) {
-      const doc = JSON.parse(policy.inputs.policy);
+    for (const secret of secrets) expect(versions.filter((v) => v.inputs.secretId === `${secret.name}-id`)).toHaveLength(1);
+    const thirdParty = config.spokes.filter((s: any) => s.kind === 'third-party');
+    expect(thirdParty.length).toBeGreaterThan(0);
+    const policies = ofType(hub, 'aws:secretsmanager/secretPolicy:SecretPolicy');
+    expect(policies).toHaveLength(secrets.length);
+    for (const policy of policies) {
       expect(policy.inputs.blockPublicPolicy).toBe(true);
-      const org = doc.Statement.find((s: any) => s.Principal.AWS === '*');
-      expect(org.Condition.StringEquals['aws:PrincipalOrgID']).toBe('o-a1b2c3d4e5');
-      expect(doc.Statement.find((s: any) => Array.isArray(s.Principal.AWS))?.Principal.AWS).toEqual(['arn:aws:iam::333333333333:root']);
+      expect(JSON.parse(policy.inputs.policy).Statement).toEqual([
+        expect.objectContaining({
+          Principal: { AWS: thirdParty.map((s: any) => `arn:aws:iam::${s.accountId}:root`) },
+          Condition: { ArnEquals: { 'aws:PrincipalArn': thirdParty.map((s: any) => `arn:aws:iam::${s.accountId}:role/ai-gateway-${s.stack}-execution`) } },
+        }),
+      ]);
+    }
+  });
+
+  test('no trust or resource policy allows every principal (Principal "*") or a whole organization', () => {
+    const documents = hub.resources.flatMap((r) => ['policy', 'assumeRolePolicy'].filter((k) => typeof r.inputs[k] === 'string').map((k) => ({ name: r.name, doc: JSON.parse(r.inputs[k]) })));
+    expect(documents.length).toBeGreaterThan(10);
+    for (const { name, doc } of documents) {
+      // A Deny to everyone (e.g. the trail bucket's non-TLS deny) grants nothing.
+      for (const st of (doc.Statement ?? []).filter((x: any) => x.Effect === 'Allow')) {
+        const principals = st.Principal === undefined ? [] : st.Principal === '*' ? ['*'] : [st.Principal.AWS ?? []].flat();
+        expect({ name, wildcard: principals.filter((p: string) => p === '*') }).toEqual({ name, wildcard: [] });
+        expect({ name, org: JSON.stringify(st.Condition ?? {}).includes('aws:PrincipalOrgID') }).toEqual({ name, org: false });
+      }
     }
   });
 
@@ -301,14 +334,25 @@ describe('security and encryption', () => {
     expect(deny.Condition.Bool['aws:SecureTransport']).toBe('false');
   });
 
-  test('the spoke registrar role is assumable by spoke accounts and writes only ai-gateway-spoke-* alarms', () => {
+  test('the spoke registrar role trusts the registered deploy roles only, with the external id and a session tag of their own account', () => {
     const role = one('aws:iam/role:Role', 'hub-registrar-role');
     expect(role.inputs.name).toBe('ai-gateway-spoke-registrar');
+    const trust = JSON.parse(role.inputs.assumeRolePolicy).Statement;
+    const roles = config.spokes.map((s: any) => s.deployRoleArn);
+    expect(trust.find((s: any) => s.Action === 'sts:AssumeRole')).toEqual(
+      expect.objectContaining({
+        Principal: { AWS: roles },
+        Condition: { StringEquals: { 'sts:ExternalId': config.sharing.registrarExternalId, 'aws:RequestTag/ai-gateway:spoke-account': '${aws:PrincipalAccount}' } },
+      }),
+    );
+    expect(trust.find((s: any) => s.Action === 'sts:TagSession').Principal).toEqual({ AWS: roles });
+    expect(hub.outputs.spokeRegistrarExternalId).toBe(config.sharing.registrarExternalId);
     const policy = JSON.parse(one('aws:iam/rolePolicy:RolePolicy', 'hub-registrar-policy').inputs.policy);
     const alarms = policy.Statement.find((s: any) => s.Sid === 'SpokeAlarms');
     expect(alarms.Resource).toBe('arn:aws:cloudwatch:us-east-1:111111111111:alarm:ai-gateway-spoke-*');
-    const records = policy.Statement.find((s: any) => s.Sid === 'PrivateZoneRecords');
+    const records = policy.Statement.find((s: any) => s.Sid === 'SpokeRecordsOnly');
     expect(records.Resource).toBe('arn:aws:route53:::hostedzone/Z0PRIVATEZONE');
+    expect(records.Condition['ForAllValues:StringLike']['route53:ChangeResourceRecordSetsNormalizedRecordNames']).toEqual(['*.spokes.gateway.internal']);
   });
 });
 
@@ -370,7 +414,7 @@ describe('shared state (ElastiCache for Valkey) for the Lambda proxy', () => {
     const token = fakeSecretValue(one('random:index/randomPassword:RandomPassword').name);
     expect(isSecretInput(cache().inputs.authToken) && plain(cache().inputs.authToken)).toBe(token);
     expect(stateSecret().inputs).toMatchObject({ name: 'ai-gateway/hub/state-auth-token', kmsKeyId: kmsArn });
-    const version = one('aws:secretsmanager/secretVersion:SecretVersion');
+    const version = one('aws:secretsmanager/secretVersion:SecretVersion', 'hub-state-auth-token');
     expect(version.inputs.secretId).toBe(`${stateSecret().name}-id`);
     expect(isSecretInput(version.inputs.secretString) && plain(version.inputs.secretString)).toBe(token);
     const elsewhere = hub.resources.filter((r) => r !== cache() && r !== version && JSON.stringify(r.inputs).includes(token));
@@ -490,17 +534,85 @@ describe('runtime metrics: dashboard and alarms', () => {
     expect(byName('latency-p99').inputs.threshold).toBe(60_000);
   });
 
-  test('an observability sink that spoke accounts (organization and external) may link metrics to, nothing else', () => {
+  test('an observability sink that the registered spoke accounts may link metrics to, nothing else', () => {
     const sink = one('aws:oam/sink:Sink');
     const policy = JSON.parse(one('aws:oam/sinkPolicy:SinkPolicy').inputs.policy);
     expect(one('aws:oam/sinkPolicy:SinkPolicy').inputs.sinkIdentifier).toBe(hub.outputs.observabilitySinkArn);
     expect(hub.outputs.observabilitySinkArn).toMatch(/^arn:aws:oam:us-east-1:111111111111:sink\//);
     expect(sink.provider).toBe('hub-account');
-    for (const statement of policy.Statement) {
-      expect(statement.Action).toEqual(['oam:CreateLink', 'oam:UpdateLink']);
-      expect(statement.Condition['ForAllValues:StringEquals']['oam:ResourceTypes']).toEqual(['AWS::CloudWatch::Metric']);
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { AWS: config.spokes.map((s: any) => `arn:aws:iam::${s.accountId}:root`) },
+        Action: ['oam:CreateLink', 'oam:UpdateLink'],
+        Condition: { 'ForAllValues:StringEquals': { 'oam:ResourceTypes': ['AWS::CloudWatch::Metric'] } },
+      }),
+    ]);
+  });
+});
+
+describe('updates that AWS can carry out (fixed names and addresses)', () => {
+  test('reordering providerHubs leaves every kind\'s NLB on its addresses (no NLB replaced, no spoke registration dropped)', async () => {
+    const file = readStackConfigFile('hub');
+    const reordered = await runStack('hub', { config: { ...file, 'ai-gateway:providerHubs': JSON.stringify([...config.providerHubs].reverse()) }, apiKeys: fakeApiKeys() });
+    expect(reordered.outputs.hubNlbIps).toEqual(hub.outputs.hubNlbIps);
+    const mappings = (run: StackRun) => Object.fromEntries(ofType(run, 'aws:lb/loadBalancer:LoadBalancer').map((n) => [n.name, n.inputs.subnetMappings]));
+    expect(mappings(reordered)).toEqual(mappings(hub));
+  });
+
+  test('the fixed NLB addresses sit in an explicit subnet CIDR reservation of each private subnet', () => {
+    const reservations = ofType(hub, 'aws:ec2/subnetCidrReservation:SubnetCidrReservation');
+    const subnets = ofType(hub, 'aws:ec2/subnet:Subnet').filter((s) => s.name.includes('private'));
+    expect(reservations.length).toBeGreaterThanOrEqual(subnets.length);
+    reservations.forEach((r) => expect(r.inputs.reservationType).toBe('explicit'));
+    for (const nlb of ofType(hub, 'aws:lb/loadBalancer:LoadBalancer')) {
+      for (const mapping of nlb.inputs.subnetMappings) {
+        const mine = reservations.filter((r) => r.inputs.subnetId === mapping.subnetId);
+        expect(mine.some((r) => cidrContainsIp(r.inputs.cidrBlock, mapping.privateIpv4Address))).toBe(true);
+      }
     }
-    expect(policy.Statement.find((st: any) => st.Principal.AWS === '*').Condition.StringEquals['aws:PrincipalOrgID']).toBe('o-a1b2c3d4e5');
-    expect(policy.Statement.find((st: any) => Array.isArray(st.Principal.AWS)).Principal.AWS).toEqual(['arn:aws:iam::333333333333:root']);
+  });
+
+  test('what holds a fixed name or address is deleted before its replacement is created', () => {
+    const deletedFirst = (type: string) => ofType(hub, type).map((r) => ({ name: r.name, deleteBeforeReplace: r.deleteBeforeReplace }));
+    for (const type of [
+      'aws:lb/loadBalancer:LoadBalancer',
+      'aws:ecr/repository:Repository',
+      'aws:ssm/parameter:Parameter',
+      'aws:elasticache/replicationGroup:ReplicationGroup',
+      'aws:oam/sink:Sink',
+      'aws:route53/record:Record',
+    ]) {
+      const found = deletedFirst(type);
+      expect(found.length).toBeGreaterThan(0);
+      expect(found.filter((r) => !r.deleteBeforeReplace)).toEqual([]);
+    }
+  });
+});
+
+describe('runtime image: built by CI by default, by the hub stack on request (imageBuild)', () => {
+  test('without imageBuild nothing is built and spokes keep naming service.image', () => {
+    expect(ofType(hub, 'docker-build:index:Image')).toEqual([]);
+    expect(hub.outputs.runtimeImageRef).toBeUndefined();
+  });
+
+  test('with imageBuild the runtime image is built from runtime/Dockerfile for the spokes\' platform and pushed to the hub repository', async () => {
+    const file = readStackConfigFile('hub');
+    const run = await runStack('hub', { config: { ...file, 'ai-gateway:imageBuild': JSON.stringify({ tag: '0.2.0' }) }, apiKeys: fakeApiKeys() });
+    const images = ofType(run, 'docker-build:index:Image');
+    expect(images).toHaveLength(1);
+    const repo = run.outputs.ecrRepositoryUrl as string;
+    expect(images[0].inputs).toMatchObject({ push: true, tags: [`${repo}:0.2.0`], platforms: ['linux/arm64'], context: { location: REPO }, dockerfile: { location: path.join(REPO, 'runtime', 'Dockerfile') } });
+    expect(existsSync(images[0].inputs.dockerfile.location)).toBe(true);
+    // It logs in with the hub account's ECR token, kept secret.
+    expect(isSecretInput(images[0].inputs.registries)).toBe(true);
+    const [registry] = plain(images[0].inputs.registries);
+    expect(registry).toEqual({ address: repo, username: 'AWS', password: 'FAKEECRPASSWORD' });
+    expect(run.calls).toContainEqual({ token: 'aws:ecr/getAuthorizationToken:getAuthorizationToken', provider: 'hub-account' });
+    expect(run.outputs.runtimeImageRef).toBe(`${repo}@sha256:${'ab'.repeat(32)}`);
+  });
+
+  test('an imageBuild tag of latest is refused, naming the key', async () => {
+    const file = readStackConfigFile('hub');
+    await expect(runStack('hub', { config: { ...file, 'ai-gateway:imageBuild': JSON.stringify({ tag: 'latest' }) }, apiKeys: fakeApiKeys() })).rejects.toThrow(/ai-gateway:imageBuild\.tag: pin a version tag, not latest/);
   });
 });

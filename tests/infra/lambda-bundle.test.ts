@@ -3,12 +3,13 @@
  * runs on its own (no node_modules beside it) and answers an API Gateway proxy event with
  * the config the hub stack renders for it.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { renderProxyConfig } from '../../infra/hub/proxy-config';
 import { bundleLambda, LAMBDA_FILE } from '../../infra/lib/bundle';
+import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { parsedStackConfig, REPO } from './pulumi-harness';
 
 const ENTRY = path.join(REPO, 'runtime', 'src', 'lambda.ts');
@@ -42,20 +43,7 @@ test('bundles into one minified file and lists its inputs, largest first', () =>
 
 test('the bundle alone, with the rendered proxy config, answers GET /v1/models through an API Gateway event', () => {
   writeFileSync(path.join(dir, LAMBDA_FILE), bundleLambda(ENTRY).code);
-  const event = {
-    resource: '/{proxy+}',
-    path: '/v1/models',
-    httpMethod: 'GET',
-    headers: { host: 'example.execute-api.us-east-1.amazonaws.com', 'x-api-key': 'test' },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: { proxy: 'v1/models' },
-    stageVariables: null,
-    requestContext: { resourcePath: '/{proxy+}', httpMethod: 'GET', path: '/live/v1/models', stage: 'live', requestId: 'req-1', accountId: '111111111111', apiId: 'example', identity: { sourceIp: '203.0.113.1' } },
-    body: null,
-    isBase64Encoded: false,
-  };
+  const event = restEvent('GET', '/v1/models');
   const script = `require('./${LAMBDA_FILE}').handler(${JSON.stringify(event)}, {}).then((r) => { process.stdout.write(JSON.stringify(r)); process.exit(0); }, (e) => { console.error(e); process.exit(1); });`;
   const child = spawnSync(process.execPath, ['-e', script], {
     cwd: dir,
@@ -70,3 +58,106 @@ test('the bundle alone, with the rendered proxy config, answers GET /v1/models t
   const body = JSON.parse(response.body);
   expect(body.data.map((m: { id: string }) => m.id).sort()).toEqual(['chat', 'local', 'reasoning']);
 });
+
+describe('under the nodejs24.x handler contract (an async or streamified handler; the environment freezes when it returns)', () => {
+  let spoke: FakeOpenAI;
+  beforeAll(async () => {
+    spoke = await startFakeOpenAI({ chunks: 3 });
+  });
+  afterAll(() => spoke.close());
+
+  /** One invocation through the stand-in for Lambda's Node 24 runtime (tests/infra/fixtures); async: the spoke answers from this process. */
+  async function invoke(event: object, env: Record<string, string>): Promise<Node24Invocation> {
+    writeFileSync(path.join(dir, LAMBDA_FILE), bundleLambda(ENTRY).code);
+    writeFileSync(path.join(dir, 'event.json'), JSON.stringify(event));
+    const child = spawn(process.execPath, [NODE24_RUNTIME, path.join(dir, LAMBDA_FILE), path.join(dir, 'event.json')], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, AWS_LAMBDA_FUNCTION_NAME: 'hub-proxy-fn', AWS_REGION: 'us-east-1', GATEWAY_ROLE: 'proxy', GATEWAY_METRICS_SERVICE: 'ai-gateway-hub', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 20_000,
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((done) => child.once('close', done));
+    expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
+    const at = out.lastIndexOf(FROZEN);
+    expect(at).toBeGreaterThanOrEqual(0);
+    const result = { ...JSON.parse(out.slice(at + FROZEN.length)), linesAtReturn: out.slice(0, at).split('\n').filter(Boolean) } as Node24Invocation;
+    expect(result.error).toBeUndefined();
+    return result;
+  }
+
+  /** The prelude API Gateway reads (metadata JSON, 8 NUL bytes) and the body after it. */
+  function splitPrelude(bytes: Buffer): { prelude: { statusCode: number; headers: Record<string, string> }; body: string } {
+    const at = bytes.indexOf(Buffer.alloc(8));
+    expect(at).toBeGreaterThan(0);
+    return { prelude: JSON.parse(bytes.subarray(0, at).toString()), body: bytes.subarray(at + 8).toString() };
+  }
+
+  const spokeConfig = () => JSON.stringify({ spokes: [{ id: 'spoke-a', url: spoke.origin }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'gpt-4o-mini' }] }] });
+
+  test('a streamed chat answer is whole, and its log line and metrics are written, when the handler returns', async () => {
+    const result = await invoke(restEvent('POST', '/v1/chat/completions', { model: 'chat', stream: true, messages: [{ role: 'user', content: 'hi' }] }), { GATEWAY_CONFIG_JSON: spokeConfig() });
+    // Streamed through awslambda.streamifyResponse, not a callback-style handler (nodejs24.x has none).
+    expect(result.meta).toMatchObject({ streaming: true, isAsync: true });
+    expect(result.finished).toBe(true);
+    expect(result.contentType).toBe('application/vnd.awslambda.http-integration-response');
+    const { prelude, body } = splitPrelude(Buffer.from(result.bytes as string, 'base64'));
+    expect({ status: prelude.statusCode, body: prelude.statusCode === 200 ? '' : body }).toEqual({ status: 200, body: '' });
+    expect(prelude.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(body.trim().endsWith('data: [DONE]')).toBe(true);
+    // Node 24 does not wait for unresolved work after the handler: the request's EMF line is already out.
+    const emf = result.linesAtReturn.map(parseMaybe).filter((l): l is Record<string, any> => typeof l === 'object' && l !== null && '_aws' in l);
+    expect(emf.some((l) => l.Service === 'ai-gateway-hub' && l.Requests === 1)).toBe(true);
+  });
+
+  test('a gateway that cannot start answers 503 in the OpenAI error shape, behind a well-formed prelude', async () => {
+    const result = await invoke(restEvent('GET', '/v1/models'), { GATEWAY_CONFIG_JSON: '{"models": "not a list"}' });
+    expect(result.finished).toBe(true);
+    const { prelude, body } = splitPrelude(Buffer.from(result.bytes as string, 'base64'));
+    expect(prelude.statusCode).toBe(503);
+    expect(JSON.parse(body).error).toMatchObject({ type: 'api_error', code: 'gateway_unavailable' });
+  });
+});
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- log lines are JSON */
+interface Node24Invocation {
+  meta: { streaming: boolean; isAsync: boolean; argsNum: number };
+  error?: string;
+  finished?: boolean;
+  contentType?: string;
+  bytes?: string;
+  linesAtReturn: string[];
+}
+
+const NODE24_RUNTIME = path.join(__dirname, 'fixtures', 'lambda-node24-runtime.js');
+/** The fixture's marker: stdout before it was written when the handler settled. */
+const FROZEN = '@@lambda-node24-runtime: handler settled@@';
+
+function parseMaybe(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return line;
+  }
+}
+
+/** An API Gateway REST proxy event, as the stage passes it to the function. */
+function restEvent(method: string, route: string, body?: unknown): Record<string, unknown> {
+  return {
+    resource: '/{proxy+}',
+    path: route,
+    httpMethod: method,
+    headers: { host: 'example.execute-api.us-east-1.amazonaws.com', 'x-api-key': 'test', ...(body ? { 'content-type': 'application/json' } : {}) },
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { proxy: route.slice(1) },
+    stageVariables: null,
+    requestContext: { resourcePath: '/{proxy+}', httpMethod: method, path: `/live${route}`, stage: 'live', requestId: 'req-1', accountId: '111111111111', apiId: 'example', identity: { sourceIp: '203.0.113.1' } },
+    body: body === undefined ? null : JSON.stringify(body),
+    isBase64Encoded: false,
+  };
+}

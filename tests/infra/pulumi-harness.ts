@@ -24,6 +24,7 @@ export interface RecordedResource {
   custom: boolean;
   /** Resource options the program set (seen through a stack transformation). */
   ignoreChanges: string[];
+  deleteBeforeReplace: boolean;
 }
 
 export interface StackRun {
@@ -97,6 +98,19 @@ function fakeState(type: string, name: string, inputs: Inputs, region: string, a
       return { ...base, arn: `arn:aws:secretsmanager:${region}:${account}:secret:${inputs.name ?? name}-AbCdEf` };
     case 'aws:lb/loadBalancer:LoadBalancer':
       return { ...base, arn: `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/net/${name}/${HEX}`, arnSuffix: `net/${name}/${HEX}`, dnsName: `${name}.elb.amazonaws.com` };
+    case 'aws:lb/listener:Listener': {
+      const lb = /loadbalancer\/(net\/[^/]+\/[^/]+)$/.exec(String(inputs.loadBalancerArn))?.[1] ?? `net/${name}/${HEX}`;
+      return { ...base, arn: `arn:aws:elasticloadbalancing:${region}:${account}:listener/${lb}/${HEX}` };
+    }
+    case 'aws:iam/role:Role':
+      return { ...base, arn: `arn:aws:iam::${account}:role/${inputs.name ?? name}` };
+    case 'aws:cloudwatch/logGroup:LogGroup':
+      return { ...base, arn: `arn:aws:logs:${region}:${account}:log-group:${inputs.name ?? name}` };
+    case 'aws:s3/bucket:Bucket':
+    case 'aws:s3/bucketV2:BucketV2':
+      return { ...base, arn: `arn:aws:s3:::${inputs.bucket ?? name}`, bucket: inputs.bucket ?? name };
+    case 'aws:ec2transitgateway/routeTable:RouteTable':
+      return { ...base, arn: `arn:aws:ec2:${region}:${account}:transit-gateway-route-table/${name}-id` };
     case 'aws:lb/targetGroup:TargetGroup':
       return { ...base, arn: `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/${name}/${HEX}`, arnSuffix: `targetgroup/${name}/${HEX}` };
     case 'aws:lambda/function:Function':
@@ -107,6 +121,8 @@ function fakeState(type: string, name: string, inputs: Inputs, region: string, a
       return { ...base, rootResourceId: 'root', executionArn: `arn:aws:execute-api:${region}:${account}:${name}` };
     case 'aws:apigateway/stage:Stage':
       return { ...base, invokeUrl: `https://${inputs.restApi}.execute-api.${region}.amazonaws.com/${inputs.stageName}`, arn: `arn:aws:apigateway:${region}::/restapis/${inputs.restApi}/stages/${inputs.stageName}` };
+    case 'aws:apigateway/domainName:DomainName':
+      return { ...base, regionalDomainName: `d-abc123def4.execute-api.${region}.amazonaws.com`, regionalZoneId: 'Z1UJRXOUMOOFQ8' };
     case 'aws:route53/zone:Zone':
       return { ...base, zoneId: 'Z0PRIVATEZONE' };
     case 'aws:ec2/vpnConnection:VpnConnection':
@@ -128,6 +144,8 @@ function fakeState(type: string, name: string, inputs: Inputs, region: string, a
       return { ...base, arn: `arn:aws:ssm:${region}:${account}:parameter${inputs.name}`, version: 1 };
     case 'aws:oam/sink:Sink':
       return { ...base, arn: `arn:aws:oam:${region}:${account}:sink/${HEX}`, sinkId: HEX };
+    case 'docker-build:index:Image':
+      return { ...inputs, digest: `sha256:${'ab'.repeat(32)}`, ref: `${inputs.tags?.[0]}@sha256:${'ab'.repeat(32)}` };
     case 'random:index/randomPassword:RandomPassword':
       return { ...inputs, result: fakeSecretValue(name) };
     default:
@@ -141,22 +159,33 @@ export interface RunOptions {
   secretKeys?: string[];
   /** What the hub StackReference returns (a spoke's view of the hub stack). */
   hubOutputs?: Record<string, unknown>;
+  /** Third-party API keys, set as secret config `<name>ApiKey` (as `pulumi config set --secret` does). */
+  apiKeys?: Record<string, string>;
+}
+
+/** A fake API key for every thirdParty entry of a hub config (the hub refuses to create an empty secret). */
+export function fakeApiKeys(config: Record<string, string> = readStackConfigFile('hub')): Record<string, string> {
+  const vendors = JSON.parse(config[`${PROJECT}:thirdParty`] ?? '[]') as { name: string }[];
+  return Object.fromEntries(vendors.map((v) => [v.name, `fake-${v.name}-key-for-tests`]));
 }
 
 /** Runs the program for `stack` and resolves every stack output. */
 export async function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
-  const config = options.config ?? readStackConfigFile(stack);
+  const keys = Object.entries(options.apiKeys ?? {}).map(([name, value]) => [`${PROJECT}:${name}ApiKey`, value] as const);
+  const config = { ...(options.config ?? readStackConfigFile(stack)), ...Object.fromEntries(keys) };
+  const secretKeys = [...(options.secretKeys ?? []), ...keys.map(([k]) => k)];
   const region = JSON.parse(config[`${PROJECT}:account`] ?? '{}').region ?? 'us-east-1';
   const ownAccount = JSON.parse(config[`${PROJECT}:account`] ?? '{}').id ?? '000000000000';
   const hubAccount = JSON.parse(config[`${PROJECT}:hub`] ?? '{}').accountId ?? ownAccount;
   const resources: RecordedResource[] = [];
   const ignored = new Map<string, string[]>();
+  const deletedFirst = new Set<string>();
   const calls: StackRun['calls'] = [];
   await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
         const provider = providerName(args.provider);
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider, custom: args.custom ?? true, ignoreChanges: ignored.get(`${args.type}::${args.name}`) ?? [] });
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider, custom: args.custom ?? true, ignoreChanges: ignored.get(`${args.type}::${args.name}`) ?? [], deleteBeforeReplace: deletedFirst.has(`${args.type}::${args.name}`) });
         if (args.type === 'pulumi:pulumi:StackReference') {
           return { id: args.inputs.name, state: { name: args.inputs.name, outputs: options.hubOutputs ?? {}, secretOutputNames: [] } };
         }
@@ -169,6 +198,9 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
           const names = ['a', 'b', 'c', 'd'].map((z) => `${region}${z}`);
           return { id: region, names, zoneIds: names.map((_, i) => `use1-az${i + 1}`) };
         }
+        if (args.token === 'aws:ecr/getAuthorizationToken:getAuthorizationToken') {
+          return { id: region, userName: 'AWS', password: 'FAKEECRPASSWORD', authorizationToken: 'QVdTOkZBS0VFQ1JQQVNTV09SRA==', proxyEndpoint: `https://${ownAccount}.dkr.ecr.${region}.amazonaws.com` };
+        }
         throw new Error(`the program called an unexpected data source ${args.token}`);
       },
     },
@@ -176,20 +208,22 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     stack,
     false,
   );
-  pulumi.runtime.setAllConfig(config, options.secretKeys);
+  pulumi.runtime.setAllConfig(config, secretKeys);
   // infra/index.ts exports the program function; Pulumi calls it the same way.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const program = require('../../infra/index') as () => Record<string, unknown>;
+  const program = require('../../infra/index') as () => Promise<Record<string, unknown>>;
   let exported: Record<string, unknown> = {};
   let failure: unknown;
   await pulumi.runtime.runInPulumiStack(async () => {
     // Options never reach the mocks; a stack transformation sees them on the way.
     pulumi.runtime.registerStackTransformation((t) => {
       ignored.set(`${t.type}::${t.name}`, t.opts.ignoreChanges ?? []);
+      if ((t.opts as pulumi.CustomResourceOptions).deleteBeforeReplace) deletedFirst.add(`${t.type}::${t.name}`);
       return undefined;
     });
     try {
-      exported = program();
+      // Async, as Pulumi runs it: a spoke reads the hub's registry before it declares anything.
+      exported = await program();
     } catch (err) {
       // Thrown inside the stack's init it would be an unhandled rejection; report it here.
       failure = err;

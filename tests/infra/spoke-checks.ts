@@ -48,7 +48,7 @@ const privateRouteTables = (run: StackRun) => ofType(run, 'aws:ec2/routeTable:Ro
 type Hub = Record<string, any>;
 
 export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: Hub) => void> = {
-  'spoke resources use the spoke account; its hub registration uses the hub-account provider'(run, cfg) {
+  'spoke resources use the spoke account; its hub registration uses the hub-account provider'(run, cfg, hub) {
     const aws = run.resources.filter((r) => r.type.startsWith('aws:'));
     const inHub = aws.filter(isRegistration(run));
     expect(inHub.length).toBeGreaterThanOrEqual(8);
@@ -59,7 +59,12 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     expect(JSON.parse(spokeProvider.inputs.allowedAccountIds)).toEqual([cfg.account.id]);
     const hubProvider = only(run, 'pulumi:providers:aws', (p) => p.name === 'hub-account');
     expect(JSON.parse(hubProvider.inputs.allowedAccountIds)).toEqual([cfg.hub.accountId]);
-    expect(JSON.parse(hubProvider.inputs.assumeRoles)).toEqual([{ roleArn: cfg.hub.roleArn, sessionName: `ai-gateway-${run.stack}` }]);
+    // From the spoke's deploy role (the principal the hub trusts), the registrar with the hub's external id and a session tag of its account.
+    expect(JSON.parse(hubProvider.inputs.assumeRoles)).toEqual([
+      { roleArn: cfg.account.deployRoleArn, sessionName: `ai-gateway-${run.stack}` },
+      { roleArn: cfg.hub.roleArn, sessionName: `ai-gateway-${run.stack}`, externalId: hub.spokeRegistrarExternalId, tags: { 'ai-gateway:spoke-account': cfg.account.id } },
+    ]);
+    expect(JSON.parse(hubProvider.inputs.defaultTags).tags['ai-gateway:spoke-account']).toBe(cfg.account.id);
     expect(only(run, 'pulumi:pulumi:StackReference').inputs.name).toBe(cfg.hub.stack);
   },
 
@@ -153,6 +158,8 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     const tg = only(run, 'aws:lb/targetGroup:TargetGroup', (t) => !isRegistration(run)(t));
     expect(service.inputs.loadBalancers).toEqual([{ targetGroupArn: expect.stringContaining(`targetgroup/${tg.name}/`), containerName: 'gateway', containerPort: 8080 }]);
     expect(service.ignoreChanges).toEqual(['desiredCount']);
+    // The deployment fails unless the tasks reach a steady state (the circuit breaker rolls back a service that cannot start).
+    expect(service.inputs).toMatchObject({ waitForSteadyState: true, deploymentCircuitBreaker: { enable: true, rollback: true } });
   },
 
   'autoscaling tracks requests per task (runtime metric / RunningTaskCount) between min and max tasks'(run, cfg) {
@@ -361,5 +368,19 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     expect(named('latency-p99').inputs.threshold).toBe(cfg.alarms.latencyP99Ms);
     expect(metricNames(named('ttft-p99'))).toEqual(['TtftMs:p99']);
     expect(named('ttft-p99').inputs.threshold).toBe(cfg.alarms.ttftP99Ms);
+  },
+
+  'what holds a fixed name, address or port (NLB, service, hub listener and record, parameter, cache) is deleted before its replacement'(run) {
+    for (const type of ['aws:lb/loadBalancer:LoadBalancer', 'aws:ecs/service:Service', 'aws:route53/record:Record', 'aws:ssm/parameter:Parameter', 'aws:elasticache/replicationGroup:ReplicationGroup']) {
+      const found = ofType(run, type);
+      expect(found.length).toBeGreaterThan(0);
+      expect(found.filter((r) => !r.deleteBeforeReplace).map((r) => r.name)).toEqual([]);
+    }
+    expect(only(run, 'aws:lb/listener:Listener', isRegistration(run)).deleteBeforeReplace).toBe(true);
+    const nlb = only(run, 'aws:lb/loadBalancer:LoadBalancer');
+    const reservations = ofType(run, 'aws:ec2/subnetCidrReservation:SubnetCidrReservation');
+    for (const mapping of nlb.inputs.subnetMappings) {
+      expect(reservations.some((r) => r.inputs.subnetId === mapping.subnetId && r.inputs.reservationType === 'explicit' && cidrContainsIp(r.inputs.cidrBlock, mapping.privateIpv4Address))).toBe(true);
+    }
   },
 };

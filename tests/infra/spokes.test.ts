@@ -5,7 +5,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ofType, plain, readStackConfigFile, REPO, runStack, spokeStacksOnDisk, type StackRun } from './pulumi-harness';
+import { fakeApiKeys, ofType, plain, readStackConfigFile, REPO, runStack, spokeStacksOnDisk, type StackRun } from './pulumi-harness';
 import { spokeChecks, spokeConfig, taskContainer } from './spoke-checks';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- stack outputs are JSON */
@@ -14,7 +14,7 @@ const runs = new Map<string, StackRun>();
 const stacks = spokeStacksOnDisk();
 
 beforeAll(async () => {
-  hub = (await runStack('hub')).outputs;
+  hub = (await runStack('hub', { apiKeys: fakeApiKeys() })).outputs;
   for (const stack of stacks) runs.set(stack, await runStack(stack, { hubOutputs: hub }));
 });
 
@@ -93,21 +93,32 @@ function parseMaybe(text: string): unknown {
   }
 }
 
-describe('adding a spoke is one new stack file', () => {
+describe('adding a spoke: one new stack file and its entry in the hub registry', () => {
   let dir: string;
-  beforeAll(() => {
+  let hubWithC: Record<string, any>;
+  beforeAll(async () => {
     // A copy of the stack files plus a new one: the program code is the repository's, untouched.
     dir = mkdtempSync(path.join(tmpdir(), 'ai-gateway-stacks-'));
     for (const file of readdirSync(REPO).filter((f) => /^Pulumi\..*\.yaml$/.test(f))) copyFileSync(path.join(REPO, file), path.join(dir, file));
     writeFileSync(path.join(dir, 'Pulumi.spoke-c.yaml'), SPOKE_C);
+    // The hub learns the spoke first (pulumi up -s hub): its deploy role, CIDR and port.
+    const hubConfig = readStackConfigFile('hub', dir);
+    hubConfig['ai-gateway:spokes'] = JSON.stringify([...JSON.parse(hubConfig['ai-gateway:spokes']), SPOKE_C_ENTRY]);
+    hubWithC = (await runStack('hub', { config: hubConfig, apiKeys: fakeApiKeys(hubConfig) })).outputs;
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  test('a spoke the hub does not list fails before it registers, naming what to add to the hub', async () => {
+    await expect(runStack('spoke-c', { config: readStackConfigFile('spoke-c', dir), hubOutputs: hub })).rejects.toThrow(
+      /ai-gateway:registration: the hub has no entry for stack "spoke-c" in ai-gateway:spokes; add \{ stack: spoke-c, accountId: "444444444444", .* cidr: 10\.66\.0\.0\/20, hubPort: 8103 \}/,
+    );
+  });
+
   test('spoke-c (on-prem) is found, declared and registered in the hub with no code change', async () => {
     expect(spokeStacksOnDisk(dir)).toEqual([...stacks, 'spoke-c'].sort());
-    const run = await runStack('spoke-c', { config: readStackConfigFile('spoke-c', dir), hubOutputs: hub });
+    const run = await runStack('spoke-c', { config: readStackConfigFile('spoke-c', dir), hubOutputs: hubWithC });
     const cfg = spokeConfig('spoke-c', dir);
-    for (const check of Object.values(spokeChecks)) check(run, cfg, hub);
+    for (const check of Object.values(spokeChecks)) check(run, cfg, hubWithC);
     // On-prem specifics: the route over the VPN and a task egress rule to the model server only.
     const taskSg = ofType(run, 'aws:ec2/securityGroup:SecurityGroup').find((g) => g.name === 'spoke-c-gateway-task');
     expect(taskSg?.inputs.egress).toContainEqual(expect.objectContaining({ protocol: 'tcp', fromPort: 8000, toPort: 8000, cidrBlocks: ['192.168.0.0/16'] }));
@@ -115,7 +126,19 @@ describe('adding a spoke is one new stack file', () => {
     expect(record.inputs.name).toBe('on-prem.spokes.gateway.internal');
     expect(record.provider).toBe('hub-account');
   });
+
+  test.each([
+    ['a CIDR outside the hub pool', { network: { cidr: '10.200.0.0/20', azCount: 2 } }, /ai-gateway:network\.cidr: 10\.200\.0\.0\/20 is outside the hub's spokeCidrPool 10\.64\.0\.0\/10/],
+    ['a CIDR overlapping another spoke', { network: { cidr: '10.64.16.0/20', azCount: 2 } }, /ai-gateway:network\.cidr: 10\.64\.16\.0\/20 overlaps spoke-a \(10\.64\.0\.0\/16, the hub's spokes\[0\]\)/],
+    ['a hub port another spoke holds', { registration: { weight: 50, hubPort: 8101 } }, /ai-gateway:registration\.hubPort: 8101 is taken by spoke-a \(the hub's spokes\[0\]\)/],
+  ])('%s fails the deployment with the key named, before anything registers', async (_what, change, message) => {
+    const config = readStackConfigFile('spoke-c', dir);
+    for (const [key, value] of Object.entries(change)) config[`ai-gateway:${key}`] = JSON.stringify(value);
+    await expect(runStack('spoke-c', { config, hubOutputs: hubWithC })).rejects.toThrow(message);
+  });
 });
+
+const SPOKE_C_ENTRY = { stack: 'spoke-c', accountId: '444444444444', deployRoleArn: 'arn:aws:iam::444444444444:role/ai-gateway-deploy', kind: 'on-prem', cidr: '10.66.0.0/20', hubPort: 8103 };
 
 const SPOKE_C = `# Written by the test: a third spoke, on-prem models over the VPN.
 config:
@@ -123,6 +146,7 @@ config:
   ai-gateway:account:
     id: "444444444444"
     region: us-east-1
+    deployRoleArn: arn:aws:iam::444444444444:role/ai-gateway-deploy
   ai-gateway:hub:
     stack: acme/ai-gateway/hub
     accountId: "111111111111"

@@ -6,7 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { readdirSync } from 'node:fs';
 import { parseStackConfig, StackConfigError, stackKind } from '../../infra/config';
 import { cidrContains, cidrsOverlap } from '../../infra/lib/cidr';
-import { PROJECT, readStackConfigFile, REPO, runStack, spokeStacksOnDisk } from './pulumi-harness';
+import { fakeApiKeys, PROJECT, readStackConfigFile, REPO, runStack, spokeStacksOnDisk } from './pulumi-harness';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- config documents are JSON */
 type Values = Record<string, any>;
@@ -186,6 +186,44 @@ describe('invalid configs fail with the key path named', () => {
   });
 });
 
+describe('the hub\'s spoke registry and custom domain', () => {
+  const withSpokes = (change: (spokes: Values[]) => void): Values => {
+    const doc = values('hub');
+    change(doc.spokes);
+    return doc;
+  };
+
+  test('a spoke CIDR outside spokeCidrPool', () => {
+    expect(failure('hub', withSpokes((s) => (s[1].cidr = '10.200.0.0/16')))).toMatch(/ai-gateway:spokes\[1\]\.cidr: 10\.200\.0\.0\/16 is outside network\.spokeCidrPool 10\.64\.0\.0\/10/);
+  });
+
+  test('spokes overlapping each other, or sharing a hub port, account or stack', () => {
+    const message = failure('hub', withSpokes((s) => s.push({ ...s[0], stack: 'spoke-z', accountId: '555555555555', deployRoleArn: 'arn:aws:iam::555555555555:role/ai-gateway-deploy', cidr: '10.64.128.0/20' })));
+    expect(message).toMatch(/ai-gateway:spokes\[2\]\.cidr: 10\.64\.128\.0\/20 overlaps spokes\[0\] \(spoke-a\) 10\.64\.0\.0\/16/);
+    expect(message).toMatch(/ai-gateway:spokes\[2\]\.hubPort: 8101 is taken by spokes\[0\] \(spoke-a\)/);
+    expect(failure('hub', withSpokes((s) => (s[1].accountId = s[0].accountId)))).toMatch(/ai-gateway:spokes\[1\]\.accountId: 222222222222 is spokes\[0\] \(spoke-a\): one account per spoke/);
+  });
+
+  test('a deploy role outside the spoke\'s account, a kind without a provider hub', () => {
+    expect(failure('hub', withSpokes((s) => (s[0].deployRoleArn = 'arn:aws:iam::999999999999:role/x')))).toMatch(/ai-gateway:spokes\[0\]\.deployRoleArn: the role must be in the spoke account 222222222222/);
+    const doc = values('hub');
+    doc.providerHubs = ['bedrock', 'on-prem'];
+    expect(failure('hub', doc)).toMatch(/ai-gateway:spokes\[1\]\.kind: "third-party" is not in providerHubs/);
+  });
+
+  test('a custom domain without its hosted zone (its name would resolve nowhere)', () => {
+    const doc = values('hub');
+    delete doc.api.domain.hostedZoneId;
+    expect(failure('hub', doc)).toMatch(/ai-gateway:api\.domain\.hostedZoneId: missing/);
+  });
+
+  test('a spoke without a deploy role (the registrar trusts that role)', () => {
+    const doc = values('spoke-a');
+    delete doc.account.deployRoleArn;
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:account\.deployRoleArn: missing/);
+  });
+});
+
 describe('through the program', () => {
   test('an invalid stack file stops the program before any resource is declared', async () => {
     const config = readStackConfigFile('spoke-a');
@@ -197,7 +235,7 @@ describe('through the program', () => {
   test('an API key given in plain text is refused; as a secret it is accepted', async () => {
     const config = { ...readStackConfigFile('hub'), 'ai-gateway:openaiApiKey': 'sk-test-not-a-real-key-000000000000' };
     await expect(runStack('hub', { config })).rejects.toThrow(/ai-gateway:openaiApiKey: an API key must be set with `pulumi config set --secret openaiApiKey`/);
-    const run = await runStack('hub', { config, secretKeys: ['ai-gateway:openaiApiKey'] });
+    const run = await runStack('hub', { config, secretKeys: ['ai-gateway:openaiApiKey'], apiKeys: { anthropic: 'fake-anthropic-key-for-tests' } });
     // The openai secret's version (the other one holds the generated shared-state token).
     const versions = run.resources.filter((r) => r.type === 'aws:secretsmanager/secretVersion:SecretVersion' && r.inputs.secretId === 'hub-secrets-openai-id');
     expect(versions).toHaveLength(1);
@@ -209,8 +247,15 @@ describe('through the program', () => {
     expect(JSON.stringify(run.outputs)).not.toContain('sk-test-not-a-real-key');
   });
 
+  test('a third-party vendor without an API key fails the hub, naming the key (its empty secret would stop spoke tasks)', async () => {
+    const config = { ...readStackConfigFile('hub'), 'ai-gateway:openaiApiKey': 'sk-test-not-a-real-key-000000000000' };
+    await expect(runStack('hub', { config, secretKeys: ['ai-gateway:openaiApiKey'] })).rejects.toThrow(
+      /ai-gateway:anthropicApiKey: missing: the secret ai-gateway\/third-party\/anthropic would be created empty/,
+    );
+  });
+
   test('an API key for a vendor the hub does not know is refused', async () => {
     const config = { ...readStackConfigFile('hub'), 'ai-gateway:mistralApiKey': 'x' };
-    await expect(runStack('hub', { config, secretKeys: ['ai-gateway:mistralApiKey'] })).rejects.toThrow(/ai-gateway:mistralApiKey: no thirdParty entry named "mistral"/);
+    await expect(runStack('hub', { config, secretKeys: ['ai-gateway:mistralApiKey'], apiKeys: fakeApiKeys() })).rejects.toThrow(/ai-gateway:mistralApiKey: no thirdParty entry named "mistral"/);
   });
 });

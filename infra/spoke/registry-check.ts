@@ -1,0 +1,42 @@
+/**
+ * A spoke against the hub's spoke registry (the hub output `spokeRegistry`, from
+ * `ai-gateway:spokes` in Pulumi.hub.yaml): the hub trusts and routes only what it lists,
+ * so a spoke whose stack file disagrees with its entry, or that collides with another
+ * spoke, fails the deployment with the key named, before it registers anything.
+ */
+import { StackConfigError } from '../config';
+import type { SpokeConfig, SpokeRegistryEntry } from '../config-schema';
+import { cidrContains, cidrsOverlap } from '../lib/cidr';
+
+const KEY = 'ai-gateway:';
+
+export function checkAgainstHubRegistry(stack: string, cfg: SpokeConfig, registry: readonly SpokeRegistryEntry[] | undefined, spokeCidrPool: string): SpokeRegistryEntry {
+  const entries = registry ?? [];
+  const index = entries.findIndex((e) => e.stack === stack);
+  const problems: string[] = [];
+  const { cidr } = cfg.network;
+  const { hubPort } = cfg.registration;
+  if (!cidrContains(spokeCidrPool, cidr)) problems.push(`${KEY}network.cidr: ${cidr} is outside the hub's spokeCidrPool ${spokeCidrPool}: the hub routes only the pool to the Transit Gateway`);
+  entries.forEach((other, j) => {
+    if (j === index) return;
+    if (cidrsOverlap(cidr, other.cidr)) problems.push(`${KEY}network.cidr: ${cidr} overlaps ${other.stack} (${other.cidr}, the hub's spokes[${j}])`);
+    if (hubPort === other.hubPort) problems.push(`${KEY}registration.hubPort: ${hubPort} is taken by ${other.stack} (the hub's spokes[${j}])`);
+  });
+  if (index < 0) {
+    problems.push(
+      `${KEY}registration: the hub has no entry for stack "${stack}" in ai-gateway:spokes; add { stack: ${stack}, accountId: "${cfg.account.id}", deployRoleArn: ${cfg.account.deployRoleArn}, kind: ${cfg.provider.kind}, cidr: ${cidr}, hubPort: ${hubPort} } to Pulumi.hub.yaml and run pulumi up -s hub first`,
+    );
+  } else {
+    const entry = entries[index];
+    const same = (key: string, mine: unknown, field: keyof SpokeRegistryEntry) => {
+      if (mine !== entry[field]) problems.push(`${KEY}${key}: ${String(mine)} differs from the hub's registry entry (spokes[${index}].${field} = ${String(entry[field])})`);
+    };
+    same('account.id', cfg.account.id, 'accountId');
+    same('account.deployRoleArn', cfg.account.deployRoleArn, 'deployRoleArn');
+    same('provider.kind', cfg.provider.kind, 'kind');
+    same('network.cidr', cidr, 'cidr');
+    same('registration.hubPort', hubPort, 'hubPort');
+  }
+  if (problems.length > 0) throw new StackConfigError(`stack "${stack}" does not match the hub:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return entries[index];
+}
