@@ -85,10 +85,10 @@ function installPlan(packages, { uid, hasAptGet, hasSudo, sudoWithoutPassword })
 
 /**
  * Finds every need, installing what is missing when allowed. Returns the environment for the
- * test runs ({ REDIS_SERVER_BIN, CHROMIUM_PATH }) and one line per need; throws DepsError
+ * test runs ({ REDIS_SERVER_BIN, CHROMIUM_PATH }) and logs one line per need; throws DepsError
  * with what to run when something is missing and cannot be installed here.
  */
-function ensureTestDeps(env = process.env, log = console.log) {
+function ensureTestDeps(env = process.env, log = console.log, uid = process.getuid?.() ?? -1) {
   let found = NEEDS.map((need) => [need, find(need, env)]);
   const missing = found.filter(([, f]) => !f).map(([need]) => need);
   if (missing.length > 0) {
@@ -98,7 +98,6 @@ function ensureTestDeps(env = process.env, log = console.log) {
     }
     const os = readOsRelease();
     const packages = missing.map((need) => need.apt(os));
-    const uid = process.getuid?.() ?? -1;
     const hasSudo = uid !== 0 && which('sudo', env) !== undefined;
     const plan = installPlan(packages, {
       uid,
@@ -128,7 +127,7 @@ function ensureTestDeps(env = process.env, log = console.log) {
   return testEnv;
 }
 
-module.exports = { ensureTestDeps, installPlan, DepsError };
+module.exports = { ensureTestDeps, installPlan, readOsRelease, NEEDS, DepsError };
 
 if (require.main === module) {
   try {

@@ -1,26 +1,33 @@
 /**
  * The `deps` step of `npm test` (scripts/test-deps.js) on a machine without redis-server and
  * Chromium. apt-get and sudo are stand-ins on PATH that record their calls; apt-get
- * "installs" small executables that answer --version, as the real packages would.
+ * "installs" small executables that answer --version, as the real packages would. Who runs
+ * it (root or not) is given, as a clock would be, so every case runs whoever runs the tests.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const SCRIPT = resolve(__dirname, '../../scripts/test-deps.js');
 // A plain Node script (no types): the shape used here.
-const { installPlan } = require(SCRIPT) as {
+const { ensureTestDeps, installPlan, readOsRelease, NEEDS } = require(SCRIPT) as {
+  ensureTestDeps(env: NodeJS.ProcessEnv, log: (line: string) => void, uid: number): Record<string, string>;
+  readOsRelease(file: string): { ubuntu: boolean };
+  NEEDS: { apt(os: { ubuntu: boolean }): string }[];
   installPlan(packages: string[], host: { uid: number; hasAptGet: boolean; hasSudo: boolean; sudoWithoutPassword: boolean }): { run?: string[][]; ask?: string };
 };
 
-const NOBODY = 65534;
-const isRoot = process.getuid?.() === 0;
+const ROOT = 0;
+const USER = 1000;
 
 interface Machine {
   bin: string;
-  log: string;
-  run(opts?: { asUser?: boolean; env?: Record<string, string> }): { status: number | null; stdout: string; stderr: string };
+  env: NodeJS.ProcessEnv;
+  /** The step as `npm test` runs it, in-process, as root or a user. */
+  ensure(uid: number): { env?: Record<string, string>; lines: string[]; error?: string };
+  /** The script run alone: `node scripts/test-deps.js`. */
+  run(env?: Record<string, string>): { status: number | null; stdout: string; stderr: string };
   calls(): string[];
 }
 
@@ -36,14 +43,11 @@ function executable(file: string, body: string): void {
 function machine(tools: { aptGet?: boolean; sudo?: 'passwordless' | 'asks'; installed?: string[] }): Machine {
   const dir = mkdtempSync(join(tmpdir(), 'aigw-deps-'));
   dirs.push(dir);
-  chmodSync(dir, 0o755); // readable by the unprivileged user of the sudo cases
   const bin = join(dir, 'bin');
   const log = join(dir, 'calls.log');
-  spawnSync('/bin/mkdir', ['-m', '0777', bin]);
+  mkdirSync(bin);
   writeFileSync(log, '');
-  chmodSync(log, 0o666);
-  const fake = (name: string) => executable(join(bin, name), `echo "${name} 1.0 (stand-in)"`);
-  for (const name of tools.installed ?? []) fake(name);
+  for (const name of tools.installed ?? []) executable(join(bin, name), `echo "${name} 1.0 (stand-in)"`);
   if (tools.aptGet) {
     executable(
       join(bin, 'apt-get'),
@@ -67,14 +71,20 @@ fi`,
 ${tools.sudo === 'asks' ? 'echo "sudo: a password is required" >&2; exit 1' : '[ "$1" = true ] && exit 0; exec /usr/bin/env "$@"'}`,
     );
   }
+  const env = { PATH: bin, HOME: dir };
   return {
     bin,
-    log,
-    run({ asUser = false, env = {} } = {}) {
-      const childEnv = { PATH: bin, HOME: dir, ...env };
-      // As root, the not-root cases run as nobody; run by anyone else, they are already not root.
-      const [cmd, args] = asUser && isRoot ? ['/usr/bin/setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, SCRIPT]] : [process.execPath, [SCRIPT]];
-      const r = spawnSync(cmd, args, { env: childEnv, encoding: 'utf8', timeout: 60_000 });
+    env,
+    ensure(uid) {
+      const lines: string[] = [];
+      try {
+        return { env: ensureTestDeps(env, (line) => lines.push(line), uid), lines };
+      } catch (err) {
+        return { lines, error: (err as Error).message };
+      }
+    },
+    run(extra = {}) {
+      const r = spawnSync(process.execPath, [SCRIPT], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 60_000 });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
     calls: () => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean),
@@ -82,98 +92,98 @@ ${tools.sudo === 'asks' ? 'echo "sudo: a password is required" >&2; exit 1' : '[
 }
 
 describe('npm test deps step (scripts/test-deps.js)', () => {
-  it('finds redis-server and Chromium on PATH and installs nothing', () => {
-    const m = machine({ aptGet: true, installed: ['redis-server', 'chromium'] });
-    const r = m.run();
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain(`deps: redis-server ${m.bin}/redis-server (redis-server 1.0 (stand-in))`);
-    expect(r.stdout).toContain(`deps: Chromium ${m.bin}/chromium (chromium 1.0 (stand-in))`);
+  it('finds redis-server and Chromium on PATH, installs nothing and hands their paths to the tests', () => {
+    const m = machine({ aptGet: true, sudo: 'passwordless', installed: ['redis-server', 'chromium'] });
+    const r = m.ensure(USER);
+    expect(r.env).toEqual({ REDIS_SERVER_BIN: `${m.bin}/redis-server`, CHROMIUM_PATH: `${m.bin}/chromium` });
+    expect(r.lines).toEqual([`deps: redis-server ${m.bin}/redis-server (redis-server 1.0 (stand-in))`, `deps: Chromium ${m.bin}/chromium (chromium 1.0 (stand-in))`]);
     expect(m.calls()).toEqual([]);
   });
 
   it('finds Chromium under the name Ubuntu gives it', () => {
     const m = machine({ installed: ['redis-server', 'chromium-browser'] });
-    const r = m.run();
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain(`deps: Chromium ${m.bin}/chromium-browser`);
+    expect(m.ensure(USER).env?.CHROMIUM_PATH).toBe(`${m.bin}/chromium-browser`);
   });
 
-  it('installs what is missing with apt-get, non-interactively, then finds it', () => {
-    // Root runs apt-get itself; anyone else goes through passwordless sudo.
+  it('as root, installs what is missing with apt-get, non-interactively, then finds it', () => {
     const m = machine({ aptGet: true, sudo: 'passwordless', installed: ['redis-server'] });
-    const r = m.run();
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/deps: installing chromium(-browser)? \(Chromium not found\) with apt-get/);
-    const apt = m.calls().filter((c) => c.startsWith('DEBIAN_FRONTEND='));
-    expect(apt).toHaveLength(2);
-    expect(apt[0]).toBe('DEBIAN_FRONTEND=noninteractive apt-get update -q');
-    expect(apt[1]).toMatch(/^DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium(-browser)?$/);
-    expect(r.stdout).toContain(`deps: Chromium ${m.bin}/chromium (Chromium 1.0 (stand-in))`);
-    expect(existsSync(join(m.bin, 'redis-server'))).toBe(true);
+    const r = m.ensure(ROOT);
+    expect(r.error).toBeUndefined();
+    expect(r.lines[0]).toMatch(/^deps: installing chromium(-browser)? \(Chromium not found\) with apt-get$/);
+    expect(m.calls()).toEqual(['DEBIAN_FRONTEND=noninteractive apt-get update -q', expect.stringMatching(/^DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium(-browser)?$/)]);
+    expect(r.env).toEqual({ REDIS_SERVER_BIN: `${m.bin}/redis-server`, CHROMIUM_PATH: `${m.bin}/chromium` });
   });
 
-  it('uses sudo -n when not root and sudo needs no password', () => {
+  it('not root, installs through sudo -n when sudo needs no password', () => {
     const m = machine({ aptGet: true, sudo: 'passwordless' });
-    const r = m.run({ asUser: true });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    const r = m.ensure(USER);
+    expect(r.error).toBeUndefined();
     expect(m.calls()).toEqual([
       'sudo -n true',
       'sudo -n apt-get update -q',
-      expect.stringMatching(/^DEBIAN_FRONTEND=noninteractive apt-get update -q$/),
+      'DEBIAN_FRONTEND=noninteractive apt-get update -q',
       expect.stringMatching(/^sudo -n DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server chromium(-browser)?$/),
       expect.stringMatching(/^DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server chromium(-browser)?$/),
     ]);
+    expect(r.env).toEqual({ REDIS_SERVER_BIN: `${m.bin}/redis-server`, CHROMIUM_PATH: `${m.bin}/chromium` });
   });
 
-  it('stops at once with the exact command when it may not install (no root, sudo asks a password)', () => {
+  it('not root and sudo asks a password: stops at once with the exact command', () => {
     const m = machine({ aptGet: true, sudo: 'asks' });
-    const r = m.run({ asUser: true });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/the tests need redis-server and Chromium, which are not installed\. Run:\n {2}sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server chromium(-browser)?\nthen npm test again\./);
+    const r = m.ensure(USER);
+    expect(r.error).toMatch(/^the tests need redis-server and Chromium, which are not installed\. Run:\n {2}sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server chromium(-browser)?\nthen npm test again\.$/);
     expect(m.calls()).toEqual(['sudo -n true']);
   });
 
-  it('names what to install where there is no apt-get', () => {
+  it('not root and no sudo: the command to run as root', () => {
+    const m = machine({ aptGet: true, installed: ['chromium'] });
+    expect(m.ensure(USER).error).toContain('Run:\n  as root: apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server\n');
+    expect(m.calls()).toEqual([]);
+  });
+
+  it('run alone: exit status 1 and the message on stderr; without apt-get, names what to install', () => {
     const m = machine({ installed: ['chromium'] });
     const r = m.run();
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('the tests need redis-server, which is not installed. Run:\n  install redis-server with this system\'s package manager (no apt-get here), or point REDIS_SERVER_BIN / CHROMIUM_PATH at them');
+    expect(r.stderr).toBe(
+      "deps: the tests need redis-server, which is not installed. Run:\n  install redis-server with this system's package manager (no apt-get here), or point REDIS_SERVER_BIN / CHROMIUM_PATH at them\nthen npm test again.\n",
+    );
   });
 
   it('shows what apt-get said when it fails', () => {
     const m = machine({ installed: ['redis-server'] });
     executable(join(m.bin, 'apt-get'), 'echo "E: Unable to locate package chromium" >&2; exit 100');
-    const r = m.run();
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/"apt-get update -q" failed \(exit 100\):\nE: Unable to locate package chromium\nInstall chromium(-browser)? and run npm test again\./);
+    expect(m.ensure(ROOT).error).toMatch(/^"apt-get update -q" failed \(exit 100\):\nE: Unable to locate package chromium\nInstall chromium(-browser)? and run npm test again\.$/);
   });
 
   it('takes REDIS_SERVER_BIN / CHROMIUM_PATH as the only candidates, and says when one does not run', () => {
     const m = machine({ aptGet: true, installed: ['redis-server', 'chromium'] });
     executable(join(m.bin, 'my-chromium'), 'echo "Chromium 2.0"');
-    const ok = m.run({ env: { CHROMIUM_PATH: join(m.bin, 'my-chromium') } });
+    const ok = m.run({ CHROMIUM_PATH: join(m.bin, 'my-chromium') });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toContain(`deps: Chromium ${m.bin}/my-chromium (Chromium 2.0)`);
 
-    const broken = m.run({ env: { REDIS_SERVER_BIN: '/nonexistent/redis-server' } });
+    const broken = m.run({ REDIS_SERVER_BIN: '/nonexistent/redis-server' });
     expect(broken.status).toBe(1);
     expect(broken.stderr).toContain('REDIS_SERVER_BIN=/nonexistent/redis-server does not run (redis-server): fix or unset it');
     expect(m.calls()).toEqual([]);
   });
 
-  it('plans the install for root, passwordless sudo and a person', () => {
-    const packages = ['redis-server', 'chromium-browser'];
-    expect(installPlan(packages, { uid: 0, hasAptGet: true, hasSudo: false, sudoWithoutPassword: false })).toEqual({
-      run: [
-        ['apt-get', 'update', '-q'],
-        ['apt-get', 'install', '-y', '-q', 'redis-server', 'chromium-browser'],
-      ],
-    });
-    expect(installPlan(packages, { uid: 1000, hasAptGet: true, hasSudo: false, sudoWithoutPassword: false })).toEqual({
-      ask: 'as root: apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server chromium-browser',
-    });
+  it('asks apt for chromium on Debian and chromium-browser on Ubuntu and its derivatives', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aigw-os-'));
+    dirs.push(dir);
+    const packagesOn = (osRelease: string) => {
+      const file = join(dir, 'os-release');
+      writeFileSync(file, osRelease);
+      const os = readOsRelease(file);
+      return NEEDS.map((need) => need.apt(os));
+    };
+    expect(packagesOn('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n')).toEqual(['redis-server', 'chromium']);
+    expect(packagesOn('NAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\n')).toEqual(['redis-server', 'chromium-browser']);
+    expect(packagesOn('NAME="Linux Mint"\nID=linuxmint\nID_LIKE="ubuntu debian"\n')).toEqual(['redis-server', 'chromium-browser']);
+    expect(installPlan(['redis-server', 'chromium-browser'], { uid: ROOT, hasAptGet: true, hasSudo: false, sudoWithoutPassword: false }).run).toEqual([
+      ['apt-get', 'update', '-q'],
+      ['apt-get', 'install', '-y', '-q', 'redis-server', 'chromium-browser'],
+    ]);
   });
 });
