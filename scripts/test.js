@@ -18,8 +18,10 @@ const JEST = require.resolve('jest/bin/jest');
 
 /**
  * A step returns true (passed) or false, or for a Jest run its counts. `gate` steps stop
- * the run when they fail. tests/infra run only on this Node: Pulumi runs the program in
- * its CLI's Node, while the runtime runs on Lambda's and the image's (Node 24).
+ * the run when they fail; a new check is one more entry, e.g.
+ * `{ name: 'lint', gate: true, run: () => npmRun('lint') }`. tests/infra run only on this
+ * Node: Pulumi runs the program in its CLI's Node, the runtime runs on Lambda's and the
+ * image's (Node 24).
  */
 const STEPS = [
   { name: 'deps', gate: true, run: deps },
