@@ -107,7 +107,7 @@ function ensureTestDeps(env = process.env, log = console.log, uid = process.getu
     });
     const names = missing.map((need) => need.name).join(' and ');
     if (plan.ask) throw new DepsError(`the tests need ${names}, which ${missing.length > 1 ? 'are' : 'is'} not installed. Run:\n  ${plan.ask}\nthen npm test again.`);
-    log(`deps: installing ${packages.join(' ')} (${names} not found) with apt-get`);
+    log(`deps: installing ${packages.join(' ')} (${names} not found) with apt-get: a minute or two`);
     for (const argv of plan.run) {
       const r = spawnSync(argv[0], argv.slice(1), { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
       if (r.status !== 0) {
@@ -116,8 +116,11 @@ function ensureTestDeps(env = process.env, log = console.log, uid = process.getu
       }
     }
     found = NEEDS.map((need) => [need, find(need, env)]);
-    const still = found.filter(([, f]) => !f).map(([need]) => need.name);
-    if (still.length > 0) throw new DepsError(`apt-get installed ${packages.join(' ')}, but ${still.join(' and ')} still does not run (looked for ${NEEDS.filter((n) => still.includes(n.name)).flatMap((n) => n.commands).join(', ')} on PATH)`);
+    const still = found.filter(([, f]) => !f).map(([need]) => need);
+    if (still.length > 0) {
+      const each = still.map((need) => `${need.name} (looked for ${need.commands.join(', ')} on PATH; set ${need.env} to one that runs)`);
+      throw new DepsError(`apt-get installed ${packages.join(' ')}, but this still does not run: ${each.join('; ')}`);
+    }
   }
   const testEnv = {};
   for (const [need, f] of found) {

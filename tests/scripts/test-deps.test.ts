@@ -109,7 +109,7 @@ describe('npm test deps step (scripts/test-deps.js)', () => {
     const m = machine({ aptGet: true, sudo: 'passwordless', installed: ['redis-server'] });
     const r = m.ensure(ROOT);
     expect(r.error).toBeUndefined();
-    expect(r.lines[0]).toMatch(/^deps: installing chromium(-browser)? \(Chromium not found\) with apt-get$/);
+    expect(r.lines[0]).toMatch(/^deps: installing chromium(-browser)? \(Chromium not found\) with apt-get: a minute or two$/);
     expect(m.calls()).toEqual(['DEBIAN_FRONTEND=noninteractive apt-get update -q', expect.stringMatching(/^DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium(-browser)?$/)]);
     expect(r.env).toEqual({ REDIS_SERVER_BIN: `${m.bin}/redis-server`, CHROMIUM_PATH: `${m.bin}/chromium` });
   });
@@ -154,6 +154,14 @@ describe('npm test deps step (scripts/test-deps.js)', () => {
     const m = machine({ installed: ['redis-server'] });
     executable(join(m.bin, 'apt-get'), 'echo "E: Unable to locate package chromium" >&2; exit 100');
     expect(m.ensure(ROOT).error).toMatch(/^"apt-get update -q" failed \(exit 100\):\nE: Unable to locate package chromium\nInstall chromium(-browser)? and run npm test again\.$/);
+  });
+
+  it('says so when apt-get succeeds and the binary still does not run (Ubuntu\'s snap without snapd)', () => {
+    const m = machine({ installed: ['redis-server'] });
+    executable(join(m.bin, 'apt-get'), 'exit 0');
+    expect(m.ensure(ROOT).error).toMatch(
+      /^apt-get installed chromium(-browser)?, but this still does not run: Chromium \(looked for chromium, chromium-browser on PATH; set CHROMIUM_PATH to one that runs\)$/,
+    );
   });
 
   it('takes REDIS_SERVER_BIN / CHROMIUM_PATH as the only candidates, and says when one does not run', () => {
