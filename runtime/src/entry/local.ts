@@ -27,7 +27,7 @@ const ROOT = findRoot(__dirname);
 const CONFIG_DIR = join(ROOT, 'config', 'local');
 const CLI = join(ROOT, 'bin', 'ai-gateway.js');
 const DEFAULT_PORT = 8080;
-const USAGE = `usage: npm start [-- --port N]             start the proxy on N (default ${DEFAULT_PORT}) and spokes on N+1, N+2
+const USAGE = `usage: npm start [-- --port N]                   the proxy on N (default ${DEFAULT_PORT}), the spokes on N+1, N+2
        npm start -- restart [SPOKE] [--port N]   bring back a stopped spoke (no SPOKE: every stopped one)`;
 
 interface Member {
@@ -313,7 +313,11 @@ export async function main(argv: string[]): Promise<void> {
   let base: number;
   let positionals: string[];
   try {
-    const parsed = parseArgs({ args: argv, options: { port: { type: 'string' } }, allowPositionals: true });
+    const parsed = parseArgs({ args: argv, options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    if (parsed.values.help) {
+      console.log(USAGE);
+      return;
+    }
     positionals = parsed.positionals;
     const portText = parsed.values.port ?? process.env.PORT ?? String(DEFAULT_PORT);
     base = Number(portText);
