@@ -1,7 +1,8 @@
 /**
  * Headless Chromium for page tests: Debian's `chromium` package driven by playwright-core
- * (no browser download). A missing browser fails the test with what to install: CI
- * installs it from .ci/apt-packages, so a skip would only hide a broken setup.
+ * (no browser download). A missing browser fails the test with what to install: `npm test`
+ * finds or installs it first (scripts/test-deps.js) and passes it as CHROMIUM_PATH, so a
+ * skip would only hide a broken setup.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
@@ -29,7 +30,7 @@ export interface TestBrowser {
 export async function launchBrowser(): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
-      `Chromium is not installed at ${CHROMIUM_PATH}: install the Debian package (apt-get install -y chromium; CI does it from .ci/apt-packages) or set CHROMIUM_PATH.`,
+      `Chromium is not installed at ${CHROMIUM_PATH}: npm test installs it (scripts/test-deps.js), or apt-get install -y chromium, or set CHROMIUM_PATH.`,
     );
   }
   let browser: Browser;

@@ -1,7 +1,8 @@
 /**
  * A real redis-server for tests: loopback only, a free port, no persistence, its own temp
  * dir. It can be killed, paused (SIGSTOP: a Redis that stops answering) and restarted on
- * the same port. A missing redis-server fails the test: CI installs it (.ci/apt-packages).
+ * the same port. A missing redis-server fails the test: `npm test` finds or installs it first
+ * (scripts/test-deps.js) and passes it as REDIS_SERVER_BIN.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,7 +47,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         reject(
           new Error(
             err.code === 'ENOENT'
-              ? `redis-server is not installed (looked for "${BINARY}" on PATH): install it, e.g. apt-get install redis-server (CI installs it from .ci/apt-packages)`
+              ? `redis-server is not installed (looked for "${BINARY}" on PATH): npm test installs it (scripts/test-deps.js), or apt-get install redis-server, or set REDIS_SERVER_BIN`
               : `redis-server failed to start: ${err.message}`,
           ),
         ),
