@@ -72,6 +72,9 @@ describe('runtime/Dockerfile', () => {
     const majors = engines.split('||').map((range) => Number(/\^(\d+)\./.exec(range.trim())?.[1]));
     expect(majors).toContain(NODE_MAJOR);
     expect(majors.every((m) => Number.isInteger(m))).toBe(true);
+    // The second Jest run of `npm test` (scripts/test-node.js) uses the same Node line.
+    const { DEPLOYED_NODE_VERSION } = require('../../scripts/test-node.js') as { DEPLOYED_NODE_VERSION: string };
+    expect(Number(DEPLOYED_NODE_VERSION.split('.')[0])).toBe(NODE_MAJOR);
   });
 
   test('has no TypeScript loader anywhere at run time', () => {
