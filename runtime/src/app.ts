@@ -8,11 +8,12 @@ import type { ServerResponse } from 'node:http';
 import { bodyLimit } from 'hono/body-limit';
 import { CHAT_PATHS, requestIdOf, type ChatCall, type ChatReply } from './api/chat-call';
 import { chatCompletionsHandler } from './api/chat-completions';
-import { errorReply, GatewayError, requestTooLarge } from './api/errors';
+import { errorReply } from './api/errors';
+import { GatewayError, requestTooLarge } from './core/gateway-error';
 import { healthBody } from './api/healthz';
 import { modelsBody } from './api/models';
 import type { Gateway } from './gateway';
-import { createStatusPage } from './observability/status-page';
+import { createStatusPage } from './status/page';
 
 type Env = {
   Variables: { requestId: string };

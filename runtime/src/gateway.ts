@@ -17,7 +17,7 @@ import { createAdapters, type AdapterDeps } from './providers/registry';
 import type { ProviderAdapter } from './providers/types';
 import { createQuotaStore } from './quota/factory';
 import type { QuotaStore } from './quota/store';
-import { systemClock, type Clock, type Random } from './routing/clock';
+import { systemClock, type Clock, type Random } from './core/clock';
 import { AttemptExecutor } from './routing/executor';
 import { RetryBudget } from './routing/retry';
 import { buildRouteTable, type ModelRoutes } from './routing/route-table';
@@ -26,8 +26,8 @@ import { RouteSelector } from './routing/selector';
 import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider } from './tiers/proxy-routes';
 import { SpokeDirectory } from './tiers/spoke-directory';
 import { TenantLimiter } from './tenants/limiter';
-import { TenantDirectory } from './api/auth';
-import type { RequestCheck } from './api/validate-chat';
+import { TenantDirectory } from './tenants/auth';
+import type { RequestCheck } from './core/chat-request';
 
 export interface Gateway {
   /** The running config; replaced by `reload`. */
@@ -80,7 +80,7 @@ export interface GatewayOptions extends Omit<AdapterDeps, 'now'> {
   probes?: Partial<ProberOptions> | false;
   /** Where logs and EMF lines go, and the environment deciding their defaults. */
   observability?: ObservabilityOptions;
-  /** The shared-state cache's AUTH token (see config/startup.ts). */
+  /** The shared-state cache's AUTH token (see entry/startup.ts). */
   redisPassword?: string;
   /**
    * A compiled check of request bodies (api/request-fast-check.ts) that the Node server

@@ -1,5 +1,5 @@
 /** Tenant keys: only hashes in config; 401 for missing/unknown keys, 403 for a model not allowed. */
-import { hashKey } from '../../runtime/src/api/auth';
+import { hashKey } from '../../runtime/src/tenants/auth';
 import { postJson, simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
 
 describe('tenant auth', () => {

@@ -4,7 +4,7 @@
  * provider as sent. Checked over valid requests of every shape and thousands of
  * mutations of them (wrong types, out-of-range numbers, extra and missing keys).
  */
-import { chatRequestSchema } from '../../runtime/src/api/chat-request';
+import { chatRequestSchema } from '../../runtime/src/core/chat-request';
 import { validAsSent } from '../../runtime/src/api/request-fast-check';
 
 type Doc = Record<string, unknown>;

@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { startHotReload } from '../../runtime/src/config/hot-reload';
+import { startHotReload } from '../../runtime/src/entry/hot-reload';
 import { FileConfigSource } from '../../runtime/src/config/file-source';
 import { SsmConfigSource } from '../../runtime/src/config/watch';
 import { parseConfigText } from '../../runtime/src/config/load';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfigFile, parseConfig, parseConfigJson, parseConfigText } from '../../runtime/src/config/load';
-import { loadJsonStartup } from '../../runtime/src/config/startup-json';
+import { loadJsonStartup } from '../../runtime/src/entry/startup-json';
 
 const minimal = {
   providers: [{ id: 'sim', type: 'simulated', accounts: [{ id: 'a', endpoints: [{ region: 'r' }] }] }],

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EndpointProber } from '../../runtime/src/health/prober';
-import { systemClock } from '../../runtime/src/routing/clock';
+import { systemClock } from '../../runtime/src/core/clock';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
 
 const http = createUndiciHttp();

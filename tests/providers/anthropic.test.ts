@@ -1,6 +1,6 @@
 /** The Anthropic adapter against a wire-faithful fake Messages API on loopback. */
-import { chatRequestSchema, type ChatRequest } from '../../runtime/src/api/chat-request';
-import type { ChatCompletionChunk } from '../../runtime/src/api/openai-types';
+import { chatRequestSchema, type ChatRequest } from '../../runtime/src/core/chat-request';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import { providerSchema, type ProviderConfig } from '../../runtime/src/config/schema';
 import { createAnthropicAdapter } from '../../runtime/src/providers/anthropic/adapter';
 import { ProviderError } from '../../runtime/src/providers/errors';

@@ -2,11 +2,12 @@
  * The Bedrock adapter, with the real @aws-sdk/client-bedrock-runtime inside it, against a
  * wire-faithful fake Bedrock Runtime on loopback (SigV4, JSON, AWS event stream).
  */
-import { chatRequestSchema, type ChatRequest } from '../../runtime/src/api/chat-request';
-import type { ChatCompletionChunk, ToolCall } from '../../runtime/src/api/openai-types';
+import { chatRequestSchema, type ChatRequest } from '../../runtime/src/core/chat-request';
+import type { ChatCompletionChunk, ToolCall } from '../../runtime/src/core/openai-types';
 import { providerSchema, type ProviderConfig } from '../../runtime/src/config/schema';
 import { createBedrockAdapter, type BedrockAdapter } from '../../runtime/src/providers/bedrock/adapter';
-import { ProviderError, type FailureClass } from '../../runtime/src/providers/errors';
+import type { FailureClass } from '../../runtime/src/core/attempt';
+import { ProviderError } from '../../runtime/src/providers/errors';
 import type { CallOptions, Route } from '../../runtime/src/providers/types';
 import { DEFAULT_REPLY_TEXT, startFakeBedrock, type BedrockRecordedRequest, type FakeBedrock } from '../fakes/bedrock';
 import type { Fault } from '../fakes/fault';

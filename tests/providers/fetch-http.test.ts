@@ -3,16 +3,16 @@
  * OpenAI server on 127.0.0.1: answers, streams, refusals, breaks and aborts come out the
  * same as over undici, and health checks read through it.
  */
-import { chatRequestSchema, type ChatRequest } from '../../runtime/src/api/chat-request';
-import type { ChatCompletionChunk } from '../../runtime/src/api/openai-types';
+import { chatRequestSchema, type ChatRequest } from '../../runtime/src/core/chat-request';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import { providerSchema, type ProviderConfig } from '../../runtime/src/config/schema';
 import { EndpointProber } from '../../runtime/src/health/prober';
 import { ProviderError } from '../../runtime/src/providers/errors';
 import { createFetchHttp } from '../../runtime/src/providers/fetch-http';
 import { createOpenAIAdapter } from '../../runtime/src/providers/openai/adapter';
 import type { CallOptions, Route } from '../../runtime/src/providers/types';
-import { systemClock } from '../../runtime/src/routing/clock';
-import { CancelSource } from '../../runtime/src/routing/signals';
+import { systemClock } from '../../runtime/src/core/clock';
+import { CancelSource } from '../../runtime/src/core/cancellation';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 
 const REPLY = 'A fox, answered through fetch.';

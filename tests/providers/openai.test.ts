@@ -3,18 +3,19 @@
  * on 127.0.0.1: what goes on the wire, what comes back, and how every fault is classified.
  */
 import OpenAI from 'openai';
-import { chatRequestSchema, type ChatRequest } from '../../runtime/src/api/chat-request';
-import type { ChatCompletionChunk } from '../../runtime/src/api/openai-types';
+import { chatRequestSchema, type ChatRequest } from '../../runtime/src/core/chat-request';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import { providerSchema, type ProviderConfig } from '../../runtime/src/config/schema';
 import { resolveLocalCredential } from '../../runtime/src/providers/credentials';
-import { ProviderError, type FailureClass } from '../../runtime/src/providers/errors';
+import type { FailureClass } from '../../runtime/src/core/attempt';
+import { ProviderError } from '../../runtime/src/providers/errors';
 import { baseUrl, createOpenAIAdapter, type OpenAIAdapter } from '../../runtime/src/providers/openai/adapter';
 import type { CallOptions, Route } from '../../runtime/src/providers/types';
 import type { Fault } from '../fakes/fault';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai';
 import { until } from '../helpers/until';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
-import { CancelSource } from '../../runtime/src/routing/signals';
+import { CancelSource } from '../../runtime/src/core/cancellation';
 
 /** One HTTP client for every adapter in this file (the gateway's own, on Node). */
 const http = createUndiciHttp();

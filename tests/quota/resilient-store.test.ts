@@ -7,7 +7,7 @@ import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
 import { routeKeys } from '../../runtime/src/quota/redis-store';
 import { ResilientQuotaStore, type ResilientQuotaStoreOptions } from '../../runtime/src/quota/resilient-store';
 import type { QuotaStore } from '../../runtime/src/quota/store';
-import { systemClock } from '../../runtime/src/routing/clock';
+import { systemClock } from '../../runtime/src/core/clock';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 
 const ROUTE = 'openai/acct-a/us-east-1/gpt-4o';

@@ -1,5 +1,5 @@
 /** Every failover decision of the attempt executor, on a manual clock with scripted providers. */
-import { systemClock } from '../../runtime/src/routing/clock';
+import { systemClock } from '../../runtime/src/core/clock';
 import { AllRoutesFailed } from '../../runtime/src/routing/executor';
 import { core, fail, ok, twoAccountsAndFallback } from './harness';
 

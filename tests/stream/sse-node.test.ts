@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import type { ChatCompletionChunk } from '../../runtime/src/api/openai-types';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import { ProviderError } from '../../runtime/src/providers/errors';
 import { writeSse, type SseBodyOptions } from '../../runtime/src/stream/sse-response';
 import { RAW_JSON, type RawChunk } from '../../runtime/src/stream/sse-write';

@@ -1,5 +1,5 @@
 /** The SSE body reads upstream only as fast as the client takes chunks, and cancels upstream when it leaves. */
-import type { ChatCompletionChunk } from '../../runtime/src/api/openai-types';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import { ProviderError } from '../../runtime/src/providers/errors';
 import { sseBody } from '../../runtime/src/stream/sse-response';
 

@@ -4,7 +4,7 @@
  * verified. Real API Gateway REST proxy events go through the real Lambda handler, which
  * forwards to a real spoke gateway on loopback.
  */
-import { hashKey } from '../../runtime/src/api/auth';
+import { hashKey } from '../../runtime/src/tenants/auth';
 import { claimValues, requestIdentity } from '../../runtime/src/tenants/lambda-identity';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
 

@@ -4,9 +4,9 @@
  * concurrent requests whose slots come back after an answer, a failure or a client that
  * went away. Refused requests never reach the provider.
  */
-import { hashKey } from '../../runtime/src/api/auth';
+import { hashKey } from '../../runtime/src/tenants/auth';
 import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
-import { ManualClock } from '../../runtime/src/routing/clock';
+import { ManualClock } from '../helpers/manual-clock';
 import { tenantQuotaKey } from '../../runtime/src/tenants/limiter';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';

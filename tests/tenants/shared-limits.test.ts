@@ -3,13 +3,13 @@
  * shares the store shares the limit: with `state.redis`, a real redis-server on loopback;
  * without it, any store the instances share.
  */
-import { hashKey } from '../../runtime/src/api/auth';
+import { hashKey } from '../../runtime/src/tenants/auth';
 import { parseConfig } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { createQuotaStore } from '../../runtime/src/quota/factory';
 import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
 import type { QuotaStore } from '../../runtime/src/quota/store';
-import { systemClock } from '../../runtime/src/routing/clock';
+import { systemClock } from '../../runtime/src/core/clock';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { chatAs } from './helpers';

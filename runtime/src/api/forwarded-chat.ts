@@ -7,7 +7,7 @@
  * Anything unusual in those fields goes through the full validation instead, which
  * names the field at fault.
  */
-import type { ChatRequest } from './chat-request';
+import type { ChatRequest } from '../core/chat-request';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

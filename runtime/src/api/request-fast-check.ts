@@ -10,7 +10,7 @@
  */
 import Ajv, { type ValidateFunction } from 'ajv';
 import * as z from 'zod/mini';
-import { assistantSaysSomething, chatRequestSchema, crossFieldIssue, type ChatRequest } from './chat-request';
+import { assistantSaysSomething, chatRequestSchema, crossFieldIssue, type ChatRequest } from '../core/chat-request';
 
 /** Compiled at start-up (~100 ms), not on the first request (the Node server passes this check to the gateway; the Lambda bundle has no ajv). */
 function compile(): ValidateFunction {

@@ -4,7 +4,7 @@
  * one place.
  */
 import * as z from 'zod/mini';
-import './zod-messages';
+import '../core/zod-messages';
 
 /** Shorthands for the checks used throughout. */
 const text = (min = 1) => z.string().check(z.minLength(min));

@@ -9,7 +9,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { CHAT_PATHS, requestIdOf, type ChatCall, type ChatReply } from '../api/chat-call';
 import { chatCompletionsHandler } from '../api/chat-completions';
-import { errorReply, requestTooLarge } from '../api/errors';
+import { errorReply } from '../api/errors';
+import { requestTooLarge } from '../core/gateway-error';
 import { clientClosed } from '../api/failure-response';
 import type { Gateway } from '../gateway';
 

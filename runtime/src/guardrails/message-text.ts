@@ -2,7 +2,7 @@
  * The text a request sends upstream, piece by piece: each message's content string or
  * text part, every role included (a client writes the assistant turns it sends too).
  */
-import type { ChatMessage, ChatRequest, MessageContent } from '../api/chat-request';
+import type { ChatMessage, ChatRequest, MessageContent } from '../core/chat-request';
 
 /** Every text piece of the messages, in order. */
 export function messageTexts(req: ChatRequest): string[] {

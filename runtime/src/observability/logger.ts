@@ -5,10 +5,11 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Role } from '../config/schema';
-import type { AttemptRecord } from '../routing/executor';
+import type { AttemptRecord } from '../core/attempt';
 import type { CooldownEvent, EjectionEvent, GatewayObserver, RequestEvent } from './events';
 import { lineWriter } from './line-batch';
-import { REDACT_PATHS, REDACTED, scrubError, scrubSecrets } from './redact';
+import { REDACTED, scrubSecrets } from '../core/redact';
+import { REDACT_PATHS, scrubError } from './redact';
 import type { ObservabilitySettings } from './settings';
 import { traceIdOf } from './trace';
 

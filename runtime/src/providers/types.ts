@@ -3,10 +3,11 @@
  * shape and answers go out as OpenAI completions or chunks; a provider's wire format
  * never leaves its adapter (and its translator under providers/translate/).
  */
-import type { ChatRequest } from '../api/chat-request';
-import type { ChatCompletion, ChatCompletionChunk } from '../api/openai-types';
+import type { ChatRequest } from '../core/chat-request';
+import type { ChatCompletion, ChatCompletionChunk } from '../core/openai-types';
 import type { AccountConfig, EndpointConfig, ProviderConfig } from '../config/schema';
-import { CancelSource } from '../routing/signals';
+import { CancelSource } from '../core/cancellation';
+import type { RateLimitInfo } from '../core/rate-limit';
 
 /** One place a request can be sent: provider + account + regional endpoint + model. */
 export interface Route {
@@ -39,16 +40,6 @@ export interface CallOptions {
    * sent instead of an encoding of the request (api/forwarded-chat.ts).
    */
   readonly body?: string;
-}
-
-/** What a provider said about remaining capacity (rate-limit headers), in ms from now. */
-export interface RateLimitInfo {
-  limitRequests?: number;
-  remainingRequests?: number;
-  resetRequestsMs?: number;
-  limitTokens?: number;
-  remainingTokens?: number;
-  resetTokensMs?: number;
 }
 
 export interface UpstreamMeta {

@@ -1,6 +1,6 @@
 /** The in-memory QuotaStore: exact sliding windows for one process. */
-import type { Clock } from '../routing/clock';
-import type { RateLimitInfo } from '../providers/types';
+import type { Clock } from '../core/clock';
+import type { RateLimitInfo } from '../core/rate-limit';
 import type { Admission, Headroom, QuotaLimits, QuotaStore, Reservation } from './store';
 
 const WINDOW_MS = 60_000;

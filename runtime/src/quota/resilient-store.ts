@@ -15,8 +15,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RateLimitInfo } from '../providers/types';
-import type { Clock } from '../routing/clock';
+import type { RateLimitInfo } from '../core/rate-limit';
+import type { Clock } from '../core/clock';
 import { MemoryQuotaStore } from './memory-store';
 import { QUOTA_WINDOW_MS, RedisQuotaStore, type RedisTimeSource } from './redis-store';
 import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, Reservation } from './store';

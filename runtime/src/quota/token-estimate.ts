@@ -1,5 +1,5 @@
 /** Cheap token estimates (about 4 characters a token) for admission and missing usage. */
-import { contentText, type ChatRequest } from '../api/chat-request';
+import { contentText, type ChatRequest } from '../core/chat-request';
 
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);

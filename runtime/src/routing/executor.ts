@@ -7,27 +7,18 @@
  * switching needs no backoff, and a retry budget caps extra attempts.
  */
 import type { RouteStatsRegistry } from '../health/route-stats';
-import { isProviderError, ProviderError, type FailureClass } from '../providers/errors';
+import type { AttemptRecord } from '../core/attempt';
+import { isProviderError, ProviderError } from '../providers/errors';
 import { endpointKey, type Route, type UpstreamMeta } from '../providers/types';
 import type { QuotaStore, Reservation } from '../quota/store';
-import type { Clock, Random } from './clock';
+import type { Clock, Random } from '../core/clock';
 import { limitsFor } from './limits';
 import { fullJitterBackoff, type RetryBudget } from './retry';
-import { linkedSource, sleepUnlessCancelled, type CancelSource, type Cancellation } from './signals';
+import { linkedSource, sleepUnlessCancelled, type CancelSource, type Cancellation } from '../core/cancellation';
 import type { ModelRoutes } from './route-table';
 import type { EventBus } from '../observability/events';
-import type { EndpointHealth, RouteSelector, Skipped } from './selector';
+import type { EndpointHealth, RouteSelector } from './selector';
 import type { AttemptTimeouts } from './timeouts';
-
-export interface AttemptRecord {
-  route: string;
-  outcome: 'ok' | FailureClass | 'aborted' | Skipped['reason'] | 'budget';
-  status?: number;
-  message?: string;
-  ms: number;
-  /** When the route may serve again, for routes throttled or out of headroom. */
-  retryAfterMs?: number;
-}
 
 /** Every candidate failed or was skipped; `last` is the most telling failure. */
 export class AllRoutesFailed extends Error {
@@ -365,14 +356,6 @@ function onlyRouteLeft(groups: ReadonlyArray<readonly Route[]>, route: Route, ex
  */
 function isMisconfigured(e: ProviderError): boolean {
   return e.status === 401 || e.status === 403 || e.status === 404;
-}
-
-/** Outcomes of routes passed over without a request. */
-export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['ejected', 'cooldown', 'no-headroom', 'down', 'budget']);
-
-/** Attempts that reached (or tried to reach) a provider, not routes passed over. */
-export function sentAttempts(attempts: readonly AttemptRecord[]): number {
-  return attempts.filter((a) => !PASSED_OVER.has(a.outcome)).length;
 }
 
 function settler(quota: QuotaStore, res: Reservation): (tokens: number) => void {

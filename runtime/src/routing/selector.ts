@@ -5,10 +5,11 @@
  * down are left out; a half-open route goes first (its probe); the rest are ordered by
  * power-of-two-choices over observed latency, load and quota headroom.
  */
+import type { SkipReason } from '../core/attempt';
 import type { RouteStatsRegistry } from '../health/route-stats';
 import { endpointKey, type Route } from '../providers/types';
 import type { QuotaStore } from '../quota/store';
-import type { Random } from './clock';
+import type { Random } from '../core/clock';
 import { limitsFor } from './limits';
 import type { ModelRoutes } from './route-table';
 
@@ -23,7 +24,7 @@ export interface EndpointHealth {
 
 export interface Skipped {
   route: string;
-  reason: 'ejected' | 'cooldown' | 'no-headroom' | 'down';
+  reason: SkipReason;
   /** When it may serve again (epoch ms), if known. */
   until?: number;
 }

@@ -7,8 +7,8 @@
  * out with the headers, at once).
  */
 import type { ServerResponse } from 'node:http';
-import type { ChatCompletionChunk } from '../api/openai-types';
-import type { OpenAIErrorBody } from '../api/errors';
+import type { ChatCompletionChunk } from '../core/openai-types';
+import type { OpenAIErrorBody } from '../core/gateway-error';
 import { isProviderError } from '../providers/errors';
 import { SSE_DONE, SSE_DONE_TEXT, sseData, sseEventText } from './sse-write';
 

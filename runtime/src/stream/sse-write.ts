@@ -1,5 +1,5 @@
 /** Encodes the OpenAI SSE wire format: `data: {json}\n\n` ... `data: [DONE]\n\n`. */
-import type { ChatCompletionChunk } from '../api/openai-types';
+import type { ChatCompletionChunk } from '../core/openai-types';
 
 const encoder = new TextEncoder();
 

@@ -3,9 +3,9 @@
  * invisible to the client. The attempt's abort lets the idle watchdog end a stalled
  * upstream without touching the client's request.
  */
-import type { ChatCompletionChunk } from '../api/openai-types';
+import type { ChatCompletionChunk } from '../core/openai-types';
 import type { CallOptions, ProviderAdapter, Route, StreamResult, UpstreamMeta } from '../providers/types';
-import type { ChatRequest } from '../api/chat-request';
+import type { ChatRequest } from '../core/chat-request';
 import { ProviderError } from '../providers/errors';
 
 export interface StartedStream extends UpstreamMeta {

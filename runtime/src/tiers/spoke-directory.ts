@@ -7,7 +7,7 @@
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import type { GatewayConfig, SpokeConfig } from '../config/schema';
-import type { Clock } from '../routing/clock';
+import type { Clock } from '../core/clock';
 
 export interface SpokeEndpoint {
   /** The address (or the literal host when it is an IP): the route's "region". */

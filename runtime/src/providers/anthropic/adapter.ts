@@ -3,14 +3,14 @@
  * pooled undici Agent per adapter, the translator for the wire format, and the
  * classifier for every failure.
  */
-import type { ChatRequest } from '../../api/chat-request';
-import type { ChatCompletionChunk } from '../../api/openai-types';
+import type { ChatRequest } from '../../core/chat-request';
+import type { ChatCompletionChunk } from '../../core/openai-types';
 import type { ProviderConfig } from '../../config/schema';
-import { readSse } from '../../stream/sse-read';
+import { readSse } from '../sse-read';
 import { rotatedCredential, type CredentialResolver } from '../credentials';
 import { classifyNetworkError, ProviderError } from '../errors';
 import { header, post, readText, type HttpClient, type UpstreamResponse } from '../http';
-import { redactCredentials } from '../openai/classify';
+import { redactCredentials } from '../../core/redact';
 import { parseAnthropicRateLimit } from '../rate-limit-headers';
 import {
   ANTHROPIC_SUPPORTS_PREFILL,

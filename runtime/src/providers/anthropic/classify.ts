@@ -2,7 +2,8 @@
  * Turns what the Anthropic Messages API says when it fails (an HTTP error, or an `error`
  * event inside a 200 stream) into one ProviderError with a failure class.
  */
-import { ProviderError, type FailureClass } from '../errors';
+import type { FailureClass } from '../../core/attempt';
+import { ProviderError } from '../errors';
 import { parseAnthropicRateLimit, parseRetryAfter } from '../rate-limit-headers';
 
 type Headers = Record<string, string | string[] | undefined>;

@@ -3,7 +3,8 @@
  * FailureClass each. Exception names decide first: ModelNotReadyException is a 429 that
  * is not throttling.
  */
-import { classifyNetworkError, ProviderError, type FailureClass } from '../errors';
+import type { FailureClass } from '../../core/attempt';
+import { classifyNetworkError, ProviderError } from '../errors';
 import { parseRetryAfter } from '../rate-limit-headers';
 
 const CLASS_BY_NAME: Readonly<Record<string, FailureClass>> = {

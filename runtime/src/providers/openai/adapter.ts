@@ -4,11 +4,11 @@
  * and answers are checked, not translated: a malformed chunk is dropped, a stream that
  * breaks is an error, and `usage` is always there (estimated when the server sent none).
  */
-import { contentText, type ChatRequest } from '../../api/chat-request';
-import { USAGE_HEADER } from '../../api/gateway-headers';
-import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../api/openai-types';
+import { contentText, type ChatRequest } from '../../core/chat-request';
+import { USAGE_HEADER } from '../../core/gateway-headers';
+import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/openai-types';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
-import { readSse } from '../../stream/sse-read';
+import { readSse } from '../sse-read';
 import { RAW_JSON, type RawChunk } from '../../stream/sse-write';
 import { rotatedCredential, type CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';

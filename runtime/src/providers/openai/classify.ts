@@ -2,7 +2,9 @@
  * Turns what an OpenAI-style server (OpenAI, DeepSeek, vLLM, Ollama) says when it fails
  * into one ProviderError with a failure class. Nothing else looks at their status codes.
  */
-import { ProviderError, type FailureClass } from '../errors';
+import type { FailureClass } from '../../core/attempt';
+import { ProviderError } from '../errors';
+import { redactCredentials } from '../../core/redact';
 import { parseGoDuration, parseRetryAfter } from '../rate-limit-headers';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -137,23 +139,6 @@ function retryAfterFromText(message: string): number | undefined {
   const m = /try again in (\d+(?:\.\d+)?)(ms|s)\b/i.exec(message);
   if (!m) return undefined;
   return Math.ceil(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
-}
-
-/**
- * Upstream messages may quote the key we sent ("Incorrect API key provided: sk-...abcd").
- * Masked keys, `sk-` style keys, bearer tokens and the secret itself never pass.
- */
-export function redactCredentials(text: string, secret: string | undefined, status: number): string {
-  let out = text;
-  if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
-  out = out
-    .replace(/\bBearer\s+\S+/gi, 'Bearer [redacted]')
-    .replace(/\b(?:sk|pk|rk|sess)-[A-Za-z0-9*_.-]{3,}/g, '[redacted]')
-    .replace(/(api[ _-]?key[^:\n]{0,20}:\s*)[^\s,;]+/gi, '$1[redacted]')
-    .replace(/\S*\*{3,}\S*/g, '[redacted]');
-  // Auth failures are where servers quote keys in formats nobody can list: drop any long token.
-  if (status === 401 || status === 403) out = out.replace(/[A-Za-z0-9_-]{24,}/g, '[redacted]');
-  return out;
 }
 
 function isJson(text: string): boolean {

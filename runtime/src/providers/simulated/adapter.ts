@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { contentText, maxOutputTokens, type ChatRequest } from '../../api/chat-request';
-import { usageOf, type ChatCompletion, type ChatCompletionChunk, type FinishReason, type ToolCall } from '../../api/openai-types';
+import { contentText, maxOutputTokens, type ChatRequest } from '../../core/chat-request';
+import { usageOf, type ChatCompletion, type ChatCompletionChunk, type FinishReason, type ToolCall } from '../../core/openai-types';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
 import { estimatePromptTokens } from '../../quota/token-estimate';
 import { ProviderError } from '../errors';

@@ -1,5 +1,5 @@
-import { chatRequestSchema, type ChatRequest } from '../../api/chat-request';
-import type { ChatCompletionChunk } from '../../api/openai-types';
+import { chatRequestSchema, type ChatRequest } from '../../core/chat-request';
+import type { ChatCompletionChunk } from '../../core/openai-types';
 import { ProviderError } from '../errors';
 import {
   ANTHROPIC_DEFAULT_MAX_TOKENS,

@@ -4,7 +4,7 @@
  * (Bedrock's come from its SDK), which is why this file runs past 400 lines.
  */
 import { randomUUID } from 'node:crypto';
-import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../api/chat-request';
+import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../core/chat-request';
 import {
   usageOf,
   type ChatCompletion,
@@ -13,7 +13,7 @@ import {
   type FinishReason,
   type ToolCall,
   type Usage,
-} from '../../api/openai-types';
+} from '../../core/openai-types';
 import { classifyAnthropicStreamError } from '../anthropic/classify';
 import { ProviderError } from '../errors';
 import { isBlank, parseToolArguments, stopSequences, texts } from './openai-common';

@@ -16,7 +16,7 @@ import type {
   ToolConfiguration,
   ToolUseBlock,
 } from '@aws-sdk/client-bedrock-runtime';
-import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../api/chat-request';
+import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../core/chat-request';
 import {
   usageOf,
   type ChatCompletion,
@@ -25,7 +25,7 @@ import {
   type FinishReason,
   type ToolCall,
   type Usage,
-} from '../../api/openai-types';
+} from '../../core/openai-types';
 import { ProviderError } from '../errors';
 import { isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
 

@@ -6,7 +6,7 @@
 import { healthBody, type RouteHealth, type RouteState } from '../api/healthz';
 import type { Role } from '../config/schema';
 import type { Gateway } from '../gateway';
-import type { RecentEntry, RecentEvents, StatusTotals } from './status-recent';
+import type { RecentEntry, RecentEvents, StatusTotals } from './recent';
 
 export type OverallState = 'OK' | 'DEGRADED' | 'DOWN';
 

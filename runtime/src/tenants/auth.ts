@@ -6,8 +6,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { TenantConfig } from '../config/schema';
-import { AmbiguousTenantError, LambdaTenantMap, requestIdentity } from '../tenants/lambda-identity';
-import { GatewayError } from './errors';
+import { AmbiguousTenantError, LambdaTenantMap, requestIdentity } from './lambda-identity';
+import { GatewayError } from '../core/gateway-error';
 
 export function hashKey(key: string): string {
   return `sha256:${createHash('sha256').update(key).digest('hex')}`;
