@@ -15,8 +15,8 @@ import { resilientStream, type StreamOutcome } from '../stream/resilient-stream'
 import type { RequestEvent } from '../observability/events';
 import { NO_LIMITS, type TenantPermit } from '../tenants/limiter';
 import type { ModelRoutes } from '../routing/route-table';
-import { sseBody, writeSse, type SseBodyOptions } from '../stream/sse-response';
-import { SSE_HEADERS } from '../stream/sse-write';
+import { chatChunkFraming } from '../stream/openai-sse';
+import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions } from '../stream/sse-response';
 import { startStream, type StartedStream } from '../stream/started-stream';
 import { assertModelAllowed, type TenantDirectory } from '../tenants/auth';
 import { SENT, type ChatCall, type ChatReply } from './chat-call';
@@ -166,8 +166,8 @@ async function serve(c: ChatCall, gw: Gateway, { req, validated, body: forwarded
     },
     outcome,
   );
+  const framing = chatChunkFraming(req.stream_options?.include_usage === true || c.header(USAGE_HEADER) === 'include');
   const sse: SseBodyOptions = {
-    includeUsage: req.stream_options?.include_usage === true || c.header(USAGE_HEADER) === 'include',
     onCancel: (reason) => life.clientGone(reason),
     onEnd: (err) => {
       life.end();
@@ -186,10 +186,10 @@ async function serve(c: ChatCall, gw: Gateway, { req, validated, body: forwarded
   const headers = { ...SSE_HEADERS, ...routeHeaders(first, first.route.key, ev.requestId) };
   // On the Node server the events go straight to the response; elsewhere through a web stream.
   if (outgoing) {
-    writeSse(outgoing, headers, chunks, sse);
+    writeSse(outgoing, headers, chunks, framing, sse);
     return SENT;
   }
-  return { kind: 'stream', response: new Response(sseBody(chunks, sse), { status: 200, headers }) };
+  return { kind: 'stream', response: new Response(sseBody(chunks, framing, sse), { status: 200, headers }) };
 }
 
 /** One attempt's call options: its cancellation, and a standard AbortSignal made only if the adapter reads one. */

@@ -8,13 +8,13 @@
 import type { ChatRequest } from '../core/chat-request';
 import { maxOutputTokens } from '../core/chat-request';
 import { usageOf, type ChatCompletionChunk, type Usage } from '../core/openai-types';
+import { withoutRaw } from '../core/raw-chunk';
 import { isProviderError, ProviderError } from '../providers/errors';
 import type { Route } from '../providers/types';
 import { estimatePromptTokens, estimateTokens } from '../quota/token-estimate';
 import type { Answered } from '../routing/executor';
 import type { Cancellation } from '../core/cancellation';
 import { OverlapTrimmer } from './overlap';
-import { withoutRaw } from './sse-write';
 import type { StartedStream } from './started-stream';
 
 export const CONTINUE_PROMPT = 'Continue exactly where your previous message stopped. Do not repeat anything and do not add any preamble.';

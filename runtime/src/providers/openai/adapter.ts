@@ -7,9 +7,9 @@
 import { contentText, type ChatRequest } from '../../core/chat-request';
 import { USAGE_HEADER } from '../../core/gateway-headers';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/openai-types';
+import { keepRawJson } from '../../core/raw-chunk';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
 import { readSse } from '../sse-read';
-import { RAW_JSON, type RawChunk } from '../../stream/sse-write';
 import { rotatedCredential, type CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
 import { header, isSuccess, post, postWhole, readText, type HttpClient, type UpstreamHeaders, type UpstreamResponse, type WholeAnswer } from '../http';
@@ -206,7 +206,7 @@ class ChunkReader {
       this.answerChars += deltaChars(choice.delta);
     }
     // As it came: the client gets the upstream's own text unless someone changes the chunk.
-    if (!changed) (doc as RawChunk)[RAW_JSON] = data;
+    if (!changed) keepRawJson(doc, data);
     return doc;
   }
 
