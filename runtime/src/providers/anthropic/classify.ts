@@ -20,7 +20,7 @@ const CONTEXT_LENGTH_TEXT = /prompt is too long|exceed(?:s|ed)? (?:the )?context
 const CREDIT_TEXT = /credit balance is too low/i;
 const MAX_MESSAGE_CHARS = 500;
 
-/** `status`, `body` and `headers` of a non-2xx answer; `body` already free of credentials. */
+/** `status`, `body` and `headers` of a non-2xx answer (the caller keeps credentials out of the message). */
 export function classifyAnthropicError(status: number, body: string, headers: Headers = {}): ProviderError {
   const detail = parseErrorBody(body);
   const retryAfterMs = status === 429 ? (parseRetryAfter(headers) ?? resetOfExhaustedLimit(headers)) : undefined;

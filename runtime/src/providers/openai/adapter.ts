@@ -10,16 +10,15 @@ import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/open
 import { keepRawJson } from '../../core/raw-chunk';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
 import { readSse } from '../sse-read';
-import { rotatedCredential, type CredentialResolver } from '../credentials';
+import type { CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
-import { header, isSuccess, post, postWhole, readText, type HttpClient, type UpstreamHeaders, type UpstreamResponse, type WholeAnswer } from '../http';
+import { header, type HttpClient, type UpstreamHeaders, type UpstreamResponse } from '../http';
 import { parseOpenAIRateLimit } from '../rate-limit-headers';
 import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamMeta, type UpstreamSignal } from '../types';
+import { createUpstreamCall, withoutCredentials, type UpstreamProtocol } from '../upstream-call';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
-/** Error bodies are read for their message only; more than this is not an error body. */
-const ERROR_BODY_LIMIT = 64 * 1024;
 /** The usual rough rule: a token is about four characters of English text. */
 const CHARS_PER_TOKEN = 4;
 
@@ -32,70 +31,21 @@ export interface OpenAIAdapter extends ProviderAdapter {
   stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<OpenAIStreamResult>;
 }
 
-/** One way of calling upstream for `send`: with the answer's body streamed, or read whole. */
-interface Call<R extends { statusCode: number; headers: UpstreamHeaders }> {
-  post(url: string, body: string, headers: Record<string, string>, signal: UpstreamSignal, routeKey: string, connectTimeoutMs?: number): Promise<R>;
-  /** An error answer's text, for its message (bounded). */
-  errorText(res: R): Promise<string>;
-  /** Drops the answer, so that the connection can be reused. */
-  discard(res: R): Promise<void>;
-}
+/** A key as a bearer token, and only when there is one (Ollama and vLLM often run without). */
+const OPENAI_PROTOCOL: UpstreamProtocol = { keyHeader: { name: 'authorization', prefix: 'Bearer ' }, keyRequired: false, classify: classifyOpenAIError };
 
-/** A 2xx JSON answer is read up to this many bytes. */
-const ANSWER_LIMITS = { okBytes: 8 * 1024 * 1024, errorBytes: ERROR_BODY_LIMIT };
+/** A spoke sent the client's body as is still owes the proxy its usage chunk (quotas need it). */
+const INCLUDE_USAGE = { [USAGE_HEADER]: 'include' };
 
 export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver; http: HttpClient }): OpenAIAdapter {
   const compatible = provider.type === 'openai-compatible';
-  const streamed: Call<UpstreamResponse> = {
-    post: (url, body, headers, signal, routeKey, connectMs) => post(deps.http, url, body, headers, signal, `${routeKey}: request failed`, connectMs),
-    errorText: (res) => readText(res, ERROR_BODY_LIMIT).catch(() => ''),
-    discard,
-  };
-  const whole: Call<WholeAnswer> = {
-    post: (url, body, headers, signal, routeKey, connectMs) => postWhole(deps.http, url, body, headers, signal, ANSWER_LIMITS, routeKey, connectMs),
-    errorText: async (res) => res.text,
-    discard: async () => undefined,
-  };
-
-  async function send<R extends { statusCode: number; headers: UpstreamHeaders }>(route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean, call: Call<R>) {
-    const url = completionsUrl(provider, route.endpoint);
-    let secret = route.account.credentials ? await credential(route) : undefined;
-    const body = opts.body ?? JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
-    const signal = upstreamSignal(opts);
-    const postWith = (key: string | undefined) => call.post(url, body, requestHeaders(provider, opts, key, streaming), signal, route.key, opts.connectTimeoutMs);
-    let res = await postWith(secret);
-    // A 401 may mean the key was rotated: once more, with the value read afresh (if it changed).
-    const rotated = res.statusCode === 401 ? await rotatedCredential(deps.resolveCredential, route.account.credentials, secret) : undefined;
-    if (rotated !== undefined) {
-      await call.discard(res);
-      secret = rotated;
-      res = await postWith(secret);
-    }
-    if (!isSuccess(res.statusCode)) {
-      const text = await call.errorText(res);
-      if (signal.aborted) throw signal.reason ?? new Error('aborted');
-      throw classifyOpenAIError(res.statusCode, text, res.headers, secret);
-    }
-    return { res, secret };
-  }
-
-  async function credential(route: Route): Promise<string | undefined> {
-    try {
-      return await deps.resolveCredential(route.account.credentials);
-    } catch (err) {
-      // A key this account cannot read now: its routes fail, others may serve.
-      throw new ProviderError('transient', `${route.key}: credentials unavailable: ${(err as Error).message}`, { cause: err });
-    }
-  }
+  const upstream = createUpstreamCall(provider, deps, OPENAI_PROTOCOL);
+  const bodyOf = (route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean) =>
+    opts.body ?? JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
 
   return {
     async complete(route, req, opts): Promise<CompletionResult> {
-      const { res } = await send(route, req, opts, false, whole);
-      const type = header(res, 'content-type');
-      if (type !== undefined && !type.includes('json')) {
-        const message = `${route.key}: upstream answered 200 with content type ${type}, not JSON`;
-        throw new ProviderError('transient', message, { status: res.statusCode });
-      }
+      const { answer: res } = await upstream.post(route, completionsUrl(provider, route.endpoint), bodyOf(route, req, opts, false), opts);
       const text = res.text;
       // JSON.parse skips the blank lines DeepSeek sends ahead of the body while it works.
       const completion = parseCompletion(text, route);
@@ -108,14 +58,9 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     },
 
     async stream(route, req, opts): Promise<OpenAIStreamResult> {
-      const { res, secret } = await send(route, req, opts, true, streamed);
-      const type = header(res, 'content-type');
-      if (type !== undefined && !type.includes('text/event-stream')) {
-        await discard(res);
-        const message = `${route.key}: upstream answered 200 with content type ${type}, not an event stream`;
-        throw new ProviderError('transient', message, { status: res.statusCode });
-      }
-      const reader = new ChunkReader(route, req, upstreamSignal(opts), secret);
+      const url = completionsUrl(provider, route.endpoint);
+      const { answer: res, key } = await upstream.openStream(route, url, bodyOf(route, req, opts, true), opts, opts.body === undefined ? undefined : INCLUDE_USAGE);
+      const reader = new ChunkReader(route, req, upstreamSignal(opts), key);
       return {
         chunks: reader.read(res),
         get droppedEvents() {
@@ -183,7 +128,7 @@ class ChunkReader {
       this.dropped++;
       return undefined;
     }
-    if (isErrorEvent(doc)) throw classifyOpenAIStreamError(doc, this.secret);
+    if (isErrorEvent(doc)) throw withoutCredentials(classifyOpenAIStreamError(doc), this.secret);
     if (!isChunk(doc)) {
       this.dropped++;
       return undefined;
@@ -275,28 +220,6 @@ function upstreamBody(req: ChatRequest, model: string, streaming: boolean, compa
   return body;
 }
 
-function requestHeaders(
-  provider: ProviderConfig,
-  opts: CallOptions,
-  secret: string | undefined,
-  streaming: boolean,
-): Record<string, string> {
-  const headers: Record<string, string> = {};
-  // Lower-cased so that a configured "Authorization" cannot ride along with ours.
-  const configured = provider.headers;
-  if (configured) for (const k in configured) headers[k.toLowerCase()] = configured[k]!;
-  const forwarded = opts.forwardHeaders;
-  if (forwarded) for (const k in forwarded) headers[k.toLowerCase()] = forwarded[k]!;
-  headers['content-type'] = 'application/json';
-  headers.accept = streaming ? 'text/event-stream' : 'application/json';
-  headers['x-request-id'] = opts.requestId;
-  // A spoke sent the client's body as is still owes the proxy its usage chunk (quotas need it).
-  if (streaming && opts.body !== undefined) headers[USAGE_HEADER] = 'include';
-  // Ollama and vLLM often run without keys: send no Authorization rather than an empty one.
-  if (secret) headers.authorization = `Bearer ${secret}`;
-  return headers;
-}
-
 function upstreamMeta(res: { headers: UpstreamHeaders }): UpstreamMeta {
   const meta: UpstreamMeta = {};
   const rateLimit = parseOpenAIRateLimit(res.headers);
@@ -374,9 +297,4 @@ function usageOrEstimate(usage: Usage | null | undefined, req: ChatRequest, answ
   const prompt = Math.ceil(promptChars / CHARS_PER_TOKEN);
   const completion = Math.ceil(answerChars / CHARS_PER_TOKEN);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
-}
-
-/** Frees the connection of an answer we will not read. */
-async function discard(res: UpstreamResponse): Promise<void> {
-  await res.body.dump({ limit: ERROR_BODY_LIMIT }).catch(() => undefined);
 }
