@@ -25,6 +25,8 @@ const KEY_ENV = 'OPENAI_ADAPTER_TEST_KEY';
 const KEY = 'sk-test-Q7wErTy8uIoP9aSdFgHjKl0zXcVbNm42';
 const REPLY = 'The quick brown fox jumps over the lazy dog, twice over.';
 const UPSTREAM_MODEL = 'gpt-4o-mini-2024-07-18';
+/** The gateway's estimate of request()'s prompt: its text and 16 characters of framing, 4 characters a token. */
+const PROMPT_ESTIMATE = Math.ceil(('Say something about foxes.'.length + 16) / 4);
 
 let fake: FakeOpenAI;
 let adapter: OpenAIAdapter;
@@ -196,9 +198,9 @@ describe('non-streaming', () => {
     await setup({ editCompletion: ({ usage: _dropped, ...rest }) => rest });
     const { completion } = await adapter.complete(routeOf(provider), request(), callOpts());
     expect(completion.usage).toEqual({
-      prompt_tokens: Math.ceil('Say something about foxes.'.length / 4),
+      prompt_tokens: PROMPT_ESTIMATE,
       completion_tokens: Math.ceil(REPLY.length / 4),
-      total_tokens: Math.ceil('Say something about foxes.'.length / 4) + Math.ceil(REPLY.length / 4),
+      total_tokens: PROMPT_ESTIMATE + Math.ceil(REPLY.length / 4),
     });
   });
 
@@ -305,7 +307,7 @@ describe('streaming', () => {
     expect(chunks[chunks.length - 1]).toMatchObject({
       object: 'chat.completion.chunk',
       choices: [],
-      usage: { prompt_tokens: Math.ceil('Say something about foxes.'.length / 4), completion_tokens: Math.ceil(REPLY.length / 4) },
+      usage: { prompt_tokens: PROMPT_ESTIMATE, completion_tokens: Math.ceil(REPLY.length / 4) },
     });
   });
 

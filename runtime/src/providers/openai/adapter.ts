@@ -4,7 +4,7 @@
  * and answers are checked, not translated: a malformed chunk is dropped, a stream that
  * breaks is an error, and `usage` is always there (estimated when the server sent none).
  */
-import { contentText, type ChatRequest } from '../../core/chat-request';
+import type { ChatRequest } from '../../core/chat-request';
 import { USAGE_HEADER } from '../../core/gateway-headers';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/openai-types';
 import { keepRawJson } from '../../core/raw-chunk';
@@ -13,14 +13,13 @@ import { readSse } from '../sse-read';
 import type { CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
 import { header, type HttpClient, type UpstreamHeaders, type UpstreamResponse } from '../http';
+import { estimatedUsage } from '../../quota/token-estimate';
 import { parseOpenAIRateLimit } from '../rate-limit-headers';
 import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamMeta, type UpstreamSignal } from '../types';
 import { createUpstreamCall, withoutCredentials, type UpstreamProtocol } from '../upstream-call';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
-/** The usual rough rule: a token is about four characters of English text. */
-const CHARS_PER_TOKEN = 4;
 
 export interface OpenAIStreamResult extends StreamResult {
   /** Events the upstream sent that were not valid chunks and were dropped (so far). */
@@ -289,12 +288,5 @@ function usageOrEstimate(usage: Usage | null | undefined, req: ChatRequest, answ
     if (!Number.isFinite(usage.total_tokens)) usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
     return usage;
   }
-  let promptChars = 0;
-  for (const m of req.messages) {
-    promptChars += contentText(m.content).length;
-    if (m.role === 'assistant') for (const call of m.tool_calls ?? []) promptChars += call.function.arguments.length;
-  }
-  const prompt = Math.ceil(promptChars / CHARS_PER_TOKEN);
-  const completion = Math.ceil(answerChars / CHARS_PER_TOKEN);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  return estimatedUsage(req, answerChars);
 }

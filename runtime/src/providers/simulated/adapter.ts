@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { contentText, maxOutputTokens, type ChatRequest } from '../../core/chat-request';
 import { usageOf, type ChatCompletion, type ChatCompletionChunk, type FinishReason, type ToolCall } from '../../core/openai-types';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
-import { estimatePromptTokens } from '../../quota/token-estimate';
+import { estimatePromptTokens, estimateTokens } from '../../quota/token-estimate';
 import { ProviderError } from '../errors';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
 import { MinuteWindow } from './sliding-window';
@@ -103,8 +103,9 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
   };
 }
 
+/** Text answers count their pieces; a tool call its arguments, and a few tokens for the call itself. */
 function completionTokens(plan: Plan): number {
-  return plan.toolCall ? Math.ceil(plan.toolCall.function.arguments.length / 4) + 4 : plan.tokens.length;
+  return plan.toolCall ? estimateTokens(plan.toolCall.function.arguments) + 4 : plan.tokens.length;
 }
 
 function planAnswer(ep: EndpointConfig, req: ChatRequest): Plan {
