@@ -20,8 +20,7 @@ import type { QuotaStore } from './quota/store';
 import { systemClock, type Clock, type Random } from './core/clock';
 import { AttemptExecutor } from './routing/executor';
 import { RetryBudget } from './routing/retry';
-import { buildRouteTable, type ModelRoutes } from './routing/route-table';
-import { Router } from './routing/router';
+import { buildRouteTable, RouteTable, type ModelRoutes } from './routing/route-table';
 import { RouteSelector } from './routing/selector';
 import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider } from './tiers/proxy-routes';
 import { SpokeDirectory } from './tiers/spoke-directory';
@@ -33,7 +32,7 @@ export interface Gateway {
   /** The running config; replaced by `reload`. */
   readonly config: GatewayConfig;
   readonly role: Role;
-  readonly router: Router;
+  readonly routeTable: RouteTable;
   readonly adapters: ReadonlyMap<string, ProviderAdapter>;
   readonly stats: RouteStatsRegistry;
   readonly quota: QuotaStore;
@@ -104,7 +103,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     directory ? filterSpokes(buildRouteTable(proxyModels(config), providersNow()), config) : buildRouteTable(config.models, providersNow());
   const targetsNow = () =>
     opts.probes === false ? [] : directory ? spokeProbeTargets(config.spokes, directory) : providerProbeTargets(providersNow());
-  const router = new Router(tableNow());
+  const routeTable = new RouteTable(tableNow());
   const stats = new RouteStatsRegistry(clock);
   // Shared in Redis when `state.redis` is set (with a local fallback), else in memory.
   const quota: QuotaStore = opts.quota ?? createQuotaStore(config, clock, opts.redisPassword ? { redis: { password: opts.redisPassword } } : {});
@@ -115,7 +114,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   });
   prober.start();
   const selector = new RouteSelector(stats, quota, random, prober);
-  const observability = observeGateway(config, role, events, (name) => router.entry(name) !== undefined, opts.observability);
+  const observability = observeGateway(config, role, events, (name) => routeTable.forModel(name) !== undefined, opts.observability);
   const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock), clock, random, endpoints: prober, events });
   const guardrailsFor = (c: GatewayConfig) =>
     createGuardrailStage(c.guardrails, {
@@ -126,9 +125,9 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
 
   // Routes changed (spoke addresses, a reload): new routes for what is new, state kept for what stays.
   const rebuild = () => {
-    router.replace(tableNow());
+    routeTable.replace(tableNow());
     prober.setTargets(targetsNow());
-    stats.retain(router.allRoutes().map((r) => r.key));
+    stats.retain(routeTable.allRoutes().map((r) => r.key));
   };
   directory?.onChange(rebuild);
   const ready = directory ? directory.ready.then(rebuild) : Promise.resolve();
@@ -190,7 +189,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
       return config;
     },
     role,
-    router,
+    routeTable,
     adapters,
     stats,
     quota,

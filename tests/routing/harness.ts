@@ -37,7 +37,7 @@ export function core(doc: GatewayConfigInput, opts: { clock?: Clock; budget?: Re
   const selector = new RouteSelector(stats, quota, random);
   const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock, opts.budget), clock, random: () => 0 });
   const request = (model = 'chat', over: Partial<RoutedRequest> = {}): RoutedRequest => ({
-    model: table.get(model)!,
+    routes: table.get(model)!,
     stream: false,
     estimatedTokens: 100,
     deadline: clock.now() + 60_000,

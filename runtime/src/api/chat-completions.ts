@@ -47,9 +47,9 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
       ev.stream = req.stream === true;
       if (gw.config.observability.logContent) ev.content = { prompt: req.messages };
       if (!gw.isReady) await gw.ready; // spoke addresses known
-      const entry = gw.router.entry(req.model);
-      if (!entry) {
-        throw notFound(`The model "${req.model}" does not exist. Known models: ${gw.router.models().map((m) => m.name).join(', ')}.`);
+      const routes = gw.routeTable.forModel(req.model);
+      if (!routes) {
+        throw notFound(`The model "${req.model}" does not exist. Known models: ${gw.routeTable.models().map((m) => m.name).join(', ')}.`);
       }
       assertModelAllowed(tenant, req.model);
       // Unvalidated messages are not measured: the JSON's own length is the (generous) estimate.
@@ -58,7 +58,7 @@ export function chatCompletionsHandler(gw: Gateway, tenants: TenantDirectory) {
       permit = tenant?.limits ? await gw.tenantLimits.admit(tenant, estimatedTokens) : NO_LIMITS;
       const checked = guardrails.empty ? req : await guardrails.apply(req, { model: req.model, tenant: tenant?.id });
       const validated = forwarded ? () => parseChatBody(text, gw.requestCheck) : () => checked;
-      return await serve(c, gw, { req: checked, validated, body: forwarded && text, entry, report, permit, estimatedTokens });
+      return await serve(c, gw, { req: checked, validated, body: forwarded && text, routes, report, permit, estimatedTokens });
     } catch (err) {
       permit?.release();
       report.send(err instanceof GatewayError ? err.status : 500, { errorCode: err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error' });
@@ -99,26 +99,26 @@ interface Admitted {
   validated: () => ChatRequest;
   /** The client's JSON, forwarded as is (the proxy's thin hop). */
   body: string | undefined;
-  entry: ModelRoutes;
+  routes: ModelRoutes;
   report: RequestReport;
   permit: TenantPermit;
   estimatedTokens: number;
 }
 
-async function serve(c: ChatCall, gw: Gateway, { req, validated, body: forwardedBody, entry, report, permit, estimatedTokens }: Admitted): Promise<ChatReply> {
+async function serve(c: ChatCall, gw: Gateway, { req, validated, body: forwardedBody, routes, report, permit, estimatedTokens }: Admitted): Promise<ChatReply> {
   const started = gw.now();
   const ev = report.event;
   const deadlineMs = gw.config.server.requestTimeoutMs;
   // Node server: the response tells when the client leaves; elsewhere (Lambda) the request signal.
   const outgoing = c.outgoing;
   const life = new RequestLifetime(outgoing ?? c.signal, deadlineMs);
-  const timeouts = entry.timeouts;
+  const timeouts = routes.timeouts;
   const forward = forwardedHeaders(c);
   // `body`: the client's own JSON for the request as it came (never for a continuation).
   const callOpts = (attempt: CancelSource, body?: string): CallOptions => new AttemptOptions(ev.requestId, forward, timeouts.connectMs, attempt, body);
   const adapterFor = (route: Route) => gw.adapters.get(route.provider.id)!;
   const routed: RoutedRequest = {
-    model: entry,
+    routes,
     stream: ev.stream,
     estimatedTokens,
     deadline: started + deadlineMs,

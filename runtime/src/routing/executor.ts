@@ -44,7 +44,8 @@ export interface Answered<T> {
 }
 
 export interface RoutedRequest {
-  model: ModelRoutes;
+  /** The logical model's routes. */
+  routes: ModelRoutes;
   stream: boolean;
   /** Prompt estimate plus the request's max output: what admission reserves. */
   estimatedTokens: number;
@@ -101,7 +102,7 @@ export class AttemptExecutor {
     };
 
     for (;;) {
-      const { groups, skipped } = this.deps.selector.select(req.model, req.stream);
+      const { groups, skipped } = this.deps.selector.select(req.routes, req.stream);
       let tooLongFor: number | undefined; // context size that was too small, when known
       shortestWait = undefined;
       for (const s of skipped) {
@@ -115,7 +116,7 @@ export class AttemptExecutor {
       for (const group of groups) {
         const target = group[0]!;
         if (tooLongFor !== undefined) {
-          const size = req.model.model.targets.find((t) => t.provider === target.provider.id && t.model === target.model)?.contextTokens;
+          const size = req.routes.model.targets.find((t) => t.provider === target.provider.id && t.model === target.model)?.contextTokens;
           if (size === undefined || size <= tooLongFor) continue;
         }
         for (let i = 0; i < group.length; i++) {
@@ -132,7 +133,7 @@ export class AttemptExecutor {
           if (outcome.stop) throw new AllRoutesFailed(attempts, last);
           if (outcome.exclude) excluded.add(route.key);
           if (outcome.tooLong) {
-            const size = req.model.model.targets.find((t) => t.provider === route.provider.id && t.model === route.model)?.contextTokens;
+            const size = req.routes.model.targets.find((t) => t.provider === route.provider.id && t.model === route.model)?.contextTokens;
             tooLongFor = size ?? Infinity;
             break; // never the same model again
           }
@@ -198,7 +199,7 @@ export class AttemptExecutor {
       s.inflight++;
       let result: { ok: true; value: T } | { ok: false; error: ProviderError };
       try {
-        result = { ok: true, value: await this.withFirstByteTimeout(route, req, attempt) };
+        result = { ok: true, value: await this.withAttemptTimeout(route, req, attempt) };
       } catch (err) {
         if (req.cancel.aborted) {
           s.circuit.onAbandon(started);
@@ -322,7 +323,7 @@ export class AttemptExecutor {
    * first chunk must come within the first-byte timeout; non-streamed: the whole answer
    * within the complete timeout. Past it, the route is silent.
    */
-  private async withFirstByteTimeout<T>(route: Route, req: RoutedRequest, attempt: AttemptFn<T>): Promise<T> {
+  private async withAttemptTimeout<T>(route: Route, req: RoutedRequest, attempt: AttemptFn<T>): Promise<T> {
     const limit = req.stream ? req.timeouts.firstByteMs : req.timeouts.completeMs;
     const { source, unlink } = linkedSource(req.cancel);
     // When the request's deadline comes first, it decides (a 504), not the attempt timeout.

@@ -50,11 +50,11 @@ export class RouteSelector {
     private readonly endpoints?: EndpointHealth,
   ) {}
 
-  select(entry: ModelRoutes, stream: boolean): Selection {
+  select(routes: ModelRoutes, stream: boolean): Selection {
     let skipped: Skipped[] | undefined;
     const skip = (s: Skipped) => (skipped ??= []).push(s);
     const groups: Array<readonly Route[]> = [];
-    for (const group of entry.groups) {
+    for (const group of routes.groups) {
       let probes: Route[] | undefined;
       let ready: Candidate[] | undefined;
       for (const route of group) {
