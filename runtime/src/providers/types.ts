@@ -4,6 +4,7 @@
  * never leaves its adapter (and its translator under providers/translate/).
  */
 import type { ChatRequest } from '../core/chat-request';
+import type { ForwardedChat } from '../core/forwarded-chat';
 import type { ChatCompletion, ChatCompletionChunk } from '../core/openai-types';
 import type { AccountConfig, EndpointConfig, ProviderConfig } from '../config/schema';
 import { CancelSource } from '../core/cancellation';
@@ -35,11 +36,6 @@ export interface CallOptions {
   readonly forwardHeaders?: Readonly<Record<string, string>>;
   /** TCP/TLS connect timeout for this attempt (models[].timeouts.connectMs). */
   readonly connectTimeoutMs?: number;
-  /**
-   * The client's JSON as it came, when the upstream takes it as is (the proxy's spokes):
-   * sent instead of an encoding of the request (api/forwarded-chat.ts).
-   */
-  readonly body?: string;
 }
 
 export interface UpstreamMeta {
@@ -71,6 +67,12 @@ export interface StreamResult extends UpstreamMeta {
 export interface ProviderAdapter {
   complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult>;
   stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<StreamResult>;
+  /**
+   * `complete` and `stream` with the client's JSON sent as it came, for adapters whose
+   * upstream validates it (the proxy's spokes: api/forwarded-chat.ts).
+   */
+  forward?(route: Route, chat: ForwardedChat, opts: CallOptions): Promise<CompletionResult>;
+  forwardStream?(route: Route, chat: ForwardedChat, opts: CallOptions): Promise<StreamResult>;
   /** Whether the target continues a trailing assistant message (prefill) rather than answering anew. */
   supportsPrefill?(route: Route): boolean;
   /** Releases pooled connections and clients. */

@@ -4,6 +4,7 @@
  * provider's counts. Real usage replaces it wherever an upstream reports one.
  */
 import { contentText, type ChatRequest } from '../core/chat-request';
+import type { ForwardedChat } from '../core/forwarded-chat';
 import { usageOf, type Usage } from '../core/openai-types';
 
 /** The usual rough rule: a token is about four characters of English text. */
@@ -19,8 +20,13 @@ export function estimateTokens(text: string): number {
   return tokensForChars(text.length);
 }
 
-/** The prompt: every message's text and framing, the tool calls it holds, and the tool definitions. */
-export function estimatePromptTokens(req: ChatRequest): number {
+/**
+ * The prompt: every message's text and framing, the tool calls it holds, and the tool
+ * definitions. A forwarded request's messages were not checked, so they are not
+ * measured: its JSON's own length is the (generous) estimate.
+ */
+export function estimatePromptTokens(req: ChatRequest | ForwardedChat): number {
+  if ('forwarded' in req) return estimateTokens(req.body);
   let chars = 0;
   for (const m of req.messages) {
     chars += contentText(m.content).length + MESSAGE_FRAMING_CHARS;
@@ -33,6 +39,6 @@ export function estimatePromptTokens(req: ChatRequest): number {
 }
 
 /** The usage of an answer of `answerChars` characters to `req`, when the upstream reported none. */
-export function estimatedUsage(req: ChatRequest, answerChars: number): Usage {
+export function estimatedUsage(req: ChatRequest | ForwardedChat, answerChars: number): Usage {
   return usageOf(estimatePromptTokens(req), tokensForChars(answerChars));
 }

@@ -5,6 +5,7 @@
  * breaks is an error, and `usage` is always there (estimated when the server sent none).
  */
 import type { ChatRequest } from '../../core/chat-request';
+import type { ForwardedChat } from '../../core/forwarded-chat';
 import { USAGE_HEADER } from '../../core/gateway-headers';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/openai-types';
 import { keepRawJson } from '../../core/raw-chunk';
@@ -36,38 +37,43 @@ const OPENAI_PROTOCOL: UpstreamProtocol = { keyHeader: { name: 'authorization', 
 /** A spoke sent the client's body as is still owes the proxy its usage chunk (quotas need it). */
 const INCLUDE_USAGE = { [USAGE_HEADER]: 'include' };
 
+/** What a missing usage is estimated from: the request, or the client's JSON forwarded as it came. */
+type Prompt = ChatRequest | ForwardedChat;
+
 export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver; http: HttpClient }): OpenAIAdapter {
   const compatible = provider.type === 'openai-compatible';
   const upstream = createUpstreamCall(provider, deps, OPENAI_PROTOCOL);
-  const bodyOf = (route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean) =>
-    opts.body ?? JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
+
+  async function complete(route: Route, prompt: Prompt, body: string, opts: CallOptions): Promise<CompletionResult> {
+    const { answer: res } = await upstream.post(route, completionsUrl(provider, route.endpoint), body, opts);
+    const text = res.text;
+    // JSON.parse skips the blank lines DeepSeek sends ahead of the body while it works.
+    const completion = parseCompletion(text, route);
+    const meta = upstreamMeta(res);
+    // As the server sent it (the usual case): its own text goes to the client unchanged.
+    if (isWholeUsage(completion.usage) && typeof completion.model === 'string') return { completion, body: text, ...meta };
+    completion.usage = usageOrEstimate(completion.usage, prompt, completionChars(completion));
+    completion.model ??= route.model;
+    return { completion, ...meta };
+  }
+
+  async function stream(route: Route, prompt: Prompt, body: string, opts: CallOptions, headers?: Record<string, string>): Promise<OpenAIStreamResult> {
+    const { answer: res, key } = await upstream.openStream(route, completionsUrl(provider, route.endpoint), body, opts, headers);
+    const reader = new ChunkReader(route, prompt, upstreamSignal(opts), key);
+    return {
+      chunks: reader.read(res),
+      get droppedEvents() {
+        return reader.dropped;
+      },
+      ...upstreamMeta(res),
+    };
+  }
 
   return {
-    async complete(route, req, opts): Promise<CompletionResult> {
-      const { answer: res } = await upstream.post(route, completionsUrl(provider, route.endpoint), bodyOf(route, req, opts, false), opts);
-      const text = res.text;
-      // JSON.parse skips the blank lines DeepSeek sends ahead of the body while it works.
-      const completion = parseCompletion(text, route);
-      const meta = upstreamMeta(res);
-      // As the server sent it (the usual case): its own text goes to the client unchanged.
-      if (isWholeUsage(completion.usage) && typeof completion.model === 'string') return { completion, body: text, ...meta };
-      completion.usage = usageOrEstimate(completion.usage, req, completionChars(completion));
-      completion.model ??= route.model;
-      return { completion, ...meta };
-    },
-
-    async stream(route, req, opts): Promise<OpenAIStreamResult> {
-      const url = completionsUrl(provider, route.endpoint);
-      const { answer: res, key } = await upstream.openStream(route, url, bodyOf(route, req, opts, true), opts, opts.body === undefined ? undefined : INCLUDE_USAGE);
-      const reader = new ChunkReader(route, req, upstreamSignal(opts), key);
-      return {
-        chunks: reader.read(res),
-        get droppedEvents() {
-          return reader.dropped;
-        },
-        ...upstreamMeta(res),
-      };
-    },
+    complete: (route, req, opts) => complete(route, req, JSON.stringify(upstreamBody(req, route.model, false, compatible)), opts),
+    stream: (route, req, opts) => stream(route, req, JSON.stringify(upstreamBody(req, route.model, true, compatible)), opts),
+    forward: (route, chat, opts) => complete(route, chat, chat.body, opts),
+    forwardStream: (route, chat, opts) => stream(route, chat, chat.body, opts, INCLUDE_USAGE),
   };
 }
 
@@ -81,7 +87,7 @@ class ChunkReader {
 
   constructor(
     private readonly route: Route,
-    private readonly req: ChatRequest,
+    private readonly prompt: Prompt,
     private readonly signal: UpstreamSignal,
     private readonly secret: string | undefined,
   ) {}
@@ -156,7 +162,7 @@ class ChunkReader {
 
   private usageChunk(): ChatCompletionChunk {
     if (this.usage) {
-      this.usage.usage = usageOrEstimate(this.usage.usage, this.req, this.answerChars);
+      this.usage.usage = usageOrEstimate(this.usage.usage, this.prompt, this.answerChars);
       return this.usage;
     }
     const last = this.last;
@@ -166,7 +172,7 @@ class ChunkReader {
       created: last?.created ?? Math.floor(Date.now() / 1000),
       model: last?.model ?? this.route.model,
       choices: [],
-      usage: usageOrEstimate(undefined, this.req, this.answerChars),
+      usage: usageOrEstimate(undefined, this.prompt, this.answerChars),
     };
   }
 }
@@ -283,10 +289,10 @@ function isWholeUsage(usage: Usage | null | undefined): usage is Usage {
 }
 
 /** The server's usage when it sent a whole one, else an estimate, so usage is never missing. */
-function usageOrEstimate(usage: Usage | null | undefined, req: ChatRequest, answerChars: number): Usage {
+function usageOrEstimate(usage: Usage | null | undefined, prompt: Prompt, answerChars: number): Usage {
   if (usage && Number.isFinite(usage.prompt_tokens) && Number.isFinite(usage.completion_tokens)) {
     if (!Number.isFinite(usage.total_tokens)) usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
     return usage;
   }
-  return estimatedUsage(req, answerChars);
+  return estimatedUsage(prompt, answerChars);
 }
