@@ -4,8 +4,8 @@ import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import { providerSchema, type ProviderConfig } from '../../runtime/src/config/schema';
 import { createAnthropicAdapter } from '../../runtime/src/providers/anthropic/adapter';
 import { ProviderError } from '../../runtime/src/providers/errors';
-import { withAssistantPrefill } from '../../runtime/src/providers/translate/openai-anthropic';
 import type { CallOptions, ProviderAdapter, Route } from '../../runtime/src/providers/types';
+import { continuationRequests } from '../../runtime/src/stream/resilient-stream';
 import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicRequest } from '../fakes/anthropic';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
 
@@ -195,8 +195,8 @@ describe('Anthropic adapter', () => {
 
     it('continues an assistant prefill: the answer holds only the continuation', async () => {
       const before = fake.requests.length;
-      const req = withAssistantPrefill(ask('Capital of France?'), 'The capital of France is ');
-      const { completion } = await adapter.complete(route, req, opts());
+      const [req] = continuationRequests(ask('Capital of France?'), 'The capital of France is ', true);
+      const { completion } = await adapter.complete(route, req!, opts());
       expect(completion.choices[0].message.content).toBe(' Paris.');
       const sent = fake.requests[before].body as FakeAnthropicRequest;
       expect(lastMessage(sent)).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'The capital of France is' }] });

@@ -119,15 +119,6 @@ export function toAnthropicRequest(req: ChatRequest, model: string, opts: { stre
   return out;
 }
 
-/**
- * The request with `text` as a trailing assistant turn: Anthropic continues it, so the
- * answer holds only what comes after `text`. Anthropic rejects a final assistant turn
- * that ends in whitespace, so that whitespace is not sent; the continuation may repeat it.
- */
-export function withAssistantPrefill(req: ChatRequest, text: string): ChatRequest {
-  return { ...req, messages: [...req.messages, { role: 'assistant', content: text }] };
-}
-
 function translateMessages(chat: readonly ChatMessage[]): { system?: string; messages: AnthropicMessageParam[] } {
   const system: string[] = [];
   const turns: AnthropicMessageParam[] = [];
