@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfigFile, parseConfig, parseConfigJson, parseConfigText } from '../../runtime/src/config/load';
@@ -39,6 +39,29 @@ describe('config loading', () => {
     );
     expect(errorOf({ ...minimal, bogus: 1 })).toMatch(/\(root\): .*bogus/);
     expect(errorOf({ ...minimal, tenants: [{ id: 't', keys: ['plaintext-key'] }] })).toMatch(/tenants\.0\.keys\.0: "sha256:"/);
+  });
+
+  it('gives simulated endpoints their behaviour and no other kind any of it', () => {
+    const cfg = parseConfig({
+      providers: [
+        ...minimal.providers,
+        { id: 'oa', type: 'openai', accounts: [{ id: 'a', endpoints: [{ region: 'us', url: 'http://127.0.0.1:9/v1' }] }] },
+      ],
+      models: minimal.models,
+    });
+    expect(cfg.providers[0]!.accounts[0]!.endpoints[0]).toEqual({ region: 'r', latencyMs: 50, tokensPerSecond: 200, failureRate: 0 });
+    expect(cfg.providers[1]!.accounts[0]!.endpoints[0]).toEqual({ region: 'us', url: 'http://127.0.0.1:9/v1' });
+    const bedrock = { providers: [{ id: 'b', type: 'bedrock', accounts: [{ id: 'a', endpoints: [{ region: 'us-east-1', latencyMs: 5 }] }] }] };
+    expect(errorOf(bedrock)).toMatch(/providers\.0\.accounts\.0\.endpoints\.0: Unrecognized key: "latencyMs"/);
+    const badRate = { ...minimal, providers: [{ ...minimal.providers[0], accounts: [{ id: 'a', endpoints: [{ region: 'r', failureRate: 2 }] }] }] };
+    expect(errorOf(badRate)).toMatch(/providers\.0\.accounts\.0\.endpoints\.0\.failureRate: /);
+  });
+
+  it('accepts every config shipped in config/', () => {
+    const root = join(__dirname, '../../config');
+    const files = ['example.yaml', ...readdirSync(join(root, 'local')).map((f) => join('local', f))];
+    expect(files.length).toBeGreaterThan(1);
+    for (const f of files) expect(() => loadConfigFile(join(root, f))).not.toThrow();
   });
 
   it('rejects duplicates and credentials on bedrock accounts', () => {
