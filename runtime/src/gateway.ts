@@ -108,9 +108,10 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   // Shared in Redis when `state.redis` is set (with a local fallback), else in memory.
   const quota: QuotaStore = opts.quota ?? createQuotaStore(config, clock, opts.redisPassword ? { redis: { password: opts.redisPassword } } : {});
   const events = new EventBus({ deferAfterReply: !resolveObservability(config.observability, opts.observability?.env).syncWrites });
-  const prober = new EndpointProber(targetsNow(), opts.http, clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) }, (endpoint, down, error) => {
+  const probing = { ...DEFAULT_PROBER, ...(opts.probes || {}) };
+  const prober = new EndpointProber(targetsNow(), opts.http, clock, probing, (endpoint, down, error) => {
     // An endpoint that failed its health check is out for every route on it, until it answers again.
-    if (down) events.emit({ type: 'ejection', route: endpoint, until: clock.now() + DEFAULT_PROBER.downIntervalMs, reason: `health check failed: ${error}` });
+    if (down) events.emit({ type: 'ejection', route: endpoint, until: clock.now() + probing.downIntervalMs, reason: `health check failed: ${error}` });
   });
   prober.start();
   const selector = new RouteSelector(stats, quota, random, prober);
