@@ -1,9 +1,9 @@
 /**
  * Cancellation for the hot path. A request is cancelled when its client leaves or its
- * deadline passes, and each attempt when the request is or its own timeout fires. On
- * Node 20 an AbortController costs ~1 KB and a transferable signal, and an abort
- * listener on it an EventTarget registration; `AbortSignal.any`/`timeout` add weak
- * references and a finalization registry. So cancellation here is an EventEmitter with
+ * deadline passes, and each attempt when the request is or its own timeout fires. An
+ * AbortController is a heavy object with a transferable signal, and an abort listener
+ * on it an EventTarget registration; `AbortSignal.any`/`timeout` add weak references
+ * and a finalization registry. So cancellation here is an EventEmitter with
  * `aborted` and `reason`, which undici takes as a request signal as it is, and a
  * standard AbortSignal is made only for the APIs that need one (the AWS SDK).
  */

@@ -2,7 +2,7 @@
  * The Node server's API routes (POST): the same handlers as the Hono app's, called with
  * the server's own request and response, because a web Request, a Hono context, a
  * middleware chain and a web Response per request cost the hot path dearly
- * (bench/analysis.md). Every other route, and every method but POST, goes to the Hono app.
+ * (bench/analysis.md, section 6). Every other route, and every method but POST, goes to the Hono app.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { requestIdOf, type ApiCall, type ApiReply } from '../api/call';

@@ -37,8 +37,8 @@ function targetOf(url: string): { origin: string; path: string } {
 
 /**
  * A whole answer collected from undici's dispatcher. `request()` wraps every answer in a
- * Readable body and an async resource; for a JSON answer read whole that was 7% of the
- * gateway's CPU per request (bench/analysis.md).
+ * Readable body and an async resource, a cost a JSON answer read whole does not need
+ * (bench/analysis.md, section 6).
  */
 class WholeAnswerHandler implements Dispatcher.DispatchHandler {
   private parts: Buffer[] = [];
