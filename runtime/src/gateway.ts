@@ -169,7 +169,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
         }
       }
       // Requests in flight finish on the adapter they started with.
-      later(previous.server.requestTimeoutMs, () => Promise.all(retired.map((a) => a.close?.())));
+      later(previous.server.requestTimeoutMs, () => Promise.all(retired.map(async (a) => a.close?.())));
     }
     rebuild();
     tenants.replace(config.tenants);
@@ -216,7 +216,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
       events.deliverAtOnce(); // the last requests' lines and counts, and those the shutdown cuts off
       directory?.stop();
       await prober.stop();
-      await Promise.all([...adapters.values()].map((a) => a.close?.()));
+      await Promise.all([...adapters.values()].map(async (a) => a.close?.()));
       await opts.http.close();
       await quota.close?.();
       guardrails.close();

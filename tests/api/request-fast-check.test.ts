@@ -53,7 +53,7 @@ function mutations(value: unknown, replace: (v: unknown) => Doc): Doc[] {
   if (Array.isArray(value)) {
     value.forEach((item, i) => {
       out.push(replace(value.filter((_, j) => j !== i)));
-      out.push(...mutations(item, (v) => replace(value.map((x, j) => (j === i ? v : x)))));
+      out.push(...mutations(item, (v) => replace((value as unknown[]).map((x, j) => (j === i ? v : x)))));
     });
   } else if (typeof value === 'object' && value !== null) {
     const obj = value as Doc;

@@ -3,6 +3,7 @@
  * over real HTTP) and the Hono app (app.fetch, as Lambda serves it) must answer every
  * case the same way, so the fast path cannot drift from the app.
  */
+import { expect } from '@jest/globals';
 import { createApp } from '../../runtime/src/app';
 import { parseConfig } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
@@ -13,6 +14,8 @@ import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
 import { validAsSent } from '../../runtime/src/api/request-fast-check';
 import type { Fault } from '../fakes/fault';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
+import type { ChatCompletion } from '../../runtime/src/core/openai-types';
+import type { ErrorBody } from '../helpers/gateway';
 
 const KEY = 'tenant-key-1';
 const REPLY = 'Same answer on every transport.';
@@ -75,7 +78,7 @@ const TRANSPORTS: Array<{ name: string; serve(doc: GatewayConfigInput): Promise<
 
 const chat = (extra: Record<string, unknown> = {}) => ({ model: 'chat', messages: [{ role: 'user', content: 'Hello' }], ...extra });
 const auth = { authorization: `Bearer ${KEY}` };
-const errorOf = (a: Answer) => (JSON.parse(a.text) as { error: { type: string; code: string | null; param: string | null; message: string } }).error;
+const errorOf = (a: Answer) => (JSON.parse(a.text) as ErrorBody).error;
 const events = (a: Answer) => a.text.split('\n\n').filter(Boolean);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -84,7 +87,7 @@ interface Case {
   request: Sent;
   /** Faults of the upstream for this case, in order. */
   faults?: Fault[];
-  check(answer: Answer): void;
+  check: (answer: Answer) => void;
 }
 
 const CASES: Case[] = [
@@ -113,7 +116,7 @@ const CASES: Case[] = [
     request: { path: '/inference', headers: auth, body: chat() },
     check: (a) => {
       expect(a.status).toBe(200);
-      expect(JSON.parse(a.text).choices[0].message.content).toBe(REPLY);
+      expect((JSON.parse(a.text) as ChatCompletion).choices[0].message.content).toBe(REPLY);
     },
   },
   {
@@ -150,7 +153,7 @@ const CASES: Case[] = [
       expect(a.status).toBe(200);
       const out = events(a);
       expect(out.at(-1)).not.toBe('data: [DONE]');
-      expect(JSON.parse(out.at(-1)!.slice(6)).error).toMatchObject({ type: 'api_error', code: 'stream_interrupted' });
+      expect((JSON.parse(out.at(-1)!.slice(6)) as ErrorBody).error).toMatchObject({ type: 'api_error', code: 'stream_interrupted' });
     },
   },
   {

@@ -2,6 +2,7 @@
  * The runtime's folders depend one way (.dependency-cruiser.js, README "Layering"):
  * the tree has no back-edge and no import cycle, and the rules do catch both.
  */
+import { expect } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -27,7 +27,7 @@ describe('config loading', () => {
     for (const f of ['c.yaml', 'c.json']) {
       const cfg = loadConfigFile(join(dir, f));
       expect(cfg.server).toEqual({ port: 8080, host: '127.0.0.1', maxBodyBytes: 1048576, requestTimeoutMs: 120000 });
-      expect(cfg.providers[0]!.accounts[0]!.endpoints[0]).toMatchObject({ region: 'r', latencyMs: 50, failureRate: 0 });
+      expect(cfg.providers[0].accounts[0].endpoints[0]).toMatchObject({ region: 'r', latencyMs: 50, failureRate: 0 });
     }
   });
 
@@ -49,8 +49,8 @@ describe('config loading', () => {
       ],
       models: minimal.models,
     });
-    expect(cfg.providers[0]!.accounts[0]!.endpoints[0]).toEqual({ region: 'r', latencyMs: 50, tokensPerSecond: 200, failureRate: 0 });
-    expect(cfg.providers[1]!.accounts[0]!.endpoints[0]).toEqual({ region: 'us', url: 'http://127.0.0.1:9/v1' });
+    expect(cfg.providers[0].accounts[0].endpoints[0]).toEqual({ region: 'r', latencyMs: 50, tokensPerSecond: 200, failureRate: 0 });
+    expect(cfg.providers[1].accounts[0].endpoints[0]).toEqual({ region: 'us', url: 'http://127.0.0.1:9/v1' });
     const bedrock = { providers: [{ id: 'b', type: 'bedrock', accounts: [{ id: 'a', endpoints: [{ region: 'us-east-1', latencyMs: 5 }] }] }] };
     expect(errorOf(bedrock)).toMatch(/providers\.0\.accounts\.0\.endpoints\.0: Unrecognized key: "latencyMs"/);
     const badRate = { ...minimal, providers: [{ ...minimal.providers[0], accounts: [{ id: 'a', endpoints: [{ region: 'r', failureRate: 2 }] }] }] };
@@ -88,7 +88,7 @@ describe('the Lambda proxy reads JSON only', () => {
     writeFileSync(join(dir, 'c.json'), JSON.stringify(minimal));
     writeFileSync(join(dir, 'c.yaml'), 'models:\n  - { name: chat, targets: [] }\n');
     const fromFile = await loadJsonStartup({ GATEWAY_CONFIG: join(dir, 'c.json') });
-    expect(fromFile.config.providers[0]!.id).toBe('sim');
+    expect(fromFile.config.providers[0].id).toBe('sim');
     expect(fromFile.source?.name).toBe(join(dir, 'c.json'));
 
     await expect(loadJsonStartup({ GATEWAY_CONFIG: join(dir, 'c.yaml') })).rejects.toThrow(/invalid config .*c\.yaml: not JSON/);

@@ -1,4 +1,5 @@
 /** Active health checks against real HTTP servers on loopback. */
+import { expect } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EndpointProber } from '../../runtime/src/health/prober';

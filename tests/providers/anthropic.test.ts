@@ -1,4 +1,5 @@
 /** The Anthropic adapter against a wire-faithful fake Messages API on loopback. */
+import { expect } from '@jest/globals';
 import { chatRequestSchema, type ChatRequest } from '../../runtime/src/core/chat-request';
 import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import { providerSchema, type ProviderConfig } from '../../runtime/src/config/schema';
@@ -8,6 +9,7 @@ import type { CallOptions, ProviderAdapter, Route } from '../../runtime/src/prov
 import { continuationRequests } from '../../runtime/src/stream/resilient-stream';
 import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicRequest } from '../fakes/anthropic';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
+import { nextValue } from '../helpers/iterate';
 
 /** One HTTP client for every adapter in this file (the gateway's own, on Node). */
 const http = createUndiciHttp();
@@ -70,8 +72,8 @@ const lastMessage = (req: FakeAnthropicRequest) => req.messages?.[req.messages.l
 /** Replies like a model with one tool: calls it for a question, answers once it has the result. */
 function weatherBot(req: FakeAnthropicRequest) {
   const blocks = lastMessage(req)?.content;
-  const result = Array.isArray(blocks) ? blocks.find((b: { type?: string }) => b.type === 'tool_result') : undefined;
-  if (result) return { text: `It is ${(result as { content?: string }).content} in Rome.` };
+  const result = Array.isArray(blocks) ? (blocks as Array<{ type?: string; content?: string }>).find((b) => b.type === 'tool_result') : undefined;
+  if (result) return { text: `It is ${result.content} in Rome.` };
   return { text: 'Let me check.', toolUses: [{ id: 'toolu_rome', name: 'weather', input: { city: 'Rome', units: 'metric' } }] };
 }
 
@@ -196,7 +198,7 @@ describe('Anthropic adapter', () => {
     it('continues an assistant prefill: the answer holds only the continuation', async () => {
       const before = fake.requests.length;
       const [req] = continuationRequests(ask('Capital of France?'), 'The capital of France is ', true);
-      const { completion } = await adapter.complete(route, req!, opts());
+      const { completion } = await adapter.complete(route, req, opts());
       expect(completion.choices[0].message.content).toBe(' Paris.');
       const sent = fake.requests[before].body as FakeAnthropicRequest;
       expect(lastMessage(sent)).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'The capital of France is' }] });
@@ -295,7 +297,7 @@ describe('Anthropic adapter', () => {
         const { chunks } = await a.stream(routeOf(p), ask('Hi', { stream: true }), opts(ac.signal));
         const it = chunks[Symbol.asyncIterator]();
         const seen: string[] = [];
-        while (seen.join('') !== 'Hello from') seen.push((await it.next()).value?.choices[0]?.delta.content ?? '');
+        while (seen.join('') !== 'Hello from') seen.push((await nextValue(it))?.choices[0]?.delta.content ?? '');
         expect(own.openConnections()).toBe(1);
         const pending = it.next();
         ac.abort(new Error('client went away'));

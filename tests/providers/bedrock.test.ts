@@ -11,6 +11,7 @@ import { ProviderError } from '../../runtime/src/providers/errors';
 import type { CallOptions, Route } from '../../runtime/src/providers/types';
 import { DEFAULT_REPLY_TEXT, startFakeBedrock, type BedrockRecordedRequest, type FakeBedrock } from '../fakes/bedrock';
 import type { Fault } from '../fakes/fault';
+import { nextValue } from '../helpers/iterate';
 
 const MODEL = 'amazon.nova-pro-v1:0';
 const FAKE_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
@@ -286,7 +287,7 @@ describe('Bedrock adapter', () => {
       expect(error).toBeUndefined();
       expect(textOf(chunks)).toBe('Checking both.');
       const calls = toolCallsOf(chunks);
-      expect(calls.map((c) => [c.id, c.function.name, JSON.parse(c.function.arguments)])).toEqual([
+      expect(calls.map((c) => [c.id, c.function.name, JSON.parse(c.function.arguments) as unknown])).toEqual([
         ['tooluse_paris', 'get_weather', { city: 'Paris', days: [1, 2, 3] }],
         ['tooluse_time', 'get_time', { zone: 'Europe/Paris' }],
       ]);
@@ -427,8 +428,8 @@ describe('Bedrock adapter: aborts and connections', () => {
       const controller = new AbortController();
       const { chunks } = await adapter.stream(routeOf(provider), ask('Hi'), opts(controller.signal));
       const iterator = chunks[Symbol.asyncIterator]();
-      expect((await iterator.next()).value?.choices[0].delta).toEqual({ role: 'assistant', content: '' });
-      expect((await iterator.next()).value?.choices[0].delta).toEqual({ content: 'Hello ' });
+      expect((await nextValue(iterator))?.choices[0].delta).toEqual({ role: 'assistant', content: '' });
+      expect((await nextValue(iterator))?.choices[0].delta).toEqual({ content: 'Hello ' });
       const pending = iterator.next();
       expect(fake.openConnections()).toBe(1);
 

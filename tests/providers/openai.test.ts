@@ -16,6 +16,7 @@ import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fak
 import { until } from '../helpers/until';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
 import { CancelSource } from '../../runtime/src/core/cancellation';
+import { nextValue } from '../helpers/iterate';
 
 /** One HTTP client for every adapter in this file (the gateway's own, on Node). */
 const http = createUndiciHttp();
@@ -317,7 +318,7 @@ describe('streaming', () => {
       editFrames: (f) => {
         const kept = f.filter((frame) => !frame.includes('"choices":[]'));
         const finish = kept.length - 2;
-        const doc = JSON.parse(kept[finish].slice(6));
+        const doc = JSON.parse(kept[finish].slice(6)) as Record<string, unknown>;
         kept[finish] = `data: ${JSON.stringify({ ...doc, usage })}\n\n`;
         return kept;
       },
@@ -352,9 +353,9 @@ describe('streaming', () => {
   });
 
   test.each([
-    [{ kind: 'stream-error', afterChunks: 1 } as Fault, 'transient'],
-    [{ kind: 'stream-error', afterChunks: 1, code: '400', message: "This model's maximum context length is 4096 tokens." } as Fault, 'context_length'],
-    [{ kind: 'stream-error', afterChunks: 0, code: 'rate_limit_exceeded', message: 'slow down' } as Fault, 'throttled'],
+    [{ kind: 'stream-error', afterChunks: 1 } satisfies Fault, 'transient'],
+    [{ kind: 'stream-error', afterChunks: 1, code: '400', message: "This model's maximum context length is 4096 tokens." } satisfies Fault, 'context_length'],
+    [{ kind: 'stream-error', afterChunks: 0, code: 'rate_limit_exceeded', message: 'slow down' } satisfies Fault, 'throttled'],
   ])('an in-stream vLLM error is classified (%o)', async (fault, failure) => {
     await setup();
     fake.faults.push(fault);
@@ -528,7 +529,7 @@ describe('connections', () => {
     const ac = new AbortController();
     const res = await adapter.stream(routeOf(provider), request({ stream: true }), callOpts(ac.signal));
     const it = res.chunks[Symbol.asyncIterator]();
-    expect((await it.next()).value?.choices[0].delta.role).toBe('assistant');
+    expect((await nextValue(it))?.choices[0].delta.role).toBe('assistant');
     expect(fake.openConnections()).toBe(1);
     ac.abort(new Error('client went away'));
     await expect(it.next()).rejects.toThrow('client went away');

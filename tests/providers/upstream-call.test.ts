@@ -101,15 +101,15 @@ describe.each(UPSTREAMS)('$name adapter through the shared upstream call', (up) 
   afterEach(async () => {
     fake.faults.length = 0;
     fake.requests.length = 0;
-    await Promise.all(adapters.splice(0).map((a) => a.close?.()));
+    await Promise.all(adapters.splice(0).map(async (a) => a.close?.()));
   });
 
   const providerWith = (headers?: Record<string, string>): ProviderConfig =>
     providerSchema.parse({ id: 'p', type: up.type, headers, accounts: [{ id: 'acct', credentials: { env: 'UNUSED' }, endpoints: [{ region: 'r', url: fake.url }] }] });
   beforeEach(() => {
     provider = providerWith();
-    const account = provider.accounts[0]!;
-    route = { key: 'p/acct/r/m-1', provider, account, endpoint: account.endpoints[0]!, model: 'm-1', logicalModel: 'chat' };
+    const account = provider.accounts[0];
+    route = { key: 'p/acct/r/m-1', provider, account, endpoint: account.endpoints[0], model: 'm-1', logicalModel: 'chat' };
   });
 
   it.each([false, true])('merges configured, forwarded and our headers, lower-cased and each sent once (stream: %s)', async (stream) => {
@@ -117,11 +117,11 @@ describe.each(UPSTREAMS)('$name adapter through the shared upstream call', (up) 
     configured[up.keyHeader === 'authorization' ? 'Authorization' : 'X-Api-Key'] = 'configured-key';
     const p = providerWith(configured);
     const a = adapterWith(async () => KEY, p);
-    const r = { ...route, provider: p, account: p.accounts[0]!, endpoint: p.accounts[0]!.endpoints[0]! };
+    const r = { ...route, provider: p, account: p.accounts[0], endpoint: p.accounts[0].endpoints[0] };
     const call = opts({ forwardHeaders: { Traceparent: '00-trace-01', tracestate: 'k=v' } });
     if (stream) for await (const _ of (await a.stream(r, ask(true), call)).chunks);
     else await a.complete(r, ask(), call);
-    const sent = fake.chatRequests()[0]!.headers;
+    const sent = fake.chatRequests()[0].headers;
     expect(sent['x-org']).toBe('org-1');
     expect(sent.traceparent).toBe('00-trace-01');
     expect(sent.tracestate).toBe('k=v');
@@ -135,7 +135,7 @@ describe.each(UPSTREAMS)('$name adapter through the shared upstream call', (up) 
   it('retries once after a 401 with the rotated key, and not again', async () => {
     const keys = rotatingKeys(OLD_KEY, KEY);
     const answer = await adapterWith(keys).complete(route, ask(), opts());
-    expect(answer.completion.choices[0]!.message.content).toBeTruthy();
+    expect(answer.completion.choices[0].message.content).toBeTruthy();
     expect(fake.chatRequests().map((r) => r.headers[up.keyHeader])).toEqual([up.keyValue(OLD_KEY), up.keyValue(KEY)]);
 
     fake.requests.length = 0;

@@ -24,7 +24,7 @@ describe('ResilientQuotaStore on a real redis-server', () => {
     prefix = `resilient${++prefixes}:`;
   });
   afterEach(async () => {
-    await Promise.all(stores.map((s) => s.close?.()));
+    await Promise.all(stores.map(async (s) => s.close?.()));
     await Promise.all(admins.map((c) => c.quit()));
     stores = [];
     admins = [];

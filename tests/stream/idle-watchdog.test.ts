@@ -5,7 +5,7 @@
  */
 import type { ChatRequest } from '../../runtime/src/core/chat-request';
 import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
-import { ProviderError } from '../../runtime/src/providers/errors';
+import type { ProviderError } from '../../runtime/src/providers/errors';
 import type { Route } from '../../runtime/src/providers/types';
 import type { Answered } from '../../runtime/src/routing/executor';
 import { CancelSource } from '../../runtime/src/core/cancellation';

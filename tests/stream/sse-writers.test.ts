@@ -12,6 +12,7 @@ import { ProviderError } from '../../runtime/src/providers/errors';
 import { chatChunkFraming } from '../../runtime/src/stream/openai-sse';
 import { sseBody, writeSse, type SseBodyOptions, type SseFraming } from '../../runtime/src/stream/sse-response';
 import { until } from '../helpers/until';
+import type { OpenAIErrorBody } from '../../runtime/src/core/gateway-error';
 
 const chunk = (i: number, pad = 0): ChatCompletionChunk => ({
   id: 'c',
@@ -132,8 +133,9 @@ describe.each(SINKS)('$name', ({ make }) => {
     const text = await reading.text();
     const out = events(text);
     expect(out).toHaveLength(3);
-    expect(JSON.parse(out[2]!.slice(6)).error).toMatchObject({ type: 'api_error', code: 'stream_interrupted', param: null });
-    expect(JSON.parse(out[2]!.slice(6)).error.message).toBe('The upstream stream failed (transient): upstream reset');
+    const { error } = JSON.parse(out[2].slice(6)) as OpenAIErrorBody;
+    expect(error).toMatchObject({ type: 'api_error', code: 'stream_interrupted', param: null });
+    expect(error.message).toBe('The upstream stream failed (transient): upstream reset');
     expect(text).not.toContain('[DONE]');
     await until(() => ended !== undefined);
     expect(ended).toBeInstanceOf(ProviderError);
@@ -147,7 +149,7 @@ describe.each(SINKS)('$name', ({ make }) => {
     // The client reads nothing: the writer must stop pulling once the buffers are full.
     let seen = [-2, -1];
     for (let i = 0; i < 40 && !(seen[0] === seen[1] && seen[1] === state.pulled); i++) {
-      seen = [seen[1]!, state.pulled];
+      seen = [seen[1], state.pulled];
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(seen[0]).toBe(state.pulled);

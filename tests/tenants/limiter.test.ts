@@ -7,7 +7,7 @@ import type { QuotaStore } from '../../runtime/src/quota/store';
 import { ManualClock } from '../helpers/manual-clock';
 import { TenantLimiter, tenantQuotaKey } from '../../runtime/src/tenants/limiter';
 
-const tenant = (limits: TenantConfig['limits']): TenantConfig => parseConfig({ tenants: [{ id: 't', apiKeyIds: ['k'], limits }] }).tenants[0]!;
+const tenant = (limits: TenantConfig['limits']): TenantConfig => parseConfig({ tenants: [{ id: 't', apiKeyIds: ['k'], limits }] }).tenants[0];
 
 async function refusal(p: Promise<unknown>): Promise<GatewayError> {
   try {

@@ -11,6 +11,7 @@ import { tenantQuotaKey } from '../../runtime/src/tenants/limiter';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
 import { CHAT, chatAs, waitUntil } from './helpers';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 
 type ErrorBody = { error: { type: string; code: string; message: string } };
 
@@ -83,7 +84,7 @@ describe('requests and tokens per minute', () => {
     const key = tenantQuotaKey('by-tokens');
     const res = await chatAs(gw.url, 'key-t', { ...CHAT, max_tokens: 200, stream: true, stream_options: { include_usage: true } });
     const events = (await res.text()).split('\n\n').filter((e) => e.startsWith('data: {'));
-    const usage = JSON.parse(events.at(-1)!.slice(6)).usage.total_tokens as number;
+    const usage = (JSON.parse(events.at(-1)!.slice(6)) as ChatCompletionChunk).usage?.total_tokens;
     expect(gw.gateway.quota.peek(key, { tpm: 300 })).toMatchObject({ requestsUsed: 1, tokensUsed: usage });
 
     const failed = await chatAs(gw.url, 'key-t', { ...CHAT, model: 'broken', max_tokens: 200 });

@@ -133,7 +133,7 @@ async function startFirstAccepted(
 ): Promise<StartedStream> {
   for (let i = 0; ; i++) {
     try {
-      return await startStream(streamOn(adapter, route, requests[i]!, opts), abort);
+      return await startStream(streamOn(adapter, route, requests[i], opts), abort);
     } catch (err) {
       if (i + 1 < requests.length && err instanceof ProviderError && err.failure === 'refused') continue;
       throw err;

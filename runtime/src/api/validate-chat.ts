@@ -41,7 +41,7 @@ export function parseChatBody(text: string, check?: RequestCheck): ChatRequest {
   // the input an issue is about.
   const result = chatRequestSchema.safeParse(doc);
   if (!result.success) {
-    const issue = chatRequestSchema.safeParse(doc, { reportInput: true }).error!.issues[0]!;
+    const issue = chatRequestSchema.safeParse(doc, { reportInput: true }).error!.issues[0];
     const { message, param } = describe(issue);
     const code = issue.code === 'unrecognized_keys' ? 'unsupported_parameter' : 'invalid_value';
     throw new GatewayError(400, 'invalid_request_error', message, code, param);

@@ -101,7 +101,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
       }
       parts.push(part);
     });
-    req.once('end', () => resolve(parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8')));
+    req.once('end', () => resolve(parts.length === 1 ? parts[0].toString('utf8') : Buffer.concat(parts).toString('utf8')));
     // The client went away mid-body: no one is left to answer.
     req.once('error', () => reject(clientClosed()));
   });
@@ -124,6 +124,6 @@ function single(v: string | string[] | undefined): string | undefined {
 
 function toHeaders(req: IncomingMessage): Headers {
   const h = new Headers();
-  for (let i = 0; i < req.rawHeaders.length; i += 2) h.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  for (let i = 0; i < req.rawHeaders.length; i += 2) h.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   return h;
 }

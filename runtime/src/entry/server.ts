@@ -17,7 +17,8 @@ export async function startServer(gw: Gateway, port = gw.config.server.port, hos
   await gw.ready;
   return new Promise((resolve, reject) => {
     // The API's POST routes straight to their handlers; everything else through the Hono app.
-    const server = createServer(apiListener(gw, getRequestListener(app.fetch)));
+    const honoListener = getRequestListener(app.fetch);
+    const server = createServer(apiListener(gw, (req, res) => void honoListener(req, res)));
     const onError = (err: Error) => reject(err);
     server.listen(port, host, () => {
       server.off('error', onError);

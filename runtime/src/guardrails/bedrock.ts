@@ -80,7 +80,7 @@ export class BedrockGuardrail implements Guardrail {
     try {
       return await this.clientNow().send(command, { abortSignal: AbortSignal.timeout(this.settings.timeoutMs) });
     } catch (err) {
-      throw new Error(`Amazon Bedrock ApplyGuardrail ${this.describe()} failed: ${failureOf(err, this.settings.timeoutMs)}`);
+      throw new Error(`Amazon Bedrock ApplyGuardrail ${this.describe()} failed: ${failureOf(err, this.settings.timeoutMs)}`, { cause: err });
     }
   }
 

@@ -29,8 +29,8 @@ export function rewriteTexts(req: ChatRequest, rewrite: (text: string, index: nu
   };
   const messages = req.messages.map((m): ChatMessage => {
     const c = m.content;
-    if (typeof c === 'string') return { ...m, content: swap(c) } as ChatMessage;
-    if (Array.isArray(c)) return { ...m, content: c.map((part) => ({ ...part, text: swap(part.text) })) as MessageContent } as ChatMessage;
+    if (typeof c === 'string') return { ...m, content: swap(c) };
+    if (Array.isArray(c)) return { ...m, content: c.map((part) => ({ ...part, text: swap(part.text) })) as MessageContent };
     return m;
   });
   return changed ? { ...req, messages } : req;

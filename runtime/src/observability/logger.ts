@@ -121,7 +121,7 @@ function isoNow(): string {
  * go out batched per event-loop turn (line-batch.ts).
  */
 export function requestLineWriter(logger: Logger, logContent: boolean): (ev: RequestEvent) => void {
-  const write = lineWriter((logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!);
+  const write = lineWriter((logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]);
   const bindings = JSON.stringify(logger.bindings()).slice(1, -1);
   const afterTime = bindings ? `",${bindings},` : '",';
   return (ev) => {

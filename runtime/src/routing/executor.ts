@@ -114,13 +114,13 @@ export class AttemptExecutor {
       }
 
       for (const group of groups) {
-        const target = group[0]!;
+        const target = group[0];
         if (tooLongFor !== undefined) {
           const size = req.routes.model.targets.find((t) => t.provider === target.provider.id && t.model === target.model)?.contextTokens;
           if (size === undefined || size <= tooLongFor) continue;
         }
         for (let i = 0; i < group.length; i++) {
-          const route = group[i]!;
+          const route = group[i];
           if (excluded.has(route.key)) continue;
           if (req.cancel.aborted) throw req.cancel.reason;
           const outcome = await this.tryRoute(route, req, attempt, attempts, () => onlyRouteLeft(groups, route, excluded), sent);

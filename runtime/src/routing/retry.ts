@@ -33,7 +33,7 @@ export class RetryBudget {
 
   private bucket(): { second: number; requests: number; retries: number } {
     const second = Math.floor(this.clock.now() / 1000);
-    const b = this.buckets[second % this.buckets.length]!;
+    const b = this.buckets[second % this.buckets.length];
     if (b.second !== second) {
       b.second = second;
       b.requests = 0;

@@ -104,11 +104,11 @@ export class RouteSelector {
         // The better of the two wins in proportion to the square of how much better it is:
         // equal routes share load evenly, a slower or fuller one gets a trickle (which also
         // keeps its latency estimate fresh), a far worse one next to nothing.
-        const sa = pool[a]!.score ** 2;
-        const sb = pool[b]!.score ** 2;
+        const sa = pool[a].score ** 2;
+        const sb = pool[b].score ** 2;
         pick = this.random() * (sa + sb) < sb ? a : b;
       }
-      out.push(pool[pick]!.route);
+      out.push(pool[pick].route);
       pool.splice(pick, 1);
     }
     return out;

@@ -58,7 +58,7 @@ export class RecentEvents {
   entries(): RecentEntry[] {
     const n = this.ring.length;
     const out: RecentEntry[] = [];
-    for (let i = 1; i <= n; i++) out.push(this.ring[(this.next - i + n) % n]!);
+    for (let i = 1; i <= n; i++) out.push(this.ring[(this.next - i + n) % n]);
     return out;
   }
 

@@ -36,7 +36,7 @@ export interface SseBodyOptions {
 }
 
 export function sseBody<T>(items: AsyncIterable<T>, framing: SseFraming<T>, opts: SseBodyOptions): ReadableStream<Uint8Array> {
-  const it = items[Symbol.asyncIterator]();
+  const it: AsyncIterator<T, unknown> = items[Symbol.asyncIterator]();
   let ended = false;
   const end = (err?: unknown) => {
     if (ended) return;
@@ -91,7 +91,7 @@ export function writeSse<T>(
   framing: SseFraming<T>,
   opts: SseBodyOptions,
 ): void {
-  const it = items[Symbol.asyncIterator]();
+  const it: AsyncIterator<T, unknown> = items[Symbol.asyncIterator]();
   let ended = false;
   let resumeAfterDrain: (() => void) | undefined;
   const finish = (err?: unknown) => {

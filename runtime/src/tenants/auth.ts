@@ -17,7 +17,7 @@ export function presentedKey(headers: Pick<Headers, 'get'>): string | undefined 
   const auth = headers.get('authorization');
   if (auth) {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-    return m ? m[1]!.trim() : undefined;
+    return m ? m[1].trim() : undefined;
   }
   return headers.get('x-api-key')?.trim() || undefined;
 }

@@ -90,7 +90,7 @@ function noRecords(err: NodeJS.ErrnoException): never[] {
 }
 
 function sameAddresses(a: SpokeEndpoint[] | undefined, b: SpokeEndpoint[]): boolean {
-  return a !== undefined && a.length === b.length && a.every((e, i) => e.url === b[i]!.url);
+  return a !== undefined && a.length === b.length && a.every((e, i) => e.url === b[i].url);
 }
 
 function trimSlash(url: string): string {

@@ -119,7 +119,7 @@ function completionTokens(plan: Plan): number {
 
 function planAnswer(ep: SimulatedEndpointConfig, req: ChatRequest): Plan {
   const promptTokens = estimatePromptTokens(req);
-  const last = req.messages[req.messages.length - 1]!;
+  const last = req.messages[req.messages.length - 1];
   const lastText = contentText(last.content);
   const random = ep.seed === undefined ? Math.random : prng(ep.seed ^ hashString(lastText));
   const tool = pickTool(req, last.role, lastText);
@@ -142,7 +142,7 @@ function pickTool(req: ChatRequest, lastRole: string, lastText: string): string 
   if (!req.tools?.length || req.tool_choice === 'none' || lastRole === 'tool') return undefined;
   const choice = req.tool_choice;
   if (choice && typeof choice === 'object') return choice.function.name;
-  if (choice === 'required') return req.tools[0]!.function.name;
+  if (choice === 'required') return req.tools[0].function.name;
   return req.tools.find((t) => lastText.includes(t.function.name))?.function.name;
 }
 

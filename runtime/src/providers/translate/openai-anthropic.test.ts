@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { chatRequestSchema, type ChatRequest } from '../../core/chat-request';
 import type { ChatCompletionChunk } from '../../core/openai-types';
 import { continuationRequests } from '../../stream/resilient-stream';
@@ -188,7 +189,7 @@ describe('toAnthropicRequest: tools and parameters', () => {
 
 describe('assistant prefill (the continuation of a broken stream, stream/resilient-stream.ts)', () => {
   /** What the gateway sends to continue `sent` on a target that takes prefill. */
-  const prefilled = (req: ChatRequest, sent: string) => continuationRequests(req, sent, true)[0]!;
+  const prefilled = (req: ChatRequest, sent: string) => continuationRequests(req, sent, true)[0];
 
   it('sends a trailing assistant message as the last turn, without trailing whitespace', () => {
     expect(ANTHROPIC_SUPPORTS_PREFILL).toBe(true);

@@ -8,7 +8,6 @@ import type {
   ConverseResponse,
   ConverseStreamOutput,
   InferenceConfiguration,
-  StopReason,
   SystemContentBlock,
   TokenUsage,
   Tool,
@@ -169,7 +168,8 @@ export interface CompletionMeta {
   model: string;
 }
 
-export function finishReasonOf(stop: StopReason | string | undefined): FinishReason {
+/** Bedrock's stop reason (a StopReason, or one this was not written for) as OpenAI's finish reason. */
+export function finishReasonOf(stop: string | undefined): FinishReason {
   switch (stop) {
     case 'max_tokens':
       return 'length';
