@@ -12,6 +12,7 @@ import type { CallOptions, Route } from '../../runtime/src/providers/types';
 import { DEFAULT_REPLY_TEXT, startFakeBedrock, type BedrockRecordedRequest, type FakeBedrock } from '../fakes/bedrock';
 import type { Fault } from '../fakes/fault';
 import { nextValue } from '../helpers/iterate';
+import { providerFailure } from '../helpers/provider-failure';
 
 const MODEL = 'amazon.nova-pro-v1:0';
 const FAKE_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
@@ -67,16 +68,6 @@ function toolCallsOf(chunks: ChatCompletionChunk[]): ToolCall[] {
     }
   }
   return calls;
-}
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ProviderError) return err;
-    throw err;
-  }
-  throw new Error('expected a ProviderError');
 }
 
 /** Bounded wait for a condition the server side reaches asynchronously (no timing assertion). */
@@ -214,7 +205,7 @@ describe('Bedrock adapter', () => {
     });
 
     it('refuses invalid tool call arguments before calling Bedrock', async () => {
-      const err = await failure(
+      const err = await providerFailure(
         adapter.complete(
           route,
           chat({
@@ -327,28 +318,28 @@ describe('Bedrock adapter', () => {
 
     it.each(cases)('complete(): %s', async (_, fault, failureClass, status) => {
       fake.faults.push(fault);
-      const err = await failure(adapter.complete(route, ask('Hi'), opts()));
+      const err = await providerFailure(adapter.complete(route, ask('Hi'), opts()));
       expect(err.failure).toBe(failureClass);
       expect(err.status).toBe(status);
     });
 
     it.each(cases)('stream() rejects before any chunk: %s', async (_, fault, failureClass, status) => {
       fake.faults.push(fault);
-      const err = await failure(adapter.stream(route, ask('Hi'), opts()));
+      const err = await providerFailure(adapter.stream(route, ask('Hi'), opts()));
       expect(err.failure).toBe(failureClass);
       expect(err.status).toBe(status);
     });
 
     it("returns the provider's message for refusals", async () => {
       fake.faults.push({ kind: 'status', status: 400, message: 'Malformed input request: #: extraneous key [foo]' });
-      const err = await failure(adapter.complete(route, ask('Hi'), opts()));
+      const err = await providerFailure(adapter.complete(route, ask('Hi'), opts()));
       expect(err.message).toBe('Malformed input request: #: extraneous key [foo]');
       expect(err.code).toBe('ValidationException');
     });
 
     it('honours Retry-After on throttling', async () => {
       fake.faults.push({ kind: 'status', status: 429, headers: { 'retry-after': '2' } });
-      const err = await failure(adapter.complete(route, ask('Hi'), opts()));
+      const err = await providerFailure(adapter.complete(route, ask('Hi'), opts()));
       expect(err.failure).toBe('throttled');
       expect(err.retryAfterMs).toBe(2000);
     });
@@ -390,14 +381,14 @@ describe('Bedrock adapter', () => {
 
     it.each(['garbage', 'wrong-content-type'] as const)('a 200 answer that is not Converse (%s) is transient', async (kind) => {
       fake.faults.push({ kind }, { kind });
-      expect((await failure(adapter.complete(route, ask('Hi'), opts()))).failure).toBe('transient');
-      expect((await failure(adapter.stream(route, ask('Hi'), opts()))).failure).toBe('transient');
+      expect((await providerFailure(adapter.complete(route, ask('Hi'), opts()))).failure).toBe('transient');
+      expect((await providerFailure(adapter.stream(route, ask('Hi'), opts()))).failure).toBe('transient');
     });
 
     it('a connection reset is transient', async () => {
       fake.faults.push({ kind: 'reset' }, { kind: 'reset' });
-      expect((await failure(adapter.complete(route, ask('Hi'), opts()))).failure).toBe('transient');
-      expect((await failure(adapter.stream(route, ask('Hi'), opts()))).failure).toBe('transient');
+      expect((await providerFailure(adapter.complete(route, ask('Hi'), opts()))).failure).toBe('transient');
+      expect((await providerFailure(adapter.stream(route, ask('Hi'), opts()))).failure).toBe('transient');
     });
 
     it('serves normally after a delay fault', async () => {

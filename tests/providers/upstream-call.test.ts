@@ -8,7 +8,6 @@ import { chatRequestSchema, type ChatRequest } from '../../runtime/src/core/chat
 import { providerSchema, type ProviderConfig, type ProviderType } from '../../runtime/src/config/schema';
 import { createAnthropicAdapter } from '../../runtime/src/providers/anthropic/adapter';
 import type { CredentialResolver } from '../../runtime/src/providers/credentials';
-import { ProviderError } from '../../runtime/src/providers/errors';
 import type { HttpClient } from '../../runtime/src/providers/http';
 import { createOpenAIAdapter } from '../../runtime/src/providers/openai/adapter';
 import type { CallOptions, ProviderAdapter, Route } from '../../runtime/src/providers/types';
@@ -16,6 +15,7 @@ import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
 import { startFakeAnthropic } from '../fakes/anthropic';
 import type { FakeServer, RecordedRequest } from '../fakes/fault';
 import { startFakeOpenAI } from '../fakes/openai';
+import { providerFailure } from '../helpers/provider-failure';
 
 const http = createUndiciHttp();
 afterAll(() => http.close());
@@ -60,16 +60,6 @@ const UPSTREAMS: Upstream[] = [
 
 const ask = (stream = false): ChatRequest => chatRequestSchema.parse({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }], ...(stream ? { stream } : {}) });
 const opts = (more: Partial<CallOptions> = {}): CallOptions => ({ signal: new AbortController().signal, requestId: 'req-upstream-1', ...more });
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ProviderError) return err;
-    throw err;
-  }
-  throw new Error('expected a ProviderError');
-}
 
 /** A key source that hands out `first`, and `fresh` when asked again after a 401. */
 function rotatingKeys(first: string, fresh: string): CredentialResolver & { refreshed: number } {
@@ -140,7 +130,7 @@ describe.each(UPSTREAMS)('$name adapter through the shared upstream call', (up) 
 
     fake.requests.length = 0;
     const stillWrong = rotatingKeys(OLD_KEY, 'sk-also-wrong-key-000000000000000000');
-    const err = await failure(adapterWith(stillWrong).stream(route, ask(true), opts()));
+    const err = await providerFailure(adapterWith(stillWrong).stream(route, ask(true), opts()));
     expect(err).toMatchObject({ failure: 'refused', status: 401 });
     expect(fake.chatRequests()).toHaveLength(2);
     expect(stillWrong.refreshed).toBe(1);
@@ -148,7 +138,7 @@ describe.each(UPSTREAMS)('$name adapter through the shared upstream call', (up) 
 
   it('a 401 whose key source has nothing newer is answered as it was, without a second request', async () => {
     const keys = rotatingKeys(OLD_KEY, OLD_KEY);
-    const err = await failure(adapterWith(keys).complete(route, ask(), opts()));
+    const err = await providerFailure(adapterWith(keys).complete(route, ask(), opts()));
     expect(err).toMatchObject({ failure: 'refused', status: 401 });
     expect(fake.chatRequests()).toHaveLength(1);
     expect(err.message).not.toContain(OLD_KEY);
@@ -159,7 +149,7 @@ describe.each(UPSTREAMS)('$name adapter through the shared upstream call', (up) 
       throw new Error('secret store unreachable');
     };
     for (const call of [(a: ProviderAdapter) => a.complete(route, ask(), opts()), (a: ProviderAdapter) => a.stream(route, ask(true), opts())]) {
-      const err = await failure(call(adapterWith(broken)));
+      const err = await providerFailure(call(adapterWith(broken)));
       expect(err).toMatchObject({ failure: 'transient', code: 'no_credentials' });
       expect(err.message).toBe('p/acct/r/m-1: credentials unavailable: secret store unreachable');
     }
@@ -170,7 +160,7 @@ describe.each(UPSTREAMS)('$name adapter through the shared upstream call', (up) 
     const a = adapterWith(async () => KEY);
     fake.faults.push({ kind: 'status', status, message: `rejected key ${KEY} (masked sk-liv****CDEF), Bearer ${KEY}` });
     fake.faults.push({ kind: 'status', status, message: `rejected key ${KEY}` });
-    const errors = [await failure(a.complete(route, ask(), opts())), await failure(a.stream(route, ask(true), opts()))];
+    const errors = [await providerFailure(a.complete(route, ask(), opts())), await providerFailure(a.stream(route, ask(true), opts()))];
     for (const err of errors) {
       expect(err.status).toBe(status);
       expect(err.message).toContain('rejected key');
@@ -184,8 +174,8 @@ describe.each(UPSTREAMS)('$name adapter through the shared upstream call', (up) 
   it('a 2xx of the wrong content type is a transient wrong_content_type, for complete and stream', async () => {
     const a = adapterWith(async () => KEY);
     fake.faults.push({ kind: 'wrong-content-type' }, { kind: 'wrong-content-type' });
-    const c = await failure(a.complete(route, ask(), opts()));
-    const s = await failure(a.stream(route, ask(true), opts()));
+    const c = await providerFailure(a.complete(route, ask(), opts()));
+    const s = await providerFailure(a.stream(route, ask(true), opts()));
     expect(c).toMatchObject({ failure: 'transient', status: 200, code: 'wrong_content_type' });
     expect(c.message).toMatch(/^p\/acct\/r\/m-1: upstream answered 200 with content-type "text\/html.*", not JSON$/);
     expect(s).toMatchObject({ failure: 'transient', status: 200, code: 'wrong_content_type' });
