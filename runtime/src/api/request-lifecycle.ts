@@ -10,6 +10,7 @@ import type { TenantConfig } from '../config/schema';
 import { sentAttempts, type AttemptRecord } from '../core/attempt';
 import type { CancelSource } from '../core/cancellation';
 import { GatewayError, notFound } from '../core/gateway-error';
+import { ATTEMPTS_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
 import type { Gateway } from '../gateway';
 import type { RequestEvent } from '../observability/events';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
@@ -170,8 +171,8 @@ export class RequestRouting {
     const meta = answer.value;
     return {
       'x-request-id': this.event.requestId,
-      'x-gateway-route': meta.upstreamRoute ?? answer.route.key,
-      'x-gateway-attempts': String(sentAttempts(answer.attempts) - 1 + (meta.upstreamAttempts ?? 1)),
+      [ROUTE_HEADER]: meta.upstreamRoute ?? answer.route.key,
+      [ATTEMPTS_HEADER]: String(sentAttempts(answer.attempts) - 1 + (meta.upstreamAttempts ?? 1)),
     };
   }
 }

@@ -101,7 +101,8 @@ export function createUpstreamCall(provider: ProviderConfig, deps: { resolveCred
     opts: CallOptions,
     extra: Readonly<Record<string, string>> | undefined,
   ): Promise<Upstream<R>> {
-    let key = await keyOf(route);
+    // No credentials configured and none needed (spokes, Ollama): nothing to wait for.
+    let key = route.account.credentials || protocol.keyRequired ? await keyOf(route) : undefined;
     const signal = upstreamSignal(opts);
     const send = () => reading.post(url, body, headersFor(opts, reading, extra, key), signal, route.key, opts.connectTimeoutMs);
     let res = await send();

@@ -6,7 +6,7 @@
  */
 import type { ChatRequest } from '../../core/chat-request';
 import type { ForwardedChat } from '../../core/forwarded-chat';
-import { USAGE_HEADER } from '../../core/gateway-headers';
+import { ATTEMPTS_HEADER, ROUTE_HEADER, USAGE_HEADER } from '../../core/gateway-headers';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/openai-types';
 import { keepRawJson } from '../../core/raw-chunk';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
@@ -230,9 +230,9 @@ function upstreamMeta(res: { headers: UpstreamHeaders }): UpstreamMeta {
   const rateLimit = parseOpenAIRateLimit(res.headers);
   if (rateLimit) meta.rateLimit = rateLimit;
   // The upstream is itself a gateway (a spoke): keep what it says about its own attempts.
-  const route = header(res, 'x-gateway-route');
+  const route = header(res, ROUTE_HEADER);
   if (route) meta.upstreamRoute = route;
-  const attempts = Number(header(res, 'x-gateway-attempts'));
+  const attempts = Number(header(res, ATTEMPTS_HEADER));
   if (Number.isInteger(attempts) && attempts > 0) meta.upstreamAttempts = attempts;
   return meta;
 }
