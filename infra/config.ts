@@ -58,7 +58,7 @@ function describeIssue(issue: z.core.$ZodIssue, doc: unknown, known: readonly st
   // zod reports a bad discriminator as a union issue carrying the valid options.
   const union = issue as { discriminator?: unknown; options?: unknown };
   if (issue.code === 'invalid_union' && union.discriminator !== undefined && Array.isArray(union.options)) {
-    const discriminator = String(union.discriminator);
+    const discriminator = typeof union.discriminator === 'string' ? union.discriminator : JSON.stringify(union.discriminator);
     const what = issue.path.length >= 2 ? `${String(issue.path[issue.path.length - 2])} ${discriminator}` : discriminator;
     const value = valueAt(doc, issue.path);
     const expected = union.options.map(String).join(', ');

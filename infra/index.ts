@@ -38,7 +38,7 @@ async function main(): Promise<Record<string, unknown>> {
   const cfg = stackConfig.config;
   const hubRef = new pulumi.StackReference(`${stack}-hub-ref`, { name: cfg.hub.stack });
   // Before anything is declared: the stack file must agree with the hub's spoke registry.
-  const [registry, pool] = await Promise.all([hubRef.getOutputValue('spokeRegistry'), hubRef.getOutputValue('spokeCidrPool')]);
+  const [registry, pool] = await Promise.all<unknown>([hubRef.getOutputValue('spokeRegistry'), hubRef.getOutputValue('spokeCidrPool')]);
   checkAgainstHubRegistry(stack, cfg, registry as SpokeRegistryEntry[] | undefined, String(pool));
   const spoke = new SpokeStack(stack, { stack, config: cfg, defaultTags, hubRef }, { providers: [accountProvider] });
   return { ...spoke.exports };

@@ -21,7 +21,7 @@ function ensureFdLimit(needed) {
     const target = hard === Infinity ? needed : hard;
     execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${target}:${hard === Infinity ? 'unlimited' : hard}`]);
   } catch (err) {
-    throw new Error(`needs ${needed} open files, the soft limit is ${soft} and prlimit failed (${err.message}); run \`ulimit -n ${needed}\` first`);
+    throw new Error(`needs ${needed} open files, the soft limit is ${soft} and prlimit failed (${err.message}); run \`ulimit -n ${needed}\` first`, { cause: err });
   }
   ({ soft } = limits());
   if (soft < needed) throw new Error(`needs ${needed} open files but the soft limit is still ${soft}; run \`ulimit -n ${needed}\` first`);

@@ -3,7 +3,7 @@
  * shared by the producer (hub) and the consumers (spokes), so a renamed key breaks the
  * type check instead of a deploy.
  */
-import * as pulumi from '@pulumi/pulumi';
+import type * as pulumi from '@pulumi/pulumi';
 import type { ProviderKind, SpokeRegistryEntry } from '../config-schema';
 
 export interface HubExports {

@@ -6,13 +6,14 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { ServerResponse } from 'node:http';
 import { bodyLimit } from 'hono/body-limit';
-import { CHAT_PATHS, requestIdOf, type ChatCall, type ChatReply } from './api/chat-call';
-import { chatCompletionsHandler } from './api/chat-completions';
-import { errorReply, GatewayError, requestTooLarge } from './api/errors';
+import { requestIdOf, type ApiCall, type ApiReply } from './api/call';
+import { errorReply } from './api/errors';
+import { GatewayError, requestTooLarge } from './core/gateway-error';
 import { healthBody } from './api/healthz';
 import { modelsBody } from './api/models';
+import { postRoutes } from './api/routes';
 import type { Gateway } from './gateway';
-import { createStatusPage } from './observability/status-page';
+import { createStatusPage } from './status/page';
 
 type Env = {
   Variables: { requestId: string };
@@ -24,8 +25,8 @@ function errorResponse(c: Context, err: unknown, logInternal: (err: unknown) => 
   return c.json(reply.body, reply.status, reply.headers);
 }
 
-/** A chat request through Hono (Lambda, app.fetch; the Node server has its own, entry/chat-listener.ts). */
-class HonoChatCall implements ChatCall {
+/** An API request through Hono (Lambda, app.fetch; the Node server has its own, entry/api-listener.ts). */
+class HonoCall implements ApiCall {
   constructor(private readonly c: Context<Env>) {}
 
   get requestId(): string {
@@ -58,7 +59,7 @@ class HonoChatCall implements ChatCall {
   }
 }
 
-function honoReply(reply: ChatReply): Response {
+function honoReply(reply: ApiReply): Response {
   if (reply.kind === 'json') return new Response(reply.body, { status: reply.status, headers: reply.headers });
   if (reply.kind === 'stream') return reply.response;
   return RESPONSE_ALREADY_SENT;
@@ -68,12 +69,13 @@ export function createApp(gw: Gateway): Hono<Env> {
   const app = new Hono<Env>();
   const tenants = gw.tenants;
   const startedAt = gw.now();
+  const routes = postRoutes(gw);
 
   app.use((c, next) => {
     const id = requestIdOf(c.req.header('x-request-id'), c.env);
     c.set('requestId', id);
-    // Chat answers add it to their plain headers: c.header() makes a Headers object per answer.
-    if (!CHAT_PATHS.has(c.req.path)) c.header('x-request-id', id);
+    // API answers add it to their plain headers: c.header() makes a Headers object per answer.
+    if (!routes.has(c.req.path)) c.header('x-request-id', id);
     return next();
   });
 
@@ -82,7 +84,7 @@ export function createApp(gw: Gateway): Hono<Env> {
   const streamedLimit = bodyLimit({ maxSize: maxBody, onError: tooLarge });
   // With a Content-Length the header decides (the HTTP parser holds the body to it), and
   // the body is never touched here: Hono's own check would build a web Request stream
-  // for it, which the profile showed costs more than the rest of the middleware chain.
+  // for it, for nothing.
   const limit: MiddlewareHandler = async (c, next) => {
     const length = c.req.header('content-length');
     if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
@@ -90,10 +92,7 @@ export function createApp(gw: Gateway): Hono<Env> {
     }
     return streamedLimit(c, next);
   };
-  const handleChat = chatCompletionsHandler(gw, tenants);
-  const chat = async (c: Context<Env>) => honoReply(await handleChat(new HonoChatCall(c)));
-  app.post('/v1/chat/completions', limit, chat);
-  app.post('/inference', limit, chat);
+  for (const [path, handler] of routes) app.post(path, limit, async (c: Context<Env>) => honoReply(await handler(new HonoCall(c))));
 
   app.get('/v1/models', (c) => {
     tenants.authenticate(c.req.raw.headers, c.env);

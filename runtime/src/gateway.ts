@@ -17,23 +17,22 @@ import { createAdapters, type AdapterDeps } from './providers/registry';
 import type { ProviderAdapter } from './providers/types';
 import { createQuotaStore } from './quota/factory';
 import type { QuotaStore } from './quota/store';
-import { systemClock, type Clock, type Random } from './routing/clock';
+import { systemClock, type Clock, type Random } from './core/clock';
 import { AttemptExecutor } from './routing/executor';
 import { RetryBudget } from './routing/retry';
-import { buildRouteTable, type ModelRoutes } from './routing/route-table';
-import { Router } from './routing/router';
+import { buildRouteTable, RouteTable, type ModelRoutes } from './routing/route-table';
 import { RouteSelector } from './routing/selector';
 import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider } from './tiers/proxy-routes';
 import { SpokeDirectory } from './tiers/spoke-directory';
 import { TenantLimiter } from './tenants/limiter';
-import { TenantDirectory } from './api/auth';
-import type { RequestCheck } from './api/validate-chat';
+import { TenantDirectory } from './tenants/auth';
+import type { RequestCheck } from './core/chat-request';
 
 export interface Gateway {
   /** The running config; replaced by `reload`. */
   readonly config: GatewayConfig;
   readonly role: Role;
-  readonly router: Router;
+  readonly routeTable: RouteTable;
   readonly adapters: ReadonlyMap<string, ProviderAdapter>;
   readonly stats: RouteStatsRegistry;
   readonly quota: QuotaStore;
@@ -80,7 +79,7 @@ export interface GatewayOptions extends Omit<AdapterDeps, 'now'> {
   probes?: Partial<ProberOptions> | false;
   /** Where logs and EMF lines go, and the environment deciding their defaults. */
   observability?: ObservabilityOptions;
-  /** The shared-state cache's AUTH token (see config/startup.ts). */
+  /** The shared-state cache's AUTH token (see entry/startup.ts). */
   redisPassword?: string;
   /**
    * A compiled check of request bodies (api/request-fast-check.ts) that the Node server
@@ -104,18 +103,19 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     directory ? filterSpokes(buildRouteTable(proxyModels(config), providersNow()), config) : buildRouteTable(config.models, providersNow());
   const targetsNow = () =>
     opts.probes === false ? [] : directory ? spokeProbeTargets(config.spokes, directory) : providerProbeTargets(providersNow());
-  const router = new Router(tableNow());
+  const routeTable = new RouteTable(tableNow());
   const stats = new RouteStatsRegistry(clock);
   // Shared in Redis when `state.redis` is set (with a local fallback), else in memory.
   const quota: QuotaStore = opts.quota ?? createQuotaStore(config, clock, opts.redisPassword ? { redis: { password: opts.redisPassword } } : {});
   const events = new EventBus({ deferAfterReply: !resolveObservability(config.observability, opts.observability?.env).syncWrites });
-  const prober = new EndpointProber(targetsNow(), opts.http, clock, { ...DEFAULT_PROBER, ...(opts.probes || {}) }, (endpoint, down, error) => {
+  const probing = { ...DEFAULT_PROBER, ...(opts.probes || {}) };
+  const prober = new EndpointProber(targetsNow(), opts.http, clock, probing, (endpoint, down, error) => {
     // An endpoint that failed its health check is out for every route on it, until it answers again.
-    if (down) events.emit({ type: 'ejection', route: endpoint, until: clock.now() + DEFAULT_PROBER.downIntervalMs, reason: `health check failed: ${error}` });
+    if (down) events.emit({ type: 'ejection', route: endpoint, until: clock.now() + probing.downIntervalMs, reason: `health check failed: ${error}` });
   });
   prober.start();
   const selector = new RouteSelector(stats, quota, random, prober);
-  const observability = observeGateway(config, role, events, (name) => router.entry(name) !== undefined, opts.observability);
+  const observability = observeGateway(config, role, events, (name) => routeTable.forModel(name) !== undefined, opts.observability);
   const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock), clock, random, endpoints: prober, events });
   const guardrailsFor = (c: GatewayConfig) =>
     createGuardrailStage(c.guardrails, {
@@ -126,9 +126,9 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
 
   // Routes changed (spoke addresses, a reload): new routes for what is new, state kept for what stays.
   const rebuild = () => {
-    router.replace(tableNow());
+    routeTable.replace(tableNow());
     prober.setTargets(targetsNow());
-    stats.retain(router.allRoutes().map((r) => r.key));
+    stats.retain(routeTable.allRoutes().map((r) => r.key));
   };
   directory?.onChange(rebuild);
   const ready = directory ? directory.ready.then(rebuild) : Promise.resolve();
@@ -169,7 +169,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
         }
       }
       // Requests in flight finish on the adapter they started with.
-      later(previous.server.requestTimeoutMs, () => Promise.all(retired.map((a) => a.close?.())));
+      later(previous.server.requestTimeoutMs, () => Promise.all(retired.map(async (a) => a.close?.())));
     }
     rebuild();
     tenants.replace(config.tenants);
@@ -190,7 +190,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
       return config;
     },
     role,
-    router,
+    routeTable,
     adapters,
     stats,
     quota,
@@ -216,7 +216,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
       events.deliverAtOnce(); // the last requests' lines and counts, and those the shutdown cuts off
       directory?.stop();
       await prober.stop();
-      await Promise.all([...adapters.values()].map((a) => a.close?.()));
+      await Promise.all([...adapters.values()].map(async (a) => a.close?.()));
       await opts.http.close();
       await quota.close?.();
       guardrails.close();

@@ -8,9 +8,9 @@
 import { Hono } from 'hono';
 import { handle, streamHandle } from 'hono/aws-lambda';
 import { createApp } from './app';
-import { startHotReload } from './config/hot-reload';
+import { startHotReload } from './entry/hot-reload';
 import { ROLES, type Role } from './config/schema';
-import { loadJsonStartup } from './config/startup-json';
+import { loadJsonStartup } from './entry/startup-json';
 import { createGateway } from './gateway';
 import { createFetchHttp } from './providers/fetch-http';
 

@@ -1,6 +1,6 @@
 /** Tenant keys: only hashes in config; 401 for missing/unknown keys, 403 for a model not allowed. */
-import { hashKey } from '../../runtime/src/api/auth';
-import { postJson, simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
+import { hashKey } from '../../runtime/src/tenants/auth';
+import { postJson, simulatedConfig, startGateway, type TestGateway, jsonOf, type ErrorBody } from '../helpers/gateway';
 
 describe('tenant auth', () => {
   let gw: TestGateway;
@@ -22,7 +22,7 @@ describe('tenant auth', () => {
   it('rejects a request without a key with 401', async () => {
     const res = await postJson(url(), body);
     expect(res.status).toBe(401);
-    expect((await res.json()).error).toMatchObject({ type: 'authentication_error', code: 'missing_api_key' });
+    expect((await jsonOf<ErrorBody>(res)).error).toMatchObject({ type: 'authentication_error', code: 'missing_api_key' });
   });
 
   it('rejects an unknown key with 401 and does not echo it', async () => {
@@ -30,7 +30,7 @@ describe('tenant auth', () => {
     expect(res.status).toBe(401);
     const text = await res.text();
     expect(text).not.toContain('not-a-key-123');
-    expect(JSON.parse(text).error.code).toBe('invalid_api_key');
+    expect((JSON.parse(text) as ErrorBody).error.code).toBe('invalid_api_key');
   });
 
   it('accepts Bearer and x-api-key, any of a tenant keys', async () => {
@@ -42,7 +42,7 @@ describe('tenant auth', () => {
   it('answers 403 for a model the tenant may not use, 200 for one it may', async () => {
     const denied = await postJson(url(), { ...body, model: 'premium' }, { authorization: 'Bearer key-a' });
     expect(denied.status).toBe(403);
-    expect((await denied.json()).error).toMatchObject({ type: 'permission_error', code: 'model_not_allowed', param: 'model' });
+    expect((await jsonOf<ErrorBody>(denied)).error).toMatchObject({ type: 'permission_error', code: 'model_not_allowed', param: 'model' });
     expect((await postJson(url(), { ...body, model: 'premium' }, { authorization: 'Bearer key-b' })).status).toBe(200);
   });
 

@@ -2,7 +2,7 @@
 import OpenAI from 'openai';
 import { startFakeOpenAI } from '../fakes/openai';
 import type { FakeServer } from '../fakes/fault';
-import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
+import { postJson, startGateway, type TestGateway, jsonOf, type ErrorBody } from '../helpers/gateway';
 
 describe('bad input', () => {
   let upstream: FakeServer;
@@ -49,7 +49,7 @@ describe('bad input', () => {
   it.each(cases)('rejects %s', async (_name, body, status, param, message) => {
     const res = await postJson(`${gw.url}/v1/chat/completions`, body);
     expect(res.status).toBe(status);
-    const json = await res.json();
+    const json = await jsonOf<ErrorBody>(res);
     expect(json.error.type).toBe('invalid_request_error');
     expect(json.error.param).toBe(param);
     expect(json.error.message).toMatch(message);
@@ -59,7 +59,7 @@ describe('bad input', () => {
   it('answers an unknown model with 404 naming the known ones', async () => {
     const res = await postJson(`${gw.url}/v1/chat/completions`, { ...ok, model: 'gpt-9' });
     expect(res.status).toBe(404);
-    const json = await res.json();
+    const json = await jsonOf<ErrorBody>(res);
     expect(json.error).toMatchObject({ type: 'not_found_error', code: 'model_not_found', param: 'model' });
     expect(json.error.message).toMatch(/"gpt-9" does not exist.*chat/);
   });
@@ -67,7 +67,7 @@ describe('bad input', () => {
   it('answers an oversize body with 413', async () => {
     const res = await postJson(`${gw.url}/v1/chat/completions`, { ...ok, messages: [{ role: 'user', content: 'x'.repeat(10_000) }] });
     expect(res.status).toBe(413);
-    const json = await res.json();
+    const json = await jsonOf<ErrorBody>(res);
     expect(json.error).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
   });
 
@@ -83,14 +83,14 @@ describe('bad input', () => {
     const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit);
     expect(res.headers.get('content-length')).not.toBeNull();
     expect(res.status).toBe(413);
-    expect((await res.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
+    expect((await jsonOf<ErrorBody>(res)).error).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
     expect(res.headers.get('x-request-id')).toBeTruthy();
   });
 
   it('answers other methods on the chat path with 404 in the OpenAI shape', async () => {
     const res = await fetch(`${gw.url}/v1/chat/completions`);
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe('unknown_url');
+    expect((await jsonOf<ErrorBody>(res)).error.code).toBe('unknown_url');
   });
 
   it('surfaces each status as the OpenAI SDK error class', async () => {
@@ -101,6 +101,6 @@ describe('bad input', () => {
   it('answers unknown paths with 404 in the OpenAI shape', async () => {
     const res = await fetch(`${gw.url}/v1/embeddings`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe('unknown_url');
+    expect((await jsonOf<ErrorBody>(res)).error.code).toBe('unknown_url');
   });
 });

@@ -1,5 +1,7 @@
+import { expect } from '@jest/globals';
 import type OpenAI from 'openai';
-import { postJson, simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
+import { postJson, simulatedConfig, startGateway, type TestGateway, jsonOf, type HealthBody } from '../helpers/gateway';
+import type { ChatCompletion, ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 
 describe('POST /v1/chat/completions with the OpenAI SDK (simulated provider)', () => {
   let gw: TestGateway;
@@ -14,9 +16,9 @@ describe('POST /v1/chat/completions with the OpenAI SDK (simulated provider)', (
       .withResponse();
     expect(data.object).toBe('chat.completion');
     expect(data.model).toBe('sim-model');
-    expect(data.choices[0]!.message.role).toBe('assistant');
-    expect(data.choices[0]!.message.content!.length).toBeGreaterThan(0);
-    expect(data.choices[0]!.finish_reason).toBe('stop');
+    expect(data.choices[0].message.role).toBe('assistant');
+    expect(data.choices[0].message.content!.length).toBeGreaterThan(0);
+    expect(data.choices[0].finish_reason).toBe('stop');
     expect(data.usage!.total_tokens).toBe(data.usage!.prompt_tokens + data.usage!.completion_tokens);
     expect(data.usage!.completion_tokens).toBeGreaterThan(0);
     expect(response.headers.get('x-gateway-route')).toBe('sim/acct-1/local/sim-model');
@@ -47,12 +49,12 @@ describe('POST /v1/chat/completions with the OpenAI SDK (simulated provider)', (
     });
     const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
     for await (const c of stream) chunks.push(c);
-    expect(chunks[0]!.choices[0]!.delta.role).toBe('assistant');
+    expect(chunks[0].choices[0].delta.role).toBe('assistant');
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
     expect(text.split(' ').length).toBeGreaterThan(5);
     const finish = chunks.find((c) => c.choices[0]?.finish_reason);
-    expect(finish!.choices[0]!.finish_reason).toBe('stop');
-    const last = chunks[chunks.length - 1]!;
+    expect(finish!.choices[0].finish_reason).toBe('stop');
+    const last = chunks[chunks.length - 1];
     expect(last.choices).toEqual([]);
     expect(last.usage!.completion_tokens).toBeGreaterThan(5);
     expect(new Set(chunks.map((c) => c.object))).toEqual(new Set(['chat.completion.chunk']));
@@ -65,7 +67,7 @@ describe('POST /v1/chat/completions with the OpenAI SDK (simulated provider)', (
     const body = await res.text();
     const events = body.split('\n\n').filter(Boolean);
     expect(events[events.length - 1]).toBe('data: [DONE]');
-    const payloads = events.slice(0, -1).map((e) => JSON.parse(e.slice('data: '.length)));
+    const payloads = events.slice(0, -1).map((e) => JSON.parse(e.slice('data: '.length)) as ChatCompletionChunk);
     expect(payloads.every((p) => p.choices.length === 1)).toBe(true);
     expect(payloads.some((p) => p.usage)).toBe(false);
   });
@@ -80,8 +82,8 @@ describe('POST /v1/chat/completions with the OpenAI SDK (simulated provider)', (
       tools,
       tool_choice: 'required',
     });
-    const call = done.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
-    expect(done.choices[0]!.finish_reason).toBe('tool_calls');
+    const call = done.choices[0].message.tool_calls![0] as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
+    expect(done.choices[0].finish_reason).toBe('tool_calls');
     expect(call.function.name).toBe('get_weather');
     expect(JSON.parse(call.function.arguments)).toEqual({ query: 'weather in Paris?' });
 
@@ -92,7 +94,7 @@ describe('POST /v1/chat/completions with the OpenAI SDK (simulated provider)', (
       tool_choice: { type: 'function', function: { name: 'get_weather' } },
     });
     const final = await stream.finalChatCompletion();
-    const streamed = final.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
+    const streamed = final.choices[0].message.tool_calls![0];
     expect(streamed.function.name).toBe('get_weather');
     expect(JSON.parse(streamed.function.arguments)).toEqual({ query: 'weather in Paris?' });
 
@@ -106,14 +108,14 @@ describe('POST /v1/chat/completions with the OpenAI SDK (simulated provider)', (
         { role: 'tool', tool_call_id: call.id, content: '{"temp":21}' },
       ],
     });
-    expect(after.choices[0]!.finish_reason).toBe('stop');
-    expect(after.choices[0]!.message.content).toBeTruthy();
+    expect(after.choices[0].finish_reason).toBe('stop');
+    expect(after.choices[0].message.content).toBeTruthy();
   });
 
   it('serves /inference like /v1/chat/completions', async () => {
     const res = await postJson(`${gw.url}/inference`, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
     expect(res.status).toBe(200);
-    expect((await res.json()).object).toBe('chat.completion');
+    expect((await jsonOf<ChatCompletion>(res)).object).toBe('chat.completion');
   });
 
   it('lists logical models and reports health', async () => {
@@ -121,7 +123,7 @@ describe('POST /v1/chat/completions with the OpenAI SDK (simulated provider)', (
     expect(models.data.map((m) => m.id)).toEqual(['chat']);
     const health = await fetch(`${gw.url}/healthz`);
     expect(health.status).toBe(200);
-    const body = await health.json();
+    const body = await jsonOf<HealthBody>(health);
     expect(body.routes).toEqual([expect.objectContaining({ route: 'sim/acct-1/local/sim-model', state: 'healthy' })]);
   });
 });

@@ -4,7 +4,7 @@
  * provider as sent. Checked over valid requests of every shape and thousands of
  * mutations of them (wrong types, out-of-range numbers, extra and missing keys).
  */
-import { chatRequestSchema } from '../../runtime/src/api/chat-request';
+import { chatRequestSchema } from '../../runtime/src/core/chat-request';
 import { validAsSent } from '../../runtime/src/api/request-fast-check';
 
 type Doc = Record<string, unknown>;
@@ -53,7 +53,7 @@ function mutations(value: unknown, replace: (v: unknown) => Doc): Doc[] {
   if (Array.isArray(value)) {
     value.forEach((item, i) => {
       out.push(replace(value.filter((_, j) => j !== i)));
-      out.push(...mutations(item, (v) => replace(value.map((x, j) => (j === i ? v : x)))));
+      out.push(...mutations(item, (v) => replace((value as unknown[]).map((x, j) => (j === i ? v : x)))));
     });
   } else if (typeof value === 'object' && value !== null) {
     const obj = value as Doc;

@@ -2,9 +2,11 @@
  * What the client sees when the only upstream misbehaves: garbage and cuts become clean
  * 502s or stream error events, verdicts go back as they were said, and nothing hangs.
  */
+import { expect } from '@jest/globals';
 import OpenAI from 'openai';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
-import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
+import { postJson, startGateway, type TestGateway, jsonOf, type ErrorBody } from '../helpers/gateway';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 
 describe('one upstream, misbehaving', () => {
   let up: FakeOpenAI;
@@ -50,7 +52,7 @@ describe('one upstream, misbehaving', () => {
     up.always = fault;
     const res = await postJson(`${gw.url}/v1/chat/completions`, body);
     expect(res.status).toBe(502);
-    const json = await res.json();
+    const json = await jsonOf<ErrorBody>(res);
     expect(json.error).toMatchObject({ type: 'api_error', code: 'upstream_unavailable' });
     expect(json.error.message).toContain('oa/a/local/gpt-test: transient');
   });
@@ -60,19 +62,19 @@ describe('one upstream, misbehaving', () => {
     const res = await postJson(`${gw.url}/v1/chat/completions`, body);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('30');
-    expect((await res.json()).error.code).toBe('upstream_quota_exhausted');
+    expect((await jsonOf<ErrorBody>(res)).error.code).toBe('upstream_quota_exhausted');
 
     up.always = { kind: 'status', status: 429, code: 'insufficient_quota' };
     const fromSpoke = await postJson(`${spoke.url}/v1/chat/completions`, body);
     expect(fromSpoke.status).toBe(429);
-    expect((await fromSpoke.json()).error).toMatchObject({ type: 'rate_limit_error', code: 'upstream_quota_exhausted' });
+    expect((await jsonOf<ErrorBody>(fromSpoke)).error).toMatchObject({ type: 'rate_limit_error', code: 'upstream_quota_exhausted' });
   });
 
   it('passes a provider verdict back: content filter and context length as 400s', async () => {
     up.faults.push({ kind: 'status', status: 400, code: 'content_filter', message: 'The prompt was filtered.' });
     const filtered = await postJson(`${gw.url}/v1/chat/completions`, body);
     expect(filtered.status).toBe(400);
-    expect((await filtered.json()).error).toMatchObject({ message: expect.stringContaining('The prompt was filtered.'), code: 'content_filter' });
+    expect((await jsonOf<ErrorBody>(filtered)).error).toMatchObject({ message: expect.stringContaining('The prompt was filtered.'), code: 'content_filter' });
 
     up.faults.push({ kind: 'status', status: 400, code: 'context_length_exceeded', message: "This model's maximum context length is 8192 tokens." });
     const long = await gw.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming).catch((e: unknown) => e);
@@ -84,7 +86,7 @@ describe('one upstream, misbehaving', () => {
     up.always = { kind: 'hang' };
     const res = await postJson(`${gw.url}/v1/chat/completions`, body);
     expect(res.status).toBe(504);
-    expect((await res.json()).error).toMatchObject({ type: 'timeout_error', code: 'deadline_exceeded' });
+    expect((await jsonOf<ErrorBody>(res)).error).toMatchObject({ type: 'timeout_error', code: 'deadline_exceeded' });
   });
 
   it('ends a stream cut after its first bytes with an error event, never a clean [DONE]', async () => {
@@ -107,7 +109,7 @@ describe('one upstream, misbehaving', () => {
     const text = raw
       .split('\n\n')
       .filter((e) => e.startsWith('data: {'))
-      .map((e) => JSON.parse(e.slice(6)).choices[0]?.delta.content ?? '')
+      .map((e) => (JSON.parse(e.slice(6)) as ChatCompletionChunk).choices[0]?.delta.content ?? '')
       .join('');
     expect(text).toBe('Hello! This is the fake OpenAI server answering your request.');
     expect(raw.trimEnd().endsWith('data: [DONE]')).toBe(true);

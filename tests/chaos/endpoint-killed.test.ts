@@ -4,7 +4,7 @@
  * sees an error, and once the kill is known no request is sent to the dead endpoint.
  */
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
-import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
+import { healthOf, postJson, startGateway, type TestGateway } from '../helpers/gateway';
 import { ask, countBy, failures, runLoad, type Outcome } from './load';
 
 const REPLY = 'Steady load keeps flowing while one of the two regions dies under it.';
@@ -58,11 +58,11 @@ describe('an endpoint killed under steady load', () => {
     // Streams cut by the kill were continued elsewhere: every answer is whole.
     expect(outcomes.filter((o) => o.text !== REPLY).map((o) => o.i)).toEqual([]);
 
-    const before = outcomes.filter((o) => startedAfter[o.i]! < KILL_AFTER - 20);
+    const before = outcomes.filter((o) => startedAfter[o.i] < KILL_AFTER - 20);
     expect(countBy(before, (o) => o.route)[EAST]).toBeGreaterThan(0); // both served before the kill
 
     // Well after the kill: one attempt each, all on the live endpoint.
-    const late = outcomes.filter((o) => startedAfter[o.i]! >= KILL_AFTER + 40);
+    const late = outcomes.filter((o) => startedAfter[o.i] >= KILL_AFTER + 40);
     expect(late.length).toBeGreaterThan(100);
     expect(countBy(late, (o) => `${o.route} x${o.attempts}`)).toEqual({ [`${WEST} x1`]: late.length });
 
@@ -70,10 +70,10 @@ describe('an endpoint killed under steady load', () => {
     const retried = outcomes.filter((o) => (o.attempts ?? 1) > 1);
     expect(retried.length).toBeLessThanOrEqual(40);
 
-    const health = await (await fetch(`${gw.url}/healthz`)).json();
-    const eastHealth = health.routes.find((r: { route: string }) => r.route === EAST);
-    expect(eastHealth.state).toBe('down');
-    expect(eastHealth.probe).toMatch(/ECONNREFUSED/);
+    const health = await healthOf(gw.url);
+    const eastHealth = health.routes.find((r) => r.route === EAST);
+    expect(eastHealth?.state).toBe('down');
+    expect(eastHealth?.probe).toMatch(/ECONNREFUSED/);
     expect(health.status).toBe('ok');
   });
 

@@ -7,7 +7,7 @@
  */
 import OpenAI from 'openai';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
-import { startGateway, type TestGateway } from '../helpers/gateway';
+import { startGateway, type TestGateway, jsonOf, type HealthBody } from '../helpers/gateway';
 import { ask, type Outcome } from './load';
 
 const ROUTES = ['oa/acct-1/east/gpt-x', 'oa/acct-2/west/gpt-x', 'fb/acct/south/gpt-y'];
@@ -87,7 +87,7 @@ describe('everything down', () => {
 
     const health = await fetch(`${gw.url}/healthz`);
     expect(health.status).toBe(503);
-    const body = await health.json();
-    expect(body.routes.map((r: { state: string }) => r.state)).toEqual(['ejected', 'ejected', 'ejected']);
+    const body = await jsonOf<HealthBody>(health);
+    expect(body.routes.map((r) => r.state)).toEqual(['ejected', 'ejected', 'ejected']);
   });
 });

@@ -3,7 +3,7 @@
  * turned into what the client saw (status, route, attempts, text), run by a fixed number
  * of concurrent workers. Bounded loops only.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 
 export interface Outcome {
   /** Index of the call in the run. */
@@ -69,7 +69,7 @@ function routeOf(h: Headers): { route?: string; attempts?: number } {
 
 /** Runs `total` calls with `workers` of them in flight at a time; results in call order. */
 export async function runLoad<T>(workers: number, total: number, one: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = new Array(total);
+  const out = new Array<T>(total);
   let next = 0;
   const worker = async () => {
     while (next < total) {

@@ -4,7 +4,7 @@
  * account serves every request.
  */
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
-import { startGateway } from '../helpers/gateway';
+import { healthOf, startGateway } from '../helpers/gateway';
 
 describe('one account with a wrong key', () => {
   let good: FakeOpenAI;
@@ -45,8 +45,8 @@ describe('one account with a wrong key', () => {
         const { response } = await gw.client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
         expect(response.headers.get('x-gateway-route')).toBe('oa/ok/r/m');
       }
-      const health = await (await fetch(`${gw.url}/healthz`)).json();
-      expect(health.routes.find((r: { route: string }) => r.route === 'oa/stale/r/m').state).toBe('ejected');
+      const health = await healthOf(gw.url);
+      expect(health.routes.find((r) => r.route === 'oa/stale/r/m')?.state).toBe('ejected');
       expect(bad.requests.filter((r) => r.path === '/v1/chat/completions').length).toBeLessThanOrEqual(2);
     } finally {
       await gw.close();

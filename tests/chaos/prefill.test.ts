@@ -8,6 +8,7 @@ import { startFakeBedrock } from '../fakes/bedrock';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startGateway } from '../helpers/gateway';
 import { CONTINUE_PROMPT } from '../../runtime/src/stream/resilient-stream';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 
 const REPLY = 'Failover keeps the answer whole: the client never sees the break, and every word arrives exactly once.';
 
@@ -22,7 +23,7 @@ async function streamText(gwUrl: string): Promise<string> {
   return raw
     .split('\n\n')
     .filter((e) => e.startsWith('data: {'))
-    .map((e) => JSON.parse(e.slice(6)).choices[0]?.delta.content ?? '')
+    .map((e) => (JSON.parse(e.slice(6)) as ChatCompletionChunk).choices[0]?.delta.content ?? '')
     .join('');
 }
 
@@ -90,9 +91,9 @@ describe('stream continuation across providers', () => {
       // The continuation model starts over; the gateway drops what the client already has.
       expect(await streamText(gw.url)).toBe(REPLY);
       const [prefill, explicit] = bedrock.requests.slice(-2).map((r) => r.body as { messages: Array<{ role: string; content: Array<{ text?: string }> }> });
-      expect(prefill!.messages.at(-1)!.role).toBe('assistant');
-      expect(explicit!.messages.at(-1)!.role).toBe('user');
-      expect(explicit!.messages.at(-1)!.content[0]!.text).toBe(CONTINUE_PROMPT);
+      expect(prefill.messages.at(-1)!.role).toBe('assistant');
+      expect(explicit.messages.at(-1)!.role).toBe('user');
+      expect(explicit.messages.at(-1)!.content[0].text).toBe(CONTINUE_PROMPT);
     } finally {
       await gw.close();
       await bedrock.close();

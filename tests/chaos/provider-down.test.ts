@@ -6,7 +6,7 @@
  */
 import { startFakeBedrock, type FakeBedrock } from '../fakes/bedrock';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
-import { startGateway, type TestGateway } from '../helpers/gateway';
+import { healthOf, startGateway, type TestGateway } from '../helpers/gateway';
 import { ask, countBy, failures, runLoad } from './load';
 
 const FALLBACK_MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
@@ -71,9 +71,9 @@ describe('a whole provider down', () => {
     expect(outcomes.every((o) => o.text === FALLBACK_TEXT)).toBe(true);
     // Both primary routes are ejected after a few failures: most requests go straight to the fallback.
     expect(outcomes.filter((o) => o.attempts === 1).length).toBeGreaterThan(30);
-    const health = await (await fetch(`${gw.url}/healthz`)).json();
-    const primary = health.routes.filter((r: { route: string }) => r.route.startsWith('oa/'));
-    expect(primary.map((r: { state: string }) => r.state)).not.toContain('healthy');
+    const health = await healthOf(gw.url);
+    const primary = health.routes.filter((r) => r.route.startsWith('oa/'));
+    expect(primary.map((r) => r.state)).not.toContain('healthy');
     expect(health.status).toBe('ok');
     expect(chats(east) + chats(west)).toBeLessThan(30);
   });

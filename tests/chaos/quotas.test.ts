@@ -4,7 +4,7 @@
  * Retry-After). Load at 90% of the total must pass with no client 429 and no account
  * pushed over its quota; past the total, the gateway says no itself without asking.
  */
-import { startGateway, type TestGateway } from '../helpers/gateway';
+import { healthOf, startGateway, type TestGateway } from '../helpers/gateway';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { ask, countBy, failures, runLoad } from './load';
 
@@ -37,7 +37,7 @@ interface RouteHealth {
 }
 
 async function routes(gw: TestGateway): Promise<RouteHealth[]> {
-  return (await (await fetch(`${gw.url}/healthz`)).json()).routes;
+  return (await healthOf(gw.url)).routes;
 }
 
 describe('three accounts under quota', () => {

@@ -5,7 +5,7 @@
  * provider's reason goes back to the client.
  */
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
-import { startGateway } from '../helpers/gateway';
+import { healthOf, startGateway } from '../helpers/gateway';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { ask } from './load';
 
@@ -117,8 +117,8 @@ describe('verdicts on the request', () => {
       expect(chats(smaller)).toBe(0);
       expect(chats(larger)).toBe(0);
       // A verdict on the request says nothing about the route's health.
-      const health = await (await fetch(`${gw.url}/healthz`)).json();
-      expect(health.routes.every((r: { state: string }) => r.state === 'healthy')).toBe(true);
+      const health = await healthOf(gw.url);
+      expect(health.routes.every((r) => r.state === 'healthy')).toBe(true);
     } finally {
       await gw.close();
     }

@@ -10,13 +10,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { startHotReload } from '../../runtime/src/config/hot-reload';
+import { startHotReload } from '../../runtime/src/entry/hot-reload';
 import { FileConfigSource } from '../../runtime/src/config/file-source';
 import { SsmConfigSource } from '../../runtime/src/config/watch';
 import { parseConfigText } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import type { GatewayEvent } from '../../runtime/src/observability/events';
-import { startGateway, type TestGateway } from '../helpers/gateway';
+import { healthOf, startGateway, type TestGateway } from '../helpers/gateway';
 
 function configWith(models: string[], extra: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
   return {
@@ -94,8 +94,8 @@ describe('config hot reload', () => {
       expect(metrics).toMatch(/gateway_config_reloads_total\{result="rejected"\} 1/);
       expect(metrics).toMatch(/gateway_config_reloads_total\{result="applied"\} 1/);
 
-      const health = await (await fetch(`${gw.url}/healthz`)).json();
-      expect(health.routes.find((r: { route: string }) => r.route === 'sim/a/r/chat-v1').state).toBe('cooldown');
+      const health = await healthOf(gw.url);
+      expect(health.routes.find((r) => r.route === 'sim/a/r/chat-v1')?.state).toBe('cooldown');
     } finally {
       const seen = await load.stop();
       reloader.stop();

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfigFile, parseConfig, parseConfigJson, parseConfigText } from '../../runtime/src/config/load';
-import { loadJsonStartup } from '../../runtime/src/config/startup-json';
+import { loadJsonStartup } from '../../runtime/src/entry/startup-json';
 
 const minimal = {
   providers: [{ id: 'sim', type: 'simulated', accounts: [{ id: 'a', endpoints: [{ region: 'r' }] }] }],
@@ -27,7 +27,7 @@ describe('config loading', () => {
     for (const f of ['c.yaml', 'c.json']) {
       const cfg = loadConfigFile(join(dir, f));
       expect(cfg.server).toEqual({ port: 8080, host: '127.0.0.1', maxBodyBytes: 1048576, requestTimeoutMs: 120000 });
-      expect(cfg.providers[0]!.accounts[0]!.endpoints[0]).toMatchObject({ region: 'r', latencyMs: 50, failureRate: 0 });
+      expect(cfg.providers[0].accounts[0].endpoints[0]).toMatchObject({ region: 'r', latencyMs: 50, failureRate: 0 });
     }
   });
 
@@ -39,6 +39,29 @@ describe('config loading', () => {
     );
     expect(errorOf({ ...minimal, bogus: 1 })).toMatch(/\(root\): .*bogus/);
     expect(errorOf({ ...minimal, tenants: [{ id: 't', keys: ['plaintext-key'] }] })).toMatch(/tenants\.0\.keys\.0: "sha256:"/);
+  });
+
+  it('gives simulated endpoints their behaviour and no other kind any of it', () => {
+    const cfg = parseConfig({
+      providers: [
+        ...minimal.providers,
+        { id: 'oa', type: 'openai', accounts: [{ id: 'a', endpoints: [{ region: 'us', url: 'http://127.0.0.1:9/v1' }] }] },
+      ],
+      models: minimal.models,
+    });
+    expect(cfg.providers[0].accounts[0].endpoints[0]).toEqual({ region: 'r', latencyMs: 50, tokensPerSecond: 200, failureRate: 0 });
+    expect(cfg.providers[1].accounts[0].endpoints[0]).toEqual({ region: 'us', url: 'http://127.0.0.1:9/v1' });
+    const bedrock = { providers: [{ id: 'b', type: 'bedrock', accounts: [{ id: 'a', endpoints: [{ region: 'us-east-1', latencyMs: 5 }] }] }] };
+    expect(errorOf(bedrock)).toMatch(/providers\.0\.accounts\.0\.endpoints\.0: Unrecognized key: "latencyMs"/);
+    const badRate = { ...minimal, providers: [{ ...minimal.providers[0], accounts: [{ id: 'a', endpoints: [{ region: 'r', failureRate: 2 }] }] }] };
+    expect(errorOf(badRate)).toMatch(/providers\.0\.accounts\.0\.endpoints\.0\.failureRate: /);
+  });
+
+  it('accepts every config shipped in config/', () => {
+    const root = join(__dirname, '../../config');
+    const files = ['example.yaml', ...readdirSync(join(root, 'local')).map((f) => join('local', f))];
+    expect(files.length).toBeGreaterThan(1);
+    for (const f of files) expect(() => loadConfigFile(join(root, f))).not.toThrow();
   });
 
   it('rejects duplicates and credentials on bedrock accounts', () => {
@@ -65,7 +88,7 @@ describe('the Lambda proxy reads JSON only', () => {
     writeFileSync(join(dir, 'c.json'), JSON.stringify(minimal));
     writeFileSync(join(dir, 'c.yaml'), 'models:\n  - { name: chat, targets: [] }\n');
     const fromFile = await loadJsonStartup({ GATEWAY_CONFIG: join(dir, 'c.json') });
-    expect(fromFile.config.providers[0]!.id).toBe('sim');
+    expect(fromFile.config.providers[0].id).toBe('sim');
     expect(fromFile.source?.name).toBe(join(dir, 'c.json'));
 
     await expect(loadJsonStartup({ GATEWAY_CONFIG: join(dir, 'c.yaml') })).rejects.toThrow(/invalid config .*c\.yaml: not JSON/);

@@ -2,8 +2,11 @@
  * The Lambda entry with real API Gateway REST proxy event shapes, buffered and streamed.
  * The Lambda proxy forwards to a real spoke gateway on loopback.
  */
+import { expect } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
+import type { ChatCompletion, ChatCompletionChunk } from '../../runtime/src/core/openai-types';
+import type { ErrorBody } from '../helpers/gateway';
 
 type Result = { statusCode: number; headers?: Record<string, string>; multiValueHeaders?: Record<string, string[]>; body: string };
 type Handler = (event: unknown, context?: unknown) => Promise<Result>;
@@ -56,7 +59,9 @@ function loadHandler(spokeUrl: string): Handler {
   });
   let handler: Handler | undefined;
   jest.isolateModules(() => {
-    handler = require('../../runtime/src/lambda').handler;
+    // A fresh module: the handler reads its environment when it loads.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- isolateModules needs a synchronous load
+    handler = (require('../../runtime/src/lambda') as typeof import('../../runtime/src/lambda')).handler as Handler;
   });
   return handler!;
 }
@@ -77,7 +82,7 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
     const handler = loadHandler(spoke.url);
     const res = await handler(restEvent('POST', '/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }), lambdaContext);
     expect(res.statusCode).toBe(200);
-    const body = JSON.parse(res.body);
+    const body = JSON.parse(res.body) as ChatCompletion;
     expect(body.object).toBe('chat.completion');
     expect(body.usage.total_tokens).toBeGreaterThan(0);
     expect(header(res, 'x-gateway-route')).toBe('sim/acct-1/local/sim-model');
@@ -89,15 +94,15 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
     const handler = loadHandler(spoke.url);
     const bad = await handler(restEvent('POST', '/v1/chat/completions', { model: 'chat', messages: [] }), lambdaContext);
     expect(bad.statusCode).toBe(400);
-    expect(JSON.parse(bad.body).error.param).toBe('messages');
+    expect((JSON.parse(bad.body) as ErrorBody).error.param).toBe('messages');
     const models = await handler(restEvent('GET', '/v1/models'), lambdaContext);
-    expect(JSON.parse(models.body).data.map((m: { id: string }) => m.id)).toEqual(['chat']);
+    expect((JSON.parse(models.body) as { data: Array<{ id: string }> }).data.map((m) => m.id)).toEqual(['chat']);
     const health = await handler(restEvent('GET', '/healthz'), lambdaContext);
     expect(health.statusCode).toBe(200);
     // No one can scrape a Lambda instance: its metrics are EMF lines, and it says so.
     const metrics = await handler(restEvent('GET', '/metrics'), lambdaContext);
     expect(metrics.statusCode).toBe(404);
-    expect(JSON.parse(metrics.body).error).toMatchObject({ code: 'metrics_not_served', message: expect.stringMatching(/EMF/) });
+    expect((JSON.parse(metrics.body) as ErrorBody).error).toMatchObject({ code: 'metrics_not_served', message: expect.stringMatching(/EMF/) });
   });
 
   it('streams SSE through Lambda response streaming when the runtime offers it', async () => {
@@ -107,7 +112,7 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
       streamifyResponse: (fn: (e: unknown, s: Writable, c: unknown) => Promise<void>) => (event: unknown, context: unknown) => {
         const sink = new Writable({
           write(chunk, _enc, cb) {
-            written.push(Buffer.from(chunk));
+            written.push(Buffer.from(chunk as Uint8Array));
             cb();
           },
         });
@@ -125,13 +130,13 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
     await handler(restEvent('POST', '/v1/chat/completions', { model: 'chat', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }), lambdaContext);
     const all = Buffer.concat(written);
     const split = all.indexOf(Buffer.alloc(8));
-    const metadata = JSON.parse(all.subarray(0, split).toString());
+    const metadata = JSON.parse(all.subarray(0, split).toString()) as { statusCode: number; headers: Record<string, string> };
     expect(metadata.statusCode).toBe(200);
     expect(metadata.headers['content-type']).toMatch(/text\/event-stream/);
     const events = all.subarray(split + 8).toString().split('\n\n').filter(Boolean);
     expect(events.at(-1)).toBe('data: [DONE]');
-    const usage = JSON.parse(events.at(-2)!.slice(6));
-    expect(usage.usage.completion_tokens).toBeGreaterThan(0);
+    const usage = JSON.parse(events.at(-2)!.slice(6)) as ChatCompletionChunk;
+    expect(usage.usage?.completion_tokens).toBeGreaterThan(0);
     expect(events.length).toBeGreaterThan(5);
   });
 });

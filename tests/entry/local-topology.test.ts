@@ -52,8 +52,8 @@ async function startTopology({ tty = false } = {}): Promise<Topology> {
     ? spawn('script', ['-qfec', `${JSON.stringify(process.execPath)} ${JSON.stringify(LOCAL)} --port ${base}`, '/dev/null'], { stdio: 'pipe' })
     : spawn(process.execPath, [LOCAL, '--port', String(base)], { stdio: 'pipe' });
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));
   const t: Topology = {
     base,
@@ -65,7 +65,7 @@ async function startTopology({ tty = false } = {}): Promise<Topology> {
     pid(name) {
       const pids = [...output.matchAll(new RegExp(`(?:${name} +http://127\\.0\\.0\\.1:\\d+ +pid|${name} is back on \\S+ \\(pid) (\\d+)`, 'g'))];
       if (pids.length === 0) throw new Error(`no pid printed for ${name}`);
-      return Number(pids[pids.length - 1]![1]);
+      return Number(pids[pids.length - 1][1]);
     },
   };
   if (!(await t.printed('Ctrl-C stops all three processes.'))) throw new Error(`npm start did not come up: ${output}`);
@@ -166,7 +166,7 @@ describe('local topology (npm start)', () => {
   it('answers through the proxy from a spoke with simulated accounts', async () => {
     const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: 'local', maxRetries: 0 });
     const { data, response } = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hello!' }] }).withResponse();
-    expect(data.choices[0]!.message.content).toBeTruthy();
+    expect(data.choices[0].message.content).toBeTruthy();
     // The proxy spreads load across the spokes; the route names the spoke's provider route.
     expect(response.headers.get('x-gateway-route')).toMatch(/^(bedrock-a\/spoke-a\/us-(east-1|west-2)\/amazon\.nova-pro-v1:0|openai-b\/spoke-b\/us-east-1\/gpt-4o-mini)$/);
   });

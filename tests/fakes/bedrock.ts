@@ -206,7 +206,7 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
     const authError = checkSigV4(req.headers.authorization);
     if (authError) return sendError(res, authError);
     if (typeof body !== 'object' || body === null) return sendError(res, new BedrockError(400, 'SerializationException', 'Request body is not valid JSON.'));
-    const invalid = validateConverse(body as ConverseBody) ?? (fake.rejectPrefill ? prefillRefusal(body as ConverseBody) : undefined);
+    const invalid = validateConverse(body) ?? (fake.rejectPrefill ? prefillRefusal(body) : undefined);
     if (invalid) return sendError(res, new BedrockError(400, 'ValidationException', invalid));
 
     const fault = fake.faults.shift() ?? fake.always;
@@ -221,8 +221,8 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
     }
 
     const reply = typeof fake.reply === 'function' ? fake.reply(recorded) : fake.reply;
-    if (recorded.operation === 'converse') return converse(res, reply, body as ConverseBody, fault);
-    return converseStream(res, reply, body as ConverseBody, fault);
+    if (recorded.operation === 'converse') return converse(res, reply, body, fault);
+    return converseStream(res, reply, body, fault);
   }
 
   async function applyGuardrail(req: IncomingMessage, res: ServerResponse, raw: string, guardrailId: string, guardrailVersion: string): Promise<void> {
@@ -246,7 +246,7 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
     const authError = checkSigV4(req.headers.authorization);
     if (authError) return sendError(res, authError);
     if (typeof body !== 'object' || body === null) return sendError(res, new BedrockError(400, 'SerializationException', 'Request body is not valid JSON.'));
-    const invalid = validateApplyGuardrail(body as ApplyGuardrailBody, guardrailVersion);
+    const invalid = validateApplyGuardrail(body, guardrailVersion);
     if (invalid) return sendError(res, new BedrockError(400, 'ValidationException', invalid));
     const policy = fake.guardrails[guardrailId];
     if (!policy) return sendError(res, new BedrockError(404, 'ResourceNotFoundException', 'The guardrail identifier or version provided in the request does not exist.'));

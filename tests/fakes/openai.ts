@@ -525,7 +525,7 @@ function promptChars(body: FakeChatRequest): number {
   let n = 0;
   for (const m of body.messages) {
     if (typeof m?.content === 'string') n += m.content.length;
-    else if (Array.isArray(m?.content)) for (const p of m.content) n += typeof p?.text === 'string' ? p.text.length : 0;
+    else if (Array.isArray(m?.content)) for (const p of m.content as Array<{ text?: unknown } | null>) n += typeof p?.text === 'string' ? p.text.length : 0;
   }
   return n;
 }

@@ -54,7 +54,7 @@ async function start(guardrail: Record<string, unknown> = {}): Promise<TestGatew
         id: 'bedrock-policy',
         bedrock: { guardrailId: GUARDRAIL, version: '3', region: 'us-west-2', url: bedrock.url },
         ...guardrail,
-      } as NonNullable<GatewayConfigInput['guardrails']>[number],
+      },
     ],
   };
   gw = await startGateway(doc, 'all-in-one', { probes: false });

@@ -4,7 +4,7 @@
  * apply per model and per tenant as configured.
  */
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
-import { hashKey } from '../../runtime/src/api/auth';
+import { hashKey } from '../../runtime/src/tenants/auth';
 import type { RequestEvent } from '../../runtime/src/observability/events';
 import { startFakeOpenAI, type FakeChatRequest, type FakeOpenAI } from '../fakes/openai';
 import { postJson, startGateway, type TestGateway } from '../helpers/gateway';

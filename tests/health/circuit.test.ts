@@ -1,5 +1,5 @@
 import { Circuit, DEFAULT_CIRCUIT } from '../../runtime/src/health/circuit';
-import { ManualClock } from '../../runtime/src/routing/clock';
+import { ManualClock } from '../helpers/manual-clock';
 
 describe('Circuit (passive outlier ejection)', () => {
   const clock = new ManualClock(1_000_000);

@@ -1,9 +1,15 @@
 /** Active health checks against real HTTP servers on loopback. */
+import { expect } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EndpointProber } from '../../runtime/src/health/prober';
-import { systemClock } from '../../runtime/src/routing/clock';
+import { systemClock } from '../../runtime/src/core/clock';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
+import { parseConfig } from '../../runtime/src/config/load';
+import { createGateway } from '../../runtime/src/gateway';
+import type { GatewayEvent } from '../../runtime/src/observability/events';
+import { ManualClock } from '../helpers/manual-clock';
+import { until } from '../helpers/until';
 
 const http = createUndiciHttp();
 afterAll(() => http.close());
@@ -56,6 +62,32 @@ describe('EndpointProber', () => {
     } finally {
       await prober.stop();
       await up.close();
+    }
+  });
+});
+
+describe("the gateway's health checks", () => {
+  it('report a failed endpoint as ejected until its next check, at the interval the gateway was given', async () => {
+    const dead = await server(() => 503);
+    const clock = new ManualClock(1_000_000);
+    const gw = createGateway(
+      parseConfig({
+        providers: [{ id: 'vllm', type: 'openai-compatible', accounts: [{ id: 'a', endpoints: [{ region: 'r', url: `${dead.url}/v1` }] }] }],
+        models: [{ name: 'chat', targets: [{ provider: 'vllm', model: 'm' }] }],
+      }),
+      'all-in-one',
+      { http: createUndiciHttp(), clock, probes: { downIntervalMs: 7_000, intervalMs: 60_000 }, observability: { destination: { write: () => true } } },
+    );
+    const ejections: GatewayEvent[] = [];
+    gw.events.subscribe((e) => {
+      if (e.type === 'ejection') ejections.push(e);
+    });
+    try {
+      expect(await until(() => ejections.length > 0)).toBe(true);
+      expect(ejections[0]).toMatchObject({ type: 'ejection', route: 'vllm/a/r', until: 1_000_000 + 7_000, reason: expect.stringContaining('503') });
+    } finally {
+      await gw.close();
+      await dead.close();
     }
   });
 });

@@ -6,6 +6,7 @@ import { startServer, type RunningServer } from '../../runtime/src/entry/server'
 import { createGateway, type Gateway, type GatewayOptions } from '../../runtime/src/gateway';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
 import { validAsSent } from '../../runtime/src/api/request-fast-check';
+import type { healthBody } from '../../runtime/src/api/healthz';
 
 export interface TestGateway extends RunningServer {
   client: OpenAI;
@@ -45,4 +46,22 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+}
+
+/** The OpenAI error shape every gateway error answer has. */
+export interface ErrorBody {
+  error: { message: string; type: string; code: string | null; param: string | null };
+}
+
+/** What GET /healthz answers. */
+export type HealthBody = ReturnType<typeof healthBody>['body'];
+
+/** A response's JSON body, as the type the test reads it as (its assertions check it). */
+export async function jsonOf<T>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+/** GET /healthz of the gateway at `url`. */
+export async function healthOf(url: string): Promise<HealthBody> {
+  return jsonOf<HealthBody>(await fetch(`${url}/healthz`));
 }

@@ -73,6 +73,7 @@ describe('runtime/Dockerfile', () => {
     expect(majors).toContain(NODE_MAJOR);
     expect(majors.every((m) => Number.isInteger(m))).toBe(true);
     // The second Jest run of `npm test` (scripts/test-node.js) uses the same Node line.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain Node script without types
     const { DEPLOYED_NODE_VERSION } = require('../../scripts/test-node.js') as { DEPLOYED_NODE_VERSION: string };
     expect(Number(DEPLOYED_NODE_VERSION.split('.')[0])).toBe(NODE_MAJOR);
   });

@@ -5,7 +5,7 @@
  */
 import { fakeApiKeys, runStack, spokeStacksOnDisk, type RecordedResource, type StackRun } from './pulumi-harness';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- policy documents are JSON */
+ 
 export type PolicyKind = 'identity' | 'trust' | 'resource';
 
 export interface Statement {

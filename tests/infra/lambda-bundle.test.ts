@@ -109,7 +109,7 @@ describe('under the nodejs24.x handler contract (an async or streamified handler
     expect(prelude.headers['content-type']).toMatch(/^text\/event-stream/);
     expect(body.trim().endsWith('data: [DONE]')).toBe(true);
     // Node 24 does not wait for unresolved work after the handler: the request's EMF line is already out.
-    const emf = result.linesAtReturn.map(parseMaybe).filter((l): l is Record<string, any> => typeof l === 'object' && l !== null && '_aws' in l);
+    const emf = result.linesAtReturn.map(parseMaybe).filter((l): l is Record<string, unknown> => typeof l === 'object' && l !== null && '_aws' in l);
     expect(emf.some((l) => l.Service === 'ai-gateway-hub' && l.Requests === 1)).toBe(true);
   });
 
@@ -122,7 +122,7 @@ describe('under the nodejs24.x handler contract (an async or streamified handler
   });
 });
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- log lines are JSON */
+ 
 interface Node24Invocation {
   meta: { streaming: boolean; isAsync: boolean; argsNum: number };
   error?: string;

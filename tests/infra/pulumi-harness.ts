@@ -232,8 +232,8 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
   });
   // Drain first: a registration left pending would reach the next run's mocks.
   await waitForRegistrations();
-  if (failure) throw failure;
-  const outputs = (await settle(pulumi.output(exported))) as Record<string, any>;
+  if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
+  const outputs: Record<string, any> = await settle(pulumi.output(exported));
   await waitForRegistrations();
   return { stack, resources, calls, outputs };
 }
@@ -251,7 +251,7 @@ function settle<T>(output: pulumi.Output<T>): Promise<T> {
 
 /** Resolves an Output (or plain value) in a test. */
 export function resolve<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
-  return settle(pulumi.output(value)) as Promise<pulumi.Unwrap<T>>;
+  return settle<pulumi.Unwrap<T>>(pulumi.output(value));
 }
 
 /** A secret input as the mocks see it: `{ <sig>: <secret sig>, value }`. */

@@ -2,8 +2,9 @@
  * The runtime configs the platform renders (the hub's Lambda proxy, each spoke's tasks)
  * are accepted by the runtime's own loader, and proxy and spokes agree on model names.
  */
-import { loadConfigFromEnv } from '../../runtime/src/config/load';
 import { configSchema } from '../../runtime/src/config/schema';
+import { loadStartup } from '../../runtime/src/entry/startup';
+import { loadJsonStartup } from '../../runtime/src/entry/startup-json';
 import type { HubConfig } from '../../infra/config';
 import { renderProxyConfig } from '../../infra/hub/proxy-config';
 import { LAMBDA_ENVIRONMENT_BYTES, proxyEnvironment } from '../../infra/hub/proxy-function';
@@ -24,8 +25,8 @@ describe('hub proxy config', () => {
   const hub = hubConfig();
   const rendered = renderProxyConfig(hub, REDIS_URL);
 
-  test('is accepted by the runtime loader exactly as the Lambda receives it', () => {
-    const loaded = loadConfigFromEnv({ GATEWAY_CONFIG_JSON: JSON.stringify(rendered) });
+  test('is accepted by the runtime loader exactly as the Lambda receives it', async () => {
+    const { config: loaded } = await loadJsonStartup({ GATEWAY_CONFIG_JSON: JSON.stringify(rendered) });
     expect(loaded.models.map((m) => m.name)).toEqual(hub.models.map((m) => m.name));
   });
 
@@ -67,8 +68,8 @@ describe.each(spokeStacksOnDisk())('%s runtime config', (stack) => {
   const cfg = spokeConfig(stack);
   const rendered = renderSpokeRuntimeConfig(cfg, stack, REDIS_URL);
 
-  test('is accepted by the runtime loader, with the shared-state cache as state.redis', () => {
-    const loaded = loadConfigFromEnv({ GATEWAY_CONFIG_JSON: JSON.stringify(rendered) });
+  test('is accepted by the runtime loader, with the shared-state cache as state.redis', async () => {
+    const { config: loaded } = await loadStartup({ GATEWAY_CONFIG_JSON: JSON.stringify(rendered) });
     expect(loaded.server).toMatchObject({ port: 8080, host: '0.0.0.0' });
     expect(loaded.state).toEqual({ redis: REDIS_URL });
   });

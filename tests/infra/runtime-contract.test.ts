@@ -56,14 +56,14 @@ describe('alarm and dashboard queries over the runtime metrics', () => {
         if (query.metric) expect(query).toMatchObject({ accountId: '444444444444', metric: { namespace: 'AIGateway', dimensions: { Service: 'ai-gateway-spoke-q' } } });
         else expect(query.accountId).toBeUndefined();
       }
-      expect(spec.queries.filter((q) => q.returnData)).toHaveLength(1);
+      expect(spec.queries.filter((q) => q.returnData === true)).toHaveLength(1);
     }
     expect(runtimeAlarmSpecs('ai-gateway-hub', thresholds)[0].queries.every((q) => q.accountId === undefined)).toBe(true);
   });
 
   test('rates are judged only with enough traffic: below the minimum the expression yields 0', () => {
     const errorRate = runtimeAlarmSpecs('svc', { ...thresholds, minRequestsPerMinute: 50 })[0];
-    expect(errorRate.queries.find((q) => q.returnData)?.expression).toBe('IF(requests >= 50, 100 * FILL(errors, 0) / requests, 0)');
+    expect(errorRate.queries.find((q) => q.returnData === true)?.expression).toBe('IF(requests >= 50, 100 * FILL(errors, 0) / requests, 0)');
     expect(errorRate.threshold).toBe(thresholds.errorRatePercent);
   });
 

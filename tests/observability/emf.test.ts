@@ -5,6 +5,7 @@
  * top-level string member and every declared metric a top-level number. And when they
  * are written: in Lambda and ECS by default, with the namespace and service Pulumi sets.
  */
+import { expect } from '@jest/globals';
 import { resolveObservability } from '../../runtime/src/observability/settings';
 import { parseConfig } from '../../runtime/src/config/load';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
@@ -33,13 +34,13 @@ function emfProblems(doc: Record<string, unknown>): string[] {
     for (const set of (d.Dimensions as unknown[]) ?? []) {
       if (!Array.isArray(set) || set.length > 30) problems.push(`bad dimension set ${JSON.stringify(set)}`);
       for (const name of (set as unknown[]) ?? []) {
-        if (typeof name !== 'string' || typeof doc[name] !== 'string' || (doc[name] as string).length === 0) problems.push(`dimension ${String(name)} has no string value`);
+        if (typeof name !== 'string' || typeof doc[name] !== 'string' || (doc[name]).length === 0) problems.push(`dimension ${String(name)} has no string value`);
       }
     }
     if (!Array.isArray(d.Metrics) || d.Metrics.length > 100) problems.push('bad Metrics');
     for (const m of (d.Metrics as Record<string, unknown>[]) ?? []) {
       if (typeof m.Name !== 'string' || m.Name.length < 1 || m.Name.length > 1024) problems.push('bad metric Name');
-      if (m.Unit !== undefined && !UNITS.has(m.Unit as string)) problems.push(`bad Unit ${String(m.Unit)}`);
+      if (m.Unit !== undefined && !UNITS.has(m.Unit as string)) problems.push(`bad Unit ${JSON.stringify(m.Unit)}`);
       if (typeof doc[m.Name as string] !== 'number') problems.push(`metric ${String(m.Name)} has no number value`);
       if (Object.keys(m).some((k) => !['Name', 'Unit', 'StorageResolution'].includes(k))) problems.push(`extra member in metric ${String(m.Name)}`);
     }
@@ -49,7 +50,7 @@ function emfProblems(doc: Record<string, unknown>): string[] {
 }
 
 const metricsOf = (doc: Record<string, unknown>) =>
-  Object.fromEntries(((doc._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics[0]!.Metrics).map((m) => [m.Name, m.Unit]));
+  Object.fromEntries(((doc._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics[0].Metrics).map((m) => [m.Name, m.Unit]));
 
 describe('EMF lines through the gateway', () => {
   let primary: FakeOpenAI;
@@ -86,9 +87,9 @@ describe('EMF lines through the gateway', () => {
       expect(emf).toHaveLength(3);
       expect(out.requests()).toHaveLength(3);
       for (const doc of emf) expect(emfProblems(doc)).toEqual([]);
-      const [failedOver, streamed, unknown] = emf as Record<string, unknown>[];
+      const [failedOver, streamed, unknown] = emf;
 
-      const directive = (failedOver!._aws as { CloudWatchMetrics: unknown[] }).CloudWatchMetrics[0];
+      const directive = (failedOver._aws as { CloudWatchMetrics: unknown[] }).CloudWatchMetrics[0];
       expect(directive).toMatchObject({ Namespace: 'AIGateway', Dimensions: [['Service'], ['Service', 'Model']] });
       expect(failedOver).toMatchObject({
         Service: 'ai-gateway-spoke-a',
@@ -103,17 +104,17 @@ describe('EMF lines through the gateway', () => {
         InputTokens: c.usage!.prompt_tokens,
         OutputTokens: c.usage!.completion_tokens,
       });
-      expect(metricsOf(failedOver!)).toEqual({
+      expect(metricsOf(failedOver)).toEqual({
         Requests: 'Count', Errors: 'Count', Faults: 'Count', Attempts: 'Count', Failovers: 'Count',
         LatencyMs: 'Milliseconds', InputTokens: 'Count', OutputTokens: 'Count',
       });
       // A stream adds its time to first token.
       expect(streamed).toMatchObject({ Requests: 1, Attempts: 1, Failovers: 0, TtftMs: expect.any(Number) });
-      expect(metricsOf(streamed!).TtftMs).toBe('Milliseconds');
+      expect(metricsOf(streamed).TtftMs).toBe('Milliseconds');
       // An unknown model is one dimension value, whatever the client typed; no attempt was made.
       expect(unknown).toMatchObject({ Model: 'unknown', Status: 404, Errors: 1, Faults: 0, Attempts: 0 });
-      expect(metricsOf(unknown!)).not.toHaveProperty('TtftMs');
-      expect(metricsOf(unknown!)).not.toHaveProperty('InputTokens');
+      expect(metricsOf(unknown)).not.toHaveProperty('TtftMs');
+      expect(metricsOf(unknown)).not.toHaveProperty('InputTokens');
     } finally {
       await tg.close();
     }
@@ -134,7 +135,7 @@ describe('EMF lines through the gateway', () => {
       expect(off.requests()).toHaveLength(1);
       expect(off.emf()).toEqual([]);
       const [doc] = on.emf();
-      expect(emfProblems(doc!)).toEqual([]);
+      expect(emfProblems(doc)).toEqual([]);
       expect(doc).toMatchObject({ Service: 'gw-local', _aws: { CloudWatchMetrics: [{ Namespace: 'Team/Gateway' }] } });
     } finally {
       await Promise.all([a.close(), b.close()]);

@@ -4,6 +4,7 @@
  * provider key a fake echoes back in its 401, not a key id a provider quotes in a 500,
  * not the client's own key. Prompts and answers only when the config asks.
  */
+import { expect } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { parseConfig } from '../../runtime/src/config/load';
@@ -78,7 +79,7 @@ describe('request logs through the gateway', () => {
     await until(() => logs.requests().length >= 4);
     const lines = logs.requests();
     expect(lines).toHaveLength(4);
-    const ok = lines[0]!;
+    const ok = lines[0];
     expect(ok).toMatchObject({
       level: 'info',
       service: 'ai-gateway',
@@ -108,12 +109,12 @@ describe('request logs through the gateway', () => {
   it('logs failures with their status, code and the failed attempt', () => {
     const [, misconfigured, awsEcho, unauthenticated] = logs.requests();
     expect(misconfigured).toMatchObject({ level: 'error', model: 'misconfigured', status: 502, errorCode: 'invalid_api_key' });
-    expect(misconfigured!.attempts).toEqual([expect.objectContaining({ route: 'wrong/a1/local/m', outcome: 'refused', status: 401 })]);
+    expect(misconfigured.attempts).toEqual([expect.objectContaining({ route: 'wrong/a1/local/m', outcome: 'refused', status: 401 })]);
     expect(awsEcho).toMatchObject({ level: 'error', model: 'chat' });
     const failed = expect.objectContaining({ route: 'up/a1/local/m', outcome: 'transient', status: 500 });
-    expect(awsEcho!.attempts).toEqual([failed, failed]);
+    expect(awsEcho.attempts).toEqual([failed, failed]);
     // The message is kept for diagnosis, with the credentials cut out.
-    expect(String((awsEcho!.attempts as { message: string }[])[0]!.message)).toContain('signing failed for [redacted]');
+    expect(String((awsEcho.attempts as { message: string }[])[0].message)).toContain('signing failed for [redacted]');
     expect(unauthenticated).toMatchObject({ level: 'info', status: 401 });
   });
 
@@ -205,7 +206,7 @@ describe('content logging', () => {
 
   it('writes prompt and answer when logContent is on', () => {
     const [line] = logWith(true).requests();
-    expect(line!.content).toEqual({ prompt: [{ role: 'user', content: PROMPT }], answer: REPLY });
+    expect(line.content).toEqual({ prompt: [{ role: 'user', content: PROMPT }], answer: REPLY });
   });
 
   it('through the gateway, with observability.logContent on, logs the prompt and the answer', async () => {
@@ -224,7 +225,7 @@ describe('content logging', () => {
       await tg.client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: PROMPT }] });
       await until(() => out.requests().length > 0);
       const [line] = out.requests();
-      expect(line!.content).toEqual({ prompt: [{ role: 'user', content: PROMPT }], answer: REPLY });
+      expect(line.content).toEqual({ prompt: [{ role: 'user', content: PROMPT }], answer: REPLY });
     } finally {
       await tg.close();
       await fake.close();
@@ -259,7 +260,7 @@ describe('log level and route warnings', () => {
     logger.error({ err: new Error(`boom with Bearer ${providerKey}`), headers: { authorization: `Bearer ${clientKey}` } }, 'internal error');
     const [line] = out.records();
     expect(line).toMatchObject({ level: 'error', msg: 'internal error', err: { type: 'Error', message: 'boom with Bearer [redacted]' } });
-    expect((line!.headers as { authorization: string }).authorization).toBe('[redacted]');
+    expect((line.headers as { authorization: string }).authorization).toBe('[redacted]');
     assertAbsent(out.text(), providerKey);
     assertAbsent(out.text(), clientKey);
   });

@@ -1,5 +1,6 @@
 /** The free-text scrubber: credentials of every common shape go, diagnosis stays. */
-import { scrubError, scrubSecrets } from '../../runtime/src/observability/redact';
+import { scrubSecrets } from '../../runtime/src/core/redact';
+import { scrubError } from '../../runtime/src/observability/redact';
 
 describe('scrubSecrets', () => {
   it.each([

@@ -1,13 +1,16 @@
 /** The Anthropic adapter against a wire-faithful fake Messages API on loopback. */
-import { chatRequestSchema, type ChatRequest } from '../../runtime/src/api/chat-request';
-import type { ChatCompletionChunk } from '../../runtime/src/api/openai-types';
+import { expect } from '@jest/globals';
+import { chatRequestSchema, type ChatRequest } from '../../runtime/src/core/chat-request';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import { providerSchema, type ProviderConfig } from '../../runtime/src/config/schema';
 import { createAnthropicAdapter } from '../../runtime/src/providers/anthropic/adapter';
 import { ProviderError } from '../../runtime/src/providers/errors';
-import { withAssistantPrefill } from '../../runtime/src/providers/translate/openai-anthropic';
 import type { CallOptions, ProviderAdapter, Route } from '../../runtime/src/providers/types';
+import { continuationRequests } from '../../runtime/src/stream/resilient-stream';
 import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicRequest } from '../fakes/anthropic';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
+import { nextValue } from '../helpers/iterate';
+import { providerFailure } from '../helpers/provider-failure';
 
 /** One HTTP client for every adapter in this file (the gateway's own, on Node). */
 const http = createUndiciHttp();
@@ -46,16 +49,6 @@ async function collect(chunks: AsyncIterable<ChatCompletionChunk>): Promise<{ ch
 
 const textOf = (chunks: ChatCompletionChunk[]) => chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
 
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ProviderError) return err;
-    throw err;
-  }
-  throw new Error('expected a ProviderError');
-}
-
 /** Bounded wait for a condition the server side reaches asynchronously (no timing assertion). */
 async function eventually(check: () => boolean): Promise<boolean> {
   for (let i = 0; i < 200; i++) {
@@ -70,8 +63,8 @@ const lastMessage = (req: FakeAnthropicRequest) => req.messages?.[req.messages.l
 /** Replies like a model with one tool: calls it for a question, answers once it has the result. */
 function weatherBot(req: FakeAnthropicRequest) {
   const blocks = lastMessage(req)?.content;
-  const result = Array.isArray(blocks) ? blocks.find((b: { type?: string }) => b.type === 'tool_result') : undefined;
-  if (result) return { text: `It is ${(result as { content?: string }).content} in Rome.` };
+  const result = Array.isArray(blocks) ? (blocks as Array<{ type?: string; content?: string }>).find((b) => b.type === 'tool_result') : undefined;
+  if (result) return { text: `It is ${result.content} in Rome.` };
   return { text: 'Let me check.', toolUses: [{ id: 'toolu_rome', name: 'weather', input: { city: 'Rome', units: 'metric' } }] };
 }
 
@@ -195,7 +188,7 @@ describe('Anthropic adapter', () => {
 
     it('continues an assistant prefill: the answer holds only the continuation', async () => {
       const before = fake.requests.length;
-      const req = withAssistantPrefill(ask('Capital of France?'), 'The capital of France is ');
+      const [req] = continuationRequests(ask('Capital of France?'), 'The capital of France is ', true);
       const { completion } = await adapter.complete(route, req, opts());
       expect(completion.choices[0].message.content).toBe(' Paris.');
       const sent = fake.requests[before].body as FakeAnthropicRequest;
@@ -216,7 +209,7 @@ describe('Anthropic adapter', () => {
 
     it('refuses a request Anthropic cannot take before calling it', async () => {
       const before = fake.requests.length;
-      const err = await failure(adapter.complete(route, ask('Hi', { temperature: 1.7 }), opts()));
+      const err = await providerFailure(adapter.complete(route, ask('Hi', { temperature: 1.7 }), opts()));
       expect(err).toMatchObject({ failure: 'refused', param: 'temperature' });
       expect(fake.requests.length).toBe(before);
     });
@@ -295,7 +288,7 @@ describe('Anthropic adapter', () => {
         const { chunks } = await a.stream(routeOf(p), ask('Hi', { stream: true }), opts(ac.signal));
         const it = chunks[Symbol.asyncIterator]();
         const seen: string[] = [];
-        while (seen.join('') !== 'Hello from') seen.push((await it.next()).value?.choices[0]?.delta.content ?? '');
+        while (seen.join('') !== 'Hello from') seen.push((await nextValue(it))?.choices[0]?.delta.content ?? '');
         expect(own.openConnections()).toBe(1);
         const pending = it.next();
         ac.abort(new Error('client went away'));
@@ -321,8 +314,8 @@ describe('Anthropic adapter', () => {
       [413, 'refused', 'request_too_large'],
     ])('status %i is %s (%s), for complete and stream', async (status, failureClass, type) => {
       fake.faults.push({ kind: 'status', status }, { kind: 'status', status });
-      const c = await failure(adapter.complete(route, ask('Hi'), opts()));
-      const s = await failure(adapter.stream(route, ask('Hi', { stream: true }), opts()));
+      const c = await providerFailure(adapter.complete(route, ask('Hi'), opts()));
+      const s = await providerFailure(adapter.stream(route, ask('Hi', { stream: true }), opts()));
       for (const err of [c, s]) expect(err).toMatchObject({ failure: failureClass, status, code: type });
       if (status === 429) expect(c.retryAfterMs).toBe(1000);
     });
@@ -331,7 +324,7 @@ describe('Anthropic adapter', () => {
       const wrong = 'sk-ant-api03-wrong-key-zzzzzzzzzzzzzzzzzzzz';
       const a = createAnthropicAdapter(provider, { resolveCredential: async () => wrong, http });
       try {
-        const err = await failure(a.complete(route, ask('Hi'), opts()));
+        const err = await providerFailure(a.complete(route, ask('Hi'), opts()));
         expect(err).toMatchObject({ failure: 'refused', status: 401, code: 'authentication_error' });
         expect(err.message).toContain('invalid x-api-key');
         expect(err.message).not.toContain(wrong);
@@ -345,7 +338,7 @@ describe('Anthropic adapter', () => {
         { kind: 'status', status: 401, message: `invalid x-api-key: ${KEY}` },
         { kind: 'status', status: 400, message: `bad header x-api-key=${KEY}` },
       );
-      const errors = [await failure(adapter.complete(route, ask('Hi'), opts())), await failure(adapter.stream(route, ask('Hi', { stream: true }), opts()))];
+      const errors = [await providerFailure(adapter.complete(route, ask('Hi'), opts())), await providerFailure(adapter.stream(route, ask('Hi', { stream: true }), opts()))];
       for (const err of errors) {
         expect(err.message).not.toContain(KEY);
         expect(JSON.stringify({ ...err, message: err.message })).not.toContain(KEY);
@@ -354,14 +347,14 @@ describe('Anthropic adapter', () => {
     });
 
     it('a prompt too long for the model is context_length', async () => {
-      const err = await failure(adapter.complete(route, ask('x'.repeat(10_000), { max_tokens: 99_000 }), opts()));
+      const err = await providerFailure(adapter.complete(route, ask('x'.repeat(10_000), { max_tokens: 99_000 }), opts()));
       expect(err).toMatchObject({ failure: 'context_length', status: 400 });
       expect(err.message).toContain('prompt is too long');
     });
 
     it.each(['garbage', 'wrong-content-type'] as const)('%s on 200 is a transient ProviderError, for complete and stream', async (kind) => {
       fake.faults.push({ kind }, { kind });
-      const c = await failure(adapter.complete(route, ask('Hi'), opts()));
+      const c = await providerFailure(adapter.complete(route, ask('Hi'), opts()));
       expect(c.failure).toBe('transient');
       expect(c.message).toMatch(kind === 'garbage' ? /not JSON/ : /content-type "text\/html.*not JSON/);
       let s: unknown;
@@ -375,8 +368,8 @@ describe('Anthropic adapter', () => {
 
     it('a reset connection and a cut JSON body are transient', async () => {
       fake.faults.push({ kind: 'reset' }, { kind: 'cut', afterChunks: 0 });
-      expect((await failure(adapter.complete(route, ask('Hi'), opts()))).failure).toBe('transient');
-      expect((await failure(adapter.complete(route, ask('Hi'), opts()))).failure).toBe('transient');
+      expect((await providerFailure(adapter.complete(route, ask('Hi'), opts()))).failure).toBe('transient');
+      expect((await providerFailure(adapter.complete(route, ask('Hi'), opts()))).failure).toBe('transient');
     });
 
     it('a delayed answer still arrives', async () => {
@@ -387,7 +380,7 @@ describe('Anthropic adapter', () => {
     it('an account without a key fails this route (transient), naming the account', async () => {
       const a = createAnthropicAdapter(provider, { resolveCredential: async () => undefined, http });
       try {
-        const err = await failure(a.complete(route, ask('Hi'), opts()));
+        const err = await providerFailure(a.complete(route, ask('Hi'), opts()));
         expect(err).toMatchObject({ failure: 'transient', code: 'no_credentials' });
         expect(err.message).toContain('acct-1');
       } finally {

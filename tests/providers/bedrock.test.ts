@@ -2,14 +2,17 @@
  * The Bedrock adapter, with the real @aws-sdk/client-bedrock-runtime inside it, against a
  * wire-faithful fake Bedrock Runtime on loopback (SigV4, JSON, AWS event stream).
  */
-import { chatRequestSchema, type ChatRequest } from '../../runtime/src/api/chat-request';
-import type { ChatCompletionChunk, ToolCall } from '../../runtime/src/api/openai-types';
+import { chatRequestSchema, type ChatRequest } from '../../runtime/src/core/chat-request';
+import type { ChatCompletionChunk, ToolCall } from '../../runtime/src/core/openai-types';
 import { providerSchema, type ProviderConfig } from '../../runtime/src/config/schema';
 import { createBedrockAdapter, type BedrockAdapter } from '../../runtime/src/providers/bedrock/adapter';
-import { ProviderError, type FailureClass } from '../../runtime/src/providers/errors';
+import type { FailureClass } from '../../runtime/src/core/attempt';
+import { ProviderError } from '../../runtime/src/providers/errors';
 import type { CallOptions, Route } from '../../runtime/src/providers/types';
 import { DEFAULT_REPLY_TEXT, startFakeBedrock, type BedrockRecordedRequest, type FakeBedrock } from '../fakes/bedrock';
 import type { Fault } from '../fakes/fault';
+import { nextValue } from '../helpers/iterate';
+import { providerFailure } from '../helpers/provider-failure';
 
 const MODEL = 'amazon.nova-pro-v1:0';
 const FAKE_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
@@ -65,16 +68,6 @@ function toolCallsOf(chunks: ChatCompletionChunk[]): ToolCall[] {
     }
   }
   return calls;
-}
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ProviderError) return err;
-    throw err;
-  }
-  throw new Error('expected a ProviderError');
 }
 
 /** Bounded wait for a condition the server side reaches asynchronously (no timing assertion). */
@@ -212,7 +205,7 @@ describe('Bedrock adapter', () => {
     });
 
     it('refuses invalid tool call arguments before calling Bedrock', async () => {
-      const err = await failure(
+      const err = await providerFailure(
         adapter.complete(
           route,
           chat({
@@ -285,7 +278,7 @@ describe('Bedrock adapter', () => {
       expect(error).toBeUndefined();
       expect(textOf(chunks)).toBe('Checking both.');
       const calls = toolCallsOf(chunks);
-      expect(calls.map((c) => [c.id, c.function.name, JSON.parse(c.function.arguments)])).toEqual([
+      expect(calls.map((c) => [c.id, c.function.name, JSON.parse(c.function.arguments) as unknown])).toEqual([
         ['tooluse_paris', 'get_weather', { city: 'Paris', days: [1, 2, 3] }],
         ['tooluse_time', 'get_time', { zone: 'Europe/Paris' }],
       ]);
@@ -325,28 +318,28 @@ describe('Bedrock adapter', () => {
 
     it.each(cases)('complete(): %s', async (_, fault, failureClass, status) => {
       fake.faults.push(fault);
-      const err = await failure(adapter.complete(route, ask('Hi'), opts()));
+      const err = await providerFailure(adapter.complete(route, ask('Hi'), opts()));
       expect(err.failure).toBe(failureClass);
       expect(err.status).toBe(status);
     });
 
     it.each(cases)('stream() rejects before any chunk: %s', async (_, fault, failureClass, status) => {
       fake.faults.push(fault);
-      const err = await failure(adapter.stream(route, ask('Hi'), opts()));
+      const err = await providerFailure(adapter.stream(route, ask('Hi'), opts()));
       expect(err.failure).toBe(failureClass);
       expect(err.status).toBe(status);
     });
 
     it("returns the provider's message for refusals", async () => {
       fake.faults.push({ kind: 'status', status: 400, message: 'Malformed input request: #: extraneous key [foo]' });
-      const err = await failure(adapter.complete(route, ask('Hi'), opts()));
+      const err = await providerFailure(adapter.complete(route, ask('Hi'), opts()));
       expect(err.message).toBe('Malformed input request: #: extraneous key [foo]');
       expect(err.code).toBe('ValidationException');
     });
 
     it('honours Retry-After on throttling', async () => {
       fake.faults.push({ kind: 'status', status: 429, headers: { 'retry-after': '2' } });
-      const err = await failure(adapter.complete(route, ask('Hi'), opts()));
+      const err = await providerFailure(adapter.complete(route, ask('Hi'), opts()));
       expect(err.failure).toBe('throttled');
       expect(err.retryAfterMs).toBe(2000);
     });
@@ -388,14 +381,14 @@ describe('Bedrock adapter', () => {
 
     it.each(['garbage', 'wrong-content-type'] as const)('a 200 answer that is not Converse (%s) is transient', async (kind) => {
       fake.faults.push({ kind }, { kind });
-      expect((await failure(adapter.complete(route, ask('Hi'), opts()))).failure).toBe('transient');
-      expect((await failure(adapter.stream(route, ask('Hi'), opts()))).failure).toBe('transient');
+      expect((await providerFailure(adapter.complete(route, ask('Hi'), opts()))).failure).toBe('transient');
+      expect((await providerFailure(adapter.stream(route, ask('Hi'), opts()))).failure).toBe('transient');
     });
 
     it('a connection reset is transient', async () => {
       fake.faults.push({ kind: 'reset' }, { kind: 'reset' });
-      expect((await failure(adapter.complete(route, ask('Hi'), opts()))).failure).toBe('transient');
-      expect((await failure(adapter.stream(route, ask('Hi'), opts()))).failure).toBe('transient');
+      expect((await providerFailure(adapter.complete(route, ask('Hi'), opts()))).failure).toBe('transient');
+      expect((await providerFailure(adapter.stream(route, ask('Hi'), opts()))).failure).toBe('transient');
     });
 
     it('serves normally after a delay fault', async () => {
@@ -426,8 +419,8 @@ describe('Bedrock adapter: aborts and connections', () => {
       const controller = new AbortController();
       const { chunks } = await adapter.stream(routeOf(provider), ask('Hi'), opts(controller.signal));
       const iterator = chunks[Symbol.asyncIterator]();
-      expect((await iterator.next()).value?.choices[0].delta).toEqual({ role: 'assistant', content: '' });
-      expect((await iterator.next()).value?.choices[0].delta).toEqual({ content: 'Hello ' });
+      expect((await nextValue(iterator))?.choices[0].delta).toEqual({ role: 'assistant', content: '' });
+      expect((await nextValue(iterator))?.choices[0].delta).toEqual({ content: 'Hello ' });
       const pending = iterator.next();
       expect(fake.openConnections()).toBe(1);
 

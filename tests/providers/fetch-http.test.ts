@@ -3,16 +3,17 @@
  * OpenAI server on 127.0.0.1: answers, streams, refusals, breaks and aborts come out the
  * same as over undici, and health checks read through it.
  */
-import { chatRequestSchema, type ChatRequest } from '../../runtime/src/api/chat-request';
-import type { ChatCompletionChunk } from '../../runtime/src/api/openai-types';
+import { expect } from '@jest/globals';
+import { chatRequestSchema, type ChatRequest } from '../../runtime/src/core/chat-request';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import { providerSchema, type ProviderConfig } from '../../runtime/src/config/schema';
 import { EndpointProber } from '../../runtime/src/health/prober';
 import { ProviderError } from '../../runtime/src/providers/errors';
 import { createFetchHttp } from '../../runtime/src/providers/fetch-http';
 import { createOpenAIAdapter } from '../../runtime/src/providers/openai/adapter';
 import type { CallOptions, Route } from '../../runtime/src/providers/types';
-import { systemClock } from '../../runtime/src/routing/clock';
-import { CancelSource } from '../../runtime/src/routing/signals';
+import { systemClock } from '../../runtime/src/core/clock';
+import { CancelSource } from '../../runtime/src/core/cancellation';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 
 const REPLY = 'A fox, answered through fetch.';
@@ -26,7 +27,7 @@ beforeEach(async () => {
 });
 afterEach(() => fake.close());
 
-const route = (): Route => ({ key: 'spokes/s/r/chat', provider, account: provider.accounts[0]!, endpoint: provider.accounts[0]!.endpoints[0]!, model: 'chat', logicalModel: 'chat' });
+const route = (): Route => ({ key: 'spokes/s/r/chat', provider, account: provider.accounts[0], endpoint: provider.accounts[0].endpoints[0], model: 'chat', logicalModel: 'chat' });
 const ask = (extra: Record<string, unknown> = {}): ChatRequest => chatRequestSchema.parse({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], ...extra });
 /** As the gateway calls adapters: the attempt's cancellation, a standard signal only on demand. */
 function opts(cancel = new CancelSource()): CallOptions {
@@ -50,10 +51,10 @@ async function collect(chunks: AsyncIterable<ChatCompletionChunk>): Promise<Chat
 
 test('a completion comes back whole, as the upstream sent it', async () => {
   const { completion, body } = await adapter().complete(route(), ask(), opts());
-  expect(completion.choices[0]!.message.content).toBe(REPLY);
+  expect(completion.choices[0].message.content).toBe(REPLY);
   expect(completion.usage.total_tokens).toBeGreaterThan(0);
   expect(JSON.parse(body!)).toEqual(completion);
-  expect(fake.requests[0]!.headers['x-request-id']).toBe('req-fetch');
+  expect(fake.requests[0].headers['x-request-id']).toBe('req-fetch');
 });
 
 test('a stream comes chunk by chunk and ends with one usage chunk', async () => {

@@ -3,18 +3,20 @@
  * on 127.0.0.1: what goes on the wire, what comes back, and how every fault is classified.
  */
 import OpenAI from 'openai';
-import { chatRequestSchema, type ChatRequest } from '../../runtime/src/api/chat-request';
-import type { ChatCompletionChunk } from '../../runtime/src/api/openai-types';
+import { chatRequestSchema, type ChatRequest } from '../../runtime/src/core/chat-request';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import { providerSchema, type ProviderConfig } from '../../runtime/src/config/schema';
 import { resolveLocalCredential } from '../../runtime/src/providers/credentials';
-import { ProviderError, type FailureClass } from '../../runtime/src/providers/errors';
+import type { FailureClass } from '../../runtime/src/core/attempt';
+import { ProviderError } from '../../runtime/src/providers/errors';
 import { baseUrl, createOpenAIAdapter, type OpenAIAdapter } from '../../runtime/src/providers/openai/adapter';
 import type { CallOptions, Route } from '../../runtime/src/providers/types';
 import type { Fault } from '../fakes/fault';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai';
 import { until } from '../helpers/until';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
-import { CancelSource } from '../../runtime/src/routing/signals';
+import { CancelSource } from '../../runtime/src/core/cancellation';
+import { nextValue } from '../helpers/iterate';
 
 /** One HTTP client for every adapter in this file (the gateway's own, on Node). */
 const http = createUndiciHttp();
@@ -24,6 +26,8 @@ const KEY_ENV = 'OPENAI_ADAPTER_TEST_KEY';
 const KEY = 'sk-test-Q7wErTy8uIoP9aSdFgHjKl0zXcVbNm42';
 const REPLY = 'The quick brown fox jumps over the lazy dog, twice over.';
 const UPSTREAM_MODEL = 'gpt-4o-mini-2024-07-18';
+/** The gateway's estimate of request()'s prompt: its text and 16 characters of framing, 4 characters a token. */
+const PROMPT_ESTIMATE = Math.ceil(('Say something about foxes.'.length + 16) / 4);
 
 let fake: FakeOpenAI;
 let adapter: OpenAIAdapter;
@@ -195,9 +199,9 @@ describe('non-streaming', () => {
     await setup({ editCompletion: ({ usage: _dropped, ...rest }) => rest });
     const { completion } = await adapter.complete(routeOf(provider), request(), callOpts());
     expect(completion.usage).toEqual({
-      prompt_tokens: Math.ceil('Say something about foxes.'.length / 4),
+      prompt_tokens: PROMPT_ESTIMATE,
       completion_tokens: Math.ceil(REPLY.length / 4),
-      total_tokens: Math.ceil('Say something about foxes.'.length / 4) + Math.ceil(REPLY.length / 4),
+      total_tokens: PROMPT_ESTIMATE + Math.ceil(REPLY.length / 4),
     });
   });
 
@@ -304,7 +308,7 @@ describe('streaming', () => {
     expect(chunks[chunks.length - 1]).toMatchObject({
       object: 'chat.completion.chunk',
       choices: [],
-      usage: { prompt_tokens: Math.ceil('Say something about foxes.'.length / 4), completion_tokens: Math.ceil(REPLY.length / 4) },
+      usage: { prompt_tokens: PROMPT_ESTIMATE, completion_tokens: Math.ceil(REPLY.length / 4) },
     });
   });
 
@@ -314,7 +318,7 @@ describe('streaming', () => {
       editFrames: (f) => {
         const kept = f.filter((frame) => !frame.includes('"choices":[]'));
         const finish = kept.length - 2;
-        const doc = JSON.parse(kept[finish].slice(6));
+        const doc = JSON.parse(kept[finish].slice(6)) as Record<string, unknown>;
         kept[finish] = `data: ${JSON.stringify({ ...doc, usage })}\n\n`;
         return kept;
       },
@@ -349,9 +353,9 @@ describe('streaming', () => {
   });
 
   test.each([
-    [{ kind: 'stream-error', afterChunks: 1 } as Fault, 'transient'],
-    [{ kind: 'stream-error', afterChunks: 1, code: '400', message: "This model's maximum context length is 4096 tokens." } as Fault, 'context_length'],
-    [{ kind: 'stream-error', afterChunks: 0, code: 'rate_limit_exceeded', message: 'slow down' } as Fault, 'throttled'],
+    [{ kind: 'stream-error', afterChunks: 1 } satisfies Fault, 'transient'],
+    [{ kind: 'stream-error', afterChunks: 1, code: '400', message: "This model's maximum context length is 4096 tokens." } satisfies Fault, 'context_length'],
+    [{ kind: 'stream-error', afterChunks: 0, code: 'rate_limit_exceeded', message: 'slow down' } satisfies Fault, 'throttled'],
   ])('an in-stream vLLM error is classified (%o)', async (fault, failure) => {
     await setup();
     fake.faults.push(fault);
@@ -525,7 +529,7 @@ describe('connections', () => {
     const ac = new AbortController();
     const res = await adapter.stream(routeOf(provider), request({ stream: true }), callOpts(ac.signal));
     const it = res.chunks[Symbol.asyncIterator]();
-    expect((await it.next()).value?.choices[0].delta.role).toBe('assistant');
+    expect((await nextValue(it))?.choices[0].delta.role).toBe('assistant');
     expect(fake.openConnections()).toBe(1);
     ac.abort(new Error('client went away'));
     await expect(it.next()).rejects.toThrow('client went away');

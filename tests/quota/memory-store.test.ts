@@ -1,5 +1,5 @@
 import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
-import { ManualClock } from '../../runtime/src/routing/clock';
+import { ManualClock } from '../helpers/manual-clock';
 
 describe('MemoryQuotaStore', () => {
   let clock: ManualClock;

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { RedisQuotaStore, routeKeys, type RedisQuotaStoreOptions } from '../../runtime/src/quota/redis-store';
-import { ManualClock, systemClock } from '../../runtime/src/routing/clock';
+import { systemClock } from '../../runtime/src/core/clock';
+import { ManualClock } from '../helpers/manual-clock';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 
 describe('RedisQuotaStore on a real redis-server', () => {

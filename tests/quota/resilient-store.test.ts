@@ -7,7 +7,7 @@ import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
 import { routeKeys } from '../../runtime/src/quota/redis-store';
 import { ResilientQuotaStore, type ResilientQuotaStoreOptions } from '../../runtime/src/quota/resilient-store';
 import type { QuotaStore } from '../../runtime/src/quota/store';
-import { systemClock } from '../../runtime/src/routing/clock';
+import { systemClock } from '../../runtime/src/core/clock';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 
 const ROUTE = 'openai/acct-a/us-east-1/gpt-4o';
@@ -24,7 +24,7 @@ describe('ResilientQuotaStore on a real redis-server', () => {
     prefix = `resilient${++prefixes}:`;
   });
   afterEach(async () => {
-    await Promise.all(stores.map((s) => s.close?.()));
+    await Promise.all(stores.map(async (s) => s.close?.()));
     await Promise.all(admins.map((c) => c.quit()));
     stores = [];
     admins = [];

@@ -4,7 +4,7 @@
  * and Redis dying mid-load costs no request.
  */
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
-import { startGateway, type TestGateway } from '../helpers/gateway';
+import { healthOf, startGateway, type TestGateway } from '../helpers/gateway';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 
 const chatRequests = (f: FakeOpenAI) => f.requests.filter((r) => r.path === '/v1/chat/completions').length;
@@ -57,7 +57,7 @@ describe('shared quota state in Redis', () => {
       Array.from({ length: concurrency }, async (_, w) => {
         while (next < n) {
           next++;
-          const gw = gws[w % gws.length]!;
+          const gw = gws[w % gws.length];
           try {
             await gw.client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
           } catch {
@@ -91,7 +91,7 @@ describe('shared quota state in Redis', () => {
     await redis.kill();
     const errors = (await first) + (await send(40, 4));
     expect(errors).toBe(0);
-    const degraded = await (await fetch(`${gws[0]!.url}/healthz`)).json();
+    const degraded = await healthOf(gws[0].url);
     expect(degraded.status).toBe('degraded');
     // Serving on local estimates: each instance takes its share of the quota.
     expect(degraded.quota).toMatchObject({ backend: 'memory', degraded: true });
@@ -100,7 +100,7 @@ describe('shared quota state in Redis', () => {
     let cleared = false;
     for (let i = 0; i < 50 && !cleared; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      cleared = (await (await fetch(`${gws[0]!.url}/healthz`)).json()).status === 'ok';
+      cleared = (await healthOf(gws[0].url)).status === 'ok';
     }
     expect(cleared).toBe(true);
     expect(await send(20, 4)).toBe(0);

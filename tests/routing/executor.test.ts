@@ -1,5 +1,5 @@
 /** Every failover decision of the attempt executor, on a manual clock with scripted providers. */
-import { systemClock } from '../../runtime/src/routing/clock';
+import { systemClock } from '../../runtime/src/core/clock';
 import { AllRoutesFailed } from '../../runtime/src/routing/executor';
 import { core, fail, ok, twoAccountsAndFallback } from './harness';
 
@@ -73,7 +73,7 @@ describe('AttemptExecutor', () => {
         calls++;
         return fail('refused', { status: 400, code: 'content_filter' });
       })
-      .catch((e) => e);
+      .catch((e: unknown) => e);
     expect(calls).toBe(1);
     expect(err).toBeInstanceOf(AllRoutesFailed);
     expect((err as AllRoutesFailed).last?.code).toBe('content_filter');
@@ -96,7 +96,7 @@ describe('AttemptExecutor', () => {
         tried.push(route.key);
         return fail('context_length', { status: 400 });
       })
-      .catch((e) => e);
+      .catch((e: unknown) => e);
     expect(tried).toHaveLength(1);
     expect((err as AllRoutesFailed).last?.failure).toBe('context_length');
   });
@@ -135,7 +135,7 @@ describe('AttemptExecutor', () => {
         calls++;
         return down();
       })
-      .catch((e) => e)) as AllRoutesFailed;
+      .catch((e: unknown) => e)) as AllRoutesFailed;
     expect(calls).toBe(0);
     expect(err.attempts.map((a) => a.outcome)).toEqual(['ejected', 'ejected', 'ejected']);
     expect(err.message).toContain(`${B}: ejected`);
@@ -179,13 +179,13 @@ describe('AttemptExecutor', () => {
     n = 0;
     const err = await c.executor
       .run(c.request('chat', { deadline: Date.now() + 2000 }), (route) => (++n === 1 ? fail('throttled', { status: 429, retryAfterMs: 30_000 }) : ok(route)))
-      .catch((e) => e);
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AllRoutesFailed);
   });
 
   it('stops retrying when the retry budget is spent', async () => {
     const c = core(twoAccountsAndFallback(), { budget: { ratio: 0, minPerWindow: 1, windowMs: 10_000 } });
-    const err = (await c.executor.run(c.request(), () => fail('transient', { status: 500 })).catch((e) => e)) as AllRoutesFailed;
+    const err = (await c.executor.run(c.request(), () => fail('transient', { status: 500 })).catch((e: unknown) => e)) as AllRoutesFailed;
     expect(err.attempts.map((a) => a.outcome)).toEqual(['transient', 'transient', 'budget']);
   });
 
@@ -198,7 +198,7 @@ describe('AttemptExecutor', () => {
       c.stats.get('p/a/fast/m').completeMs.value = fastMs;
       c.stats.get('p/a/slow/m').completeMs.value = slowMs;
       const counts: Record<string, number> = { fast: 0, slow: 0 };
-      for (let i = 0; i < 1000; i++) counts[c.selector.select(c.table.get('chat')!, false).groups[0]![0]!.endpoint.region]!++;
+      for (let i = 0; i < 1000; i++) counts[c.selector.select(c.table.get('chat')!, false).groups[0][0].endpoint.region]++;
       return counts;
     };
     const slower = firstChoices(50, 200);
@@ -214,7 +214,7 @@ describe('AttemptExecutor', () => {
     const c = core(twoAccountsAndFallback({ limits: { '*': { rpm: 100 } } }));
     for (let i = 0; i < 80; i++) await c.quota.reserve(A1, { rpm: 100 }, 1);
     let a2 = 0;
-    for (let i = 0; i < 100; i++) if (c.selector.select(c.table.get('chat')!, false).groups[0]![0]!.key === A2) a2++;
+    for (let i = 0; i < 100; i++) if (c.selector.select(c.table.get('chat')!, false).groups[0][0].key === A2) a2++;
     expect(a2).toBeGreaterThan(90);
   });
 

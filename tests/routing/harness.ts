@@ -5,10 +5,11 @@ import { RouteStatsRegistry } from '../../runtime/src/health/route-stats';
 import { ProviderError } from '../../runtime/src/providers/errors';
 import type { Route, UpstreamMeta } from '../../runtime/src/providers/types';
 import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
-import { ManualClock, type Clock } from '../../runtime/src/routing/clock';
+import type { Clock } from '../../runtime/src/core/clock';
+import { ManualClock } from '../helpers/manual-clock';
 import { AttemptExecutor, type RoutedRequest } from '../../runtime/src/routing/executor';
 import { RetryBudget, type RetryBudgetPolicy } from '../../runtime/src/routing/retry';
-import { CancelSource } from '../../runtime/src/routing/signals';
+import { CancelSource } from '../../runtime/src/core/cancellation';
 import { buildRouteTable } from '../../runtime/src/routing/route-table';
 import { RouteSelector } from '../../runtime/src/routing/selector';
 import { DEFAULT_TIMEOUTS } from '../../runtime/src/routing/timeouts';
@@ -36,7 +37,7 @@ export function core(doc: GatewayConfigInput, opts: { clock?: Clock; budget?: Re
   const selector = new RouteSelector(stats, quota, random);
   const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock, opts.budget), clock, random: () => 0 });
   const request = (model = 'chat', over: Partial<RoutedRequest> = {}): RoutedRequest => ({
-    model: table.get(model)!,
+    routes: table.get(model)!,
     stream: false,
     estimatedTokens: 100,
     deadline: clock.now() + 60_000,

@@ -1,4 +1,4 @@
-import { ManualClock } from '../../runtime/src/routing/clock';
+import { ManualClock } from '../helpers/manual-clock';
 import { fullJitterBackoff, RetryBudget } from '../../runtime/src/routing/retry';
 
 describe('retry', () => {

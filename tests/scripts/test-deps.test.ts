@@ -11,11 +11,12 @@ import { join, resolve } from 'node:path';
 
 const SCRIPT = resolve(__dirname, '../../scripts/test-deps.js');
 // A plain Node script (no types): the shape used here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain Node script without types
 const { ensureTestDeps, installPlan, readOsRelease, NEEDS } = require(SCRIPT) as {
-  ensureTestDeps(env: NodeJS.ProcessEnv, log: (line: string) => void, uid: number): Record<string, string>;
-  readOsRelease(file: string): { ubuntu: boolean };
+  ensureTestDeps(this: void, env: NodeJS.ProcessEnv, log: (line: string) => void, uid: number): Record<string, string>;
+  readOsRelease(this: void, file: string): { ubuntu: boolean };
   NEEDS: { apt(os: { ubuntu: boolean }): string }[];
-  installPlan(packages: string[], host: { uid: number; hasAptGet: boolean; hasSudo: boolean; sudoWithoutPassword: boolean }): { run?: string[][]; ask?: string };
+  installPlan(this: void, packages: string[], host: { uid: number; hasAptGet: boolean; hasSudo: boolean; sudoWithoutPassword: boolean }): { run?: string[][]; ask?: string };
 };
 
 const ROOT = 0;

@@ -10,6 +10,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../fakes/secrets-manager';
 import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
+import type { ErrorBody } from '../helpers/gateway';
 
 const OPENAI_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:openai-key-AbCdEf';
 const ANTHROPIC_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:anthropic-key-XyZ123';
@@ -114,7 +115,7 @@ test('a 401 with an unchanged secret is not retried, and the key is not in the a
   const res = await postJson(`${gw!.url}/v1/chat/completions`, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
   const text = await res.text();
   expect(res.status).toBe(502);
-  expect(JSON.parse(text).error.code).toBe('invalid_api_key');
+  expect((JSON.parse(text) as ErrorBody).error.code).toBe('invalid_api_key');
   expect(text).not.toContain('WRONG-key');
   expect(openai.requests).toHaveLength(1); // the refresh found the same value: no second call
   expect(sm.served()).toBe(2);

@@ -3,12 +3,12 @@
  * client that reads slowly is not the upstream stalling, and a real stall still ends the
  * stream with a `silent` failure (continued elsewhere when a route can take it).
  */
-import type { ChatRequest } from '../../runtime/src/api/chat-request';
-import type { ChatCompletionChunk } from '../../runtime/src/api/openai-types';
-import { ProviderError } from '../../runtime/src/providers/errors';
+import type { ChatRequest } from '../../runtime/src/core/chat-request';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
+import type { ProviderError } from '../../runtime/src/providers/errors';
 import type { Route } from '../../runtime/src/providers/types';
 import type { Answered } from '../../runtime/src/routing/executor';
-import { CancelSource } from '../../runtime/src/routing/signals';
+import { CancelSource } from '../../runtime/src/core/cancellation';
 import { resilientStream, type ContinuationDeps } from '../../runtime/src/stream/resilient-stream';
 import type { StartedStream } from '../../runtime/src/stream/started-stream';
 

@@ -3,7 +3,7 @@
  * not use and a tenant over its limit each get a clear 401/403/429, and the provider never
  * sees the request. Plus the config rules for tenant identities.
  */
-import { hashKey, TenantDirectory } from '../../runtime/src/api/auth';
+import { hashKey, TenantDirectory } from '../../runtime/src/tenants/auth';
 import { parseConfig } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { hashKey } from '../../runtime/src/api/auth';
+import { hashKey } from '../../runtime/src/tenants/auth';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { generateKey } from '../../runtime/src/tenants/keys';
 import { simulatedConfig, startGateway } from '../helpers/gateway';

@@ -4,7 +4,8 @@
  * verified. Real API Gateway REST proxy events go through the real Lambda handler, which
  * forwards to a real spoke gateway on loopback.
  */
-import { hashKey } from '../../runtime/src/api/auth';
+import { expect } from '@jest/globals';
+import { hashKey } from '../../runtime/src/tenants/auth';
 import { claimValues, requestIdentity } from '../../runtime/src/tenants/lambda-identity';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
 
@@ -74,7 +75,9 @@ describe('tenant from the API Gateway request context (Lambda)', () => {
       ],
     });
     jest.isolateModules(() => {
-      handler = require('../../runtime/src/lambda').handler;
+      // A fresh module: the handler reads its environment when it loads.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- isolateModules needs a synchronous load
+      handler = (require('../../runtime/src/lambda') as typeof import('../../runtime/src/lambda')).handler as typeof handler;
     });
   });
   afterAll(async () => {

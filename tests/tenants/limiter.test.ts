@@ -1,13 +1,13 @@
 /** TenantLimiter on its own: exactly-once slot release, oversize requests, a failing store. */
-import { GatewayError } from '../../runtime/src/api/errors';
+import { GatewayError } from '../../runtime/src/core/gateway-error';
 import { parseConfig } from '../../runtime/src/config/load';
 import type { TenantConfig } from '../../runtime/src/config/schema';
 import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
 import type { QuotaStore } from '../../runtime/src/quota/store';
-import { ManualClock } from '../../runtime/src/routing/clock';
+import { ManualClock } from '../helpers/manual-clock';
 import { TenantLimiter, tenantQuotaKey } from '../../runtime/src/tenants/limiter';
 
-const tenant = (limits: TenantConfig['limits']): TenantConfig => parseConfig({ tenants: [{ id: 't', apiKeyIds: ['k'], limits }] }).tenants[0]!;
+const tenant = (limits: TenantConfig['limits']): TenantConfig => parseConfig({ tenants: [{ id: 't', apiKeyIds: ['k'], limits }] }).tenants[0];
 
 async function refusal(p: Promise<unknown>): Promise<GatewayError> {
   try {

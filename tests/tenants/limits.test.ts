@@ -4,13 +4,14 @@
  * concurrent requests whose slots come back after an answer, a failure or a client that
  * went away. Refused requests never reach the provider.
  */
-import { hashKey } from '../../runtime/src/api/auth';
+import { hashKey } from '../../runtime/src/tenants/auth';
 import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
-import { ManualClock } from '../../runtime/src/routing/clock';
+import { ManualClock } from '../helpers/manual-clock';
 import { tenantQuotaKey } from '../../runtime/src/tenants/limiter';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
 import { CHAT, chatAs, waitUntil } from './helpers';
+import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 
 type ErrorBody = { error: { type: string; code: string; message: string } };
 
@@ -83,7 +84,7 @@ describe('requests and tokens per minute', () => {
     const key = tenantQuotaKey('by-tokens');
     const res = await chatAs(gw.url, 'key-t', { ...CHAT, max_tokens: 200, stream: true, stream_options: { include_usage: true } });
     const events = (await res.text()).split('\n\n').filter((e) => e.startsWith('data: {'));
-    const usage = JSON.parse(events.at(-1)!.slice(6)).usage.total_tokens as number;
+    const usage = (JSON.parse(events.at(-1)!.slice(6)) as ChatCompletionChunk).usage?.total_tokens;
     expect(gw.gateway.quota.peek(key, { tpm: 300 })).toMatchObject({ requestsUsed: 1, tokensUsed: usage });
 
     const failed = await chatAs(gw.url, 'key-t', { ...CHAT, model: 'broken', max_tokens: 200 });

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { hashKey } from '../../runtime/src/api/auth';
+import { hashKey } from '../../runtime/src/tenants/auth';
 import { tenantQuotaKey } from '../../runtime/src/tenants/limiter';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
 import { chatAs, median } from './helpers';

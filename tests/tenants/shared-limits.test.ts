@@ -3,13 +3,13 @@
  * shares the store shares the limit: with `state.redis`, a real redis-server on loopback;
  * without it, any store the instances share.
  */
-import { hashKey } from '../../runtime/src/api/auth';
+import { hashKey } from '../../runtime/src/tenants/auth';
 import { parseConfig } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { createQuotaStore } from '../../runtime/src/quota/factory';
 import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
 import type { QuotaStore } from '../../runtime/src/quota/store';
-import { systemClock } from '../../runtime/src/routing/clock';
+import { systemClock } from '../../runtime/src/core/clock';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { chatAs } from './helpers';
@@ -28,12 +28,12 @@ async function alternate(gws: TestGateway[]) {
   const statuses: number[] = [];
   const retryAfter: Array<string | null> = [];
   for (let i = 0; i < 12; i++) {
-    const res = await chatAs(gws[i % 2]!.url, 'key-a');
+    const res = await chatAs(gws[i % 2].url, 'key-a');
     await res.arrayBuffer();
     statuses.push(res.status);
     if (res.status === 429) retryAfter.push(res.headers.get('retry-after'));
   }
-  return { statuses, retryAfter, other: (await chatAs(gws[0]!.url, 'key-b')).status };
+  return { statuses, retryAfter, other: (await chatAs(gws[0].url, 'key-b')).status };
 }
 
 describe('tenant limits shared by gateway instances', () => {
@@ -51,7 +51,7 @@ describe('tenant limits shared by gateway instances', () => {
       const store = (): QuotaStore => createQuotaStore(parseConfig(config), systemClock, { commandTimeoutMs: 2000, startupWaitMs: 5000 });
       gws = [await startGateway(config, 'all-in-one', { quota: store() }), await startGateway(config, 'all-in-one', { quota: store() })];
       const seen = await alternate(gws);
-      expect(seen.statuses).toEqual([...Array(6).fill(200), ...Array(6).fill(429)]);
+      expect(seen.statuses).toEqual([...Array<number>(6).fill(200), ...Array<number>(6).fill(429)]);
       expect(seen.retryAfter.every((s) => s !== null && Number(s) >= 1 && Number(s) <= 60)).toBe(true);
       expect(seen.other).toBe(200);
     } finally {
@@ -65,7 +65,7 @@ describe('tenant limits shared by gateway instances', () => {
     const shared = new MemoryQuotaStore(systemClock);
     gws = [await startGateway(doc(), 'all-in-one', { quota: shared }), await startGateway(doc(), 'all-in-one', { quota: shared })];
     const seen = await alternate(gws);
-    expect(seen.statuses).toEqual([...Array(6).fill(200), ...Array(6).fill(429)]);
+    expect(seen.statuses).toEqual([...Array<number>(6).fill(200), ...Array<number>(6).fill(429)]);
     expect(seen.other).toBe(200);
   });
 

@@ -2,9 +2,9 @@
  * The proxy tier: account failover across spokes. A spoke killed, a spoke out of
  * quota, and a spoke DNS name whose addresses change, each with zero client errors.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { startDns, type TestDns } from '../helpers/dns-server';
-import { startGateway } from '../helpers/gateway';
+import { healthOf, startGateway, jsonOf, type ErrorBody } from '../helpers/gateway';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { parseConfig } from '../../runtime/src/config/load';
 import { createGateway } from '../../runtime/src/gateway';
@@ -65,8 +65,8 @@ describe('proxy -> spokes', () => {
       await Promise.all([worker(20), worker(20), worker(20)]);
       expect(errors).toBe(0);
       expect(routes.filter((r) => r.includes('acct-a'))).toHaveLength(0);
-      const health = await (await fetch(`${proxy.url}/healthz`)).json();
-      expect(health.routes.find((r: { route: string }) => r.route.startsWith('spokes/spoke-a/')).state).toMatch(/down|ejected/);
+      const health = await healthOf(proxy.url);
+      expect(health.routes.find((r) => r.route.startsWith('spokes/spoke-a/'))?.state).toMatch(/down|ejected/);
     } finally {
       await proxy.close();
       await b.close();
@@ -87,7 +87,7 @@ describe('proxy -> spokes', () => {
       const attempts: number[] = [];
       for (let i = 0; i < 30; i++) {
         const { response } = await ask(proxy.client);
-        const acct = response.headers.get('x-gateway-route')!.split('/')[1]!;
+        const acct = response.headers.get('x-gateway-route')!.split('/')[1];
         byAccount[acct] = (byAccount[acct] ?? 0) + 1;
         attempts.push(Number(response.headers.get('x-gateway-attempts')));
       }
@@ -103,7 +103,7 @@ describe('proxy -> spokes', () => {
       });
       expect(direct.status).toBe(429);
       expect(direct.headers.get('retry-after')).toBeTruthy();
-      expect((await direct.json()).error.code).toBe('upstream_quota_exhausted');
+      expect((await jsonOf<ErrorBody>(direct)).error.code).toBe('upstream_quota_exhausted');
     } finally {
       await proxy.close();
       await a.close();
@@ -135,7 +135,7 @@ describe('proxy -> spokes', () => {
       try {
         const { response } = await ask(proxy.client);
         expect(response.headers.get('x-gateway-route')).toMatch(/^sim-acct-x\/acct-x\//);
-        expect((await (await fetch(`${proxy.url}/healthz`)).json()).routes.map((r: { route: string }) => r.route)).toEqual(['spokes/spoke-a/127.0.0.2/chat']);
+        expect((await healthOf(proxy.url)).routes.map((r) => r.route)).toEqual(['spokes/spoke-a/127.0.0.2/chat']);
 
         dns.records.set('spokes.gateway.test', ['127.0.0.3']);
         let moved = false;
@@ -150,7 +150,7 @@ describe('proxy -> spokes', () => {
         let both = false;
         for (let i = 0; i < 50 && !both; i++) {
           await new Promise((r) => setTimeout(r, 100));
-          const h = await (await fetch(`${proxy.url}/healthz`)).json();
+          const h = await healthOf(proxy.url);
           both = h.routes.length === 2;
         }
         expect(both).toBe(true);

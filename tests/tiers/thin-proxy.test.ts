@@ -3,10 +3,12 @@
  * validation, nothing rewritten), routes on the fields it reads, and leaves the rest to
  * the spoke, whose answers, errors included, reach the client unchanged.
  */
+import { expect } from '@jest/globals';
 import { startFakeOpenAI, type FakeChatRequest, type FakeOpenAI } from '../fakes/openai';
 import { LineCapture } from '../observability/capture';
-import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
+import { postJson, startGateway, type TestGateway, jsonOf, type ErrorBody } from '../helpers/gateway';
 import { until } from '../helpers/until';
+import type { ChatCompletion } from '../../runtime/src/core/openai-types';
 
 describe('proxy -> spoke, the thin hop', () => {
   let upstream: FakeOpenAI;
@@ -49,7 +51,7 @@ describe('proxy -> spoke, the thin hop', () => {
       ],
     });
     expect(res.status).toBe(200);
-    expect((await res.json()).choices[0].message.content).toBe('forwarded as it came');
+    expect((await jsonOf<ChatCompletion>(res)).choices[0].message.content).toBe('forwarded as it came');
     const sent = chatRequests().at(-1)!.body as FakeChatRequest;
     expect(sent).toMatchObject({ model: 'gpt-4o-mini', user: 'user-42', metadata: { team: 'search' } });
     expect(sent.messages.map((m) => m.role)).toEqual(['developer', 'user']);
@@ -60,13 +62,13 @@ describe('proxy -> spoke, the thin hop', () => {
     const viaProxy = await postJson(`${proxy.url}/v1/chat/completions`, { model: 'chat', messages: [{ role: 'user', content: 'a' }], temperature: 7 });
     const direct = await postJson(`${spoke.url}/v1/chat/completions`, { model: 'chat', messages: [{ role: 'user', content: 'a' }], temperature: 7 });
     expect(viaProxy.status).toBe(400);
-    const [a, b] = [(await viaProxy.json()).error, (await direct.json()).error];
+    const [a, b] = [(await jsonOf<ErrorBody>(viaProxy)).error, (await jsonOf<ErrorBody>(direct)).error];
     expect(a).toMatchObject({ type: 'invalid_request_error', param: 'temperature' });
     expect(a.message).toBe(b.message);
     // The proxy checks what it routes on itself, with the same messages.
     const noModel = await postJson(`${proxy.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'a' }] });
     expect(noModel.status).toBe(400);
-    expect((await noModel.json()).error).toMatchObject({ param: 'model', message: "Invalid 'model': missing required parameter" });
+    expect((await jsonOf<ErrorBody>(noModel)).error).toMatchObject({ param: 'model', message: "Invalid 'model': missing required parameter" });
     const unknown = await postJson(`${proxy.url}/v1/chat/completions`, { model: 'gpt-9', messages: [{ role: 'user', content: 'a' }] });
     expect(unknown.status).toBe(404);
     expect(chatRequests().length).toBe(before);

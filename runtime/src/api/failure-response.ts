@@ -1,8 +1,9 @@
 /** What the client is told when no route answered: each failure class has its status. */
 import type { Role } from '../config/schema';
-import { PASSED_OVER, type AllRoutesFailed, type AttemptRecord } from '../routing/executor';
-import { scrubSecrets } from '../observability/redact';
-import { GatewayError, retryAfterSeconds } from './errors';
+import { PASSED_OVER, type AttemptRecord } from '../core/attempt';
+import type { AllRoutesFailed } from '../routing/executor';
+import { scrubSecrets } from '../core/redact';
+import { GatewayError, retryAfterSeconds } from '../core/gateway-error';
 
 /**
  * The provider's verdict on the request goes back as it was said. Auth to the provider

@@ -7,7 +7,7 @@
  * Anything unusual in those fields goes through the full validation instead, which
  * names the field at fault.
  */
-import type { ChatRequest } from './chat-request';
+import type { ForwardedChat } from '../core/forwarded-chat';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -20,7 +20,7 @@ const isOptional = (v: unknown, type: 'boolean' | 'number') => v === undefined |
  * stream_options.include_usage and the output caps are checked. Undefined when the full
  * validation must decide.
  */
-export function forwardedChat(text: string): ChatRequest | undefined {
+export function forwardedChat(text: string): ForwardedChat | undefined {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -30,9 +30,17 @@ export function forwardedChat(text: string): ChatRequest | undefined {
   if (!isObject(doc)) return undefined;
   if (typeof doc.model !== 'string' || doc.model === '') return undefined;
   if (!Array.isArray(doc.messages) || doc.messages.length === 0) return undefined;
-  if (!isOptional(doc.stream, 'boolean') || !isOptional(doc.max_tokens, 'number') || !isOptional(doc.max_completion_tokens, 'number')) return undefined;
+  const { stream, max_tokens: maxTokens, max_completion_tokens: maxCompletionTokens } = doc;
+  if (!isOptional(stream, 'boolean') || !isOptional(maxTokens, 'number') || !isOptional(maxCompletionTokens, 'number')) return undefined;
   const options = doc.stream_options;
   if (options !== undefined && options !== null && (!isObject(options) || !isOptional(options.include_usage, 'boolean'))) return undefined;
-  // Checked for what the proxy reads; the spoke validates the rest before acting on it.
-  return doc as ChatRequest;
+  return {
+    forwarded: true,
+    body: text,
+    model: doc.model,
+    stream: stream === true,
+    includeUsage: isObject(options) && options.include_usage === true,
+    maxOutputTokens: (maxCompletionTokens ?? maxTokens ?? undefined) as number | undefined,
+    messages: doc.messages,
+  };
 }

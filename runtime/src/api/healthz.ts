@@ -26,7 +26,7 @@ export interface RouteHealth {
 export function healthBody(gw: Gateway) {
   const seen = new Set<string>();
   const routes: RouteHealth[] = [];
-  for (const r of gw.router.allRoutes()) {
+  for (const r of gw.routeTable.allRoutes()) {
     if (seen.has(r.key)) continue;
     seen.add(r.key);
     const s = gw.stats.get(r.key);

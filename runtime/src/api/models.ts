@@ -4,6 +4,6 @@ import type { Gateway } from '../gateway';
 export function modelsBody(gw: Gateway, startedAt: number) {
   return {
     object: 'list' as const,
-    data: gw.router.models().map((m) => ({ id: m.name, object: 'model' as const, created: Math.floor(startedAt / 1000), owned_by: 'ai-gateway' })),
+    data: gw.routeTable.models().map((m) => ({ id: m.name, object: 'model' as const, created: Math.floor(startedAt / 1000), owned_by: 'ai-gateway' })),
   };
 }

@@ -1,8 +1,8 @@
 /**
  * A compiled check that a request body is valid exactly as sent, made from the request
  * schema itself (its JSON Schema, compiled by ajv into straight-line code). zod walks
- * every key of the schema on every request and copies the body; in the gateway that was
- * the largest single cost of a request after the network. A body that passes is used as
+ * every key of the schema on every request and copies the body, a large share of a
+ * request's cost (bench/analysis.md, section 6). A body that passes is used as
  * it is; anything else (an error, or a key zod would strip) goes to zod, which names the
  * field at fault or returns the stripped copy. So the check may only say yes where zod
  * would return the body unchanged: the JSON Schema of zod's output forbids extra keys on
@@ -10,9 +10,9 @@
  */
 import Ajv, { type ValidateFunction } from 'ajv';
 import * as z from 'zod/mini';
-import { assistantSaysSomething, chatRequestSchema, crossFieldIssue, type ChatRequest } from './chat-request';
+import { assistantSaysSomething, chatRequestSchema, crossFieldIssue, type ChatRequest } from '../core/chat-request';
 
-/** Compiled at start-up (~100 ms), not on the first request (the Node server passes this check to the gateway; the Lambda bundle has no ajv). */
+/** Compiled at start-up, not on the first request (the Node server passes this check to the gateway; the Lambda bundle has no ajv). */
 function compile(): ValidateFunction {
   // Throws on anything JSON Schema cannot say, rather than letting it through unchecked.
   const schema = z.toJSONSchema(chatRequestSchema, { target: 'draft-7' });

@@ -1,7 +1,7 @@
 /** Parses and validates a Chat Completions body; every failure names the field at fault. */
 import type { z } from 'zod';
-import { chatRequestSchema, type ChatRequest } from './chat-request';
-import { badRequest, GatewayError } from './errors';
+import { chatRequestSchema, type ChatRequest, type RequestCheck } from '../core/chat-request';
+import { badRequest, GatewayError } from '../core/gateway-error';
 
 /** `messages[1].role` style, as OpenAI names params. */
 export function paramPath(path: readonly PropertyKey[]): string {
@@ -23,9 +23,6 @@ function describe(issue: z.core.$ZodIssue): { message: string; param: string | n
   return { message: param ? `Invalid '${param}': ${message}` : message, param };
 }
 
-/** True when a body is valid as sent and the schema would return it unchanged (api/request-fast-check.ts). */
-export type RequestCheck = (doc: object) => doc is ChatRequest;
-
 /** The request in `text`, validated; `check` lets a body it passes skip the schema's walk. */
 export function parseChatBody(text: string, check?: RequestCheck): ChatRequest {
   let doc: unknown;
@@ -44,7 +41,7 @@ export function parseChatBody(text: string, check?: RequestCheck): ChatRequest {
   // the input an issue is about.
   const result = chatRequestSchema.safeParse(doc);
   if (!result.success) {
-    const issue = chatRequestSchema.safeParse(doc, { reportInput: true }).error!.issues[0]!;
+    const issue = chatRequestSchema.safeParse(doc, { reportInput: true }).error!.issues[0];
     const { message, param } = describe(issue);
     const code = issue.code === 'unrecognized_keys' ? 'unsupported_parameter' : 'invalid_value';
     throw new GatewayError(400, 'invalid_request_error', message, code, param);

@@ -20,10 +20,3 @@ export const parseConfigText: ConfigTextParser = (text, source = '(inline)') => 
 export function loadConfigFile(path: string): GatewayConfig {
   return parseConfigText(readConfigFile(path), path);
 }
-
-/** The config for a process: GATEWAY_CONFIG_JSON (inline, as Lambda gets it) or a file path. */
-export function loadConfigFromEnv(env: NodeJS.ProcessEnv, path = env.GATEWAY_CONFIG): GatewayConfig {
-  if (path) return loadConfigFile(path);
-  if (env.GATEWAY_CONFIG_JSON) return parseConfigText(env.GATEWAY_CONFIG_JSON, 'GATEWAY_CONFIG_JSON');
-  throw new ConfigError('no config: pass --config FILE or set GATEWAY_CONFIG (or GATEWAY_CONFIG_JSON)');
-}

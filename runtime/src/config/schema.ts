@@ -4,7 +4,7 @@
  * one place.
  */
 import * as z from 'zod/mini';
-import './zod-messages';
+import '../core/zod-messages';
 
 /** Shorthands for the checks used throughout. */
 const text = (min = 1) => z.string().check(z.minLength(min));
@@ -49,24 +49,36 @@ export const endpointSchema = z.strictObject({
   region: text(),
   /** Base URL override (OpenAI-style: ending in /v1). Bedrock: the runtime endpoint. */
   url: z.optional(httpUrl()),
-  ...simulationSchema.shape,
 });
 
-export const accountSchema = z.strictObject({
-  id,
-  credentials: z.optional(credentialsSchema),
-  /** Per provider model id; "*" is the default for models not listed. */
-  limits: z._default(z.record(text(), modelLimitsSchema), {}),
-  endpoints: z.array(endpointSchema).check(z.minLength(1)),
-});
+/** A `simulated` provider's endpoint: an endpoint and how it behaves (other kinds take no such keys). */
+export const simulatedEndpointSchema = z.strictObject({ ...endpointSchema.shape, ...simulationSchema.shape });
 
-export const providerSchema = z
-  .strictObject({
+const accountOf = <E extends typeof endpointSchema | typeof simulatedEndpointSchema>(endpoint: E) =>
+  z.strictObject({
     id,
-    type: z.enum(PROVIDER_TYPES),
-    accounts: z.array(accountSchema).check(z.minLength(1)),
+    credentials: z.optional(credentialsSchema),
+    /** Per provider model id; "*" is the default for models not listed. */
+    limits: z._default(z.record(text(), modelLimitsSchema), {}),
+    endpoints: z.array(endpoint).check(z.minLength(1)),
+  });
+
+const providerOf = <T extends z.ZodMiniType, E extends typeof endpointSchema | typeof simulatedEndpointSchema>(type: T, endpoint: E) =>
+  z.strictObject({
+    id,
+    type,
+    accounts: z.array(accountOf(endpoint)).check(z.minLength(1)),
     /** Extra headers sent upstream on every call (e.g. an org id); never logged. */
     headers: z.optional(z.record(z.string(), z.string())),
+  });
+
+const HOSTED_TYPES = PROVIDER_TYPES.filter((t): t is Exclude<ProviderType, 'simulated'> => t !== 'simulated');
+
+/** The provider's `type` picks the shape of its endpoints. */
+export const providerSchema = z
+  .discriminatedUnion('type', [providerOf(z.enum(HOSTED_TYPES), endpointSchema), providerOf(z.literal('simulated'), simulatedEndpointSchema)], {
+    // Worded as z.enum words it: the same message as every other key with a fixed set of values.
+    error: (issue) => (issue.code === 'invalid_union' && issue.path?.at(-1) === 'type' ? `Invalid option: expected one of ${PROVIDER_TYPES.map((t) => `"${t}"`).join('|')}` : undefined),
   })
   .check(
     z.superRefine((p, ctx) => {
@@ -305,6 +317,8 @@ export type GatewayConfigInput = z.input<typeof configSchema>;
 export type ProviderConfig = GatewayConfig['providers'][number];
 export type AccountConfig = ProviderConfig['accounts'][number];
 export type EndpointConfig = AccountConfig['endpoints'][number];
+export type SimulatedProviderConfig = Extract<ProviderConfig, { type: 'simulated' }>;
+export type SimulatedEndpointConfig = SimulatedProviderConfig['accounts'][number]['endpoints'][number];
 export type ModelConfig = GatewayConfig['models'][number];
 export type TargetConfig = ModelConfig['targets'][number];
 export type TenantConfig = GatewayConfig['tenants'][number];

@@ -4,9 +4,9 @@
  * `ai-gateway key create|hash`: tenant keys for the config (tenants/key-command.ts).
  */
 import { parseArgs } from 'node:util';
-import { startHotReload } from '../config/hot-reload';
+import { startHotReload } from './hot-reload';
 import { ConfigError } from '../config/load';
-import { loadStartup } from '../config/startup';
+import { loadStartup } from './startup';
 import { ROLES, type Role } from '../config/schema';
 import { createGateway } from '../gateway';
 import { createUndiciHttp } from '../providers/undici-http';

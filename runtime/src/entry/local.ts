@@ -144,8 +144,8 @@ class Launcher {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     m.child = child;
-    prefixLines(child.stdout!, m.name, console.log);
-    prefixLines(child.stderr!, m.name, console.error);
+    prefixLines(child.stdout, m.name, console.log);
+    prefixLines(child.stderr, m.name, console.error);
     child.on('error', (err) => console.error(`[${m.name}] ${err.message}`));
     // 'close' comes after the process's last output lines, so the notice follows them.
     child.once('close', (code, signal) => this.exited(m, child, code, signal));

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../app';
 import type { Gateway } from '../gateway';
-import { chatListener } from './chat-listener';
+import { apiListener } from './api-listener';
 
 export interface RunningServer {
   readonly url: string;
@@ -16,8 +16,9 @@ export async function startServer(gw: Gateway, port = gw.config.server.port, hos
   const app = createApp(gw);
   await gw.ready;
   return new Promise((resolve, reject) => {
-    // The chat routes straight to the chat handler; everything else through the Hono app.
-    const server = createServer(chatListener(gw, getRequestListener(app.fetch)));
+    // The API's POST routes straight to their handlers; everything else through the Hono app.
+    const honoListener = getRequestListener(app.fetch);
+    const server = createServer(apiListener(gw, (req, res) => void honoListener(req, res)));
     const onError = (err: Error) => reject(err);
     server.listen(port, host, () => {
       server.off('error', onError);

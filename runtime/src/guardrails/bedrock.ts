@@ -12,7 +12,7 @@ import {
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { ChatRequest } from '../api/chat-request';
+import type { ChatRequest } from '../core/chat-request';
 import type { GuardrailConfig } from '../config/schema';
 import { messageTexts, rewriteTexts } from './message-text';
 import type { Guardrail, GuardrailResult } from './types';
@@ -80,7 +80,7 @@ export class BedrockGuardrail implements Guardrail {
     try {
       return await this.clientNow().send(command, { abortSignal: AbortSignal.timeout(this.settings.timeoutMs) });
     } catch (err) {
-      throw new Error(`Amazon Bedrock ApplyGuardrail ${this.describe()} failed: ${failureOf(err, this.settings.timeoutMs)}`);
+      throw new Error(`Amazon Bedrock ApplyGuardrail ${this.describe()} failed: ${failureOf(err, this.settings.timeoutMs)}`, { cause: err });
     }
   }
 

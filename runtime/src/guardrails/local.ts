@@ -1,5 +1,5 @@
 /** Rules that run in the gateway: deny patterns (block) and masking of personal data. */
-import type { ChatRequest } from '../api/chat-request';
+import type { ChatRequest } from '../core/chat-request';
 import type { MaskKind } from '../config/schema';
 import { maskText } from './mask';
 import { messageTexts, rewriteTexts } from './message-text';

@@ -2,7 +2,7 @@
  * The text a request sends upstream, piece by piece: each message's content string or
  * text part, every role included (a client writes the assistant turns it sends too).
  */
-import type { ChatMessage, ChatRequest, MessageContent } from '../api/chat-request';
+import type { ChatMessage, ChatRequest, MessageContent } from '../core/chat-request';
 
 /** Every text piece of the messages, in order. */
 export function messageTexts(req: ChatRequest): string[] {
@@ -29,8 +29,8 @@ export function rewriteTexts(req: ChatRequest, rewrite: (text: string, index: nu
   };
   const messages = req.messages.map((m): ChatMessage => {
     const c = m.content;
-    if (typeof c === 'string') return { ...m, content: swap(c) } as ChatMessage;
-    if (Array.isArray(c)) return { ...m, content: c.map((part) => ({ ...part, text: swap(part.text) })) as MessageContent } as ChatMessage;
+    if (typeof c === 'string') return { ...m, content: swap(c) };
+    if (Array.isArray(c)) return { ...m, content: c.map((part) => ({ ...part, text: swap(part.text) })) as MessageContent };
     return m;
   });
   return changed ? { ...req, messages } : req;

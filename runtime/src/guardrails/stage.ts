@@ -3,8 +3,8 @@
  * tenant), run in config order before routing. A block is a 400 `content_filter` and
  * nothing goes upstream; a guardrail that cannot decide follows its `onError`.
  */
-import type { ChatRequest } from '../api/chat-request';
-import { GatewayError } from '../api/errors';
+import type { ChatRequest } from '../core/chat-request';
+import { GatewayError } from '../core/gateway-error';
 import type { GuardrailConfig } from '../config/schema';
 import type { BedrockGuardrailDeps } from './bedrock';
 import { LocalGuardrail } from './local';

@@ -2,7 +2,7 @@
  * A guardrail looks at a validated request before it is routed and either lets it
  * through (perhaps rewritten: masked) or blocks it with a reason the client is told.
  */
-import type { ChatRequest } from '../api/chat-request';
+import type { ChatRequest } from '../core/chat-request';
 
 export interface GuardrailContext {
   /** The logical model the client asked for. */

@@ -3,7 +3,7 @@
  * open the circuit for an ejection time that grows each time; while open, one probe at a
  * time may go through (half-open), and one success closes it at once.
  */
-import type { Clock } from '../routing/clock';
+import type { Clock } from '../core/clock';
 
 export interface CircuitPolicy {
   /** Consecutive failures that eject the route. */

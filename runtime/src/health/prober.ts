@@ -6,7 +6,7 @@
  * out within one probe round trip and stays out, without real requests as probes.
  */
 import type { HttpClient } from '../providers/http';
-import type { Clock } from '../routing/clock';
+import type { Clock } from '../core/clock';
 
 export interface ProbeTarget {
   /** provider/account/region */

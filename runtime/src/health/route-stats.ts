@@ -1,5 +1,5 @@
 /** What the gateway has observed of each route: its circuit and its latency. */
-import type { Clock } from '../routing/clock';
+import type { Clock } from '../core/clock';
 import { Circuit, DEFAULT_CIRCUIT, type CircuitPolicy } from './circuit';
 
 /** Exponentially weighted moving average; `undefined` until the first sample. */

@@ -4,7 +4,7 @@
  * spoke's autoscaling reads `Requests` by `Service`; alarms and dashboards read the rest.
  */
 import type { DestinationStream } from 'pino';
-import { sentAttempts } from '../routing/executor';
+import { sentAttempts } from '../core/attempt';
 import type { GatewayObserver, RequestEvent } from './events';
 import { errorOf } from './labels';
 import { lineWriter } from './line-batch';

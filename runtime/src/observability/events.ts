@@ -3,9 +3,9 @@
  * everything that watches it (logs, metrics, the status page). Emitters never wait on
  * observers, and an observer that throws cannot break a request.
  */
-import type { Usage } from '../api/openai-types';
+import type { Usage } from '../core/openai-types';
 import type { Role } from '../config/schema';
-import type { AttemptRecord } from '../routing/executor';
+import type { AttemptRecord } from '../core/attempt';
 
 /** One client request, reported once when its answer has ended (streams: at the last byte). */
 export interface RequestEvent {

@@ -5,10 +5,11 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Role } from '../config/schema';
-import type { AttemptRecord } from '../routing/executor';
+import type { AttemptRecord } from '../core/attempt';
 import type { CooldownEvent, EjectionEvent, GatewayObserver, RequestEvent } from './events';
 import { lineWriter } from './line-batch';
-import { REDACT_PATHS, REDACTED, scrubError, scrubSecrets } from './redact';
+import { REDACTED, scrubSecrets } from '../core/redact';
+import { REDACT_PATHS, scrubError } from './redact';
 import type { ObservabilitySettings } from './settings';
 import { traceIdOf } from './trace';
 
@@ -120,7 +121,7 @@ function isoNow(): string {
  * go out batched per event-loop turn (line-batch.ts).
  */
 export function requestLineWriter(logger: Logger, logContent: boolean): (ev: RequestEvent) => void {
-  const write = lineWriter((logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!);
+  const write = lineWriter((logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]);
   const bindings = JSON.stringify(logger.bindings()).slice(1, -1);
   const afterTime = bindings ? `",${bindings},` : '",';
   return (ev) => {

@@ -5,7 +5,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type CounterConfiguration, type LabelValues } from 'prom-client';
 import type { Role } from '../config/schema';
-import { sentAttempts } from '../routing/executor';
+import { sentAttempts } from '../core/attempt';
 import type { GatewayEvent, RequestEvent } from './events';
 import { errorOf, modelLabeller, reasonLabel } from './labels';
 

@@ -13,6 +13,6 @@ export function traceIdOf(traceparent: string | undefined): string | undefined {
   if (version === 'ff') return undefined;
   // Version 00 has exactly four fields.
   if (version === '00' && rest !== undefined) return undefined;
-  if (ZEROS.test(traceId!) || ZEROS.test(parentId!)) return undefined;
+  if (ZEROS.test(traceId) || ZEROS.test(parentId)) return undefined;
   return traceId;
 }

@@ -3,20 +3,7 @@
  * its own answer in the failover rules (ARCHITECTURE.md). Classifiers live with their
  * adapters; nothing else looks at provider status codes.
  */
-
-export type FailureClass =
-  /** 429, ThrottlingException, remaining 0: cool the account+model down, go elsewhere. */
-  | 'throttled'
-  /** insufficient_quota, ServiceQuotaExceededException: park the account+model for long. */
-  | 'quota_exhausted'
-  /** 5xx, 529, ModelNotReady, reset/refused, garbage from upstream: go elsewhere, maybe one quick retry. */
-  | 'transient'
-  /** No headers within the first-byte timeout or no chunk within the idle timeout. */
-  | 'silent'
-  /** context_length_exceeded: never this model again; a larger fallback or a 400. */
-  | 'context_length'
-  /** Content filter, validation, auth to the provider: no retry, no fallback. */
-  | 'refused';
+import type { FailureClass } from '../core/attempt';
 
 export interface ProviderErrorInit {
   status?: number;

@@ -1,5 +1,5 @@
 /** Reading what providers say about their limits: Retry-After and rate-limit headers. */
-import type { RateLimitInfo } from './types';
+import type { RateLimitInfo } from '../core/rate-limit';
 
 type Headers = Record<string, string | string[] | undefined>;
 

@@ -3,10 +3,12 @@
  * shape and answers go out as OpenAI completions or chunks; a provider's wire format
  * never leaves its adapter (and its translator under providers/translate/).
  */
-import type { ChatRequest } from '../api/chat-request';
-import type { ChatCompletion, ChatCompletionChunk } from '../api/openai-types';
+import type { ChatRequest } from '../core/chat-request';
+import type { ForwardedChat } from '../core/forwarded-chat';
+import type { ChatCompletion, ChatCompletionChunk } from '../core/openai-types';
 import type { AccountConfig, EndpointConfig, ProviderConfig } from '../config/schema';
-import { CancelSource } from '../routing/signals';
+import { CancelSource } from '../core/cancellation';
+import type { RateLimitInfo } from '../core/rate-limit';
 
 /** One place a request can be sent: provider + account + regional endpoint + model. */
 export interface Route {
@@ -34,21 +36,6 @@ export interface CallOptions {
   readonly forwardHeaders?: Readonly<Record<string, string>>;
   /** TCP/TLS connect timeout for this attempt (models[].timeouts.connectMs). */
   readonly connectTimeoutMs?: number;
-  /**
-   * The client's JSON as it came, when the upstream takes it as is (the proxy's spokes):
-   * sent instead of an encoding of the request (api/forwarded-chat.ts).
-   */
-  readonly body?: string;
-}
-
-/** What a provider said about remaining capacity (rate-limit headers), in ms from now. */
-export interface RateLimitInfo {
-  limitRequests?: number;
-  remainingRequests?: number;
-  resetRequestsMs?: number;
-  limitTokens?: number;
-  remainingTokens?: number;
-  resetTokensMs?: number;
 }
 
 export interface UpstreamMeta {
@@ -80,6 +67,12 @@ export interface StreamResult extends UpstreamMeta {
 export interface ProviderAdapter {
   complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult>;
   stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<StreamResult>;
+  /**
+   * `complete` and `stream` with the client's JSON sent as it came, for adapters whose
+   * upstream validates it (the proxy's spokes: api/forwarded-chat.ts).
+   */
+  forward?(route: Route, chat: ForwardedChat, opts: CallOptions): Promise<CompletionResult>;
+  forwardStream?(route: Route, chat: ForwardedChat, opts: CallOptions): Promise<StreamResult>;
   /** Whether the target continues a trailing assistant message (prefill) rather than answering anew. */
   supportsPrefill?(route: Route): boolean;
   /** Releases pooled connections and clients. */

@@ -1,7 +1,7 @@
 /** The gateway's HTTP on the Node server: undici keep-alive agents, one per connect timeout. */
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
-import { AnswerCut, isSuccess, type AnswerLimits, type HttpClient, type UpstreamResponse, type WholeAnswer } from './http';
+import { AnswerCut, isSuccess, type AnswerLimits, type HttpClient, type WholeAnswer } from './http';
 import { onUpstreamAbort, type UpstreamSignal } from './types';
 
 const DEFAULT_CONNECT_MS = 5_000;
@@ -37,8 +37,8 @@ function targetOf(url: string): { origin: string; path: string } {
 
 /**
  * A whole answer collected from undici's dispatcher. `request()` wraps every answer in a
- * Readable body and an async resource; for a JSON answer read whole that was 7% of the
- * gateway's CPU per request (bench/analysis.md).
+ * Readable body and an async resource, a cost a JSON answer read whole does not need
+ * (bench/analysis.md, section 6).
  */
 class WholeAnswerHandler implements Dispatcher.DispatchHandler {
   private parts: Buffer[] = [];
@@ -89,7 +89,7 @@ class WholeAnswerHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     this.unlink();
     const parts = this.parts;
-    const text = parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8');
+    const text = parts.length === 1 ? parts[0].toString('utf8') : Buffer.concat(parts).toString('utf8');
     this.resolve({ statusCode: this.statusCode, headers: this.headers, text });
   }
 
@@ -114,7 +114,7 @@ export function createUndiciHttp(): HttpClient {
   return {
     post(url, body, headers, signal, connectTimeoutMs) {
       const { origin, path } = targetOf(url);
-      return agentFor(connectTimeoutMs).request({ origin, path, method: 'POST', body, headers, signal }) as Promise<UpstreamResponse>;
+      return agentFor(connectTimeoutMs).request({ origin, path, method: 'POST', body, headers, signal });
     },
     postForText(url, body, headers, signal, limits, connectTimeoutMs) {
       if (signal.aborted) return Promise.reject(signal.reason); // nothing sent
@@ -127,7 +127,7 @@ export function createUndiciHttp(): HttpClient {
       const { origin, path } = targetOf(url);
       // A fresh connection per probe: it checks that the endpoint takes connections at all,
       // and a dead one says so (ECONNREFUSED), not a stale pooled socket.
-      return probes.request({ origin, path, method: 'GET', headers, reset: true, signal: AbortSignal.timeout(timeoutMs) }) as Promise<UpstreamResponse>;
+      return probes.request({ origin, path, method: 'GET', headers, reset: true, signal: AbortSignal.timeout(timeoutMs) });
     },
     async close() {
       await Promise.all([...agents.values(), probes].map((a) => a.close()));

@@ -4,7 +4,7 @@
  * start without Redis does not initialise ioredis).
  */
 import type { GatewayConfig } from '../config/schema';
-import type { Clock } from '../routing/clock';
+import type { Clock } from '../core/clock';
 import { MemoryQuotaStore } from './memory-store';
 import type { QuotaStoreOptions } from './redis-client';
 import type { QuotaHealth, QuotaStore } from './store';

@@ -1,6 +1,6 @@
 /** The in-memory QuotaStore: exact sliding windows for one process. */
-import type { Clock } from '../routing/clock';
-import type { RateLimitInfo } from '../providers/types';
+import type { Clock } from '../core/clock';
+import type { RateLimitInfo } from '../core/rate-limit';
 import type { Admission, Headroom, QuotaLimits, QuotaStore, Reservation } from './store';
 
 const WINDOW_MS = 60_000;
@@ -36,8 +36,8 @@ class UsageBuckets {
       this.requests[i] = 0;
       this.tokens[i] = 0;
     }
-    this.requests[i]! += requests;
-    this.tokens[i]! += tokens;
+    this.requests[i] += requests;
+    this.tokens[i] += tokens;
   }
 
   totals(now: number): { requests: number; tokens: number } {
@@ -45,9 +45,9 @@ class UsageBuckets {
     let requests = 0;
     let tokens = 0;
     for (let i = 0; i < 60; i++) {
-      if (this.seconds[i]! >= oldest) {
-        requests += this.requests[i]!;
-        tokens += this.tokens[i]!;
+      if (this.seconds[i] >= oldest) {
+        requests += this.requests[i];
+        tokens += this.tokens[i];
       }
     }
     return { requests, tokens };

@@ -4,7 +4,7 @@
  * falls back to local estimates. Loaded only when a config sets `state.redis`.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Clock } from '../routing/clock';
+import type { Clock } from '../core/clock';
 import { ResilientQuotaStore, type ResilientQuotaStoreOptions } from './resilient-store';
 import type { QuotaStore } from './store';
 

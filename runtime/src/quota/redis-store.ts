@@ -11,8 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RateLimitInfo } from '../providers/types';
-import type { Clock } from '../routing/clock';
+import type { RateLimitInfo } from '../core/rate-limit';
+import type { Clock } from '../core/clock';
 import { ADOPT_LUA, COOLDOWN_LUA, HEARTBEAT_LUA, OBSERVE_LUA, RECONCILE_LUA, RESERVE_LUA } from './redis-scripts';
 import type { Admission, DenyReason, Headroom, QuotaLimits, QuotaStore, Reservation } from './store';
 

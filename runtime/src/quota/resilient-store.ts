@@ -15,8 +15,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RateLimitInfo } from '../providers/types';
-import type { Clock } from '../routing/clock';
+import type { RateLimitInfo } from '../core/rate-limit';
+import type { Clock } from '../core/clock';
 import { MemoryQuotaStore } from './memory-store';
 import { QUOTA_WINDOW_MS, RedisQuotaStore, type RedisTimeSource } from './redis-store';
 import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, Reservation } from './store';
@@ -269,7 +269,7 @@ export class ResilientQuotaStore implements QuotaStore {
           e.generation = generation;
           e.unsynced = false;
           if (!ids[j]) continue;
-          e.redis = { key, id: ids[j]!, tokens: sent[j]! };
+          e.redis = { key, id: ids[j], tokens: sent[j] };
           // Settled while the batch was on its way: count the final tokens.
           if (e.tokens !== sent[j]) await this.withTimeout(this.redis.reconcile(e.redis, e.tokens));
         }
@@ -346,7 +346,7 @@ export class ResilientQuotaStore implements QuotaStore {
 /** Drops the entries that left the window (the list is in time order). */
 function prune(list: LedgerEntry[], now: number): void {
   let drop = 0;
-  while (drop < list.length && list[drop]!.at <= now - QUOTA_WINDOW_MS) drop++;
+  while (drop < list.length && list[drop].at <= now - QUOTA_WINDOW_MS) drop++;
   if (drop > 0) list.splice(0, drop);
 }
 

@@ -4,7 +4,7 @@
  * and what providers said in rate-limit headers. In memory by default; Redis when
  * several instances share an account.
  */
-import type { RateLimitInfo } from '../providers/types';
+import type { RateLimitInfo } from '../core/rate-limit';
 
 export interface QuotaLimits {
   rpm?: number;

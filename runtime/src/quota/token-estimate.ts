@@ -1,18 +1,44 @@
-/** Cheap token estimates (about 4 characters a token) for admission and missing usage. */
-import { contentText, type ChatRequest } from '../api/chat-request';
+/**
+ * The gateway's one token estimate (about four characters a token): what admission
+ * reserves, the usage of an answer whose upstream reported none, and the simulated
+ * provider's counts. Real usage replaces it wherever an upstream reports one.
+ */
+import { contentText, type ChatRequest } from '../core/chat-request';
+import type { ForwardedChat } from '../core/forwarded-chat';
+import { usageOf, type Usage } from '../core/openai-types';
 
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+/** The usual rough rule: a token is about four characters of English text. */
+const CHARS_PER_TOKEN = 4;
+/** What a message's role and framing add, in characters. */
+const MESSAGE_FRAMING_CHARS = 16;
+
+export function tokensForChars(chars: number): number {
+  return Math.ceil(chars / CHARS_PER_TOKEN);
 }
 
-export function estimatePromptTokens(req: ChatRequest): number {
+export function estimateTokens(text: string): number {
+  return tokensForChars(text.length);
+}
+
+/**
+ * The prompt: every message's text and framing, the tool calls it holds, and the tool
+ * definitions. A forwarded request's messages were not checked, so they are not
+ * measured: its JSON's own length is the (generous) estimate.
+ */
+export function estimatePromptTokens(req: ChatRequest | ForwardedChat): number {
+  if ('forwarded' in req) return estimateTokens(req.body);
   let chars = 0;
   for (const m of req.messages) {
-    chars += contentText(m.content).length + 16; // role and framing
+    chars += contentText(m.content).length + MESSAGE_FRAMING_CHARS;
     if (m.role === 'assistant' && m.tool_calls) {
       for (const c of m.tool_calls) chars += c.function.name.length + c.function.arguments.length;
     }
   }
   if (req.tools) chars += JSON.stringify(req.tools).length;
-  return Math.ceil(chars / 4);
+  return tokensForChars(chars);
+}
+
+/** The usage of an answer of `answerChars` characters to `req`, when the upstream reported none. */
+export function estimatedUsage(req: ChatRequest | ForwardedChat, answerChars: number): Usage {
+  return usageOf(estimatePromptTokens(req), tokensForChars(answerChars));
 }

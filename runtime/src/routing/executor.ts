@@ -7,27 +7,18 @@
  * switching needs no backoff, and a retry budget caps extra attempts.
  */
 import type { RouteStatsRegistry } from '../health/route-stats';
-import { isProviderError, ProviderError, type FailureClass } from '../providers/errors';
+import type { AttemptRecord } from '../core/attempt';
+import { isProviderError, ProviderError } from '../providers/errors';
 import { endpointKey, type Route, type UpstreamMeta } from '../providers/types';
 import type { QuotaStore, Reservation } from '../quota/store';
-import type { Clock, Random } from './clock';
+import type { Clock, Random } from '../core/clock';
 import { limitsFor } from './limits';
 import { fullJitterBackoff, type RetryBudget } from './retry';
-import { linkedSource, sleepUnlessCancelled, type CancelSource, type Cancellation } from './signals';
+import { linkedSource, sleepUnlessCancelled, type CancelSource, type Cancellation } from '../core/cancellation';
 import type { ModelRoutes } from './route-table';
 import type { EventBus } from '../observability/events';
-import type { EndpointHealth, RouteSelector, Skipped } from './selector';
+import type { EndpointHealth, RouteSelector } from './selector';
 import type { AttemptTimeouts } from './timeouts';
-
-export interface AttemptRecord {
-  route: string;
-  outcome: 'ok' | FailureClass | 'aborted' | Skipped['reason'] | 'budget';
-  status?: number;
-  message?: string;
-  ms: number;
-  /** When the route may serve again, for routes throttled or out of headroom. */
-  retryAfterMs?: number;
-}
 
 /** Every candidate failed or was skipped; `last` is the most telling failure. */
 export class AllRoutesFailed extends Error {
@@ -53,7 +44,8 @@ export interface Answered<T> {
 }
 
 export interface RoutedRequest {
-  model: ModelRoutes;
+  /** The logical model's routes. */
+  routes: ModelRoutes;
   stream: boolean;
   /** Prompt estimate plus the request's max output: what admission reserves. */
   estimatedTokens: number;
@@ -110,7 +102,7 @@ export class AttemptExecutor {
     };
 
     for (;;) {
-      const { groups, skipped } = this.deps.selector.select(req.model, req.stream);
+      const { groups, skipped } = this.deps.selector.select(req.routes, req.stream);
       let tooLongFor: number | undefined; // context size that was too small, when known
       shortestWait = undefined;
       for (const s of skipped) {
@@ -122,13 +114,13 @@ export class AttemptExecutor {
       }
 
       for (const group of groups) {
-        const target = group[0]!;
+        const target = group[0];
         if (tooLongFor !== undefined) {
-          const size = req.model.model.targets.find((t) => t.provider === target.provider.id && t.model === target.model)?.contextTokens;
+          const size = req.routes.model.targets.find((t) => t.provider === target.provider.id && t.model === target.model)?.contextTokens;
           if (size === undefined || size <= tooLongFor) continue;
         }
         for (let i = 0; i < group.length; i++) {
-          const route = group[i]!;
+          const route = group[i];
           if (excluded.has(route.key)) continue;
           if (req.cancel.aborted) throw req.cancel.reason;
           const outcome = await this.tryRoute(route, req, attempt, attempts, () => onlyRouteLeft(groups, route, excluded), sent);
@@ -141,7 +133,7 @@ export class AttemptExecutor {
           if (outcome.stop) throw new AllRoutesFailed(attempts, last);
           if (outcome.exclude) excluded.add(route.key);
           if (outcome.tooLong) {
-            const size = req.model.model.targets.find((t) => t.provider === route.provider.id && t.model === route.model)?.contextTokens;
+            const size = req.routes.model.targets.find((t) => t.provider === route.provider.id && t.model === route.model)?.contextTokens;
             tooLongFor = size ?? Infinity;
             break; // never the same model again
           }
@@ -207,7 +199,7 @@ export class AttemptExecutor {
       s.inflight++;
       let result: { ok: true; value: T } | { ok: false; error: ProviderError };
       try {
-        result = { ok: true, value: await this.withFirstByteTimeout(route, req, attempt) };
+        result = { ok: true, value: await this.withAttemptTimeout(route, req, attempt) };
       } catch (err) {
         if (req.cancel.aborted) {
           s.circuit.onAbandon(started);
@@ -331,7 +323,7 @@ export class AttemptExecutor {
    * first chunk must come within the first-byte timeout; non-streamed: the whole answer
    * within the complete timeout. Past it, the route is silent.
    */
-  private async withFirstByteTimeout<T>(route: Route, req: RoutedRequest, attempt: AttemptFn<T>): Promise<T> {
+  private async withAttemptTimeout<T>(route: Route, req: RoutedRequest, attempt: AttemptFn<T>): Promise<T> {
     const limit = req.stream ? req.timeouts.firstByteMs : req.timeouts.completeMs;
     const { source, unlink } = linkedSource(req.cancel);
     // When the request's deadline comes first, it decides (a 504), not the attempt timeout.
@@ -365,14 +357,6 @@ function onlyRouteLeft(groups: ReadonlyArray<readonly Route[]>, route: Route, ex
  */
 function isMisconfigured(e: ProviderError): boolean {
   return e.status === 401 || e.status === 403 || e.status === 404;
-}
-
-/** Outcomes of routes passed over without a request. */
-export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['ejected', 'cooldown', 'no-headroom', 'down', 'budget']);
-
-/** Attempts that reached (or tried to reach) a provider, not routes passed over. */
-export function sentAttempts(attempts: readonly AttemptRecord[]): number {
-  return attempts.filter((a) => !PASSED_OVER.has(a.outcome)).length;
 }
 
 function settler(quota: QuotaStore, res: Reservation): (tokens: number) => void {

@@ -1,5 +1,5 @@
 /** Backoff for retrying the same route, and a budget that caps retries during wide outages. */
-import type { Clock, Random } from './clock';
+import type { Clock, Random } from '../core/clock';
 
 /** Full-jitter exponential backoff: uniform in [0, min(cap, base * 2^n)). */
 export function fullJitterBackoff(attempt: number, random: Random, baseMs = 100, capMs = 2000): number {
@@ -33,7 +33,7 @@ export class RetryBudget {
 
   private bucket(): { second: number; requests: number; retries: number } {
     const second = Math.floor(this.clock.now() / 1000);
-    const b = this.buckets[second % this.buckets.length]!;
+    const b = this.buckets[second % this.buckets.length];
     if (b.second !== second) {
       b.second = second;
       b.requests = 0;

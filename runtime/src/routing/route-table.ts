@@ -1,7 +1,7 @@
 /**
  * Every route of every logical model, built once from config: target order (primary,
  * then model fallbacks) x accounts x regional endpoints. Selection among them is the
- * router's job; this is only the static table it selects from.
+ * RouteSelector's job; this is only the static table it selects from.
  */
 import type { GatewayConfig, ModelConfig, ProviderConfig } from '../config/schema';
 import { routeKey, type Route } from '../providers/types';
@@ -38,4 +38,27 @@ export function buildRouteTable(models: GatewayConfig['models'], providers: read
     table.set(model.name, { model, timeouts: timeoutsFor(model), groups });
   }
   return table;
+}
+
+/** The logical models and every route of each, looked up by model name; replaced whole when routes change. */
+export class RouteTable {
+  constructor(private table: ReadonlyMap<string, ModelRoutes>) {}
+
+  /** A new table (spoke addresses changed, config reloaded); requests in flight keep theirs. */
+  replace(table: ReadonlyMap<string, ModelRoutes>): void {
+    this.table = table;
+  }
+
+  /** The routes of the logical model `name`, if it exists. */
+  forModel(name: string): ModelRoutes | undefined {
+    return this.table.get(name);
+  }
+
+  models(): ModelConfig[] {
+    return [...this.table.values()].map((m) => m.model);
+  }
+
+  allRoutes(): Route[] {
+    return [...this.table.values()].flatMap((m) => m.groups.flat());
+  }
 }

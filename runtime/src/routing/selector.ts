@@ -5,10 +5,11 @@
  * down are left out; a half-open route goes first (its probe); the rest are ordered by
  * power-of-two-choices over observed latency, load and quota headroom.
  */
+import type { SkipReason } from '../core/attempt';
 import type { RouteStatsRegistry } from '../health/route-stats';
 import { endpointKey, type Route } from '../providers/types';
 import type { QuotaStore } from '../quota/store';
-import type { Random } from './clock';
+import type { Random } from '../core/clock';
 import { limitsFor } from './limits';
 import type { ModelRoutes } from './route-table';
 
@@ -23,7 +24,7 @@ export interface EndpointHealth {
 
 export interface Skipped {
   route: string;
-  reason: 'ejected' | 'cooldown' | 'no-headroom' | 'down';
+  reason: SkipReason;
   /** When it may serve again (epoch ms), if known. */
   until?: number;
 }
@@ -49,11 +50,11 @@ export class RouteSelector {
     private readonly endpoints?: EndpointHealth,
   ) {}
 
-  select(entry: ModelRoutes, stream: boolean): Selection {
+  select(routes: ModelRoutes, stream: boolean): Selection {
     let skipped: Skipped[] | undefined;
     const skip = (s: Skipped) => (skipped ??= []).push(s);
     const groups: Array<readonly Route[]> = [];
-    for (const group of entry.groups) {
+    for (const group of routes.groups) {
       let probes: Route[] | undefined;
       let ready: Candidate[] | undefined;
       for (const route of group) {
@@ -103,11 +104,11 @@ export class RouteSelector {
         // The better of the two wins in proportion to the square of how much better it is:
         // equal routes share load evenly, a slower or fuller one gets a trickle (which also
         // keeps its latency estimate fresh), a far worse one next to nothing.
-        const sa = pool[a]!.score ** 2;
-        const sb = pool[b]!.score ** 2;
+        const sa = pool[a].score ** 2;
+        const sb = pool[b].score ** 2;
         pick = this.random() * (sa + sb) < sb ? a : b;
       }
-      out.push(pool[pick]!.route);
+      out.push(pool[pick].route);
       pool.splice(pick, 1);
     }
     return out;

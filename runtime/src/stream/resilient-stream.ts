@@ -5,16 +5,16 @@
  * with a continuation request whose overlap with what was sent is removed. Only when
  * nothing can continue does the stream end with an error. Usage always comes last.
  */
-import type { ChatRequest } from '../api/chat-request';
-import { maxOutputTokens } from '../api/chat-request';
-import { usageOf, type ChatCompletionChunk, type Usage } from '../api/openai-types';
+import type { ChatRequest } from '../core/chat-request';
+import { maxOutputTokens } from '../core/chat-request';
+import { usageOf, type ChatCompletionChunk, type Usage } from '../core/openai-types';
+import { withoutRaw } from '../core/raw-chunk';
 import { isProviderError, ProviderError } from '../providers/errors';
 import type { Route } from '../providers/types';
 import { estimatePromptTokens, estimateTokens } from '../quota/token-estimate';
 import type { Answered } from '../routing/executor';
-import type { Cancellation } from '../routing/signals';
+import type { Cancellation } from '../core/cancellation';
 import { OverlapTrimmer } from './overlap';
-import { withoutRaw } from './sse-write';
 import type { StartedStream } from './started-stream';
 
 export const CONTINUE_PROMPT = 'Continue exactly where your previous message stopped. Do not repeat anything and do not add any preamble.';

@@ -1,43 +1,42 @@
 /**
- * Turns an adapter's chunk stream into the client's SSE answer. Pull-based: the next
- * upstream chunk is read only when the client has taken the last one (backpressure),
- * and a client that goes away cancels the upstream call. Two sinks share the framing: a
- * web ReadableStream (Lambda, tests) and, on the Node server, the ServerResponse itself
- * (no web stream in between: fewer objects per open stream, and the first event goes
- * out with the headers, at once).
+ * Turns a stream of answer items (chat chunks, or another API's events) into the client's
+ * SSE answer; a framing says what each item looks like on the wire. Pull-based: the next
+ * upstream item is read only when the client has taken the last one (backpressure), and
+ * a client that goes away cancels the upstream call. Two sinks share the framing: a web
+ * ReadableStream (Lambda, tests) and, on the Node server, the ServerResponse itself (no
+ * web stream in between: fewer objects per open stream, and the first event goes out
+ * with the headers, at once).
  */
 import type { ServerResponse } from 'node:http';
-import type { ChatCompletionChunk } from '../api/openai-types';
-import type { OpenAIErrorBody } from '../api/errors';
-import { isProviderError } from '../providers/errors';
-import { SSE_DONE, SSE_DONE_TEXT, sseData, sseEventText } from './sse-write';
 
 const encoder = new TextEncoder();
 
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+} as const;
+
+/** One API's SSE wire format. */
+export interface SseFraming<T> {
+  /** The event text for one item, or undefined when the client gets nothing for it. */
+  event(item: T): string | undefined;
+  /** What ends a whole stream. */
+  readonly done: string;
+  /** The event that ends a failed stream (never a silent cut). */
+  error(err: unknown): string;
+}
+
 export interface SseBodyOptions {
-  /** Pass the final usage chunk on (the client set `stream_options.include_usage`). */
-  includeUsage: boolean;
   /** Called once when the client goes away before the end. */
   onCancel: (reason: unknown) => void;
   /** Called once when the stream ends, with the error that ended it if any. */
   onEnd?: (err?: unknown) => void;
 }
 
-export function streamErrorEvent(err: unknown): OpenAIErrorBody {
-  const message = isProviderError(err)
-    ? `The upstream stream failed (${err.failure}): ${err.message}`
-    : `The stream failed: ${(err as Error)?.message ?? String(err)}`;
-  return { error: { message, type: 'api_error', code: 'stream_interrupted', param: null } };
-}
-
-/** What goes to the client for one chunk; nothing for a usage chunk it did not ask for. */
-function frame(chunk: ChatCompletionChunk, includeUsage: boolean): string | undefined {
-  if (chunk.choices.length === 0 && !includeUsage) return undefined;
-  return sseEventText(chunk);
-}
-
-export function sseBody(chunks: AsyncIterable<ChatCompletionChunk>, opts: SseBodyOptions): ReadableStream<Uint8Array> {
-  const it = chunks[Symbol.asyncIterator]();
+export function sseBody<T>(items: AsyncIterable<T>, framing: SseFraming<T>, opts: SseBodyOptions): ReadableStream<Uint8Array> {
+  const it: AsyncIterator<T, unknown> = items[Symbol.asyncIterator]();
   let ended = false;
   const end = (err?: unknown) => {
     if (ended) return;
@@ -51,19 +50,19 @@ export function sseBody(chunks: AsyncIterable<ChatCompletionChunk>, opts: SseBod
           for (;;) {
             const { value, done } = await it.next();
             if (done) {
-              controller.enqueue(SSE_DONE);
+              controller.enqueue(encoder.encode(framing.done));
               controller.close();
               end();
               return;
             }
-            const text = frame(value, opts.includeUsage);
+            const text = framing.event(value);
             if (text === undefined) continue;
             controller.enqueue(encoder.encode(text));
             return;
           }
         } catch (err) {
           if (ended) return;
-          controller.enqueue(sseData(streamErrorEvent(err)));
+          controller.enqueue(encoder.encode(framing.error(err)));
           controller.close();
           end(err);
         }
@@ -85,13 +84,14 @@ export function sseBody(chunks: AsyncIterable<ChatCompletionChunk>, opts: SseBod
  * the headers), waiting for 'drain' when the client reads slowly; the response's 'close'
  * before the end is the client leaving.
  */
-export function writeSse(
+export function writeSse<T>(
   res: ServerResponse,
   headers: Record<string, string>,
-  chunks: AsyncIterable<ChatCompletionChunk>,
+  items: AsyncIterable<T>,
+  framing: SseFraming<T>,
   opts: SseBodyOptions,
 ): void {
-  const it = chunks[Symbol.asyncIterator]();
+  const it: AsyncIterator<T, unknown> = items[Symbol.asyncIterator]();
   let ended = false;
   let resumeAfterDrain: (() => void) | undefined;
   const finish = (err?: unknown) => {
@@ -115,10 +115,10 @@ export function writeSse(
         const { value, done } = await it.next();
         if (ended) return;
         if (done) {
-          res.end(SSE_DONE_TEXT);
+          res.end(framing.done);
           return finish();
         }
-        const text = frame(value, opts.includeUsage);
+        const text = framing.event(value);
         if (text !== undefined && !res.write(text)) {
           await new Promise<void>((resolve) => {
             resumeAfterDrain = resolve;
@@ -129,7 +129,7 @@ export function writeSse(
       }
     } catch (err) {
       if (ended) return;
-      res.end(sseData(streamErrorEvent(err)));
+      res.end(framing.error(err));
       finish(err);
     }
   })();

@@ -3,9 +3,8 @@
  * invisible to the client. The attempt's abort lets the idle watchdog end a stalled
  * upstream without touching the client's request.
  */
-import type { ChatCompletionChunk } from '../api/openai-types';
-import type { CallOptions, ProviderAdapter, Route, StreamResult, UpstreamMeta } from '../providers/types';
-import type { ChatRequest } from '../api/chat-request';
+import type { ChatCompletionChunk } from '../core/openai-types';
+import type { StreamResult, UpstreamMeta } from '../providers/types';
 import { ProviderError } from '../providers/errors';
 
 export interface StartedStream extends UpstreamMeta {
@@ -15,15 +14,9 @@ export interface StartedStream extends UpstreamMeta {
   abort(reason: unknown): void;
 }
 
-/** `opts.signal` is the attempt's own signal and `abort` aborts it (see AttemptFn). */
-export async function startStream(
-  adapter: ProviderAdapter,
-  route: Route,
-  req: ChatRequest,
-  opts: CallOptions,
-  abort: (reason: unknown) => void,
-): Promise<StartedStream> {
-  const { chunks, ...meta }: StreamResult = await adapter.stream(route, req, opts);
+/** `opened` is an adapter's stream call with the attempt's own cancellation, and `abort` aborts it (see AttemptFn). */
+export async function startStream(opened: Promise<StreamResult>, abort: (reason: unknown) => void): Promise<StartedStream> {
+  const { chunks, ...meta }: StreamResult = await opened;
   const rest = chunks[Symbol.asyncIterator]();
   try {
     const first = await rest.next();

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { hashKey } from '../api/auth';
+import { hashKey } from './auth';
 import { tenantSchema } from '../config/schema';
 import { createTenantKey } from './keys';
 

@@ -1,7 +1,7 @@
 /** New tenant keys: random, shown once; only their hash goes into the config. */
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
-import { hashKey } from '../api/auth';
+import { hashKey } from './auth';
 
 /** Prefix that makes a leaked gateway key easy to recognise (and to scan for). */
 export const KEY_PREFIX = 'aigw-';

@@ -38,7 +38,7 @@ export function claimValues(raw: unknown): string[] {
   if (Array.isArray(raw)) return raw.filter((v): v is string => typeof v === 'string');
   if (typeof raw !== 'string' || raw === '') return [];
   const listed = /^\[(.*)\]$/.exec(raw);
-  const parts = listed ? listed[1]!.split(/[\s,]+/) : raw.split(',');
+  const parts = listed ? listed[1].split(/[\s,]+/) : raw.split(',');
   return [raw, ...parts.map((p) => p.trim())].filter((p, i, all) => p !== '' && all.indexOf(p) === i);
 }
 
@@ -59,7 +59,7 @@ export class LambdaTenantMap {
       for (const id of t.apiKeyIds ?? []) this.byApiKeyId.set(id, t);
       if (!t.cognito) continue;
       let values = this.byClaim.get(t.cognito.claim);
-      if (!values) this.byClaim.set(t.cognito.claim, (values = new Map()));
+      if (!values) this.byClaim.set(t.cognito.claim, (values = new Map<string, TenantConfig>()));
       for (const v of t.cognito.values) values.set(v, t);
     }
   }

@@ -5,7 +5,7 @@
  * 429 with Retry-After; it never consumes another tenant's capacity, and a refused
  * request is not counted against the tenant's window.
  */
-import { GatewayError, retryAfterSeconds } from '../api/errors';
+import { GatewayError, retryAfterSeconds } from '../core/gateway-error';
 import type { TenantConfig } from '../config/schema';
 import type { QuotaLimits, QuotaStore, Reservation } from '../quota/store';
 

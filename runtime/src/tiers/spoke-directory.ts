@@ -7,7 +7,7 @@
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import type { GatewayConfig, SpokeConfig } from '../config/schema';
-import type { Clock } from '../routing/clock';
+import type { Clock } from '../core/clock';
 
 export interface SpokeEndpoint {
   /** The address (or the literal host when it is an IP): the route's "region". */
@@ -90,7 +90,7 @@ function noRecords(err: NodeJS.ErrnoException): never[] {
 }
 
 function sameAddresses(a: SpokeEndpoint[] | undefined, b: SpokeEndpoint[]): boolean {
-  return a !== undefined && a.length === b.length && a.every((e, i) => e.url === b[i]!.url);
+  return a !== undefined && a.length === b.length && a.every((e, i) => e.url === b[i].url);
 }
 
 function trimSlash(url: string): string {

@@ -1,16 +1,15 @@
 /**
- * The Anthropic Messages API (`POST /v1/messages`) behind the OpenAI interface: one
- * pooled undici Agent per adapter, the translator for the wire format, and the
- * classifier for every failure.
+ * The Anthropic Messages API (`POST /v1/messages`) behind the OpenAI interface: the
+ * translator for the wire format and the classifier for every failure, called through
+ * the upstream call every HTTP adapter shares.
  */
-import type { ChatRequest } from '../../api/chat-request';
-import type { ChatCompletionChunk } from '../../api/openai-types';
+import type { ChatRequest } from '../../core/chat-request';
+import type { ChatCompletionChunk } from '../../core/openai-types';
 import type { ProviderConfig } from '../../config/schema';
-import { readSse } from '../../stream/sse-read';
-import { rotatedCredential, type CredentialResolver } from '../credentials';
+import { readSse } from '../sse-read';
+import type { CredentialResolver } from '../credentials';
 import { classifyNetworkError, ProviderError } from '../errors';
-import { header, post, readText, type HttpClient, type UpstreamResponse } from '../http';
-import { redactCredentials } from '../openai/classify';
+import type { HttpClient, UpstreamHeaders, UpstreamResponse } from '../http';
 import { parseAnthropicRateLimit } from '../rate-limit-headers';
 import {
   ANTHROPIC_SUPPORTS_PREFILL,
@@ -20,6 +19,7 @@ import {
   toAnthropicRequest,
 } from '../translate/openai-anthropic';
 import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamSignal } from '../types';
+import { createUpstreamCall, withoutCredentials, type UpstreamProtocol } from '../upstream-call';
 import { classifyAnthropicError } from './classify';
 
 export const ANTHROPIC_DEFAULT_URL = 'https://api.anthropic.com';
@@ -31,36 +31,25 @@ export function messagesUrl(base: string | undefined): string {
   return root.endsWith('/v1') ? `${root}/messages` : `${root}/v1/messages`;
 }
 
-export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver; http: HttpClient }): ProviderAdapter {
+/** The key in `x-api-key`; the API version a configured header may replace. */
+const ANTHROPIC_PROTOCOL: UpstreamProtocol = {
+  defaultHeaders: { 'anthropic-version': ANTHROPIC_VERSION },
+  keyHeader: { name: 'x-api-key', prefix: '' },
+  keyRequired: true,
+  classify: classifyAnthropicError,
+};
 
-  async function send(route: Route, req: ChatRequest, opts: CallOptions, stream: boolean): Promise<{ res: UpstreamResponse; key: string }> {
-    // Translate first: a request Anthropic cannot take is refused before any network use.
-    const body = JSON.stringify(toAnthropicRequest(req, route.model, { stream }));
-    let key = await apiKeyOf(route, deps.resolveCredential);
-    const postWith = (k: string) =>
-      post(deps.http, messagesUrl(route.endpoint.url), body, requestHeaders(provider, opts, k), upstreamSignal(opts), `Anthropic ${route.key}`, opts.connectTimeoutMs);
-    let res = await postWith(key);
-    // A 401 may mean the key was rotated: once more, with the value read afresh (if it changed).
-    const rotated = res.statusCode === 401 ? await rotatedCredential(deps.resolveCredential, route.account.credentials, key) : undefined;
-    if (rotated !== undefined) {
-      await res.body.dump().catch(() => undefined);
-      key = rotated;
-      res = await postWith(key);
-    }
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      const text = await bodyOf(res, upstreamSignal(opts), key, route);
-      throw classifyAnthropicError(res.statusCode, redactCredentials(text, key, res.statusCode), res.headers);
-    }
-    return { res, key };
-  }
+export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver; http: HttpClient }): ProviderAdapter {
+  const upstream = createUpstreamCall(provider, deps, ANTHROPIC_PROTOCOL);
+  // Translated first: a request Anthropic cannot take is refused before any network use.
+  const bodyOf = (route: Route, req: ChatRequest, stream: boolean) => JSON.stringify(toAnthropicRequest(req, route.model, { stream }));
 
   async function complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult> {
-    const { res, key } = await send(route, req, opts, false);
-    await expectContentType(res, 'application/json', 'JSON');
-    const text = await bodyOf(res, upstreamSignal(opts), key, route);
+    const body = bodyOf(route, req, false);
+    const { answer: res } = await upstream.post(route, messagesUrl(route.endpoint.url), body, opts);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(res.text);
     } catch {
       throw new ProviderError('transient', `Anthropic upstream answered ${res.statusCode} with a body that is not JSON`, {
         status: res.statusCode,
@@ -72,9 +61,9 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
   }
 
   async function stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<StreamResult> {
-    const { res } = await send(route, req, opts, true);
-    await expectContentType(res, 'text/event-stream', 'an event stream');
-    return withRateLimit({ chunks: chunksOf(res, route, upstreamSignal(opts)) }, res);
+    const body = bodyOf(route, req, true);
+    const { answer: res, key } = await upstream.openStream(route, messagesUrl(route.endpoint.url), body, opts);
+    return withRateLimit({ chunks: chunksOf(res, route, upstreamSignal(opts), key) }, res);
   }
 
   return {
@@ -85,7 +74,7 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
   };
 }
 
-async function* chunksOf(res: UpstreamResponse, route: Route, signal: UpstreamSignal): AsyncGenerator<ChatCompletionChunk> {
+async function* chunksOf(res: UpstreamResponse, route: Route, signal: UpstreamSignal, key: string | undefined): AsyncGenerator<ChatCompletionChunk> {
   const translator = new AnthropicStreamTranslator(route.model);
   let ended = false;
   try {
@@ -94,7 +83,7 @@ async function* chunksOf(res: UpstreamResponse, route: Route, signal: UpstreamSi
       for await (const ev of readSse(res.body)) yield* translator.push(ev);
       ended = true;
     } catch (err) {
-      if (err instanceof ProviderError) throw err;
+      if (err instanceof ProviderError) throw withoutCredentials(err, key);
       // A break (or an abort) after the stop reason loses nothing of the answer.
       if (!translator.complete) {
         if (signal.aborted) throw signal.reason ?? err;
@@ -108,53 +97,7 @@ async function* chunksOf(res: UpstreamResponse, route: Route, signal: UpstreamSi
   }
 }
 
-async function apiKeyOf(route: Route, resolve: CredentialResolver): Promise<string> {
-  let key: string | undefined;
-  try {
-    key = await resolve(route.account.credentials);
-  } catch (err) {
-    // A broken credential source breaks this account, not the request: other routes may serve it.
-    throw new ProviderError('transient', `Anthropic account ${route.account.id}: ${(err as Error).message}`, { code: 'no_credentials', cause: err });
-  }
-  if (!key) {
-    throw new ProviderError('transient', `Anthropic account ${route.account.id} has no credentials configured`, { code: 'no_credentials' });
-  }
-  return key;
-}
-
-function requestHeaders(provider: ProviderConfig, opts: CallOptions, key: string): Record<string, string> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', 'anthropic-version': ANTHROPIC_VERSION };
-  // Lower-cased so that configured headers replace ours instead of being sent twice.
-  for (const [k, v] of Object.entries(opts.forwardHeaders ?? {})) headers[k.toLowerCase()] = v;
-  for (const [k, v] of Object.entries(provider.headers ?? {})) headers[k.toLowerCase()] = v;
-  headers['x-api-key'] = key;
-  return headers;
-}
-
-/** A whole body; a failure while reading it is the route's (or the abort's), with no key in it. */
-async function bodyOf(res: UpstreamResponse, signal: UpstreamSignal, key: string, route: Route): Promise<string> {
-  try {
-    return await readText(res);
-  } catch (err) {
-    if (signal.aborted) throw signal.reason ?? err;
-    const e = classifyNetworkError(err, `Anthropic ${route.key} body`);
-    throw new ProviderError('transient', redactCredentials(e.message, key, 0), { status: res.statusCode, code: e.code, cause: err });
-  }
-}
-
-/** A 2xx that is not what we asked for (an HTML page from a proxy in between) is a broken hop. */
-async function expectContentType(res: UpstreamResponse, type: string, what: string): Promise<void> {
-  const got = header(res, 'content-type') ?? '';
-  if (got.toLowerCase().includes(type)) return;
-  // Dumping (bounded) rather than destroying keeps the connection reusable.
-  await res.body.dump().catch(() => undefined);
-  throw new ProviderError('transient', `Anthropic upstream answered ${res.statusCode} with content-type "${got || 'none'}", not ${what}`, {
-    status: res.statusCode,
-    code: 'wrong_content_type',
-  });
-}
-
-function withRateLimit<T extends object>(result: T, res: UpstreamResponse): T & { rateLimit?: ReturnType<typeof parseAnthropicRateLimit> } {
+function withRateLimit<T extends object>(result: T, res: { headers: UpstreamHeaders }): T & { rateLimit?: ReturnType<typeof parseAnthropicRateLimit> } {
   const rateLimit = parseAnthropicRateLimit(res.headers);
   return rateLimit ? { ...result, rateLimit } : result;
 }

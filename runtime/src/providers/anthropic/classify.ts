@@ -2,7 +2,8 @@
  * Turns what the Anthropic Messages API says when it fails (an HTTP error, or an `error`
  * event inside a 200 stream) into one ProviderError with a failure class.
  */
-import { ProviderError, type FailureClass } from '../errors';
+import type { FailureClass } from '../../core/attempt';
+import { ProviderError } from '../errors';
 import { parseAnthropicRateLimit, parseRetryAfter } from '../rate-limit-headers';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -19,7 +20,7 @@ const CONTEXT_LENGTH_TEXT = /prompt is too long|exceed(?:s|ed)? (?:the )?context
 const CREDIT_TEXT = /credit balance is too low/i;
 const MAX_MESSAGE_CHARS = 500;
 
-/** `status`, `body` and `headers` of a non-2xx answer; `body` already free of credentials. */
+/** `status`, `body` and `headers` of a non-2xx answer (the caller keeps credentials out of the message). */
 export function classifyAnthropicError(status: number, body: string, headers: Headers = {}): ProviderError {
   const detail = parseErrorBody(body);
   const retryAfterMs = status === 429 ? (parseRetryAfter(headers) ?? resetOfExhaustedLimit(headers)) : undefined;

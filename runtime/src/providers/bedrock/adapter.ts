@@ -14,8 +14,8 @@ import {
   type ConverseStreamOutput,
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { ChatRequest } from '../../api/chat-request';
-import type { ChatCompletionChunk } from '../../api/openai-types';
+import type { ChatRequest } from '../../core/chat-request';
+import type { ChatCompletionChunk } from '../../core/openai-types';
 import type { ProviderConfig } from '../../config/schema';
 import { ProviderError } from '../errors';
 import {

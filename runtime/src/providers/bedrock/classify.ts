@@ -3,7 +3,8 @@
  * FailureClass each. Exception names decide first: ModelNotReadyException is a 429 that
  * is not throttling.
  */
-import { classifyNetworkError, ProviderError, type FailureClass } from '../errors';
+import type { FailureClass } from '../../core/attempt';
+import { classifyNetworkError, ProviderError } from '../errors';
 import { parseRetryAfter } from '../rate-limit-headers';
 
 const CLASS_BY_NAME: Readonly<Record<string, FailureClass>> = {
@@ -71,7 +72,7 @@ interface SdkErrorShape {
 
 export function classifyBedrockError(err: unknown): ProviderError {
   if (err instanceof ProviderError) return err;
-  const e: SdkErrorShape = typeof err === 'object' && err !== null ? (err as SdkErrorShape) : { message: String(err) };
+  const e: SdkErrorShape = typeof err === 'object' && err !== null ? (err) : { message: String(err) };
   const name = e.name ?? 'Error';
   const code = e.code ?? e.cause?.code;
   if (code && NETWORK_CODES.has(code)) return classifyNetworkError(err, 'Bedrock');

@@ -4,24 +4,23 @@
  * and answers are checked, not translated: a malformed chunk is dropped, a stream that
  * breaks is an error, and `usage` is always there (estimated when the server sent none).
  */
-import { contentText, type ChatRequest } from '../../api/chat-request';
-import { USAGE_HEADER } from '../../api/gateway-headers';
-import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../api/openai-types';
+import type { ChatRequest } from '../../core/chat-request';
+import type { ForwardedChat } from '../../core/forwarded-chat';
+import { ATTEMPTS_HEADER, ROUTE_HEADER, USAGE_HEADER } from '../../core/gateway-headers';
+import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/openai-types';
+import { keepRawJson } from '../../core/raw-chunk';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
-import { readSse } from '../../stream/sse-read';
-import { RAW_JSON, type RawChunk } from '../../stream/sse-write';
-import { rotatedCredential, type CredentialResolver } from '../credentials';
+import { readSse } from '../sse-read';
+import type { CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
-import { header, isSuccess, post, postWhole, readText, type HttpClient, type UpstreamHeaders, type UpstreamResponse, type WholeAnswer } from '../http';
+import { header, type HttpClient, type UpstreamHeaders, type UpstreamResponse } from '../http';
+import { estimatedUsage } from '../../quota/token-estimate';
 import { parseOpenAIRateLimit } from '../rate-limit-headers';
 import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamMeta, type UpstreamSignal } from '../types';
+import { createUpstreamCall, withoutCredentials, type UpstreamProtocol } from '../upstream-call';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
-/** Error bodies are read for their message only; more than this is not an error body. */
-const ERROR_BODY_LIMIT = 64 * 1024;
-/** The usual rough rule: a token is about four characters of English text. */
-const CHARS_PER_TOKEN = 4;
 
 export interface OpenAIStreamResult extends StreamResult {
   /** Events the upstream sent that were not valid chunks and were dropped (so far). */
@@ -32,98 +31,49 @@ export interface OpenAIAdapter extends ProviderAdapter {
   stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<OpenAIStreamResult>;
 }
 
-/** One way of calling upstream for `send`: with the answer's body streamed, or read whole. */
-interface Call<R extends { statusCode: number; headers: UpstreamHeaders }> {
-  post(url: string, body: string, headers: Record<string, string>, signal: UpstreamSignal, routeKey: string, connectTimeoutMs?: number): Promise<R>;
-  /** An error answer's text, for its message (bounded). */
-  errorText(res: R): Promise<string>;
-  /** Drops the answer, so that the connection can be reused. */
-  discard(res: R): Promise<void>;
-}
+/** A key as a bearer token, and only when there is one (Ollama and vLLM often run without). */
+const OPENAI_PROTOCOL: UpstreamProtocol = { keyHeader: { name: 'authorization', prefix: 'Bearer ' }, keyRequired: false, classify: classifyOpenAIError };
 
-/** A 2xx JSON answer is read up to this many bytes. */
-const ANSWER_LIMITS = { okBytes: 8 * 1024 * 1024, errorBytes: ERROR_BODY_LIMIT };
+/** A spoke sent the client's body as is still owes the proxy its usage chunk (quotas need it). */
+const INCLUDE_USAGE = { [USAGE_HEADER]: 'include' };
+
+/** What a missing usage is estimated from: the request, or the client's JSON forwarded as it came. */
+type Prompt = ChatRequest | ForwardedChat;
 
 export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver; http: HttpClient }): OpenAIAdapter {
   const compatible = provider.type === 'openai-compatible';
-  const streamed: Call<UpstreamResponse> = {
-    post: (url, body, headers, signal, routeKey, connectMs) => post(deps.http, url, body, headers, signal, `${routeKey}: request failed`, connectMs),
-    errorText: (res) => readText(res, ERROR_BODY_LIMIT).catch(() => ''),
-    discard,
-  };
-  const whole: Call<WholeAnswer> = {
-    post: (url, body, headers, signal, routeKey, connectMs) => postWhole(deps.http, url, body, headers, signal, ANSWER_LIMITS, routeKey, connectMs),
-    errorText: async (res) => res.text,
-    discard: async () => undefined,
-  };
+  const upstream = createUpstreamCall(provider, deps, OPENAI_PROTOCOL);
 
-  async function send<R extends { statusCode: number; headers: UpstreamHeaders }>(route: Route, req: ChatRequest, opts: CallOptions, streaming: boolean, call: Call<R>) {
-    const url = completionsUrl(provider, route.endpoint);
-    let secret = route.account.credentials ? await credential(route) : undefined;
-    const body = opts.body ?? JSON.stringify(upstreamBody(req, route.model, streaming, compatible));
-    const signal = upstreamSignal(opts);
-    const postWith = (key: string | undefined) => call.post(url, body, requestHeaders(provider, opts, key, streaming), signal, route.key, opts.connectTimeoutMs);
-    let res = await postWith(secret);
-    // A 401 may mean the key was rotated: once more, with the value read afresh (if it changed).
-    const rotated = res.statusCode === 401 ? await rotatedCredential(deps.resolveCredential, route.account.credentials, secret) : undefined;
-    if (rotated !== undefined) {
-      await call.discard(res);
-      secret = rotated;
-      res = await postWith(secret);
-    }
-    if (!isSuccess(res.statusCode)) {
-      const text = await call.errorText(res);
-      if (signal.aborted) throw signal.reason ?? new Error('aborted');
-      throw classifyOpenAIError(res.statusCode, text, res.headers, secret);
-    }
-    return { res, secret };
+  async function complete(route: Route, prompt: Prompt, body: string, opts: CallOptions): Promise<CompletionResult> {
+    const { answer: res } = await upstream.post(route, completionsUrl(provider, route.endpoint), body, opts);
+    const text = res.text;
+    // JSON.parse skips the blank lines DeepSeek sends ahead of the body while it works.
+    const completion = parseCompletion(text, route);
+    const meta = upstreamMeta(res);
+    // As the server sent it (the usual case): its own text goes to the client unchanged.
+    if (isWholeUsage(completion.usage) && typeof completion.model === 'string') return { completion, body: text, ...meta };
+    completion.usage = usageOrEstimate(completion.usage, prompt, completionChars(completion));
+    completion.model ??= route.model;
+    return { completion, ...meta };
   }
 
-  async function credential(route: Route): Promise<string | undefined> {
-    try {
-      return await deps.resolveCredential(route.account.credentials);
-    } catch (err) {
-      // A key this account cannot read now: its routes fail, others may serve.
-      throw new ProviderError('transient', `${route.key}: credentials unavailable: ${(err as Error).message}`, { cause: err });
-    }
+  async function stream(route: Route, prompt: Prompt, body: string, opts: CallOptions, headers?: Record<string, string>): Promise<OpenAIStreamResult> {
+    const { answer: res, key } = await upstream.openStream(route, completionsUrl(provider, route.endpoint), body, opts, headers);
+    const reader = new ChunkReader(route, prompt, upstreamSignal(opts), key);
+    return {
+      chunks: reader.read(res),
+      get droppedEvents() {
+        return reader.dropped;
+      },
+      ...upstreamMeta(res),
+    };
   }
 
   return {
-    async complete(route, req, opts): Promise<CompletionResult> {
-      const { res } = await send(route, req, opts, false, whole);
-      const type = header(res, 'content-type');
-      if (type !== undefined && !type.includes('json')) {
-        const message = `${route.key}: upstream answered 200 with content type ${type}, not JSON`;
-        throw new ProviderError('transient', message, { status: res.statusCode });
-      }
-      const text = res.text;
-      // JSON.parse skips the blank lines DeepSeek sends ahead of the body while it works.
-      const completion = parseCompletion(text, route);
-      const meta = upstreamMeta(res);
-      // As the server sent it (the usual case): its own text goes to the client unchanged.
-      if (isWholeUsage(completion.usage) && typeof completion.model === 'string') return { completion, body: text, ...meta };
-      completion.usage = usageOrEstimate(completion.usage, req, completionChars(completion));
-      completion.model ??= route.model;
-      return { completion, ...meta };
-    },
-
-    async stream(route, req, opts): Promise<OpenAIStreamResult> {
-      const { res, secret } = await send(route, req, opts, true, streamed);
-      const type = header(res, 'content-type');
-      if (type !== undefined && !type.includes('text/event-stream')) {
-        await discard(res);
-        const message = `${route.key}: upstream answered 200 with content type ${type}, not an event stream`;
-        throw new ProviderError('transient', message, { status: res.statusCode });
-      }
-      const reader = new ChunkReader(route, req, upstreamSignal(opts), secret);
-      return {
-        chunks: reader.read(res),
-        get droppedEvents() {
-          return reader.dropped;
-        },
-        ...upstreamMeta(res),
-      };
-    },
+    complete: (route, req, opts) => complete(route, req, JSON.stringify(upstreamBody(req, route.model, false, compatible)), opts),
+    stream: (route, req, opts) => stream(route, req, JSON.stringify(upstreamBody(req, route.model, true, compatible)), opts),
+    forward: (route, chat, opts) => complete(route, chat, chat.body, opts),
+    forwardStream: (route, chat, opts) => stream(route, chat, chat.body, opts, INCLUDE_USAGE),
   };
 }
 
@@ -137,7 +87,7 @@ class ChunkReader {
 
   constructor(
     private readonly route: Route,
-    private readonly req: ChatRequest,
+    private readonly prompt: Prompt,
     private readonly signal: UpstreamSignal,
     private readonly secret: string | undefined,
   ) {}
@@ -183,7 +133,7 @@ class ChunkReader {
       this.dropped++;
       return undefined;
     }
-    if (isErrorEvent(doc)) throw classifyOpenAIStreamError(doc, this.secret);
+    if (isErrorEvent(doc)) throw withoutCredentials(classifyOpenAIStreamError(doc), this.secret);
     if (!isChunk(doc)) {
       this.dropped++;
       return undefined;
@@ -206,13 +156,13 @@ class ChunkReader {
       this.answerChars += deltaChars(choice.delta);
     }
     // As it came: the client gets the upstream's own text unless someone changes the chunk.
-    if (!changed) (doc as RawChunk)[RAW_JSON] = data;
+    if (!changed) keepRawJson(doc, data);
     return doc;
   }
 
   private usageChunk(): ChatCompletionChunk {
     if (this.usage) {
-      this.usage.usage = usageOrEstimate(this.usage.usage, this.req, this.answerChars);
+      this.usage.usage = usageOrEstimate(this.usage.usage, this.prompt, this.answerChars);
       return this.usage;
     }
     const last = this.last;
@@ -222,7 +172,7 @@ class ChunkReader {
       created: last?.created ?? Math.floor(Date.now() / 1000),
       model: last?.model ?? this.route.model,
       choices: [],
-      usage: usageOrEstimate(undefined, this.req, this.answerChars),
+      usage: usageOrEstimate(undefined, this.prompt, this.answerChars),
     };
   }
 }
@@ -250,7 +200,7 @@ export function baseUrl(provider: ProviderConfig, endpoint: EndpointConfig): str
  * The client's request with the route's model. Streams always ask for usage (quotas need
  * it). Self-hosted servers get `max_tokens` and `system` (what they all understand) and
  * none of OpenAI's own storage metadata. Built key by key, leaving out what is dropped:
- * a spread plus keys set undefined took JSON.stringify off its fast path (4x slower).
+ * a spread plus keys set undefined takes JSON.stringify off its fast path.
  */
 function upstreamBody(req: ChatRequest, model: string, streaming: boolean, compatible: boolean): Record<string, unknown> {
   const src = req as unknown as Record<string, unknown>;
@@ -275,36 +225,14 @@ function upstreamBody(req: ChatRequest, model: string, streaming: boolean, compa
   return body;
 }
 
-function requestHeaders(
-  provider: ProviderConfig,
-  opts: CallOptions,
-  secret: string | undefined,
-  streaming: boolean,
-): Record<string, string> {
-  const headers: Record<string, string> = {};
-  // Lower-cased so that a configured "Authorization" cannot ride along with ours.
-  const configured = provider.headers;
-  if (configured) for (const k in configured) headers[k.toLowerCase()] = configured[k]!;
-  const forwarded = opts.forwardHeaders;
-  if (forwarded) for (const k in forwarded) headers[k.toLowerCase()] = forwarded[k]!;
-  headers['content-type'] = 'application/json';
-  headers.accept = streaming ? 'text/event-stream' : 'application/json';
-  headers['x-request-id'] = opts.requestId;
-  // A spoke sent the client's body as is still owes the proxy its usage chunk (quotas need it).
-  if (streaming && opts.body !== undefined) headers[USAGE_HEADER] = 'include';
-  // Ollama and vLLM often run without keys: send no Authorization rather than an empty one.
-  if (secret) headers.authorization = `Bearer ${secret}`;
-  return headers;
-}
-
 function upstreamMeta(res: { headers: UpstreamHeaders }): UpstreamMeta {
   const meta: UpstreamMeta = {};
   const rateLimit = parseOpenAIRateLimit(res.headers);
   if (rateLimit) meta.rateLimit = rateLimit;
   // The upstream is itself a gateway (a spoke): keep what it says about its own attempts.
-  const route = header(res, 'x-gateway-route');
+  const route = header(res, ROUTE_HEADER);
   if (route) meta.upstreamRoute = route;
-  const attempts = Number(header(res, 'x-gateway-attempts'));
+  const attempts = Number(header(res, ATTEMPTS_HEADER));
   if (Number.isInteger(attempts) && attempts > 0) meta.upstreamAttempts = attempts;
   return meta;
 }
@@ -361,22 +289,10 @@ function isWholeUsage(usage: Usage | null | undefined): usage is Usage {
 }
 
 /** The server's usage when it sent a whole one, else an estimate, so usage is never missing. */
-function usageOrEstimate(usage: Usage | null | undefined, req: ChatRequest, answerChars: number): Usage {
+function usageOrEstimate(usage: Usage | null | undefined, prompt: Prompt, answerChars: number): Usage {
   if (usage && Number.isFinite(usage.prompt_tokens) && Number.isFinite(usage.completion_tokens)) {
     if (!Number.isFinite(usage.total_tokens)) usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
     return usage;
   }
-  let promptChars = 0;
-  for (const m of req.messages) {
-    promptChars += contentText(m.content).length;
-    if (m.role === 'assistant') for (const call of m.tool_calls ?? []) promptChars += call.function.arguments.length;
-  }
-  const prompt = Math.ceil(promptChars / CHARS_PER_TOKEN);
-  const completion = Math.ceil(answerChars / CHARS_PER_TOKEN);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
-}
-
-/** Frees the connection of an answer we will not read. */
-async function discard(res: UpstreamResponse): Promise<void> {
-  await res.body.dump({ limit: ERROR_BODY_LIMIT }).catch(() => undefined);
+  return estimatedUsage(prompt, answerChars);
 }

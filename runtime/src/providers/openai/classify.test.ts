@@ -1,3 +1,4 @@
+import { withoutCredentials } from '../upstream-call';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
 
 /** An OpenAI error body as the API writes it. */
@@ -136,12 +137,12 @@ describe('classifyOpenAIError: verdicts on the request', () => {
   });
 });
 
-describe('classifyOpenAIError never echoes a credential', () => {
+describe('an OpenAI error, as the upstream call hands it on, never echoes a credential', () => {
   const key = 'sk-proj-Zx81kQ2vLmN0pRsTuVwXyZ1234abcd';
 
   test('401 quoting a masked key', () => {
     const masked = `${key.slice(0, 8)}${'*'.repeat(20)}${key.slice(-4)}`;
-    const err = classifyOpenAIError(401, body(`Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key'), {}, key);
+    const err = withoutCredentials(classifyOpenAIError(401, body(`Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key')), key);
     expect(err.failure).toBe('refused');
     expect(err.message).toContain('Incorrect API key provided');
     expect(err.message).not.toContain(key.slice(-4));
@@ -156,7 +157,7 @@ describe('classifyOpenAIError never echoes a credential', () => {
       'bad token Zx81kQ2vLmN0pRsTuVwXyZ1234abcdEF',
     ];
     for (const msg of quoted) {
-      const err = classifyOpenAIError(401, body(msg, 'authentication_error', null), {}, key);
+      const err = withoutCredentials(classifyOpenAIError(401, body(msg, 'authentication_error', null)), key);
       expect(err.message).not.toContain('Zx81kQ2v');
       expect(err.message).not.toContain('abcd');
     }
@@ -164,8 +165,8 @@ describe('classifyOpenAIError never echoes a credential', () => {
 
   test('the secret is removed from any status and from non-JSON bodies', () => {
     const secret = 'plainsecretvalue';
-    expect(classifyOpenAIError(400, body(`header x-key=${secret} not allowed`, 'invalid_request_error', null), {}, secret).message).not.toContain(secret);
-    expect(classifyOpenAIError(403, `<p>forbidden for ${secret}</p>`, {}, secret).message).not.toContain(secret);
+    expect(withoutCredentials(classifyOpenAIError(400, body(`header x-key=${secret} not allowed`, 'invalid_request_error', null)), secret).message).not.toContain(secret);
+    expect(withoutCredentials(classifyOpenAIError(403, `<p>forbidden for ${secret}</p>`), secret).message).not.toContain(secret);
   });
 });
 

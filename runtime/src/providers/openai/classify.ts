@@ -2,7 +2,8 @@
  * Turns what an OpenAI-style server (OpenAI, DeepSeek, vLLM, Ollama) says when it fails
  * into one ProviderError with a failure class. Nothing else looks at their status codes.
  */
-import { ProviderError, type FailureClass } from '../errors';
+import type { FailureClass } from '../../core/attempt';
+import { ProviderError } from '../errors';
 import { parseGoDuration, parseRetryAfter } from '../rate-limit-headers';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -24,26 +25,24 @@ const QUOTA_TEXT = /exceeded your current quota|insufficient (?:quota|balance)/i
 const SNIPPET_CHARS = 200;
 
 /**
- * `status` and `headers` of the upstream answer, `bodyText` its body; `secret` is the
- * credential that was sent, so that no message can echo it back.
+ * `status` and `headers` of the upstream answer, `bodyText` its body. Messages quote the
+ * upstream; the caller keeps credentials out of them (providers/upstream-call.ts).
  */
-export function classifyOpenAIError(status: number, bodyText: string, headers: Headers = {}, secret?: string): ProviderError {
+export function classifyOpenAIError(status: number, bodyText: string, headers: Headers = {}): ProviderError {
   const parsed = parseErrorBody(bodyText);
   const fromHeaders = parseRetryAfter(headers) ?? resetOfExhaustedLimit(headers);
-  if (!parsed) return classifyUnreadable(status, redactCredentials(bodyText, secret, status), fromHeaders);
-  const message = redactCredentials(parsed.message ?? '', secret, status);
-  return classifyParsed(status, { ...parsed, message }, fromHeaders ?? retryAfterFromText(message));
+  if (!parsed) return classifyUnreadable(status, bodyText, fromHeaders);
+  return classifyParsed(status, parsed, fromHeaders ?? retryAfterFromText(parsed.message ?? ''));
 }
 
 /**
  * An error object inside a 200 stream (vLLM `data: {"error":{...}}`, or its older
  * top-level `{"object":"error",...}`). vLLM's integer `code` is the HTTP status it meant.
  */
-export function classifyOpenAIStreamError(payload: unknown, secret?: string): ProviderError {
+export function classifyOpenAIStreamError(payload: unknown): ProviderError {
   const err = errorFields(payload) ?? { message: 'upstream sent an error event without details' };
   const status = typeof err.code === 'number' && err.code >= 400 && err.code < 600 ? err.code : 500;
-  const scrubbed: UpstreamError = { ...err, message: redactCredentials(err.message ?? '', secret, status) };
-  return classifyParsed(status, scrubbed, retryAfterFromText(scrubbed.message ?? ''), 'in stream');
+  return classifyParsed(status, err, retryAfterFromText(err.message ?? ''), 'in stream');
 }
 
 function classifyParsed(status: number, err: UpstreamError, retryAfterMs: number | undefined, where = `${status}`): ProviderError {
@@ -72,7 +71,7 @@ function classifyParsed(status: number, err: UpstreamError, retryAfterMs: number
   return labelled('transient', 'unexpected upstream answer');
 }
 
-/** A body that is not an OpenAI error (HTML from a proxy, plain text, nothing); already redacted. */
+/** A body that is not an OpenAI error (HTML from a proxy, plain text, nothing). */
 function classifyUnreadable(status: number, bodyText: string, retryAfterMs: number | undefined): ProviderError {
   const kind = isJson(bodyText) ? 'an unrecognised JSON' : 'a non-JSON';
   const snippet = bodyText.trim() === '' ? 'an empty body' : `${kind} body: ${snippetOf(bodyText)}`;
@@ -137,23 +136,6 @@ function retryAfterFromText(message: string): number | undefined {
   const m = /try again in (\d+(?:\.\d+)?)(ms|s)\b/i.exec(message);
   if (!m) return undefined;
   return Math.ceil(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
-}
-
-/**
- * Upstream messages may quote the key we sent ("Incorrect API key provided: sk-...abcd").
- * Masked keys, `sk-` style keys, bearer tokens and the secret itself never pass.
- */
-export function redactCredentials(text: string, secret: string | undefined, status: number): string {
-  let out = text;
-  if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
-  out = out
-    .replace(/\bBearer\s+\S+/gi, 'Bearer [redacted]')
-    .replace(/\b(?:sk|pk|rk|sess)-[A-Za-z0-9*_.-]{3,}/g, '[redacted]')
-    .replace(/(api[ _-]?key[^:\n]{0,20}:\s*)[^\s,;]+/gi, '$1[redacted]')
-    .replace(/\S*\*{3,}\S*/g, '[redacted]');
-  // Auth failures are where servers quote keys in formats nobody can list: drop any long token.
-  if (status === 401 || status === 403) out = out.replace(/[A-Za-z0-9_-]{24,}/g, '[redacted]');
-  return out;
 }
 
 function isJson(text: string): boolean {

@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { contentText, maxOutputTokens, type ChatRequest } from '../../api/chat-request';
-import { usageOf, type ChatCompletion, type ChatCompletionChunk, type FinishReason, type ToolCall } from '../../api/openai-types';
-import type { EndpointConfig, ProviderConfig } from '../../config/schema';
-import { estimatePromptTokens } from '../../quota/token-estimate';
+import { contentText, maxOutputTokens, type ChatRequest } from '../../core/chat-request';
+import { usageOf, type ChatCompletion, type ChatCompletionChunk, type FinishReason, type ToolCall } from '../../core/openai-types';
+import type { EndpointConfig, ProviderConfig, SimulatedEndpointConfig } from '../../config/schema';
+import { estimatePromptTokens, estimateTokens } from '../../quota/token-estimate';
 import { ProviderError } from '../errors';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
 import { MinuteWindow } from './sliding-window';
@@ -40,7 +40,7 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
     const key = `${route.account.id}/${route.endpoint.region}/${route.model}`;
     let s = states.get(key);
     if (!s) {
-      const seed = route.endpoint.seed;
+      const seed = simulationOf(route).seed;
       s = { window: new MinuteWindow(), failures: seed === undefined ? Math.random : prng(seed ^ hashString(key)) };
       states.set(key, s);
     }
@@ -49,7 +49,7 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
 
   /** Admission as the real provider does it: quota first, then random failures. */
   const admit = (route: Route, req: ChatRequest, plan: Plan): void => {
-    const ep = route.endpoint;
+    const ep = simulationOf(route);
     const s = stateOf(route);
     const reserve = plan.promptTokens + (maxOutputTokens(req) ?? plan.tokens.length);
     const t = now();
@@ -69,9 +69,10 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
 
   return {
     async complete(route, req, opts): Promise<CompletionResult> {
-      const plan = planAnswer(route.endpoint, req);
+      const ep = simulationOf(route);
+      const plan = planAnswer(ep, req);
       admit(route, req, plan);
-      const ms = route.endpoint.latencyMs + (plan.tokens.length * 1000) / route.endpoint.tokensPerSecond;
+      const ms = ep.latencyMs + (plan.tokens.length * 1000) / ep.tokensPerSecond;
       await sleep(ms, undefined, { signal: opts.signal });
       const text = plan.tokens.join('');
       const completion: ChatCompletion = {
@@ -95,21 +96,30 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
     },
 
     async stream(route, req, opts): Promise<StreamResult> {
-      const plan = planAnswer(route.endpoint, req);
+      const ep = simulationOf(route);
+      const plan = planAnswer(ep, req);
       admit(route, req, plan);
-      await sleep(route.endpoint.latencyMs, undefined, { signal: opts.signal });
-      return { chunks: streamAnswer(route, plan, opts, now) };
+      await sleep(ep.latencyMs, undefined, { signal: opts.signal });
+      return { chunks: streamAnswer(route, ep, plan, opts, now) };
     },
   };
 }
 
-function completionTokens(plan: Plan): number {
-  return plan.toolCall ? Math.ceil(plan.toolCall.function.arguments.length / 4) + 4 : plan.tokens.length;
+/** The route's endpoint as the simulated provider's schema parsed it (its type says it is one). */
+function simulationOf(route: Route): SimulatedEndpointConfig {
+  const ep: EndpointConfig = route.endpoint;
+  if ('latencyMs' in ep) return ep;
+  throw new ProviderError('refused', `${route.key}: the simulated provider got a route of provider type ${route.provider.type}`);
 }
 
-function planAnswer(ep: EndpointConfig, req: ChatRequest): Plan {
+/** Text answers count their pieces; a tool call its arguments, and a few tokens for the call itself. */
+function completionTokens(plan: Plan): number {
+  return plan.toolCall ? estimateTokens(plan.toolCall.function.arguments) + 4 : plan.tokens.length;
+}
+
+function planAnswer(ep: SimulatedEndpointConfig, req: ChatRequest): Plan {
   const promptTokens = estimatePromptTokens(req);
-  const last = req.messages[req.messages.length - 1]!;
+  const last = req.messages[req.messages.length - 1];
   const lastText = contentText(last.content);
   const random = ep.seed === undefined ? Math.random : prng(ep.seed ^ hashString(lastText));
   const tool = pickTool(req, last.role, lastText);
@@ -132,18 +142,18 @@ function pickTool(req: ChatRequest, lastRole: string, lastText: string): string 
   if (!req.tools?.length || req.tool_choice === 'none' || lastRole === 'tool') return undefined;
   const choice = req.tool_choice;
   if (choice && typeof choice === 'object') return choice.function.name;
-  if (choice === 'required') return req.tools[0]!.function.name;
+  if (choice === 'required') return req.tools[0].function.name;
   return req.tools.find((t) => lastText.includes(t.function.name))?.function.name;
 }
 
-async function* streamAnswer(route: Route, plan: Plan, opts: CallOptions, now: () => number): AsyncGenerator<ChatCompletionChunk> {
+async function* streamAnswer(route: Route, ep: SimulatedEndpointConfig, plan: Plan, opts: CallOptions, now: () => number): AsyncGenerator<ChatCompletionChunk> {
   const base = { id: `chatcmpl-${randomUUID()}`, object: 'chat.completion.chunk' as const, created: Math.floor(now() / 1000), model: route.model };
   const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: FinishReason | null = null): ChatCompletionChunk => ({
     ...base,
     choices: [{ index: 0, delta, finish_reason: finish }],
   });
   yield chunk({ role: 'assistant', content: '' });
-  const interval = 1000 / route.endpoint.tokensPerSecond;
+  const interval = 1000 / ep.tokensPerSecond;
   if (plan.toolCall) {
     const { id, type, function: fn } = plan.toolCall;
     yield chunk({ tool_calls: [{ index: 0, id, type, function: { name: fn.name, arguments: '' } }] });

@@ -6,7 +6,7 @@ export class MinuteWindow {
   private tokens = 0;
 
   private trim(now: number): void {
-    while (this.events.length > 0 && this.events[0]!.at <= now - WINDOW_MS) this.tokens -= this.events.shift()!.tokens;
+    while (this.events.length > 0 && this.events[0].at <= now - WINDOW_MS) this.tokens -= this.events.shift()!.tokens;
   }
 
   /** Ms until a request of `tokens` fits under the limits; 0 when it fits now. */
@@ -14,7 +14,7 @@ export class MinuteWindow {
     this.trim(now);
     let wait = 0;
     if (rpm !== undefined && this.events.length >= rpm) {
-      wait = Math.max(wait, this.events[this.events.length - rpm]!.at + WINDOW_MS - now);
+      wait = Math.max(wait, this.events[this.events.length - rpm].at + WINDOW_MS - now);
     }
     if (tpm !== undefined && this.tokens + tokens > tpm) {
       let freed = 0;

@@ -26,8 +26,8 @@ export function hashString(s: string): number {
 export function answerTokens(random: () => number, count: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
-    const w = WORDS[Math.floor(random() * WORDS.length)]!;
-    out.push(i === 0 ? w[0]!.toUpperCase() + w.slice(1) : ` ${w}`);
+    const w = WORDS[Math.floor(random() * WORDS.length)];
+    out.push(i === 0 ? w[0].toUpperCase() + w.slice(1) : ` ${w}`);
   }
   if (out.length > 0) out[out.length - 1] += '.';
   return out;

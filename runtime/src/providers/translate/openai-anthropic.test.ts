@@ -1,5 +1,7 @@
-import { chatRequestSchema, type ChatRequest } from '../../api/chat-request';
-import type { ChatCompletionChunk } from '../../api/openai-types';
+import { expect } from '@jest/globals';
+import { chatRequestSchema, type ChatRequest } from '../../core/chat-request';
+import type { ChatCompletionChunk } from '../../core/openai-types';
+import { continuationRequests } from '../../stream/resilient-stream';
 import { ProviderError } from '../errors';
 import {
   ANTHROPIC_DEFAULT_MAX_TOKENS,
@@ -8,7 +10,6 @@ import {
   fromAnthropicMessage,
   parseAnthropicMessage,
   toAnthropicRequest,
-  withAssistantPrefill,
   type AnthropicMessage,
 } from './openai-anthropic';
 
@@ -186,16 +187,19 @@ describe('toAnthropicRequest: tools and parameters', () => {
   });
 });
 
-describe('assistant prefill', () => {
+describe('assistant prefill (the continuation of a broken stream, stream/resilient-stream.ts)', () => {
+  /** What the gateway sends to continue `sent` on a target that takes prefill. */
+  const prefilled = (req: ChatRequest, sent: string) => continuationRequests(req, sent, true)[0];
+
   it('sends a trailing assistant message as the last turn, without trailing whitespace', () => {
     expect(ANTHROPIC_SUPPORTS_PREFILL).toBe(true);
-    const req = withAssistantPrefill(chat({ messages: [user('Count to five')] }), 'One, two, ');
+    const req = prefilled(chat({ messages: [user('Count to five')] }), 'One, two, ');
     const out = toAnthropicRequest(req, 'm');
     expect(out.messages[out.messages.length - 1]).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'One, two,' }] });
   });
 
   it('merges a prefill into a trailing assistant message the client already sent', () => {
-    const req = withAssistantPrefill(chat({ messages: [user('Go'), { role: 'assistant', content: 'Once' }] }), ' upon a');
+    const req = prefilled(chat({ messages: [user('Go'), { role: 'assistant', content: 'Once' }] }), ' upon a');
     expect(toAnthropicRequest(req, 'm').messages[1]).toEqual({
       role: 'assistant',
       content: [

@@ -4,7 +4,7 @@
  * (Bedrock's come from its SDK), which is why this file runs past 400 lines.
  */
 import { randomUUID } from 'node:crypto';
-import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../api/chat-request';
+import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../core/chat-request';
 import {
   usageOf,
   type ChatCompletion,
@@ -13,7 +13,7 @@ import {
   type FinishReason,
   type ToolCall,
   type Usage,
-} from '../../api/openai-types';
+} from '../../core/openai-types';
 import { classifyAnthropicStreamError } from '../anthropic/classify';
 import { ProviderError } from '../errors';
 import { isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
@@ -117,15 +117,6 @@ export function toAnthropicRequest(req: ChatRequest, model: string, opts: { stre
   if (req.user) out.metadata = { user_id: req.user };
   if (opts.stream) out.stream = true;
   return out;
-}
-
-/**
- * The request with `text` as a trailing assistant turn: Anthropic continues it, so the
- * answer holds only what comes after `text`. Anthropic rejects a final assistant turn
- * that ends in whitespace, so that whitespace is not sent; the continuation may repeat it.
- */
-export function withAssistantPrefill(req: ChatRequest, text: string): ChatRequest {
-  return { ...req, messages: [...req.messages, { role: 'assistant', content: text }] };
 }
 
 function translateMessages(chat: readonly ChatMessage[]): { system?: string; messages: AnthropicMessageParam[] } {

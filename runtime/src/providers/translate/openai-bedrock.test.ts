@@ -1,6 +1,6 @@
 import type { ConverseResponse, ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
-import { chatRequestSchema, type ChatRequest } from '../../api/chat-request';
-import type { ChatCompletionChunk } from '../../api/openai-types';
+import { chatRequestSchema, type ChatRequest } from '../../core/chat-request';
+import type { ChatCompletionChunk } from '../../core/openai-types';
 import { ProviderError } from '../errors';
 import {
   ConverseStreamTranslator,

@@ -8,7 +8,6 @@ import type {
   ConverseResponse,
   ConverseStreamOutput,
   InferenceConfiguration,
-  StopReason,
   SystemContentBlock,
   TokenUsage,
   Tool,
@@ -16,7 +15,7 @@ import type {
   ToolConfiguration,
   ToolUseBlock,
 } from '@aws-sdk/client-bedrock-runtime';
-import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../api/chat-request';
+import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../core/chat-request';
 import {
   usageOf,
   type ChatCompletion,
@@ -25,7 +24,7 @@ import {
   type FinishReason,
   type ToolCall,
   type Usage,
-} from '../../api/openai-types';
+} from '../../core/openai-types';
 import { ProviderError } from '../errors';
 import { isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
 
@@ -169,7 +168,8 @@ export interface CompletionMeta {
   model: string;
 }
 
-export function finishReasonOf(stop: StopReason | string | undefined): FinishReason {
+/** Bedrock's stop reason (a StopReason, or one this was not written for) as OpenAI's finish reason. */
+export function finishReasonOf(stop: string | undefined): FinishReason {
   switch (stop) {
     case 'max_tokens':
       return 'length';

@@ -2,7 +2,7 @@
  * Pieces of the OpenAI request that every translator reads the same way, whatever the
  * target schema: non-blank text parts, tool-call arguments as an object, stop sequences.
  */
-import type { ChatRequest, MessageContent } from '../../api/chat-request';
+import type { ChatRequest, MessageContent } from '../../core/chat-request';
 import { ProviderError } from '../errors';
 
 export const isBlank = (s: string): boolean => s.trim() === '';

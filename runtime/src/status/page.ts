@@ -4,9 +4,9 @@
  * page uses the event stream and falls back to polling the JSON where streams are buffered.
  */
 import type { Gateway } from '../gateway';
-import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-html';
-import { RecentEvents } from './status-recent';
-import { statusSnapshot, type StatusSnapshot } from './status-snapshot';
+import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './html';
+import { RecentEvents } from './recent';
+import { statusSnapshot, type StatusSnapshot } from './snapshot';
 
 export interface StatusPageOptions {
   /** Snapshot period on the event stream. */

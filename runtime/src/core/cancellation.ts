@@ -1,9 +1,9 @@
 /**
  * Cancellation for the hot path. A request is cancelled when its client leaves or its
- * deadline passes, and each attempt when the request is or its own timeout fires. On
- * Node 20 an AbortController costs ~1 KB and a transferable signal, and an abort
- * listener on it an EventTarget registration; `AbortSignal.any`/`timeout` add weak
- * references and a finalization registry. So cancellation here is an EventEmitter with
+ * deadline passes, and each attempt when the request is or its own timeout fires. An
+ * AbortController is a heavy object with a transferable signal, and an abort listener
+ * on it an EventTarget registration; `AbortSignal.any`/`timeout` add weak references
+ * and a finalization registry. So cancellation here is an EventEmitter with
  * `aborted` and `reason`, which undici takes as a request signal as it is, and a
  * standard AbortSignal is made only for the APIs that need one (the AWS SDK).
  */
@@ -74,48 +74,4 @@ export function sleepUnlessCancelled(ms: number, cancel: Cancellation): Promise<
       reject(reason);
     });
   });
-}
-
-/** The part of Node's ServerResponse the lifetime listens to. */
-export interface NodeResponse {
-  readonly writableFinished: boolean;
-  once(event: 'close', listener: () => void): unknown;
-}
-
-/** A request's cancellation: the client left, the deadline passed, or the answer was abandoned. */
-export class RequestLifetime extends CancelSource {
-  private readonly timer: NodeJS.Timeout;
-  deadlinePassed = false;
-  clientLeft = false;
-
-  /**
-   * `client` is the request's signal (Lambda), or on Node the response itself: its
-   * 'close' before the end says the client left, without the abort controller a request
-   * signal costs.
-   */
-  constructor(client: AbortSignal | NodeResponse, deadlineMs: number) {
-    super();
-    if (!(client instanceof AbortSignal)) {
-      client.once('close', () => {
-        if (!client.writableFinished) this.clientGone(new Error('Client connection prematurely closed.'));
-      });
-    } else if (client.aborted) this.clientGone(client.reason);
-    else client.addEventListener('abort', () => this.clientGone(client.reason), { once: true });
-    this.timer = setTimeout(() => {
-      this.deadlinePassed = true;
-      this.abort(new DOMException(`the request deadline of ${deadlineMs} ms passed`, 'TimeoutError'));
-    }, deadlineMs);
-  }
-
-  /** The client stopped reading the answer. */
-  clientGone(reason: unknown): void {
-    if (this.aborted) return;
-    this.clientLeft = true;
-    this.abort(reason);
-  }
-
-  /** The answer is complete (or failed): the deadline no longer matters. */
-  end(): void {
-    clearTimeout(this.timer);
-  }
 }

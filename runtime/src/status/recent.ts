@@ -3,9 +3,8 @@
  * failed requests, kept in a small ring buffer fed by the gateway's event bus, plus
  * running totals since start. Cheap per event: the hot path only counts and, rarely, pushes.
  */
-import type { FailureClass } from '../providers/errors';
-import type { AttemptRecord } from '../routing/executor';
-import type { EventBus, GatewayEvent, RequestEvent } from './events';
+import type { AttemptRecord, FailureClass } from '../core/attempt';
+import type { EventBus, GatewayEvent, RequestEvent } from '../observability/events';
 
 export type RecentKind = 'failover' | 'ejection' | 'cooldown' | 'error';
 
@@ -59,7 +58,7 @@ export class RecentEvents {
   entries(): RecentEntry[] {
     const n = this.ring.length;
     const out: RecentEntry[] = [];
-    for (let i = 1; i <= n; i++) out.push(this.ring[(this.next - i + n) % n]!);
+    for (let i = 1; i <= n; i++) out.push(this.ring[(this.next - i + n) % n]);
     return out;
   }
 

@@ -1,29 +1,29 @@
 /**
- * The Node server's chat routes: the same chat handler as the Hono app's, called with the
- * server's own request and response. Through @hono/node-server every request became a web
- * Request, a Hono context and a middleware chain, and its answer a web Response: without
- * them the gateway's main-thread CPU per JSON request fell from 1.70x to 1.47x the floor
- * proxy's (bench/analysis.md). Every other route, and every method but POST, goes to the
- * Hono app.
+ * The Node server's API routes (POST): the same handlers as the Hono app's, called with
+ * the server's own request and response, because a web Request, a Hono context, a
+ * middleware chain and a web Response per request cost the hot path dearly
+ * (bench/analysis.md, section 6). Every other route, and every method but POST, goes to the Hono app.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { CHAT_PATHS, requestIdOf, type ChatCall, type ChatReply } from '../api/chat-call';
-import { chatCompletionsHandler } from '../api/chat-completions';
-import { errorReply, requestTooLarge } from '../api/errors';
+import { requestIdOf, type ApiCall, type ApiReply } from '../api/call';
+import { postRoutes } from '../api/routes';
+import { errorReply } from '../api/errors';
+import { requestTooLarge } from '../core/gateway-error';
 import { clientClosed } from '../api/failure-response';
 import type { Gateway } from '../gateway';
 
-export function chatListener(gw: Gateway, other: RequestListener): RequestListener {
-  const chat = chatCompletionsHandler(gw, gw.tenants);
+export function apiListener(gw: Gateway, other: RequestListener): RequestListener {
+  const routes = postRoutes(gw);
   const maxBody = gw.config.server.maxBodyBytes;
   return (req, res) => {
-    if (req.method !== 'POST' || !CHAT_PATHS.has(pathOf(req.url))) return other(req, res);
+    const handler = req.method === 'POST' ? routes.get(pathOf(req.url)) : undefined;
+    if (!handler) return other(req, res);
     const requestId = requestIdOf(single(req.headers['x-request-id']), undefined);
     const fail = (err: unknown) => writeError(gw, res, requestId, err);
     // A declared length decides at once, before the handler (as the Hono app's body limit does).
     if (declaredLength(req) > maxBody) return fail(requestTooLarge(maxBody));
     // A reply that cannot be written fails like any error: never an unhandled rejection.
-    chat(new NodeChatCall(req, res, requestId, maxBody)).then((reply) => {
+    handler(new NodeCall(req, res, requestId, maxBody)).then((reply) => {
       try {
         writeReply(res, reply);
       } catch (err) {
@@ -33,8 +33,8 @@ export function chatListener(gw: Gateway, other: RequestListener): RequestListen
   };
 }
 
-/** One request as the chat handler reads it (a class: one object shape, its getter on the prototype). */
-class NodeChatCall implements ChatCall {
+/** One request as a handler reads it (a class: one object shape, its getter on the prototype). */
+class NodeCall implements ApiCall {
   readonly env = undefined;
   private headerObject: Headers | undefined;
 
@@ -65,10 +65,10 @@ class NodeChatCall implements ChatCall {
   }
 }
 
-function writeReply(res: ServerResponse, reply: ChatReply): void {
+function writeReply(res: ServerResponse, reply: ApiReply): void {
   if (reply.kind === 'sent') return;
   // The handler writes streams to `outgoing` itself; a web stream here would be a bug.
-  if (reply.kind === 'stream') throw new Error('the chat handler returned a web stream on the Node server');
+  if (reply.kind === 'stream') throw new Error('an API handler returned a web stream on the Node server');
   const headers = reply.headers;
   headers['content-length'] = String(Buffer.byteLength(reply.body));
   res.writeHead(reply.status, headers);
@@ -101,7 +101,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
       }
       parts.push(part);
     });
-    req.once('end', () => resolve(parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8')));
+    req.once('end', () => resolve(parts.length === 1 ? parts[0].toString('utf8') : Buffer.concat(parts).toString('utf8')));
     // The client went away mid-body: no one is left to answer.
     req.once('error', () => reject(clientClosed()));
   });
@@ -124,6 +124,6 @@ function single(v: string | string[] | undefined): string | undefined {
 
 function toHeaders(req: IncomingMessage): Headers {
   const h = new Headers();
-  for (let i = 0; i < req.rawHeaders.length; i += 2) h.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  for (let i = 0; i < req.rawHeaders.length; i += 2) h.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   return h;
 }

@@ -1,7 +1,7 @@
 /**
  * zod/mini objects parsed the way classic zod parses them. Mini interprets object shapes
  * (so that bundles carry no code generation); classic compiles one parser per shape,
- * about twice as fast, which showed on the request path. The compiled twin is built
+ * which is faster and showed on the request path. The compiled twin is built
  * from the mini schema's own definition (shape, strictness, messages, checks), so its
  * issues and its type are the mini schema's.
  */

@@ -6,7 +6,7 @@
 import { healthBody, type RouteHealth, type RouteState } from '../api/healthz';
 import type { Role } from '../config/schema';
 import type { Gateway } from '../gateway';
-import type { RecentEntry, RecentEvents, StatusTotals } from './status-recent';
+import type { RecentEntry, RecentEvents, StatusTotals } from './recent';
 
 export type OverallState = 'OK' | 'DEGRADED' | 'DOWN';
 
@@ -50,8 +50,8 @@ export function statusSnapshot(gw: Gateway, recent: RecentEvents): StatusSnapsho
   for (const r of health.body.routes) counts[r.state]++;
 
   const models: StatusModel[] = [];
-  for (const m of gw.router.models()) {
-    const groups = gw.router.entry(m.name)?.groups ?? [];
+  for (const m of gw.routeTable.models()) {
+    const groups = gw.routeTable.forModel(m.name)?.groups ?? [];
     const routes: StatusRoute[] = [];
     groups.forEach((group, tier) => {
       for (const r of group) {

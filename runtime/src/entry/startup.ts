@@ -5,8 +5,8 @@
  * inline JSON is its bootstrap copy when both are set). The Lambda proxy starts from
  * startup-json.ts instead, which reads JSON only.
  */
-import { FileConfigSource } from './file-source';
-import { loadConfigFile, parseConfigText } from './load';
+import { FileConfigSource } from '../config/file-source';
+import { loadConfigFile, parseConfigText } from '../config/load';
 import { loadInlineOrSsm, redisPassword, type Startup } from './startup-json';
 
 export type { Startup } from './startup-json';

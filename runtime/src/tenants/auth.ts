@@ -6,8 +6,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { TenantConfig } from '../config/schema';
-import { AmbiguousTenantError, LambdaTenantMap, requestIdentity } from '../tenants/lambda-identity';
-import { GatewayError } from './errors';
+import { AmbiguousTenantError, LambdaTenantMap, requestIdentity } from './lambda-identity';
+import { GatewayError } from '../core/gateway-error';
 
 export function hashKey(key: string): string {
   return `sha256:${createHash('sha256').update(key).digest('hex')}`;
@@ -17,7 +17,7 @@ export function presentedKey(headers: Pick<Headers, 'get'>): string | undefined 
   const auth = headers.get('authorization');
   if (auth) {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-    return m ? m[1]!.trim() : undefined;
+    return m ? m[1].trim() : undefined;
   }
   return headers.get('x-api-key')?.trim() || undefined;
 }

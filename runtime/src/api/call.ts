@@ -1,12 +1,12 @@
 /**
- * A chat request as the chat handler sees it, whatever carried it: Hono's context (Lambda,
- * app.fetch) or the Node server's own request (entry/chat-listener.ts, which answers the
- * chat routes without a web Request, a Hono context and a web Response per request).
+ * An API request as a handler sees it, whatever carried it: Hono's context (Lambda,
+ * app.fetch) or the Node server's own request (entry/api-listener.ts, which answers the
+ * API's POST routes without a web Request, a Hono context and a web Response per request).
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 
-export interface ChatCall {
+export interface ApiCall {
   readonly requestId: string;
   /** A request header by its lower-case name. */
   header(name: string): string | undefined;
@@ -22,15 +22,15 @@ export interface ChatCall {
 }
 
 /** The handler's answer: a JSON body, a web stream (no Node response to write to), or already written. */
-export type ChatReply =
+export type ApiReply =
   | { readonly kind: 'json'; readonly status: number; readonly headers: Record<string, string>; readonly body: string }
   | { readonly kind: 'stream'; readonly response: Response }
   | { readonly kind: 'sent' };
 
-export const SENT: ChatReply = { kind: 'sent' };
+export const SENT: ApiReply = { kind: 'sent' };
 
-/** The chat routes (POST). */
-export const CHAT_PATHS: ReadonlySet<string> = new Set(['/v1/chat/completions', '/inference']);
+/** One POST route of the API; a failure is thrown, for the transport to answer. */
+export type ApiHandler = (call: ApiCall) => Promise<ApiReply>;
 
 /** The client's own request id when it is sane (as Hono's request-id middleware checks), else ours. */
 export function requestIdOf(given: string | undefined, env: unknown): string {

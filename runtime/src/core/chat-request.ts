@@ -3,7 +3,7 @@
  * Everything downstream (routing, translators) works on the parsed `ChatRequest`.
  */
 import * as z from 'zod/mini';
-import '../config/zod-messages';
+import './zod-messages';
 import { compiled } from './compiled-object';
 
 const text = () => z.string().check(z.minLength(1));
@@ -138,6 +138,8 @@ export function crossFieldIssue(req: CrossFields): { path: string[]; message: st
 }
 
 export type ChatRequest = z.output<typeof chatRequestSchema>;
+/** True when a body is valid as sent and the schema would return it unchanged (api/request-fast-check.ts). */
+export type RequestCheck = (doc: object) => doc is ChatRequest;
 export type ChatMessage = ChatRequest['messages'][number];
 export type ChatTool = NonNullable<ChatRequest['tools']>[number];
 export type ChatToolCall = z.output<typeof toolCall>;

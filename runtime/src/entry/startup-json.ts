@@ -2,12 +2,12 @@
  * What the Lambda proxy starts from, in JSON only (its bundle carries no YAML parser):
  * a file at GATEWAY_CONFIG (watched), else GATEWAY_CONFIG_JSON (the bootstrap copy),
  * else the SSM parameter GATEWAY_CONFIG_SSM_PARAMETER (polled for new versions either way). Also the shared-state cache's AUTH token, from the environment (ECS
- * secret) or Secrets Manager (Lambda). config/startup.ts is the same with YAML files.
+ * secret) or Secrets Manager (Lambda). entry/startup.ts is the same with YAML files.
  */
-import { ConfigError, parseConfigJson, readConfigFile, type ConfigTextParser } from './parse';
-import type { GatewayConfig } from './schema';
-import { FileConfigSource } from './file-source';
-import { ssm, SsmConfigSource, type ConfigSource } from './watch';
+import { ConfigError, parseConfigJson, readConfigFile, type ConfigTextParser } from '../config/parse';
+import type { GatewayConfig } from '../config/schema';
+import { FileConfigSource } from '../config/file-source';
+import { ssm, SsmConfigSource, type ConfigSource } from '../config/watch';
 
 export interface Startup {
   config: GatewayConfig;

@@ -198,7 +198,7 @@ describe('GET /status in headless Chromium, all-in-one', () => {
     expect(degraded.models.chat).toBe('chat DEGRADED 1 of 3 routes serving');
     expect(degraded.models[TRICKY_MODEL]).toBe(`${TRICKY_MODEL} OK 3 of 3 routes serving`);
 
-    const rowA = degraded.rows[ROUTE_A]!;
+    const rowA = degraded.rows[ROUTE_A];
     expect(rowA).toMatchObject({ provider: 'oa openai-compatible', account: 'acct-a', region: 'us-east', 'upstream model': 'gpt-x' });
     expect(rowA.state).toBe('❄ cooldown');
     // Retry-After 30 s: a person sees about half a minute left, and when it ends.
@@ -207,18 +207,18 @@ describe('GET /status in headless Chromium, all-in-one', () => {
     expect(rowA['tokens / min']).toMatch(/^\d+ \/ 200k$/);
     expect(rowA['last failure']).toMatch(/^\d\d:\d\d:\d\d throttled/);
 
-    const rowW = degraded.rows[ROUTE_W]!;
+    const rowW = degraded.rows[ROUTE_W];
     expect(rowW.state).toBe('✖ ejected');
     expect(rowW.until).toMatch(/^retry in \d+ s \(\d\d:\d\d:\d\d\)$/);
     expect(rowW['last failure']).toMatch(/transient: upstream error \(500/);
 
-    const rowB = degraded.rows[ROUTE_B]!;
+    const rowB = degraded.rows[ROUTE_B];
     expect(rowB.state).toBe('✔ healthy');
     expect(rowB.until).toBe('–');
     expect(rowB.latency).toMatch(/^\d+ ms$/);
     expect(rowB['in flight']).toMatch(/^\d+$/);
     expect(rowB['requests / min']).toMatch(/^\d+ \/ 600$/);
-    expect(degraded.rows[`oa/acct-a/us-east/gpt-x-mini`]!['requests / min']).toMatch(/^\d+ \(no limit\)$/);
+    expect(degraded.rows[`oa/acct-a/us-east/gpt-x-mini`]['requests / min']).toMatch(/^\d+ \(no limit\)$/);
 
     expect(degraded.recent).toEqual(
       expect.arrayContaining([
@@ -289,7 +289,7 @@ describe('GET /status in headless Chromium, proxy role', () => {
       expect(down.overall).toBe('DEGRADED');
       expect(down.summary).toBe('2 routes: 1 healthy · 1 down');
       // Refused once it is gone; reset when a probe was connecting as it closed.
-      expect(down.rows[routeA]!['last failure']).toMatch(/^health check: GET http:\/\/127\.0\.0\.1:\d+\/healthz: (ECONNREFUSED|ECONNRESET)/);
+      expect(down.rows[routeA]['last failure']).toMatch(/^health check: GET http:\/\/127\.0\.0\.1:\d+\/healthz: (ECONNREFUSED|ECONNRESET)/);
     } finally {
       await context.close();
       await proxy.close();

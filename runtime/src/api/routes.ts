@@ -1,0 +1,12 @@
+/** The API's POST routes: the Hono app and the Node server's own listener serve this one table. */
+import type { Gateway } from '../gateway';
+import type { ApiHandler } from './call';
+import { chatCompletionsHandler } from './chat-completions';
+
+export function postRoutes(gw: Gateway): ReadonlyMap<string, ApiHandler> {
+  const chat = chatCompletionsHandler(gw);
+  return new Map([
+    ['/v1/chat/completions', chat],
+    ['/inference', chat],
+  ]);
+}

@@ -1,0 +1,18 @@
+/**
+ * A chat request the proxy forwards as the client sent it, for its spoke to validate.
+ * Only the fields the proxy acts on were checked (api/forwarded-chat.ts): it is not a
+ * ChatRequest, and nothing else of it may be read as one.
+ */
+export interface ForwardedChat {
+  readonly forwarded: true;
+  /** The client's JSON, as it came. */
+  readonly body: string;
+  readonly model: string;
+  readonly stream: boolean;
+  /** `stream_options.include_usage`. */
+  readonly includeUsage: boolean;
+  /** The output cap the client asked for, whichever field it used. */
+  readonly maxOutputTokens: number | undefined;
+  /** The body's `messages`, unchecked: for content logging only. */
+  readonly messages: unknown;
+}

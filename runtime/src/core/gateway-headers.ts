@@ -1,0 +1,10 @@
+/** Headers the gateway answers with, and the ones one gateway tier speaks to another (proxy -> spoke). */
+
+/** The route that answered (`provider/account/region/model`); through a spoke, the spoke's. */
+export const ROUTE_HEADER = 'x-gateway-route';
+
+/** How many attempts reached a provider; through a spoke, its own attempts are added. */
+export const ATTEMPTS_HEADER = 'x-gateway-attempts';
+
+/** `include`: stream the usage chunk whatever the body's stream_options say (the proxy's quotas need it). */
+export const USAGE_HEADER = 'x-gateway-usage';

@@ -1,0 +1,30 @@
+/** The OpenAI SSE wire format of a chat stream: `data: {chunk}\n\n` ... `data: [DONE]\n\n`. */
+import type { OpenAIErrorBody } from '../core/gateway-error';
+import type { ChatCompletionChunk } from '../core/openai-types';
+import { chunkJson } from '../core/raw-chunk';
+import { isProviderError } from '../providers/errors';
+import type { SseFraming } from './sse-response';
+
+export function streamErrorEvent(err: unknown): OpenAIErrorBody {
+  const message = isProviderError(err)
+    ? `The upstream stream failed (${err.failure}): ${err.message}`
+    : `The stream failed: ${(err as Error)?.message ?? String(err)}`;
+  return { error: { message, type: 'api_error', code: 'stream_interrupted', param: null } };
+}
+
+const chunkEvent = (chunk: ChatCompletionChunk) => `data: ${chunkJson(chunk)}\n\n`;
+const errorEvent = (err: unknown) => `data: ${JSON.stringify(streamErrorEvent(err))}\n\n`;
+const DONE = 'data: [DONE]\n\n';
+
+const WITH_USAGE: SseFraming<ChatCompletionChunk> = { event: chunkEvent, done: DONE, error: errorEvent };
+const WITHOUT_USAGE: SseFraming<ChatCompletionChunk> = {
+  // The final usage chunk (no choices) goes out only when the client asked for it.
+  event: (chunk) => (chunk.choices.length === 0 ? undefined : chunkEvent(chunk)),
+  done: DONE,
+  error: errorEvent,
+};
+
+/** Chat chunks as OpenAI frames them; the usage chunk only with `includeUsage` (`stream_options.include_usage`). */
+export function chatChunkFraming(includeUsage: boolean): SseFraming<ChatCompletionChunk> {
+  return includeUsage ? WITH_USAGE : WITHOUT_USAGE;
+}

@@ -1,0 +1,256 @@
+/**
+ * Both chat transports, one table: the Node server's own listener (entry/api-listener.ts,
+ * over real HTTP) and the Hono app (app.fetch, as Lambda serves it) must answer every
+ * case the same way, so the fast path cannot drift from the app.
+ */
+import { expect } from '@jest/globals';
+import { createApp } from '../../runtime/src/app';
+import { parseConfig } from '../../runtime/src/config/load';
+import type { GatewayConfigInput } from '../../runtime/src/config/schema';
+import { startServer } from '../../runtime/src/entry/server';
+import { createGateway, type Gateway } from '../../runtime/src/gateway';
+import { hashKey } from '../../runtime/src/tenants/auth';
+import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
+import { validAsSent } from '../../runtime/src/api/request-fast-check';
+import type { Fault } from '../fakes/fault';
+import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
+import type { ChatCompletion } from '../../runtime/src/core/openai-types';
+import type { ErrorBody } from '../helpers/gateway';
+
+const KEY = 'tenant-key-1';
+const REPLY = 'Same answer on every transport.';
+
+interface Sent {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+interface Served {
+  send(req: Sent): Promise<Answer>;
+  close(): Promise<void>;
+}
+
+const quiet = { destination: { write: () => true } };
+const gatewayFor = (doc: GatewayConfigInput): Gateway =>
+  createGateway(parseConfig(doc), 'all-in-one', { observability: quiet, http: createUndiciHttp(), requestCheck: validAsSent, probes: false });
+
+const bodyText = (body: unknown) => (typeof body === 'string' ? body : JSON.stringify(body));
+
+const TRANSPORTS: Array<{ name: string; serve(doc: GatewayConfigInput): Promise<Served> }> = [
+  {
+    name: 'Node server (api-listener)',
+    async serve(doc) {
+      const server = await startServer(gatewayFor(doc), 0, '127.0.0.1');
+      return {
+        async send({ method = 'POST', path = '/v1/chat/completions', headers = {}, body }) {
+          const res = await fetch(`${server.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : bodyText(body) });
+          return { status: res.status, headers: res.headers, text: await res.text() };
+        },
+        close: () => server.close(),
+      };
+    },
+  },
+  {
+    name: 'Hono app (app.fetch)',
+    async serve(doc) {
+      const gw = gatewayFor(doc);
+      const app = createApp(gw);
+      await gw.ready;
+      return {
+        async send({ method = 'POST', path = '/v1/chat/completions', headers = {}, body }) {
+          const req = new Request(`http://gateway.test${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : bodyText(body) });
+          const res = await app.fetch(req);
+          return { status: res.status, headers: res.headers, text: await res.text() };
+        },
+        close: () => gw.close(),
+      };
+    },
+  },
+];
+
+const chat = (extra: Record<string, unknown> = {}) => ({ model: 'chat', messages: [{ role: 'user', content: 'Hello' }], ...extra });
+const auth = { authorization: `Bearer ${KEY}` };
+const errorOf = (a: Answer) => (JSON.parse(a.text) as ErrorBody).error;
+const events = (a: Answer) => a.text.split('\n\n').filter(Boolean);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface Case {
+  name: string;
+  request: Sent;
+  /** Faults of the upstream for this case, in order. */
+  faults?: Fault[];
+  check: (answer: Answer) => void;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'a whole answer: the completion, JSON headers, the route and the client request id',
+    request: { headers: { ...auth, 'x-request-id': 'client-req-7' }, body: chat() },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      expect(a.headers.get('content-type')).toBe('application/json');
+      expect(a.headers.get('x-request-id')).toBe('client-req-7');
+      expect(a.headers.get('x-gateway-route')).toBe('oa/acct/local/gpt-test');
+      expect(a.headers.get('x-gateway-attempts')).toBe('1');
+      expect(JSON.parse(a.text)).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant', content: REPLY }, finish_reason: 'stop' }] });
+    },
+  },
+  {
+    name: 'a path with a query string, and an unsafe request id replaced by ours',
+    request: { path: '/v1/chat/completions?trace=1', headers: { ...auth, 'x-request-id': 'bad id\twith tabs' }, body: chat() },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      expect(a.headers.get('x-request-id')).toMatch(UUID);
+    },
+  },
+  {
+    name: 'the /inference alias',
+    request: { path: '/inference', headers: auth, body: chat() },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      expect((JSON.parse(a.text) as ChatCompletion).choices[0].message.content).toBe(REPLY);
+    },
+  },
+  {
+    name: 'a stream with usage: SSE headers, chunks, the usage chunk, [DONE]',
+    request: { headers: auth, body: chat({ stream: true, stream_options: { include_usage: true } }) },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      expect(a.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      expect(a.headers.get('cache-control')).toBe('no-cache');
+      expect(a.headers.get('x-gateway-route')).toBe('oa/acct/local/gpt-test');
+      expect(a.headers.get('x-request-id')).toMatch(UUID);
+      const out = events(a);
+      expect(out.at(-1)).toBe('data: [DONE]');
+      const chunks = out.slice(0, -1).map((e) => JSON.parse(e.slice(6)) as { choices: Array<{ delta: { content?: string } }>; usage?: unknown });
+      expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(REPLY);
+      expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { total_tokens: expect.any(Number) } });
+    },
+  },
+  {
+    name: 'a stream without usage: no usage chunk',
+    request: { headers: auth, body: chat({ stream: true }) },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      const out = events(a);
+      expect(out.at(-1)).toBe('data: [DONE]');
+      expect(out.slice(0, -1).filter((e) => (JSON.parse(e.slice(6)) as { usage?: unknown }).usage)).toEqual([]);
+    },
+  },
+  {
+    name: 'a stream cut mid-way with no route left: an error event, no [DONE]',
+    request: { headers: auth, body: chat({ stream: true }) },
+    faults: [{ kind: 'cut', afterChunks: 2 }],
+    check: (a) => {
+      expect(a.status).toBe(200);
+      const out = events(a);
+      expect(out.at(-1)).not.toBe('data: [DONE]');
+      expect((JSON.parse(out.at(-1)!.slice(6)) as ErrorBody).error).toMatchObject({ type: 'api_error', code: 'stream_interrupted' });
+    },
+  },
+  {
+    name: 'invalid JSON: 400 invalid_json',
+    request: { headers: auth, body: '{"model": "chat", "messages": [' },
+    check: (a) => {
+      expect(a.status).toBe(400);
+      expect(errorOf(a)).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json', param: null });
+      expect(a.headers.get('x-request-id')).toMatch(UUID);
+    },
+  },
+  {
+    name: 'an unknown parameter: 400 naming it',
+    request: { headers: auth, body: chat({ logit_bias: { '1': 2 } }) },
+    check: (a) => {
+      expect(a.status).toBe(400);
+      expect(errorOf(a)).toMatchObject({ code: 'unsupported_parameter', param: 'logit_bias', message: 'Unrecognized request argument supplied: logit_bias' });
+    },
+  },
+  {
+    name: 'an unknown model: 404 naming the model',
+    request: { headers: auth, body: chat({ model: 'gpt-9' }) },
+    check: (a) => {
+      expect(a.status).toBe(404);
+      expect(errorOf(a)).toMatchObject({ type: 'not_found_error', code: 'model_not_found', param: 'model' });
+      expect(errorOf(a).message).toContain('Known models: chat');
+    },
+  },
+  {
+    name: 'no key: 401 missing_api_key',
+    request: { body: chat() },
+    check: (a) => {
+      expect(a.status).toBe(401);
+      expect(errorOf(a)).toMatchObject({ type: 'authentication_error', code: 'missing_api_key' });
+      expect(a.headers.get('x-request-id')).toMatch(UUID);
+    },
+  },
+  {
+    name: 'a body over server.maxBodyBytes: 413 request_too_large',
+    request: { headers: auth, body: chat({ messages: [{ role: 'user', content: 'x'.repeat(5000) }] }) },
+    check: (a) => {
+      expect(a.status).toBe(413);
+      expect(errorOf(a)).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
+    },
+  },
+  {
+    name: 'the provider refuses the request: its verdict, as a 400',
+    request: { headers: auth, body: chat() },
+    faults: [{ kind: 'status', status: 400, code: 'content_filter', message: 'filtered' }],
+    check: (a) => {
+      expect(a.status).toBe(400);
+      expect(errorOf(a)).toMatchObject({ code: 'content_filter', message: 'filtered' });
+      expect(a.headers.get('x-request-id')).toMatch(UUID);
+    },
+  },
+  {
+    name: 'the only route throttled: 503 upstream_quota_exhausted with Retry-After',
+    request: { headers: auth, body: chat() },
+    faults: [{ kind: 'status', status: 429, headers: { 'retry-after': '30' } }],
+    check: (a) => {
+      expect(a.status).toBe(503);
+      expect(errorOf(a)).toMatchObject({ type: 'api_error', code: 'upstream_quota_exhausted' });
+      expect(a.headers.get('retry-after')).toBe('30');
+    },
+  },
+  {
+    name: 'a GET on the chat path is not a route: 404 unknown_url',
+    request: { method: 'GET', headers: auth },
+    check: (a) => {
+      expect(a.status).toBe(404);
+      expect(errorOf(a)).toMatchObject({ code: 'unknown_url' });
+      expect(a.headers.get('x-request-id')).toMatch(UUID);
+    },
+  },
+];
+
+describe.each(TRANSPORTS)('$name', (transport) => {
+  let upstream: FakeOpenAI;
+  beforeAll(async () => {
+    upstream = await startFakeOpenAI({ reply: REPLY, chunks: 4 });
+  });
+  afterAll(() => upstream.close());
+
+  // A gateway per case: a circuit or a cooldown from one case must not decide the next.
+  it.each(CASES)('$name', async ({ request, faults, check }) => {
+    upstream.faults.push(...(faults ?? []));
+    const served = await transport.serve({
+      server: { maxBodyBytes: 4096 },
+      providers: [{ id: 'oa', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'local', url: upstream.url }] }] }],
+      models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-test' }] }],
+      tenants: [{ id: 'team', keys: [hashKey(KEY)] }],
+    });
+    try {
+      check(await served.send(request));
+    } finally {
+      upstream.faults.length = 0;
+      await served.close();
+    }
+  });
+});
