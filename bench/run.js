@@ -52,7 +52,12 @@ function options(argv) {
     console.log(readFileSync(__filename, 'utf8').split('\n').slice(3, 14).join('\n').replace(/^ \*/gm, ''));
     process.exit(0);
   }
-  const only = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : SCENARIOS;
+  const only = values.only
+    ? values.only
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : SCENARIOS;
   const unknown = only.filter((s) => !SCENARIOS.includes(s));
   if (unknown.length > 0) throw new UsageError(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
   return { ...values, only: SCENARIOS.filter((s) => only.includes(s)) };

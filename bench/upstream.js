@@ -84,7 +84,13 @@ class MinuteWindow {
 }
 
 function newPortStats() {
-  return { requests: 0, killedAt: undefined, revivedAt: undefined, afterKill: { posts: 0, gets: 0, connections: 0, firstPostAt: undefined, lastPostAt: undefined }, firstPostAfterRevive: undefined };
+  return {
+    requests: 0,
+    killedAt: undefined,
+    revivedAt: undefined,
+    afterKill: { posts: 0, gets: 0, connections: 0, firstPostAt: undefined, lastPostAt: undefined },
+    firstPostAfterRevive: undefined,
+  };
 }
 
 function newAccountStats() {
@@ -119,7 +125,9 @@ async function startUpstream(options = {}) {
       const used = a.window.count(t);
       if (used >= a.conf.rpm) {
         const waitMs = Math.max(1, a.window.oldest() + WINDOW_MS - t);
-        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(Math.ceil(waitMs / 1000)), 'retry-after-ms': String(Math.ceil(waitMs)), ...rateHeaders(a, 0, waitMs) }).end(answers.throttled);
+        res
+          .writeHead(429, { 'content-type': 'application/json', 'retry-after': String(Math.ceil(waitMs / 1000)), 'retry-after-ms': String(Math.ceil(waitMs)), ...rateHeaders(a, 0, waitMs) })
+          .end(answers.throttled);
         return false;
       }
       a.window.add(t);

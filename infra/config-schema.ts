@@ -17,20 +17,13 @@ export const SPOKE_PORT_RANGE = { from: 8100, to: 8199 } as const;
 const cidrsOverlap = (a: string, b: string): boolean => isCidr(a) && isCidr(b) && cidrsOverlapStrict(a, b);
 const cidrContains = (outer: string, inner: string): boolean => isCidr(outer) && isCidr(inner) && cidrContainsStrict(outer, inner);
 
-const missingOr = (expected: string) => (iss: { input?: unknown }) =>
-  iss.input === undefined ? `missing: expected ${expected}` : `expected ${expected}`;
+const missingOr = (expected: string) => (iss: { input?: unknown }) => (iss.input === undefined ? `missing: expected ${expected}` : `expected ${expected}`);
 
-export const accountIdSchema = z
-  .string({ error: missingOr('a 12-digit AWS account id (quoted in YAML)') })
-  .regex(/^\d{12}$/, 'expected a 12-digit AWS account id (quoted in YAML)');
+export const accountIdSchema = z.string({ error: missingOr('a 12-digit AWS account id (quoted in YAML)') }).regex(/^\d{12}$/, 'expected a 12-digit AWS account id (quoted in YAML)');
 
-const regionSchema = z
-  .string({ error: missingOr('an AWS region like us-east-1') })
-  .regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'expected an AWS region like us-east-1');
+const regionSchema = z.string({ error: missingOr('an AWS region like us-east-1') }).regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'expected an AWS region like us-east-1');
 
-export const cidrSchema = z
-  .string({ error: missingOr('a CIDR like 10.1.0.0/16') })
-  .refine(isCidr, 'expected a CIDR like 10.1.0.0/16 (host bits zero)');
+export const cidrSchema = z.string({ error: missingOr('a CIDR like 10.1.0.0/16') }).refine(isCidr, 'expected a CIDR like 10.1.0.0/16 (host bits zero)');
 
 const vpcCidrSchema = cidrSchema.refine((c) => {
   const prefix = Number(c.split('/')[1]);
@@ -131,9 +124,7 @@ export const hubConfigSchema = z
       /** Every spoke VPC CIDR is carved from this pool; the hub routes it to the Transit Gateway. */
       spokeCidrPool: cidrSchema,
     }),
-    privateZone: z
-      .string({ error: missingOr('a private DNS zone like gateway.internal') })
-      .regex(/^([a-z0-9-]+\.)+[a-z0-9-]+$/, 'expected a DNS name like gateway.internal'),
+    privateZone: z.string({ error: missingOr('a private DNS zone like gateway.internal') }).regex(/^([a-z0-9-]+\.)+[a-z0-9-]+$/, 'expected a DNS name like gateway.internal'),
     providerHubs: z.array(providerKindSchema).min(1),
     sharing: z.strictObject({
       organizationArn: z
@@ -155,7 +146,10 @@ export const hubConfigSchema = z
       })
       .optional(),
     api: z.strictObject({
-      stageName: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'letters, digits and "_"').default('live'),
+      stageName: z
+        .string()
+        .regex(/^[A-Za-z0-9_]{1,64}$/, 'letters, digits and "_"')
+        .default('live'),
       throttle: throttleSchema,
       wafRateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000),
       cognitoUserPoolArns: z.array(z.string().regex(/^arn:aws[a-z-]*:cognito-idp:/, 'expected a Cognito user pool ARN')).default([]),
@@ -164,7 +158,9 @@ export const hubConfigSchema = z
           name: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'expected a DNS name'),
           certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:/, 'expected an ACM certificate ARN'),
           /** The public hosted zone (in the hub account) that gets the name's alias record: the execute-api endpoint is off. */
-          hostedZoneId: z.string({ error: missingOr('the Route 53 hosted zone id of the domain (the default endpoint is disabled, so the name must resolve)') }).regex(/^Z[A-Z0-9]{1,32}$/, 'expected a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ'),
+          hostedZoneId: z
+            .string({ error: missingOr('the Route 53 hosted zone id of the domain (the default endpoint is disabled, so the name must resolve)') })
+            .regex(/^Z[A-Z0-9]{1,32}$/, 'expected a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ'),
         })
         .optional(),
       teams: z.array(teamSchema).min(1, 'at least one app team (a usage plan and an API key each)'),
@@ -175,9 +171,7 @@ export const hubConfigSchema = z
       provisionedConcurrency: z.number().int().min(1, 'at least 1: cold starts are what provisioned concurrency removes'),
     }),
     /** Logical models the proxy offers, and which provider hubs serve each. */
-    models: z
-      .array(z.strictObject({ name: z.string().min(1), providers: z.array(providerKindSchema).min(1) }))
-      .min(1),
+    models: z.array(z.strictObject({ name: z.string().min(1), providers: z.array(providerKindSchema).min(1) })).min(1),
     /**
      * Opt-in: `pulumi up -s hub` builds runtime/Dockerfile and pushes it to the hub's ECR
      * repository (needs Docker with buildx where pulumi runs). Without it, CI builds and
@@ -189,7 +183,7 @@ export const hubConfigSchema = z
         tag: z
           .string({ error: missingOr('an image tag like 0.1.0') })
           .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'expected an image tag like 0.1.0')
-          .refine((tag) => tag !== 'latest', 'pin a version tag, not latest (the repository\'s tags are immutable)'),
+          .refine((tag) => tag !== 'latest', "pin a version tag, not latest (the repository's tags are immutable)"),
         /** The spokes' service.architecture. */
         architecture: z.enum(['ARM64', 'X86_64']).default('ARM64'),
       })
@@ -207,7 +201,10 @@ export const hubConfigSchema = z
       issue(['network', 'spokeCidrPool'], `${cfg.network.spokeCidrPool} overlaps the hub VPC ${cfg.network.cidr}`);
     }
     if (cfg.onPrem) {
-      for (const [key, cidr] of [['cidr', cfg.network.cidr], ['spokeCidrPool', cfg.network.spokeCidrPool]] as const) {
+      for (const [key, cidr] of [
+        ['cidr', cfg.network.cidr],
+        ['spokeCidrPool', cfg.network.spokeCidrPool],
+      ] as const) {
         if (cidrsOverlap(cfg.onPrem.cidr, cidr)) issue(['onPrem', 'cidr'], `${cfg.onPrem.cidr} overlaps network.${key} ${cidr}`);
       }
     } else if (cfg.providerHubs.includes('on-prem')) {
@@ -317,7 +314,10 @@ export const spokeConfigSchema = z
     service: z.strictObject({
       image: z
         .string()
-        .regex(/^[\w.-]+(:\d+)?\/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$/, 'expected an image reference with a tag or digest, like 111111111111.dkr.ecr.us-east-1.amazonaws.com/ai-gateway-runtime:0.1.0')
+        .regex(
+          /^[\w.-]+(:\d+)?\/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$/,
+          'expected an image reference with a tag or digest, like 111111111111.dkr.ecr.us-east-1.amazonaws.com/ai-gateway-runtime:0.1.0',
+        )
         .refine((img) => !img.endsWith(':latest'), 'pin a version tag or digest, not :latest'),
       cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(1024),
       memoryMb: z.number().int().min(512).max(30720).default(2048),
@@ -398,7 +398,16 @@ function uniqueBy<T>(items: T[], key: (item: T) => string, path: (string | numbe
 type Issue = (path: (string | number)[], message: string) => void;
 
 /** Each spoke's CIDR inside the pool and apart from the others, ports and names unique, accounts shared with. */
-function checkSpokeRegistry(cfg: { network: { cidr: string; spokeCidrPool: string }; providerHubs: ProviderKind[]; onPrem?: { cidr: string }; sharing: { organizationArn?: string; externalAccountIds: string[] }; spokes: SpokeRegistryEntry[] }, issue: Issue): void {
+function checkSpokeRegistry(
+  cfg: {
+    network: { cidr: string; spokeCidrPool: string };
+    providerHubs: ProviderKind[];
+    onPrem?: { cidr: string };
+    sharing: { organizationArn?: string; externalAccountIds: string[] };
+    spokes: SpokeRegistryEntry[];
+  },
+  issue: Issue,
+): void {
   const { spokeCidrPool } = cfg.network;
   cfg.spokes.forEach((spoke, i) => {
     const at = (key: string) => ['spokes', i, key];

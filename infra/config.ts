@@ -18,9 +18,7 @@ export class StackConfigError extends Error {
 
 export type StackKind = 'hub' | 'spoke';
 
-export type StackConfig =
-  | { kind: 'hub'; stack: string; config: HubConfig; apiKeys: Record<string, pulumi.Output<string>> }
-  | { kind: 'spoke'; stack: string; config: SpokeConfig };
+export type StackConfig = { kind: 'hub'; stack: string; config: HubConfig; apiKeys: Record<string, pulumi.Output<string>> } | { kind: 'spoke'; stack: string; config: SpokeConfig };
 
 /**
  * `hub` (or `hub-<suffix>`) is the hub; `spoke-<name>` is a spoke. Spoke names stay short:
@@ -29,9 +27,7 @@ export type StackConfig =
 export function stackKind(stack: string): StackKind {
   if (/^hub(-[a-z0-9-]{1,10})?$/.test(stack)) return 'hub';
   if (/^spoke-[a-z0-9][a-z0-9-]{0,9}$/.test(stack)) return 'spoke';
-  throw new StackConfigError(
-    `stack "${stack}" is neither "hub" nor "spoke-<name>" (name: up to 10 lowercase letters, digits or "-"): the stack name picks what is deployed`,
-  );
+  throw new StackConfigError(`stack "${stack}" is neither "hub" nor "spoke-<name>" (name: up to 10 lowercase letters, digits or "-"): the stack name picks what is deployed`);
 }
 
 /** The config key holding one third-party vendor's API key (always set with --secret). */
@@ -51,9 +47,7 @@ function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
 function describeIssue(issue: z.core.$ZodIssue, doc: unknown, known: readonly string[]): string {
   const key = formatKeyPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys
-      .map((k) => (key ? `${PROJECT}:${key}.${k}: unknown key` : `${PROJECT}:${k}: unknown config key (known: ${known.join(', ')})`))
-      .join('\n  - ');
+    return issue.keys.map((k) => (key ? `${PROJECT}:${key}.${k}: unknown key` : `${PROJECT}:${k}: unknown config key (known: ${known.join(', ')})`)).join('\n  - ');
   }
   // zod reports a bad discriminator as a union issue carrying the valid options.
   const union = issue as { discriminator?: unknown; options?: unknown };
@@ -125,7 +119,10 @@ export function readStackConfig(stack: string = pulumi.getStack()): StackConfig 
   if (missing.length > 0) {
     throw new StackConfigError(
       missing
-        .map((name) => `${prefix}${apiKeyConfigKey(name)}: missing: the secret ai-gateway/third-party/${name} would be created empty and spoke tasks reading it could not start; set it with \`pulumi config set --secret ${apiKeyConfigKey(name)} <key>\` (or drop "${name}" from thirdParty)`)
+        .map(
+          (name) =>
+            `${prefix}${apiKeyConfigKey(name)}: missing: the secret ai-gateway/third-party/${name} would be created empty and spoke tasks reading it could not start; set it with \`pulumi config set --secret ${apiKeyConfigKey(name)} <key>\` (or drop "${name}" from thirdParty)`,
+        )
         .join('\n'),
     );
   }

@@ -77,7 +77,13 @@ function installPlan(packages, { uid, hasAptGet, hasSudo, sudoWithoutPassword })
   // Commands run with DEBIAN_FRONTEND=noninteractive in their environment; sudo resets it, hence the argument.
   const install = ['apt-get', 'install', '-y', '-q', ...packages];
   if (uid === 0) return { run: [['apt-get', 'update', '-q'], install] };
-  if (sudoWithoutPassword) return { run: [['sudo', '-n', 'apt-get', 'update', '-q'], ['sudo', '-n', NONINTERACTIVE, ...install]] };
+  if (sudoWithoutPassword)
+    return {
+      run: [
+        ['sudo', '-n', 'apt-get', 'update', '-q'],
+        ['sudo', '-n', NONINTERACTIVE, ...install],
+      ],
+    };
   const sudo = hasSudo ? 'sudo ' : '';
   const command = `${sudo}apt-get update && ${sudo}${NONINTERACTIVE} apt-get install -y ${list}`;
   return { ask: hasSudo ? command : `as root: ${command}` };

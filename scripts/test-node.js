@@ -78,7 +78,8 @@ function ensureDeployedNode(env = process.env, log = console.log) {
     rmSync(partial, { recursive: true, force: true });
     throw new NodeBinaryError(`${spec} installed but its binary ${version ? `says ${version}` : 'does not run'}; set TEST_NODE_BIN to a Node ${major} binary to use instead`);
   }
-  if (existsSync(dir)) rmSync(partial, { recursive: true, force: true }); // another run finished first
+  if (existsSync(dir))
+    rmSync(partial, { recursive: true, force: true }); // another run finished first
   else renameSync(partial, dir);
   return { file: binaryIn(dir, pkg), version };
 }

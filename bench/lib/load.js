@@ -124,7 +124,7 @@ async function paced({ url, body, rate, durationS, connections = 64 }) {
     }
   }
   const start = performance.now();
-  for (let i = 0; i < total; ) {
+  for (let i = 0; i < total;) {
     const now = performance.now();
     // Send everything that is due, then sleep until the next one is.
     while (i < total && start + (i * 1000) / rate <= now) {

@@ -122,7 +122,11 @@ module.exports = { summarizeProfile };
 if (require.main === module) {
   const s = summarizeProfile(process.argv[2], Number(process.argv[3] ?? 25));
   console.log(`sampled ${s.totalMs.toFixed(0)} ms, work ${s.workMs.toFixed(0)} ms`);
-  for (const [title, rows] of [['packages (self)', s.packages], ['self', s.self], ['inclusive', s.inclusive]]) {
+  for (const [title, rows] of [
+    ['packages (self)', s.packages],
+    ['self', s.self],
+    ['inclusive', s.inclusive],
+  ]) {
     console.log(`\n${title}`);
     for (const r of rows) console.log(`${(r.share * 100).toFixed(1).padStart(5)}%  ${r.ms.toFixed(0).padStart(6)} ms  ${r.name} ${r.where}`);
   }

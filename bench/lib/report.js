@@ -61,7 +61,9 @@ function overheadSection(o) {
     `Upstream answers at once (${u.latencyMs} ms latency); streams are ${u.chunks} chunks ${u.chunkIntervalMs} ms apart. ` +
       `Each number is the median of ${o.meta.reps} repetitions of ${o.meta.seconds} s per target and mode (${o.meta.seconds * 2} s for streams at c=1, which come only ~40 a second); in each repetition the ${TARGETS.length} targets run back to back in a rotating order. ` +
       `"Added" is the target minus direct in the same repetition's median.` +
-      (c1['floor-chain'] ? ' floor-chain is two floor proxies in a row (floor -> floor -> upstream): what any two Node hops add on this machine, the reference for two-tier against all-in-one.' : ''),
+      (c1['floor-chain']
+        ? ' floor-chain is two floor proxies in a row (floor -> floor -> upstream): what any two Node hops add on this machine, the reference for two-tier against all-in-one.'
+        : ''),
     '',
     '**Non-streamed** (autocannon, latency per response):',
     '',
@@ -92,7 +94,20 @@ function failoverSection(f) {
   return [
     `Load: ${f.meta.rate} for ${f.meta.duration}; one account, two endpoints; endpoint 2 killed at ${f.meta.killAt} (every connection reset, as a dead host behind a balancer) and revived at ${f.meta.reviveAt}. Upstream: ${f.meta.upstream.latencyMs} ms answers, streams of ${f.meta.upstream.chunks} chunks ${f.meta.upstream.chunkIntervalMs} ms apart.`,
     '',
-    table(['run', 'JSON requests', 'JSON errors', 'streams', 'stream errors', 'requests to the dead endpoint after the kill', 'last one after the kill', 'health probes to it', 'traffic back after the revival'], rows),
+    table(
+      [
+        'run',
+        'JSON requests',
+        'JSON errors',
+        'streams',
+        'stream errors',
+        'requests to the dead endpoint after the kill',
+        'last one after the kill',
+        'health probes to it',
+        'traffic back after the revival',
+      ],
+      rows,
+    ),
   ].join('\n');
 }
 
@@ -137,7 +152,7 @@ function memorySection(m) {
     '',
     `"KB per stream" is (RSS - idle) / streams; "marginal" is the growth from the previous row per added stream. The slope of RSS over the ${m.rows.length} levels (least squares) is **${kb(m.slopeKbPerStream)} per added stream**. At the lowest level the figure depends on how much slack the warm heap still had, so the targets use the largest level and the slope.`,
     '',
-    'Heap and external memory come from the gateway\'s own /metrics (prom-client) at the same moments; heap used includes garbage not yet collected, so it jumps with GC timing (`node bench/tools/heap-per-stream.js` counts live objects per stream from heap snapshots instead). The rest of the RSS is native memory (socket buffers, HTTP parsers, allocator slack).',
+    "Heap and external memory come from the gateway's own /metrics (prom-client) at the same moments; heap used includes garbage not yet collected, so it jumps with GC timing (`node bench/tools/heap-per-stream.js` counts live objects per stream from heap snapshots instead). The rest of the RSS is native memory (socket buffers, HTTP parsers, allocator slack).",
     '',
     `After the clients went away: ${m.upstreamStreamsLeftOpen} upstream streams still open 3 s later; gateway RSS ${mb(m.rssAfterKb)}.` +
       (h ? ` /healthz then said "${h.status}" with ${h.routesOut} of ${h.routes} routes not healthy${h.lastFailure ? ` (last failure: ${h.lastFailure})` : ''}.` : ''),
@@ -161,14 +176,20 @@ function coldStartSection(c) {
     '',
     'Largest inputs of the bundle:',
     '',
-    table(['input', 'bytes'], c.largest.map((x) => [x.name, fmt(x.bytes)])),
+    table(
+      ['input', 'bytes'],
+      c.largest.map((x) => [x.name, fmt(x.bytes)]),
+    ),
   ];
   if (c.startupProfile) {
     lines.push(
       '',
       `Where start-up time goes (one profiled cold run, ${fmt(c.startupProfile.workMs)} ms of samples, self time by package; "node core" includes compiling the bundle):`,
       '',
-      table(['package', 'ms', 'share'], c.startupProfile.packages.map((p) => [p.name.replace(/^.*lambda-mapped\/index\.js$/, 'bundle (unmapped helpers)'), fmt(p.ms), pct(p.share)])),
+      table(
+        ['package', 'ms', 'share'],
+        c.startupProfile.packages.map((p) => [p.name.replace(/^.*lambda-mapped\/index\.js$/, 'bundle (unmapped helpers)'), fmt(p.ms), pct(p.share)]),
+      ),
     );
   }
   return lines.join('\n');
@@ -183,11 +204,20 @@ function profileSection(p) {
     out.push(
       `**${prof.mode === 'json' ? 'Non-streamed' : 'Streamed'}, c=64** (${fmt(prof.rps)}/s under the profiler, ${prof.seconds} s, ${fmt(prof.workMs)} ms of CPU samples):`,
       '',
-      table(['package (self time)', 'share'], prof.packages.slice(0, 10).map((x) => [x.name, pct(x.share)])),
+      table(
+        ['package (self time)', 'share'],
+        prof.packages.slice(0, 10).map((x) => [x.name, pct(x.share)]),
+      ),
       '',
-      table(['function (self time)', 'where', 'share'], prof.self.map((x) => [x.name, x.where, pct(x.share)])),
+      table(
+        ['function (self time)', 'where', 'share'],
+        prof.self.map((x) => [x.name, x.where, pct(x.share)]),
+      ),
       '',
-      table(['function (inclusive)', 'where', 'share'], prof.inclusive.map((x) => [x.name, x.where, pct(x.share)])),
+      table(
+        ['function (inclusive)', 'where', 'share'],
+        prof.inclusive.map((x) => [x.name, x.where, pct(x.share)]),
+      ),
       '',
     );
   }

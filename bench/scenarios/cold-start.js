@@ -41,7 +41,10 @@ function bundle({ sourcemap = false } = {}) {
     const key = m ? m[1] : path.startsWith('runtime/') ? 'runtime/src (ours)' : path;
     byPackage.set(key, (byPackage.get(key) ?? 0) + info.bytesInOutput);
   }
-  const largest = [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([name, bytes]) => ({ name, bytes }));
+  const largest = [...byPackage]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([name, bytes]) => ({ name, bytes }));
   return { file: out.path, bytes: out.contents.byteLength, largest };
 }
 
@@ -76,7 +79,15 @@ async function run({ quick, log }) {
       runs.push(r);
     }
     const med = (k) => median(runs.map((r) => r[k]));
-    const result = { bundleBytes: b.bytes, largest: b.largest, runs: runs.length, requireMs: med('requireMs'), firstAnswerMs: med('firstAnswerMs'), nodeStartMs: med('uptimeAtStartMs'), wallMs: med('wallMs') };
+    const result = {
+      bundleBytes: b.bytes,
+      largest: b.largest,
+      runs: runs.length,
+      requireMs: med('requireMs'),
+      firstAnswerMs: med('firstAnswerMs'),
+      nodeStartMs: med('uptimeAtStartMs'),
+      wallMs: med('wallMs'),
+    };
     // Where start-up goes: one more cold run under the profiler, on the same code with a source map.
     const mapped = bundle({ sourcemap: true });
     const profDir = join(workDir(), 'cold-start-profile');

@@ -54,11 +54,20 @@ async function run({ quick, log }) {
   const runs = [];
   for (let i = 0; i < reps; i++) {
     const r = await once({ quick });
-    log(`  run ${i + 1}/${reps}: client errors ${r.jsonErrors} json, ${r.streamErrors} streams; ${r.postsAfterKill === 0 ? 'no request' : `${r.postsAfterKill} requests, the last ${r.lastPostAfterKillMs.toFixed(1)} ms after the kill,`} to the dead endpoint; back ${r.backAfterReviveMs.toFixed(0)} ms after revival`);
+    log(
+      `  run ${i + 1}/${reps}: client errors ${r.jsonErrors} json, ${r.streamErrors} streams; ${r.postsAfterKill === 0 ? 'no request' : `${r.postsAfterKill} requests, the last ${r.lastPostAfterKillMs.toFixed(1)} ms after the kill,`} to the dead endpoint; back ${r.backAfterReviveMs.toFixed(0)} ms after revival`,
+    );
     runs.push(r);
   }
   return {
-    meta: { reps, upstream: UPSTREAM, rate: '200 JSON req/s (paced) + 8 back-to-back streams', killAt: quick ? '2 s' : '4 s', reviveAt: quick ? '4 s' : '8 s', duration: quick ? '6 s' : '14 s' },
+    meta: {
+      reps,
+      upstream: UPSTREAM,
+      rate: '200 JSON req/s (paced) + 8 back-to-back streams',
+      killAt: quick ? '2 s' : '4 s',
+      reviveAt: quick ? '4 s' : '8 s',
+      duration: quick ? '6 s' : '14 s',
+    },
     runs,
     clientErrors: runs.reduce((a, r) => a + r.jsonErrors + r.streamErrors, 0),
     worstLastPostAfterKillMs: Math.max(...runs.map((r) => r.lastPostAfterKillMs)),

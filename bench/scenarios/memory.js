@@ -122,8 +122,19 @@ async function run({ quick, log }) {
       await sleep(2000);
       const kb = await sampleRss(gw.pid);
       const heap = await heapKb(gw.url);
-      rows.push({ streams: level, started: state.started, failed: state.failed, reasons: { ...state.reasons }, rssKb: kb, kbPerStream: (kb - idleKb) / level, heapKbPerStream: (heap.heapUsedKb - idleHeap.heapUsedKb) / level, externalKbPerStream: (heap.externalKb - idleHeap.externalKb) / level });
-      log(`  ${level} streams (${state.started} started, ${state.failed} failed${state.failed ? ` ${JSON.stringify(state.reasons)}` : ''}): RSS ${(kb / 1024).toFixed(1)} MB, ${((kb - idleKb) / level).toFixed(1)} KB per stream`);
+      rows.push({
+        streams: level,
+        started: state.started,
+        failed: state.failed,
+        reasons: { ...state.reasons },
+        rssKb: kb,
+        kbPerStream: (kb - idleKb) / level,
+        heapKbPerStream: (heap.heapUsedKb - idleHeap.heapUsedKb) / level,
+        externalKbPerStream: (heap.externalKb - idleHeap.externalKb) / level,
+      });
+      log(
+        `  ${level} streams (${state.started} started, ${state.failed} failed${state.failed ? ` ${JSON.stringify(state.reasons)}` : ''}): RSS ${(kb / 1024).toFixed(1)} MB, ${((kb - idleKb) / level).toFixed(1)} KB per stream`,
+      );
     }
 
     for (const c of state.controllers) c.abort();
@@ -143,7 +154,10 @@ async function run({ quick, log }) {
       healthAfterCancel: { status: health.status, routesOut, routes: health.routes.length, lastFailure: health.routes.find((r) => r.lastFailure)?.lastFailure },
       rssAfterKb: afterKb,
       kbPerStreamAtTop: rows[rows.length - 1].kbPerStream,
-      slopeKbPerStream: slope(rows.map((r) => r.streams), rows.map((r) => r.rssKb)),
+      slopeKbPerStream: slope(
+        rows.map((r) => r.streams),
+        rows.map((r) => r.rssKb),
+      ),
       allStarted: rows.every((r) => r.started >= r.streams && r.failed === 0),
     };
   } finally {

@@ -48,7 +48,12 @@ async function run({ quick, log }) {
   const out = [];
   for (const mode of ['json', 'stream']) {
     const p = await profileOne(mode, { quick });
-    log(`  ${mode}: ${p.rps.toFixed(0)}/s under the profiler; ${p.workMs.toFixed(0)} ms of work sampled; top: ${p.self.slice(0, 3).map((f) => `${f.name} ${f.where} ${(f.share * 100).toFixed(1)}%`).join(', ')}`);
+    log(
+      `  ${mode}: ${p.rps.toFixed(0)}/s under the profiler; ${p.workMs.toFixed(0)} ms of work sampled; top: ${p.self
+        .slice(0, 3)
+        .map((f) => `${f.name} ${f.where} ${(f.share * 100).toFixed(1)}%`)
+        .join(', ')}`,
+    );
     out.push(p);
   }
   return { profiles: out };

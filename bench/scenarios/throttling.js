@@ -62,7 +62,9 @@ async function run({ quick, log }) {
   const cases = [];
   for (const kase of CASES) {
     const r = await once(kase, { quick });
-    log(`  ${r.case}: ${r.requests} requests, ${r.clientErrors} client errors, ${r.wasted} attempts on the throttled account (${r.wastedPerS.toFixed(1)}/s, up to ${r.largestBurst} within 5 ms)`);
+    log(
+      `  ${r.case}: ${r.requests} requests, ${r.clientErrors} client errors, ${r.wasted} attempts on the throttled account (${r.wastedPerS.toFixed(1)}/s, up to ${r.largestBurst} within 5 ms)`,
+    );
     cases.push(r);
   }
   return {

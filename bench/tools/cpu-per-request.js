@@ -77,9 +77,7 @@ async function main() {
     targets['two-tier'] = { url: p.url, pids: [p.pid, s.pid] };
   }
   const load = (url, s) =>
-    values.stream
-      ? streamLoad({ url, body: chatBody({ stream: true }), connections, durationMs: s * 1000 })
-      : cannon({ url, body: chatBody(), connections, durationS: s });
+    values.stream ? streamLoad({ url, body: chatBody({ stream: true }), connections, durationMs: s * 1000 }) : cannon({ url, body: chatBody(), connections, durationS: s });
   for (const t of Object.values(targets)) await load(t.url, 2); // warm-up
   const names = Object.keys(targets);
   const reps = [];
@@ -99,8 +97,15 @@ async function main() {
   for (const name of names) {
     const runs = reps.map((r) => r[name]);
     const per = runs[0].us.map((_, i) => median(runs.map((x) => x.us[i])).toFixed(1)).join(' + ');
-    const ratio = targets.floor && name !== 'floor' ? `  x floor ${median(reps.map((r) => total(r[name]) / total(r.floor))).toFixed(2)} (cpu) ${median(reps.map((r) => r[name].rps / r.floor.rps)).toFixed(3)} (rps)` : '';
-    console.log(`${name.padEnd(12)} ${median(runs.map((x) => x.rps)).toFixed(0).padStart(6)}/s  cpu us/request ${per}${ratio}  errors ${runs.reduce((a, x) => a + x.errors, 0)}`);
+    const ratio =
+      targets.floor && name !== 'floor'
+        ? `  x floor ${median(reps.map((r) => total(r[name]) / total(r.floor))).toFixed(2)} (cpu) ${median(reps.map((r) => r[name].rps / r.floor.rps)).toFixed(3)} (rps)`
+        : '';
+    console.log(
+      `${name.padEnd(12)} ${median(runs.map((x) => x.rps))
+        .toFixed(0)
+        .padStart(6)}/s  cpu us/request ${per}${ratio}  errors ${runs.reduce((a, x) => a + x.errors, 0)}`,
+    );
   }
 }
 

@@ -90,7 +90,9 @@ async function main() {
       if (values.keep) writeFileSync(values.keep, readFileSync(join(dir, f)));
     }
   }
-  console.log(`${values.target}${values.dist ? ` (${values.dist})` : ''}${values.stream ? ' stream' : ''}: ${Math.round(total / Number(values.requests)).toLocaleString('en-US')} instructions per request (${values.requests} requests, ${failed} failed)`);
+  console.log(
+    `${values.target}${values.dist ? ` (${values.dist})` : ''}${values.stream ? ' stream' : ''}: ${Math.round(total / Number(values.requests)).toLocaleString('en-US')} instructions per request (${values.requests} requests, ${failed} failed)`,
+  );
   child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 }

@@ -37,6 +37,11 @@ const median = (xs) => {
 process.on('SIGUSR2', () => {
   const rows = done.filter((r) => r.call !== undefined && r.answer !== undefined && r.out !== undefined);
   done = [];
-  const line = { n: rows.length, toCallMs: median(rows.map((r) => r.call - r.in)), answerToReplyMs: median(rows.map((r) => r.out - r.answer)), totalMs: median(rows.map((r) => r.out - r.in)) };
+  const line = {
+    n: rows.length,
+    toCallMs: median(rows.map((r) => r.call - r.in)),
+    answerToReplyMs: median(rows.map((r) => r.out - r.answer)),
+    totalMs: median(rows.map((r) => r.out - r.in)),
+  };
   process.stderr.write(`OWN-TIME ${JSON.stringify(line)}\n`);
 });

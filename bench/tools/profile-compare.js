@@ -29,7 +29,13 @@ function categoryOf(frame) {
     return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
   }
   if (url.includes('/runtime/src/')) return 'our code (JSON.parse/stringify included)';
-  if (url.startsWith('node:')) return `node:${url.slice(5).replace(/^internal\//, '').split('/')[0]}`;
+  if (url.startsWith('node:'))
+    return `node:${
+      url
+        .slice(5)
+        .replace(/^internal\//, '')
+        .split('/')[0]
+    }`;
   if (frame.functionName === 'writev' || frame.functionName.startsWith('write')) return 'loopback writes (system calls)';
   if (frame.functionName === '(garbage collector)') return 'garbage collector';
   if (frame.functionName === 'runMicrotasks') return 'promise jobs (runMicrotasks)';

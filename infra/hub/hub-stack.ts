@@ -59,7 +59,15 @@ export class HubStack extends pulumi.ComponentResource {
 
     const kms = new EncryptionKey(
       `${name}-kms`,
-      { accountId, region, partition, users: ['logs', 'cloudtrail', 'cloudwatch-alarms'], spokes, description: 'ai-gateway hub: logs, secrets, trail, alarms, images', aliasName: 'ai-gateway/hub' },
+      {
+        accountId,
+        region,
+        partition,
+        users: ['logs', 'cloudtrail', 'cloudwatch-alarms'],
+        spokes,
+        description: 'ai-gateway hub: logs, secrets, trail, alarms, images',
+        aliasName: 'ai-gateway/hub',
+      },
       parent,
     );
     const network = new Network(`${name}`, cfg.network, parent);
@@ -70,8 +78,7 @@ export class HubStack extends pulumi.ComponentResource {
     );
     const transit = new HubTransit(`${name}-transit`, { network, spokeCidrPool: cfg.network.spokeCidrPool, sharing: cfg.sharing, onPrem: cfg.onPrem }, parent);
     const providerHubs = cfg.providerHubs.map(
-      (kind) =>
-        new ProviderHub(`${name}-${kind}`, { kind, slot: NLB_SLOTS[kind], network, zone, zoneName: cfg.privateZone, spokeCidrPool: cfg.network.spokeCidrPool, region }, parent),
+      (kind) => new ProviderHub(`${name}-${kind}`, { kind, slot: NLB_SLOTS[kind], network, zone, zoneName: cfg.privateZone, spokeCidrPool: cfg.network.spokeCidrPool, region }, parent),
     );
 
     // Config polling and the cache token stay on the AWS network, NAT or not.
@@ -109,16 +116,8 @@ export class HubStack extends pulumi.ComponentResource {
       { api: cfg.api, alias: proxy.alias, functionName: proxy.function.name, timeoutMs: cfg.lambda.timeoutSeconds * 1000, kmsKey: kms.key, region, partition },
       parent,
     );
-    const secrets = new ThirdPartySecrets(
-      `${name}-secrets`,
-      { names: cfg.thirdParty.map((t) => t.name), apiKeys: args.apiKeys, kmsKey: kms.key, spokes, partition },
-      parent,
-    );
-    const registry = new ImageRegistry(
-      `${name}-images`,
-      { kmsKey: kms.key, spokes, partition, build: cfg.imageBuild ? { config: cfg.imageBuild, ...args.image } : undefined },
-      parent,
-    );
+    const secrets = new ThirdPartySecrets(`${name}-secrets`, { names: cfg.thirdParty.map((t) => t.name), apiKeys: args.apiKeys, kmsKey: kms.key, spokes, partition }, parent);
+    const registry = new ImageRegistry(`${name}-images`, { kmsKey: kms.key, spokes, partition, build: cfg.imageBuild ? { config: cfg.imageBuild, ...args.image } : undefined }, parent);
     const registrar = new SpokeRegistrar(
       `${name}-registrar`,
       {

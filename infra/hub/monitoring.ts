@@ -56,8 +56,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
     new RuntimeAlarms(`${name}-proxy`, { service: args.proxyService, thresholds: args.runtimeAlarms, topicArn: this.topic.arn }, parent);
 
-    const metric = (ns: string, metricName: string, dims: Dimensions, stat: string) =>
-      pulumi.output(dims).apply((d) => [ns, metricName, ...Object.entries(d).flat(), { stat }]);
+    const metric = (ns: string, metricName: string, dims: Dimensions, stat: string) => pulumi.output(dims).apply((d) => [ns, metricName, ...Object.entries(d).flat(), { stat }]);
     const widget = (title: string, metrics: pulumi.Output<unknown[]>[]) => ({
       type: 'metric',
       width: 12,
@@ -70,7 +69,11 @@ export class Monitoring extends pulumi.ComponentResource {
         dashboardName: 'ai-gateway',
         dashboardBody: pulumi.jsonStringify({
           widgets: [
-            widget('API requests and errors', [metric('AWS/ApiGateway', 'Count', api, 'Sum'), metric('AWS/ApiGateway', '4XXError', api, 'Sum'), metric('AWS/ApiGateway', '5XXError', api, 'Sum')]),
+            widget('API requests and errors', [
+              metric('AWS/ApiGateway', 'Count', api, 'Sum'),
+              metric('AWS/ApiGateway', '4XXError', api, 'Sum'),
+              metric('AWS/ApiGateway', '5XXError', api, 'Sum'),
+            ]),
             widget('API latency (p99)', [metric('AWS/ApiGateway', 'Latency', api, 'p99'), metric('AWS/ApiGateway', 'IntegrationLatency', api, 'p99')]),
             widget('Lambda proxy', [
               metric('AWS/Lambda', 'Invocations', lambda, 'Sum'),

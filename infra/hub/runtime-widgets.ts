@@ -61,9 +61,6 @@ export function runtimeWidgets(args: RuntimeWidgetsArgs): ReturnType<typeof widg
       ],
       { annotations: { horizontal: [line('error alarm', t.errorRatePercent), line('failover alarm', t.failoverRatePercent)] } },
     ),
-    widget(`Proxy (${service}): p99 latency and time to first token (ms)`, region, [
-      proxy(RUNTIME_METRICS.latency, 'p99', 'latency'),
-      proxy(RUNTIME_METRICS.ttft, 'p99', 'ttft'),
-    ]),
+    widget(`Proxy (${service}): p99 latency and time to first token (ms)`, region, [proxy(RUNTIME_METRICS.latency, 'p99', 'latency'), proxy(RUNTIME_METRICS.ttft, 'p99', 'ttft')]),
   ];
 }

@@ -72,7 +72,15 @@ export class SpokeRegistrar extends pulumi.ComponentResource {
 export function registrarTrust(args: Pick<SpokeRegistrarArgs, 'spokes' | 'externalId' | 'partition' | 'accountId'>): PolicyStatement[] {
   if (args.spokes.length === 0) {
     // No spoke registered: nobody outside the hub account; an administrator still needs the id.
-    return [{ Sid: 'HubAccountOnly', Effect: 'Allow', Principal: { AWS: accountRoot(args.partition, args.accountId) }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': args.externalId } } }];
+    return [
+      {
+        Sid: 'HubAccountOnly',
+        Effect: 'Allow',
+        Principal: { AWS: accountRoot(args.partition, args.accountId) },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'sts:ExternalId': args.externalId } },
+      },
+    ];
   }
   const principals = { AWS: args.spokes.map((s) => s.deployRoleArn) };
   const ownAccountTag = { [`aws:RequestTag/${SPOKE_ACCOUNT_TAG}`]: '${aws:PrincipalAccount}' };
@@ -196,7 +204,14 @@ export function registrarPermissions(args: SpokeRegistrarArgs): PolicyStatement[
     {
       Sid: 'HealthChecks',
       Effect: 'Allow',
-      Action: ['route53:GetHealthCheck', 'route53:GetHealthCheckStatus', 'route53:UpdateHealthCheck', 'route53:DeleteHealthCheck', 'route53:ChangeTagsForResource', 'route53:ListTagsForResource'],
+      Action: [
+        'route53:GetHealthCheck',
+        'route53:GetHealthCheckStatus',
+        'route53:UpdateHealthCheck',
+        'route53:DeleteHealthCheck',
+        'route53:ChangeTagsForResource',
+        'route53:ListTagsForResource',
+      ],
       Resource: `arn:${partition}:route53:::healthcheck/*`,
     },
     {

@@ -76,11 +76,7 @@ export class HubTransit extends pulumi.ComponentResource {
 
   private shareWithSpokes(name: string, sharing: HubConfig['sharing']): aws.ram.ResourceShare {
     const parent = { parent: this };
-    const share = new aws.ram.ResourceShare(
-      `${name}-tgw-share`,
-      { allowExternalPrincipals: sharing.externalAccountIds.length > 0, tags: { Name: 'ai-gateway-tgw' } },
-      parent,
-    );
+    const share = new aws.ram.ResourceShare(`${name}-tgw-share`, { allowExternalPrincipals: sharing.externalAccountIds.length > 0, tags: { Name: 'ai-gateway-tgw' } }, parent);
     new aws.ram.ResourceAssociation(`${name}-tgw-share`, { resourceArn: this.transitGateway.arn, resourceShareArn: share.arn }, parent);
     if (sharing.organizationArn) {
       new aws.ram.PrincipalAssociation(`${name}-tgw-share-org`, { principal: sharing.organizationArn, resourceShareArn: share.arn }, parent);

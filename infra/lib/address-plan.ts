@@ -46,7 +46,8 @@ export function nlbReservations(subnetCidr: string): string[] {
 export function fixedNlbIps(subnetCidrs: readonly string[], slot = 0): string[] {
   return subnetCidrs.map((cidr) => {
     const ip = cidrHost(cidr, FIRST_NLB_HOST + slot);
-    if (!nlbReservations(cidr).some((block) => cidrContainsIp(block, ip))) throw new Error(`NLB slot ${slot} (${ip}) is outside the reserved addresses of subnet ${cidr}: use a larger VPC CIDR`);
+    if (!nlbReservations(cidr).some((block) => cidrContainsIp(block, ip)))
+      throw new Error(`NLB slot ${slot} (${ip}) is outside the reserved addresses of subnet ${cidr}: use a larger VPC CIDR`);
     return ip;
   });
 }

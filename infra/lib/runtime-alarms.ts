@@ -43,15 +43,30 @@ export function runtimeAlarmSpecs(service: string, t: RuntimeAlarmsConfig, accou
     { id: 'rate', label: `${part} per 100 requests`, expression: rateExpression(part, t.minRequestsPerMinute), returnData: true },
   ];
   return [
-    { id: 'error-rate', description: `${service}: ${t.errorRatePercent}% or more of requests end in an error`, threshold: t.errorRatePercent, queries: rate('errors', RUNTIME_METRICS.errors) },
+    {
+      id: 'error-rate',
+      description: `${service}: ${t.errorRatePercent}% or more of requests end in an error`,
+      threshold: t.errorRatePercent,
+      queries: rate('errors', RUNTIME_METRICS.errors),
+    },
     {
       id: 'failover-rate',
       description: `${service}: ${t.failoverRatePercent}% or more of requests fail over (a provider or route is in trouble)`,
       threshold: t.failoverRatePercent,
       queries: rate('failovers', RUNTIME_METRICS.failovers),
     },
-    { id: 'latency-p99', description: `${service}: p99 latency at or above ${t.latencyP99Ms} ms`, threshold: t.latencyP99Ms, queries: [metric('latency', RUNTIME_METRICS.latency, 'p99', service, accountId, true)] },
-    { id: 'ttft-p99', description: `${service}: p99 time to first token at or above ${t.ttftP99Ms} ms`, threshold: t.ttftP99Ms, queries: [metric('ttft', RUNTIME_METRICS.ttft, 'p99', service, accountId, true)] },
+    {
+      id: 'latency-p99',
+      description: `${service}: p99 latency at or above ${t.latencyP99Ms} ms`,
+      threshold: t.latencyP99Ms,
+      queries: [metric('latency', RUNTIME_METRICS.latency, 'p99', service, accountId, true)],
+    },
+    {
+      id: 'ttft-p99',
+      description: `${service}: p99 time to first token at or above ${t.ttftP99Ms} ms`,
+      threshold: t.ttftP99Ms,
+      queries: [metric('ttft', RUNTIME_METRICS.ttft, 'p99', service, accountId, true)],
+    },
   ];
 }
 

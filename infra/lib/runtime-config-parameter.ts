@@ -86,17 +86,11 @@ export class RuntimeConfigParameter extends pulumi.ComponentResource {
 
   /** What the runtime needs to poll the parameter. */
   readStatements(): PolicyStatement[] {
-    return [
-      { Sid: 'ReadRuntimeConfig', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: this.parameter.arn },
-      this.decryptStatement('DecryptRuntimeConfig'),
-    ];
+    return [{ Sid: 'ReadRuntimeConfig', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: this.parameter.arn }, this.decryptStatement('DecryptRuntimeConfig')];
   }
 
   /** What ECS needs to fill an environment variable from the parameter at task start. */
   injectStatements(): PolicyStatement[] {
-    return [
-      { Sid: 'InjectRuntimeConfig', Effect: 'Allow', Action: 'ssm:GetParameters', Resource: this.parameter.arn },
-      this.decryptStatement('DecryptInjectedRuntimeConfig'),
-    ];
+    return [{ Sid: 'InjectRuntimeConfig', Effect: 'Allow', Action: 'ssm:GetParameters', Resource: this.parameter.arn }, this.decryptStatement('DecryptInjectedRuntimeConfig')];
   }
 }

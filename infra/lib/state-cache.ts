@@ -35,7 +35,11 @@ export interface StateCacheArgs {
 
 /** Replication group ids: 1-40 lowercase letters, digits and single hyphens, starting with a letter. */
 export function replicationGroupId(stack: string): string {
-  const id = `ai-gateway-${stack}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').slice(0, 40);
+  const id = `ai-gateway-${stack}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+/g, '-')
+    .slice(0, 40);
   return id.replace(/-$/, '');
 }
 

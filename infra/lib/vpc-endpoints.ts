@@ -49,7 +49,13 @@ export class VpcEndpoints extends pulumi.ComponentResource {
     if (args.s3Gateway) {
       new aws.ec2.VpcEndpoint(
         `${name}-s3`,
-        { vpcId: network.vpc.id, serviceName: `com.amazonaws.${region}.s3`, vpcEndpointType: 'Gateway', routeTableIds: network.privateRouteTables.map((t) => t.id), tags: { Name: `${name}-s3` } },
+        {
+          vpcId: network.vpc.id,
+          serviceName: `com.amazonaws.${region}.s3`,
+          vpcEndpointType: 'Gateway',
+          routeTableIds: network.privateRouteTables.map((t) => t.id),
+          tags: { Name: `${name}-s3` },
+        },
         parent,
       );
     }

@@ -72,9 +72,7 @@ export class HubRegistration extends pulumi.ComponentResource {
       },
       parent,
     );
-    ips.forEach(
-      (ip, i) => new aws.lb.TargetGroupAttachment(`${name}-own-target-${i}`, { targetGroupArn: ownTargets.arn, targetId: ip, port: SPOKE_PORT, availabilityZone: 'all' }, routed),
-    );
+    ips.forEach((ip, i) => new aws.lb.TargetGroupAttachment(`${name}-own-target-${i}`, { targetGroupArn: ownTargets.arn, targetId: ip, port: SPOKE_PORT, availabilityZone: 'all' }, routed));
     new aws.lb.Listener(
       `${name}-listener`,
       { loadBalancerArn: hub.entry('hubNlbArns', kind), port: args.hubPort, protocol: 'TCP', defaultActions: [{ type: 'forward', targetGroupArn: ownTargets.arn }] },

@@ -16,7 +16,8 @@ export function checkAgainstHubRegistry(stack: string, cfg: SpokeConfig, registr
   const problems: string[] = [];
   const { cidr } = cfg.network;
   const { hubPort } = cfg.registration;
-  if (!cidrContains(spokeCidrPool, cidr)) problems.push(`${KEY}network.cidr: ${cidr} is outside the hub's spokeCidrPool ${spokeCidrPool}: the hub routes only the pool to the Transit Gateway`);
+  if (!cidrContains(spokeCidrPool, cidr))
+    problems.push(`${KEY}network.cidr: ${cidr} is outside the hub's spokeCidrPool ${spokeCidrPool}: the hub routes only the pool to the Transit Gateway`);
   entries.forEach((other, j) => {
     if (j === index) return;
     if (cidrsOverlap(cidr, other.cidr)) problems.push(`${KEY}network.cidr: ${cidr} overlaps ${other.stack} (${other.cidr}, the hub's spokes[${j}])`);

@@ -29,8 +29,7 @@ export function secretEnvs(cfg: SpokeConfig): SecretEnv[] {
   return cfg.provider.kind === 'third-party' ? cfg.provider.vendors.map((v) => ({ name: apiKeyEnvName(v.id), secret: v.secret })) : [];
 }
 
-const limitsOf = (models: { id: string; limits: { rpm: number; tpm: number } }[]): Limits =>
-  Object.fromEntries(models.map((m) => [m.id, { rpm: m.limits.rpm, tpm: m.limits.tpm }]));
+const limitsOf = (models: { id: string; limits: { rpm: number; tpm: number } }[]): Limits => Object.fromEntries(models.map((m) => [m.id, { rpm: m.limits.rpm, tpm: m.limits.tpm }]));
 
 interface ModelRef {
   provider: string;

@@ -86,11 +86,7 @@ export class SpokeStack extends pulumi.ComponentResource {
       { network, loadBalancer, extraEgress: cfg.provider.kind === 'on-prem' && onPremCidr ? [onPremEgress(cfg.provider.url, onPremCidr)] : [] },
       parent,
     );
-    const state = new StateCache(
-      `${name}-state`,
-      { stack, network, cache: cfg.cache, clientSecurityGroupId: securityGroup.id, kmsKeyArn: kms.key.arn, purpose: 'the spoke tasks' },
-      parent,
-    );
+    const state = new StateCache(`${name}-state`, { stack, network, cache: cfg.cache, clientSecurityGroupId: securityGroup.id, kmsKeyArn: kms.key.arn, purpose: 'the spoke tasks' }, parent);
 
     // Validated here too: a config the runtime would reject fails the deploy, not the tasks.
     const configJson = state.url.apply((url) => validatedConfigJson(renderSpokeRuntimeConfig(cfg, stack, url), `stack ${stack}`));
@@ -186,13 +182,7 @@ function onPremEgress(url: string, cidr: string): aws.types.input.ec2.SecurityGr
  * its external id, the session tagged with this spoke's account (the registrar lets a
  * session change only what carries its account's tag, which it puts on everything).
  */
-function registrarProvider(
-  stack: string,
-  cfg: SpokeConfig,
-  hub: HubReference,
-  defaultTags: aws.types.input.ProviderDefaultTags,
-  parent: pulumi.Resource,
-): aws.Provider {
+function registrarProvider(stack: string, cfg: SpokeConfig, hub: HubReference, defaultTags: aws.types.input.ProviderDefaultTags, parent: pulumi.Resource): aws.Provider {
   const session = `ai-gateway-${stack}`;
   return new aws.Provider(
     'hub-account',

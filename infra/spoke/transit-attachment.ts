@@ -36,8 +36,7 @@ export class TransitAttachment extends pulumi.ComponentResource {
     );
     args.network.privateRouteTables.forEach((table, i) =>
       args.destinations.forEach(
-        (cidr, j) =>
-          new aws.ec2.Route(`${name}-route-${i}-${j}`, { routeTableId: table.id, destinationCidrBlock: cidr, transitGatewayId }, { parent: this, dependsOn: [this.attachment] }),
+        (cidr, j) => new aws.ec2.Route(`${name}-route-${i}-${j}`, { routeTableId: table.id, destinationCidrBlock: cidr, transitGatewayId }, { parent: this, dependsOn: [this.attachment] }),
       ),
     );
     this.registerOutputs({ attachmentId: this.attachment.id });

@@ -120,9 +120,7 @@ export function createApp(gw: Gateway): Hono<Env> {
     return c.body(await metrics.scrape(healthBody(gw).body.routes), 200, { 'content-type': metrics.contentType });
   });
 
-  app.notFound((c) =>
-    errorResponse(c, new GatewayError(404, 'not_found_error', `No route ${c.req.method} ${c.req.path}.`, 'unknown_url')),
-  );
+  app.notFound((c) => errorResponse(c, new GatewayError(404, 'not_found_error', `No route ${c.req.method} ${c.req.path}.`, 'unknown_url')));
 
   // Never echo internals: the request id lets an operator find the log line.
   app.onError((err, c) => errorResponse(c, err, (e) => gw.logger.error({ requestId: c.get('requestId'), err: e }, 'internal error')));

@@ -99,10 +99,8 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   const adapters = new Map<string, ProviderAdapter>(opts.adapters ?? createAdapters(providersNow(), { ...opts, now }));
   /** The provider config each adapter was made from: unchanged providers keep their adapter (and its pools). */
   const adapterConfigs = new Map(providersNow().map((p) => [p.id, JSON.stringify(p)]));
-  const tableNow = () =>
-    directory ? filterSpokes(buildRouteTable(proxyModels(config), providersNow()), config) : buildRouteTable(config.models, providersNow());
-  const targetsNow = () =>
-    opts.probes === false ? [] : directory ? spokeProbeTargets(config.spokes, directory) : providerProbeTargets(providersNow());
+  const tableNow = () => (directory ? filterSpokes(buildRouteTable(proxyModels(config), providersNow()), config) : buildRouteTable(config.models, providersNow()));
+  const targetsNow = () => (opts.probes === false ? [] : directory ? spokeProbeTargets(config.spokes, directory) : providerProbeTargets(providersNow()));
   const routeTable = new RouteTable(tableNow());
   const stats = new RouteStatsRegistry(clock);
   // Shared in Redis when `state.redis` is set (with a local fallback), else in memory.
@@ -182,7 +180,13 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
 
   /** Cleanup after requests in flight have had their time; never a crash if it fails. */
   function later(ms: number, work: () => unknown): void {
-    setTimeout(() => void Promise.resolve().then(work).catch((err: unknown) => observability.logger.warn({ err: String(err) }, 'cleanup after reload failed')), ms).unref();
+    setTimeout(
+      () =>
+        void Promise.resolve()
+          .then(work)
+          .catch((err: unknown) => observability.logger.warn({ err: String(err) }, 'cleanup after reload failed')),
+      ms,
+    ).unref();
   }
 
   return {

@@ -33,7 +33,19 @@ describe('bad input', () => {
     ['empty messages', { model: 'chat', messages: [] }, 400, 'messages', /must not be empty/],
     ['messages of the wrong type', { model: 'chat', messages: 'hi' }, 400, 'messages', /expected array, got string/],
     ['a missing model', { messages: ok.messages }, 400, 'model', /missing required parameter/],
-    ['an unknown role', { model: 'chat', messages: [{ role: 'user', content: 'a' }, { role: 'robot', content: 'b' }] }, 400, 'messages[1].role', /unknown role "robot"/],
+    [
+      'an unknown role',
+      {
+        model: 'chat',
+        messages: [
+          { role: 'user', content: 'a' },
+          { role: 'robot', content: 'b' },
+        ],
+      },
+      400,
+      'messages[1].role',
+      /unknown role "robot"/,
+    ],
     ['a message without a role', { model: 'chat', messages: [{ content: 'a' }] }, 400, 'messages[0].role', /missing required parameter/],
     ['a message that is not an object', { model: 'chat', messages: ['hi'] }, 400, 'messages[0]', /expected object, got string/],
     ['content of the wrong type', { model: 'chat', messages: [{ role: 'user', content: 42 }] }, 400, 'messages[0].content', /.+/],

@@ -11,9 +11,7 @@ describe('POST /v1/chat/completions with the OpenAI SDK (simulated provider)', (
   afterAll(() => gw.close());
 
   it('answers a non-streaming request in the OpenAI shape with usage and route headers', async () => {
-    const { data, response } = await gw.client.chat.completions
-      .create({ model: 'chat', messages: [{ role: 'user', content: 'Hello' }] })
-      .withResponse();
+    const { data, response } = await gw.client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hello' }] }).withResponse();
     expect(data.object).toBe('chat.completion');
     expect(data.model).toBe('sim-model');
     expect(data.choices[0].message.role).toBe('assistant');

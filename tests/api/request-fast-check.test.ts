@@ -16,7 +16,14 @@ const VALID: Doc[] = [
     messages: [
       { role: 'system', content: 'be brief' },
       { role: 'developer', content: 'no lists', name: 'ops' },
-      { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }], name: 'u' },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'a' },
+          { type: 'text', text: 'b' },
+        ],
+        name: 'u',
+      },
       { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
       { role: 'tool', content: '42', tool_call_id: 'c1' },
       { role: 'assistant', content: 'done', refusal: null },

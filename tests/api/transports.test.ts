@@ -66,7 +66,11 @@ const TRANSPORTS: Array<{ name: string; serve(doc: GatewayConfigInput): Promise<
       await gw.ready;
       return {
         async send({ method = 'POST', path = '/v1/chat/completions', headers = {}, body }) {
-          const req = new Request(`http://gateway.test${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : bodyText(body) });
+          const req = new Request(`http://gateway.test${path}`, {
+            method,
+            headers: { 'content-type': 'application/json', ...headers },
+            body: body === undefined ? undefined : bodyText(body),
+          });
           const res = await app.fetch(req);
           return { status: res.status, headers: res.headers, text: await res.text() };
         },

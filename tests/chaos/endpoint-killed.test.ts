@@ -26,7 +26,15 @@ describe('an endpoint killed under steady load', () => {
         {
           id: 'oa',
           type: 'openai-compatible',
-          accounts: [{ id: 'acct', endpoints: [{ region: 'east', url: east.url }, { region: 'west', url: west.url }] }],
+          accounts: [
+            {
+              id: 'acct',
+              endpoints: [
+                { region: 'east', url: east.url },
+                { region: 'west', url: west.url },
+              ],
+            },
+          ],
         },
       ],
       models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-x' }] }],

@@ -35,7 +35,15 @@ describe('everything down', () => {
           },
           { id: 'fb', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'south', url: s.url }] }] },
         ],
-        models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-x' }, { provider: 'fb', model: 'gpt-y' }] }],
+        models: [
+          {
+            name: 'chat',
+            targets: [
+              { provider: 'oa', model: 'gpt-x' },
+              { provider: 'fb', model: 'gpt-y' },
+            ],
+          },
+        ],
       },
       'all-in-one',
       { probes: false },

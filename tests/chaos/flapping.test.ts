@@ -40,7 +40,15 @@ describe('a route that flaps down and up', () => {
           { id: 'oa', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'east', url: primary.url }] }] },
           { id: 'fb', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'west', url: fallback.url }] }] },
         ],
-        models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-x' }, { provider: 'fb', model: 'gpt-y' }] }],
+        models: [
+          {
+            name: 'chat',
+            targets: [
+              { provider: 'oa', model: 'gpt-x' },
+              { provider: 'fb', model: 'gpt-y' },
+            ],
+          },
+        ],
       },
       'all-in-one',
       // Passive health only: recovery has to come through the circuit's probe requests.

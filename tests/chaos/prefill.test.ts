@@ -47,7 +47,7 @@ describe('stream continuation across providers', () => {
       // Prefill: the model writes only what follows the trailing assistant turn.
       reply: (req) => {
         const last = req.messages?.at(-1);
-        const prefix = last?.role === 'assistant' ? String(typeof last.content === 'string' ? last.content : (last.content as Array<{ text?: string }>)[0]?.text ?? '') : '';
+        const prefix = last?.role === 'assistant' ? String(typeof last.content === 'string' ? last.content : ((last.content as Array<{ text?: string }>)[0]?.text ?? '')) : '';
         return { text: REPLY.slice(prefix.length) };
       },
     });
@@ -57,7 +57,15 @@ describe('stream continuation across providers', () => {
           { id: 'oa', type: 'openai-compatible', accounts: [{ id: 'a', endpoints: [{ region: 'r', url: primary.url }] }] },
           { id: 'an', type: 'anthropic', accounts: [{ id: 'b', credentials: { env: 'ANTHROPIC_TEST_KEY' }, endpoints: [{ region: 'r', url: anthropic.url }] }] },
         ],
-        models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-x' }, { provider: 'an', model: 'claude-x' }] }],
+        models: [
+          {
+            name: 'chat',
+            targets: [
+              { provider: 'oa', model: 'gpt-x' },
+              { provider: 'an', model: 'claude-x' },
+            ],
+          },
+        ],
       },
       'all-in-one',
       { probes: false },
@@ -81,7 +89,15 @@ describe('stream continuation across providers', () => {
           { id: 'oa', type: 'openai-compatible', accounts: [{ id: 'a', endpoints: [{ region: 'r', url: primary.url }] }] },
           { id: 'br', type: 'bedrock', accounts: [{ id: 'b', endpoints: [{ region: 'us-east-1', url: bedrock.url }] }] },
         ],
-        models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-x' }, { provider: 'br', model: 'anthropic.claude-3-haiku-20240307-v1:0' }] }],
+        models: [
+          {
+            name: 'chat',
+            targets: [
+              { provider: 'oa', model: 'gpt-x' },
+              { provider: 'br', model: 'anthropic.claude-3-haiku-20240307-v1:0' },
+            ],
+          },
+        ],
       },
       'all-in-one',
       { probes: false },

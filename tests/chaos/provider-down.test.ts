@@ -40,7 +40,15 @@ describe('a whole provider down', () => {
           },
           { id: 'br', type: 'bedrock', accounts: [{ id: 'backup', endpoints: [{ region: 'us-west-2', url: bedrock.url }] }] },
         ],
-        models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-x' }, { provider: 'br', model: FALLBACK_MODEL }] }],
+        models: [
+          {
+            name: 'chat',
+            targets: [
+              { provider: 'oa', model: 'gpt-x' },
+              { provider: 'br', model: FALLBACK_MODEL },
+            ],
+          },
+        ],
       },
       'all-in-one',
       { probes: false },

@@ -22,10 +22,7 @@ function config(a: FakeOpenAI, b?: FakeOpenAI): GatewayConfigInput {
       {
         id: 'oa',
         type: 'openai-compatible',
-        accounts: [
-          { id: 'acct-a', endpoints: [{ region: 'east', url: a.url }] },
-          ...(b ? [{ id: 'acct-b', endpoints: [{ region: 'west', url: b.url }] }] : []),
-        ],
+        accounts: [{ id: 'acct-a', endpoints: [{ region: 'east', url: a.url }] }, ...(b ? [{ id: 'acct-b', endpoints: [{ region: 'west', url: b.url }] }] : [])],
       },
     ],
     models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-x' }], timeouts: { firstByteMs: 300, completeMs: 300 } }],

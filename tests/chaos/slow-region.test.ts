@@ -23,7 +23,15 @@ describe('one region slow', () => {
           {
             id: 'oa',
             type: 'openai-compatible',
-            accounts: [{ id: 'acct', endpoints: [{ region: 'fast', url: fast.url }, { region: 'slow', url: slow.url }] }],
+            accounts: [
+              {
+                id: 'acct',
+                endpoints: [
+                  { region: 'fast', url: fast.url },
+                  { region: 'slow', url: slow.url },
+                ],
+              },
+            ],
           },
         ],
         models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-x' }] }],

@@ -123,9 +123,9 @@ describe('config hot reload', () => {
           res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ParameterNotFound', message: Name }));
           return;
         }
-        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(
-          JSON.stringify({ Parameter: { Name, Type: 'SecureString', Value: parameter.value, Version: parameter.version, DataType: 'text' } }),
-        );
+        res
+          .writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
+          .end(JSON.stringify({ Parameter: { Name, Type: 'SecureString', Value: parameter.value, Version: parameter.version, DataType: 'text' } }));
       });
     });
     await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));

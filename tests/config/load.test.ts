@@ -22,7 +22,10 @@ function errorOf(doc: unknown): string {
 describe('config loading', () => {
   it('reads YAML and JSON files with defaults filled in', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
-    writeFileSync(join(dir, 'c.yaml'), 'providers:\n  - id: sim\n    type: simulated\n    accounts: [{ id: a, endpoints: [{ region: r }] }]\nmodels:\n  - { name: chat, targets: [{ provider: sim, model: m }] }\n');
+    writeFileSync(
+      join(dir, 'c.yaml'),
+      'providers:\n  - id: sim\n    type: simulated\n    accounts: [{ id: a, endpoints: [{ region: r }] }]\nmodels:\n  - { name: chat, targets: [{ provider: sim, model: m }] }\n',
+    );
     writeFileSync(join(dir, 'c.json'), JSON.stringify(minimal));
     for (const f of ['c.yaml', 'c.json']) {
       const cfg = loadConfigFile(join(dir, f));
@@ -43,10 +46,7 @@ describe('config loading', () => {
 
   it('gives simulated endpoints their behaviour and no other kind any of it', () => {
     const cfg = parseConfig({
-      providers: [
-        ...minimal.providers,
-        { id: 'oa', type: 'openai', accounts: [{ id: 'a', endpoints: [{ region: 'us', url: 'http://127.0.0.1:9/v1' }] }] },
-      ],
+      providers: [...minimal.providers, { id: 'oa', type: 'openai', accounts: [{ id: 'a', endpoints: [{ region: 'us', url: 'http://127.0.0.1:9/v1' }] }] }],
       models: minimal.models,
     });
     expect(cfg.providers[0].accounts[0].endpoints[0]).toEqual({ region: 'r', latencyMs: 50, tokensPerSecond: 200, failureRate: 0 });

@@ -16,7 +16,16 @@ const header = (res: Result, name: string) => res.headers?.[name] ?? res.multiVa
 
 /** An API Gateway REST API (v1) AWS_PROXY event, as API Gateway sends it for `/{proxy+}`. */
 function restEvent(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const h = { Accept: '*/*', Host: 'abc123.execute-api.us-east-1.amazonaws.com', 'User-Agent': 'OpenAI/JS 6.0', 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Port': '443', 'X-Forwarded-Proto': 'https', ...(body ? { 'content-type': 'application/json' } : {}), ...headers };
+  const h = {
+    Accept: '*/*',
+    Host: 'abc123.execute-api.us-east-1.amazonaws.com',
+    'User-Agent': 'OpenAI/JS 6.0',
+    'X-Forwarded-For': '203.0.113.9',
+    'X-Forwarded-Port': '443',
+    'X-Forwarded-Proto': 'https',
+    ...(body ? { 'content-type': 'application/json' } : {}),
+    ...headers,
+  };
   return {
     resource: '/{proxy+}',
     path,
@@ -40,7 +49,22 @@ function restEvent(method: string, path: string, body?: unknown, headers: Record
       domainPrefix: 'abc123',
       requestTimeEpoch: 1795561800000,
       requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
-      identity: { sourceIp: '203.0.113.9', apiKeyId: 'k-team-a', apiKey: 'redacted', userAgent: 'OpenAI/JS 6.0', accountId: null, caller: null, user: null, userArn: null, cognitoIdentityId: null, cognitoIdentityPoolId: null, cognitoAuthenticationType: null, cognitoAuthenticationProvider: null, accessKey: null, principalOrgId: null },
+      identity: {
+        sourceIp: '203.0.113.9',
+        apiKeyId: 'k-team-a',
+        apiKey: 'redacted',
+        userAgent: 'OpenAI/JS 6.0',
+        accountId: null,
+        caller: null,
+        user: null,
+        userArn: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        cognitoAuthenticationType: null,
+        cognitoAuthenticationProvider: null,
+        accessKey: null,
+        principalOrgId: null,
+      },
       domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
       apiId: 'abc123',
     },
@@ -127,13 +151,20 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
       },
     };
     const handler = loadHandler(spoke.url) as unknown as (e: unknown, c: unknown) => Promise<void>;
-    await handler(restEvent('POST', '/v1/chat/completions', { model: 'chat', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }), lambdaContext);
+    await handler(
+      restEvent('POST', '/v1/chat/completions', { model: 'chat', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }),
+      lambdaContext,
+    );
     const all = Buffer.concat(written);
     const split = all.indexOf(Buffer.alloc(8));
     const metadata = JSON.parse(all.subarray(0, split).toString()) as { statusCode: number; headers: Record<string, string> };
     expect(metadata.statusCode).toBe(200);
     expect(metadata.headers['content-type']).toMatch(/text\/event-stream/);
-    const events = all.subarray(split + 8).toString().split('\n\n').filter(Boolean);
+    const events = all
+      .subarray(split + 8)
+      .toString()
+      .split('\n\n')
+      .filter(Boolean);
     expect(events.at(-1)).toBe('data: [DONE]');
     const usage = JSON.parse(events.at(-2)!.slice(6)) as ChatCompletionChunk;
     expect(usage.usage?.completion_tokens).toBeGreaterThan(0);

@@ -99,13 +99,7 @@ const DEFAULT_MESSAGE: Record<string, string> = {
   ServiceUnavailableException: 'Bedrock is unable to process your request.',
 };
 
-const STREAM_EXCEPTIONS = [
-  'throttlingException',
-  'internalServerException',
-  'modelStreamErrorException',
-  'serviceUnavailableException',
-  'validationException',
-];
+const STREAM_EXCEPTIONS = ['throttlingException', 'internalServerException', 'modelStreamErrorException', 'serviceUnavailableException', 'validationException'];
 
 const codec = new EventStreamCodec(
   (bytes) => Buffer.from(bytes).toString('utf8'),
@@ -257,7 +251,14 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
     if (fault?.kind === 'reset') return void req.socket.destroy();
     if (fault?.kind === 'hang') return;
     res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID() });
-    res.end(JSON.stringify(guardrailVerdict(policy, (body as ApplyGuardrailBody).content!.map((c) => c.text!.text as string))));
+    res.end(
+      JSON.stringify(
+        guardrailVerdict(
+          policy,
+          (body as ApplyGuardrailBody).content!.map((c) => c.text!.text as string),
+        ),
+      ),
+    );
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -409,7 +410,8 @@ interface ApplyGuardrailBody {
 
 function validateApplyGuardrail(body: ApplyGuardrailBody, version: string): string | undefined {
   if (!/^(DRAFT|[1-9][0-9]{0,7})$/.test(version)) return `1 validation error detected: Value '${version}' at 'guardrailVersion' failed to satisfy constraint.`;
-  if (body.source !== 'INPUT' && body.source !== 'OUTPUT') return "1 validation error detected: Value at 'source' failed to satisfy constraint: Member must satisfy enum value set: [INPUT, OUTPUT]";
+  if (body.source !== 'INPUT' && body.source !== 'OUTPUT')
+    return "1 validation error detected: Value at 'source' failed to satisfy constraint: Member must satisfy enum value set: [INPUT, OUTPUT]";
   if (!Array.isArray(body.content) || body.content.length === 0) return "1 validation error detected: Value at 'content' failed to satisfy constraint: Member must not be empty";
   if (body.content.some((c) => typeof c?.text?.text !== 'string')) return 'Each content block must be a text block with a text string.';
   return undefined;
@@ -476,9 +478,7 @@ function statusError(fault: Extract<Fault, { kind: 'status' }>): BedrockError {
   if (fault.code === 'context_length_exceeded') {
     return new BedrockError(fault.status, 'ValidationException', fault.message ?? 'Input is too long for requested model.');
   }
-  const type = fault.code?.endsWith('Exception')
-    ? fault.code
-    : (NAME_BY_STATUS[fault.status] ?? (fault.status >= 500 ? 'InternalServerException' : 'ValidationException'));
+  const type = fault.code?.endsWith('Exception') ? fault.code : (NAME_BY_STATUS[fault.status] ?? (fault.status >= 500 ? 'InternalServerException' : 'ValidationException'));
   return new BedrockError(fault.status, type, fault.message ?? DEFAULT_MESSAGE[type] ?? type);
 }
 
@@ -522,7 +522,7 @@ function validateConverse(body: ConverseBody): string | undefined {
       const result = block.toolResult as { toolUseId?: string } | undefined;
       if (block.toolUse || result) toolBlocks = true;
       if (result) {
-        const previous = i > 0 ? messages[i - 1].content ?? [] : [];
+        const previous = i > 0 ? (messages[i - 1].content ?? []) : [];
         const ids = previous.map((b) => (b.toolUse as { toolUseId?: string } | undefined)?.toolUseId);
         if (!ids.includes(result.toolUseId)) {
           return `messages.${i}.content.${j}: toolResult ${result.toolUseId} does not answer a toolUse in the previous assistant turn.`;

@@ -325,8 +325,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     const base = { id: a.id, object: 'chat.completion.chunk', created: CREATED, model: a.model, system_fingerprint: 'fp_fake' };
     // With include_usage OpenAI puts `usage: null` on every chunk but the last.
     const tail = includeUsage ? { usage: null } : {};
-    const frame = (delta: object, finish: string | null) =>
-      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...tail })}\n\n`;
+    const frame = (delta: object, finish: string | null) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...tail })}\n\n`;
     const out: string[] = [];
     if (a.tool) {
       const head = { index: 0, id: a.tool.id, type: 'function', function: { name: a.tool.name, arguments: '' } };
@@ -346,9 +345,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
 
   function completionOf(a: Answer): Record<string, unknown> {
     const call = a.tool && { id: a.tool.id, type: 'function', function: { name: a.tool.name, arguments: a.tool.arguments } };
-    const message = call
-      ? { role: 'assistant', content: null, tool_calls: [call], refusal: null }
-      : { role: 'assistant', content: a.text, refusal: null };
+    const message = call ? { role: 'assistant', content: null, tool_calls: [call], refusal: null } : { role: 'assistant', content: a.text, refusal: null };
     return {
       id: a.id,
       object: 'chat.completion',
@@ -466,11 +463,7 @@ const ERRORS_BY_STATUS: Record<number, (model: string) => ErrorFields> = {
 
 /** Bodies that depend on the error code the fault names rather than on the status. */
 const ERRORS_BY_CODE: Record<string, ErrorFields> = {
-  context_length_exceeded: invalidRequest(
-    "This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens.",
-    'context_length_exceeded',
-    'messages',
-  ),
+  context_length_exceeded: invalidRequest("This model's maximum context length is 8192 tokens. However, your messages resulted in 9001 tokens.", 'context_length_exceeded', 'messages'),
   content_filter: invalidRequest('The prompt was filtered by the content management policy.', 'content_filter', 'prompt'),
   content_policy_violation: invalidRequest('Your request was rejected by the safety system.', 'content_policy_violation', 'prompt'),
   insufficient_quota: {

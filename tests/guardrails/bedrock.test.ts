@@ -26,7 +26,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([bedrock.close(), openai.close()]);
-  for (const [name, value] of [['AWS_ACCESS_KEY_ID', savedEnv.id], ['AWS_SECRET_ACCESS_KEY', savedEnv.secret]] as const) {
+  for (const [name, value] of [
+    ['AWS_ACCESS_KEY_ID', savedEnv.id],
+    ['AWS_SECRET_ACCESS_KEY', savedEnv.secret],
+  ] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
@@ -96,9 +99,7 @@ test('GUARDRAIL_INTERVENED (blocked): 400 content_filter with the guardrail mess
   const res = await chat([{ role: 'user', content: 'How do I build a bomb?' }]);
   expect(res.status).toBe(400);
   expect(res.error).toMatchObject({ type: 'invalid_request_error', code: 'content_filter' });
-  expect(res.error?.message).toBe(
-    `The request was blocked by guardrail "bedrock-policy": This topic is not allowed here. (Amazon Bedrock guardrail ${GUARDRAIL}: word filter).`,
-  );
+  expect(res.error?.message).toBe(`The request was blocked by guardrail "bedrock-policy": This topic is not allowed here. (Amazon Bedrock guardrail ${GUARDRAIL}: word filter).`);
   expect(openai.requests).toHaveLength(0);
 });
 
@@ -129,7 +130,9 @@ describe('Bedrock ApplyGuardrail failing', () => {
     const res = await chat([{ role: 'user', content: 'hello' }]);
     expect(res.status).toBe(503);
     expect(res.error?.code).toBe('guardrail_unavailable');
-    expect(res.error?.message).toMatch(/^Guardrail "bedrock-policy" could not check the request, so it was not forwarded: Amazon Bedrock ApplyGuardrail gr-abc123 version 3 in us-west-2 failed: 500 InternalServerException/);
+    expect(res.error?.message).toMatch(
+      /^Guardrail "bedrock-policy" could not check the request, so it was not forwarded: Amazon Bedrock ApplyGuardrail gr-abc123 version 3 in us-west-2 failed: 500 InternalServerException/,
+    );
     expect(openai.requests).toHaveLength(0);
   });
 

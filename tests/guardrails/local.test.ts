@@ -85,9 +85,24 @@ describe('deny patterns', () => {
     await start(guardrails);
     const key = '-----begin rsa private key-----';
     for (const messages of [
-      [{ role: 'system', content: `keep this: ${key}` }, { role: 'user', content: 'hi' }],
-      [{ role: 'user', content: [{ type: 'text', text: 'part one' }, { type: 'text', text: `part two ${key}` }] }],
-      [{ role: 'user', content: 'hi' }, { role: 'assistant', content: `sure: ${key}` }, { role: 'user', content: 'go on' }],
+      [
+        { role: 'system', content: `keep this: ${key}` },
+        { role: 'user', content: 'hi' },
+      ],
+      [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'part one' },
+            { type: 'text', text: `part two ${key}` },
+          ],
+        },
+      ],
+      [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: `sure: ${key}` },
+        { role: 'user', content: 'go on' },
+      ],
     ]) {
       expect((await chat({ messages })).status).toBe(400);
     }
@@ -166,11 +181,7 @@ describe('scoping', () => {
     expect((await chat({ model: 'other', ...user('about the secret project') })).status).toBe(200);
     await chat({ model: 'chat', ...user('a@example.com') });
     await chat({ model: 'other', ...user('a@example.com') });
-    expect(openai.requests.map((r) => (r.body as FakeChatRequest).messages[0].content)).toEqual([
-      'about the secret project',
-      '[EMAIL]',
-      'a@example.com',
-    ]);
+    expect(openai.requests.map((r) => (r.body as FakeChatRequest).messages[0].content)).toEqual(['about the secret project', '[EMAIL]', 'a@example.com']);
   });
 
   test('per tenant: a guardrail for team-b does not touch team-a', async () => {
@@ -187,11 +198,7 @@ describe('scoping', () => {
     expect((await chat(user('internal only: roadmap'), 'key-team-a')).status).toBe(200);
     await chat(user('call 415-555-0123'), 'key-team-b');
     await chat(user('call 415-555-0123'), 'key-team-a');
-    expect(openai.requests.map((r) => (r.body as FakeChatRequest).messages[0].content)).toEqual([
-      'internal only: roadmap',
-      'call [PHONE]',
-      'call 415-555-0123',
-    ]);
+    expect(openai.requests.map((r) => (r.body as FakeChatRequest).messages[0].content)).toEqual(['internal only: roadmap', 'call [PHONE]', 'call 415-555-0123']);
   });
 
   test('per model and tenant together: both must match', async () => {

@@ -31,8 +31,12 @@ describe('EndpointProber', () => {
     let status = 503;
     const up = await server(() => status);
     const changes: string[] = [];
-    const prober = new EndpointProber([{ key: 'p/a/r', url: `${up.url}/v1/models`, kind: 'models' }], http, systemClock, { intervalMs: 1000, downIntervalMs: 20, timeoutMs: 500 }, (k, down) =>
-      changes.push(`${k} ${down ? 'down' : 'up'}`),
+    const prober = new EndpointProber(
+      [{ key: 'p/a/r', url: `${up.url}/v1/models`, kind: 'models' }],
+      http,
+      systemClock,
+      { intervalMs: 1000, downIntervalMs: 20, timeoutMs: 500 },
+      (k, down) => changes.push(`${k} ${down ? 'down' : 'up'}`),
     );
     prober.start();
     try {

@@ -9,16 +9,7 @@ import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export interface TestBrowser {
   readonly browser: Browser;
@@ -29,9 +20,7 @@ export interface TestBrowser {
 
 export async function launchBrowser(): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM_PATH}: npm test installs it (scripts/test-deps.js), or apt-get install -y chromium, or set CHROMIUM_PATH.`,
-    );
+    throw new Error(`Chromium is not installed at ${CHROMIUM_PATH}: npm test installs it (scripts/test-deps.js), or apt-get install -y chromium, or set CHROMIUM_PATH.`);
   }
   let browser: Browser;
   try {

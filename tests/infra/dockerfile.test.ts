@@ -84,7 +84,9 @@ describe('runtime/Dockerfile', () => {
   });
 
   test('.dockerignore keeps the build context to the lockfile, tsconfig and runtime sources', () => {
-    const lines = readFileSync(path.join(REPO, '.dockerignore'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    const lines = readFileSync(path.join(REPO, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
     expect(lines[0]).toBe('*');
     expect(lines).toEqual(expect.arrayContaining(['!package.json', '!package-lock.json', '!runtime/src']));
   });

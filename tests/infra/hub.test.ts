@@ -43,7 +43,14 @@ describe('accounts and providers', () => {
 
   test('the program is built from components (hub, network, transit, provider hubs, proxy, API)', () => {
     const components = hub.resources.filter((r) => !r.custom).map((r) => r.type);
-    for (const type of ['ai-gateway:hub:HubStack', 'ai-gateway:lib:Network', 'ai-gateway:hub:Transit', 'ai-gateway:hub:ProviderHub', 'ai-gateway:hub:ProxyFunction', 'ai-gateway:hub:GatewayApi']) {
+    for (const type of [
+      'ai-gateway:hub:HubStack',
+      'ai-gateway:lib:Network',
+      'ai-gateway:hub:Transit',
+      'ai-gateway:hub:ProviderHub',
+      'ai-gateway:hub:ProxyFunction',
+      'ai-gateway:hub:GatewayApi',
+    ]) {
       expect(components).toContain(type);
     }
   });
@@ -141,10 +148,14 @@ describe('API Gateway', () => {
     expect(one('aws:apigateway/restApi:RestApi').inputs.disableExecuteApiEndpoint).toBe(true);
   });
 
-  test('the custom domain resolves: an alias record in its zone to the API\'s regional name, and gatewayUrl is that record', () => {
+  test("the custom domain resolves: an alias record in its zone to the API's regional name, and gatewayUrl is that record", () => {
     const domain = one('aws:apigateway/domainName:DomainName');
     const record = ofType(hub, 'aws:route53/record:Record').find((r) => r.inputs.zoneId === config.api.domain.hostedZoneId);
-    expect(record?.inputs).toMatchObject({ name: config.api.domain.name, type: 'A', aliases: [{ name: 'd-abc123def4.execute-api.us-east-1.amazonaws.com', zoneId: 'Z1UJRXOUMOOFQ8', evaluateTargetHealth: false }] });
+    expect(record?.inputs).toMatchObject({
+      name: config.api.domain.name,
+      type: 'A',
+      aliases: [{ name: 'd-abc123def4.execute-api.us-east-1.amazonaws.com', zoneId: 'Z1UJRXOUMOOFQ8', evaluateTargetHealth: false }],
+    });
     expect(domain.inputs.domainName).toBe(config.api.domain.name);
     expect(new URL(hub.outputs.gatewayUrl).hostname).toBe(record?.inputs.name);
     expect(hub.outputs.apiDomainTarget).toBe('d-abc123def4.execute-api.us-east-1.amazonaws.com');
@@ -168,7 +179,11 @@ describe('provider hubs', () => {
 
   test('one internal NLB per provider kind, on fixed private IPs, with a /healthz target group', () => {
     const nlbs = ofType(hub, 'aws:lb/loadBalancer:LoadBalancer');
-    expect(nlbs.map((n) => n.name).sort()).toEqual(kinds().map((k) => `hub-${k}-nlb`).sort());
+    expect(nlbs.map((n) => n.name).sort()).toEqual(
+      kinds()
+        .map((k) => `hub-${k}-nlb`)
+        .sort(),
+    );
     const subnets = ofType(hub, 'aws:ec2/subnet:Subnet');
     const allIps: string[] = [];
     for (const nlb of nlbs) {
@@ -184,7 +199,7 @@ describe('provider hubs', () => {
     expect(hub.outputs.hubNlbIps.bedrock).toEqual(nlbs.find((n) => n.name === 'hub-bedrock-nlb')?.inputs.subnetMappings.map((m: any) => m.privateIpv4Address));
   });
 
-  test('load balancer and target group names fit the 32-character limit with Pulumi\'s suffix', () => {
+  test("load balancer and target group names fit the 32-character limit with Pulumi's suffix", () => {
     const named = [...ofType(hub, 'aws:lb/loadBalancer:LoadBalancer'), ...ofType(hub, 'aws:lb/targetGroup:TargetGroup')];
     named.forEach((r) => expect(`${r.name}-1234567`.length).toBeLessThanOrEqual(32));
   });
@@ -261,7 +276,13 @@ describe('Transit Gateway, RAM and VPN', () => {
     const cgw = one('aws:ec2/customerGateway:CustomerGateway');
     expect(cgw.inputs).toMatchObject({ ipAddress: config.onPrem.customerGatewayIp, bgpAsn: String(config.onPrem.bgpAsn), type: 'ipsec.1' });
     const vpn = one('aws:ec2/vpnConnection:VpnConnection');
-    expect(vpn.inputs).toMatchObject({ customerGatewayId: `${cgw.name}-id`, transitGatewayId: 'hub-transit-tgw-id', type: 'ipsec.1', staticRoutesOnly: true, presharedKeyStorage: 'SecretsManager' });
+    expect(vpn.inputs).toMatchObject({
+      customerGatewayId: `${cgw.name}-id`,
+      transitGatewayId: 'hub-transit-tgw-id',
+      type: 'ipsec.1',
+      staticRoutesOnly: true,
+      presharedKeyStorage: 'SecretsManager',
+    });
     expect(vpn.inputs.tunnel1IkeVersions).toEqual(['ikev2']);
     const route = one('aws:ec2transitgateway/route:Route');
     expect(route.inputs).toMatchObject({ destinationCidrBlock: config.onPrem.cidr, transitGatewayAttachmentId: 'tgw-attach-vpn', transitGatewayRouteTableId: 'hub-transit-spokes-rt-id' });
@@ -291,7 +312,7 @@ describe('security and encryption', () => {
     expect(one('aws:kms/key:Key').inputs.enableKeyRotation).toBe(true);
   });
 
-  test('third-party secrets hold the configured keys and are readable by the third-party spokes\' task execution roles only', () => {
+  test("third-party secrets hold the configured keys and are readable by the third-party spokes' task execution roles only", () => {
     const secrets = ofType(hub, 'aws:secretsmanager/secret:Secret').filter((s) => s.inputs.name.startsWith('ai-gateway/third-party/'));
     expect(secrets.map((s) => s.inputs.name).sort()).toEqual(config.thirdParty.map((t: { name: string }) => `ai-gateway/third-party/${t.name}`).sort());
     const versions = ofType(hub, 'aws:secretsmanager/secretVersion:SecretVersion');
@@ -312,7 +333,9 @@ describe('security and encryption', () => {
   });
 
   test('no trust or resource policy allows every principal (Principal "*") or a whole organization', () => {
-    const documents = hub.resources.flatMap((r) => ['policy', 'assumeRolePolicy'].filter((k) => typeof r.inputs[k] === 'string').map((k) => ({ name: r.name, doc: JSON.parse(r.inputs[k]) })));
+    const documents = hub.resources.flatMap((r) =>
+      ['policy', 'assumeRolePolicy'].filter((k) => typeof r.inputs[k] === 'string').map((k) => ({ name: r.name, doc: JSON.parse(r.inputs[k]) })),
+    );
     expect(documents.length).toBeGreaterThan(10);
     for (const { name, doc } of documents) {
       // A Deny to everyone (e.g. the trail bucket's non-TLS deny) grants nothing.
@@ -328,7 +351,12 @@ describe('security and encryption', () => {
     const trail = one('aws:cloudtrail/trail:Trail');
     expect(trail.inputs).toMatchObject({ isMultiRegionTrail: true, enableLogFileValidation: true, includeGlobalServiceEvents: true });
     expect(trail.inputs.kmsKeyId).toMatch(/^arn:aws:kms:/);
-    expect(one('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock').inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(one('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock').inputs).toMatchObject({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
     const policy = JSON.parse(one('aws:s3/bucketPolicy:BucketPolicy').inputs.policy);
     const deny = policy.Statement.find((s: any) => s.Effect === 'Deny');
     expect(deny.Condition.Bool['aws:SecureTransport']).toBe('false');
@@ -400,7 +428,15 @@ describe('shared state (ElastiCache for Valkey) for the Lambda proxy', () => {
   const stateSecret = () => one('aws:secretsmanager/secret:Secret', 'hub-state-auth-token');
 
   test('one shard, Multi-AZ with automatic failover, its nodes spread over the private subnets', () => {
-    expect(cache().inputs).toMatchObject({ engine: 'valkey', clusterMode: 'disabled', port: 6379, numCacheClusters: 2, multiAzEnabled: true, automaticFailoverEnabled: true, nodeType: 'cache.t4g.small' });
+    expect(cache().inputs).toMatchObject({
+      engine: 'valkey',
+      clusterMode: 'disabled',
+      port: 6379,
+      numCacheClusters: 2,
+      multiAzEnabled: true,
+      automaticFailoverEnabled: true,
+      nodeType: 'cache.t4g.small',
+    });
     expect(new Set(cache().inputs.preferredCacheClusterAzs).size).toBe(2);
     const subnetGroup = one('aws:elasticache/subnetGroup:SubnetGroup');
     expect(cache().inputs.subnetGroupName).toBe(subnetGroup.inputs.name);
@@ -431,7 +467,9 @@ describe('shared state (ElastiCache for Valkey) for the Lambda proxy', () => {
     for (const other of ofType(hub, 'aws:ec2/securityGroup:SecurityGroup').filter((g) => g !== groups[0])) {
       for (const rule of other.inputs.ingress ?? []) expect(rule.fromPort <= 6379 && rule.toPort >= 6379).toBe(false);
     }
-    const privateCidrs = ofType(hub, 'aws:ec2/subnet:Subnet').filter((s) => s.name.includes('private')).map((s) => s.inputs.cidrBlock);
+    const privateCidrs = ofType(hub, 'aws:ec2/subnet:Subnet')
+      .filter((s) => s.name.includes('private'))
+      .map((s) => s.inputs.cidrBlock);
     expect(lambdaSg().inputs.egress).toContainEqual(expect.objectContaining({ fromPort: 6379, toPort: 6379, cidrBlocks: privateCidrs }));
   });
 
@@ -471,7 +509,10 @@ describe('runtime config in SSM Parameter Store', () => {
     const ssm = statements.filter((st: any) => [st.Action].flat().some((a: string) => a.startsWith('ssm:')));
     expect(ssm).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'ssm:GetParameter', Resource: parameterArn })]);
     expect(statements).toContainEqual(
-      expect.objectContaining({ Action: 'kms:Decrypt', Condition: { StringEquals: { 'kms:ViaService': 'ssm.us-east-1.amazonaws.com', 'kms:EncryptionContext:PARAMETER_ARN': parameterArn } } }),
+      expect.objectContaining({
+        Action: 'kms:Decrypt',
+        Condition: { StringEquals: { 'kms:ViaService': 'ssm.us-east-1.amazonaws.com', 'kms:EncryptionContext:PARAMETER_ARN': parameterArn } },
+      }),
     );
   });
 
@@ -485,7 +526,13 @@ describe('runtime config in SSM Parameter Store', () => {
 describe('runtime metrics: dashboard and alarms', () => {
   const METRICS = ['Requests', 'Errors', 'Attempts', 'Failovers', 'LatencyMs', 'TtftMs', 'InputTokens', 'OutputTokens'];
   const dashboard = () => JSON.parse(one('aws:cloudwatch/dashboard:Dashboard').inputs.dashboardBody);
-  const expressions = () => dashboard().widgets.flatMap((w: any) => w.properties.metrics.flat().filter((m: any) => m && typeof m === 'object' && m.expression).map((m: any) => m.expression));
+  const expressions = () =>
+    dashboard().widgets.flatMap((w: any) =>
+      w.properties.metrics
+        .flat()
+        .filter((m: any) => m && typeof m === 'object' && m.expression)
+        .map((m: any) => m.expression),
+    );
 
   test('the Lambda names the namespace and service its embedded metrics use', () => {
     const variables = one('aws:lambda/function:Function').inputs.environment.variables;
@@ -502,7 +549,9 @@ describe('runtime metrics: dashboard and alarms', () => {
   });
 
   test('the dashboard shows the proxy error and failover rates with the alarms expressions, and its p99 latency and TTFT', () => {
-    const rows = dashboard().widgets.flatMap((w: any) => w.properties.metrics).filter((m: any) => Array.isArray(m) && m[0] === 'AIGateway');
+    const rows = dashboard()
+      .widgets.flatMap((w: any) => w.properties.metrics)
+      .filter((m: any) => Array.isArray(m) && m[0] === 'AIGateway');
     const proxyRows = rows.filter((m: any[]) => m[2] === 'Service' && m[3] === 'ai-gateway-hub').map((m: any[]) => `${m[1]}:${m[4].stat}`);
     expect(proxyRows).toEqual(expect.arrayContaining(['Requests:Sum', 'Errors:Sum', 'Failovers:Sum', 'LatencyMs:p99', 'TtftMs:p99']));
     const alarmExpressions = ofType(hub, 'aws:cloudwatch/metricAlarm:MetricAlarm')
@@ -551,7 +600,7 @@ describe('runtime metrics: dashboard and alarms', () => {
 });
 
 describe('updates that AWS can carry out (fixed names and addresses)', () => {
-  test('reordering providerHubs leaves every kind\'s NLB on its addresses (no NLB replaced, no spoke registration dropped)', async () => {
+  test("reordering providerHubs leaves every kind's NLB on its addresses (no NLB replaced, no spoke registration dropped)", async () => {
     const file = readStackConfigFile('hub');
     const reordered = await runStack('hub', { config: { ...file, 'ai-gateway:providerHubs': JSON.stringify([...config.providerHubs].reverse()) }, apiKeys: fakeApiKeys() });
     expect(reordered.outputs.hubNlbIps).toEqual(hub.outputs.hubNlbIps);
@@ -595,13 +644,19 @@ describe('runtime image: built by CI by default, by the hub stack on request (im
     expect(hub.outputs.runtimeImageRef).toBeUndefined();
   });
 
-  test('with imageBuild the runtime image is built from runtime/Dockerfile for the spokes\' platform and pushed to the hub repository', async () => {
+  test("with imageBuild the runtime image is built from runtime/Dockerfile for the spokes' platform and pushed to the hub repository", async () => {
     const file = readStackConfigFile('hub');
     const run = await runStack('hub', { config: { ...file, 'ai-gateway:imageBuild': JSON.stringify({ tag: '0.2.0' }) }, apiKeys: fakeApiKeys() });
     const images = ofType(run, 'docker-build:index:Image');
     expect(images).toHaveLength(1);
     const repo = run.outputs.ecrRepositoryUrl as string;
-    expect(images[0].inputs).toMatchObject({ push: true, tags: [`${repo}:0.2.0`], platforms: ['linux/arm64'], context: { location: REPO }, dockerfile: { location: path.join(REPO, 'runtime', 'Dockerfile') } });
+    expect(images[0].inputs).toMatchObject({
+      push: true,
+      tags: [`${repo}:0.2.0`],
+      platforms: ['linux/arm64'],
+      context: { location: REPO },
+      dockerfile: { location: path.join(REPO, 'runtime', 'Dockerfile') },
+    });
     expect(existsSync(images[0].inputs.dockerfile.location)).toBe(true);
     // It logs in with the hub account's ECR token, kept secret.
     expect(isSecretInput(images[0].inputs.registries)).toBe(true);
@@ -613,6 +668,8 @@ describe('runtime image: built by CI by default, by the hub stack on request (im
 
   test('an imageBuild tag of latest is refused, naming the key', async () => {
     const file = readStackConfigFile('hub');
-    await expect(runStack('hub', { config: { ...file, 'ai-gateway:imageBuild': JSON.stringify({ tag: 'latest' }) }, apiKeys: fakeApiKeys() })).rejects.toThrow(/ai-gateway:imageBuild\.tag: pin a version tag, not latest/);
+    await expect(runStack('hub', { config: { ...file, 'ai-gateway:imageBuild': JSON.stringify({ tag: 'latest' }) }, apiKeys: fakeApiKeys() })).rejects.toThrow(
+      /ai-gateway:imageBuild\.tag: pin a version tag, not latest/,
+    );
   });
 });

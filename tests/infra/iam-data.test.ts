@@ -77,7 +77,12 @@ function formatMatches(format: string, arn: string): boolean {
     const aPrefix = aa.split('*')[0];
     if (!(fPrefix.startsWith(aPrefix) || aPrefix.startsWith(fPrefix))) return false;
     if (aa.includes('*')) return true;
-    const regex = new RegExp(`^${ff.split(/\$\{[^}]+\}/).map((lit) => lit.replace(/[.+?^$()|[\]\\/]/g, '\\$&')).join('.+')}$`);
+    const regex = new RegExp(
+      `^${ff
+        .split(/\$\{[^}]+\}/)
+        .map((lit) => lit.replace(/[.+?^$()|[\]\\/]/g, '\\$&'))
+        .join('.+')}$`,
+    );
     return regex.test(aa);
   });
 }
@@ -167,7 +172,7 @@ test('every statement holds against AWS service authorization data: actions, res
   expect(problems).toEqual([]);
 });
 
-test('trust policies fit IAM\'s default size, and each role\'s inline policies together fit IAM\'s limit', () => {
+test("trust policies fit IAM's default size, and each role's inline policies together fit IAM's limit", () => {
   for (const trust of estate.policies.filter((p) => p.kind === 'trust')) {
     expect({ role: trust.resource, chars: trust.text.length <= TRUST_POLICY_MAX_CHARS }).toEqual({ role: trust.resource, chars: true });
   }

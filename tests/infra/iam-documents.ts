@@ -5,7 +5,6 @@
  */
 import { fakeApiKeys, runStack, spokeStacksOnDisk, type RecordedResource, type StackRun } from './pulumi-harness';
 
- 
 export type PolicyKind = 'identity' | 'trust' | 'resource';
 
 export interface Statement {

@@ -98,7 +98,7 @@ describe('assuming the registrar role', () => {
     expect(await assume('spoke-a', { ...tags, 'sts:ExternalId': 'guessed' })).not.toBe('Allowed');
   });
 
-  test('tagging the session with another spoke\'s account: denied', async () => {
+  test("tagging the session with another spoke's account: denied", async () => {
     const tags = { [`aws:RequestTag/${SPOKE_ACCOUNT_TAG}`]: registry('spoke-b').accountId, 'aws:TagKeys': [SPOKE_ACCOUNT_TAG] };
     expect(await assume('spoke-a', { 'sts:ExternalId': hubOut().spokeRegistrarExternalId, ...tags })).not.toBe('Allowed');
     expect(await assume('spoke-a', tags, 'sts:TagSession')).not.toBe('Allowed');
@@ -142,7 +142,15 @@ describe('a spoke registering itself (what each of its hub-side resources calls,
     }
     const listener = hubOwned(run, 'aws:lb/listener:Listener')[0];
     await note('create own listener', asRegistrar(stack, 'elasticloadbalancing:CreateListener', listener.inputs.loadBalancerArn, tagged));
-    await note('delete own listener', asRegistrar(stack, 'elasticloadbalancing:DeleteListener', `arn:aws:elasticloadbalancing:${REGION}:${HUB_ACCOUNT}:listener/${listener.inputs.loadBalancerArn.split('loadbalancer/')[1]}/aaaa`, owned));
+    await note(
+      'delete own listener',
+      asRegistrar(
+        stack,
+        'elasticloadbalancing:DeleteListener',
+        `arn:aws:elasticloadbalancing:${REGION}:${HUB_ACCOUNT}:listener/${listener.inputs.loadBalancerArn.split('loadbalancer/')[1]}/aaaa`,
+        owned,
+      ),
+    );
     const record = hubOwned(run, 'aws:route53/record:Record')[0];
     await note(
       'write its record',
@@ -174,42 +182,64 @@ describe('reaching past its own things: denied', () => {
     expect(await asRegistrar('spoke-a', 'elasticloadbalancing:DeleteTargetGroup', hubOut().hubNlbTargetGroupArns.bedrock, claimed)).toBe('ExplicitlyDenied');
   });
 
-  test('registering into another spoke\'s target group, or changing its listener', async () => {
+  test("registering into another spoke's target group, or changing its listener", async () => {
     const otherTg = hubOwned(spoke('spoke-b'), 'aws:lb/targetGroup:TargetGroup')[0];
     const othersTag = { [`aws:ResourceTag/${SPOKE_ACCOUNT_TAG}`]: registry('spoke-b').accountId };
     expect(await asRegistrar('spoke-a', 'elasticloadbalancing:RegisterTargets', elbArn('targetgroup', otherTg.name), othersTag)).not.toBe('Allowed');
     expect(await asRegistrar('spoke-a', 'elasticloadbalancing:DeleteTargetGroup', elbArn('targetgroup', otherTg.name), othersTag)).not.toBe('Allowed');
-    expect(await asRegistrar('spoke-a', 'elasticloadbalancing:DeleteListener', `arn:aws:elasticloadbalancing:${REGION}:${HUB_ACCOUNT}:listener/net/hub-third-party-nlb/0123456789abcdef/bbbb`, othersTag)).not.toBe('Allowed');
+    expect(
+      await asRegistrar(
+        'spoke-a',
+        'elasticloadbalancing:DeleteListener',
+        `arn:aws:elasticloadbalancing:${REGION}:${HUB_ACCOUNT}:listener/net/hub-third-party-nlb/0123456789abcdef/bbbb`,
+        othersTag,
+      ),
+    ).not.toBe('Allowed');
     // Nor can it create one in another spoke's name.
     const forged = { [`aws:RequestTag/${SPOKE_ACCOUNT_TAG}`]: registry('spoke-b').accountId };
     expect(await asRegistrar('spoke-a', 'elasticloadbalancing:CreateTargetGroup', elbArn('targetgroup', 'forged'), forged)).not.toBe('Allowed');
   });
 
-  test('changing a record outside the spokes\' names, or of another type', async () => {
+  test("changing a record outside the spokes' names, or of another type", async () => {
     const zone = `arn:aws:route53:::hostedzone/${hubOut().privateZoneId}`;
     const change = (names: string[], types = ['A']) =>
-      asRegistrar('spoke-a', 'route53:ChangeResourceRecordSets', zone, { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': names, 'route53:ChangeResourceRecordSetsRecordTypes': types, 'route53:ChangeResourceRecordSetsActions': ['UPSERT'] });
+      asRegistrar('spoke-a', 'route53:ChangeResourceRecordSets', zone, {
+        'route53:ChangeResourceRecordSetsNormalizedRecordNames': names,
+        'route53:ChangeResourceRecordSetsRecordTypes': types,
+        'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+      });
     expect(await change(['bedrock.gateway.internal'])).not.toBe('Allowed');
     expect(await change(['bedrock.spokes.gateway.internal', 'third-party.gateway.internal'])).not.toBe('Allowed');
     expect(await change(['bedrock.spokes.gateway.internal'], ['NS'])).not.toBe('Allowed');
   });
 
-  test('changing or deleting a hub health check; unhooking the hub\'s own attachments', async () => {
+  test("changing or deleting a hub health check; unhooking the hub's own attachments", async () => {
     const check = ofType(estate.hub, 'aws:route53/healthCheck:HealthCheck')[0];
     expect(await asRegistrar('spoke-a', 'route53:DeleteHealthCheck', `arn:aws:route53:::healthcheck/${check.name}-id`)).toBe('ExplicitlyDenied');
     const hubAttachment = ofType(estate.hub, 'aws:ec2transitgateway/vpcAttachment:VpcAttachment')[0];
-    expect(await asRegistrar('spoke-a', 'ec2:DisassociateTransitGatewayRouteTable', `arn:aws:ec2:${REGION}:${HUB_ACCOUNT}:transit-gateway-attachment/${hubAttachment.name}-id`)).toBe('ExplicitlyDenied');
+    expect(await asRegistrar('spoke-a', 'ec2:DisassociateTransitGatewayRouteTable', `arn:aws:ec2:${REGION}:${HUB_ACCOUNT}:transit-gateway-attachment/${hubAttachment.name}-id`)).toBe(
+      'ExplicitlyDenied',
+    );
     // The hub's route table (spokes would see each other) is not one a spoke may associate with.
-    expect(await asRegistrar('spoke-a', 'ec2:AssociateTransitGatewayRouteTable', `arn:aws:ec2:${REGION}:${HUB_ACCOUNT}:transit-gateway-route-table/${hubOut().transitGatewayHubRouteTableId}`)).not.toBe('Allowed');
+    expect(
+      await asRegistrar('spoke-a', 'ec2:AssociateTransitGatewayRouteTable', `arn:aws:ec2:${REGION}:${HUB_ACCOUNT}:transit-gateway-route-table/${hubOut().transitGatewayHubRouteTableId}`),
+    ).not.toBe('Allowed');
   });
 });
 
 describe('third-party API keys in the hub', () => {
   const secretArn = () => hubOut().thirdPartySecretArns.openai as string;
   const read = (principal: string, identity: Call['identity']) =>
-    decide({ principal, action: 'secretsmanager:GetSecretValue', resource: secretArn(), resourceAccount: HUB_ACCOUNT, identity, resourcePolicy: policyOf(estate, 'hub-secrets-openai', 'resource') });
+    decide({
+      principal,
+      action: 'secretsmanager:GetSecretValue',
+      resource: secretArn(),
+      resourceAccount: HUB_ACCOUNT,
+      identity,
+      resourcePolicy: policyOf(estate, 'hub-secrets-openai', 'resource'),
+    });
 
-  test('the third-party spoke\'s task execution role, with the policy its stack gives it: allowed', async () => {
+  test("the third-party spoke's task execution role, with the policy its stack gives it: allowed", async () => {
     const role = `arn:aws:iam::${registry('spoke-b').accountId}:role/ai-gateway-spoke-b-execution`;
     expect(await read(role, [{ name: 'execution', policy: policyOf(estate, 'spoke-b-gateway-execution', 'identity') }])).toBe('Allowed');
   });

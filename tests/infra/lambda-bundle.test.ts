@@ -99,7 +99,9 @@ describe('under the nodejs24.x handler contract (an async or streamified handler
   const spokeConfig = () => JSON.stringify({ spokes: [{ id: 'spoke-a', url: spoke.origin }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'gpt-4o-mini' }] }] });
 
   test('a streamed chat answer is whole, and its log line and metrics are written, when the handler returns', async () => {
-    const result = await invoke(restEvent('POST', '/v1/chat/completions', { model: 'chat', stream: true, messages: [{ role: 'user', content: 'hi' }] }), { GATEWAY_CONFIG_JSON: spokeConfig() });
+    const result = await invoke(restEvent('POST', '/v1/chat/completions', { model: 'chat', stream: true, messages: [{ role: 'user', content: 'hi' }] }), {
+      GATEWAY_CONFIG_JSON: spokeConfig(),
+    });
     // Streamed through awslambda.streamifyResponse, not a callback-style handler (nodejs24.x has none).
     expect(result.meta).toMatchObject({ streaming: true, isAsync: true });
     expect(result.finished).toBe(true);
@@ -122,7 +124,6 @@ describe('under the nodejs24.x handler contract (an async or streamified handler
   });
 });
 
- 
 interface Node24Invocation {
   meta: { streaming: boolean; isAsync: boolean; argsNum: number };
   error?: string;
@@ -156,7 +157,16 @@ function restEvent(method: string, route: string, body?: unknown): Record<string
     multiValueQueryStringParameters: null,
     pathParameters: { proxy: route.slice(1) },
     stageVariables: null,
-    requestContext: { resourcePath: '/{proxy+}', httpMethod: method, path: `/live${route}`, stage: 'live', requestId: 'req-1', accountId: '111111111111', apiId: 'example', identity: { sourceIp: '203.0.113.1' } },
+    requestContext: {
+      resourcePath: '/{proxy+}',
+      httpMethod: method,
+      path: `/live${route}`,
+      stage: 'live',
+      requestId: 'req-1',
+      accountId: '111111111111',
+      apiId: 'example',
+      identity: { sourceIp: '203.0.113.1' },
+    },
     body: body === undefined ? null : JSON.stringify(body),
     isBase64Encoded: false,
   };

@@ -120,7 +120,11 @@ function fakeState(type: string, name: string, inputs: Inputs, region: string, a
     case 'aws:apigateway/restApi:RestApi':
       return { ...base, rootResourceId: 'root', executionArn: `arn:aws:execute-api:${region}:${account}:${name}` };
     case 'aws:apigateway/stage:Stage':
-      return { ...base, invokeUrl: `https://${inputs.restApi}.execute-api.${region}.amazonaws.com/${inputs.stageName}`, arn: `arn:aws:apigateway:${region}::/restapis/${inputs.restApi}/stages/${inputs.stageName}` };
+      return {
+        ...base,
+        invokeUrl: `https://${inputs.restApi}.execute-api.${region}.amazonaws.com/${inputs.stageName}`,
+        arn: `arn:aws:apigateway:${region}::/restapis/${inputs.restApi}/stages/${inputs.stageName}`,
+      };
     case 'aws:apigateway/domainName:DomainName':
       return { ...base, regionalDomainName: `d-abc123def4.execute-api.${region}.amazonaws.com`, regionalZoneId: 'Z1UJRXOUMOOFQ8' };
     case 'aws:route53/zone:Zone':
@@ -185,7 +189,15 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     {
       newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
         const provider = providerName(args.provider);
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider, custom: args.custom ?? true, ignoreChanges: ignored.get(`${args.type}::${args.name}`) ?? [], deleteBeforeReplace: deletedFirst.has(`${args.type}::${args.name}`) });
+        resources.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          provider,
+          custom: args.custom ?? true,
+          ignoreChanges: ignored.get(`${args.type}::${args.name}`) ?? [],
+          deleteBeforeReplace: deletedFirst.has(`${args.type}::${args.name}`),
+        });
         if (args.type === 'pulumi:pulumi:StackReference') {
           return { id: args.inputs.name, state: { name: args.inputs.name, outputs: options.hubOutputs ?? {}, secretOutputNames: [] } };
         }
@@ -199,7 +211,13 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
           return { id: region, names, zoneIds: names.map((_, i) => `use1-az${i + 1}`) };
         }
         if (args.token === 'aws:ecr/getAuthorizationToken:getAuthorizationToken') {
-          return { id: region, userName: 'AWS', password: 'FAKEECRPASSWORD', authorizationToken: 'QVdTOkZBS0VFQ1JQQVNTV09SRA==', proxyEndpoint: `https://${ownAccount}.dkr.ecr.${region}.amazonaws.com` };
+          return {
+            id: region,
+            userName: 'AWS',
+            password: 'FAKEECRPASSWORD',
+            authorizationToken: 'QVdTOkZBS0VFQ1JQQVNTV09SRA==',
+            proxyEndpoint: `https://${ownAccount}.dkr.ecr.${region}.amazonaws.com`,
+          };
         }
         throw new Error(`the program called an unexpected data source ${args.token}`);
       },

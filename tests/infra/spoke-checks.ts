@@ -68,7 +68,7 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     expect(only(run, 'pulumi:pulumi:StackReference').inputs.name).toBe(cfg.hub.stack);
   },
 
-  'load balancer and target group names fit the 32-character limit with Pulumi\'s 8-character suffix'(run) {
+  "load balancer and target group names fit the 32-character limit with Pulumi's 8-character suffix"(run) {
     const named = run.resources.filter((r) => r.type === 'aws:lb/loadBalancer:LoadBalancer' || r.type === 'aws:lb/targetGroup:TargetGroup');
     expect(named.length).toBeGreaterThanOrEqual(3);
     named.forEach((r) => expect(`${r.name}-1234567`.length).toBeLessThanOrEqual(32));
@@ -219,7 +219,12 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     const own = only(run, 'aws:lb/targetGroup:TargetGroup', isRegistration(run));
     expect(own.inputs.vpcId).toBe(hub.hubVpcId);
     expect(own.inputs.healthCheck).toMatchObject({ path: '/healthz', interval: 5 });
-    expect(attachments.filter((a) => a.inputs.targetGroupArn.includes(`targetgroup/${own.name}/`)).map((a) => a.inputs.targetId).sort()).toEqual([...ips].sort());
+    expect(
+      attachments
+        .filter((a) => a.inputs.targetGroupArn.includes(`targetgroup/${own.name}/`))
+        .map((a) => a.inputs.targetId)
+        .sort(),
+    ).toEqual([...ips].sort());
     const listener = only(run, 'aws:lb/listener:Listener', isRegistration(run));
     expect(listener.inputs).toMatchObject({ loadBalancerArn: hub.hubNlbArns[kind], port: cfg.registration.hubPort, protocol: 'TCP' });
 
@@ -245,7 +250,15 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     const group = cacheGroup(run);
     expect(group.provider).toBe('spoke-account');
     const nodes = cfg.cache.replicas + 1;
-    expect(group.inputs).toMatchObject({ engine: 'valkey', clusterMode: 'disabled', port: 6379, nodeType: cfg.cache.nodeType, numCacheClusters: nodes, multiAzEnabled: true, automaticFailoverEnabled: true });
+    expect(group.inputs).toMatchObject({
+      engine: 'valkey',
+      clusterMode: 'disabled',
+      port: 6379,
+      nodeType: cfg.cache.nodeType,
+      numCacheClusters: nodes,
+      multiAzEnabled: true,
+      automaticFailoverEnabled: true,
+    });
     expect(nodes).toBeGreaterThanOrEqual(2);
     // Primary and replica never share an AZ while there are AZs to spread over.
     expect(new Set(group.inputs.preferredCacheClusterAzs).size).toBe(Math.min(nodes, cfg.network.azCount));
@@ -303,7 +316,11 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     const execution = policyStatements(run, `${run.stack}-gateway-execution`);
     expect(execution.find((st) => st.Action === 'secretsmanager:GetSecretValue')?.Resource).toContain(secretArn);
     expect(execution).toContainEqual(
-      expect.objectContaining({ Action: 'kms:Decrypt', Resource: kmsKeyArn(run, cfg), Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${cfg.account.region}.amazonaws.com` } } }),
+      expect.objectContaining({
+        Action: 'kms:Decrypt',
+        Resource: kmsKeyArn(run, cfg),
+        Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${cfg.account.region}.amazonaws.com` } },
+      }),
     );
   },
 
@@ -361,7 +378,9 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     const metricNames = (a: RecordedResource) => a.inputs.metricQueries.filter((q: any) => q.metric).map((q: any) => `${q.metric.metricName}:${q.metric.stat}`);
     expect(metricNames(named('error-rate'))).toEqual(['Requests:Sum', 'Errors:Sum']);
     expect(named('error-rate').inputs.threshold).toBe(cfg.alarms.errorRatePercent);
-    expect(named('error-rate').inputs.metricQueries.find((q: any) => q.returnData).expression).toBe(`IF(requests >= ${cfg.alarms.minRequestsPerMinute}, 100 * FILL(errors, 0) / requests, 0)`);
+    expect(named('error-rate').inputs.metricQueries.find((q: any) => q.returnData).expression).toBe(
+      `IF(requests >= ${cfg.alarms.minRequestsPerMinute}, 100 * FILL(errors, 0) / requests, 0)`,
+    );
     expect(metricNames(named('failover-rate'))).toEqual(['Requests:Sum', 'Failovers:Sum']);
     expect(named('failover-rate').inputs.threshold).toBe(cfg.alarms.failoverRatePercent);
     expect(metricNames(named('latency-p99'))).toEqual(['LatencyMs:p99']);
@@ -371,7 +390,13 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
   },
 
   'what holds a fixed name, address or port (NLB, service, hub listener and record, parameter, cache) is deleted before its replacement'(run) {
-    for (const type of ['aws:lb/loadBalancer:LoadBalancer', 'aws:ecs/service:Service', 'aws:route53/record:Record', 'aws:ssm/parameter:Parameter', 'aws:elasticache/replicationGroup:ReplicationGroup']) {
+    for (const type of [
+      'aws:lb/loadBalancer:LoadBalancer',
+      'aws:ecs/service:Service',
+      'aws:route53/record:Record',
+      'aws:ssm/parameter:Parameter',
+      'aws:elasticache/replicationGroup:ReplicationGroup',
+    ]) {
       const found = ofType(run, type);
       expect(found.length).toBeGreaterThan(0);
       expect(found.filter((r) => !r.deleteBeforeReplace).map((r) => r.name)).toEqual([]);
@@ -380,7 +405,9 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     const nlb = only(run, 'aws:lb/loadBalancer:LoadBalancer');
     const reservations = ofType(run, 'aws:ec2/subnetCidrReservation:SubnetCidrReservation');
     for (const mapping of nlb.inputs.subnetMappings) {
-      expect(reservations.some((r) => r.inputs.subnetId === mapping.subnetId && r.inputs.reservationType === 'explicit' && cidrContainsIp(r.inputs.cidrBlock, mapping.privateIpv4Address))).toBe(true);
+      expect(
+        reservations.some((r) => r.inputs.subnetId === mapping.subnetId && r.inputs.reservationType === 'explicit' && cidrContainsIp(r.inputs.cidrBlock, mapping.privateIpv4Address)),
+      ).toBe(true);
     }
   },
 };

@@ -129,7 +129,11 @@ describe('adding a spoke: one new stack file and its entry in the hub registry',
 
   test.each([
     ['a CIDR outside the hub pool', { network: { cidr: '10.200.0.0/20', azCount: 2 } }, /ai-gateway:network\.cidr: 10\.200\.0\.0\/20 is outside the hub's spokeCidrPool 10\.64\.0\.0\/10/],
-    ['a CIDR overlapping another spoke', { network: { cidr: '10.64.16.0/20', azCount: 2 } }, /ai-gateway:network\.cidr: 10\.64\.16\.0\/20 overlaps spoke-a \(10\.64\.0\.0\/16, the hub's spokes\[0\]\)/],
+    [
+      'a CIDR overlapping another spoke',
+      { network: { cidr: '10.64.16.0/20', azCount: 2 } },
+      /ai-gateway:network\.cidr: 10\.64\.16\.0\/20 overlaps spoke-a \(10\.64\.0\.0\/16, the hub's spokes\[0\]\)/,
+    ],
     ['a hub port another spoke holds', { registration: { weight: 50, hubPort: 8101 } }, /ai-gateway:registration\.hubPort: 8101 is taken by spoke-a \(the hub's spokes\[0\]\)/],
   ])('%s fails the deployment with the key named, before anything registers', async (_what, change, message) => {
     const config = readStackConfigFile('spoke-c', dir);
@@ -138,7 +142,14 @@ describe('adding a spoke: one new stack file and its entry in the hub registry',
   });
 });
 
-const SPOKE_C_ENTRY = { stack: 'spoke-c', accountId: '444444444444', deployRoleArn: 'arn:aws:iam::444444444444:role/ai-gateway-deploy', kind: 'on-prem', cidr: '10.66.0.0/20', hubPort: 8103 };
+const SPOKE_C_ENTRY = {
+  stack: 'spoke-c',
+  accountId: '444444444444',
+  deployRoleArn: 'arn:aws:iam::444444444444:role/ai-gateway-deploy',
+  kind: 'on-prem',
+  cidr: '10.66.0.0/20',
+  hubPort: 8103,
+};
 
 const SPOKE_C = `# Written by the test: a third spoke, on-prem models over the VPN.
 config:

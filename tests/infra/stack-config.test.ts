@@ -186,7 +186,7 @@ describe('invalid configs fail with the key path named', () => {
   });
 });
 
-describe('the hub\'s spoke registry and custom domain', () => {
+describe("the hub's spoke registry and custom domain", () => {
   const withSpokes = (change: (spokes: Values[]) => void): Values => {
     const doc = values('hub');
     change(doc.spokes);
@@ -194,18 +194,36 @@ describe('the hub\'s spoke registry and custom domain', () => {
   };
 
   test('a spoke CIDR outside spokeCidrPool', () => {
-    expect(failure('hub', withSpokes((s) => (s[1].cidr = '10.200.0.0/16')))).toMatch(/ai-gateway:spokes\[1\]\.cidr: 10\.200\.0\.0\/16 is outside network\.spokeCidrPool 10\.64\.0\.0\/10/);
+    expect(
+      failure(
+        'hub',
+        withSpokes((s) => (s[1].cidr = '10.200.0.0/16')),
+      ),
+    ).toMatch(/ai-gateway:spokes\[1\]\.cidr: 10\.200\.0\.0\/16 is outside network\.spokeCidrPool 10\.64\.0\.0\/10/);
   });
 
   test('spokes overlapping each other, or sharing a hub port, account or stack', () => {
-    const message = failure('hub', withSpokes((s) => s.push({ ...s[0], stack: 'spoke-z', accountId: '555555555555', deployRoleArn: 'arn:aws:iam::555555555555:role/ai-gateway-deploy', cidr: '10.64.128.0/20' })));
+    const message = failure(
+      'hub',
+      withSpokes((s) => s.push({ ...s[0], stack: 'spoke-z', accountId: '555555555555', deployRoleArn: 'arn:aws:iam::555555555555:role/ai-gateway-deploy', cidr: '10.64.128.0/20' })),
+    );
     expect(message).toMatch(/ai-gateway:spokes\[2\]\.cidr: 10\.64\.128\.0\/20 overlaps spokes\[0\] \(spoke-a\) 10\.64\.0\.0\/16/);
     expect(message).toMatch(/ai-gateway:spokes\[2\]\.hubPort: 8101 is taken by spokes\[0\] \(spoke-a\)/);
-    expect(failure('hub', withSpokes((s) => (s[1].accountId = s[0].accountId)))).toMatch(/ai-gateway:spokes\[1\]\.accountId: 222222222222 is spokes\[0\] \(spoke-a\): one account per spoke/);
+    expect(
+      failure(
+        'hub',
+        withSpokes((s) => (s[1].accountId = s[0].accountId)),
+      ),
+    ).toMatch(/ai-gateway:spokes\[1\]\.accountId: 222222222222 is spokes\[0\] \(spoke-a\): one account per spoke/);
   });
 
-  test('a deploy role outside the spoke\'s account, a kind without a provider hub', () => {
-    expect(failure('hub', withSpokes((s) => (s[0].deployRoleArn = 'arn:aws:iam::999999999999:role/x')))).toMatch(/ai-gateway:spokes\[0\]\.deployRoleArn: the role must be in the spoke account 222222222222/);
+  test("a deploy role outside the spoke's account, a kind without a provider hub", () => {
+    expect(
+      failure(
+        'hub',
+        withSpokes((s) => (s[0].deployRoleArn = 'arn:aws:iam::999999999999:role/x')),
+      ),
+    ).toMatch(/ai-gateway:spokes\[0\]\.deployRoleArn: the role must be in the spoke account 222222222222/);
     const doc = values('hub');
     doc.providerHubs = ['bedrock', 'on-prem'];
     expect(failure('hub', doc)).toMatch(/ai-gateway:spokes\[1\]\.kind: "third-party" is not in providerHubs/);
@@ -256,6 +274,8 @@ describe('through the program', () => {
 
   test('an API key for a vendor the hub does not know is refused', async () => {
     const config = { ...readStackConfigFile('hub'), 'ai-gateway:mistralApiKey': 'x' };
-    await expect(runStack('hub', { config, secretKeys: ['ai-gateway:mistralApiKey'], apiKeys: fakeApiKeys() })).rejects.toThrow(/ai-gateway:mistralApiKey: no thirdParty entry named "mistral"/);
+    await expect(runStack('hub', { config, secretKeys: ['ai-gateway:mistralApiKey'], apiKeys: fakeApiKeys() })).rejects.toThrow(
+      /ai-gateway:mistralApiKey: no thirdParty entry named "mistral"/,
+    );
   });
 });

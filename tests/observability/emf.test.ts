@@ -15,10 +15,33 @@ import { LineCapture } from './capture';
 
 /** The units the EMF specification (CloudWatch MetricDatum units) accepts. */
 const UNITS = new Set([
-  'Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes',
-  'Bits', 'Kilobits', 'Megabits', 'Gigabits', 'Terabits', 'Percent', 'Count', 'Bytes/Second', 'Kilobytes/Second',
-  'Megabytes/Second', 'Gigabytes/Second', 'Terabytes/Second', 'Bits/Second', 'Kilobits/Second', 'Megabits/Second',
-  'Gigabits/Second', 'Terabits/Second', 'Count/Second', 'None',
+  'Seconds',
+  'Microseconds',
+  'Milliseconds',
+  'Bytes',
+  'Kilobytes',
+  'Megabytes',
+  'Gigabytes',
+  'Terabytes',
+  'Bits',
+  'Kilobits',
+  'Megabits',
+  'Gigabits',
+  'Terabits',
+  'Percent',
+  'Count',
+  'Bytes/Second',
+  'Kilobytes/Second',
+  'Megabytes/Second',
+  'Gigabytes/Second',
+  'Terabytes/Second',
+  'Bits/Second',
+  'Kilobits/Second',
+  'Megabits/Second',
+  'Gigabits/Second',
+  'Terabits/Second',
+  'Count/Second',
+  'None',
 ]);
 
 /** Every MUST of the specification's document structure; returns the problems found. */
@@ -34,7 +57,7 @@ function emfProblems(doc: Record<string, unknown>): string[] {
     for (const set of (d.Dimensions as unknown[]) ?? []) {
       if (!Array.isArray(set) || set.length > 30) problems.push(`bad dimension set ${JSON.stringify(set)}`);
       for (const name of (set as unknown[]) ?? []) {
-        if (typeof name !== 'string' || typeof doc[name] !== 'string' || (doc[name]).length === 0) problems.push(`dimension ${String(name)} has no string value`);
+        if (typeof name !== 'string' || typeof doc[name] !== 'string' || doc[name].length === 0) problems.push(`dimension ${String(name)} has no string value`);
       }
     }
     if (!Array.isArray(d.Metrics) || d.Metrics.length > 100) problems.push('bad Metrics');
@@ -50,7 +73,7 @@ function emfProblems(doc: Record<string, unknown>): string[] {
 }
 
 const metricsOf = (doc: Record<string, unknown>) =>
-  Object.fromEntries(((doc._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics[0].Metrics).map((m) => [m.Name, m.Unit]));
+  Object.fromEntries((doc._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] }).CloudWatchMetrics[0].Metrics.map((m) => [m.Name, m.Unit]));
 
 describe('EMF lines through the gateway', () => {
   let primary: FakeOpenAI;
@@ -67,7 +90,15 @@ describe('EMF lines through the gateway', () => {
       { id: 'primary', type: 'openai-compatible' as const, accounts: [{ id: 'a', endpoints: [{ region: 'r', url: primary.url }] }] },
       { id: 'backup', type: 'openai-compatible' as const, accounts: [{ id: 'a', endpoints: [{ region: 'r', url: backup.url }] }] },
     ],
-    models: [{ name: 'chat', targets: [{ provider: 'primary', model: 'm' }, { provider: 'backup', model: 'm' }] }],
+    models: [
+      {
+        name: 'chat',
+        targets: [
+          { provider: 'primary', model: 'm' },
+          { provider: 'backup', model: 'm' },
+        ],
+      },
+    ],
   });
 
   it('writes one valid EMF line per request, with the Service and Model dimensions and every metric', async () => {
@@ -105,8 +136,14 @@ describe('EMF lines through the gateway', () => {
         OutputTokens: c.usage!.completion_tokens,
       });
       expect(metricsOf(failedOver)).toEqual({
-        Requests: 'Count', Errors: 'Count', Faults: 'Count', Attempts: 'Count', Failovers: 'Count',
-        LatencyMs: 'Milliseconds', InputTokens: 'Count', OutputTokens: 'Count',
+        Requests: 'Count',
+        Errors: 'Count',
+        Faults: 'Count',
+        Attempts: 'Count',
+        Failovers: 'Count',
+        LatencyMs: 'Milliseconds',
+        InputTokens: 'Count',
+        OutputTokens: 'Count',
       });
       // A stream adds its time to first token.
       expect(streamed).toMatchObject({ Requests: 1, Attempts: 1, Failovers: 0, TtftMs: expect.any(Number) });

@@ -9,7 +9,17 @@ import { startGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
 import { LineCapture } from './capture';
 
-const request = (requestId: string): RequestEvent => ({ type: 'request', requestId, role: 'all-in-one', model: 'm', stream: false, status: 200, attempts: [], continuations: 0, latencyMs: 1 });
+const request = (requestId: string): RequestEvent => ({
+  type: 'request',
+  requestId,
+  role: 'all-in-one',
+  model: 'm',
+  stream: false,
+  status: 200,
+  attempts: [],
+  continuations: 0,
+  latencyMs: 1,
+});
 const idOf = (e: GatewayEvent) => (e.type === 'request' ? e.requestId : e.type);
 
 function observed(bus: EventBus): string[] {

@@ -156,7 +156,10 @@ describe('a client that leaves mid-body (Node server)', () => {
     const upstream = await startFakeOpenAI();
     const logs = new LineCapture();
     const tg = await startGateway(
-      { providers: [{ id: 'up', type: 'openai-compatible', accounts: [{ id: 'a', endpoints: [{ region: 'local', url: upstream.url }] }] }], models: [{ name: 'chat', targets: [{ provider: 'up', model: 'm' }] }] },
+      {
+        providers: [{ id: 'up', type: 'openai-compatible', accounts: [{ id: 'a', endpoints: [{ region: 'local', url: upstream.url }] }] }],
+        models: [{ name: 'chat', targets: [{ provider: 'up', model: 'm' }] }],
+      },
       'all-in-one',
       { probes: false, observability: { destination: logs } },
     );
@@ -248,9 +251,7 @@ describe('log level and route warnings', () => {
     bus.emit({ type: 'request', requestId: 'r', role: 'spoke', model: 'm', stream: false, status: 200, attempts: [], continuations: 0, latencyMs: 1 });
     bus.emit({ type: 'cooldown', route: 'p/a/r/m', until: Date.UTC(2030, 0, 1), reason: 'throttled: key sk-abcdefghijklmnop' });
     const records = out.records();
-    expect(records).toEqual([
-      expect.objectContaining({ level: 'warn', msg: 'route cooling down', route: 'p/a/r/m', until: '2030-01-01T00:00:00.000Z', role: 'spoke' }),
-    ]);
+    expect(records).toEqual([expect.objectContaining({ level: 'warn', msg: 'route cooling down', route: 'p/a/r/m', until: '2030-01-01T00:00:00.000Z', role: 'spoke' })]);
     expect(out.text()).not.toContain('sk-abcdefghijklmnop');
   });
 

@@ -39,7 +39,13 @@ describe('GET /metrics after known traffic (all-in-one)', () => {
       providers: [provider('good', good, { '*': { rpm: 100 } }), provider('flaky', flaky), provider('limited', limited)],
       models: [
         { name: 'chat', targets: [{ provider: 'good', model: 'm' }] },
-        { name: 'failover', targets: [{ provider: 'flaky', model: 'm' }, { provider: 'good', model: 'm' }] },
+        {
+          name: 'failover',
+          targets: [
+            { provider: 'flaky', model: 'm' },
+            { provider: 'good', model: 'm' },
+          ],
+        },
         { name: 'limited', targets: [{ provider: 'limited', model: 'm' }] },
       ],
     };
@@ -144,11 +150,10 @@ describe('GET /metrics after known traffic (all-in-one)', () => {
   });
 
   it('is counted per gateway: a second gateway in the same process starts from zero', async () => {
-    const other = await startGateway(
-      { providers: [provider('good', good)], models: [{ name: 'chat', targets: [{ provider: 'good', model: 'm' }] }] },
-      'all-in-one',
-      { probes: false, observability: { destination: new LineCapture() } },
-    );
+    const other = await startGateway({ providers: [provider('good', good)], models: [{ name: 'chat', targets: [{ provider: 'good', model: 'm' }] }] }, 'all-in-one', {
+      probes: false,
+      observability: { destination: new LineCapture() },
+    });
     try {
       const before = await scrape(other);
       expect(sumOf(before.samples, 'gateway_requests_total')).toBe(0);
@@ -171,7 +176,15 @@ describe('ejections', () => {
     const tg = await startGateway(
       {
         providers: [provider('broken', broken), provider('good', good)],
-        models: [{ name: 'chat', targets: [{ provider: 'broken', model: 'm' }, { provider: 'good', model: 'm' }] }],
+        models: [
+          {
+            name: 'chat',
+            targets: [
+              { provider: 'broken', model: 'm' },
+              { provider: 'good', model: 'm' },
+            ],
+          },
+        ],
       },
       'all-in-one',
       { probes: false, observability: { destination: logs } },
@@ -207,11 +220,10 @@ describe('one vocabulary in every role', () => {
       ],
     };
     const spoke = await startGateway(spokeDoc, 'spoke', { probes: false, observability: { destination: new LineCapture() } });
-    const proxy = await startGateway(
-      { spokes: [{ id: 'spoke-a', url: spoke.url }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }] },
-      'proxy',
-      { probes: false, observability: { destination: new LineCapture() } },
-    );
+    const proxy = await startGateway({ spokes: [{ id: 'spoke-a', url: spoke.url }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }] }, 'proxy', {
+      probes: false,
+      observability: { destination: new LineCapture() },
+    });
     try {
       await proxy.client.chat.completions.create(chat('chat'));
       fake.faults.push({ kind: 'status', status: 429, code: 'rate_limit_exceeded', headers: { 'retry-after': '60' } });

@@ -34,8 +34,7 @@ describe('trace context through the gateway', () => {
     await fake?.close();
   });
 
-  const ask = (headers: Record<string, string>, stream = false) =>
-    postJson(`${tg.url}/v1/chat/completions`, { model: 'chat', stream, messages: [{ role: 'user', content: 'hi' }] }, headers);
+  const ask = (headers: Record<string, string>, stream = false) => postJson(`${tg.url}/v1/chat/completions`, { model: 'chat', stream, messages: [{ role: 'user', content: 'hi' }] }, headers);
 
   it('passes traceparent and tracestate to the provider unchanged, streamed or not', async () => {
     for (const stream of [false, true]) {

@@ -334,10 +334,7 @@ describe('Anthropic adapter', () => {
     });
 
     it('never echoes the API key, even when the upstream quotes it', async () => {
-      fake.faults.push(
-        { kind: 'status', status: 401, message: `invalid x-api-key: ${KEY}` },
-        { kind: 'status', status: 400, message: `bad header x-api-key=${KEY}` },
-      );
+      fake.faults.push({ kind: 'status', status: 401, message: `invalid x-api-key: ${KEY}` }, { kind: 'status', status: 400, message: `bad header x-api-key=${KEY}` });
       const errors = [await providerFailure(adapter.complete(route, ask('Hi'), opts())), await providerFailure(adapter.stream(route, ask('Hi', { stream: true }), opts()))];
       for (const err of errors) {
         expect(err.message).not.toContain(KEY);

@@ -22,7 +22,13 @@ function providerFor(url: string, extra: Record<string, unknown> = {}): Provider
     id: 'bedrock-main',
     type: 'bedrock',
     accounts: [
-      { id: 'spoke-a', endpoints: [{ region: 'us-east-1', url }, { region: 'us-west-2', url }] },
+      {
+        id: 'spoke-a',
+        endpoints: [
+          { region: 'us-east-1', url },
+          { region: 'us-west-2', url },
+        ],
+      },
       { id: 'spoke-b', endpoints: [{ region: 'us-east-1', url }] },
     ],
     ...extra,
@@ -116,9 +122,7 @@ describe('Bedrock adapter', () => {
       expect(completion.id).toMatch(/^chatcmpl-\w+$/);
       expect(Number.isInteger(completion.created)).toBe(true);
       expect(completion.model).toBe(MODEL);
-      expect(completion.choices).toEqual([
-        { index: 0, message: { role: 'assistant', content: 'Paris is the capital.' }, finish_reason: 'stop', logprobs: null },
-      ]);
+      expect(completion.choices).toEqual([{ index: 0, message: { role: 'assistant', content: 'Paris is the capital.' }, finish_reason: 'stop', logprobs: null }]);
       expect(completion.usage).toEqual({ prompt_tokens: 20, completion_tokens: 5, total_tokens: 25, prompt_tokens_details: { cached_tokens: 8 } });
 
       const seen = lastRequest(fake);
@@ -181,9 +185,7 @@ describe('Bedrock adapter', () => {
       const answer = first.completion.choices[0];
       expect(answer.finish_reason).toBe('tool_calls');
       expect(answer.message.content).toBe('Let me look.');
-      expect(answer.message.tool_calls).toEqual([
-        { id: 'tooluse_abc', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome","units":"metric"}' } },
-      ]);
+      expect(answer.message.tool_calls).toEqual([{ id: 'tooluse_abc', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome","units":"metric"}' } }]);
 
       fake.reply = { text: 'It is 21C in Rome.' };
       const second = await adapter.complete(

@@ -67,11 +67,15 @@ test('a stream comes chunk by chunk and ends with one usage chunk', async () => 
 
 test('a refusal and a throttle are classified from the status and body', async () => {
   fake.faults.push({ kind: 'status', status: 400, code: 'invalid_value', message: 'bad temperature' });
-  const refused = await adapter().complete(route(), ask(), opts()).catch((e: unknown) => e);
+  const refused = await adapter()
+    .complete(route(), ask(), opts())
+    .catch((e: unknown) => e);
   expect(refused).toBeInstanceOf(ProviderError);
   expect(refused).toMatchObject({ failure: 'refused', status: 400 });
   fake.faults.push({ kind: 'status', status: 429, headers: { 'retry-after': '3' } });
-  const throttled = await adapter().complete(route(), ask(), opts()).catch((e: unknown) => e);
+  const throttled = await adapter()
+    .complete(route(), ask(), opts())
+    .catch((e: unknown) => e);
   expect(throttled).toMatchObject({ failure: 'throttled', retryAfterMs: 3000 });
 });
 
@@ -85,7 +89,9 @@ test('a stream cut short is a transient failure, not a short answer', async () =
 
 test('a completion cut halfway is a transient failure that says the answer broke off', async () => {
   fake.faults.push({ kind: 'cut', afterChunks: 0 });
-  const err = await adapter().complete(route(), ask(), opts()).catch((e: unknown) => e);
+  const err = await adapter()
+    .complete(route(), ask(), opts())
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ProviderError);
   expect(err).toMatchObject({ failure: 'transient', message: expect.stringContaining('reading the answer failed') });
 });

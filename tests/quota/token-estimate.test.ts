@@ -13,7 +13,13 @@ describe('token estimate', () => {
       model: 'chat',
       messages: [
         { role: 'system', content: 'Be brief.' },
-        { role: 'user', content: [{ type: 'text', text: 'Weather ' }, { type: 'text', text: 'in Rome?' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Weather ' },
+            { type: 'text', text: 'in Rome?' },
+          ],
+        },
         { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'weather', arguments: '{"city":"Rome"}' } }] },
         { role: 'tool', tool_call_id: 'c1', content: '21 C' },
       ],

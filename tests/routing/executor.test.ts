@@ -24,8 +24,7 @@ describe('AttemptExecutor', () => {
   it('throttled: cools the account down until Retry-After, goes elsewhere at once, comes back after', async () => {
     const c = core(twoAccountsAndFallback());
     let throttle = true;
-    const script = (route: Parameters<typeof ok>[0]) =>
-      route.key === A1 && throttle ? fail('throttled', { status: 429, retryAfterMs: 5000 }) : ok(route);
+    const script = (route: Parameters<typeof ok>[0]) => (route.key === A1 && throttle ? fail('throttled', { status: 429, retryAfterMs: 5000 }) : ok(route));
     // Force A1 first by making A2 look busy.
     c.stats.get(A2).completeMs.add(10_000);
     const first = await c.executor.run(c.request(), script);
@@ -104,9 +103,7 @@ describe('AttemptExecutor', () => {
   it('silent: a route that does not answer within the timeout is left for another', async () => {
     const c = core(twoAccountsAndFallback());
     c.stats.get(A2).completeMs.add(10_000);
-    const a = await c.executor.run(c.request(), (route, attempt) =>
-      route.key === A1 ? new Promise<never>((_, reject) => attempt.onAbort(reject)) : ok(route),
-    );
+    const a = await c.executor.run(c.request(), (route, attempt) => (route.key === A1 ? new Promise<never>((_, reject) => attempt.onAbort(reject)) : ok(route)));
     expect(a.attempts[0]).toMatchObject({ route: A1, outcome: 'silent' });
     expect(a.route.key).toBe(A2);
   });
@@ -237,4 +234,3 @@ describe('AttemptExecutor', () => {
     expect(c.stats.get(A1).circuit.state()).toBe('open');
   });
 });
-

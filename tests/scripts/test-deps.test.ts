@@ -132,7 +132,9 @@ describe('npm test deps step (scripts/test-deps.js)', () => {
   it('not root and sudo asks a password: stops at once with the exact command', () => {
     const m = machine({ aptGet: true, sudo: 'asks' });
     const r = m.ensure(USER);
-    expect(r.error).toMatch(/^the tests need redis-server and Chromium, which are not installed\. Run:\n {2}sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server chromium(-browser)?\nthen npm test again\.$/);
+    expect(r.error).toMatch(
+      /^the tests need redis-server and Chromium, which are not installed\. Run:\n {2}sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server chromium(-browser)?\nthen npm test again\.$/,
+    );
     expect(m.calls()).toEqual(['sudo -n true']);
   });
 
@@ -157,7 +159,7 @@ describe('npm test deps step (scripts/test-deps.js)', () => {
     expect(m.ensure(ROOT).error).toMatch(/^"apt-get update -q" failed \(exit 100\):\nE: Unable to locate package chromium\nInstall chromium(-browser)? and run npm test again\.$/);
   });
 
-  it('says so when apt-get succeeds and the binary still does not run (Ubuntu\'s snap without snapd)', () => {
+  it("says so when apt-get succeeds and the binary still does not run (Ubuntu's snap without snapd)", () => {
     const m = machine({ installed: ['redis-server'] });
     executable(join(m.bin, 'apt-get'), 'exit 0');
     expect(m.ensure(ROOT).error).toMatch(

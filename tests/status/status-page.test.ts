@@ -270,7 +270,13 @@ describe('GET /status in headless Chromium, proxy role', () => {
     const spokeB = await startGateway(simulatedConfig(), 'spoke');
     let spokeAClosed = false;
     const proxy = await startGateway(
-      { spokes: [{ id: 'spoke-a', url: spokeA.url }, { id: 'spoke-b', url: spokeB.url }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }] },
+      {
+        spokes: [
+          { id: 'spoke-a', url: spokeA.url },
+          { id: 'spoke-b', url: spokeB.url },
+        ],
+        models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }],
+      },
       'proxy',
       { probes: { intervalMs: 200, downIntervalMs: 100, timeoutMs: 500 } },
     );

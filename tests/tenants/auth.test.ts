@@ -157,8 +157,18 @@ describe('tenant config', () => {
   it('names the problem: no identity, a plaintext key, a shared identity, a bad cognito block', () => {
     expect(errorOf([{ id: 't' }])).toMatch(/tenants\.0\.keys: a tenant needs at least one of keys, apiKeyIds or cognito/);
     expect(errorOf([{ id: 't', keys: ['plaintext'] }])).toMatch(/tenants\.0\.keys\.0: "sha256:" followed by 64 lowercase hex digits/);
-    expect(errorOf([{ id: 'a', keys: [hashKey('k')] }, { id: 'b', keys: [hashKey('k')] }])).toMatch(/tenants\.1\.keys\.0: already given to tenant "a"/);
-    expect(errorOf([{ id: 'a', apiKeyIds: ['x1'] }, { id: 'b', apiKeyIds: ['x2', 'x1'] }])).toMatch(/tenants\.1\.apiKeyIds\.1: already given to tenant "a"/);
+    expect(
+      errorOf([
+        { id: 'a', keys: [hashKey('k')] },
+        { id: 'b', keys: [hashKey('k')] },
+      ]),
+    ).toMatch(/tenants\.1\.keys\.0: already given to tenant "a"/);
+    expect(
+      errorOf([
+        { id: 'a', apiKeyIds: ['x1'] },
+        { id: 'b', apiKeyIds: ['x2', 'x1'] },
+      ]),
+    ).toMatch(/tenants\.1\.apiKeyIds\.1: already given to tenant "a"/);
     expect(
       errorOf([
         { id: 'a', cognito: { claim: 'cognito:groups', values: ['g'] } },

@@ -24,10 +24,7 @@ describe('requests and tokens per minute', () => {
     gw = await startGateway(
       {
         ...base,
-        providers: [
-          ...base.providers!,
-          { id: 'down', type: 'simulated', accounts: [{ id: 'x', endpoints: [{ region: 'local', latencyMs: 1, failureRate: 1, seed: 3 }] }] },
-        ],
+        providers: [...base.providers!, { id: 'down', type: 'simulated', accounts: [{ id: 'x', endpoints: [{ region: 'local', latencyMs: 1, failureRate: 1, seed: 3 }] }] }],
         models: [...base.models!, { name: 'broken', targets: [{ provider: 'down', model: 'sim-down' }] }],
         tenants: [
           { id: 'by-requests', keys: [hashKey('key-r')], limits: { rpm: 3 } },

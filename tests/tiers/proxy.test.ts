@@ -41,7 +41,13 @@ describe('proxy -> spokes', () => {
     const a = await startGateway(spokeConfig('acct-a'), 'spoke');
     const b = await startGateway(spokeConfig('acct-b'), 'spoke');
     const proxy = await startGateway(
-      { spokes: [{ id: 'spoke-a', url: a.url }, { id: 'spoke-b', url: b.url }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }] },
+      {
+        spokes: [
+          { id: 'spoke-a', url: a.url },
+          { id: 'spoke-b', url: b.url },
+        ],
+        models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }],
+      },
       'proxy',
       { probes: { intervalMs: 200, downIntervalMs: 100, timeoutMs: 500 } },
     );
@@ -78,7 +84,13 @@ describe('proxy -> spokes', () => {
     const a = await startGateway(spokeConfig('acct-a', 5, 1), 'spoke');
     const b = await startGateway(spokeConfig('acct-b', undefined, 40), 'spoke');
     const proxy = await startGateway(
-      { spokes: [{ id: 'spoke-a', url: a.url }, { id: 'spoke-b', url: b.url }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }] },
+      {
+        spokes: [
+          { id: 'spoke-a', url: a.url },
+          { id: 'spoke-b', url: b.url },
+        ],
+        models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }],
+      },
       'proxy',
       { probes: false },
     );

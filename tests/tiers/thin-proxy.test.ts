@@ -28,11 +28,10 @@ describe('proxy -> spoke, the thin hop', () => {
       'spoke',
       { probes: false },
     );
-    proxy = await startGateway(
-      { spokes: [{ id: 'spoke-a', url: spoke.url }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }] },
-      'proxy',
-      { probes: false, observability: { destination: proxyLogs } },
-    );
+    proxy = await startGateway({ spokes: [{ id: 'spoke-a', url: spoke.url }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }] }, 'proxy', {
+      probes: false,
+      observability: { destination: proxyLogs },
+    });
   });
   afterAll(async () => {
     await proxy.close();

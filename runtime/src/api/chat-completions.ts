@@ -124,13 +124,7 @@ function streamOn(adapter: ProviderAdapter, route: Route, chat: Chat, opts: Call
 }
 
 /** Tries the requests in order on one route; a refusal of the first (e.g. prefill) falls to the next. */
-async function startFirstAccepted(
-  adapter: ProviderAdapter,
-  route: Route,
-  requests: Chat[],
-  opts: CallOptions,
-  abort: (reason: unknown) => void,
-): Promise<StartedStream> {
+async function startFirstAccepted(adapter: ProviderAdapter, route: Route, requests: Chat[], opts: CallOptions, abort: (reason: unknown) => void): Promise<StartedStream> {
   for (let i = 0; ; i++) {
     try {
       return await startStream(streamOn(adapter, route, requests[i], opts), abort);

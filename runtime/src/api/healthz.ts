@@ -34,15 +34,7 @@ export function healthBody(gw: Gateway) {
     const head = gw.quota.peek(r.key, limits);
     const circuit = s.circuit.state();
     const probe = gw.prober.describe(endpointKey(r));
-    const state: RouteState = probe?.down
-      ? 'down'
-      : circuit === 'open'
-        ? 'ejected'
-        : head.cooldownUntil !== undefined
-          ? 'cooldown'
-          : circuit === 'half-open'
-            ? 'half-open'
-            : 'healthy';
+    const state: RouteState = probe?.down ? 'down' : circuit === 'open' ? 'ejected' : head.cooldownUntil !== undefined ? 'cooldown' : circuit === 'half-open' ? 'half-open' : 'healthy';
     const until = circuit === 'open' ? s.circuit.reopensAt() : head.cooldownUntil;
     const latency = s.latency(true) ?? s.latency(false);
     routes.push({

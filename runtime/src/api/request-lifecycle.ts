@@ -81,7 +81,12 @@ export class ApiRequest {
     if (!gw.isReady) await gw.ready; // spoke addresses known
     const routes = gw.routeTable.forModel(model);
     if (!routes) {
-      throw notFound(`The model "${model}" does not exist. Known models: ${gw.routeTable.models().map((m) => m.name).join(', ')}.`);
+      throw notFound(
+        `The model "${model}" does not exist. Known models: ${gw.routeTable
+          .models()
+          .map((m) => m.name)
+          .join(', ')}.`,
+      );
     }
     assertModelAllowed(this.tenant, model);
     return routes;

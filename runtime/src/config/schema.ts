@@ -18,9 +18,7 @@ export type ProviderType = (typeof PROVIDER_TYPES)[number];
 export const credentialsSchema = z.union([
   z.strictObject({ env: text() }),
   z.strictObject({
-    secretArn: z
-      .string()
-      .check(z.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/, 'a Secrets Manager ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)')),
+    secretArn: z.string().check(z.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:\S+$/, 'a Secrets Manager ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)')),
     /** When the SecretString is JSON: the field holding the key (default apiKey, api_key or key). */
     field: z.optional(text()),
   }),

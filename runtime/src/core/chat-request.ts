@@ -65,10 +65,7 @@ const functionTool = compiled(
   }),
 );
 
-const toolChoice = z.union([
-  z.enum(['none', 'auto', 'required']),
-  compiled(z.object({ type: z.literal('function'), function: compiled(z.object({ name: text() })) })),
-]);
+const toolChoice = z.union([z.enum(['none', 'auto', 'required']), compiled(z.object({ type: z.literal('function'), function: compiled(z.object({ name: text() })) }))]);
 
 const stop = z.nullable(z.union([z.string(), z.array(z.string()).check(z.maxLength(4))]));
 
@@ -101,8 +98,7 @@ const supported = {
 export const chatRequestSchema = compiled(
   z
     .strictObject(supported, {
-      error: (issue) =>
-        issue.code === 'unrecognized_keys' ? `Unrecognized request argument supplied: ${issue.keys.join(', ')}` : undefined,
+      error: (issue) => (issue.code === 'unrecognized_keys' ? `Unrecognized request argument supplied: ${issue.keys.join(', ')}` : undefined),
     })
     .check(
       z.superRefine((req, ctx) => {

@@ -4,14 +4,7 @@
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
-export type ErrorType =
-  | 'invalid_request_error'
-  | 'authentication_error'
-  | 'permission_error'
-  | 'not_found_error'
-  | 'rate_limit_error'
-  | 'api_error'
-  | 'timeout_error';
+export type ErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'not_found_error' | 'rate_limit_error' | 'api_error' | 'timeout_error';
 
 export interface OpenAIErrorBody {
   error: { message: string; type: ErrorType; code: string | null; param: string | null };
@@ -35,14 +28,11 @@ export class GatewayError extends Error {
   }
 }
 
-export const badRequest = (message: string, param: string | null = null, code: string | null = null) =>
-  new GatewayError(400, 'invalid_request_error', message, code, param);
+export const badRequest = (message: string, param: string | null = null, code: string | null = null) => new GatewayError(400, 'invalid_request_error', message, code, param);
 
-export const notFound = (message: string, code = 'model_not_found', param: string | null = 'model') =>
-  new GatewayError(404, 'not_found_error', message, code, param);
+export const notFound = (message: string, code = 'model_not_found', param: string | null = 'model') => new GatewayError(404, 'not_found_error', message, code, param);
 
-export const requestTooLarge = (maxBytes: number) =>
-  new GatewayError(413, 'invalid_request_error', `The request body is larger than ${maxBytes} bytes.`, 'request_too_large');
+export const requestTooLarge = (maxBytes: number) => new GatewayError(413, 'invalid_request_error', `The request body is larger than ${maxBytes} bytes.`, 'request_too_large');
 
 /** A `Retry-After` value: whole seconds, at least 1. */
 export function retryAfterSeconds(ms: number): number {

@@ -68,7 +68,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     console.log(`ai-gateway ${opts.role} listening on ${server.url}${open}${source ? `; config reloads from ${source.name}` : ''}`);
     const stop = () => {
       reloader?.stop();
-      server.close().then(() => process.exit(0), () => process.exit(1));
+      server.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

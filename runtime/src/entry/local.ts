@@ -165,7 +165,9 @@ class Launcher {
       void this.stop(1);
       return;
     }
-    const serving = this.spokes().filter((s) => s.state === 'running').map((s) => s.name);
+    const serving = this.spokes()
+      .filter((s) => s.state === 'running')
+      .map((s) => s.name);
     say(
       serving.length > 0
         ? `${how}. The proxy and ${serving.join(' and ')} keep serving: the proxy routes around ${m.name}.`

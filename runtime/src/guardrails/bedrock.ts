@@ -3,12 +3,7 @@
  * one content block. NONE lets the request through; GUARDRAIL_INTERVENED blocks it, unless
  * the guardrail only anonymized, in which case its outputs replace the texts.
  */
-import {
-  ApplyGuardrailCommand,
-  BedrockRuntimeClient,
-  type ApplyGuardrailCommandOutput,
-  type BedrockRuntimeClientConfig,
-} from '@aws-sdk/client-bedrock-runtime';
+import { ApplyGuardrailCommand, BedrockRuntimeClient, type ApplyGuardrailCommandOutput, type BedrockRuntimeClientConfig } from '@aws-sdk/client-bedrock-runtime';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { NodeHttpHandler } from '@smithy/node-http-handler';

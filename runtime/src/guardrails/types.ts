@@ -13,8 +13,7 @@ export interface GuardrailContext {
 
 export type GuardrailResult =
   /** `request` is the rewritten request (masking); absent when nothing changed. */
-  | { action: 'allow'; request?: ChatRequest }
-  | { action: 'block'; reason: string };
+  { action: 'allow'; request?: ChatRequest } | { action: 'block'; reason: string };
 
 export interface Guardrail {
   /** The configured guardrail id: what a blocked client and the operator see. */

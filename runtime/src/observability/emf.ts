@@ -63,9 +63,7 @@ export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
   const record: EmfRecord = {
     _aws: {
       Timestamp: (opts.now ?? Date.now)(),
-      CloudWatchMetrics: [
-        { Namespace: opts.namespace, Dimensions: EMF_DIMENSIONS.map((d) => [...d]), Metrics: values.map(([Name, Unit]) => ({ Name, Unit })) },
-      ],
+      CloudWatchMetrics: [{ Namespace: opts.namespace, Dimensions: EMF_DIMENSIONS.map((d) => [...d]), Metrics: values.map(([Name, Unit]) => ({ Name, Unit })) }],
     },
     Service: opts.service,
     Model: opts.modelLabel(ev.model),

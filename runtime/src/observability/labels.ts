@@ -17,5 +17,10 @@ export function errorOf(ev: RequestEvent): string | undefined {
 /** `quota exhausted: details` -> `quota_exhausted`: a small, fixed set of label values. */
 export function reasonLabel(reason: string): string {
   const head = reason.split(':')[0].trim().toLowerCase();
-  return head.replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 40) || 'unspecified';
+  return (
+    head
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_|_$/g, '')
+      .slice(0, 40) || 'unspecified'
+  );
 }

@@ -92,17 +92,39 @@ export class GatewayMetrics {
   constructor(private readonly opts: MetricsOptions) {
     this.modelLabel = modelLabeller(opts.isKnownModel);
     const registers = [this.registry];
-    this.requests = new TalliedCounter({ name: 'gateway_requests_total', help: 'Client requests by logical model, final HTTP status and role.', labelNames: ['model', 'status', 'role'], registers });
+    this.requests = new TalliedCounter({
+      name: 'gateway_requests_total',
+      help: 'Client requests by logical model, final HTTP status and role.',
+      labelNames: ['model', 'status', 'role'],
+      registers,
+    });
     this.errors = new TalliedCounter({ name: 'gateway_errors_total', help: 'Requests that ended in an error, by OpenAI error code.', labelNames: ['model', 'code'], registers });
-    this.attempts = new TalliedCounter({ name: 'gateway_attempts_total', help: 'Attempts per route by outcome (ok, a failure class, or why the route was passed over).', labelNames: ['route', 'outcome'], registers });
+    this.attempts = new TalliedCounter({
+      name: 'gateway_attempts_total',
+      help: 'Attempts per route by outcome (ok, a failure class, or why the route was passed over).',
+      labelNames: ['route', 'outcome'],
+      registers,
+    });
     this.failovers = new TalliedCounter({ name: 'gateway_failovers_total', help: 'Requests that needed more than one attempt sent to a provider.', labelNames: ['model'], registers });
     this.continuations = new Counter({ name: 'gateway_stream_continuations_total', help: 'Streams continued on another route after a break.', registers });
     this.ejections = new Counter({ name: 'gateway_ejections_total', help: 'Times a route was ejected (its circuit opened).', labelNames: ['route'], registers });
     this.cooldowns = new Counter({ name: 'gateway_cooldowns_total', help: 'Times a route was put in cooldown (throttled, quota exhausted).', labelNames: ['route', 'reason'], registers });
     this.headroom = new Gauge({ name: 'gateway_quota_headroom_ratio', help: 'Share of the tighter of rpm/tpm still free per route (1 when unlimited).', labelNames: ['route'], registers });
     this.routeState = new Gauge({ name: 'gateway_route_state', help: 'Route state: 1 for the current state, 0 for the others.', labelNames: ['route', 'state'], registers });
-    this.ttft = new Histogram({ name: 'gateway_time_to_first_token_seconds', help: 'Streams: time until the first byte was sent to the client.', labelNames: ['model'], buckets: TTFT_BUCKETS, registers });
-    this.duration = new Histogram({ name: 'gateway_request_duration_seconds', help: 'Client request duration (streams: until the last byte).', labelNames: ['model', 'stream'], buckets: SECONDS_BUCKETS, registers });
+    this.ttft = new Histogram({
+      name: 'gateway_time_to_first_token_seconds',
+      help: 'Streams: time until the first byte was sent to the client.',
+      labelNames: ['model'],
+      buckets: TTFT_BUCKETS,
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'gateway_request_duration_seconds',
+      help: 'Client request duration (streams: until the last byte).',
+      labelNames: ['model', 'stream'],
+      buckets: SECONDS_BUCKETS,
+      registers,
+    });
     this.reloads = new Counter({ name: 'gateway_config_reloads_total', help: 'Configs offered by hot reload: applied or rejected (invalid).', labelNames: ['result'], registers });
     this.tokens = new TalliedCounter({ name: 'gateway_tokens_total', help: 'Tokens by direction: in (prompt) and out (completion).', labelNames: ['model', 'direction'], registers });
   }

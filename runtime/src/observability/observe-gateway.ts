@@ -35,19 +35,12 @@ export interface GatewayObservability {
   stop(): void;
 }
 
-export function observeGateway(
-  config: GatewayConfig,
-  role: Role,
-  events: EventBus,
-  isKnownModel: (name: string) => boolean,
-  opts: ObservabilityOptions = {},
-): GatewayObservability {
+export function observeGateway(config: GatewayConfig, role: Role, events: EventBus, isKnownModel: (name: string) => boolean, opts: ObservabilityOptions = {}): GatewayObservability {
   const settings = resolveObservability(config.observability, opts.env);
   const destination = opts.destination ?? stdout(settings.syncWrites);
   const loggerOptions = { level: settings.logLevel, service: settings.service, role, destination };
   const logger = createLogger(loggerOptions);
-  const metrics =
-    opts.prometheus === false ? undefined : new (require('./metrics') as typeof import('./metrics')).GatewayMetrics({ role, isKnownModel });
+  const metrics = opts.prometheus === false ? undefined : new (require('./metrics') as typeof import('./metrics')).GatewayMetrics({ role, isKnownModel });
   const unsubscribe = [events.subscribe(logObserver(logger, { logContent: settings.logContent }))];
   if (metrics) unsubscribe.push(events.subscribe(metrics.observe));
   if (settings.emf) {

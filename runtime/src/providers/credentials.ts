@@ -45,11 +45,9 @@ export const resolveLocalCredential: CredentialResolver = async (cred) => {
 
 /** env and file credentials read locally; secretArn ones from `secrets` (with their cache and refresh). */
 export function createCredentialResolver(secrets?: SecretSource): CredentialResolver {
-  const resolve = (cred: Credentials | undefined) =>
-    cred && 'secretArn' in cred && secrets ? secrets.get(cred) : resolveLocalCredential(cred);
+  const resolve = (cred: Credentials | undefined) => (cred && 'secretArn' in cred && secrets ? secrets.get(cred) : resolveLocalCredential(cred));
   return Object.assign(resolve, {
-    refresh: async (cred: Credentials | undefined, rejected: string | undefined) =>
-      cred && 'secretArn' in cred && secrets ? secrets.refresh(cred, rejected) : undefined,
+    refresh: async (cred: Credentials | undefined, rejected: string | undefined) => (cred && 'secretArn' in cred && secrets ? secrets.refresh(cred, rejected) : undefined),
   });
 }
 
@@ -58,11 +56,7 @@ export function createCredentialResolver(secrets?: SecretSource): CredentialReso
  * was rotated), else undefined: the caller then retries once, or classifies the 401 as
  * before. Never throws: a failing refresh leaves the original refusal standing.
  */
-export async function rotatedCredential(
-  resolve: CredentialResolver,
-  cred: Credentials | undefined,
-  rejected: string | undefined,
-): Promise<string | undefined> {
+export async function rotatedCredential(resolve: CredentialResolver, cred: Credentials | undefined, rejected: string | undefined): Promise<string | undefined> {
   if (!cred || !resolve.refresh) return undefined;
   try {
     const fresh = await resolve.refresh(cred, rejected);

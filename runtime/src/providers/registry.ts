@@ -37,10 +37,7 @@ const factories: Record<ProviderType, (p: ProviderConfig, deps: FactoryDeps) => 
 export function createAdapters(providers: readonly ProviderConfig[], deps: AdapterDeps): Map<string, ProviderAdapter> {
   const now = deps.now ?? Date.now;
   // One Secrets Manager resolver (one client per region, one cache) for every account.
-  const secrets =
-    !deps.resolveCredential && usesSecrets(providers)
-      ? new (require('./secrets') as typeof import('./secrets')).SecretsManagerResolver({ now, ...deps.secrets })
-      : undefined;
+  const secrets = !deps.resolveCredential && usesSecrets(providers) ? new (require('./secrets') as typeof import('./secrets')).SecretsManagerResolver({ now, ...deps.secrets }) : undefined;
   const full: FactoryDeps = { resolveCredential: deps.resolveCredential ?? createCredentialResolver(secrets), http: deps.http, now };
   const adapters = new Map(providers.map((p) => [p.id, factories[p.type](p, full)]));
   // The resolver has no owner but the adapters: closing any of them releases its clients (it reopens on demand).

@@ -80,7 +80,12 @@ export function createUpstreamCall(provider: ProviderConfig, deps: { resolveCred
   };
 
   /** Configured, then forwarded (trace context), then this call's, then ours: each later one wins. */
-  function headersFor(opts: CallOptions, reading: Reading<{ statusCode: number; headers: UpstreamHeaders }>, extra: Readonly<Record<string, string>> | undefined, key: string | undefined): Record<string, string> {
+  function headersFor(
+    opts: CallOptions,
+    reading: Reading<{ statusCode: number; headers: UpstreamHeaders }>,
+    extra: Readonly<Record<string, string>> | undefined,
+    key: string | undefined,
+  ): Record<string, string> {
     const headers = { ...base };
     const forwarded = opts.forwardHeaders;
     if (forwarded) for (const k in forwarded) headers[k.toLowerCase()] = forwarded[k]!;

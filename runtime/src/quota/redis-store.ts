@@ -109,9 +109,7 @@ export class RedisQuotaStore implements QuotaStore {
   async reserve(key: string, limits: QuotaLimits, tokens: number): Promise<Admission> {
     const n = wholeTokens(tokens);
     const k = routeKeys(this.prefix, key);
-    const reply = asArray(
-      await SCRIPTS.reserve.run(this.client, [k.window, k.tokens, k.meta, k.cooldown, k.provider], [...this.head(), whole(limits.rpm), whole(limits.tpm), n]),
-    );
+    const reply = asArray(await SCRIPTS.reserve.run(this.client, [k.window, k.tokens, k.meta, k.cooldown, k.provider], [...this.head(), whole(limits.rpm), whole(limits.tpm), n]));
     const [ok, idOrReason, retryAfterMs, requests, sum, redisNow, cdUntil, cdReason] = reply;
     const now = num(redisNow);
     const snap: Snapshot = { requests: num(requests), tokens: num(sum), seenAt: this.clock.now() };
@@ -155,13 +153,11 @@ export class RedisQuotaStore implements QuotaStore {
   async observe(key: string, info: RateLimitInfo): Promise<void> {
     if (info.remainingRequests === undefined && info.remainingTokens === undefined) return;
     const k = routeKeys(this.prefix, key);
-    await SCRIPTS.observe.run(this.client, [k.provider], [
-      ...this.head(),
-      whole(info.remainingRequests),
-      Math.ceil(info.resetRequestsMs ?? 1000),
-      whole(info.remainingTokens),
-      Math.ceil(info.resetTokensMs ?? 1000),
-    ]);
+    await SCRIPTS.observe.run(
+      this.client,
+      [k.provider],
+      [...this.head(), whole(info.remainingRequests), Math.ceil(info.resetRequestsMs ?? 1000), whole(info.remainingTokens), Math.ceil(info.resetTokensMs ?? 1000)],
+    );
   }
 
   /** The counts of the last answer from Redis; an answer older than the window counts as empty. */

@@ -264,7 +264,12 @@ export class ResilientQuotaStore implements QuotaStore {
       for (let i = 0; i < stale.length; i += 500) {
         const batch = stale.slice(i, i + 500);
         const sent = batch.map((e) => e.tokens);
-        const ids = await this.withTimeout(this.redis.adopt(key, batch.map((e) => ({ ageMs: now - e.at, tokens: e.tokens }))));
+        const ids = await this.withTimeout(
+          this.redis.adopt(
+            key,
+            batch.map((e) => ({ ageMs: now - e.at, tokens: e.tokens })),
+          ),
+        );
         for (const [j, e] of batch.entries()) {
           e.generation = generation;
           e.unsynced = false;

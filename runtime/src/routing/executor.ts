@@ -160,10 +160,7 @@ export class AttemptExecutor {
     attempts: AttemptRecord[],
     onlyRouteLeft: () => boolean,
     sent: { count: number },
-  ): Promise<
-    | { answer: Answered<T> }
-    | { error?: ProviderError; waitMs?: number; stop?: boolean; exclude?: boolean; tooLong?: boolean }
-  > {
+  ): Promise<{ answer: Answered<T> } | { error?: ProviderError; waitMs?: number; stop?: boolean; exclude?: boolean; tooLong?: boolean }> {
     const { clock, quota, stats, budget, random } = this.deps;
     const s = stats.get(route.key);
     const limits = limitsFor(route);

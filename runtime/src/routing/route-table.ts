@@ -23,16 +23,14 @@ export function buildRouteTable(models: GatewayConfig['models'], providers: read
       const provider = byId.get(t.provider);
       if (!provider) return [];
       return provider.accounts.flatMap((account) =>
-        account.endpoints.map(
-          (endpoint): Route => ({
-            key: routeKey(provider.id, account.id, endpoint.region, t.model),
-            provider,
-            account,
-            endpoint,
-            model: t.model,
-            logicalModel: model.name,
-          }),
-        ),
+        account.endpoints.map((endpoint): Route => ({
+          key: routeKey(provider.id, account.id, endpoint.region, t.model),
+          provider,
+          account,
+          endpoint,
+          model: t.model,
+          logicalModel: model.name,
+        })),
       );
     });
     table.set(model.name, { model, timeouts: timeoutsFor(model), groups });

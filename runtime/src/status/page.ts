@@ -54,52 +54,55 @@ export function createStatusPage(gw: Gateway, opts: StatusPageOptions = {}): Sta
     json: () => Response.json(snapshot(), { headers: NO_STORE }),
     events(signal) {
       let stop = () => {};
-      const body = new ReadableStream<Uint8Array>({
-        start(ctrl) {
-          let soon: NodeJS.Timeout | undefined;
-          const send = (prefix = '') => {
-            // A client that does not read gets no pile-up: it will get the next snapshot.
-            if ((ctrl.desiredSize ?? 1) <= 0) return;
-            try {
-              ctrl.enqueue(encoder.encode(`${prefix}data: ${JSON.stringify(snapshot())}\n\n`));
-            } catch {
+      const body = new ReadableStream<Uint8Array>(
+        {
+          start(ctrl) {
+            let soon: NodeJS.Timeout | undefined;
+            const send = (prefix = '') => {
+              // A client that does not read gets no pile-up: it will get the next snapshot.
+              if ((ctrl.desiredSize ?? 1) <= 0) return;
+              try {
+                ctrl.enqueue(encoder.encode(`${prefix}data: ${JSON.stringify(snapshot())}\n\n`));
+              } catch {
+                stop();
+              }
+            };
+            const tick = setInterval(() => send(), intervalMs);
+            const end = setTimeout(() => {
               stop();
-            }
-          };
-          const tick = setInterval(() => send(), intervalMs);
-          const end = setTimeout(() => {
+              try {
+                ctrl.close();
+              } catch {
+                // Already cancelled by the client.
+              }
+            }, maxStreamMs);
+            tick.unref();
+            end.unref();
+            const unsubscribe = gw.events.subscribe(() => {
+              if (soon) return;
+              soon = setTimeout(() => {
+                soon = undefined;
+                send();
+              }, eventDelayMs);
+              soon.unref();
+            });
+            stop = () => {
+              clearInterval(tick);
+              clearTimeout(end);
+              clearTimeout(soon);
+              unsubscribe();
+              signal.removeEventListener('abort', stop);
+            };
+            if (signal.aborted) return stop();
+            signal.addEventListener('abort', stop);
+            send('retry: 2000\n\n');
+          },
+          cancel() {
             stop();
-            try {
-              ctrl.close();
-            } catch {
-              // Already cancelled by the client.
-            }
-          }, maxStreamMs);
-          tick.unref();
-          end.unref();
-          const unsubscribe = gw.events.subscribe(() => {
-            if (soon) return;
-            soon = setTimeout(() => {
-              soon = undefined;
-              send();
-            }, eventDelayMs);
-            soon.unref();
-          });
-          stop = () => {
-            clearInterval(tick);
-            clearTimeout(end);
-            clearTimeout(soon);
-            unsubscribe();
-            signal.removeEventListener('abort', stop);
-          };
-          if (signal.aborted) return stop();
-          signal.addEventListener('abort', stop);
-          send('retry: 2000\n\n');
+          },
         },
-        cancel() {
-          stop();
-        },
-      }, new CountQueuingStrategy({ highWaterMark: 2 }));
+        new CountQueuingStrategy({ highWaterMark: 2 }),
+      );
       return new Response(body, {
         headers: {
           'content-type': 'text/event-stream; charset=utf-8',

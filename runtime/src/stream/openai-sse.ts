@@ -6,9 +6,7 @@ import { isProviderError } from '../providers/errors';
 import type { SseFraming } from './sse-response';
 
 export function streamErrorEvent(err: unknown): OpenAIErrorBody {
-  const message = isProviderError(err)
-    ? `The upstream stream failed (${err.failure}): ${err.message}`
-    : `The stream failed: ${(err as Error)?.message ?? String(err)}`;
+  const message = isProviderError(err) ? `The upstream stream failed (${err.failure}): ${err.message}` : `The stream failed: ${(err as Error)?.message ?? String(err)}`;
   return { error: { message, type: 'api_error', code: 'stream_interrupted', param: null } };
 }
 

@@ -46,11 +46,7 @@ export interface StreamOutcome {
   text?: string;
 }
 
-export async function* resilientStream(
-  first: Answered<StartedStream>,
-  deps: ContinuationDeps,
-  outcome: StreamOutcome = { continuations: 0 },
-): AsyncGenerator<ChatCompletionChunk> {
+export async function* resilientStream(first: Answered<StartedStream>, deps: ContinuationDeps, outcome: StreamOutcome = { continuations: 0 }): AsyncGenerator<ChatCompletionChunk> {
   let current = first;
   const id = first.value.first.id;
   const created = first.value.first.created;
@@ -180,10 +176,7 @@ export async function* resilientStream(
     }
   }
 
-  const usage =
-    outcome.continuations === 0 && upstreamUsage
-      ? upstreamUsage
-      : usageOf(estimatePromptTokens(deps.request()), estimateTokens(sent) || upstreamUsage?.completion_tokens || 0);
+  const usage = outcome.continuations === 0 && upstreamUsage ? upstreamUsage : usageOf(estimatePromptTokens(deps.request()), estimateTokens(sent) || upstreamUsage?.completion_tokens || 0);
   outcome.usage = usage;
   outcome.text = sent;
   yield { id, object: 'chat.completion.chunk', created, model: lastChunk.model, choices: [], usage };

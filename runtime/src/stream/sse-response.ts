@@ -84,13 +84,7 @@ export function sseBody<T>(items: AsyncIterable<T>, framing: SseFraming<T>, opts
  * the headers), waiting for 'drain' when the client reads slowly; the response's 'close'
  * before the end is the client leaving.
  */
-export function writeSse<T>(
-  res: ServerResponse,
-  headers: Record<string, string>,
-  items: AsyncIterable<T>,
-  framing: SseFraming<T>,
-  opts: SseBodyOptions,
-): void {
+export function writeSse<T>(res: ServerResponse, headers: Record<string, string>, items: AsyncIterable<T>, framing: SseFraming<T>, opts: SseBodyOptions): void {
   const it: AsyncIterator<T, unknown> = items[Symbol.asyncIterator]();
   let ended = false;
   let resumeAfterDrain: (() => void) | undefined;

@@ -91,18 +91,8 @@ export class TenantLimiter {
 
 function rateLimited(tenantId: string, limit: 'rpm' | 'tpm', window: QuotaLimits, tokens: number, retryAfterMs: number): GatewayError {
   const seconds = retryAfterSeconds(retryAfterMs);
-  const what =
-    limit === 'rpm'
-      ? `its limit of ${window.rpm} requests per minute`
-      : `its limit of ${window.tpm} tokens per minute (this request reserves an estimated ${tokens})`;
-  return new GatewayError(
-    429,
-    'rate_limit_error',
-    `Tenant "${tenantId}" is over ${what}. Retry after ${seconds} s.`,
-    'tenant_rate_limited',
-    null,
-    { 'retry-after': String(seconds) },
-  );
+  const what = limit === 'rpm' ? `its limit of ${window.rpm} requests per minute` : `its limit of ${window.tpm} tokens per minute (this request reserves an estimated ${tokens})`;
+  return new GatewayError(429, 'rate_limit_error', `Tenant "${tenantId}" is over ${what}. Retry after ${seconds} s.`, 'tenant_rate_limited', null, { 'retry-after': String(seconds) });
 }
 
 function concurrencyLimited(tenantId: string, concurrency: number): GatewayError {

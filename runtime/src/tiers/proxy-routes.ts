@@ -34,7 +34,5 @@ export function spokeServes(spoke: GatewayConfig['spokes'][number], model: strin
 
 /** Each spoke address's /healthz: up or down, and which models it can serve now. */
 export function spokeProbeTargets(spokes: GatewayConfig['spokes'], directory: SpokeDirectory): ProbeTarget[] {
-  return spokes.flatMap((s) =>
-    directory.endpoints(s.id).map((e): ProbeTarget => ({ key: `${SPOKES_PROVIDER_ID}/${s.id}/${e.address}`, url: `${e.url}/healthz`, kind: 'spoke' })),
-  );
+  return spokes.flatMap((s) => directory.endpoints(s.id).map((e): ProbeTarget => ({ key: `${SPOKES_PROVIDER_ID}/${s.id}/${e.address}`, url: `${e.url}/healthz`, kind: 'spoke' })));
 }

@@ -59,10 +59,7 @@ export class SpokeDirectory {
     const url = new URL(spoke.url);
     let ttlMs = this.settings.minTtlMs;
     try {
-      const [v4, v6] = await Promise.all([
-        this.resolver.resolve4(url.hostname, { ttl: true }).catch(noRecords),
-        this.resolver.resolve6(url.hostname, { ttl: true }).catch(noRecords),
-      ]);
+      const [v4, v6] = await Promise.all([this.resolver.resolve4(url.hostname, { ttl: true }).catch(noRecords), this.resolver.resolve6(url.hostname, { ttl: true }).catch(noRecords)]);
       const records = [...v4, ...v6];
       if (records.length === 0) throw new Error(`${url.hostname}: no A or AAAA records`);
       ttlMs = Math.min(...records.map((r) => r.ttl * 1000));

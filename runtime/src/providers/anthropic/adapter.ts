@@ -11,13 +11,7 @@ import type { CredentialResolver } from '../credentials';
 import { classifyNetworkError, ProviderError } from '../errors';
 import type { HttpClient, UpstreamHeaders, UpstreamResponse } from '../http';
 import { parseAnthropicRateLimit } from '../rate-limit-headers';
-import {
-  ANTHROPIC_SUPPORTS_PREFILL,
-  AnthropicStreamTranslator,
-  fromAnthropicMessage,
-  parseAnthropicMessage,
-  toAnthropicRequest,
-} from '../translate/openai-anthropic';
+import { ANTHROPIC_SUPPORTS_PREFILL, AnthropicStreamTranslator, fromAnthropicMessage, parseAnthropicMessage, toAnthropicRequest } from '../translate/openai-anthropic';
 import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamSignal } from '../types';
 import { createUpstreamCall, withoutCredentials, type UpstreamProtocol } from '../upstream-call';
 import { classifyAnthropicError } from './classify';

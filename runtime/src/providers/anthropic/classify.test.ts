@@ -73,9 +73,7 @@ describe('classifyAnthropicError', () => {
 
   it('billing problems park the account: quota_exhausted', () => {
     expect(classifyAnthropicError(402, body('billing_error', 'Payment required')).failure).toBe('quota_exhausted');
-    expect(
-      classifyAnthropicError(400, body('invalid_request_error', 'Your credit balance is too low to access the Anthropic API.')).failure,
-    ).toBe('quota_exhausted');
+    expect(classifyAnthropicError(400, body('invalid_request_error', 'Your credit balance is too low to access the Anthropic API.')).failure).toBe('quota_exhausted');
   });
 
   it('an error type it does not know is judged by the status', () => {

@@ -6,25 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import {
-  BedrockRuntimeClient,
-  ConverseCommand,
-  ConverseStreamCommand,
-  type BedrockRuntimeClientConfig,
-  type ConverseStreamOutput,
-} from '@aws-sdk/client-bedrock-runtime';
+import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, type BedrockRuntimeClientConfig, type ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ChatRequest } from '../../core/chat-request';
 import type { ChatCompletionChunk } from '../../core/openai-types';
 import type { ProviderConfig } from '../../config/schema';
 import { ProviderError } from '../errors';
-import {
-  ConverseStreamTranslator,
-  fromConverseResponse,
-  streamExceptionOf,
-  toConverseRequest,
-  type CompletionMeta,
-} from '../translate/openai-bedrock';
+import { ConverseStreamTranslator, fromConverseResponse, streamExceptionOf, toConverseRequest, type CompletionMeta } from '../translate/openai-bedrock';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
 import { classifyBedrockError } from './classify';
 
@@ -160,11 +148,7 @@ function metaFor(route: Route): CompletionMeta {
 /** Extra upstream headers (provider config, trace context), added before SigV4 signs the request. */
 type MiddlewareTarget = BedrockRuntimeClient | ConverseCommand | ConverseStreamCommand;
 
-function addHeaders(
-  target: MiddlewareTarget,
-  headers: Readonly<Record<string, string>> | undefined,
-  name: string,
-): void {
+function addHeaders(target: MiddlewareTarget, headers: Readonly<Record<string, string>> | undefined, name: string): void {
   if (!headers || Object.keys(headers).length === 0) return;
   // The three stacks differ only in their input/output types, which this middleware never reads.
   (target.middlewareStack as BedrockRuntimeClient['middlewareStack']).add(

@@ -72,7 +72,7 @@ interface SdkErrorShape {
 
 export function classifyBedrockError(err: unknown): ProviderError {
   if (err instanceof ProviderError) return err;
-  const e: SdkErrorShape = typeof err === 'object' && err !== null ? (err) : { message: String(err) };
+  const e: SdkErrorShape = typeof err === 'object' && err !== null ? err : { message: String(err) };
   const name = e.name ?? 'Error';
   const code = e.code ?? e.cause?.code;
   if (code && NETWORK_CODES.has(code)) return classifyNetworkError(err, 'Bedrock');

@@ -2,8 +2,7 @@ import { withoutCredentials } from '../upstream-call';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
 
 /** An OpenAI error body as the API writes it. */
-const body = (message: string, type: string | null, code: string | number | null, param: string | null = null) =>
-  JSON.stringify({ error: { message, type, param, code } });
+const body = (message: string, type: string | null, code: string | number | null, param: string | null = null) => JSON.stringify({ error: { message, type, param, code } });
 
 describe('classifyOpenAIError: throttling and quota', () => {
   test('429 rate_limit_exceeded is throttled and honours retry-after', () => {
@@ -142,7 +141,13 @@ describe('an OpenAI error, as the upstream call hands it on, never echoes a cred
 
   test('401 quoting a masked key', () => {
     const masked = `${key.slice(0, 8)}${'*'.repeat(20)}${key.slice(-4)}`;
-    const err = withoutCredentials(classifyOpenAIError(401, body(`Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key')), key);
+    const err = withoutCredentials(
+      classifyOpenAIError(
+        401,
+        body(`Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key'),
+      ),
+      key,
+    );
     expect(err.failure).toBe('refused');
     expect(err.message).toContain('Incorrect API key provided');
     expect(err.message).not.toContain(key.slice(-4));
@@ -150,12 +155,7 @@ describe('an OpenAI error, as the upstream call hands it on, never echoes a cred
   });
 
   test('401 quoting the whole key, a bearer header or a DeepSeek-style "api key: ..."', () => {
-    const quoted = [
-      `invalid key ${key}`,
-      `Authorization: Bearer ${key} rejected`,
-      'Authentication Fails, Your api key: ****abcd is invalid',
-      'bad token Zx81kQ2vLmN0pRsTuVwXyZ1234abcdEF',
-    ];
+    const quoted = [`invalid key ${key}`, `Authorization: Bearer ${key} rejected`, 'Authentication Fails, Your api key: ****abcd is invalid', 'bad token Zx81kQ2vLmN0pRsTuVwXyZ1234abcdEF'];
     for (const msg of quoted) {
       const err = withoutCredentials(classifyOpenAIError(401, body(msg, 'authentication_error', null)), key);
       expect(err.message).not.toContain('Zx81kQ2v');

@@ -51,8 +51,7 @@ function classifyParsed(status: number, err: UpstreamError, retryAfterMs: number
   const type = typeof err.type === 'string' ? err.type : undefined;
   const message = err.message || `upstream answered ${status} without a message`;
   const init = { status, code: code ?? type, param: typeof err.param === 'string' ? err.param : undefined, retryAfterMs };
-  const labelled = (f: FailureClass, label: string) =>
-    new ProviderError(f, `${label} (${where}${init.code ? ` ${init.code}` : ''}): ${message}`, init);
+  const labelled = (f: FailureClass, label: string) => new ProviderError(f, `${label} (${where}${init.code ? ` ${init.code}` : ''}): ${message}`, init);
 
   if (code === 'insufficient_quota' || type === 'insufficient_quota' || status === 402 || (status === 429 && QUOTA_TEXT.test(message))) {
     return labelled('quota_exhausted', 'provider quota exhausted');
@@ -100,9 +99,7 @@ function errorFields(doc: unknown): UpstreamError | undefined {
   if (typeof doc !== 'object' || doc === null) return undefined;
   const d = doc as Record<string, unknown>;
   if (typeof d.error === 'string') return { message: d.error };
-  const e = (typeof d.error === 'object' && d.error !== null ? d.error : d.object === 'error' ? d : undefined) as
-    | Record<string, unknown>
-    | undefined;
+  const e = (typeof d.error === 'object' && d.error !== null ? d.error : d.object === 'error' ? d : undefined) as Record<string, unknown> | undefined;
   if (!e) {
     // FastAPI (vLLM's server) answers unknown routes with {"detail": "..."}.
     const text = typeof d.message === 'string' ? d.message : typeof d.detail === 'string' ? d.detail : undefined;
@@ -148,6 +145,9 @@ function isJson(text: string): boolean {
 }
 
 function snippetOf(text: string): string {
-  const flat = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return JSON.stringify(flat.length > SNIPPET_CHARS ? `${flat.slice(0, SNIPPET_CHARS)}...` : flat);
 }

@@ -83,9 +83,7 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
         choices: [
           {
             index: 0,
-            message: plan.toolCall
-              ? { role: 'assistant', content: null, tool_calls: [plan.toolCall] }
-              : { role: 'assistant', content: text },
+            message: plan.toolCall ? { role: 'assistant', content: null, tool_calls: [plan.toolCall] } : { role: 'assistant', content: text },
             finish_reason: plan.finish,
             logprobs: null,
           },

@@ -44,20 +44,29 @@ describe('toAnthropicRequest: messages', () => {
     expect(out.model).toBe('claude-x');
     expect(out.system).toBe('Be brief.\n\nAnswer in French.');
     expect(out.messages).toEqual([
-      { role: 'user', content: [{ type: 'text', text: 'Hi' }, { type: 'text', text: 'there' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Hi' },
+          { type: 'text', text: 'there' },
+        ],
+      },
       { role: 'assistant', content: [{ type: 'text', text: 'Bonjour' }] },
       { role: 'user', content: [{ type: 'text', text: 'Again' }] },
     ]);
   });
 
   it('never sends empty or blank text blocks', () => {
-    const out = toAnthropicRequest(
-      chat({ messages: [{ role: 'system', content: '  ' }, user(''), user('Real question'), { role: 'assistant', content: '' }, user('?')] }),
-      'm',
-    );
+    const out = toAnthropicRequest(chat({ messages: [{ role: 'system', content: '  ' }, user(''), user('Real question'), { role: 'assistant', content: '' }, user('?')] }), 'm');
     expect(out.system).toBeUndefined();
     expect(out.messages).toEqual([
-      { role: 'user', content: [{ type: 'text', text: 'Real question' }, { type: 'text', text: '?' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Real question' },
+          { type: 'text', text: '?' },
+        ],
+      },
     ]);
   });
 
@@ -111,8 +120,7 @@ describe('toAnthropicRequest: messages', () => {
   });
 
   it('refuses tool call arguments that are not a JSON object, naming the message', () => {
-    const call = (args: string) =>
-      chat({ messages: [user('x'), { role: 'assistant', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: args } }] }] });
+    const call = (args: string) => chat({ messages: [user('x'), { role: 'assistant', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: args } }] }] });
     const invalid = refusal(() => toAnthropicRequest(call('{"city": '), 'm'));
     expect(invalid).toMatchObject({ failure: 'refused', status: 400, param: 'messages[1].tool_calls' });
     expect(invalid.message).toContain('messages[1].tool_calls[0].function.arguments is not valid JSON');
@@ -354,9 +362,7 @@ describe('AnthropicStreamTranslator', () => {
   ])('an error event of type %s throws a %s ProviderError', (type, failure) => {
     const t = new AnthropicStreamTranslator('m');
     run(t, [start(), text(0, 'partial')]);
-    expect(() => t.push(ev({ type: 'error', error: { type, message: 'boom' } }))).toThrow(
-      expect.objectContaining({ name: 'ProviderError', failure, code: type }),
-    );
+    expect(() => t.push(ev({ type: 'error', error: { type, message: 'boom' } }))).toThrow(expect.objectContaining({ name: 'ProviderError', failure, code: type }));
   });
 
   it('finishes a stream that lost message_stop after its stop reason, and fails one that never stopped', () => {

@@ -5,15 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../core/chat-request';
-import {
-  usageOf,
-  type ChatCompletion,
-  type ChatCompletionChunk,
-  type ChunkChoice,
-  type FinishReason,
-  type ToolCall,
-  type Usage,
-} from '../../core/openai-types';
+import { usageOf, type ChatCompletion, type ChatCompletionChunk, type ChunkChoice, type FinishReason, type ToolCall, type Usage } from '../../core/openai-types';
 import { classifyAnthropicStreamError } from '../anthropic/classify';
 import { ProviderError } from '../errors';
 import { isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
@@ -55,10 +47,7 @@ export interface AnthropicTool {
   input_schema: Record<string, unknown>;
 }
 
-export type AnthropicToolChoice =
-  | { type: 'auto' | 'any'; disable_parallel_tool_use?: boolean }
-  | { type: 'tool'; name: string; disable_parallel_tool_use?: boolean }
-  | { type: 'none' };
+export type AnthropicToolChoice = { type: 'auto' | 'any'; disable_parallel_tool_use?: boolean } | { type: 'tool'; name: string; disable_parallel_tool_use?: boolean } | { type: 'none' };
 
 export interface AnthropicMessagesRequest {
   model: string;

@@ -2,14 +2,7 @@ import type { ConverseResponse, ConverseStreamOutput } from '@aws-sdk/client-bed
 import { chatRequestSchema, type ChatRequest } from '../../core/chat-request';
 import type { ChatCompletionChunk } from '../../core/openai-types';
 import { ProviderError } from '../errors';
-import {
-  ConverseStreamTranslator,
-  finishReasonOf,
-  fromConverseResponse,
-  streamExceptionOf,
-  toConverseRequest,
-  usageFromBedrock,
-} from './openai-bedrock';
+import { ConverseStreamTranslator, finishReasonOf, fromConverseResponse, streamExceptionOf, toConverseRequest, usageFromBedrock } from './openai-bedrock';
 
 const MODEL = 'amazon.nova-pro-v1:0';
 const META = { id: 'chatcmpl-test', created: 1_700_000_000, model: MODEL };
@@ -64,7 +57,13 @@ describe('toConverseRequest', () => {
       chat({
         messages: [
           { role: 'user', content: 'one' },
-          { role: 'user', content: [{ type: 'text', text: 'two' }, { type: 'text', text: 'three' }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'two' },
+              { type: 'text', text: 'three' },
+            ],
+          },
           { role: 'assistant', content: 'a' },
           { role: 'assistant', content: 'b' },
         ],
@@ -84,7 +83,13 @@ describe('toConverseRequest', () => {
           { role: 'system', content: '  ' },
           { role: 'user', content: 'first' },
           { role: 'assistant', content: '' },
-          { role: 'user', content: [{ type: 'text', text: '\n' }, { type: 'text', text: 'second' }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: '\n' },
+              { type: 'text', text: 'second' },
+            ],
+          },
         ],
       }),
       MODEL,
@@ -115,10 +120,7 @@ describe('toConverseRequest', () => {
       { role: 'user', content: [{ text: 'Weather in Paris and Rome?' }] },
       {
         role: 'assistant',
-        content: [
-          { toolUse: { toolUseId: 'call_1', name: 'get_weather', input: { city: 'Paris' } } },
-          { toolUse: { toolUseId: 'call_2', name: 'get_weather', input: { city: 'Rome' } } },
-        ],
+        content: [{ toolUse: { toolUseId: 'call_1', name: 'get_weather', input: { city: 'Paris' } } }, { toolUse: { toolUseId: 'call_2', name: 'get_weather', input: { city: 'Rome' } } }],
       },
       {
         role: 'user',
@@ -234,10 +236,7 @@ describe('toConverseRequest', () => {
   });
 
   it('maps sampling parameters to inferenceConfig', () => {
-    const out = toConverseRequest(
-      chat({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 50, max_completion_tokens: 100, temperature: 0.2, top_p: 0.9, stop: 'END' }),
-      MODEL,
-    );
+    const out = toConverseRequest(chat({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 50, max_completion_tokens: 100, temperature: 0.2, top_p: 0.9, stop: 'END' }), MODEL);
     expect(out.inferenceConfig).toEqual({ maxTokens: 100, temperature: 0.2, topP: 0.9, stopSequences: ['END'] });
     const list = toConverseRequest(chat({ messages: [{ role: 'user', content: 'Hi' }], stop: ['a', 'b'], max_tokens: 7 }), MODEL);
     expect(list.inferenceConfig).toEqual({ maxTokens: 7, stopSequences: ['a', 'b'] });
@@ -260,10 +259,7 @@ describe('fromConverseResponse', () => {
   });
 
   it('turns toolUse blocks into tool_calls with JSON string arguments', () => {
-    const out = fromConverseResponse(
-      response([{ toolUse: { toolUseId: 'tooluse_1', name: 'get_weather', input: { city: 'Paris' } } }], 'tool_use'),
-      META,
-    );
+    const out = fromConverseResponse(response([{ toolUse: { toolUseId: 'tooluse_1', name: 'get_weather', input: { city: 'Paris' } } }], 'tool_use'), META);
     expect(out.choices[0]).toEqual({
       index: 0,
       message: {
@@ -324,13 +320,7 @@ describe('ConverseStreamTranslator', () => {
       { messageStop: { stopReason: 'end_turn', p: 'abc' } },
       { metadata: { usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5 }, metrics: { latencyMs: 1 } } },
     ]);
-    expect(deltas(chunks)).toEqual([
-      { role: 'assistant', content: '' },
-      { content: 'Hel' },
-      { content: 'lo' },
-      {},
-      { usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } },
-    ]);
+    expect(deltas(chunks)).toEqual([{ role: 'assistant', content: '' }, { content: 'Hel' }, { content: 'lo' }, {}, { usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }]);
     expect(chunks[3].choices[0].finish_reason).toBe('stop');
     expect(chunks.slice(0, 3).every((c) => c.choices[0].finish_reason === null)).toBe(true);
     expect(chunks[4].choices).toEqual([]);

@@ -16,15 +16,7 @@ import type {
   ToolUseBlock,
 } from '@aws-sdk/client-bedrock-runtime';
 import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../core/chat-request';
-import {
-  usageOf,
-  type ChatCompletion,
-  type ChatCompletionChunk,
-  type ChunkChoice,
-  type FinishReason,
-  type ToolCall,
-  type Usage,
-} from '../../core/openai-types';
+import { usageOf, type ChatCompletion, type ChatCompletionChunk, type ChunkChoice, type FinishReason, type ToolCall, type Usage } from '../../core/openai-types';
 import { ProviderError } from '../errors';
 import { isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
 

@@ -19,8 +19,7 @@ export function parseToolArguments(args: string, i: number, j: number): Record<s
   // Some clients send "" for a call without arguments.
   if (isBlank(args)) return {};
   const where = `messages[${i}].tool_calls[${j}].function.arguments`;
-  const refuse = (why: string) =>
-    new ProviderError('refused', `${where} ${why}`, { status: 400, param: `messages[${i}].tool_calls`, code: 'invalid_tool_arguments' });
+  const refuse = (why: string) => new ProviderError('refused', `${where} ${why}`, { status: 400, param: `messages[${i}].tool_calls`, code: 'invalid_tool_arguments' });
   let value: unknown;
   try {
     value = JSON.parse(args);
