@@ -5,6 +5,7 @@
  */
 import { healthBody, type RouteHealth, type RouteState } from '../api/healthz';
 import type { Role } from '../config/schema';
+import type { ModelApi } from '../core/embeddings';
 import type { Gateway } from '../gateway';
 import type { RecentEntry, RecentEvents, StatusTotals } from './recent';
 
@@ -25,6 +26,8 @@ export interface StatusRoute extends RouteHealth {
 
 export interface StatusModel {
   name: string;
+  /** What it serves: chat or embeddings. */
+  api: ModelApi;
   state: OverallState;
   routes: StatusRoute[];
 }
@@ -70,7 +73,7 @@ export function statusSnapshot(gw: Gateway, recent: RecentEvents): StatusSnapsho
         });
       }
     });
-    models.push({ name: m.name, state: verdict(routes.map((r) => r.state)), routes });
+    models.push({ name: m.name, api: m.api, state: verdict(routes.map((r) => r.state)), routes });
   }
 
   const overall: OverallState = health.status !== 200 ? 'DOWN' : models.every((m) => m.state === 'OK') ? 'OK' : 'DEGRADED';

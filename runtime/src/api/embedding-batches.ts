@@ -1,0 +1,106 @@
+/**
+ * An embeddings request as provider batches: split to the smallest batch any of its
+ * routes takes (OpenAI 2048 inputs, Titan 1, Cohere 96, simulated 256; `models[].batch.size`
+ * lower still), run with bounded concurrency, each batch its own executor run (admission,
+ * quota, failover: a failed batch retries only itself, on an equivalent route), in input
+ * order. The first batch that finally fails cancels the others and fails the request:
+ * never a partial answer.
+ */
+import type { AttemptRecord } from '../core/attempt';
+import { linkedSource } from '../core/cancellation';
+import { MAX_EMBEDDING_INPUTS, sliceInputs, type EmbeddingsCall } from '../core/embeddings';
+import { GatewayError } from '../core/gateway-error';
+import type { Gateway } from '../gateway';
+import { ProviderError } from '../providers/errors';
+import type { EmbeddingsResult } from '../providers/types';
+import { estimateInputTokens } from '../quota/token-estimate';
+import { AllRoutesFailed, type Answered } from '../routing/executor';
+import type { ModelRoutes } from '../routing/route-table';
+import type { RequestRouting } from './request-lifecycle';
+
+/** Batches in flight at once for one request, unless `models[].batch.concurrency` says otherwise. */
+export const DEFAULT_BATCH_CONCURRENCY = 8;
+
+export interface BatchPlan {
+  /** Routes that cannot serve this request at all: passed over without a request. */
+  readonly exclude: ReadonlySet<string>;
+  readonly calls: readonly EmbeddingsCall[];
+  readonly concurrency: number;
+}
+
+/**
+ * The batches of `req` on `routes`. Routes that refuse the request (token ids to a model
+ * that reads text, a dimension it does not make) are left out; when every route refuses,
+ * the request is a 400 naming the parameter, and nothing is sent.
+ */
+export function planBatches(gw: Gateway, routes: ModelRoutes, req: EmbeddingsCall): BatchPlan {
+  const exclude = new Set<string>();
+  let refusal: ProviderError | undefined;
+  let size = routes.model.batch?.size ?? MAX_EMBEDDING_INPUTS;
+  let serving = 0;
+  for (const group of routes.groups) {
+    for (const route of group) {
+      const embeddings = gw.adapters.get(route.provider.id)?.embeddings;
+      const no = embeddings ? embeddings.refusal(route, req) : new ProviderError('refused', `provider ${route.provider.id} has no embeddings API`, { status: 400, param: 'model' });
+      if (no) {
+        exclude.add(route.key);
+        refusal ??= no;
+        continue;
+      }
+      serving++;
+      size = Math.min(size, embeddings!.batchLimit(route));
+    }
+  }
+  if (serving === 0 && refusal) throw new GatewayError(400, 'invalid_request_error', refusal.message, refusal.code ?? 'invalid_value', refusal.param ?? null);
+  const calls: EmbeddingsCall[] = [];
+  const count = req.inputs.items.length;
+  for (let from = 0; from < count; from += size) calls.push(from === 0 && size >= count ? req : { ...req, inputs: sliceInputs(req.inputs, from, from + size) });
+  return { exclude, calls, concurrency: routes.model.batch?.concurrency ?? DEFAULT_BATCH_CONCURRENCY };
+}
+
+export interface BatchOutcome {
+  /** Each batch's answer, in input order (complete when there is no failure). */
+  readonly answers: Answered<EmbeddingsResult>[];
+  /** Every batch's attempts, in batch order. */
+  readonly attempts: AttemptRecord[];
+  /** What the first batch that finally failed ended with (the executor's error, or the request's cancellation). */
+  readonly failure?: unknown;
+}
+
+/** Runs the plan's batches, at most `concurrency` at once; each answer's real tokens are counted as it arrives. */
+export async function runBatches(gw: Gateway, routing: RequestRouting, plan: BatchPlan): Promise<BatchOutcome> {
+  const { calls } = plan;
+  const answers = new Array<Answered<EmbeddingsResult>>(calls.length);
+  const failedAttempts = new Array<readonly AttemptRecord[] | undefined>(calls.length);
+  // The batches' own cancellation: the request's, and the first failure's.
+  const { source: cancel, unlink } = linkedSource(routing.life);
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+
+  const worker = async (): Promise<void> => {
+    while (!failure && next < calls.length) {
+      const i = next++;
+      const call = calls[i];
+      const routed = { ...routing.routed, estimatedTokens: estimateInputTokens(call.inputs), cancel, exclude: plan.exclude };
+      try {
+        const answer = await gw.executor.run(routed, (route, attempt) => gw.adapters.get(route.provider.id)!.embeddings!.embed(route, call, routing.options(attempt)));
+        answer.settle(answer.value.promptTokens);
+        answers[i] = answer;
+      } catch (err) {
+        if (err instanceof AllRoutesFailed) failedAttempts[i] = err.attempts;
+        if (failure) return;
+        failure = { err };
+        cancel.abort(err);
+      }
+    }
+  };
+  try {
+    // The batches cancelled by a failure end quickly (their attempts are aborted), and their quota is released.
+    await Promise.all(Array.from({ length: Math.min(plan.concurrency, calls.length) }, worker));
+  } finally {
+    unlink();
+  }
+  const attempts: AttemptRecord[] = [];
+  for (let i = 0; i < calls.length; i++) attempts.push(...(answers[i]?.attempts ?? failedAttempts[i] ?? []));
+  return failure ? { answers, attempts, failure: failure.err } : { answers, attempts };
+}
