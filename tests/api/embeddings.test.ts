@@ -88,7 +88,7 @@ describe('POST /v1/embeddings (OpenAI and simulated targets)', () => {
       expect(floats.every((v) => Math.fround(v) === v)).toBe(true);
       expect(Buffer.from(new Float32Array(floats).buffer).toString('base64')).toBe(raw.data[i].embedding);
       expect(decodeVectorBase64(raw.data[i].embedding)).toEqual(floats);
-      // The provider's own float answer (shortest float32 text) reads as the same float32 values.
+      // The provider's own float answer (float32 values as text) reads as the same float32 values.
       expect(direct.data[i].embedding.map(Math.fround)).toEqual(floats);
     }
   });

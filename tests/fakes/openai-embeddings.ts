@@ -1,7 +1,7 @@
 /**
  * POST /v1/embeddings of the fake OpenAI server (fakes/openai.ts): OpenAI's request
  * checks and answer shape, vectors made from the model and each input (so equal inputs
- * get equal vectors), `float` as shortest float32 text and `base64` as little-endian
+ * get equal vectors), `float` as float32 text (nine digits) and `base64` as little-endian
  * float32 bytes, usage counted per input.
  */
 import { fakeVector, vectorBase64, vectorJson } from './vectors';
