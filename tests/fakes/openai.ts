@@ -68,6 +68,8 @@ export interface FakeOpenAIOptions {
   onChatRequest?: (inFlight: number) => void;
   /** POST /v1/embeddings: how the server deviates from OpenAI's own (see openai-embeddings.ts). */
   embeddings?: FakeEmbeddingsOptions;
+  /** Called as each embeddings request arrives, with the requests then in flight (this one included). */
+  onEmbeddingsRequest?: (inFlight: number) => void;
 }
 
 export interface FakeOpenAI extends FakeServer {
@@ -170,6 +172,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       inFlight++;
       res.on('finish', () => answered++);
       res.on('close', () => inFlight--);
+      options.onEmbeddingsRequest?.(inFlight);
       return embeddings(res, parsed, faults.shift() ?? fake.always, kill);
     }
     if (req.method !== 'POST' || path !== '/v1/chat/completions') {

@@ -127,6 +127,29 @@ describe('embeddings on Bedrock (Titan Text Embeddings v2, Cohere Embed)', () =>
     expect((query as { data: Array<{ embedding: number[] }> }).data[0].embedding.map(Math.fround)).toEqual(fakeVector(`${COHERE}\nsearch_query\nwhich schools upload documents?`, 1024));
   });
 
+  it('Titan: a ThrottlingException moves that text to the other region, whose route keeps serving while the throttled one cools down', async () => {
+    const twoRegions = await startGateway(
+      {
+        providers: [{ id: 'br', type: 'bedrock', accounts: [{ id: 'acct', endpoints: ['us-east-1', 'us-west-2'].map((region) => ({ region, url: bedrock.url })) }] }],
+        models: [{ name: 'titan', api: 'embeddings', targets: [{ provider: 'br', model: TITAN }], batch: { concurrency: 1 } }],
+      },
+      'all-in-one',
+      { probes: false },
+    );
+    try {
+      const before = invokes(TITAN).length;
+      bedrock.faults.push({ kind: 'status', status: 429 });
+      const { data, response } = await twoRegions.client.embeddings.create({ model: 'titan', input: ['a', 'b', 'c'] }).withResponse();
+      expect(data.data).toHaveLength(3);
+      expect(invokes(TITAN).length - before).toBe(4);
+      expect(response.headers.get('x-gateway-attempts')).toBe('4');
+      const states = (await healthOf(twoRegions.url)).routes.map((r) => r.state).sort();
+      expect(states).toEqual(['cooldown', 'healthy']);
+    } finally {
+      await twoRegions.close();
+    }
+  });
+
   it('Cohere: v4 takes dimensions as output_dimension; v3 makes 1024 only', async () => {
     const v4 = await gw.client.embeddings.create({ model: 'cohere-v4', input: ['a', 'b'], dimensions: 256 });
     expect(v4.data.map((d) => d.embedding.length)).toEqual([256, 256]);
