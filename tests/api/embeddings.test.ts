@@ -17,6 +17,7 @@ interface EmbeddingsAnswer<E = number[] | string> {
   usage: { prompt_tokens: number; total_tokens: number };
 }
 
+const MODEL = 'text-embedding-3-small';
 const TEXTS = ['The gateway routes requests.', 'Schools upload documents.', 'A knowledge base answers questions.'];
 
 describe('POST /v1/embeddings (OpenAI and simulated targets)', () => {
@@ -90,6 +91,35 @@ describe('POST /v1/embeddings (OpenAI and simulated targets)', () => {
       expect(decodeVectorBase64(raw.data[i].embedding)).toEqual(floats);
       // The provider's own float answer (float32 values as text) reads as the same float32 values.
       expect(direct.data[i].embedding.map(Math.fround)).toEqual(floats);
+    }
+  });
+
+  it("passes OpenAI's own answer on as it came when it is in the client's encoding (indented as api.openai.com writes it)", async () => {
+    openai.options.embeddings = { pretty: true };
+    try {
+      const viaGateway = await postJson(`${gw.url}/v1/embeddings`, { model: 'embed', input: TEXTS, encoding_format: 'base64' });
+      const direct = await postJson(`${openai.url}/embeddings`, { model: MODEL, input: TEXTS, encoding_format: 'base64' }, { authorization: 'Bearer sk-test-0123456789' });
+      const text = await viaGateway.text();
+      expect(text).toBe(await direct.text());
+      expect(text).toContain('\n  "usage": {');
+      // Asked for float, the gateway converts OpenAI's base64: its own JSON, the same float32 values.
+      const floats = await jsonOf<EmbeddingsAnswer<number[]>>(await postJson(`${gw.url}/v1/embeddings`, { model: 'embed', input: TEXTS, encoding_format: 'float' }));
+      const b64 = JSON.parse(text) as EmbeddingsAnswer<string>;
+      expect(floats.data.map((d) => d.embedding)).toEqual(b64.data.map((d) => decodeVectorBase64(d.embedding)));
+      expect(floats.usage).toEqual(b64.usage);
+    } finally {
+      openai.options.embeddings = {};
+    }
+  });
+
+  it('a server that reports no usage: the gateway estimates it, and still answers in the asked encoding', async () => {
+    selfHosted.options.embeddings = { floatOnly: true, noUsage: true };
+    try {
+      const data = await gw.client.embeddings.create({ model: 'local-embed', input: TEXTS });
+      expect(data.usage.prompt_tokens).toBe(TEXTS.reduce((n, t) => n + Math.ceil(t.length / 4), 0));
+      expect(data.data.map((d) => d.embedding.length)).toEqual([1536, 1536, 1536]);
+    } finally {
+      selfHosted.options.embeddings = { floatOnly: true };
     }
   });
 

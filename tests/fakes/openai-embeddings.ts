@@ -11,6 +11,8 @@ export interface FakeEmbeddingsOptions {
   floatOnly?: boolean;
   /** Leave `usage` out (some self-hosted servers). */
   noUsage?: boolean;
+  /** Indented JSON, as api.openai.com writes it. */
+  pretty?: boolean;
 }
 
 export type EmbeddingsOutcome = { ok: true; text: string } | { ok: false; status: number; message: string; param: string | null; code: string | null };
@@ -64,7 +66,8 @@ export function fakeEmbeddings(body: unknown, opts: FakeEmbeddingsOptions): Embe
   });
   const tokens = items.reduce<number>((n, item) => n + (typeof item === 'string' ? Math.ceil(item.length / 4) : (item as unknown[]).length), 0);
   const usage = opts.noUsage ? '' : `,"usage":{"prompt_tokens":${tokens},"total_tokens":${tokens}}`;
-  return { ok: true, text: `{"object":"list","data":[${data.join(',')}],"model":${JSON.stringify(b.model)}${usage}}` };
+  const text = `{"object":"list","data":[${data.join(',')}],"model":${JSON.stringify(b.model)}${usage}}`;
+  return { ok: true, text: opts.pretty ? JSON.stringify(JSON.parse(text), null, 2) : text };
 }
 
 function renormalized(v: number[]): number[] {

@@ -54,7 +54,8 @@ export function planBatches(gw: Gateway, routes: ModelRoutes, req: EmbeddingsCal
   if (serving === 0 && refusal) throw new GatewayError(400, 'invalid_request_error', refusal.message, refusal.code ?? 'invalid_value', refusal.param ?? null);
   const calls: EmbeddingsCall[] = [];
   const count = req.inputs.items.length;
-  for (let from = 0; from < count; from += size) calls.push(from === 0 && size >= count ? req : { ...req, inputs: sliceInputs(req.inputs, from, from + size) });
+  if (size >= count) calls.push({ ...req, whole: true });
+  else for (let from = 0; from < count; from += size) calls.push({ ...req, inputs: sliceInputs(req.inputs, from, from + size) });
   return { exclude, calls, concurrency: routes.model.batch?.concurrency ?? DEFAULT_BATCH_CONCURRENCY };
 }
 

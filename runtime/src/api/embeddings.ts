@@ -6,11 +6,13 @@
  * Provider wire formats never reach this file.
  */
 import type { AttemptRecord } from '../core/attempt';
-import type { EmbeddingsRequest, ForwardedEmbeddings } from '../core/embeddings';
+import type { EmbeddingsRequest, EmbeddingVector, ForwardedEmbeddings } from '../core/embeddings';
 import { ATTEMPTS_HEADER, BATCHES_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
 import { usageOf } from '../core/openai-types';
 import type { Gateway } from '../gateway';
 import { estimateInputTokens, estimateTokens } from '../quota/token-estimate';
+import type { EmbeddingsResult } from '../providers/types';
+import type { Answered } from '../routing/executor';
 import type { ModelRoutes } from '../routing/route-table';
 import type { ApiReply } from './call';
 import { planBatches, runBatches } from './embedding-batches';
@@ -79,16 +81,8 @@ async function batchedAnswer(gw: Gateway, req: ApiRequest, routes: ModelRoutes, 
   const route = [...routesUsed].join(', ');
   req.report(200, { route, attempts: outcome.attempts, usage: usageOf(promptTokens, 0) });
   const first = answers[0].value;
-  // One batch from a server that answered in the client's encoding: its own text, as it came.
-  const body =
-    answers.length === 1 && first.body !== undefined
-      ? first.body
-      : embeddingsAnswerJson(
-          answers.flatMap((a) => a.value.vectors),
-          embeddings.encoding,
-          first.model,
-          promptTokens,
-        );
+  // One batch from a server that answered in the client's encoding: its own answer, as it came.
+  const body = first.body ?? embeddingsAnswerJson(vectorsOf(answers), embeddings.encoding, first.model, promptTokens);
   return { kind: 'json', status: 200, headers: answerHeaders(ev.requestId, route, attempts, answers.length), body };
 }
 
@@ -109,6 +103,14 @@ async function forwardAnswer(req: ApiRequest, routes: ModelRoutes, request: Forw
   const attempts: readonly AttemptRecord[] = answer.attempts;
   req.report(200, { route, attempts, usage: usageOf(tokens, 0), batches: result.upstreamBatches });
   return { kind: 'json', status: 200, headers: answerHeaders(req.event.requestId, route, answeredAttempts(answer), result.upstreamBatches), body: result.body };
+}
+
+/** Every batch's vectors, in input order (adapters give vectors unless they gave a whole call's answer as it came). */
+function vectorsOf(answers: readonly Answered<EmbeddingsResult>[]): EmbeddingVector[] {
+  return answers.flatMap((a) => {
+    if (!a.value.vectors) throw new Error(`${a.route.key}: the adapter answered a batch without its vectors`);
+    return a.value.vectors;
+  });
 }
 
 function answerHeaders(requestId: string, route: string, attempts: number, batches: number | undefined): Record<string, string> {

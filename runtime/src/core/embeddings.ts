@@ -30,6 +30,8 @@ export interface EmbeddingsCall {
   readonly inputType?: EmbeddingInputType;
   /** What the client asked for: adapters whose upstream speaks it may ask for the same. */
   readonly encoding: EncodingFormat;
+  /** The call carries every input of the request: its upstream's answer may go to the client as it came. */
+  readonly whole?: boolean;
 }
 
 /** A validated request: the call for all of its inputs, and the logical model. */

@@ -66,24 +66,24 @@ export interface StreamResult extends UpstreamMeta {
   chunks: AsyncIterable<ChatCompletionChunk>;
 }
 
-/** What one provider call of an embeddings batch answered. */
+/** What one provider call of an embeddings batch answered: its vectors, or (a `whole` call) the client's answer itself. */
 export interface EmbeddingsResult extends UpstreamMeta {
-  /** One per input of the call, in its order. */
-  vectors: EmbeddingVector[];
+  /** One per input of the call, in its order; absent only when `body` is given. */
+  vectors?: EmbeddingVector[];
   promptTokens: number;
   /** The provider model that answered. */
   model: string;
   /**
-   * The answer's JSON text as the upstream sent it, when it is exactly the client's
-   * answer for these inputs in the encoding the client asked for (an OpenAI-style server
-   * and one batch): sent as it came, without decoding and encoding the vectors again.
+   * For a call marked `whole`: the answer's JSON as the upstream sent it, when it is
+   * exactly the client's answer in the encoding the client asked for (an OpenAI-style
+   * server): sent on as it came, its vectors neither decoded nor encoded again.
    */
-  body?: string;
+  body?: string | Uint8Array;
 }
 
 /** The answer of a spoke to a forwarded embeddings request: its body as it came, and its usage. */
 export interface ForwardedEmbeddingsResult extends UpstreamMeta {
-  body: string;
+  body: string | Uint8Array;
   promptTokens: number | undefined;
   /** How many batches the spoke split the request into, when it said. */
   upstreamBatches?: number;

@@ -43,16 +43,23 @@ export function createOpenAIEmbeddings(provider: ProviderConfig, deps: OpenAIEmb
     async embed(route: Route, call: EmbeddingsCall, opts: CallOptions): Promise<EmbeddingsResult> {
       const wire = compatible ? call.encoding : 'base64';
       const { answer } = await deps.upstream.post(route, urlOf(route.endpoint), JSON.stringify(upstreamBody(route.model, call, wire, compatible)), opts);
-      return readAnswer(answer.text, route, call, deps.metaOf(answer));
+      const meta = deps.metaOf(answer);
+      // The request's only batch, answered in the client's encoding: checked, and passed on as it came.
+      if (call.whole && wire === call.encoding) {
+        const body = answer.bytes ?? answer.text;
+        const tokens = wholeAnswerTokens(body, call);
+        if (tokens !== undefined) return { body, promptTokens: tokens, model: route.model, ...meta };
+      }
+      return readAnswer(answer.text, route, call, meta);
     },
 
     async forward(route: Route, request: ForwardedEmbeddings, opts: CallOptions): Promise<ForwardedEmbeddingsResult> {
       const { answer } = await deps.upstream.post(route, urlOf(route.endpoint), request.body, opts);
-      const text = answer.text;
+      const body = answer.bytes ?? answer.text;
       const batches = Number(header(answer, BATCHES_HEADER));
       return {
-        body: text,
-        promptTokens: forwardedPromptTokens(text, route),
+        body,
+        promptTokens: usageAtEnd(scanOf(body)) ?? forwardedPromptTokens(answer.text, route),
         ...deps.metaOf(answer),
         ...(Number.isInteger(batches) && batches > 0 ? { upstreamBatches: batches } : {}),
       };
@@ -89,8 +96,6 @@ function readAnswer(text: string, route: Route, call: EmbeddingsCall, meta: Upst
   const count = call.inputs.items.length;
   if (!Array.isArray(doc.data) || doc.data.length !== count) throw invalid(route, `${Array.isArray(doc.data) ? doc.data.length : 'no'} embeddings for ${count} inputs`);
   const vectors = new Array<EmbeddingVector>(count);
-  let inOrder = true;
-  let asAsked = true;
   for (let i = 0; i < count; i++) {
     const item = doc.data[i] as { index?: unknown; embedding?: unknown } | null;
     const at = typeof item?.index === 'number' ? item.index : i;
@@ -99,8 +104,6 @@ function readAnswer(text: string, route: Route, call: EmbeddingsCall, meta: Upst
     if (typeof e === 'string' && isFloat32Base64(e)) vectors[at] = e;
     else if (Array.isArray(e) && isNumberArray(e)) vectors[at] = e;
     else throw invalid(route, `data[${i}].embedding is neither numbers nor base64 float32`);
-    if (at !== i) inOrder = false;
-    if ((typeof e === 'string') !== (call.encoding === 'base64')) asAsked = false;
   }
   const dims = dimensionsOf(vectors[0]);
   if (dims === 0 || vectors.some((v) => dimensionsOf(v) !== dims)) throw invalid(route, 'vectors of different sizes (or empty)');
@@ -109,19 +112,11 @@ function readAnswer(text: string, route: Route, call: EmbeddingsCall, meta: Upst
   const reported = doc.usage?.prompt_tokens;
   const whole = typeof reported === 'number' && reported >= 0 && typeof doc.usage?.total_tokens === 'number';
   const model = typeof doc.model === 'string' ? doc.model : route.model;
-  const result: EmbeddingsResult = { vectors, promptTokens: whole ? reported : estimateInputTokens(call.inputs), model, ...meta };
-  // As the server sent it (the usual case): its own text goes to the client unchanged.
-  if (inOrder && asAsked && whole && typeof doc.model === 'string') result.body = text;
-  return result;
+  return { vectors, promptTokens: whole ? reported : estimateInputTokens(call.inputs), model, ...meta };
 }
 
-/**
- * A spoke's usage, read from the end of its answer (the gateway writes `usage` last), so
- * that the proxy does not parse the vectors; any other answer is parsed whole.
- */
+/** A spoke's answer whose usage was not at its end (not written by a gateway): parsed whole for it. */
 function forwardedPromptTokens(text: string, route: Route): number | undefined {
-  const tail = /"usage":\{"prompt_tokens":(\d+),"total_tokens":\d+\}\}\s*$/.exec(text.slice(-96));
-  if (tail) return Number(tail[1]);
   let doc: WireAnswer;
   try {
     doc = JSON.parse(text) as WireAnswer;
@@ -135,4 +130,82 @@ function forwardedPromptTokens(text: string, route: Route): number | undefined {
 
 function invalid(route: Route, detail: string): ProviderError {
   return new ProviderError('transient', `${route.key}: upstream answered with invalid embeddings: ${detail}`);
+}
+
+/**
+ * The answer as it came (bytes, or text where the HTTP client gave no bytes), read a
+ * character at a time without decoding it: the checks below touch a few hundred of them.
+ */
+interface Scan {
+  readonly length: number;
+  code(i: number): number;
+  find(needle: string, from: number): number;
+  slice(from: number, to: number): string;
+}
+
+function scanOf(body: Uint8Array | string): Scan {
+  if (typeof body === 'string') {
+    return { length: body.length, code: (i) => body.charCodeAt(i), find: (n, from) => body.indexOf(n, from), slice: (from, to) => body.slice(from, to) };
+  }
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return { length: bytes.length, code: (i) => bytes[i] ?? NaN, find: (n, from) => bytes.indexOf(n, from, 'latin1'), slice: (from, to) => bytes.toString('latin1', from, to) };
+}
+
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** `usage` as OpenAI, vLLM, Ollama and the gateway write it: the answer's last member. */
+const USAGE_AT_END = /"usage"\s*:\s*\{\s*"prompt_tokens"\s*:\s*(\d+)\s*,\s*"total_tokens"\s*:\s*\d+\s*\}\s*\}\s*$/;
+
+function usageAtEnd(s: Scan): number | undefined {
+  const m = USAGE_AT_END.exec(s.slice(Math.max(0, s.length - 160), s.length));
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * The prompt tokens of a whole answer that can go to the client as it came, checked
+ * without parsing its vectors (they are most of it: parsing, decoding and encoding them
+ * again cost more than the rest of the request): a JSON object, one `embedding` per
+ * input, `usage` last, the first vector in the encoding and of the size the client asked
+ * for. Undefined when any of that is not so: the answer is then parsed whole.
+ */
+function wholeAnswerTokens(body: Uint8Array | string, call: EmbeddingsCall): number | undefined {
+  const s = scanOf(body);
+  let start = 0;
+  while (isSpace(s.code(start))) start++;
+  if (s.code(start) !== 0x7b /* { */) return undefined;
+  const tokens = usageAtEnd(s);
+  if (tokens === undefined) return undefined;
+  let keys = 0;
+  let first = -1;
+  for (let at = s.find('"embedding"', start); at >= 0; at = s.find('"embedding"', at + 11)) {
+    let i = at + 11;
+    while (isSpace(s.code(i))) i++;
+    if (s.code(i) !== 0x3a /* : */) continue; // "object": "embedding"
+    i++;
+    while (isSpace(s.code(i))) i++;
+    keys++;
+    if (first < 0) first = i;
+  }
+  if (keys !== call.inputs.items.length) return undefined;
+  const dims = vectorSizeAt(s, first, call.encoding);
+  if (dims === undefined || (call.dimensions !== undefined && dims !== call.dimensions)) return undefined;
+  return tokens;
+}
+
+/** The size of the vector whose value starts at `at`, when it is written in `encoding`. */
+function vectorSizeAt(s: Scan, at: number, encoding: EmbeddingsCall['encoding']): number | undefined {
+  if (encoding === 'base64') {
+    if (s.code(at) !== 0x22 /* " */) return undefined;
+    const end = s.find('"', at + 1);
+    const text = end < 0 ? '' : s.slice(end - 2, end);
+    const length = end - at - 1;
+    const dims = ((length / 4) * 3 - (text === '==' ? 2 : text.endsWith('=') ? 1 : 0)) / 4;
+    return length > 0 && length % 4 === 0 && Number.isInteger(dims) ? dims : undefined;
+  }
+  if (s.code(at) !== 0x5b /* [ */) return undefined;
+  const end = s.find(']', at);
+  if (end < 0) return undefined;
+  let commas = 0;
+  for (let i = at + 1; i < end; i++) if (s.code(i) === 0x2c) commas++;
+  return end > at + 1 ? commas + 1 : undefined;
 }
