@@ -3,13 +3,13 @@
  * Embeddings: POST /v1/embeddings sent directly to the upstream, through the floor proxy
  * and through the all-in-one gateway, for a single input and for an array of 64, in the
  * encoding the OpenAI SDKs ask for (base64; 1536 dimensions). Concurrency 1 for latency,
- * 64 for throughput; the targets run back to back in a rotating order in every
- * repetition, so ratios come from the same moment (as in the overhead scenario).
+ * 64 for throughput; repetitions as in the overhead scenario (lib/repetitions.js).
  */
 const { startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
 const { providerConfig } = require('../lib/configs');
 const { cannon } = require('../lib/load');
-const { median, percentile } = require('../lib/stats');
+const { repetitionPlan, repeat, summarize } = require('../lib/repetitions');
+const { percentile } = require('../lib/stats');
 const { EMBEDDING_MODEL } = require('../upstream');
 
 const TARGETS = ['direct', 'floor', 'gateway'];
@@ -60,43 +60,17 @@ function ratiosOf(rep) {
 }
 
 async function run({ quick, log }) {
-  const reps = quick ? 1 : 5;
-  const seconds = quick ? 1 : 2;
+  const { reps, seconds } = repetitionPlan(quick);
   const t = await startTargets();
   try {
-    log(`  warming up ${TARGETS.join(', ')}`);
+    log(`  warming up ${TARGETS.join(', ')} (c=64, 1 and 64 inputs)`);
     for (const target of TARGETS) for (const mode of [MODES[1], MODES[3]]) await measure(mode, target, t.urls[target], 1);
-    const repetitions = [];
-    for (let r = 0; r < reps; r++) {
-      const rep = {};
-      for (const mode of MODES) {
-        rep[mode.id] = {};
-        const order = TARGETS.map((_, i) => TARGETS[(i + r) % TARGETS.length]);
-        for (const target of order) rep[mode.id][target] = await measure(mode, target, t.urls[target], seconds);
-        log(`  rep ${r + 1}/${reps} ${mode.id}: ${TARGETS.map((x) => `${x} ${Math.round(rep[mode.id][x].rps)}/s p50 ${rep[mode.id][x].p50.toFixed(3)} ms`).join(', ')}`);
-      }
-      repetitions.push(rep);
-    }
-    return summarize(repetitions, { reps, seconds });
+    const repetitions = await repeat({ reps, modes: MODES, targets: TARGETS, measure: (mode, target) => measure(mode, target, t.urls[target], seconds), log });
+    const summary = summarize(repetitions, { modes: MODES, targets: TARGETS, ratiosOf });
+    return { meta: { reps, seconds, upstream: UPSTREAM, inputs: { single: 1, array64: 64 } }, ...summary };
   } finally {
     await t.stop();
   }
-}
-
-function summarize(repetitions, meta) {
-  const byMode = {};
-  for (const mode of MODES) {
-    byMode[mode.id] = {};
-    for (const target of TARGETS) {
-      const runs = repetitions.map((r) => r[mode.id][target]);
-      const med = (k) => median(runs.map((x) => x[k]));
-      byMode[mode.id][target] = { rps: med('rps'), p50: med('p50'), p99: med('p99'), errors: runs.reduce((a, x) => a + x.errors, 0), n: runs.reduce((a, x) => a + x.n, 0) };
-    }
-  }
-  const perRep = repetitions.map(ratiosOf);
-  const ratios = {};
-  for (const key of Object.keys(perRep[0])) ratios[key] = { median: median(perRep.map((r) => r[key])), values: perRep.map((r) => r[key]) };
-  return { meta: { ...meta, upstream: UPSTREAM, inputs: { single: 1, array64: 64 } }, byMode, ratios };
 }
 
 module.exports = { id: 'embeddings', run, TARGETS, MODES };

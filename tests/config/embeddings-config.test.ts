@@ -8,8 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseConfig } from '../../runtime/src/config/load';
+import { parseConfig } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
+import { configErrorOf as errorOf } from '../helpers/config-error';
 
 const providers: GatewayConfigInput['providers'] = [
   { id: 'bedrock-a', type: 'bedrock', accounts: [{ id: 'a', endpoints: [{ region: 'us-east-1' }, { region: 'us-west-2' }] }] },
@@ -20,29 +21,28 @@ const providers: GatewayConfigInput['providers'] = [
 
 const withModels = (models: GatewayConfigInput['models']): GatewayConfigInput => ({ providers, models });
 
-function errorOf(doc: GatewayConfigInput): string {
-  try {
-    parseConfig(doc);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+type ModelInput = NonNullable<GatewayConfigInput['models']>[number];
+
+/** An embeddings model named `name` over `targets` (provider, model) pairs. */
+const embeddings = (name: string, targets: [string, string][], extra: Partial<ModelInput> = {}): ModelInput => ({
+  name,
+  api: 'embeddings',
+  targets: targets.map(([provider, model]) => ({ provider, model })),
+  ...extra,
+});
 
 describe('embeddings models in the config', () => {
   it('accepts one provider model on several providers, accounts and regions; api defaults to chat', () => {
     const config = parseConfig(
       withModels([
-        {
-          name: 'embed',
-          api: 'embeddings',
-          targets: [
-            { provider: 'bedrock-a', model: 'amazon.titan-embed-text-v2:0' },
-            { provider: 'bedrock-b', model: 'amazon.titan-embed-text-v2:0' },
+        embeddings(
+          'embed',
+          [
+            ['bedrock-a', 'amazon.titan-embed-text-v2:0'],
+            ['bedrock-b', 'amazon.titan-embed-text-v2:0'],
           ],
-          batch: { size: 1, concurrency: 4 },
-        },
+          { batch: { size: 1, concurrency: 4 } },
+        ),
         { name: 'chat', targets: [{ provider: 'oa', model: 'gpt-4o-mini' }] },
       ]),
     );
@@ -57,14 +57,10 @@ describe('embeddings models in the config', () => {
     const message = errorOf(
       withModels([
         { name: 'chat', targets: [{ provider: 'oa', model: 'gpt-4o-mini' }] },
-        {
-          name: 'embed',
-          api: 'embeddings',
-          targets: [
-            { provider: 'bedrock-a', model: 'amazon.titan-embed-text-v2:0' },
-            { provider: 'bedrock-a', model: 'cohere.embed-english-v3' },
-          ],
-        },
+        embeddings('embed', [
+          ['bedrock-a', 'amazon.titan-embed-text-v2:0'],
+          ['bedrock-a', 'cohere.embed-english-v3'],
+        ]),
       ]),
     );
     expect(message).toMatch(/models\.1\.targets\.1\.model: "cohere\.embed-english-v3" is not "amazon\.titan-embed-text-v2:0"/);
@@ -74,15 +70,14 @@ describe('embeddings models in the config', () => {
   it('accepts them when the operator declares them interchangeable', () => {
     const config = parseConfig(
       withModels([
-        {
-          name: 'embed',
-          api: 'embeddings',
-          interchangeable: true,
-          targets: [
-            { provider: 'oa', model: 'text-embedding-3-small' },
-            { provider: 'bedrock-a', model: 'cohere.embed-v4:0' },
+        embeddings(
+          'embed',
+          [
+            ['oa', 'text-embedding-3-small'],
+            ['bedrock-a', 'cohere.embed-v4:0'],
           ],
-        },
+          { interchangeable: true },
+        ),
       ]),
     );
     expect(config.models[0].interchangeable).toBe(true);
@@ -120,14 +115,10 @@ describe('embeddings models in the config', () => {
       file,
       JSON.stringify(
         withModels([
-          {
-            name: 'embed',
-            api: 'embeddings',
-            targets: [
-              { provider: 'oa', model: 'text-embedding-3-small' },
-              { provider: 'oa', model: 'text-embedding-3-large' },
-            ],
-          },
+          embeddings('embed', [
+            ['oa', 'text-embedding-3-small'],
+            ['oa', 'text-embedding-3-large'],
+          ]),
         ]),
       ),
     );

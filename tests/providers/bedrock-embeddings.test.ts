@@ -8,6 +8,7 @@ import { expect } from '@jest/globals';
 import { fakeTokenCount } from '../fakes/bedrock-invoke';
 import { startFakeBedrock, type BedrockRecordedRequest, type FakeBedrock } from '../fakes/bedrock';
 import { fakeVector } from '../fakes/vectors';
+import { useFakeAwsCredentials } from '../helpers/aws-credentials';
 import { healthOf, jsonOf, postJson, startGateway, type ErrorBody, type TestGateway } from '../helpers/gateway';
 
 const TITAN = 'amazon.titan-embed-text-v2:0';
@@ -17,14 +18,12 @@ const COHERE_V4 = 'cohere.embed-v4:0';
 const texts = (n: number, prefix = 'chunk') => Array.from({ length: n }, (_, i) => `${prefix} ${i}: a paragraph of a school document`);
 
 describe('embeddings on Bedrock (Titan Text Embeddings v2, Cohere Embed)', () => {
-  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  useFakeAwsCredentials();
   let bedrock: FakeBedrock;
   let gw: TestGateway;
   const invokes = (model: string): BedrockRecordedRequest[] => bedrock.requests.filter((r) => r.operation === 'invoke' && r.modelId === model);
 
   beforeAll(async () => {
-    process.env.AWS_ACCESS_KEY_ID = 'AKIDFAKEFAKEFAKE';
-    process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret-fake-secret';
     bedrock = await startFakeBedrock();
     gw = await startGateway(
       {
@@ -48,10 +47,6 @@ describe('embeddings on Bedrock (Titan Text Embeddings v2, Cohere Embed)', () =>
   afterAll(async () => {
     await gw.close();
     await bedrock.close();
-    if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
-    else process.env.AWS_ACCESS_KEY_ID = saved.id;
-    if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
-    else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
   });
 
   it('Titan: one signed InvokeModel per text, vectors in input order, usage from Bedrock, every call one request against rpm', async () => {
