@@ -14,7 +14,9 @@ const LOCAL = resolve(__dirname, '../../dist/runtime/src/entry/local.js');
 /** Three consecutive free ports: the proxy's and the two spokes'. */
 async function freeBase(): Promise<number> {
   for (let i = 0; i < 20; i++) {
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    // Below Linux's ephemeral range (32768 up): an outgoing connection of any process on the
+    // machine could take a port there between this check and the proxy's listen (EADDRINUSE).
+    const base = 20000 + Math.floor(Math.random() * 12000);
     const ok = await Promise.all([0, 1, 2].map((d) => canListen(base + d)));
     if (ok.every(Boolean)) return base;
   }
