@@ -3,7 +3,7 @@
  * text part, every role included (a client writes the assistant turns it sends too).
  * Image parts carry no text: guardrails read text only, and images pass as they are.
  */
-import type { ChatMessage, ChatRequest, MessageContent } from '../core/chat-request';
+import type { ChatMessage, ChatRequest } from '../core/chat-request';
 
 /** Every text piece of the messages, in order. */
 export function messageTexts(req: ChatRequest): string[] {

@@ -95,7 +95,12 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
         throw new ProviderError('transient', 'Bedrock ConverseStream answered without an event stream', { code: 'unparseable' });
       }
       const translator = new ConverseStreamTranslator(metaFor(route));
-      return { chunks: unwrapChunks(translateStream(output.stream, translator, opts.signal, () => release.abort()), plan) };
+      return {
+        chunks: unwrapChunks(
+          translateStream(output.stream, translator, opts.signal, () => release.abort()),
+          plan,
+        ),
+      };
     },
 
     async close(): Promise<void> {

@@ -76,7 +76,25 @@ function toolSchemaOf(schema: Record<string, unknown>): { inputSchema: Record<st
 }
 
 /** Keywords constrained decoding does not take (Anthropic's and Bedrock's documented limits); a schema with them goes by tool. */
-const UNSUPPORTED = new Set(['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minLength', 'maxLength', 'pattern', 'maxItems', 'uniqueItems', 'minProperties', 'maxProperties', 'patternProperties', 'if', 'then', 'else', 'not']);
+const UNSUPPORTED = new Set([
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'maxItems',
+  'uniqueItems',
+  'minProperties',
+  'maxProperties',
+  'patternProperties',
+  'if',
+  'then',
+  'else',
+  'not',
+]);
 
 /**
  * Whether native structured output takes the schema: an object at the root, every object

@@ -36,7 +36,10 @@ export function unwrapCompletion(completion: ChatCompletion, plan: StructuredPla
  * is called, passed on if the answer ends without it.
  */
 export async function* unwrapChunks(chunks: AsyncIterable<ChatCompletionChunk>, plan: StructuredPlan | undefined): AsyncGenerator<ChatCompletionChunk> {
-  if (plan?.mode !== 'tool') return yield* chunks;
+  if (plan?.mode !== 'tool') {
+    yield* chunks;
+    return;
+  }
   const state = new UnwrapState(plan);
   for await (const chunk of chunks) yield* state.push(chunk);
 }

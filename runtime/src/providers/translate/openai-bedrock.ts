@@ -162,7 +162,11 @@ function toolConfigOf(req: ChatRequest, turns: Turn[]): ToolConfiguration | unde
 /** The client's tools (or the history's), the answer tool, and a choice that makes the model call one. */
 function answerToolConfig(req: ChatRequest, turns: Turn[], plan: Extract<StructuredPlan, { mode: 'tool' }>): ToolConfiguration {
   const tools: Tool[] = (req.tools ?? []).map((t) => ({
-    toolSpec: { name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), inputSchema: { json: (t.function.parameters ?? HISTORY_TOOL_SCHEMA) as DocumentType } },
+    toolSpec: {
+      name: t.function.name,
+      ...(t.function.description ? { description: t.function.description } : {}),
+      inputSchema: { json: (t.function.parameters ?? HISTORY_TOOL_SCHEMA) as DocumentType },
+    },
   }));
   if (tools.length === 0) {
     for (const name of historyToolNames(turns)) tools.push({ toolSpec: { name, description: 'A tool used earlier in this conversation.', inputSchema: { json: HISTORY_TOOL_SCHEMA } } });
