@@ -16,6 +16,7 @@ import { startFakeAnthropic, FAKE_ANTHROPIC_KEY, type FakeAnthropic, type FakeAn
 import { startFakeBedrock, type BedrockRecordedRequest, type FakeBedrock } from '../fakes/bedrock';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { jsonOf, postJson, startGateway, type ErrorBody, type TestGateway } from '../helpers/gateway';
+import { bodyOf, type ConverseWire } from '../helpers/wire-bodies';
 
 const SCHEMA = {
   type: 'object',
@@ -133,7 +134,8 @@ describe('Bedrock Converse', () => {
     providers: [{ id: 'br', type: 'bedrock', accounts: [{ id: 'a', endpoints: [{ region: 'us-east-1', url: bedrock.url }] }] }],
     models: [{ name: 'chat', targets: [{ provider: 'br', model, ...extra }] }],
   });
-  const lastBody = () => bedrock.requests.at(-1)!.body as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const lastBody = () => bodyOf<ConverseWire>(bedrock.requests.at(-1));
+  const toolConfig = () => lastBody().toolConfig!;
 
   beforeAll(async () => {
     bedrock = await startFakeBedrock({ reply: bedrockModel() });
@@ -145,9 +147,9 @@ describe('Bedrock Converse', () => {
     gw = await startGateway(config('us.anthropic.claude-sonnet-4-5-20250929-v1:0'));
     const whole = await gw.client.chat.completions.create(ask() as Params);
     expect(JSON.parse(whole.choices[0].message.content!)).toEqual(ANSWER);
-    const format = lastBody().outputConfig.textFormat;
+    const format = lastBody().outputConfig!.textFormat;
     expect(format.type).toBe('json_schema');
-    expect(JSON.parse(format.structure.jsonSchema.schema as string)).toEqual(SCHEMA);
+    expect(JSON.parse(format.structure.jsonSchema.schema)).toEqual(SCHEMA);
     expect(format.structure.jsonSchema.name).toBe('city_facts');
     expect(lastBody().toolConfig).toBeUndefined();
 
@@ -162,10 +164,9 @@ describe('Bedrock Converse', () => {
     expect(JSON.parse(message.content!)).toEqual(ANSWER);
     expect(message.tool_calls).toBeUndefined();
     expect(whole.choices[0].finish_reason).toBe('stop');
-    const body = lastBody();
-    expect(body.outputConfig).toBeUndefined();
-    expect(body.toolConfig.toolChoice).toEqual({ tool: { name: 'city_facts' } });
-    expect(body.toolConfig.tools[0].toolSpec.inputSchema.json).toEqual(SCHEMA);
+    expect(lastBody().outputConfig).toBeUndefined();
+    expect(toolConfig().toolChoice).toEqual({ tool: { name: 'city_facts' } });
+    expect(toolConfig().tools[0].toolSpec.inputSchema.json).toEqual(SCHEMA);
 
     const streamed = await streamOf(gw, ask());
     expect(JSON.parse(streamed.content)).toEqual(ANSWER);
@@ -176,12 +177,12 @@ describe('Bedrock Converse', () => {
   it('takes the target override, json_object, and schemas that are not objects', async () => {
     gw = await startGateway(config('anthropic.claude-sonnet-4-5-20250929-v1:0', { structuredOutput: 'tool' }));
     await gw.client.chat.completions.create(ask() as Params);
-    expect(lastBody().toolConfig.toolChoice.tool.name).toBe('city_facts');
+    expect(toolConfig().toolChoice?.tool?.name).toBe('city_facts');
     expect(lastBody().outputConfig).toBeUndefined();
 
     const object = await gw.client.chat.completions.create(ask({ response_format: { type: 'json_object' } }) as Params);
     expect(JSON.parse(object.choices[0].message.content!)).toEqual(ANSWER);
-    expect(lastBody().toolConfig.tools[0].toolSpec.inputSchema.json).toEqual({ type: 'object' });
+    expect(toolConfig().tools[0].toolSpec.inputSchema.json).toEqual({ type: 'object' });
     await gw.close();
 
     // An array at the root: the tool takes { value } and the answer is the value.
@@ -200,10 +201,9 @@ describe('Bedrock Converse', () => {
     const tools = [{ type: 'function', function: { name: 'city_facts', description: 'Looks a city up', parameters: { type: 'object', properties: { q: { type: 'string' } } } } }];
     bedrock.reply = () => ({ toolCalls: [{ name: 'city_facts', input: { q: 'Paris' } }] });
     const answer = await gw.client.chat.completions.create(ask({ tools }) as Params);
-    const body = lastBody();
     // The answer tool does not take the client tool's name, and the model must call one of them.
-    expect(body.toolConfig.tools.map((t: { toolSpec: { name: string } }) => t.toolSpec.name)).toEqual(['city_facts', 'city_facts_answer']);
-    expect(body.toolConfig.toolChoice).toEqual({ any: {} });
+    expect(toolConfig().tools.map((t) => t.toolSpec.name)).toEqual(['city_facts', 'city_facts_answer']);
+    expect(toolConfig().toolChoice).toEqual({ any: {} });
     expect(answer.choices[0].finish_reason).toBe('tool_calls');
     const call = answer.choices[0].message.tool_calls![0] as OpenAI.Chat.ChatCompletionMessageFunctionToolCall;
     expect(call.function).toEqual({ name: 'city_facts', arguments: JSON.stringify({ q: 'Paris' }) });
@@ -307,7 +307,7 @@ describe('strict: true', () => {
     expect(error.message).toContain('bad/b/r/gpt-test');
     expect(error.message).toContain("must have required property 'population'");
 
-    const streamed = await gw.client.chat.completions.create(ask({ stream: true }) as StreamParams).catch((e: unknown) => e);
+    const streamed = await gw.client.chat.completions.create({ ...ask(), stream: true } as StreamParams).catch((e: unknown) => e);
     expect(streamed).toBeInstanceOf(OpenAI.APIError);
     expect((streamed as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
   });

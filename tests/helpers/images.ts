@@ -18,7 +18,7 @@ export function png(width: number, height: number, bytes = 0): Buffer {
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
   const head = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr)]);
   const padding = Math.max(0, bytes - head.length - 24);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   if (padding > 0) parts.push(chunk('tEXt', Buffer.alloc(padding, 0x61)));
   parts.push(chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk('IEND', Buffer.alloc(0)));
   return Buffer.concat(parts);
