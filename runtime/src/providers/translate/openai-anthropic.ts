@@ -216,19 +216,26 @@ function samplingOf(req: ChatRequest): Partial<AnthropicMessagesRequest> {
   return out;
 }
 
-function toolsOf(req: ChatRequest, turns: AnthropicMessageParam[]): Partial<AnthropicMessagesRequest> {
-  const tools: AnthropicTool[] = (req.tools ?? []).map((t) => ({
+function toolDefinitions(req: ChatRequest): AnthropicTool[] {
+  return (req.tools ?? []).map((t) => ({
     name: t.function.name,
     ...(t.function.description ? { description: t.function.description } : {}),
     input_schema: t.function.parameters ?? HISTORY_TOOL_SCHEMA,
   }));
+}
+
+function historyTools(turns: AnthropicMessageParam[]): AnthropicTool[] {
+  return [...historyToolNames(turns)].map((name) => ({ name, description: 'A tool used earlier in this conversation.', input_schema: HISTORY_TOOL_SCHEMA }));
+}
+
+function toolsOf(req: ChatRequest, turns: AnthropicMessageParam[]): Partial<AnthropicMessagesRequest> {
+  const tools = toolDefinitions(req);
   if (tools.length === 0) {
     // Anthropic: "Requests which include tool_use or tool_result blocks must define tools".
-    const names = historyToolNames(turns);
-    if (names.size === 0) return {};
-    for (const name of names) tools.push({ name, description: 'A tool used earlier in this conversation.', input_schema: HISTORY_TOOL_SCHEMA });
+    const used = historyTools(turns);
+    if (used.length === 0) return {};
     // The client offered no tools, so the model must not call these.
-    return { tools, tool_choice: { type: 'none' } };
+    return { tools: used, tool_choice: { type: 'none' } };
   }
   const choice = toolChoiceOf(req.tool_choice, req.parallel_tool_calls === false);
   return choice ? { tools, tool_choice: choice } : { tools };
@@ -236,12 +243,8 @@ function toolsOf(req: ChatRequest, turns: AnthropicMessageParam[]): Partial<Anth
 
 /** The client's tools (or the history's), the answer tool, and a choice that makes the model call one. */
 function answerToolOf(req: ChatRequest, turns: AnthropicMessageParam[], plan: Extract<StructuredPlan, { mode: 'tool' }>): Partial<AnthropicMessagesRequest> {
-  const tools: AnthropicTool[] = (req.tools ?? []).map((t) => ({
-    name: t.function.name,
-    ...(t.function.description ? { description: t.function.description } : {}),
-    input_schema: t.function.parameters ?? HISTORY_TOOL_SCHEMA,
-  }));
-  if (tools.length === 0) for (const name of historyToolNames(turns)) tools.push({ name, description: 'A tool used earlier in this conversation.', input_schema: HISTORY_TOOL_SCHEMA });
+  const defined = toolDefinitions(req);
+  const tools = defined.length > 0 ? defined : historyTools(turns);
   const { name, description, inputSchema } = plan.tool;
   tools.push({ name, description, input_schema: inputSchema });
   const parallel = req.parallel_tool_calls === false ? { disable_parallel_tool_use: true } : {};

@@ -139,6 +139,15 @@ function toolConfigOf(req: ChatRequest, turns: Turn[]): ToolConfiguration | unde
       { status: 400, param: 'tool_choice', code: 'unsupported_tool_choice' },
     );
   }
+  // Converse requires toolConfig whenever the history holds tool blocks.
+  const tools = clientTools(req, turns);
+  if (tools.length === 0) return undefined;
+  const toolChoice = toolChoiceOf(req.tool_choice);
+  return toolChoice ? { tools, toolChoice } : { tools };
+}
+
+/** The client's tools, else specs for the tools the history used (Converse needs them), else none. */
+function clientTools(req: ChatRequest, turns: Turn[]): Tool[] {
   const tools: Tool[] = (req.tools ?? []).map((t) => ({
     toolSpec: {
       name: t.function.name,
@@ -147,30 +156,13 @@ function toolConfigOf(req: ChatRequest, turns: Turn[]): ToolConfiguration | unde
       inputSchema: { json: (t.function.parameters ?? HISTORY_TOOL_SCHEMA) as DocumentType },
     },
   }));
-  if (tools.length === 0) {
-    if (!inHistory) return undefined;
-    // Converse requires toolConfig whenever the history holds tool blocks.
-    for (const name of historyToolNames(turns)) {
-      tools.push({ toolSpec: { name, description: 'A tool used earlier in this conversation.', inputSchema: { json: HISTORY_TOOL_SCHEMA } } });
-    }
-    if (tools.length === 0) return undefined;
-  }
-  const toolChoice = toolChoiceOf(req.tool_choice);
-  return toolChoice ? { tools, toolChoice } : { tools };
+  if (tools.length > 0) return tools;
+  return [...historyToolNames(turns)].map((name) => ({ toolSpec: { name, description: 'A tool used earlier in this conversation.', inputSchema: { json: HISTORY_TOOL_SCHEMA } } }));
 }
 
 /** The client's tools (or the history's), the answer tool, and a choice that makes the model call one. */
 function answerToolConfig(req: ChatRequest, turns: Turn[], plan: Extract<StructuredPlan, { mode: 'tool' }>): ToolConfiguration {
-  const tools: Tool[] = (req.tools ?? []).map((t) => ({
-    toolSpec: {
-      name: t.function.name,
-      ...(t.function.description ? { description: t.function.description } : {}),
-      inputSchema: { json: (t.function.parameters ?? HISTORY_TOOL_SCHEMA) as DocumentType },
-    },
-  }));
-  if (tools.length === 0) {
-    for (const name of historyToolNames(turns)) tools.push({ toolSpec: { name, description: 'A tool used earlier in this conversation.', inputSchema: { json: HISTORY_TOOL_SCHEMA } } });
-  }
+  const tools = clientTools(req, turns);
   const { name, description, inputSchema } = plan.tool;
   tools.push({ toolSpec: { name, description, inputSchema: { json: inputSchema as DocumentType } } });
   return { tools, toolChoice: plan.choice === 'tool' ? { tool: { name } } : { any: {} } };
