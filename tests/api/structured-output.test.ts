@@ -321,3 +321,35 @@ describe('strict: true', () => {
     expect((await jsonOf<ErrorBody>(broken)).error).toMatchObject({ code: 'invalid_json_schema', param: 'response_format.json_schema.schema' });
   });
 });
+
+describe('a JSON stream broken after its first bytes', () => {
+  it('is not continued elsewhere (half a JSON value cannot be): it ends with an error event', async () => {
+    const [first, second] = await Promise.all([startFakeOpenAI({ reply: JSON.stringify(ANSWER), chunks: 8 }), startFakeOpenAI({ reply: JSON.stringify(ANSWER) })]);
+    const gw = await startGateway({
+      providers: [
+        { id: 'one', type: 'openai-compatible', accounts: [{ id: 'a', endpoints: [{ region: 'r', url: first.url }] }] },
+        { id: 'two', type: 'openai-compatible', accounts: [{ id: 'a', endpoints: [{ region: 'r', url: second.url }] }] },
+      ],
+      models: [
+        {
+          name: 'chat',
+          targets: [
+            { provider: 'one', model: 'm' },
+            { provider: 'two', model: 'm' },
+          ],
+        },
+      ],
+    });
+    try {
+      first.faults.push({ kind: 'cut', afterChunks: 3 });
+      const res = await postJson(`${gw.url}/v1/chat/completions`, ask({ stream: true, response_format: { type: 'json_object' } }));
+      const events = (await res.text()).split('\n\n').filter(Boolean);
+      expect(events.at(-1)).not.toBe('data: [DONE]');
+      expect((JSON.parse(events.at(-1)!.slice(6)) as ErrorBody).error.code).toBe('stream_interrupted');
+      expect(second.requests.filter((r) => r.path === '/v1/chat/completions')).toHaveLength(0);
+    } finally {
+      await gw.close();
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+});
