@@ -253,6 +253,14 @@ describe('Anthropic Messages', () => {
     expect(streamed.finishes).toEqual(['stop']);
     expect(streamed.toolDeltas).toBe(0);
   });
+
+  it('takes json_object by the answer tool, whatever the model', async () => {
+    gw = await startGateway(config('claude-sonnet-4-5'));
+    const whole = await gw.client.chat.completions.create(ask({ response_format: { type: 'json_object' } }) as Params);
+    expect(JSON.parse(whole.choices[0].message.content!)).toEqual(ANSWER);
+    expect(requests.at(-1)!.tool_choice).toEqual({ type: 'tool', name: 'json_answer' });
+    expect(requests.at(-1)!.tools).toEqual([expect.objectContaining({ name: 'json_answer', input_schema: { type: 'object' } })]);
+  });
 });
 
 describe('strict: true', () => {
