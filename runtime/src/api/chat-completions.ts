@@ -4,6 +4,7 @@
  * lifecycle (request-lifecycle.ts), answered as JSON or as an SSE stream. Provider wire
  * formats never reach this file.
  */
+import type { ValidateFunction } from 'ajv';
 import { maxOutputTokens, strictSchemaOf, type ChatRequest } from '../core/chat-request';
 import type { ForwardedChat } from '../core/forwarded-chat';
 import { USAGE_HEADER } from '../core/gateway-headers';
@@ -22,7 +23,6 @@ import { checkImages } from './image-check';
 import { apiHandler, type ApiRequest, type RequestRouting } from './request-lifecycle';
 import { checkCompletion, heldStream, schemaValidator } from './strict-output';
 import { parseChatBody } from './validate-chat';
-import type { ValidateFunction } from 'ajv';
 
 /** Output reserved for admission when the client sets no max_tokens; usage corrects it after. */
 export const DEFAULT_OUTPUT_ESTIMATE = 1024;
@@ -51,8 +51,9 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
     const estimatedTokens = estimatePromptTokens(chat) + ((forwarded ? chat.maxOutputTokens : maxOutputTokens(chat)) ?? DEFAULT_OUTPUT_ESTIMATE);
     await req.admit(estimatedTokens);
     const checked = forwarded || guardrails.empty ? chat : await guardrails.apply(chat, { model: chat.model, tenant: tenant?.id });
-    const heldStream = ev.stream && (forwarded ? chat.heldStream === true : strict !== undefined);
-    const routing = req.route(routes, ev.stream, estimatedTokens, { cannotServe, heldStream });
+    // A strict stream is held until it validated (here or in the spoke): its first chunk comes with its last.
+    const held = ev.stream && (forwarded ? chat.heldStream === true : strict !== undefined);
+    const routing = req.route(routes, ev.stream, estimatedTokens, { cannotServe, heldStream: held });
     return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, validate) : jsonAnswer(req, routing, checked, validate);
   });
 }
