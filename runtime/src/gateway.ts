@@ -99,7 +99,8 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   const adapters = new Map<string, ProviderAdapter>(opts.adapters ?? createAdapters(providersNow(), { ...opts, now }));
   /** The provider config each adapter was made from: unchanged providers keep their adapter (and its pools). */
   const adapterConfigs = new Map(providersNow().map((p) => [p.id, JSON.stringify(p)]));
-  const tableNow = () => (directory ? filterSpokes(buildRouteTable(proxyModels(config), providersNow()), config) : buildRouteTable(config.models, providersNow()));
+  const tableNow = () =>
+    directory ? filterSpokes(buildRouteTable(proxyModels(config), providersNow(), config.failover), config) : buildRouteTable(config.models, providersNow(), config.failover);
   const targetsNow = () => (opts.probes === false ? [] : directory ? spokeProbeTargets(config.spokes, directory) : providerProbeTargets(providersNow()));
   const routeTable = new RouteTable(tableNow());
   const stats = new RouteStatsRegistry(clock);

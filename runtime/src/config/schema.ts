@@ -113,12 +113,53 @@ export const targetSchema = z.strictObject({
   model: text(),
   /** The largest prompt + output this provider model takes; picks a larger fallback after context_length_exceeded. */
   contextTokens: z.optional(count()),
+  /** The provider bills a cancelled request in full: no hedged stream starts on or against it unless `hedge` says so. */
+  cancelBilledInFull: z.optional(z.boolean()),
+  /** Whether streams of this target may be hedged (default: unless `cancelBilledInFull`). */
+  hedge: z.optional(z.boolean()),
+});
+
+const share = () => z.number().check(z.gte(0), z.lte(1));
+const percentile = () => z.number().check(z.gt(0), z.lt(1));
+
+/** How a model fails over beyond the fixed rules; every key optional (defaults: routing/failover-policy.ts, README). */
+export const failoverSchema = z.strictObject({
+  /** One quick retry, on a fresh connection, of a target's only route after a transient failure. */
+  sameRouteRetry: z.optional(z.boolean()),
+  /** The longest Retry-After waited out on a target's only route before falling back (0: never wait). */
+  maxRetryAfterMs: z.optional(z.int().check(z.gte(0))),
+  /** First-byte timeouts learnt per route: a multiple of a high percentile, between `minMs` and the fixed timeout. */
+  adaptiveTimeouts: z.optional(
+    z.strictObject({
+      enabled: z.optional(z.boolean()),
+      percentile: z.optional(percentile()),
+      multiplier: z.optional(z.number().check(z.gte(1))),
+      minMs: z.optional(count()),
+      /** Observations a route needs before its own timeout replaces the fixed one. */
+      minSamples: z.optional(count()),
+      /** Whole answers too (their time grows with the answer's length: off by default). */
+      wholeAnswers: z.optional(z.boolean()),
+    }),
+  ),
+  /** Streams without a first chunk by the route's hedge delay start again on the next route; the first to answer wins. */
+  hedging: z.optional(
+    z.strictObject({
+      /** Hedges per stream request of the model, at most (0: off). */
+      share: z.optional(share()),
+      percentile: z.optional(percentile()),
+      minDelayMs: z.optional(count()),
+      /** The hedge delay of a route without enough observations yet. */
+      coldDelayMs: z.optional(count()),
+    }),
+  ),
 });
 
 export const modelSchema = z.strictObject({
   name: text(),
   targets: z.array(targetSchema).check(z.minLength(1)),
   timeouts: z.optional(timeoutsSchema),
+  /** Overrides the top-level `failover` for this model. */
+  failover: z.optional(failoverSchema),
 });
 
 export const tenantSchema = z
@@ -226,6 +267,8 @@ export const configSchema = z
     observability: z._default(observabilitySchema, () => observabilitySchema.parse({})),
     providers: z._default(z.array(providerSchema), []),
     models: z._default(z.array(modelSchema), []),
+    /** Failover tuning for every model (each model's `failover` overrides it key by key). */
+    failover: z.optional(failoverSchema),
     tenants: z._default(z.array(tenantSchema), []),
     spokes: z._default(z.array(spokeSchema), []),
     /** Checks (deny, masking, Bedrock guardrails) run on every request before it is routed. */
@@ -319,6 +362,7 @@ export type SimulatedProviderConfig = Extract<ProviderConfig, { type: 'simulated
 export type SimulatedEndpointConfig = SimulatedProviderConfig['accounts'][number]['endpoints'][number];
 export type ModelConfig = GatewayConfig['models'][number];
 export type TargetConfig = ModelConfig['targets'][number];
+export type FailoverConfig = z.output<typeof failoverSchema>;
 export type TenantConfig = GatewayConfig['tenants'][number];
 export type SpokeConfig = GatewayConfig['spokes'][number];
 export type ModelLimits = z.output<typeof modelLimitsSchema>;
