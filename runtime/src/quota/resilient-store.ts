@@ -19,7 +19,7 @@ import type { RateLimitInfo } from '../core/rate-limit';
 import type { Clock } from '../core/clock';
 import { MemoryQuotaStore } from './memory-store';
 import { QUOTA_WINDOW_MS, RedisQuotaStore, type RedisTimeSource } from './redis-store';
-import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, Reservation } from './store';
+import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, ReserveOptions, Reservation } from './store';
 
 export type { QuotaHealth } from './store';
 
@@ -121,23 +121,23 @@ export class ResilientQuotaStore implements QuotaStore {
     };
   }
 
-  async reserve(key: string, limits: QuotaLimits, tokens: number): Promise<Admission> {
+  async reserve(key: string, limits: QuotaLimits, tokens: number, opts?: ReserveOptions): Promise<Admission> {
     await this.started;
     if (this.redisUsable()) {
       const generation = this.generation;
       try {
-        const a = await this.withTimeout(this.redis.reserve(key, limits, tokens));
+        const a = await this.withTimeout(this.redis.reserve(key, limits, tokens, opts));
         if (!a.ok) return a;
         // Mirror it locally, unlimited: if Redis goes, this instance knows what it used.
         const mirror = this.local.recordNow(key, a.reservation.tokens);
-        return this.record(key, a.reservation.tokens, mirror, a.reservation, generation);
+        return this.record(key, a.reservation.tokens, mirror, a.reservation, generation, a.probe);
       } catch (err) {
         this.degrade(describe(err));
       }
     }
-    const a = this.local.reserveNow(key, this.share(limits), tokens);
+    const a = this.local.reserveNow(key, this.share(limits), tokens, opts);
     if (!a.ok) return a;
-    return this.record(key, a.reservation.tokens, a.reservation, undefined, undefined);
+    return this.record(key, a.reservation.tokens, a.reservation, undefined, undefined, a.probe);
   }
 
   reconcile(res: Reservation, actualTokens: number): Promise<void> {
@@ -171,6 +171,25 @@ export class ResilientQuotaStore implements QuotaStore {
     const known = this.cooldowns.get(key);
     if (!known || untilMs > known.until) this.cooldowns.set(key, { until: untilMs, reason });
     if (this.redisUsable()) await this.tryRedis(() => this.redis.cooldown(key, untilMs, reason));
+  }
+
+  async claimProbe(key: string, holder: string, untilMs: number): Promise<boolean> {
+    await this.started;
+    // Locally too: if Redis goes meanwhile, this instance still keeps the slot for its holder.
+    const local = await this.local.claimProbe(key, holder, untilMs);
+    if (!this.redisUsable()) return local;
+    try {
+      return await this.withTimeout(this.redis.claimProbe(key, holder, untilMs));
+    } catch (err) {
+      this.degrade(describe(err));
+      return local;
+    }
+  }
+
+  async endProbe(key: string, probe: string, ok: boolean): Promise<void> {
+    await this.started;
+    await this.local.endProbe(key, probe, ok);
+    if (this.redisUsable()) await this.tryRedis(() => this.redis.endProbe(key, probe, ok));
   }
 
   async observe(key: string, info: RateLimitInfo): Promise<void> {
@@ -287,7 +306,7 @@ export class ResilientQuotaStore implements QuotaStore {
     }
   }
 
-  private record(key: string, tokens: number, local: Reservation | undefined, redis: Reservation | undefined, generation: string | undefined): Admission {
+  private record(key: string, tokens: number, local: Reservation | undefined, redis: Reservation | undefined, generation: string | undefined, probe: string | undefined): Admission {
     const now = this.clock.now();
     const entry: LedgerEntry = { at: now, tokens, local, redis, generation: redis ? generation : undefined };
     let list = this.ledger.get(key);
@@ -296,7 +315,7 @@ export class ResilientQuotaStore implements QuotaStore {
     list.push(entry);
     const reservation: Reservation = { key, id: this.nextId++, tokens };
     this.entries.set(reservation, entry);
-    return { ok: true, reservation };
+    return probe === undefined ? { ok: true, reservation } : { ok: true, reservation, probe };
   }
 
   /** This instance's part of each limit while it cannot see the others' counts. */
