@@ -2,6 +2,7 @@
  * What happened to one attempt of a request on one route: the words routing, the
  * providers, observability and the API share about it.
  */
+import { CancelSource } from './cancellation';
 
 /** How an upstream call failed; each class has its own answer in the failover rules (ARCHITECTURE.md). */
 export type FailureClass =
@@ -23,12 +24,35 @@ export type SkipReason = 'ejected' | 'cooldown' | 'no-headroom' | 'down';
 
 export interface AttemptRecord {
   route: string;
-  outcome: 'ok' | FailureClass | 'aborted' | SkipReason | 'budget';
+  /** `cancelled`: another attempt of the same request answered first (a hedge race). */
+  outcome: 'ok' | FailureClass | 'aborted' | 'cancelled' | SkipReason | 'budget';
   status?: number;
   message?: string;
   ms: number;
   /** When the route may serve again, for routes throttled or out of headroom. */
   retryAfterMs?: number;
+  /** The attempt was a hedge: started while an earlier attempt was still waiting for its first chunk. */
+  hedge?: true;
+  /** The attempt retried the same route (on a fresh connection after a transient failure, or after its Retry-After). */
+  retry?: true;
+}
+
+/**
+ * An attempt's cancellation, as the executor hands it to the attempt function: a retry of
+ * the same route asks for a fresh connection, not the pooled one that just failed.
+ */
+export class AttemptCancel extends CancelSource {
+  constructor(readonly freshConnection = false) {
+    super();
+  }
+}
+
+/** The attempt lost a hedge race: the other attempt of its request answered first. */
+export class HedgeLost extends Error {
+  override readonly name = 'HedgeLost';
+  constructor() {
+    super('another attempt of this request answered first');
+  }
 }
 
 /** Outcomes of routes passed over without a request. */
