@@ -132,10 +132,10 @@ export function requestLineWriter(logger: Logger, logContent: boolean): (ev: Req
   };
 }
 
-/** Server-side failures are errors; a stream that broke after its 200 is a warning. */
+/** Server-side failures are errors; a stream that broke (or ran out of time) after its 200 is a warning. */
 function requestLevel(ev: RequestEvent): 'error' | 'warn' | 'info' {
   if (ev.status >= 500) return 'error';
-  if (ev.errorCode === 'stream_interrupted') return 'warn';
+  if (ev.status === 200 && (ev.errorCode === 'stream_interrupted' || ev.errorCode === 'deadline_exceeded')) return 'warn';
   return 'info';
 }
 
