@@ -1,7 +1,7 @@
 /**
  * The HTTP the adapters and health checks speak, behind one seam: undici's keep-alive
- * pools on the Node server (providers/undici-http.ts), the runtime's own fetch in the
- * Lambda proxy (providers/fetch-http.ts, so its bundle carries no second HTTP client).
+ * pools on the Node server (providers/undici-http.ts), Node's own http in the Lambda
+ * proxy (providers/node-http.ts, so its bundle carries no second HTTP client).
  * The entry point picks one and hands it to the gateway.
  */
 import { classifyNetworkError } from './errors';
