@@ -1,6 +1,7 @@
 /** The in-memory QuotaStore: exact sliding windows for one process. */
 import type { Clock } from '../core/clock';
 import type { RateLimitInfo } from '../core/rate-limit';
+import { MemoryLeases, type LeaseStore } from './leases';
 import { PROBE_TIMEOUT_MS, RECOVERY_MS, type Admission, type Headroom, type QuotaLimits, type QuotaStore, type ReserveOptions, type Reservation } from './store';
 
 const WINDOW_MS = 60_000;
@@ -110,9 +111,14 @@ class RouteWindow {
 
 export class MemoryQuotaStore implements QuotaStore {
   private readonly routes = new Map<string, RouteWindow>();
+  private readonly concurrency = new MemoryLeases();
   private nextId = 1;
 
   constructor(private readonly clock: Clock) {}
+
+  leases(): LeaseStore {
+    return this.concurrency;
+  }
 
   private window(key: string): RouteWindow {
     let w = this.routes.get(key);

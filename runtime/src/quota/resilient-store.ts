@@ -17,7 +17,9 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RateLimitInfo } from '../core/rate-limit';
 import type { Clock } from '../core/clock';
+import type { LeaseStore } from './leases';
 import { MemoryQuotaStore } from './memory-store';
+import { RedisLeases } from './redis-leases';
 import { QUOTA_WINDOW_MS, RedisQuotaStore, type RedisTimeSource } from './redis-store';
 import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, ReserveOptions, Reservation } from './store';
 
@@ -84,6 +86,7 @@ export class ResilientQuotaStore implements QuotaStore {
   private closed = false;
   private readonly started: Promise<void>;
   private stopWaiting?: () => void;
+  private leaseStore?: RedisLeases;
 
   constructor(opts: ResilientQuotaStoreOptions) {
     this.client = opts.client;
@@ -202,9 +205,15 @@ export class ResilientQuotaStore implements QuotaStore {
     return this.degradedSince === undefined ? this.redis.peek(key, limits) : this.local.peek(key, this.share(limits));
   }
 
+  /** Tenants' concurrency, shared through the same Redis (local counting while it is away). */
+  leases(): LeaseStore {
+    return (this.leaseStore ??= new RedisLeases({ client: this.client, prefix: this.redis.prefix, instanceId: this.instanceId, health: () => this.health(), started: this.started }));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.leaseStore?.close();
     clearTimeout(this.timer);
     this.stopWaiting?.();
     if (this.degradedSince === undefined && this.client.status === 'ready') await this.withTimeout(this.redis.leave(this.instanceId)).catch(() => undefined);

@@ -5,6 +5,7 @@
  * several instances share an account.
  */
 import type { RateLimitInfo } from '../core/rate-limit';
+import type { LeaseStore } from './leases';
 
 export interface QuotaLimits {
   rpm?: number;
@@ -67,6 +68,8 @@ export interface QuotaStore {
   peek(key: string, limits: QuotaLimits): Headroom;
   /** Where admissions are decided and whether that is degraded (stores shared through Redis). */
   health?(): QuotaHealth;
+  /** Concurrency leases shared as this store is (tenants' requests in flight); absent: each instance counts its own. */
+  leases?(): LeaseStore;
   close?(): Promise<void>;
 }
 
