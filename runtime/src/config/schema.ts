@@ -3,6 +3,7 @@
  * spoke config that infra renders) is inferred from here, so a field exists in exactly
  * one place.
  */
+import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 import '../core/zod-messages';
 
@@ -162,11 +163,13 @@ export const modelSchema = z.strictObject({
   failover: z.optional(failoverSchema),
 });
 
+const keyHash = () => z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, '"sha256:" followed by 64 lowercase hex digits'));
+
 export const tenantSchema = z
   .strictObject({
     id,
     /** SHA-256 hashes of the tenant's keys (`ai-gateway key create` prints one). */
-    keys: z._default(z.array(z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, '"sha256:" followed by 64 lowercase hex digits'))), []),
+    keys: z._default(z.array(keyHash()), []),
     /** Lambda role: API Gateway API key ids (`requestContext.identity.apiKeyId`) of this tenant. */
     apiKeyIds: z.optional(z.array(text())),
     /** Lambda role: a Cognito claim (`requestContext.authorizer.claims`) whose values mean this tenant. */
@@ -187,6 +190,26 @@ export const tenantSchema = z
       }
     }),
   );
+
+/** `10.0.0.0/8`, `fd00::/8`, or one address. */
+const network = z.string().check(
+  z.superRefine((cidr, ctx) => {
+    const [address, bits, extra] = cidr.split('/');
+    const family = isIP(address);
+    const max = family === 6 ? 128 : 32;
+    if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= max))) {
+      ctx.addIssue({ code: 'custom', message: 'an IPv4 or IPv6 network in CIDR notation (e.g. 10.0.0.0/8) or one address' });
+    }
+  }),
+);
+
+/** Who may read the operator pages (/metrics, /status*) once the gateway has tenants. */
+export const operatorsSchema = z.strictObject({
+  /** SHA-256 hashes of operator keys (`ai-gateway key create` prints one), sent as a bearer key or a Basic password. */
+  keys: z._default(z.array(keyHash()), []),
+  /** Source networks whose requests need no key (the connection's address; on Lambda, API Gateway's sourceIp). */
+  networks: z._default(z.array(network), []),
+});
 
 export const spokeSchema = z.strictObject({
   id,
@@ -270,6 +293,8 @@ export const configSchema = z
     /** Failover tuning for every model (each model's `failover` overrides it key by key). */
     failover: z.optional(failoverSchema),
     tenants: z._default(z.array(tenantSchema), []),
+    /** Operator keys and networks for /metrics and /status* (open to everyone while there are no tenants and no operators). */
+    operators: z.optional(operatorsSchema),
     spokes: z._default(z.array(spokeSchema), []),
     /** Checks (deny, masking, Bedrock guardrails) run on every request before it is routed. */
     guardrails: z._default(z.array(guardrailSchema), []),
@@ -370,6 +395,7 @@ export type Credentials = z.output<typeof credentialsSchema>;
 export type GuardrailConfig = GatewayConfig['guardrails'][number];
 export type MaskKind = (typeof MASK_KINDS)[number];
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
+export type OperatorsConfig = z.output<typeof operatorsSchema>;
 
 export const ROLES = ['all-in-one', 'proxy', 'spoke'] as const;
 export type Role = (typeof ROLES)[number];
