@@ -543,7 +543,7 @@ describe('runtime config in SSM Parameter Store', () => {
 });
 
 describe('runtime metrics: dashboard and alarms', () => {
-  const METRICS = ['Requests', 'Errors', 'Attempts', 'Failovers', 'LatencyMs', 'TtftMs', 'InputTokens', 'OutputTokens'];
+  const METRICS = ['Requests', 'Errors', 'Attempts', 'Failovers', 'Hedges', 'LatencyMs', 'TtftMs', 'InputTokens', 'OutputTokens'];
   const dashboard = () => JSON.parse(one('aws:cloudwatch/dashboard:Dashboard').inputs.dashboardBody);
   const expressions = () =>
     dashboard().widgets.flatMap((w: any) =>

@@ -58,6 +58,12 @@ export class HedgeLost extends Error {
 /** Outcomes of routes passed over without a request. */
 export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['ejected', 'cooldown', 'no-headroom', 'down', 'budget']);
 
+/** How a request's hedge went: `won` (the hedge answered first), `lost`, or undefined when none was sent. */
+export function hedgeOutcome(attempts: readonly AttemptRecord[]): 'won' | 'lost' | undefined {
+  for (const a of attempts) if (a.hedge) return a.outcome === 'ok' ? 'won' : 'lost';
+  return undefined;
+}
+
 /** Attempts that reached (or tried to reach) a provider, not routes passed over. */
 export function sentAttempts(attempts: readonly AttemptRecord[]): number {
   return attempts.filter((a) => !PASSED_OVER.has(a.outcome)).length;

@@ -5,7 +5,7 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Role } from '../config/schema';
-import type { AttemptRecord } from '../core/attempt';
+import { hedgeOutcome, type AttemptRecord } from '../core/attempt';
 import type { CooldownEvent, EjectionEvent, GatewayObserver, RequestEvent } from './events';
 import { lineWriter } from './line-batch';
 import { REDACTED, scrubSecrets } from '../core/redact';
@@ -93,6 +93,7 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     ttftMs: ev.ttftMs,
     latencyMs: ev.latencyMs,
     continuations: ev.continuations,
+    hedge: hedgeOutcome(ev.attempts),
     content: logContent ? ev.content : undefined,
   };
 }
