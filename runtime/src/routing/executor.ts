@@ -9,68 +9,25 @@
  * learnt per route (adaptive-timeout.ts) and slow streams are hedged (hedge.ts).
  */
 import type { RouteStatsRegistry } from '../health/route-stats';
-import { AttemptCancel, HedgeLost, type AttemptRecord } from '../core/attempt';
+import { HedgeLost, type AttemptRecord } from '../core/attempt';
 import { isProviderError, ProviderError } from '../providers/errors';
 import { endpointKey, type Route, type UpstreamMeta } from '../providers/types';
 import type { Admission, QuotaStore, Reservation } from '../quota/store';
 import type { Clock, Random } from '../core/clock';
 import { limitsFor } from './limits';
 import { fullJitterBackoff, type RetryBudget } from './retry';
-import { sleepUnlessCancelled, type CancelSource, type Cancellation } from '../core/cancellation';
-import type { ModelRoutes } from './route-table';
+import { sleepUnlessCancelled, type Cancellation } from '../core/cancellation';
 import type { EventBus } from '../observability/events';
 import type { EndpointHealth, RouteSelector } from './selector';
-import type { AttemptTimeouts } from './timeouts';
 import { attemptLimit, fixedLimit, hedgeDelay } from './adaptive-timeout';
 import { Candidates, ContextWindows, targetOf } from './candidates';
 import { targetHedges } from './failover-policy';
-import { AttemptBranch, HedgeBudgets } from './hedge';
+import { AttemptBranch, HedgeBudgets, race } from './hedge';
+import { ThrottleEpisodes } from './throttle-episodes';
+import { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } from './routed-request';
+import { timedAttempt } from './timed-attempt';
 
-/** Every candidate failed or was skipped; `last` is the most telling failure. */
-export class AllRoutesFailed extends Error {
-  override readonly name = 'AllRoutesFailed';
-  constructor(
-    readonly attempts: AttemptRecord[],
-    readonly last: ProviderError | undefined,
-  ) {
-    super(attempts.map(describeAttempt).join('; ') || 'no route is configured for this model');
-  }
-}
-
-function describeAttempt(a: AttemptRecord): string {
-  return `${a.route}: ${a.outcome}${a.status ? ` ${a.status}` : ''}${a.message ? ` (${a.message})` : ''}`;
-}
-
-export interface Answered<T> {
-  value: T;
-  route: Route;
-  attempts: AttemptRecord[];
-  /** Counts the real tokens once the answer is complete (or 0 when it failed later). */
-  settle(actualTokens: number): void;
-}
-
-export interface RoutedRequest {
-  /** The logical model's routes. */
-  routes: ModelRoutes;
-  stream: boolean;
-  /** Prompt estimate plus the request's max output: what admission reserves. */
-  estimatedTokens: number;
-  /** Epoch ms by which the request must be answered. */
-  deadline: number;
-  /** The client left or the deadline passed: stop. */
-  cancel: Cancellation;
-  timeouts: AttemptTimeouts;
-  /** Routes this request must not use (a continuation after a failed stream). */
-  exclude?: ReadonlySet<string>;
-}
-
-/**
- * Starts one attempt; resolves when the route has answered (stream: first chunk).
- * `attempt` is the attempt's own cancellation, cancelled with the request or when the
- * attempt times out or loses a hedge race; a stream keeps it for its whole life and
- * aborts it on a stall. It is an AttemptCancel: a same-route retry asks for a fresh connection.
- */
-export type AttemptFn<T> = (route: Route, attempt: CancelSource) => Promise<T>;
+export { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } from './routed-request';
 
 export interface ExecutorDeps {
   selector: RouteSelector;
@@ -86,7 +43,6 @@ export interface ExecutorDeps {
 }
 
 const PARK_MS = 5 * 60_000;
-const MAX_THROTTLE_GUESS_MS = 60_000;
 /** A retry or a wait must leave the request at least this much of its deadline. */
 const DEADLINE_MARGIN_MS = 1000;
 
@@ -118,13 +74,13 @@ interface Run<T> {
 let runs = 0;
 
 export class AttemptExecutor {
-  /** Per route: consecutive throttling episodes, and when the current one began and ends. */
-  private readonly throttleStreak = new Map<string, { streak: number; since: number; until: number }>();
+  private readonly throttling: ThrottleEpisodes;
   private readonly hedges: HedgeBudgets;
   private readonly sleep: (ms: number, cancel: Cancellation) => Promise<void>;
 
   constructor(private readonly deps: ExecutorDeps) {
     this.hedges = new HedgeBudgets(deps.clock);
+    this.throttling = new ThrottleEpisodes(deps.clock);
     this.sleep = deps.sleep ?? sleepUnlessCancelled;
   }
 
@@ -208,48 +164,23 @@ export class AttemptExecutor {
     run.cursor.next();
     main.raced = true;
     const hedge = new AttemptBranch(true);
-    return this.race(
+    return race<Outcome<T>>(
       [
         [route, main, mainDone],
         [next, hedge, this.tryRoute(next, run, hedge)],
       ],
-      run,
-    );
-  }
-
-  /** Waits for both branches of a hedge race until one answers (the other is cancelled) or both failed. */
-  private async race<T extends UpstreamMeta>(branches: Array<[Route, AttemptBranch, Promise<Outcome<T>>]>, run: Run<T>): Promise<Array<[Route, Outcome<T>]>> {
-    const outcomes: Array<[Route, Outcome<T>]> = [];
-    const pending = new Map<AttemptBranch, Promise<{ route: Route; branch: AttemptBranch; outcome: Outcome<T> }>>();
-    for (const [route, branch, done] of branches) {
-      const settled = done.then((outcome) => ({ route, branch, outcome }));
-      settled.catch(() => undefined); // the one not awaited to the end must not leave a rejection unhandled
-      pending.set(branch, settled);
-    }
-    while (pending.size > 0) {
-      const { route, branch, outcome } = await Promise.race(pending.values());
-      pending.delete(branch);
-      outcomes.push([route, outcome]);
-      // An answer wins; the first route's verdict on the request (refused) ends the race too.
-      if ('answer' in outcome || (outcome.stop && !branch.hedge)) {
-        for (const [, other, done] of branches) if (pending.has(other)) this.cancelLoser(other, done, run);
-        break;
-      }
-    }
-    return outcomes;
-  }
-
-  /** The other branch won: cancel this one; if it answered at the same moment, close that answer. */
-  private cancelLoser<T>(branch: AttemptBranch, done: Promise<Outcome<T>>, run: Run<T>): void {
-    branch.lose();
-    void done.then(
-      (o) => {
-        if (!('answer' in o)) return;
-        o.answer.settle(0);
-        const record = run.attempts.find((a) => a.route === o.answer.route.key && a.outcome === 'ok');
-        if (record) record.outcome = 'cancelled';
+      {
+        answered: (o) => 'answer' in o,
+        // The first route's verdict on the request (refused) ends the race too.
+        ends: (o, branch) => 'stop' in o && o.stop === true && !branch.hedge,
+        // Both answered at once: the loser's answer is closed, its record says so.
+        discard: (o) => {
+          if (!('answer' in o)) return;
+          o.answer.settle(0);
+          const record = run.attempts.find((a) => a.route === o.answer.route.key && a.outcome === 'ok');
+          if (record) record.outcome = 'cancelled';
+        },
       },
-      () => undefined,
     );
   }
 
@@ -309,7 +240,8 @@ export class AttemptExecutor {
       s.inflight++;
       let result: { ok: true; value: T } | { ok: false; error: ProviderError };
       try {
-        result = { ok: true, value: await this.withAttemptTimeout(route, req, run.attempt, limit, fresh, branch) };
+        const hedgeAfter = branch?.hedgeable ? hedgeDelay(s, policy, limit) : undefined;
+        result = { ok: true, value: await timedAttempt(clock, route, req, run.attempt, { limit, fresh, branch, hedgeAfter }) };
       } catch (err) {
         if (req.cancel.aborted) {
           s.circuit.onAbandon(started);
@@ -339,7 +271,7 @@ export class AttemptExecutor {
         s.successes++;
         (req.stream ? s.firstChunkMs : s.completeMs).add(ms);
         s.distribution(req.stream).add(ms);
-        this.throttleStreak.delete(route.key);
+        this.throttling.ended(route.key);
         probeDone(true);
         if (result.value.rateLimit) await quota.observe(route.key, result.value.rateLimit);
         attempts.push(mark({ route: route.key, outcome: 'ok', ms }));
@@ -357,7 +289,7 @@ export class AttemptExecutor {
         case 'throttled': {
           s.circuit.onAbandon(started); // a probe that met a 429 proves nothing either way
           probeDone(false);
-          const wait = this.throttleWait(route.key, started, e.retryAfterMs);
+          const wait = this.throttling.wait(route.key, started, e.retryAfterMs);
           const until = clock.now() + wait;
           await this.coolDown(route, until, 'throttled');
           // The provider said when: a short wait keeps the model the client asked for. Everyone
@@ -437,21 +369,6 @@ export class AttemptExecutor {
     }
   }
 
-  /**
-   * How long a throttled route waits: Retry-After when given, else an exponential guess
-   * that grows once per throttling episode; 429s of requests sent before the current
-   * cooldown began are the same episode, not a reason to wait longer.
-   */
-  private throttleWait(key: string, startedAt: number, retryAfterMs: number | undefined): number {
-    const now = this.deps.clock.now();
-    const episode = this.throttleStreak.get(key);
-    if (episode && startedAt < episode.since) return retryAfterMs ?? Math.max(0, episode.until - now);
-    const streak = (episode?.streak ?? 0) + 1;
-    const wait = retryAfterMs ?? Math.min(MAX_THROTTLE_GUESS_MS, 1000 * 2 ** (streak - 1));
-    this.throttleStreak.set(key, { streak, since: now, until: now + wait });
-    return wait;
-  }
-
   private async coolDown(route: Route, until: number, reason: string): Promise<void> {
     // 429s of requests already in flight extend nothing: one event per cooldown.
     const current = this.deps.quota.peek(route.key, limitsFor(route)).cooldownUntil;
@@ -465,35 +382,6 @@ export class AttemptExecutor {
       const left = until - this.deps.clock.now();
       if (left <= 0) return;
       await this.sleep(i === 0 ? left : left + 1, cancel);
-    }
-  }
-
-  /**
-   * Runs the attempt with its own cancellation, linked to the request's. Stream: the
-   * first chunk must come within `limit`; non-streamed: the whole answer. Past it, the
-   * route is silent. A hedge race's branch learns of the attempt, to cancel it or hedge it.
-   */
-  private async withAttemptTimeout<T>(route: Route, req: RoutedRequest, attempt: AttemptFn<T>, limit: number, fresh: boolean, branch: AttemptBranch | undefined): Promise<T> {
-    const source = new AttemptCancel(fresh);
-    const unlink = req.cancel.onAbort((reason) => source.abort(reason));
-    // When the request's deadline comes first, it decides (a 504), not the attempt timeout.
-    const handle =
-      limit < req.deadline - this.deps.clock.now()
-        ? setTimeout(() => source.abort(new ProviderError('silent', `no ${req.stream ? 'first chunk' : 'answer'} within ${limit} ms`)), limit)
-        : undefined;
-    branch?.started(source, branch.hedgeable ? hedgeDelay(this.deps.stats.get(route.key), req.routes.policy, limit) : undefined);
-    try {
-      const value = await attempt(route, source);
-      // A started stream stays linked to the request for its whole life.
-      if (!req.stream) unlink();
-      return value;
-    } catch (err) {
-      unlink();
-      if (source.aborted && !req.cancel.aborted) throw source.reason;
-      throw err;
-    } finally {
-      clearTimeout(handle);
-      branch?.settled();
     }
   }
 }

@@ -7,6 +7,7 @@
 import { HedgeLost } from '../core/attempt';
 import type { CancelSource } from '../core/cancellation';
 import type { Clock } from '../core/clock';
+import type { Route } from '../providers/types';
 import { RetryBudget } from './retry';
 
 /** Hedges allowed per model: `share` of its stream requests over ten seconds, and one at any time. */
@@ -76,4 +77,47 @@ export class AttemptBranch {
     this.settled();
     this.source?.abort(new HedgeLost());
   }
+}
+
+/** One route's try in a hedge race: its branch and the promise of its outcome. */
+export type RaceEntry<O> = readonly [route: Route, branch: AttemptBranch, outcome: Promise<O>];
+
+export interface RaceRules<O> {
+  /** The outcome is an answer: it wins. */
+  answered(o: O): boolean;
+  /** A failure that ends the race too (the others are cancelled). */
+  ends(o: O, branch: AttemptBranch): boolean;
+  /** An answer of a cancelled try that came at the same moment as the winner's. */
+  discard(o: O): void;
+}
+
+/**
+ * Waits for the tries of a hedge race until one answers (the others are cancelled at
+ * once) or all have failed. Outcomes in the order they came, an answer last.
+ */
+export async function race<O>(entries: ReadonlyArray<RaceEntry<O>>, rules: RaceRules<O>): Promise<Array<[Route, O]>> {
+  const outcomes: Array<[Route, O]> = [];
+  const pending = new Map<AttemptBranch, Promise<{ route: Route; branch: AttemptBranch; outcome: O }>>();
+  for (const [route, branch, done] of entries) {
+    const settled = done.then((outcome) => ({ route, branch, outcome }));
+    settled.catch(() => undefined); // the one not awaited to the end must not leave a rejection unhandled
+    pending.set(branch, settled);
+  }
+  while (pending.size > 0) {
+    const { route, branch, outcome } = await Promise.race(pending.values());
+    pending.delete(branch);
+    outcomes.push([route, outcome]);
+    if (rules.answered(outcome) || rules.ends(outcome, branch)) {
+      for (const [, other, done] of entries) {
+        if (!pending.has(other)) continue;
+        other.lose();
+        void done.then(
+          (o) => rules.answered(o) && rules.discard(o),
+          () => undefined,
+        );
+      }
+      break;
+    }
+  }
+  return outcomes;
 }
