@@ -128,6 +128,20 @@ export interface FaultWall {
   close(): Promise<void>;
 }
 
+/** What one healthy (or stream-shaped faulty) answer is made of. */
+interface AnswerPlan {
+  socket: Socket;
+  entry: WallEntry;
+  behaviour: Behaviour;
+  model: string;
+  id: string;
+  words: string[];
+  /** Prefill: the words continue an assistant turn (a leading space). */
+  continuation: boolean;
+  promptTokens: number;
+  includeUsage: boolean;
+}
+
 interface Request {
   method: string;
   path: string;
@@ -283,22 +297,11 @@ export async function startFaultWall(timings: WallTimings = FULL_TIMINGS): Promi
       default:
         break;
     }
-    const id = `chatcmpl-wall-${seq}`;
-    return stream
-      ? streamAnswer(socket, entry, behaviour, model, id, words, continuation, body.stream_options?.include_usage === true, promptTokens)
-      : plainAnswer(socket, entry, behaviour, model, id, words, continuation, promptTokens);
+    const plan: AnswerPlan = { socket, entry, behaviour, model, id: `chatcmpl-wall-${seq}`, words, continuation, promptTokens, includeUsage: body.stream_options?.include_usage === true };
+    return stream ? streamAnswer(plan) : plainAnswer(plan);
   }
 
-  async function plainAnswer(
-    socket: Socket,
-    entry: WallEntry,
-    behaviour: Behaviour,
-    model: string,
-    id: string,
-    words: string[],
-    continuation: boolean,
-    promptTokens: number,
-  ): Promise<boolean> {
+  async function plainAnswer({ socket, entry, behaviour, model, id, words, continuation, promptTokens }: AnswerPlan): Promise<boolean> {
     if (behaviour === 'slow-ttft') {
       entry.action = `200 after ${timings.slowTtftMs} ms`;
       await sleep(timings.slowTtftMs, socket);
@@ -337,17 +340,7 @@ export async function startFaultWall(timings: WallTimings = FULL_TIMINGS): Promi
     return true;
   }
 
-  async function streamAnswer(
-    socket: Socket,
-    entry: WallEntry,
-    behaviour: Behaviour,
-    model: string,
-    id: string,
-    words: string[],
-    continuation: boolean,
-    includeUsage: boolean,
-    promptTokens: number,
-  ): Promise<boolean> {
+  async function streamAnswer({ socket, entry, behaviour, model, id, words, continuation, includeUsage, promptTokens }: AnswerPlan): Promise<boolean> {
     const created = Math.floor(Date.now() / 1000);
     const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
       id,
