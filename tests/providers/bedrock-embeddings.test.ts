@@ -9,7 +9,9 @@ import { fakeTokenCount } from '../fakes/bedrock-invoke';
 import { startFakeBedrock, type BedrockRecordedRequest, type FakeBedrock } from '../fakes/bedrock';
 import { fakeVector } from '../fakes/vectors';
 import { useFakeAwsCredentials } from '../helpers/aws-credentials';
+import type { RequestEvent } from '../../runtime/src/observability/events';
 import { healthOf, jsonOf, postJson, startGateway, type ErrorBody, type TestGateway } from '../helpers/gateway';
+import { until } from '../helpers/until';
 
 const TITAN = 'amazon.titan-embed-text-v2:0';
 const COHERE = 'cohere.embed-english-v3';
@@ -38,6 +40,16 @@ describe('embeddings on Bedrock (Titan Text Embeddings v2, Cohere Embed)', () =>
           { name: 'titan', api: 'embeddings', targets: [{ provider: 'br', model: TITAN }] },
           { name: 'cohere', api: 'embeddings', targets: [{ provider: 'br', model: COHERE }] },
           { name: 'cohere-v4', api: 'embeddings', targets: [{ provider: 'br', model: COHERE_V4 }] },
+          // Declared one vector space by the operator: v3 first, v4 for what v3 cannot make.
+          {
+            name: 'cohere-any',
+            api: 'embeddings',
+            interchangeable: true,
+            targets: [
+              { provider: 'br', model: COHERE },
+              { provider: 'br', model: COHERE_V4 },
+            ],
+          },
         ],
       },
       'all-in-one',
@@ -154,5 +166,27 @@ describe('embeddings on Bedrock (Titan Text Embeddings v2, Cohere Embed)', () =>
     const v3 = await postJson(`${gw.url}/v1/embeddings`, { model: 'cohere', input: 'a', dimensions: 256 });
     expect(v3.status).toBe(400);
     expect((await jsonOf<ErrorBody>(v3)).error).toMatchObject({ param: 'dimensions', message: `${COHERE} makes vectors of 1024 dimensions, not 256` });
+  });
+
+  it('a target that cannot make the asked size is passed over, with why, and the next one serves', async () => {
+    const events: RequestEvent[] = [];
+    const unsubscribe = gw.gateway.events.subscribe((ev) => void (ev.type === 'request' && events.push(ev)));
+    try {
+      const v3Calls = invokes(COHERE).length;
+      const { data, response } = await gw.client.embeddings.create({ model: 'cohere-any', input: ['a', 'b'], dimensions: 512 }).withResponse();
+      expect(data.data.map((d) => d.embedding.length)).toEqual([512, 512]);
+      expect(data.model).toBe(COHERE_V4);
+      expect(response.headers.get('x-gateway-route')).toBe(`br/acct/us-east-1/${COHERE_V4}`);
+      expect(response.headers.get('x-gateway-attempts')).toBe('1');
+      expect(invokes(COHERE)).toHaveLength(v3Calls);
+      // Earlier tests' events may still be on their way: this request's is the one for its model.
+      expect(await until(() => events.some((ev) => ev.model === 'cohere-any'))).toBe(true);
+      expect(events.find((ev) => ev.model === 'cohere-any')!.attempts).toEqual([
+        expect.objectContaining({ route: `br/acct/us-east-1/${COHERE}`, outcome: 'unsupported', message: `${COHERE} makes vectors of 1024 dimensions, not 512` }),
+        expect.objectContaining({ route: `br/acct/us-east-1/${COHERE_V4}`, outcome: 'ok' }),
+      ]);
+    } finally {
+      unsubscribe();
+    }
   });
 });

@@ -12,7 +12,7 @@ import { MAX_EMBEDDING_INPUTS, sliceInputs, type EmbeddingsCall } from '../core/
 import { GatewayError } from '../core/gateway-error';
 import type { Gateway } from '../gateway';
 import { ProviderError } from '../providers/errors';
-import type { EmbeddingsResult } from '../providers/types';
+import type { EmbeddingsResult, Route } from '../providers/types';
 import { estimateInputTokens } from '../quota/token-estimate';
 import { AllRoutesFailed, type Answered } from '../routing/executor';
 import type { ModelRoutes } from '../routing/route-table';
@@ -22,8 +22,8 @@ import type { RequestRouting } from './request-lifecycle';
 export const DEFAULT_BATCH_CONCURRENCY = 8;
 
 export interface BatchPlan {
-  /** Routes that cannot serve this request at all: passed over without a request. */
-  readonly exclude: ReadonlySet<string>;
+  /** Routes that cannot serve this request at all, and why: the executor passes them over without a request. */
+  readonly cannotServe?: (route: Route) => string | undefined;
   readonly calls: readonly EmbeddingsCall[];
   readonly concurrency: number;
 }
@@ -34,7 +34,7 @@ export interface BatchPlan {
  * the request is a 400 naming the parameter, and nothing is sent.
  */
 export function planBatches(gw: Gateway, routes: ModelRoutes, req: EmbeddingsCall): BatchPlan {
-  const exclude = new Set<string>();
+  const refusals = new Map<string, string>();
   let refusal: ProviderError | undefined;
   let size = routes.model.batch?.size ?? MAX_EMBEDDING_INPUTS;
   let serving = 0;
@@ -43,7 +43,7 @@ export function planBatches(gw: Gateway, routes: ModelRoutes, req: EmbeddingsCal
       const embeddings = gw.adapters.get(route.provider.id)?.embeddings;
       const no = embeddings ? embeddings.refusal(route, req) : new ProviderError('refused', `provider ${route.provider.id} has no embeddings API`, { status: 400, param: 'model' });
       if (no) {
-        exclude.add(route.key);
+        refusals.set(route.key, no.message);
         refusal ??= no;
         continue;
       }
@@ -56,7 +56,8 @@ export function planBatches(gw: Gateway, routes: ModelRoutes, req: EmbeddingsCal
   const count = req.inputs.items.length;
   if (size >= count) calls.push({ ...req, whole: true });
   else for (let from = 0; from < count; from += size) calls.push({ ...req, inputs: sliceInputs(req.inputs, from, from + size) });
-  return { exclude, calls, concurrency: routes.model.batch?.concurrency ?? DEFAULT_BATCH_CONCURRENCY };
+  const concurrency = routes.model.batch?.concurrency ?? DEFAULT_BATCH_CONCURRENCY;
+  return refusals.size === 0 ? { calls, concurrency } : { calls, concurrency, cannotServe: (route) => refusals.get(route.key) };
 }
 
 export interface BatchOutcome {
@@ -82,7 +83,7 @@ export async function runBatches(gw: Gateway, routing: RequestRouting, plan: Bat
     while (!failure && next < calls.length) {
       const i = next++;
       const call = calls[i];
-      const routed = { ...routing.routed, estimatedTokens: estimateInputTokens(call.inputs), cancel, exclude: plan.exclude };
+      const routed = { ...routing.routed, estimatedTokens: estimateInputTokens(call.inputs), cancel };
       try {
         const answer = await gw.executor.run(routed, (route, attempt) => gw.adapters.get(route.provider.id)!.embeddings!.embed(route, call, routing.options(attempt)));
         answer.settle(answer.value.promptTokens);

@@ -58,7 +58,7 @@ export function embeddingsHandler(gw: Gateway): ApiHandler {
 /** The request's inputs in provider batches; one answer in input order, usage summed. */
 async function batchedAnswer(gw: Gateway, req: ApiRequest, routes: ModelRoutes, embeddings: EmbeddingsRequest, estimate: number): Promise<ApiReply> {
   const plan = planBatches(gw, routes, embeddings);
-  const routing = req.route(routes, false, estimate);
+  const routing = req.route(routes, false, estimate, { cannotServe: plan.cannotServe });
   const outcome = await runBatches(gw, routing, plan);
   const ev = req.event;
   ev.batches = plan.calls.length;
