@@ -1,9 +1,10 @@
 /**
  * Large embeddings requests as provider batches: the order of the inputs kept across
  * batches, the concurrency bound, a failed batch retried alone on an equivalent route
- * (429, 5xx, reset), a batch that finally fails failing the whole request with the
- * others cancelled (never a partial answer), and many requests against tight rpm with
- * no client error while capacity exists.
+ * (429, 5xx, reset), batches waiting out a short 429 on a model's only route, a batch
+ * that finally fails failing the whole request with the others cancelled (never a
+ * partial answer), and many requests against tight rpm with no client error while
+ * capacity exists.
  */
 import { expect } from '@jest/globals';
 import type { Fault } from '../fakes/fault';
@@ -83,6 +84,22 @@ describe('embeddings batches', () => {
     expect(res.headers.get('x-gateway-route')).toMatch(/^oa\/[ab]\/local\/text-embedding-3-small/);
     const answer = await jsonOf<Answer>(res);
     expect(answer.data).toHaveLength(12);
+  });
+
+  it("a short 429 on the model's only route: every batch in flight waits as the provider asked, and the request is answered", async () => {
+    gw = await startGateway(config(fake, { size: 1, concurrency: 4 }, ['a']), 'all-in-one', { probes: false });
+    fake.options.latencyMs = 50;
+    for (let i = 0; i < 4; i++) fake.faults.push({ kind: 'status', status: 429, headers: { 'retry-after': '1' } });
+    const input = inputs(8);
+    const res = await postJson(`${gw.url}/v1/embeddings`, { model: 'embed', input, encoding_format: 'float' });
+    expect(res.status).toBe(200);
+    const answer = await jsonOf<Answer>(res);
+    input.forEach((text, i) => expect(answer.data[i].embedding.map(Math.fround)).toEqual(fakeVector(`${MODEL}\n${text}`, 1536)));
+    // The four batches that met the 429 were sent once more each, after the wait; the others once.
+    const sent = sentInputs(fake).flat();
+    expect(sent).toHaveLength(12);
+    expect(new Set(sent)).toEqual(new Set(input));
+    expect(res.headers.get('x-gateway-attempts')).toBe('12');
   });
 
   it('a batch that finally fails fails the whole request, and the batches still running are cancelled', async () => {

@@ -2,19 +2,19 @@
  * An embeddings request as provider batches: split to the smallest batch any of its
  * routes takes (OpenAI 2048 inputs, Titan 1, Cohere 96, simulated 256; `models[].batch.size`
  * lower still), run with bounded concurrency, each batch its own executor run (admission,
- * quota, failover: a failed batch retries only itself, on an equivalent route), in input
- * order. The first batch that finally fails cancels the others and fails the request:
- * never a partial answer.
+ * quota, failover: a failed batch retries only itself, on an equivalent route; one that met
+ * only a short throttle waits it out and runs again), in input order. The first batch that
+ * finally fails cancels the others and fails the request: never a partial answer.
  */
 import type { AttemptRecord } from '../core/attempt';
-import { linkedSource } from '../core/cancellation';
+import { linkedSource, sleepUnlessCancelled } from '../core/cancellation';
 import { MAX_EMBEDDING_INPUTS, sliceInputs, type EmbeddingsCall } from '../core/embeddings';
 import { GatewayError } from '../core/gateway-error';
 import type { Gateway } from '../gateway';
 import { ProviderError } from '../providers/errors';
 import type { EmbeddingsResult, Route } from '../providers/types';
 import { estimateInputTokens } from '../quota/token-estimate';
-import { AllRoutesFailed, type Answered } from '../routing/executor';
+import { AllRoutesFailed, type Answered, type RoutedRequest } from '../routing/executor';
 import type { ModelRoutes } from '../routing/route-table';
 import type { RequestRouting } from './request-lifecycle';
 
@@ -84,15 +84,31 @@ export async function runBatches(gw: Gateway, routing: RequestRouting, plan: Bat
       const i = next++;
       const call = calls[i];
       const routed = { ...routing.routed, estimatedTokens: estimateInputTokens(call.inputs), cancel };
-      try {
-        const answer = await gw.executor.run(routed, (route, attempt) => gw.adapters.get(route.provider.id)!.embeddings!.embed(route, call, routing.options(attempt)));
-        answer.settle(answer.value.promptTokens);
-        answers[i] = answer;
-      } catch (err) {
-        if (err instanceof AllRoutesFailed) failedAttempts[i] = err.attempts;
-        if (failure) return;
-        failure = { err };
-        cancel.abort(err);
+      const earlier: AttemptRecord[] = [];
+      for (let run = 0; ; run++) {
+        try {
+          const answer = await gw.executor.run(routed, (route, attempt) => gw.adapters.get(route.provider.id)!.embeddings!.embed(route, call, routing.options(attempt)));
+          answer.settle(answer.value.promptTokens);
+          if (earlier.length > 0) answer.attempts.unshift(...earlier);
+          answers[i] = answer;
+          break;
+        } catch (err) {
+          const waitMs = failure || run >= THROTTLED_RERUNS ? undefined : throttledWait(err, routed, gw.now());
+          if (err instanceof AllRoutesFailed) earlier.push(...err.attempts);
+          if (waitMs !== undefined) {
+            // The other batches of this request hold the route's probe after a 429: wait as the provider asked, then again.
+            const waited = await sleepUnlessCancelled(waitMs, cancel).then(
+              () => true,
+              () => false,
+            );
+            if (waited) continue;
+          }
+          failedAttempts[i] = earlier;
+          if (failure) return;
+          failure = { err };
+          cancel.abort(err);
+          return;
+        }
       }
     }
   };
@@ -106,3 +122,29 @@ export async function runBatches(gw: Gateway, routing: RequestRouting, plan: Bat
   for (let i = 0; i < calls.length; i++) attempts.push(...(answers[i]?.attempts ?? failedAttempts[i] ?? []));
   return failure ? { answers, attempts, failure: failure.err } : { answers, attempts };
 }
+
+/** Times a batch whose routes were only throttled or cooling down is run again, each after the wait they asked for. */
+const THROTTLED_RERUNS = 3;
+
+/**
+ * How long to wait before running a failed batch again: only when every route it tried was
+ * throttled or cooling down (not broken), for no longer than the model waits out a
+ * provider's Retry-After, and within the deadline; else undefined (the batch has failed).
+ */
+function throttledWait(err: unknown, routed: RoutedRequest, now: number): number | undefined {
+  if (!(err instanceof AllRoutesFailed) || (err.last && err.last.failure !== 'throttled')) return undefined;
+  let wait: number | undefined;
+  for (const a of err.attempts) {
+    if (!RIDE_OUT.has(a.outcome)) return undefined;
+    if (a.retryAfterMs !== undefined) wait = Math.min(wait ?? Infinity, a.retryAfterMs);
+  }
+  if (wait === undefined || wait > routed.routes.policy.maxRetryAfterMs) return undefined;
+  const ms = Math.max(wait, MIN_RERUN_WAIT_MS);
+  return now + ms < routed.deadline - DEADLINE_MARGIN_MS ? ms : undefined;
+}
+
+/** What a batch may have met and still be run again: throttling, and routes passed over for it (or that cannot take it). */
+const RIDE_OUT: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['throttled', 'cooldown', 'no-headroom', 'unsupported']);
+const MIN_RERUN_WAIT_MS = 50;
+/** A rerun must leave the request this much of its deadline. */
+const DEADLINE_MARGIN_MS = 1000;
