@@ -16,15 +16,15 @@ const { JSON_HEADERS } = require('./configs');
 const PATH = '/v1/chat/completions';
 
 /**
- * Runs autocannon against `url` + PATH. `overallRate` makes it open-loop at that many
+ * Runs autocannon against `url` + `path` (default PATH). `overallRate` makes it open-loop at that many
  * requests per second. Resolves with throughput and latency samples of 2xx answers;
  * `onStart(instance)` may schedule events during the run.
  */
-async function cannon({ url, body, connections, durationS, overallRate, timeoutS = 30 }) {
+async function cannon({ url, body, connections, durationS, overallRate, timeoutS = 30, path = PATH }) {
   const latencies = [];
   const statuses = {};
   const instance = autocannon({
-    url: url + PATH,
+    url: url + path,
     method: 'POST',
     headers: JSON_HEADERS,
     body,

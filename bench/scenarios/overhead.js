@@ -10,7 +10,8 @@
 const { startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
 const { chatBody, providerConfig, proxyConfig } = require('../lib/configs');
 const { cannon, streamLoad } = require('../lib/load');
-const { median, percentile } = require('../lib/stats');
+const { repetitionPlan, repeat, summarize } = require('../lib/repetitions');
+const { percentile } = require('../lib/stats');
 
 const TARGETS = ['direct', 'floor', 'gateway', 'two-tier', 'floor-chain'];
 /** `scale` stretches a measurement: streams at c=1 come only ~40 a second, p99 needs more. */
@@ -76,10 +77,7 @@ function ratiosOf(rep) {
 }
 
 async function run({ quick, log }) {
-  // More, shorter repetitions: the ratios come from moments closer together, and their
-  // median shrugs off the odd repetition the shared machine slowed (c=1 numbers swing most).
-  const reps = quick ? 1 : 5;
-  const seconds = quick ? 1 : 2;
+  const { reps, seconds } = repetitionPlan(quick);
   const t = await startTargets();
   try {
     log(`  warming up ${TARGETS.join(', ')}`);
@@ -87,41 +85,12 @@ async function run({ quick, log }) {
       await measure(MODES[1], t.urls[target], quick ? 1 : 2);
       await measure(MODES[3], t.urls[target], 1);
     }
-    const repetitions = [];
-    for (let r = 0; r < reps; r++) {
-      const rep = {};
-      for (const mode of MODES) {
-        rep[mode.id] = {};
-        // Rotating the order keeps any drift from always favouring the same target.
-        const order = TARGETS.map((_, i) => TARGETS[(i + r) % TARGETS.length]);
-        for (const target of order) rep[mode.id][target] = await measure(mode, t.urls[target], seconds * mode.scale);
-        log(`  rep ${r + 1}/${reps} ${mode.id}: ${TARGETS.map((x) => `${x} ${Math.round(rep[mode.id][x].rps)}/s p50 ${rep[mode.id][x].p50.toFixed(3)} ms`).join(', ')}`);
-      }
-      repetitions.push(rep);
-    }
-    return summarize(repetitions, { reps, seconds });
+    const repetitions = await repeat({ reps, modes: MODES, targets: TARGETS, measure: (mode, target) => measure(mode, t.urls[target], seconds * mode.scale), log });
+    const summary = summarize(repetitions, { modes: MODES, targets: TARGETS, ratiosOf, extra: (mode) => (mode.stream ? ['totalP50', 'totalP99'] : []) });
+    return { meta: { reps, seconds, upstream: UPSTREAM }, ...summary };
   } finally {
     await t.stop();
   }
-}
-
-/** Medians over repetitions for each number, and the per-repetition ratios with their median. */
-function summarize(repetitions, meta) {
-  const byMode = {};
-  for (const mode of MODES) {
-    byMode[mode.id] = {};
-    for (const target of TARGETS) {
-      const runs = repetitions.map((r) => r[mode.id][target]);
-      const med = (k) => median(runs.map((x) => x[k]));
-      const entry = { rps: med('rps'), p50: med('p50'), p99: med('p99'), errors: runs.reduce((a, x) => a + x.errors, 0), n: runs.reduce((a, x) => a + x.n, 0) };
-      if (mode.stream) Object.assign(entry, { totalP50: med('totalP50'), totalP99: med('totalP99') });
-      byMode[mode.id][target] = entry;
-    }
-  }
-  const perRep = repetitions.map(ratiosOf);
-  const ratios = {};
-  for (const key of Object.keys(perRep[0])) ratios[key] = { median: median(perRep.map((r) => r[key])), values: perRep.map((r) => r[key]) };
-  return { meta: { ...meta, upstream: UPSTREAM }, byMode, ratios };
 }
 
 module.exports = { id: 'overhead', run, TARGETS, MODES };

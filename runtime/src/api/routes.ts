@@ -2,11 +2,13 @@
 import type { Gateway } from '../gateway';
 import type { ApiHandler } from './call';
 import { chatCompletionsHandler } from './chat-completions';
+import { embeddingsHandler } from './embeddings';
 
 export function postRoutes(gw: Gateway): ReadonlyMap<string, ApiHandler> {
   const chat = chatCompletionsHandler(gw);
   return new Map([
     ['/v1/chat/completions', chat],
     ['/inference', chat],
+    ['/v1/embeddings', embeddingsHandler(gw)],
   ]);
 }

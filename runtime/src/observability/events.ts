@@ -6,6 +6,7 @@
 import type { Usage } from '../core/openai-types';
 import type { Role } from '../config/schema';
 import type { AttemptRecord } from '../core/attempt';
+import type { ModelApi } from '../core/embeddings';
 
 /** One client request, reported once when its answer has ended (streams: at the last byte). */
 export interface RequestEvent {
@@ -13,6 +14,8 @@ export interface RequestEvent {
   requestId: string;
   role: Role;
   tenant?: string;
+  /** The endpoint's kind: chat (absent) or embeddings. */
+  api?: ModelApi;
   model: string;
   stream: boolean;
   status: number;
@@ -24,6 +27,8 @@ export interface RequestEvent {
   attempts: readonly AttemptRecord[];
   /** Streams continued on another route after a break. */
   continuations: number;
+  /** Embeddings: the provider batches the inputs were split into. */
+  batches?: number;
   usage?: Usage;
   /** Streams: time to the first byte sent to the client. */
   ttftMs?: number;

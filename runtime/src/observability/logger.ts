@@ -83,6 +83,7 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     requestId: ev.requestId,
     traceId: traceIdOf(ev.traceparent),
     tenant: ev.tenant,
+    api: ev.api ?? 'chat',
     model: ev.model,
     stream: ev.stream,
     status: ev.status,
@@ -93,6 +94,7 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     ttftMs: ev.ttftMs,
     latencyMs: ev.latencyMs,
     continuations: ev.continuations,
+    batches: ev.batches,
     hedge: hedgeOutcome(ev.attempts),
     content: logContent ? ev.content : undefined,
   };
