@@ -11,6 +11,8 @@ import { sentAttempts, type AttemptRecord } from '../core/attempt';
 import type { CancelSource } from '../core/cancellation';
 import { GatewayError, notFound } from '../core/gateway-error';
 import { ATTEMPTS_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
+import { DEFAULT_PRIORITY, isPriority, PRIORITY_HEADER, type Priority } from '../core/priority';
+import { configClasses } from '../quota/capacity-class';
 import type { Gateway } from '../gateway';
 import type { RequestEvent } from '../observability/events';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
@@ -47,6 +49,8 @@ export class ApiRequest {
   private readonly started: number;
   private tenant: TenantConfig | undefined;
   private permit: TenantPermit = NO_LIMITS;
+  /** The request's capacity class: its tenant's; a spoke's open gateway takes the one its proxy sent. */
+  private priority: Priority = DEFAULT_PRIORITY;
 
   constructor(
     private readonly gw: Gateway,
@@ -70,9 +74,15 @@ export class ApiRequest {
   /** The tenant of the request's key or platform identity: 401/403 when there is none; undefined while the gateway is open. */
   authenticate(): TenantConfig | undefined {
     const tenants = this.gw.tenants;
-    this.tenant = tenants.open ? undefined : tenants.authenticate(this.call.headers(), this.call.env);
-    this.event.tenant = this.tenant?.id;
-    return this.tenant;
+    const tenant = (this.tenant = tenants.open ? undefined : tenants.authenticate(this.call.headers(), this.call.env));
+    this.event.tenant = tenant?.id;
+    if (tenant) this.priority = tenant.priority;
+    else if (this.gw.role === 'spoke') {
+      const sent = this.call.header(PRIORITY_HEADER);
+      if (isPriority(sent)) this.priority = sent;
+    }
+    if (this.priority !== DEFAULT_PRIORITY || this.gw.config.capacity) this.event.priority = this.priority;
+    return tenant;
   }
 
   /** The routes of the logical model `model`: 404 naming it when it does not exist, 403 when the tenant may not use it. */
@@ -100,7 +110,7 @@ export class ApiRequest {
 
   /** The request on its way to a route, from now on within its deadline. */
   route(routes: ModelRoutes, stream: boolean, estimatedTokens: number): RequestRouting {
-    return new RequestRouting(this.gw, this.call, this.event, routes, stream, estimatedTokens);
+    return new RequestRouting(this.gw, this.call, this.event, routes, stream, estimatedTokens, this.priority);
   }
 
   /** The answer has ended: the tenant's window counts its real tokens (the estimate stays when unknown). */
@@ -140,13 +150,18 @@ export class RequestRouting {
     routes: ModelRoutes,
     stream: boolean,
     estimatedTokens: number,
+    priority: Priority,
   ) {
     this.started = gw.now();
     const deadlineMs = gw.config.server.requestTimeoutMs;
     // Node server: the response tells when the client leaves; elsewhere (Lambda) the request signal.
     this.life = new RequestLifetime(call.outgoing ?? call.signal, deadlineMs);
     this.routed = { routes, stream, estimatedTokens, deadline: this.started + deadlineMs, cancel: this.life, timeouts: routes.timeouts };
+    const cls = configClasses(gw.config)?.[priority];
+    if (cls && cls.share < 1) this.routed.capacity = cls;
     this.forward = traceHeaders(call);
+    // The spoke has no tenants: the proxy tells it the class (standard is its default).
+    if (gw.role === 'proxy' && priority !== DEFAULT_PRIORITY) (this.forward ??= {})[PRIORITY_HEADER] = priority;
   }
 
   adapterFor(route: Route): ProviderAdapter {

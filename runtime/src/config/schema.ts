@@ -5,6 +5,7 @@
  */
 import * as z from 'zod/mini';
 import '../core/zod-messages';
+import { DEFAULT_PRIORITY, PRIORITIES } from '../core/priority';
 
 /** Shorthands for the checks used throughout. */
 const text = (min = 1) => z.string().check(z.minLength(min));
@@ -108,18 +109,70 @@ export const timeoutsSchema = z.strictObject({
   completeMs: z.optional(count()),
 });
 
+/** USD per million tokens; a self-hosted model may cost 0. */
+const usdPerMTok = () => z.number().check(z.nonnegative());
+
+export const priceSchema = z.strictObject({
+  inputPerMTok: usdPerMTok(),
+  outputPerMTok: usdPerMTok(),
+  /** Input tokens read from the provider's prompt cache (default: the input price). */
+  cachedInputPerMTok: z.optional(usdPerMTok()),
+});
+
 export const targetSchema = z.strictObject({
   provider: id,
   model: text(),
   /** The largest prompt + output this provider model takes; picks a larger fallback after context_length_exceeded. */
   contextTokens: z.optional(count()),
+  /** What this target charges; answers on it get a cost, budgets and `routing: cost` need it. */
+  price: z.optional(priceSchema),
 });
+
+export const ROUTINGS = ['ordered', 'cost'] as const;
 
 export const modelSchema = z.strictObject({
   name: text(),
   targets: z.array(targetSchema).check(z.minLength(1)),
   timeouts: z.optional(timeoutsSchema),
+  /** `ordered`: primary first, fallbacks after; `cost`: the cheapest target with headroom first. */
+  routing: z._default(z.enum(ROUTINGS), 'ordered'),
 });
+
+const share = () => z.number().check(z.gte(0), z.lte(1));
+
+/** Shares of every route's rpm/tpm kept from lower capacity classes. */
+export const capacitySchema = z
+  .strictObject({
+    /** Kept for critical requests: standard ones stop at 1 - criticalReserve. */
+    criticalReserve: z._default(share(), 0),
+    /** Batch requests stop here (default: where standard ones stop). */
+    batchCeiling: z.optional(share()),
+    /** How long a standard or batch request may wait for its class's headroom instead of a 429 (never past its deadline). */
+    waitMs: z._default(z.int().check(z.gte(0), z.lte(60_000)), 0),
+  })
+  .check(
+    z.superRefine((c, ctx) => {
+      if (c.batchCeiling !== undefined && c.batchCeiling > 1 - c.criticalReserve + 1e-9) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['batchCeiling'],
+          message: `must be at most 1 - criticalReserve (${+(1 - c.criticalReserve).toFixed(6)}): batch never takes the critical reserve`,
+        });
+      }
+    }),
+  );
+
+/** Hard caps on what a tenant spends per UTC day and month. */
+export const budgetSchema = z
+  .strictObject({
+    usdPerDay: z.optional(z.number().check(z.positive())),
+    usdPerMonth: z.optional(z.number().check(z.positive())),
+    /** Shares of a cap whose crossing is logged and counted once per period. */
+    alertAt: z._default(z.array(z.number().check(z.gt(0), z.lte(1))), [0.8]),
+    /** Output reserved for a request that sets no max_tokens (its real usage settles it). */
+    defaultOutputTokens: z.optional(count()),
+  })
+  .check(z.refine((b) => b.usdPerDay !== undefined || b.usdPerMonth !== undefined, { message: 'a budget needs usdPerDay, usdPerMonth or both' }));
 
 export const tenantSchema = z
   .strictObject({
@@ -131,6 +184,9 @@ export const tenantSchema = z
     /** Lambda role: a Cognito claim (`requestContext.authorizer.claims`) whose values mean this tenant. */
     cognito: z.optional(z.strictObject({ claim: text(), values: z.array(text()).check(z.minLength(1)) })),
     models: z._default(z.array(text()), ['*']),
+    /** Capacity class of the tenant's requests (config `capacity`). */
+    priority: z._default(z.enum(PRIORITIES), DEFAULT_PRIORITY),
+    budget: z.optional(budgetSchema),
     limits: z.optional(
       z.strictObject({
         rpm: z.optional(count()),
@@ -230,6 +286,8 @@ export const configSchema = z
     spokes: z._default(z.array(spokeSchema), []),
     /** Checks (deny, masking, Bedrock guardrails) run on every request before it is routed. */
     guardrails: z._default(z.array(guardrailSchema), []),
+    /** Capacity classes: shares of each route's rpm/tpm kept for critical tenants. */
+    capacity: z.optional(capacitySchema),
     state: z.optional(z.strictObject({ redis: z.string().check(z.regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')) })),
     /** Proxy role: how spoke DNS names are resolved (default: the system resolver). */
     dns: z.optional(
@@ -273,6 +331,7 @@ export const configSchema = z
           }
         });
       });
+      checkPrices(cfg, ctx);
       cfg.spokes.forEach((s, i) =>
         s.models?.forEach((m, j) => {
           if (!names.has(m)) ctx.addIssue({ code: 'custom', path: ['spokes', i, 'models', j], message: `unknown model "${m}"` });
@@ -310,6 +369,23 @@ export const configSchema = z
     }),
   );
 
+/** Cost routing and budgets read prices: every target they may use must have one. */
+function checkPrices(
+  cfg: { models: { name: string; routing: string; targets: { price?: unknown }[] }[]; tenants: { id: string; models: string[]; budget?: unknown }[] },
+  ctx: { addIssue(issue: { code: 'custom'; path: PropertyKey[]; message: string }): void },
+): void {
+  const budgeted = cfg.tenants.filter((t) => t.budget !== undefined);
+  cfg.models.forEach((m, i) => {
+    const payer = budgeted.find((t) => t.models.includes('*') || t.models.includes(m.name));
+    const why =
+      m.routing === 'cost' ? 'routing: cost needs a price on every target' : payer ? `tenant "${payer.id}" has a budget and may use this model: every target needs a price` : undefined;
+    if (!why) return;
+    m.targets.forEach((t, j) => {
+      if (t.price === undefined) ctx.addIssue({ code: 'custom', path: ['models', i, 'targets', j, 'price'], message: why });
+    });
+  });
+}
+
 export type GatewayConfig = z.output<typeof configSchema>;
 export type GatewayConfigInput = z.input<typeof configSchema>;
 export type ProviderConfig = GatewayConfig['providers'][number];
@@ -326,6 +402,9 @@ export type Credentials = z.output<typeof credentialsSchema>;
 export type GuardrailConfig = GatewayConfig['guardrails'][number];
 export type MaskKind = (typeof MASK_KINDS)[number];
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
+export type PriceConfig = z.output<typeof priceSchema>;
+export type CapacityConfig = z.output<typeof capacitySchema>;
+export type BudgetConfig = z.output<typeof budgetSchema>;
 
 export const ROLES = ['all-in-one', 'proxy', 'spoke'] as const;
 export type Role = (typeof ROLES)[number];

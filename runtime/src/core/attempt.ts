@@ -18,8 +18,11 @@ export type FailureClass =
   /** Content filter, validation, auth to the provider: no retry, no fallback. */
   | 'refused';
 
-/** Why a route was passed over without a request. */
-export type SkipReason = 'ejected' | 'cooldown' | 'no-headroom' | 'down';
+/**
+ * Why a route was passed over without a request. `reserved`: it has room only for a
+ * higher capacity class (here, or as the spoke behind it said).
+ */
+export type SkipReason = 'ejected' | 'cooldown' | 'no-headroom' | 'down' | 'reserved';
 
 export interface AttemptRecord {
   route: string;
@@ -32,7 +35,7 @@ export interface AttemptRecord {
 }
 
 /** Outcomes of routes passed over without a request. */
-export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['ejected', 'cooldown', 'no-headroom', 'down', 'budget']);
+export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['ejected', 'cooldown', 'no-headroom', 'down', 'reserved', 'budget']);
 
 /** Attempts that reached (or tried to reach) a provider, not routes passed over. */
 export function sentAttempts(attempts: readonly AttemptRecord[]): number {

@@ -6,6 +6,7 @@
 import type { Usage } from '../core/openai-types';
 import type { Role } from '../config/schema';
 import type { AttemptRecord } from '../core/attempt';
+import type { Priority } from '../core/priority';
 
 /** One client request, reported once when its answer has ended (streams: at the last byte). */
 export interface RequestEvent {
@@ -13,6 +14,8 @@ export interface RequestEvent {
   requestId: string;
   role: Role;
   tenant?: string;
+  /** The request's capacity class, when classes are configured or the tenant has one. */
+  priority?: Priority;
   model: string;
   stream: boolean;
   status: number;

@@ -83,6 +83,7 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     requestId: ev.requestId,
     traceId: traceIdOf(ev.traceparent),
     tenant: ev.tenant,
+    priority: ev.priority,
     model: ev.model,
     stream: ev.stream,
     status: ev.status,

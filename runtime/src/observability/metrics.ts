@@ -5,7 +5,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type CounterConfiguration, type LabelValues } from 'prom-client';
 import type { Role } from '../config/schema';
-import { sentAttempts } from '../core/attempt';
+import { PASSED_OVER, sentAttempts } from '../core/attempt';
 import type { GatewayEvent, RequestEvent } from './events';
 import { errorOf, modelLabeller, reasonLabel } from './labels';
 
@@ -88,6 +88,7 @@ export class GatewayMetrics {
   private readonly duration: Histogram<'model' | 'stream'>;
   private readonly tokens: TalliedCounter<'model' | 'direction'>;
   private readonly reloads: Counter<'result'>;
+  private readonly capacity: TalliedCounter<'route' | 'class' | 'result'>;
 
   constructor(private readonly opts: MetricsOptions) {
     this.modelLabel = modelLabeller(opts.isKnownModel);
@@ -126,6 +127,12 @@ export class GatewayMetrics {
       registers,
     });
     this.reloads = new Counter({ name: 'gateway_config_reloads_total', help: 'Configs offered by hot reload: applied or rejected (invalid).', labelNames: ['result'], registers });
+    this.capacity = new TalliedCounter({
+      name: 'gateway_capacity_requests_total',
+      help: "Requests of each capacity class per route: admitted (sent), or refused to keep a higher class's share.",
+      labelNames: ['route', 'class', 'result'],
+      registers,
+    });
     this.tokens = new TalliedCounter({ name: 'gateway_tokens_total', help: 'Tokens by direction: in (prompt) and out (completion).', labelNames: ['model', 'direction'], registers });
   }
 
@@ -156,6 +163,7 @@ export class GatewayMetrics {
     const code = errorOf(ev);
     if (code) this.errors.inc(model + SEP + code, { model, code });
     for (const a of ev.attempts) this.attempts.inc(a.route + SEP + a.outcome, { route: a.route, outcome: a.outcome });
+    if (ev.priority !== undefined) this.countClass(ev.priority, ev.attempts);
     if (sentAttempts(ev.attempts) > 1) this.failovers.inc(model, { model });
     if (ev.continuations > 0) this.continuations.inc(ev.continuations);
     if (ev.ttftMs !== undefined) this.ttft.observe({ model }, ev.ttftMs / 1000);
@@ -163,6 +171,13 @@ export class GatewayMetrics {
     if (ev.usage) {
       this.tokens.inc(model + SEP + 'in', { model, direction: 'in' }, ev.usage.prompt_tokens);
       this.tokens.inc(model + SEP + 'out', { model, direction: 'out' }, ev.usage.completion_tokens);
+    }
+  }
+
+  private countClass(priority: string, attempts: RequestEvent['attempts']): void {
+    for (const a of attempts) {
+      const result = a.outcome === 'reserved' ? 'refused' : PASSED_OVER.has(a.outcome) ? undefined : 'admitted';
+      if (result) this.capacity.inc(a.route + SEP + priority + SEP + result, { route: a.route, class: priority, result });
     }
   }
 

@@ -71,12 +71,16 @@ end
 `;
 
 /**
- * KEYS w t m c p; ARGV now window ttl rpm|'' tpm|'' tokens.
+ * KEYS w t m c p; ARGV now window ttl rpm|'' tpm|'' tokens classRpm|'' classTpm|''.
+ * With a capacity class (classRpm/classTpm: its share of each limit), the request is
+ * admitted only while the route's total use plus it stays within that share; refused
+ * while the whole limit still has room, the reason is 'reserved' (kept for a higher class).
  * Returns {1, id, 0, count, sum, now, 0, ''} or {0, reason, retryAfterMs, count, sum, now, cooldownUntil, cooldownReason}.
  */
 export const RESERVE_LUA = `${PRELUDE}
 local w, t, m, c, p = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local rpm, tpm, tokens = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local crpm, ctpm = tonumber(ARGV[7]) or rpm, tonumber(ARGV[8]) or tpm
 
 local cdUntil, cdReason = 0, ''
 local cd = redis.call('GET', c)
@@ -94,14 +98,19 @@ end
 
 if cdUntil > now then return deny('cooldown', cdUntil - now) end
 
-if rpm and count + 1 > rpm then
-  if rpm < 1 then return deny('rpm', WINDOW) end
-  local e = redis.call('ZRANGE', w, count - rpm, count - rpm, 'WITHSCORES')
-  return deny('rpm', tonumber(e[2]) + WINDOW - now)
+-- Room under the whole limits: a refusal by the class's share keeps it for a higher class.
+local fitsAll = (not rpm or count + 1 <= rpm) and (not tpm or sum + tokens <= tpm)
+
+if crpm and count + 1 > crpm then
+  local why = fitsAll and 'reserved' or 'rpm'
+  if crpm < 1 then return deny(why, WINDOW) end
+  local e = redis.call('ZRANGE', w, count - crpm, count - crpm, 'WITHSCORES')
+  return deny(why, tonumber(e[2]) + WINDOW - now)
 end
 
-if tpm and sum + tokens > tpm then
-  if tokens > tpm then return deny('tpm', WINDOW) end
+if ctpm and sum + tokens > ctpm then
+  local why = fitsAll and 'reserved' or 'tpm'
+  if tokens > ctpm then return deny(why, WINDOW) end
   -- The oldest reservations leave first: wait until enough of them have gone.
   local freed = 0
   local batch = 500
@@ -112,10 +121,10 @@ if tpm and sum + tokens > tpm then
     local toks = redis.call('HMGET', t, unpack(ids))
     for i = 1, #ids do
       freed = freed + (tonumber(toks[i]) or 0)
-      if sum - freed + tokens <= tpm then return deny('tpm', tonumber(e[i * 2]) + WINDOW - now) end
+      if sum - freed + tokens <= ctpm then return deny(why, tonumber(e[i * 2]) + WINDOW - now) end
     end
   end
-  return deny('tpm', WINDOW)
+  return deny(why, WINDOW)
 end
 
 local cap = redis.call('HMGET', p, 'rq', 'rqu', 'tk', 'tku')

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RateLimitInfo } from '../core/rate-limit';
 import type { Clock } from '../core/clock';
+import { classLimits } from './capacity-class';
 import { ADOPT_LUA, COOLDOWN_LUA, HEARTBEAT_LUA, OBSERVE_LUA, RECONCILE_LUA, RESERVE_LUA } from './redis-scripts';
 import type { Admission, DenyReason, Headroom, QuotaLimits, QuotaStore, Reservation } from './store';
 
@@ -67,7 +68,10 @@ const SCRIPTS = {
   heartbeat: new LuaScript(HEARTBEAT_LUA),
 };
 
-const DENY_REASONS: ReadonlySet<string> = new Set<DenyReason>(['rpm', 'tpm', 'cooldown', 'provider-limit']);
+const DENY_REASONS: ReadonlySet<string> = new Set<DenyReason>(['rpm', 'tpm', 'cooldown', 'provider-limit', 'reserved']);
+
+/** No capacity class: the script checks the whole limits only. */
+const NO_CLASS: QuotaLimits = {};
 
 /** What the last script answer said about a route, for peek() without I/O. */
 interface Snapshot {
@@ -106,10 +110,13 @@ export class RedisQuotaStore implements QuotaStore {
     return [this.timeSource === 'clock' ? Math.floor(this.clock.now()) : '', QUOTA_WINDOW_MS, this.ttlMs];
   }
 
-  async reserve(key: string, limits: QuotaLimits, tokens: number): Promise<Admission> {
+  async reserve(key: string, limits: QuotaLimits, tokens: number, share?: number): Promise<Admission> {
     const n = wholeTokens(tokens);
     const k = routeKeys(this.prefix, key);
-    const reply = asArray(await SCRIPTS.reserve.run(this.client, [k.window, k.tokens, k.meta, k.cooldown, k.provider], [...this.head(), whole(limits.rpm), whole(limits.tpm), n]));
+    const cls = share === undefined ? NO_CLASS : classLimits(limits, share);
+    const reply = asArray(
+      await SCRIPTS.reserve.run(this.client, [k.window, k.tokens, k.meta, k.cooldown, k.provider], [...this.head(), whole(limits.rpm), whole(limits.tpm), n, whole(cls.rpm), whole(cls.tpm)]),
+    );
     const [ok, idOrReason, retryAfterMs, requests, sum, redisNow, cdUntil, cdReason] = reply;
     const now = num(redisNow);
     const snap: Snapshot = { requests: num(requests), tokens: num(sum), seenAt: this.clock.now() };

@@ -121,12 +121,12 @@ export class ResilientQuotaStore implements QuotaStore {
     };
   }
 
-  async reserve(key: string, limits: QuotaLimits, tokens: number): Promise<Admission> {
+  async reserve(key: string, limits: QuotaLimits, tokens: number, share?: number): Promise<Admission> {
     await this.started;
     if (this.redisUsable()) {
       const generation = this.generation;
       try {
-        const a = await this.withTimeout(this.redis.reserve(key, limits, tokens));
+        const a = await this.withTimeout(this.redis.reserve(key, limits, tokens, share));
         if (!a.ok) return a;
         // Mirror it locally, unlimited: if Redis goes, this instance knows what it used.
         const mirror = this.local.recordNow(key, a.reservation.tokens);
@@ -135,7 +135,7 @@ export class ResilientQuotaStore implements QuotaStore {
         this.degrade(describe(err));
       }
     }
-    const a = this.local.reserveNow(key, this.share(limits), tokens);
+    const a = this.local.reserveNow(key, this.share(limits), tokens, share);
     if (!a.ok) return a;
     return this.record(key, a.reservation.tokens, a.reservation, undefined, undefined);
   }

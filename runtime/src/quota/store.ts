@@ -17,7 +17,8 @@ export interface Reservation {
   readonly tokens: number;
 }
 
-export type DenyReason = 'rpm' | 'tpm' | 'cooldown' | 'provider-limit';
+/** `reserved`: the route has room, but only for a higher capacity class. */
+export type DenyReason = 'rpm' | 'tpm' | 'cooldown' | 'provider-limit' | 'reserved';
 
 export type Admission = { ok: true; reservation: Reservation } | { ok: false; reason: DenyReason; retryAfterMs: number };
 
@@ -32,8 +33,12 @@ export interface Headroom {
 }
 
 export interface QuotaStore {
-  /** Admits a request of `tokens` estimated tokens, or says why not and for how long. */
-  reserve(key: string, limits: QuotaLimits, tokens: number): Promise<Admission>;
+  /**
+   * Admits a request of `tokens` estimated tokens, or says why not and for how long.
+   * With `share` (a capacity class below critical), only while the route's total use plus
+   * this request stays within that share of each limit; the wait is for that share.
+   */
+  reserve(key: string, limits: QuotaLimits, tokens: number, share?: number): Promise<Admission>;
   /** The request ended: count its real tokens instead of the estimate. */
   reconcile(res: Reservation, actualTokens: number): Promise<void>;
   /** The attempt failed without the provider counting tokens: keep the request, drop the tokens. */

@@ -10,7 +10,9 @@ import type { RouteStatsRegistry } from '../health/route-stats';
 import type { AttemptRecord } from '../core/attempt';
 import { isProviderError, ProviderError } from '../providers/errors';
 import { endpointKey, type Route, type UpstreamMeta } from '../providers/types';
+import type { CapacityClass } from '../quota/capacity-class';
 import type { QuotaStore, Reservation } from '../quota/store';
+import { CAPACITY_RESERVED } from '../core/priority';
 import type { Clock, Random } from '../core/clock';
 import { limitsFor } from './limits';
 import { fullJitterBackoff, type RetryBudget } from './retry';
@@ -56,6 +58,8 @@ export interface RoutedRequest {
   timeouts: AttemptTimeouts;
   /** Routes this request must not use (a continuation after a failed stream). */
   exclude?: ReadonlySet<string>;
+  /** A capacity class below critical: admitted within its share of each route (absent: the whole limits). */
+  capacity?: CapacityClass;
 }
 
 /**
@@ -171,11 +175,13 @@ export class AttemptExecutor {
         attempts.push({ route: route.key, outcome: 'ejected', ms: 0 });
         return { exclude: true };
       }
-      const admission = await quota.reserve(route.key, limits, req.estimatedTokens);
+      const admission = await quota.reserve(route.key, limits, req.estimatedTokens, req.capacity?.share);
       if (!admission.ok) {
-        const outcome = admission.reason === 'cooldown' ? 'cooldown' : 'no-headroom';
+        // Below critical, a route without room for the class is its share gone, whoever used it.
+        const reserved = admission.reason === 'reserved' || (req.capacity !== undefined && (admission.reason === 'rpm' || admission.reason === 'tpm'));
+        const outcome = admission.reason === 'cooldown' ? 'cooldown' : reserved ? 'reserved' : 'no-headroom';
         attempts.push({ route: route.key, outcome, ms: 0, retryAfterMs: admission.retryAfterMs, message: `${admission.reason}, retry in ${admission.retryAfterMs} ms` });
-        return { waitMs: admission.retryAfterMs, exclude: true };
+        return { waitMs: reserved ? classWait(req, admission.retryAfterMs) : admission.retryAfterMs, exclude: true };
       }
       // Every attempt after a request's first is a retry, and retries have a budget.
       if (sent.count > 0) {
@@ -221,6 +227,13 @@ export class AttemptExecutor {
       }
 
       const e = result.error;
+      if (e.code === CAPACITY_RESERVED) {
+        // A spoke keeps its capacity for a higher class: not a failure of the route, no cooldown.
+        await quota.release(admission.reservation);
+        s.circuit.onAbandon(started);
+        attempts.push({ route: route.key, outcome: 'reserved', status: e.status, message: e.message, ms, retryAfterMs: e.retryAfterMs });
+        return { error: e, waitMs: e.retryAfterMs === undefined ? undefined : classWait(req, e.retryAfterMs), exclude: true };
+      }
       attempts.push({ route: route.key, outcome: e.failure, status: e.status, message: e.message, ms, retryAfterMs: e.retryAfterMs });
       s.failures++;
       s.lastFailure = { at: clock.now(), what: `${e.failure}: ${e.message}` };
@@ -341,6 +354,11 @@ export class AttemptExecutor {
       clearTimeout(handle);
     }
   }
+}
+
+/** A class's share frees only as the window moves: the request waits for it only as long as its class may. */
+function classWait(req: RoutedRequest, retryAfterMs: number): number | undefined {
+  return retryAfterMs <= (req.capacity?.waitMs ?? 0) ? retryAfterMs : undefined;
 }
 
 /** Whether `route` is the last one of the selection this request may still try. */
