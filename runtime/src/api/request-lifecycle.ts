@@ -10,7 +10,8 @@ import type { TenantConfig } from '../config/schema';
 import { sentAttempts, type AttemptRecord } from '../core/attempt';
 import type { CancelSource } from '../core/cancellation';
 import { GatewayError, notFound } from '../core/gateway-error';
-import { ATTEMPTS_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
+import { ATTEMPTS_HEADER, COST_REPORT, COST_REPORT_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
+import type { Usage } from '../core/openai-types';
 import { DEFAULT_PRIORITY, isPriority, PRIORITY_HEADER, type Priority } from '../core/priority';
 import { configClasses } from '../quota/capacity-class';
 import type { Gateway } from '../gateway';
@@ -18,9 +19,13 @@ import type { RequestEvent } from '../observability/events';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
 import { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } from '../routing/executor';
 import type { ModelRoutes } from '../routing/route-table';
+import { costOrdered } from '../routing/cost-order';
+import { configPricing } from '../config/pricing';
 import { assertModelAllowed } from '../tenants/auth';
 import { NO_LIMITS, type TenantPermit } from '../tenants/limiter';
+import type { BudgetHold } from '../tenants/spend-store';
 import type { ApiCall, ApiHandler, ApiReply } from './call';
+import { answerCost, reserveBudget, type SpendEstimate } from './request-spend';
 import { clientClosed, deadlineExceeded, failureToError } from './failure-response';
 import { RequestLifetime } from './request-lifetime';
 
@@ -51,6 +56,17 @@ export class ApiRequest {
   private permit: TenantPermit = NO_LIMITS;
   /** The request's capacity class: its tenant's; a spoke's open gateway takes the one its proxy sent. */
   private priority: Priority = DEFAULT_PRIORITY;
+  /** The logical model asked for. */
+  private model = '';
+  /** Its prompt and output cap, as admission saw them. */
+  private size: SpendEstimate | undefined;
+  /** A budgeted tenant's worst case, held until the request is settled. */
+  private hold: BudgetHold | undefined;
+  /** What the answers that served it cost (USD), when anything is priced. */
+  private costUsd: number | undefined;
+  /** A spoke answering a proxy: it reports the cost, the proxy charges it. */
+  private costReported = false;
+  private settled = false;
 
   constructor(
     private readonly gw: Gateway,
@@ -78,8 +94,10 @@ export class ApiRequest {
     this.event.tenant = tenant?.id;
     if (tenant) this.priority = tenant.priority;
     else if (this.gw.role === 'spoke') {
+      // Behind a proxy a spoke has no tenants: the proxy says the class and charges the cost.
       const sent = this.call.header(PRIORITY_HEADER);
       if (isPriority(sent)) this.priority = sent;
+      this.costReported = this.call.header(COST_REPORT_HEADER) === COST_REPORT;
     }
     if (this.priority !== DEFAULT_PRIORITY || this.gw.config.capacity) this.event.priority = this.priority;
     return tenant;
@@ -99,18 +117,45 @@ export class ApiRequest {
       );
     }
     assertModelAllowed(this.tenant, model);
+    this.model = model;
     return routes;
   }
 
-  /** Counts the request against its tenant's limits (rpm, tpm with `estimatedTokens`, concurrency): a 429 past them. */
-  async admit(estimatedTokens: number): Promise<void> {
+  /**
+   * Counts the request against its tenant's limits (rpm, tpm with `estimatedTokens`,
+   * concurrency) and holds its worst-case cost against the tenant's budget (`size`: its
+   * prompt and output cap; without it, all of `estimatedTokens` counts as input): a 429 past them.
+   */
+  async admit(estimatedTokens: number, size?: SpendEstimate): Promise<void> {
     const tenant = this.tenant;
     this.permit = tenant?.limits ? await this.gw.tenantLimits.admit(tenant, estimatedTokens) : NO_LIMITS;
+    this.size = size ?? { promptTokens: estimatedTokens, maxOutputTokens: 0 };
+    const held = reserveBudget(this.gw, tenant, this.model, this.size);
+    if (held) this.hold = await held;
   }
 
-  /** The request on its way to a route, from now on within its deadline. */
+  /** Adds what one answer that served the request cost (`meta`: what its upstream said), when it is priced. */
+  charge(route: Route, meta: UpstreamMeta, usage: Usage): void {
+    const usd = answerCost(this.gw.config, this.gw.role, this.model, route, meta, usage);
+    if (usd !== undefined) this.costUsd = (this.costUsd ?? 0) + usd;
+  }
+
+  /** The cost charged so far (USD), when anything is priced. */
+  get cost(): number | undefined {
+    return this.costUsd;
+  }
+
+  /** The request on its way to a route, from now on within its deadline (`routing: cost`: cheapest target first for its size). */
   route(routes: ModelRoutes, stream: boolean, estimatedTokens: number): RequestRouting {
-    return new RequestRouting(this.gw, this.call, this.event, routes, stream, estimatedTokens, this.priority);
+    const size = this.size;
+    const ordered =
+      routes.model.routing === 'cost' && size ? costOrdered(routes, configPricing(this.gw.config).model(this.model), size.promptTokens, estimatedTokens - size.promptTokens) : routes;
+    return new RequestRouting(this.gw, this.call, this.event, ordered, stream, estimatedTokens, this.priority);
+  }
+
+  /** A spoke asked by its proxy to report what it served cost (in the answer's usage). */
+  get reportsCost(): boolean {
+    return this.costReported;
   }
 
   /** The answer has ended: the tenant's window counts its real tokens (the estimate stays when unknown). */
@@ -124,7 +169,20 @@ export class ApiRequest {
     ev.status = status;
     ev.latencyMs = this.gw.now() - this.started;
     if (more) Object.assign(ev, more);
+    if (this.costUsd !== undefined) {
+      ev.costUsd = this.costUsd;
+      if (this.costReported) ev.costCountedBy = 'proxy';
+    }
+    this.settleSpend();
     this.gw.events.emitAfterReply(ev);
+  }
+
+  /** The tenant's spend counts the cost once (a failed request's is 0, which frees its hold). */
+  private settleSpend(): void {
+    const tenant = this.tenant;
+    if (this.settled || !tenant || (this.hold === undefined && this.costUsd === undefined)) return;
+    this.settled = true;
+    this.gw.spend.settle(tenant.id, tenant.budget, this.hold, this.costUsd ?? 0);
   }
 
   /** The request failed before its answer. */
@@ -159,9 +217,11 @@ export class RequestRouting {
     this.routed = { routes, stream, estimatedTokens, deadline: this.started + deadlineMs, cancel: this.life, timeouts: routes.timeouts };
     const cls = configClasses(gw.config)?.[priority];
     if (cls && cls.share < 1) this.routed.capacity = cls;
-    this.forward = traceHeaders(call);
-    // The spoke has no tenants: the proxy tells it the class (standard is its default).
-    if (gw.role === 'proxy' && priority !== DEFAULT_PRIORITY) (this.forward ??= {})[PRIORITY_HEADER] = priority;
+    const trace = traceHeaders(call);
+    // The spoke has no tenants: the proxy tells it the class (standard is its default) and
+    // asks it to report what it served cost, which the proxy charges.
+    this.forward =
+      gw.role !== 'proxy' ? trace : trace || priority !== DEFAULT_PRIORITY ? { ...trace, ...TO_SPOKE, ...(priority !== DEFAULT_PRIORITY ? { [PRIORITY_HEADER]: priority } : {}) } : TO_SPOKE;
   }
 
   adapterFor(route: Route): ProviderAdapter {
@@ -196,6 +256,9 @@ export class RequestRouting {
     };
   }
 }
+
+/** What a proxy always tells its spokes. */
+const TO_SPOKE: Readonly<Record<string, string>> = Object.freeze({ [COST_REPORT_HEADER]: COST_REPORT });
 
 /** One attempt's call options: its cancellation, and a standard AbortSignal made only if the adapter reads one. */
 class AttemptOptions implements CallOptions {

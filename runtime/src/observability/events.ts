@@ -28,6 +28,10 @@ export interface RequestEvent {
   /** Streams continued on another route after a break. */
   continuations: number;
   usage?: Usage;
+  /** What the answer cost in USD, when its route has a price (or its spoke reported one). */
+  costUsd?: number;
+  /** `proxy`: a spoke reported this cost to the proxy, which counts it; it is in no spend total here. */
+  costCountedBy?: 'proxy';
   /** Streams: time to the first byte sent to the client. */
   ttftMs?: number;
   latencyMs: number;
@@ -61,7 +65,20 @@ export interface ConfigEvent {
   error?: string;
 }
 
-export type GatewayEvent = RequestEvent | EjectionEvent | CooldownEvent | ConfigEvent;
+/** A tenant's spend crossed one of its budget's alert thresholds (once per period and threshold). */
+export interface BudgetAlertEvent {
+  type: 'budget-alert';
+  tenant: string;
+  period: 'day' | 'month';
+  /** `YYYY-MM-DD` or `YYYY-MM` (UTC). */
+  periodId: string;
+  /** The share of the cap crossed (budget.alertAt). */
+  threshold: number;
+  capUsd: number;
+  spentUsd: number;
+}
+
+export type GatewayEvent = RequestEvent | EjectionEvent | CooldownEvent | ConfigEvent | BudgetAlertEvent;
 
 export type GatewayObserver = (event: GatewayEvent) => void;
 

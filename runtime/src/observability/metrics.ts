@@ -89,6 +89,8 @@ export class GatewayMetrics {
   private readonly tokens: TalliedCounter<'model' | 'direction'>;
   private readonly reloads: Counter<'result'>;
   private readonly capacity: TalliedCounter<'route' | 'class' | 'result'>;
+  private readonly cost: TalliedCounter<'tenant' | 'model'>;
+  private readonly budgetAlerts: Counter<'tenant' | 'period' | 'threshold'>;
 
   constructor(private readonly opts: MetricsOptions) {
     this.modelLabel = modelLabeller(opts.isKnownModel);
@@ -133,6 +135,18 @@ export class GatewayMetrics {
       labelNames: ['route', 'class', 'result'],
       registers,
     });
+    this.cost = new TalliedCounter({
+      name: 'gateway_cost_usd_total',
+      help: 'What answers cost in USD, by tenant ("none" without one) and logical model, at the prices of the routes that served them.',
+      labelNames: ['tenant', 'model'],
+      registers,
+    });
+    this.budgetAlerts = new Counter({
+      name: 'gateway_budget_alerts_total',
+      help: "Times a tenant's spend crossed an alert threshold of its budget (once per period and threshold).",
+      labelNames: ['tenant', 'period', 'threshold'],
+      registers,
+    });
     this.tokens = new TalliedCounter({ name: 'gateway_tokens_total', help: 'Tokens by direction: in (prompt) and out (completion).', labelNames: ['model', 'direction'], registers });
   }
 
@@ -150,6 +164,9 @@ export class GatewayMetrics {
       case 'config':
         this.reloads.inc({ result: ev.ok ? 'applied' : 'rejected' });
         return;
+      case 'budget-alert':
+        this.budgetAlerts.inc({ tenant: ev.tenant, period: ev.period, threshold: String(ev.threshold) });
+        return;
     }
   };
 
@@ -164,6 +181,11 @@ export class GatewayMetrics {
     if (code) this.errors.inc(model + SEP + code, { model, code });
     for (const a of ev.attempts) this.attempts.inc(a.route + SEP + a.outcome, { route: a.route, outcome: a.outcome });
     if (ev.priority !== undefined) this.countClass(ev.priority, ev.attempts);
+    // A spoke's reported cost is counted by its proxy.
+    if (ev.costUsd !== undefined && ev.costCountedBy === undefined) {
+      const tenant = ev.tenant ?? 'none';
+      this.cost.inc(tenant + SEP + model, { tenant, model }, ev.costUsd);
+    }
     if (sentAttempts(ev.attempts) > 1) this.failovers.inc(model, { model });
     if (ev.continuations > 0) this.continuations.inc(ev.continuations);
     if (ev.ttftMs !== undefined) this.ttft.observe({ model }, ev.ttftMs / 1000);

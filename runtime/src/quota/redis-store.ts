@@ -44,7 +44,7 @@ export function instanceKeys(prefix: string) {
 }
 
 /** Runs a script by its SHA and loads it on NOSCRIPT (a restarted or failed-over Redis). */
-class LuaScript {
+export class LuaScript {
   private readonly sha: string;
   constructor(private readonly source: string) {
     this.sha = createHash('sha1').update(source).digest('hex');

@@ -19,7 +19,7 @@ import type { RateLimitInfo } from '../core/rate-limit';
 import type { Clock } from '../core/clock';
 import { MemoryQuotaStore } from './memory-store';
 import { QUOTA_WINDOW_MS, RedisQuotaStore, type RedisTimeSource } from './redis-store';
-import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, Reservation } from './store';
+import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, Reservation, SharedRedis } from './store';
 
 export type { QuotaHealth } from './store';
 
@@ -84,6 +84,7 @@ export class ResilientQuotaStore implements QuotaStore {
   private closed = false;
   private readonly started: Promise<void>;
   private stopWaiting?: () => void;
+  private sharedView?: SharedRedis;
 
   constructor(opts: ResilientQuotaStoreOptions) {
     this.client = opts.client;
@@ -177,6 +178,23 @@ export class ResilientQuotaStore implements QuotaStore {
     await this.started;
     await this.local.observe(key, info);
     if (this.redisUsable()) await this.tryRedis(() => this.redis.observe(key, info));
+  }
+
+  shared(): SharedRedis {
+    return (this.sharedView ??= {
+      client: this.client,
+      started: this.started,
+      usable: () => this.redisUsable(),
+      call: async <T>(work: Promise<T>): Promise<T> => {
+        try {
+          return await this.withTimeout(work);
+        } catch (err) {
+          this.degrade(describe(err));
+          throw err;
+        }
+      },
+      instances: () => this.instances,
+    });
   }
 
   peek(key: string, limits: QuotaLimits): Headroom {

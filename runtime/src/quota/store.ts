@@ -4,6 +4,7 @@
  * and what providers said in rate-limit headers. In memory by default; Redis when
  * several instances share an account.
  */
+import type { Redis } from 'ioredis';
 import type { RateLimitInfo } from '../core/rate-limit';
 
 export interface QuotaLimits {
@@ -51,6 +52,8 @@ export interface QuotaStore {
   peek(key: string, limits: QuotaLimits): Headroom;
   /** Where admissions are decided and whether that is degraded (stores shared through Redis). */
   health?(): QuotaHealth;
+  /** The Redis this store shares its counts through, for other shared state (budgets); absent in memory. */
+  shared?(): SharedRedis;
   close?(): Promise<void>;
 }
 
@@ -63,4 +66,21 @@ export interface QuotaHealth {
   lastError?: string;
   /** Live gateway instances sharing the quotas, as last counted. */
   instances: number;
+}
+
+/**
+ * Redis as the quota store uses it, for other shared state: one connection, one command
+ * deadline, one degraded mode (a failure anywhere means local estimates everywhere until
+ * the heartbeat finds Redis again) and one count of live instances.
+ */
+export interface SharedRedis {
+  readonly client: Redis;
+  /** Resolves once the first connection was tried (bounded wait at start). */
+  readonly started: Promise<void>;
+  /** Whether calls should go to Redis now (false while degraded). */
+  usable(): boolean;
+  /** `work` within the command deadline; a failure or a miss degrades the store, and is rethrown. */
+  call<T>(work: Promise<T>): Promise<T>;
+  /** Live gateway instances sharing Redis, as last counted (1 if never known). */
+  instances(): number;
 }

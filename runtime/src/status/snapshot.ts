@@ -8,6 +8,7 @@ import type { Role } from '../config/schema';
 import type { Gateway } from '../gateway';
 import type { Priority } from '../core/priority';
 import { configClasses, shareOf } from '../quota/capacity-class';
+import type { TenantSpendStatus } from '../tenants/spend-store';
 import type { ClassUsage, ClassUse } from './class-usage';
 import type { RecentEntry, RecentEvents, StatusTotals } from './recent';
 
@@ -51,6 +52,8 @@ export interface StatusSnapshot {
   models: StatusModel[];
   totals: StatusTotals;
   recent: RecentEntry[];
+  /** Each tenant with a budget or a spend: today and this month (UTC), as last seen from the shared store. */
+  spend: TenantSpendStatus[];
 }
 
 const SERVING: ReadonlySet<RouteState> = new Set(['healthy', 'half-open']);
@@ -96,6 +99,7 @@ export function statusSnapshot(gw: Gateway, recent: RecentEvents, usage?: ClassU
     models,
     totals: { ...recent.totals },
     recent: recent.entries(),
+    spend: gw.spend.snapshot(gw.config.tenants),
   };
 }
 
