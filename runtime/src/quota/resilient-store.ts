@@ -194,6 +194,7 @@ export class ResilientQuotaStore implements QuotaStore {
         }
       },
       instances: () => this.instances,
+      generation: () => this.generation,
     });
   }
 

@@ -83,4 +83,6 @@ export interface SharedRedis {
   call<T>(work: Promise<T>): Promise<T>;
   /** Live gateway instances sharing Redis, as last counted (1 if never known). */
   instances(): number;
+  /** Names the Redis dataset: when it changes, Redis lost what it held (restart, failover without data). */
+  generation(): string | undefined;
 }

@@ -65,6 +65,8 @@ class TenantSpend {
   sharedHeld = 0;
   /** Spent here and not in Redis (yet): in memory, everything; with Redis, what waits for the next flush. */
   local: LocalSpend[] = [];
+  /** Spent here and added to Redis this month: added again if Redis loses its data. */
+  mine: LocalSpend[] = [];
   /** Worst cases held on this instance (memory, or Redis unreachable). */
   held = 0;
   /** Alert thresholds already reported, per period. */
@@ -82,10 +84,10 @@ class TenantSpend {
     return n;
   }
 
-  add(p: SpendPeriods, amount: number): void {
-    const last = this.local.at(-1);
+  add(p: Pick<SpendPeriods, 'day' | 'month'>, amount: number, to: LocalSpend[] = this.local): void {
+    const last = to.at(-1);
     if (last && last.day === p.day) last.amount += amount;
-    else this.local.push({ day: p.day, month: p.month, amount });
+    else to.push({ day: p.day, month: p.month, amount });
   }
 
   /** Totals from Redis (they include everything flushed so far). */
@@ -99,6 +101,14 @@ class TenantSpend {
   /** Drops what no period of `p` counts any more. */
   prune(p: SpendPeriods): void {
     if (this.local.some((e) => e.month !== p.month)) this.local = this.local.filter((e) => e.month === p.month);
+    if (this.mine.some((e) => e.month !== p.month)) this.mine = this.mine.filter((e) => e.month === p.month);
+  }
+
+  /** Redis lost its data: what this instance had added goes again, with what waits. */
+  readd(): void {
+    for (const e of this.mine) this.add(e, e.amount);
+    this.mine = [];
+    this.seenDay = this.seenMonth = '';
   }
 }
 
@@ -121,6 +131,8 @@ export class SpendStore {
   private readonly redis?: RedisSpend;
   private flushTimer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  /** The Redis dataset this instance's spend was added to. */
+  private generation?: string;
 
   constructor(opts: SpendStoreOptions) {
     this.clock = opts.clock;
@@ -146,7 +158,7 @@ export class SpendStore {
         st.seen(p, r.day, r.month);
         st.sharedHeld = r.held;
         if (r.ok) return { tenant: tenant.id, amount: worst, redisId: r.holdId };
-        throw budgetExceeded(tenant.id, budget, p, now, r.dayOver, r.monthOver, st.spent(p, 'day'), st.spent(p, 'month'), r.held, worst);
+        throw budgetExceeded(tenant.id, budget, p, now, r.dayOver, r.monthOver, st.spent(p, 'day'), st.spent(p, 'month'), r.held, worst, false);
       } catch (err) {
         if (err instanceof GatewayError) throw err;
         // Redis failed (the quota store is degraded now): decide here, below.
@@ -163,7 +175,7 @@ export class SpendStore {
     };
     const dayOver = over('day', caps.day);
     const monthOver = over('month', caps.month);
-    if (dayOver || monthOver) throw budgetExceeded(tenant.id, budget, p, now, dayOver, monthOver, st.spent(p, 'day'), st.spent(p, 'month'), st.held, worst);
+    if (dayOver || monthOver) throw budgetExceeded(tenant.id, budget, p, now, dayOver, monthOver, st.spent(p, 'day'), st.spent(p, 'month'), st.held, worst, this.redis !== undefined);
     st.held += worst;
     return { tenant: tenant.id, amount: worst };
   }
@@ -179,9 +191,10 @@ export class SpendStore {
     const st = this.state(tenantId, p);
     if (hold && hold.redisId === undefined) st.held = Math.max(0, st.held - hold.amount);
     // Budgeted: one call now, which frees the hold and reports a newly crossed threshold once across instances.
-    if (this.redis && budget && this.shared!.usable()) {
+    if (this.redis && budget && this.shared!.usable() && this.shared!.generation() === this.generation) {
       void this.redis.settle(tenantId, p.day, p.month, now, hold?.redisId, amount, thresholds(budget)).then(
         (r) => {
+          st.add(p, amount, st.mine);
           st.seen(p, r.day, r.month);
           if (r.dayCrossed) this.alert(tenantId, budget, p, 'day', r.dayCrossed, st);
           if (r.monthCrossed) this.alert(tenantId, budget, p, 'month', r.monthCrossed, st);
@@ -221,8 +234,19 @@ export class SpendStore {
   }
 
   private async sharedUsable(): Promise<boolean> {
-    await this.shared!.started;
-    return this.shared!.usable();
+    const shared = this.shared!;
+    await shared.started;
+    if (!shared.usable()) return false;
+    const generation = shared.generation();
+    if (generation !== this.generation) {
+      // A fresh Redis (restart, failover without its data): this instance's spend goes again.
+      if (this.generation !== undefined) {
+        for (const st of this.tenants.values()) st.readd();
+        this.scheduleFlush();
+      }
+      this.generation = generation;
+    }
+    return true;
   }
 
   private keepLocal(tenantId: string, budget: BudgetConfig | undefined, p: SpendPeriods, amount: number, st: TenantSpend): void {
@@ -236,13 +260,16 @@ export class SpendStore {
         this.alert(tenantId, budget, p, period, level, st);
       }
     }
-    if (this.redis && !this.flushTimer) {
-      this.flushTimer = setTimeout(() => {
-        this.flushTimer = undefined;
-        void this.flush();
-      }, FLUSH_MS);
-      this.flushTimer.unref();
-    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (!this.redis || this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, FLUSH_MS);
+    this.flushTimer.unref();
   }
 
   /** Adds each tenant's locally counted spend to Redis; what cannot be added waits for the next try. */
@@ -263,6 +290,7 @@ export class SpendStore {
             for (let i = 0; i < batch.length; i++) {
               const e = batch[i];
               const r = await redis.settle(tenant, e.day, e.month, now, undefined, e.amount, NO_THRESHOLDS);
+              st.add(e, e.amount, st.mine);
               if (e.day === p.day) st.seen(p, r.day, r.month);
               batch[i] = { ...e, amount: 0 };
             }
@@ -275,13 +303,7 @@ export class SpendStore {
         // Redis went away meanwhile: the quota store is degraded; the rest waits.
       } finally {
         this.flushing = undefined;
-        if (this.redis && !this.flushTimer && [...this.tenants.values()].some((st) => st.local.length > 0)) {
-          this.flushTimer = setTimeout(() => {
-            this.flushTimer = undefined;
-            void this.flush();
-          }, FLUSH_MS);
-          this.flushTimer.unref();
-        }
+        if ([...this.tenants.values()].some((st) => st.local.length > 0)) this.scheduleFlush();
       }
     })();
     return this.flushing;
@@ -340,7 +362,8 @@ function usd(nano: number): string {
 
 /**
  * 429 `budget_exceeded`. `dayOver`/`monthOver`: 2 when the spend alone leaves no room
- * (Retry-After: until that period ends), 1 when requests in flight hold what is left.
+ * (Retry-After: until that period ends), 1 when requests in flight hold what is left (or,
+ * `degraded`, this instance's share of it while Redis is unreachable).
  */
 function budgetExceeded(
   tenant: string,
@@ -353,6 +376,7 @@ function budgetExceeded(
   month: number,
   held: number,
   worst: number,
+  degraded: boolean,
 ): GatewayError {
   const spentOut = [dayOver === 2 ? p.dayEndsAt : 0, monthOver === 2 ? p.monthEndsAt : 0].filter((t) => t > 0);
   const retryMs = spentOut.length > 0 ? Math.max(...spentOut) - now : HELD_RETRY_MS;
@@ -364,6 +388,8 @@ function budgetExceeded(
   const message =
     (period === 'day' ? dayOver : monthOver) === 2
       ? `Tenant "${tenant}" has spent ${usd(spent)} of its ${usd(cap * NANO)} budget for the ${name}; this request could cost up to ${usd(worst)}. Retry after ${seconds} s, when the ${period} ends.`
-      : `Tenant "${tenant}"'s ${usd(cap * NANO)} budget for the ${name} is held by its requests in flight (${usd(spent)} spent, ${usd(held)} in flight, up to ${usd(worst)} for this one). Retry after ${seconds} s.`;
+      : degraded
+        ? `Tenant "${tenant}" has used this gateway instance's share of its ${usd(cap * NANO)} budget for the ${name} while the shared budget store is unreachable (${usd(spent)} spent as known here, up to ${usd(worst)} for this request). Retry after ${seconds} s.`
+        : `Tenant "${tenant}"'s ${usd(cap * NANO)} budget for the ${name} is held by its requests in flight (${usd(spent)} spent, ${usd(held)} in flight, up to ${usd(worst)} for this one). Retry after ${seconds} s.`;
   return new GatewayError(429, 'rate_limit_error', message, 'budget_exceeded', null, { 'retry-after': String(seconds) });
 }
