@@ -45,12 +45,12 @@ describe('tenant budgets', () => {
     await upstream.close();
   });
 
-  async function gateway(budget: Record<string, unknown>, clock: Clock, logs = new LineCapture()) {
+  async function gateway(budget: Record<string, unknown> | undefined, clock: Clock, logs = new LineCapture()) {
     const gw = await startGateway(
       {
         providers: [{ id: 'oa', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'r', url: upstream.url }] }] }],
         models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'm', price: PRICE }] }],
-        tenants: [{ id: 'team', keys: [hashKey('key-team')], budget }],
+        tenants: [{ id: 'team', keys: [hashKey('key-team')], ...(budget ? { budget } : {}) }],
       },
       'all-in-one',
       { probes: false, clock, observability: { destination: logs } },
@@ -141,6 +141,15 @@ describe('tenant budgets', () => {
     // (prompt + 4000) cents is more than 40 USD: refused; with max_tokens it fits.
     expect(await send(gw.url, 'key-team', { model: 'chat', messages: BODY.messages })).toMatchObject({ status: 429, code: 'budget_exceeded' });
     expect(await send(gw.url, 'key-team', BODY)).toMatchObject({ status: 200 });
+  });
+
+  it('a reloaded config’s budget applies at once, and counts what was spent before it', async () => {
+    const { gw } = await gateway(undefined, new ShiftedClock());
+    expect((await sequential(gw.url, 3)).map((o) => o.status)).toEqual([200, 200, 200]); // 1.65 spent
+    const config = gw.gateway.config;
+    await gw.gateway.reload({ ...config, tenants: config.tenants.map((t) => ({ ...t, budget: { usdPerDay: 3, alertAt: [] } })) });
+    // 1.65 + 1.06 fits in 3, then 2.20 + 1.06 does not.
+    expect((await sequential(gw.url, 2)).map((o) => o.status)).toEqual([200, 429]);
   });
 
   it('a proxy enforces its tenants’ budgets with what its spokes report', async () => {
