@@ -53,8 +53,8 @@ function header(run, quick, only) {
     .join('\n');
 }
 
-function writeDocs({ run, results, targets, quick, only }) {
-  const partial = quick || only.length < 7;
+function writeDocs({ run, results, targets, quick, only, total }) {
+  const partial = quick || only.length < total;
   const analysisFile = join(ROOT, 'bench', 'analysis.md');
   const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8').trim() : '';
   const doc = [

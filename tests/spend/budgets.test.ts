@@ -17,7 +17,7 @@ import { reporting, usage } from './helpers';
 
 /** One cent a token, in and out. */
 const PRICE = { inputPerMTok: 10_000, outputPerMTok: 10_000 };
-const BODY = { model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 100 };
+const BODY = { model: 'chat', messages: [{ role: 'user' as const, content: 'hi' }], max_tokens: 100 };
 const PROMPT = estimatePromptTokens({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
 /** What a request holds: its estimated prompt and its 100-token cap, a cent each. */
 const WORST = (PROMPT + 100) * 0.01;

@@ -22,7 +22,7 @@ import { reporting, usage } from './helpers';
 
 /** One cent a token, in and out. */
 const PRICE = { inputPerMTok: 10_000, outputPerMTok: 10_000 };
-const BODY = { model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 100 };
+const BODY = { model: 'chat', messages: [{ role: 'user' as const, content: 'hi' }], max_tokens: 100 };
 const WORST = (estimatePromptTokens({ model: 'chat', messages: BODY.messages }) + 100) * 0.01;
 const CAP = 10;
 

@@ -45,7 +45,7 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
     const promptTokens = estimatePromptTokens(chat);
     const maxOut = forwarded ? chat.maxOutputTokens : maxOutputTokens(chat);
     const estimatedTokens = promptTokens + (maxOut ?? DEFAULT_OUTPUT_ESTIMATE);
-    await req.admit(estimatedTokens, { promptTokens, maxOutputTokens: maxOut });
+    await req.admit(estimatedTokens, promptTokens, maxOut);
     const checked = forwarded || guardrails.empty ? chat : await guardrails.apply(chat, { model: chat.model, tenant: tenant?.id });
     const routing = req.route(routes, ev.stream, estimatedTokens);
     return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, promptTokens) : jsonAnswer(req, routing, checked);
@@ -80,7 +80,8 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
   const first = await routing.run((route, attempt) => startOn(route, [chat], attempt));
   const ttftMs = gw.now() - routing.started;
   // Each answer that made up the stream is charged at its own route's price (a proxy's spokes report theirs).
-  const outcome: StreamOutcome = { continuations: 0, ...(gw.role === 'proxy' || configPricing(gw.config).priced ? { segments: [] } : {}) };
+  const outcome: StreamOutcome = { continuations: 0 };
+  if (gw.role === 'proxy' || configPricing(gw.config).priced) outcome.segments = [];
   let charged = false;
   const charge = () => {
     if (charged) return;

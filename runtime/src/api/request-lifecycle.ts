@@ -25,7 +25,7 @@ import { assertModelAllowed } from '../tenants/auth';
 import { NO_LIMITS, type TenantPermit } from '../tenants/limiter';
 import type { BudgetHold } from '../tenants/spend-store';
 import type { ApiCall, ApiHandler, ApiReply } from './call';
-import { answerCost, reserveBudget, type SpendEstimate } from './request-spend';
+import { answerCost, reserveBudget } from './request-spend';
 import { clientClosed, deadlineExceeded, failureToError } from './failure-response';
 import { RequestLifetime } from './request-lifetime';
 
@@ -58,8 +58,8 @@ export class ApiRequest {
   private priority: Priority = DEFAULT_PRIORITY;
   /** The logical model asked for. */
   private model = '';
-  /** Its prompt and output cap, as admission saw them. */
-  private size: SpendEstimate | undefined;
+  /** Its prompt estimate, as admission saw it. */
+  private promptTokens = 0;
   /** A budgeted tenant's worst case, held until the request is settled. */
   private hold: BudgetHold | undefined;
   /** What the answers that served it cost (USD), when anything is priced. */
@@ -123,14 +123,16 @@ export class ApiRequest {
 
   /**
    * Counts the request against its tenant's limits (rpm, tpm with `estimatedTokens`,
-   * concurrency) and holds its worst-case cost against the tenant's budget (`size`: its
-   * prompt and output cap; without it, all of `estimatedTokens` counts as input): a 429 past them.
+   * concurrency) and holds its worst-case cost against the tenant's budget: a 429 past
+   * them. `promptTokens` and `maxOutputTokens` (the client's output cap, undefined when it
+   * set none) split the estimate; without them all of it counts as input.
    */
-  async admit(estimatedTokens: number, size?: SpendEstimate): Promise<void> {
+  async admit(estimatedTokens: number, promptTokens?: number, maxOutputTokens?: number): Promise<void> {
     const tenant = this.tenant;
     this.permit = tenant?.limits ? await this.gw.tenantLimits.admit(tenant, estimatedTokens) : NO_LIMITS;
-    this.size = size ?? { promptTokens: estimatedTokens, maxOutputTokens: 0 };
-    const held = reserveBudget(this.gw, tenant, this.model, this.size);
+    const split = promptTokens !== undefined;
+    this.promptTokens = split ? promptTokens : estimatedTokens;
+    const held = reserveBudget(this.gw, tenant, this.model, this.promptTokens, split ? maxOutputTokens : 0);
     if (held) this.hold = await held;
   }
 
@@ -147,9 +149,7 @@ export class ApiRequest {
 
   /** The request on its way to a route, from now on within its deadline (`routing: cost`: cheapest target first for its size). */
   route(routes: ModelRoutes, stream: boolean, estimatedTokens: number): RequestRouting {
-    const size = this.size;
-    const ordered =
-      routes.model.routing === 'cost' && size ? costOrdered(routes, configPricing(this.gw.config).model(this.model), size.promptTokens, estimatedTokens - size.promptTokens) : routes;
+    const ordered = routes.model.routing === 'cost' ? costOrdered(routes, configPricing(this.gw.config).model(this.model), this.promptTokens, estimatedTokens - this.promptTokens) : routes;
     return new RequestRouting(this.gw, this.call, this.event, ordered, stream, estimatedTokens, this.priority);
   }
 

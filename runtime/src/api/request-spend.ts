@@ -15,19 +15,15 @@ import type { BudgetHold } from '../tenants/spend-store';
 /** Output a budget holds for a request that sets no max_tokens (budget.defaultOutputTokens overrides it). */
 export const DEFAULT_BUDGET_OUTPUT_TOKENS = 4096;
 
-/** What admission knows of a request's size. */
-export interface SpendEstimate {
-  promptTokens: number;
-  /** The client's output cap; undefined when it set none. */
-  maxOutputTokens: number | undefined;
-}
-
-/** Holds the request's worst case against its tenant's budget (429 `budget_exceeded` past it); undefined without a budget. */
-export function reserveBudget(gw: Gateway, tenant: TenantConfig | undefined, model: string, size: SpendEstimate): Promise<BudgetHold> | undefined {
+/**
+ * Holds the request's worst case against its tenant's budget (429 `budget_exceeded` past
+ * it); undefined without a budget. `maxOutputTokens`: the client's cap, undefined when it set none.
+ */
+export function reserveBudget(gw: Gateway, tenant: TenantConfig | undefined, model: string, promptTokens: number, maxOutputTokens: number | undefined): Promise<BudgetHold> | undefined {
   const budget = tenant?.budget;
   if (!tenant || !budget) return undefined;
-  const output = size.maxOutputTokens ?? budget.defaultOutputTokens ?? DEFAULT_BUDGET_OUTPUT_TOKENS;
-  const worst = configPricing(gw.config).model(model)?.worstCase(size.promptTokens, output) ?? 0;
+  const output = maxOutputTokens ?? budget.defaultOutputTokens ?? DEFAULT_BUDGET_OUTPUT_TOKENS;
+  const worst = configPricing(gw.config).model(model)?.worstCase(promptTokens, output) ?? 0;
   return gw.spend.reserve(tenant, budget, worst);
 }
 

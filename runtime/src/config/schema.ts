@@ -162,11 +162,14 @@ export const capacitySchema = z
     }),
   );
 
+/** Spend is counted in whole nano-dollars, exact up to 2^53 of them. */
+const usdCap = () => z.number().check(z.positive(), z.lte(9_000_000, 'at most 9000000 (spend is counted in nano-dollars, exact to about $9M)'));
+
 /** Hard caps on what a tenant spends per UTC day and month. */
 export const budgetSchema = z
   .strictObject({
-    usdPerDay: z.optional(z.number().check(z.positive())),
-    usdPerMonth: z.optional(z.number().check(z.positive())),
+    usdPerDay: z.optional(usdCap()),
+    usdPerMonth: z.optional(usdCap()),
     /** Shares of a cap whose crossing is logged and counted once per period. */
     alertAt: z._default(z.array(z.number().check(z.gt(0), z.lte(1))), [0.8]),
     /** Output reserved for a request that sets no max_tokens (its real usage settles it). */
