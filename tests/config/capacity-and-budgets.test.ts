@@ -1,5 +1,6 @@
 /** The config keys of capacity classes, prices, budgets and cost routing: defaults, and errors that name the key path. */
-import { ConfigError, parseConfig } from '../../runtime/src/config/load';
+import { parseConfig } from '../../runtime/src/config/load';
+import { configErrorOf } from '../helpers/config-error';
 
 const HASH = `sha256:${'a'.repeat(64)}`;
 const price = { inputPerMTok: 1, outputPerMTok: 2 };
@@ -11,15 +12,7 @@ const base = {
   ],
 };
 
-function errorOf(doc: unknown): string {
-  try {
-    parseConfig(doc);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = configErrorOf;
 
 describe('capacity, prices, budgets and cost routing in the config', () => {
   it('fills defaults: standard tenants, ordered routing, an 80% alert, no wait', () => {

@@ -1,7 +1,8 @@
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfigFile, parseConfig, parseConfigJson, parseConfigText } from '../../runtime/src/config/load';
+import { loadConfigFile, parseConfig, parseConfigJson, parseConfigText } from '../../runtime/src/config/load';
+import { configErrorOf } from '../helpers/config-error';
 import { loadJsonStartup } from '../../runtime/src/entry/startup-json';
 
 const minimal = {
@@ -9,15 +10,7 @@ const minimal = {
   models: [{ name: 'chat', targets: [{ provider: 'sim', model: 'm' }] }],
 };
 
-function errorOf(doc: unknown): string {
-  try {
-    parseConfig(doc);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = configErrorOf;
 
 describe('config loading', () => {
   it('reads YAML and JSON files with defaults filled in', () => {

@@ -46,6 +46,13 @@ describe('cost order for one request', () => {
   });
 });
 
+/** One openai-compatible provider `id` with one account at `url`, `rpm` when given. */
+const provider = (id: string, url: string, rpm?: number) => ({
+  id,
+  type: 'openai-compatible' as const,
+  accounts: [{ id: 'acct', ...(rpm ? { limits: { '*': { rpm } } } : {}), endpoints: [{ region: 'r', url }] }],
+});
+
 describe('routing: cost end to end', () => {
   let onprem: FakeOpenAI;
   let bedrock: FakeOpenAI;
@@ -55,11 +62,6 @@ describe('routing: cost end to end', () => {
 
   beforeAll(async () => {
     [onprem, bedrock, thirdParty] = await Promise.all([startFakeOpenAI({ latencyMs: 2 }), startFakeOpenAI({ latencyMs: 2 }), startFakeOpenAI({ latencyMs: 2 })]);
-    const provider = (id: string, url: string, rpm?: number) => ({
-      id,
-      type: 'openai-compatible' as const,
-      accounts: [{ id: 'acct', ...(rpm ? { limits: { '*': { rpm } } } : {}), endpoints: [{ region: 'r', url }] }],
-    });
     gw = await startGateway(
       {
         providers: [provider('onprem', onprem.url, 10), provider('bedrock', bedrock.url, 20), provider('openai', thirdParty.url)],
@@ -108,10 +110,7 @@ describe('routing: cost end to end', () => {
   it('moves to the next price while the cheapest is throttled, with no client error', async () => {
     const fresh = await startGateway(
       {
-        providers: [
-          { id: 'onprem', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'r', url: onprem.url }] }] },
-          { id: 'bedrock', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'r', url: bedrock.url }] }] },
-        ],
+        providers: [provider('onprem', onprem.url), provider('bedrock', bedrock.url)],
         models: [
           {
             name: 'chat',

@@ -69,8 +69,9 @@ describe('tenant budgets', () => {
     const clock = new ShiftedClock();
     clock.set('2030-05-17T23:59:30.000Z');
     const { gw } = await gateway({ usdPerDay: 5 }, clock);
-    // At once: each holds 1.06; four fit in 5, the fifth would not.
-    const burst = await sendAll(gw.url, 6);
+    // At once (a slow upstream keeps them all in flight): each holds 1.06; four fit in 5, the fifth would not.
+    upstream.options.latencyMs = 400;
+    const burst = await sendAll(gw.url, 6).finally(() => (upstream.options.latencyMs = 1));
     expect(burst.filter((o) => o.status === 200)).toHaveLength(Math.floor(5 / WORST));
     const held = burst.filter((o) => o.status !== 200);
     // In flight held what was left, not spent: come back in a second.

@@ -11,10 +11,8 @@ import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
 import { LineCapture, parsePrometheus, valueOf } from '../observability/capture';
-import { perMTok, reporting, usage } from './helpers';
+import { perMTok, PRICED_CHAT, reporting, usage } from './helpers';
 
-const CHEAP = { inputPerMTok: 1, outputPerMTok: 2, cachedInputPerMTok: 0.5 };
-const DEAR = { inputPerMTok: 10, outputPerMTok: 30 };
 const MESSAGES = [{ role: 'user' as const, content: 'Tell me something.' }];
 
 describe('what each answer cost', () => {
@@ -34,15 +32,7 @@ describe('what each answer cost', () => {
           { id: 'cheap', type: 'openai-compatible', accounts: [{ id: 'x', endpoints: [{ region: 'r', url: a.url }] }] },
           { id: 'dear', type: 'openai-compatible', accounts: [{ id: 'y', endpoints: [{ region: 'r', url: b.url }] }] },
         ],
-        models: [
-          {
-            name: 'chat',
-            targets: [
-              { provider: 'cheap', model: 'small', price: CHEAP },
-              { provider: 'dear', model: 'large', price: DEAR },
-            ],
-          },
-        ],
+        models: [PRICED_CHAT],
         tenants: [{ id: 'team', keys: [hashKey('key-team')] }],
         observability: { emf: true },
       },

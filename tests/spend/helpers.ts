@@ -27,3 +27,14 @@ export function reporting(u: FixedUsage): Pick<FakeOpenAIOptions, 'editCompletio
 
 /** USD per million tokens, as in config. */
 export const perMTok = (n: number) => n / 1e6;
+
+/** Two targets of one logical model `chat`: providers `cheap` and `dear`. */
+export const CHEAP = { inputPerMTok: 1, outputPerMTok: 2, cachedInputPerMTok: 0.5 };
+export const DEAR = { inputPerMTok: 10, outputPerMTok: 30 };
+export const PRICED_CHAT = {
+  name: 'chat',
+  targets: [
+    { provider: 'cheap', model: 'small', price: CHEAP },
+    { provider: 'dear', model: 'large', price: DEAR },
+  ],
+};

@@ -111,7 +111,9 @@ describe('budgets shared by two instances through Redis', () => {
   it('Redis paused: each instance admits within its share of what was left, and adds its spend when Redis answers again', async () => {
     upstream.options.editCompletion = reporting(usage(5, 50)).editCompletion;
     await instances(300);
-    expect(ok(await oneByOne(2, () => gws[0]))).toBe(2); // 1.10 shared before Redis goes
+    expect(ok(await oneByOne(2, () => gws[0]))).toBe(2);
+    // 1.10 in Redis (settled after the answers) before Redis goes.
+    expect(await until(async () => Math.abs((await sharedSpend()) - 1.1) < 1e-9)).toBe(true);
     redis.pause();
     try {
       // Instance 0 alone: its share is (10 - 1.10) / 2 = 4.45, so 1.05 held fits while it has spent <= 3.40 here.

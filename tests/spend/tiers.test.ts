@@ -11,10 +11,8 @@ import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
 import { LineCapture, parsePrometheus, sumOf } from '../observability/capture';
-import { perMTok, reporting, usage } from './helpers';
+import { CHEAP, perMTok, PRICED_CHAT, reporting, usage } from './helpers';
 
-const CHEAP = { inputPerMTok: 1, outputPerMTok: 2 };
-const DEAR = { inputPerMTok: 10, outputPerMTok: 30 };
 const MESSAGES = [{ role: 'user' as const, content: 'Hello there.' }];
 const COST = 300 * perMTok(1) + 50 * perMTok(2);
 
@@ -41,15 +39,7 @@ describe('proxy and spoke charge a request once', () => {
       {
         spokes: [{ id: 'spoke-1', url: spoke.url }],
         // The spokes' targets and prices, as the proxy knows them (its bound when a spoke says nothing).
-        models: [
-          {
-            name: 'chat',
-            targets: [
-              { provider: 'cheap', model: 'small', price: CHEAP },
-              { provider: 'dear', model: 'large', price: DEAR },
-            ],
-          },
-        ],
+        models: [PRICED_CHAT],
         tenants: [{ id: 'team', keys: [hashKey('key-team')] }],
       },
       'proxy',
@@ -109,15 +99,7 @@ describe('proxy and spoke charge a request once', () => {
     const gw = await startGateway(
       {
         spokes: [{ id: 'old-spoke', url: named.origin }],
-        models: [
-          {
-            name: 'chat',
-            targets: [
-              { provider: 'cheap', model: 'small', price: CHEAP },
-              { provider: 'dear', model: 'large', price: DEAR },
-            ],
-          },
-        ],
+        models: [PRICED_CHAT],
       },
       'proxy',
       { probes: false, observability: { destination: logs } },

@@ -13,8 +13,30 @@
  * reservation, so a late reconcile cannot touch someone else's entry.
  */
 
+/**
+ * Lua: drops the members of sorted set \`z\` scored up to \`cutoff\` and their fields in hash
+ * \`h\` (in chunks: unpack() has a limit); returns the sum of the values they held. Expired
+ * quota reservations here, expired budget holds in tenants/spend-scripts.ts.
+ */
+export const LUA_DROP_EXPIRED = `
+local function dropExpired(z, h, cutoff)
+  local old = redis.call('ZRANGEBYSCORE', z, '-inf', cutoff)
+  if #old == 0 then return 0 end
+  local freed = 0
+  for i = 1, #old, 500 do
+    local chunk = {}
+    for j = i, math.min(i + 499, #old) do chunk[#chunk + 1] = old[j] end
+    local values = redis.call('HMGET', h, unpack(chunk))
+    for k = 1, #values do freed = freed + (tonumber(values[k]) or 0) end
+    redis.call('HDEL', h, unpack(chunk))
+  end
+  redis.call('ZREMRANGEBYSCORE', z, '-inf', cutoff)
+  return freed
+end
+`;
+
 /** Shared head: the time, the window and the helpers. ARGV[1] now|'' ARGV[2] window ARGV[3] ttl. */
-const PRELUDE = `
+const PRELUDE = `${LUA_DROP_EXPIRED}
 local now
 if ARGV[1] ~= '' then
   now = tonumber(ARGV[1])
@@ -28,20 +50,8 @@ local function int(n) return string.format('%d', n) end
 
 -- Drops reservations that left the window; returns the live request count and token sum.
 local function trim(w, t, m)
-  local cutoff = int(now - WINDOW)
-  local old = redis.call('ZRANGEBYSCORE', w, '-inf', cutoff)
-  if #old > 0 then
-    local freed = 0
-    for i = 1, #old, 500 do
-      local chunk = {}
-      for j = i, math.min(i + 499, #old) do chunk[#chunk + 1] = old[j] end
-      local toks = redis.call('HMGET', t, unpack(chunk))
-      for k = 1, #toks do freed = freed + (tonumber(toks[k]) or 0) end
-      redis.call('HDEL', t, unpack(chunk))
-    end
-    redis.call('ZREMRANGEBYSCORE', w, '-inf', cutoff)
-    redis.call('HINCRBY', m, 'sum', -freed)
-  end
+  local freed = dropExpired(w, t, int(now - WINDOW))
+  if freed ~= 0 then redis.call('HINCRBY', m, 'sum', -freed) end
   local count = redis.call('ZCARD', w)
   if count == 0 then
     -- Nothing live: start the total from zero so no drift can survive an idle minute.

@@ -8,27 +8,17 @@
  *   hh  HASH  hold id -> amount, sum, seq
  * A hold whose request never settled (its instance died) expires after the request deadline.
  */
+import { LUA_DROP_EXPIRED } from '../quota/redis-scripts';
 
 /** Shared head: the caller's time, and a whole-number formatter. */
-const PRELUDE = `
+const PRELUDE = `${LUA_DROP_EXPIRED}
 local now = tonumber(ARGV[1])
 local function int(n) return string.format('%d', n) end
 
 -- Drops expired holds; returns what is still held.
 local function held(hz, hh)
-  local old = redis.call('ZRANGEBYSCORE', hz, '-inf', int(now))
-  if #old > 0 then
-    local freed = 0
-    for i = 1, #old, 500 do
-      local chunk = {}
-      for j = i, math.min(i + 499, #old) do chunk[#chunk + 1] = old[j] end
-      local v = redis.call('HMGET', hh, unpack(chunk))
-      for k = 1, #v do freed = freed + (tonumber(v[k]) or 0) end
-      redis.call('HDEL', hh, unpack(chunk))
-    end
-    redis.call('ZREMRANGEBYSCORE', hz, '-inf', int(now))
-    redis.call('HINCRBY', hh, 'sum', -freed)
-  end
+  local freed = dropExpired(hz, hh, int(now))
+  if freed ~= 0 then redis.call('HINCRBY', hh, 'sum', -freed) end
   return tonumber(redis.call('HGET', hh, 'sum')) or 0
 end
 
