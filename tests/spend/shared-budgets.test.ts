@@ -18,6 +18,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { healthOf, startGateway, type TestGateway } from '../helpers/gateway';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { until } from '../helpers/until';
+import { LineCapture } from '../observability/capture';
 import { reporting, usage } from './helpers';
 
 /** One cent a token, in and out. */
@@ -51,15 +52,20 @@ describe('budgets shared by two instances through Redis', () => {
   });
 
   /** Two instances; `commandTimeoutMs` long enough that a loaded machine does not push them into their local fallback. */
-  async function instances(commandTimeoutMs = 5_000) {
+  async function instances(commandTimeoutMs = 5_000, logs: LineCapture[] = []) {
     const config: GatewayConfigInput = {
       providers: [{ id: 'oa', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'r', url: upstream.url }] }] }],
       models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'm', price: PRICE }] }],
-      tenants: [{ id: 'team', keys: [hashKey('key-team')], budget: { usdPerDay: CAP } }],
+      tenants: [{ id: 'team', keys: [hashKey('key-team')], budget: { usdPerDay: CAP, alertAt: [0.25, 0.5] } }],
       state: { redis: redis.url },
     };
-    const one = () => startGateway(config, 'all-in-one', { probes: false, quota: createQuotaStore(parseConfig(config), systemClock, { commandTimeoutMs, heartbeatMs: 200 }) });
-    gws = [await one(), await one()];
+    const one = (destination?: LineCapture) =>
+      startGateway(config, 'all-in-one', {
+        probes: false,
+        quota: createQuotaStore(parseConfig(config), systemClock, { commandTimeoutMs, heartbeatMs: 200 }),
+        ...(destination ? { observability: { destination } } : {}),
+      });
+    gws = [await one(logs[0]), await one(logs[1])];
     // Each instance knows the other (the share while Redis is away).
     await until(() => gws.every((g) => g.gateway.quota.health?.().instances === 2), 5_000);
   }
@@ -106,6 +112,24 @@ describe('budgets shared by two instances through Redis', () => {
     // and each can cost at most what it used beyond its hold.
     expect(spent).toBeLessThanOrEqual(CAP + Math.floor(CAP / WORST) * (1.2 - WORST) + 1e-9);
     expect(more.at(-1)).toMatchObject({ status: 429, code: 'budget_exceeded' });
+  });
+
+  it('alerts once per threshold across both instances', async () => {
+    upstream.options.editCompletion = reporting(usage(5, 50)).editCompletion;
+    const logs = [new LineCapture(), new LineCapture()];
+    await instances(5_000, logs);
+    // 55 cents each: 25% of 10 after 5 requests, 50% after 10; both instances cross them.
+    await burst(8);
+    await oneByOne(6);
+    const alerts = () => logs.flatMap((l) => l.records().filter((r) => r.msg === 'tenant budget alert'));
+    expect(await until(() => alerts().length >= 2)).toBe(true);
+    expect(
+      alerts()
+        .map((a) => a.threshold)
+        .sort(),
+    ).toEqual([0.25, 0.5]);
+    // Each once, by whichever instance settled the crossing.
+    expect(alerts().every((a) => a.period === 'day' && a.capUsd === CAP)).toBe(true);
   });
 
   it('Redis paused: each instance admits within its share of what was left, and adds its spend when Redis answers again', async () => {

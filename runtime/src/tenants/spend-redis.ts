@@ -23,10 +23,15 @@ export interface SharedTotals {
 
 export type SharedReserve = ({ ok: true; holdId: string } | { ok: false; dayOver: number; monthOver: number }) & SharedTotals & { held: number };
 
+/** Thresholds `from + 1 .. to` (1-based, ascending) newly crossed by this settle: each is reported to one caller only. */
+export interface Crossed {
+  from: number;
+  to: number;
+}
+
 export interface SharedSettle extends SharedTotals {
-  /** How many thresholds the day's and the month's spend newly crossed (0: none; reported by one caller only). */
-  dayCrossed: number;
-  monthCrossed: number;
+  dayCrossed: Crossed;
+  monthCrossed: Crossed;
 }
 
 export class RedisSpend {
@@ -70,8 +75,8 @@ export class RedisSpend {
         thresholds.month.join(','),
       ]),
     );
-    const [d, m, dayCrossed, monthCrossed] = numbers(reply);
-    return { day: d, month: m, dayCrossed, monthCrossed };
+    const [d, m, dayFrom, dayTo, monthFrom, monthTo] = numbers(reply);
+    return { day: d, month: m, dayCrossed: { from: dayFrom, to: dayTo }, monthCrossed: { from: monthFrom, to: monthTo } };
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Lua for tenant spend and budgets in Redis, kept as strings so that bundles carry them.
- * Amounts are whole nano-dollars (1e-9 USD): exact sums, no float drift. The keys of one
+ * Amounts are whole nano-dollars (1e-9 USD): exact sums, no float drift (written with
+ * int(): Lua would print a large number in exponent form, which HINCRBY refuses). The keys of one
  * tenant share a hash tag (one cluster slot):
  *   d   HASH  spent, alerted          the UTC day's spend; how many alert thresholds were reported
  *   m   HASH  spent, alerted          the UTC month's
@@ -18,16 +19,17 @@ local function int(n) return string.format('%d', n) end
 -- Drops expired holds; returns what is still held.
 local function held(hz, hh)
   local freed = dropExpired(hz, hh, int(now))
-  if freed ~= 0 then redis.call('HINCRBY', hh, 'sum', -freed) end
+  if freed ~= 0 then redis.call('HINCRBY', hh, 'sum', int(-freed)) end
   return tonumber(redis.call('HGET', hh, 'sum')) or 0
 end
 
--- Adds 'amount' to a period's spend; returns the new spend and how many thresholds it
--- newly crossed (0 when none: each threshold is reported once per period, by one caller).
+-- Adds 'amount' to a period's spend; returns the new spend and the thresholds it newly
+-- crossed, as (from, to]: how many had been reported, how many are crossed now (equal when
+-- none is new; each threshold is reported once per period, by one caller).
 local function spend(key, amount, ttl, thresholds)
-  local spent = redis.call('HINCRBY', key, 'spent', amount)
+  local spent = redis.call('HINCRBY', key, 'spent', int(amount))
   redis.call('PEXPIRE', key, ttl)
-  if thresholds == '' then return spent, 0 end
+  if thresholds == '' then return spent, 0, 0 end
   local crossed = 0
   for t in string.gmatch(thresholds, '[^,]+') do
     if spent >= tonumber(t) then crossed = crossed + 1 end
@@ -35,9 +37,9 @@ local function spend(key, amount, ttl, thresholds)
   local alerted = tonumber(redis.call('HGET', key, 'alerted')) or 0
   if crossed > alerted then
     redis.call('HSET', key, 'alerted', crossed)
-    return spent, crossed
+    return spent, alerted, crossed
   end
-  return spent, 0
+  return spent, alerted, alerted
 end
 `;
 
@@ -64,7 +66,7 @@ if dover > 0 or mover > 0 then return {0, dover, mover, ds, ms, h} end
 local id = redis.call('HINCRBY', hh, 'seq', 1)
 redis.call('ZADD', hz, ARGV[5], id)
 redis.call('HSET', hh, id, int(worst))
-redis.call('HINCRBY', hh, 'sum', worst)
+redis.call('HINCRBY', hh, 'sum', int(worst))
 redis.call('PEXPIRE', hz, tonumber(ARGV[6]))
 redis.call('PEXPIRE', hh, tonumber(ARGV[6]))
 return {1, id, ds, ms, h + worst}
@@ -74,7 +76,7 @@ return {1, id, ds, ms, h + worst}
  * KEYS d m hz hh; ARGV now holdId|'' amount dayTtl monthTtl dayThresholds monthThresholds.
  * Frees the hold (if still there) and adds `amount` to the day's and the month's spend.
  * Thresholds: comma-separated amounts, '' for none. Returns {daySpent, monthSpent,
- * dayCrossed, monthCrossed}.
+ * dayFrom, dayTo, monthFrom, monthTo}: thresholds from+1..to were newly crossed here.
  */
 export const BUDGET_SETTLE_LUA = `${PRELUDE}
 local d, m, hz, hh = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -84,11 +86,11 @@ if id ~= '' then
   if v then
     redis.call('HDEL', hh, id)
     redis.call('ZREM', hz, id)
-    redis.call('HINCRBY', hh, 'sum', -tonumber(v))
+    redis.call('HINCRBY', hh, 'sum', int(-tonumber(v)))
   end
 end
 local amount = tonumber(ARGV[3])
-local ds, dx = spend(d, amount, tonumber(ARGV[4]), ARGV[6])
-local ms, mx = spend(m, amount, tonumber(ARGV[5]), ARGV[7])
-return {ds, ms, dx, mx}
+local ds, dfrom, dto = spend(d, amount, tonumber(ARGV[4]), ARGV[6])
+local ms, mfrom, mto = spend(m, amount, tonumber(ARGV[5]), ARGV[7])
+return {ds, ms, dfrom, dto, mfrom, mto}
 `;

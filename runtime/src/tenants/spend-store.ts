@@ -196,8 +196,8 @@ export class SpendStore {
         (r) => {
           st.add(p, amount, st.mine);
           st.seen(p, r.day, r.month);
-          if (r.dayCrossed) this.alert(tenantId, budget, p, 'day', r.dayCrossed, st);
-          if (r.monthCrossed) this.alert(tenantId, budget, p, 'month', r.monthCrossed, st);
+          if (r.dayCrossed.to > r.dayCrossed.from) this.alert(tenantId, budget, p, 'day', r.dayCrossed.to, st, r.dayCrossed.from);
+          if (r.monthCrossed.to > r.monthCrossed.from) this.alert(tenantId, budget, p, 'month', r.monthCrossed.to, st, r.monthCrossed.from);
         },
         () => this.keepLocal(tenantId, budget, p, amount, st),
       );
@@ -309,15 +309,18 @@ export class SpendStore {
     return this.flushing;
   }
 
-  /** Reports each threshold of `period` up to `level` not reported yet (a new period starts over). */
-  private alert(tenant: string, budget: BudgetConfig, p: SpendPeriods, period: Period, level: number, st: TenantSpend): void {
+  /**
+   * Reports each threshold of `period` up to `level` not reported yet, here or (`reported`:
+   * how many Redis says were reported) by another instance; a new period starts over.
+   */
+  private alert(tenant: string, budget: BudgetConfig, p: SpendPeriods, period: Period, level: number, st: TenantSpend, reported = 0): void {
     const id = period === 'day' ? p.day : p.month;
     const a = st.alerted;
     if (a[period] !== id) {
       a[period] = id;
       a[`${period}Level`] = 0;
     }
-    const from = a[`${period}Level`];
+    const from = Math.max(a[`${period}Level`], reported);
     if (level <= from) return;
     a[`${period}Level`] = level;
     const cap = (period === 'day' ? budget.usdPerDay : budget.usdPerMonth)!;
