@@ -15,6 +15,7 @@ import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { until } from '../helpers/until';
 import { LineCapture } from '../observability/capture';
 import { classTenants, count, flood, KEYS, send } from './helpers';
+import { LOOPBACK_OPERATORS } from '../helpers/operators';
 
 const RPM = 50;
 
@@ -43,6 +44,7 @@ describe('capacity classes on two instances sharing Redis', () => {
       providers: [{ id: 'oa', type: 'openai-compatible' as const, accounts: [{ id: 'acct', limits: { '*': { rpm: RPM } }, endpoints: [{ region: 'r', url: upstream.url }] }] }],
       models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'm' }] }],
       tenants: classTenants(),
+      operators: LOOPBACK_OPERATORS,
       capacity: { criticalReserve: 0.2, batchCeiling: 0.6 },
       state: { redis: redis.url },
     };

@@ -59,6 +59,12 @@ describe('capacity classes: waiting, tiers, open gateways', () => {
     // It waited for the window (without waiting it would have been a 429 at once).
     expect(performance.now() - t0).toBeGreaterThan(200);
 
+    // The class's wait is its own: a gateway that waits out no provider Retry-After still waits for it.
+    const noRetryAfterWaits = await filled({ failover: { maxRetryAfterMs: 0 } });
+    const t2 = performance.now();
+    expect(await send(noRetryAfterWaits.url, KEYS.standard)).toMatchObject({ status: 200 });
+    expect(performance.now() - t2).toBeGreaterThan(200);
+
     // A 1.5 s deadline leaves no room to wait 1.2 s: refused at once, with when to come back.
     const impatient = await filled({ server: { requestTimeoutMs: 1_500 } });
     const t1 = performance.now();

@@ -22,7 +22,7 @@ describe('config loading', () => {
     writeFileSync(join(dir, 'c.json'), JSON.stringify(minimal));
     for (const f of ['c.yaml', 'c.json']) {
       const cfg = loadConfigFile(join(dir, f));
-      expect(cfg.server).toEqual({ port: 8080, host: '127.0.0.1', maxBodyBytes: 1048576, requestTimeoutMs: 120000 });
+      expect(cfg.server).toEqual({ port: 8080, host: '127.0.0.1', maxBodyBytes: 33554432, requestTimeoutMs: 120000 });
       expect(cfg.providers[0].accounts[0].endpoints[0]).toMatchObject({ region: 'r', latencyMs: 50, failureRate: 0 });
     }
   });
@@ -35,6 +35,10 @@ describe('config loading', () => {
     );
     expect(errorOf({ ...minimal, bogus: 1 })).toMatch(/\(root\): .*bogus/);
     expect(errorOf({ ...minimal, tenants: [{ id: 't', keys: ['plaintext-key'] }] })).toMatch(/tenants\.0\.keys\.0: "sha256:"/);
+    expect(errorOf({ ...minimal, failover: { hedging: { share: 1.5 } } })).toMatch(/failover\.hedging\.share: /);
+    expect(errorOf({ ...minimal, failover: { adaptiveTimeouts: { percentile: 1 } } })).toMatch(/failover\.adaptiveTimeouts\.percentile: /);
+    expect(errorOf({ ...minimal, models: [{ ...minimal.models[0], failover: { maxRetryAfterMs: -1 } }] })).toMatch(/models\.0\.failover\.maxRetryAfterMs: /);
+    expect(errorOf({ ...minimal, models: [{ ...minimal.models[0], failover: { hedge: true } }] })).toMatch(/models\.0\.failover: .*hedge/);
   });
 
   it('gives simulated endpoints their behaviour and no other kind any of it', () => {

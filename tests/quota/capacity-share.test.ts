@@ -14,8 +14,8 @@ import type { Admission, QuotaStore } from '../../runtime/src/quota/store';
 import { ManualClock } from '../helpers/manual-clock';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 
-const BATCH = 0.6;
-const STANDARD = 0.8;
+const BATCH = { share: 0.6 };
+const STANDARD = { share: 0.8 };
 
 describe('class shares', () => {
   it('are whole requests and tokens, rounded down, and default the batch ceiling to the standard share', () => {
@@ -70,7 +70,7 @@ function behavesByClass(name: string, make: () => { store: QuotaStore; clock: Ma
 
     it('leaves a route without limits unreserved', async () => {
       const { store } = make();
-      for (let i = 0; i < 20; i++) expect(await store.reserve('free', {}, 10, 0.1)).toMatchObject({ ok: true });
+      for (let i = 0; i < 20; i++) expect(await store.reserve('free', {}, 10, { share: 0.1 })).toMatchObject({ ok: true });
     });
   });
 }

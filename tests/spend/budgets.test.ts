@@ -14,6 +14,7 @@ import { until } from '../helpers/until';
 import { LineCapture, parsePrometheus, valueOf } from '../observability/capture';
 import { send, type Outcome } from '../capacity/helpers';
 import { reporting, usage } from './helpers';
+import { LOOPBACK_OPERATORS } from '../helpers/operators';
 
 /** One cent a token, in and out. */
 const PRICE = { inputPerMTok: 10_000, outputPerMTok: 10_000 };
@@ -51,6 +52,7 @@ describe('tenant budgets', () => {
         providers: [{ id: 'oa', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'r', url: upstream.url }] }] }],
         models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'm', price: PRICE }] }],
         tenants: [{ id: 'team', keys: [hashKey('key-team')], ...(budget ? { budget } : {}) }],
+        operators: LOOPBACK_OPERATORS,
       },
       'all-in-one',
       { probes: false, clock, observability: { destination: logs } },
@@ -169,6 +171,7 @@ describe('tenant budgets', () => {
         // The bound: the most a spoke's target could charge.
         models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat', price: PRICE }] }],
         tenants: [{ id: 'team', keys: [hashKey('key-team')], budget: { usdPerDay: 3 } }],
+        operators: LOOPBACK_OPERATORS,
       },
       'proxy',
       { probes: false },

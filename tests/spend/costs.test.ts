@@ -12,6 +12,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
 import { LineCapture, parsePrometheus, valueOf } from '../observability/capture';
 import { perMTok, PRICED_CHAT, reporting, usage } from './helpers';
+import { LOOPBACK_OPERATORS } from '../helpers/operators';
 
 const MESSAGES = [{ role: 'user' as const, content: 'Tell me something.' }];
 
@@ -34,6 +35,7 @@ describe('what each answer cost', () => {
         ],
         models: [PRICED_CHAT],
         tenants: [{ id: 'team', keys: [hashKey('key-team')] }],
+        operators: LOOPBACK_OPERATORS,
         observability: { emf: true },
       },
       'all-in-one',

@@ -12,6 +12,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
 import { LineCapture, parsePrometheus, sumOf } from '../observability/capture';
 import { CHEAP, perMTok, PRICED_CHAT, reporting, usage } from './helpers';
+import { LOOPBACK_OPERATORS } from '../helpers/operators';
 
 const MESSAGES = [{ role: 'user' as const, content: 'Hello there.' }];
 const COST = 300 * perMTok(1) + 50 * perMTok(2);
@@ -41,6 +42,7 @@ describe('proxy and spoke charge a request once', () => {
         // The spokes' targets and prices, as the proxy knows them (its bound when a spoke says nothing).
         models: [PRICED_CHAT],
         tenants: [{ id: 'team', keys: [hashKey('key-team')] }],
+        operators: LOOPBACK_OPERATORS,
       },
       'proxy',
       { probes: false, observability: { destination: proxyLogs } },

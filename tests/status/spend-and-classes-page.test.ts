@@ -9,6 +9,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { launchBrowser, type TestBrowser } from '../helpers/browser';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { reporting, usage } from '../spend/helpers';
+import { LOOPBACK_OPERATORS } from '../helpers/operators';
 
 describe('GET /status with classes and budgets, in headless Chromium', () => {
   let browser: TestBrowser;
@@ -28,6 +29,7 @@ describe('GET /status with classes and budgets, in headless Chromium', () => {
           { id: 'nightly', keys: [hashKey('key-batch')], priority: 'batch' },
         ],
         capacity: { criticalReserve: 0.3, batchCeiling: 0.4 },
+        operators: LOOPBACK_OPERATORS,
       },
       'all-in-one',
       { probes: false },

@@ -4,7 +4,8 @@
  * lifecycle (request-lifecycle.ts), answered as JSON or as an SSE stream. Provider wire
  * formats never reach this file.
  */
-import { maxOutputTokens, type ChatRequest } from '../core/chat-request';
+import type { ValidateFunction } from 'ajv';
+import { maxOutputTokens, strictSchemaOf, type ChatRequest } from '../core/chat-request';
 import type { ForwardedChat } from '../core/forwarded-chat';
 import { COST_HEADER, USAGE_COST_FIELD, USAGE_HEADER } from '../core/gateway-headers';
 import type { ChatCompletionChunk } from '../core/openai-types';
@@ -20,7 +21,9 @@ import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions, type SseFraming } 
 import { startStream, type StartedStream } from '../stream/started-stream';
 import { SENT, type ApiCall, type ApiHandler, type ApiReply } from './call';
 import { forwardedChat } from './forwarded-chat';
+import { checkImages } from './image-check';
 import { apiHandler, type ApiRequest, type RequestRouting } from './request-lifecycle';
+import { checkCompletion, heldStream, schemaValidator } from './strict-output';
 import { parseChatBody } from './validate-chat';
 
 /** Output reserved for admission when the client sets no max_tokens; usage corrects it after. */
@@ -42,18 +45,29 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
     if (gw.config.observability.logContent) ev.content = { prompt: chat.messages };
     const routes = await req.routesFor(chat.model);
     const forwarded = 'forwarded' in chat;
+    // A proxy's routes are spokes: they check images against their targets and validate strict answers.
+    const spokes = gw.role === 'proxy';
+    const cannotServe = forwarded ? undefined : checkImages(chat, routes, spokes);
+    const strict = forwarded ? undefined : strictSchemaOf(chat);
+    const validate = strict && !spokes ? schemaValidator(strict) : undefined;
     const promptTokens = estimatePromptTokens(chat);
     const maxOut = forwarded ? chat.maxOutputTokens : maxOutputTokens(chat);
     const estimatedTokens = promptTokens + (maxOut ?? DEFAULT_OUTPUT_ESTIMATE);
     await req.admit(estimatedTokens, promptTokens, maxOut);
     const checked = forwarded || guardrails.empty ? chat : await guardrails.apply(chat, { model: chat.model, tenant: tenant?.id });
-    const routing = req.route(routes, ev.stream, estimatedTokens);
-    return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, promptTokens) : jsonAnswer(req, routing, checked);
+    // A strict stream is held until it validated (here or in the spoke): its first chunk comes with its last.
+    const held = ev.stream && (forwarded ? chat.heldStream === true : strict !== undefined);
+    const routing = req.route(routes, ev.stream, estimatedTokens, { cannotServe, heldStream: held });
+    return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, promptTokens, validate) : jsonAnswer(req, routing, checked, validate);
   });
 }
 
-async function jsonAnswer(req: ApiRequest, routing: RequestRouting, chat: Chat): Promise<ApiReply> {
-  const answer = await routing.run((route, attempt) => completeOn(routing.adapterFor(route), route, chat, routing.options(attempt)));
+async function jsonAnswer(req: ApiRequest, routing: RequestRouting, chat: Chat, validate: ValidateFunction | undefined): Promise<ApiReply> {
+  const answer = await routing.run(async (route, attempt) => {
+    const result = await completeOn(routing.adapterFor(route), route, chat, routing.options(attempt));
+    if (validate) checkCompletion(result.completion, validate);
+    return result;
+  });
   routing.life.end();
   const { completion, body } = answer.value;
   answer.settle(completion.usage.total_tokens);
@@ -70,13 +84,22 @@ async function jsonAnswer(req: ApiRequest, routing: RequestRouting, chat: Chat):
   return { kind: 'json', status: 200, headers, body: body ?? JSON.stringify(completion) };
 }
 
-async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: RequestRouting, chat: Chat, text: string, promptTokens: number): Promise<ApiReply> {
+async function streamAnswer(
+  gw: Gateway,
+  req: ApiRequest,
+  c: ApiCall,
+  routing: RequestRouting,
+  chat: Chat,
+  text: string,
+  promptTokens: number,
+  validate: ValidateFunction | undefined,
+): Promise<ApiReply> {
   const ev = req.event;
   const life = routing.life;
   // Continuations are built from the request validated in full (the proxy validates it only then).
   const validated = 'forwarded' in chat ? () => parseChatBody(text, gw.requestCheck) : () => chat;
   const startOn = (route: Route, requests: Chat[], attempt: CancelSource) =>
-    startFirstAccepted(routing.adapterFor(route), route, requests, routing.options(attempt), (reason) => attempt.abort(reason));
+    startFirstAccepted(routing.adapterFor(route), route, requests, routing.options(attempt), (reason) => attempt.abort(reason), validate);
   const first = await routing.run((route, attempt) => startOn(route, [chat], attempt));
   const ttftMs = gw.now() - routing.started;
   // Each answer that made up the stream is charged at its own route's price (a proxy's spokes report theirs).
@@ -116,7 +139,7 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
         ttftMs,
         continuations: outcome.continuations,
         content: ev.content && { ...ev.content, answer: outcome.text },
-        ...(life.clientLeft ? { errorCode: 'client_closed' } : err ? { errorCode: 'stream_interrupted' } : {}),
+        ...(life.clientLeft ? { errorCode: 'client_closed' } : err ? { errorCode: life.deadlinePassed ? 'deadline_exceeded' : 'stream_interrupted' } : {}),
       });
     },
   };
@@ -154,11 +177,22 @@ function streamOn(adapter: ProviderAdapter, route: Route, chat: Chat, opts: Call
   return adapter.forwardStream ? adapter.forwardStream(route, chat, opts) : adapter.stream(route, parseChatBody(chat.body), opts);
 }
 
-/** Tries the requests in order on one route; a refusal of the first (e.g. prefill) falls to the next. */
-async function startFirstAccepted(adapter: ProviderAdapter, route: Route, requests: Chat[], opts: CallOptions, abort: (reason: unknown) => void): Promise<StartedStream> {
+/**
+ * Tries the requests in order on one route; a refusal of the first (e.g. prefill) falls
+ * to the next. With `validate` (strict), the answer is held and checked before it starts.
+ */
+async function startFirstAccepted(
+  adapter: ProviderAdapter,
+  route: Route,
+  requests: Chat[],
+  opts: CallOptions,
+  abort: (reason: unknown) => void,
+  validate: ValidateFunction | undefined,
+): Promise<StartedStream> {
   for (let i = 0; ; i++) {
     try {
-      return await startStream(streamOn(adapter, route, requests[i], opts), abort);
+      const started = streamOn(adapter, route, requests[i], opts);
+      return await startStream(validate ? started.then((result) => heldStream(result, validate)) : started, abort);
     } catch (err) {
       if (i + 1 < requests.length && err instanceof ProviderError && err.failure === 'refused') continue;
       throw err;

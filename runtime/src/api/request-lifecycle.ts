@@ -7,7 +7,7 @@
  * its answer went out. An endpoint supplies only its body and its answer.
  */
 import type { TenantConfig } from '../config/schema';
-import { sentAttempts, type AttemptRecord } from '../core/attempt';
+import { AttemptCancel, sentAttempts, type AttemptRecord } from '../core/attempt';
 import type { CancelSource } from '../core/cancellation';
 import { GatewayError, notFound } from '../core/gateway-error';
 import { ATTEMPTS_HEADER, COST_REPORT, COST_REPORT_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
@@ -148,9 +148,9 @@ export class ApiRequest {
   }
 
   /** The request on its way to a route, from now on within its deadline (`routing: cost`: cheapest target first for its size). */
-  route(routes: ModelRoutes, stream: boolean, estimatedTokens: number): RequestRouting {
+  route(routes: ModelRoutes, stream: boolean, estimatedTokens: number, more: RoutingOptions = {}): RequestRouting {
     const ordered = routes.model.routing === 'cost' ? costOrdered(routes, configPricing(this.gw.config).model(this.model), this.promptTokens, estimatedTokens - this.promptTokens) : routes;
-    return new RequestRouting(this.gw, this.call, this.event, ordered, stream, estimatedTokens, this.priority);
+    return new RequestRouting(this.gw, this.call, this.event, ordered, stream, estimatedTokens, this.priority, more);
   }
 
   /** A spoke asked by its proxy to report what it served cost (in the answer's usage). */
@@ -192,6 +192,13 @@ export class ApiRequest {
   }
 }
 
+export interface RoutingOptions {
+  /** Routes that cannot take the request (its images), passed over. */
+  cannotServe?: RoutedRequest['cannotServe'];
+  /** A stream whose whole answer comes before its first chunk (held for validation): its first chunk may take as long as a whole answer. */
+  heldStream?: boolean;
+}
+
 /** A request on its way to a route: its lifetime (deadline, client gone), what the executor routes, and each attempt's call options. */
 export class RequestRouting {
   /** When routing began (time to first token counts from here). */
@@ -209,12 +216,15 @@ export class RequestRouting {
     stream: boolean,
     estimatedTokens: number,
     priority: Priority,
+    more: RoutingOptions,
   ) {
     this.started = gw.now();
     const deadlineMs = gw.config.server.requestTimeoutMs;
     // Node server: the response tells when the client leaves; elsewhere (Lambda) the request signal.
     this.life = new RequestLifetime(call.outgoing ?? call.signal, deadlineMs);
-    this.routed = { routes, stream, estimatedTokens, deadline: this.started + deadlineMs, cancel: this.life, timeouts: routes.timeouts };
+    const timeouts = more.heldStream ? { ...routes.timeouts, firstByteMs: routes.timeouts.completeMs } : routes.timeouts;
+    this.routed = { routes, stream, estimatedTokens, deadline: this.started + deadlineMs, cancel: this.life, timeouts };
+    if (more.cannotServe) this.routed.cannotServe = more.cannotServe;
     const cls = configClasses(gw.config)?.[priority];
     if (cls && cls.share < 1) this.routed.capacity = cls;
     const trace = traceHeaders(call);
@@ -228,9 +238,10 @@ export class RequestRouting {
     return this.gw.adapters.get(route.provider.id)!;
   }
 
-  /** One attempt's call options, with the attempt's own cancellation. */
+  /** One attempt's call options, with the attempt's own cancellation (a same-route retry's asks for a fresh connection). */
   options(attempt: CancelSource): CallOptions {
-    return new AttemptOptions(this.event.requestId, this.forward, this.routed.timeouts.connectMs, attempt);
+    const fresh = attempt instanceof AttemptCancel && attempt.freshConnection;
+    return new AttemptOptions(this.event.requestId, this.forward, this.routed.timeouts.connectMs, attempt, fresh);
   }
 
   /** Runs `attempt` through the executor (failover rules); no route served: the error the client gets. */
@@ -267,6 +278,7 @@ class AttemptOptions implements CallOptions {
     readonly forwardHeaders: Readonly<Record<string, string>> | undefined,
     readonly connectTimeoutMs: number,
     readonly cancel: CancelSource,
+    readonly freshConnection: boolean,
   ) {}
 
   get signal(): AbortSignal {

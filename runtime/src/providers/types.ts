@@ -21,6 +21,8 @@ export interface Route {
   readonly model: string;
   /** The model name the client asked for. */
   readonly logicalModel: string;
+  /** The target's `structuredOutput` override (Bedrock and Anthropic), when set. */
+  readonly structuredOutput?: 'native' | 'tool';
 }
 
 export interface CallOptions {
@@ -36,6 +38,8 @@ export interface CallOptions {
   readonly forwardHeaders?: Readonly<Record<string, string>>;
   /** TCP/TLS connect timeout for this attempt (models[].timeouts.connectMs). */
   readonly connectTimeoutMs?: number;
+  /** A retry after a transient failure: a new connection, not a pooled one that may have failed too. */
+  readonly freshConnection?: boolean;
 }
 
 /** What an upstream gateway (a spoke) said its answer cost; a stream's is known at its end. */

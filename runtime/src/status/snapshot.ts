@@ -10,6 +10,8 @@ import type { Priority } from '../core/priority';
 import { configClasses, shareOf } from '../quota/capacity-class';
 import type { TenantSpendStatus } from '../tenants/spend-store';
 import type { ClassUsage, ClassUse } from './class-usage';
+import type { FailoverPolicy } from '../routing/failover-policy';
+import type { AttemptTimeouts } from '../routing/timeouts';
 import type { RecentEntry, RecentEvents, StatusTotals } from './recent';
 
 export type OverallState = 'OK' | 'DEGRADED' | 'DOWN';
@@ -40,6 +42,9 @@ export interface StatusModel {
   name: string;
   state: OverallState;
   routes: StatusRoute[];
+  /** The live failover settings (config with defaults) and fixed attempt timeouts of the model. */
+  failover?: FailoverPolicy;
+  timeouts?: AttemptTimeouts;
 }
 
 export interface StatusSnapshot {
@@ -87,7 +92,8 @@ export function statusSnapshot(gw: Gateway, recent: RecentEvents, usage?: ClassU
         });
       }
     });
-    models.push({ name: m.name, state: verdict(routes.map((r) => r.state)), routes });
+    const table = gw.routeTable.forModel(m.name);
+    models.push({ name: m.name, state: verdict(routes.map((r) => r.state)), routes, failover: table?.policy, timeouts: table?.timeouts });
   }
 
   const overall: OverallState = health.status !== 200 ? 'DOWN' : models.every((m) => m.state === 'OK') ? 'OK' : 'DEGRADED';

@@ -151,7 +151,7 @@ export async function* resilientStream(first: Answered<StartedStream>, deps: Con
         if (deps.cancel.aborted) {
           started.abort(err);
           settle(estimateTokens(sent));
-          throw err;
+          throw deps.cancel.reason ?? err;
         }
         failure = isProviderError(err) ? err : new ProviderError('transient', (err as Error)?.message ?? String(err), { cause: err });
       } finally {
@@ -177,13 +177,17 @@ export async function* resilientStream(first: Answered<StartedStream>, deps: Con
         outcome.route = current.route;
         break;
       }
-      if (toolCallsSeen || outcome.continuations >= MAX_CONTINUATIONS || !failure.retryable) throw failure;
+      // Half a JSON answer cannot be continued by another model call (it would start the value anew).
+      const json = sent.length > 0 && answersJson(deps.request());
+      if (toolCallsSeen || json || outcome.continuations >= MAX_CONTINUATIONS || !failure.retryable) throw failure;
 
       outcome.continuations++;
       try {
         const req = deps.request();
         current = await deps.continueOn((route) => continuationRequests(req, sent, deps.supportsPrefill(route)), tried);
-      } catch {
+      } catch (err) {
+        // The deadline passed (or the client left) meanwhile: that is what ended the answer.
+        if (deps.cancel.aborted) throw deps.cancel.reason ?? err;
         throw failure; // nothing could continue it: the client hears about the original break
       }
       tried.add(current.route.key);
@@ -201,6 +205,11 @@ export async function* resilientStream(first: Answered<StartedStream>, deps: Con
   outcome.usage = usage;
   outcome.text = sent;
   yield { id, object: 'chat.completion.chunk', created, model: lastChunk.model, choices: [], usage };
+}
+
+function answersJson(req: ChatRequest): boolean {
+  const type = req.response_format?.type;
+  return type === 'json_object' || type === 'json_schema';
 }
 
 /**
