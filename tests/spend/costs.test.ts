@@ -107,3 +107,61 @@ describe('what each answer cost', () => {
     expect(status.spend[0].month.usd).toBeCloseTo(total, 9);
   });
 });
+
+describe('strict answers rejected for their shape', () => {
+  const SCHEMA = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'], additionalProperties: false };
+  const STRICT = { type: 'json_schema' as const, json_schema: { name: 'verdict', strict: true, schema: SCHEMA } };
+  const BAD = 100 * perMTok(1) + 50 * perMTok(2);
+  const GOOD = 200 * perMTok(10) + 20 * perMTok(30);
+  let bad: FakeOpenAI;
+  let good: FakeOpenAI;
+  let gw: TestGateway;
+  let logs: LineCapture;
+  let client: OpenAI;
+  let goodReply = '{"ok":true}';
+
+  beforeAll(async () => {
+    bad = await startFakeOpenAI({ ...reporting(usage(100, 50)), reply: 'Certainly! Here is no JSON at all.' });
+    good = await startFakeOpenAI({ ...reporting(usage(200, 20)), reply: () => goodReply });
+    logs = new LineCapture();
+    gw = await startGateway(
+      {
+        providers: [
+          { id: 'cheap', type: 'openai-compatible', accounts: [{ id: 'x', endpoints: [{ region: 'r', url: bad.url }] }] },
+          { id: 'dear', type: 'openai-compatible', accounts: [{ id: 'y', endpoints: [{ region: 'r', url: good.url }] }] },
+        ],
+        models: [PRICED_CHAT],
+      },
+      'all-in-one',
+      { probes: false, observability: { destination: logs } },
+    );
+    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'none', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await bad.close();
+    await good.close();
+  });
+
+  it('are billed all the same: the answer costs the rejected one plus the one that passed', async () => {
+    const { data, response } = await client.chat.completions.create({ model: 'chat', messages: MESSAGES, response_format: STRICT }).withResponse();
+    expect(data.choices[0].message.content).toBe('{"ok":true}');
+    expect(Number(response.headers.get('x-gateway-cost-usd'))).toBeCloseTo(BAD + GOOD, 12);
+    await until(() => logs.requests().length >= 1);
+    expect(logs.requests()[0].costUsd).toBeCloseTo(BAD + GOOD, 12);
+  });
+
+  it('a held stream too, and a request no route answered in shape still carries what it cost', async () => {
+    const stream = await client.chat.completions.create({ model: 'chat', messages: MESSAGES, response_format: STRICT, stream: true });
+    for await (const chunk of stream) void chunk;
+    await until(() => logs.requests().length >= 2);
+    expect(logs.requests()[1].costUsd).toBeCloseTo(BAD + GOOD, 12);
+
+    goodReply = 'Nor here.';
+    const failed = await client.chat.completions.create({ model: 'chat', messages: MESSAGES, response_format: STRICT }).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ status: 502, code: 'invalid_structured_output' });
+    await until(() => logs.requests().length >= 3);
+    expect(logs.requests()[2]).toMatchObject({ status: 502 });
+    expect(logs.requests()[2].costUsd).toBeCloseTo(BAD + GOOD, 12);
+  });
+});

@@ -65,7 +65,13 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
 async function jsonAnswer(req: ApiRequest, routing: RequestRouting, chat: Chat, validate: ValidateFunction | undefined): Promise<ApiReply> {
   const answer = await routing.run(async (route, attempt) => {
     const result = await completeOn(routing.adapterFor(route), route, chat, routing.options(attempt));
-    if (validate) checkCompletion(result.completion, validate);
+    if (validate) {
+      try {
+        checkCompletion(result.completion, validate);
+      } catch (err) {
+        throw req.chargeRejected(route, err);
+      }
+    }
     return result;
   });
   routing.life.end();
@@ -98,8 +104,10 @@ async function streamAnswer(
   const life = routing.life;
   // Continuations are built from the request validated in full (the proxy validates it only then).
   const validated = 'forwarded' in chat ? () => parseChatBody(text, gw.requestCheck) : () => chat;
-  const startOn = (route: Route, requests: Chat[], attempt: CancelSource) =>
-    startFirstAccepted(routing.adapterFor(route), route, requests, routing.options(attempt), (reason) => attempt.abort(reason), validate);
+  const startOn = (route: Route, requests: Chat[], attempt: CancelSource) => {
+    const started = startFirstAccepted(routing.adapterFor(route), route, requests, routing.options(attempt), (reason) => attempt.abort(reason), validate);
+    return validate ? started.catch((err: unknown) => Promise.reject(req.chargeRejected(route, err))) : started;
+  };
   const first = await routing.run((route, attempt) => startOn(route, [chat], attempt));
   const ttftMs = gw.now() - routing.started;
   // Each answer that made up the stream is charged at its own route's price (a proxy's spokes report theirs).

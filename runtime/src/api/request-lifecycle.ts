@@ -16,6 +16,7 @@ import { DEFAULT_PRIORITY, isPriority, PRIORITY_HEADER, type Priority } from '..
 import { configClasses } from '../quota/capacity-class';
 import type { Gateway } from '../gateway';
 import type { RequestEvent } from '../observability/events';
+import { isProviderError } from '../providers/errors';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
 import { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } from '../routing/executor';
 import type { ModelRoutes } from '../routing/route-table';
@@ -47,6 +48,8 @@ export function apiHandler(gw: Gateway, serve: (req: ApiRequest, call: ApiCall) 
 }
 
 const NO_ATTEMPTS: readonly AttemptRecord[] = [];
+/** A rejected answer's upstream said nothing of its own cost. */
+const NO_META: UpstreamMeta = Object.freeze({});
 
 export class ApiRequest {
   /** The request's event: endpoints fill in what they know (model, stream, content). */
@@ -140,6 +143,12 @@ export class ApiRequest {
   charge(route: Route, meta: UpstreamMeta, usage: Usage): void {
     const usd = answerCost(this.gw.config, this.gw.role, this.model, route, meta, usage);
     if (usd !== undefined) this.costUsd = (this.costUsd ?? 0) + usd;
+  }
+
+  /** An answer rejected for its shape (invalid_output) was billed all the same: charged like any answer. Returns `err`. */
+  chargeRejected(route: Route, err: unknown): unknown {
+    if (isProviderError(err) && err.usage) this.charge(route, NO_META, err.usage);
+    return err;
   }
 
   /** The cost charged so far (USD), when anything is priced. */
