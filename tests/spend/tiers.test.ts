@@ -6,6 +6,10 @@
  * the route it named, else its model's highest price.
  */
 import OpenAI from 'openai';
+import { createApp } from '../../runtime/src/app';
+import { parseConfig } from '../../runtime/src/config/load';
+import { createGateway } from '../../runtime/src/gateway';
+import { createNodeHttp } from '../../runtime/src/providers/node-http';
 import { hashKey } from '../../runtime/src/tenants/auth';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startGateway, type TestGateway } from '../helpers/gateway';
@@ -117,6 +121,43 @@ describe('proxy and spoke charge a request once', () => {
       await gw.close();
       await named.close();
       await silent.close();
+    }
+  });
+  it('as Lambda runs the proxy (the Hono app, Node’s own http): charged once, the cost kept from the client', async () => {
+    const logs = new LineCapture();
+    const config = parseConfig({
+      spokes: [{ id: 'spoke-1', url: spoke.url }],
+      models: [PRICED_CHAT],
+      tenants: [{ id: 'team', keys: [hashKey('key-team')], budget: { usdPerDay: 1 } }],
+    });
+    const gw = createGateway(config, 'proxy', { http: createNodeHttp(), probes: false, observability: { destination: logs, prometheus: false } });
+    const app = createApp(gw);
+    const ask = async (stream: boolean) => {
+      const res = await app.fetch(
+        new Request('https://gw.example/v1/chat/completions', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer key-team' },
+          body: JSON.stringify({ model: 'chat', stream, stream_options: stream ? { include_usage: true } : undefined, messages: MESSAGES }),
+        }),
+      );
+      return { status: res.status, cost: res.headers.get('x-gateway-cost-usd'), text: await res.text() };
+    };
+    try {
+      await gw.ready;
+      const json = await ask(false);
+      expect(json.status).toBe(200);
+      expect(Number(json.cost)).toBeCloseTo(COST, 12);
+      const stream = await ask(true);
+      expect(stream.status).toBe(200);
+      expect(stream.text).toContain('"usage":{');
+      expect(stream.text).not.toContain('cost_usd');
+      await until(() => logs.requests().length >= 2);
+      for (const line of logs.requests()) {
+        expect(line).toMatchObject({ tenant: 'team', status: 200 });
+        expect(line.costUsd).toBeCloseTo(COST, 12);
+      }
+    } finally {
+      await gw.close();
     }
   });
 });
