@@ -168,7 +168,7 @@ async function startGatewayProcess({ name, config, role = 'all-in-one', nodeArgs
   const drain = startLogDrain(name);
   const child = track(spawn(process.execPath, args, { stdio: ['ignore', drain.stdin, 'pipe'], cwd: ROOT }), name);
   drain.stdin.destroy(); // the gateway holds the pipe's write end now: the drain ends when it does
-  const m = await waitForLine(child, /listening on (http:\/\/\S+)/, 15_000, drain.stderr);
+  const m = await waitForLine(child, /listening on (http:\/\/[^\s;,]+)/, 15_000, drain.stderr);
   return { pid: child.pid, url: m[1], child, stop: (graceMs) => stopChild(child, graceMs) };
 }
 

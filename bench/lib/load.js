@@ -20,13 +20,13 @@ const PATH = '/v1/chat/completions';
  * requests per second. Resolves with throughput and latency samples of 2xx answers;
  * `onStart(instance)` may schedule events during the run.
  */
-async function cannon({ url, body, connections, durationS, overallRate, timeoutS = 30, path = PATH }) {
+async function cannon({ url, body, connections, durationS, overallRate, timeoutS = 30, path = PATH, headers = JSON_HEADERS }) {
   const latencies = [];
   const statuses = {};
   const instance = autocannon({
     url: url + path,
     method: 'POST',
-    headers: JSON_HEADERS,
+    headers,
     body,
     connections,
     duration: durationS,
@@ -104,7 +104,7 @@ async function streamLoad({ url, body, connections, durationMs }) {
  * ones (up to `connections` in flight; more wait in the pool's queue). Resolves when
  * every request has been answered.
  */
-async function paced({ url, body, rate, durationS, connections = 64 }) {
+async function paced({ url, body, rate, durationS, connections = 64, headers = JSON_HEADERS }) {
   const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const statuses = {};
   const failures = {};
@@ -115,7 +115,7 @@ async function paced({ url, body, rate, durationS, connections = 64 }) {
   async function one() {
     const t0 = performance.now();
     try {
-      const res = await pool.request({ path: PATH, method: 'POST', headers: JSON_HEADERS, body });
+      const res = await pool.request({ path: PATH, method: 'POST', headers, body });
       await res.body.dump({ limit: Infinity });
       count(statuses, res.statusCode);
       if (res.statusCode === 200) latencies.push(performance.now() - t0);

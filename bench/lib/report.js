@@ -181,6 +181,58 @@ function quotaSection(q) {
   ].join('\n');
 }
 
+function noisyNeighbourSection(n) {
+  const m = n.meta;
+  const rows = n.runs.map((r) => [
+    r.run,
+    `${r.critical.ok} / ${r.critical.sent}`,
+    pct(r.critical.success),
+    ms(r.critical.p50),
+    ms(r.critical.p99),
+    r.batch ? `${fmt(r.batch.rps)}/s` : '-',
+    r.batch ? fmt(r.batch.admitted) : '-',
+    r.batch ? fmt(r.batch.refused429) : '-',
+    r.batch ? fmt(r.batch.other) : '-',
+  ]);
+  return [
+    `One account of ${fmt(m.rpm)} rpm (in the gateway's config; quota counted in Redis). A critical tenant sends ${m.criticalRate} req/s (open loop) for ${m.durationS} s; ` +
+      `a batch tenant floods at full speed (${m.floodConnections} connections) at the same time. Classes: criticalReserve ${m.capacity.criticalReserve}, batchCeiling ${m.capacity.batchCeiling}. ` +
+      `Upstream latency ${m.upstream.latencyMs} ms. Each run on a fresh gateway and an empty Redis; the flood and the gateway share the machine's cores.` +
+      (m.quick ? ' **Quick mode.**' : ''),
+    '',
+    table(['run', 'critical answered', 'critical success', 'critical p50', 'critical p99', 'batch sent', 'batch admitted', 'batch 429', 'batch other errors'], rows),
+    '',
+    `Under the flood with classes, the critical tenant's p99 is ${ratio(n.criticalP99Ratio)} its p99 alone (${ms(n.criticalP99AddedMs)} added); without classes the flood takes the whole quota and critical requests fail.`,
+  ].join('\n');
+}
+
+function spendOverheadSection(o) {
+  const b = o.byVariant;
+  const row = (v, what) => [
+    v,
+    what,
+    ms(b[v].c1.p50),
+    ms(b[v].c1.p99),
+    v === 'base' ? '-' : ms(b[v].addedP50Ms),
+    `${fmt(b[v].c32.rps)}/s`,
+    v === 'base' ? '-' : pct(b[v].throughputVsBase),
+    b[v].errors,
+  ];
+  return [
+    `The same tenant traffic (JSON) through three gateways on one Redis, quota in Redis for all; medians of ${o.meta.reps} repetitions of ${o.meta.seconds} s, variants back to back in a rotating order. Added p50 is taken within each repetition against base.` +
+      (o.meta.quick ? ' **Quick mode.**' : ''),
+    '',
+    table(
+      ['variant', 'what it adds per request', 'c=1 p50', 'c=1 p99', 'added p50', 'c=32 req/s', 'c=32 vs base', 'errors'],
+      [
+        row('base', 'tenant, account limits, quota in Redis'),
+        row('classes', "a batch tenant: admission within its class's share"),
+        row('budgets', 'classes + prices + a daily budget: a hold at admission, a settle after'),
+      ],
+    ),
+  ].join('\n');
+}
+
 function memorySection(m) {
   const h = m.healthAfterCancel;
   return [
@@ -279,6 +331,8 @@ const SECTIONS = {
   'failover-outcomes': ['Failover outcomes', failoverOutcomesSection],
   throttling: ['Throttling', throttlingSection],
   quota: ['Quota', quotaSection],
+  'noisy-neighbour': ['Noisy neighbour (capacity classes)', noisyNeighbourSection],
+  'spend-overhead': ['Classes and budgets: overhead per request', spendOverheadSection],
   memory: ['Memory', memorySection],
   'cold-start': ['Cold start', coldStartSection],
   profile: ['Profile', profileSection],

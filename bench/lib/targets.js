@@ -68,6 +68,10 @@ function evaluate(results) {
     rows.push(check('goodput at 90% of quota', q.gateway.goodput, 0.999, { atLeast: true, show: (v) => `${fmt(v * 100, 5)}%` }));
     rows.push(check('provider 429s at 90% of quota', q.gateway.provider429, 0));
   }
+  const n = results['noisy-neighbour'];
+  if (n && !n.error) rows.push(check('critical success under a batch flood (capacity classes)', n.criticalSuccessUnderFlood, 1, { atLeast: true, show: (v) => `${fmt(v * 100, 5)}%` }));
+  const s = results['spend-overhead'];
+  if (s && !s.error) rows.push(check('added latency p50, classes + budgets with Redis (JSON, c=1)', s.byVariant.budgets.addedP50Ms, 0.5, { unit: ' ms' }));
   const m = results.memory;
   if (m && !m.error) {
     const top = m.meta.levels[m.meta.levels.length - 1];

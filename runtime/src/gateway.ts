@@ -26,6 +26,7 @@ import { RouteSelector } from './routing/selector';
 import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider } from './tiers/proxy-routes';
 import { SpokeDirectory } from './tiers/spoke-directory';
 import { TenantLimiter } from './tenants/limiter';
+import { SpendStore } from './tenants/spend-store';
 import { TenantDirectory } from './tenants/auth';
 import type { RequestCheck } from './core/chat-request';
 
@@ -48,6 +49,8 @@ export interface Gateway {
   readonly tenants: TenantDirectory;
   /** Per-tenant rpm/tpm (in `quota`, shared when it is Redis) and concurrency (this instance). */
   readonly tenantLimits: TenantLimiter;
+  /** What tenants spent per UTC day and month, and their budgets (shared through `quota`'s Redis). */
+  readonly spend: SpendStore;
   /** Deny, masking and Bedrock guardrails, run on each request before routing. */
   readonly guardrails: GuardrailStage;
   /** The compiled check that lets a valid request skip the schema (absent: the schema decides alone). */
@@ -127,6 +130,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     });
   let guardrails = guardrailsFor(config);
   const tenants = new TenantDirectory(config.tenants);
+  const spend = new SpendStore({ clock, events, requestTimeoutMs: config.server.requestTimeoutMs, shared: quota.shared?.() });
 
   // Routes changed (spoke addresses, a reload): new routes for what is new, state kept for what stays.
   const rebuild = () => {
@@ -211,6 +215,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     metrics: observability.metrics,
     tenants,
     tenantLimits: new TenantLimiter(quota),
+    spend,
     get guardrails() {
       return guardrails;
     },
@@ -228,6 +233,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
       await prober.stop();
       await Promise.all([...adapters.values()].map(async (a) => a.close?.()));
       await opts.http.close();
+      await spend.close();
       await quota.close?.();
       guardrails.close();
       observability.stop();

@@ -7,7 +7,9 @@
 import type { ValidateFunction } from 'ajv';
 import { maxOutputTokens, strictSchemaOf, type ChatRequest } from '../core/chat-request';
 import type { ForwardedChat } from '../core/forwarded-chat';
-import { USAGE_HEADER } from '../core/gateway-headers';
+import { COST_HEADER, USAGE_COST_FIELD, USAGE_HEADER } from '../core/gateway-headers';
+import type { ChatCompletionChunk } from '../core/openai-types';
+import { configPricing } from '../config/pricing';
 import type { Gateway } from '../gateway';
 import { ProviderError } from '../providers/errors';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../providers/types';
@@ -15,7 +17,7 @@ import { estimatePromptTokens } from '../quota/token-estimate';
 import type { CancelSource } from '../core/cancellation';
 import { chatChunkFraming } from '../stream/openai-sse';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
-import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions } from '../stream/sse-response';
+import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions, type SseFraming } from '../stream/sse-response';
 import { startStream, type StartedStream } from '../stream/started-stream';
 import { SENT, type ApiCall, type ApiHandler, type ApiReply } from './call';
 import { forwardedChat } from './forwarded-chat';
@@ -48,49 +50,80 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
     const cannotServe = forwarded ? undefined : checkImages(chat, routes, spokes);
     const strict = forwarded ? undefined : strictSchemaOf(chat);
     const validate = strict && !spokes ? schemaValidator(strict) : undefined;
-    const estimatedTokens = estimatePromptTokens(chat) + ((forwarded ? chat.maxOutputTokens : maxOutputTokens(chat)) ?? DEFAULT_OUTPUT_ESTIMATE);
-    await req.admit(estimatedTokens);
+    const promptTokens = estimatePromptTokens(chat);
+    const maxOut = forwarded ? chat.maxOutputTokens : maxOutputTokens(chat);
+    const estimatedTokens = promptTokens + (maxOut ?? DEFAULT_OUTPUT_ESTIMATE);
+    await req.admit(estimatedTokens, promptTokens, maxOut);
     const checked = forwarded || guardrails.empty ? chat : await guardrails.apply(chat, { model: chat.model, tenant: tenant?.id });
     // A strict stream is held until it validated (here or in the spoke): its first chunk comes with its last.
     const held = ev.stream && (forwarded ? chat.heldStream === true : strict !== undefined);
     const routing = req.route(routes, ev.stream, estimatedTokens, { cannotServe, heldStream: held });
-    return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, validate) : jsonAnswer(req, routing, checked, validate);
+    return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, promptTokens, validate) : jsonAnswer(req, routing, checked, validate);
   });
 }
 
 async function jsonAnswer(req: ApiRequest, routing: RequestRouting, chat: Chat, validate: ValidateFunction | undefined): Promise<ApiReply> {
   const answer = await routing.run(async (route, attempt) => {
     const result = await completeOn(routing.adapterFor(route), route, chat, routing.options(attempt));
-    if (validate) checkCompletion(result.completion, validate);
+    if (validate) {
+      try {
+        checkCompletion(result.completion, validate);
+      } catch (err) {
+        throw req.chargeRejected(route, err);
+      }
+    }
     return result;
   });
   routing.life.end();
   const { completion, body } = answer.value;
   answer.settle(completion.usage.total_tokens);
   req.settleTenant(completion.usage.total_tokens);
+  req.charge(answer.route, answer.value, completion.usage);
   const ev = req.event;
   const content = ev.content && { ...ev.content, answer: completion.choices[0]?.message.content ?? undefined };
   req.report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage, content });
   const headers = routing.answerHeaders(answer);
   headers['content-type'] = 'application/json';
+  const cost = req.cost;
+  if (cost !== undefined) headers[COST_HEADER] = String(cost);
   // The upstream's own text when the adapter kept the completion as it came: no re-encoding.
   return { kind: 'json', status: 200, headers, body: body ?? JSON.stringify(completion) };
 }
 
-async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: RequestRouting, chat: Chat, text: string, validate: ValidateFunction | undefined): Promise<ApiReply> {
+async function streamAnswer(
+  gw: Gateway,
+  req: ApiRequest,
+  c: ApiCall,
+  routing: RequestRouting,
+  chat: Chat,
+  text: string,
+  promptTokens: number,
+  validate: ValidateFunction | undefined,
+): Promise<ApiReply> {
   const ev = req.event;
   const life = routing.life;
   // Continuations are built from the request validated in full (the proxy validates it only then).
   const validated = 'forwarded' in chat ? () => parseChatBody(text, gw.requestCheck) : () => chat;
-  const startOn = (route: Route, requests: Chat[], attempt: CancelSource) =>
-    startFirstAccepted(routing.adapterFor(route), route, requests, routing.options(attempt), (reason) => attempt.abort(reason), validate);
+  const startOn = (route: Route, requests: Chat[], attempt: CancelSource) => {
+    const started = startFirstAccepted(routing.adapterFor(route), route, requests, routing.options(attempt), (reason) => attempt.abort(reason), validate);
+    return validate ? started.catch((err: unknown) => Promise.reject(req.chargeRejected(route, err))) : started;
+  };
   const first = await routing.run((route, attempt) => startOn(route, [chat], attempt));
   const ttftMs = gw.now() - routing.started;
+  // Each answer that made up the stream is charged at its own route's price (a proxy's spokes report theirs).
   const outcome: StreamOutcome = { continuations: 0 };
+  if (gw.role === 'proxy' || configPricing(gw.config).priced) outcome.segments = [];
+  let charged = false;
+  const charge = () => {
+    if (charged) return;
+    charged = true;
+    for (const s of outcome.segments ?? []) req.charge(s.route, s.meta, s.usage);
+  };
   const chunks = resilientStream(
     first,
     {
       request: validated,
+      promptTokens,
       cancel: life,
       idleMs: routing.routed.timeouts.idleMs,
       supportsPrefill: (route) => routing.adapterFor(route).supportsPrefill?.(route) ?? false,
@@ -100,12 +133,13 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
     outcome,
   );
   const includeUsage = ('forwarded' in chat ? chat.includeUsage : chat.stream_options?.include_usage === true) || c.header(USAGE_HEADER) === 'include';
-  const framing = chatChunkFraming(includeUsage);
+  const framing = req.reportsCost ? withCost(chatChunkFraming(includeUsage), () => (charge(), req.cost)) : chatChunkFraming(includeUsage);
   const sse: SseBodyOptions = {
     onCancel: (reason) => life.clientGone(reason),
     onEnd: (err) => {
       life.end();
       req.settleTenant(outcome.usage?.total_tokens);
+      charge();
       req.report(200, {
         route: first.value.upstreamRoute ?? (outcome.route ?? first.route).key,
         attempts: first.attempts,
@@ -124,6 +158,20 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
     return SENT;
   }
   return { kind: 'stream', response: new Response(sseBody(chunks, framing, sse), { status: 200, headers }) };
+}
+
+/** A spoke's stream to its proxy: the final usage chunk carries what the answer cost. */
+function withCost(framing: SseFraming<ChatCompletionChunk>, cost: () => number | undefined): SseFraming<ChatCompletionChunk> {
+  return {
+    ...framing,
+    event(chunk) {
+      if (chunk.choices.length === 0 && chunk.usage) {
+        const usd = cost();
+        if (usd !== undefined) (chunk.usage as unknown as Record<string, unknown>)[USAGE_COST_FIELD] = usd;
+      }
+      return framing.event(chunk);
+    },
+  };
 }
 
 /** The whole answer on one route: the client's JSON as it came where the adapter can forward it. */

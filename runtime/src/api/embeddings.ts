@@ -7,7 +7,7 @@
  */
 import type { AttemptRecord } from '../core/attempt';
 import type { EmbeddingsRequest, EmbeddingVector, ForwardedEmbeddings } from '../core/embeddings';
-import { ATTEMPTS_HEADER, BATCHES_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
+import { ATTEMPTS_HEADER, BATCHES_HEADER, COST_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
 import { usageOf } from '../core/openai-types';
 import type { Gateway } from '../gateway';
 import { estimateInputTokens, estimateTokens } from '../quota/token-estimate';
@@ -74,6 +74,8 @@ async function batchedAnswer(gw: Gateway, req: ApiRequest, routes: ModelRoutes, 
   const routesUsed = new Set<string>();
   for (const a of answers) {
     promptTokens += a.value.promptTokens;
+    // Each batch at the price of the route that served it (embeddings bill input only).
+    req.charge(a.route, a.value, usageOf(a.value.promptTokens, 0));
     attempts += answeredAttempts(a);
     routesUsed.add(answeredRoute(a));
   }
@@ -83,7 +85,7 @@ async function batchedAnswer(gw: Gateway, req: ApiRequest, routes: ModelRoutes, 
   const first = answers[0].value;
   // One batch from a server that answered in the client's encoding: its own answer, as it came.
   const body = first.body ?? embeddingsAnswerJson(vectorsOf(answers), embeddings.encoding, first.model, promptTokens);
-  return { kind: 'json', status: 200, headers: answerHeaders(ev.requestId, route, attempts, answers.length), body };
+  return { kind: 'json', status: 200, headers: answerHeaders(ev.requestId, route, attempts, answers.length, req.cost), body };
 }
 
 /** The proxy's hop: the request to a spoke as one call, the spoke's answer to the client as it came. */
@@ -99,10 +101,12 @@ async function forwardAnswer(req: ApiRequest, routes: ModelRoutes, request: Forw
   const tokens = result.promptTokens ?? estimate;
   answer.settle(tokens);
   req.settleTenant(tokens);
+  // The spoke's reported cost when it sent one, else the proxy's price bound for the model.
+  req.charge(answer.route, result, usageOf(tokens, 0));
   const route = answeredRoute(answer);
   const attempts: readonly AttemptRecord[] = answer.attempts;
   req.report(200, { route, attempts, usage: usageOf(tokens, 0), batches: result.upstreamBatches });
-  return { kind: 'json', status: 200, headers: answerHeaders(req.event.requestId, route, answeredAttempts(answer), result.upstreamBatches), body: result.body };
+  return { kind: 'json', status: 200, headers: answerHeaders(req.event.requestId, route, answeredAttempts(answer), result.upstreamBatches, req.cost), body: result.body };
 }
 
 /** Every batch's vectors, in input order (adapters give vectors unless they gave a whole call's answer as it came). */
@@ -113,8 +117,9 @@ function vectorsOf(answers: readonly Answered<EmbeddingsResult>[]): EmbeddingVec
   });
 }
 
-function answerHeaders(requestId: string, route: string, attempts: number, batches: number | undefined): Record<string, string> {
+function answerHeaders(requestId: string, route: string, attempts: number, batches: number | undefined, costUsd: number | undefined): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': requestId, [ROUTE_HEADER]: route, [ATTEMPTS_HEADER]: String(attempts) };
   if (batches !== undefined) headers[BATCHES_HEADER] = String(batches);
+  if (costUsd !== undefined) headers[COST_HEADER] = String(costUsd);
   return headers;
 }

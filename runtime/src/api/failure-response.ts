@@ -4,6 +4,7 @@ import { PASSED_OVER, type AttemptRecord } from '../core/attempt';
 import type { AllRoutesFailed } from '../routing/executor';
 import { scrubSecrets } from '../core/redact';
 import { GatewayError, retryAfterSeconds } from '../core/gateway-error';
+import { CAPACITY_RESERVED } from '../core/priority';
 
 /**
  * The provider's verdict on the request goes back as it was said. Auth to the provider
@@ -48,6 +49,18 @@ export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
   }
   if (last?.failure === 'context_length') {
     return new GatewayError(400, 'invalid_request_error', scrubSecrets(last.message), 'context_length_exceeded', 'messages');
+  }
+  if (err.attempts.some((a) => a.outcome === 'reserved') && err.attempts.every((a) => OUT_OF_QUOTA.has(a.outcome) || PASSED_OVER.has(a.outcome))) {
+    // The class's share is in use on every route that could serve: the rest is kept for higher classes.
+    const seconds = soonestRetryAfter(err.attempts.filter((a) => a.outcome === 'reserved' || OUT_OF_QUOTA.has(a.outcome)));
+    return new GatewayError(
+      429,
+      'rate_limit_error',
+      `The capacity this request's class may use is taken on every route; the rest is reserved for higher-priority traffic${seconds ? `. Retry after ${seconds} s` : ''}: ${listing}`,
+      CAPACITY_RESERVED,
+      null,
+      seconds !== undefined ? { 'retry-after': String(seconds) } : {},
+    );
   }
   const retryAfter = soonestRetryAfter(err.attempts);
   const headers: Record<string, string> = retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {};

@@ -11,15 +11,23 @@ import { AttemptCancel, sentAttempts, type AttemptRecord } from '../core/attempt
 import type { CancelSource } from '../core/cancellation';
 import type { ModelApi } from '../core/embeddings';
 import { GatewayError, notFound } from '../core/gateway-error';
-import { ATTEMPTS_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
+import { ATTEMPTS_HEADER, COST_REPORT, COST_REPORT_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
+import type { Usage } from '../core/openai-types';
+import { DEFAULT_PRIORITY, isPriority, PRIORITY_HEADER, type Priority } from '../core/priority';
+import { configClasses } from '../quota/capacity-class';
 import type { Gateway } from '../gateway';
 import type { RequestEvent } from '../observability/events';
+import { isProviderError } from '../providers/errors';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
 import { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } from '../routing/executor';
 import type { ModelRoutes } from '../routing/route-table';
+import { costOrdered } from '../routing/cost-order';
+import { configPricing } from '../config/pricing';
 import { assertModelAllowed } from '../tenants/auth';
 import { NO_LIMITS, type TenantPermit } from '../tenants/limiter';
+import type { BudgetHold } from '../tenants/spend-store';
 import type { ApiCall, ApiHandler, ApiReply } from './call';
+import { answerCost, reserveBudget } from './request-spend';
 import { clientClosed, deadlineExceeded, failureToError } from './failure-response';
 import { RequestLifetime } from './request-lifetime';
 
@@ -41,6 +49,8 @@ export function apiHandler(gw: Gateway, serve: (req: ApiRequest, call: ApiCall) 
 }
 
 const NO_ATTEMPTS: readonly AttemptRecord[] = [];
+/** A rejected answer's upstream said nothing of its own cost. */
+const NO_META: UpstreamMeta = Object.freeze({});
 
 export class ApiRequest {
   /** The request's event: endpoints fill in what they know (model, stream, content). */
@@ -48,6 +58,19 @@ export class ApiRequest {
   private readonly started: number;
   private tenant: TenantConfig | undefined;
   private permit: TenantPermit = NO_LIMITS;
+  /** The request's capacity class: its tenant's; a spoke's open gateway takes the one its proxy sent. */
+  private priority: Priority = DEFAULT_PRIORITY;
+  /** The logical model asked for. */
+  private model = '';
+  /** Its prompt estimate, as admission saw it. */
+  private promptTokens = 0;
+  /** A budgeted tenant's worst case, held until the request is settled. */
+  private hold: BudgetHold | undefined;
+  /** What the answers that served it cost (USD), when anything is priced. */
+  private costUsd: number | undefined;
+  /** A spoke answering a proxy: it reports the cost, the proxy charges it. */
+  private costReported = false;
+  private settled = false;
 
   constructor(
     private readonly gw: Gateway,
@@ -74,9 +97,17 @@ export class ApiRequest {
   /** The tenant of the request's key or platform identity: 401/403 when there is none; undefined while the gateway is open. */
   authenticate(): TenantConfig | undefined {
     const tenants = this.gw.tenants;
-    this.tenant = tenants.open ? undefined : tenants.authenticate(this.call.headers(), this.call.env);
-    this.event.tenant = this.tenant?.id;
-    return this.tenant;
+    const tenant = (this.tenant = tenants.open ? undefined : tenants.authenticate(this.call.headers(), this.call.env));
+    this.event.tenant = tenant?.id;
+    if (tenant) this.priority = tenant.priority;
+    else if (this.gw.role === 'spoke') {
+      // Behind a proxy a spoke has no tenants: the proxy says the class and charges the cost.
+      const sent = this.call.header(PRIORITY_HEADER);
+      if (isPriority(sent)) this.priority = sent;
+      this.costReported = this.call.header(COST_REPORT_HEADER) === COST_REPORT;
+    }
+    if (this.priority !== DEFAULT_PRIORITY || this.gw.config.capacity) this.event.priority = this.priority;
+    return tenant;
   }
 
   /**
@@ -98,18 +129,51 @@ export class ApiRequest {
     }
     assertModelAllowed(this.tenant, model);
     if (routes.model.api !== this.api) throw wrongApi(model, routes.model.api, this.api);
+    this.model = model;
     return routes;
   }
 
-  /** Counts the request against its tenant's limits (rpm, tpm with `estimatedTokens`, concurrency): a 429 past them. */
-  async admit(estimatedTokens: number): Promise<void> {
+  /**
+   * Counts the request against its tenant's limits (rpm, tpm with `estimatedTokens`,
+   * concurrency) and holds its worst-case cost against the tenant's budget: a 429 past
+   * them. `promptTokens` and `maxOutputTokens` (the client's output cap, undefined when it
+   * set none) split the estimate; without them all of it counts as input.
+   */
+  async admit(estimatedTokens: number, promptTokens?: number, maxOutputTokens?: number): Promise<void> {
     const tenant = this.tenant;
     this.permit = tenant?.limits ? await this.gw.tenantLimits.admit(tenant, estimatedTokens) : NO_LIMITS;
+    const split = promptTokens !== undefined;
+    this.promptTokens = split ? promptTokens : estimatedTokens;
+    const held = reserveBudget(this.gw, tenant, this.model, this.promptTokens, split ? maxOutputTokens : 0);
+    if (held) this.hold = await held;
   }
 
-  /** The request on its way to a route, from now on within its deadline. */
+  /** Adds what one answer that served the request cost (`meta`: what its upstream said), when it is priced. */
+  charge(route: Route, meta: UpstreamMeta, usage: Usage): void {
+    const usd = answerCost(this.gw.config, this.gw.role, this.model, route, meta, usage);
+    if (usd !== undefined) this.costUsd = (this.costUsd ?? 0) + usd;
+  }
+
+  /** An answer rejected for its shape (invalid_output) was billed all the same: charged like any answer. Returns `err`. */
+  chargeRejected(route: Route, err: unknown): unknown {
+    if (isProviderError(err) && err.usage) this.charge(route, NO_META, err.usage);
+    return err;
+  }
+
+  /** The cost charged so far (USD), when anything is priced. */
+  get cost(): number | undefined {
+    return this.costUsd;
+  }
+
+  /** The request on its way to a route, from now on within its deadline (`routing: cost`: cheapest target first for its size). */
   route(routes: ModelRoutes, stream: boolean, estimatedTokens: number, more: RoutingOptions = {}): RequestRouting {
-    return new RequestRouting(this.gw, this.call, this.event, routes, stream, estimatedTokens, more);
+    const ordered = routes.model.routing === 'cost' ? costOrdered(routes, configPricing(this.gw.config).model(this.model), this.promptTokens, estimatedTokens - this.promptTokens) : routes;
+    return new RequestRouting(this.gw, this.call, this.event, ordered, stream, estimatedTokens, this.priority, more);
+  }
+
+  /** A spoke asked by its proxy to report what it served cost (in the answer's usage). */
+  get reportsCost(): boolean {
+    return this.costReported;
   }
 
   /** The answer has ended: the tenant's window counts its real tokens (the estimate stays when unknown). */
@@ -123,7 +187,20 @@ export class ApiRequest {
     ev.status = status;
     ev.latencyMs = this.gw.now() - this.started;
     if (more) Object.assign(ev, more);
+    if (this.costUsd !== undefined) {
+      ev.costUsd = this.costUsd;
+      if (this.costReported) ev.costCountedBy = 'proxy';
+    }
+    this.settleSpend();
     this.gw.events.emitAfterReply(ev);
+  }
+
+  /** The tenant's spend counts the cost once (a failed request's is 0, which frees its hold). */
+  private settleSpend(): void {
+    const tenant = this.tenant;
+    if (this.settled || !tenant || (this.hold === undefined && this.costUsd === undefined)) return;
+    this.settled = true;
+    this.gw.spend.settle(tenant.id, tenant.budget, this.hold, this.costUsd ?? 0);
   }
 
   /** The request failed before its answer. */
@@ -156,6 +233,7 @@ export class RequestRouting {
     routes: ModelRoutes,
     stream: boolean,
     estimatedTokens: number,
+    priority: Priority,
     more: RoutingOptions,
   ) {
     this.started = gw.now();
@@ -165,7 +243,13 @@ export class RequestRouting {
     const timeouts = more.heldStream ? { ...routes.timeouts, firstByteMs: routes.timeouts.completeMs } : routes.timeouts;
     this.routed = { routes, stream, estimatedTokens, deadline: this.started + deadlineMs, cancel: this.life, timeouts };
     if (more.cannotServe) this.routed.cannotServe = more.cannotServe;
-    this.forward = traceHeaders(call);
+    const cls = configClasses(gw.config)?.[priority];
+    if (cls && cls.share < 1) this.routed.capacity = cls;
+    const trace = traceHeaders(call);
+    // The spoke has no tenants: the proxy tells it the class (standard is its default) and
+    // asks it to report what it served cost, which the proxy charges.
+    this.forward =
+      gw.role !== 'proxy' ? trace : trace || priority !== DEFAULT_PRIORITY ? { ...trace, ...TO_SPOKE, ...(priority !== DEFAULT_PRIORITY ? { [PRIORITY_HEADER]: priority } : {}) } : TO_SPOKE;
   }
 
   adapterFor(route: Route): ProviderAdapter {
@@ -223,6 +307,8 @@ function wrongApi(model: string, serves: ModelApi, asked: ModelApi): GatewayErro
       : `The model "${model}" is a chat model: embeddings need a model with api: embeddings (POST /v1/chat/completions serves this one).`;
   return new GatewayError(400, 'invalid_request_error', `${message} This endpoint serves ${asked === 'chat' ? 'chat completions' : 'embeddings'}.`, 'model_not_supported', 'model');
 }
+/** What a proxy always tells its spokes. */
+const TO_SPOKE: Readonly<Record<string, string>> = Object.freeze({ [COST_REPORT_HEADER]: COST_REPORT });
 
 /** One attempt's call options: its cancellation, and a standard AbortSignal made only if the adapter reads one. */
 class AttemptOptions implements CallOptions {

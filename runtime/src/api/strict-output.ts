@@ -77,7 +77,7 @@ async function* replay(chunks: ChatCompletionChunk[]): AsyncGenerator<ChatComple
 }
 
 function checkText(text: string, validate: ValidateFunction, usage: Usage | undefined): void {
-  const fail = (why: string) => new ProviderError('invalid_output', `the answer ${why}`, { code: 'invalid_structured_output', usedTokens: usage?.total_tokens });
+  const fail = (why: string) => new ProviderError('invalid_output', `the answer ${why}`, { code: 'invalid_structured_output', usedTokens: usage?.total_tokens, usage });
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -8,6 +8,7 @@ import * as z from 'zod/mini';
 import '../core/zod-messages';
 import { MODEL_APIS } from '../core/embeddings';
 import { embeddingsIssues } from './embeddings-rules';
+import { DEFAULT_PRIORITY, PRIORITIES } from '../core/priority';
 
 /** Shorthands for the checks used throughout. */
 const text = (min = 1) => z.string().check(z.minLength(min));
@@ -111,11 +112,23 @@ export const timeoutsSchema = z.strictObject({
   completeMs: z.optional(count()),
 });
 
+/** USD per million tokens; a self-hosted model may cost 0. */
+const usdPerMTok = () => z.number().check(z.nonnegative());
+
+export const priceSchema = z.strictObject({
+  inputPerMTok: usdPerMTok(),
+  outputPerMTok: usdPerMTok(),
+  /** Input tokens read from the provider's prompt cache (default: the input price). */
+  cachedInputPerMTok: z.optional(usdPerMTok()),
+});
+
 export const targetSchema = z.strictObject({
   provider: id,
   model: text(),
   /** The largest prompt + output this provider model takes; picks a larger fallback after context_length_exceeded. */
   contextTokens: z.optional(count()),
+  /** What this target charges; answers on it get a cost, budgets and `routing: cost` need it. */
+  price: z.optional(priceSchema),
   /**
    * Bedrock and Anthropic targets: how `response_format` JSON reaches the model, the
    * provider's own structured output (`native`) or a forced tool call (`tool`); default
@@ -163,6 +176,8 @@ export const failoverSchema = z.strictObject({
   ),
 });
 
+export const ROUTINGS = ['ordered', 'cost'] as const;
+
 export const modelSchema = z.strictObject({
   name: text(),
   /** What the model serves: chat completions (default) or embeddings. */
@@ -173,9 +188,48 @@ export const modelSchema = z.strictObject({
   interchangeable: z.optional(z.boolean()),
   /** Embeddings: inputs per provider call (at most, and never above the provider's own limit) and batches in flight at once. */
   batch: z.optional(z.strictObject({ size: z.optional(count()), concurrency: z.optional(count()) })),
+  /** `ordered`: primary first, fallbacks after; `cost`: the cheapest target with headroom first. */
+  routing: z._default(z.enum(ROUTINGS), 'ordered'),
   /** Overrides the top-level `failover` for this model. */
   failover: z.optional(failoverSchema),
 });
+
+/** Shares of every route's rpm/tpm kept from lower capacity classes. */
+export const capacitySchema = z
+  .strictObject({
+    /** Kept for critical requests: standard ones stop at 1 - criticalReserve. */
+    criticalReserve: z._default(share(), 0),
+    /** Batch requests stop here (default: where standard ones stop). */
+    batchCeiling: z.optional(share()),
+    /** How long a standard or batch request may wait for its class's headroom instead of a 429 (never past its deadline). */
+    waitMs: z._default(z.int().check(z.gte(0), z.lte(60_000)), 0),
+  })
+  .check(
+    z.superRefine((c, ctx) => {
+      if (c.batchCeiling !== undefined && c.batchCeiling > 1 - c.criticalReserve + 1e-9) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['batchCeiling'],
+          message: `must be at most 1 - criticalReserve (${+(1 - c.criticalReserve).toFixed(6)}): batch never takes the critical reserve`,
+        });
+      }
+    }),
+  );
+
+/** Spend is counted in whole nano-dollars, exact up to 2^53 of them. */
+const usdCap = () => z.number().check(z.positive(), z.lte(9_000_000, 'at most 9000000 (spend is counted in nano-dollars, exact to about $9M)'));
+
+/** Hard caps on what a tenant spends per UTC day and month. */
+export const budgetSchema = z
+  .strictObject({
+    usdPerDay: z.optional(usdCap()),
+    usdPerMonth: z.optional(usdCap()),
+    /** Shares of a cap whose crossing is logged and counted once per period. */
+    alertAt: z._default(z.array(z.number().check(z.gt(0), z.lte(1))), [0.8]),
+    /** Output reserved for a request that sets no max_tokens (its real usage settles it). */
+    defaultOutputTokens: z.optional(count()),
+  })
+  .check(z.refine((b) => b.usdPerDay !== undefined || b.usdPerMonth !== undefined, { message: 'a budget needs usdPerDay, usdPerMonth or both' }));
 
 const keyHash = () => z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, '"sha256:" followed by 64 lowercase hex digits'));
 
@@ -189,6 +243,9 @@ export const tenantSchema = z
     /** Lambda role: a Cognito claim (`requestContext.authorizer.claims`) whose values mean this tenant. */
     cognito: z.optional(z.strictObject({ claim: text(), values: z.array(text()).check(z.minLength(1)) })),
     models: z._default(z.array(text()), ['*']),
+    /** Capacity class of the tenant's requests (config `capacity`). */
+    priority: z._default(z.enum(PRIORITIES), DEFAULT_PRIORITY),
+    budget: z.optional(budgetSchema),
     limits: z.optional(
       z.strictObject({
         rpm: z.optional(count()),
@@ -313,6 +370,8 @@ export const configSchema = z
     spokes: z._default(z.array(spokeSchema), []),
     /** Checks (deny, masking, Bedrock guardrails) run on every request before it is routed. */
     guardrails: z._default(z.array(guardrailSchema), []),
+    /** Capacity classes: shares of each route's rpm/tpm kept for critical tenants. */
+    capacity: z.optional(capacitySchema),
     state: z.optional(z.strictObject({ redis: z.string().check(z.regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')) })),
     /** Proxy role: how spoke DNS names are resolved (default: the system resolver). */
     dns: z.optional(
@@ -365,6 +424,7 @@ export const configSchema = z
         });
       });
       for (const issue of embeddingsIssues(cfg.models, cfg.providers, cfg.spokes.length > 0)) ctx.addIssue({ code: 'custom', ...issue });
+      checkPrices(cfg, ctx);
       cfg.spokes.forEach((s, i) =>
         s.models?.forEach((m, j) => {
           if (!names.has(m)) ctx.addIssue({ code: 'custom', path: ['spokes', i, 'models', j], message: `unknown model "${m}"` });
@@ -402,6 +462,23 @@ export const configSchema = z
     }),
   );
 
+/** Cost routing and budgets read prices: every target they may use must have one. */
+function checkPrices(
+  cfg: { models: { name: string; routing: string; targets: { price?: unknown }[] }[]; tenants: { id: string; models: string[]; budget?: unknown }[] },
+  ctx: { addIssue(issue: { code: 'custom'; path: PropertyKey[]; message: string }): void },
+): void {
+  const budgeted = cfg.tenants.filter((t) => t.budget !== undefined);
+  cfg.models.forEach((m, i) => {
+    const payer = budgeted.find((t) => t.models.includes('*') || t.models.includes(m.name));
+    const why =
+      m.routing === 'cost' ? 'routing: cost needs a price on every target' : payer ? `tenant "${payer.id}" has a budget and may use this model: every target needs a price` : undefined;
+    if (!why) return;
+    m.targets.forEach((t, j) => {
+      if (t.price === undefined) ctx.addIssue({ code: 'custom', path: ['models', i, 'targets', j, 'price'], message: why });
+    });
+  });
+}
+
 export type GatewayConfig = z.output<typeof configSchema>;
 export type GatewayConfigInput = z.input<typeof configSchema>;
 export type ProviderConfig = GatewayConfig['providers'][number];
@@ -419,6 +496,9 @@ export type Credentials = z.output<typeof credentialsSchema>;
 export type GuardrailConfig = GatewayConfig['guardrails'][number];
 export type MaskKind = (typeof MASK_KINDS)[number];
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
+export type PriceConfig = z.output<typeof priceSchema>;
+export type CapacityConfig = z.output<typeof capacitySchema>;
+export type BudgetConfig = z.output<typeof budgetSchema>;
 export type OperatorsConfig = z.output<typeof operatorsSchema>;
 
 export const ROLES = ['all-in-one', 'proxy', 'spoke'] as const;

@@ -24,8 +24,12 @@ export type FailureClass =
    */
   | 'invalid_output';
 
-/** Why a route was passed over without a request ('unsupported': it cannot take this request, e.g. its image URLs). */
-export type SkipReason = 'ejected' | 'cooldown' | 'no-headroom' | 'down' | 'unsupported';
+/**
+ * Why a route was passed over without a request. `unsupported`: it cannot take this
+ * request (e.g. its image URLs); `reserved`: it has room only for a higher capacity class
+ * (here, or as the spoke behind it said).
+ */
+export type SkipReason = 'ejected' | 'cooldown' | 'no-headroom' | 'down' | 'unsupported' | 'reserved';
 
 export interface AttemptRecord {
   route: string;
@@ -61,7 +65,7 @@ export class HedgeLost extends Error {
 }
 
 /** Outcomes of routes passed over without a request. */
-export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['ejected', 'cooldown', 'no-headroom', 'down', 'unsupported', 'budget']);
+export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['ejected', 'cooldown', 'no-headroom', 'down', 'unsupported', 'reserved', 'budget']);
 
 /** How a request's hedge went: `won` (the hedge answered first), `lost`, or undefined when none was sent. */
 export function hedgeOutcome(attempts: readonly AttemptRecord[]): 'won' | 'lost' | undefined {

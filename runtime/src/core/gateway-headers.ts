@@ -11,3 +11,15 @@ export const USAGE_HEADER = 'x-gateway-usage';
 
 /** Embeddings: how many provider batches the request was split into (through a spoke, the spoke's). */
 export const BATCHES_HEADER = 'x-gateway-batches';
+/**
+ * Proxy -> spoke, `report`: report the cost of what you served, the proxy charges it (a
+ * spoke without tenants then counts it in no spend total of its own).
+ */
+export const COST_REPORT_HEADER = 'x-gateway-cost';
+export const COST_REPORT = 'report';
+
+/** The cost in USD of a JSON answer, when its route has a price (every role). */
+export const COST_HEADER = 'x-gateway-cost-usd';
+
+/** Spoke -> proxy, streams asked to report their cost: the cost in USD, in the final usage chunk's `usage`. */
+export const USAGE_COST_FIELD = 'cost_usd';

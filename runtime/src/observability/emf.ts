@@ -9,7 +9,7 @@ import type { GatewayObserver, RequestEvent } from './events';
 import { errorOf } from './labels';
 import { lineWriter } from './line-batch';
 
-export type EmfUnit = 'Count' | 'Milliseconds';
+export type EmfUnit = 'Count' | 'Milliseconds' | 'None';
 
 export interface EmfMetricDefinition {
   Name: string;
@@ -42,6 +42,9 @@ export interface EmfOptions {
 /** `Api` (chat or embeddings) lets dashboards tell the endpoints apart across models. */
 export const EMF_DIMENSIONS: readonly (readonly string[])[] = [['Service'], ['Service', 'Model'], ['Service', 'Api']];
 
+/** Spend is also summed per tenant. */
+export const EMF_TENANT_DIMENSIONS: readonly (readonly string[])[] = [['Service', 'Tenant']];
+
 /**
  * Requests, Errors (any failed request) and Faults (5xx, or a stream broken or out of
  * time after its 200), Attempts sent to providers, Failovers (more than one), Hedges
@@ -64,6 +67,9 @@ export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
   if (ev.usage) {
     values.push(['InputTokens', 'Count', ev.usage.prompt_tokens], ['OutputTokens', 'Count', ev.usage.completion_tokens]);
   }
+  // A spoke's reported cost is its proxy's to count: one CostUsd per request in the whole platform.
+  const cost = ev.costUsd !== undefined && ev.costCountedBy === undefined ? ev.costUsd : undefined;
+  if (cost !== undefined) values.push(['CostUsd', 'None', cost]);
   const record: EmfRecord = {
     _aws: {
       Timestamp: (opts.now ?? Date.now)(),
@@ -78,6 +84,10 @@ export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
     Status: ev.status,
   };
   for (const [name, , value] of values) record[name] = value;
+  if (cost !== undefined && ev.tenant !== undefined) {
+    record._aws.CloudWatchMetrics.push({ Namespace: opts.namespace, Dimensions: EMF_TENANT_DIMENSIONS.map((d) => [...d]), Metrics: [{ Name: 'CostUsd', Unit: 'None' }] });
+    record.Tenant = ev.tenant;
+  }
   return record;
 }
 

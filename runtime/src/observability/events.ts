@@ -7,6 +7,7 @@ import type { Usage } from '../core/openai-types';
 import type { Role } from '../config/schema';
 import type { AttemptRecord } from '../core/attempt';
 import type { ModelApi } from '../core/embeddings';
+import type { Priority } from '../core/priority';
 
 /** One client request, reported once when its answer has ended (streams: at the last byte). */
 export interface RequestEvent {
@@ -16,6 +17,8 @@ export interface RequestEvent {
   tenant?: string;
   /** The endpoint's kind: chat (absent) or embeddings. */
   api?: ModelApi;
+  /** The request's capacity class, when classes are configured or the tenant has one. */
+  priority?: Priority;
   model: string;
   stream: boolean;
   status: number;
@@ -30,6 +33,10 @@ export interface RequestEvent {
   /** Embeddings: the provider batches the inputs were split into. */
   batches?: number;
   usage?: Usage;
+  /** What the answer cost in USD, when its route has a price (or its spoke reported one). */
+  costUsd?: number;
+  /** `proxy`: a spoke reported this cost to the proxy, which counts it; it is in no spend total here. */
+  costCountedBy?: 'proxy';
   /** Streams: time to the first byte sent to the client. */
   ttftMs?: number;
   latencyMs: number;
@@ -63,7 +70,20 @@ export interface ConfigEvent {
   error?: string;
 }
 
-export type GatewayEvent = RequestEvent | EjectionEvent | CooldownEvent | ConfigEvent;
+/** A tenant's spend crossed one of its budget's alert thresholds (once per period and threshold). */
+export interface BudgetAlertEvent {
+  type: 'budget-alert';
+  tenant: string;
+  period: 'day' | 'month';
+  /** `YYYY-MM-DD` or `YYYY-MM` (UTC). */
+  periodId: string;
+  /** The share of the cap crossed (budget.alertAt). */
+  threshold: number;
+  capUsd: number;
+  spentUsd: number;
+}
+
+export type GatewayEvent = RequestEvent | EjectionEvent | CooldownEvent | ConfigEvent | BudgetAlertEvent;
 
 export type GatewayObserver = (event: GatewayEvent) => void;
 

@@ -6,7 +6,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Role } from '../config/schema';
 import { hedgeOutcome, type AttemptRecord } from '../core/attempt';
-import type { CooldownEvent, EjectionEvent, GatewayObserver, RequestEvent } from './events';
+import type { BudgetAlertEvent, CooldownEvent, EjectionEvent, GatewayObserver, RequestEvent } from './events';
 import { lineWriter } from './line-batch';
 import { REDACTED, scrubSecrets } from '../core/redact';
 import { REDACT_PATHS, scrubError } from './redact';
@@ -84,6 +84,7 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     traceId: traceIdOf(ev.traceparent),
     tenant: ev.tenant,
     api: ev.api ?? 'chat',
+    priority: ev.priority,
     model: ev.model,
     stream: ev.stream,
     status: ev.status,
@@ -91,6 +92,8 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     route: ev.route || undefined,
     attempts: ev.attempts.map(attemptLine),
     tokens: ev.usage ? { in: ev.usage.prompt_tokens, out: ev.usage.completion_tokens } : undefined,
+    costUsd: ev.costUsd,
+    costCountedBy: ev.costCountedBy,
     ttftMs: ev.ttftMs,
     latencyMs: ev.latencyMs,
     continuations: ev.continuations,
@@ -146,6 +149,10 @@ function routeLine(ev: EjectionEvent | CooldownEvent): Record<string, unknown> {
   return { route: ev.route, until: new Date(ev.until).toISOString(), reason: scrubSecrets(ev.reason) };
 }
 
+function budgetLine(ev: BudgetAlertEvent): Record<string, unknown> {
+  return { tenant: ev.tenant, period: ev.period, periodId: ev.periodId, threshold: ev.threshold, spentUsd: ev.spentUsd, capUsd: ev.capUsd };
+}
+
 /** Writes the log lines for gateway events; subscribe it to `gw.events`. */
 export function logObserver(logger: Logger, opts: { logContent: boolean }): GatewayObserver {
   const writeRequest = requestLineWriter(logger, opts.logContent);
@@ -162,6 +169,9 @@ export function logObserver(logger: Logger, opts: { logContent: boolean }): Gate
       case 'config':
         if (ev.ok) logger.info({ source: ev.source }, 'config reloaded');
         else logger.error({ source: ev.source, error: ev.error }, 'config rejected; the running config stays');
+        return;
+      case 'budget-alert':
+        logger.warn(budgetLine(ev), 'tenant budget alert');
         return;
     }
   };

@@ -5,7 +5,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type CounterConfiguration, type LabelValues } from 'prom-client';
 import type { Role } from '../config/schema';
-import { hedgeOutcome, sentAttempts } from '../core/attempt';
+import { hedgeOutcome, PASSED_OVER, sentAttempts } from '../core/attempt';
 import type { GatewayEvent, RequestEvent } from './events';
 import { errorOf, modelLabeller, reasonLabel } from './labels';
 
@@ -94,6 +94,9 @@ export class GatewayMetrics {
   private readonly batches: TalliedCounter<'model'>;
   private readonly tokens: TalliedCounter<'model' | 'direction'>;
   private readonly reloads: Counter<'result'>;
+  private readonly capacity: TalliedCounter<'route' | 'class' | 'result'>;
+  private readonly cost: TalliedCounter<'tenant' | 'model'>;
+  private readonly budgetAlerts: Counter<'tenant' | 'period' | 'threshold'>;
 
   constructor(private readonly opts: MetricsOptions) {
     this.modelLabel = modelLabeller(opts.isKnownModel);
@@ -146,6 +149,24 @@ export class GatewayMetrics {
     });
     this.reloads = new Counter({ name: 'gateway_config_reloads_total', help: 'Configs offered by hot reload: applied or rejected (invalid).', labelNames: ['result'], registers });
     this.batches = new TalliedCounter({ name: 'gateway_embedding_batches_total', help: 'Embeddings: provider batches the requests were split into.', labelNames: ['model'], registers });
+    this.capacity = new TalliedCounter({
+      name: 'gateway_capacity_requests_total',
+      help: "Requests of each capacity class per route: admitted (sent), or refused to keep a higher class's share.",
+      labelNames: ['route', 'class', 'result'],
+      registers,
+    });
+    this.cost = new TalliedCounter({
+      name: 'gateway_cost_usd_total',
+      help: 'What answers cost in USD, by tenant ("none" without one) and logical model, at the prices of the routes that served them.',
+      labelNames: ['tenant', 'model'],
+      registers,
+    });
+    this.budgetAlerts = new Counter({
+      name: 'gateway_budget_alerts_total',
+      help: "Times a tenant's spend crossed an alert threshold of its budget (once per period and threshold).",
+      labelNames: ['tenant', 'period', 'threshold'],
+      registers,
+    });
     this.tokens = new TalliedCounter({ name: 'gateway_tokens_total', help: 'Tokens by direction: in (prompt) and out (completion).', labelNames: ['model', 'direction'], registers });
   }
 
@@ -163,6 +184,9 @@ export class GatewayMetrics {
       case 'config':
         this.reloads.inc({ result: ev.ok ? 'applied' : 'rejected' });
         return;
+      case 'budget-alert':
+        this.budgetAlerts.inc({ tenant: ev.tenant, period: ev.period, threshold: String(ev.threshold) });
+        return;
     }
   };
 
@@ -177,6 +201,12 @@ export class GatewayMetrics {
     const code = errorOf(ev);
     if (code) this.errors.inc(model + SEP + code + SEP + api, { model, code, api });
     for (const a of ev.attempts) this.attempts.inc(a.route + SEP + a.outcome, { route: a.route, outcome: a.outcome });
+    if (ev.priority !== undefined) this.countClass(ev.priority, ev.attempts);
+    // A spoke's reported cost is counted by its proxy.
+    if (ev.costUsd !== undefined && ev.costCountedBy === undefined) {
+      const tenant = ev.tenant ?? 'none';
+      this.cost.inc(tenant + SEP + model, { tenant, model }, ev.costUsd);
+    }
     if (sentAttempts(ev.attempts) > 1) this.failovers.inc(model, { model });
     const hedge = hedgeOutcome(ev.attempts);
     if (hedge) this.hedges.inc(model + SEP + hedge, { model, result: hedge });
@@ -187,6 +217,13 @@ export class GatewayMetrics {
     if (ev.usage) {
       this.tokens.inc(model + SEP + 'in', { model, direction: 'in' }, ev.usage.prompt_tokens);
       this.tokens.inc(model + SEP + 'out', { model, direction: 'out' }, ev.usage.completion_tokens);
+    }
+  }
+
+  private countClass(priority: string, attempts: RequestEvent['attempts']): void {
+    for (const a of attempts) {
+      const result = a.outcome === 'reserved' ? 'refused' : PASSED_OVER.has(a.outcome) ? undefined : 'admitted';
+      if (result) this.capacity.inc(a.route + SEP + priority + SEP + result, { route: a.route, class: priority, result });
     }
   }
 

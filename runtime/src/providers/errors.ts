@@ -4,6 +4,7 @@
  * adapters; nothing else looks at provider status codes.
  */
 import type { FailureClass } from '../core/attempt';
+import type { Usage } from '../core/openai-types';
 
 export interface ProviderErrorInit {
   status?: number;
@@ -15,6 +16,8 @@ export interface ProviderErrorInit {
   param?: string;
   /** Tokens the provider spent on an answer that was then rejected (invalid_output): still counted against the route's quota. */
   usedTokens?: number;
+  /** The usage of that rejected answer, when it reported one: what it cost. */
+  usage?: Usage;
   cause?: unknown;
 }
 
@@ -26,6 +29,7 @@ export class ProviderError extends Error {
   readonly retryAfterMs?: number;
   readonly param?: string;
   readonly usedTokens?: number;
+  readonly usage?: Usage;
 
   constructor(failure: FailureClass, message: string, init: ProviderErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -35,6 +39,7 @@ export class ProviderError extends Error {
     this.retryAfterMs = init.retryAfterMs;
     this.param = init.param;
     this.usedTokens = init.usedTokens;
+    this.usage = init.usage;
   }
 
   /** Whether another attempt (same or other route) may succeed. */

@@ -44,8 +44,15 @@ export interface CallOptions {
   readonly freshConnection?: boolean;
 }
 
+/** What an upstream gateway (a spoke) said its answer cost; a stream's is known at its end. */
+export interface ReportedCost {
+  usd?: number;
+}
+
 export interface UpstreamMeta {
   rateLimit?: RateLimitInfo;
+  /** When the upstream is itself a gateway that reports costs (a spoke asked to). */
+  reportedCost?: ReportedCost;
   /** When the upstream is itself a gateway (a spoke), the route it reported. */
   upstreamRoute?: string;
   /** Attempts the upstream gateway made, when it reported them. */

@@ -1,6 +1,8 @@
 /** The in-memory QuotaStore: exact sliding windows for one process. */
 import type { Clock } from '../core/clock';
 import type { RateLimitInfo } from '../core/rate-limit';
+import { classLimits } from './capacity-class';
+import { UsageBuckets } from './usage-buckets';
 import { MemoryLeases, type LeaseStore } from './leases';
 import { PROBE_TIMEOUT_MS, RECOVERY_MS, type Admission, type Headroom, type QuotaLimits, type QuotaStore, type ReserveOptions, type Reservation } from './store';
 
@@ -18,41 +20,6 @@ interface ProviderCap {
   requestsUntil: number;
   tokens?: number;
   tokensUntil: number;
-}
-
-/**
- * Usage of a route with no rpm/tpm limit: counted for /healthz and /status in one-second
- * buckets, without keeping an entry per request for a minute (garbage the GC pays for).
- */
-class UsageBuckets {
-  private readonly seconds = new Int32Array(60).fill(-1);
-  private readonly requests = new Float64Array(60);
-  private readonly tokens = new Float64Array(60);
-
-  add(now: number, requests: number, tokens: number): void {
-    const second = Math.floor(now / 1000);
-    const i = second % 60;
-    if (this.seconds[i] !== second) {
-      this.seconds[i] = second;
-      this.requests[i] = 0;
-      this.tokens[i] = 0;
-    }
-    this.requests[i] += requests;
-    this.tokens[i] += tokens;
-  }
-
-  totals(now: number): { requests: number; tokens: number } {
-    const oldest = Math.floor(now / 1000) - 59;
-    let requests = 0;
-    let tokens = 0;
-    for (let i = 0; i < 60; i++) {
-      if (this.seconds[i] >= oldest) {
-        requests += this.requests[i];
-        tokens += this.tokens[i];
-      }
-    }
-    return { requests, tokens };
-  }
 }
 
 /** Reservations on unlimited routes carry this id: they have no window entry. */
@@ -89,7 +56,12 @@ class RouteWindow {
     }
   }
 
-  /** Ms until a request of `tokens` fits; 0 when it fits now. */
+  /** Whether a request of `tokens` fits the limits now. */
+  fits(limits: QuotaLimits, tokens: number): boolean {
+    return (limits.rpm === undefined || this.entries.size + 1 <= limits.rpm) && (limits.tpm === undefined || this.tokens + tokens <= limits.tpm);
+  }
+
+  /** Ms until a request of `tokens` fits; undefined when it fits now. */
   waitFor(now: number, limits: QuotaLimits, tokens: number): { ms: number; reason: 'rpm' | 'tpm' } | undefined {
     if (limits.rpm !== undefined && this.entries.size + 1 > limits.rpm) {
       // The request fits once the entry rpm places from the newest has left the window.
@@ -136,7 +108,7 @@ export class MemoryQuotaStore implements QuotaStore {
     if (w.cooldownUntil > now) return { ok: false, reason: 'cooldown', retryAfterMs: w.cooldownUntil - now };
     const probe = w.probeFor(now, opts?.probe);
     if (probe && 'deny' in probe) return { ok: false, reason: 'cooldown', retryAfterMs: probe.deny };
-    const admission = this.admitNow(w, key, now, limits, tokens);
+    const admission = this.admitNow(w, key, now, limits, tokens, opts?.share);
     if (probe && admission.ok) {
       w.probeHolder = probe.token || `#${this.nextId++}`;
       w.probeUntil = now + PROBE_TIMEOUT_MS;
@@ -145,10 +117,14 @@ export class MemoryQuotaStore implements QuotaStore {
     return admission;
   }
 
-  private admitNow(w: RouteWindow, key: string, now: number, limits: QuotaLimits, tokens: number): Admission {
+  private admitNow(w: RouteWindow, key: string, now: number, limits: QuotaLimits, tokens: number, share: number | undefined): Admission {
     w.trim(now);
-    const wait = w.waitFor(now, limits, tokens);
-    if (wait) return { ok: false, reason: wait.reason, retryAfterMs: Math.max(1, wait.ms) };
+    const wait = w.waitFor(now, share === undefined ? limits : classLimits(limits, share), tokens);
+    if (wait) {
+      // Room left under the whole limit: it is kept for a higher class.
+      const reason = share !== undefined && w.fits(limits, tokens) ? 'reserved' : wait.reason;
+      return { ok: false, reason, retryAfterMs: Math.max(1, wait.ms) };
+    }
     const cap = w.cap;
     if (cap.requestsUntil > now && cap.requests !== undefined && cap.requests < 1) {
       return { ok: false, reason: 'provider-limit', retryAfterMs: cap.requestsUntil - now };

@@ -14,8 +14,30 @@
  * reservation, so a late reconcile cannot touch someone else's entry.
  */
 
+/**
+ * Lua: drops the members of sorted set \`z\` scored up to \`cutoff\` and their fields in hash
+ * \`h\` (in chunks: unpack() has a limit); returns the sum of the values they held. Expired
+ * quota reservations here, expired budget holds in tenants/spend-scripts.ts.
+ */
+export const LUA_DROP_EXPIRED = `
+local function dropExpired(z, h, cutoff)
+  local old = redis.call('ZRANGEBYSCORE', z, '-inf', cutoff)
+  if #old == 0 then return 0 end
+  local freed = 0
+  for i = 1, #old, 500 do
+    local chunk = {}
+    for j = i, math.min(i + 499, #old) do chunk[#chunk + 1] = old[j] end
+    local values = redis.call('HMGET', h, unpack(chunk))
+    for k = 1, #values do freed = freed + (tonumber(values[k]) or 0) end
+    redis.call('HDEL', h, unpack(chunk))
+  end
+  redis.call('ZREMRANGEBYSCORE', z, '-inf', cutoff)
+  return freed
+end
+`;
+
 /** Shared head: the time, the window and the helpers. ARGV[1] now|'' ARGV[2] window ARGV[3] ttl. */
-const PRELUDE = `
+const PRELUDE = `${LUA_DROP_EXPIRED}
 local now
 if ARGV[1] ~= '' then
   now = tonumber(ARGV[1])
@@ -29,20 +51,8 @@ local function int(n) return string.format('%d', n) end
 
 -- Drops reservations that left the window; returns the live request count and token sum.
 local function trim(w, t, m)
-  local cutoff = int(now - WINDOW)
-  local old = redis.call('ZRANGEBYSCORE', w, '-inf', cutoff)
-  if #old > 0 then
-    local freed = 0
-    for i = 1, #old, 500 do
-      local chunk = {}
-      for j = i, math.min(i + 499, #old) do chunk[#chunk + 1] = old[j] end
-      local toks = redis.call('HMGET', t, unpack(chunk))
-      for k = 1, #toks do freed = freed + (tonumber(toks[k]) or 0) end
-      redis.call('HDEL', t, unpack(chunk))
-    end
-    redis.call('ZREMRANGEBYSCORE', w, '-inf', cutoff)
-    redis.call('HINCRBY', m, 'sum', -freed)
-  end
+  local freed = dropExpired(w, t, int(now - WINDOW))
+  if freed ~= 0 then redis.call('HINCRBY', m, 'sum', -freed) end
   local count = redis.call('ZCARD', w)
   if count == 0 then
     -- Nothing live: start the total from zero so no drift can survive an idle minute.
@@ -72,13 +82,17 @@ end
 `;
 
 /**
- * KEYS w t m c p cp; ARGV now window ttl rpm|'' tpm|'' tokens probeHolder|'' probeTimeoutMs.
+ * KEYS w t m c p cp; ARGV now window ttl rpm|'' tpm|'' tokens probeHolder|'' probeTimeoutMs classRpm|'' classTpm|''.
+ * With a capacity class (classRpm/classTpm: its share of each limit), the request is
+ * admitted only while the route's total use plus it stays within that share; refused
+ * while the whole limit still has room, the reason is 'reserved' (kept for a higher class).
  * Returns {1, id, 0, count, sum, now, 0, '', probeToken|''} or {0, reason, retryAfterMs, count, sum, now, cooldownUntil, cooldownReason}.
  */
 export const RESERVE_LUA = `${PRELUDE}
 local w, t, m, c, p, cp = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local rpm, tpm, tokens = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local holder = ARGV[7]
+local crpm, ctpm = tonumber(ARGV[9]) or rpm, tonumber(ARGV[10]) or tpm
 
 local cdUntil, cdReason = 0, ''
 local cd = redis.call('GET', c)
@@ -102,14 +116,19 @@ if probing then
   if cur and cur ~= holder then return deny('cooldown', math.min(1000, redis.call('PTTL', cp))) end
 end
 
-if rpm and count + 1 > rpm then
-  if rpm < 1 then return deny('rpm', WINDOW) end
-  local e = redis.call('ZRANGE', w, count - rpm, count - rpm, 'WITHSCORES')
-  return deny('rpm', tonumber(e[2]) + WINDOW - now)
+-- Room under the whole limits: a refusal by the class's share keeps it for a higher class.
+local fitsAll = (not rpm or count + 1 <= rpm) and (not tpm or sum + tokens <= tpm)
+
+if crpm and count + 1 > crpm then
+  local why = fitsAll and 'reserved' or 'rpm'
+  if crpm < 1 then return deny(why, WINDOW) end
+  local e = redis.call('ZRANGE', w, count - crpm, count - crpm, 'WITHSCORES')
+  return deny(why, tonumber(e[2]) + WINDOW - now)
 end
 
-if tpm and sum + tokens > tpm then
-  if tokens > tpm then return deny('tpm', WINDOW) end
+if ctpm and sum + tokens > ctpm then
+  local why = fitsAll and 'reserved' or 'tpm'
+  if tokens > ctpm then return deny(why, WINDOW) end
   -- The oldest reservations leave first: wait until enough of them have gone.
   local freed = 0
   local batch = 500
@@ -120,10 +139,10 @@ if tpm and sum + tokens > tpm then
     local toks = redis.call('HMGET', t, unpack(ids))
     for i = 1, #ids do
       freed = freed + (tonumber(toks[i]) or 0)
-      if sum - freed + tokens <= tpm then return deny('tpm', tonumber(e[i * 2]) + WINDOW - now) end
+      if sum - freed + tokens <= ctpm then return deny(why, tonumber(e[i * 2]) + WINDOW - now) end
     end
   end
-  return deny('tpm', WINDOW)
+  return deny(why, WINDOW)
 end
 
 local cap = redis.call('HMGET', p, 'rq', 'rqu', 'tk', 'tku')

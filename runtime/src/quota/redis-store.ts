@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RateLimitInfo } from '../core/rate-limit';
 import type { Clock } from '../core/clock';
+import { classLimits } from './capacity-class';
 import { ADOPT_LUA, CLAIM_PROBE_LUA, COOLDOWN_LUA, END_PROBE_LUA, HEARTBEAT_LUA, OBSERVE_LUA, RECONCILE_LUA, RESERVE_LUA } from './redis-scripts';
 import { PROBE_TIMEOUT_MS, RECOVERY_MS, type Admission, type DenyReason, type Headroom, type QuotaLimits, type QuotaStore, type ReserveOptions, type Reservation } from './store';
 
@@ -69,7 +70,10 @@ const SCRIPTS = {
   heartbeat: new LuaScript(HEARTBEAT_LUA),
 };
 
-const DENY_REASONS: ReadonlySet<string> = new Set<DenyReason>(['rpm', 'tpm', 'cooldown', 'provider-limit']);
+const DENY_REASONS: ReadonlySet<string> = new Set<DenyReason>(['rpm', 'tpm', 'cooldown', 'provider-limit', 'reserved']);
+
+/** No capacity class: the script checks the whole limits only. */
+const NO_CLASS: QuotaLimits = {};
 
 /** What the last script answer said about a route, for peek() without I/O. */
 interface Snapshot {
@@ -111,11 +115,12 @@ export class RedisQuotaStore implements QuotaStore {
   async reserve(key: string, limits: QuotaLimits, tokens: number, opts?: ReserveOptions): Promise<Admission> {
     const n = wholeTokens(tokens);
     const k = routeKeys(this.prefix, key);
+    const cls = opts?.share === undefined ? NO_CLASS : classLimits(limits, opts.share);
     const reply = asArray(
       await SCRIPTS.reserve.run(
         this.client,
         [k.window, k.tokens, k.meta, k.cooldown, k.provider, k.probe],
-        [...this.head(), whole(limits.rpm), whole(limits.tpm), n, opts?.probe ?? '', PROBE_TIMEOUT_MS],
+        [...this.head(), whole(limits.rpm), whole(limits.tpm), n, opts?.probe ?? '', PROBE_TIMEOUT_MS, whole(cls.rpm), whole(cls.tpm)],
       ),
     );
     const [ok, idOrReason, retryAfterMs, requests, sum, redisNow, cdUntil, cdReason, probe] = reply;

@@ -21,7 +21,7 @@ import type { LeaseStore } from './leases';
 import { MemoryQuotaStore } from './memory-store';
 import { RedisLeases } from './redis-leases';
 import { QUOTA_WINDOW_MS, RedisQuotaStore, type RedisTimeSource } from './redis-store';
-import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, ReserveOptions, Reservation } from './store';
+import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, ReserveOptions, Reservation, SharedRedis } from './store';
 
 export type { QuotaHealth } from './store';
 
@@ -86,6 +86,7 @@ export class ResilientQuotaStore implements QuotaStore {
   private closed = false;
   private readonly started: Promise<void>;
   private stopWaiting?: () => void;
+  private sharedView?: SharedRedis;
   private leaseStore?: RedisLeases;
 
   constructor(opts: ResilientQuotaStoreOptions) {
@@ -199,6 +200,24 @@ export class ResilientQuotaStore implements QuotaStore {
     await this.started;
     await this.local.observe(key, info);
     if (this.redisUsable()) await this.tryRedis(() => this.redis.observe(key, info));
+  }
+
+  shared(): SharedRedis {
+    return (this.sharedView ??= {
+      client: this.client,
+      started: this.started,
+      usable: () => this.redisUsable(),
+      call: async <T>(work: Promise<T>): Promise<T> => {
+        try {
+          return await this.withTimeout(work);
+        } catch (err) {
+          this.degrade(describe(err));
+          throw err;
+        }
+      },
+      instances: () => this.instances,
+      generation: () => this.generation,
+    });
   }
 
   peek(key: string, limits: QuotaLimits): Headroom {

@@ -4,6 +4,7 @@
  * and what providers said in rate-limit headers. In memory by default; Redis when
  * several instances share an account.
  */
+import type { Redis } from 'ioredis';
 import type { RateLimitInfo } from '../core/rate-limit';
 import type { LeaseStore } from './leases';
 
@@ -18,7 +19,8 @@ export interface Reservation {
   readonly tokens: number;
 }
 
-export type DenyReason = 'rpm' | 'tpm' | 'cooldown' | 'provider-limit';
+/** `reserved`: the route has room, but only for a higher capacity class. */
+export type DenyReason = 'rpm' | 'tpm' | 'cooldown' | 'provider-limit' | 'reserved';
 
 /**
  * Admitted. `probe`: the route's cooldown has ended and this request is its first since
@@ -29,6 +31,11 @@ export type Admission = { ok: true; reservation: Reservation; probe?: string } |
 export interface ReserveOptions {
   /** The probe slot this request claimed (`claimProbe`) while it waited for the route's cooldown to end. */
   probe?: string;
+  /**
+   * A capacity class below critical: admitted only while the route's total use plus this
+   * request stays within this share of each limit; the wait is for that share.
+   */
+  share?: number;
 }
 
 /** After a cooldown ends, one request probes the route; others wait this long at most for its verdict. */
@@ -47,7 +54,7 @@ export interface Headroom {
 }
 
 export interface QuotaStore {
-  /** Admits a request of `tokens` estimated tokens, or says why not and for how long. */
+  /** Admits a request of `tokens` estimated tokens (within its class's share), or says why not and for how long. */
   reserve(key: string, limits: QuotaLimits, tokens: number, opts?: ReserveOptions): Promise<Admission>;
   /** The request ended: count its real tokens instead of the estimate. */
   reconcile(res: Reservation, actualTokens: number): Promise<void>;
@@ -70,6 +77,8 @@ export interface QuotaStore {
   health?(): QuotaHealth;
   /** Concurrency leases shared as this store is (tenants' requests in flight); absent: each instance counts its own. */
   leases?(): LeaseStore;
+  /** The Redis this store shares its counts through, for other shared state (budgets); absent in memory. */
+  shared?(): SharedRedis;
   close?(): Promise<void>;
 }
 
@@ -82,4 +91,23 @@ export interface QuotaHealth {
   lastError?: string;
   /** Live gateway instances sharing the quotas, as last counted. */
   instances: number;
+}
+
+/**
+ * Redis as the quota store uses it, for other shared state: one connection, one command
+ * deadline, one degraded mode (a failure anywhere means local estimates everywhere until
+ * the heartbeat finds Redis again) and one count of live instances.
+ */
+export interface SharedRedis {
+  readonly client: Redis;
+  /** Resolves once the first connection was tried (bounded wait at start). */
+  readonly started: Promise<void>;
+  /** Whether calls should go to Redis now (false while degraded). */
+  usable(): boolean;
+  /** `work` within the command deadline; a failure or a miss degrades the store, and is rethrown. */
+  call<T>(work: Promise<T>): Promise<T>;
+  /** Live gateway instances sharing Redis, as last counted (1 if never known). */
+  instances(): number;
+  /** Names the Redis dataset: when it changes, Redis lost what it held (restart, failover without data). */
+  generation(): string | undefined;
 }

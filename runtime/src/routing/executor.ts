@@ -12,7 +12,8 @@ import type { RouteStatsRegistry } from '../health/route-stats';
 import { HedgeLost, type AttemptRecord } from '../core/attempt';
 import { isProviderError, ProviderError } from '../providers/errors';
 import { endpointKey, type Route, type UpstreamMeta } from '../providers/types';
-import type { Admission, QuotaStore, Reservation } from '../quota/store';
+import type { Admission, QuotaStore, ReserveOptions, Reservation } from '../quota/store';
+import { CAPACITY_RESERVED } from '../core/priority';
 import type { Clock, Random } from '../core/clock';
 import { limitsFor } from './limits';
 import { fullJitterBackoff, type RetryBudget } from './retry';
@@ -128,8 +129,10 @@ export class AttemptExecutor {
         }
       }
 
-      // Only throttled routes left: wait out a short Retry-After when it fits the deadline.
-      if (!waited && soonest !== undefined && soonest - clock.now() <= req.routes.policy.maxRetryAfterMs && soonest < req.deadline - DEADLINE_MARGIN_MS && !windows.any) {
+      // Only throttled routes left (or routes without room for the request's class): wait out
+      // a short Retry-After (capacity.waitMs for a class's share) when it fits the deadline.
+      const maxWait = Math.max(req.routes.policy.maxRetryAfterMs, req.capacity?.waitMs ?? 0);
+      if (!waited && soonest !== undefined && soonest - clock.now() <= maxWait && soonest < req.deadline - DEADLINE_MARGIN_MS && !windows.any) {
         waited = true;
         await this.waitUntil(soonest, req.cancel);
         for (const k of waitable ?? []) excluded.delete(k);
@@ -202,13 +205,15 @@ export class AttemptExecutor {
         attempts.push({ route: route.key, outcome: 'ejected', ms: 0 });
         return { exclude: true };
       }
-      const admission = await quota.reserve(route.key, limits, req.estimatedTokens, probeHolder === undefined ? undefined : { probe: probeHolder });
+      const admission = await quota.reserve(route.key, limits, req.estimatedTokens, reserveOptions(req, probeHolder));
       if (!admission.ok) {
         // A probe slot claimed for after the wait cannot be used now (a later 429 made the cooldown longer): give it back, or the route stays shut to everyone.
         if (probeHolder !== undefined) giveBackProbe(quota, route, probeHolder);
-        const outcome = admission.reason === 'cooldown' ? 'cooldown' : 'no-headroom';
+        // Below critical, a route without room for the class is its share gone, whoever used it.
+        const reserved = admission.reason === 'reserved' || (req.capacity !== undefined && (admission.reason === 'rpm' || admission.reason === 'tpm'));
+        const outcome = admission.reason === 'cooldown' ? 'cooldown' : reserved ? 'reserved' : 'no-headroom';
         attempts.push({ route: route.key, outcome, ms: 0, retryAfterMs: admission.retryAfterMs, message: `${admission.reason}, retry in ${admission.retryAfterMs} ms` });
-        return { waitMs: admission.retryAfterMs, exclude: true };
+        return { waitMs: reserved ? classWait(req, admission.retryAfterMs) : admission.retryAfterMs, exclude: true };
       }
       const probeDone = (ok: boolean) => endProbe(quota, route, admission, ok);
       if (branch?.lost) {
@@ -282,6 +287,14 @@ export class AttemptExecutor {
       }
 
       const e = result.error;
+      if (e.code === CAPACITY_RESERVED) {
+        // A spoke keeps its capacity for a higher class: not a failure of the route, no cooldown.
+        await quota.release(admission.reservation);
+        s.circuit.onAbandon(started);
+        probeDone(false);
+        attempts.push(mark({ route: route.key, outcome: 'reserved', status: e.status, message: e.message, ms, retryAfterMs: e.retryAfterMs }));
+        return { error: e, waitMs: e.retryAfterMs === undefined ? undefined : classWait(req, e.retryAfterMs), exclude: true };
+      }
       attempts.push(mark({ route: route.key, outcome: e.failure, status: e.status, message: e.message, ms, retryAfterMs: e.retryAfterMs }));
       s.failures++;
       s.lastFailure = { at: clock.now(), what: `${e.failure}: ${e.message}` };
@@ -397,6 +410,17 @@ export class AttemptExecutor {
       await this.sleep(i === 0 ? left : left + 1, cancel);
     }
   }
+}
+
+/** A class's share frees only as the window moves: the request waits for it only as long as its class may. */
+function classWait(req: RoutedRequest, retryAfterMs: number): number | undefined {
+  return retryAfterMs <= (req.capacity?.waitMs ?? 0) ? retryAfterMs : undefined;
+}
+
+/** The class's share and the probe slot claimed, when there is either (else nothing to allocate). */
+function reserveOptions(req: RoutedRequest, probe: string | undefined): ReserveOptions | undefined {
+  const share = req.capacity?.share;
+  return share === undefined && probe === undefined ? undefined : { probe, share };
 }
 
 /** Routes that cannot take this request at all (e.g. its image URLs) are passed over, each recorded once with why. */

@@ -6,6 +6,7 @@ import type { AttemptRecord } from '../core/attempt';
 import type { CancelSource, Cancellation } from '../core/cancellation';
 import type { ProviderError } from '../providers/errors';
 import type { Route } from '../providers/types';
+import type { CapacityClass } from '../quota/capacity-class';
 import type { ModelRoutes } from './route-table';
 import type { AttemptTimeouts } from './timeouts';
 
@@ -47,6 +48,8 @@ export interface RoutedRequest {
   exclude?: ReadonlySet<string>;
   /** Why a route cannot take this request at all (e.g. its image URLs), or undefined: such routes are passed over. */
   cannotServe?: (route: Route) => string | undefined;
+  /** A capacity class below critical: admitted within its share of each route (absent: the whole limits). */
+  capacity?: CapacityClass;
 }
 
 /**

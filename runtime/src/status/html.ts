@@ -43,6 +43,8 @@ li time{color:var(--mute);margin-right:8px;font-variant-numeric:tabular-nums}
 .kind{display:inline-block;min-width:70px;margin-right:8px;font-weight:600;font-size:12px}
 .kind.failover{color:var(--warn)}.kind.ejection,.kind.error{color:var(--bad)}.kind.cooldown{color:var(--cool)}
 .rkey{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}.until{color:var(--mute)}
+.classes{display:block;margin:2px 0 0;font-size:11px}
+#spend td.over{color:var(--bad);font-weight:600}
 `;
 
 const JS = `
@@ -50,6 +52,7 @@ const JS = `
   'use strict';
   var ICON = { healthy: '\\u2714', 'half-open': '\\u25D0', cooldown: '\\u2744', ejected: '\\u2716', down: '\\u25BC' };
   var ORDER = ['healthy', 'half-open', 'cooldown', 'ejected', 'down'];
+  var CLASSES = ['critical', 'standard', 'batch'];
   var COLUMNS = 12;
   var lastUpdate = 0;
   var polling = false;
@@ -142,7 +145,13 @@ const JS = `
     tr.appendChild(st);
     var left = r.until ? Date.parse(r.until) - at : 0;
     tr.appendChild(td(left > 0 ? (r.state === 'cooldown' ? 'ends' : 'retry') + ' in ' + wait(left) + ' (' + clock(r.until) + ')' : '\\u2013', 'num'));
-    tr.appendChild(quota(r.headroom.requestsUsed, r.headroom.rpm));
+    var requests = quota(r.headroom.requestsUsed, r.headroom.rpm);
+    // Capacity classes: what each used of its share in the last minute, and what was refused.
+    if (r.classes) requests.appendChild(el('span', 'sub classes', CLASSES.map(function (k) {
+      var c = r.classes[k];
+      return k + ' ' + num(c.admitted) + (c.rpm !== undefined ? ' / ' + num(c.rpm) : '') + (c.refused ? ' (' + c.refused + ' refused)' : '');
+    }).join(' \u00b7 ')));
+    tr.appendChild(requests);
     tr.appendChild(quota(r.headroom.tokensUsed, r.headroom.tpm));
     tr.appendChild(td(r.latencyMs === undefined ? '\\u2013' : r.latencyMs + ' ms', 'num'));
     tr.appendChild(firstChunk(r.timings && r.timings.stream));
@@ -152,6 +161,26 @@ const JS = `
     f.appendChild(el('div', 'clamp', why)).title = why;
     tr.appendChild(f);
     return tr;
+  }
+  function usd(v) { return '$' + (v !== 0 && v < 1 ? v.toFixed(4) : v.toFixed(2)); }
+  function spent(v, cap) {
+    if (cap === undefined) return td(usd(v), 'num');
+    return td(usd(v) + ' of ' + usd(cap) + ' (' + Math.round((v / cap) * 100) + '%)', 'num' + (v >= cap ? ' over' : ''));
+  }
+  function renderSpend(list) {
+    $('spend-section').hidden = list.length === 0;
+    var body = $('spend-rows');
+    while (body.firstChild) body.removeChild(body.firstChild);
+    list.forEach(function (t) {
+      var tr = el('tr');
+      tr.setAttribute('data-tenant', t.tenant);
+      var b = t.budget || {};
+      tr.appendChild(td(t.tenant));
+      tr.appendChild(spent(t.today.usd, b.usdPerDay));
+      tr.appendChild(spent(t.month.usd, b.usdPerMonth));
+      tr.appendChild(td(usd(t.inFlightUsd), 'num'));
+      body.appendChild(tr);
+    });
   }
   function render(s) {
     lastUpdate = Date.now();
@@ -193,6 +222,7 @@ const JS = `
       m.routes.forEach(function (r) { body.appendChild(row(r, at)); });
       table.appendChild(body);
     });
+    renderSpend(s.spend || []);
     var list = $('recent');
     while (list.firstChild) list.removeChild(list.firstChild);
     if (s.recent.length === 0) list.appendChild(el('li', 'none', 'Nothing yet: no failover, ejection or cooldown since start.'));
@@ -265,6 +295,13 @@ const HTML = `<!doctype html>
 <thead><tr><th>Model</th><th>Same-route retry</th><th>Waits for Retry-After</th><th>First chunk timeout</th><th>Whole answer timeout</th><th>Hedged streams</th></tr></thead>
 <tbody id="settings"></tbody>
 </table></div>
+<section id="spend-section" hidden>
+<h2>Spend per tenant (UTC)</h2>
+<div class="scroll"><table id="spend">
+<thead><tr><th>Tenant</th><th>Today</th><th>This month</th><th>In flight</th></tr></thead>
+<tbody id="spend-rows"></tbody>
+</table></div>
+</section>
 <h2>Recent failovers, ejections and cooldowns</h2>
 <ol id="recent"><li>Loading…</li></ol>
 </main>

@@ -5,6 +5,7 @@
  */
 import type { Gateway } from '../gateway';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './html';
+import { ClassUsage } from './class-usage';
 import { RecentEvents } from './recent';
 import { statusSnapshot, type StatusSnapshot } from './snapshot';
 
@@ -33,9 +34,10 @@ export function createStatusPage(gw: Gateway, opts: StatusPageOptions = {}): Sta
   const eventDelayMs = opts.eventDelayMs ?? 100;
   const maxStreamMs = opts.maxStreamMs ?? 5 * 60_000;
   const recent = new RecentEvents(gw.events, gw.now, opts.recentSize ?? 50);
+  const usage = new ClassUsage(gw.events, gw.now);
   const snapshot = () => {
     gw.events.flush(); // requests answered before this one are in it
-    return statusSnapshot(gw, recent);
+    return statusSnapshot(gw, recent, usage);
   };
   const encoder = new TextEncoder();
 

@@ -7,6 +7,10 @@ import { healthBody, type RouteHealth, type RouteState } from '../api/healthz';
 import type { Role } from '../config/schema';
 import type { ModelApi } from '../core/embeddings';
 import type { Gateway } from '../gateway';
+import type { Priority } from '../core/priority';
+import { configClasses, shareOf } from '../quota/capacity-class';
+import type { TenantSpendStatus } from '../tenants/spend-store';
+import type { ClassUsage, ClassUse } from './class-usage';
 import type { FailoverPolicy } from '../routing/failover-policy';
 import type { AttemptTimeouts } from '../routing/timeouts';
 import type { RecentEntry, RecentEvents, StatusTotals } from './recent';
@@ -24,6 +28,15 @@ export interface StatusRoute extends RouteHealth {
   spoke: boolean;
   /** 0 for the model's first choice, 1.. for its fallbacks. */
   tier: number;
+  /** With capacity classes: each class's share of the route's limits and its use in the last minute (this instance). */
+  classes?: Record<Priority, ClassStatus>;
+}
+
+export interface ClassStatus extends ClassUse {
+  share: number;
+  /** The class's part of the route's limits. */
+  rpm?: number;
+  tpm?: number;
 }
 
 export interface StatusModel {
@@ -47,11 +60,14 @@ export interface StatusSnapshot {
   models: StatusModel[];
   totals: StatusTotals;
   recent: RecentEntry[];
+  /** Each tenant with a budget or a spend: today and this month (UTC), as last seen from the shared store. */
+  spend: TenantSpendStatus[];
 }
 
 const SERVING: ReadonlySet<RouteState> = new Set(['healthy', 'half-open']);
 
-export function statusSnapshot(gw: Gateway, recent: RecentEvents): StatusSnapshot {
+export function statusSnapshot(gw: Gateway, recent: RecentEvents, usage?: ClassUsage): StatusSnapshot {
+  const classes = usage && configClasses(gw.config);
   const health = healthBody(gw);
   const byKey = new Map(health.body.routes.map((r) => [r.route, r]));
   const counts: Record<RouteState, number> = { healthy: 0, 'half-open': 0, cooldown: 0, ejected: 0, down: 0 };
@@ -75,6 +91,7 @@ export function statusSnapshot(gw: Gateway, recent: RecentEvents): StatusSnapsho
           providerModel: r.model,
           spoke: gw.role === 'proxy',
           tier,
+          ...(classes ? { classes: classStatus(classes, usage.of(r.key), h.headroom) } : {}),
         });
       }
     });
@@ -91,7 +108,21 @@ export function statusSnapshot(gw: Gateway, recent: RecentEvents): StatusSnapsho
     models,
     totals: { ...recent.totals },
     recent: recent.entries(),
+    spend: gw.spend.snapshot(gw.config.tenants),
   };
+}
+
+function classStatus(classes: NonNullable<ReturnType<typeof configClasses>>, use: Record<Priority, ClassUse>, limits: { rpm?: number; tpm?: number }): Record<Priority, ClassStatus> {
+  const of = (p: Priority): ClassStatus => {
+    const share = classes[p].share;
+    return {
+      share,
+      ...(limits.rpm !== undefined ? { rpm: shareOf(limits.rpm, share) } : {}),
+      ...(limits.tpm !== undefined ? { tpm: shareOf(limits.tpm, share) } : {}),
+      ...use[p],
+    };
+  };
+  return { critical: of('critical'), standard: of('standard'), batch: of('batch') };
 }
 
 /** OK when every route is healthy, DOWN when none can serve, DEGRADED in between. */

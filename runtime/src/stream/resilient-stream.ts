@@ -10,8 +10,8 @@ import { maxOutputTokens } from '../core/chat-request';
 import { usageOf, type ChatCompletionChunk, type Usage } from '../core/openai-types';
 import { withoutRaw } from '../core/raw-chunk';
 import { isProviderError, ProviderError } from '../providers/errors';
-import type { Route } from '../providers/types';
-import { estimatePromptTokens, estimateTokens } from '../quota/token-estimate';
+import type { Route, UpstreamMeta } from '../providers/types';
+import { estimatePromptTokens, estimateTokens, tokensForChars } from '../quota/token-estimate';
 import type { Answered } from '../routing/executor';
 import type { Cancellation } from '../core/cancellation';
 import { OverlapTrimmer } from './overlap';
@@ -34,6 +34,16 @@ export interface ContinuationDeps {
   idleMs: number;
   /** Whether the target continues a trailing assistant message itself. */
   supportsPrefill(route: Route): boolean;
+  /** The request's prompt estimate: a segment's usage when its upstream reported none. */
+  promptTokens?: number;
+}
+
+/** One upstream answer that made up (part of) the stream, and what it used. */
+export interface StreamSegment {
+  route: Route;
+  meta: UpstreamMeta;
+  /** As the upstream reported it; estimated from the text and prompt when it broke first. */
+  usage: Usage;
 }
 
 export interface StreamOutcome {
@@ -44,6 +54,8 @@ export interface StreamOutcome {
   usage?: Usage;
   /** The answer text the client received (set when the stream ends). */
   text?: string;
+  /** When given, filled with every upstream answer of the stream in order (what it cost), before the usage chunk. */
+  segments?: StreamSegment[];
 }
 
 export async function* resilientStream(first: Answered<StartedStream>, deps: ContinuationDeps, outcome: StreamOutcome = { continuations: 0 }): AsyncGenerator<ChatCompletionChunk> {
@@ -59,6 +71,10 @@ export async function* resilientStream(first: Answered<StartedStream>, deps: Con
   const tried = new Set<string>([first.route.key]);
   let lastChunk: ChatCompletionChunk = first.value.first;
 
+  /** Where the current upstream answer's text began, and the usage it reported. */
+  let segmentStart = 0;
+  let segmentUsage: Usage | undefined;
+
   const emit = (chunk: ChatCompletionChunk): ChatCompletionChunk | undefined => {
     // Every chunk the client gets carries the first one's id and time; any change here
     // means the upstream's own text of the chunk no longer fits it.
@@ -68,7 +84,7 @@ export async function* resilientStream(first: Answered<StartedStream>, deps: Con
     lastChunk = chunk;
     const choice = chunk.choices[0];
     if (!choice) {
-      if (chunk.usage) upstreamUsage = chunk.usage;
+      if (chunk.usage) upstreamUsage = segmentUsage = chunk.usage;
       return undefined; // usage is sent once, at the very end
     }
     const delta = choice.delta;
@@ -109,11 +125,16 @@ export async function* resilientStream(first: Answered<StartedStream>, deps: Con
   const settle = (tokens: number) => {
     settled = true;
     current.settle(tokens);
+    outcome.segments?.push({ route: current.route, meta: current.value, usage: segmentUsage ?? segmentEstimate() });
   };
+  // A continuation's prompt holds what was sent before it (and the request to go on).
+  const segmentEstimate = () => usageOf((deps.promptTokens ?? 0) + (segmentStart > 0 ? tokensForChars(segmentStart + CONTINUE_PROMPT.length) : 0), estimateTokens(sent.slice(segmentStart)));
   try {
     for (;;) {
       const started = current.value;
       settled = false;
+      segmentStart = sent.length;
+      segmentUsage = undefined;
       let failure: ProviderError | undefined;
       const idle = new IdleWatchdog(started, deps.idleMs);
       try {

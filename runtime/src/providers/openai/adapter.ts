@@ -6,7 +6,7 @@
  */
 import type { ChatRequest } from '../../core/chat-request';
 import type { ForwardedChat } from '../../core/forwarded-chat';
-import { ATTEMPTS_HEADER, ROUTE_HEADER, USAGE_HEADER } from '../../core/gateway-headers';
+import { ATTEMPTS_HEADER, COST_HEADER, COST_REPORT, COST_REPORT_HEADER, ROUTE_HEADER, USAGE_COST_FIELD, USAGE_HEADER } from '../../core/gateway-headers';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/openai-types';
 import { keepRawJson } from '../../core/raw-chunk';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
@@ -16,7 +16,17 @@ import { ProviderError, classifyNetworkError } from '../errors';
 import { header, type HttpClient, type UpstreamHeaders, type UpstreamResponse } from '../http';
 import { estimatedUsage } from '../../quota/token-estimate';
 import { parseOpenAIRateLimit } from '../rate-limit-headers';
-import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamMeta, type UpstreamSignal } from '../types';
+import {
+  upstreamSignal,
+  type CallOptions,
+  type CompletionResult,
+  type ProviderAdapter,
+  type ReportedCost,
+  type Route,
+  type StreamResult,
+  type UpstreamMeta,
+  type UpstreamSignal,
+} from '../types';
 import { createUpstreamCall, withoutCredentials, type UpstreamProtocol } from '../upstream-call';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
 import { createOpenAIEmbeddings } from './embeddings';
@@ -58,15 +68,19 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     return { completion, ...meta };
   }
 
-  async function stream(route: Route, prompt: Prompt, body: string, opts: CallOptions, headers?: Record<string, string>): Promise<OpenAIStreamResult> {
-    const { answer: res, key } = await upstream.openStream(route, completionsUrl(provider, route.endpoint), body, opts, headers);
-    const reader = new ChunkReader(route, prompt, upstreamSignal(opts), key);
+  /** `forwarded`: the client's body to a spoke, which owes its usage chunk (and its cost, when asked). */
+  async function stream(route: Route, prompt: Prompt, body: string, opts: CallOptions, forwarded = false): Promise<OpenAIStreamResult> {
+    const { answer: res, key } = await upstream.openStream(route, completionsUrl(provider, route.endpoint), body, opts, forwarded ? INCLUDE_USAGE : undefined);
+    // A spoke asked to report its cost puts it in the usage chunk: read there, kept from the client.
+    const cost: ReportedCost | undefined = forwarded && opts.forwardHeaders?.[COST_REPORT_HEADER] === COST_REPORT ? {} : undefined;
+    const reader = new ChunkReader(route, prompt, upstreamSignal(opts), key, cost);
     return {
       chunks: reader.read(res),
       get droppedEvents() {
         return reader.dropped;
       },
       ...upstreamMeta(res),
+      ...(cost ? { reportedCost: cost } : {}),
     };
   }
 
@@ -74,7 +88,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     complete: (route, req, opts) => complete(route, req, JSON.stringify(upstreamBody(req, route.model, false, compatible)), opts),
     stream: (route, req, opts) => stream(route, req, JSON.stringify(upstreamBody(req, route.model, true, compatible)), opts),
     forward: (route, chat, opts) => complete(route, chat, chat.body, opts),
-    forwardStream: (route, chat, opts) => stream(route, chat, chat.body, opts, INCLUDE_USAGE),
+    forwardStream: (route, chat, opts) => stream(route, chat, chat.body, opts, true),
     embeddings: createOpenAIEmbeddings(provider, { upstream, baseUrl: (endpoint) => baseUrl(provider, endpoint), metaOf: upstreamMeta }),
   };
 }
@@ -92,6 +106,8 @@ class ChunkReader {
     private readonly prompt: Prompt,
     private readonly signal: UpstreamSignal,
     private readonly secret: string | undefined,
+    /** Filled with the cost a spoke reports in its usage chunk. */
+    private readonly cost?: ReportedCost,
   ) {}
 
   async *read(res: UpstreamResponse): AsyncGenerator<ChatCompletionChunk> {
@@ -142,6 +158,7 @@ class ChunkReader {
     }
     this.last = doc;
     let changed = false;
+    if (doc.usage && this.cost) this.takeCost(doc.usage);
     if (doc.usage) {
       // Usage goes out once, last; servers that also put it on content chunks are tamed here.
       if (doc.choices.length === 0) {
@@ -160,6 +177,15 @@ class ChunkReader {
     // As it came: the client gets the upstream's own text unless someone changes the chunk.
     if (!changed) keepRawJson(doc, data);
     return doc;
+  }
+
+  /** The spoke's cost, out of the usage the client gets. */
+  private takeCost(usage: Usage): void {
+    const fields = usage as unknown as Record<string, unknown>;
+    const usd = fields[USAGE_COST_FIELD];
+    if (usd === undefined) return;
+    if (typeof usd === 'number' && Number.isFinite(usd) && usd >= 0) this.cost!.usd = usd;
+    delete fields[USAGE_COST_FIELD];
   }
 
   private usageChunk(): ChatCompletionChunk {
@@ -236,6 +262,11 @@ function upstreamMeta(res: { headers: UpstreamHeaders }): UpstreamMeta {
   if (route) meta.upstreamRoute = route;
   const attempts = Number(header(res, ATTEMPTS_HEADER));
   if (Number.isInteger(attempts) && attempts > 0) meta.upstreamAttempts = attempts;
+  const cost = header(res, COST_HEADER);
+  if (cost !== undefined) {
+    const usd = Number(cost);
+    if (Number.isFinite(usd) && usd >= 0) meta.reportedCost = { usd };
+  }
   return meta;
 }
 

@@ -1,0 +1,31 @@
+/**
+ * Prices in USD per million tokens (config `models[].targets[].price`), and what an
+ * answer cost from its real usage: cached input at the cached rate when the usage
+ * reports cached tokens (`prompt_tokens_details.cached_tokens`), else at the input rate.
+ */
+import type { Usage } from './openai-types';
+
+export interface Price {
+  readonly inputPerMTok: number;
+  readonly outputPerMTok: number;
+  /** Input read from the provider's prompt cache; the input rate when not given. */
+  readonly cachedInputPerMTok?: number;
+}
+
+const PER_TOKEN = 1e-6;
+
+export function costOf(price: Price, usage: Pick<Usage, 'prompt_tokens' | 'completion_tokens' | 'prompt_tokens_details'>): number {
+  const prompt = finite(usage.prompt_tokens);
+  const cached = Math.min(prompt, finite(usage.prompt_tokens_details?.cached_tokens));
+  const cachedRate = price.cachedInputPerMTok ?? price.inputPerMTok;
+  return ((prompt - cached) * price.inputPerMTok + cached * cachedRate + finite(usage.completion_tokens) * price.outputPerMTok) * PER_TOKEN;
+}
+
+/** What `input` prompt tokens and `output` completion tokens would cost, none of them cached. */
+export function estimatedCost(price: Price, input: number, output: number): number {
+  return (input * price.inputPerMTok + output * price.outputPerMTok) * PER_TOKEN;
+}
+
+function finite(n: number | undefined): number {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0;
+}

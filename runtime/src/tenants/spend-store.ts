@@ -1,0 +1,398 @@
+/**
+ * What each tenant spent per UTC day and month, and its budgets: hard caps enforced at
+ * admission by holding the request's worst case, settled to the real cost after the
+ * answer, with soft alerts once per period.
+ *
+ * - In memory (no `state.redis`): exact for this process.
+ * - With Redis (the quota store's connection): a budgeted request costs one script call
+ *   at admission and one at settle, atomic across instances; spend of tenants without a
+ *   budget is added in batches (at most a second later), not per request.
+ * - Redis unreachable: each instance admits within its share of what was left when it last
+ *   saw the shared totals ((cap - spent) / live instances), counts what it spends locally,
+ *   and adds it to Redis when Redis answers again.
+ * Amounts are whole nano-dollars (1e-9 USD) throughout.
+ */
+import type { BudgetConfig, TenantConfig } from '../config/schema';
+import type { Clock } from '../core/clock';
+import { GatewayError, retryAfterSeconds } from '../core/gateway-error';
+import type { BudgetAlertEvent, EventBus } from '../observability/events';
+import type { SharedRedis } from '../quota/store';
+import { periodsAt, type SpendPeriods } from './budget-periods';
+import type { RedisSpend } from './spend-redis';
+
+const NANO = 1e9;
+/** How often spend counted locally is added to Redis. */
+const FLUSH_MS = 1_000;
+/** After the request deadline, a hold whose request never settled (its instance died) is dropped. */
+const HOLD_MARGIN_MS = 60_000;
+/** Retry-After when the budget is not spent but held by requests in flight: they settle soon. */
+const HELD_RETRY_MS = 1_000;
+
+export type Period = 'day' | 'month';
+
+/** A budgeted request's worst case, held from admission until it is settled. */
+export interface BudgetHold {
+  readonly tenant: string;
+  /** Nano-dollars held. */
+  readonly amount: number;
+  /** The hold's id in Redis; undefined when held on this instance only. */
+  readonly redisId?: string;
+}
+
+export interface TenantSpendStatus {
+  tenant: string;
+  today: { date: string; usd: number };
+  month: { month: string; usd: number };
+  budget?: { usdPerDay?: number; usdPerMonth?: number; alertAt: number[] };
+  /** Worst cases held by requests in flight (as last seen). */
+  inFlightUsd: number;
+}
+
+interface LocalSpend {
+  day: string;
+  month: string;
+  amount: number;
+}
+
+/** One tenant as this instance knows it. */
+class TenantSpend {
+  /** The shared totals last seen in Redis, for the periods named (none in memory). */
+  seenDay = '';
+  seenDayAmount = 0;
+  seenMonth = '';
+  seenMonthAmount = 0;
+  /** Held in Redis, as last seen. */
+  sharedHeld = 0;
+  /** Spent here and not in Redis (yet): in memory, everything; with Redis, what waits for the next flush. */
+  local: LocalSpend[] = [];
+  /** Spent here and added to Redis this month: added again if Redis loses its data. */
+  mine: LocalSpend[] = [];
+  /** Worst cases held on this instance (memory, or Redis unreachable). */
+  held = 0;
+  /** Alert thresholds already reported, per period. */
+  alerted = { day: '', dayLevel: 0, month: '', monthLevel: 0 };
+
+  spent(p: SpendPeriods, period: Period): number {
+    let n = period === 'day' ? (this.seenDay === p.day ? this.seenDayAmount : 0) : this.seenMonth === p.month ? this.seenMonthAmount : 0;
+    n += this.unshared(p, period);
+    return n;
+  }
+
+  unshared(p: SpendPeriods, period: Period): number {
+    let n = 0;
+    for (const e of this.local) if (period === 'day' ? e.day === p.day : e.month === p.month) n += e.amount;
+    return n;
+  }
+
+  add(p: Pick<SpendPeriods, 'day' | 'month'>, amount: number, to: LocalSpend[] = this.local): void {
+    const last = to.at(-1);
+    if (last && last.day === p.day) last.amount += amount;
+    else to.push({ day: p.day, month: p.month, amount });
+  }
+
+  /** Totals from Redis (they include everything flushed so far). */
+  seen(p: SpendPeriods, day: number, month: number): void {
+    this.seenDay = p.day;
+    this.seenDayAmount = day;
+    this.seenMonth = p.month;
+    this.seenMonthAmount = month;
+  }
+
+  /** Drops what no period of `p` counts any more. */
+  prune(p: SpendPeriods): void {
+    if (this.local.some((e) => e.month !== p.month)) this.local = this.local.filter((e) => e.month === p.month);
+    if (this.mine.some((e) => e.month !== p.month)) this.mine = this.mine.filter((e) => e.month === p.month);
+  }
+
+  /** Redis lost its data: what this instance had added goes again, with what waits. */
+  readd(): void {
+    for (const e of this.mine) this.add(e, e.amount);
+    this.mine = [];
+    this.seenDay = this.seenMonth = '';
+  }
+}
+
+export interface SpendStoreOptions {
+  clock: Clock;
+  events: EventBus;
+  /** The request deadline: a hold lives this long (and a margin) if its request never settles. */
+  requestTimeoutMs: number;
+  /** The quota store's Redis, when the config shares state. */
+  shared?: SharedRedis;
+  prefix?: string;
+}
+
+export class SpendStore {
+  private readonly tenants = new Map<string, TenantSpend>();
+  private readonly clock: Clock;
+  private readonly events: EventBus;
+  private readonly holdMs: number;
+  private readonly shared?: SharedRedis;
+  private readonly redis?: RedisSpend;
+  private flushTimer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+  /** The Redis dataset this instance's spend was added to. */
+  private generation?: string;
+
+  constructor(opts: SpendStoreOptions) {
+    this.clock = opts.clock;
+    this.events = opts.events;
+    this.holdMs = opts.requestTimeoutMs + HOLD_MARGIN_MS;
+    this.shared = opts.shared;
+    if (opts.shared) this.redis = new (require('./spend-redis') as typeof import('./spend-redis')).RedisSpend(opts.shared, opts.prefix);
+  }
+
+  /**
+   * Holds the request's worst case against the tenant's budget, or throws the 429
+   * `budget_exceeded` with Retry-After to the end of the period that is spent.
+   */
+  async reserve(tenant: TenantConfig, budget: BudgetConfig, worstUsd: number): Promise<BudgetHold> {
+    const now = this.clock.now();
+    const p = periodsAt(now);
+    const worst = Math.ceil(worstUsd * NANO);
+    const caps = { day: nanoCap(budget.usdPerDay), month: nanoCap(budget.usdPerMonth) };
+    const st = this.state(tenant.id, p);
+    if (this.redis && (await this.sharedUsable())) {
+      try {
+        const r = await this.redis.reserve(tenant.id, p.day, p.month, now, worst, caps, this.holdMs);
+        st.seen(p, r.day, r.month);
+        st.sharedHeld = r.held;
+        if (r.ok) return { tenant: tenant.id, amount: worst, redisId: r.holdId };
+        throw budgetExceeded(tenant.id, budget, p, now, r.dayOver, r.monthOver, st.spent(p, 'day'), st.spent(p, 'month'), r.held, worst, false);
+      } catch (err) {
+        if (err instanceof GatewayError) throw err;
+        // Redis failed (the quota store is degraded now): decide here, below.
+      }
+    }
+    // This instance's share of what was left when it last saw the shared totals (all of it in memory).
+    const instances = this.redis ? Math.max(1, this.shared!.instances()) : 1;
+    const over = (period: Period, cap: number | undefined): number => {
+      if (cap === undefined) return 0;
+      const seen = st.spent(p, period) - st.unshared(p, period);
+      const mine = st.unshared(p, period) + st.held;
+      if (mine + worst <= (cap - seen) / instances) return 0;
+      return st.spent(p, period) + worst > cap ? 2 : 1;
+    };
+    const dayOver = over('day', caps.day);
+    const monthOver = over('month', caps.month);
+    if (dayOver || monthOver) throw budgetExceeded(tenant.id, budget, p, now, dayOver, monthOver, st.spent(p, 'day'), st.spent(p, 'month'), st.held, worst, this.redis !== undefined);
+    st.held += worst;
+    return { tenant: tenant.id, amount: worst };
+  }
+
+  /**
+   * The request's real cost (`usd`), once: frees its hold and adds to the tenant's spend.
+   * Never fails the request (it has been answered); a budgeted tenant's soft alerts fire here.
+   */
+  settle(tenantId: string, budget: BudgetConfig | undefined, hold: BudgetHold | undefined, usd: number): void {
+    const now = this.clock.now();
+    const p = periodsAt(now);
+    const amount = Math.max(0, Math.round(usd * NANO));
+    const st = this.state(tenantId, p);
+    if (hold && hold.redisId === undefined) st.held = Math.max(0, st.held - hold.amount);
+    // Budgeted: one call now, which frees the hold and reports a newly crossed threshold once across instances.
+    if (this.redis && budget && this.shared!.usable() && this.shared!.generation() === this.generation) {
+      void this.redis.settle(tenantId, p.day, p.month, now, hold?.redisId, amount, thresholds(budget)).then(
+        (r) => {
+          st.add(p, amount, st.mine);
+          st.seen(p, r.day, r.month);
+          if (r.dayCrossed.to > r.dayCrossed.from) this.alert(tenantId, budget, p, 'day', r.dayCrossed.to, st, r.dayCrossed.from);
+          if (r.monthCrossed.to > r.monthCrossed.from) this.alert(tenantId, budget, p, 'month', r.monthCrossed.to, st, r.monthCrossed.from);
+        },
+        () => this.keepLocal(tenantId, budget, p, amount, st),
+      );
+      return;
+    }
+    this.keepLocal(tenantId, budget, p, amount, st);
+  }
+
+  /** What every tenant with a budget or a spend has spent today and this month (as last seen). */
+  snapshot(tenants: readonly TenantConfig[]): TenantSpendStatus[] {
+    const p = periodsAt(this.clock.now());
+    const out: TenantSpendStatus[] = [];
+    for (const t of tenants) {
+      const st = this.tenants.get(t.id);
+      if (!st && !t.budget) continue;
+      st?.prune(p);
+      const usd = (period: Period) => (st ? st.spent(p, period) / NANO : 0);
+      out.push({
+        tenant: t.id,
+        today: { date: p.day, usd: usd('day') },
+        month: { month: p.month, usd: usd('month') },
+        ...(t.budget ? { budget: { usdPerDay: t.budget.usdPerDay, usdPerMonth: t.budget.usdPerMonth, alertAt: [...t.budget.alertAt] } } : {}),
+        inFlightUsd: st ? (st.held + st.sharedHeld) / NANO : 0,
+      });
+    }
+    return out;
+  }
+
+  /** Adds what waits to Redis now (the gateway closes). */
+  async close(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flush();
+  }
+
+  private async sharedUsable(): Promise<boolean> {
+    const shared = this.shared!;
+    await shared.started;
+    if (!shared.usable()) return false;
+    const generation = shared.generation();
+    if (generation !== this.generation) {
+      // A fresh Redis (restart, failover without its data): this instance's spend goes again.
+      if (this.generation !== undefined) {
+        for (const st of this.tenants.values()) st.readd();
+        this.scheduleFlush();
+      }
+      this.generation = generation;
+    }
+    return true;
+  }
+
+  private keepLocal(tenantId: string, budget: BudgetConfig | undefined, p: SpendPeriods, amount: number, st: TenantSpend): void {
+    st.add(p, amount);
+    if (budget) {
+      for (const period of ['day', 'month'] as const) {
+        const levels = thresholds(budget)[period];
+        const spent = st.spent(p, period);
+        let level = 0;
+        while (level < levels.length && spent >= levels[level]) level++;
+        this.alert(tenantId, budget, p, period, level, st);
+      }
+    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (!this.redis || this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, FLUSH_MS);
+    this.flushTimer.unref();
+  }
+
+  /** Adds each tenant's locally counted spend to Redis; what cannot be added waits for the next try. */
+  private flush(): Promise<void> {
+    const redis = this.redis;
+    if (!redis) return Promise.resolve();
+    this.flushing ??= (async () => {
+      try {
+        for (const [tenant, st] of this.tenants) {
+          if (st.local.length === 0) continue;
+          if (!(await this.sharedUsable())) break;
+          const now = this.clock.now();
+          const p = periodsAt(now);
+          st.prune(p);
+          const batch = st.local;
+          st.local = [];
+          try {
+            for (let i = 0; i < batch.length; i++) {
+              const e = batch[i];
+              const r = await redis.settle(tenant, e.day, e.month, now, undefined, e.amount, NO_THRESHOLDS);
+              st.add(e, e.amount, st.mine);
+              if (e.day === p.day) st.seen(p, r.day, r.month);
+              batch[i] = { ...e, amount: 0 };
+            }
+          } finally {
+            // What did not reach Redis waits, ahead of what came since.
+            st.local = [...batch.filter((e) => e.amount > 0), ...st.local];
+          }
+        }
+      } catch {
+        // Redis went away meanwhile: the quota store is degraded; the rest waits.
+      } finally {
+        this.flushing = undefined;
+        if ([...this.tenants.values()].some((st) => st.local.length > 0)) this.scheduleFlush();
+      }
+    })();
+    return this.flushing;
+  }
+
+  /**
+   * Reports each threshold of `period` up to `level` not reported yet, here or (`reported`:
+   * how many Redis says were reported) by another instance; a new period starts over.
+   */
+  private alert(tenant: string, budget: BudgetConfig, p: SpendPeriods, period: Period, level: number, st: TenantSpend, reported = 0): void {
+    const id = period === 'day' ? p.day : p.month;
+    const a = st.alerted;
+    if (a[period] !== id) {
+      a[period] = id;
+      a[`${period}Level`] = 0;
+    }
+    const from = Math.max(a[`${period}Level`], reported);
+    if (level <= from) return;
+    a[`${period}Level`] = level;
+    const cap = (period === 'day' ? budget.usdPerDay : budget.usdPerMonth)!;
+    const shares = [...budget.alertAt].sort((x, y) => x - y);
+    for (let i = from; i < level; i++) {
+      const event: BudgetAlertEvent = { type: 'budget-alert', tenant, period, periodId: id, threshold: shares[i], capUsd: cap, spentUsd: st.spent(p, period) / NANO };
+      this.events.emit(event);
+    }
+  }
+
+  private state(tenant: string, p: SpendPeriods): TenantSpend {
+    let st = this.tenants.get(tenant);
+    if (!st) this.tenants.set(tenant, (st = new TenantSpend()));
+    st.prune(p);
+    return st;
+  }
+}
+
+const NO_THRESHOLDS = { day: [], month: [] } as const;
+
+const thresholdsOf = new WeakMap<BudgetConfig, { day: number[]; month: number[] }>();
+
+/** A budget's alert thresholds per period, in nano-dollars, ascending (none for a period without a cap). */
+function thresholds(budget: BudgetConfig): { day: readonly number[]; month: readonly number[] } {
+  let t = thresholdsOf.get(budget);
+  if (!t) {
+    const shares = [...budget.alertAt].sort((a, b) => a - b);
+    const of = (cap: number | undefined) => (cap === undefined ? [] : shares.map((s) => Math.floor(s * cap * NANO)));
+    thresholdsOf.set(budget, (t = { day: of(budget.usdPerDay), month: of(budget.usdPerMonth) }));
+  }
+  return t;
+}
+
+function nanoCap(usd: number | undefined): number | undefined {
+  return usd === undefined ? undefined : Math.floor(usd * NANO);
+}
+
+function usd(nano: number): string {
+  const v = nano / NANO;
+  return `$${v.toFixed(v !== 0 && v < 1 ? 4 : 2)}`;
+}
+
+/**
+ * 429 `budget_exceeded`. `dayOver`/`monthOver`: 2 when the spend alone leaves no room
+ * (Retry-After: until that period ends), 1 when requests in flight hold what is left (or,
+ * `degraded`, this instance's share of it while Redis is unreachable).
+ */
+function budgetExceeded(
+  tenant: string,
+  budget: BudgetConfig,
+  p: SpendPeriods,
+  now: number,
+  dayOver: number,
+  monthOver: number,
+  day: number,
+  month: number,
+  held: number,
+  worst: number,
+  degraded: boolean,
+): GatewayError {
+  const spentOut = [dayOver === 2 ? p.dayEndsAt : 0, monthOver === 2 ? p.monthEndsAt : 0].filter((t) => t > 0);
+  const retryMs = spentOut.length > 0 ? Math.max(...spentOut) - now : HELD_RETRY_MS;
+  const seconds = retryAfterSeconds(retryMs);
+  const period: Period = monthOver === 2 || (monthOver && !dayOver) ? 'month' : 'day';
+  const cap = (period === 'day' ? budget.usdPerDay : budget.usdPerMonth)!;
+  const name = period === 'day' ? `UTC day ${p.day}` : `UTC month ${p.month}`;
+  const spent = period === 'day' ? day : month;
+  const message =
+    (period === 'day' ? dayOver : monthOver) === 2
+      ? `Tenant "${tenant}" has spent ${usd(spent)} of its ${usd(cap * NANO)} budget for the ${name}; this request could cost up to ${usd(worst)}. Retry after ${seconds} s, when the ${period} ends.`
+      : degraded
+        ? `Tenant "${tenant}" has used this gateway instance's share of its ${usd(cap * NANO)} budget for the ${name} while the shared budget store is unreachable (${usd(spent)} spent as known here, up to ${usd(worst)} for this request). Retry after ${seconds} s.`
+        : `Tenant "${tenant}"'s ${usd(cap * NANO)} budget for the ${name} is held by its requests in flight (${usd(spent)} spent, ${usd(held)} in flight, up to ${usd(worst)} for this one). Retry after ${seconds} s.`;
+  return new GatewayError(429, 'rate_limit_error', message, 'budget_exceeded', null, { 'retry-after': String(seconds) });
+}

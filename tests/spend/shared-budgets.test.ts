@@ -1,0 +1,170 @@
+/**
+ * Budgets across two gateway instances sharing a real redis-server: 32 concurrent requests
+ * split across both stop within the documented bound (at most the cap when every answer
+ * costs no more than it held; beyond it by at most what the admitted requests cost over
+ * their holds when the prompt was underestimated). Redis unreachable: each instance admits
+ * within its share of what was left, and its spend reaches Redis when Redis is back, even
+ * a Redis that lost its data.
+ */
+import { Redis } from 'ioredis';
+import { parseConfig } from '../../runtime/src/config/load';
+import type { GatewayConfigInput } from '../../runtime/src/config/schema';
+import { systemClock } from '../../runtime/src/core/clock';
+import { createQuotaStore } from '../../runtime/src/quota/factory';
+import { estimatePromptTokens } from '../../runtime/src/quota/token-estimate';
+import { hashKey } from '../../runtime/src/tenants/auth';
+import { send, type Outcome } from '../capacity/helpers';
+import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
+import { healthOf, startGateway, type TestGateway } from '../helpers/gateway';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server';
+import { until } from '../helpers/until';
+import { LineCapture } from '../observability/capture';
+import { reporting, usage } from './helpers';
+
+/** One cent a token, in and out. */
+const PRICE = { inputPerMTok: 10_000, outputPerMTok: 10_000 };
+const BODY = { model: 'chat', messages: [{ role: 'user' as const, content: 'hi' }], max_tokens: 100 };
+const WORST = (estimatePromptTokens({ model: 'chat', messages: BODY.messages }) + 100) * 0.01;
+const CAP = 10;
+
+describe('budgets shared by two instances through Redis', () => {
+  let redis: RedisServer;
+  let upstream: FakeOpenAI;
+  let gws: TestGateway[] = [];
+  let admin: Redis;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    upstream = await startFakeOpenAI({ latencyMs: 5 });
+  });
+  afterAll(async () => {
+    await upstream.close();
+    await redis.close();
+  });
+  beforeEach(async () => {
+    admin = new Redis(redis.url);
+    await admin.flushall();
+  });
+  afterEach(async () => {
+    await Promise.all(gws.map((g) => g.close()));
+    gws = [];
+    admin.disconnect();
+  });
+
+  /** Two instances; `commandTimeoutMs` long enough that a loaded machine does not push them into their local fallback. */
+  async function instances(commandTimeoutMs = 5_000, logs: LineCapture[] = []) {
+    const config: GatewayConfigInput = {
+      providers: [{ id: 'oa', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'r', url: upstream.url }] }] }],
+      models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'm', price: PRICE }] }],
+      tenants: [{ id: 'team', keys: [hashKey('key-team')], budget: { usdPerDay: CAP, alertAt: [0.25, 0.5] } }],
+      state: { redis: redis.url },
+    };
+    const one = (destination?: LineCapture) =>
+      startGateway(config, 'all-in-one', {
+        probes: false,
+        quota: createQuotaStore(parseConfig(config), systemClock, { commandTimeoutMs, heartbeatMs: 200 }),
+        ...(destination ? { observability: { destination } } : {}),
+      });
+    gws = [await one(logs[0]), await one(logs[1])];
+    // Each instance knows the other (the share while Redis is away).
+    await until(() => gws.every((g) => g.gateway.quota.health?.().instances === 2), 5_000);
+  }
+
+  /** The day's spend in Redis, USD. */
+  const sharedSpend = async () => Number((await admin.hget(`aigw:spend:{team}:d:${new Date().toISOString().slice(0, 10)}`, 'spent')) ?? 0) / 1e9;
+  const burst = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => send(gws[i % 2].url, 'key-team', BODY)));
+  const oneByOne = async (n: number, gw = (i: number) => gws[i % 2]) => {
+    const out: Outcome[] = [];
+    for (let i = 0; i < n; i++) out.push(await send(gw(i).url, 'key-team', BODY));
+    return out;
+  };
+  const ok = (o: Outcome[]) => o.filter((x) => x.status === 200).length;
+
+  it('32 concurrent requests on two instances never take more than the cap when answers cost what they held or less', async () => {
+    upstream.options.editCompletion = reporting(usage(5, 50)).editCompletion; // 55 cents, 1.05 held
+    await instances();
+    const first = await burst(32);
+    expect(ok(first)).toBeGreaterThanOrEqual(Math.floor(CAP / WORST));
+    for (const o of first.filter((x) => x.status !== 200)) expect(o).toMatchObject({ status: 429, code: 'budget_exceeded' });
+    const rest = await oneByOne(16);
+    const admitted = ok(first) + ok(rest);
+    expect(await sharedSpend()).toBeCloseTo(admitted * 0.55, 9);
+    expect(await sharedSpend()).toBeLessThanOrEqual(CAP);
+    // Nothing more fits: spent, not held, so until the day ends.
+    const last = rest.at(-1)!;
+    expect(last).toMatchObject({ status: 429, code: 'budget_exceeded' });
+    expect(Number(last.retryAfter)).toBeGreaterThan(1);
+    expect(await sharedSpend()).toBeGreaterThan(CAP - WORST);
+  });
+
+  it('overspends by at most what the admitted requests cost beyond their holds', async () => {
+    // The prompt is underestimated: each answer costs 1.20, 0.15 more than it held.
+    upstream.options.editCompletion = reporting(usage(20, 100)).editCompletion;
+    await instances();
+    const first = await burst(32);
+    const admitted = ok(first);
+    expect(admitted * WORST).toBeLessThanOrEqual(CAP);
+    expect(await sharedSpend()).toBeCloseTo(admitted * 1.2, 9);
+    const more = await oneByOne(8);
+    const spent = await sharedSpend();
+    expect(spent).toBeCloseTo((admitted + ok(more)) * 1.2, 9);
+    // The documented bound: holds keep at most floor(cap / worst) requests in flight at once,
+    // and each can cost at most what it used beyond its hold.
+    expect(spent).toBeLessThanOrEqual(CAP + Math.floor(CAP / WORST) * (1.2 - WORST) + 1e-9);
+    expect(more.at(-1)).toMatchObject({ status: 429, code: 'budget_exceeded' });
+  });
+
+  it('alerts once per threshold across both instances', async () => {
+    upstream.options.editCompletion = reporting(usage(5, 50)).editCompletion;
+    const logs = [new LineCapture(), new LineCapture()];
+    await instances(5_000, logs);
+    // 55 cents each: 25% of 10 after 5 requests, 50% after 10; both instances cross them.
+    await burst(8);
+    await oneByOne(6);
+    const alerts = () => logs.flatMap((l) => l.records().filter((r) => r.msg === 'tenant budget alert'));
+    expect(await until(() => alerts().length >= 2)).toBe(true);
+    expect(
+      alerts()
+        .map((a) => a.threshold)
+        .sort(),
+    ).toEqual([0.25, 0.5]);
+    // Each once, by whichever instance settled the crossing.
+    expect(alerts().every((a) => a.period === 'day' && a.capUsd === CAP)).toBe(true);
+  });
+
+  it('Redis paused: each instance admits within its share of what was left, and adds its spend when Redis answers again', async () => {
+    upstream.options.editCompletion = reporting(usage(5, 50)).editCompletion;
+    await instances(300);
+    expect(ok(await oneByOne(2, () => gws[0]))).toBe(2);
+    // 1.10 in Redis (settled after the answers) before Redis goes.
+    expect(await until(async () => Math.abs((await sharedSpend()) - 1.1) < 1e-9)).toBe(true);
+    redis.pause();
+    try {
+      // Instance 0 alone: its share is (10 - 1.10) / 2 = 4.45, so 1.05 held fits while it has spent <= 3.40 here.
+      const alone = await oneByOne(10, () => gws[0]);
+      expect(ok(alone)).toBe(7);
+      expect(alone[7]).toMatchObject({ status: 429, code: 'budget_exceeded', retryAfter: '1' });
+      expect(alone[7].message).toMatch(/this gateway instance's share of its \$10\.00 budget .* while the shared budget store is unreachable/);
+      expect((await healthOf(gws[0].url)).quota.degraded).toBe(true);
+    } finally {
+      redis.resume();
+    }
+    expect(await until(async () => (await sharedSpend()) > 1.1 + 1e-9, 10_000)).toBe(true);
+    expect(await sharedSpend()).toBeCloseTo(9 * 0.55, 9);
+  });
+
+  it('a Redis that lost its data gets each instance’s spend again', async () => {
+    upstream.options.editCompletion = reporting(usage(5, 50)).editCompletion;
+    await instances(300);
+    expect(ok(await oneByOne(4))).toBe(4); // two on each instance
+    await until(async () => (await sharedSpend()) >= 4 * 0.55 - 1e-9);
+    await redis.kill();
+    await redis.restart();
+    admin.disconnect();
+    admin = new Redis(redis.url);
+    // Both instances add what they had added, once Redis answers again and they have something to do.
+    expect(await until(async () => (await healthOf(gws[0].url)).status === 'ok' && (await healthOf(gws[1].url)).status === 'ok', 10_000)).toBe(true);
+    expect(ok(await oneByOne(2))).toBe(2);
+    expect(await until(async () => Math.abs((await sharedSpend()) - 6 * 0.55) < 1e-9, 10_000)).toBe(true);
+  });
+});
