@@ -13,8 +13,10 @@ import type { ChatCompletionChunk } from '../../core/openai-types';
 import type { ProviderConfig } from '../../config/schema';
 import { ProviderError } from '../errors';
 import { ConverseStreamTranslator, fromConverseResponse, streamExceptionOf, toConverseRequest, type CompletionMeta } from '../translate/openai-bedrock';
+import type { MessagesCapable } from '../messages-types';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
 import { classifyBedrockError } from './classify';
+import { createBedrockClaudeMessages } from './claude-messages';
 
 export interface BedrockAdapterDeps {
   /** Replaces the keep-alive HTTP/1.1 handler (shared by every client when given). */
@@ -24,7 +26,7 @@ export interface BedrockAdapterDeps {
   connectTimeoutMs?: number;
 }
 
-export interface BedrockAdapter extends ProviderAdapter {
+export interface BedrockAdapter extends ProviderAdapter, MessagesCapable {
   /** SDK clients created so far: one per (account, region, endpoint url, connect timeout). */
   clientCount(): number;
 }
@@ -57,6 +59,8 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
 
   return {
     clientCount: () => clients.size,
+    // Claude routes take the Messages API natively (InvokeModel), on the same clients.
+    messages: createBedrockClaudeMessages(clientFor),
 
     // Claude models on Bedrock continue a trailing assistant turn; others may refuse it,
     // and the gateway then falls back to an explicit continuation request.
