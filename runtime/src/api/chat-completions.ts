@@ -8,14 +8,13 @@ import { maxOutputTokens, type ChatRequest } from '../core/chat-request';
 import type { ForwardedChat } from '../core/forwarded-chat';
 import { USAGE_HEADER } from '../core/gateway-headers';
 import type { Gateway } from '../gateway';
-import { ProviderError } from '../providers/errors';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../providers/types';
 import { estimatePromptTokens } from '../quota/token-estimate';
 import type { CancelSource } from '../core/cancellation';
 import { chatChunkFraming } from '../stream/openai-sse';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
 import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions } from '../stream/sse-response';
-import { startStream, type StartedStream } from '../stream/started-stream';
+import { startFirstAccepted } from '../stream/started-stream';
 import { SENT, type ApiCall, type ApiHandler, type ApiReply } from './call';
 import { forwardedChat } from './forwarded-chat';
 import { apiHandler, type ApiRequest, type RequestRouting } from './request-lifecycle';
@@ -68,8 +67,15 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
   const life = routing.life;
   // Continuations are built from the request validated in full (the proxy validates it only then).
   const validated = 'forwarded' in chat ? () => parseChatBody(text, gw.requestCheck) : () => chat;
-  const startOn = (route: Route, requests: Chat[], attempt: CancelSource) =>
-    startFirstAccepted(routing.adapterFor(route), route, requests, routing.options(attempt), (reason) => attempt.abort(reason));
+  const startOn = (route: Route, requests: Chat[], attempt: CancelSource) => {
+    const adapter = routing.adapterFor(route);
+    const opts = routing.options(attempt);
+    return startFirstAccepted(
+      requests,
+      (chat) => streamOn(adapter, route, chat, opts),
+      (reason) => attempt.abort(reason),
+    );
+  };
   const first = await routing.run((route, attempt) => startOn(route, [chat], attempt));
   const ttftMs = gw.now() - routing.started;
   const outcome: StreamOutcome = { continuations: 0 };
@@ -121,16 +127,4 @@ function completeOn(adapter: ProviderAdapter, route: Route, chat: Chat, opts: Ca
 function streamOn(adapter: ProviderAdapter, route: Route, chat: Chat, opts: CallOptions): Promise<StreamResult> {
   if (!('forwarded' in chat)) return adapter.stream(route, chat, opts);
   return adapter.forwardStream ? adapter.forwardStream(route, chat, opts) : adapter.stream(route, parseChatBody(chat.body), opts);
-}
-
-/** Tries the requests in order on one route; a refusal of the first (e.g. prefill) falls to the next. */
-async function startFirstAccepted(adapter: ProviderAdapter, route: Route, requests: Chat[], opts: CallOptions, abort: (reason: unknown) => void): Promise<StartedStream> {
-  for (let i = 0; ; i++) {
-    try {
-      return await startStream(streamOn(adapter, route, requests[i], opts), abort);
-    } catch (err) {
-      if (i + 1 < requests.length && err instanceof ProviderError && err.failure === 'refused') continue;
-      throw err;
-    }
-  }
 }
