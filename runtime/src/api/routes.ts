@@ -2,11 +2,15 @@
 import type { Gateway } from '../gateway';
 import type { ApiHandler } from './call';
 import { chatCompletionsHandler } from './chat-completions';
+import { countTokensHandler } from './count-tokens';
+import { messagesHandler } from './messages';
 
 export function postRoutes(gw: Gateway): ReadonlyMap<string, ApiHandler> {
   const chat = chatCompletionsHandler(gw);
   return new Map([
     ['/v1/chat/completions', chat],
     ['/inference', chat],
+    ['/v1/messages', messagesHandler(gw)],
+    ['/v1/messages/count_tokens', countTokensHandler(gw)],
   ]);
 }

@@ -32,6 +32,10 @@ export interface RequestEvent {
   traceparent?: string;
   /** Prompt and answer text, only when the config asks for content logging. */
   content?: { prompt: unknown; answer?: string };
+  /** The API, when not chat completions (`messages`, `count_tokens`). */
+  api?: string;
+  /** What the gateway left out or did on the way (beta flags a target does not take, thinking dropped for a non-Claude target ...). */
+  notes?: string[];
 }
 
 /** A route's circuit opened (passive ejection) or an endpoint failed its health check. */

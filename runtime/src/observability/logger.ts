@@ -93,6 +93,8 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     ttftMs: ev.ttftMs,
     latencyMs: ev.latencyMs,
     continuations: ev.continuations,
+    api: ev.api,
+    notes: ev.notes,
     content: logContent ? ev.content : undefined,
   };
 }
