@@ -11,7 +11,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { FAKE_ANTHROPIC_KEY, signatureOf, startFakeAnthropic, type FakeAnthropic, type FakeAnthropicReply, type FakeAnthropicRequest } from '../fakes/anthropic';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startGateway, type TestGateway } from '../helpers/gateway';
-import { LineCapture } from '../observability/capture';
+import { LineCapture, parsePrometheus, sumOf } from '../observability/capture';
 import { until } from '../helpers/until';
 
 const TEXT = 'Failover keeps the answer whole: the client never sees the break, and every word arrives exactly once.';
@@ -226,6 +226,16 @@ describe('Messages failover and stream continuation', () => {
     expect(events.at(-1)?.event).toBe('error');
     expect(events.some((e) => e.event === 'message_stop')).toBe(false);
     await expect(client.messages.stream(ask).finalMessage()).resolves.toBeDefined(); // and the next one is whole again
+  });
+
+  it('counts Messages requests, failovers and continuations in /metrics like chat ones', async () => {
+    a.faults.push({ kind: 'cut', afterChunks: 4 });
+    await client.messages.stream(ask).finalMessage();
+    gw.gateway.events.flush();
+    const samples = parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text());
+    expect(sumOf(samples, 'gateway_requests_total', { model: 'claude', status: '200' })).toBeGreaterThan(5);
+    expect(sumOf(samples, 'gateway_stream_continuations_total')).toBeGreaterThan(0);
+    expect(sumOf(samples, 'gateway_tokens_total', { model: 'claude', direction: 'out' })).toBeGreaterThan(0);
   });
 
   describe('falling back to an OpenAI-compatible target', () => {

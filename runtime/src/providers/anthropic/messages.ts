@@ -55,7 +55,8 @@ export function createAnthropicMessages(provider: ProviderConfig, deps: { resolv
 
   return {
     serves: () => true,
-    prefill: () => !hop && ANTHROPIC_SUPPORTS_PREFILL,
+    // A spoke hands a prefill on to its target, and answers 400 where the target refuses it (the explicit request comes next).
+    prefill: () => ANTHROPIC_SUPPORTS_PREFILL,
 
     async create(route, call, callOpts) {
       const { answer } = await upstream.post(route, messagesUrl(route.endpoint.url), bodyFor(call, route, false), callOpts, headersFor(call));
