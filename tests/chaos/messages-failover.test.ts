@@ -91,6 +91,14 @@ describe('Messages failover and stream continuation', () => {
             ],
           },
           {
+            name: 'claude-idle',
+            timeouts: { idleMs: 400 },
+            targets: [
+              { provider: 'primary', model: 'claude-a' },
+              { provider: 'secondary', model: 'claude-b' },
+            ],
+          },
+          {
             name: 'claude-throttled',
             targets: [
               { provider: 'exhausted', model: 'claude-c' },
@@ -217,6 +225,30 @@ describe('Messages failover and stream continuation', () => {
     a.faults.push({ kind: 'stream-error', afterChunks: 6, code: 'overloaded_error' });
     const final = await client.messages.stream(ask).finalMessage();
     expect(final.content).toEqual([expect.objectContaining({ type: 'text', text: TEXT })]);
+  });
+
+  it('continues a stream that went quiet (idle timeout) on another route', async () => {
+    a.faults.push({ kind: 'stall', afterChunks: 3 });
+    const final = await client.messages.stream({ ...ask, model: 'claude-idle' }).finalMessage();
+    expect(final.content).toEqual([expect.objectContaining({ type: 'text', text: TEXT })]);
+  });
+
+  it('ends the upstream call when the client leaves mid-stream', async () => {
+    a.faults.push({ kind: 'stall', afterChunks: 2 });
+    const controller = new AbortController();
+    const res = await fetch(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...ask, stream: true }),
+      signal: controller.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read(); // the first events are in
+    const during = a.openConnections();
+    controller.abort();
+    // The stalled upstream stream's socket is closed (pooled idle ones may stay).
+    expect(await until(() => a.openConnections() < during, 5_000)).toBe(true);
+    expect(await until(() => logs.requests().some((l) => l.errorCode === 'client_closed'))).toBe(true);
   });
 
   it('ends with an error event, never a truncated message, when nothing can continue', async () => {
