@@ -4,7 +4,7 @@
  * `npm run bench`: builds dist/ if it is stale, runs every scenario against the compiled
  * gateway in separate processes, prints the tables and rewrites docs/benchmarks.md.
  *
- *   npm run bench                          everything (about 8 minutes on 2 cores)
+ *   npm run bench                          everything (about 10 minutes on 2 cores)
  *   npm run bench -- --only overhead,memory
  *   npm run bench -- --quick               short runs, for development (docs untouched)
  *   npm run bench -- --render              rewrite docs/benchmarks.md from the last full run
@@ -26,7 +26,7 @@ const { evaluate } = require('./lib/targets');
 const LAST_RUN = join(__dirname, 'results', 'last-run.json');
 
 /** In the order they run: the CPU-sensitive ones first, the socket-heavy one last. */
-const SCENARIOS = ['overhead', 'profile', 'cold-start', 'failover', 'throttling', 'quota', 'memory'];
+const SCENARIOS = ['overhead', 'messages', 'profile', 'cold-start', 'failover', 'throttling', 'quota', 'memory'];
 
 class UsageError extends Error {}
 

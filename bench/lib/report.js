@@ -226,6 +226,7 @@ function profileSection(p) {
 
 const SECTIONS = {
   overhead: ['Overhead', overheadSection],
+  messages: ['Overhead of the Messages API (/v1/messages, Claude served natively)', overheadSection],
   failover: ['Failover', failoverSection],
   throttling: ['Throttling', throttlingSection],
   quota: ['Quota', quotaSection],

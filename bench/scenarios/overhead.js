@@ -8,9 +8,12 @@
  * machine, the reference for two-tier against all-in-one.
  */
 const { startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
-const { chatBody, providerConfig, proxyConfig } = require('../lib/configs');
-const { cannon, streamLoad } = require('../lib/load');
+const { chatBody, providerConfig, proxyConfig, JSON_HEADERS } = require('../lib/configs');
+const { cannon, streamLoad, PATH } = require('../lib/load');
 const { median, percentile } = require('../lib/stats');
+
+/** What one API's overhead run sends and how its gateways are configured (chat here; Messages in messages.js). */
+const CHAT = { name: 'overhead', path: PATH, headers: JSON_HEADERS, end: '[DONE]', body: (stream) => chatBody({ stream }), config: providerConfig };
 
 const TARGETS = ['direct', 'floor', 'gateway', 'two-tier', 'floor-chain'];
 /** `scale` stretches a measurement: streams at c=1 come only ~40 a second, p99 needs more. */
@@ -23,15 +26,15 @@ const MODES = [
 /** Upstream answers at once; streams are 20 chunks 1 ms apart (about 25 ms each). */
 const UPSTREAM = { ports: 1, latencyMs: 0, chunks: 20, chunkIntervalMs: 1 };
 
-async function startTargets() {
+async function startTargets(api) {
   const up = await startUpstreamProcess(UPSTREAM);
   const floor = await startFloorProcess([up.url(0)]);
   const inner = await startFloorProcess([up.url(0)]);
   const outer = await startFloorProcess([inner.url]);
   const accounts = [{ id: 'acct', urls: [up.url(0)] }];
-  const gateway = await startGatewayProcess({ name: 'overhead-all-in-one', config: providerConfig(accounts) });
-  const spoke = await startGatewayProcess({ name: 'overhead-spoke', role: 'spoke', config: providerConfig(accounts) });
-  const proxy = await startGatewayProcess({ name: 'overhead-proxy', role: 'proxy', config: proxyConfig([spoke.url]) });
+  const gateway = await startGatewayProcess({ name: `${api.name}-all-in-one`, config: api.config(accounts) });
+  const spoke = await startGatewayProcess({ name: `${api.name}-spoke`, role: 'spoke', config: api.config(accounts) });
+  const proxy = await startGatewayProcess({ name: `${api.name}-proxy`, role: 'proxy', config: proxyConfig([spoke.url]) });
   return {
     urls: { direct: up.url(0), floor: floor.url, gateway: gateway.url, 'two-tier': proxy.url, 'floor-chain': outer.url },
     pids: { gateway: gateway.pid, proxy: proxy.pid, spoke: spoke.pid },
@@ -40,12 +43,13 @@ async function startTargets() {
 }
 
 /** One measurement of one mode on one target. */
-async function measure(mode, url, seconds) {
+async function measure(api, mode, url, seconds) {
+  const request = { url, path: api.path, headers: api.headers, connections: mode.connections };
   if (!mode.stream) {
-    const r = await cannon({ url, body: chatBody(), connections: mode.connections, durationS: seconds });
+    const r = await cannon({ ...request, body: api.body(false), durationS: seconds });
     return { rps: r.rps, p50: percentile(r.latencies, 0.5), p99: percentile(r.latencies, 0.99), errors: r.non2xx + r.errors, n: r.ok };
   }
-  const r = await streamLoad({ url, body: chatBody({ stream: true }), connections: mode.connections, durationMs: seconds * 1000 });
+  const r = await streamLoad({ ...request, body: api.body(true), end: api.end, durationMs: seconds * 1000 });
   return {
     rps: r.rps,
     p50: percentile(r.ttfb, 0.5),
@@ -75,17 +79,18 @@ function ratiosOf(rep) {
   return out;
 }
 
-async function run({ quick, log }) {
+/** The overhead run for one API (`api`: path, headers, bodies, gateway config). */
+async function runOverhead(api, { quick, log }) {
   // More, shorter repetitions: the ratios come from moments closer together, and their
   // median shrugs off the odd repetition the shared machine slowed (c=1 numbers swing most).
   const reps = quick ? 1 : 5;
   const seconds = quick ? 1 : 2;
-  const t = await startTargets();
+  const t = await startTargets(api);
   try {
     log(`  warming up ${TARGETS.join(', ')}`);
     for (const target of TARGETS) {
-      await measure(MODES[1], t.urls[target], quick ? 1 : 2);
-      await measure(MODES[3], t.urls[target], 1);
+      await measure(api, MODES[1], t.urls[target], quick ? 1 : 2);
+      await measure(api, MODES[3], t.urls[target], 1);
     }
     const repetitions = [];
     for (let r = 0; r < reps; r++) {
@@ -94,7 +99,7 @@ async function run({ quick, log }) {
         rep[mode.id] = {};
         // Rotating the order keeps any drift from always favouring the same target.
         const order = TARGETS.map((_, i) => TARGETS[(i + r) % TARGETS.length]);
-        for (const target of order) rep[mode.id][target] = await measure(mode, t.urls[target], seconds * mode.scale);
+        for (const target of order) rep[mode.id][target] = await measure(api, mode, t.urls[target], seconds * mode.scale);
         log(`  rep ${r + 1}/${reps} ${mode.id}: ${TARGETS.map((x) => `${x} ${Math.round(rep[mode.id][x].rps)}/s p50 ${rep[mode.id][x].p50.toFixed(3)} ms`).join(', ')}`);
       }
       repetitions.push(rep);
@@ -124,4 +129,6 @@ function summarize(repetitions, meta) {
   return { meta: { ...meta, upstream: UPSTREAM }, byMode, ratios };
 }
 
-module.exports = { id: 'overhead', run, TARGETS, MODES };
+const run = (opts) => runOverhead(CHAT, opts);
+
+module.exports = { id: 'overhead', run, runOverhead, TARGETS, MODES };
