@@ -221,6 +221,39 @@ describe('Anthropic Messages API through the gateway (Anthropic target)', () => 
   });
 });
 
+describe('count_tokens and quotas', () => {
+  it('counts without using a route’s generation quota or a tenant’s tokens', async () => {
+    process.env.QUOTA_TEST_ANTHROPIC_KEY = FAKE_ANTHROPIC_KEY;
+    const fake = await startFakeAnthropic();
+    const key = 'tenant-key-count';
+    const gw = await startGateway({
+      providers: [
+        {
+          id: 'anthropic',
+          type: 'anthropic',
+          accounts: [{ id: 'a', credentials: { env: 'QUOTA_TEST_ANTHROPIC_KEY' }, limits: { '*': { rpm: 2 } }, endpoints: [{ region: 'us', url: fake.url }] }],
+        },
+      ],
+      models: [{ name: 'claude', targets: [{ provider: 'anthropic', model: 'claude-q' }] }],
+      tenants: [{ id: 'team', keys: [`sha256:${createHash('sha256').update(key).digest('hex')}`], limits: { tpm: 5000 } }],
+    });
+    try {
+      const client = new Anthropic({ baseURL: gw.url, apiKey: key, maxRetries: 0 });
+      const big = 'word '.repeat(3000); // about 4,000 tokens a count
+      for (let i = 0; i < 5; i++) {
+        const { response } = await client.messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: big }] }).withResponse();
+        expect(response.headers.get('x-gateway-token-count')).toBe('provider');
+      }
+      // The route's 2 rpm and the tenant's 5,000 tpm are still whole for generations.
+      for (let i = 0; i < 2; i++) expect((await client.messages.create({ model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] })).type).toBe('message');
+    } finally {
+      await gw.close();
+      await fake.close();
+      delete process.env.QUOTA_TEST_ANTHROPIC_KEY;
+    }
+  });
+});
+
 describe('Anthropic Messages API with tenants', () => {
   it('authenticates a tenant by x-api-key or bearer, and refuses others as the SDK expects', async () => {
     const key = 'tenant-key-0123456789';

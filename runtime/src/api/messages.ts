@@ -113,7 +113,8 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
         ttftMs,
         continuations: outcome.continuations,
         content: ev.content && { ...ev.content, answer: outcome.text },
-        ...(outcome.notes.length > 0 ? { notes: outcome.notes } : {}),
+        // A continuation's target may note what the first one did: each note once.
+        ...(outcome.notes.length > 0 ? { notes: [...new Set(outcome.notes)] } : {}),
         ...(life.clientLeft ? { errorCode: 'client_closed' } : err ? { errorCode: 'stream_interrupted' } : {}),
       });
     },
