@@ -60,6 +60,20 @@ describe('ClientMessage', () => {
     expect(prefilled.max_tokens).toBeLessThan(req.max_tokens);
   });
 
+  it('turns thinking off for a continuation when the model thought by its own default', () => {
+    const m = new ClientMessage(() => 0);
+    feed(m, [
+      start(),
+      blockStart(0, { type: 'thinking', thinking: '', signature: '' }),
+      delta(0, { type: 'signature_delta', signature: 's' }),
+      stop(0),
+      blockStart(1, { type: 'text', text: '' }),
+      text(1, 'Partly'),
+    ]);
+    const [prefilled] = m.continuation({ ...req, thinking: undefined }, true, 'Continue.');
+    expect(prefilled.thinking).toEqual({ type: 'disabled' });
+  });
+
   it('after a complete tool call only prefill can continue (a tool_use needs its result next)', () => {
     const m = new ClientMessage(() => 0);
     feed(m, [start(), blockStart(0, { type: 'tool_use', id: 'toolu_1', name: 'f', input: {} }), delta(0, { type: 'input_json_delta', partial_json: '{"q":"x"}' }), stop(0)]);

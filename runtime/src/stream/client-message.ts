@@ -7,7 +7,7 @@
  * client's own, counted without gaps across upstreams; a continuation's text that goes
  * on with the client's open text block is merged into it, its repeats dropped.
  */
-import { contentBlocks, type ContentBlockParam, type MessagesRequest } from '../core/messages-request';
+import { contentBlocks, thinkingOn, type ContentBlockParam, type MessagesRequest } from '../core/messages-request';
 import type { MessagesEvent } from '../providers/messages-types';
 import { tokensForChars } from '../quota/token-estimate';
 import { OverlapTrimmer } from './overlap';
@@ -142,7 +142,8 @@ export class ClientMessage {
     }
     const afterToolUse = prefix.at(-1)?.type === 'tool_use';
     const base: MessagesRequest = { ...req, max_tokens: Math.max(1, req.max_tokens - this.outputTokens()) };
-    if (req.thinking && req.thinking.type !== 'disabled') base.thinking = { type: 'disabled' };
+    // Thinking asked for, or on by the model's default (the answer has a thinking block): off for the continuation.
+    if (thinkingOn(req) || this.blocks.some((b) => b.type === 'thinking' || b.type === 'redacted_thinking')) base.thinking = { type: 'disabled' };
     const history = req.messages.slice();
     const tail = history.at(-1);
     // The client's own prefill stays the start of the assistant turn.
