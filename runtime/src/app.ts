@@ -111,7 +111,7 @@ export function createApp(gw: Gateway): Hono<Env> {
 
   app.get('/v1/models', (c) => {
     tenants.authenticate(c.req.raw.headers, c.env);
-    return c.json(modelsBody(gw, startedAt));
+    return c.json(modelsBody(gw, startedAt, c.req.header('anthropic-version') !== undefined));
   });
 
   app.get('/healthz', (c) => {

@@ -140,6 +140,15 @@ describe('Anthropic Messages API through the gateway (Anthropic target)', () => 
     expect(response.headers.get('x-gateway-route')).toBe('anthropic/acct/us/claude-sonnet-test');
   });
 
+  it('lists the logical models in Anthropic’s shape for an Anthropic client (the OpenAI shape for others)', async () => {
+    const ids: string[] = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    expect(ids).toEqual(['claude']);
+    const page = await client.models.list();
+    expect(page.data[0]).toMatchObject({ type: 'model', id: 'claude', display_name: 'claude' });
+    expect(await (await fetch(`${gw.url}/v1/models`)).json()).toMatchObject({ object: 'list', data: [{ id: 'claude', object: 'model' }] });
+  });
+
   it('answers gateway errors in Anthropic’s shape, as the SDK’s error classes', async () => {
     const unknown = await client.messages.create({ model: 'no-such-model', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
