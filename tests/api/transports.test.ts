@@ -205,6 +205,44 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'an image as a data: URL: forwarded to the OpenAI-compatible target',
+    request: {
+      headers: auth,
+      body: chat({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is it?' },
+              { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+            ],
+          },
+        ],
+      }),
+    },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      expect((JSON.parse(a.text) as ChatCompletion).choices[0].message.content).toBe(REPLY);
+    },
+  },
+  {
+    name: 'an image URL no target fetches: 400 naming the part',
+    request: { headers: auth, body: chat({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }] }) },
+    check: (a) => {
+      expect(a.status).toBe(400);
+      expect(errorOf(a)).toMatchObject({ code: 'unsupported_image', param: 'messages[0].content[0].image_url.url' });
+    },
+  },
+  {
+    name: 'a strict stream whose answer is not the schema: 502 invalid_structured_output, no stream',
+    request: { headers: auth, body: chat({ stream: true, response_format: { type: 'json_schema', json_schema: { name: 'out', schema: { type: 'object' }, strict: true } } }) },
+    check: (a) => {
+      expect(a.status).toBe(502);
+      expect(a.headers.get('content-type')).toBe('application/json');
+      expect(errorOf(a)).toMatchObject({ code: 'invalid_structured_output', param: 'response_format' });
+    },
+  },
+  {
     name: 'the provider refuses the request: its verdict, as a 400',
     request: { headers: auth, body: chat() },
     faults: [{ kind: 'status', status: 400, code: 'content_filter', message: 'filtered' }],

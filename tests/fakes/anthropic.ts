@@ -375,6 +375,20 @@ export function validate(req: FakeAnthropicRequest, contextTokens: number | unde
     previousToolUses = toolUses;
   }
   if (toolBlocks && (!Array.isArray(req.tools) || req.tools.length === 0)) return 'Requests which include `tool_use` or `tool_result` blocks must define tools.';
+  const images = messages.flatMap((m, i) =>
+    Array.isArray(m.content) ? (m.content as Array<Record<string, unknown>>).map((b, j) => ({ b, at: `messages.${i}.content.${j}`, role: m.role })) : [],
+  );
+  for (const { b, at, role } of images) {
+    if (b.type !== 'image') continue;
+    if (role !== 'user') return `${at}: image blocks are only allowed in user messages`;
+    const problem = imageSourceProblem(b.source, at);
+    if (problem) return problem;
+  }
+  if (images.filter((x) => x.b.type === 'image').length > 100) return 'messages: too many images: at most 100 per request';
+  const choice = req.tool_choice as { type?: string; name?: string } | undefined;
+  if (choice?.type === 'tool' && !(req.tools as Array<{ name?: string }> | undefined)?.some((t) => t.name === choice.name)) return `tool_choice: tool ${choice.name} is not in tools`;
+  const format = (req.output_config as { format?: { type?: string; schema?: unknown } } | undefined)?.format;
+  if (format && (format.type !== 'json_schema' || typeof format.schema !== 'object' || format.schema === null)) return 'output_config.format: a json_schema format needs a schema object';
   const last = messages[messages.length - 1];
   if (last.role === 'assistant' && thinkingOn(req)) return 'messages: a final assistant message (prefill) is not supported when thinking is enabled';
   if (last.role === 'assistant') {
@@ -397,6 +411,18 @@ function thinkingOn(req: FakeAnthropicRequest): boolean {
 /** The fake's signature of a thinking text: the same text always has the same one, any other text another. */
 export function signatureOf(thinking: string): string {
   return `sig_${createHash('sha256').update(thinking).digest('base64url')}`;
+}
+
+/** An image source as Anthropic checks it: base64 of a known media type (5 MB of base64 at most), or a URL it fetches. */
+function imageSourceProblem(source: unknown, at: string): string | undefined {
+  const s = source as { type?: string; media_type?: string; data?: unknown; url?: unknown } | undefined;
+  if (s?.type === 'url') return typeof s.url === 'string' && /^https?:\/\//.test(s.url) ? undefined : `${at}.image.source.url: must be an http(s) URL`;
+  if (s?.type !== 'base64') return `${at}.image.source: Input tag '${s?.type}' found using 'type' does not match any of the expected tags: 'base64', 'url'`;
+  if (!['image/png', 'image/jpeg', 'image/gif', 'image/webp'].includes(s.media_type ?? ''))
+    return `${at}.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`;
+  if (typeof s.data !== 'string' || s.data === '') return `${at}.image.source.base64.data: Field required`;
+  if (s.data.length > 5 * 1024 * 1024) return `${at}.image.source.base64: image exceeds 5 MB maximum: ${s.data.length} bytes > 5242880 bytes`;
+  return undefined;
 }
 
 export function promptTokens(req: FakeAnthropicRequest): number {

@@ -494,6 +494,37 @@ interface ConverseBody {
   messages?: Array<{ role?: string; content?: Array<Record<string, unknown>> }>;
   system?: Array<{ text?: string }>;
   toolConfig?: { tools?: Array<{ toolSpec?: { name?: string } }>; toolChoice?: { tool?: { name?: string } } };
+  outputConfig?: { textFormat?: { type?: string; structure?: { jsonSchema?: { schema?: unknown; name?: string } } } };
+}
+
+/** Converse image limits (the SDK's Message documentation): 20 images, 3.75 MB each. */
+const MAX_IMAGES = 20;
+const MAX_IMAGE_BYTES = 3.75 * 1024 * 1024;
+
+/** An image block as real Bedrock checks it: a known format, bytes (base64 in JSON), within the size limit. */
+function imageProblem(block: Record<string, unknown>, at: string): string | undefined {
+  const image = block.image as { format?: string; source?: { bytes?: unknown } } | undefined;
+  if (!image) return undefined;
+  if (!['png', 'jpeg', 'gif', 'webp'].includes(image.format ?? '')) return `${at}.image.format: Value '${image.format}' is not valid; valid values: png, jpeg, gif, webp.`;
+  const bytes = image.source?.bytes;
+  if (typeof bytes !== 'string' || bytes === '') return `${at}.image.source: Only bytes sources are supported by this model.`;
+  if (Buffer.from(bytes, 'base64').length > MAX_IMAGE_BYTES) return `${at}.image.source.bytes: Image exceeds max size of 3.75 MB.`;
+  return undefined;
+}
+
+/** outputConfig.textFormat as Bedrock checks it: type json_schema with a schema that is a JSON string. */
+function outputConfigProblem(body: ConverseBody): string | undefined {
+  const format = body.outputConfig?.textFormat;
+  if (!format) return undefined;
+  if (format.type !== 'json_schema') return `outputConfig.textFormat.type: Value '${format.type}' is not valid.`;
+  const schema = format.structure?.jsonSchema?.schema;
+  if (typeof schema !== 'string') return 'outputConfig.textFormat.structure.jsonSchema.schema: must be a string.';
+  try {
+    JSON.parse(schema);
+  } catch {
+    return 'outputConfig.textFormat.structure.jsonSchema.schema: is not valid JSON.';
+  }
+  return undefined;
 }
 
 function prefillRefusal(body: ConverseBody): string | undefined {
@@ -509,7 +540,15 @@ function validateConverse(body: ConverseBody): string | undefined {
     if (s.text !== undefined && s.text.trim() === '') return `The text field in the SystemContentBlock object at system.${i} is blank. Add text to the text field, and try again.`;
   }
   let toolBlocks = false;
+  let images = 0;
   for (const [i, m] of messages.entries()) {
+    for (const [j, block] of (m.content ?? []).entries()) {
+      if (!block.image) continue;
+      if (m.role !== 'user') return `messages.${i}.content.${j}: images are only allowed in user messages.`;
+      images++;
+      const problem = imageProblem(block, `messages.${i}.content.${j}`);
+      if (problem) return problem;
+    }
     if (i === 0 && m.role !== 'user') return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
     if (i > 0 && m.role === messages[i - 1].role) {
       return 'A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.';
@@ -534,7 +573,8 @@ function validateConverse(body: ConverseBody): string | undefined {
   if (toolBlocks && toolNames.length === 0) return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
   const chosen = body.toolConfig?.toolChoice?.tool?.name;
   if (chosen !== undefined && !toolNames.includes(chosen)) return `The tool ${chosen} named in toolChoice is not in toolConfig.tools.`;
-  return undefined;
+  if (images > MAX_IMAGES) return `Too many images: ${images}; a request takes at most ${MAX_IMAGES}.`;
+  return outputConfigProblem(body);
 }
 
 export function readBody(req: IncomingMessage): Promise<string> {

@@ -4,7 +4,8 @@
  * lifecycle (request-lifecycle.ts), answered as JSON or as an SSE stream. Provider wire
  * formats never reach this file.
  */
-import { maxOutputTokens, type ChatRequest } from '../core/chat-request';
+import type { ValidateFunction } from 'ajv';
+import { maxOutputTokens, strictSchemaOf, type ChatRequest } from '../core/chat-request';
 import type { ForwardedChat } from '../core/forwarded-chat';
 import { USAGE_HEADER } from '../core/gateway-headers';
 import type { Gateway } from '../gateway';
@@ -17,7 +18,9 @@ import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions } from '../stream/s
 import { startFirstAccepted } from '../stream/started-stream';
 import { SENT, type ApiCall, type ApiHandler, type ApiReply } from './call';
 import { forwardedChat } from './forwarded-chat';
+import { checkImages } from './image-check';
 import { apiHandler, type ApiRequest, type RequestRouting } from './request-lifecycle';
+import { checkCompletion, heldStream, schemaValidator } from './strict-output';
 import { parseChatBody } from './validate-chat';
 
 /** Output reserved for admission when the client sets no max_tokens; usage corrects it after. */
@@ -39,16 +42,27 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
     if (gw.config.observability.logContent) ev.content = { prompt: chat.messages };
     const routes = await req.routesFor(chat.model);
     const forwarded = 'forwarded' in chat;
+    // A proxy's routes are spokes: they check images against their targets and validate strict answers.
+    const spokes = gw.role === 'proxy';
+    const cannotServe = forwarded ? undefined : checkImages(chat, routes, spokes);
+    const strict = forwarded ? undefined : strictSchemaOf(chat);
+    const validate = strict && !spokes ? schemaValidator(strict) : undefined;
     const estimatedTokens = estimatePromptTokens(chat) + ((forwarded ? chat.maxOutputTokens : maxOutputTokens(chat)) ?? DEFAULT_OUTPUT_ESTIMATE);
     await req.admit(estimatedTokens);
     const checked = forwarded || guardrails.empty ? chat : await guardrails.apply(chat, { model: chat.model, tenant: tenant?.id });
-    const routing = req.route(routes, ev.stream, estimatedTokens);
-    return ev.stream ? streamAnswer(gw, req, c, routing, checked, text) : jsonAnswer(req, routing, checked);
+    // A strict stream is held until it validated (here or in the spoke): its first chunk comes with its last.
+    const held = ev.stream && (forwarded ? chat.heldStream === true : strict !== undefined);
+    const routing = req.route(routes, ev.stream, estimatedTokens, { cannotServe, heldStream: held });
+    return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, validate) : jsonAnswer(req, routing, checked, validate);
   });
 }
 
-async function jsonAnswer(req: ApiRequest, routing: RequestRouting, chat: Chat): Promise<ApiReply> {
-  const answer = await routing.run((route, attempt) => completeOn(routing.adapterFor(route), route, chat, routing.options(attempt)));
+async function jsonAnswer(req: ApiRequest, routing: RequestRouting, chat: Chat, validate: ValidateFunction | undefined): Promise<ApiReply> {
+  const answer = await routing.run(async (route, attempt) => {
+    const result = await completeOn(routing.adapterFor(route), route, chat, routing.options(attempt));
+    if (validate) checkCompletion(result.completion, validate);
+    return result;
+  });
   routing.life.end();
   const { completion, body } = answer.value;
   answer.settle(completion.usage.total_tokens);
@@ -62,7 +76,7 @@ async function jsonAnswer(req: ApiRequest, routing: RequestRouting, chat: Chat):
   return { kind: 'json', status: 200, headers, body: body ?? JSON.stringify(completion) };
 }
 
-async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: RequestRouting, chat: Chat, text: string): Promise<ApiReply> {
+async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: RequestRouting, chat: Chat, text: string, validate: ValidateFunction | undefined): Promise<ApiReply> {
   const ev = req.event;
   const life = routing.life;
   // Continuations are built from the request validated in full (the proxy validates it only then).
@@ -70,11 +84,9 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
   const startOn = (route: Route, requests: Chat[], attempt: CancelSource) => {
     const adapter = routing.adapterFor(route);
     const opts = routing.options(attempt);
-    return startFirstAccepted(
-      requests,
-      (chat) => streamOn(adapter, route, chat, opts),
-      (reason) => attempt.abort(reason),
-    );
+    // With `validate` (strict), the answer is held and checked before it starts.
+    const open = (chat: Chat) => (validate ? streamOn(adapter, route, chat, opts).then((result) => heldStream(result, validate)) : streamOn(adapter, route, chat, opts));
+    return startFirstAccepted(requests, open, (reason) => attempt.abort(reason));
   };
   const first = await routing.run((route, attempt) => startOn(route, [chat], attempt));
   const ttftMs = gw.now() - routing.started;

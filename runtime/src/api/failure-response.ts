@@ -35,6 +35,17 @@ export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
     const type = status === 502 ? 'api_error' : 'invalid_request_error';
     return new GatewayError(status, type, scrubSecrets(last.message), last.code ?? 'provider_refused', last.param ?? null);
   }
+  if (last?.failure === 'invalid_output') {
+    // Every route that answered gave output the request's schema rejects: the model's fault, not the route's.
+    const failed = err.attempts.filter((a) => a.outcome === 'invalid_output').map((a) => `${a.route}: ${a.message ?? 'invalid output'}`);
+    return new GatewayError(
+      502,
+      'api_error',
+      scrubSecrets(`No route produced output that matches response_format.json_schema: ${failed.join('; ')}`),
+      'invalid_structured_output',
+      'response_format',
+    );
+  }
   if (last?.failure === 'context_length') {
     return new GatewayError(400, 'invalid_request_error', scrubSecrets(last.message), 'context_length_exceeded', 'messages');
   }

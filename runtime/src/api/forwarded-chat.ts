@@ -8,6 +8,8 @@
  * names the field at fault.
  */
 import type { ForwardedChat } from '../core/forwarded-chat';
+import { parseImageUrl } from '../core/image-url';
+import { imageTokens, UNKNOWN_IMAGE_TOKENS } from '../quota/image-tokens';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -34,6 +36,7 @@ export function forwardedChat(text: string): ForwardedChat | undefined {
   if (!isOptional(stream, 'boolean') || !isOptional(maxTokens, 'number') || !isOptional(maxCompletionTokens, 'number')) return undefined;
   const options = doc.stream_options;
   if (options !== undefined && options !== null && (!isObject(options) || !isOptional(options.include_usage, 'boolean'))) return undefined;
+  const images = imageUrls(doc.messages);
   return {
     forwarded: true,
     body: text,
@@ -42,5 +45,29 @@ export function forwardedChat(text: string): ForwardedChat | undefined {
     includeUsage: isObject(options) && options.include_usage === true,
     maxOutputTokens: (maxCompletionTokens ?? maxTokens ?? undefined) as number | undefined,
     messages: doc.messages,
+    ...(images ? { images } : {}),
+    ...(stream === true && strictFormat(doc.response_format) ? { heldStream: true } : {}),
   };
+}
+
+/** The image URLs of unchecked messages: their length, not counted as text, and their estimated tokens. */
+function imageUrls(messages: unknown[]): { chars: number; tokens: number } | undefined {
+  let found: { chars: number; tokens: number } | undefined;
+  for (const m of messages) {
+    const content = isObject(m) ? m.content : undefined;
+    if (!Array.isArray(content)) continue;
+    for (const part of content as unknown[]) {
+      const url = isObject(part) && part.type === 'image_url' && isObject(part.image_url) ? part.image_url.url : undefined;
+      if (typeof url !== 'string') continue;
+      found ??= { chars: 0, tokens: 0 };
+      found.chars += url.length;
+      const image = parseImageUrl(url);
+      found.tokens += 'error' in image ? UNKNOWN_IMAGE_TOKENS : imageTokens({ param: '', image });
+    }
+  }
+  return found;
+}
+
+function strictFormat(format: unknown): boolean {
+  return isObject(format) && format.type === 'json_schema' && isObject(format.json_schema) && format.json_schema.strict === true;
 }

@@ -99,8 +99,8 @@ export class ApiRequest {
   }
 
   /** The request on its way to a route, from now on within its deadline. */
-  route(routes: ModelRoutes, stream: boolean, estimatedTokens: number): RequestRouting {
-    return new RequestRouting(this.gw, this.call, this.event, routes, stream, estimatedTokens);
+  route(routes: ModelRoutes, stream: boolean, estimatedTokens: number, more: RoutingOptions = {}): RequestRouting {
+    return new RequestRouting(this.gw, this.call, this.event, routes, stream, estimatedTokens, more);
   }
 
   /** The answer has ended: the tenant's window counts its real tokens (the estimate stays when unknown). */
@@ -124,6 +124,13 @@ export class ApiRequest {
   }
 }
 
+export interface RoutingOptions {
+  /** Routes that cannot take the request (its images), passed over. */
+  cannotServe?: RoutedRequest['cannotServe'];
+  /** A stream whose whole answer comes before its first chunk (held for validation): its first chunk may take as long as a whole answer. */
+  heldStream?: boolean;
+}
+
 /** A request on its way to a route: its lifetime (deadline, client gone), what the executor routes, and each attempt's call options. */
 export class RequestRouting {
   /** When routing began (time to first token counts from here). */
@@ -140,12 +147,15 @@ export class RequestRouting {
     routes: ModelRoutes,
     stream: boolean,
     estimatedTokens: number,
+    more: RoutingOptions,
   ) {
     this.started = gw.now();
     const deadlineMs = gw.config.server.requestTimeoutMs;
     // Node server: the response tells when the client leaves; elsewhere (Lambda) the request signal.
     this.life = new RequestLifetime(call.outgoing ?? call.signal, deadlineMs);
-    this.routed = { routes, stream, estimatedTokens, deadline: this.started + deadlineMs, cancel: this.life, timeouts: routes.timeouts };
+    const timeouts = more.heldStream ? { ...routes.timeouts, firstByteMs: routes.timeouts.completeMs } : routes.timeouts;
+    this.routed = { routes, stream, estimatedTokens, deadline: this.started + deadlineMs, cancel: this.life, timeouts };
+    if (more.cannotServe) this.routed.cannotServe = more.cannotServe;
     this.forward = traceHeaders(call);
   }
 

@@ -10,7 +10,21 @@ export function paramPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function describe(issue: z.core.$ZodIssue): { message: string; param: string | null } {
+/**
+ * A union none of whose options matched: the option that got furthest into the value
+ * says what is wrong (an image part in a system message: the array option, at the part's
+ * type), rather than "Invalid input"; the union's own issue when none went deeper.
+ */
+function deepest(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue;
+  const firsts = issue.errors.map((errors) => errors[0]).filter((e) => e !== undefined);
+  const best = firsts.reduce((a, b) => (b.path.length > a.path.length ? b : a), firsts[0]);
+  if (!best || best.path.length === 0) return issue;
+  return deepest({ ...best, path: [...issue.path, ...best.path] });
+}
+
+function describe(found: z.core.$ZodIssue): { message: string; param: string | null } {
+  const issue = deepest(found);
   if (issue.code === 'unrecognized_keys') {
     return { message: issue.message, param: issue.keys[0] ?? null };
   }

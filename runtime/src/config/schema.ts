@@ -113,6 +113,12 @@ export const targetSchema = z.strictObject({
   model: text(),
   /** The largest prompt + output this provider model takes; picks a larger fallback after context_length_exceeded. */
   contextTokens: z.optional(count()),
+  /**
+   * Bedrock and Anthropic targets: how `response_format` JSON reaches the model, the
+   * provider's own structured output (`native`) or a forced tool call (`tool`); default
+   * by model id (providers/structured/plan.ts).
+   */
+  structuredOutput: z.optional(z.enum(['native', 'tool'])),
 });
 
 export const modelSchema = z.strictObject({
@@ -157,7 +163,8 @@ export const spokeSchema = z.strictObject({
 export const serverSchema = z.strictObject({
   port: z._default(z.int().check(z.gte(0), z.lte(65535)), 8080),
   host: z._default(z.string(), '127.0.0.1'),
-  maxBodyBytes: z._default(count(), 1_048_576),
+  /** Large enough for several images as data: URLs (base64 adds a third to each). */
+  maxBodyBytes: z._default(count(), 33_554_432),
   requestTimeoutMs: z._default(count(), 120_000),
 });
 
@@ -264,6 +271,14 @@ export const configSchema = z
         // A proxy forwards to spokes and may name providers it does not run itself.
         if (cfg.spokes.length > 0) return;
         m.targets.forEach((t, j) => {
+          const kind = cfg.providers.find((p) => p.id === t.provider)?.type;
+          if (t.structuredOutput && kind && kind !== 'bedrock' && kind !== 'anthropic') {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['models', i, 'targets', j, 'structuredOutput'],
+              message: `applies to bedrock and anthropic targets only; provider "${t.provider}" is ${kind} (response_format goes to it as it is)`,
+            });
+          }
           if (!providerIds.has(t.provider)) {
             ctx.addIssue({
               code: 'custom',

@@ -16,10 +16,15 @@ export type FailureClass =
   /** context_length_exceeded: never this model again; a larger fallback or a 400. */
   | 'context_length'
   /** Content filter, validation, auth to the provider: no retry, no fallback. */
-  | 'refused';
+  | 'refused'
+  /**
+   * The route answered, but not what the request's `response_format` (strict) demands:
+   * the next route may do better; the route is healthy, so its circuit stays closed.
+   */
+  | 'invalid_output';
 
-/** Why a route was passed over without a request. */
-export type SkipReason = 'ejected' | 'cooldown' | 'no-headroom' | 'down';
+/** Why a route was passed over without a request ('unsupported': it cannot take this request, e.g. its image URLs). */
+export type SkipReason = 'ejected' | 'cooldown' | 'no-headroom' | 'down' | 'unsupported';
 
 export interface AttemptRecord {
   route: string;
@@ -32,7 +37,7 @@ export interface AttemptRecord {
 }
 
 /** Outcomes of routes passed over without a request. */
-export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['ejected', 'cooldown', 'no-headroom', 'down', 'budget']);
+export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['ejected', 'cooldown', 'no-headroom', 'down', 'unsupported', 'budget']);
 
 /** Attempts that reached (or tried to reach) a provider, not routes passed over. */
 export function sentAttempts(attempts: readonly AttemptRecord[]): number {

@@ -10,9 +10,19 @@ const text = () => z.string().check(z.minLength(1));
 /** Optional, and null is as good as absent (OpenAI clients send either). */
 const maybe = <T extends z.ZodMiniType>(schema: T) => z.optional(z.nullable(schema));
 
-const textPart = compiled(z.strictObject({ type: z.literal('text'), text: z.string() }));
-/** Message content: a string or text parts (images are not routed yet: they get a clear 400). */
+const textPart = compiled(z.strictObject({ type: z.literal('text', 'expected a text part (image_url parts are allowed in user messages only)'), text: z.string() }));
+/** Message content: a string or text parts. */
 const content = z.union([z.string(), z.array(textPart)]);
+
+/** An image by URL: a `data:` URL, or an http(s) URL for providers that fetch images themselves (api/images.ts decides). */
+const imagePart = compiled(
+  z.strictObject({
+    type: z.literal('image_url'),
+    image_url: compiled(z.strictObject({ url: text(), detail: maybe(z.enum(['auto', 'low', 'high'])) })),
+  }),
+);
+/** A user message's content: a string, or text and image parts. */
+const userContent = z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, imagePart]))]);
 
 const toolCall = compiled(
   z.object({
@@ -23,7 +33,7 @@ const toolCall = compiled(
 );
 
 const systemMessage = compiled(z.object({ role: z.enum(['system', 'developer']), content, name: z.optional(z.string()) }));
-const userMessage = compiled(z.object({ role: z.literal('user'), content, name: z.optional(z.string()) }));
+const userMessage = compiled(z.object({ role: z.literal('user'), content: userContent, name: z.optional(z.string()) }));
 const assistantMessage = compiled(
   z
     .object({
@@ -67,6 +77,21 @@ const functionTool = compiled(
 
 const toolChoice = z.union([z.enum(['none', 'auto', 'required']), compiled(z.object({ type: z.literal('function'), function: compiled(z.object({ name: text() })) }))]);
 
+/** `response_format`: free text, any JSON object, or JSON that follows a schema (providers/structured/ says how each target gets it). */
+const jsonSchemaFormat = compiled(
+  z.object({
+    name: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-", at most 64')),
+    description: z.optional(z.string()),
+    schema: z.record(z.string(), z.unknown()),
+    strict: maybe(z.boolean()),
+  }),
+);
+const responseFormat = z.discriminatedUnion('type', [
+  compiled(z.object({ type: z.literal('text') })),
+  compiled(z.object({ type: z.literal('json_object') })),
+  compiled(z.object({ type: z.literal('json_schema'), json_schema: jsonSchemaFormat })),
+]);
+
 const stop = z.nullable(z.union([z.string(), z.array(z.string()).check(z.maxLength(4))]));
 
 /** Accepted and passed on (or mapped) where a provider has them. */
@@ -85,7 +110,7 @@ const supported = {
   parallel_tool_calls: z.optional(z.boolean()),
   n: maybe(z.literal(1, 'only n = 1 is supported')),
   seed: maybe(z.int()),
-  response_format: z.optional(compiled(z.object({ type: z.literal('text', 'only response_format {"type":"text"} is supported') }))),
+  response_format: maybe(responseFormat),
   presence_penalty: maybe(z.literal(0, 'presence_penalty is not supported across providers')),
   frequency_penalty: maybe(z.literal(0, 'frequency_penalty is not supported across providers')),
   logprobs: maybe(z.literal(false, 'logprobs is not supported')),
@@ -139,12 +164,25 @@ export type RequestCheck = (doc: object) => doc is ChatRequest;
 export type ChatMessage = ChatRequest['messages'][number];
 export type ChatTool = NonNullable<ChatRequest['tools']>[number];
 export type ChatToolCall = z.output<typeof toolCall>;
-export type MessageContent = z.output<typeof content>;
+export type MessageContent = z.output<typeof content> | z.output<typeof userContent>;
+export type ContentPart = Exclude<MessageContent, string>[number];
+export type ImagePart = z.output<typeof imagePart>;
+export type ResponseFormat = z.output<typeof responseFormat>;
+export type JsonSchemaFormat = z.output<typeof jsonSchemaFormat>;
 
-/** The text of a message's content (parts joined). */
+/** The text of a message's content (text parts joined; images have none). */
 export function contentText(c: MessageContent | null | undefined): string {
   if (c === null || c === undefined) return '';
-  return typeof c === 'string' ? c : c.map((p) => p.text).join('');
+  if (typeof c === 'string') return c;
+  let out = '';
+  for (const p of c) if (p.type === 'text') out += p.text;
+  return out;
+}
+
+/** The client's JSON schema when the answer must validate against it (`strict: true`). */
+export function strictSchemaOf(req: Pick<ChatRequest, 'response_format'>): JsonSchemaFormat | undefined {
+  const f = req.response_format;
+  return f?.type === 'json_schema' && f.json_schema.strict === true ? f.json_schema : undefined;
 }
 
 /** The output-token cap the client asked for, whichever field it used. */

@@ -15,4 +15,8 @@ export interface ForwardedChat {
   readonly maxOutputTokens: number | undefined;
   /** The body's `messages`, unchecked: for content logging only. */
   readonly messages: unknown;
+  /** Its image URLs: their characters in the body and the tokens the images are estimated at (absent: none). */
+  readonly images?: { readonly chars: number; readonly tokens: number };
+  /** A stream whose answer the spoke holds until it validated it (`response_format` strict): it arrives at once, at the end. */
+  readonly heldStream?: boolean;
 }

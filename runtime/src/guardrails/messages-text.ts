@@ -21,7 +21,7 @@ export async function applyToMessages(stage: GuardrailStage, req: MessagesReques
   const checked = await stage.apply(view, ctx);
   if (checked === view) return req;
   const content = checked.messages[0].content;
-  const masked = Array.isArray(content) ? content.map((p) => p.text) : texts;
+  const masked = Array.isArray(content) ? content.map((p) => (p.type === 'text' ? p.text : '')) : texts;
   let i = 0;
   return mapTexts(req, (text) => masked[i++] ?? text);
 }

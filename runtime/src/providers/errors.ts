@@ -13,6 +13,8 @@ export interface ProviderErrorInit {
   retryAfterMs?: number;
   /** The client parameter at fault (refused requests). */
   param?: string;
+  /** Tokens the provider spent on an answer that was then rejected (invalid_output): still counted against the route's quota. */
+  usedTokens?: number;
   cause?: unknown;
 }
 
@@ -23,6 +25,7 @@ export class ProviderError extends Error {
   readonly code?: string;
   readonly retryAfterMs?: number;
   readonly param?: string;
+  readonly usedTokens?: number;
 
   constructor(failure: FailureClass, message: string, init: ProviderErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -31,6 +34,7 @@ export class ProviderError extends Error {
     this.code = init.code;
     this.retryAfterMs = init.retryAfterMs;
     this.param = init.param;
+    this.usedTokens = init.usedTokens;
   }
 
   /** Whether another attempt (same or other route) may succeed. */

@@ -21,6 +21,8 @@ export interface Route {
   readonly model: string;
   /** The model name the client asked for. */
   readonly logicalModel: string;
+  /** The target's `structuredOutput` override (Bedrock and Anthropic), when set. */
+  readonly structuredOutput?: 'native' | 'tool';
 }
 
 export interface CallOptions {

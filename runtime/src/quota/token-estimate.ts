@@ -5,6 +5,8 @@
  */
 import { contentText, type ChatRequest } from '../core/chat-request';
 import type { ForwardedChat } from '../core/forwarded-chat';
+import { hasImages, requestImages } from '../core/image-url';
+import { imageTokens } from './image-tokens';
 import { usageOf, type Usage } from '../core/openai-types';
 
 /** The usual rough rule: a token is about four characters of English text. */
@@ -21,12 +23,13 @@ export function estimateTokens(text: string): number {
 }
 
 /**
- * The prompt: every message's text and framing, the tool calls it holds, and the tool
- * definitions. A forwarded request's messages were not checked, so they are not
- * measured: its JSON's own length is the (generous) estimate.
+ * The prompt: every message's text and framing, the tool calls it holds, the tool
+ * definitions and the images (by their pixel size: image-tokens.ts). A forwarded
+ * request's messages were not checked, so they are not measured: its JSON's own length
+ * is the (generous) estimate, with its image URLs counted as images, not as text.
  */
 export function estimatePromptTokens(req: ChatRequest | ForwardedChat): number {
-  if ('forwarded' in req) return estimateTokens(req.body);
+  if ('forwarded' in req) return tokensForChars(req.body.length - (req.images?.chars ?? 0)) + (req.images?.tokens ?? 0);
   let chars = 0;
   for (const m of req.messages) {
     chars += contentText(m.content).length + MESSAGE_FRAMING_CHARS;
@@ -35,7 +38,9 @@ export function estimatePromptTokens(req: ChatRequest | ForwardedChat): number {
     }
   }
   if (req.tools) chars += JSON.stringify(req.tools).length;
-  return tokensForChars(chars);
+  let images = 0;
+  if (hasImages(req)) for (const img of requestImages(req)) images += 'error' in img ? 0 : imageTokens(img);
+  return tokensForChars(chars) + images;
 }
 
 /** The usage of an answer of `answerChars` characters to `req`, when the upstream reported none. */

@@ -56,6 +56,8 @@ export interface RoutedRequest {
   timeouts: AttemptTimeouts;
   /** Routes this request must not use (a continuation after a failed stream). */
   exclude?: ReadonlySet<string>;
+  /** Why a route cannot take this request at all (e.g. its image URLs), or undefined: such routes are passed over. */
+  cannotServe?: (route: Route) => string | undefined;
 }
 
 /**
@@ -122,6 +124,12 @@ export class AttemptExecutor {
         for (let i = 0; i < group.length; i++) {
           const route = group[i];
           if (excluded.has(route.key)) continue;
+          const unsupported = req.cannotServe?.(route);
+          if (unsupported !== undefined) {
+            attempts.push({ route: route.key, outcome: 'unsupported', ms: 0, message: unsupported });
+            excluded.add(route.key);
+            continue;
+          }
           if (req.cancel.aborted) throw req.cancel.reason;
           const outcome = await this.tryRoute(route, req, attempt, attempts, () => onlyRouteLeft(groups, route, excluded), sent);
           if ('answer' in outcome) return outcome.answer;
@@ -245,6 +253,11 @@ export class AttemptExecutor {
           await quota.release(admission.reservation);
           s.circuit.onSuccess(started); // the route answered: it is healthy
           return { error: e, tooLong: true };
+        case 'invalid_output':
+          // The model answered (and spent tokens) but not in the required shape: the route is healthy, try the next.
+          await quota.reconcile(admission.reservation, e.usedTokens ?? 0);
+          s.circuit.onSuccess(started);
+          return { error: e, exclude: true };
         case 'refused':
           await quota.release(admission.reservation);
           if (isMisconfigured(e)) {

@@ -30,6 +30,7 @@ export function buildRouteTable(models: GatewayConfig['models'], providers: read
           endpoint,
           model: t.model,
           logicalModel: model.name,
+          ...(t.structuredOutput ? { structuredOutput: t.structuredOutput } : {}),
         })),
       );
     });

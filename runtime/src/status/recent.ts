@@ -31,7 +31,7 @@ export interface StatusTotals {
 }
 
 /** Attempt outcomes that mean a request was really sent and failed (not a route passed over). */
-const FAILED: ReadonlySet<AttemptRecord['outcome']> = new Set<FailureClass>(['throttled', 'quota_exhausted', 'transient', 'silent', 'context_length', 'refused']);
+const FAILED: ReadonlySet<AttemptRecord['outcome']> = new Set<FailureClass>(['throttled', 'quota_exhausted', 'transient', 'silent', 'context_length', 'refused', 'invalid_output']);
 
 export class RecentEvents {
   private readonly ring: RecentEntry[] = [];

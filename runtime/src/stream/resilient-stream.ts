@@ -157,7 +157,9 @@ export async function* resilientStream(first: Answered<StartedStream>, deps: Con
         outcome.route = current.route;
         break;
       }
-      if (toolCallsSeen || outcome.continuations >= MAX_CONTINUATIONS || !failure.retryable) throw failure;
+      // Half a JSON answer cannot be continued by another model call (it would start the value anew).
+      const json = sent.length > 0 && answersJson(deps.request());
+      if (toolCallsSeen || json || outcome.continuations >= MAX_CONTINUATIONS || !failure.retryable) throw failure;
 
       outcome.continuations++;
       try {
@@ -181,6 +183,11 @@ export async function* resilientStream(first: Answered<StartedStream>, deps: Con
   outcome.usage = usage;
   outcome.text = sent;
   yield { id, object: 'chat.completion.chunk', created, model: lastChunk.model, choices: [], usage };
+}
+
+function answersJson(req: ChatRequest): boolean {
+  const type = req.response_format?.type;
+  return type === 'json_object' || type === 'json_schema';
 }
 
 /**

@@ -11,6 +11,8 @@ import type { CredentialResolver } from '../credentials';
 import { classifyNetworkError, ProviderError } from '../errors';
 import type { HttpClient, UpstreamHeaders, UpstreamResponse } from '../http';
 import { parseAnthropicRateLimit } from '../rate-limit-headers';
+import { anthropicHasNativeOutput, structuredPlan, type StructuredPlan } from '../structured/plan';
+import { unwrapChunks, unwrapCompletion } from '../structured/unwrap';
 import { ANTHROPIC_SUPPORTS_PREFILL, AnthropicStreamTranslator, fromAnthropicMessage, parseAnthropicMessage, toAnthropicRequest } from '../translate/openai-anthropic';
 import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamSignal } from '../types';
 import { createUpstreamCall, withoutCredentials, type UpstreamProtocol } from '../upstream-call';
@@ -36,10 +38,11 @@ export const ANTHROPIC_PROTOCOL: UpstreamProtocol = {
 export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver; http: HttpClient }): ProviderAdapter {
   const upstream = createUpstreamCall(provider, deps, ANTHROPIC_PROTOCOL);
   // Translated first: a request Anthropic cannot take is refused before any network use.
-  const bodyOf = (route: Route, req: ChatRequest, stream: boolean) => JSON.stringify(toAnthropicRequest(req, route.model, { stream }));
+  const bodyOf = (route: Route, req: ChatRequest, stream: boolean, plan: StructuredPlan | undefined) => JSON.stringify(toAnthropicRequest(req, route.model, { stream, plan }));
 
   async function complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult> {
-    const body = bodyOf(route, req, false);
+    const plan = structuredPlan(req, route, anthropicHasNativeOutput);
+    const body = bodyOf(route, req, false, plan);
     const { answer: res } = await upstream.post(route, messagesUrl(route.endpoint.url), body, opts);
     let parsed: unknown;
     try {
@@ -50,14 +53,15 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
         code: 'unparseable',
       });
     }
-    const completion = fromAnthropicMessage(parseAnthropicMessage(parsed), route.model);
+    const completion = unwrapCompletion(fromAnthropicMessage(parseAnthropicMessage(parsed), route.model), plan);
     return withRateLimit({ completion }, res);
   }
 
   async function stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<StreamResult> {
-    const body = bodyOf(route, req, true);
+    const plan = structuredPlan(req, route, anthropicHasNativeOutput);
+    const body = bodyOf(route, req, true, plan);
     const { answer: res, key } = await upstream.openStream(route, messagesUrl(route.endpoint.url), body, opts);
-    return withRateLimit({ chunks: chunksOf(res, route, upstreamSignal(opts), key) }, res);
+    return withRateLimit({ chunks: unwrapChunks(chunksOf(res, route, upstreamSignal(opts), key), plan) }, res);
   }
 
   return {

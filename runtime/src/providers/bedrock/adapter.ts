@@ -12,6 +12,8 @@ import type { ChatRequest } from '../../core/chat-request';
 import type { ChatCompletionChunk } from '../../core/openai-types';
 import type { ProviderConfig } from '../../config/schema';
 import { ProviderError } from '../errors';
+import { bedrockHasNativeOutput, structuredPlan } from '../structured/plan';
+import { unwrapChunks, unwrapCompletion } from '../structured/unwrap';
 import { ConverseStreamTranslator, fromConverseResponse, streamExceptionOf, toConverseRequest, type CompletionMeta } from '../translate/openai-bedrock';
 import type { MessagesCapable } from '../messages-types';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
@@ -67,7 +69,8 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
     supportsPrefill: (route: Route) => /(^|\.)anthropic\./.test(route.model),
 
     async complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult> {
-      const command = new ConverseCommand(toConverseRequest(req, route.model));
+      const plan = structuredPlan(req, route, bedrockHasNativeOutput);
+      const command = new ConverseCommand(toConverseRequest(req, route.model, plan));
       addHeaders(command, opts.forwardHeaders, 'gatewayForwardHeaders');
       let output;
       try {
@@ -75,11 +78,12 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
       } catch (err) {
         throw failure(err, opts.signal);
       }
-      return { completion: fromConverseResponse(output, metaFor(route)) };
+      return { completion: unwrapCompletion(fromConverseResponse(output, metaFor(route)), plan) };
     },
 
     async stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<StreamResult> {
-      const command = new ConverseStreamCommand(toConverseRequest(req, route.model));
+      const plan = structuredPlan(req, route, bedrockHasNativeOutput);
+      const command = new ConverseStreamCommand(toConverseRequest(req, route.model, plan));
       addHeaders(command, opts.forwardHeaders, 'gatewayForwardHeaders');
       // Our own abort too: a consumer that stops reading early must not leave the socket busy.
       const release = new AbortController();
@@ -95,7 +99,12 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
         throw new ProviderError('transient', 'Bedrock ConverseStream answered without an event stream', { code: 'unparseable' });
       }
       const translator = new ConverseStreamTranslator(metaFor(route));
-      return { chunks: translateStream(output.stream, translator, opts.signal, () => release.abort()) };
+      return {
+        chunks: unwrapChunks(
+          translateStream(output.stream, translator, opts.signal, () => release.abort()),
+          plan,
+        ),
+      };
     },
 
     async close(): Promise<void> {

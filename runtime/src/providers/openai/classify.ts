@@ -53,6 +53,8 @@ function classifyParsed(status: number, err: UpstreamError, retryAfterMs: number
   const init = { status, code: code ?? type, param: typeof err.param === 'string' ? err.param : undefined, retryAfterMs };
   const labelled = (f: FailureClass, label: string) => new ProviderError(f, `${label} (${where}${init.code ? ` ${init.code}` : ''}): ${message}`, init);
 
+  // A spoke whose every route answered outside the strict schema: the next spoke may do better.
+  if (code === 'invalid_structured_output') return new ProviderError('invalid_output', message, init);
   if (code === 'insufficient_quota' || type === 'insufficient_quota' || status === 402 || (status === 429 && QUOTA_TEXT.test(message))) {
     return labelled('quota_exhausted', 'provider quota exhausted');
   }

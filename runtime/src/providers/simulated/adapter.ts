@@ -11,6 +11,7 @@ import type { EndpointConfig, ProviderConfig, SimulatedEndpointConfig } from '..
 import { estimatePromptTokens, estimateTokens } from '../../quota/token-estimate';
 import { ProviderError } from '../errors';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
+import { sampleJson } from './json-sample';
 import { MinuteWindow } from './sliding-window';
 import { answerTokens, hashString, prng } from './text';
 
@@ -130,9 +131,25 @@ function planAnswer(ep: SimulatedEndpointConfig, req: ChatRequest): Plan {
     return { tokens: [], toolCall, finish: 'tool_calls', promptTokens };
   }
   const cap = maxOutputTokens(req);
+  const json = jsonAnswer(req, random);
+  if (json !== undefined) {
+    // JSON goes out in pieces of about a token each; a cap below it truncates it, as a model would.
+    const pieces = json.match(/[\s\S]{1,4}/g) ?? [];
+    const kept = cap !== undefined ? pieces.slice(0, cap) : pieces;
+    return { tokens: kept, finish: kept.length < pieces.length ? 'length' : 'stop', promptTokens };
+  }
   const natural = DEFAULT_ANSWER_TOKENS;
   const count = cap !== undefined ? Math.min(cap, natural) : natural;
   return { tokens: answerTokens(random, count), finish: cap !== undefined && cap < natural ? 'length' : 'stop', promptTokens };
+}
+
+/** The answer's JSON text when `response_format` asks for JSON: a value that follows the client's schema. */
+function jsonAnswer(req: ChatRequest, random: () => number): string | undefined {
+  const format = req.response_format;
+  if (!format || format.type === 'text') return undefined;
+  const words = () => answerTokens(random, 3).join('').replace(/\.$/, '');
+  if (format.type === 'json_object') return JSON.stringify({ answer: words() });
+  return JSON.stringify(sampleJson(format.json_schema.schema, words));
 }
 
 /** Calls a tool when asked to (`required` or a named function), or when the user names one. */

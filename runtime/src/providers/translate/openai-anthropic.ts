@@ -8,7 +8,8 @@ import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type 
 import { usageOf, type ChatCompletion, type ChatCompletionChunk, type ChunkChoice, type FinishReason, type ToolCall, type Usage } from '../../core/openai-types';
 import { classifyAnthropicStreamError } from '../anthropic/classify';
 import { ProviderError } from '../errors';
-import { isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
+import type { StructuredPlan } from '../structured/plan';
+import { imageOf, isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
 
 /** Anthropic requires `max_tokens`; used when the client set no output cap. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
@@ -34,7 +35,12 @@ export interface AnthropicToolResultBlock {
   tool_use_id: string;
   content?: string;
 }
-export type AnthropicRequestBlock = AnthropicTextBlock | AnthropicToolUseBlock | AnthropicToolResultBlock;
+/** An image: inline base64, or a URL Anthropic fetches itself. */
+export interface AnthropicImageBlock {
+  type: 'image';
+  source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
+}
+export type AnthropicRequestBlock = AnthropicTextBlock | AnthropicToolUseBlock | AnthropicToolResultBlock | AnthropicImageBlock;
 
 export interface AnthropicMessageParam {
   role: 'user' | 'assistant';
@@ -61,6 +67,8 @@ export interface AnthropicMessagesRequest {
   tool_choice?: AnthropicToolChoice;
   metadata?: { user_id: string };
   stream?: boolean;
+  /** Structured output: the answer's text is JSON that follows the schema. */
+  output_config?: { format: { type: 'json_schema'; schema: Record<string, unknown> } };
 }
 
 export interface AnthropicUsage {
@@ -98,11 +106,14 @@ export interface AnthropicMessage {
 /** Schema for tools that appear in the history but not in `tools`. */
 const HISTORY_TOOL_SCHEMA = { type: 'object' };
 
-export function toAnthropicRequest(req: ChatRequest, model: string, opts: { stream?: boolean } = {}): AnthropicMessagesRequest {
+/** `plan`: how `response_format` goes to this model (providers/structured/plan.ts). */
+export function toAnthropicRequest(req: ChatRequest, model: string, opts: { stream?: boolean; plan?: StructuredPlan } = {}): AnthropicMessagesRequest {
   const { system, messages } = translateMessages(req.messages);
   const out: AnthropicMessagesRequest = { model, max_tokens: maxOutputTokens(req) ?? ANTHROPIC_DEFAULT_MAX_TOKENS, messages };
   if (system) out.system = system;
-  Object.assign(out, samplingOf(req), toolsOf(req, messages));
+  const plan = opts.plan;
+  Object.assign(out, samplingOf(req), plan?.mode === 'tool' ? answerToolOf(req, messages, plan) : toolsOf(req, messages));
+  if (plan?.mode === 'native') out.output_config = { format: { type: 'json_schema', schema: plan.schema } };
   if (req.user) out.metadata = { user_id: req.user };
   if (opts.stream) out.stream = true;
   return out;
@@ -125,7 +136,7 @@ function translateMessages(chat: readonly ChatMessage[]): { system?: string; mes
         system.push(...texts(m.content));
         break;
       case 'user':
-        append('user', textBlocks(m.content));
+        append('user', userBlocks(m.content, i));
         break;
       case 'assistant':
         append('assistant', [...textBlocks(m.content), ...(m.tool_calls ?? []).map((c, j) => toolUseBlock(c, i, j))]);
@@ -160,6 +171,22 @@ function textBlocks(content: MessageContent | null | undefined): AnthropicTextBl
   return texts(content).map((text) => ({ type: 'text', text }));
 }
 
+/** A user turn in order: non-blank text, images inline (base64) or by URL, which Anthropic fetches itself. */
+function userBlocks(content: MessageContent, i: number): AnthropicRequestBlock[] {
+  if (typeof content === 'string') return textBlocks(content);
+  const blocks: AnthropicRequestBlock[] = [];
+  content.forEach((p, j) => {
+    if (p.type === 'text') {
+      if (!isBlank(p.text)) blocks.push({ type: 'text', text: p.text });
+      return;
+    }
+    const image = imageOf(p, i, j);
+    const source = image.kind === 'inline' ? { type: 'base64' as const, media_type: image.mediaType, data: image.base64 } : { type: 'url' as const, url: image.url };
+    blocks.push({ type: 'image', source });
+  });
+  return blocks;
+}
+
 function toolUseBlock(call: ChatToolCall, i: number, j: number): AnthropicToolUseBlock {
   return { type: 'tool_use', id: call.id, name: call.function.name, input: parseToolArguments(call.function.arguments, i, j) };
 }
@@ -189,22 +216,39 @@ function samplingOf(req: ChatRequest): Partial<AnthropicMessagesRequest> {
   return out;
 }
 
-function toolsOf(req: ChatRequest, turns: AnthropicMessageParam[]): Partial<AnthropicMessagesRequest> {
-  const tools: AnthropicTool[] = (req.tools ?? []).map((t) => ({
+function toolDefinitions(req: ChatRequest): AnthropicTool[] {
+  return (req.tools ?? []).map((t) => ({
     name: t.function.name,
     ...(t.function.description ? { description: t.function.description } : {}),
     input_schema: t.function.parameters ?? HISTORY_TOOL_SCHEMA,
   }));
+}
+
+function historyTools(turns: AnthropicMessageParam[]): AnthropicTool[] {
+  return [...historyToolNames(turns)].map((name) => ({ name, description: 'A tool used earlier in this conversation.', input_schema: HISTORY_TOOL_SCHEMA }));
+}
+
+function toolsOf(req: ChatRequest, turns: AnthropicMessageParam[]): Partial<AnthropicMessagesRequest> {
+  const tools = toolDefinitions(req);
   if (tools.length === 0) {
     // Anthropic: "Requests which include tool_use or tool_result blocks must define tools".
-    const names = historyToolNames(turns);
-    if (names.size === 0) return {};
-    for (const name of names) tools.push({ name, description: 'A tool used earlier in this conversation.', input_schema: HISTORY_TOOL_SCHEMA });
+    const used = historyTools(turns);
+    if (used.length === 0) return {};
     // The client offered no tools, so the model must not call these.
-    return { tools, tool_choice: { type: 'none' } };
+    return { tools: used, tool_choice: { type: 'none' } };
   }
   const choice = toolChoiceOf(req.tool_choice, req.parallel_tool_calls === false);
   return choice ? { tools, tool_choice: choice } : { tools };
+}
+
+/** The client's tools (or the history's), the answer tool, and a choice that makes the model call one. */
+function answerToolOf(req: ChatRequest, turns: AnthropicMessageParam[], plan: Extract<StructuredPlan, { mode: 'tool' }>): Partial<AnthropicMessagesRequest> {
+  const defined = toolDefinitions(req);
+  const tools = defined.length > 0 ? defined : historyTools(turns);
+  const { name, description, inputSchema } = plan.tool;
+  tools.push({ name, description, input_schema: inputSchema });
+  const parallel = req.parallel_tool_calls === false ? { disable_parallel_tool_use: true } : {};
+  return { tools, tool_choice: plan.choice === 'tool' ? { type: 'tool', name, ...parallel } : { type: 'any', ...parallel } };
 }
 
 function historyToolNames(turns: AnthropicMessageParam[]): Set<string> {

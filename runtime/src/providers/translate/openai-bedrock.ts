@@ -4,6 +4,7 @@
  */
 import type {
   ContentBlock,
+  ImageFormat,
   ConverseRequest,
   ConverseResponse,
   ConverseStreamOutput,
@@ -18,7 +19,8 @@ import type {
 import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../core/chat-request';
 import { usageOf, type ChatCompletion, type ChatCompletionChunk, type ChunkChoice, type FinishReason, type ToolCall, type Usage } from '../../core/openai-types';
 import { ProviderError } from '../errors';
-import { isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
+import type { StructuredPlan } from '../structured/plan';
+import { inlineImageOf, isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
 
 /** Converse rejects blank text blocks ("The text field ... is blank"). */
 
@@ -40,7 +42,8 @@ interface Turn {
 // ---------------------------------------------------------------------------------------
 // Request: OpenAI -> Converse
 
-export function toConverseRequest(req: ChatRequest, modelId: string): ConverseRequest {
+/** `plan`: how `response_format` goes to this model (providers/structured/plan.ts). */
+export function toConverseRequest(req: ChatRequest, modelId: string, plan?: StructuredPlan): ConverseRequest {
   const system: SystemContentBlock[] = [];
   const turns: Turn[] = [];
   // Converse roles must alternate: consecutive same-role messages become one turn.
@@ -57,7 +60,7 @@ export function toConverseRequest(req: ChatRequest, modelId: string): ConverseRe
         for (const text of texts(m.content)) system.push({ text });
         break;
       case 'user':
-        append('user', textBlocks(m.content));
+        append('user', userBlocks(m.content, i));
         break;
       case 'assistant':
         append('assistant', [...textBlocks(m.content), ...(m.tool_calls ?? []).map((c, j) => toolUseBlock(c, i, j))]);
@@ -72,13 +75,32 @@ export function toConverseRequest(req: ChatRequest, modelId: string): ConverseRe
   if (system.length > 0) out.system = system;
   const inference = inferenceConfigOf(req);
   if (inference) out.inferenceConfig = inference;
-  const toolConfig = toolConfigOf(req, turns);
+  const toolConfig = plan?.mode === 'tool' ? answerToolConfig(req, turns, plan) : toolConfigOf(req, turns);
   if (toolConfig) out.toolConfig = toolConfig;
+  if (plan?.mode === 'native') {
+    const jsonSchema = { schema: JSON.stringify(plan.schema), name: plan.name, ...(plan.description ? { description: plan.description } : {}) };
+    out.outputConfig = { textFormat: { type: 'json_schema', structure: { jsonSchema } } };
+  }
   return out;
 }
 
 function textBlocks(content: MessageContent | null | undefined): ContentBlock[] {
   return texts(content).map((text) => ({ text }));
+}
+
+/** A user turn in order: non-blank text, and images as bytes (Converse takes no URL). */
+function userBlocks(content: MessageContent, i: number): ContentBlock[] {
+  if (typeof content === 'string') return textBlocks(content);
+  const blocks: ContentBlock[] = [];
+  content.forEach((p, j) => {
+    if (p.type === 'text') {
+      if (!isBlank(p.text)) blocks.push({ text: p.text });
+      return;
+    }
+    const image = inlineImageOf(p, i, j, 'Bedrock');
+    blocks.push({ image: { format: image.mediaType.slice('image/'.length) as ImageFormat, source: { bytes: Buffer.from(image.base64, 'base64') } } });
+  });
+  return blocks;
 }
 
 function toolUseBlock(call: ChatToolCall, i: number, j: number): ContentBlock {
@@ -117,6 +139,15 @@ function toolConfigOf(req: ChatRequest, turns: Turn[]): ToolConfiguration | unde
       { status: 400, param: 'tool_choice', code: 'unsupported_tool_choice' },
     );
   }
+  // Converse requires toolConfig whenever the history holds tool blocks.
+  const tools = clientTools(req, turns);
+  if (tools.length === 0) return undefined;
+  const toolChoice = toolChoiceOf(req.tool_choice);
+  return toolChoice ? { tools, toolChoice } : { tools };
+}
+
+/** The client's tools, else specs for the tools the history used (Converse needs them), else none. */
+function clientTools(req: ChatRequest, turns: Turn[]): Tool[] {
   const tools: Tool[] = (req.tools ?? []).map((t) => ({
     toolSpec: {
       name: t.function.name,
@@ -125,16 +156,16 @@ function toolConfigOf(req: ChatRequest, turns: Turn[]): ToolConfiguration | unde
       inputSchema: { json: (t.function.parameters ?? HISTORY_TOOL_SCHEMA) as DocumentType },
     },
   }));
-  if (tools.length === 0) {
-    if (!inHistory) return undefined;
-    // Converse requires toolConfig whenever the history holds tool blocks.
-    for (const name of historyToolNames(turns)) {
-      tools.push({ toolSpec: { name, description: 'A tool used earlier in this conversation.', inputSchema: { json: HISTORY_TOOL_SCHEMA } } });
-    }
-    if (tools.length === 0) return undefined;
-  }
-  const toolChoice = toolChoiceOf(req.tool_choice);
-  return toolChoice ? { tools, toolChoice } : { tools };
+  if (tools.length > 0) return tools;
+  return [...historyToolNames(turns)].map((name) => ({ toolSpec: { name, description: 'A tool used earlier in this conversation.', inputSchema: { json: HISTORY_TOOL_SCHEMA } } }));
+}
+
+/** The client's tools (or the history's), the answer tool, and a choice that makes the model call one. */
+function answerToolConfig(req: ChatRequest, turns: Turn[], plan: Extract<StructuredPlan, { mode: 'tool' }>): ToolConfiguration {
+  const tools = clientTools(req, turns);
+  const { name, description, inputSchema } = plan.tool;
+  tools.push({ toolSpec: { name, description, inputSchema: { json: inputSchema as DocumentType } } });
+  return { tools, toolChoice: plan.choice === 'tool' ? { tool: { name } } : { any: {} } };
 }
 
 function historyToolNames(turns: Turn[]): Set<string> {

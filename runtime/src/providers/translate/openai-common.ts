@@ -2,7 +2,8 @@
  * Pieces of the OpenAI request that every translator reads the same way, whatever the
  * target schema: non-blank text parts, tool-call arguments as an object, stop sequences.
  */
-import type { ChatRequest, MessageContent } from '../../core/chat-request';
+import type { ChatRequest, ImagePart, MessageContent } from '../../core/chat-request';
+import { parseImageUrl, type InlineImage, type ParsedImage } from '../../core/image-url';
 import { ProviderError } from '../errors';
 
 export const isBlank = (s: string): boolean => s.trim() === '';
@@ -10,8 +11,10 @@ export const isBlank = (s: string): boolean => s.trim() === '';
 /** The non-blank text parts of a message (targets reject empty text blocks). */
 export function texts(content: MessageContent | null | undefined): string[] {
   if (content === null || content === undefined) return [];
-  const parts = typeof content === 'string' ? [content] : content.map((p) => p.text);
-  return parts.filter((t) => !isBlank(t));
+  if (typeof content === 'string') return isBlank(content) ? [] : [content];
+  const out: string[] = [];
+  for (const p of content) if (p.type === 'text' && !isBlank(p.text)) out.push(p.text);
+  return out;
 }
 
 /** OpenAI carries tool-call arguments as a JSON string; other schemas want the object. */
@@ -33,4 +36,25 @@ export function parseToolArguments(args: string, i: number, j: number): Record<s
 /** `stop` as a list, without blank entries. */
 export function stopSequences(req: ChatRequest): string[] {
   return (typeof req.stop === 'string' ? [req.stop] : (req.stop ?? [])).filter((s) => !isBlank(s));
+}
+
+/**
+ * The image of a part, parsed; a part the target cannot take is refused (the gateway
+ * checks images before routing, so this is the translator's last word, not the usual path).
+ */
+export function imageOf(part: ImagePart, i: number, j: number): ParsedImage {
+  const image = parseImageUrl(part.image_url.url);
+  if ('error' in image) throw refusedImage(i, j, image.error);
+  return image;
+}
+
+export function inlineImageOf(part: ImagePart, i: number, j: number, target: string): InlineImage {
+  const image = imageOf(part, i, j);
+  if (image.kind !== 'inline') throw refusedImage(i, j, `${target} cannot fetch image URLs: send the image as a data: URL`);
+  return image;
+}
+
+function refusedImage(i: number, j: number, why: string): ProviderError {
+  const param = `messages[${i}].content[${j}].image_url.url`;
+  return new ProviderError('refused', `${param}: ${why}`, { status: 400, param, code: 'invalid_image' });
 }

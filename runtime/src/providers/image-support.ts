@@ -1,0 +1,70 @@
+/**
+ * What each provider kind takes of a request's images, from the providers' documented
+ * limits, checked before anything is sent: whether it fetches http(s) URLs itself, the
+ * size of one image, how many images, and their total. The gateway never fetches a URL
+ * a client sent, so a kind that does not fetch them cannot serve such a request.
+ */
+import type { RequestImage } from '../core/image-url';
+import type { ProviderType } from '../config/schema';
+
+const MB = 1024 * 1024;
+
+interface ImageLimits {
+  /** The provider fetches http(s) image URLs itself. */
+  readonly fetchesUrls: boolean;
+  /** Largest image; `base64` when the provider measures the encoded text (Anthropic), else the decoded bytes. */
+  readonly maxImage?: { readonly bytes: number; readonly of: 'decoded' | 'base64' };
+  readonly maxImages?: number;
+  /** Decoded bytes of all images together. */
+  readonly maxTotalBytes?: number;
+  /** Where the numbers come from, for the message. */
+  readonly who: string;
+}
+
+export const IMAGE_LIMITS: Readonly<Record<ProviderType, ImageLimits>> = {
+  // Converse: up to 20 images, each at most 3.75 MB (and 8000 x 8000 px).
+  bedrock: { fetchesUrls: false, maxImage: { bytes: 3.75 * MB, of: 'decoded' }, maxImages: 20, who: 'Bedrock Converse' },
+  // Messages API: 5 MB per image, counted on the base64 text; up to 100 images a request.
+  anthropic: { fetchesUrls: true, maxImage: { bytes: 5 * MB, of: 'base64' }, maxImages: 100, who: 'Anthropic' },
+  // Chat Completions: 20 MB per image, 500 images and 50 MB of image bytes a request.
+  openai: { fetchesUrls: true, maxImage: { bytes: 20 * MB, of: 'decoded' }, maxImages: 500, maxTotalBytes: 50 * MB, who: 'OpenAI' },
+  // Self-hosted servers set their own limits (vLLM --limit-mm-per-prompt) and answer 400 past them.
+  'openai-compatible': { fetchesUrls: false, who: 'an OpenAI-compatible server' },
+  simulated: { fetchesUrls: false, who: 'the simulated provider' },
+};
+
+export interface ImageProblem {
+  readonly param: string;
+  readonly message: string;
+}
+
+/** The first reason a provider kind cannot take these images, or undefined when it can. */
+export function imageProblem(images: readonly RequestImage[], type: ProviderType): ImageProblem | undefined {
+  const limits = IMAGE_LIMITS[type];
+  let total = 0;
+  for (const [n, { param, image }] of images.entries()) {
+    if (image.kind === 'remote') {
+      if (!limits.fetchesUrls) {
+        return { param, message: `${limits.who} cannot fetch image URLs, and the gateway never fetches a URL a client sent: send the image as a data: URL` };
+      }
+      continue;
+    }
+    const max = limits.maxImage;
+    const size = max?.of === 'base64' ? image.base64.length : image.bytes;
+    if (max && size > max.bytes) {
+      return { param, message: `the image is ${mb(size)}${max.of === 'base64' ? ' of base64' : ''}; ${limits.who} takes at most ${mb(max.bytes)} per image` };
+    }
+    if (limits.maxImages !== undefined && n + 1 > limits.maxImages) {
+      return { param, message: `${limits.who} takes at most ${limits.maxImages} images per request` };
+    }
+    total += image.bytes;
+    if (limits.maxTotalBytes !== undefined && total > limits.maxTotalBytes) {
+      return { param, message: `the images add up to more than ${mb(limits.maxTotalBytes)}, the most ${limits.who} takes per request` };
+    }
+  }
+  return undefined;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / MB).toFixed(2).replace(/\.?0+$/, '')} MB`;
+}
