@@ -169,6 +169,32 @@ describe('Messages API on Bedrock', () => {
     expect(continued.messages?.at(-1)).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'Claude on' }] });
   });
 
+  it('sends a Claude-format client’s image to Nova as Converse bytes, and refuses an image URL no target of the model fetches', async () => {
+    const before = nova.requests.length;
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+    const answer = await client.messages.create({
+      model: 'nova',
+      max_tokens: 50,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: png } },
+            { type: 'text', text: 'What is this?' },
+          ],
+        },
+      ],
+    });
+    expect(answer.content).toEqual([expect.objectContaining({ text: 'Nova answers a Claude client.' })]);
+    const sent = nova.requests[before].body as { messages: Array<{ content: Array<{ image?: { format: string; source: { bytes: string } } }> }> };
+    expect(sent.messages[0].content[0].image).toEqual({ format: 'png', source: { bytes: png } });
+    const url = await client.messages
+      .create({ model: 'nova', max_tokens: 50, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } }] }] })
+      .catch((e: unknown) => e);
+    expect(url).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((url as Error).message).toMatch(/cannot fetch image URLs/);
+  });
+
   it('serves a Claude-format client from a non-Claude Bedrock model through Converse', async () => {
     const before = nova.requests.length;
     const final = await client.messages.stream({ model: 'nova', max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] }).finalMessage();

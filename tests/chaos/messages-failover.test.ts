@@ -105,6 +105,7 @@ describe('Messages failover and stream continuation', () => {
               { provider: 'secondary', model: 'claude-b' },
             ],
           },
+          { name: 'gpt-only', targets: [{ provider: 'oa', model: 'gpt-test' }] },
           {
             name: 'claude-or-gpt',
             targets: [
@@ -295,6 +296,41 @@ describe('Messages failover and stream continuation', () => {
         { role: 'user', content: 'Explain failover.' },
       ]);
       expect(await until(() => logs.requests().some((l) => (l.notes as string[] | undefined)?.some((n) => n.includes('thinking blocks'))))).toBe(true);
+    });
+
+    it('sends a user’s image to GPT as an image part', async () => {
+      const before = oa.requests.length;
+      const image = { type: 'image' as const, source: { type: 'base64' as const, media_type: 'image/png' as const, data: 'iVBORw0KGgo=' } };
+      const answer = await client.messages.create({ model: 'claude-or-gpt', max_tokens: 50, messages: [{ role: 'user', content: [image, { type: 'text', text: 'What is this?' }] }] });
+      expect(answer.content).toEqual([expect.objectContaining({ type: 'text', text: 'GPT answers for Claude.' })]);
+      expect((oa.requests[before].body as { messages: unknown[] }).messages).toEqual([
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+            { type: 'text', text: 'What is this?' },
+          ],
+        },
+      ]);
+    });
+
+    it('passes GPT over for a request it cannot take (a document) rather than refusing it; a model with no Claude target says which part', async () => {
+      const doc = {
+        role: 'user' as const,
+        content: [
+          { type: 'document' as const, source: { type: 'text' as const, media_type: 'text/plain' as const, data: 'Quarterly numbers.' } },
+          { type: 'text' as const, text: 'Summarise.' },
+        ],
+      };
+      const before = oa.requests.length;
+      const err = await client.messages.create({ model: 'claude-or-gpt', max_tokens: 50, messages: [doc] }).catch((e: unknown) => e);
+      // Claude is out of quota and GPT cannot take the document: the client may retry, it did nothing wrong.
+      expect(err).toBeInstanceOf(Anthropic.APIError);
+      expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(503);
+      expect(oa.requests.length).toBe(before);
+      const refused = await client.messages.create({ model: 'gpt-only', max_tokens: 50, messages: [doc] }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+      expect((refused as Error).message).toContain('messages.0.content.0: document blocks are only served by Claude targets');
     });
 
     it('streams GPT’s tool call to the Claude-format client as a tool_use block', async () => {

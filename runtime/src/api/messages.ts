@@ -6,15 +6,17 @@
  * its first byte is continued (stream/messages-stream.ts).
  */
 import type { CancelSource } from '../core/cancellation';
+import { badRequest } from '../core/gateway-error';
 import type { MessagesRequest } from '../core/messages-request';
 import type { Gateway } from '../gateway';
 import { applyToMessages } from '../guardrails/messages-text';
 import { isForwarded, type ForwardedMessages, type MessagesCall } from '../providers/messages-types';
-import { messagesFor } from '../providers/translated-messages';
+import { messagesFor, servedNatively, translationCheck } from '../providers/translated-messages';
 import type { Route } from '../providers/types';
 import { usageFromAnthropic } from '../providers/translate/openai-anthropic';
 import { estimateMessagesPromptTokens } from '../quota/messages-estimate';
 import { estimateTokens } from '../quota/token-estimate';
+import type { ModelRoutes } from '../routing/route-table';
 import { MESSAGES_FRAMING, resilientMessages, type MessagesOutcome } from '../stream/messages-stream';
 import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions } from '../stream/sse-response';
 import { startFirstAccepted } from '../stream/started-stream';
@@ -45,10 +47,29 @@ export function messagesHandler(gw: Gateway): ApiHandler {
     const estimatedTokens = isForwarded(msg) ? estimateTokens(msg.body) + (msg.maxTokens ?? 0) : estimateMessagesPromptTokens(msg) + msg.max_tokens;
     await req.admit(estimatedTokens);
     const checked = isForwarded(msg) || guardrails.empty ? msg : await applyToMessages(guardrails, msg, { model: msg.model, tenant: tenant?.id });
-    const routing = req.route(routes, ev.stream, estimatedTokens);
+    const cannotServe = isForwarded(checked) ? undefined : translatedRoutesPassedOver(gw, routes, checked);
+    const routing = req.route(routes, ev.stream, estimatedTokens, cannotServe ? { cannotServe } : {});
     return ev.stream ? streamAnswer(gw, req, c, routing, checked, headers, text) : jsonAnswer(req, c, routing, checked, headers);
   });
   return Object.assign(handler, { renderError: anthropicErrorReply });
+}
+
+/**
+ * Routes served by translation pass over a request they cannot take (a server tool, an
+ * image their kind cannot take ...), with why, so another route serves it (or the client
+ * hears that none could); when no route of the model can, a 400 names the part.
+ * Undefined: every route can.
+ */
+function translatedRoutesPassedOver(gw: Gateway, routes: ModelRoutes, req: MessagesRequest): ((route: Route) => string | undefined) | undefined {
+  const native = (route: Route) => servedNatively(gw.adapters.get(route.provider.id)!, route);
+  const all = routes.groups.flat();
+  if (all.every(native)) return undefined;
+  const check = translationCheck(req);
+  if (!check) return undefined;
+  const cannot = (route: Route) => (native(route) ? undefined : check(route.provider.type));
+  const problems = all.map(cannot);
+  if (problems.every((p) => p !== undefined)) throw badRequest(`${problems[0]} (no target of model "${req.model}" can take it)`, null, 'unsupported_on_target');
+  return cannot;
 }
 
 async function jsonAnswer(req: ApiRequest, c: ApiCall, routing: RequestRouting, msg: Messages, headers: AnthropicHeaders): Promise<ApiReply> {

@@ -3,10 +3,14 @@
  * the adapter's OpenAI shape, the answer and chunks translated back
  * (translate/anthropic-openai.ts). Beta flags are Claude's: none goes to such a target.
  */
+import type { ChatRequest } from '../core/chat-request';
+import type { ProviderType } from '../config/schema';
+import { hasImages, requestImages, type RequestImage } from '../core/image-url';
 import type { MessagesRequest } from '../core/messages-request';
 import type { ChatCompletionChunk } from '../core/openai-types';
 import { estimateMessagesPromptTokens } from '../quota/messages-estimate';
 import { betasFor, droppedBetasNote } from './anthropic/beta-flags';
+import { imageProblem } from './image-support';
 import { ProviderError } from './errors';
 import { isForwarded, messagesApiOf, type MessagesApi, type MessagesCall, type MessagesEvent, type Notes } from './messages-types';
 import { ChunksToEvents, messageFromCompletion, toChatRequest, type TranslatedRequest } from './translate/anthropic-openai';
@@ -26,6 +30,34 @@ export function messagesFor(adapter: ProviderAdapter, route: Route): MessagesApi
 /** Whether `route` is served natively (its token counter, thinking, cache_control intact). */
 export function servedNatively(adapter: ProviderAdapter, route: Route): boolean {
   return messagesApiOf(adapter)?.serves(route) === true;
+}
+
+/**
+ * Why a translated route of a provider kind cannot take `req` (a block translation
+ * refuses, an image that kind cannot take), named; undefined when every kind can take all of it.
+ */
+export function translationCheck(req: MessagesRequest): ((type: ProviderType) => string | undefined) | undefined {
+  let chat: ChatRequest;
+  try {
+    chat = toChatRequest(req).chat;
+  } catch (err) {
+    if (err instanceof ProviderError && err.failure === 'refused') return () => err.message;
+    throw err;
+  }
+  if (!hasImages(chat)) return undefined;
+  const images: RequestImage[] = [];
+  for (const image of requestImages(chat)) {
+    if ('error' in image) return () => `an image of this request: ${image.error}`;
+    images.push(image);
+  }
+  const byType = new Map<ProviderType, string | undefined>();
+  return (type) => {
+    if (!byType.has(type)) {
+      const problem = imageProblem(images, type);
+      byType.set(type, problem && `an image of this request: ${problem.message}`);
+    }
+    return byType.get(type);
+  };
 }
 
 function translatedMessages(adapter: ProviderAdapter): MessagesApi {

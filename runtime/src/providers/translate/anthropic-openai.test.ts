@@ -99,8 +99,46 @@ describe('toChatRequest', () => {
     expect(notes).toEqual(['not sent to a non-Claude target: thinking blocks, thinking, top_k']);
   });
 
+  it('turns a user’s images into image parts: base64 as a data: URL, a URL as it is', () => {
+    const { chat } = toChatRequest(
+      base({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+              { type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } },
+              { type: 'text', text: 'Compare them.' },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(chat.messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+          { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg' } },
+          { type: 'text', text: 'Compare them.' },
+        ],
+      },
+    ]);
+  });
+
   it.each([
-    ['an image', { messages: [{ role: 'user' as const, content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA==' } }] }] }, 'messages.0.content.0'],
+    ['a document', { messages: [{ role: 'user' as const, content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] }] }, 'messages.0.content.0'],
+    [
+      'an image in a tool result',
+      {
+        messages: [
+          { role: 'assistant' as const, content: [{ type: 'tool_use', id: 't1', name: 'shot', input: {} }] },
+          { role: 'user' as const, content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA==' } }] }] },
+        ],
+      },
+      'messages.1.content.0.content.0',
+    ],
+    ['an image from the Files API', { messages: [{ role: 'user' as const, content: [{ type: 'image', source: { type: 'file', file_id: 'file_1' } }] }] }, 'messages.0.content.0.source'],
     ['a server tool', { tools: [{ type: 'web_search_20250305', name: 'web_search' }] }, 'tools.0'],
     ['too many stop sequences', { stop_sequences: ['a', 'b', 'c', 'd', 'e'] }, 'stop_sequences'],
     ['max_tokens 0', { max_tokens: 0 }, 'max_tokens'],

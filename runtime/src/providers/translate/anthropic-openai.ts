@@ -4,11 +4,21 @@
  * OpenAI-compatible servers, the simulated provider. Pure functions and one stateful
  * stream translator; no I/O. What such a target cannot take keeps its meaning or is
  * refused: thinking blocks (their signatures belong to Claude) and sampling hints
- * without an equivalent are left out with a note, images, documents and server tools
- * are refused by name.
+ * without an equivalent are left out with a note; a user's images become image parts;
+ * documents, server tools and images elsewhere are refused by name.
  */
 import type { ChatMessage, ChatRequest, ChatToolCall } from '../../core/chat-request';
-import { contentBlocks, isBlock, systemTexts, thinkingOn, type ContentBlockParam, type MessagesRequest, type ToolChoiceParam, type ToolParam } from '../../core/messages-request';
+import {
+  contentBlocks,
+  isBlock,
+  systemTexts,
+  thinkingOn,
+  type ContentBlockParam,
+  type ImageBlockParam,
+  type MessagesRequest,
+  type ToolChoiceParam,
+  type ToolParam,
+} from '../../core/messages-request';
 import type { ChatCompletion, ChatCompletionChunk, FinishReason, Usage } from '../../core/openai-types';
 import { ProviderError } from '../errors';
 import type { MessagesEvent } from '../messages-types';
@@ -63,21 +73,36 @@ export function toChatRequest(req: MessagesRequest): TranslatedRequest {
   return { chat, notes: notes.size > 0 ? [`not sent to a non-Claude target: ${[...notes].join(', ')}`] : [] };
 }
 
+type UserPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
+
 /** Tool results become tool messages (they must follow the assistant's calls), the rest one user message. */
 function userMessages(blocks: ContentBlockParam[], i: number, notes: Set<string>): ChatMessage[] {
   const out: ChatMessage[] = [];
-  const parts: { type: 'text'; text: string }[] = [];
+  const parts: UserPart[] = [];
   blocks.forEach((b, j) => {
     const where = `messages.${i}.content.${j}`;
     if (isBlock(b, 'text')) parts.push({ type: 'text', text: b.text });
+    else if (isBlock(b, 'image')) parts.push({ type: 'image_url', image_url: { url: imageUrlOf(b, where) } });
     else if (isBlock(b, 'tool_result')) {
       if (b.is_error) notes.add('tool_result is_error');
       out.push({ role: 'tool', tool_call_id: b.tool_use_id, content: b.content === undefined ? '' : plainText(contentBlocks(b.content), `${where}.content`) });
     } else if (isBlock(b, 'thinking') || isBlock(b, 'redacted_thinking')) notes.add('thinking blocks');
     else throw unsupportedBlock(b, where);
   });
-  if (parts.length > 0) out.push({ role: 'user', content: parts.length === 1 ? parts[0].text : parts });
+  if (parts.length > 0) out.push({ role: 'user', content: parts.length === 1 && parts[0].type === 'text' ? parts[0].text : parts });
   return out;
+}
+
+/** An image block as the URL of an OpenAI image part: its base64 as a data: URL, or its own URL (which the gateway never fetches). */
+function imageUrlOf(b: ImageBlockParam, where: string): string {
+  const source = b.source as { type: string; media_type?: unknown; data?: unknown; url?: unknown };
+  if (source.type === 'base64' && typeof source.media_type === 'string' && typeof source.data === 'string') return `data:${source.media_type};base64,${source.data}`;
+  if (source.type === 'url' && typeof source.url === 'string') return source.url;
+  return refuseSource(where, source.type);
+}
+
+function refuseSource(where: string, type: string): never {
+  throw refuse(`${where}.source`, `an image ${type} source is only served by Claude targets`);
 }
 
 function assistantMessage(blocks: ContentBlockParam[], i: number, notes: Set<string>): ChatMessage | undefined {
@@ -105,7 +130,8 @@ function plainText(blocks: ContentBlockParam[], where: string): string {
 }
 
 function unsupportedBlock(b: ContentBlockParam, where: string): ProviderError {
-  if (b.type === 'image') return refuse(where, 'image blocks are only served by Claude targets');
+  // Images reach a non-Claude target only in a user's own text (not in tool results or assistant turns).
+  if (b.type === 'image') return refuse(where, 'image blocks outside a user message’s own content are only served by Claude targets');
   return refuse(where, `${b.type} blocks are only served by Claude targets`);
 }
 
