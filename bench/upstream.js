@@ -12,14 +12,18 @@
  * line, as a crashed host behind a load balancer would: the client sees a reset, and
  * this process can still count what the gateway sent after the death.
  *
+ * An account may also be made silent (requests accepted, never answered) or fail its next
+ * requests with 500 (`account` command); `latencyJitterMs` adds an exponentially
+ * distributed extra delay (its mean) to every answer, so that latencies have a tail.
+ *
  * Run by run.js with child_process.fork: options as JSON in argv[2]; commands over IPC
- * ({ id, cmd, arg } -> { id, result }): stats, kill, revive, reset. Alone:
+ * ({ id, cmd, arg } -> { id, result }): stats, kill, revive, reset, account. Alone:
  *   node bench/upstream.js '{"ports":1,"latencyMs":5}'
  */
 const http = require('node:http');
 const { performance } = require('node:perf_hooks');
 
-const DEFAULTS = { ports: 1, latencyMs: 0, completionTokens: 32, chunks: 20, chunkIntervalMs: 0, accounts: {} };
+const DEFAULTS = { ports: 1, latencyMs: 0, latencyJitterMs: 0, completionTokens: 32, chunks: 20, chunkIntervalMs: 0, accounts: {} };
 const WINDOW_MS = 60_000;
 const MODEL = 'bench-model';
 
@@ -60,6 +64,7 @@ function buildAnswers(o) {
     messages: messagesAnswers(words, perChunk, o.chunks),
     models: Buffer.from(JSON.stringify({ object: 'list', data: [{ id: MODEL, object: 'model', owned_by: 'bench' }] })),
     throttled: Buffer.from(JSON.stringify({ error: { message: 'Rate limit reached for requests', type: 'requests', param: null, code: 'rate_limit_exceeded' } })),
+    failed: Buffer.from(JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })),
   };
 }
 
@@ -119,7 +124,7 @@ function newPortStats() {
 }
 
 function newAccountStats() {
-  return { requests: 0, ok: 0, throttled: 0, streams: 0, throttledAt: [] };
+  return { requests: 0, ok: 0, throttled: 0, failed: 0, silent: 0, streams: 0, throttledAt: [] };
 }
 
 async function startUpstream(options = {}) {
@@ -248,6 +253,16 @@ async function startUpstream(options = {}) {
     req.on('data', (d) => parts.push(d));
     req.on('end', () => {
       a.stats.requests++;
+      if (a.conf.silent) {
+        a.stats.silent++; // accepted, never answered: the client gives up
+        return;
+      }
+      if (a.conf.failNext > 0) {
+        a.conf.failNext--;
+        a.stats.failed++;
+        res.writeHead(500, { 'content-type': 'application/json' }).end(answers.failed);
+        return;
+      }
       const extra = admit(a, res);
       if (extra === false) {
         a.stats.throttled++;
@@ -259,7 +274,8 @@ async function startUpstream(options = {}) {
       const reply = () => {
         if (!res.destroyed) answer(res, body, extra, a.stats, messages);
       };
-      if (o.latencyMs > 0) setTimeout(reply, o.latencyMs);
+      const delay = o.latencyMs + (o.latencyJitterMs > 0 ? -Math.log(1 - Math.random()) * o.latencyJitterMs : 0);
+      if (delay > 0) setTimeout(reply, delay);
       else reply();
     });
   }
@@ -298,6 +314,11 @@ async function startUpstream(options = {}) {
       p.killed = false;
       p.stats.revivedAt = now();
       return p.stats.revivedAt;
+    },
+    /** Changes an account's behaviour: { name, conf: { silent, failNext, ... } }. */
+    account: ({ name, conf }) => {
+      Object.assign(account(name).conf, conf);
+      return true;
     },
     reset: () => {
       for (const a of accounts.values()) a.stats = newAccountStats();

@@ -28,6 +28,9 @@ const METHOD = `## How it is measured
 - The failover upstream counts what a dead endpoint still receives: a killed port resets
   every connection after reading its request line, so requests and health probes sent to
   it after the kill are counted and told apart.
+- Failover outcomes: the upstream can make an account silent (requests accepted, never
+  answered) or fail its next request with a 500, and adds an exponential latency tail;
+  each measurement starts a fresh upstream and gateway.
 - Quick mode (\`--quick\`) shortens everything and is for development only; the quota
   scenario then cannot reach any quota.
 `;
@@ -53,8 +56,9 @@ function header(run, quick, only) {
     .join('\n');
 }
 
-function writeDocs({ run, results, targets, quick, only }) {
-  const partial = quick || only.length < 7;
+/** `complete`: every scenario ran (run.js knows the list). */
+function writeDocs({ run, results, targets, quick, only, complete }) {
+  const partial = quick || !complete;
   const analysisFile = join(ROOT, 'bench', 'analysis.md');
   const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8').trim() : '';
   const doc = [

@@ -111,6 +111,27 @@ function failoverSection(f) {
   ].join('\n');
 }
 
+function failoverOutcomesSection(o) {
+  return [
+    `Upstream: ${o.meta.upstream}. Silent primary: ${o.meta.warmUp}, then the primary target accepts requests and never answers; the time to first token of the next stream (median of the runs). One 500: the primary target's only route answers the next request with 500 once. Hedging cost: ${o.meta.load}, default settings.`,
+    '',
+    table(
+      ['silent primary route', 'runs', 'time to first token (median)', 'answered by the fallback'],
+      o.silent.map((s) => [s.mode, s.reps, ms(s.medianMs), pct(s.byFallback)]),
+    ),
+    '',
+    table(
+      ['one transient 500', 'requests', 'time to success p50', 'p95', 'answered by the primary model'],
+      o.transient.map((t) => [t.case, t.reps, ms(t.p50), ms(t.p95), pct(t.byPrimary)]),
+    ),
+    '',
+    table(
+      ['hedging under normal load', 'client streams', 'client errors', 'upstream requests', 'hedges', 'extra upstream requests', 'TTFB p50', 'TTFB p99'],
+      [['defaults', fmt(o.cost.clientRequests), o.cost.clientErrors, fmt(o.cost.upstreamRequests), o.cost.hedges, pct(o.cost.extraRatio), ms(o.cost.ttfbP50), ms(o.cost.ttfbP99)]],
+    ),
+  ].join('\n');
+}
+
 function throttlingSection(t) {
   return [
     `Load: ${t.meta.load}. Upstream: ${t.meta.upstream}. Two accounts; one answers every request with 429 for the whole run. "Wasted" attempts are the requests that reached the throttled account; "largest burst" is the most of them within 5 ms.`,
@@ -228,6 +249,7 @@ const SECTIONS = {
   overhead: ['Overhead', overheadSection],
   messages: ['Overhead of the Messages API (/v1/messages, Claude served natively)', overheadSection],
   failover: ['Failover', failoverSection],
+  'failover-outcomes': ['Failover outcomes', failoverOutcomesSection],
   throttling: ['Throttling', throttlingSection],
   quota: ['Quota', quotaSection],
   memory: ['Memory', memorySection],

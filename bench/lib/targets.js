@@ -47,6 +47,17 @@ function evaluate(results) {
     const none = f.runs.every((r) => r.postsAfterKill === 0);
     rows.push(check('last request to the dead endpoint after its death', f.worstLastPostAfterKillMs, 1000, { show: (v) => (none && v === 0 ? 'none sent' : `${fmt(v)} ms`) }));
   }
+  const fo = results['failover-outcomes'];
+  if (fo && !fo.error) {
+    const pctShow = { show: (v) => `${fmt(v * 100)}%` };
+    rows.push(check('extra upstream requests from hedging, normal load, defaults', fo.cost.extraRatio, 0.05, pctShow));
+    rows.push(check('client errors, hedging under normal load', fo.cost.clientErrors, 0));
+    const fixed = fo.silent.find((s) => s.mode.startsWith('fixed'));
+    const defaults = fo.silent.find((s) => s.mode.startsWith('defaults'));
+    if (fixed && defaults) rows.push(check('TTFT with a silent primary route, defaults / fixed 20 s', defaults.medianMs / fixed.medianMs, 0.05, { show: (v) => `${fmt(v)}x` }));
+    const retry = fo.transient.find((t) => t.case.startsWith('same-route'));
+    if (retry) rows.push(check('answered by the primary model after one transient 500', retry.byPrimary, 1, { atLeast: true, ...pctShow }));
+  }
   const t = results.throttling;
   if (t && !t.error) rows.push(check('client errors, throttling', t.clientErrors, 0));
   const q = results.quota;

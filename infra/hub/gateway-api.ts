@@ -1,6 +1,7 @@
 /**
  * The single entry point: an API Gateway REST API (usage plans, API keys and WAF exist
- * only on REST APIs) proxying every path to the Lambda alias with response streaming.
+ * only on REST APIs) proxying the client routes (/v1/*, POST /inference) to the Lambda
+ * alias with response streaming; the gateway's operator pages are not on it.
  * Each app team gets a usage plan (throttle and quota) and an API key; a WAF rate rule
  * backs the plans, whose limits AWS applies only on a best-effort basis.
  */
@@ -46,7 +47,6 @@ export class GatewayApi extends pulumi.ComponentResource {
       },
       parent,
     );
-    const proxy = new aws.apigateway.Resource(`${name}-proxy`, { restApi: this.restApi.id, parentId: this.restApi.rootResourceId, pathPart: '{proxy+}' }, parent);
     const authorizer =
       api.cognitoUserPoolArns.length > 0
         ? new aws.apigateway.Authorizer(
@@ -55,33 +55,47 @@ export class GatewayApi extends pulumi.ComponentResource {
             parent,
           )
         : undefined;
-    const method = new aws.apigateway.Method(
-      `${name}-any`,
+    // Only the routes clients use reach the Lambda: the OpenAI-compatible API under /v1 and
+    // POST /inference. Operator pages (/status, /metrics) and /healthz are not on the API.
+    const v1 = new aws.apigateway.Resource(`${name}-v1`, { restApi: this.restApi.id, parentId: this.restApi.rootResourceId, pathPart: 'v1' }, parent);
+    const routes = [
+      { key: 'v1', resource: new aws.apigateway.Resource(`${name}-v1-proxy`, { restApi: this.restApi.id, parentId: v1.id, pathPart: '{proxy+}' }, parent), httpMethod: 'ANY' },
       {
-        restApi: this.restApi.id,
-        resourceId: proxy.id,
-        httpMethod: 'ANY',
-        authorization: authorizer ? 'COGNITO_USER_POOLS' : 'NONE',
-        authorizerId: authorizer?.id,
-        apiKeyRequired: true,
+        key: 'inference',
+        resource: new aws.apigateway.Resource(`${name}-inference`, { restApi: this.restApi.id, parentId: this.restApi.rootResourceId, pathPart: 'inference' }, parent),
+        httpMethod: 'POST',
       },
-      parent,
-    );
-    const integration = new aws.apigateway.Integration(
-      `${name}-lambda`,
-      {
-        restApi: this.restApi.id,
-        resourceId: proxy.id,
-        httpMethod: method.httpMethod,
-        type: 'AWS_PROXY',
-        integrationHttpMethod: 'POST',
-        // The alias (with provisioned concurrency), through the streaming invocation path.
-        uri: pulumi.interpolate`arn:${args.partition}:apigateway:${args.region}:lambda:path/2021-11-15/functions/${args.alias.arn}/response-streaming-invocations`,
-        responseTransferMode: 'STREAM',
-        timeoutMilliseconds: args.timeoutMs,
-      },
-      parent,
-    );
+    ];
+    const wired = routes.map(({ key, resource, httpMethod }) => {
+      const method = new aws.apigateway.Method(
+        `${name}-${key}-${httpMethod.toLowerCase()}`,
+        {
+          restApi: this.restApi.id,
+          resourceId: resource.id,
+          httpMethod,
+          authorization: authorizer ? 'COGNITO_USER_POOLS' : 'NONE',
+          authorizerId: authorizer?.id,
+          apiKeyRequired: true,
+        },
+        parent,
+      );
+      const integration = new aws.apigateway.Integration(
+        `${name}-${key}-lambda`,
+        {
+          restApi: this.restApi.id,
+          resourceId: resource.id,
+          httpMethod: method.httpMethod,
+          type: 'AWS_PROXY',
+          integrationHttpMethod: 'POST',
+          // The alias (with provisioned concurrency), through the streaming invocation path.
+          uri: pulumi.interpolate`arn:${args.partition}:apigateway:${args.region}:lambda:path/2021-11-15/functions/${args.alias.arn}/response-streaming-invocations`,
+          responseTransferMode: 'STREAM',
+          timeoutMilliseconds: args.timeoutMs,
+        },
+        parent,
+      );
+      return { method, integration };
+    });
     new aws.lambda.Permission(
       `${name}-invoke`,
       {
@@ -98,10 +112,12 @@ export class GatewayApi extends pulumi.ComponentResource {
       `${name}-deployment`,
       {
         restApi: this.restApi.id,
-        // A new deployment whenever the method or integration changes.
-        triggers: { redeployment: pulumi.jsonStringify([method.id, method.authorization, integration.id, integration.uri, integration.timeoutMilliseconds]) },
+        // A new deployment whenever a route, method or integration changes.
+        triggers: {
+          redeployment: pulumi.jsonStringify(wired.map(({ method, integration }) => [method.id, method.authorization, integration.id, integration.uri, integration.timeoutMilliseconds])),
+        },
       },
-      { parent: this, dependsOn: [method, integration] },
+      { parent: this, dependsOn: wired.flatMap(({ method, integration }) => [method, integration]) },
     );
     const accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, { retentionInDays: 90, kmsKeyId: args.kmsKey.arn }, parent);
     this.stage = new aws.apigateway.Stage(

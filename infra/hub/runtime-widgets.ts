@@ -45,7 +45,11 @@ export function runtimeWidgets(args: RuntimeWidgetsArgs): ReturnType<typeof widg
   const line = (label: string, value: number) => ({ label, value });
   return [
     widget('Requests and attempts by service', region, searchRows([RUNTIME_METRICS.requests, 'Sum', 'requests'], [RUNTIME_METRICS.attempts, 'Sum', 'attempts'])),
-    widget('Errors and failovers by service', region, searchRows([RUNTIME_METRICS.errors, 'Sum', 'errors'], [RUNTIME_METRICS.failovers, 'Sum', 'failovers'])),
+    widget(
+      'Errors, failovers and hedges by service',
+      region,
+      searchRows([RUNTIME_METRICS.errors, 'Sum', 'errors'], [RUNTIME_METRICS.failovers, 'Sum', 'failovers'], [RUNTIME_METRICS.hedges, 'Sum', 'hedges']),
+    ),
     widget('Latency p99 by service (ms)', region, searchRows([RUNTIME_METRICS.latency, 'p99', 'p99']), { annotations: { horizontal: [line('alarm', t.latencyP99Ms)] } }),
     widget('Time to first token p99 by service (ms)', region, searchRows([RUNTIME_METRICS.ttft, 'p99', 'p99']), { annotations: { horizontal: [line('alarm', t.ttftP99Ms)] } }),
     widget('Tokens by service', region, searchRows([RUNTIME_METRICS.inputTokens, 'Sum', 'in'], [RUNTIME_METRICS.outputTokens, 'Sum', 'out'])),

@@ -20,6 +20,8 @@ export const RUNTIME_METRICS = {
   attempts: 'Attempts',
   /** Count: requests that moved to another route. */
   failovers: 'Failovers',
+  /** Count: streams hedged on a second route (their first chunk was late). */
+  hedges: 'Hedges',
   /** Milliseconds: the whole answer. */
   latency: 'LatencyMs',
   /** Milliseconds: until the first streamed token. */

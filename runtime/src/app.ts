@@ -14,6 +14,7 @@ import { modelsBody } from './api/models';
 import { postRoutes } from './api/routes';
 import type { Gateway } from './gateway';
 import { createStatusPage } from './status/page';
+import { operatorAccess, sourceAddress } from './tenants/operator-access';
 
 type Env = {
   Variables: { requestId: string };
@@ -118,6 +119,13 @@ export function createApp(gw: Gateway): Hono<Env> {
     const h = healthBody(gw);
     return c.json(h.body, h.status);
   });
+
+  // Operator pages: with tenants (or operators) configured, operators only (tenants/operator-access.ts).
+  const operatorsOnly: MiddlewareHandler<Env> = async (c, next) => {
+    operatorAccess(gw.config).check(c.req.raw.headers, sourceAddress(c.env));
+    await next();
+  };
+  for (const path of ['/metrics', '/status', '/status.json', '/status/events']) app.use(path, operatorsOnly);
 
   const status = createStatusPage(gw);
   app.get('/status', () => status.page());

@@ -7,6 +7,7 @@ import type { GatewayConfig, Role } from './config/schema';
 import { providerProbeTargets } from './health/probe-targets';
 import { DEFAULT_PROBER, EndpointProber, type ProberOptions } from './health/prober';
 import { RouteStatsRegistry } from './health/route-stats';
+import { DEFAULT_CIRCUIT, type CircuitPolicy } from './health/circuit';
 import { createGuardrailStage, type GuardrailStage } from './guardrails/stage';
 import { EventBus } from './observability/events';
 import type { Logger } from './observability/logger';
@@ -19,7 +20,7 @@ import { createQuotaStore } from './quota/factory';
 import type { QuotaStore } from './quota/store';
 import { systemClock, type Clock, type Random } from './core/clock';
 import { AttemptExecutor } from './routing/executor';
-import { RetryBudget } from './routing/retry';
+import { RetryBudget, type RetryBudgetPolicy } from './routing/retry';
 import { buildRouteTable, RouteTable, type ModelRoutes } from './routing/route-table';
 import { RouteSelector } from './routing/selector';
 import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider, SPOKES_PROVIDER_ID } from './tiers/proxy-routes';
@@ -79,6 +80,10 @@ export interface GatewayOptions extends Omit<AdapterDeps, 'now'> {
   quota?: QuotaStore;
   /** Active health checks; `false` turns them off (unit tests of passive health). */
   probes?: Partial<ProberOptions> | false;
+  /** Passive ejection timings (tests that scale time down); the defaults of health/circuit.ts otherwise. */
+  circuit?: Partial<CircuitPolicy>;
+  /** The retry budget (tests that scale time down); the defaults of routing/retry.ts otherwise. */
+  retryBudget?: RetryBudgetPolicy;
   /** Where logs and EMF lines go, and the environment deciding their defaults. */
   observability?: ObservabilityOptions;
   /** The shared-state cache's AUTH token (see entry/startup.ts). */
@@ -103,10 +108,11 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   const adapters = new Map<string, ProviderAdapter>(opts.adapters ?? createAdapters(providersNow(), adapterDeps));
   /** The provider config each adapter was made from: unchanged providers keep their adapter (and its pools). */
   const adapterConfigs = new Map(providersNow().map((p) => [p.id, JSON.stringify(p)]));
-  const tableNow = () => (directory ? filterSpokes(buildRouteTable(proxyModels(config), providersNow()), config) : buildRouteTable(config.models, providersNow()));
+  const tableNow = () =>
+    directory ? filterSpokes(buildRouteTable(proxyModels(config), providersNow(), config.failover), config) : buildRouteTable(config.models, providersNow(), config.failover);
   const targetsNow = () => (opts.probes === false ? [] : directory ? spokeProbeTargets(config.spokes, directory) : providerProbeTargets(providersNow()));
   const routeTable = new RouteTable(tableNow());
-  const stats = new RouteStatsRegistry(clock);
+  const stats = new RouteStatsRegistry(clock, { ...DEFAULT_CIRCUIT, ...opts.circuit });
   // Shared in Redis when `state.redis` is set (with a local fallback), else in memory.
   const quota: QuotaStore = opts.quota ?? createQuotaStore(config, clock, opts.redisPassword ? { redis: { password: opts.redisPassword } } : {});
   const events = new EventBus({ deferAfterReply: !resolveObservability(config.observability, opts.observability?.env).syncWrites });
@@ -118,7 +124,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   prober.start();
   const selector = new RouteSelector(stats, quota, random, prober);
   const observability = observeGateway(config, role, events, (name) => routeTable.forModel(name) !== undefined, opts.observability);
-  const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock), clock, random, endpoints: prober, events });
+  const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock, opts.retryBudget), clock, random, endpoints: prober, events });
   const guardrailsFor = (c: GatewayConfig) =>
     createGuardrailStage(c.guardrails, {
       onFailure: (guardrail, err, outcome) => observability.logger.warn({ guardrail, outcome, err: String(err) }, 'guardrail failed'),

@@ -12,7 +12,7 @@ import { startHotReload } from './entry/hot-reload';
 import { ROLES, type Role } from './config/schema';
 import { loadJsonStartup } from './entry/startup-json';
 import { createGateway } from './gateway';
-import { createFetchHttp } from './providers/fetch-http';
+import { createNodeHttp } from './providers/node-http';
 
 const role = (process.env.GATEWAY_ROLE ?? 'proxy') as Role;
 if (!ROLES.includes(role)) throw new Error(`GATEWAY_ROLE "${role}" is not one of ${ROLES.join(', ')}`);
@@ -24,9 +24,9 @@ type GatewayApp = ReturnType<typeof createApp>;
 let started: Promise<GatewayApp> | undefined;
 function gatewayApp(): Promise<GatewayApp> {
   started ??= loadJsonStartup(process.env).then(({ config, source, redisPassword }) => {
-    // The runtime's fetch: the bundle carries no HTTP client of its own.
+    // Node's own http: the bundle carries no HTTP client of its own.
     // No Prometheus: no one scrapes a Lambda instance; its metrics are the EMF lines.
-    const gw = createGateway(config, role, { redisPassword, http: createFetchHttp(), observability: { prometheus: false } });
+    const gw = createGateway(config, role, { redisPassword, http: createNodeHttp(), observability: { prometheus: false } });
     // Timers sleep while the environment is frozen and fire on the next invocation.
     if (source) startHotReload(gw, source);
     return createApp(gw);

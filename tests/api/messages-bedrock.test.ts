@@ -152,10 +152,18 @@ describe('Messages API on Bedrock', () => {
     expect(notes.join(' ')).toContain('service_tier');
   });
 
-  it('fails over from Bedrock (ThrottlingException) to the Anthropic API', async () => {
-    claude.faults.push({ kind: 'status', status: 429, headers: { 'retry-after': '0' } });
+  it('waits out a short Bedrock ThrottlingException on the same route, and fails over to the Anthropic API when it repeats', async () => {
+    const hi = { model: 'claude', max_tokens: 50, messages: [{ role: 'user' as const, content: 'Hi' }] };
+    const throttled = { kind: 'status' as const, status: 429, headers: { 'retry-after': '0' } };
+    claude.faults.push(throttled);
+    const waited = await client.messages.create(hi).withResponse();
+    expect(waited.data.content).toEqual([expect.objectContaining({ text: TEXT })]);
+    expect(waited.response.headers.get('x-gateway-route')).toBe('bedrock/acct/us-east-1/anthropic.claude-sonnet-test-v1:0');
+    expect(waited.response.headers.get('x-gateway-attempts')).toBe('2');
+
+    claude.faults.push(throttled, throttled);
     const before = anthropic.requests.length;
-    const { data, response } = await client.messages.create({ model: 'claude', max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
+    const { data, response } = await client.messages.create(hi).withResponse();
     expect(data.content).toEqual([expect.objectContaining({ text: TEXT })]);
     expect(response.headers.get('x-gateway-route')).toBe('anthropic/api/us/claude-api');
     expect(anthropic.requests[before].body).toMatchObject({ model: 'claude-api', messages: [{ role: 'user', content: 'Hi' }] });

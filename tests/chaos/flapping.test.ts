@@ -94,7 +94,7 @@ describe('a route that flaps down and up', () => {
   // BUG (runtime/src/health/circuit.ts, Circuit.onFailure): a failure while the circuit is
   // already open is taken for a failed probe even when the request started before the
   // ejection, so each request in flight at the moment of a kill doubles the ejection time.
-  // With 10 in flight the route is ejected for the 30 s maximum instead of the 1 s base.
+  // With 10 in flight the route is ejected for the 10 s maximum instead of the 1 s base.
   it('a kill with many requests in flight ejects for the base time, not once more per in-flight failure', async () => {
     primary.options.latencyMs = 300;
     const inFlight = Array.from({ length: 10 }, (_, i) => ask(gw.client, i));

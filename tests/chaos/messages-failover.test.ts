@@ -99,6 +99,14 @@ describe('Messages failover and stream continuation', () => {
             ],
           },
           {
+            name: 'claude-hedged',
+            failover: { hedging: { coldDelayMs: 100 } },
+            targets: [
+              { provider: 'primary', model: 'claude-a' },
+              { provider: 'secondary', model: 'claude-b' },
+            ],
+          },
+          {
             name: 'claude-throttled',
             targets: [
               { provider: 'exhausted', model: 'claude-c' },
@@ -138,16 +146,41 @@ describe('Messages failover and stream continuation', () => {
   it.each([
     ['529 overloaded_error', { kind: 'status' as const, status: 529 }],
     ['a reset', { kind: 'reset' as const }],
-  ])('fails over on %s before the first byte, invisibly (JSON and stream)', async (_, fault) => {
+  ])('retries %s once on the same route, then fails over, invisibly (JSON and stream)', async (_, fault) => {
+    // One failure: the target's only route is retried on a fresh connection and serves.
     a.faults.push(fault);
+    const once = await client.messages.create(ask).withResponse();
+    expect(once.data.content).toEqual([expect.objectContaining({ type: 'text', text: TEXT })]);
+    expect(once.response.headers.get('x-gateway-route')).toBe('primary/a/us/claude-a');
+    expect(once.response.headers.get('x-gateway-attempts')).toBe('2');
+
+    // Two: the retry failed too, the other target serves.
+    a.faults.push(fault, fault);
     const { data, response } = await client.messages.create(ask).withResponse();
     expect(data.content).toEqual([expect.objectContaining({ type: 'text', text: TEXT })]);
     expect(response.headers.get('x-gateway-route')).toBe('secondary/b/us/claude-b');
-    expect(response.headers.get('x-gateway-attempts')).toBe('2');
+    expect(response.headers.get('x-gateway-attempts')).toBe('3');
+    expect(a.faults).toHaveLength(0);
 
-    a.faults.push(fault);
-    const final = await client.messages.stream(ask).finalMessage();
-    expect(final.content).toEqual([expect.objectContaining({ type: 'text', text: TEXT })]);
+    gw.gateway.stats.retain([]);
+    a.faults.push(fault, fault);
+    const stream = await client.messages.stream(ask).withResponse();
+    expect(stream.response.headers.get('x-gateway-route')).toBe('secondary/b/us/claude-b');
+    expect((await stream.data.finalMessage()).content).toEqual([expect.objectContaining({ type: 'text', text: TEXT })]);
+  });
+
+  it('hedges a stream whose first event is late on the other target: the first to answer serves, the slow call is cancelled', async () => {
+    a.faults.push({ kind: 'delay', ms: 3000 });
+    const { data, response } = await client.messages.stream({ ...ask, model: 'claude-hedged' }).withResponse();
+    expect(response.headers.get('x-gateway-route')).toBe('secondary/b/us/claude-b');
+    expect((await data.finalMessage()).content).toEqual([expect.objectContaining({ type: 'text', text: TEXT })]);
+    const id = response.headers.get('x-request-id');
+    expect(await until(() => logs.requests().some((l) => l.requestId === id))).toBe(true);
+    const line = logs.requests().find((l) => l.requestId === id)!;
+    expect(line).toMatchObject({ api: 'messages', hedge: 'won' });
+    expect(line.attempts).toEqual(
+      expect.arrayContaining([expect.objectContaining({ route: 'primary/a/us/claude-a', outcome: 'cancelled' }), expect.objectContaining({ route: 'secondary/b/us/claude-b', hedge: true })]),
+    );
   });
 
   it('cools a route down after a 429 and serves from the other until it may serve again', async () => {

@@ -42,6 +42,10 @@ describe('config loading', () => {
     );
     expect(errorOf({ ...minimal, bogus: 1 })).toMatch(/\(root\): .*bogus/);
     expect(errorOf({ ...minimal, tenants: [{ id: 't', keys: ['plaintext-key'] }] })).toMatch(/tenants\.0\.keys\.0: "sha256:"/);
+    expect(errorOf({ ...minimal, failover: { hedging: { share: 1.5 } } })).toMatch(/failover\.hedging\.share: /);
+    expect(errorOf({ ...minimal, failover: { adaptiveTimeouts: { percentile: 1 } } })).toMatch(/failover\.adaptiveTimeouts\.percentile: /);
+    expect(errorOf({ ...minimal, models: [{ ...minimal.models[0], failover: { maxRetryAfterMs: -1 } }] })).toMatch(/models\.0\.failover\.maxRetryAfterMs: /);
+    expect(errorOf({ ...minimal, models: [{ ...minimal.models[0], failover: { hedge: true } }] })).toMatch(/models\.0\.failover: .*hedge/);
   });
 
   it('gives simulated endpoints their behaviour and no other kind any of it', () => {

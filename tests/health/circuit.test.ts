@@ -34,7 +34,7 @@ describe('Circuit (passive outlier ejection)', () => {
       expect(c.tryAcquire()).toBe(true);
       c.onFailure();
     }
-    expect(lengths).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+    expect(lengths).toEqual([1000, 2000, 4000, 8000, 10000, 10000, 10000]);
   });
 
   it('frees the probe slot when a probe is abandoned or times out', () => {

@@ -80,8 +80,9 @@ describe('Lambda proxy', () => {
     const permission = one('aws:lambda/permission:Permission');
     expect(permission.inputs.qualifier).toBe(alias.inputs.name);
     expect(permission.inputs.principal).toBe('apigateway.amazonaws.com');
-    const integration = one('aws:apigateway/integration:Integration');
-    expect(integration.inputs.uri).toContain(`:function:hub-proxy-fn:${alias.inputs.name}/`);
+    const integrations = ofType(hub, 'aws:apigateway/integration:Integration');
+    expect(integrations.length).toBeGreaterThan(0);
+    for (const integration of integrations) expect(integration.inputs.uri).toContain(`:function:hub-proxy-fn:${alias.inputs.name}/`);
   });
 
   test('is the esbuild bundle alone (one file, no repository sources)', async () => {
@@ -99,14 +100,31 @@ describe('Lambda proxy', () => {
 });
 
 describe('API Gateway', () => {
-  test('a regional REST API proxies every path to the Lambda with response streaming', () => {
-    expect(one('aws:apigateway/restApi:RestApi').inputs.endpointConfiguration.types).toBe('REGIONAL');
-    expect(one('aws:apigateway/resource:Resource').inputs.pathPart).toBe('{proxy+}');
-    const integration = one('aws:apigateway/integration:Integration');
-    expect(integration.inputs).toMatchObject({ type: 'AWS_PROXY', integrationHttpMethod: 'POST', responseTransferMode: 'STREAM' });
-    expect(integration.inputs.uri).toMatch(/:lambda:path\/2021-11-15\/functions\/.+\/response-streaming-invocations$/);
-    expect(integration.inputs.timeoutMilliseconds).toBe(config.lambda.timeoutSeconds * 1000);
-    expect(one('aws:apigateway/method:Method').inputs).toMatchObject({ httpMethod: 'ANY', apiKeyRequired: true, authorization: 'NONE' });
+  test('a regional REST API proxies the client routes, and only them, to the Lambda with response streaming', () => {
+    const api = one('aws:apigateway/restApi:RestApi');
+    expect(api.inputs.endpointConfiguration.types).toBe('REGIONAL');
+    const root = 'root'; // the mocked rootResourceId
+    const resources = ofType(hub, 'aws:apigateway/resource:Resource');
+    // The routes: /v1/{proxy+} (every OpenAI-compatible path) and /inference; nothing else.
+    const path = (r: RecordedResource): string => {
+      const parent = resources.find((p) => `${p.name}-id` === r.inputs.parentId);
+      return `${parent ? path(parent) : r.inputs.parentId === root ? '' : '?'}/${r.inputs.pathPart}`;
+    };
+    expect(resources.map(path).sort()).toEqual(['/inference', '/v1', '/v1/{proxy+}']);
+    const methods = ofType(hub, 'aws:apigateway/method:Method');
+    const routed = methods.map((m) => `${m.inputs.httpMethod} ${path(resources.find((r) => `${r.name}-id` === m.inputs.resourceId)!)}`).sort();
+    expect(routed).toEqual(['ANY /v1/{proxy+}', 'POST /inference']);
+    for (const m of methods) expect(m.inputs).toMatchObject({ apiKeyRequired: true, authorization: 'NONE' });
+    const integrations = ofType(hub, 'aws:apigateway/integration:Integration');
+    expect(integrations.map((i) => i.inputs.resourceId).sort()).toEqual(methods.map((m) => m.inputs.resourceId).sort());
+    for (const integration of integrations) {
+      expect(integration.inputs).toMatchObject({ type: 'AWS_PROXY', integrationHttpMethod: 'POST', responseTransferMode: 'STREAM' });
+      expect(integration.inputs.uri).toMatch(/:lambda:path\/2021-11-15\/functions\/.+\/response-streaming-invocations$/);
+      expect(integration.inputs.timeoutMilliseconds).toBe(config.lambda.timeoutSeconds * 1000);
+    }
+    // A new deployment whenever any route changes.
+    const triggers = JSON.parse(one('aws:apigateway/deployment:Deployment').inputs.triggers.redeployment) as unknown[][];
+    expect(triggers.map((t) => t[0]).sort()).toEqual(methods.map((m) => `${m.name}-id`).sort());
   });
 
   test('each app team has a usage plan with its throttle and quota, and an API key bound to it', () => {
@@ -169,8 +187,9 @@ describe('API Gateway', () => {
     const authorizer = ofType(withCognito, 'aws:apigateway/authorizer:Authorizer');
     expect(authorizer).toHaveLength(1);
     expect(authorizer[0].inputs).toMatchObject({ type: 'COGNITO_USER_POOLS', providerArns: api.cognitoUserPoolArns });
-    const method = ofType(withCognito, 'aws:apigateway/method:Method')[0];
-    expect(method.inputs).toMatchObject({ authorization: 'COGNITO_USER_POOLS', authorizerId: `${authorizer[0].name}-id`, apiKeyRequired: true });
+    const methods = ofType(withCognito, 'aws:apigateway/method:Method');
+    expect(methods).toHaveLength(2);
+    for (const method of methods) expect(method.inputs).toMatchObject({ authorization: 'COGNITO_USER_POOLS', authorizerId: `${authorizer[0].name}-id`, apiKeyRequired: true });
   });
 });
 
@@ -524,7 +543,7 @@ describe('runtime config in SSM Parameter Store', () => {
 });
 
 describe('runtime metrics: dashboard and alarms', () => {
-  const METRICS = ['Requests', 'Errors', 'Attempts', 'Failovers', 'LatencyMs', 'TtftMs', 'InputTokens', 'OutputTokens'];
+  const METRICS = ['Requests', 'Errors', 'Attempts', 'Failovers', 'Hedges', 'LatencyMs', 'TtftMs', 'InputTokens', 'OutputTokens'];
   const dashboard = () => JSON.parse(one('aws:cloudwatch/dashboard:Dashboard').inputs.dashboardBody);
   const expressions = () =>
     dashboard().widgets.flatMap((w: any) =>

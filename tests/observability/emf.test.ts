@@ -132,6 +132,7 @@ describe('EMF lines through the gateway', () => {
         Faults: 0,
         Attempts: 2,
         Failovers: 1,
+        Hedges: 0,
         InputTokens: c.usage!.prompt_tokens,
         OutputTokens: c.usage!.completion_tokens,
       });
@@ -141,6 +142,7 @@ describe('EMF lines through the gateway', () => {
         Faults: 'Count',
         Attempts: 'Count',
         Failovers: 'Count',
+        Hedges: 'Count',
         LatencyMs: 'Milliseconds',
         InputTokens: 'Count',
         OutputTokens: 'Count',

@@ -64,8 +64,8 @@ describe('GET /metrics after known traffic (all-in-one)', () => {
         tokens.chatOut += chunk.usage.completion_tokens;
       }
     }
-    // 1 failover: the first target answers 500, the fallback serves.
-    flaky.faults.push({ kind: 'status', status: 500 });
+    // 1 failover: the first target answers 500 twice (its only route is retried once), the fallback serves.
+    flaky.faults.push({ kind: 'status', status: 500 }, { kind: 'status', status: 500 });
     const f = await tg.client.chat.completions.create(chat('failover'));
     tokens.failoverIn += f.usage!.prompt_tokens;
     tokens.failoverOut += f.usage!.completion_tokens;
@@ -108,9 +108,9 @@ describe('GET /metrics after known traffic (all-in-one)', () => {
 
   it('counts attempts per route and outcome, and the failover', () => {
     expect(valueOf(samples, 'gateway_attempts_total', { route: GOOD, outcome: 'ok' })).toBe(4);
-    expect(valueOf(samples, 'gateway_attempts_total', { route: FLAKY, outcome: 'transient' })).toBe(1);
+    expect(valueOf(samples, 'gateway_attempts_total', { route: FLAKY, outcome: 'transient' })).toBe(2);
     expect(valueOf(samples, 'gateway_attempts_total', { route: LIMITED, outcome: 'throttled' })).toBe(1);
-    expect(sumOf(samples, 'gateway_attempts_total')).toBe(6);
+    expect(sumOf(samples, 'gateway_attempts_total')).toBe(7);
     expect(valueOf(samples, 'gateway_failovers_total', { model: 'failover' })).toBe(1);
     expect(sumOf(samples, 'gateway_failovers_total')).toBe(1);
     expect(valueOf(samples, 'gateway_stream_continuations_total')).toBe(0);
@@ -190,13 +190,15 @@ describe('ejections', () => {
       { probes: false, observability: { destination: logs } },
     );
     try {
-      // The circuit opens after three consecutive failures; each request fails over.
+      // The circuit opens after three consecutive failures: the first request's (and its one
+      // retry of the only route), the second's; both fail over, the third passes the route over.
       for (let i = 0; i < 3; i++) await tg.client.chat.completions.create(chat('chat'));
       const { samples } = await scrape(tg);
       expect(valueOf(samples, 'gateway_ejections_total', { route: 'broken/a1/local/m' })).toBe(1);
       expect(valueOf(samples, 'gateway_route_state', { route: 'broken/a1/local/m', state: 'ejected' })).toBe(1);
-      expect(valueOf(samples, 'gateway_failovers_total', { model: 'chat' })).toBe(3);
+      expect(valueOf(samples, 'gateway_failovers_total', { model: 'chat' })).toBe(2);
       expect(valueOf(samples, 'gateway_attempts_total', { route: 'broken/a1/local/m', outcome: 'transient' })).toBe(3);
+      expect(valueOf(samples, 'gateway_attempts_total', { route: 'broken/a1/local/m', outcome: 'ejected' })).toBe(1);
       // The operator's log has the ejection as a warning.
       const warn = logs.records().filter((r) => r.msg === 'route ejected');
       expect(warn).toHaveLength(1);
@@ -241,7 +243,7 @@ describe('one vocabulary in every role', () => {
       expect(sumOf(p, 'gateway_attempts_total', { outcome: 'ok' })).toBe(1);
       // The same metric families on both sides.
       const families = (text: string) => [...text.matchAll(/^# TYPE (gateway_\w+) (\w+)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
-      expect(families(proxyScrape.text)).toHaveLength(13);
+      expect(families(proxyScrape.text)).toHaveLength(16);
       expect(families(proxyScrape.text)).toEqual(families(spokeScrape.text));
     } finally {
       await proxy.close();

@@ -27,15 +27,26 @@ export function seeded(seed: number): () => number {
 
 export type Script = (route: Route, attempt: CancelSource) => Promise<UpstreamMeta & { by: string }>;
 
-export function core(doc: GatewayConfigInput, opts: { clock?: Clock; budget?: RetryBudgetPolicy; seed?: number } = {}) {
+export function core(doc: GatewayConfigInput, opts: { clock?: Clock; budget?: RetryBudgetPolicy; seed?: number; sleep?: (ms: number) => Promise<void> } = {}) {
   const config = parseConfig(doc);
   const clock = opts.clock ?? new ManualClock(1_000_000);
   const random = seeded(opts.seed ?? 1);
-  const table = buildRouteTable(config.models, config.providers);
+  const table = buildRouteTable(config.models, config.providers, config.failover);
   const stats = new RouteStatsRegistry(clock);
   const quota = new MemoryQuotaStore(clock);
   const selector = new RouteSelector(stats, quota, random);
-  const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock, opts.budget), clock, random: () => 0 });
+  /** Every wait of the executor, in ms; on a manual clock a wait moves the clock instead of the test waiting. */
+  const waits: number[] = [];
+  const sleep =
+    opts.sleep ??
+    (clock instanceof ManualClock
+      ? (ms: number) => {
+          waits.push(ms);
+          clock.advance(ms);
+          return Promise.resolve();
+        }
+      : undefined);
+  const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock, opts.budget), clock, random: () => 0, sleep });
   const request = (model = 'chat', over: Partial<RoutedRequest> = {}): RoutedRequest => ({
     routes: table.get(model)!,
     stream: false,
@@ -45,7 +56,7 @@ export function core(doc: GatewayConfigInput, opts: { clock?: Clock; budget?: Re
     timeouts: { ...DEFAULT_TIMEOUTS, completeMs: 200, firstByteMs: 200 },
     ...over,
   });
-  return { config, clock: clock as ManualClock, table, stats, quota, selector, executor, request };
+  return { config, clock: clock as ManualClock, table, stats, quota, selector, executor, request, waits };
 }
 
 export type Answer = UpstreamMeta & { by: string };

@@ -43,6 +43,8 @@ interface PageView {
   /** Each route's cells by column header (lower case). */
   rows: Record<string, Record<string, string>>;
   recent: string[];
+  /** The failover settings table: each model's cells. */
+  settings: Record<string, string[]>;
   /** Elements that only markup injected from data could have created. */
   injected: number;
   /** Set once after load: still there means the page was never reloaded. */
@@ -67,6 +69,9 @@ function readPage(page: Page): Promise<PageView> {
       models,
       rows,
       recent: Array.from(document.querySelectorAll('#recent li')).map(text),
+      settings: Object.fromEntries(
+        Array.from(document.querySelectorAll('#settings tr')).map((tr) => [tr.getAttribute('data-model') ?? '?', Array.from(tr.querySelectorAll('td')).map(text)]),
+      ),
       injected: document.querySelectorAll('i, script:not(:first-of-type), img').length,
       marker: (window as unknown as { marker?: boolean }).marker === true,
     };
@@ -216,6 +221,9 @@ describe('GET /status in headless Chromium, all-in-one', () => {
     expect(rowB.state).toBe('✔ healthy');
     expect(rowB.until).toBe('–');
     expect(rowB.latency).toMatch(/^\d+ ms$/);
+    // Whole answers only so far: no stream observed, the fixed first-chunk timeout, the cold hedge delay.
+    expect(rowB['first chunk']).toBe('no data timeout 20 s hedge after 5 s');
+    expect(degraded.settings.chat).toEqual(['chat', 'on', 'up to 5 s', '20 s, learnt 3 × p99 ≥ 1 s', '90 s', '5% of streams, after p95 (5 s until learnt)']);
     expect(rowB['in flight']).toMatch(/^\d+$/);
     expect(rowB['requests / min']).toMatch(/^\d+ \/ 600$/);
     expect(degraded.rows[`oa/acct-a/us-east/gpt-x-mini`]['requests / min']).toMatch(/^\d+ \(no limit\)$/);

@@ -60,7 +60,16 @@ describe('TenantLimiter', () => {
 
   it('serves rather than refuses when the store itself fails, and still counts concurrency', async () => {
     const down = () => Promise.reject(new Error('store down'));
-    const broken: QuotaStore = { reserve: down, reconcile: down, release: down, cooldown: down, observe: down, peek: () => ({ fraction: 1, requestsUsed: 0, tokensUsed: 0 }) };
+    const broken: QuotaStore = {
+      reserve: down,
+      reconcile: down,
+      release: down,
+      cooldown: down,
+      claimProbe: down,
+      endProbe: down,
+      observe: down,
+      peek: () => ({ fraction: 1, requestsUsed: 0, tokensUsed: 0 }),
+    };
     const limiter = new TenantLimiter(broken);
     const t = tenant({ rpm: 1, concurrency: 1 });
     const permit = await limiter.admit(t, 10);
@@ -77,6 +86,8 @@ describe('TenantLimiter', () => {
       reconcile: (...a) => (calls.push('reconcile'), store.reconcile(...a)),
       release: (...a) => (calls.push('release'), store.release(...a)),
       cooldown: (...a) => store.cooldown(...a),
+      claimProbe: (...a) => store.claimProbe(...a),
+      endProbe: (...a) => store.endProbe(...a),
       observe: (...a) => store.observe(...a),
       peek: (...a) => store.peek(...a),
     };

@@ -12,7 +12,10 @@ import type { QuotaStore } from '../../runtime/src/quota/store';
 import { systemClock } from '../../runtime/src/core/clock';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
-import { chatAs } from './helpers';
+import { startFakeOpenAI } from '../fakes/openai';
+import type { ErrorBody } from '../helpers/gateway';
+import { sleep } from '../helpers/until';
+import { CHAT, chatAs, waitUntil } from './helpers';
 
 const doc = (extra: Partial<GatewayConfigInput> = {}): GatewayConfigInput => ({
   ...simulatedConfig(),
@@ -57,6 +60,46 @@ describe('tenant limits shared by gateway instances', () => {
     } finally {
       await Promise.all(gws.map((g) => g.close()));
       gws = [];
+      await redis.close();
+    }
+  });
+
+  it('concurrency through Redis: two instances admit the tenant concurrency once between them', async () => {
+    const redis: RedisServer = await startRedisServer();
+    const up = await startFakeOpenAI();
+    try {
+      const config: GatewayConfigInput = {
+        providers: [{ id: 'oa', type: 'openai-compatible', accounts: [{ id: 'a', endpoints: [{ region: 'local', url: up.url }] }] }],
+        models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-test' }] }],
+        tenants: [{ id: 'team-a', keys: [hashKey('key-a')], limits: { concurrency: 2 } }],
+        state: { redis: redis.url },
+      };
+      const store = (): QuotaStore => createQuotaStore(parseConfig(config), systemClock, { commandTimeoutMs: 2000, startupWaitMs: 5000 });
+      gws = [await startGateway(config, 'all-in-one', { quota: store(), probes: false }), await startGateway(config, 'all-in-one', { quota: store(), probes: false })];
+      // Two requests in flight on the first instance: the provider holds them.
+      up.faults.push({ kind: 'hang' }, { kind: 'hang' });
+      const clients = [new AbortController(), new AbortController()];
+      const held = clients.map((c) => chatAs(gws[0].url, 'key-a', CHAT, { signal: c.signal }).catch((e: Error) => e));
+      await waitUntil('both requests reach the provider', () => up.inFlight() === 2);
+      const refused = await chatAs(gws[1].url, 'key-a');
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as ErrorBody).error.code).toBe('tenant_concurrency_limited');
+      // The clients leave: their slots come back, on the other instance too.
+      for (const c of clients) c.abort();
+      await Promise.all(held);
+      await waitUntil('the provider saw them go', () => up.inFlight() === 0);
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        const res = await chatAs(gws[1].url, 'key-a');
+        await res.arrayBuffer();
+        status = res.status;
+        if (status !== 200) await sleep(20);
+      }
+      expect(status).toBe(200);
+    } finally {
+      await Promise.all(gws.map((g) => g.close()));
+      gws = [];
+      await up.close();
       await redis.close();
     }
   });

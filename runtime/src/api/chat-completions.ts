@@ -117,7 +117,7 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
         ttftMs,
         continuations: outcome.continuations,
         content: ev.content && { ...ev.content, answer: outcome.text },
-        ...(life.clientLeft ? { errorCode: 'client_closed' } : err ? { errorCode: 'stream_interrupted' } : {}),
+        ...(life.clientLeft ? { errorCode: 'client_closed' } : err ? { errorCode: life.deadlinePassed ? 'deadline_exceeded' : 'stream_interrupted' } : {}),
       });
     },
   };

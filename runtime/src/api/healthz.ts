@@ -4,9 +4,11 @@
  * Load balancers and the proxy read the status; people and the spokes' proxy read the body.
  */
 import type { Gateway } from '../gateway';
-import { endpointKey } from '../providers/types';
+import { endpointKey, type Route } from '../providers/types';
 import { quotaHealth } from '../quota/factory';
+import { routeTimings, type RouteTimings } from '../routing/adaptive-timeout';
 import { limitsFor } from '../routing/limits';
+import type { ModelRoutes } from '../routing/route-table';
 
 export type RouteState = 'healthy' | 'ejected' | 'half-open' | 'cooldown' | 'down';
 
@@ -21,12 +23,14 @@ export interface RouteHealth {
   lastFailure?: string;
   /** The last active health check's failure, when the endpoint is checked. */
   probe?: string;
+  /** Observed time to first chunk (streams) and to the whole answer, and the timeout and hedge delay they give now. */
+  timings: { stream: RouteTimings; whole: RouteTimings };
 }
 
 export function healthBody(gw: Gateway) {
   const seen = new Set<string>();
   const routes: RouteHealth[] = [];
-  for (const r of gw.routeTable.allRoutes()) {
+  for (const [r, model] of routesWithModel(gw)) {
     if (seen.has(r.key)) continue;
     seen.add(r.key);
     const s = gw.stats.get(r.key);
@@ -47,6 +51,7 @@ export function healthBody(gw: Gateway) {
       inflight: s.inflight,
       ...(s.lastFailure ? { lastFailure: `${new Date(s.lastFailure.at).toISOString()} ${s.lastFailure.what}` } : {}),
       ...(probe?.lastError ? { probe: probe.lastError } : {}),
+      timings: { stream: routeTimings(s, true, model.timeouts, model.policy), whole: routeTimings(s, false, model.timeouts, model.policy) },
     });
   }
   // Half-open routes can serve (their probe is a real request).
@@ -55,6 +60,14 @@ export function healthBody(gw: Gateway) {
   const quota = quotaHealth(gw.quota);
   const status = !ok ? 'unavailable' : quota.degraded ? 'degraded' : 'ok';
   return { status: ok ? 200 : 503, body: { status, role: gw.role, quota, routes } } as const;
+}
+
+/** Every route with the logical model it serves (its timeouts and failover policy). */
+function* routesWithModel(gw: Gateway): Generator<[Route, ModelRoutes]> {
+  for (const m of gw.routeTable.models()) {
+    const model = gw.routeTable.forModel(m.name);
+    if (model) for (const group of model.groups) for (const r of group) yield [r, model];
+  }
 }
 
 function round(x: number): number {

@@ -136,7 +136,7 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
         content: ev.content && { ...ev.content, answer: outcome.text },
         // A continuation's target may note what the first one did: each note once.
         ...(outcome.notes.length > 0 ? { notes: [...new Set(outcome.notes)] } : {}),
-        ...(life.clientLeft ? { errorCode: 'client_closed' } : err ? { errorCode: 'stream_interrupted' } : {}),
+        ...(life.clientLeft ? { errorCode: 'client_closed' } : err ? { errorCode: life.deadlinePassed ? 'deadline_exceeded' : 'stream_interrupted' } : {}),
       });
     },
   };

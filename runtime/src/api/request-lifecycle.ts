@@ -7,7 +7,7 @@
  * its answer went out. An endpoint supplies only its body and its answer.
  */
 import type { TenantConfig } from '../config/schema';
-import { sentAttempts, type AttemptRecord } from '../core/attempt';
+import { AttemptCancel, sentAttempts, type AttemptRecord } from '../core/attempt';
 import type { CancelSource } from '../core/cancellation';
 import { GatewayError, notFound } from '../core/gateway-error';
 import { ATTEMPTS_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
@@ -163,9 +163,10 @@ export class RequestRouting {
     return this.gw.adapters.get(route.provider.id)!;
   }
 
-  /** One attempt's call options, with the attempt's own cancellation. */
+  /** One attempt's call options, with the attempt's own cancellation (a same-route retry's asks for a fresh connection). */
   options(attempt: CancelSource): CallOptions {
-    return new AttemptOptions(this.event.requestId, this.forward, this.routed.timeouts.connectMs, attempt);
+    const fresh = attempt instanceof AttemptCancel && attempt.freshConnection;
+    return new AttemptOptions(this.event.requestId, this.forward, this.routed.timeouts.connectMs, attempt, fresh);
   }
 
   /** Runs `attempt` through the executor (failover rules); no route served: the error the client gets. */
@@ -199,6 +200,7 @@ class AttemptOptions implements CallOptions {
     readonly forwardHeaders: Readonly<Record<string, string>> | undefined,
     readonly connectTimeoutMs: number,
     readonly cancel: CancelSource,
+    readonly freshConnection: boolean,
   ) {}
 
   get signal(): AbortSignal {

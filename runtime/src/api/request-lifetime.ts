@@ -1,5 +1,5 @@
 /** When a client request ends early: its client left or its deadline passed. */
-import { CancelSource } from '../core/cancellation';
+import { CancelSource, DeadlinePassed } from '../core/cancellation';
 
 /** The part of Node's ServerResponse the lifetime listens to. */
 export interface NodeResponse {
@@ -28,7 +28,7 @@ export class RequestLifetime extends CancelSource {
     else client.addEventListener('abort', () => this.clientGone(client.reason), { once: true });
     this.timer = setTimeout(() => {
       this.deadlinePassed = true;
-      this.abort(new DOMException(`the request deadline of ${deadlineMs} ms passed`, 'TimeoutError'));
+      this.abort(new DeadlinePassed(deadlineMs));
     }, deadlineMs);
   }
 

@@ -3,6 +3,7 @@
  * spoke config that infra renders) is inferred from here, so a field exists in exactly
  * one place.
  */
+import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 import '../core/zod-messages';
 
@@ -119,19 +120,62 @@ export const targetSchema = z.strictObject({
    * by model id (providers/structured/plan.ts).
    */
   structuredOutput: z.optional(z.enum(['native', 'tool'])),
+  /** The provider bills a cancelled request in full: no hedged stream starts on or against it unless `hedge` says so. */
+  cancelBilledInFull: z.optional(z.boolean()),
+  /** Whether streams of this target may be hedged (default: unless `cancelBilledInFull`). */
+  hedge: z.optional(z.boolean()),
+});
+
+const share = () => z.number().check(z.gte(0), z.lte(1));
+const percentile = () => z.number().check(z.gt(0), z.lt(1));
+
+/** How a model fails over beyond the fixed rules; every key optional (defaults: routing/failover-policy.ts, README). */
+export const failoverSchema = z.strictObject({
+  /** One quick retry, on a fresh connection, of a target's only route after a transient failure. */
+  sameRouteRetry: z.optional(z.boolean()),
+  /** The longest Retry-After waited out on a target's only route before falling back (0: never wait). */
+  maxRetryAfterMs: z.optional(z.int().check(z.gte(0))),
+  /** First-byte timeouts learnt per route: a multiple of a high percentile, between `minMs` and the fixed timeout. */
+  adaptiveTimeouts: z.optional(
+    z.strictObject({
+      enabled: z.optional(z.boolean()),
+      percentile: z.optional(percentile()),
+      multiplier: z.optional(z.number().check(z.gte(1))),
+      minMs: z.optional(count()),
+      /** Observations a route needs before its own timeout replaces the fixed one. */
+      minSamples: z.optional(count()),
+      /** Whole answers too (their time grows with the answer's length: off by default). */
+      wholeAnswers: z.optional(z.boolean()),
+    }),
+  ),
+  /** Streams without a first chunk by the route's hedge delay start again on the next route; the first to answer wins. */
+  hedging: z.optional(
+    z.strictObject({
+      /** Hedges per stream request of the model, at most (0: off). */
+      share: z.optional(share()),
+      percentile: z.optional(percentile()),
+      minDelayMs: z.optional(count()),
+      /** The hedge delay of a route without enough observations yet. */
+      coldDelayMs: z.optional(count()),
+    }),
+  ),
 });
 
 export const modelSchema = z.strictObject({
   name: text(),
   targets: z.array(targetSchema).check(z.minLength(1)),
   timeouts: z.optional(timeoutsSchema),
+  /** Overrides the top-level `failover` for this model. */
+  failover: z.optional(failoverSchema),
 });
+
+const keyHash = () => z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, '"sha256:" followed by 64 lowercase hex digits'));
 
 export const tenantSchema = z
   .strictObject({
     id,
     /** SHA-256 hashes of the tenant's keys (`ai-gateway key create` prints one). */
-    keys: z._default(z.array(z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, '"sha256:" followed by 64 lowercase hex digits'))), []),
+    keys: z._default(z.array(keyHash()), []),
     /** Lambda role: API Gateway API key ids (`requestContext.identity.apiKeyId`) of this tenant. */
     apiKeyIds: z.optional(z.array(text())),
     /** Lambda role: a Cognito claim (`requestContext.authorizer.claims`) whose values mean this tenant. */
@@ -152,6 +196,26 @@ export const tenantSchema = z
       }
     }),
   );
+
+/** `10.0.0.0/8`, `fd00::/8`, or one address. */
+const network = z.string().check(
+  z.superRefine((cidr, ctx) => {
+    const [address, bits, extra] = cidr.split('/');
+    const family = isIP(address);
+    const max = family === 6 ? 128 : 32;
+    if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= max))) {
+      ctx.addIssue({ code: 'custom', message: 'an IPv4 or IPv6 network in CIDR notation (e.g. 10.0.0.0/8) or one address' });
+    }
+  }),
+);
+
+/** Who may read the operator pages (/metrics, /status*) once the gateway has tenants. */
+export const operatorsSchema = z.strictObject({
+  /** SHA-256 hashes of operator keys (`ai-gateway key create` prints one), sent as a bearer key or a Basic password. */
+  keys: z._default(z.array(keyHash()), []),
+  /** Source networks whose requests need no key (the connection's address; on Lambda, API Gateway's sourceIp). */
+  networks: z._default(z.array(network), []),
+});
 
 export const spokeSchema = z.strictObject({
   id,
@@ -233,7 +297,11 @@ export const configSchema = z
     observability: z._default(observabilitySchema, () => observabilitySchema.parse({})),
     providers: z._default(z.array(providerSchema), []),
     models: z._default(z.array(modelSchema), []),
+    /** Failover tuning for every model (each model's `failover` overrides it key by key). */
+    failover: z.optional(failoverSchema),
     tenants: z._default(z.array(tenantSchema), []),
+    /** Operator keys and networks for /metrics and /status* (open to everyone while there are no tenants and no operators). */
+    operators: z.optional(operatorsSchema),
     spokes: z._default(z.array(spokeSchema), []),
     /** Checks (deny, masking, Bedrock guardrails) run on every request before it is routed. */
     guardrails: z._default(z.array(guardrailSchema), []),
@@ -334,6 +402,7 @@ export type SimulatedProviderConfig = Extract<ProviderConfig, { type: 'simulated
 export type SimulatedEndpointConfig = SimulatedProviderConfig['accounts'][number]['endpoints'][number];
 export type ModelConfig = GatewayConfig['models'][number];
 export type TargetConfig = ModelConfig['targets'][number];
+export type FailoverConfig = z.output<typeof failoverSchema>;
 export type TenantConfig = GatewayConfig['tenants'][number];
 export type SpokeConfig = GatewayConfig['spokes'][number];
 export type ModelLimits = z.output<typeof modelLimitsSchema>;
@@ -341,6 +410,7 @@ export type Credentials = z.output<typeof credentialsSchema>;
 export type GuardrailConfig = GatewayConfig['guardrails'][number];
 export type MaskKind = (typeof MASK_KINDS)[number];
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
+export type OperatorsConfig = z.output<typeof operatorsSchema>;
 
 export const ROLES = ['all-in-one', 'proxy', 'spoke'] as const;
 export type Role = (typeof ROLES)[number];

@@ -2,6 +2,7 @@
  * What happened to one attempt of a request on one route: the words routing, the
  * providers, observability and the API share about it.
  */
+import { CancelSource } from './cancellation';
 
 /** How an upstream call failed; each class has its own answer in the failover rules (ARCHITECTURE.md). */
 export type FailureClass =
@@ -28,16 +29,45 @@ export type SkipReason = 'ejected' | 'cooldown' | 'no-headroom' | 'down' | 'unsu
 
 export interface AttemptRecord {
   route: string;
-  outcome: 'ok' | FailureClass | 'aborted' | SkipReason | 'budget';
+  /** `cancelled`: another attempt of the same request answered first (a hedge race). */
+  outcome: 'ok' | FailureClass | 'aborted' | 'cancelled' | SkipReason | 'budget';
   status?: number;
   message?: string;
   ms: number;
   /** When the route may serve again, for routes throttled or out of headroom. */
   retryAfterMs?: number;
+  /** The attempt was a hedge: started while an earlier attempt was still waiting for its first chunk. */
+  hedge?: true;
+  /** The attempt retried the same route (on a fresh connection after a transient failure, or after its Retry-After). */
+  retry?: true;
+}
+
+/**
+ * An attempt's cancellation, as the executor hands it to the attempt function: a retry of
+ * the same route asks for a fresh connection, not the pooled one that just failed.
+ */
+export class AttemptCancel extends CancelSource {
+  constructor(readonly freshConnection = false) {
+    super();
+  }
+}
+
+/** The attempt lost a hedge race: the other attempt of its request answered first. */
+export class HedgeLost extends Error {
+  override readonly name = 'HedgeLost';
+  constructor() {
+    super('another attempt of this request answered first');
+  }
 }
 
 /** Outcomes of routes passed over without a request. */
 export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['ejected', 'cooldown', 'no-headroom', 'down', 'unsupported', 'budget']);
+
+/** How a request's hedge went: `won` (the hedge answered first), `lost`, or undefined when none was sent. */
+export function hedgeOutcome(attempts: readonly AttemptRecord[]): 'won' | 'lost' | undefined {
+  for (const a of attempts) if (a.hedge) return a.outcome === 'ok' ? 'won' : 'lost';
+  return undefined;
+}
 
 /** Attempts that reached (or tried to reach) a provider, not routes passed over. */
 export function sentAttempts(attempts: readonly AttemptRecord[]): number {

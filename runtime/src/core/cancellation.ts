@@ -54,6 +54,14 @@ export class CancelSource extends EventEmitter implements Cancellation {
   }
 }
 
+/** Why a request was cancelled when its deadline (server.requestTimeoutMs) passed. */
+export class DeadlinePassed extends Error {
+  override readonly name = 'DeadlinePassed';
+  constructor(readonly deadlineMs: number) {
+    super(`The request exceeded the gateway deadline of ${deadlineMs} ms.`);
+  }
+}
+
 /** A CancelSource cancelled with `parent`; `unlink` once the child's work is done. */
 export function linkedSource(parent: Cancellation): { source: CancelSource; unlink: () => void } {
   const source = new CancelSource();

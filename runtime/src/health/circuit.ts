@@ -24,7 +24,8 @@ export const DEFAULT_CIRCUIT: CircuitPolicy = {
   window: 20,
   minRequests: 10,
   baseEjectionMs: 1000,
-  maxEjectionMs: 30_000,
+  // Probes are real requests: a recovered route gets its traffic back within this, at the latest.
+  maxEjectionMs: 10_000,
   probeTimeoutMs: 30_000,
 };
 

@@ -1,6 +1,7 @@
 /** What the gateway has observed of each route: its circuit and its latency. */
 import type { Clock } from '../core/clock';
 import { Circuit, DEFAULT_CIRCUIT, type CircuitPolicy } from './circuit';
+import { LatencyHistogram } from './latency-histogram';
 
 /** Exponentially weighted moving average; `undefined` until the first sample. */
 export class Ewma {
@@ -17,6 +18,9 @@ export class RouteStats {
   readonly firstChunkMs = new Ewma();
   /** Time of a whole non-streamed answer. */
   readonly completeMs = new Ewma();
+  /** The distributions behind adaptive timeouts and hedging (routing/adaptive-timeout.ts): streams and whole answers apart. */
+  readonly firstChunkDistribution: LatencyHistogram;
+  readonly completeDistribution: LatencyHistogram;
   inflight = 0;
   successes = 0;
   failures = 0;
@@ -24,6 +28,13 @@ export class RouteStats {
 
   constructor(clock: Clock, policy: CircuitPolicy) {
     this.circuit = new Circuit(clock, policy);
+    this.firstChunkDistribution = new LatencyHistogram(clock);
+    this.completeDistribution = new LatencyHistogram(clock);
+  }
+
+  /** Time to the first chunk (streams) or to the whole answer, as a distribution. */
+  distribution(stream: boolean): LatencyHistogram {
+    return stream ? this.firstChunkDistribution : this.completeDistribution;
   }
 
   latency(stream: boolean): number | undefined {

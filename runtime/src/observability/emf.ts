@@ -4,7 +4,7 @@
  * spoke's autoscaling reads `Requests` by `Service`; alarms and dashboards read the rest.
  */
 import type { DestinationStream } from 'pino';
-import { sentAttempts } from '../core/attempt';
+import { hedgeOutcome, sentAttempts } from '../core/attempt';
 import type { GatewayObserver, RequestEvent } from './events';
 import { errorOf } from './labels';
 import { lineWriter } from './line-batch';
@@ -41,8 +41,9 @@ export interface EmfOptions {
 export const EMF_DIMENSIONS: readonly (readonly string[])[] = [['Service'], ['Service', 'Model']];
 
 /**
- * Requests, Errors (any failed request) and Faults (5xx, or a stream broken after its
- * 200), Attempts sent to providers, Failovers (more than one), latency, time to first
+ * Requests, Errors (any failed request) and Faults (5xx, or a stream broken or out of
+ * time after its 200), Attempts sent to providers, Failovers (more than one), Hedges
+ * (a stream hedged on a second route), latency, time to first
  * token (streams), tokens in and out (when the provider reported usage).
  */
 export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
@@ -50,9 +51,10 @@ export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
   const values: Array<[string, EmfUnit, number]> = [
     ['Requests', 'Count', 1],
     ['Errors', 'Count', errorOf(ev) !== undefined ? 1 : 0],
-    ['Faults', 'Count', ev.status >= 500 || ev.errorCode === 'stream_interrupted' ? 1 : 0],
+    ['Faults', 'Count', ev.status >= 500 || (ev.status === 200 && (ev.errorCode === 'stream_interrupted' || ev.errorCode === 'deadline_exceeded')) ? 1 : 0],
     ['Attempts', 'Count', sent],
     ['Failovers', 'Count', sent > 1 ? 1 : 0],
+    ['Hedges', 'Count', hedgeOutcome(ev.attempts) ? 1 : 0],
     ['LatencyMs', 'Milliseconds', ev.latencyMs],
   ];
   // A declared metric needs its value: metrics this request has no value for are left out.

@@ -5,7 +5,7 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Role } from '../config/schema';
-import type { AttemptRecord } from '../core/attempt';
+import { hedgeOutcome, type AttemptRecord } from '../core/attempt';
 import type { CooldownEvent, EjectionEvent, GatewayObserver, RequestEvent } from './events';
 import { lineWriter } from './line-batch';
 import { REDACTED, scrubSecrets } from '../core/redact';
@@ -95,6 +95,7 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     continuations: ev.continuations,
     api: ev.api,
     notes: ev.notes,
+    hedge: hedgeOutcome(ev.attempts),
     content: logContent ? ev.content : undefined,
   };
 }
@@ -134,10 +135,10 @@ export function requestLineWriter(logger: Logger, logContent: boolean): (ev: Req
   };
 }
 
-/** Server-side failures are errors; a stream that broke after its 200 is a warning. */
+/** Server-side failures are errors; a stream that broke (or ran out of time) after its 200 is a warning. */
 function requestLevel(ev: RequestEvent): 'error' | 'warn' | 'info' {
   if (ev.status >= 500) return 'error';
-  if (ev.errorCode === 'stream_interrupted') return 'warn';
+  if (ev.status === 200 && (ev.errorCode === 'stream_interrupted' || ev.errorCode === 'deadline_exceeded')) return 'warn';
   return 'info';
 }
 

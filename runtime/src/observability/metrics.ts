@@ -5,7 +5,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type CounterConfiguration, type LabelValues } from 'prom-client';
 import type { Role } from '../config/schema';
-import { sentAttempts } from '../core/attempt';
+import { hedgeOutcome, sentAttempts } from '../core/attempt';
 import type { GatewayEvent, RequestEvent } from './events';
 import { errorOf, modelLabeller, reasonLabel } from './labels';
 
@@ -14,6 +14,8 @@ export interface RouteSnapshot {
   route: string;
   state: string;
   headroom: { fraction: number };
+  /** Streams: the first-chunk timeout an attempt gets now, and when it is hedged. */
+  timings?: { stream: { timeoutMs: number; hedgeDelayMs?: number } };
 }
 
 export const ROUTE_STATES = ['healthy', 'half-open', 'ejected', 'cooldown', 'down'] as const;
@@ -79,6 +81,9 @@ export class GatewayMetrics {
   private readonly errors: TalliedCounter<'model' | 'code'>;
   private readonly attempts: TalliedCounter<'route' | 'outcome'>;
   private readonly failovers: TalliedCounter<'model'>;
+  private readonly hedges: TalliedCounter<'model' | 'result'>;
+  private readonly firstChunkTimeout: Gauge<'route'>;
+  private readonly hedgeDelay: Gauge<'route'>;
   private readonly continuations: Counter;
   private readonly ejections: Counter<'route'>;
   private readonly cooldowns: Counter<'route' | 'reason'>;
@@ -106,6 +111,19 @@ export class GatewayMetrics {
       registers,
     });
     this.failovers = new TalliedCounter({ name: 'gateway_failovers_total', help: 'Requests that needed more than one attempt sent to a provider.', labelNames: ['model'], registers });
+    this.hedges = new TalliedCounter({
+      name: 'gateway_hedges_total',
+      help: 'Hedged streams (a second attempt started when the first sent no chunk by its hedge delay), by result: won (the hedge answered first) or lost.',
+      labelNames: ['model', 'result'],
+      registers,
+    });
+    this.firstChunkTimeout = new Gauge({
+      name: 'gateway_first_chunk_timeout_seconds',
+      help: 'The first-chunk timeout a stream attempt on the route gets now (learnt from its latency, or the fixed one).',
+      labelNames: ['route'],
+      registers,
+    });
+    this.hedgeDelay = new Gauge({ name: 'gateway_hedge_delay_seconds', help: 'After how long without a first chunk a stream on the route is hedged now.', labelNames: ['route'], registers });
     this.continuations = new Counter({ name: 'gateway_stream_continuations_total', help: 'Streams continued on another route after a break.', registers });
     this.ejections = new Counter({ name: 'gateway_ejections_total', help: 'Times a route was ejected (its circuit opened).', labelNames: ['route'], registers });
     this.cooldowns = new Counter({ name: 'gateway_cooldowns_total', help: 'Times a route was put in cooldown (throttled, quota exhausted).', labelNames: ['route', 'reason'], registers });
@@ -157,6 +175,8 @@ export class GatewayMetrics {
     if (code) this.errors.inc(model + SEP + code, { model, code });
     for (const a of ev.attempts) this.attempts.inc(a.route + SEP + a.outcome, { route: a.route, outcome: a.outcome });
     if (sentAttempts(ev.attempts) > 1) this.failovers.inc(model, { model });
+    const hedge = hedgeOutcome(ev.attempts);
+    if (hedge) this.hedges.inc(model + SEP + hedge, { model, result: hedge });
     if (ev.continuations > 0) this.continuations.inc(ev.continuations);
     if (ev.ttftMs !== undefined) this.ttft.observe({ model }, ev.ttftMs / 1000);
     this.duration.observe({ model, stream: String(ev.stream) }, ev.latencyMs / 1000);
@@ -174,8 +194,13 @@ export class GatewayMetrics {
   async scrape(routes: readonly RouteSnapshot[]): Promise<string> {
     this.headroom.reset();
     this.routeState.reset();
+    this.firstChunkTimeout.reset();
+    this.hedgeDelay.reset();
     for (const r of routes) {
       this.headroom.set({ route: r.route }, r.headroom.fraction);
+      const stream = r.timings?.stream;
+      if (stream) this.firstChunkTimeout.set({ route: r.route }, stream.timeoutMs / 1000);
+      if (stream?.hedgeDelayMs !== undefined) this.hedgeDelay.set({ route: r.route }, stream.hedgeDelayMs / 1000);
       for (const state of ROUTE_STATES) this.routeState.set({ route: r.route, state }, r.state === state ? 1 : 0);
     }
     const [process, gateway] = await Promise.all([processMetrics().metrics(), this.registry.metrics()]);

@@ -1,7 +1,7 @@
 /**
  * The HTTP the adapters and health checks speak, behind one seam: undici's keep-alive
- * pools on the Node server (providers/undici-http.ts), the runtime's own fetch in the
- * Lambda proxy (providers/fetch-http.ts, so its bundle carries no second HTTP client).
+ * pools on the Node server (providers/undici-http.ts), Node's own http in the Lambda
+ * proxy (providers/node-http.ts, so its bundle carries no second HTTP client).
  * The entry point picks one and hands it to the gateway.
  */
 import { classifyNetworkError } from './errors';
@@ -48,14 +48,17 @@ export class AnswerCut extends Error {
 }
 
 export interface HttpClient {
-  /** POSTs `body`; resolves once the status and headers are in, rejects with the network error. */
-  post(url: string, body: string, headers: Record<string, string>, signal: UpstreamSignal, connectTimeoutMs?: number): Promise<UpstreamResponse>;
+  /**
+   * POSTs `body`; resolves once the status and headers are in, rejects with the network
+   * error. `fresh`: on a new connection (a retry after a failure), closed after the answer.
+   */
+  post(url: string, body: string, headers: Record<string, string>, signal: UpstreamSignal, connectTimeoutMs?: number, fresh?: boolean): Promise<UpstreamResponse>;
   /**
    * POSTs `body` and reads the whole answer, for answers read whole (JSON): on undici
    * without a body stream, which cost more than the rest of the call. Rejects with the
    * network error before the headers, with `AnswerCut` when a 2xx body fails after them.
    */
-  postForText(url: string, body: string, headers: Record<string, string>, signal: UpstreamSignal, limits: AnswerLimits, connectTimeoutMs?: number): Promise<WholeAnswer>;
+  postForText(url: string, body: string, headers: Record<string, string>, signal: UpstreamSignal, limits: AnswerLimits, connectTimeoutMs?: number, fresh?: boolean): Promise<WholeAnswer>;
   /** A GET for health checks, given up after `timeoutMs`. */
   get(url: string, headers: Record<string, string> | undefined, timeoutMs: number): Promise<UpstreamResponse>;
   close(): Promise<void>;
@@ -70,9 +73,10 @@ export async function post(
   signal: UpstreamSignal,
   what: string,
   connectTimeoutMs?: number,
+  fresh?: boolean,
 ): Promise<UpstreamResponse> {
   try {
-    return await http.post(url, body, headers, signal, connectTimeoutMs);
+    return await http.post(url, body, headers, signal, connectTimeoutMs, fresh);
   } catch (err) {
     if (signal.aborted) throw signal.reason ?? err;
     throw classifyNetworkError(err, what);
@@ -93,9 +97,10 @@ export async function postWhole(
   limits: AnswerLimits,
   what: string,
   connectTimeoutMs?: number,
+  fresh?: boolean,
 ): Promise<WholeAnswer> {
   try {
-    return await http.postForText(url, body, headers, signal, limits, connectTimeoutMs);
+    return await http.postForText(url, body, headers, signal, limits, connectTimeoutMs, fresh);
   } catch (err) {
     if (signal.aborted) throw signal.reason ?? err;
     if (err instanceof AnswerCut) throw classifyNetworkError(err.cause, `${what}: reading the answer failed`);

@@ -38,6 +38,8 @@ export interface CallOptions {
   readonly forwardHeaders?: Readonly<Record<string, string>>;
   /** TCP/TLS connect timeout for this attempt (models[].timeouts.connectMs). */
   readonly connectTimeoutMs?: number;
+  /** A retry after a transient failure: a new connection, not a pooled one that may have failed too. */
+  readonly freshConnection?: boolean;
 }
 
 export interface UpstreamMeta {

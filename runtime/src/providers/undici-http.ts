@@ -1,6 +1,6 @@
 /** The gateway's HTTP on the Node server: undici keep-alive agents, one per connect timeout. */
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, Client, type Dispatcher } from 'undici';
 import { AnswerCut, isSuccess, type AnswerLimits, type HttpClient, type WholeAnswer } from './http';
 import { onUpstreamAbort, type UpstreamSignal } from './types';
 
@@ -102,6 +102,19 @@ class WholeAnswerHandler implements Dispatcher.DispatchHandler {
   }
 }
 
+/**
+ * A client of its own for one request: a new connection (a retry after a failure must not
+ * meet the pooled socket that failed), closed once its answer has been read.
+ */
+function freshClient(origin: string, connectMs = DEFAULT_CONNECT_MS): Client {
+  return new Client(origin, { pipelining: 1, connect: { timeout: connectMs }, headersTimeout: 0, bodyTimeout: 0 });
+}
+
+/** close() waits for the request in flight (its body read or dropped), then frees the socket. */
+function closeWhenDone(client: Client): void {
+  void client.close().catch(() => undefined);
+}
+
 export function createUndiciHttp(): HttpClient {
   // undici sets the connect timeout per agent, and models may each ask for their own.
   const agents = new Map<number, Agent>();
@@ -112,15 +125,25 @@ export function createUndiciHttp(): HttpClient {
   };
   const probes = new Agent({ connections: 4 });
   return {
-    post(url, body, headers, signal, connectTimeoutMs) {
+    post(url, body, headers, signal, connectTimeoutMs, fresh) {
       const { origin, path } = targetOf(url);
+      if (fresh) {
+        const client = freshClient(origin, connectTimeoutMs);
+        const answer = client.request({ path, method: 'POST', body, headers, signal });
+        closeWhenDone(client);
+        return answer;
+      }
       return agentFor(connectTimeoutMs).request({ origin, path, method: 'POST', body, headers, signal });
     },
-    postForText(url, body, headers, signal, limits, connectTimeoutMs) {
+    postForText(url, body, headers, signal, limits, connectTimeoutMs, fresh) {
       if (signal.aborted) return Promise.reject(signal.reason); // nothing sent
       const { origin, path } = targetOf(url);
       return new Promise((resolve, reject) => {
-        agentFor(connectTimeoutMs).dispatch({ origin, path, method: 'POST', body, headers }, new WholeAnswerHandler(signal, limits, resolve, reject));
+        const handler = new WholeAnswerHandler(signal, limits, resolve, reject);
+        if (!fresh) return void agentFor(connectTimeoutMs).dispatch({ origin, path, method: 'POST', body, headers }, handler);
+        const client = freshClient(origin, connectTimeoutMs);
+        client.dispatch({ path, method: 'POST', body, headers }, handler);
+        closeWhenDone(client);
       });
     },
     get(url, headers, timeoutMs) {

@@ -49,7 +49,7 @@ interface Reading<R extends { statusCode: number; headers: UpstreamHeaders }> {
   /** What a 2xx answer's content type must contain, and its name in an error. */
   readonly contentType: string;
   readonly expected: string;
-  post(url: string, body: string, headers: Record<string, string>, signal: UpstreamSignal, what: string, connectMs: number | undefined): Promise<R>;
+  post(url: string, body: string, headers: Record<string, string>, signal: UpstreamSignal, what: string, opts: CallOptions): Promise<R>;
   /** An error answer's text, for its message (bounded; "" when it breaks off). */
   errorText(res: R): Promise<string>;
   /** Drops the answer, so that the connection can be reused. */
@@ -66,7 +66,7 @@ export function createUpstreamCall(provider: ProviderConfig, deps: { resolveCred
     accept: 'text/event-stream',
     contentType: 'text/event-stream',
     expected: 'an event stream',
-    post: (url, body, headers, signal, what, connectMs) => post(deps.http, url, body, headers, signal, `${what}: request failed`, connectMs),
+    post: (url, body, headers, signal, what, opts) => post(deps.http, url, body, headers, signal, `${what}: request failed`, opts.connectTimeoutMs, opts.freshConnection),
     errorText: (res) => readText(res, ERROR_BODY_LIMIT).catch(() => ''),
     discard,
   };
@@ -74,7 +74,7 @@ export function createUpstreamCall(provider: ProviderConfig, deps: { resolveCred
     accept: 'application/json',
     contentType: 'json',
     expected: 'JSON',
-    post: (url, body, headers, signal, what, connectMs) => postWhole(deps.http, url, body, headers, signal, ANSWER_LIMITS, what, connectMs),
+    post: (url, body, headers, signal, what, opts) => postWhole(deps.http, url, body, headers, signal, ANSWER_LIMITS, what, opts.connectTimeoutMs, opts.freshConnection),
     errorText: async (res) => res.text,
     discard: async () => undefined,
   };
@@ -109,7 +109,7 @@ export function createUpstreamCall(provider: ProviderConfig, deps: { resolveCred
     // No credentials configured and none needed (spokes, Ollama): nothing to wait for.
     let key = route.account.credentials || protocol.keyRequired ? await keyOf(route) : undefined;
     const signal = upstreamSignal(opts);
-    const send = () => reading.post(url, body, headersFor(opts, reading, extra, key), signal, route.key, opts.connectTimeoutMs);
+    const send = () => reading.post(url, body, headersFor(opts, reading, extra, key), signal, route.key, opts);
     let res = await send();
     // A 401 may mean the key was rotated: once more, with the value read afresh (if it changed).
     const rotated = res.statusCode === 401 ? await rotatedCredential(deps.resolveCredential, route.account.credentials, key) : undefined;

@@ -1,7 +1,8 @@
 /** The in-memory QuotaStore: exact sliding windows for one process. */
 import type { Clock } from '../core/clock';
 import type { RateLimitInfo } from '../core/rate-limit';
-import type { Admission, Headroom, QuotaLimits, QuotaStore, Reservation } from './store';
+import { MemoryLeases, type LeaseStore } from './leases';
+import { PROBE_TIMEOUT_MS, RECOVERY_MS, type Admission, type Headroom, type QuotaLimits, type QuotaStore, type ReserveOptions, type Reservation } from './store';
 
 const WINDOW_MS = 60_000;
 
@@ -64,7 +65,21 @@ class RouteWindow {
   tokens = 0;
   cooldownUntil = 0;
   cooldownReason = '';
+  /** After the cooldown: who holds the probe slot, and until when. */
+  probeHolder = '';
+  probeUntil = 0;
   cap: ProviderCap = { requestsUntil: 0, tokensUntil: 0 };
+
+  /** After a cooldown: undefined when no probe is due, a denial while another request probes, else the holder ('' for none) to probe as. */
+  probeFor(now: number, holder: string | undefined): { deny: number } | { token: string } | undefined {
+    if (this.cooldownUntil === 0) return undefined;
+    if (now >= this.cooldownUntil + RECOVERY_MS) {
+      this.cooldownUntil = 0;
+      return undefined;
+    }
+    if (this.probeUntil > now && this.probeHolder !== holder) return { deny: Math.min(1000, this.probeUntil - now) };
+    return { token: holder ?? '' };
+  }
 
   trim(now: number): void {
     for (const e of this.entries.values()) {
@@ -96,9 +111,14 @@ class RouteWindow {
 
 export class MemoryQuotaStore implements QuotaStore {
   private readonly routes = new Map<string, RouteWindow>();
+  private readonly concurrency = new MemoryLeases();
   private nextId = 1;
 
   constructor(private readonly clock: Clock) {}
+
+  leases(): LeaseStore {
+    return this.concurrency;
+  }
 
   private window(key: string): RouteWindow {
     let w = this.routes.get(key);
@@ -106,14 +126,26 @@ export class MemoryQuotaStore implements QuotaStore {
     return w;
   }
 
-  reserve(key: string, limits: QuotaLimits, tokens: number): Promise<Admission> {
-    return Promise.resolve(this.reserveNow(key, limits, tokens));
+  reserve(key: string, limits: QuotaLimits, tokens: number, opts?: ReserveOptions): Promise<Admission> {
+    return Promise.resolve(this.reserveNow(key, limits, tokens, opts));
   }
 
-  reserveNow(key: string, limits: QuotaLimits, tokens: number): Admission {
+  reserveNow(key: string, limits: QuotaLimits, tokens: number, opts?: ReserveOptions): Admission {
     const now = this.clock.now();
     const w = this.window(key);
     if (w.cooldownUntil > now) return { ok: false, reason: 'cooldown', retryAfterMs: w.cooldownUntil - now };
+    const probe = w.probeFor(now, opts?.probe);
+    if (probe && 'deny' in probe) return { ok: false, reason: 'cooldown', retryAfterMs: probe.deny };
+    const admission = this.admitNow(w, key, now, limits, tokens);
+    if (probe && admission.ok) {
+      w.probeHolder = probe.token || `#${this.nextId++}`;
+      w.probeUntil = now + PROBE_TIMEOUT_MS;
+      admission.probe = w.probeHolder;
+    }
+    return admission;
+  }
+
+  private admitNow(w: RouteWindow, key: string, now: number, limits: QuotaLimits, tokens: number): Admission {
     w.trim(now);
     const wait = w.waitFor(now, limits, tokens);
     if (wait) return { ok: false, reason: wait.reason, retryAfterMs: Math.max(1, wait.ms) };
@@ -173,6 +205,24 @@ export class MemoryQuotaStore implements QuotaStore {
       w.cooldownUntil = untilMs;
       w.cooldownReason = reason;
     }
+    return Promise.resolve();
+  }
+
+  claimProbe(key: string, holder: string, untilMs: number): Promise<boolean> {
+    const w = this.window(key);
+    if (w.probeUntil > this.clock.now() && w.probeHolder !== holder) return Promise.resolve(false);
+    w.probeHolder = holder;
+    w.probeUntil = untilMs + PROBE_TIMEOUT_MS;
+    return Promise.resolve(true);
+  }
+
+  endProbe(key: string, probe: string, ok: boolean): Promise<void> {
+    const w = this.routes.get(key);
+    if (!w || w.probeHolder !== probe) return Promise.resolve();
+    w.probeUntil = 0;
+    w.probeHolder = '';
+    // A success opens the route, unless a newer cooldown began meanwhile.
+    if (ok && w.cooldownUntil <= this.clock.now()) w.cooldownUntil = 0;
     return Promise.resolve();
   }
 

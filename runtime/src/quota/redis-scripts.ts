@@ -7,7 +7,8 @@
  *   w  ZSET  reservation id -> time (ms)        the sliding window of requests
  *   t  HASH  reservation id -> tokens           what each reservation counts
  *   m  HASH  sum (tokens in w), seq             running total and id sequence
- *   c  STRING "untilMs|reason" with PX          cooldown
+ *   c  STRING "untilMs|reason" with PX          cooldown (kept RECOVERY ms past its end: one probe first)
+ *   cp STRING probe token with PX               who probes the route after its cooldown
  *   p  HASH  rq, rqu, tk, tku                   what the provider's headers said
  * Ids are `timeMs * 1024 + seq % 1024`: unique per route and never reused by a later
  * reservation, so a late reconcile cannot touch someone else's entry.
@@ -71,12 +72,13 @@ end
 `;
 
 /**
- * KEYS w t m c p; ARGV now window ttl rpm|'' tpm|'' tokens.
- * Returns {1, id, 0, count, sum, now, 0, ''} or {0, reason, retryAfterMs, count, sum, now, cooldownUntil, cooldownReason}.
+ * KEYS w t m c p cp; ARGV now window ttl rpm|'' tpm|'' tokens probeHolder|'' probeTimeoutMs.
+ * Returns {1, id, 0, count, sum, now, 0, '', probeToken|''} or {0, reason, retryAfterMs, count, sum, now, cooldownUntil, cooldownReason}.
  */
 export const RESERVE_LUA = `${PRELUDE}
-local w, t, m, c, p = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local w, t, m, c, p, cp = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local rpm, tpm, tokens = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local holder = ARGV[7]
 
 local cdUntil, cdReason = 0, ''
 local cd = redis.call('GET', c)
@@ -93,6 +95,12 @@ local function deny(reason, ms)
 end
 
 if cdUntil > now then return deny('cooldown', cdUntil - now) end
+-- The cooldown ended and nothing has answered since: one probe at a time.
+local probing = cdUntil > 0
+if probing then
+  local cur = redis.call('GET', cp)
+  if cur and cur ~= holder then return deny('cooldown', math.min(1000, redis.call('PTTL', cp))) end
+end
 
 if rpm and count + 1 > rpm then
   if rpm < 1 then return deny('rpm', WINDOW) end
@@ -127,7 +135,12 @@ if tku > now and tk then redis.call('HINCRBY', p, 'tk', -tokens) end
 
 local id = add(w, t, m, now, tokens)
 touch(w, t, m)
-return {1, id, 0, count + 1, sum + tokens, now, 0, ''}
+local token = ''
+if probing then
+  token = holder ~= '' and holder or ('#' .. int(id))
+  redis.call('SET', cp, token, 'PX', tonumber(ARGV[8]))
+end
+return {1, id, 0, count + 1, sum + tokens, now, 0, '', token}
 `;
 
 /** KEYS w t m; ARGV now window ttl id tokens. Sets one live reservation's tokens. Returns {count, sum, now}. */
@@ -145,7 +158,7 @@ touch(w, t, m)
 return {count, sum, now}
 `;
 
-/** KEYS c; ARGV now window ttl durationMs reason. Keeps the later cooldown. Returns {until, reason, now}. */
+/** KEYS c; ARGV now window ttl durationMs reason recoveryMs. Keeps the later cooldown. Returns {until, reason, now}. */
 export const COOLDOWN_LUA = `${PRELUDE}
 local c = KEYS[1]
 local dur = tonumber(ARGV[4])
@@ -156,8 +169,27 @@ if cur then
   local curUntil = tonumber(string.sub(cur, 1, sep - 1)) or 0
   if curUntil >= untilMs then return {curUntil, string.sub(cur, sep + 1), now} end
 end
-if dur > 0 then redis.call('SET', c, int(untilMs) .. '|' .. ARGV[5], 'PX', int(dur)) end
+if dur > 0 then redis.call('SET', c, int(untilMs) .. '|' .. ARGV[5], 'PX', int(dur + tonumber(ARGV[6]))) end
 return {untilMs, ARGV[5], now}
+`;
+
+/** KEYS cp; ARGV now window ttl holder pxMs. Claims the probe after a cooldown unless another holds it; returns 1 or 0. */
+export const CLAIM_PROBE_LUA = `${PRELUDE}
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[4] then return 0 end
+redis.call('SET', KEYS[1], ARGV[4], 'PX', math.max(1, tonumber(ARGV[5])))
+return 1
+`;
+
+/** KEYS c cp; ARGV now window ttl token ok(1|0). Ends a probe: a success forgets the ended cooldown. */
+export const END_PROBE_LUA = `${PRELUDE}
+if redis.call('GET', KEYS[2]) ~= ARGV[4] then return 0 end
+redis.call('DEL', KEYS[2])
+if ARGV[5] == '1' then
+  local cd = redis.call('GET', KEYS[1])
+  if cd and (tonumber(string.sub(cd, 1, string.find(cd, '|', 1, true) - 1)) or 0) <= now then redis.call('DEL', KEYS[1]) end
+end
+return 1
 `;
 
 /** KEYS p; ARGV now window ttl remainingRequests|'' resetRequestsMs remainingTokens|'' resetTokensMs. */

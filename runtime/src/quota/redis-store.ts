@@ -13,8 +13,8 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RateLimitInfo } from '../core/rate-limit';
 import type { Clock } from '../core/clock';
-import { ADOPT_LUA, COOLDOWN_LUA, HEARTBEAT_LUA, OBSERVE_LUA, RECONCILE_LUA, RESERVE_LUA } from './redis-scripts';
-import type { Admission, DenyReason, Headroom, QuotaLimits, QuotaStore, Reservation } from './store';
+import { ADOPT_LUA, CLAIM_PROBE_LUA, COOLDOWN_LUA, END_PROBE_LUA, HEARTBEAT_LUA, OBSERVE_LUA, RECONCILE_LUA, RESERVE_LUA } from './redis-scripts';
+import { PROBE_TIMEOUT_MS, RECOVERY_MS, type Admission, type DenyReason, type Headroom, type QuotaLimits, type QuotaStore, type ReserveOptions, type Reservation } from './store';
 
 export const QUOTA_WINDOW_MS = 60_000;
 export const DEFAULT_QUOTA_PREFIX = 'aigw:quota:';
@@ -35,7 +35,7 @@ export interface RedisQuotaStoreOptions {
 /** The Redis keys of one route; the hash tag keeps them on one cluster slot. */
 export function routeKeys(prefix: string, key: string) {
   const base = `${prefix}{${key}}`;
-  return { window: `${base}:w`, tokens: `${base}:t`, meta: `${base}:m`, cooldown: `${base}:c`, provider: `${base}:p` };
+  return { window: `${base}:w`, tokens: `${base}:t`, meta: `${base}:m`, cooldown: `${base}:c`, provider: `${base}:p`, probe: `${base}:cp` };
 }
 
 export function instanceKeys(prefix: string) {
@@ -43,7 +43,7 @@ export function instanceKeys(prefix: string) {
 }
 
 /** Runs a script by its SHA and loads it on NOSCRIPT (a restarted or failed-over Redis). */
-class LuaScript {
+export class LuaScript {
   private readonly sha: string;
   constructor(private readonly source: string) {
     this.sha = createHash('sha1').update(source).digest('hex');
@@ -64,6 +64,8 @@ const SCRIPTS = {
   cooldown: new LuaScript(COOLDOWN_LUA),
   observe: new LuaScript(OBSERVE_LUA),
   adopt: new LuaScript(ADOPT_LUA),
+  claimProbe: new LuaScript(CLAIM_PROBE_LUA),
+  endProbe: new LuaScript(END_PROBE_LUA),
   heartbeat: new LuaScript(HEARTBEAT_LUA),
 };
 
@@ -106,11 +108,17 @@ export class RedisQuotaStore implements QuotaStore {
     return [this.timeSource === 'clock' ? Math.floor(this.clock.now()) : '', QUOTA_WINDOW_MS, this.ttlMs];
   }
 
-  async reserve(key: string, limits: QuotaLimits, tokens: number): Promise<Admission> {
+  async reserve(key: string, limits: QuotaLimits, tokens: number, opts?: ReserveOptions): Promise<Admission> {
     const n = wholeTokens(tokens);
     const k = routeKeys(this.prefix, key);
-    const reply = asArray(await SCRIPTS.reserve.run(this.client, [k.window, k.tokens, k.meta, k.cooldown, k.provider], [...this.head(), whole(limits.rpm), whole(limits.tpm), n]));
-    const [ok, idOrReason, retryAfterMs, requests, sum, redisNow, cdUntil, cdReason] = reply;
+    const reply = asArray(
+      await SCRIPTS.reserve.run(
+        this.client,
+        [k.window, k.tokens, k.meta, k.cooldown, k.provider, k.probe],
+        [...this.head(), whole(limits.rpm), whole(limits.tpm), n, opts?.probe ?? '', PROBE_TIMEOUT_MS],
+      ),
+    );
+    const [ok, idOrReason, retryAfterMs, requests, sum, redisNow, cdUntil, cdReason, probe] = reply;
     const now = num(redisNow);
     const snap: Snapshot = { requests: num(requests), tokens: num(sum), seenAt: this.clock.now() };
     if (num(cdUntil) > now) {
@@ -118,7 +126,11 @@ export class RedisQuotaStore implements QuotaStore {
       snap.cooldownReason = String(cdReason);
     }
     this.snapshots.set(key, snap);
-    if (num(ok) === 1) return { ok: true, reservation: { key, id: num(idOrReason), tokens: n } };
+    if (num(ok) === 1) {
+      const admitted: Admission = { ok: true, reservation: { key, id: num(idOrReason), tokens: n } };
+      if (typeof probe === 'string' && probe !== '') admitted.probe = probe;
+      return admitted;
+    }
     const reason = String(idOrReason);
     if (!DENY_REASONS.has(reason)) throw new Error(`quota script answered an unknown reason "${reason}"`);
     return { ok: false, reason: reason as DenyReason, retryAfterMs: num(retryAfterMs) };
@@ -143,11 +155,21 @@ export class RedisQuotaStore implements QuotaStore {
     const durationMs = Math.ceil(untilMs - this.clock.now());
     if (durationMs <= 0) return;
     const k = routeKeys(this.prefix, key);
-    const [until, why, redisNow] = asArray(await SCRIPTS.cooldown.run(this.client, [k.cooldown], [...this.head(), durationMs, reason.replace(/\|/g, '/')]));
+    const [until, why, redisNow] = asArray(await SCRIPTS.cooldown.run(this.client, [k.cooldown], [...this.head(), durationMs, reason.replace(/\|/g, '/'), RECOVERY_MS]));
     const snap = this.snapshots.get(key) ?? { requests: 0, tokens: 0, seenAt: this.clock.now() };
     snap.cooldownUntil = this.toLocal(num(until), num(redisNow));
     snap.cooldownReason = String(why);
     this.snapshots.set(key, snap);
+  }
+
+  async claimProbe(key: string, holder: string, untilMs: number): Promise<boolean> {
+    const px = Math.ceil(untilMs - this.clock.now()) + PROBE_TIMEOUT_MS;
+    return num(await SCRIPTS.claimProbe.run(this.client, [routeKeys(this.prefix, key).probe], [...this.head(), holder, px])) === 1;
+  }
+
+  async endProbe(key: string, probe: string, ok: boolean): Promise<void> {
+    const k = routeKeys(this.prefix, key);
+    await SCRIPTS.endProbe.run(this.client, [k.cooldown, k.probe], [...this.head(), probe, ok ? 1 : 0]);
   }
 
   async observe(key: string, info: RateLimitInfo): Promise<void> {

@@ -17,9 +17,11 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RateLimitInfo } from '../core/rate-limit';
 import type { Clock } from '../core/clock';
+import type { LeaseStore } from './leases';
 import { MemoryQuotaStore } from './memory-store';
+import { RedisLeases } from './redis-leases';
 import { QUOTA_WINDOW_MS, RedisQuotaStore, type RedisTimeSource } from './redis-store';
-import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, Reservation } from './store';
+import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, ReserveOptions, Reservation } from './store';
 
 export type { QuotaHealth } from './store';
 
@@ -84,6 +86,7 @@ export class ResilientQuotaStore implements QuotaStore {
   private closed = false;
   private readonly started: Promise<void>;
   private stopWaiting?: () => void;
+  private leaseStore?: RedisLeases;
 
   constructor(opts: ResilientQuotaStoreOptions) {
     this.client = opts.client;
@@ -121,23 +124,23 @@ export class ResilientQuotaStore implements QuotaStore {
     };
   }
 
-  async reserve(key: string, limits: QuotaLimits, tokens: number): Promise<Admission> {
+  async reserve(key: string, limits: QuotaLimits, tokens: number, opts?: ReserveOptions): Promise<Admission> {
     await this.started;
     if (this.redisUsable()) {
       const generation = this.generation;
       try {
-        const a = await this.withTimeout(this.redis.reserve(key, limits, tokens));
+        const a = await this.withTimeout(this.redis.reserve(key, limits, tokens, opts));
         if (!a.ok) return a;
         // Mirror it locally, unlimited: if Redis goes, this instance knows what it used.
         const mirror = this.local.recordNow(key, a.reservation.tokens);
-        return this.record(key, a.reservation.tokens, mirror, a.reservation, generation);
+        return this.record(key, a.reservation.tokens, mirror, a.reservation, generation, a.probe);
       } catch (err) {
         this.degrade(describe(err));
       }
     }
-    const a = this.local.reserveNow(key, this.share(limits), tokens);
+    const a = this.local.reserveNow(key, this.share(limits), tokens, opts);
     if (!a.ok) return a;
-    return this.record(key, a.reservation.tokens, a.reservation, undefined, undefined);
+    return this.record(key, a.reservation.tokens, a.reservation, undefined, undefined, a.probe);
   }
 
   reconcile(res: Reservation, actualTokens: number): Promise<void> {
@@ -173,6 +176,25 @@ export class ResilientQuotaStore implements QuotaStore {
     if (this.redisUsable()) await this.tryRedis(() => this.redis.cooldown(key, untilMs, reason));
   }
 
+  async claimProbe(key: string, holder: string, untilMs: number): Promise<boolean> {
+    await this.started;
+    // Locally too: if Redis goes meanwhile, this instance still keeps the slot for its holder.
+    const local = await this.local.claimProbe(key, holder, untilMs);
+    if (!this.redisUsable()) return local;
+    try {
+      return await this.withTimeout(this.redis.claimProbe(key, holder, untilMs));
+    } catch (err) {
+      this.degrade(describe(err));
+      return local;
+    }
+  }
+
+  async endProbe(key: string, probe: string, ok: boolean): Promise<void> {
+    await this.started;
+    await this.local.endProbe(key, probe, ok);
+    if (this.redisUsable()) await this.tryRedis(() => this.redis.endProbe(key, probe, ok));
+  }
+
   async observe(key: string, info: RateLimitInfo): Promise<void> {
     await this.started;
     await this.local.observe(key, info);
@@ -183,9 +205,15 @@ export class ResilientQuotaStore implements QuotaStore {
     return this.degradedSince === undefined ? this.redis.peek(key, limits) : this.local.peek(key, this.share(limits));
   }
 
+  /** Tenants' concurrency, shared through the same Redis (local counting while it is away). */
+  leases(): LeaseStore {
+    return (this.leaseStore ??= new RedisLeases({ client: this.client, prefix: this.redis.prefix, instanceId: this.instanceId, health: () => this.health(), started: this.started }));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.leaseStore?.close();
     clearTimeout(this.timer);
     this.stopWaiting?.();
     if (this.degradedSince === undefined && this.client.status === 'ready') await this.withTimeout(this.redis.leave(this.instanceId)).catch(() => undefined);
@@ -287,7 +315,7 @@ export class ResilientQuotaStore implements QuotaStore {
     }
   }
 
-  private record(key: string, tokens: number, local: Reservation | undefined, redis: Reservation | undefined, generation: string | undefined): Admission {
+  private record(key: string, tokens: number, local: Reservation | undefined, redis: Reservation | undefined, generation: string | undefined, probe: string | undefined): Admission {
     const now = this.clock.now();
     const entry: LedgerEntry = { at: now, tokens, local, redis, generation: redis ? generation : undefined };
     let list = this.ledger.get(key);
@@ -296,7 +324,7 @@ export class ResilientQuotaStore implements QuotaStore {
     list.push(entry);
     const reservation: Reservation = { key, id: this.nextId++, tokens };
     this.entries.set(reservation, entry);
-    return { ok: true, reservation };
+    return probe === undefined ? { ok: true, reservation } : { ok: true, reservation, probe };
   }
 
   /** This instance's part of each limit while it cannot see the others' counts. */

@@ -5,6 +5,7 @@
  * several instances share an account.
  */
 import type { RateLimitInfo } from '../core/rate-limit';
+import type { LeaseStore } from './leases';
 
 export interface QuotaLimits {
   rpm?: number;
@@ -19,7 +20,21 @@ export interface Reservation {
 
 export type DenyReason = 'rpm' | 'tpm' | 'cooldown' | 'provider-limit';
 
-export type Admission = { ok: true; reservation: Reservation } | { ok: false; reason: DenyReason; retryAfterMs: number };
+/**
+ * Admitted. `probe`: the route's cooldown has ended and this request is its first since
+ * (its probe): tell `endProbe` how it went; until then other requests are kept off it.
+ */
+export type Admission = { ok: true; reservation: Reservation; probe?: string } | { ok: false; reason: DenyReason; retryAfterMs: number };
+
+export interface ReserveOptions {
+  /** The probe slot this request claimed (`claimProbe`) while it waited for the route's cooldown to end. */
+  probe?: string;
+}
+
+/** After a cooldown ends, one request probes the route; others wait this long at most for its verdict. */
+export const PROBE_TIMEOUT_MS = 30_000;
+/** A cooldown that ended this long ago without a probe since is forgotten: the route is simply open. */
+export const RECOVERY_MS = 60_000;
 
 export interface Headroom {
   /** Fraction of the tighter of rpm/tpm still free, 0..1 (1 when unlimited). */
@@ -33,19 +48,28 @@ export interface Headroom {
 
 export interface QuotaStore {
   /** Admits a request of `tokens` estimated tokens, or says why not and for how long. */
-  reserve(key: string, limits: QuotaLimits, tokens: number): Promise<Admission>;
+  reserve(key: string, limits: QuotaLimits, tokens: number, opts?: ReserveOptions): Promise<Admission>;
   /** The request ended: count its real tokens instead of the estimate. */
   reconcile(res: Reservation, actualTokens: number): Promise<void>;
   /** The attempt failed without the provider counting tokens: keep the request, drop the tokens. */
   release(res: Reservation): Promise<void>;
-  /** No requests to this route until `untilMs` (epoch ms). */
+  /** No requests to this route until `untilMs` (epoch ms); after it, one probe first. */
   cooldown(key: string, untilMs: number, reason: string): Promise<void>;
+  /**
+   * Claims the first request after the route's current cooldown (ending at `untilMs`) for
+   * `holder`, a request that will wait for it; false when another request holds it.
+   */
+  claimProbe(key: string, holder: string, untilMs: number): Promise<boolean>;
+  /** The probe of admission `probe` ended: `ok` (the route answered) opens the route to all, else the next request probes. */
+  endProbe(key: string, probe: string, ok: boolean): Promise<void>;
   /** What the provider said about remaining capacity. */
   observe(key: string, info: RateLimitInfo): Promise<void>;
   /** Last known headroom, without I/O: for ranking and /healthz. */
   peek(key: string, limits: QuotaLimits): Headroom;
   /** Where admissions are decided and whether that is degraded (stores shared through Redis). */
   health?(): QuotaHealth;
+  /** Concurrency leases shared as this store is (tenants' requests in flight); absent: each instance counts its own. */
+  leases?(): LeaseStore;
   close?(): Promise<void>;
 }
 

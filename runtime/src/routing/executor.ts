@@ -1,71 +1,33 @@
 /**
  * The attempt loop with the failover rules of ARCHITECTURE.md. Each failure class has
- * its answer: throttled -> cooldown and an equivalent route at once; quota spent -> park
- * the route for long; transient -> the next route, the only route gets one jittered
- * retry; silent -> never this route again in this request; too long -> only a fallback
- * with a larger context; refused -> stop. Equivalent routes come before model fallbacks,
- * switching needs no backoff, and a retry budget caps extra attempts.
+ * its answer: throttled -> cooldown and an equivalent route at once, or (a target's only
+ * route, a short Retry-After) wait for it; quota spent -> park the route for long;
+ * transient -> the next equivalent route, a target's only route gets one jittered retry on
+ * a fresh connection; silent -> never this route again in this request; too long -> only
+ * a target of another model whose window may be larger; refused -> stop. Equivalent routes
+ * come before model fallbacks, a retry budget caps extra attempts, attempt timeouts are
+ * learnt per route (adaptive-timeout.ts) and slow streams are hedged (hedge.ts).
  */
 import type { RouteStatsRegistry } from '../health/route-stats';
-import type { AttemptRecord } from '../core/attempt';
+import { HedgeLost, type AttemptRecord } from '../core/attempt';
 import { isProviderError, ProviderError } from '../providers/errors';
 import { endpointKey, type Route, type UpstreamMeta } from '../providers/types';
-import type { QuotaStore, Reservation } from '../quota/store';
+import type { Admission, QuotaStore, Reservation } from '../quota/store';
 import type { Clock, Random } from '../core/clock';
 import { limitsFor } from './limits';
 import { fullJitterBackoff, type RetryBudget } from './retry';
-import { linkedSource, sleepUnlessCancelled, type CancelSource, type Cancellation } from '../core/cancellation';
-import type { ModelRoutes } from './route-table';
+import { sleepUnlessCancelled, type Cancellation } from '../core/cancellation';
 import type { EventBus } from '../observability/events';
 import type { EndpointHealth, RouteSelector } from './selector';
-import type { AttemptTimeouts } from './timeouts';
+import { attemptLimit, fixedLimit, hedgeDelay } from './adaptive-timeout';
+import { Candidates, ContextWindows, targetOf } from './candidates';
+import { targetHedges } from './failover-policy';
+import { AttemptBranch, HedgeBudgets, race } from './hedge';
+import { ThrottleEpisodes } from './throttle-episodes';
+import { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } from './routed-request';
+import { timedAttempt } from './timed-attempt';
 
-/** Every candidate failed or was skipped; `last` is the most telling failure. */
-export class AllRoutesFailed extends Error {
-  override readonly name = 'AllRoutesFailed';
-  constructor(
-    readonly attempts: AttemptRecord[],
-    readonly last: ProviderError | undefined,
-  ) {
-    super(attempts.map(describeAttempt).join('; ') || 'no route is configured for this model');
-  }
-}
-
-function describeAttempt(a: AttemptRecord): string {
-  return `${a.route}: ${a.outcome}${a.status ? ` ${a.status}` : ''}${a.message ? ` (${a.message})` : ''}`;
-}
-
-export interface Answered<T> {
-  value: T;
-  route: Route;
-  attempts: AttemptRecord[];
-  /** Counts the real tokens once the answer is complete (or 0 when it failed later). */
-  settle(actualTokens: number): void;
-}
-
-export interface RoutedRequest {
-  /** The logical model's routes. */
-  routes: ModelRoutes;
-  stream: boolean;
-  /** Prompt estimate plus the request's max output: what admission reserves. */
-  estimatedTokens: number;
-  /** Epoch ms by which the request must be answered. */
-  deadline: number;
-  /** The client left or the deadline passed: stop. */
-  cancel: Cancellation;
-  timeouts: AttemptTimeouts;
-  /** Routes this request must not use (a continuation after a failed stream). */
-  exclude?: ReadonlySet<string>;
-  /** Why a route cannot take this request at all (e.g. its image URLs), or undefined: such routes are passed over. */
-  cannotServe?: (route: Route) => string | undefined;
-}
-
-/**
- * Starts one attempt; resolves when the route has answered (stream: first chunk).
- * `attempt` is the attempt's own cancellation, cancelled with the request or when the
- * attempt times out; a stream keeps it for its whole life and aborts it on a stall.
- */
-export type AttemptFn<T> = (route: Route, attempt: CancelSource) => Promise<T>;
+export { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } from './routed-request';
 
 export interface ExecutorDeps {
   selector: RouteSelector;
@@ -74,143 +36,230 @@ export interface ExecutorDeps {
   budget: RetryBudget;
   clock: Clock;
   random: Random;
-  /** Longest Retry-After the gateway waits out on the only route (within the deadline). */
-  maxWaitMs?: number;
   endpoints?: EndpointHealth;
   events?: EventBus;
+  /** Waits `ms` unless cancelled (tests on a manual clock move the clock instead). */
+  sleep?: (ms: number, cancel: Cancellation) => Promise<void>;
 }
 
 const PARK_MS = 5 * 60_000;
-const MAX_THROTTLE_GUESS_MS = 60_000;
+/** A retry or a wait must leave the request at least this much of its deadline. */
+const DEADLINE_MARGIN_MS = 1000;
+
+/** What one try of a route came to, when it did not answer. */
+interface Failed {
+  error?: ProviderError;
+  /** The route may serve again after this long (throttled, out of headroom). */
+  waitMs?: number;
+  stop?: boolean;
+  exclude?: boolean;
+}
+
+type Outcome<T> = { answer: Answered<T> } | Failed;
+
+/** One request's walk through its routes. */
+interface Run<T> {
+  readonly req: RoutedRequest;
+  readonly attempt: AttemptFn<T>;
+  readonly attempts: AttemptRecord[];
+  readonly excluded: Set<string>;
+  readonly windows: ContextWindows;
+  /** Holder name of a probe slot this request claims while waiting for a cooldown. */
+  readonly id: string;
+  cursor: Candidates;
+  /** Attempts sent so far: every one after the first is a retry. */
+  sent: number;
+}
+
+let runs = 0;
 
 export class AttemptExecutor {
-  /** Per route: consecutive throttling episodes, and when the current one began and ends. */
-  private readonly throttleStreak = new Map<string, { streak: number; since: number; until: number }>();
-  constructor(private readonly deps: ExecutorDeps) {}
+  private readonly throttling: ThrottleEpisodes;
+  private readonly hedges: HedgeBudgets;
+  private readonly sleep: (ms: number, cancel: Cancellation) => Promise<void>;
+
+  constructor(private readonly deps: ExecutorDeps) {
+    this.hedges = new HedgeBudgets(deps.clock);
+    this.throttling = new ThrottleEpisodes(deps.clock);
+    this.sleep = deps.sleep ?? sleepUnlessCancelled;
+  }
 
   async run<T extends UpstreamMeta>(req: RoutedRequest, attempt: AttemptFn<T>): Promise<Answered<T>> {
     const { clock, budget } = this.deps;
     budget.onRequest();
-    const attempts: AttemptRecord[] = [];
+    const hedging = req.routes.policy.hedging;
+    if (req.stream && hedging.share > 0) this.hedges.onRequest(req.routes.model.name, hedging.share);
     const excluded = new Set<string>(req.exclude);
+    const windows = new ContextWindows(req.routes.model);
+    const run: Run<T> = { req, attempt, attempts: [], excluded, windows, id: `run-${++runs}`, cursor: new Candidates([], excluded, windows), sent: 0 };
     let last: ProviderError | undefined;
     let waited = false;
-    const sent = { count: 0 };
     /** Routes passed over only for a cooldown: after a wait they may serve again. */
     let waitable: Set<string> | undefined;
-    let shortestWait: number | undefined;
+    let soonest: number | undefined;
     const noteWait = (ms: number | undefined) => {
-      if (ms !== undefined && ms > 0) shortestWait = Math.min(shortestWait ?? Infinity, ms);
+      if (ms !== undefined && ms > 0) soonest = Math.min(soonest ?? Infinity, clock.now() + ms);
     };
 
     for (;;) {
       const { groups, skipped } = this.deps.selector.select(req.routes, req.stream);
-      let tooLongFor: number | undefined; // context size that was too small, when known
-      shortestWait = undefined;
+      soonest = undefined;
       for (const s of skipped) {
         if (!excluded.has(s.route)) {
           const retryAfterMs = s.until === undefined ? undefined : Math.max(0, s.until - clock.now());
-          attempts.push({ route: s.route, outcome: s.reason, ms: 0, retryAfterMs, message: s.until ? `until ${new Date(s.until).toISOString()}` : undefined });
+          run.attempts.push({ route: s.route, outcome: s.reason, ms: 0, retryAfterMs, message: s.until ? `until ${new Date(s.until).toISOString()}` : undefined });
         }
         if (s.reason === 'cooldown' && s.until) noteWait(s.until - clock.now());
       }
 
-      for (const group of groups) {
-        const target = group[0];
-        if (tooLongFor !== undefined) {
-          const size = req.routes.model.targets.find((t) => t.provider === target.provider.id && t.model === target.model)?.contextTokens;
-          if (size === undefined || size <= tooLongFor) continue;
-        }
-        for (let i = 0; i < group.length; i++) {
-          const route = group[i];
-          if (excluded.has(route.key)) continue;
-          const unsupported = req.cannotServe?.(route);
-          if (unsupported !== undefined) {
-            attempts.push({ route: route.key, outcome: 'unsupported', ms: 0, message: unsupported });
-            excluded.add(route.key);
-            continue;
-          }
-          if (req.cancel.aborted) throw req.cancel.reason;
-          const outcome = await this.tryRoute(route, req, attempt, attempts, () => onlyRouteLeft(groups, route, excluded), sent);
+      if (req.cannotServe) passOverUnsupported(groups, req.cannotServe, excluded, run.attempts);
+      run.cursor = new Candidates(groups, excluded, windows);
+      for (let route = run.cursor.next(); route; route = run.cursor.next()) {
+        if (req.cancel.aborted) throw req.cancel.reason;
+        for (const [r, outcome] of await this.tryHedged(route, run)) {
           if ('answer' in outcome) return outcome.answer;
           if (outcome.error) last = outcome.error;
           if (outcome.waitMs !== undefined) {
             noteWait(outcome.waitMs);
-            (waitable ??= new Set()).add(route.key);
+            (waitable ??= new Set()).add(r.key);
           }
-          if (outcome.stop) throw new AllRoutesFailed(attempts, last);
-          if (outcome.exclude) excluded.add(route.key);
-          if (outcome.tooLong) {
-            const size = req.routes.model.targets.find((t) => t.provider === route.provider.id && t.model === route.model)?.contextTokens;
-            tooLongFor = size ?? Infinity;
-            break; // never the same model again
-          }
+          if (outcome.stop) throw new AllRoutesFailed(run.attempts, last);
+          if (outcome.exclude) excluded.add(r.key);
         }
       }
 
       // Only throttled routes left: wait out a short Retry-After when it fits the deadline.
-      const remaining = req.deadline - clock.now();
-      const maxWait = this.deps.maxWaitMs ?? 10_000;
-      if (!waited && shortestWait !== undefined && shortestWait <= maxWait && shortestWait < remaining - 1000 && last?.failure !== 'context_length') {
+      if (!waited && soonest !== undefined && soonest - clock.now() <= req.routes.policy.maxRetryAfterMs && soonest < req.deadline - DEADLINE_MARGIN_MS && !windows.any) {
         waited = true;
-        await sleepUnlessCancelled(shortestWait, req.cancel);
+        await this.waitUntil(soonest, req.cancel);
         for (const k of waitable ?? []) excluded.delete(k);
         continue;
       }
-      throw new AllRoutesFailed(attempts, last);
+      throw new AllRoutesFailed(run.attempts, last);
     }
   }
 
-  private async tryRoute<T extends UpstreamMeta>(
-    route: Route,
-    req: RoutedRequest,
-    attempt: AttemptFn<T>,
-    attempts: AttemptRecord[],
-    onlyRouteLeft: () => boolean,
-    sent: { count: number },
-  ): Promise<{ answer: Answered<T> } | { error?: ProviderError; waitMs?: number; stop?: boolean; exclude?: boolean; tooLong?: boolean }> {
+  /**
+   * Tries `route`; a stream that may be hedged and has no first chunk by its hedge delay
+   * starts again on the next candidate, and the first to answer wins. Outcomes in the
+   * order they came, an answer last.
+   */
+  private async tryHedged<T extends UpstreamMeta>(route: Route, run: Run<T>): Promise<Array<[Route, Outcome<T>]>> {
+    const { req } = run;
+    const model = req.routes.model;
+    const share = req.routes.policy.hedging.share;
+    if (!req.stream || share <= 0 || !targetHedges(targetOf(model, route))) return [[route, await this.tryRoute(route, run)]];
+
+    let due!: () => void;
+    const hedgeDue = new Promise<undefined>((resolve) => (due = () => resolve(undefined)));
+    const main = new AttemptBranch(false, due);
+    const mainDone = this.tryRoute(route, run, main);
+    const first = await Promise.race([mainDone, hedgeDue]);
+    if (first !== undefined) return [[route, first]];
+
+    const next = run.cursor.peek();
+    // The hedge is an extra attempt: it needs the model's hedge budget and the retry budget.
+    if (!next || !targetHedges(targetOf(model, next)) || !this.hedges.tryHedge(model.name, share) || !this.deps.budget.tryRetry()) {
+      return [[route, await mainDone]];
+    }
+    run.cursor.next();
+    main.raced = true;
+    const hedge = new AttemptBranch(true);
+    return race<Outcome<T>>(
+      [
+        [route, main, mainDone],
+        [next, hedge, this.tryRoute(next, run, hedge)],
+      ],
+      {
+        answered: (o) => 'answer' in o,
+        // The first route's verdict on the request (refused) ends the race too.
+        ends: (o, branch) => 'stop' in o && o.stop === true && !branch.hedge,
+        // Both answered at once: the loser's answer is closed, its record says so.
+        discard: (o) => {
+          if (!('answer' in o)) return;
+          o.answer.settle(0);
+          const record = run.attempts.find((a) => a.route === o.answer.route.key && a.outcome === 'ok');
+          if (record) record.outcome = 'cancelled';
+        },
+      },
+    );
+  }
+
+  private async tryRoute<T extends UpstreamMeta>(route: Route, run: Run<T>, branch?: AttemptBranch): Promise<Outcome<T>> {
     const { clock, quota, stats, budget, random } = this.deps;
+    const { req, attempts } = run;
+    const policy = req.routes.policy;
     const s = stats.get(route.key);
     const limits = limitsFor(route);
+    /** The probe slot this request claimed while waiting for the route's cooldown. */
+    let probeHolder: string | undefined;
+    let fresh = false;
 
     for (let retry = 0; ; retry++) {
+      if (branch?.lost) return {};
       // Cheap local check first: an ejected route needs no quota round trip.
       if (!s.circuit.available()) {
         attempts.push({ route: route.key, outcome: 'ejected', ms: 0 });
         return { exclude: true };
       }
-      const admission = await quota.reserve(route.key, limits, req.estimatedTokens);
+      const admission = await quota.reserve(route.key, limits, req.estimatedTokens, probeHolder === undefined ? undefined : { probe: probeHolder });
       if (!admission.ok) {
         const outcome = admission.reason === 'cooldown' ? 'cooldown' : 'no-headroom';
         attempts.push({ route: route.key, outcome, ms: 0, retryAfterMs: admission.retryAfterMs, message: `${admission.reason}, retry in ${admission.retryAfterMs} ms` });
         return { waitMs: admission.retryAfterMs, exclude: true };
       }
-      // Every attempt after a request's first is a retry, and retries have a budget.
-      if (sent.count > 0) {
+      const probeDone = (ok: boolean) => endProbe(quota, route, admission, ok);
+      if (branch?.lost) {
+        await quota.release(admission.reservation);
+        probeDone(false);
+        return {};
+      }
+      // Every attempt after a request's first is a retry, and retries have a budget (a hedge took its own).
+      if (run.sent > 0 && !branch?.hedge) {
         if (!budget.tryRetry()) {
           await quota.release(admission.reservation);
+          probeDone(false);
           attempts.push({ route: route.key, outcome: 'budget', ms: 0, message: 'retry budget exhausted' });
           return { stop: true };
         }
       }
       if (!s.circuit.tryAcquire()) {
         await quota.release(admission.reservation);
+        probeDone(false);
         attempts.push({ route: route.key, outcome: 'ejected', ms: 0 });
         return { exclude: true };
       }
 
+      const limit = attemptLimit(s, req.stream, req.timeouts, policy.adaptive);
       const started = clock.now();
-      sent.count++;
+      const mark = (a: AttemptRecord): AttemptRecord => {
+        if (branch?.hedge) a.hedge = true;
+        if (retry > 0) a.retry = true;
+        return a;
+      };
+      run.sent++;
       s.inflight++;
       let result: { ok: true; value: T } | { ok: false; error: ProviderError };
       try {
-        result = { ok: true, value: await this.withAttemptTimeout(route, req, attempt) };
+        const hedgeAfter = branch?.hedgeable ? hedgeDelay(s, policy, limit) : undefined;
+        result = { ok: true, value: await timedAttempt(clock, route, req, run.attempt, { limit, fresh, branch, hedgeAfter }) };
       } catch (err) {
         if (req.cancel.aborted) {
           s.circuit.onAbandon(started);
           await quota.release(admission.reservation);
-          attempts.push({ route: route.key, outcome: 'aborted', ms: clock.now() - started });
+          probeDone(false);
+          attempts.push(mark({ route: route.key, outcome: 'aborted', ms: clock.now() - started }));
           throw req.cancel.reason;
+        }
+        if (err instanceof HedgeLost) {
+          const ms = clock.now() - started;
+          // It had not answered after `ms`: counted as such, or hedging would hide the route's slow tail.
+          s.distribution(req.stream).add(ms);
+          s.circuit.onAbandon(started);
+          await quota.release(admission.reservation);
+          probeDone(false);
+          attempts.push(mark({ route: route.key, outcome: 'cancelled', ms }));
+          return {};
         }
         result = { ok: false, error: isProviderError(err) ? err : new ProviderError('transient', (err as Error)?.message ?? String(err), { cause: err }) };
       } finally {
@@ -222,61 +271,83 @@ export class AttemptExecutor {
         s.circuit.onSuccess(started);
         s.successes++;
         (req.stream ? s.firstChunkMs : s.completeMs).add(ms);
-        this.throttleStreak.delete(route.key);
+        s.distribution(req.stream).add(ms);
+        this.throttling.ended(route.key);
+        probeDone(true);
         if (result.value.rateLimit) await quota.observe(route.key, result.value.rateLimit);
-        attempts.push({ route: route.key, outcome: 'ok', ms });
+        attempts.push(mark({ route: route.key, outcome: 'ok', ms }));
         return { answer: { value: result.value, route, attempts, settle: settler(quota, admission.reservation) } };
       }
 
       const e = result.error;
-      attempts.push({ route: route.key, outcome: e.failure, status: e.status, message: e.message, ms, retryAfterMs: e.retryAfterMs });
+      attempts.push(mark({ route: route.key, outcome: e.failure, status: e.status, message: e.message, ms, retryAfterMs: e.retryAfterMs }));
       s.failures++;
       s.lastFailure = { at: clock.now(), what: `${e.failure}: ${e.message}` };
+      // A model that answered in the wrong shape spent its tokens; any other failure, none that count.
+      if (e.failure === 'invalid_output') await quota.reconcile(admission.reservation, e.usedTokens ?? 0);
+      else await quota.release(admission.reservation);
+      /** Whether this route may be tried again in this request, before any other: one retry, no race on, no equivalent route, time left. */
+      const mayRetry = (afterMs: number) => retry === 0 && !branch?.raced && !run.cursor.equivalentLeft(route) && clock.now() + afterMs < req.deadline - DEADLINE_MARGIN_MS;
       switch (e.failure) {
         case 'throttled': {
-          await quota.release(admission.reservation);
           s.circuit.onAbandon(started); // a probe that met a 429 proves nothing either way
-          const wait = this.throttleWait(route.key, started, e.retryAfterMs);
-          await this.coolDown(route, clock.now() + wait, 'throttled');
+          probeDone(false);
+          const wait = this.throttling.wait(route.key, started, e.retryAfterMs);
+          const until = clock.now() + wait;
+          await this.coolDown(route, until, 'throttled');
+          // The provider said when: a short wait keeps the model the client asked for. Everyone
+          // else keeps off the route until then, and this request goes first after it.
+          if (e.retryAfterMs !== undefined && wait <= policy.maxRetryAfterMs && mayRetry(wait) && (await quota.claimProbe(route.key, run.id, until))) {
+            await this.waitUntil(until, req.cancel);
+            probeHolder = run.id;
+            fresh = false;
+            continue;
+          }
           return { error: e, waitMs: wait, exclude: true };
         }
         case 'quota_exhausted':
-          await quota.release(admission.reservation);
           s.circuit.onAbandon(started);
+          probeDone(false);
           await this.coolDown(route, clock.now() + Math.max(e.retryAfterMs ?? 0, PARK_MS), 'quota exhausted');
           return { error: e, exclude: true };
         case 'silent':
-          await quota.release(admission.reservation);
+          // Timed out at a learnt limit: the route may have become slower; count it so the limit can grow.
+          if (limit < fixedLimit(req.timeouts, req.stream)) s.distribution(req.stream).add(limit);
+          probeDone(false);
           this.routeFailed(route, e, started);
           return { error: e, exclude: true };
         case 'context_length':
-          await quota.release(admission.reservation);
           s.circuit.onSuccess(started); // the route answered: it is healthy
-          return { error: e, tooLong: true };
+          probeDone(true);
+          run.windows.tooLong(route); // never the same model again
+          return { error: e };
         case 'invalid_output':
           // The model answered (and spent tokens) but not in the required shape: the route is healthy, try the next.
-          await quota.reconcile(admission.reservation, e.usedTokens ?? 0);
           s.circuit.onSuccess(started);
+          probeDone(true);
           return { error: e, exclude: true };
         case 'refused':
-          await quota.release(admission.reservation);
           if (isMisconfigured(e)) {
             // Our key or model access on this account is wrong, not the request: eject the
             // route and let an equivalent one serve.
+            probeDone(false);
             this.routeFailed(route, e, started, true);
             return { error: e, exclude: true };
           }
           s.circuit.onSuccess(started); // the route answered: it is healthy
+          probeDone(true);
           return { error: e, stop: true };
         case 'transient': {
-          await quota.release(admission.reservation);
+          probeDone(false);
           this.routeFailed(route, e, started);
           // No HTTP status: the endpoint may be gone; an active check confirms it at once.
           if (e.status === undefined) this.deps.endpoints?.suspect(endpointKey(route));
-          // The only route left gets one quick jittered retry, if the deadline allows.
+          // A target's only route gets one quick jittered retry on a fresh connection, before a
+          // fallback (a degradation for the client); with sameRouteRetry off, only the very last route.
           const backoff = fullJitterBackoff(retry, random);
-          if (retry === 0 && onlyRouteLeft() && s.circuit.available() && clock.now() + backoff < req.deadline - 1000) {
-            await sleepUnlessCancelled(backoff, req.cancel);
+          if (mayRetry(backoff) && s.circuit.available() && (policy.sameRouteRetry || run.cursor.peek() === undefined)) {
+            await this.sleep(backoff, req.cancel);
+            fresh = true;
             continue;
           }
           return { error: e, exclude: true };
@@ -306,21 +377,6 @@ export class AttemptExecutor {
     }
   }
 
-  /**
-   * How long a throttled route waits: Retry-After when given, else an exponential guess
-   * that grows once per throttling episode; 429s of requests sent before the current
-   * cooldown began are the same episode, not a reason to wait longer.
-   */
-  private throttleWait(key: string, startedAt: number, retryAfterMs: number | undefined): number {
-    const now = this.deps.clock.now();
-    const episode = this.throttleStreak.get(key);
-    if (episode && startedAt < episode.since) return retryAfterMs ?? Math.max(0, episode.until - now);
-    const streak = (episode?.streak ?? 0) + 1;
-    const wait = retryAfterMs ?? Math.min(MAX_THROTTLE_GUESS_MS, 1000 * 2 ** (streak - 1));
-    this.throttleStreak.set(key, { streak, since: now, until: now + wait });
-    return wait;
-  }
-
   private async coolDown(route: Route, until: number, reason: string): Promise<void> {
     // 429s of requests already in flight extend nothing: one event per cooldown.
     const current = this.deps.quota.peek(route.key, limitsFor(route)).cooldownUntil;
@@ -328,37 +384,27 @@ export class AttemptExecutor {
     if (current === undefined || until > current + 1000) this.deps.events?.emit({ type: 'cooldown', route: route.key, until, reason });
   }
 
-  /**
-   * Runs the attempt with its own cancellation, linked to the request's. Stream: the
-   * first chunk must come within the first-byte timeout; non-streamed: the whole answer
-   * within the complete timeout. Past it, the route is silent.
-   */
-  private async withAttemptTimeout<T>(route: Route, req: RoutedRequest, attempt: AttemptFn<T>): Promise<T> {
-    const limit = req.stream ? req.timeouts.firstByteMs : req.timeouts.completeMs;
-    const { source, unlink } = linkedSource(req.cancel);
-    // When the request's deadline comes first, it decides (a 504), not the attempt timeout.
-    const handle =
-      limit < req.deadline - this.deps.clock.now()
-        ? setTimeout(() => source.abort(new ProviderError('silent', `no ${req.stream ? 'first chunk' : 'answer'} within ${limit} ms`)), limit)
-        : undefined;
-    try {
-      const value = await attempt(route, source);
-      // A started stream stays linked to the request for its whole life.
-      if (!req.stream) unlink();
-      return value;
-    } catch (err) {
-      unlink();
-      if (source.aborted && !req.cancel.aborted) throw source.reason;
-      throw err;
-    } finally {
-      clearTimeout(handle);
+  /** Waits until the clock has reached `until`: a timer may fire a little before its time, so what is left is waited again. */
+  private async waitUntil(until: number, cancel: Cancellation): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      const left = until - this.deps.clock.now();
+      if (left <= 0) return;
+      await this.sleep(i === 0 ? left : left + 1, cancel);
     }
   }
 }
 
-/** Whether `route` is the last one of the selection this request may still try. */
-function onlyRouteLeft(groups: ReadonlyArray<readonly Route[]>, route: Route, excluded: ReadonlySet<string>): boolean {
-  return !groups.some((g) => g.some((r) => r !== route && !excluded.has(r.key)));
+/** Routes that cannot take this request at all (e.g. its image URLs) are passed over, each recorded once with why. */
+function passOverUnsupported(groups: ReadonlyArray<readonly Route[]>, cannotServe: (route: Route) => string | undefined, excluded: Set<string>, attempts: AttemptRecord[]): void {
+  for (const group of groups) {
+    for (const route of group) {
+      if (excluded.has(route.key)) continue;
+      const why = cannotServe(route);
+      if (why === undefined) continue;
+      attempts.push({ route: route.key, outcome: 'unsupported', ms: 0, message: why });
+      excluded.add(route.key);
+    }
+  }
 }
 
 /**
@@ -367,6 +413,11 @@ function onlyRouteLeft(groups: ReadonlyArray<readonly Route[]>, route: Route, ex
  */
 function isMisconfigured(e: ProviderError): boolean {
   return e.status === 401 || e.status === 403 || e.status === 404;
+}
+
+/** Tells the store how the probe after a cooldown went (admissions that were no probe: nothing). */
+function endProbe(quota: QuotaStore, route: Route, admission: Admission, ok: boolean): void {
+  if (admission.ok && admission.probe !== undefined) void quota.endProbe(route.key, admission.probe, ok).catch(() => undefined);
 }
 
 function settler(quota: QuotaStore, res: Reservation): (tokens: number) => void {

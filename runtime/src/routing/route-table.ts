@@ -3,19 +3,22 @@
  * then model fallbacks) x accounts x regional endpoints. Selection among them is the
  * RouteSelector's job; this is only the static table it selects from.
  */
-import type { GatewayConfig, ModelConfig, ProviderConfig } from '../config/schema';
+import type { FailoverConfig, GatewayConfig, ModelConfig, ProviderConfig } from '../config/schema';
 import { routeKey, type Route } from '../providers/types';
+import { failoverPolicy, type FailoverPolicy } from './failover-policy';
 import { timeoutsFor, type AttemptTimeouts } from './timeouts';
 
 export interface ModelRoutes {
   readonly model: ModelConfig;
   /** The model's attempt timeouts (defaults with its overrides). */
   readonly timeouts: AttemptTimeouts;
-  /** One group per target, in config order; routes in a group are equivalent. */
+  /** One group per target, in config order (`model.targets[i]` is group i's); routes in a group are equivalent. */
   readonly groups: readonly (readonly Route[])[];
+  /** Same-route retries, Retry-After waits, adaptive timeouts and hedging, defaults filled in. */
+  readonly policy: FailoverPolicy;
 }
 
-export function buildRouteTable(models: GatewayConfig['models'], providers: readonly ProviderConfig[]): Map<string, ModelRoutes> {
+export function buildRouteTable(models: GatewayConfig['models'], providers: readonly ProviderConfig[], failover?: FailoverConfig): Map<string, ModelRoutes> {
   const byId = new Map(providers.map((p) => [p.id, p]));
   const table = new Map<string, ModelRoutes>();
   for (const model of models) {
@@ -34,7 +37,7 @@ export function buildRouteTable(models: GatewayConfig['models'], providers: read
         })),
       );
     });
-    table.set(model.name, { model, timeouts: timeoutsFor(model), groups });
+    table.set(model.name, { model, timeouts: timeoutsFor(model), groups, policy: failoverPolicy(model, failover) });
   }
   return table;
 }

@@ -50,7 +50,7 @@ const JS = `
   'use strict';
   var ICON = { healthy: '\\u2714', 'half-open': '\\u25D0', cooldown: '\\u2744', ejected: '\\u2716', down: '\\u25BC' };
   var ORDER = ['healthy', 'half-open', 'cooldown', 'ejected', 'down'];
-  var COLUMNS = 11;
+  var COLUMNS = 12;
   var lastUpdate = 0;
   var polling = false;
   function $(id) { return document.getElementById(id); }
@@ -97,6 +97,35 @@ const JS = `
     add(cell, track, el('span', '', num(used) + ' / ' + num(limit)));
     return cell;
   }
+  function ms(v) { return v >= 10000 ? Math.round(v / 1000) + ' s' : v >= 1000 ? (v / 1000).toFixed(1).replace(/\\.0$/, '') + ' s' : v + ' ms'; }
+  // Time to first chunk as observed, the timeout an attempt gets now and when a stream is hedged.
+  function firstChunk(t) {
+    var cell = el('td', 'num');
+    if (!t) { cell.textContent = '\\u2013'; return cell; }
+    add(cell, el('span', '', t.samples >= 1 && t.p95Ms !== undefined ? 'p95 ' + ms(t.p95Ms) : 'no data'),
+      el('span', 'sub', 'timeout ' + ms(t.timeoutMs) + (t.learnt ? ' (learnt)' : '')),
+      el('span', 'sub', t.hedgeDelayMs === undefined ? 'no hedge' : 'hedge after ' + ms(t.hedgeDelayMs)));
+    return cell;
+  }
+  function settings(models) {
+    var body = $('settings');
+    while (body.firstChild) body.removeChild(body.firstChild);
+    models.forEach(function (m) {
+      var f = m.failover, t = m.timeouts;
+      if (!f || !t) return;
+      var tr = el('tr');
+      tr.setAttribute('data-model', m.name);
+      var a = f.adaptive, h = f.hedging;
+      [m.name,
+        f.sameRouteRetry ? 'on' : 'off',
+        f.maxRetryAfterMs > 0 ? 'up to ' + ms(f.maxRetryAfterMs) : 'never',
+        ms(t.firstByteMs) + (a.enabled ? ', learnt ' + a.multiplier + ' \\u00d7 p' + Math.round(a.percentile * 100) + ' \\u2265 ' + ms(a.minMs) : ''),
+        ms(t.completeMs) + (a.enabled && a.wholeAnswers ? ', learnt' : ''),
+        h.share > 0 ? Math.round(h.share * 1000) / 10 + '% of streams, after p' + Math.round(h.percentile * 100) + ' (' + ms(h.coldDelayMs) + ' until learnt)' : 'off',
+      ].forEach(function (v) { tr.appendChild(td(v)); });
+      body.appendChild(tr);
+    });
+  }
   function row(r, at) {
     var tr = el('tr', 'route st-' + r.state);
     tr.setAttribute('data-route', r.route);
@@ -116,6 +145,7 @@ const JS = `
     tr.appendChild(quota(r.headroom.requestsUsed, r.headroom.rpm));
     tr.appendChild(quota(r.headroom.tokensUsed, r.headroom.tpm));
     tr.appendChild(td(r.latencyMs === undefined ? '\\u2013' : r.latencyMs + ' ms', 'num'));
+    tr.appendChild(firstChunk(r.timings && r.timings.stream));
     tr.appendChild(td(r.inflight, 'num'));
     var why = r.probe ? 'health check: ' + r.probe : failure(r.lastFailure);
     var f = td('', 'fail');
@@ -142,7 +172,8 @@ const JS = `
     $('updated').textContent = clock(s.at);
     var t = s.totals;
     $('totals').textContent = [plural(t.requests, 'request'), t.failed + ' failed', plural(t.failovers, 'failover'),
-      plural(t.ejections, 'ejection'), plural(t.cooldowns, 'cooldown')].join(' \\u00b7 ');
+      plural(t.ejections, 'ejection'), plural(t.cooldowns, 'cooldown')].concat(t.hedges ? [plural(t.hedges, 'hedge') + ' (' + t.hedgesWon + ' won)'] : []).join(' \\u00b7 ');
+    settings(s.models);
     var table = $('routes');
     Array.prototype.slice.call(table.tBodies).forEach(function (b) { table.removeChild(b); });
     s.models.forEach(function (m) {
@@ -225,7 +256,12 @@ const HTML = `<!doctype html>
 </header>
 <main>
 <div class="scroll"><table id="routes">
-<thead><tr><th>Provider</th><th id="h-account">Account</th><th id="h-region">Region</th><th>Upstream model</th><th>State</th><th>Until</th><th>Requests / min</th><th>Tokens / min</th><th>Latency</th><th>In flight</th><th>Last failure</th></tr></thead>
+<thead><tr><th>Provider</th><th id="h-account">Account</th><th id="h-region">Region</th><th>Upstream model</th><th>State</th><th>Until</th><th>Requests / min</th><th>Tokens / min</th><th>Latency</th><th>First chunk</th><th>In flight</th><th>Last failure</th></tr></thead>
+</table></div>
+<h2>Failover settings</h2>
+<div class="scroll"><table>
+<thead><tr><th>Model</th><th>Same-route retry</th><th>Waits for Retry-After</th><th>First chunk timeout</th><th>Whole answer timeout</th><th>Hedged streams</th></tr></thead>
+<tbody id="settings"></tbody>
 </table></div>
 <h2>Recent failovers, ejections and cooldowns</h2>
 <ol id="recent"><li>Loading…</li></ol>

@@ -3,7 +3,7 @@
  * failed requests, kept in a small ring buffer fed by the gateway's event bus, plus
  * running totals since start. Cheap per event: the hot path only counts and, rarely, pushes.
  */
-import type { AttemptRecord, FailureClass } from '../core/attempt';
+import { hedgeOutcome, type AttemptRecord, type FailureClass } from '../core/attempt';
 import type { EventBus, GatewayEvent, RequestEvent } from '../observability/events';
 
 export type RecentKind = 'failover' | 'ejection' | 'cooldown' | 'error';
@@ -28,6 +28,9 @@ export interface StatusTotals {
   failovers: number;
   ejections: number;
   cooldowns: number;
+  /** Streams hedged on a second route, and how many of those hedges answered first. */
+  hedges: number;
+  hedgesWon: number;
 }
 
 /** Attempt outcomes that mean a request was really sent and failed (not a route passed over). */
@@ -36,7 +39,7 @@ const FAILED: ReadonlySet<AttemptRecord['outcome']> = new Set<FailureClass>(['th
 export class RecentEvents {
   private readonly ring: RecentEntry[] = [];
   private next = 0;
-  readonly totals: StatusTotals = { requests: 0, failed: 0, failovers: 0, ejections: 0, cooldowns: 0 };
+  readonly totals: StatusTotals = { requests: 0, failed: 0, failovers: 0, ejections: 0, cooldowns: 0, hedges: 0, hedgesWon: 0 };
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -76,6 +79,11 @@ export class RecentEvents {
 
   private onRequest(e: RequestEvent): void {
     this.totals.requests++;
+    const hedge = hedgeOutcome(e.attempts);
+    if (hedge) {
+      this.totals.hedges++;
+      if (hedge === 'won') this.totals.hedgesWon++;
+    }
     const failed = e.attempts.filter((a) => FAILED.has(a.outcome));
     if (e.status >= 500) {
       this.totals.failed++;

@@ -6,6 +6,8 @@
 import { healthBody, type RouteHealth, type RouteState } from '../api/healthz';
 import type { Role } from '../config/schema';
 import type { Gateway } from '../gateway';
+import type { FailoverPolicy } from '../routing/failover-policy';
+import type { AttemptTimeouts } from '../routing/timeouts';
 import type { RecentEntry, RecentEvents, StatusTotals } from './recent';
 
 export type OverallState = 'OK' | 'DEGRADED' | 'DOWN';
@@ -27,6 +29,9 @@ export interface StatusModel {
   name: string;
   state: OverallState;
   routes: StatusRoute[];
+  /** The live failover settings (config with defaults) and fixed attempt timeouts of the model. */
+  failover?: FailoverPolicy;
+  timeouts?: AttemptTimeouts;
 }
 
 export interface StatusSnapshot {
@@ -70,7 +75,8 @@ export function statusSnapshot(gw: Gateway, recent: RecentEvents): StatusSnapsho
         });
       }
     });
-    models.push({ name: m.name, state: verdict(routes.map((r) => r.state)), routes });
+    const table = gw.routeTable.forModel(m.name);
+    models.push({ name: m.name, state: verdict(routes.map((r) => r.state)), routes, failover: table?.policy, timeouts: table?.timeouts });
   }
 
   const overall: OverallState = health.status !== 200 ? 'DOWN' : models.every((m) => m.state === 'OK') ? 'OK' : 'DEGRADED';

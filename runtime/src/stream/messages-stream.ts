@@ -6,7 +6,7 @@
  * with an `error` event. An answer whose stop reason came is whole even if its stream
  * then broke. Usage is the whole answer's.
  */
-import type { Cancellation } from '../core/cancellation';
+import { DeadlinePassed, type Cancellation } from '../core/cancellation';
 import type { MessagesRequest } from '../core/messages-request';
 import { isProviderError, ProviderError } from '../providers/errors';
 import type { MessagesEvent, Notes } from '../providers/messages-types';
@@ -76,7 +76,7 @@ export async function* resilientMessages(first: Answered<StartedMessages>, deps:
         if (deps.cancel.aborted) {
           started.abort(err);
           settle();
-          throw err;
+          throw deps.cancel.reason ?? err;
         }
         failure = isProviderError(err) ? err : new ProviderError('transient', (err as Error)?.message ?? String(err), { cause: err });
       } finally {
@@ -105,7 +105,9 @@ export async function* resilientMessages(first: Answered<StartedMessages>, deps:
       const request = deps.request();
       try {
         current = await deps.continueOn((route) => message.continuation(request, deps.prefill(route), CONTINUE_PROMPT), tried);
-      } catch {
+      } catch (err) {
+        // The deadline passed (or the client left) meanwhile: that is what ended the answer.
+        if (deps.cancel.aborted) throw deps.cancel.reason ?? err;
         // After complete tool calls the answer can end there: the client runs them, the model asks again for what it still needs.
         if (message.endsAtToolUse()) {
           outcome.notes.push('stream ended after its complete tool calls (no route could continue it)');
@@ -134,6 +136,8 @@ export async function* resilientMessages(first: Answered<StartedMessages>, deps:
 
 /** An `error` event's body: Anthropic's shape, its type as close to the cause as the SDKs know. */
 export function messagesStreamError(err: unknown): { type: 'error'; error: { type: string; message: string; details: { error_code: string } } } {
+  // The request's deadline passed while streaming: said as the 504 before the first byte says it.
+  if (err instanceof DeadlinePassed) return { type: 'error', error: { type: 'timeout_error', message: err.message, details: { error_code: 'deadline_exceeded' } } };
   const e = isProviderError(err) ? err : undefined;
   const message = e ? `The upstream stream failed (${e.failure}): ${e.message}` : `The stream failed: ${(err as Error)?.message ?? String(err)}`;
   let type = 'api_error';

@@ -1,4 +1,5 @@
 /** The OpenAI SSE wire format of a chat stream: `data: {chunk}\n\n` ... `data: [DONE]\n\n`. */
+import { DeadlinePassed } from '../core/cancellation';
 import type { OpenAIErrorBody } from '../core/gateway-error';
 import type { ChatCompletionChunk } from '../core/openai-types';
 import { chunkJson } from '../core/raw-chunk';
@@ -6,6 +7,8 @@ import { isProviderError } from '../providers/errors';
 import type { SseFraming } from './sse-response';
 
 export function streamErrorEvent(err: unknown): OpenAIErrorBody {
+  // The request's deadline passed while streaming: said as the 504 before the first byte says it.
+  if (err instanceof DeadlinePassed) return { error: { message: err.message, type: 'timeout_error', code: 'deadline_exceeded', param: null } };
   const message = isProviderError(err) ? `The upstream stream failed (${err.failure}): ${err.message}` : `The stream failed: ${(err as Error)?.message ?? String(err)}`;
   return { error: { message, type: 'api_error', code: 'stream_interrupted', param: null } };
 }

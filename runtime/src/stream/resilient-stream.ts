@@ -131,7 +131,7 @@ export async function* resilientStream(first: Answered<StartedStream>, deps: Con
         if (deps.cancel.aborted) {
           started.abort(err);
           settle(estimateTokens(sent));
-          throw err;
+          throw deps.cancel.reason ?? err;
         }
         failure = isProviderError(err) ? err : new ProviderError('transient', (err as Error)?.message ?? String(err), { cause: err });
       } finally {
@@ -165,7 +165,9 @@ export async function* resilientStream(first: Answered<StartedStream>, deps: Con
       try {
         const req = deps.request();
         current = await deps.continueOn((route) => continuationRequests(req, sent, deps.supportsPrefill(route)), tried);
-      } catch {
+      } catch (err) {
+        // The deadline passed (or the client left) meanwhile: that is what ended the answer.
+        if (deps.cancel.aborted) throw deps.cancel.reason ?? err;
         throw failure; // nothing could continue it: the client hears about the original break
       }
       tried.add(current.route.key);

@@ -1,12 +1,14 @@
 /**
  * Per-tenant admission: requests and tokens per minute in the QuotaStore (key
  * `tenant/<id>`, so they are shared by every instance when the store is Redis) and
- * concurrent requests counted here, per instance. A tenant over its own limit gets a
- * 429 with Retry-After; it never consumes another tenant's capacity, and a refused
- * request is not counted against the tenant's window.
+ * concurrent requests as leases of the same store (shared through Redis too, each lapsing
+ * unless its instance renews it; counted per instance while Redis is away). A tenant over
+ * its own limit gets a 429 with Retry-After; it never consumes another tenant's capacity,
+ * and a refused request is not counted against the tenant's window.
  */
 import { GatewayError, retryAfterSeconds } from '../core/gateway-error';
 import type { TenantConfig } from '../config/schema';
+import { MemoryLeases, type Lease, type LeaseStore } from '../quota/leases';
 import type { QuotaLimits, QuotaStore, Reservation } from '../quota/store';
 
 export const tenantQuotaKey = (tenantId: string): string => `tenant/${tenantId}`;
@@ -19,14 +21,19 @@ export interface TenantPermit {
   release(): void;
 }
 
+const UNCOUNTED: Lease = { release: () => undefined };
+
 /** The permit of a request with nothing to count (no tenant, or one without limits). */
 export const NO_LIMITS: TenantPermit = { settle: () => undefined, release: () => undefined };
 
 export class TenantLimiter {
   /** Requests in flight per tenant id, this instance only. */
   private readonly running = new Map<string, number>();
+  private readonly leases: LeaseStore;
 
-  constructor(private readonly quota: QuotaStore) {}
+  constructor(private readonly quota: QuotaStore) {
+    this.leases = quota.leases?.() ?? new MemoryLeases();
+  }
 
   /** Requests of the tenant in flight on this instance. */
   inFlight(tenantId: string): number {
@@ -42,13 +49,16 @@ export class TenantLimiter {
     if (!tenant || !limits) return NO_LIMITS;
     const { concurrency } = limits;
     const id = tenant.id;
+    let lease: Lease | undefined;
     if (concurrency !== undefined) {
-      const n = this.inFlight(id);
-      if (n >= concurrency) throw concurrencyLimited(id, concurrency);
-      this.running.set(id, n + 1);
+      // A lease store that fails must not fail the request either: served, uncounted.
+      lease = await this.leases.acquire(tenantQuotaKey(id), concurrency).catch(() => UNCOUNTED);
+      if (!lease) throw concurrencyLimited(id, concurrency);
+      this.running.set(id, this.inFlight(id) + 1);
     }
     const free = () => {
-      if (concurrency === undefined) return;
+      if (!lease) return;
+      lease.release();
       const n = this.inFlight(id) - 1;
       if (n > 0) this.running.set(id, n);
       else this.running.delete(id);

@@ -1,7 +1,8 @@
 /**
- * The Lambda proxy's HTTP (the runtime's fetch) under the OpenAI adapter, against the fake
+ * The Lambda proxy's HTTP (Node's own http) under the OpenAI adapter, against the fake
  * OpenAI server on 127.0.0.1: answers, streams, refusals, breaks and aborts come out the
- * same as over undici, and health checks read through it.
+ * same as over undici, health checks read through it, a connection that does not open is
+ * given up after the connect timeout, and a retry can ask for a fresh connection.
  */
 import { expect } from '@jest/globals';
 import { chatRequestSchema, type ChatRequest } from '../../runtime/src/core/chat-request';
@@ -9,15 +10,16 @@ import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import { providerSchema, type ProviderConfig } from '../../runtime/src/config/schema';
 import { EndpointProber } from '../../runtime/src/health/prober';
 import { ProviderError } from '../../runtime/src/providers/errors';
-import { createFetchHttp } from '../../runtime/src/providers/fetch-http';
+import { createNodeHttp } from '../../runtime/src/providers/node-http';
 import { createOpenAIAdapter } from '../../runtime/src/providers/openai/adapter';
 import type { CallOptions, Route } from '../../runtime/src/providers/types';
 import { systemClock } from '../../runtime/src/core/clock';
 import { CancelSource } from '../../runtime/src/core/cancellation';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
+import { unacceptingPort } from '../helpers/unaccepting-port';
 
-const REPLY = 'A fox, answered through fetch.';
-const http = createFetchHttp();
+const REPLY = 'A fox, answered through node:http.';
+const http = createNodeHttp();
 let fake: FakeOpenAI;
 let provider: ProviderConfig;
 
@@ -125,4 +127,37 @@ test('health checks read through it: a live endpoint stays up, a dead one goes d
     await prober.stop();
     fake = await startFakeOpenAI(); // for afterEach
   }
+});
+
+test('a connection that does not open is given up after the connect timeout, as a transient failure', async () => {
+  const dead = await unacceptingPort();
+  try {
+    const unreachable = providerSchema.parse({ id: 'spokes', type: 'openai-compatible', accounts: [{ id: 's', endpoints: [{ region: 'r', url: `http://127.0.0.1:${dead.port}` }] }] });
+    const to: Route = {
+      key: 'spokes/s/r/chat',
+      provider: unreachable,
+      account: unreachable.accounts[0],
+      endpoint: unreachable.accounts[0].endpoints[0],
+      model: 'chat',
+      logicalModel: 'chat',
+    };
+    const started = Date.now();
+    const err = await createOpenAIAdapter(unreachable, { resolveCredential: async () => undefined, http })
+      .stream(to, ask({ stream: true }), { ...opts(), connectTimeoutMs: 300 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ failure: 'transient', code: 'ETIMEDOUT', message: expect.stringContaining('connect timed out after 300 ms') });
+    expect(Date.now() - started).toBeLessThan(5000); // not the OS's own connect timeout (minutes)
+  } finally {
+    dead.close();
+  }
+});
+
+test('a retry asks for a fresh connection; other calls reuse the pooled one', async () => {
+  await adapter().complete(route(), ask(), opts());
+  await adapter().complete(route(), ask(), opts());
+  const pooled = fake.connectionsAccepted();
+  await adapter().complete(route(), ask(), { ...opts(), freshConnection: true });
+  await adapter().complete(route(), ask(), { ...opts(), freshConnection: true });
+  expect(fake.connectionsAccepted()).toBe(pooled + 2);
 });
