@@ -13,6 +13,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { LineCapture, parsePrometheus, sumOf } from '../observability/capture';
 import { until } from '../helpers/until';
+import type { StatusSnapshot } from '../../runtime/src/status/snapshot';
 
 const TEXT = 'Failover keeps the answer whole: the client never sees the break, and every word arrives exactly once.';
 const THOUGHT = 'The question is about failover. I should explain that the answer stays whole across a break.';
@@ -124,7 +125,8 @@ describe('Messages failover and stream continuation', () => {
         ],
       },
       'all-in-one',
-      { observability: { destination: logs } },
+      // EMF on, as in ECS: Messages requests are metric documents like chat ones.
+      { observability: { destination: logs, env: { ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/x' } } },
     );
     client = new Anthropic({ baseURL: gw.url, apiKey: 'k', maxRetries: 0 });
   });
@@ -294,14 +296,25 @@ describe('Messages failover and stream continuation', () => {
     await expect(client.messages.stream(ask).finalMessage()).resolves.toBeDefined(); // and the next one is whole again
   });
 
-  it('counts Messages requests, failovers and continuations in /metrics like chat ones', async () => {
+  it('counts Messages requests, failovers and continuations in /metrics, EMF and /status like chat ones', async () => {
     a.faults.push({ kind: 'cut', afterChunks: 4 });
-    await client.messages.stream(ask).finalMessage();
+    const { data, response } = await client.messages.stream(ask).withResponse();
+    const final = await data.finalMessage();
     gw.gateway.events.flush();
     const samples = parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text());
     expect(sumOf(samples, 'gateway_requests_total', { model: 'claude', status: '200' })).toBeGreaterThan(5);
     expect(sumOf(samples, 'gateway_stream_continuations_total')).toBeGreaterThan(0);
     expect(sumOf(samples, 'gateway_tokens_total', { model: 'claude', direction: 'out' })).toBeGreaterThan(0);
+    // Its EMF document: one request of model claude with one attempt before its first byte, its tokens and time to first token.
+    const id = response.headers.get('x-request-id');
+    expect(await until(() => logs.emf().some((d) => d.RequestId === id))).toBe(true);
+    const doc = logs.emf().find((d) => d.RequestId === id)!;
+    expect(doc).toMatchObject({ Model: 'claude', Status: 200, Requests: 1, Attempts: 1, OutputTokens: final.usage.output_tokens });
+    expect(typeof doc.TtftMs).toBe('number');
+    // /status: counted in the totals, the continuation among the recent failovers.
+    const status = (await (await fetch(`${gw.url}/status.json`)).json()) as StatusSnapshot;
+    expect(status.totals.requests).toBeGreaterThan(5);
+    expect(status.recent).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'failover', model: 'claude', route: 'secondary/b/us/claude-b' })]));
   });
 
   describe('falling back to an OpenAI-compatible target', () => {
