@@ -185,6 +185,14 @@ describe('Messages failover and stream continuation', () => {
     );
   });
 
+  it('answers a prompt too long for one Claude model from the next target (a larger window), not with a 400', async () => {
+    a.faults.push({ kind: 'status', status: 400, message: 'prompt is too long: 208310 tokens > 200000 maximum' });
+    const { data, response } = await client.messages.create(ask).withResponse();
+    expect(data.content).toEqual([expect.objectContaining({ type: 'text', text: TEXT })]);
+    expect(response.headers.get('x-gateway-route')).toBe('secondary/b/us/claude-b');
+    expect(response.headers.get('x-gateway-attempts')).toBe('2');
+  });
+
   it('cools a route down after a 429 and serves from the other until it may serve again', async () => {
     const throttled = { ...ask, model: 'claude-throttled' };
     const first = await client.messages.create(throttled).withResponse();
