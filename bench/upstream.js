@@ -1,8 +1,9 @@
 'use strict';
 /**
  * The benchmarks' fake OpenAI-compatible upstream (and Anthropic Messages API, at
- * /v1/messages): node:http on 127.0.0.1, answers built once at start so that a request
- * costs almost nothing here. Configurable latency, stream
+ * /v1/messages): node:http on 127.0.0.1, answers built once (chat and messages at start,
+ * embeddings per input count and encoding) so that a request costs almost nothing here.
+ * Configurable latency, stream
  * chunk count (capped by the request's max_tokens, a token per chunk) and interval; per-account behaviour (path prefix `/<account>/v1/...`):
  * an rpm quota enforced over a sliding minute (429 + Retry-After + x-ratelimit headers,
  * as OpenAI sends them) or a throttle that answers every request with 429. Listens on
@@ -23,9 +24,10 @@
 const http = require('node:http');
 const { performance } = require('node:perf_hooks');
 
-const DEFAULTS = { ports: 1, latencyMs: 0, latencyJitterMs: 0, completionTokens: 32, chunks: 20, chunkIntervalMs: 0, accounts: {} };
+const DEFAULTS = { ports: 1, latencyMs: 0, latencyJitterMs: 0, completionTokens: 32, chunks: 20, chunkIntervalMs: 0, accounts: {}, embeddingDimensions: 1536 };
 const WINDOW_MS = 60_000;
 const MODEL = 'bench-model';
+const EMBEDDING_MODEL = 'bench-embedding-model';
 
 /** Epoch ms with sub-ms precision, comparable across processes on this machine. */
 const now = () => performance.timeOrigin + performance.now();
@@ -89,6 +91,19 @@ function messagesAnswers(words, perChunk, chunks) {
     ]),
     done: event('message_stop', {}),
   };
+}
+
+/** An embeddings answer for `count` inputs: unit-ish vectors of `dims` float32 values, as float or base64. */
+function embeddingsAnswer(count, base64, dims) {
+  const data = [];
+  for (let i = 0; i < count; i++) {
+    const v = new Float32Array(dims);
+    for (let j = 0; j < dims; j++) v[j] = Math.sin(i * 31 + j) / Math.sqrt(dims);
+    const embedding = base64 ? `"${Buffer.from(v.buffer).toString('base64')}"` : `[${Array.from(v, (x) => Number(x.toPrecision(9))).join(',')}]`;
+    data.push(`{"object":"embedding","index":${i},"embedding":${embedding}}`);
+  }
+  const tokens = count * 12;
+  return `{"object":"list","data":[${data.join(',')}],"model":"${EMBEDDING_MODEL}","usage":{"prompt_tokens":${tokens},"total_tokens":${tokens}}}`;
 }
 
 /** A sliding one-minute window of request times (a ring would do; this stays simple and cheap). */
@@ -220,6 +235,28 @@ async function startUpstream(options = {}) {
     setTimeout(next, o.chunkIntervalMs);
   }
 
+  /** POST .../embeddings: one vector per input, in the asked encoding; answers encoded once per (inputs, encoding). */
+  const embeddingAnswers = new Map();
+  function embeddings(res, body, extraHeaders) {
+    let doc;
+    try {
+      doc = JSON.parse(body.toString('utf8'));
+    } catch {
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"message":"not JSON","type":"invalid_request_error"}}');
+      return;
+    }
+    const count = typeof doc.input === 'string' || typeof doc.input?.[0] === 'number' ? 1 : (doc.input?.length ?? 0);
+    const base64 = doc.encoding_format === 'base64';
+    const key = `${count}/${base64}`;
+    let answer = embeddingAnswers.get(key);
+    if (!answer) {
+      answer = Buffer.from(embeddingsAnswer(count, base64, o.embeddingDimensions));
+      embeddingAnswers.set(key, answer);
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length, ...extraHeaders });
+    res.end(answer);
+  }
+
   function handle(port, req, res) {
     const p = port.stats;
     p.requests++;
@@ -243,7 +280,8 @@ async function startUpstream(options = {}) {
       return;
     }
     const messages = url.endsWith('/messages');
-    if (req.method !== 'POST' || !(messages || url.endsWith('/chat/completions'))) {
+    const embedding = req.method === 'POST' && url.endsWith('/embeddings');
+    if (!embedding && (req.method !== 'POST' || !(messages || url.endsWith('/chat/completions')))) {
       res.writeHead(404).end();
       return;
     }
@@ -272,7 +310,9 @@ async function startUpstream(options = {}) {
       a.stats.ok++;
       const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
       const reply = () => {
-        if (!res.destroyed) answer(res, body, extra, a.stats, messages);
+        if (res.destroyed) return;
+        if (embedding) embeddings(res, body, extra);
+        else answer(res, body, extra, a.stats, messages);
       };
       const delay = o.latencyMs + (o.latencyJitterMs > 0 ? -Math.log(1 - Math.random()) * o.latencyJitterMs : 0);
       if (delay > 0) setTimeout(reply, delay);
@@ -363,4 +403,4 @@ if (require.main === module) {
   );
 }
 
-module.exports = { startUpstream, MODEL };
+module.exports = { startUpstream, MODEL, EMBEDDING_MODEL };

@@ -5,6 +5,7 @@
  * wrong file fails before any resource is declared.
  */
 import { z } from 'zod';
+import { MODEL_APIS } from '../runtime/src/core/embeddings';
 import { cidrContains as cidrContainsStrict, cidrContainsIp, cidrsOverlap as cidrsOverlapStrict, isCidr, parseIp } from './lib/cidr';
 
 export const PROVIDER_KINDS = ['bedrock', 'third-party', 'on-prem'] as const;
@@ -170,8 +171,8 @@ export const hubConfigSchema = z
       timeoutSeconds: z.number().int().min(1).max(900).default(900),
       provisionedConcurrency: z.number().int().min(1, 'at least 1: cold starts are what provisioned concurrency removes'),
     }),
-    /** Logical models the proxy offers, and which provider hubs serve each. */
-    models: z.array(z.strictObject({ name: z.string().min(1), providers: z.array(providerKindSchema).min(1) })).min(1),
+    /** Logical models the proxy offers, which provider hubs serve each, and what they serve (chat or embeddings). */
+    models: z.array(z.strictObject({ name: z.string().min(1), providers: z.array(providerKindSchema).min(1), api: z.enum(MODEL_APIS).default('chat') })).min(1),
     /**
      * Opt-in: `pulumi up -s hub` builds runtime/Dockerfile and pushes it to the hub's ECR
      * repository (needs Docker with buildx where pulumi runs). Without it, CI builds and
@@ -300,6 +301,9 @@ export const spokeConfigSchema = z
         z.strictObject({
           name: z.string().min(1),
           targets: z.array(z.string().min(1)).min(1),
+          /** What the model serves; embeddings models' targets name one provider model unless interchangeable. */
+          api: z.enum(MODEL_APIS).default('chat'),
+          interchangeable: z.boolean().optional(),
         }),
       )
       .min(1),

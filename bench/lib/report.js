@@ -79,6 +79,33 @@ function overheadSection(o) {
   ].join('\n');
 }
 
+function embeddingsSection(e) {
+  const modes = [
+    ['1 input', 'single'],
+    ['64 inputs', 'array64'],
+  ];
+  const rows = [];
+  for (const [label, key] of modes) {
+    const c1 = e.byMode[`${key}-c1`];
+    const c64 = e.byMode[`${key}-c64`];
+    for (const t of ['direct', 'floor', 'gateway']) {
+      rows.push([label, t, ms(c1[t].p50), ms(c1[t].p99), t === 'direct' ? '' : ms(c1[t].p50 - c1.direct.p50), fmt(c64[t].rps), ms(c64[t].p99), c1[t].errors + c64[t].errors]);
+    }
+  }
+  const ratios = table(
+    ['ratio (same repetition)', ...e.ratios[Object.keys(e.ratios)[0]].values.map((_, i) => `rep ${i + 1}`), 'median'],
+    Object.entries(e.ratios).map(([k, v]) => [k, ...v.values.map((x) => fmt(x)), fmt(v.median)]),
+  );
+  return [
+    `POST /v1/embeddings with \`encoding_format: base64\` (what the OpenAI SDKs send), ${e.meta.upstream.embeddingDimensions} dimensions, texts of about 30 tokens; the upstream answers at once. ` +
+      `Each number is the median of ${e.meta.reps} repetitions of ${e.meta.seconds} s per target and mode, the targets back to back in a rotating order; "added" is the target minus direct.`,
+    '',
+    table(['inputs', 'target', 'c=1 p50', 'c=1 p99', 'added p50', 'c=64 req/s', 'c=64 p99', 'errors'], rows),
+    '',
+    ratios,
+  ].join('\n');
+}
+
 function failoverSection(f) {
   const rows = f.runs.map((r, i) => [
     i + 1,
@@ -248,6 +275,7 @@ function profileSection(p) {
 const SECTIONS = {
   overhead: ['Overhead', overheadSection],
   messages: ['Overhead of the Messages API (/v1/messages, Claude served natively)', overheadSection],
+  embeddings: ['Embeddings', embeddingsSection],
   failover: ['Failover', failoverSection],
   'failover-outcomes': ['Failover outcomes', failoverOutcomesSection],
   throttling: ['Throttling', throttlingSection],

@@ -41,6 +41,16 @@ function evaluate(results) {
   if (o && !o.error) rows.push(...overheadRows(o, ''));
   const messages = results.messages;
   if (messages && !messages.error) rows.push(...overheadRows(messages, ', /v1/messages'));
+  const e = results.embeddings;
+  if (e && !e.error) {
+    const r = (k) => e.ratios[k]?.median;
+    const x = { show: (v) => `${fmt(v)}x` };
+    const pct = { atLeast: true, show: (v) => `${fmt(v * 100)}%` };
+    rows.push(check('embeddings: added latency p50, gateway / floor (1 input, c=1)', r('single-c1 added p50 gateway/floor'), 2, x));
+    rows.push(check('embeddings: added latency p50, gateway / floor (64 inputs, c=1)', r('array64-c1 added p50 gateway/floor'), 2, x));
+    rows.push(check('embeddings: throughput, gateway / floor (1 input, c=64)', r('single-c64 throughput gateway/floor'), 0.7, pct));
+    rows.push(check('embeddings: throughput, gateway / floor (64 inputs, c=64)', r('array64-c64 throughput gateway/floor'), 0.7, pct));
+  }
   const f = results.failover;
   if (f && !f.error) {
     rows.push(check('client errors, failover', f.clientErrors, 0));

@@ -10,7 +10,8 @@
 const { startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
 const { chatBody, providerConfig, proxyConfig, JSON_HEADERS } = require('../lib/configs');
 const { cannon, streamLoad, PATH } = require('../lib/load');
-const { median, percentile } = require('../lib/stats');
+const { repetitionPlan, repeat, summarize } = require('../lib/repetitions');
+const { percentile } = require('../lib/stats');
 
 /** What one API's overhead run sends and how its gateways are configured (chat here; Messages in messages.js). */
 const CHAT = { name: 'overhead', path: PATH, headers: JSON_HEADERS, end: '[DONE]', body: (stream) => chatBody({ stream }), config: providerConfig };
@@ -81,10 +82,7 @@ function ratiosOf(rep) {
 
 /** The overhead run for one API (`api`: path, headers, bodies, gateway config). */
 async function runOverhead(api, { quick, log }) {
-  // More, shorter repetitions: the ratios come from moments closer together, and their
-  // median shrugs off the odd repetition the shared machine slowed (c=1 numbers swing most).
-  const reps = quick ? 1 : 5;
-  const seconds = quick ? 1 : 2;
+  const { reps, seconds } = repetitionPlan(quick);
   const t = await startTargets(api);
   try {
     log(`  warming up ${TARGETS.join(', ')}`);
@@ -92,41 +90,12 @@ async function runOverhead(api, { quick, log }) {
       await measure(api, MODES[1], t.urls[target], quick ? 1 : 2);
       await measure(api, MODES[3], t.urls[target], 1);
     }
-    const repetitions = [];
-    for (let r = 0; r < reps; r++) {
-      const rep = {};
-      for (const mode of MODES) {
-        rep[mode.id] = {};
-        // Rotating the order keeps any drift from always favouring the same target.
-        const order = TARGETS.map((_, i) => TARGETS[(i + r) % TARGETS.length]);
-        for (const target of order) rep[mode.id][target] = await measure(api, mode, t.urls[target], seconds * mode.scale);
-        log(`  rep ${r + 1}/${reps} ${mode.id}: ${TARGETS.map((x) => `${x} ${Math.round(rep[mode.id][x].rps)}/s p50 ${rep[mode.id][x].p50.toFixed(3)} ms`).join(', ')}`);
-      }
-      repetitions.push(rep);
-    }
-    return summarize(repetitions, { reps, seconds });
+    const repetitions = await repeat({ reps, modes: MODES, targets: TARGETS, measure: (mode, target) => measure(api, mode, t.urls[target], seconds * mode.scale), log });
+    const summary = summarize(repetitions, { modes: MODES, targets: TARGETS, ratiosOf, extra: (mode) => (mode.stream ? ['totalP50', 'totalP99'] : []) });
+    return { meta: { reps, seconds, upstream: UPSTREAM }, ...summary };
   } finally {
     await t.stop();
   }
-}
-
-/** Medians over repetitions for each number, and the per-repetition ratios with their median. */
-function summarize(repetitions, meta) {
-  const byMode = {};
-  for (const mode of MODES) {
-    byMode[mode.id] = {};
-    for (const target of TARGETS) {
-      const runs = repetitions.map((r) => r[mode.id][target]);
-      const med = (k) => median(runs.map((x) => x[k]));
-      const entry = { rps: med('rps'), p50: med('p50'), p99: med('p99'), errors: runs.reduce((a, x) => a + x.errors, 0), n: runs.reduce((a, x) => a + x.n, 0) };
-      if (mode.stream) Object.assign(entry, { totalP50: med('totalP50'), totalP99: med('totalP99') });
-      byMode[mode.id][target] = entry;
-    }
-  }
-  const perRep = repetitions.map(ratiosOf);
-  const ratios = {};
-  for (const key of Object.keys(perRep[0])) ratios[key] = { median: median(perRep.map((r) => r[key])), values: perRep.map((r) => r[key]) };
-  return { meta: { ...meta, upstream: UPSTREAM }, byMode, ratios };
 }
 
 const run = (opts) => runOverhead(CHAT, opts);

@@ -23,7 +23,7 @@ export function renderProxyConfig(cfg: HubConfig, redisUrl: string): GatewayConf
   });
   return {
     // The proxy forwards each logical model to the spokes that list it.
-    models: cfg.models.map((m) => ({ name: m.name, targets: [{ provider: SPOKES_PROVIDER_ID, model: m.name }] })),
+    models: cfg.models.map((m) => ({ name: m.name, ...(m.api === 'embeddings' ? { api: m.api } : {}), targets: [{ provider: SPOKES_PROVIDER_ID, model: m.name }] })),
     spokes,
     state: { redis: redisUrl },
   };

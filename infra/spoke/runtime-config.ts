@@ -81,6 +81,8 @@ export function renderSpokeRuntimeConfig(cfg: SpokeConfig, account: string, redi
     providers,
     models: cfg.models.map((m) => ({
       name: m.name,
+      ...(m.api === 'embeddings' ? { api: m.api } : {}),
+      ...(m.interchangeable !== undefined ? { interchangeable: m.interchangeable } : {}),
       // Config validation guarantees every target is one of the provider's models.
       targets: m.targets.map((model) => ({ model, ...(modelRefs.get(model) ?? { provider: 'unknown' }) })),
     })),

@@ -61,7 +61,8 @@ class HonoCall implements ApiCall {
 }
 
 function honoReply(reply: ApiReply): Response {
-  if (reply.kind === 'json') return new Response(reply.body, { status: reply.status, headers: reply.headers });
+  // Bytes an upstream sent are a Buffer over Node's ArrayBuffer pool, which fetch's types do not name.
+  if (reply.kind === 'json') return new Response(reply.body as BodyInit, { status: reply.status, headers: reply.headers });
   if (reply.kind === 'stream') return reply.response;
   return RESPONSE_ALREADY_SENT;
 }

@@ -111,7 +111,7 @@ describe('bad input', () => {
   });
 
   it('answers unknown paths with 404 in the OpenAI shape', async () => {
-    const res = await fetch(`${gw.url}/v1/embeddings`, { method: 'POST', body: '{}' });
+    const res = await fetch(`${gw.url}/v1/completions`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(404);
     expect((await jsonOf<ErrorBody>(res)).error.code).toBe('unknown_url');
   });

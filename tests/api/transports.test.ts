@@ -320,6 +320,39 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'embeddings: the vectors in input order, JSON headers, the route and the batches',
+    request: { path: '/v1/embeddings', headers: auth, body: { model: 'embed', input: ['first', 'second'], encoding_format: 'float' } },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      expect(a.headers.get('content-type')).toBe('application/json');
+      expect(a.headers.get('x-gateway-route')).toBe('oa/acct/local/text-embedding-3-small');
+      expect(a.headers.get('x-gateway-batches')).toBe('1');
+      const answer = JSON.parse(a.text) as { object: string; data: Array<{ index: number; embedding: number[] }>; usage: { prompt_tokens: number } };
+      expect(answer.object).toBe('list');
+      expect(answer.data.map((d) => [d.index, d.embedding.length])).toEqual([
+        [0, 1536],
+        [1, 1536],
+      ]);
+      expect(answer.usage.prompt_tokens).toBe(4);
+    },
+  },
+  {
+    name: 'embeddings on a chat model: 400 naming model',
+    request: { path: '/v1/embeddings', headers: auth, body: { model: 'chat', input: 'hi' } },
+    check: (a) => {
+      expect(a.status).toBe(400);
+      expect(errorOf(a)).toMatchObject({ code: 'model_not_supported', param: 'model' });
+    },
+  },
+  {
+    name: 'embeddings with an empty input: 400 naming it',
+    request: { path: '/v1/embeddings', headers: auth, body: { model: 'embed', input: ['a', ''] } },
+    check: (a) => {
+      expect(a.status).toBe(400);
+      expect(errorOf(a)).toMatchObject({ type: 'invalid_request_error', param: 'input[1]' });
+    },
+  },
+  {
     name: 'a GET on the chat path is not a route: 404 unknown_url',
     request: { method: 'GET', headers: auth },
     check: (a) => {
@@ -343,7 +376,10 @@ describe.each(TRANSPORTS)('$name', (transport) => {
     const served = await transport.serve({
       server: { maxBodyBytes: 4096 },
       providers: [{ id: 'oa', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'local', url: upstream.url }] }] }],
-      models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-test' }] }],
+      models: [
+        { name: 'chat', targets: [{ provider: 'oa', model: 'gpt-test' }] },
+        { name: 'embed', api: 'embeddings', targets: [{ provider: 'oa', model: 'text-embedding-3-small' }] },
+      ],
       tenants: [{ id: 'team', keys: [hashKey(KEY)] }],
     });
     try {

@@ -8,13 +8,14 @@ import { startFakeBedrock, type FakeBedrock } from '../fakes/bedrock';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { healthOf, startGateway, type TestGateway } from '../helpers/gateway';
 import { ask, countBy, failures, runLoad } from './load';
+import { useFakeAwsCredentials } from '../helpers/aws-credentials';
 
 const FALLBACK_MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
 const FALLBACK = `br/backup/us-west-2/${FALLBACK_MODEL}`;
 const FALLBACK_TEXT = 'The fallback provider answers while the primary is down.';
 
 describe('a whole provider down', () => {
-  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  useFakeAwsCredentials();
   let east: FakeOpenAI;
   let west: FakeOpenAI;
   let bedrock: FakeBedrock;
@@ -22,8 +23,6 @@ describe('a whole provider down', () => {
   const chats = (f: FakeOpenAI) => f.requests.filter((r) => r.path === '/v1/chat/completions').length;
 
   beforeAll(async () => {
-    process.env.AWS_ACCESS_KEY_ID = 'AKIDFAKEFAKEFAKE';
-    process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret';
     east = await startFakeOpenAI();
     west = await startFakeOpenAI();
     bedrock = await startFakeBedrock({ reply: { text: FALLBACK_TEXT } });
@@ -59,10 +58,6 @@ describe('a whole provider down', () => {
     await east.close();
     await west.close();
     await bedrock.close();
-    if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
-    else process.env.AWS_ACCESS_KEY_ID = saved.id;
-    if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
-    else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
   });
 
   it('serves from the model fallback with zero client errors', async () => {

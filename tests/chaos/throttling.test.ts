@@ -11,6 +11,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { healthOf, startGateway, type TestGateway } from '../helpers/gateway';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { ask, countBy, failures, runLoad, sleep, type Outcome } from './load';
+import { useFakeAwsCredentials } from '../helpers/aws-credentials';
 
 interface Account {
   /** Chat requests this account's endpoint received. */
@@ -98,18 +99,7 @@ function bedrockConfig(a: FakeBedrock, b: FakeBedrock): GatewayConfigInput {
 }
 
 describe('account A throttled, account B fine', () => {
-  // The real AWS SDK signs with the default credential chain: static keys from the environment.
-  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
-  beforeAll(() => {
-    process.env.AWS_ACCESS_KEY_ID = 'AKIDFAKEFAKEFAKE';
-    process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret';
-  });
-  afterAll(() => {
-    if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
-    else process.env.AWS_ACCESS_KEY_ID = saved.id;
-    if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
-    else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
-  });
+  useFakeAwsCredentials();
 
   it('Bedrock ThrottlingException: moves to B with no client 429, back to A after its cooldown', async () => {
     const fa: FakeBedrock = await startFakeBedrock({ reply: { text: 'Answer from account A.' } });

@@ -1,23 +1,14 @@
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfigFile, parseConfig, parseConfigJson, parseConfigText } from '../../runtime/src/config/load';
+import { loadConfigFile, parseConfig, parseConfigJson, parseConfigText } from '../../runtime/src/config/load';
 import { loadJsonStartup } from '../../runtime/src/entry/startup-json';
+import { configErrorOf as errorOf } from '../helpers/config-error';
 
 const minimal = {
   providers: [{ id: 'sim', type: 'simulated', accounts: [{ id: 'a', endpoints: [{ region: 'r' }] }] }],
   models: [{ name: 'chat', targets: [{ provider: 'sim', model: 'm' }] }],
 };
-
-function errorOf(doc: unknown): string {
-  try {
-    parseConfig(doc);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config loading', () => {
   it('reads YAML and JSON files with defaults filled in', () => {

@@ -79,7 +79,10 @@ function loadHandler(spokeUrl: string): Handler {
   process.env.GATEWAY_ROLE = 'proxy';
   process.env.GATEWAY_CONFIG_JSON = JSON.stringify({
     spokes: [{ id: 'spoke-a', url: spokeUrl }],
-    models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }],
+    models: [
+      { name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] },
+      { name: 'embed', api: 'embeddings', targets: [{ provider: 'spokes', model: 'embed' }] },
+    ],
   });
   let handler: Handler | undefined;
   jest.isolateModules(() => {
@@ -93,7 +96,8 @@ function loadHandler(spokeUrl: string): Handler {
 describe('Lambda entry (API Gateway REST proxy events)', () => {
   let spoke: TestGateway;
   beforeAll(async () => {
-    spoke = await startGateway(simulatedConfig(), 'spoke');
+    const sim = simulatedConfig();
+    spoke = await startGateway({ ...sim, models: [...sim.models!, { name: 'embed', api: 'embeddings', targets: [{ provider: 'sim', model: 'sim-embed' }] }] }, 'spoke');
   });
   afterAll(async () => {
     await spoke.close();
@@ -114,13 +118,36 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
     expect(header(res, 'x-request-id')).toBe('c6af9ac6-7b61-11e6-9a41-93e8deadbeef');
   });
 
+  it("answers embeddings through the spoke, float and base64 alike, and the spoke's 400s", async () => {
+    const handler = loadHandler(spoke.url);
+    const float = await handler(restEvent('POST', '/v1/embeddings', { model: 'embed', input: ['a', 'b'], encoding_format: 'float', dimensions: 16 }), lambdaContext);
+    expect(float.statusCode).toBe(200);
+    expect(header(float, 'content-type')).toBe('application/json');
+    expect(header(float, 'x-gateway-route')).toBe('sim/acct-1/local/sim-embed');
+    const floats = JSON.parse(float.body) as { object: string; data: Array<{ index: number; embedding: number[] }>; usage: { prompt_tokens: number } };
+    expect(floats.object).toBe('list');
+    expect(floats.data.map((d) => [d.index, d.embedding.length])).toEqual([
+      [0, 16],
+      [1, 16],
+    ]);
+    const b64 = await handler(restEvent('POST', '/v1/embeddings', { model: 'embed', input: ['a', 'b'], encoding_format: 'base64', dimensions: 16 }), lambdaContext);
+    const encoded = (JSON.parse(b64.body) as { data: Array<{ embedding: string }> }).data.map((d) => d.embedding);
+    expect(encoded).toEqual(floats.data.map((d) => Buffer.from(new Float32Array(d.embedding).buffer).toString('base64')));
+    const bad = await handler(restEvent('POST', '/v1/embeddings', { model: 'embed', input: ['a', ''] }), lambdaContext);
+    expect(bad.statusCode).toBe(400);
+    expect((JSON.parse(bad.body) as ErrorBody).error.param).toBe('input[1]');
+    const wrong = await handler(restEvent('POST', '/v1/embeddings', { model: 'chat', input: 'a' }), lambdaContext);
+    expect(wrong.statusCode).toBe(400);
+    expect((JSON.parse(wrong.body) as ErrorBody).error.param).toBe('model');
+  });
+
   it('answers bad input and unknown routes in the OpenAI error shape', async () => {
     const handler = loadHandler(spoke.url);
     const bad = await handler(restEvent('POST', '/v1/chat/completions', { model: 'chat', messages: [] }), lambdaContext);
     expect(bad.statusCode).toBe(400);
     expect((JSON.parse(bad.body) as ErrorBody).error.param).toBe('messages');
     const models = await handler(restEvent('GET', '/v1/models'), lambdaContext);
-    expect((JSON.parse(models.body) as { data: Array<{ id: string }> }).data.map((m) => m.id)).toEqual(['chat']);
+    expect((JSON.parse(models.body) as { data: Array<{ id: string }> }).data.map((m) => m.id)).toEqual(['chat', 'embed']);
     const health = await handler(restEvent('GET', '/healthz'), lambdaContext);
     expect(health.statusCode).toBe(200);
     // No one can scrape a Lambda instance: its metrics are EMF lines, and it says so.

@@ -15,7 +15,9 @@ const LOCAL = resolve(__dirname, '../../dist/runtime/src/entry/local.js');
 /** Three consecutive free ports: the proxy's and the two spokes'. */
 async function freeBase(): Promise<number> {
   for (let i = 0; i < 20; i++) {
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    // Below Linux's ephemeral range (32768 up): an outgoing connection of any process on the
+    // machine could take a port there between this check and the proxy's listen (EADDRINUSE).
+    const base = 20000 + Math.floor(Math.random() * 12000);
     const ok = await Promise.all([0, 1, 2].map((d) => canListen(base + d)));
     if (ok.every(Boolean)) return base;
   }
@@ -158,6 +160,7 @@ describe('local topology (npm start)', () => {
     const out = t.output();
     expect(out).toContain(`API      ${t.url}/v1`);
     expect(out).toMatch(/curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions/);
+    expect(out).toMatch(/curl -s http:\/\/127\.0\.0\.1:\d+\/v1\/embeddings/);
     expect(out).toContain(`live state: ${t.url}/status `);
     expect(out).toContain(`kill -9 ${t.pid('spoke-b')} `);
     expect(out).toContain(`npm start -- restart spoke-b --port ${t.base}  brings spoke-b back, from any terminal`);
@@ -187,6 +190,18 @@ describe('local topology (npm start)', () => {
     expect(text.length).toBeGreaterThan(0);
     const count = await claude.messages.countTokens({ model: 'chat', messages: [{ role: 'user', content: 'Hello!' }] });
     expect(count.input_tokens).toBeGreaterThan(0);
+  });
+
+  it('serves embeddings through the proxy, and both spokes give the same vectors (one vector space)', async () => {
+    const embed = async (base: string) => {
+      const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'local', maxRetries: 0 });
+      const answer = await client.embeddings.create({ model: 'embed', input: ['Hello!', 'Bonjour !'], dimensions: 8 });
+      expect(answer.data.map((d) => d.embedding.length)).toEqual([8, 8]);
+      return answer.data.map((d) => d.embedding);
+    };
+    const viaProxy = await embed(t.url);
+    expect(await embed(`http://127.0.0.1:${t.base + 1}`)).toEqual(viaProxy);
+    expect(await embed(`http://127.0.0.1:${t.base + 2}`)).toEqual(viaProxy);
   });
 
   it('keeps serving when a spoke is killed -9 under load, and routes to it again after `npm start -- restart spoke-b`', async () => {

@@ -1,6 +1,7 @@
 /**
  * A fake Amazon Bedrock Runtime on loopback that speaks the real wire protocol: Converse
- * JSON, ConverseStream as an AWS event stream (encoded by the AWS codec), Bedrock's
+ * JSON, ConverseStream as an AWS event stream (encoded by the AWS codec), InvokeModel for
+ * the embeddings models (bedrock-invoke.ts), Bedrock's
  * error shape (`x-amzn-errortype` + `{"message"}`) and its request validation rules.
  * Also ApplyGuardrail (`POST /guardrail/{id}/version/{version}/apply`) with a small policy
  * per guardrail: blocked words (word policy) and e-mail anonymization (PII policy).
@@ -10,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { invokeModel } from './bedrock-invoke';
 import type { Fault, FakeServer, RecordedRequest } from './fault';
 
 export interface FakeToolCall {
@@ -33,7 +35,7 @@ export type FakeBedrockReplySource = FakeBedrockReply | ((req: BedrockRecordedRe
 export interface BedrockRecordedRequest extends RecordedRequest {
   /** URL-decoded model id from the path ('' for ApplyGuardrail). */
   modelId: string;
-  operation: 'converse' | 'converse-stream' | 'apply-guardrail';
+  operation: 'converse' | 'converse-stream' | 'invoke' | 'apply-guardrail';
   /** ApplyGuardrail: the URL-decoded guardrail identifier and version from the path. */
   guardrailId?: string;
   guardrailVersion?: string;
@@ -179,7 +181,7 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
     const raw = await readBody(req);
     const guardrailPath = GUARDRAIL_PATH.exec(req.url ?? '');
     if (guardrailPath) return applyGuardrail(req, res, raw, decodeURIComponent(guardrailPath[1]), decodeURIComponent(guardrailPath[2]));
-    const match = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(req.url ?? '');
+    const match = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec(req.url ?? '');
     let body: unknown = raw;
     try {
       body = JSON.parse(raw);
@@ -192,7 +194,7 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
       headers: { ...req.headers },
       body,
       modelId: match ? decodeURIComponent(match[1]) : '',
-      operation: match?.[2] === 'converse-stream' ? 'converse-stream' : 'converse',
+      operation: match?.[2] === 'converse-stream' || match?.[2] === 'invoke' ? match[2] : 'converse',
     };
     fake.requests.push(recorded);
 
@@ -200,7 +202,9 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
     const authError = checkSigV4(req.headers.authorization);
     if (authError) return sendError(res, authError);
     if (typeof body !== 'object' || body === null) return sendError(res, new BedrockError(400, 'SerializationException', 'Request body is not valid JSON.'));
-    const invalid = validateConverse(body) ?? (fake.rejectPrefill ? prefillRefusal(body) : undefined);
+    // InvokeModel: the model's own body, checked (and answered) by the model.
+    const invoked = recorded.operation === 'invoke' ? invokeModel(recorded.modelId, body as Record<string, unknown>) : undefined;
+    const invalid = invoked ? (invoked.ok ? undefined : invoked.message) : (validateConverse(body) ?? (fake.rejectPrefill ? prefillRefusal(body) : undefined));
     if (invalid) return sendError(res, new BedrockError(400, 'ValidationException', invalid));
 
     const fault = fake.faults.shift() ?? fake.always;
@@ -214,6 +218,7 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
       return void res.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
     }
 
+    if (invoked?.ok) return invokeAnswer(res, invoked.body, invoked.inputTokens, fault);
     const reply = typeof fake.reply === 'function' ? fake.reply(recorded) : fake.reply;
     if (recorded.operation === 'converse') return converse(res, reply, body, fault);
     return converseStream(res, reply, body, fault);
@@ -285,6 +290,19 @@ function converse(res: ServerResponse, reply: FakeBedrockReply, body: ConverseBo
   if (fault?.kind === 'cut') return void res.write(answer.slice(0, answer.length >> 1), () => res.socket?.destroy());
   if (fault?.kind === 'stall') return void res.write(answer.slice(0, answer.length >> 1));
   res.end(answer);
+}
+
+/** An InvokeModel answer: the model's JSON, and Bedrock's headers with the token count. */
+function invokeAnswer(res: ServerResponse, body: string, inputTokens: number, fault: Fault | undefined): void {
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'x-amzn-requestid': randomUUID(),
+    'x-amzn-bedrock-input-token-count': String(inputTokens),
+    'x-amzn-bedrock-invocation-latency': '9',
+  });
+  if (fault?.kind === 'cut') return void res.write(body.slice(0, body.length >> 1), () => res.socket?.destroy());
+  if (fault?.kind === 'stall') return void res.write(body.slice(0, body.length >> 1));
+  res.end(body);
 }
 
 function converseStream(res: ServerResponse, reply: FakeBedrockReply, body: ConverseBody, fault: Fault | undefined): void {
@@ -388,7 +406,7 @@ function malformedFrame(): Uint8Array {
 }
 
 function garbage(res: ServerResponse, operation: BedrockRecordedRequest['operation']): void {
-  if (operation === 'converse') {
+  if (operation !== 'converse-stream') {
     res.writeHead(200, { 'content-type': 'application/json' });
     return void res.end('{"output":{"message":{"role":"assistant","content":[{"text":"unterminated');
   }

@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Fault, FakeServer, RecordedRequest } from './fault';
+import { fakeEmbeddings, type FakeEmbeddingsOptions } from './openai-embeddings';
 
 /** The parts of a chat request the fake looks at (it accepts any body with messages). */
 export interface FakeChatRequest {
@@ -65,6 +66,10 @@ export interface FakeOpenAIOptions {
   editCompletion?: (completion: Record<string, unknown>) => unknown;
   /** Called as each chat request arrives, with the chat requests then in flight (this one included). */
   onChatRequest?: (inFlight: number) => void;
+  /** POST /v1/embeddings: how the server deviates from OpenAI's own (see openai-embeddings.ts). */
+  embeddings?: FakeEmbeddingsOptions;
+  /** Called as each embeddings request arrives, with the requests then in flight (this one included). */
+  onEmbeddingsRequest?: (inFlight: number) => void;
 }
 
 export interface FakeOpenAI extends FakeServer {
@@ -76,9 +81,9 @@ export interface FakeOpenAI extends FakeServer {
   connectionsAccepted(): number;
   /** Answers the client gave up on (closed the connection) before they were complete. */
   clientAborts(): number;
-  /** Chat requests received and not yet ended (answered, cut or abandoned). */
+  /** Chat and embeddings requests received and not yet ended (answered, cut or abandoned). */
   inFlight(): number;
-  /** Chat responses sent whole (answers and error statuses alike). */
+  /** Chat and embeddings responses sent whole (answers and error statuses alike). */
   answered(): number;
   /** The endpoint dies: stops listening (connections refused) and destroys every open socket. */
   kill(): Promise<void>;
@@ -163,6 +168,13 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       const data = ids.map((id) => ({ id, object: 'model', created: CREATED, owned_by: 'fake' }));
       return sendJson(res, 200, { object: 'list', data });
     }
+    if (req.method === 'POST' && path === '/v1/embeddings') {
+      inFlight++;
+      res.on('finish', () => answered++);
+      res.on('close', () => inFlight--);
+      options.onEmbeddingsRequest?.(inFlight);
+      return embeddings(res, parsed, faults.shift() ?? fake.always, kill);
+    }
     if (req.method !== 'POST' || path !== '/v1/chat/completions') {
       return sendError(res, 404, invalidRequest(`Invalid URL (${req.method} ${path})`));
     }
@@ -237,6 +249,30 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       res.writeHead(200, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(json), ...answerHeaders() });
       res.end(json);
     }
+  }
+
+  async function embeddings(res: ServerResponse, body: unknown, fault: Fault | undefined, kill: Kill) {
+    served++;
+    if (fault?.kind === 'reset') return kill(true);
+    if (fault?.kind === 'hang') return;
+    await sleep((options.latencyMs ?? 0) + (fault?.kind === 'delay' ? fault.ms : 0));
+    if (res.destroyed) return;
+    const model = (body as { model?: unknown } | undefined)?.model;
+    if (fault?.kind === 'status') return sendStatusFault(res, fault, { messages: [], model: typeof model === 'string' ? model : undefined });
+    if (fault?.kind === 'wrong-content-type') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      return void res.end('<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>');
+    }
+    if (fault?.kind === 'garbage') {
+      res.writeHead(200, JSON_HEADERS);
+      return void res.end('<<garbage>> {"object": "list", not json');
+    }
+    const outcome = fakeEmbeddings(body, options.embeddings ?? {});
+    if (!outcome.ok) return sendError(res, outcome.status, invalidRequest(outcome.message, outcome.code, outcome.param));
+    res.writeHead(200, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(outcome.text), ...answerHeaders() });
+    if (fault?.kind === 'cut') return void res.write(outcome.text.slice(0, outcome.text.length >> 1), () => kill(false));
+    if (fault?.kind === 'stall') return void res.flushHeaders();
+    res.end(outcome.text);
   }
 
   function stream(res: ServerResponse, a: Answer, includeUsage: boolean, fault: Fault | undefined, kill: Kill) {

@@ -8,10 +8,11 @@ import { loadJsonStartup } from '../../runtime/src/entry/startup-json';
 import type { HubConfig } from '../../infra/config';
 import { renderProxyConfig } from '../../infra/hub/proxy-config';
 import { LAMBDA_ENVIRONMENT_BYTES, proxyEnvironment } from '../../infra/hub/proxy-function';
-import { parameterTier } from '../../infra/lib/runtime-config-parameter';
+import { parameterTier, validatedConfigJson } from '../../infra/lib/runtime-config-parameter';
 import { renderSpokeRuntimeConfig } from '../../infra/spoke/runtime-config';
 import { parsedStackConfig, spokeStacksOnDisk } from './pulumi-harness';
 import { spokeConfig } from './spoke-checks';
+import type { SpokeConfig } from '../../infra/config';
 
 function hubConfig(): HubConfig {
   const parsed = parsedStackConfig('hub');
@@ -84,9 +85,44 @@ describe.each(spokeStacksOnDisk())('%s runtime config', (stack) => {
     }
   });
 
-  test('serves only models the hub offers for its provider kind', () => {
+  test('serves only models the hub offers for its provider kind, each for the same api (chat or embeddings)', () => {
     const hub = hubConfig();
-    const offered = hub.models.filter((m) => (m.providers as string[]).includes(cfg.provider.kind)).map((m) => m.name);
-    for (const model of cfg.models) expect(offered).toContain(model.name);
+    const offered = hub.models.filter((m) => (m.providers as string[]).includes(cfg.provider.kind));
+    for (const model of cfg.models) expect(offered.find((m) => m.name === model.name)?.api).toBe(model.api);
+  });
+});
+
+describe('embeddings models in the stack configs', () => {
+  const TITAN = 'amazon.titan-embed-text-v2:0';
+  const COHERE = 'cohere.embed-english-v3';
+  const limits = { rpm: 600, tpm: 300_000 };
+
+  /** spoke-a (Bedrock) with the two embeddings models in its quotas and `models` as its logical models. */
+  function bedrockSpoke(models: SpokeConfig['models']): SpokeConfig {
+    const cfg = spokeConfig('spoke-a');
+    if (cfg.provider.kind !== 'bedrock') throw new Error('spoke-a is expected to be a Bedrock spoke');
+    return { ...cfg, provider: { ...cfg.provider, models: [...cfg.provider.models, { id: TITAN, limits }, { id: COHERE, limits }] }, models: [...cfg.models, ...models] };
+  }
+
+  test('the hub tells the proxy which models serve embeddings; the Lambda loads it', async () => {
+    const hub = hubConfig();
+    const rendered = renderProxyConfig({ ...hub, models: [...hub.models, { name: 'embed', providers: ['bedrock'], api: 'embeddings' }] }, REDIS_URL);
+    const { config } = await loadJsonStartup({ GATEWAY_CONFIG_JSON: JSON.stringify(rendered) });
+    expect(config.models.map((m) => [m.name, m.api])).toEqual([...hub.models.map((m) => [m.name, 'chat']), ['embed', 'embeddings']]);
+  });
+
+  test('a spoke renders its embeddings model with its quota; the runtime accepts it', () => {
+    const rendered = renderSpokeRuntimeConfig(bedrockSpoke([{ name: 'embed', api: 'embeddings', targets: [TITAN] }]), 'spoke-a', REDIS_URL);
+    const loaded = configSchema.parse(JSON.parse(validatedConfigJson(rendered, 'spoke-a')));
+    const embed = loaded.models.find((m) => m.name === 'embed')!;
+    expect(embed).toMatchObject({ api: 'embeddings', targets: [{ provider: 'bedrock', model: TITAN }] });
+    expect(loaded.providers[0].accounts[0].limits[TITAN]).toEqual(limits);
+  });
+
+  test('a spoke whose embeddings model would mix vector spaces fails before deploying, unless declared interchangeable', () => {
+    const mixed = renderSpokeRuntimeConfig(bedrockSpoke([{ name: 'embed', api: 'embeddings', targets: [TITAN, COHERE] }]), 'spoke-a', REDIS_URL);
+    expect(() => validatedConfigJson(mixed, 'spoke-a')).toThrow(/models\.\d+\.targets\.1\.model: "cohere\.embed-english-v3" is not "amazon\.titan-embed-text-v2:0".*interchangeable: true/s);
+    const declared = renderSpokeRuntimeConfig(bedrockSpoke([{ name: 'embed', api: 'embeddings', interchangeable: true, targets: [TITAN, COHERE] }]), 'spoke-a', REDIS_URL);
+    expect(() => validatedConfigJson(declared, 'spoke-a')).not.toThrow();
   });
 });

@@ -50,10 +50,10 @@ export function parsePrometheus(text: string): Sample[] {
   return samples;
 }
 
-/** The value of the one sample with exactly these labels (undefined when there is none). */
+/** The value of the one sample whose labels include these (undefined when there is none; an error when several match). */
 export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   const keys = Object.keys(labels);
-  const found = samples.filter((s) => s.name === name && Object.keys(s.labels).length === keys.length && keys.every((k) => s.labels[k] === labels[k]));
+  const found = samples.filter((s) => s.name === name && keys.every((k) => s.labels[k] === labels[k]));
   if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${found.length} samples`);
   return found[0]?.value;
 }

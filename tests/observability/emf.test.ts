@@ -121,7 +121,7 @@ describe('EMF lines through the gateway', () => {
       const [failedOver, streamed, unknown] = emf;
 
       const directive = (failedOver._aws as { CloudWatchMetrics: unknown[] }).CloudWatchMetrics[0];
-      expect(directive).toMatchObject({ Namespace: 'AIGateway', Dimensions: [['Service'], ['Service', 'Model']] });
+      expect(directive).toMatchObject({ Namespace: 'AIGateway', Dimensions: [['Service'], ['Service', 'Model'], ['Service', 'Api']] });
       expect(failedOver).toMatchObject({
         Service: 'ai-gateway-spoke-a',
         Model: 'chat',

@@ -5,7 +5,7 @@
  */
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { AttemptCancel } from '../../runtime/src/core/attempt';
-import type { CancelSource } from '../../runtime/src/core/cancellation';
+import { CancelSource } from '../../runtime/src/core/cancellation';
 import type { Route } from '../../runtime/src/providers/types';
 import { AllRoutesFailed } from '../../runtime/src/routing/executor';
 import { core, fail, ok, twoAccountsAndFallback, type Answer } from './harness';
@@ -128,6 +128,38 @@ describe('429 with a short Retry-After and no equivalent route', () => {
     ]);
     // Its answer opened the route to everyone.
     expect((await c.executor.run(c.request(), script)).route.key).toBe(P);
+  });
+
+  it('a request cancelled while it waits gives its turn back: the route serves the next request once the cooldown ends', async () => {
+    const cancel = new CancelSource();
+    const c = core(primaryAndFallback(), {
+      sleep: () => {
+        cancel.abort(new Error('client left'));
+        return Promise.reject(new Error('client left'));
+      },
+    });
+    let throttled = false;
+    const script = (route: Route) => (route.key === P && !throttled ? ((throttled = true), fail('throttled', { status: 429, retryAfterMs: 2000 })) : ok(route));
+    await expect(c.executor.run(c.request('chat', { cancel }), script)).rejects.toThrow('client left');
+    c.clock.advance(2000);
+    expect((await c.executor.run(c.request(), script)).route.key).toBe(P);
+  });
+
+  it('a later 429 that makes the cooldown longer than the wait: the waiting request gives its turn back and is served after it', async () => {
+    const c = core(primaryAndFallback(undefined, [{ provider: 'p', model: 'm-primary' }]));
+    let first = true;
+    const script = (route: Route) => {
+      if (first) {
+        first = false;
+        // Another request's 429 while this one is in flight: the cooldown now ends later than this one's wait.
+        void c.quota.cooldown(P, c.clock.now() + 3000, 'throttled');
+        return fail('throttled', { status: 429, retryAfterMs: 2000 });
+      }
+      return ok(route);
+    };
+    const a = await c.executor.run(c.request(), script);
+    expect(a.route.key).toBe(P);
+    expect(a.attempts.map((x) => x.outcome)).toEqual(['throttled', 'cooldown', 'ok']);
   });
 
   it('a longer wait than maxRetryAfterMs falls back at once', async () => {

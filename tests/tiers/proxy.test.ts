@@ -49,7 +49,8 @@ describe('proxy -> spokes', () => {
         models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }],
       },
       'proxy',
-      { probes: { intervalMs: 200, downIntervalMs: 100, timeoutMs: 500 } },
+      // A killed spoke refuses connections at once; the live one may take a while to answer a probe on a loaded machine.
+      { probes: { intervalMs: 200, downIntervalMs: 100, timeoutMs: 3_000 } },
     );
     try {
       const routes: string[] = [];

@@ -21,9 +21,9 @@ export interface ApiCall {
   readonly signal: AbortSignal;
 }
 
-/** The handler's answer: a JSON body, a web stream (no Node response to write to), or already written. */
+/** The handler's answer: a JSON body (text, or an upstream's bytes as they came), a web stream (no Node response to write to), or already written. */
 export type ApiReply =
-  | { readonly kind: 'json'; readonly status: number; readonly headers: Record<string, string>; readonly body: string }
+  | { readonly kind: 'json'; readonly status: number; readonly headers: Record<string, string>; readonly body: string | Uint8Array }
   | { readonly kind: 'stream'; readonly response: Response }
   | { readonly kind: 'sent' };
 

@@ -9,6 +9,7 @@
 import type { TenantConfig } from '../config/schema';
 import { AttemptCancel, sentAttempts, type AttemptRecord } from '../core/attempt';
 import type { CancelSource } from '../core/cancellation';
+import type { ModelApi } from '../core/embeddings';
 import { GatewayError, notFound } from '../core/gateway-error';
 import { ATTEMPTS_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
 import type { Gateway } from '../gateway';
@@ -27,9 +28,9 @@ import { RequestLifetime } from './request-lifetime';
  * before the answer releases the tenant's permit, is reported once, and is thrown on for
  * the transport to answer.
  */
-export function apiHandler(gw: Gateway, serve: (req: ApiRequest, call: ApiCall) => Promise<ApiReply>): ApiHandler {
+export function apiHandler(gw: Gateway, serve: (req: ApiRequest, call: ApiCall) => Promise<ApiReply>, api: ModelApi = 'chat'): ApiHandler {
   return async (call) => {
-    const req = new ApiRequest(gw, call);
+    const req = new ApiRequest(gw, call, api);
     try {
       return await serve(req, call);
     } catch (err) {
@@ -51,12 +52,15 @@ export class ApiRequest {
   constructor(
     private readonly gw: Gateway,
     private readonly call: ApiCall,
+    /** What the endpoint serves: its models must serve the same. */
+    private readonly api: ModelApi = 'chat',
   ) {
     this.started = gw.now();
     this.event = {
       type: 'request',
       requestId: call.requestId,
       role: gw.role,
+      api,
       model: '',
       stream: false,
       status: 0,
@@ -75,7 +79,11 @@ export class ApiRequest {
     return this.tenant;
   }
 
-  /** The routes of the logical model `model`: 404 naming it when it does not exist, 403 when the tenant may not use it. */
+  /**
+   * The routes of the logical model `model`: 404 naming it when it does not exist, 403 when
+   * the tenant may not use it, 400 naming `model` when it serves another api (a chat model
+   * asked for embeddings, or the other way round).
+   */
   async routesFor(model: string): Promise<ModelRoutes> {
     const gw = this.gw;
     if (!gw.isReady) await gw.ready; // spoke addresses known
@@ -89,6 +97,7 @@ export class ApiRequest {
       );
     }
     assertModelAllowed(this.tenant, model);
+    if (routes.model.api !== this.api) throw wrongApi(model, routes.model.api, this.api);
     return routes;
   }
 
@@ -172,25 +181,47 @@ export class RequestRouting {
   /** Runs `attempt` through the executor (failover rules); no route served: the error the client gets. */
   run<T extends UpstreamMeta>(attempt: AttemptFn<T>): Promise<Answered<T>> {
     return this.gw.executor.run(this.routed, attempt).catch((err: unknown) => {
-      if (err instanceof AllRoutesFailed) this.event.attempts = err.attempts;
-      const life = this.life;
-      life.end();
-      if (life.deadlinePassed) throw deadlineExceeded(this.gw.config.server.requestTimeoutMs);
-      if (life.clientLeft) throw clientClosed();
-      if (err instanceof AllRoutesFailed) throw failureToError(err, this.gw.role);
-      throw err;
+      throw this.failure(err);
     });
+  }
+
+  /** What the client is told when routing ended with `err` (the request is over: its deadline no longer runs). */
+  failure(err: unknown): unknown {
+    if (err instanceof AllRoutesFailed) this.event.attempts = err.attempts;
+    const life = this.life;
+    life.end();
+    if (life.deadlinePassed) return deadlineExceeded(this.gw.config.server.requestTimeoutMs);
+    if (life.clientLeft) return clientClosed();
+    if (err instanceof AllRoutesFailed) return failureToError(err, this.gw.role);
+    return err;
   }
 
   /** Request id, and the route and attempts that answered: through a spoke, its route, and its attempts added to ours. */
   answerHeaders(answer: Answered<UpstreamMeta>): Record<string, string> {
-    const meta = answer.value;
     return {
       'x-request-id': this.event.requestId,
-      [ROUTE_HEADER]: meta.upstreamRoute ?? answer.route.key,
-      [ATTEMPTS_HEADER]: String(sentAttempts(answer.attempts) - 1 + (meta.upstreamAttempts ?? 1)),
+      [ROUTE_HEADER]: answeredRoute(answer),
+      [ATTEMPTS_HEADER]: String(answeredAttempts(answer)),
     };
   }
+}
+
+/** The route that answered: through a spoke, the spoke's own. */
+export function answeredRoute(answer: Answered<UpstreamMeta>): string {
+  return answer.value.upstreamRoute ?? answer.route.key;
+}
+
+/** Attempts that reached a provider: through a spoke, its own attempts added to ours. */
+export function answeredAttempts(answer: Answered<UpstreamMeta>): number {
+  return sentAttempts(answer.attempts) - 1 + (answer.value.upstreamAttempts ?? 1);
+}
+
+function wrongApi(model: string, serves: ModelApi, asked: ModelApi): GatewayError {
+  const message =
+    serves === 'embeddings'
+      ? `The model "${model}" is an embeddings model (api: embeddings): use POST /v1/embeddings.`
+      : `The model "${model}" is a chat model: embeddings need a model with api: embeddings (POST /v1/chat/completions serves this one).`;
+  return new GatewayError(400, 'invalid_request_error', `${message} This endpoint serves ${asked === 'chat' ? 'chat completions' : 'embeddings'}.`, 'model_not_supported', 'model');
 }
 
 /** One attempt's call options: its cancellation, and a standard AbortSignal made only if the adapter reads one. */

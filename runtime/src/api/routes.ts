@@ -4,6 +4,7 @@ import type { ApiHandler } from './call';
 import { chatCompletionsHandler } from './chat-completions';
 import { countTokensHandler } from './count-tokens';
 import { messagesHandler } from './messages';
+import { embeddingsHandler } from './embeddings';
 
 export function postRoutes(gw: Gateway): ReadonlyMap<string, ApiHandler> {
   const chat = chatCompletionsHandler(gw);
@@ -12,5 +13,6 @@ export function postRoutes(gw: Gateway): ReadonlyMap<string, ApiHandler> {
     ['/inference', chat],
     ['/v1/messages', messagesHandler(gw)],
     ['/v1/messages/count_tokens', countTokensHandler(gw)],
+    ['/v1/embeddings', embeddingsHandler(gw)],
   ]);
 }

@@ -23,7 +23,8 @@ function deepest(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   return deepest({ ...best, path: [...issue.path, ...best.path] });
 }
 
-function describe(found: z.core.$ZodIssue): { message: string; param: string | null } {
+/** An issue of a body schema as the client is told it: a message naming the field, and the field. */
+export function describe(found: z.core.$ZodIssue): { message: string; param: string | null } {
   const issue = deepest(found);
   if (issue.code === 'unrecognized_keys') {
     return { message: issue.message, param: issue.keys[0] ?? null };
@@ -37,8 +38,8 @@ function describe(found: z.core.$ZodIssue): { message: string; param: string | n
   return { message: param ? `Invalid '${param}': ${message}` : message, param };
 }
 
-/** The request in `text`, validated; `check` lets a body it passes skip the schema's walk. */
-export function parseChatBody(text: string, check?: RequestCheck): ChatRequest {
+/** A request body as a JSON object; a 400 `invalid_json` for anything else. */
+export function parseJsonObject(text: string): object {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -49,6 +50,12 @@ export function parseChatBody(text: string, check?: RequestCheck): ChatRequest {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw badRequest('the request body must be a JSON object', null, 'invalid_json');
   }
+  return doc;
+}
+
+/** The request in `text`, validated; `check` lets a body it passes skip the schema's walk. */
+export function parseChatBody(text: string, check?: RequestCheck): ChatRequest {
+  const doc = parseJsonObject(text);
   if (check?.(doc)) return doc;
   // Parse options change the context object every schema reads, which slowed every parse
   // (megamorphic property reads in zod): only a rejected body is parsed again to report

@@ -6,6 +6,8 @@
 import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 import '../core/zod-messages';
+import { MODEL_APIS } from '../core/embeddings';
+import { embeddingsIssues } from './embeddings-rules';
 
 /** Shorthands for the checks used throughout. */
 const text = (min = 1) => z.string().check(z.minLength(min));
@@ -163,8 +165,14 @@ export const failoverSchema = z.strictObject({
 
 export const modelSchema = z.strictObject({
   name: text(),
+  /** What the model serves: chat completions (default) or embeddings. */
+  api: z._default(z.enum(MODEL_APIS), 'chat'),
   targets: z.array(targetSchema).check(z.minLength(1)),
   timeouts: z.optional(timeoutsSchema),
+  /** Embeddings: the targets name different provider models that share one vector space (the operator vouches for it). */
+  interchangeable: z.optional(z.boolean()),
+  /** Embeddings: inputs per provider call (at most, and never above the provider's own limit) and batches in flight at once. */
+  batch: z.optional(z.strictObject({ size: z.optional(count()), concurrency: z.optional(count()) })),
   /** Overrides the top-level `failover` for this model. */
   failover: z.optional(failoverSchema),
 });
@@ -356,6 +364,7 @@ export const configSchema = z
           }
         });
       });
+      for (const issue of embeddingsIssues(cfg.models, cfg.providers, cfg.spokes.length > 0)) ctx.addIssue({ code: 'custom', ...issue });
       cfg.spokes.forEach((s, i) =>
         s.models?.forEach((m, j) => {
           if (!names.has(m)) ctx.addIssue({ code: 'custom', path: ['spokes', i, 'models', j], message: `unknown model "${m}"` });

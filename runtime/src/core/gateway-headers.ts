@@ -8,3 +8,6 @@ export const ATTEMPTS_HEADER = 'x-gateway-attempts';
 
 /** `include`: stream the usage chunk whatever the body's stream_options say (the proxy's quotas need it). */
 export const USAGE_HEADER = 'x-gateway-usage';
+
+/** Embeddings: how many provider batches the request was split into (through a spoke, the spoke's). */
+export const BATCHES_HEADER = 'x-gateway-batches';

@@ -260,6 +260,8 @@ ${row(b)}
 try it:
   curl -s ${this.url}/v1/chat/completions -H 'content-type: application/json' \\
     -d '{"model":"chat","messages":[{"role":"user","content":"Hello!"}]}'
+  curl -s ${this.url}/v1/embeddings -H 'content-type: application/json' \\
+    -d '{"model":"embed","input":["Hello!","Bonjour !"],"dimensions":8}'
 
 live state: ${this.url}/status   (routes, failovers as they happen; JSON: /status.json; ${this.url}/healthz)
 

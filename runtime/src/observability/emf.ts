@@ -27,6 +27,7 @@ export interface EmfRecord {
   _aws: { Timestamp: number; CloudWatchMetrics: EmfDirective[] };
   Service: string;
   Model: string;
+  Api: string;
   [member: string]: unknown;
 }
 
@@ -38,7 +39,8 @@ export interface EmfOptions {
   now?: () => number;
 }
 
-export const EMF_DIMENSIONS: readonly (readonly string[])[] = [['Service'], ['Service', 'Model']];
+/** `Api` (chat or embeddings) lets dashboards tell the endpoints apart across models. */
+export const EMF_DIMENSIONS: readonly (readonly string[])[] = [['Service'], ['Service', 'Model'], ['Service', 'Api']];
 
 /**
  * Requests, Errors (any failed request) and Faults (5xx, or a stream broken or out of
@@ -69,6 +71,7 @@ export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
     },
     Service: opts.service,
     Model: opts.modelLabel(ev.model),
+    Api: ev.api ?? 'chat',
     // Not dimensions: searchable in Logs Insights, free of metric cost.
     RequestId: ev.requestId,
     Role: ev.role,

@@ -6,6 +6,10 @@
 import type { Usage } from '../core/openai-types';
 import type { Role } from '../config/schema';
 import type { AttemptRecord } from '../core/attempt';
+import type { ModelApi } from '../core/embeddings';
+
+/** What a request event says its endpoint was: a model's api, or one of the Anthropic routes (chat models). */
+export type RequestApi = ModelApi | 'messages' | 'count_tokens';
 
 /** One client request, reported once when its answer has ended (streams: at the last byte). */
 export interface RequestEvent {
@@ -13,6 +17,8 @@ export interface RequestEvent {
   requestId: string;
   role: Role;
   tenant?: string;
+  /** The endpoint's kind: chat (absent), embeddings, or the Anthropic routes (`messages`, `count_tokens`). */
+  api?: RequestApi;
   model: string;
   stream: boolean;
   status: number;
@@ -24,6 +30,8 @@ export interface RequestEvent {
   attempts: readonly AttemptRecord[];
   /** Streams continued on another route after a break. */
   continuations: number;
+  /** Embeddings: the provider batches the inputs were split into. */
+  batches?: number;
   usage?: Usage;
   /** Streams: time to the first byte sent to the client. */
   ttftMs?: number;
@@ -32,8 +40,6 @@ export interface RequestEvent {
   traceparent?: string;
   /** Prompt and answer text, only when the config asks for content logging. */
   content?: { prompt: unknown; answer?: string };
-  /** The API, when not chat completions (`messages`, `count_tokens`). */
-  api?: string;
   /** What the gateway left out or did on the way (beta flags a target does not take, thinking dropped for a non-Claude target ...). */
   notes?: string[];
 }

@@ -83,6 +83,7 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     requestId: ev.requestId,
     traceId: traceIdOf(ev.traceparent),
     tenant: ev.tenant,
+    api: ev.api ?? 'chat',
     model: ev.model,
     stream: ev.stream,
     status: ev.status,
@@ -93,8 +94,8 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     ttftMs: ev.ttftMs,
     latencyMs: ev.latencyMs,
     continuations: ev.continuations,
-    api: ev.api,
     notes: ev.notes,
+    batches: ev.batches,
     hedge: hedgeOutcome(ev.attempts),
     content: logContent ? ev.content : undefined,
   };

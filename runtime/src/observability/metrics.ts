@@ -77,8 +77,8 @@ const SEP = '\u0000';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly requests: TalliedCounter<'model' | 'status' | 'role'>;
-  private readonly errors: TalliedCounter<'model' | 'code'>;
+  private readonly requests: TalliedCounter<'model' | 'status' | 'role' | 'api'>;
+  private readonly errors: TalliedCounter<'model' | 'code' | 'api'>;
   private readonly attempts: TalliedCounter<'route' | 'outcome'>;
   private readonly failovers: TalliedCounter<'model'>;
   private readonly hedges: TalliedCounter<'model' | 'result'>;
@@ -90,7 +90,8 @@ export class GatewayMetrics {
   private readonly headroom: Gauge<'route'>;
   private readonly routeState: Gauge<'route' | 'state'>;
   private readonly ttft: Histogram<'model'>;
-  private readonly duration: Histogram<'model' | 'stream'>;
+  private readonly duration: Histogram<'model' | 'stream' | 'api'>;
+  private readonly batches: TalliedCounter<'model'>;
   private readonly tokens: TalliedCounter<'model' | 'direction'>;
   private readonly reloads: Counter<'result'>;
 
@@ -99,11 +100,11 @@ export class GatewayMetrics {
     const registers = [this.registry];
     this.requests = new TalliedCounter({
       name: 'gateway_requests_total',
-      help: 'Client requests by logical model, final HTTP status and role.',
-      labelNames: ['model', 'status', 'role'],
+      help: 'Client requests by logical model, final HTTP status, role and api (chat or embeddings).',
+      labelNames: ['model', 'status', 'role', 'api'],
       registers,
     });
-    this.errors = new TalliedCounter({ name: 'gateway_errors_total', help: 'Requests that ended in an error, by OpenAI error code.', labelNames: ['model', 'code'], registers });
+    this.errors = new TalliedCounter({ name: 'gateway_errors_total', help: 'Requests that ended in an error, by OpenAI error code.', labelNames: ['model', 'code', 'api'], registers });
     this.attempts = new TalliedCounter({
       name: 'gateway_attempts_total',
       help: 'Attempts per route by outcome (ok, a failure class, or why the route was passed over).',
@@ -139,11 +140,12 @@ export class GatewayMetrics {
     this.duration = new Histogram({
       name: 'gateway_request_duration_seconds',
       help: 'Client request duration (streams: until the last byte).',
-      labelNames: ['model', 'stream'],
+      labelNames: ['model', 'stream', 'api'],
       buckets: SECONDS_BUCKETS,
       registers,
     });
     this.reloads = new Counter({ name: 'gateway_config_reloads_total', help: 'Configs offered by hot reload: applied or rejected (invalid).', labelNames: ['result'], registers });
+    this.batches = new TalliedCounter({ name: 'gateway_embedding_batches_total', help: 'Embeddings: provider batches the requests were split into.', labelNames: ['model'], registers });
     this.tokens = new TalliedCounter({ name: 'gateway_tokens_total', help: 'Tokens by direction: in (prompt) and out (completion).', labelNames: ['model', 'direction'], registers });
   }
 
@@ -170,16 +172,18 @@ export class GatewayMetrics {
   private onRequest(ev: RequestEvent): void {
     const model = this.modelLabel(ev.model);
     const role = this.opts.role;
-    this.requests.inc(model + SEP + ev.status, { model, status: String(ev.status), role });
+    const api = ev.api ?? 'chat';
+    this.requests.inc(model + SEP + ev.status + SEP + api, { model, status: String(ev.status), role, api });
     const code = errorOf(ev);
-    if (code) this.errors.inc(model + SEP + code, { model, code });
+    if (code) this.errors.inc(model + SEP + code + SEP + api, { model, code, api });
     for (const a of ev.attempts) this.attempts.inc(a.route + SEP + a.outcome, { route: a.route, outcome: a.outcome });
     if (sentAttempts(ev.attempts) > 1) this.failovers.inc(model, { model });
     const hedge = hedgeOutcome(ev.attempts);
     if (hedge) this.hedges.inc(model + SEP + hedge, { model, result: hedge });
     if (ev.continuations > 0) this.continuations.inc(ev.continuations);
     if (ev.ttftMs !== undefined) this.ttft.observe({ model }, ev.ttftMs / 1000);
-    this.duration.observe({ model, stream: String(ev.stream) }, ev.latencyMs / 1000);
+    this.duration.observe({ model, stream: String(ev.stream), api }, ev.latencyMs / 1000);
+    if (ev.batches) this.batches.inc(model, { model }, ev.batches);
     if (ev.usage) {
       this.tokens.inc(model + SEP + 'in', { model, direction: 'in' }, ev.usage.prompt_tokens);
       this.tokens.inc(model + SEP + 'out', { model, direction: 'out' }, ev.usage.completion_tokens);

@@ -27,10 +27,15 @@ export interface UpstreamResponse {
 
 /** An answer read whole. */
 export interface WholeAnswer {
-  statusCode: number;
-  headers: UpstreamHeaders;
+  readonly statusCode: number;
+  readonly headers: UpstreamHeaders;
   /** The body; "" for an error answer whose body broke off or outgrew `AnswerLimits.errorBytes`. */
-  text: string;
+  readonly text: string;
+  /**
+   * The body's bytes where the client holds them before decoding (undici): an answer
+   * passed on as it came is then neither decoded nor encoded again.
+   */
+  readonly bytes?: Uint8Array;
 }
 
 /** How much of a body `postForText` reads: a 2xx one beyond `okBytes` fails, another's is given up. */

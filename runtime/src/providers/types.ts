@@ -4,10 +4,12 @@
  * never leaves its adapter (and its translator under providers/translate/).
  */
 import type { ChatRequest } from '../core/chat-request';
+import type { EmbeddingsCall, EmbeddingVector, ForwardedEmbeddings } from '../core/embeddings';
 import type { ForwardedChat } from '../core/forwarded-chat';
 import type { ChatCompletion, ChatCompletionChunk } from '../core/openai-types';
 import type { AccountConfig, EndpointConfig, ProviderConfig } from '../config/schema';
 import { CancelSource } from '../core/cancellation';
+import type { ProviderError } from './errors';
 import type { RateLimitInfo } from '../core/rate-limit';
 
 /** One place a request can be sent: provider + account + regional endpoint + model. */
@@ -68,7 +70,47 @@ export interface StreamResult extends UpstreamMeta {
   chunks: AsyncIterable<ChatCompletionChunk>;
 }
 
+/** What one provider call of an embeddings batch answered: its vectors, or (a `whole` call) the client's answer itself. */
+export interface EmbeddingsResult extends UpstreamMeta {
+  /** One per input of the call, in its order; absent only when `body` is given. */
+  vectors?: EmbeddingVector[];
+  promptTokens: number;
+  /** The provider model that answered. */
+  model: string;
+  /**
+   * For a call marked `whole`: the answer's JSON as the upstream sent it, when it is
+   * exactly the client's answer in the encoding the client asked for (an OpenAI-style
+   * server): sent on as it came, its vectors neither decoded nor encoded again.
+   */
+  body?: string | Uint8Array;
+}
+
+/** The answer of a spoke to a forwarded embeddings request: its body as it came, and its usage. */
+export interface ForwardedEmbeddingsResult extends UpstreamMeta {
+  body: string | Uint8Array;
+  promptTokens: number | undefined;
+  /** How many batches the spoke split the request into, when it said. */
+  upstreamBatches?: number;
+}
+
+/** The embeddings side of a provider kind that has one. */
+export interface EmbeddingsAdapter {
+  /** Most inputs one call of this route takes (the request is split into batches of at most this many). */
+  batchLimit(route: Route): number;
+  /**
+   * Why this route cannot serve the request at all (token ids to a target that takes only
+   * text, a dimension the model does not have), a `refused` ProviderError naming the
+   * parameter; undefined when it can. Checked before anything is sent.
+   */
+  refusal(route: Route, call: EmbeddingsCall): ProviderError | undefined;
+  embed(route: Route, call: EmbeddingsCall, opts: CallOptions): Promise<EmbeddingsResult>;
+  /** The client's JSON sent as it came, for upstreams that validate it (the proxy's spokes). */
+  forward?(route: Route, request: ForwardedEmbeddings, opts: CallOptions): Promise<ForwardedEmbeddingsResult>;
+}
+
 export interface ProviderAdapter {
+  /** Embeddings, for the kinds that serve them (`models[].api: embeddings`). */
+  readonly embeddings?: EmbeddingsAdapter;
   complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult>;
   stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<StreamResult>;
   /**

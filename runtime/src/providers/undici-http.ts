@@ -88,9 +88,7 @@ class WholeAnswerHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.unlink();
-    const parts = this.parts;
-    const text = parts.length === 1 ? parts[0].toString('utf8') : Buffer.concat(parts).toString('utf8');
-    this.resolve({ statusCode: this.statusCode, headers: this.headers, text });
+    this.resolve(new CollectedAnswer(this.statusCode, this.headers, this.parts));
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -99,6 +97,27 @@ class WholeAnswerHandler implements Dispatcher.DispatchHandler {
     else if (this.ok) this.reject(new AnswerCut(err));
     // An error answer is read for its message only: without it, its status still says enough.
     else this.resolve({ statusCode: this.statusCode, headers: this.headers, text: '' });
+  }
+}
+
+/** A whole answer's bytes, joined and decoded only when read (a body passed on as it came never is). */
+class CollectedAnswer implements WholeAnswer {
+  private joined: Buffer | undefined;
+  private decoded: string | undefined;
+
+  constructor(
+    readonly statusCode: number,
+    readonly headers: IncomingHttpHeaders,
+    private readonly parts: Buffer[],
+  ) {}
+
+  get bytes(): Buffer {
+    const parts = this.parts;
+    return (this.joined ??= parts.length === 1 ? parts[0] : Buffer.concat(parts));
+  }
+
+  get text(): string {
+    return (this.decoded ??= this.bytes.toString('utf8'));
   }
 }
 

@@ -4,6 +4,7 @@
  * provider's counts. Real usage replaces it wherever an upstream reports one.
  */
 import { contentText, type ChatRequest } from '../core/chat-request';
+import type { EmbeddingInputs } from '../core/embeddings';
 import type { ForwardedChat } from '../core/forwarded-chat';
 import { hasImages, requestImages } from '../core/image-url';
 import { imageTokens } from './image-tokens';
@@ -46,4 +47,12 @@ export function estimatePromptTokens(req: ChatRequest | ForwardedChat): number {
 /** The usage of an answer of `answerChars` characters to `req`, when the upstream reported none. */
 export function estimatedUsage(req: ChatRequest | ForwardedChat, answerChars: number): Usage {
   return usageOf(estimatePromptTokens(req), tokensForChars(answerChars));
+}
+
+/** Embeddings inputs: each text's estimate, or each token array's own length. */
+export function estimateInputTokens(inputs: EmbeddingInputs): number {
+  let n = 0;
+  if (inputs.kind === 'tokens') for (const ids of inputs.items) n += ids.length;
+  else for (const text of inputs.items) n += estimateTokens(text);
+  return n;
 }

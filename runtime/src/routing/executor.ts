@@ -204,6 +204,8 @@ export class AttemptExecutor {
       }
       const admission = await quota.reserve(route.key, limits, req.estimatedTokens, probeHolder === undefined ? undefined : { probe: probeHolder });
       if (!admission.ok) {
+        // A probe slot claimed for after the wait cannot be used now (a later 429 made the cooldown longer): give it back, or the route stays shut to everyone.
+        if (probeHolder !== undefined) giveBackProbe(quota, route, probeHolder);
         const outcome = admission.reason === 'cooldown' ? 'cooldown' : 'no-headroom';
         attempts.push({ route: route.key, outcome, ms: 0, retryAfterMs: admission.retryAfterMs, message: `${admission.reason}, retry in ${admission.retryAfterMs} ms` });
         return { waitMs: admission.retryAfterMs, exclude: true };
@@ -298,7 +300,10 @@ export class AttemptExecutor {
           // The provider said when: a short wait keeps the model the client asked for. Everyone
           // else keeps off the route until then, and this request goes first after it.
           if (e.retryAfterMs !== undefined && wait <= policy.maxRetryAfterMs && mayRetry(wait) && (await quota.claimProbe(route.key, run.id, until))) {
-            await this.waitUntil(until, req.cancel);
+            await this.waitUntil(until, req.cancel).catch((err: unknown) => {
+              giveBackProbe(quota, route, run.id); // cancelled while waiting: the slot is not ours to keep
+              throw err;
+            });
             probeHolder = run.id;
             fresh = false;
             continue;
@@ -418,6 +423,11 @@ function isMisconfigured(e: ProviderError): boolean {
 /** Tells the store how the probe after a cooldown went (admissions that were no probe: nothing). */
 function endProbe(quota: QuotaStore, route: Route, admission: Admission, ok: boolean): void {
   if (admission.ok && admission.probe !== undefined) void quota.endProbe(route.key, admission.probe, ok).catch(() => undefined);
+}
+
+/** Frees a probe slot this request claimed and will not use. */
+function giveBackProbe(quota: QuotaStore, route: Route, holder: string): void {
+  void quota.endProbe(route.key, holder, false).catch(() => undefined);
 }
 
 function settler(quota: QuotaStore, res: Reservation): (tokens: number) => void {

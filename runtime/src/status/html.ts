@@ -184,7 +184,9 @@ const JS = `
       th.colSpan = COLUMNS;
       th.scope = 'rowgroup';
       var serving = m.routes.filter(function (r) { return r.state === 'healthy' || r.state === 'half-open'; }).length;
-      add(th, el('span', 'mname', m.name), el('span', 'badge m-' + m.state, m.state),
+      add(th, el('span', 'mname', m.name));
+      if (m.api === 'embeddings') add(th, el('span', 'msub', 'embeddings'));
+      add(th, el('span', 'badge m-' + m.state, m.state),
         el('span', 'msub', serving + ' of ' + m.routes.length + ' routes serving'));
       head.appendChild(th);
       body.appendChild(head);

@@ -5,6 +5,7 @@
  */
 import { healthBody, type RouteHealth, type RouteState } from '../api/healthz';
 import type { Role } from '../config/schema';
+import type { ModelApi } from '../core/embeddings';
 import type { Gateway } from '../gateway';
 import type { FailoverPolicy } from '../routing/failover-policy';
 import type { AttemptTimeouts } from '../routing/timeouts';
@@ -27,6 +28,8 @@ export interface StatusRoute extends RouteHealth {
 
 export interface StatusModel {
   name: string;
+  /** What it serves: chat or embeddings. */
+  api: ModelApi;
   state: OverallState;
   routes: StatusRoute[];
   /** The live failover settings (config with defaults) and fixed attempt timeouts of the model. */
@@ -76,7 +79,7 @@ export function statusSnapshot(gw: Gateway, recent: RecentEvents): StatusSnapsho
       }
     });
     const table = gw.routeTable.forModel(m.name);
-    models.push({ name: m.name, state: verdict(routes.map((r) => r.state)), routes, failover: table?.policy, timeouts: table?.timeouts });
+    models.push({ name: m.name, api: m.api, state: verdict(routes.map((r) => r.state)), routes, failover: table?.policy, timeouts: table?.timeouts });
   }
 
   const overall: OverallState = health.status !== 200 ? 'DOWN' : models.every((m) => m.state === 'OK') ? 'OK' : 'DEGRADED';

@@ -6,7 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, type BedrockRuntimeClientConfig, type ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ConverseStreamCommand,
+  type BedrockRuntimeClientConfig,
+  type ConverseStreamOutput,
+  type InvokeModelCommand,
+} from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ChatRequest } from '../../core/chat-request';
 import type { ChatCompletionChunk } from '../../core/openai-types';
@@ -19,6 +26,7 @@ import type { MessagesCapable } from '../messages-types';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
 import { classifyBedrockError } from './classify';
 import { createBedrockClaudeMessages } from './claude-messages';
+import { createBedrockEmbeddings } from './embeddings';
 
 export interface BedrockAdapterDeps {
   /** Replaces the keep-alive HTTP/1.1 handler (shared by every client when given). */
@@ -63,6 +71,8 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
     clientCount: () => clients.size,
     // Claude routes take the Messages API natively (InvokeModel), on the same clients.
     messages: createBedrockClaudeMessages(clientFor),
+
+    embeddings: createBedrockEmbeddings({ clientFor, addForwardHeaders: (command, headers) => addHeaders(command, headers, 'gatewayForwardHeaders'), failure }),
 
     // Claude models on Bedrock continue a trailing assistant turn; others may refuse it,
     // and the gateway then falls back to an explicit continuation request.
@@ -159,7 +169,7 @@ function metaFor(route: Route): CompletionMeta {
 }
 
 /** Extra upstream headers (provider config, trace context), added before SigV4 signs the request. */
-type MiddlewareTarget = BedrockRuntimeClient | ConverseCommand | ConverseStreamCommand;
+type MiddlewareTarget = BedrockRuntimeClient | ConverseCommand | ConverseStreamCommand | InvokeModelCommand;
 
 function addHeaders(target: MiddlewareTarget, headers: Readonly<Record<string, string>> | undefined, name: string): void {
   if (!headers || Object.keys(headers).length === 0) return;

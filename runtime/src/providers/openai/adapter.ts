@@ -19,6 +19,7 @@ import { parseOpenAIRateLimit } from '../rate-limit-headers';
 import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamMeta, type UpstreamSignal } from '../types';
 import { createUpstreamCall, withoutCredentials, type UpstreamProtocol } from '../upstream-call';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
+import { createOpenAIEmbeddings } from './embeddings';
 
 const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
@@ -74,6 +75,7 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     stream: (route, req, opts) => stream(route, req, JSON.stringify(upstreamBody(req, route.model, true, compatible)), opts),
     forward: (route, chat, opts) => complete(route, chat, chat.body, opts),
     forwardStream: (route, chat, opts) => stream(route, chat, chat.body, opts, INCLUDE_USAGE),
+    embeddings: createOpenAIEmbeddings(provider, { upstream, baseUrl: (endpoint) => baseUrl(provider, endpoint), metaOf: upstreamMeta }),
   };
 }
 

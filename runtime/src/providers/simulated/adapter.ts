@@ -13,6 +13,7 @@ import { ProviderError } from '../errors';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
 import { sampleJson } from './json-sample';
 import { MinuteWindow } from './sliding-window';
+import { createSimulatedEmbeddings } from './embeddings';
 import { answerTokens, hashString, prng } from './text';
 
 const DEFAULT_ANSWER_TOKENS = 24;
@@ -48,11 +49,10 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
     return s;
   };
 
-  /** Admission as the real provider does it: quota first, then random failures. */
-  const admit = (route: Route, req: ChatRequest, plan: Plan): void => {
+  /** Admission as the real provider does it: quota first (`reserve` tokens), then random failures. */
+  const admit = (route: Route, reserve: number): void => {
     const ep = simulationOf(route);
     const s = stateOf(route);
-    const reserve = plan.promptTokens + (maxOutputTokens(req) ?? plan.tokens.length);
     const t = now();
     const wait = ep.quota ? s.window.waitMs(t, ep.quota.rpm, ep.quota.tpm, reserve) : 0;
     if (wait > 0) {
@@ -69,10 +69,12 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
   };
 
   return {
+    embeddings: createSimulatedEmbeddings({ endpointOf: simulationOf, admit }),
+
     async complete(route, req, opts): Promise<CompletionResult> {
       const ep = simulationOf(route);
       const plan = planAnswer(ep, req);
-      admit(route, req, plan);
+      admit(route, reserveOf(req, plan));
       const ms = ep.latencyMs + (plan.tokens.length * 1000) / ep.tokensPerSecond;
       await sleep(ms, undefined, { signal: opts.signal });
       const text = plan.tokens.join('');
@@ -97,11 +99,16 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
     async stream(route, req, opts): Promise<StreamResult> {
       const ep = simulationOf(route);
       const plan = planAnswer(ep, req);
-      admit(route, req, plan);
+      admit(route, reserveOf(req, plan));
       await sleep(ep.latencyMs, undefined, { signal: opts.signal });
       return { chunks: streamAnswer(route, ep, plan, opts, now) };
     },
   };
+}
+
+/** What a chat request reserves of the endpoint's quota: its prompt and its output cap (or the planned answer). */
+function reserveOf(req: ChatRequest, plan: Plan): number {
+  return plan.promptTokens + (maxOutputTokens(req) ?? plan.tokens.length);
 }
 
 /** The route's endpoint as the simulated provider's schema parsed it (its type says it is one). */

@@ -1,0 +1,20 @@
+/**
+ * The proxy's thin hop for embeddings, as for chat (forwarded-chat.ts): the proxy reads
+ * only what it routes on (`model`) and forwards the client's JSON as it came; its spoke
+ * validates the rest, and the spoke's 400 reaches the client unchanged. A body without a
+ * usable `model` or without `input` goes through the full validation, which names the field.
+ */
+import type { ForwardedEmbeddings } from '../core/embeddings';
+
+export function forwardedEmbeddings(text: string): ForwardedEmbeddings | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return undefined;
+  const { model, input } = doc as { model?: unknown; input?: unknown };
+  if (typeof model !== 'string' || model === '' || input === undefined) return undefined;
+  return { forwarded: true, body: text, model };
+}
