@@ -5,7 +5,7 @@
  * gateway in separate processes, prints the tables and rewrites docs/benchmarks.md.
  *
  *   npm run bench                          everything (about 12 minutes on 2 cores)
- *   npm run bench -- --only overhead,memory   (scenarios: overhead, embeddings, profile, cold-start,
+ *   npm run bench -- --only overhead,memory   (scenarios: overhead, messages, embeddings, profile, cold-start,
  *                                          failover, failover-outcomes, throttling, quota, memory)
  *   npm run bench -- --quick               short runs, for development (docs untouched)
  *   npm run bench -- --render              rewrite docs/benchmarks.md from the last full run
@@ -27,7 +27,7 @@ const { evaluate } = require('./lib/targets');
 const LAST_RUN = join(__dirname, 'results', 'last-run.json');
 
 /** In the order they run: the CPU-sensitive ones first, the socket-heavy one last. */
-const SCENARIOS = ['overhead', 'embeddings', 'profile', 'cold-start', 'failover', 'failover-outcomes', 'throttling', 'quota', 'noisy-neighbour', 'spend-overhead', 'memory'];
+const SCENARIOS = ['overhead', 'messages', 'embeddings', 'profile', 'cold-start', 'failover', 'failover-outcomes', 'throttling', 'quota', 'noisy-neighbour', 'spend-overhead', 'memory'];
 
 class UsageError extends Error {}
 

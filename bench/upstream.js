@@ -1,8 +1,9 @@
 'use strict';
 /**
- * The benchmarks' fake OpenAI-compatible upstream: node:http on 127.0.0.1, answers built
- * once (chat at start, embeddings per input count and encoding) so that a request costs
- * almost nothing here. Configurable latency, stream
+ * The benchmarks' fake OpenAI-compatible upstream (and Anthropic Messages API, at
+ * /v1/messages): node:http on 127.0.0.1, answers built once (chat and messages at start,
+ * embeddings per input count and encoding) so that a request costs almost nothing here.
+ * Configurable latency, stream
  * chunk count (capped by the request's max_tokens, a token per chunk) and interval; per-account behaviour (path prefix `/<account>/v1/...`):
  * an rpm quota enforced over a sliding minute (429 + Retry-After + x-ratelimit headers,
  * as OpenAI sends them) or a throttle that answers every request with 429. Listens on
@@ -62,9 +63,33 @@ function buildAnswers(o) {
     finish: chunk({}, 'stop'),
     usage: sse({ ...base, choices: [], usage }),
     done: Buffer.from('data: [DONE]\n\n'),
+    messages: messagesAnswers(words, perChunk, o.chunks),
     models: Buffer.from(JSON.stringify({ object: 'list', data: [{ id: MODEL, object: 'model', owned_by: 'bench' }] })),
     throttled: Buffer.from(JSON.stringify({ error: { message: 'Rate limit reached for requests', type: 'requests', param: null, code: 'rate_limit_exceeded' } })),
     failed: Buffer.from(JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })),
+  };
+}
+
+/** The same answer as the Anthropic Messages API gives it: a message, or its SSE events (one text delta per chunk). */
+function messagesAnswers(words, perChunk, chunks) {
+  const event = (type, data) => Buffer.from(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  const base = { id: 'msg_bench', type: 'message', role: 'assistant', model: MODEL };
+  const usage = { input_tokens: 60, output_tokens: words.length };
+  const content = [];
+  for (let i = 0; i < chunks; i++)
+    content.push(event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: words.slice(i * perChunk, (i + 1) * perChunk).join('') || ' ' } }));
+  return {
+    completion: Buffer.from(JSON.stringify({ ...base, content: [{ type: 'text', text: words.join('') }], stop_reason: 'end_turn', stop_sequence: null, usage })),
+    first: Buffer.concat([
+      event('message_start', { message: { ...base, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 60, output_tokens: 1 } } }),
+      event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+    ]),
+    content,
+    finish: Buffer.concat([
+      event('content_block_stop', { index: 0 }),
+      event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: words.length } }),
+    ]),
+    done: event('message_stop', {}),
   };
 }
 
@@ -165,18 +190,20 @@ async function startUpstream(options = {}) {
     };
   }
 
-  function answer(res, body, extraHeaders, stats) {
+  function answer(res, body, extraHeaders, stats, messages) {
     const streaming = body.includes('"stream":true');
+    const set = messages ? answers.messages : answers;
     if (!streaming) {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': answers.completion.length, ...extraHeaders });
-      res.end(answers.completion);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': set.completion.length, ...extraHeaders });
+      res.end(set.completion);
       return;
     }
     stats.streams++;
-    const usage = body.includes('"include_usage":true');
+    // Chat streams end with a usage chunk when asked; Messages events always carry usage.
+    const usage = !messages && body.includes('"include_usage":true');
     // Like a model, stop at max_tokens (one token per chunk here): short streams on demand.
     const max = /"max_tokens":(\d+)/.exec(body.toString('latin1'));
-    const content = max && Number(max[1]) < answers.content.length ? answers.content.slice(0, Number(max[1])) : answers.content;
+    const content = max && Number(max[1]) < set.content.length ? set.content.slice(0, Number(max[1])) : set.content;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...extraHeaders });
     activeStreams++;
     let ended = false;
@@ -186,12 +213,12 @@ async function startUpstream(options = {}) {
       activeStreams--;
     };
     res.on('close', finish);
-    res.write(answers.first);
+    res.write(set.first);
     let i = 0;
     const tail = () => {
-      res.write(answers.finish);
+      res.write(set.finish);
       if (usage) res.write(answers.usage);
-      res.end(answers.done);
+      res.end(set.done);
     };
     if (o.chunkIntervalMs <= 0) {
       for (const c of content) res.write(c);
@@ -252,8 +279,9 @@ async function startUpstream(options = {}) {
       else res.writeHead(404).end();
       return;
     }
+    const messages = url.endsWith('/messages');
     const embedding = req.method === 'POST' && url.endsWith('/embeddings');
-    if (!embedding && (req.method !== 'POST' || !url.endsWith('/chat/completions'))) {
+    if (!embedding && (req.method !== 'POST' || !(messages || url.endsWith('/chat/completions')))) {
       res.writeHead(404).end();
       return;
     }
@@ -284,7 +312,7 @@ async function startUpstream(options = {}) {
       const reply = () => {
         if (res.destroyed) return;
         if (embedding) embeddings(res, body, extra);
-        else answer(res, body, extra, a.stats);
+        else answer(res, body, extra, a.stats, messages);
       };
       const delay = o.latencyMs + (o.latencyJitterMs > 0 ? -Math.log(1 - Math.random()) * o.latencyJitterMs : 0);
       if (delay > 0) setTimeout(reply, delay);

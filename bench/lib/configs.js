@@ -55,4 +55,38 @@ function chatBody({ stream = false, maxTokens = 128 } = {}) {
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-module.exports = { MODEL, providerConfig, proxyConfig, chatBody, JSON_HEADERS };
+/** The env var the Anthropic provider's key is read from (the bench upstream checks none). */
+const ANTHROPIC_KEY_ENV = 'BENCH_ANTHROPIC_KEY';
+
+/** All-in-one (or spoke) config whose one model is Claude on an `anthropic` provider: Messages requests go through natively. */
+function anthropicConfig(accounts) {
+  return {
+    server: SERVER,
+    providers: [
+      {
+        id: 'anthropic',
+        type: 'anthropic',
+        accounts: accounts.map((a) => ({ id: a.id, credentials: { env: ANTHROPIC_KEY_ENV }, endpoints: a.urls.map((url, i) => ({ region: `r${i + 1}`, url })) })),
+      },
+    ],
+    models: [{ name: MODEL, targets: [{ provider: 'anthropic', model: 'bench-model' }] }],
+  };
+}
+
+/** A Messages request of the same size as chatBody's; `stream` adds stream: true. */
+function messagesBody({ stream = false, maxTokens = 128 } = {}) {
+  const chat = JSON.parse(chatBody({ maxTokens }));
+  return JSON.stringify({
+    model: MODEL,
+    max_tokens: maxTokens,
+    system: chat.messages[0].content,
+    messages: [{ role: 'user', content: chat.messages[1].content }],
+    temperature: chat.temperature,
+    ...(stream ? { stream: true } : {}),
+  });
+}
+
+/** What a Messages client sends besides its body (an older client's version, which takes temperature). */
+const MESSAGES_HEADERS = { ...JSON_HEADERS, 'anthropic-version': '2023-06-01', 'x-api-key': 'bench' };
+
+module.exports = { MODEL, providerConfig, proxyConfig, chatBody, JSON_HEADERS, ANTHROPIC_KEY_ENV, anthropicConfig, messagesBody, MESSAGES_HEADERS };

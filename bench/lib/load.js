@@ -54,9 +54,10 @@ async function cannon({ url, body, connections, durationS, overallRate, timeoutS
 /**
  * `connections` clients each sending streamed requests back to back for `durationMs`.
  * A stream counts as good when it answered 200, carried no error event and ended with
- * [DONE]. TTFB is the first body byte (the first SSE event), total the last.
+ * `end` ([DONE] for chat; message_stop for Anthropic's Messages). TTFB is the first body
+ * byte (the first SSE event), total the last.
  */
-async function streamLoad({ url, body, connections, durationMs }) {
+async function streamLoad({ url, body, connections, durationMs, path = PATH, headers = JSON_HEADERS, end: endMark = '[DONE]' }) {
   const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const ttfb = [];
   const total = [];
@@ -72,16 +73,16 @@ async function streamLoad({ url, body, connections, durationMs }) {
     let tail = '';
     let errorEvent = false;
     try {
-      const res = await pool.request({ path: PATH, method: 'POST', headers: JSON_HEADERS, body });
+      const res = await pool.request({ path, method: 'POST', headers, body });
       for await (const chunk of res.body) {
         first ??= performance.now();
         if (!errorEvent && chunk.includes('"error"')) errorEvent = true;
-        tail = (tail + chunk.toString('latin1')).slice(-32);
+        tail = (tail + chunk.toString('latin1')).slice(-64);
       }
       const t1 = performance.now();
       if (res.statusCode !== 200) return fail(`status ${res.statusCode}`);
       if (errorEvent) return fail('error event');
-      if (!tail.includes('[DONE]')) return fail('no [DONE]');
+      if (!tail.includes(endMark)) return fail(`no ${endMark}`);
       ok++;
       ttfb.push(first - t0);
       total.push(t1 - t0);

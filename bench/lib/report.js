@@ -326,6 +326,7 @@ function profileSection(p) {
 
 const SECTIONS = {
   overhead: ['Overhead', overheadSection],
+  messages: ['Overhead of the Messages API (/v1/messages, Claude served natively)', overheadSection],
   embeddings: ['Embeddings', embeddingsSection],
   failover: ['Failover', failoverSection],
   'failover-outcomes': ['Failover outcomes', failoverOutcomesSection],

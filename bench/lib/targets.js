@@ -18,22 +18,29 @@ function check(name, value, limit, { atLeast = false, unit = '', show = (x) => `
   return { name, measured: show(value), limit: `${atLeast ? '>=' : '<='} ${show(limit)}`, verdict: met ? 'met' : 'MISSED', margin };
 }
 
+/** The overhead targets of one API's run (`suffix` names the API in each row). */
+function overheadRows(o, suffix) {
+  const r = (k) => o.ratios[k]?.median;
+  const x = { show: (v) => `${fmt(v)}x` };
+  const pct = { atLeast: true, show: (v) => `${fmt(v * 100)}%` };
+  return [
+    check(`added latency p50, gateway / floor (JSON, c=1${suffix})`, r('json-c1 added p50 gateway/floor'), 2, x),
+    check(`added latency p99, gateway / floor (JSON, c=1${suffix})`, r('json-c1 added p99 gateway/floor'), 3, x),
+    check(`added TTFB p50, gateway / floor (stream, c=1${suffix})`, r('stream-c1 added p50 gateway/floor'), 2, x),
+    check(`added TTFB p99, gateway / floor (stream, c=1${suffix})`, r('stream-c1 added p99 gateway/floor'), 3, x),
+    check(`throughput, gateway / floor (JSON, c=64${suffix})`, r('json-c64 throughput gateway/floor'), 0.7, pct),
+    check(`throughput, gateway / floor (stream, c=64${suffix})`, r('stream-c64 throughput gateway/floor'), 0.7, pct),
+    check(`added latency p50, two-tier / all-in-one (JSON, c=1${suffix})`, r('json-c1 added p50 two-tier/gateway'), 2, x),
+    check(`added TTFB p50, two-tier / all-in-one (stream, c=1${suffix})`, r('stream-c1 added p50 two-tier/gateway'), 2, x),
+  ];
+}
+
 function evaluate(results) {
   const rows = [];
   const o = results.overhead;
-  if (o && !o.error) {
-    const r = (k) => o.ratios[k]?.median;
-    const x = { show: (v) => `${fmt(v)}x` };
-    rows.push(check('added latency p50, gateway / floor (JSON, c=1)', r('json-c1 added p50 gateway/floor'), 2, x));
-    rows.push(check('added latency p99, gateway / floor (JSON, c=1)', r('json-c1 added p99 gateway/floor'), 3, x));
-    rows.push(check('added TTFB p50, gateway / floor (stream, c=1)', r('stream-c1 added p50 gateway/floor'), 2, x));
-    rows.push(check('added TTFB p99, gateway / floor (stream, c=1)', r('stream-c1 added p99 gateway/floor'), 3, x));
-    const pct = { atLeast: true, show: (v) => `${fmt(v * 100)}%` };
-    rows.push(check('throughput, gateway / floor (JSON, c=64)', r('json-c64 throughput gateway/floor'), 0.7, pct));
-    rows.push(check('throughput, gateway / floor (stream, c=64)', r('stream-c64 throughput gateway/floor'), 0.7, pct));
-    rows.push(check('added latency p50, two-tier / all-in-one (JSON, c=1)', r('json-c1 added p50 two-tier/gateway'), 2, x));
-    rows.push(check('added TTFB p50, two-tier / all-in-one (stream, c=1)', r('stream-c1 added p50 two-tier/gateway'), 2, x));
-  }
+  if (o && !o.error) rows.push(...overheadRows(o, ''));
+  const messages = results.messages;
+  if (messages && !messages.error) rows.push(...overheadRows(messages, ', /v1/messages'));
   const e = results.embeddings;
   if (e && !e.error) {
     const r = (k) => e.ratios[k]?.median;

@@ -8,10 +8,13 @@
  * machine, the reference for two-tier against all-in-one.
  */
 const { startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
-const { chatBody, providerConfig, proxyConfig } = require('../lib/configs');
-const { cannon, streamLoad } = require('../lib/load');
+const { chatBody, providerConfig, proxyConfig, JSON_HEADERS } = require('../lib/configs');
+const { cannon, streamLoad, PATH } = require('../lib/load');
 const { repetitionPlan, repeat, summarize } = require('../lib/repetitions');
 const { percentile } = require('../lib/stats');
+
+/** What one API's overhead run sends and how its gateways are configured (chat here; Messages in messages.js). */
+const CHAT = { name: 'overhead', path: PATH, headers: JSON_HEADERS, end: '[DONE]', body: (stream) => chatBody({ stream }), config: providerConfig };
 
 const TARGETS = ['direct', 'floor', 'gateway', 'two-tier', 'floor-chain'];
 /** `scale` stretches a measurement: streams at c=1 come only ~40 a second, p99 needs more. */
@@ -24,15 +27,15 @@ const MODES = [
 /** Upstream answers at once; streams are 20 chunks 1 ms apart (about 25 ms each). */
 const UPSTREAM = { ports: 1, latencyMs: 0, chunks: 20, chunkIntervalMs: 1 };
 
-async function startTargets() {
+async function startTargets(api) {
   const up = await startUpstreamProcess(UPSTREAM);
   const floor = await startFloorProcess([up.url(0)]);
   const inner = await startFloorProcess([up.url(0)]);
   const outer = await startFloorProcess([inner.url]);
   const accounts = [{ id: 'acct', urls: [up.url(0)] }];
-  const gateway = await startGatewayProcess({ name: 'overhead-all-in-one', config: providerConfig(accounts) });
-  const spoke = await startGatewayProcess({ name: 'overhead-spoke', role: 'spoke', config: providerConfig(accounts) });
-  const proxy = await startGatewayProcess({ name: 'overhead-proxy', role: 'proxy', config: proxyConfig([spoke.url]) });
+  const gateway = await startGatewayProcess({ name: `${api.name}-all-in-one`, config: api.config(accounts) });
+  const spoke = await startGatewayProcess({ name: `${api.name}-spoke`, role: 'spoke', config: api.config(accounts) });
+  const proxy = await startGatewayProcess({ name: `${api.name}-proxy`, role: 'proxy', config: proxyConfig([spoke.url]) });
   return {
     urls: { direct: up.url(0), floor: floor.url, gateway: gateway.url, 'two-tier': proxy.url, 'floor-chain': outer.url },
     pids: { gateway: gateway.pid, proxy: proxy.pid, spoke: spoke.pid },
@@ -41,12 +44,13 @@ async function startTargets() {
 }
 
 /** One measurement of one mode on one target. */
-async function measure(mode, url, seconds) {
+async function measure(api, mode, url, seconds) {
+  const request = { url, path: api.path, headers: api.headers, connections: mode.connections };
   if (!mode.stream) {
-    const r = await cannon({ url, body: chatBody(), connections: mode.connections, durationS: seconds });
+    const r = await cannon({ ...request, body: api.body(false), durationS: seconds });
     return { rps: r.rps, p50: percentile(r.latencies, 0.5), p99: percentile(r.latencies, 0.99), errors: r.non2xx + r.errors, n: r.ok };
   }
-  const r = await streamLoad({ url, body: chatBody({ stream: true }), connections: mode.connections, durationMs: seconds * 1000 });
+  const r = await streamLoad({ ...request, body: api.body(true), end: api.end, durationMs: seconds * 1000 });
   return {
     rps: r.rps,
     p50: percentile(r.ttfb, 0.5),
@@ -76,16 +80,17 @@ function ratiosOf(rep) {
   return out;
 }
 
-async function run({ quick, log }) {
+/** The overhead run for one API (`api`: path, headers, bodies, gateway config). */
+async function runOverhead(api, { quick, log }) {
   const { reps, seconds } = repetitionPlan(quick);
-  const t = await startTargets();
+  const t = await startTargets(api);
   try {
     log(`  warming up ${TARGETS.join(', ')}`);
     for (const target of TARGETS) {
-      await measure(MODES[1], t.urls[target], quick ? 1 : 2);
-      await measure(MODES[3], t.urls[target], 1);
+      await measure(api, MODES[1], t.urls[target], quick ? 1 : 2);
+      await measure(api, MODES[3], t.urls[target], 1);
     }
-    const repetitions = await repeat({ reps, modes: MODES, targets: TARGETS, measure: (mode, target) => measure(mode, t.urls[target], seconds * mode.scale), log });
+    const repetitions = await repeat({ reps, modes: MODES, targets: TARGETS, measure: (mode, target) => measure(api, mode, t.urls[target], seconds * mode.scale), log });
     const summary = summarize(repetitions, { modes: MODES, targets: TARGETS, ratiosOf, extra: (mode) => (mode.stream ? ['totalP50', 'totalP99'] : []) });
     return { meta: { reps, seconds, upstream: UPSTREAM }, ...summary };
   } finally {
@@ -93,4 +98,6 @@ async function run({ quick, log }) {
   }
 }
 
-module.exports = { id: 'overhead', run, TARGETS, MODES };
+const run = (opts) => runOverhead(CHAT, opts);
+
+module.exports = { id: 'overhead', run, runOverhead, TARGETS, MODES };

@@ -6,7 +6,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { ServerResponse } from 'node:http';
 import { bodyLimit } from 'hono/body-limit';
-import { requestIdOf, type ApiCall, type ApiReply } from './api/call';
+import { requestIdOf, type ApiCall, type ApiReply, type ErrorRenderer } from './api/call';
 import { errorReply } from './api/errors';
 import { GatewayError, requestTooLarge } from './core/gateway-error';
 import { healthBody } from './api/healthz';
@@ -82,23 +82,38 @@ export function createApp(gw: Gateway): Hono<Env> {
   });
 
   const maxBody = gw.config.server.maxBodyBytes;
-  const tooLarge = (c: Context) => errorResponse(c, requestTooLarge(maxBody));
-  const streamedLimit = bodyLimit({ maxSize: maxBody, onError: tooLarge });
+  const logInternal = (c: Context) => (e: unknown) => gw.logger.error({ requestId: c.get('requestId'), err: e }, 'internal error');
   // With a Content-Length the header decides (the HTTP parser holds the body to it), and
   // the body is never touched here: Hono's own check would build a web Request stream
   // for it, for nothing.
-  const limit: MiddlewareHandler = async (c, next) => {
-    const length = c.req.header('content-length');
-    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
-      return Number(length) > maxBody ? tooLarge(c) : next();
-    }
-    return streamedLimit(c, next);
+  const limitFor = (render: ErrorRenderer | undefined): MiddlewareHandler => {
+    const tooLarge = (c: Context) => (render ? honoReply(render(requestTooLarge(maxBody), c.get('requestId') as string, logInternal(c))) : errorResponse(c, requestTooLarge(maxBody)));
+    const streamedLimit = bodyLimit({ maxSize: maxBody, onError: tooLarge });
+    return async (c, next) => {
+      const length = c.req.header('content-length');
+      if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+        return Number(length) > maxBody ? tooLarge(c) : next();
+      }
+      return streamedLimit(c, next);
+    };
   };
-  for (const [path, handler] of routes) app.post(path, limit, async (c: Context<Env>) => honoReply(await handler(new HonoCall(c))));
+  for (const [path, handler] of routes) {
+    const render = handler.renderError;
+    const serve = render
+      ? async (c: Context<Env>) => {
+          try {
+            return honoReply(await handler(new HonoCall(c)));
+          } catch (err) {
+            return honoReply(render(err, c.get('requestId'), logInternal(c)));
+          }
+        }
+      : async (c: Context<Env>) => honoReply(await handler(new HonoCall(c)));
+    app.post(path, limitFor(render), serve);
+  }
 
   app.get('/v1/models', (c) => {
     tenants.authenticate(c.req.raw.headers, c.env);
-    return c.json(modelsBody(gw, startedAt));
+    return c.json(modelsBody(gw, startedAt, c.req.header('anthropic-version') !== undefined));
   });
 
   app.get('/healthz', (c) => {
@@ -132,7 +147,7 @@ export function createApp(gw: Gateway): Hono<Env> {
   app.notFound((c) => errorResponse(c, new GatewayError(404, 'not_found_error', `No route ${c.req.method} ${c.req.path}.`, 'unknown_url')));
 
   // Never echo internals: the request id lets an operator find the log line.
-  app.onError((err, c) => errorResponse(c, err, (e) => gw.logger.error({ requestId: c.get('requestId'), err: e }, 'internal error')));
+  app.onError((err, c) => errorResponse(c, err, logInternal(c)));
 
   return app;
 }

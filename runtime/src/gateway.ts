@@ -23,7 +23,7 @@ import { AttemptExecutor } from './routing/executor';
 import { RetryBudget, type RetryBudgetPolicy } from './routing/retry';
 import { buildRouteTable, RouteTable, type ModelRoutes } from './routing/route-table';
 import { RouteSelector } from './routing/selector';
-import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider } from './tiers/proxy-routes';
+import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider, SPOKES_PROVIDER_ID } from './tiers/proxy-routes';
 import { SpokeDirectory } from './tiers/spoke-directory';
 import { TenantLimiter } from './tenants/limiter';
 import { SpendStore } from './tenants/spend-store';
@@ -39,6 +39,8 @@ export interface Gateway {
   readonly stats: RouteStatsRegistry;
   readonly quota: QuotaStore;
   readonly executor: AttemptExecutor;
+  /** The four selection steps (the executor's; token counting walks its order too). */
+  readonly selector: RouteSelector;
   readonly prober: EndpointProber;
   readonly events: EventBus;
   /** Structured JSON logs (one line per request); also for errors outside requests. */
@@ -104,7 +106,9 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   let config = initial;
   let directory = role === 'proxy' ? new SpokeDirectory(config.spokes, config.dns, clock) : undefined;
   const providersNow = () => (directory ? [spokesAsProvider(config.spokes, directory)] : config.providers);
-  const adapters = new Map<string, ProviderAdapter>(opts.adapters ?? createAdapters(providersNow(), { ...opts, now }));
+  // The proxy's spokes are gateways: they take Messages requests as the client sent them.
+  const adapterDeps = { ...opts, now, ...(role === 'proxy' ? { gatewayHops: new Set([SPOKES_PROVIDER_ID]) } : {}) };
+  const adapters = new Map<string, ProviderAdapter>(opts.adapters ?? createAdapters(providersNow(), adapterDeps));
   /** The provider config each adapter was made from: unchanged providers keep their adapter (and its pools). */
   const adapterConfigs = new Map(providersNow().map((p) => [p.id, JSON.stringify(p)]));
   const tableNow = () =>
@@ -161,7 +165,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     if (!opts.adapters) {
       const providers = providersNow();
       const fresh = providers.filter((p) => adapterConfigs.get(p.id) !== JSON.stringify(p));
-      const created = createAdapters(fresh, { ...opts, now });
+      const created = createAdapters(fresh, adapterDeps);
       const retired: ProviderAdapter[] = [];
       for (const p of fresh) {
         const old = adapters.get(p.id);
@@ -209,6 +213,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     stats,
     quota,
     executor,
+    selector,
     prober,
     events,
     logger: observability.logger,

@@ -81,6 +81,7 @@ const TRANSPORTS: Array<{ name: string; serve(doc: GatewayConfigInput): Promise<
 ];
 
 const chat = (extra: Record<string, unknown> = {}) => ({ model: 'chat', messages: [{ role: 'user', content: 'Hello' }], ...extra });
+const messages = (extra: Record<string, unknown> = {}) => chat({ max_tokens: 50, ...extra });
 const auth = { authorization: `Bearer ${KEY}` };
 const errorOf = (a: Answer) => (JSON.parse(a.text) as ErrorBody).error;
 const events = (a: Answer) => a.text.split('\n\n').filter(Boolean);
@@ -259,6 +260,63 @@ const CASES: Case[] = [
       expect(a.status).toBe(503);
       expect(errorOf(a)).toMatchObject({ type: 'api_error', code: 'upstream_quota_exhausted' });
       expect(a.headers.get('retry-after')).toBe('30');
+    },
+  },
+  {
+    name: 'Messages: an Anthropic message (translated for this target), with request-id',
+    request: { path: '/v1/messages', headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01' }, body: messages() },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      expect(a.headers.get('request-id')).toBe(a.headers.get('x-request-id'));
+      expect(a.headers.get('x-gateway-route')).toBe('oa/acct/local/gpt-test');
+      expect(JSON.parse(a.text)).toMatchObject({ type: 'message', role: 'assistant', model: 'gpt-test', content: [{ type: 'text', text: REPLY }], stop_reason: 'end_turn' });
+    },
+  },
+  {
+    name: 'Messages: a stream of Anthropic events, message_start to message_stop',
+    request: { path: '/v1/messages', headers: auth, body: messages({ stream: true }) },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      expect(a.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      const names = events(a).map((e) => e.split('\n')[0]);
+      expect(names[0]).toBe('event: message_start');
+      expect(names.at(-1)).toBe('event: message_stop');
+    },
+  },
+  {
+    name: 'Messages: a stream cut with no route left ends with an Anthropic error event',
+    request: { path: '/v1/messages', headers: auth, body: messages({ stream: true }) },
+    faults: [{ kind: 'cut', afterChunks: 2 }],
+    check: (a) => {
+      const last = events(a).at(-1)!;
+      expect(last.split('\n')[0]).toBe('event: error');
+      expect(JSON.parse(last.split('\ndata: ')[1])).toMatchObject({ type: 'error', error: { type: 'api_error', details: { error_code: 'stream_interrupted' } } });
+    },
+  },
+  {
+    name: 'Messages: no key: 401 in Anthropic’s error shape',
+    request: { path: '/v1/messages', body: messages() },
+    check: (a) => {
+      expect(a.status).toBe(401);
+      expect(JSON.parse(a.text)).toMatchObject({ type: 'error', error: { type: 'authentication_error', details: { error_code: 'missing_api_key' } } });
+      expect(a.headers.get('request-id')).toMatch(UUID);
+    },
+  },
+  {
+    name: 'Messages: a body over server.maxBodyBytes: 413 request_too_large in Anthropic’s shape',
+    request: { path: '/v1/messages', headers: auth, body: messages({ messages: [{ role: 'user', content: 'x'.repeat(5000) }] }) },
+    check: (a) => {
+      expect(a.status).toBe(413);
+      expect(JSON.parse(a.text)).toMatchObject({ type: 'error', error: { type: 'request_too_large' } });
+    },
+  },
+  {
+    name: 'count_tokens: the estimate for a target without a counter, and which it is',
+    request: { path: '/v1/messages/count_tokens', headers: auth, body: chat() },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      expect(JSON.parse(a.text)).toEqual({ input_tokens: expect.any(Number) });
+      expect(a.headers.get('x-gateway-token-count')).toBe('estimate');
     },
   },
   {

@@ -156,6 +156,22 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
     expect((JSON.parse(metrics.body) as ErrorBody).error).toMatchObject({ code: 'metrics_not_served', message: expect.stringMatching(/EMF/) });
   });
 
+  it('answers the Anthropic Messages API through the spoke, errors in Anthropic’s shape', async () => {
+    const handler = loadHandler(spoke.url);
+    const headers = { 'anthropic-version': '2023-06-01', 'x-api-key': 'k' };
+    const res = await handler(restEvent('POST', '/v1/messages', { model: 'chat', max_tokens: 30, messages: [{ role: 'user', content: 'hi' }] }, headers), lambdaContext);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ type: 'message', role: 'assistant', content: [{ type: 'text' }], stop_reason: expect.any(String) });
+    expect(header(res, 'x-gateway-route')).toBe('sim/acct-1/local/sim-model');
+    expect(header(res, 'request-id')).toBe('c6af9ac6-7b61-11e6-9a41-93e8deadbeef');
+    const count = await handler(restEvent('POST', '/v1/messages/count_tokens', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, headers), lambdaContext);
+    expect(JSON.parse(count.body)).toEqual({ input_tokens: expect.any(Number) });
+    expect(header(count, 'x-gateway-token-count')).toBe('estimate');
+    const unknown = await handler(restEvent('POST', '/v1/messages', { model: 'nope', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }, headers), lambdaContext);
+    expect(unknown.statusCode).toBe(404);
+    expect(JSON.parse(unknown.body)).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+  });
+
   it('streams SSE through Lambda response streaming when the runtime offers it', async () => {
     // The Lambda Node.js runtime's streaming globals: metadata prelude, 8 NUL bytes, body.
     const written: Buffer[] = [];
@@ -196,5 +212,22 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
     const usage = JSON.parse(events.at(-2)!.slice(6)) as ChatCompletionChunk;
     expect(usage.usage?.completion_tokens).toBeGreaterThan(0);
     expect(events.length).toBeGreaterThan(5);
+
+    // The Messages API streams its own events the same way.
+    written.length = 0;
+    const messages = loadHandler(spoke.url) as unknown as (e: unknown, c: unknown) => Promise<void>;
+    await messages(
+      restEvent('POST', '/v1/messages', { model: 'chat', max_tokens: 30, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { 'anthropic-version': '2023-06-01' }),
+      lambdaContext,
+    );
+    const raw = Buffer.concat(written);
+    const body = raw.subarray(raw.indexOf(Buffer.alloc(8)) + 8).toString();
+    const names = body
+      .split('\n\n')
+      .filter(Boolean)
+      .map((e) => e.split('\n')[0]);
+    expect(names[0]).toBe('event: message_start');
+    expect(names.at(-1)).toBe('event: message_stop');
+    expect(names).toContain('event: content_block_delta');
   });
 });

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { until } from '../helpers/until';
 
@@ -172,6 +173,23 @@ describe('local topology (npm start)', () => {
     expect(data.choices[0].message.content).toBeTruthy();
     // The proxy spreads load across the spokes; the route names the spoke's provider route.
     expect(response.headers.get('x-gateway-route')).toMatch(/^(bedrock-a\/spoke-a\/us-(east-1|west-2)\/amazon\.nova-pro-v1:0|openai-b\/spoke-b\/us-east-1\/gpt-4o-mini)$/);
+  });
+
+  it('answers Anthropic SDK clients through the proxy (ANTHROPIC_BASE_URL), streams and token counts included', async () => {
+    expect(t.output()).toContain(`Claude   ANTHROPIC_BASE_URL=${t.url}   (the Anthropic Messages API`);
+    const claude = new Anthropic({ baseURL: t.url, apiKey: 'local', maxRetries: 0 });
+    const { data, response } = await claude.messages.create({ model: 'chat-large', max_tokens: 64, messages: [{ role: 'user', content: 'Hello!' }] }).withResponse();
+    expect(data).toMatchObject({ type: 'message', role: 'assistant', content: [expect.objectContaining({ type: 'text' })] });
+    expect(response.headers.get('x-gateway-route')).toMatch(/^(bedrock-a\/spoke-a\/us-(east-1|west-2)\/anthropic\.claude-3-5-sonnet-20240620-v1:0|openai-b\/spoke-b\/us-east-1\/gpt-4o)$/);
+    let text = '';
+    const final = await claude.messages
+      .stream({ model: 'chat', max_tokens: 64, messages: [{ role: 'user', content: 'Hello!' }] })
+      .on('text', (t) => (text += t))
+      .finalMessage();
+    expect(text).toBe((final.content[0] as { text: string }).text);
+    expect(text.length).toBeGreaterThan(0);
+    const count = await claude.messages.countTokens({ model: 'chat', messages: [{ role: 'user', content: 'Hello!' }] });
+    expect(count.input_tokens).toBeGreaterThan(0);
   });
 
   it('serves embeddings through the proxy, and both spokes give the same vectors (one vector space)', async () => {

@@ -1,8 +1,12 @@
 /**
- * A fake Anthropic Messages API on loopback that speaks the real wire protocol: auth and
- * version headers, the request checks that matter to a translator, JSON answers, the SSE
- * event sequence (ping included), error bodies, rate-limit headers and every Fault kind.
+ * A fake Anthropic Messages API on loopback that speaks the real wire protocol: auth
+ * (`x-api-key`, or a bearer key as the 1.x SDKs send it) and version headers (2023-06-01,
+ * and 2026-10-21 with its refusal of sampling parameters), beta flags (when it is told
+ * which it knows), the request checks that matter to a gateway, JSON answers, the SSE
+ * event sequence (ping included), thinking blocks with signatures it checks when they
+ * come back, count_tokens, error bodies, rate-limit headers and every Fault kind.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Fault, FakeServer, RecordedRequest } from './fault';
@@ -13,8 +17,10 @@ export interface FakeToolUse {
   input: Record<string, unknown>;
 }
 
-/** What the fake answers: text, tool calls or both (text first). */
+/** What the fake answers: thinking (when the request turns it on), text, tool calls (in that order). */
 export interface FakeAnthropicReply {
+  /** Streamed as thinking deltas, then its signature; only when the request has thinking on. */
+  thinking?: string;
   text?: string;
   toolUses?: FakeToolUse[];
   /** Default: `tool_use` when there are tool uses, else `end_turn`. */
@@ -45,6 +51,8 @@ export interface FakeAnthropicOptions {
   contextTokens?: number;
   /** Values of the anthropic-ratelimit-* headers. */
   rateLimit?: { requests?: number; tokens?: number; resetMs?: number };
+  /** The beta flags it takes; any other is refused as the API refuses it. Default: every flag. */
+  knownBetas?: readonly string[];
 }
 
 export interface FakeAnthropic extends FakeServer {
@@ -84,7 +92,7 @@ const DEFAULT_MESSAGES: Record<string, string> = {
   timeout_error: 'Request timed out',
 };
 
-interface SseEvent {
+export interface SseEvent {
   name: string;
   data: unknown;
   /** A content_block_delta: what the Fault `afterChunks` counts. */
@@ -147,19 +155,44 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     if (res.destroyed) return;
 
     const common = { 'request-id': `req_fake_${n}`, ...rateLimitHeaders(opts.rateLimit, n) };
-    if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/messages') {
+    const path = req.url?.split('?')[0];
+    if (req.method !== 'POST' || (path !== '/v1/messages' && path !== '/v1/messages/count_tokens')) {
       return sendError(res, 404, 'not_found_error', `${req.method} ${req.url}: not found`, common);
     }
-    const key = req.headers['x-api-key'];
+    // Both as the API takes them: the header x-api-key wins over a bearer key.
+    const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+    const key = req.headers['x-api-key'] ?? bearer;
     if (!key) return sendError(res, 401, 'authentication_error', 'x-api-key header is required', common);
     if (key !== apiKey) return sendError(res, 401, 'authentication_error', 'invalid x-api-key', common);
-    if (!req.headers['anthropic-version']) return sendError(res, 400, 'invalid_request_error', 'anthropic-version: header is required', common);
+    const version = req.headers['anthropic-version'];
+    if (!version) return sendError(res, 400, 'invalid_request_error', 'anthropic-version: header is required', common);
+    if (version !== '2023-06-01' && version !== '2026-10-21') return sendError(res, 400, 'invalid_request_error', `anthropic-version: ${String(version)} is not a valid version`, common);
+    const betas = String(req.headers['anthropic-beta'] ?? '')
+      .split(',')
+      .map((b) => b.trim())
+      .filter((b) => b !== '');
+    const unknownBetas = opts.knownBetas ? betas.filter((b) => !opts.knownBetas!.includes(b)) : [];
+    if (unknownBetas.length > 0) {
+      const list = unknownBetas.map((b) => `\`${b}\``).join(', ');
+      return sendError(
+        res,
+        400,
+        'invalid_request_error',
+        `Unexpected value(s) ${list} for the \`anthropic-beta\` header. Please consult our documentation at docs.anthropic.com or try again without the header.`,
+        common,
+      );
+    }
     if (typeof body !== 'object' || body === null) {
       return sendError(res, 400, 'invalid_request_error', 'There was an error parsing the body of your request', common);
     }
     const request = body as FakeAnthropicRequest;
-    const invalid = validate(request, opts.contextTokens);
+    const counting = path === '/v1/messages/count_tokens';
+    const invalid = validate(request, opts.contextTokens, version, counting);
     if (invalid) return sendError(res, 400, 'invalid_request_error', invalid, common);
+    if (counting && !fault) {
+      res.writeHead(200, { ...common, 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ input_tokens: promptTokens(request) }));
+    }
 
     if (fault?.kind === 'status') {
       const type = fault.code ?? anthropicErrorType(fault.status);
@@ -225,19 +258,20 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
 // ---------------------------------------------------------------------------------------
 // Answers
 
-interface Message {
+export interface Message {
   id: string;
   type: 'message';
   role: 'assistant';
   model: string;
-  content: Array<{ type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }>;
+  content: Array<{ type: 'thinking'; thinking: string; signature: string } | { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }>;
   stop_reason: string;
   stop_sequence: null;
   usage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number };
 }
 
-function messageOf(req: FakeAnthropicRequest, reply: FakeAnthropicReply, reportedModel: string | undefined, n: number): Message {
+export function messageOf(req: FakeAnthropicRequest, reply: FakeAnthropicReply, reportedModel: string | undefined, n: number): Message {
   const content: Message['content'] = [];
+  if (reply.thinking && thinkingOn(req)) content.push({ type: 'thinking', thinking: reply.thinking, signature: signatureOf(reply.thinking) });
   if (reply.text) content.push({ type: 'text', text: reply.text });
   (reply.toolUses ?? []).forEach((t, i) => content.push({ type: 'tool_use', id: t.id ?? `toolu_fake_${n}_${i}`, name: t.name, input: t.input }));
   const output = Math.max(1, Math.ceil(JSON.stringify(content).length / 4));
@@ -259,7 +293,7 @@ function messageOf(req: FakeAnthropicRequest, reply: FakeAnthropicReply, reporte
 }
 
 /** The real event sequence: message_start, ping, per block start/deltas/stop, message_delta, message_stop. */
-function sseEventsOf(m: Message): SseEvent[] {
+export function sseEventsOf(m: Message): SseEvent[] {
   const events: SseEvent[] = [];
   const add = (name: string, data: unknown, content = false) => events.push({ name, data, content });
   add('message_start', {
@@ -268,7 +302,13 @@ function sseEventsOf(m: Message): SseEvent[] {
   });
   add('ping', { type: 'ping' });
   m.content.forEach((block, index) => {
-    if (block.type === 'text') {
+    if (block.type === 'thinking') {
+      add('content_block_start', { type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } });
+      for (const piece of block.thinking.match(/\s*\S+/g) ?? [block.thinking]) {
+        add('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } }, true);
+      }
+      add('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: block.signature } }, true);
+    } else if (block.type === 'text') {
       add('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
       for (const piece of block.text.match(/\s*\S+/g) ?? [block.text]) {
         add('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } }, true);
@@ -297,9 +337,13 @@ function sseEventsOf(m: Message): SseEvent[] {
 // ---------------------------------------------------------------------------------------
 // Request checks Anthropic makes, with its wording
 
-function validate(req: FakeAnthropicRequest, contextTokens: number | undefined): string | undefined {
+export function validate(req: FakeAnthropicRequest, contextTokens: number | undefined, version = '2023-06-01', counting = false): string | undefined {
   if (typeof req.model !== 'string' || req.model === '') return 'model: Field required';
-  if (typeof req.max_tokens !== 'number' || !Number.isInteger(req.max_tokens) || req.max_tokens < 1) return 'max_tokens: Field required';
+  if (counting && req.max_tokens !== undefined) return 'max_tokens: Extra inputs are not permitted';
+  if (!counting && (typeof req.max_tokens !== 'number' || !Number.isInteger(req.max_tokens) || req.max_tokens < 1)) return 'max_tokens: Field required';
+  if (version === '2026-10-21') {
+    for (const key of ['temperature', 'top_p', 'top_k']) if (key in req) return `${key}: Extra inputs are not permitted`;
+  }
   if (req.temperature !== undefined && (req.temperature < 0 || req.temperature > 1)) return 'temperature: Input should be less than or equal to 1';
   if (req.system !== undefined && typeof req.system !== 'string' && !Array.isArray(req.system)) return 'system: Input should be a valid string';
   const messages = req.messages;
@@ -313,6 +357,9 @@ function validate(req: FakeAnthropicRequest, contextTokens: number | undefined):
     const toolUses = new Set<string>();
     for (const [j, b] of (blocks as Array<Record<string, unknown>>).entries()) {
       if (b.type === 'text' && (typeof b.text !== 'string' || b.text.trim() === '')) return 'messages: text content blocks must contain non-whitespace text';
+      // Signatures are Claude's: a thinking block comes back exactly as it was answered, or not at all.
+      if (b.type === 'thinking' && (typeof b.thinking !== 'string' || b.signature !== signatureOf(b.thinking)))
+        return `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block`;
       if (b.type === 'tool_use') {
         toolBlocks = true;
         if (typeof b.input !== 'object' || b.input === null || Array.isArray(b.input)) return `messages.${i}.content.${j}.tool_use.input: Input should be a valid dictionary`;
@@ -343,16 +390,27 @@ function validate(req: FakeAnthropicRequest, contextTokens: number | undefined):
   const format = (req.output_config as { format?: { type?: string; schema?: unknown } } | undefined)?.format;
   if (format && (format.type !== 'json_schema' || typeof format.schema !== 'object' || format.schema === null)) return 'output_config.format: a json_schema format needs a schema object';
   const last = messages[messages.length - 1];
+  if (last.role === 'assistant' && thinkingOn(req)) return 'messages: a final assistant message (prefill) is not supported when thinking is enabled';
   if (last.role === 'assistant') {
     const blocks = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : (last.content as Array<{ type?: string; text?: string }>);
     const tail = blocks[blocks.length - 1];
     if (tail?.type === 'text' && /\s$/.test(tail.text ?? '')) return 'messages: final assistant content cannot end with trailing whitespace';
   }
   const prompt = promptTokens(req);
-  if (contextTokens !== undefined && prompt + req.max_tokens > contextTokens) {
-    return `prompt is too long: ${prompt + req.max_tokens} tokens > ${contextTokens} maximum`;
+  if (contextTokens !== undefined && prompt + (req.max_tokens ?? 0) > contextTokens) {
+    return `prompt is too long: ${prompt + (req.max_tokens ?? 0)} tokens > ${contextTokens} maximum`;
   }
   return undefined;
+}
+
+function thinkingOn(req: FakeAnthropicRequest): boolean {
+  const type = (req.thinking as { type?: string } | undefined)?.type;
+  return type === 'enabled' || type === 'adaptive';
+}
+
+/** The fake's signature of a thinking text: the same text always has the same one, any other text another. */
+export function signatureOf(thinking: string): string {
+  return `sig_${createHash('sha256').update(thinking).digest('base64url')}`;
 }
 
 /** An image source as Anthropic checks it: base64 of a known media type (5 MB of base64 at most), or a URL it fetches. */
@@ -367,7 +425,7 @@ function imageSourceProblem(source: unknown, at: string): string | undefined {
   return undefined;
 }
 
-function promptTokens(req: FakeAnthropicRequest): number {
+export function promptTokens(req: FakeAnthropicRequest): number {
   return Math.max(1, Math.ceil(JSON.stringify([req.system ?? '', req.messages ?? [], req.tools ?? []]).length / 4));
 }
 

@@ -115,7 +115,7 @@ interface StreamEvent {
   content?: boolean;
 }
 
-class BedrockError extends Error {
+export class BedrockError extends Error {
   constructor(
     readonly status: number,
     readonly type: string,
@@ -386,12 +386,12 @@ function frame(headers: Record<string, string>, payload: string): Uint8Array {
   });
 }
 
-function eventFrame(type: string, payload: unknown): Uint8Array {
+export function eventFrame(type: string, payload: unknown): Uint8Array {
   return frame({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, JSON.stringify(payload));
 }
 
 /** `code` may name the exception either way (`throttlingException` or `ThrottlingException`). */
-function exceptionFrame(code: string | undefined, message: string | undefined): Uint8Array {
+export function exceptionFrame(code: string | undefined, message: string | undefined): Uint8Array {
   const wanted = code ? code[0].toLowerCase() + code.slice(1) : 'modelStreamErrorException';
   const type = STREAM_EXCEPTIONS.includes(wanted) ? wanted : 'modelStreamErrorException';
   const name = type[0].toUpperCase() + type.slice(1);
@@ -481,7 +481,7 @@ function guardrailVerdict(policy: FakeGuardrailPolicy, texts: string[]): Record<
 // ---------------------------------------------------------------------------------------
 // Errors and request checks
 
-function sendError(res: ServerResponse, err: BedrockError, headers: Record<string, string> = {}): void {
+export function sendError(res: ServerResponse, err: BedrockError, headers: Record<string, string> = {}): void {
   res.writeHead(err.status, {
     'content-type': 'application/json',
     'x-amzn-errortype': `${err.type}${ERRORTYPE_SUFFIX}`,
@@ -491,7 +491,7 @@ function sendError(res: ServerResponse, err: BedrockError, headers: Record<strin
   res.end(JSON.stringify({ message: err.message }));
 }
 
-function statusError(fault: Extract<Fault, { kind: 'status' }>): BedrockError {
+export function statusError(fault: Extract<Fault, { kind: 'status' }>): BedrockError {
   // Other fakes' vocabulary: a context-length code becomes Bedrock's own way of saying it.
   if (fault.code === 'context_length_exceeded') {
     return new BedrockError(fault.status, 'ValidationException', fault.message ?? 'Input is too long for requested model.');
@@ -500,7 +500,7 @@ function statusError(fault: Extract<Fault, { kind: 'status' }>): BedrockError {
   return new BedrockError(fault.status, type, fault.message ?? DEFAULT_MESSAGE[type] ?? type);
 }
 
-function checkSigV4(authorization: string | undefined): BedrockError | undefined {
+export function checkSigV4(authorization: string | undefined): BedrockError | undefined {
   if (!authorization) return new BedrockError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
   const m = SIGV4.exec(authorization);
   if (!m) return new BedrockError(403, 'IncompleteSignatureException', 'Authorization header is not a valid AWS SigV4 signature.');
@@ -595,7 +595,7 @@ function validateConverse(body: ConverseBody): string | undefined {
   return outputConfigProblem(body);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     req.on('data', (p: Buffer) => parts.push(p));

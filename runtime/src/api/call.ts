@@ -29,8 +29,15 @@ export type ApiReply =
 
 export const SENT: ApiReply = { kind: 'sent' };
 
+/** A failure as a route answers it (the OpenAI shape unless the route has its own). */
+export type ErrorRenderer = (err: unknown, requestId: string, logInternal: (err: unknown) => void) => Extract<ApiReply, { kind: 'json' }>;
+
 /** One POST route of the API; a failure is thrown, for the transport to answer. */
-export type ApiHandler = (call: ApiCall) => Promise<ApiReply>;
+export interface ApiHandler {
+  (call: ApiCall): Promise<ApiReply>;
+  /** The route's own error shape (the Anthropic routes answer in Anthropic's). */
+  readonly renderError?: ErrorRenderer;
+}
 
 /** The client's own request id when it is sane (as Hono's request-id middleware checks), else ours. */
 export function requestIdOf(given: string | undefined, env: unknown): string {

@@ -11,14 +11,13 @@ import { COST_HEADER, USAGE_COST_FIELD, USAGE_HEADER } from '../core/gateway-hea
 import type { ChatCompletionChunk } from '../core/openai-types';
 import { configPricing } from '../config/pricing';
 import type { Gateway } from '../gateway';
-import { ProviderError } from '../providers/errors';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../providers/types';
 import { estimatePromptTokens } from '../quota/token-estimate';
 import type { CancelSource } from '../core/cancellation';
 import { chatChunkFraming } from '../stream/openai-sse';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
 import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions, type SseFraming } from '../stream/sse-response';
-import { startStream, type StartedStream } from '../stream/started-stream';
+import { startFirstAccepted } from '../stream/started-stream';
 import { SENT, type ApiCall, type ApiHandler, type ApiReply } from './call';
 import { forwardedChat } from './forwarded-chat';
 import { checkImages } from './image-check';
@@ -105,7 +104,11 @@ async function streamAnswer(
   // Continuations are built from the request validated in full (the proxy validates it only then).
   const validated = 'forwarded' in chat ? () => parseChatBody(text, gw.requestCheck) : () => chat;
   const startOn = (route: Route, requests: Chat[], attempt: CancelSource) => {
-    const started = startFirstAccepted(routing.adapterFor(route), route, requests, routing.options(attempt), (reason) => attempt.abort(reason), validate);
+    const adapter = routing.adapterFor(route);
+    const opts = routing.options(attempt);
+    // With `validate` (strict), the answer is held and checked before it starts; a rejected one is charged all the same.
+    const open = (chat: Chat) => (validate ? streamOn(adapter, route, chat, opts).then((result) => heldStream(result, validate)) : streamOn(adapter, route, chat, opts));
+    const started = startFirstAccepted(requests, open, (reason) => attempt.abort(reason));
     return validate ? started.catch((err: unknown) => Promise.reject(req.chargeRejected(route, err))) : started;
   };
   const first = await routing.run((route, attempt) => startOn(route, [chat], attempt));
@@ -183,27 +186,4 @@ function completeOn(adapter: ProviderAdapter, route: Route, chat: Chat, opts: Ca
 function streamOn(adapter: ProviderAdapter, route: Route, chat: Chat, opts: CallOptions): Promise<StreamResult> {
   if (!('forwarded' in chat)) return adapter.stream(route, chat, opts);
   return adapter.forwardStream ? adapter.forwardStream(route, chat, opts) : adapter.stream(route, parseChatBody(chat.body), opts);
-}
-
-/**
- * Tries the requests in order on one route; a refusal of the first (e.g. prefill) falls
- * to the next. With `validate` (strict), the answer is held and checked before it starts.
- */
-async function startFirstAccepted(
-  adapter: ProviderAdapter,
-  route: Route,
-  requests: Chat[],
-  opts: CallOptions,
-  abort: (reason: unknown) => void,
-  validate: ValidateFunction | undefined,
-): Promise<StartedStream> {
-  for (let i = 0; ; i++) {
-    try {
-      const started = streamOn(adapter, route, requests[i], opts);
-      return await startStream(validate ? started.then((result) => heldStream(result, validate)) : started, abort);
-    } catch (err) {
-      if (i + 1 < requests.length && err instanceof ProviderError && err.failure === 'refused') continue;
-      throw err;
-    }
-  }
 }

@@ -5,7 +5,7 @@
  * (bench/analysis.md, section 6). Every other route, and every method but POST, goes to the Hono app.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { requestIdOf, type ApiCall, type ApiReply } from '../api/call';
+import { requestIdOf, type ApiCall, type ApiReply, type ErrorRenderer } from '../api/call';
 import { postRoutes } from '../api/routes';
 import { errorReply } from '../api/errors';
 import { requestTooLarge } from '../core/gateway-error';
@@ -19,7 +19,7 @@ export function apiListener(gw: Gateway, other: RequestListener): RequestListene
     const handler = req.method === 'POST' ? routes.get(pathOf(req.url)) : undefined;
     if (!handler) return other(req, res);
     const requestId = requestIdOf(single(req.headers['x-request-id']), undefined);
-    const fail = (err: unknown) => writeError(gw, res, requestId, err);
+    const fail = (err: unknown) => writeError(gw, res, requestId, err, handler.renderError);
     // A declared length decides at once, before the handler (as the Hono app's body limit does).
     if (declaredLength(req) > maxBody) return fail(requestTooLarge(maxBody));
     // A reply that cannot be written fails like any error: never an unhandled rejection.
@@ -75,12 +75,14 @@ function writeReply(res: ServerResponse, reply: ApiReply): void {
   res.end(reply.body);
 }
 
-function writeError(gw: Gateway, res: ServerResponse, requestId: string, err: unknown): void {
+function writeError(gw: Gateway, res: ServerResponse, requestId: string, err: unknown, render: ErrorRenderer | undefined): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const reply = errorReply(err, requestId, (e) => gw.logger.error({ requestId, err: e }, 'internal error'));
+  const logInternal = (e: unknown) => gw.logger.error({ requestId, err: e }, 'internal error');
+  if (render) return writeReply(res, render(err, requestId, logInternal));
+  const reply = errorReply(err, requestId, logInternal);
   const body = JSON.stringify(reply.body);
   res.writeHead(reply.status, { ...reply.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
   res.end(body);

@@ -255,6 +255,7 @@ ${row(proxy)}   forwards to spoke-a and spoke-b (simulated provider accounts)
 ${row(a)}
 ${row(b)}
   API      ${this.url}/v1   (OpenAI-compatible; no key needed locally)
+  Claude   ANTHROPIC_BASE_URL=${this.url}   (the Anthropic Messages API: /v1/messages, /v1/messages/count_tokens)
 
 try it:
   curl -s ${this.url}/v1/chat/completions -H 'content-type: application/json' \\

@@ -9,14 +9,17 @@ import type { AttemptRecord } from '../core/attempt';
 import type { ModelApi } from '../core/embeddings';
 import type { Priority } from '../core/priority';
 
+/** What a request event says its endpoint was: a model's api, or one of the Anthropic routes (chat models). */
+export type RequestApi = ModelApi | 'messages' | 'count_tokens';
+
 /** One client request, reported once when its answer has ended (streams: at the last byte). */
 export interface RequestEvent {
   type: 'request';
   requestId: string;
   role: Role;
   tenant?: string;
-  /** The endpoint's kind: chat (absent) or embeddings. */
-  api?: ModelApi;
+  /** The endpoint's kind: chat (absent), embeddings, or the Anthropic routes (`messages`, `count_tokens`). */
+  api?: RequestApi;
   /** The request's capacity class, when classes are configured or the tenant has one. */
   priority?: Priority;
   model: string;
@@ -44,6 +47,8 @@ export interface RequestEvent {
   traceparent?: string;
   /** Prompt and answer text, only when the config asks for content logging. */
   content?: { prompt: unknown; answer?: string };
+  /** What the gateway left out or did on the way (beta flags a target does not take, thinking dropped for a non-Claude target ...). */
+  notes?: string[];
 }
 
 /** A route's circuit opened (passive ejection) or an endpoint failed its health check. */

@@ -97,6 +97,7 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     ttftMs: ev.ttftMs,
     latencyMs: ev.latencyMs,
     continuations: ev.continuations,
+    notes: ev.notes,
     batches: ev.batches,
     hedge: hedgeOutcome(ev.attempts),
     content: logContent ? ev.content : undefined,

@@ -14,6 +14,7 @@ import type { Route, UpstreamMeta } from '../providers/types';
 import { estimatePromptTokens, estimateTokens, tokensForChars } from '../quota/token-estimate';
 import type { Answered } from '../routing/executor';
 import type { Cancellation } from '../core/cancellation';
+import { IdleWatchdog } from './idle-watchdog';
 import { OverlapTrimmer } from './overlap';
 import type { StartedStream } from './started-stream';
 
@@ -224,49 +225,4 @@ export function continuationRequests(req: ChatRequest, sent: string, prefill: bo
   const assistant = { role: 'assistant' as const, content: sent };
   const explicit: ChatRequest = { ...base, messages: [...req.messages, assistant, { role: 'user', content: CONTINUE_PROMPT }] };
   return prefill ? [{ ...base, messages: [...req.messages, assistant] }, explicit] : [explicit];
-}
-
-/**
- * The next chunk, or a `silent` failure when none comes within the idle timeout: one
- * timer per stream, re-armed per chunk (not a timer and a promise race per chunk). The
- * timer only counts while a chunk is awaited; a slow client reading the last one is not
- * the upstream's stall. On a stall it aborts the upstream call, and the read fails with
- * the `silent` error.
- */
-class IdleWatchdog {
-  private readonly timer: NodeJS.Timeout;
-  private waiting = false;
-  private stalled: ProviderError | undefined;
-
-  constructor(
-    private readonly stream: StartedStream,
-    private readonly idleMs: number,
-  ) {
-    this.timer = setTimeout(() => this.fire(), idleMs);
-  }
-
-  async next(): Promise<IteratorResult<ChatCompletionChunk>> {
-    this.timer.refresh();
-    this.waiting = true;
-    try {
-      return await this.stream.rest.next();
-    } catch (err) {
-      throw this.stalled ?? err; // whatever shape the adapter gives its aborted read
-    } finally {
-      this.waiting = false;
-    }
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-  }
-
-  private fire(): void {
-    if (!this.waiting) {
-      this.timer.refresh(); // the consumer held the last chunk; the upstream owes nothing yet
-      return;
-    }
-    this.stalled = new ProviderError('silent', `no chunk within ${this.idleMs} ms`);
-    this.stream.abort(this.stalled);
-  }
 }

@@ -28,7 +28,7 @@ export function messagesUrl(base: string | undefined): string {
 }
 
 /** The key in `x-api-key`; the API version a configured header may replace. */
-const ANTHROPIC_PROTOCOL: UpstreamProtocol = {
+export const ANTHROPIC_PROTOCOL: UpstreamProtocol = {
   defaultHeaders: { 'anthropic-version': ANTHROPIC_VERSION },
   keyHeader: { name: 'x-api-key', prefix: '' },
   keyRequired: true,

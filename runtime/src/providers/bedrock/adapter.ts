@@ -22,8 +22,10 @@ import { ProviderError } from '../errors';
 import { bedrockHasNativeOutput, structuredPlan } from '../structured/plan';
 import { unwrapChunks, unwrapCompletion } from '../structured/unwrap';
 import { ConverseStreamTranslator, fromConverseResponse, streamExceptionOf, toConverseRequest, type CompletionMeta } from '../translate/openai-bedrock';
+import type { MessagesCapable } from '../messages-types';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
 import { classifyBedrockError } from './classify';
+import { createBedrockClaudeMessages } from './claude-messages';
 import { createBedrockEmbeddings } from './embeddings';
 
 export interface BedrockAdapterDeps {
@@ -34,7 +36,7 @@ export interface BedrockAdapterDeps {
   connectTimeoutMs?: number;
 }
 
-export interface BedrockAdapter extends ProviderAdapter {
+export interface BedrockAdapter extends ProviderAdapter, MessagesCapable {
   /** SDK clients created so far: one per (account, region, endpoint url, connect timeout). */
   clientCount(): number;
 }
@@ -67,6 +69,8 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
 
   return {
     clientCount: () => clients.size,
+    // Claude routes take the Messages API natively (InvokeModel), on the same clients.
+    messages: createBedrockClaudeMessages(clientFor),
 
     embeddings: createBedrockEmbeddings({ clientFor, addForwardHeaders: (command, headers) => addHeaders(command, headers, 'gatewayForwardHeaders'), failure }),
 

@@ -6,14 +6,14 @@
  */
 import type { ChatRequest } from '../../core/chat-request';
 import type { ForwardedChat } from '../../core/forwarded-chat';
-import { ATTEMPTS_HEADER, COST_HEADER, COST_REPORT, COST_REPORT_HEADER, ROUTE_HEADER, USAGE_COST_FIELD, USAGE_HEADER } from '../../core/gateway-headers';
+import { COST_REPORT, COST_REPORT_HEADER, USAGE_COST_FIELD, USAGE_HEADER } from '../../core/gateway-headers';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/openai-types';
 import { keepRawJson } from '../../core/raw-chunk';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
 import { readSse } from '../sse-read';
 import type { CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
-import { header, type HttpClient, type UpstreamHeaders, type UpstreamResponse } from '../http';
+import type { HttpClient, UpstreamHeaders, UpstreamResponse } from '../http';
 import { estimatedUsage } from '../../quota/token-estimate';
 import { parseOpenAIRateLimit } from '../rate-limit-headers';
 import {
@@ -28,6 +28,7 @@ import {
   type UpstreamSignal,
 } from '../types';
 import { createUpstreamCall, withoutCredentials, type UpstreamProtocol } from '../upstream-call';
+import { withHopMeta } from '../gateway-hop-meta';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
 import { createOpenAIEmbeddings } from './embeddings';
 
@@ -257,17 +258,8 @@ function upstreamMeta(res: { headers: UpstreamHeaders }): UpstreamMeta {
   const meta: UpstreamMeta = {};
   const rateLimit = parseOpenAIRateLimit(res.headers);
   if (rateLimit) meta.rateLimit = rateLimit;
-  // The upstream is itself a gateway (a spoke): keep what it says about its own attempts.
-  const route = header(res, ROUTE_HEADER);
-  if (route) meta.upstreamRoute = route;
-  const attempts = Number(header(res, ATTEMPTS_HEADER));
-  if (Number.isInteger(attempts) && attempts > 0) meta.upstreamAttempts = attempts;
-  const cost = header(res, COST_HEADER);
-  if (cost !== undefined) {
-    const usd = Number(cost);
-    if (Number.isFinite(usd) && usd >= 0) meta.reportedCost = { usd };
-  }
-  return meta;
+  // The upstream may itself be a gateway (a spoke): keep what it says about its own answer.
+  return withHopMeta(res.headers, meta);
 }
 
 function parseCompletion(text: string, route: Route): ChatCompletion {

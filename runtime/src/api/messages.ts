@@ -1,0 +1,159 @@
+/**
+ * POST /v1/messages: the Anthropic Messages API through the request lifecycle
+ * (request-lifecycle.ts), answered in Anthropic's shapes, errors included. Each route is
+ * served natively where its target speaks Messages (the body as the client sent it) and
+ * through translation elsewhere (providers/translated-messages.ts); a stream broken after
+ * its first byte is continued (stream/messages-stream.ts).
+ */
+import type { CancelSource } from '../core/cancellation';
+import { badRequest } from '../core/gateway-error';
+import { COST_HEADER } from '../core/gateway-headers';
+import type { MessagesRequest } from '../core/messages-request';
+import type { Gateway } from '../gateway';
+import { applyToMessages } from '../guardrails/messages-text';
+import { isForwarded, type ForwardedMessages, type MessagesCall } from '../providers/messages-types';
+import { messagesFor, servedNatively, translationCheck } from '../providers/translated-messages';
+import type { Route } from '../providers/types';
+import { usageFromAnthropic } from '../providers/translate/openai-anthropic';
+import { estimateMessagesPromptTokens } from '../quota/messages-estimate';
+import { estimateTokens } from '../quota/token-estimate';
+import type { ModelRoutes } from '../routing/route-table';
+import { MESSAGES_FRAMING, resilientMessages, type MessagesOutcome } from '../stream/messages-stream';
+import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions } from '../stream/sse-response';
+import { startFirstAccepted } from '../stream/started-stream';
+import { anthropicErrorReply } from './anthropic-errors';
+import { anthropicHeaders, type AnthropicHeaders } from './anthropic-headers';
+import { SENT, type ApiCall, type ApiHandler, type ApiReply } from './call';
+import { forwardedMessages } from './forwarded-messages';
+import { apiHandler, type ApiRequest, type RequestRouting } from './request-lifecycle';
+import { parseMessagesBody } from './validate-messages';
+
+/** A request validated in full, or (the proxy's thin hop) forwarded as it came. */
+type Messages = MessagesRequest | ForwardedMessages;
+
+export function messagesHandler(gw: Gateway): ApiHandler {
+  const handler = apiHandler(gw, async (req, c) => {
+    const ev = req.event;
+    ev.api = 'messages';
+    const headers = anthropicHeaders(c);
+    const tenant = req.authenticate();
+    const text = await c.text();
+    const guardrails = gw.guardrails;
+    // A proxy without guardrails forwards the body for its spoke to validate.
+    const msg: Messages = (gw.role === 'proxy' && guardrails.empty && forwardedMessages(text)) || parseMessagesBody(text, headers.version);
+    ev.model = msg.model;
+    ev.stream = msg.stream === true;
+    if (gw.config.observability.logContent && !isForwarded(msg)) ev.content = { prompt: msg.messages };
+    const routes = await req.routesFor(msg.model);
+    const promptTokens = isForwarded(msg) ? estimateTokens(msg.body) : estimateMessagesPromptTokens(msg);
+    const maxTokens = isForwarded(msg) ? msg.maxTokens : msg.max_tokens;
+    const estimatedTokens = promptTokens + (maxTokens ?? 0);
+    // A budget holds the prompt at the input price and max_tokens at the output price.
+    await req.admit(estimatedTokens, promptTokens, maxTokens);
+    const checked = isForwarded(msg) || guardrails.empty ? msg : await applyToMessages(guardrails, msg, { model: msg.model, tenant: tenant?.id });
+    const cannotServe = isForwarded(checked) ? undefined : translatedRoutesPassedOver(gw, routes, checked);
+    const routing = req.route(routes, ev.stream, estimatedTokens, cannotServe ? { cannotServe } : {});
+    return ev.stream ? streamAnswer(gw, req, c, routing, checked, headers, text) : jsonAnswer(req, c, routing, checked, headers);
+  });
+  return Object.assign(handler, { renderError: anthropicErrorReply });
+}
+
+/**
+ * Routes served by translation pass over a request they cannot take (a server tool, an
+ * image their kind cannot take ...), with why, so another route serves it (or the client
+ * hears that none could); when no route of the model can, a 400 names the part.
+ * Undefined: every route can.
+ */
+function translatedRoutesPassedOver(gw: Gateway, routes: ModelRoutes, req: MessagesRequest): ((route: Route) => string | undefined) | undefined {
+  const native = (route: Route) => servedNatively(gw.adapters.get(route.provider.id)!, route);
+  const all = routes.groups.flat();
+  if (all.every(native)) return undefined;
+  const check = translationCheck(req);
+  if (!check) return undefined;
+  const cannot = (route: Route) => (native(route) ? undefined : check(route.provider.type));
+  const problems = all.map(cannot);
+  if (problems.every((p) => p !== undefined)) throw badRequest(`${problems[0]} (no target of model "${req.model}" can take it)`, null, 'unsupported_on_target');
+  return cannot;
+}
+
+async function jsonAnswer(req: ApiRequest, c: ApiCall, routing: RequestRouting, msg: Messages, headers: AnthropicHeaders): Promise<ApiReply> {
+  const call: MessagesCall = { request: msg, version: headers.version, betas: headers.betas };
+  const answer = await routing.run((route, attempt) => messagesFor(routing.adapterFor(route), route).create(route, call, routing.options(attempt)));
+  routing.life.end();
+  const { message, body, notes } = answer.value;
+  const usage = usageFromAnthropic(message.usage);
+  answer.settle(usage.total_tokens);
+  req.settleTenant(usage.total_tokens);
+  req.charge(answer.route, answer.value, usage);
+  const ev = req.event;
+  const content = ev.content && { ...ev.content, answer: message.content.map((b) => (b.type === 'text' ? (b.text ?? '') : '')).join('') };
+  req.report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage, content, ...(notes ? { notes } : {}) });
+  const out = routing.answerHeaders(answer);
+  out['content-type'] = 'application/json';
+  out['request-id'] = c.requestId;
+  const cost = req.cost;
+  if (cost !== undefined) out[COST_HEADER] = String(cost);
+  // The upstream's own text where it came as JSON of the message: no re-encoding.
+  return { kind: 'json', status: 200, headers: out, body: body ?? JSON.stringify(message) };
+}
+
+async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: RequestRouting, msg: Messages, headers: AnthropicHeaders, text: string): Promise<ApiReply> {
+  const ev = req.event;
+  const life = routing.life;
+  // Continuations are built from the request validated in full (the proxy validates it only then).
+  const validated = isForwarded(msg) ? () => parseMessagesBody(text, headers.version) : () => msg;
+  const api = (route: Route) => messagesFor(routing.adapterFor(route), route);
+  const startOn = (route: Route, requests: Messages[], attempt: CancelSource) => {
+    const target = api(route);
+    const opts = routing.options(attempt);
+    return startFirstAccepted(
+      requests,
+      (request) => target.stream(route, { request, version: headers.version, betas: headers.betas }, opts),
+      (reason) => attempt.abort(reason),
+    );
+  };
+  const first = await routing.run((route, attempt) => startOn(route, [msg], attempt));
+  const ttftMs = gw.now() - routing.started;
+  const outcome: MessagesOutcome = { continuations: 0, notes: [] };
+  const events = resilientMessages(
+    first,
+    {
+      request: validated,
+      cancel: life,
+      idleMs: routing.routed.timeouts.idleMs,
+      prefill: (route) => api(route).prefill(route),
+      continueOn: (build, exclude) => gw.executor.run({ ...routing.routed, exclude }, (route, attempt) => startOn(route, build(route), attempt)),
+      onStreamFailure: (route, err) => gw.executor.onStreamFailure(route, err),
+      now: gw.now,
+    },
+    outcome,
+  );
+  const sse: SseBodyOptions = {
+    onCancel: (reason) => life.clientGone(reason),
+    onEnd: (err) => {
+      life.end();
+      const usage = outcome.usage && usageFromAnthropic(outcome.usage);
+      req.settleTenant(usage?.total_tokens);
+      // The whole answer at the price of the route that finished it (through a spoke: the route it named).
+      if (usage) req.charge(outcome.route ?? first.route, first.value, usage);
+      req.report(200, {
+        route: first.value.upstreamRoute ?? (outcome.route ?? first.route).key,
+        attempts: first.attempts,
+        usage,
+        ttftMs,
+        continuations: outcome.continuations,
+        content: ev.content && { ...ev.content, answer: outcome.text },
+        // A continuation's target may note what the first one did: each note once.
+        ...(outcome.notes.length > 0 ? { notes: [...new Set(outcome.notes)] } : {}),
+        ...(life.clientLeft ? { errorCode: 'client_closed' } : err ? { errorCode: life.deadlinePassed ? 'deadline_exceeded' : 'stream_interrupted' } : {}),
+      });
+    },
+  };
+  const out = { ...SSE_HEADERS, ...routing.answerHeaders(first), 'request-id': c.requestId };
+  // On the Node server the events go straight to the response; elsewhere through a web stream.
+  if (c.outgoing) {
+    writeSse(c.outgoing, out, events, MESSAGES_FRAMING, sse);
+    return SENT;
+  }
+  return { kind: 'stream', response: new Response(sseBody(events, MESSAGES_FRAMING, sse), { status: 200, headers: out }) };
+}

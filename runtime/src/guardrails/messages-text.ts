@@ -1,0 +1,42 @@
+/**
+ * The guardrail stage over a Messages request: the guardrails read (and mask) its text,
+ * the system prompt, text blocks and tool results' text, as they read a chat request's.
+ * Thinking blocks are not text a guardrail may touch: their signature covers them.
+ */
+import type { ChatRequest } from '../core/chat-request';
+import { isBlock, type ContentBlockParam, type MessageParam, type MessagesRequest } from '../core/messages-request';
+import type { GuardrailStage } from './stage';
+import type { GuardrailContext } from './types';
+
+/** The request to route (masked where a guardrail masked); throws the client's error when blocked. */
+export async function applyToMessages(stage: GuardrailStage, req: MessagesRequest, ctx: GuardrailContext): Promise<MessagesRequest> {
+  const texts: string[] = [];
+  mapTexts(req, (text) => {
+    texts.push(text);
+    return text;
+  });
+  if (texts.length === 0) return req;
+  // The stage speaks chat requests: each text piece as a part of one message, in order.
+  const view: ChatRequest = { model: req.model, messages: [{ role: 'user', content: texts.map((text) => ({ type: 'text' as const, text })) }] };
+  const checked = await stage.apply(view, ctx);
+  if (checked === view) return req;
+  const content = checked.messages[0].content;
+  const masked = Array.isArray(content) ? content.map((p) => (p.type === 'text' ? p.text : '')) : texts;
+  let i = 0;
+  return mapTexts(req, (text) => masked[i++] ?? text);
+}
+
+/** The request with each text piece through `f`, in a fixed order (system, then messages); unchanged parts shared. */
+function mapTexts(req: MessagesRequest, f: (text: string) => string): MessagesRequest {
+  const system = req.system === undefined ? undefined : typeof req.system === 'string' ? f(req.system) : req.system.map((b) => ({ ...b, text: f(b.text) }));
+  const messages = req.messages.map((m): MessageParam => ({ ...m, content: typeof m.content === 'string' ? f(m.content) : mapBlocks(m.content, f) }));
+  return { ...req, ...(system === undefined ? {} : { system }), messages };
+}
+
+function mapBlocks(blocks: ContentBlockParam[], f: (text: string) => string): ContentBlockParam[] {
+  return blocks.map((b) => {
+    if (isBlock(b, 'text')) return { ...b, text: f(b.text) };
+    if (isBlock(b, 'tool_result') && b.content !== undefined) return { ...b, content: typeof b.content === 'string' ? f(b.content) : mapBlocks(b.content, f) };
+    return b;
+  });
+}

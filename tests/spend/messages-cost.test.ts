@@ -1,0 +1,105 @@
+/**
+ * Messages (POST /v1/messages) are priced and budgeted like chat: the answer's usage at its
+ * route's price (cache reads at the cached rate), JSON and streams, on the answer
+ * (x-gateway-cost-usd) and the log line; a budget holds prompt plus max_tokens and stops
+ * the tenant with budget_exceeded; through proxy -> spoke the spoke's report is charged once.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { hashKey } from '../../runtime/src/tenants/auth';
+import { FAKE_ANTHROPIC_KEY, startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic';
+import { jsonOf, postJson, startGateway, type TestGateway } from '../helpers/gateway';
+import { until } from '../helpers/until';
+import { LineCapture } from '../observability/capture';
+import { perMTok } from './helpers';
+
+const PRICE = { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3 };
+const TEXT = 'A priced answer from Claude.';
+
+function config(url: string) {
+  return {
+    providers: [{ id: 'anthropic', type: 'anthropic' as const, accounts: [{ id: 'acct', credentials: { env: 'COST_TEST_ANTHROPIC_KEY' }, endpoints: [{ region: 'us', url }] }] }],
+    models: [{ name: 'claude', targets: [{ provider: 'anthropic', model: 'claude-priced', price: PRICE }] }],
+  };
+}
+
+/** What `usage` costs at PRICE (Anthropic's input_tokens exclude the cache reads and writes). */
+function costOf(u: Anthropic.Usage): number {
+  const read = u.cache_read_input_tokens ?? 0;
+  const write = u.cache_creation_input_tokens ?? 0;
+  return (u.input_tokens + write) * perMTok(PRICE.inputPerMTok) + read * perMTok(PRICE.cachedInputPerMTok) + u.output_tokens * perMTok(PRICE.outputPerMTok);
+}
+
+describe('what Messages cost', () => {
+  let upstream: FakeAnthropic;
+  let gw: TestGateway;
+  let spoke: TestGateway;
+  let proxy: TestGateway;
+  const logs = new LineCapture();
+  const proxyLogs = new LineCapture();
+  const spokeLogs = new LineCapture();
+
+  beforeAll(async () => {
+    process.env.COST_TEST_ANTHROPIC_KEY = FAKE_ANTHROPIC_KEY;
+    upstream = await startFakeAnthropic({ reply: () => ({ text: TEXT }) });
+    gw = await startGateway({ ...config(upstream.url), tenants: [{ id: 'team', keys: [hashKey('key-team')], budget: { usdPerDay: 0.01 } }] }, 'all-in-one', {
+      probes: false,
+      observability: { destination: logs },
+    });
+    spoke = await startGateway(config(upstream.url), 'spoke', { probes: false, observability: { destination: spokeLogs } });
+    proxy = await startGateway(
+      {
+        spokes: [{ id: 'spoke-a', url: spoke.url }],
+        models: [{ name: 'claude', targets: [{ provider: 'spokes', model: 'claude', price: { inputPerMTok: 30, outputPerMTok: 150 } }] }],
+        tenants: [{ id: 'team', keys: [hashKey('key-team')] }],
+      },
+      'proxy',
+      { probes: false, observability: { destination: proxyLogs } },
+    );
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await spoke.close();
+    await gw.close();
+    await upstream.close();
+    delete process.env.COST_TEST_ANTHROPIC_KEY;
+  });
+
+  const ask = { model: 'claude', max_tokens: 64, messages: [{ role: 'user' as const, content: 'Say something priced.' }] };
+
+  it('prices a JSON answer and a stream from their usage, on the answer and the log line', async () => {
+    const client = new Anthropic({ baseURL: gw.url, apiKey: 'key-team', maxRetries: 0 });
+    const { data, response } = await client.messages.create(ask).withResponse();
+    const expected = costOf(data.usage);
+    expect(expected).toBeGreaterThan(0);
+    expect(Number(response.headers.get('x-gateway-cost-usd'))).toBeCloseTo(expected, 12);
+    await until(() => logs.requests().length >= 1);
+    expect(logs.requests()[0]).toMatchObject({ api: 'messages', tenant: 'team', status: 200 });
+    expect(logs.requests()[0].costUsd).toBeCloseTo(expected, 12);
+
+    const final = await client.messages.stream(ask).finalMessage();
+    await until(() => logs.requests().length >= 2);
+    expect(logs.requests()[1].costUsd).toBeCloseTo(costOf(final.usage), 12);
+  });
+
+  it('holds prompt plus max_tokens against the budget: a request whose worst case is over it is refused before it is sent', async () => {
+    const sent = upstream.requests.length;
+    // 100,000 output tokens at $15 per million is $1.50, far over the $0.01 a day.
+    const res = await postJson(`${gw.url}/v1/messages`, { ...ask, max_tokens: 100_000 }, { 'x-api-key': 'key-team', 'anthropic-version': '2023-06-01' });
+    expect(res.status).toBe(429);
+    const body = await jsonOf<{ type: string; error: { type: string; message: string } }>(res);
+    expect(body).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    expect(body.error.message).toMatch(/budget/i);
+    expect(upstream.requests.length).toBe(sent);
+  });
+
+  it('through proxy -> spoke: the spoke reports what it served cost, the proxy charges it once', async () => {
+    const client = new Anthropic({ baseURL: proxy.url, apiKey: 'key-team', maxRetries: 0 });
+    const { data, response } = await client.messages.create(ask).withResponse();
+    // The spoke's price, not the proxy's bound (ten times dearer).
+    const expected = costOf(data.usage);
+    expect(Number(response.headers.get('x-gateway-cost-usd'))).toBeCloseTo(expected, 12);
+    await until(() => proxyLogs.requests().length >= 1 && spokeLogs.requests().length >= 1);
+    expect(proxyLogs.requests()[0].costUsd).toBeCloseTo(expected, 12);
+    expect(spokeLogs.requests()[0]).toMatchObject({ costCountedBy: 'proxy' });
+  });
+});
