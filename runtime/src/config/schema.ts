@@ -124,6 +124,8 @@ export const targetSchema = z.strictObject({
   cancelBilledInFull: z.optional(z.boolean()),
   /** Whether streams of this target may be hedged (default: unless `cancelBilledInFull`). */
   hedge: z.optional(z.boolean()),
+  /** Whether this target takes cache markers (default by provider and model id: providers/prompt-cache-support.ts); false drops them. */
+  promptCache: z.optional(z.boolean()),
 });
 
 const share = () => z.number().check(z.gte(0), z.lte(1));
@@ -161,12 +163,25 @@ export const failoverSchema = z.strictObject({
   ),
 });
 
+/** Prompt caching and session affinity of one model (README "Prompt caching and session affinity"). */
+export const promptCacheSchema = z.strictObject({
+  /** Cache points after the system prompt and after the tools, added by the gateway (cache writes cost more: off by default). */
+  auto: z.optional(z.boolean()),
+  /** A request naming its session (x-session-id, prompt_cache_key) goes to the route that served it last (default true). */
+  affinity: z.optional(z.boolean()),
+  /** A request naming no session is grouped by a hash of its prefix up to its last cache marker (default false). */
+  prefixAffinity: z.optional(z.boolean()),
+  /** How long a session is remembered after its last request: the providers' cache lifetime (default 300000, 5 minutes). */
+  sessionTtlMs: z.optional(count()),
+});
+
 export const modelSchema = z.strictObject({
   name: text(),
   targets: z.array(targetSchema).check(z.minLength(1)),
   timeouts: z.optional(timeoutsSchema),
   /** Overrides the top-level `failover` for this model. */
   failover: z.optional(failoverSchema),
+  promptCache: z.optional(promptCacheSchema),
 });
 
 const keyHash = () => z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/, '"sha256:" followed by 64 lowercase hex digits'));

@@ -9,6 +9,7 @@ import type { ChatCompletion, ChatCompletionChunk } from '../core/openai-types';
 import type { AccountConfig, EndpointConfig, ProviderConfig } from '../config/schema';
 import { CancelSource } from '../core/cancellation';
 import type { RateLimitInfo } from '../core/rate-limit';
+import type { Affinity, PromptCacheRoute } from '../core/prompt-cache';
 
 /** One place a request can be sent: provider + account + regional endpoint + model. */
 export interface Route {
@@ -23,6 +24,8 @@ export interface Route {
   readonly logicalModel: string;
   /** The target's `structuredOutput` override (Bedrock and Anthropic), when set. */
   readonly structuredOutput?: 'native' | 'tool';
+  /** What the target does with cache markers (providers/prompt-cache-support.ts); absent: they are dropped. */
+  readonly promptCache?: PromptCacheRoute;
 }
 
 export interface CallOptions {
@@ -48,6 +51,8 @@ export interface UpstreamMeta {
   upstreamRoute?: string;
   /** Attempts the upstream gateway made, when it reported them. */
   upstreamAttempts?: number;
+  /** What the upstream gateway (a spoke) did with the request's session. */
+  upstreamAffinity?: Affinity;
 }
 
 export interface CompletionResult extends UpstreamMeta {

@@ -23,9 +23,9 @@ export function spokesAsProvider(spokes: GatewayConfig['spokes'], directory: Spo
   };
 }
 
-/** Proxy models: every logical model, served by the spokes that list it (all when unlisted). */
+/** Proxy models: every logical model, served by the spokes that list it (all when unlisted); cache markers go on to the spokes as sent. */
 export function proxyModels(config: GatewayConfig): GatewayConfig['models'] {
-  return config.models.map((m) => ({ ...m, targets: [{ provider: SPOKES_PROVIDER_ID, model: m.name }] }));
+  return config.models.map((m) => ({ ...m, targets: [{ provider: SPOKES_PROVIDER_ID, model: m.name, promptCache: true }] }));
 }
 
 export function spokeServes(spoke: GatewayConfig['spokes'][number], model: string): boolean {

@@ -58,3 +58,22 @@ function refusedImage(i: number, j: number, why: string): ProviderError {
   const param = `messages[${i}].content[${j}].image_url.url`;
   return new ProviderError('refused', `${param}: ${why}`, { status: 400, param, code: 'invalid_image' });
 }
+
+/**
+ * Keeps the last `max` cache points across `lists` (in prefix order) and removes the
+ * earliest: a later checkpoint covers more of the prompt.
+ */
+export function keepLastCachePoints<B>(lists: B[][], isPoint: (b: B) => boolean, max: number, unmark?: (list: B[], i: number) => void): void {
+  let total = 0;
+  for (const list of lists) for (const b of list) if (isPoint(b)) total++;
+  let drop = total - max;
+  for (const list of lists) {
+    for (let i = 0; drop > 0 && i < list.length; i++) {
+      if (!isPoint(list[i])) continue;
+      drop--;
+      if (unmark) unmark(list, i);
+      else list.splice(i--, 1);
+    }
+    if (drop <= 0) return;
+  }
+}
