@@ -23,7 +23,9 @@ import { AttemptExecutor } from './routing/executor';
 import { RetryBudget, type RetryBudgetPolicy } from './routing/retry';
 import { buildRouteTable, RouteTable, type ModelRoutes } from './routing/route-table';
 import { RouteSelector } from './routing/selector';
-import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider } from './tiers/proxy-routes';
+import { proxyModels, spokeProbeTargets, spokeScope, spokeServes, spokesAsProvider } from './tiers/proxy-routes';
+import { routeScope, SessionAffinity } from './routing/affinity';
+import { MemorySessionTable } from './quota/session-table';
 import { SpokeDirectory } from './tiers/spoke-directory';
 import { TenantLimiter } from './tenants/limiter';
 import { TenantDirectory } from './tenants/auth';
@@ -38,6 +40,8 @@ export interface Gateway {
   readonly stats: RouteStatsRegistry;
   readonly quota: QuotaStore;
   readonly executor: AttemptExecutor;
+  /** Where each session was served last (in `quota`'s Redis when it has one). */
+  readonly affinity: SessionAffinity;
   readonly prober: EndpointProber;
   readonly events: EventBus;
   /** Structured JSON logs (one line per request); also for errors outside requests. */
@@ -120,6 +124,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   prober.start();
   const selector = new RouteSelector(stats, quota, random, prober);
   const observability = observeGateway(config, role, events, (name) => routeTable.forModel(name) !== undefined, opts.observability);
+  const affinity = new SessionAffinity(quota.sessions?.() ?? new MemorySessionTable(now), role === 'proxy' ? spokeScope : routeScope);
   const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock, opts.retryBudget), clock, random, endpoints: prober, events });
   const guardrailsFor = (c: GatewayConfig) =>
     createGuardrailStage(c.guardrails, {
@@ -205,6 +210,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     stats,
     quota,
     executor,
+    affinity,
     prober,
     events,
     logger: observability.logger,

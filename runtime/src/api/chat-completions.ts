@@ -23,6 +23,7 @@ import { checkImages } from './image-check';
 import { apiHandler, type ApiRequest, type RequestRouting } from './request-lifecycle';
 import { checkCompletion, heldStream, schemaValidator } from './strict-output';
 import { parseChatBody } from './validate-chat';
+import { sessionOf } from './session';
 
 /** Output reserved for admission when the client sets no max_tokens; usage corrects it after. */
 export const DEFAULT_OUTPUT_ESTIMATE = 1024;
@@ -53,7 +54,8 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
     const checked = forwarded || guardrails.empty ? chat : await guardrails.apply(chat, { model: chat.model, tenant: tenant?.id });
     // A strict stream is held until it validated (here or in the spoke): its first chunk comes with its last.
     const held = ev.stream && (forwarded ? chat.heldStream === true : strict !== undefined);
-    const routing = req.route(routes, ev.stream, estimatedTokens, { cannotServe, heldStream: held });
+    const session = await sessionOf(gw, c, chat, routes.model);
+    const routing = req.route(routes, ev.stream, estimatedTokens, { cannotServe, heldStream: held, session });
     return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, validate) : jsonAnswer(req, routing, checked, validate);
   });
 }
@@ -105,6 +107,7 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
     onCancel: (reason) => life.clientGone(reason),
     onEnd: (err) => {
       life.end();
+      if (outcome.route) routing.sessionMoved(outcome.route);
       req.settleTenant(outcome.usage?.total_tokens);
       req.report(200, {
         route: first.value.upstreamRoute ?? (outcome.route ?? first.route).key,

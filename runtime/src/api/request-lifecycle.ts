@@ -10,12 +10,14 @@ import type { TenantConfig } from '../config/schema';
 import { AttemptCancel, sentAttempts, type AttemptRecord } from '../core/attempt';
 import type { CancelSource } from '../core/cancellation';
 import { GatewayError, notFound } from '../core/gateway-error';
-import { ATTEMPTS_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
+import { AFFINITY_HEADER, ATTEMPTS_HEADER, ROUTE_HEADER, SESSION_HEADER } from '../core/gateway-headers';
+import { worseAffinity } from '../core/prompt-cache';
 import type { Gateway } from '../gateway';
 import type { RequestEvent } from '../observability/events';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
 import { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } from '../routing/executor';
 import type { ModelRoutes } from '../routing/route-table';
+import type { SessionRouting } from '../routing/affinity';
 import { assertModelAllowed } from '../tenants/auth';
 import { NO_LIMITS, type TenantPermit } from '../tenants/limiter';
 import type { ApiCall, ApiHandler, ApiReply } from './call';
@@ -129,6 +131,8 @@ export interface RoutingOptions {
   cannotServe?: RoutedRequest['cannotServe'];
   /** A stream whose whole answer comes before its first chunk (held for validation): its first chunk may take as long as a whole answer. */
   heldStream?: boolean;
+  /** The request's session (api/session.ts): its route goes first, and the answer says `x-gateway-affinity`. */
+  session?: SessionRouting;
 }
 
 /** A request on its way to a route: its lifetime (deadline, client gone), what the executor routes, and each attempt's call options. */
@@ -137,8 +141,9 @@ export class RequestRouting {
   readonly started: number;
   readonly life: RequestLifetime;
   readonly routed: RoutedRequest;
-  /** Trace context (W3C) to pass on to providers. */
+  /** Trace context (W3C) to pass on to providers; the proxy adds the session for its spoke. */
   private readonly forward: Record<string, string> | undefined;
+  private readonly session: SessionRouting | undefined;
 
   constructor(
     private readonly gw: Gateway,
@@ -157,6 +162,12 @@ export class RequestRouting {
     this.routed = { routes, stream, estimatedTokens, deadline: this.started + deadlineMs, cancel: this.life, timeouts };
     if (more.cannotServe) this.routed.cannotServe = more.cannotServe;
     this.forward = traceHeaders(call);
+    const session = (this.session = more.session);
+    if (session) {
+      this.routed.prefer = session.prefers;
+      // The spoke pins the account and region of the same session.
+      if (gw.role === 'proxy') this.forward = { ...this.forward, [SESSION_HEADER]: session.name };
+    }
   }
 
   adapterFor(route: Route): ProviderAdapter {
@@ -185,11 +196,18 @@ export class RequestRouting {
   /** Request id, and the route and attempts that answered: through a spoke, its route, and its attempts added to ours. */
   answerHeaders(answer: Answered<UpstreamMeta>): Record<string, string> {
     const meta = answer.value;
-    return {
+    const headers: Record<string, string> = {
       'x-request-id': this.event.requestId,
       [ROUTE_HEADER]: meta.upstreamRoute ?? answer.route.key,
       [ATTEMPTS_HEADER]: String(sentAttempts(answer.attempts) - 1 + (meta.upstreamAttempts ?? 1)),
     };
+    if (this.session) headers[AFFINITY_HEADER] = this.event.affinity = worseAffinity(this.session.served(answer.route), meta.upstreamAffinity);
+    return headers;
+  }
+
+  /** A stream continued on another route after a break: the session is there now. */
+  sessionMoved(route: Route): void {
+    this.session?.served(route);
   }
 }
 

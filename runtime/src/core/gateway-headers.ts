@@ -8,3 +8,9 @@ export const ATTEMPTS_HEADER = 'x-gateway-attempts';
 
 /** `include`: stream the usage chunk whatever the body's stream_options say (the proxy's quotas need it). */
 export const USAGE_HEADER = 'x-gateway-usage';
+
+/** Names the request's session for session affinity (before the body's prompt_cache_key); the proxy passes the session on to its spoke in it. */
+export const SESSION_HEADER = 'x-session-id';
+
+/** What session affinity did: `hit`, `new` or `moved` (on every answer of a session). */
+export const AFFINITY_HEADER = 'x-gateway-affinity';

@@ -6,6 +6,7 @@
 import type { Usage } from '../core/openai-types';
 import type { Role } from '../config/schema';
 import type { AttemptRecord } from '../core/attempt';
+import type { Affinity } from '../core/prompt-cache';
 
 /** One client request, reported once when its answer has ended (streams: at the last byte). */
 export interface RequestEvent {
@@ -25,6 +26,8 @@ export interface RequestEvent {
   /** Streams continued on another route after a break. */
   continuations: number;
   usage?: Usage;
+  /** Session affinity: what happened to the request's session (requests with a session only). */
+  affinity?: Affinity;
   /** Streams: time to the first byte sent to the client. */
   ttftMs?: number;
   latencyMs: number;

@@ -6,6 +6,7 @@
  */
 import type { RateLimitInfo } from '../core/rate-limit';
 import type { LeaseStore } from './leases';
+import type { SessionTable } from './session-table';
 
 export interface QuotaLimits {
   rpm?: number;
@@ -70,6 +71,8 @@ export interface QuotaStore {
   health?(): QuotaHealth;
   /** Concurrency leases shared as this store is (tenants' requests in flight); absent: each instance counts its own. */
   leases?(): LeaseStore;
+  /** Session affinity's table, shared as this store is; absent: each instance keeps its own. */
+  sessions?(): SessionTable;
   close?(): Promise<void>;
 }
 

@@ -47,6 +47,8 @@ export interface RoutedRequest {
   exclude?: ReadonlySet<string>;
   /** Why a route cannot take this request at all (e.g. its image URLs), or undefined: such routes are passed over. */
   cannotServe?: (route: Route) => string | undefined;
+  /** Session affinity: the routes that served the request's session last go first in their group when they may serve. */
+  prefer?: (route: Route) => boolean;
 }
 
 /**

@@ -6,10 +6,10 @@
  */
 import type { ChatRequest } from '../../core/chat-request';
 import type { ForwardedChat } from '../../core/forwarded-chat';
-import { ATTEMPTS_HEADER, ROUTE_HEADER, USAGE_HEADER } from '../../core/gateway-headers';
+import { AFFINITY_HEADER, ATTEMPTS_HEADER, ROUTE_HEADER, USAGE_HEADER } from '../../core/gateway-headers';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/openai-types';
 import { keepRawJson } from '../../core/raw-chunk';
-import { withoutCacheMarkers } from '../../core/prompt-cache';
+import { isAffinity, withoutCacheMarkers } from '../../core/prompt-cache';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
 import { readSse } from '../sse-read';
 import type { CredentialResolver } from '../credentials';
@@ -240,6 +240,8 @@ function upstreamMeta(res: { headers: UpstreamHeaders }): UpstreamMeta {
   if (route) meta.upstreamRoute = route;
   const attempts = Number(header(res, ATTEMPTS_HEADER));
   if (Number.isInteger(attempts) && attempts > 0) meta.upstreamAttempts = attempts;
+  const affinity = header(res, AFFINITY_HEADER);
+  if (isAffinity(affinity)) meta.upstreamAffinity = affinity;
   return meta;
 }
 

@@ -116,7 +116,7 @@ function cachePointAfter(list: Cacheable, c: CacheControl | undefined, cache: Pr
 }
 
 function marked(blocks: ContentBlock[], c: CacheControl | undefined, cache: PromptCacheRoute | undefined): ContentBlock[] {
-  cachePointAfter(blocks as Cacheable, c, cache);
+  cachePointAfter(blocks, c, cache);
   return blocks;
 }
 
@@ -130,7 +130,7 @@ function lastPartMarker(content: MessageContent): CacheControl | undefined {
 
 /** At most `max` cache points (tools, then system, then messages: the order of the prefix): the earliest go. */
 function limitCachePoints(req: ConverseRequest, max: number): void {
-  const lists: Cacheable[] = [(req.toolConfig?.tools ?? []) as Cacheable, (req.system ?? []) as Cacheable, ...(req.messages ?? []).map((t) => (t.content ?? []) as Cacheable)];
+  const lists: Cacheable[] = [req.toolConfig?.tools ?? [], req.system ?? [], ...(req.messages ?? []).map((t) => (t.content ?? []) as Cacheable)];
   keepLastCachePoints(lists, (b) => b.cachePoint !== undefined, max);
 }
 
@@ -140,7 +140,7 @@ function textBlocks(content: MessageContent | null | undefined, cache?: PromptCa
   for (const p of content) {
     if (p.type !== 'text') continue;
     if (!isBlank(p.text)) blocks.push({ text: p.text });
-    cachePointAfter(blocks as Cacheable, p.cache_control, cache);
+    cachePointAfter(blocks, p.cache_control, cache);
   }
   return blocks;
 }
@@ -156,7 +156,7 @@ function userBlocks(content: MessageContent, i: number, cache: PromptCacheRoute 
       const image = inlineImageOf(p, i, j, 'Bedrock');
       blocks.push({ image: { format: image.mediaType.slice('image/'.length) as ImageFormat, source: { bytes: Buffer.from(image.base64, 'base64') } } });
     }
-    cachePointAfter(blocks as Cacheable, p.cache_control, cache);
+    cachePointAfter(blocks, p.cache_control, cache);
   });
   return blocks;
 }
@@ -217,10 +217,10 @@ function clientTools(req: ChatRequest, turns: Turn[], cache: PromptCacheRoute | 
         inputSchema: { json: (t.function.parameters ?? HISTORY_TOOL_SCHEMA) as DocumentType },
       },
     });
-    cachePointAfter(tools as Cacheable, t.cache_control, toolCache);
+    cachePointAfter(tools, t.cache_control, toolCache);
   }
   if (tools.length > 0) {
-    if (toolCache?.auto) cachePointAfter(tools as Cacheable, AUTO, toolCache);
+    if (toolCache?.auto) cachePointAfter(tools, AUTO, toolCache);
     return tools;
   }
   return [...historyToolNames(turns)].map((name) => ({ toolSpec: { name, description: 'A tool used earlier in this conversation.', inputSchema: { json: HISTORY_TOOL_SCHEMA } } }));

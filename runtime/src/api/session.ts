@@ -1,0 +1,33 @@
+/**
+ * The request's session, for session affinity: the `x-session-id` header, else the body's
+ * `prompt_cache_key`, else (models[].promptCache.prefixAffinity) a hash of the prefix up
+ * to the last cache marker. A request without one costs no lookup.
+ */
+import type { ModelConfig } from '../config/schema';
+import type { ChatRequest } from '../core/chat-request';
+import type { ForwardedChat } from '../core/forwarded-chat';
+import { badRequest } from '../core/gateway-error';
+import { SESSION_HEADER } from '../core/gateway-headers';
+import { prefixSessionKey } from '../core/prompt-cache';
+import type { Gateway } from '../gateway';
+import { SessionAffinity, type SessionRouting } from '../routing/affinity';
+import type { ApiCall } from './call';
+
+const MAX_SESSION_CHARS = 256;
+
+export async function sessionOf(gw: Gateway, call: ApiCall, chat: ChatRequest | ForwardedChat, model: ModelConfig): Promise<SessionRouting | undefined> {
+  if (!SessionAffinity.enabled(model)) return undefined;
+  const name = sessionName(call.header(SESSION_HEADER), chat, model);
+  return name === undefined ? undefined : gw.affinity.begin(model, name);
+}
+
+function sessionName(header: string | undefined, chat: ChatRequest | ForwardedChat, model: ModelConfig): string | undefined {
+  const named = header?.trim();
+  if (named) {
+    if (named.length > MAX_SESSION_CHARS) throw badRequest(`Invalid header '${SESSION_HEADER}': at most ${MAX_SESSION_CHARS} characters`, SESSION_HEADER, 'invalid_session_id');
+    return named;
+  }
+  const key = 'forwarded' in chat ? chat.promptCacheKey : chat.prompt_cache_key;
+  if (key) return key;
+  return model.promptCache?.prefixAffinity ? prefixSessionKey(chat.messages, chat.tools) : undefined;
+}
