@@ -25,7 +25,13 @@ const marked = {
   model: 'chat',
   messages: [
     { role: 'system', content: [{ type: 'text', text: 'You are terse.', cache_control: mark }] },
-    { role: 'user', content: [{ type: 'text', text: DOC, cache_control: { type: 'ephemeral', ttl: '1h' } }, { type: 'text', text: 'Question one?' }] },
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: DOC, cache_control: { type: 'ephemeral', ttl: '1h' } },
+        { type: 'text', text: 'Question one?' },
+      ],
+    },
     { role: 'assistant', content: 'Answer one.', cache_control: mark },
     { role: 'user', content: 'Question two?' },
   ],
@@ -34,16 +40,13 @@ const marked = {
 /** Six markers: two too many. */
 const tooMany = {
   model: 'chat',
-  messages: [
-    { role: 'system', content: 'sys', cache_control: mark },
-    ...[1, 2, 3, 4, 5].map((n) => ({ role: n % 2 ? 'user' : 'assistant', content: `turn ${n}`, cache_control: mark })),
-  ],
+  messages: [{ role: 'system', content: 'sys', cache_control: mark }, ...[1, 2, 3, 4, 5].map((n) => ({ role: n % 2 ? 'user' : 'assistant', content: `turn ${n}`, cache_control: mark }))],
 };
 
 async function streamUsage(gw: TestGateway, body: object): Promise<Usage | undefined> {
   const stream = await gw.client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } } as unknown as StreamParams);
   let usage: Usage | undefined;
-  for await (const chunk of stream) if (chunk.usage) usage = chunk.usage as Usage;
+  for await (const chunk of stream) if (chunk.usage) usage = chunk.usage;
   return usage;
 }
 

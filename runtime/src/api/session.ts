@@ -16,17 +16,14 @@ import type { ApiCall } from './call';
 const MAX_SESSION_CHARS = 256;
 
 export async function sessionOf(gw: Gateway, call: ApiCall, chat: ChatRequest | ForwardedChat, model: ModelConfig): Promise<SessionRouting | undefined> {
+  const named = call.header(SESSION_HEADER)?.trim();
+  if (named && named.length > MAX_SESSION_CHARS) throw badRequest(`Invalid header '${SESSION_HEADER}': at most ${MAX_SESSION_CHARS} characters`, SESSION_HEADER, 'invalid_session_id');
   if (!SessionAffinity.enabled(model)) return undefined;
-  const name = sessionName(call.header(SESSION_HEADER), chat, model);
+  const name = named || sessionName(chat, model);
   return name === undefined ? undefined : gw.affinity.begin(model, name);
 }
 
-function sessionName(header: string | undefined, chat: ChatRequest | ForwardedChat, model: ModelConfig): string | undefined {
-  const named = header?.trim();
-  if (named) {
-    if (named.length > MAX_SESSION_CHARS) throw badRequest(`Invalid header '${SESSION_HEADER}': at most ${MAX_SESSION_CHARS} characters`, SESSION_HEADER, 'invalid_session_id');
-    return named;
-  }
+function sessionName(chat: ChatRequest | ForwardedChat, model: ModelConfig): string | undefined {
   const key = 'forwarded' in chat ? chat.promptCacheKey : chat.prompt_cache_key;
   if (key) return key;
   return model.promptCache?.prefixAffinity ? prefixSessionKey(chat.messages, chat.tools) : undefined;
