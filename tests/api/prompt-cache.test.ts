@@ -215,6 +215,23 @@ describe('OpenAI targets', () => {
     ]);
   });
 
+  it('say in a debug log line that the markers were dropped, and the request is logged with its usage', async () => {
+    const lines: string[] = [];
+    gw = await startGateway(
+      {
+        providers: [{ id: 'oa', type: 'openai', accounts: [{ id: 'a', endpoints: [{ region: 'r', url: openai.url }] }] }],
+        models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-4o' }] }],
+        observability: { logLevel: 'debug' },
+      },
+      'all-in-one',
+      { observability: { destination: { write: (line: string) => lines.push(line) > 0 } } },
+    );
+    const res = await postJson(`${gw.url}/v1/chat/completions`, marked);
+    expect(res.status).toBe(200);
+    const note = lines.map((l) => JSON.parse(l) as { msg?: string; markers?: number; route?: string }).find((l) => l.msg?.includes('cache markers dropped'));
+    expect(note).toEqual(expect.objectContaining({ markers: 4, route: 'oa/a/r/gpt-4o' }));
+  });
+
   it('a malformed marker is a 400 that names it', async () => {
     gw = await startGateway({
       providers: [{ id: 'oa', type: 'openai', accounts: [{ id: 'a', endpoints: [{ region: 'r', url: openai.url }] }] }],

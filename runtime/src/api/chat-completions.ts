@@ -24,6 +24,7 @@ import { apiHandler, type ApiRequest, type RequestRouting } from './request-life
 import { checkCompletion, heldStream, schemaValidator } from './strict-output';
 import { parseChatBody } from './validate-chat';
 import { sessionOf } from './session';
+import { noteDroppedMarkers } from './cache-markers-note';
 
 /** Output reserved for admission when the client sets no max_tokens; usage corrects it after. */
 export const DEFAULT_OUTPUT_ESTIMATE = 1024;
@@ -56,17 +57,18 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
     const held = ev.stream && (forwarded ? chat.heldStream === true : strict !== undefined);
     const session = await sessionOf(gw, c, chat, routes.model);
     const routing = req.route(routes, ev.stream, estimatedTokens, { cannotServe, heldStream: held, session });
-    return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, validate) : jsonAnswer(req, routing, checked, validate);
+    return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, validate) : jsonAnswer(gw, req, routing, checked, validate);
   });
 }
 
-async function jsonAnswer(req: ApiRequest, routing: RequestRouting, chat: Chat, validate: ValidateFunction | undefined): Promise<ApiReply> {
+async function jsonAnswer(gw: Gateway, req: ApiRequest, routing: RequestRouting, chat: Chat, validate: ValidateFunction | undefined): Promise<ApiReply> {
   const answer = await routing.run(async (route, attempt) => {
     const result = await completeOn(routing.adapterFor(route), route, chat, routing.options(attempt));
     if (validate) checkCompletion(result.completion, validate);
     return result;
   });
   routing.life.end();
+  noteDroppedMarkers(gw, req.event.requestId, chat, answer.route);
   const { completion, body } = answer.value;
   answer.settle(completion.usage.total_tokens);
   req.settleTenant(completion.usage.total_tokens);
@@ -88,6 +90,7 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
     startFirstAccepted(routing.adapterFor(route), route, requests, routing.options(attempt), (reason) => attempt.abort(reason), validate);
   const first = await routing.run((route, attempt) => startOn(route, [chat], attempt));
   const ttftMs = gw.now() - routing.started;
+  noteDroppedMarkers(gw, ev.requestId, chat, first.route);
   const outcome: StreamOutcome = { continuations: 0 };
   const chunks = resilientStream(
     first,
