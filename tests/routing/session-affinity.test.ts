@@ -8,6 +8,7 @@ import { expect } from '@jest/globals';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
+import { until } from '../helpers/until';
 
 const ACCOUNTS = ['a1', 'a2', 'a3', 'a4'];
 const routeOf = (account: string) => `oa/${account}/r/m`;
@@ -69,6 +70,10 @@ describe('session affinity', () => {
     for (let i = 0; i < 8; i++) expect(await ask('conv-1')).toEqual({ status: 200, route: first.route, affinity: 'hit' });
     const stream = await ask('conv-1', { stream: true });
     expect(stream).toEqual({ status: 200, route: first.route, affinity: 'hit' });
+    // /status counts them (request events are delivered in batches just after the answers).
+    const totals = async () => (await (await fetch(`${gw.url}/status.json`)).json()) as { totals: { sessions: object }; sessions: { backend: string } };
+    expect(await until(async () => JSON.stringify((await totals()).totals.sessions) === JSON.stringify({ hit: 9, new: 1, moved: 0 }))).toBe(true);
+    expect((await totals()).sessions.backend).toBe('memory');
   });
 
   it('names a session by prompt_cache_key too; requests without a session get no affinity header', async () => {

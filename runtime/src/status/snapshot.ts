@@ -43,6 +43,8 @@ export interface StatusSnapshot {
   counts: Record<RouteState, number>;
   models: StatusModel[];
   totals: StatusTotals;
+  /** Where the session-affinity table is kept now (Redis, or memory without it or while it is down). */
+  sessions: { backend: 'redis' | 'memory' };
   recent: RecentEntry[];
 }
 
@@ -86,7 +88,8 @@ export function statusSnapshot(gw: Gateway, recent: RecentEvents): StatusSnapsho
     overall,
     counts,
     models,
-    totals: { ...recent.totals },
+    totals: { ...recent.totals, sessions: { ...recent.totals.sessions }, promptTokens: { ...recent.totals.promptTokens } },
+    sessions: { backend: gw.affinity.backend() },
     recent: recent.entries(),
   };
 }
