@@ -26,7 +26,7 @@ const { evaluate } = require('./lib/targets');
 const LAST_RUN = join(__dirname, 'results', 'last-run.json');
 
 /** In the order they run: the CPU-sensitive ones first, the socket-heavy one last. */
-const SCENARIOS = ['overhead', 'profile', 'cold-start', 'failover', 'failover-outcomes', 'throttling', 'quota', 'memory'];
+const SCENARIOS = ['overhead', 'profile', 'cold-start', 'failover', 'failover-outcomes', 'throttling', 'quota', 'prompt-cache', 'memory'];
 
 class UsageError extends Error {}
 

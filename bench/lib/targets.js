@@ -58,6 +58,11 @@ function evaluate(results) {
     rows.push(check('goodput at 90% of quota', q.gateway.goodput, 0.999, { atLeast: true, show: (v) => `${fmt(v * 100, 5)}%` }));
     rows.push(check('provider 429s at 90% of quota', q.gateway.provider429, 0));
   }
+  const pc = results['prompt-cache'];
+  if (pc && !pc.error) {
+    rows.push(check('prompt-cache hit rate, with affinity / without', pc.hitRateRatio, 3, { atLeast: true, show: (v) => `${fmt(v)}x` }));
+    rows.push(check('busiest route / even share, with affinity', pc.sticky.maxOverEven, 1.5, { show: (v) => `${fmt(v)}x` }));
+  }
   const m = results.memory;
   if (m && !m.error) {
     const top = m.meta.levels[m.meta.levels.length - 1];

@@ -59,6 +59,21 @@ describe('simulated prompt cache', () => {
     expect(streamed?.prompt_tokens_details?.cached_tokens).toBe(first.prompt_tokens_details!.cache_write_tokens);
   });
 
+  it('finds the previous turn when the marker moves to the newest message (lookback)', async () => {
+    gw = await startGateway(config(1));
+    const user = (text: string) => ({ role: 'user', content: [{ type: 'text', text, cache_control: mark }] });
+    const first = (await usageOf({ model: 'chat', messages: [{ role: 'system', content: LONG }, user('one?')] })).usage;
+    const cachedByFirst = first.prompt_tokens_details!.cache_write_tokens!;
+    const second = (
+      await usageOf({
+        model: 'chat',
+        messages: [{ role: 'system', content: LONG }, { role: 'user', content: 'one?' }, { role: 'assistant', content: 'One.' }, user('two?')],
+      })
+    ).usage;
+    expect(second.prompt_tokens_details?.cached_tokens).toBe(cachedByFirst);
+    expect(second.prompt_tokens_details?.cache_write_tokens).toBeGreaterThan(0);
+  });
+
   it('is per endpoint: another account has not seen the prefix', async () => {
     gw = await startGateway(config(2));
     const seen = new Map<string, number>();

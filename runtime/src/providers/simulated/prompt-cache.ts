@@ -39,18 +39,20 @@ export class SimulatedPromptCache {
 
   /** Looks the request's prefixes up and stores its checkpoints. */
   use(req: ChatRequest, route: PromptCacheRoute | undefined): CacheUse {
-    const points = checkpoints(req, route);
+    const { points, lookback } = checkpoints(req, route);
     if (points.length === 0) return { read: 0, written: 0 };
     const t = this.now();
     let read = 0;
-    for (let i = points.length - 1; i >= 0; i--) {
-      const expires = this.prefixes.get(points[i].hash);
-      if (expires !== undefined && expires > t) {
-        read = points[i].tokens;
-        break;
+    let found: Checkpoint | undefined;
+    for (const p of [...points, ...lookback]) {
+      const expires = this.prefixes.get(p.hash);
+      if (expires !== undefined && expires > t && p.tokens > read) {
+        read = p.tokens;
+        found = p;
       }
     }
-    for (const p of points) {
+    // A read refreshes the entry's lifetime, as a write does.
+    for (const p of found && !points.includes(found) ? [...points, found] : points) {
       this.prefixes.delete(p.hash); // re-inserted: the Map's order is the order of last use
       this.prefixes.set(p.hash, t + p.ttlMs);
     }
@@ -61,8 +63,15 @@ export class SimulatedPromptCache {
   }
 }
 
-/** The request's checkpoints in prefix order (tools, system, messages), each with the hash and size of the prefix up to it. */
-function checkpoints(req: ChatRequest, route: PromptCacheRoute | undefined): Checkpoint[] {
+/** Block boundaries before a checkpoint where a provider also looks for a cached prefix (Anthropic: about 20 blocks). */
+const LOOKBACK_BLOCKS = 20;
+
+/**
+ * The request's checkpoints in prefix order (tools, system, messages), each with the hash
+ * and size of the prefix up to it, and the earlier message boundaries looked up too (a
+ * marker that moved to the newest message still finds the prefix the previous turn cached).
+ */
+function checkpoints(req: ChatRequest, route: PromptCacheRoute | undefined): { points: Checkpoint[]; lookback: Checkpoint[] } {
   const hash = createHash('sha1');
   let chars = 0;
   const marked: Checkpoint[] = [];
@@ -102,10 +111,13 @@ function checkpoints(req: ChatRequest, route: PromptCacheRoute | undefined): Che
     if (markers) at(m.cache_control, marked, hash);
     at(AUTO, boundaries, hash);
   }
+  const long = (p: Checkpoint) => p.tokens >= MIN_CACHED_TOKENS;
   if (marked.length > 0) {
-    const kept = marked.slice(-(route?.maxPoints ?? marked.length));
-    return kept.filter((p) => p.tokens >= MIN_CACHED_TOKENS);
+    const points = marked.slice(-(route?.maxPoints ?? marked.length)).filter(long);
+    const last = points[points.length - 1];
+    const lookback = last ? boundaries.filter((b) => b.tokens <= last.tokens && long(b)).slice(-LOOKBACK_BLOCKS) : [];
+    return { points, lookback };
   }
   // No markers: the message boundaries of a long prompt, the last message (the new turn) excluded.
-  return boundaries.slice(0, -1).filter((p) => p.tokens >= MIN_CACHED_TOKENS);
+  return { points: boundaries.slice(0, -1).filter(long), lookback: [] };
 }
