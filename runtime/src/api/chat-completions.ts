@@ -55,7 +55,8 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
     const checked = forwarded || guardrails.empty ? chat : await guardrails.apply(chat, { model: chat.model, tenant: tenant?.id });
     // A strict stream is held until it validated (here or in the spoke): its first chunk comes with its last.
     const held = ev.stream && (forwarded ? chat.heldStream === true : strict !== undefined);
-    const session = await sessionOf(gw, c, chat, routes.model);
+    const lookup = sessionOf(gw, c, chat, routes.model);
+    const session = lookup && (await lookup);
     const routing = req.route(routes, ev.stream, estimatedTokens, { cannotServe, heldStream: held, session });
     return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, validate) : jsonAnswer(gw, req, routing, checked, validate);
   });

@@ -15,7 +15,8 @@ import type { ApiCall } from './call';
 
 const MAX_SESSION_CHARS = 256;
 
-export async function sessionOf(gw: Gateway, call: ApiCall, chat: ChatRequest | ForwardedChat, model: ModelConfig): Promise<SessionRouting | undefined> {
+/** The session's lookup, or undefined (no await, no Redis) for a request that names none. */
+export function sessionOf(gw: Gateway, call: ApiCall, chat: ChatRequest | ForwardedChat, model: ModelConfig): Promise<SessionRouting> | undefined {
   const named = call.header(SESSION_HEADER)?.trim();
   if (named && named.length > MAX_SESSION_CHARS) throw badRequest(`Invalid header '${SESSION_HEADER}': at most ${MAX_SESSION_CHARS} characters`, SESSION_HEADER, 'invalid_session_id');
   if (!SessionAffinity.enabled(model)) return undefined;

@@ -10,7 +10,7 @@ import { usageOf, type ChatCompletion, type ChatCompletionChunk, type ChunkChoic
 import { classifyAnthropicStreamError } from '../anthropic/classify';
 import { ProviderError } from '../errors';
 import type { StructuredPlan } from '../structured/plan';
-import { imageOf, isBlank, keepLastCachePoints, parseToolArguments, stopSequences, texts } from './openai-common';
+import { AUTO_CACHE_MARKER as AUTO, imageOf, isBlank, keepLastCachePoints, lastPartMarker, parseToolArguments, stopSequences, texts } from './openai-common';
 
 /** Anthropic requires `max_tokens`; used when the client set no output cap. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
@@ -135,9 +135,6 @@ export function toAnthropicRequest(req: ChatRequest, model: string, opts: { stre
   return out;
 }
 
-/** The marker `models[].promptCache.auto` puts after the system prompt and the tools. */
-const AUTO: CacheControl = { type: 'ephemeral' };
-
 /** A breakpoint on the last of `blocks`, when marked and the route takes markers. */
 function markLast(blocks: Cacheable[], c: CacheControl | undefined, cache: PromptCacheRoute | undefined): void {
   const last = blocks[blocks.length - 1];
@@ -196,14 +193,6 @@ function translateMessages(chat: readonly ChatMessage[], cache: PromptCacheRoute
   if (system.length === 0) return { messages: turns };
   // The plain string unless a block carries a breakpoint (the form every Anthropic client knows).
   return { system: system.some((b) => b.cache_control) ? system : system.map((b) => b.text).join('\n\n'), messages: turns };
-}
-
-/** A tool message's marker on a part: its result is one block, so the breakpoint goes on that block. */
-function lastPartMarker(content: MessageContent): CacheControl | undefined {
-  if (typeof content === 'string') return undefined;
-  let c: CacheControl | undefined;
-  for (const p of content) c = p.cache_control ?? c;
-  return c;
 }
 
 /** Anthropic: "final assistant content cannot end with trailing whitespace". */

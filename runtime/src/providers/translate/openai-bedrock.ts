@@ -3,7 +3,6 @@
  * stateful stream translator: no I/O and no SDK client, only the SDK's wire types.
  */
 import type {
-  CachePointBlock,
   ContentBlock,
   ImageFormat,
   ConverseRequest,
@@ -17,12 +16,13 @@ import type {
   ToolConfiguration,
   ToolUseBlock,
 } from '@aws-sdk/client-bedrock-runtime';
-import { contentText, maxOutputTokens, type CacheControl, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../core/chat-request';
+import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../core/chat-request';
 import type { PromptCacheRoute } from '../../core/prompt-cache';
 import { usageOf, type ChatCompletion, type ChatCompletionChunk, type ChunkChoice, type FinishReason, type ToolCall, type Usage } from '../../core/openai-types';
 import { ProviderError } from '../errors';
 import type { StructuredPlan } from '../structured/plan';
-import { keepLastCachePoints, inlineImageOf, isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
+import { cachePointAfter, limitCachePoints, marked } from './converse-cache';
+import { AUTO_CACHE_MARKER as AUTO, lastPartMarker, inlineImageOf, isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
 
 /** Converse rejects blank text blocks ("The text field ... is blank"). */
 
@@ -97,41 +97,6 @@ export function toConverseRequest(req: ChatRequest, modelId: string, plan?: Stru
   }
   if (cache) limitCachePoints(out, cache.maxPoints);
   return out;
-}
-
-/** The marker `models[].promptCache.auto` puts after the system prompt and the tools. */
-const AUTO: CacheControl = { type: 'ephemeral' };
-
-/** A list Converse may put a cache point in: system blocks, a turn's content, the tools. */
-type Cacheable = Array<{ cachePoint?: CachePointBlock }>;
-
-function cachePointOf(c: CacheControl): CachePointBlock {
-  return c.ttl ? { type: 'default', ttl: c.ttl } : { type: 'default' };
-}
-
-/** A cache point after what `list` holds so far, when marked and the route takes markers (never first, never twice). */
-function cachePointAfter(list: Cacheable, c: CacheControl | undefined, cache: PromptCacheRoute | undefined): void {
-  if (!c || !cache || list.length === 0 || list[list.length - 1].cachePoint) return;
-  list.push({ cachePoint: cachePointOf(c) });
-}
-
-function marked(blocks: ContentBlock[], c: CacheControl | undefined, cache: PromptCacheRoute | undefined): ContentBlock[] {
-  cachePointAfter(blocks, c, cache);
-  return blocks;
-}
-
-/** A tool message's marker on a part: its result is one block, so the point follows that block. */
-function lastPartMarker(content: MessageContent): CacheControl | undefined {
-  if (typeof content === 'string') return undefined;
-  let c: CacheControl | undefined;
-  for (const p of content) c = p.cache_control ?? c;
-  return c;
-}
-
-/** At most `max` cache points (tools, then system, then messages: the order of the prefix): the earliest go. */
-function limitCachePoints(req: ConverseRequest, max: number): void {
-  const lists: Cacheable[] = [req.toolConfig?.tools ?? [], req.system ?? [], ...(req.messages ?? []).map((t) => (t.content ?? []) as Cacheable)];
-  keepLastCachePoints(lists, (b) => b.cachePoint !== undefined, max);
 }
 
 function textBlocks(content: MessageContent | null | undefined, cache?: PromptCacheRoute): ContentBlock[] {

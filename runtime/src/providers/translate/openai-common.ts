@@ -2,7 +2,7 @@
  * Pieces of the OpenAI request that every translator reads the same way, whatever the
  * target schema: non-blank text parts, tool-call arguments as an object, stop sequences.
  */
-import type { ChatRequest, ImagePart, MessageContent } from '../../core/chat-request';
+import type { CacheControl, ChatRequest, ImagePart, MessageContent } from '../../core/chat-request';
 import { parseImageUrl, type InlineImage, type ParsedImage } from '../../core/image-url';
 import { ProviderError } from '../errors';
 
@@ -76,4 +76,15 @@ export function keepLastCachePoints<B>(lists: B[][], isPoint: (b: B) => boolean,
     }
     if (drop <= 0) return;
   }
+}
+
+/** The marker `models[].promptCache.auto` puts after the system prompt and the tools. */
+export const AUTO_CACHE_MARKER: CacheControl = { type: 'ephemeral' };
+
+/** A tool message's marker on one of its parts: its result is one block, so the checkpoint follows that block. */
+export function lastPartMarker(content: MessageContent): CacheControl | undefined {
+  if (typeof content === 'string') return undefined;
+  let c: CacheControl | undefined;
+  for (const p of content) c = p.cache_control ?? c;
+  return c;
 }
