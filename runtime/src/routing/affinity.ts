@@ -30,7 +30,7 @@ export interface SessionRouting {
 
 export class SessionAffinity {
   constructor(
-    private table: SessionTable,
+    private readonly table: SessionTable,
     private readonly scopeOf: AffinityScope = routeScope,
   ) {}
 
