@@ -27,7 +27,21 @@ const { evaluate } = require('./lib/targets');
 const LAST_RUN = join(__dirname, 'results', 'last-run.json');
 
 /** In the order they run: the CPU-sensitive ones first, the socket-heavy one last. */
-const SCENARIOS = ['overhead', 'messages', 'embeddings', 'profile', 'cold-start', 'failover', 'failover-outcomes', 'throttling', 'quota', 'noisy-neighbour', 'spend-overhead', 'memory'];
+const SCENARIOS = [
+  'overhead',
+  'messages',
+  'embeddings',
+  'profile',
+  'cold-start',
+  'failover',
+  'failover-outcomes',
+  'throttling',
+  'quota',
+  'noisy-neighbour',
+  'spend-overhead',
+  'prompt-cache',
+  'memory',
+];
 
 class UsageError extends Error {}
 

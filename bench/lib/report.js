@@ -233,6 +233,35 @@ function spendOverheadSection(o) {
   ].join('\n');
 }
 
+function promptCacheSection(p) {
+  const m = p.meta;
+  const row = (name, r) => [
+    name,
+    fmt(r.requests),
+    pct(r.hitRate),
+    pct(r.cachedShare),
+    r.costUsd === undefined ? '-' : `$${r.costUsd.toFixed(2)}`,
+    ms(r.meanTtftMs),
+    ms(r.meanTtftLaterMs),
+    r.perRoute.join(' / '),
+    ratio(r.maxOverEven),
+  ];
+  return [
+    `A multi-turn agent workload on ${m.routes} equivalent simulated routes (one provider, ${m.routes} accounts, each endpoint with its own prompt cache): ${fmt(m.sessions)} sessions of ${m.turns} turns, ` +
+      `${m.agents} at a time; each session has a document of its own (about 2,500 tokens, marked) behind a shared system prompt, and every turn resends the conversation with a marker on its newest message. ` +
+      'With affinity each session names itself (`x-session-id`); without, the same requests name none and the routes share them request by request. A hit: the turn read back everything its previous turn cached. ' +
+      "Cost at the target's price (input $3, cache reads $0.30, cache writes $3.75, output $15 per million tokens), from each answer's usage." +
+      (m.compressed ? ' **Quick mode: fewer sessions and turns.**' : ''),
+    '',
+    table(
+      ['run', 'requests', 'hit rate (turns 2..)', 'cached share of input', 'cost', 'mean TTFT', 'mean TTFT (turns 2..)', 'requests per route', 'busiest route / even'],
+      [row('with affinity', p.sticky), row('without affinity', p.spread)],
+    ),
+    '',
+    `Hit rate with affinity: ${ratio(p.hitRateRatio)} the run without${p.costRatio === undefined ? '' : `; cost ${ratio(p.costRatio)} the run without`}.`,
+  ].join('\n');
+}
+
 function memorySection(m) {
   const h = m.healthAfterCancel;
   return [
@@ -334,6 +363,7 @@ const SECTIONS = {
   quota: ['Quota', quotaSection],
   'noisy-neighbour': ['Noisy neighbour (capacity classes)', noisyNeighbourSection],
   'spend-overhead': ['Classes and budgets: overhead per request', spendOverheadSection],
+  'prompt-cache': ['Prompt cache and session affinity', promptCacheSection],
   memory: ['Memory', memorySection],
   'cold-start': ['Cold start', coldStartSection],
   profile: ['Profile', profileSection],

@@ -79,6 +79,11 @@ function evaluate(results) {
   if (n && !n.error) rows.push(check('critical success under a batch flood (capacity classes)', n.criticalSuccessUnderFlood, 1, { atLeast: true, show: (v) => `${fmt(v * 100, 5)}%` }));
   const s = results['spend-overhead'];
   if (s && !s.error) rows.push(check('added latency p50, classes + budgets with Redis (JSON, c=1)', s.byVariant.budgets.addedP50Ms, 0.5, { unit: ' ms' }));
+  const pc = results['prompt-cache'];
+  if (pc && !pc.error) {
+    rows.push(check('prompt-cache hit rate, with affinity / without', pc.hitRateRatio, 3, { atLeast: true, show: (v) => `${fmt(v)}x` }));
+    rows.push(check('busiest route / even share, with affinity', pc.sticky.maxOverEven, 1.5, { show: (v) => `${fmt(v)}x` }));
+  }
   const m = results.memory;
   if (m && !m.error) {
     const top = m.meta.levels[m.meta.levels.length - 1];

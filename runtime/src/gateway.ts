@@ -23,7 +23,9 @@ import { AttemptExecutor } from './routing/executor';
 import { RetryBudget, type RetryBudgetPolicy } from './routing/retry';
 import { buildRouteTable, RouteTable, type ModelRoutes } from './routing/route-table';
 import { RouteSelector } from './routing/selector';
-import { proxyModels, spokeProbeTargets, spokeServes, spokesAsProvider, SPOKES_PROVIDER_ID } from './tiers/proxy-routes';
+import { proxyModels, spokeProbeTargets, spokeScope, spokeServes, spokesAsProvider, SPOKES_PROVIDER_ID } from './tiers/proxy-routes';
+import { routeScope, SessionAffinity } from './routing/affinity';
+import { MemorySessionTable } from './quota/session-table';
 import { SpokeDirectory } from './tiers/spoke-directory';
 import { TenantLimiter } from './tenants/limiter';
 import { SpendStore } from './tenants/spend-store';
@@ -41,6 +43,8 @@ export interface Gateway {
   readonly executor: AttemptExecutor;
   /** The four selection steps (the executor's; token counting walks its order too). */
   readonly selector: RouteSelector;
+  /** Where each session was served last (in `quota`'s Redis when it has one). */
+  readonly affinity: SessionAffinity;
   readonly prober: EndpointProber;
   readonly events: EventBus;
   /** Structured JSON logs (one line per request); also for errors outside requests. */
@@ -127,6 +131,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   prober.start();
   const selector = new RouteSelector(stats, quota, random, prober);
   const observability = observeGateway(config, role, events, (name) => routeTable.forModel(name) !== undefined, opts.observability);
+  const affinity = new SessionAffinity(quota.sessions?.() ?? new MemorySessionTable(now), role === 'proxy' ? spokeScope : routeScope);
   const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock, opts.retryBudget), clock, random, endpoints: prober, events });
   const guardrailsFor = (c: GatewayConfig) =>
     createGuardrailStage(c.guardrails, {
@@ -214,6 +219,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     quota,
     executor,
     selector,
+    affinity,
     prober,
     events,
     logger: observability.logger,

@@ -3,8 +3,10 @@
  * route's price (cache reads at the cached rate), JSON and streams, on the answer
  * (x-gateway-cost-usd) and the log line; a budget holds prompt plus max_tokens and stops
  * the tenant with budget_exceeded; through proxy -> spoke the spoke's report is charged once.
+ * Prompt-cache reads and writes are priced at their own rates, on Messages and on chat.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { hashKey } from '../../runtime/src/tenants/auth';
 import { FAKE_ANTHROPIC_KEY, startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic';
 import { jsonOf, postJson, startGateway, type TestGateway } from '../helpers/gateway';
@@ -12,7 +14,7 @@ import { until } from '../helpers/until';
 import { LineCapture } from '../observability/capture';
 import { perMTok } from './helpers';
 
-const PRICE = { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3 };
+const PRICE = { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3, cacheWritePerMTok: 3.75 };
 const TEXT = 'A priced answer from Claude.';
 
 function config(url: string) {
@@ -26,7 +28,7 @@ function config(url: string) {
 function costOf(u: Anthropic.Usage): number {
   const read = u.cache_read_input_tokens ?? 0;
   const write = u.cache_creation_input_tokens ?? 0;
-  return (u.input_tokens + write) * perMTok(PRICE.inputPerMTok) + read * perMTok(PRICE.cachedInputPerMTok) + u.output_tokens * perMTok(PRICE.outputPerMTok);
+  return u.input_tokens * perMTok(PRICE.inputPerMTok) + write * perMTok(PRICE.cacheWritePerMTok) + read * perMTok(PRICE.cachedInputPerMTok) + u.output_tokens * perMTok(PRICE.outputPerMTok);
 }
 
 describe('what Messages cost', () => {
@@ -40,7 +42,8 @@ describe('what Messages cost', () => {
 
   beforeAll(async () => {
     process.env.COST_TEST_ANTHROPIC_KEY = FAKE_ANTHROPIC_KEY;
-    upstream = await startFakeAnthropic({ reply: () => ({ text: TEXT }) });
+    // Every answer read 900 prompt tokens from the cache and wrote 60 to it.
+    upstream = await startFakeAnthropic({ reply: () => ({ text: TEXT, usage: { cache_read_input_tokens: 900, cache_creation_input_tokens: 60 } }) });
     gw = await startGateway({ ...config(upstream.url), tenants: [{ id: 'team', keys: [hashKey('key-team')], budget: { usdPerDay: 0.01 } }] }, 'all-in-one', {
       probes: false,
       observability: { destination: logs },
@@ -79,6 +82,16 @@ describe('what Messages cost', () => {
     const final = await client.messages.stream(ask).finalMessage();
     await until(() => logs.requests().length >= 2);
     expect(logs.requests()[1].costUsd).toBeCloseTo(costOf(final.usage), 12);
+  });
+
+  it('prices cache reads and writes at their own rates, on chat completions too', async () => {
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'key-team', maxRetries: 0 });
+    const { data, response } = await client.chat.completions.create({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: 'Say something priced.' }] }).withResponse();
+    const details = data.usage?.prompt_tokens_details;
+    expect(details).toEqual({ cached_tokens: 900, cache_write_tokens: 60 });
+    const fresh = data.usage!.prompt_tokens - 900 - 60;
+    const expected = fresh * perMTok(3) + 60 * perMTok(3.75) + 900 * perMTok(0.3) + data.usage!.completion_tokens * perMTok(15);
+    expect(Number(response.headers.get('x-gateway-cost-usd'))).toBeCloseTo(expected, 12);
   });
 
   it('holds prompt plus max_tokens against the budget: a request whose worst case is over it is refused before it is sent', async () => {

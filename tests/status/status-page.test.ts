@@ -38,6 +38,8 @@ interface PageView {
   overall: string;
   summary: string;
   totals: string;
+  /** Session affinity and prompt-cache totals. */
+  sessions: string;
   /** Model header rows' text by model name. */
   models: Record<string, string>;
   /** Each route's cells by column header (lower case). */
@@ -66,6 +68,7 @@ function readPage(page: Page): Promise<PageView> {
       overall: text(document.getElementById('overall')),
       summary: text(document.getElementById('summary')),
       totals: text(document.getElementById('totals')),
+      sessions: text(document.getElementById('sessions')),
       models,
       rows,
       recent: Array.from(document.querySelectorAll('#recent li')).map(text),
@@ -162,6 +165,7 @@ describe('GET /status in headless Chromium, all-in-one', () => {
     expect(healthy.summary).toBe('6 routes: 6 healthy');
     expect(healthy.models).toEqual({ chat: 'chat OK 3 of 3 routes serving', [TRICKY_MODEL]: `${TRICKY_MODEL} OK 3 of 3 routes serving` });
     expect(healthy.injected).toBe(0); // the model name was shown as text, not parsed
+    expect(healthy.sessions).toMatch(/^no sessions yet \(memory\) · prompt cache: 0% of \d+ input tokens read, 0 written$/);
     expect(healthy.recent).toEqual(['Nothing yet: no failover, ejection or cooldown since start.']);
     await page.evaluate(() => ((window as unknown as { marker: boolean }).marker = true));
 

@@ -24,6 +24,8 @@ import { checkImages } from './image-check';
 import { apiHandler, type ApiRequest, type RequestRouting } from './request-lifecycle';
 import { checkCompletion, heldStream, schemaValidator } from './strict-output';
 import { parseChatBody } from './validate-chat';
+import { sessionOf } from './session';
+import { noteDroppedMarkers } from './cache-markers-note';
 
 /** Output reserved for admission when the client sets no max_tokens; usage corrects it after. */
 export const DEFAULT_OUTPUT_ESTIMATE = 1024;
@@ -56,12 +58,14 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
     const checked = forwarded || guardrails.empty ? chat : await guardrails.apply(chat, { model: chat.model, tenant: tenant?.id });
     // A strict stream is held until it validated (here or in the spoke): its first chunk comes with its last.
     const held = ev.stream && (forwarded ? chat.heldStream === true : strict !== undefined);
-    const routing = req.route(routes, ev.stream, estimatedTokens, { cannotServe, heldStream: held });
-    return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, promptTokens, validate) : jsonAnswer(req, routing, checked, validate);
+    const lookup = sessionOf(gw, c, routes.model, chat);
+    const session = lookup && (await lookup);
+    const routing = req.route(routes, ev.stream, estimatedTokens, { cannotServe, heldStream: held, session });
+    return ev.stream ? streamAnswer(gw, req, c, routing, checked, text, promptTokens, validate) : jsonAnswer(gw, req, routing, checked, validate);
   });
 }
 
-async function jsonAnswer(req: ApiRequest, routing: RequestRouting, chat: Chat, validate: ValidateFunction | undefined): Promise<ApiReply> {
+async function jsonAnswer(gw: Gateway, req: ApiRequest, routing: RequestRouting, chat: Chat, validate: ValidateFunction | undefined): Promise<ApiReply> {
   const answer = await routing.run(async (route, attempt) => {
     const result = await completeOn(routing.adapterFor(route), route, chat, routing.options(attempt));
     if (validate) {
@@ -74,6 +78,7 @@ async function jsonAnswer(req: ApiRequest, routing: RequestRouting, chat: Chat, 
     return result;
   });
   routing.life.end();
+  noteDroppedMarkers(gw, req.event.requestId, chat, answer.route);
   const { completion, body } = answer.value;
   answer.settle(completion.usage.total_tokens);
   req.settleTenant(completion.usage.total_tokens);
@@ -114,6 +119,7 @@ async function streamAnswer(
   const first = await routing.run((route, attempt) => startOn(route, [chat], attempt));
   const ttftMs = gw.now() - routing.started;
   // Each answer that made up the stream is charged at its own route's price (a proxy's spokes report theirs).
+  noteDroppedMarkers(gw, ev.requestId, chat, first.route);
   const outcome: StreamOutcome = { continuations: 0 };
   if (gw.role === 'proxy' || configPricing(gw.config).priced) outcome.segments = [];
   let charged = false;
@@ -141,6 +147,7 @@ async function streamAnswer(
     onCancel: (reason) => life.clientGone(reason),
     onEnd: (err) => {
       life.end();
+      if (outcome.route) routing.sessionMoved(outcome.route);
       req.settleTenant(outcome.usage?.total_tokens);
       charge();
       req.report(200, {

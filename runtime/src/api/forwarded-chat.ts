@@ -19,7 +19,7 @@ const isOptional = (v: unknown, type: 'boolean' | 'number') => v === undefined |
 
 /**
  * The request as the proxy reads it: only model, messages (present), stream,
- * stream_options.include_usage and the output caps are checked. Undefined when the full
+ * stream_options.include_usage, the output caps and prompt_cache_key are checked. Undefined when the full
  * validation must decide.
  */
 export function forwardedChat(text: string): ForwardedChat | undefined {
@@ -36,6 +36,8 @@ export function forwardedChat(text: string): ForwardedChat | undefined {
   if (!isOptional(stream, 'boolean') || !isOptional(maxTokens, 'number') || !isOptional(maxCompletionTokens, 'number')) return undefined;
   const options = doc.stream_options;
   if (options !== undefined && options !== null && (!isObject(options) || !isOptional(options.include_usage, 'boolean'))) return undefined;
+  const key = doc.prompt_cache_key;
+  if (key !== undefined && key !== null && (typeof key !== 'string' || key === '' || key.length > 256)) return undefined;
   const images = imageUrls(doc.messages);
   return {
     forwarded: true,
@@ -45,6 +47,8 @@ export function forwardedChat(text: string): ForwardedChat | undefined {
     includeUsage: isObject(options) && options.include_usage === true,
     maxOutputTokens: (maxCompletionTokens ?? maxTokens ?? undefined) as number | undefined,
     messages: doc.messages,
+    ...(doc.tools !== undefined ? { tools: doc.tools } : {}),
+    ...(typeof key === 'string' ? { promptCacheKey: key } : {}),
     ...(images ? { images } : {}),
     ...(stream === true && strictFormat(doc.response_format) ? { heldStream: true } : {}),
   };

@@ -26,6 +26,7 @@ import { anthropicHeaders, type AnthropicHeaders } from './anthropic-headers';
 import { SENT, type ApiCall, type ApiHandler, type ApiReply } from './call';
 import { forwardedMessages } from './forwarded-messages';
 import { apiHandler, type ApiRequest, type RequestRouting } from './request-lifecycle';
+import { sessionOf } from './session';
 import { parseMessagesBody } from './validate-messages';
 
 /** A request validated in full, or (the proxy's thin hop) forwarded as it came. */
@@ -52,7 +53,9 @@ export function messagesHandler(gw: Gateway): ApiHandler {
     await req.admit(estimatedTokens, promptTokens, maxTokens);
     const checked = isForwarded(msg) || guardrails.empty ? msg : await applyToMessages(guardrails, msg, { model: msg.model, tenant: tenant?.id });
     const cannotServe = isForwarded(checked) ? undefined : translatedRoutesPassedOver(gw, routes, checked);
-    const routing = req.route(routes, ev.stream, estimatedTokens, cannotServe ? { cannotServe } : {});
+    const lookup = sessionOf(gw, c, routes.model);
+    const session = lookup && (await lookup);
+    const routing = req.route(routes, ev.stream, estimatedTokens, { ...(cannotServe ? { cannotServe } : {}), ...(session ? { session } : {}) });
     return ev.stream ? streamAnswer(gw, req, c, routing, checked, headers, text) : jsonAnswer(req, c, routing, checked, headers);
   });
   return Object.assign(handler, { renderError: anthropicErrorReply });
@@ -134,6 +137,7 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
       life.end();
       const usage = outcome.usage && usageFromAnthropic(outcome.usage);
       req.settleTenant(usage?.total_tokens);
+      if (outcome.route) routing.sessionMoved(outcome.route);
       // The whole answer at the price of the route that finished it (through a spoke: the route it named).
       if (usage) req.charge(outcome.route ?? first.route, first.value, usage);
       req.report(200, {

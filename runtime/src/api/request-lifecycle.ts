@@ -11,9 +11,10 @@ import { AttemptCancel, sentAttempts, type AttemptRecord } from '../core/attempt
 import type { CancelSource } from '../core/cancellation';
 import type { ModelApi } from '../core/embeddings';
 import { GatewayError, notFound } from '../core/gateway-error';
-import { ATTEMPTS_HEADER, COST_REPORT, COST_REPORT_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
+import { AFFINITY_HEADER, ATTEMPTS_HEADER, COST_REPORT, COST_REPORT_HEADER, ROUTE_HEADER, SESSION_HEADER } from '../core/gateway-headers';
 import type { Usage } from '../core/openai-types';
 import { DEFAULT_PRIORITY, isPriority, PRIORITY_HEADER, type Priority } from '../core/priority';
+import { worseAffinity } from '../core/prompt-cache';
 import { configClasses } from '../quota/capacity-class';
 import type { Gateway } from '../gateway';
 import type { RequestEvent } from '../observability/events';
@@ -23,6 +24,7 @@ import { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } fr
 import type { ModelRoutes } from '../routing/route-table';
 import { costOrdered } from '../routing/cost-order';
 import { configPricing } from '../config/pricing';
+import type { SessionRouting } from '../routing/affinity';
 import { assertModelAllowed } from '../tenants/auth';
 import { NO_LIMITS, type TenantPermit } from '../tenants/limiter';
 import type { BudgetHold } from '../tenants/spend-store';
@@ -215,6 +217,8 @@ export interface RoutingOptions {
   cannotServe?: RoutedRequest['cannotServe'];
   /** A stream whose whole answer comes before its first chunk (held for validation): its first chunk may take as long as a whole answer. */
   heldStream?: boolean;
+  /** The request's session (api/session.ts): its route goes first, and the answer says `x-gateway-affinity`. */
+  session?: SessionRouting;
 }
 
 /** A request on its way to a route: its lifetime (deadline, client gone), what the executor routes, and each attempt's call options. */
@@ -223,8 +227,9 @@ export class RequestRouting {
   readonly started: number;
   readonly life: RequestLifetime;
   readonly routed: RoutedRequest;
-  /** Trace context (W3C) to pass on to providers. */
+  /** Trace context (W3C) to pass on to providers; the proxy adds the session for its spoke. */
   private readonly forward: Record<string, string> | undefined;
+  private readonly session: SessionRouting | undefined;
 
   constructor(
     private readonly gw: Gateway,
@@ -250,6 +255,12 @@ export class RequestRouting {
     // asks it to report what it served cost, which the proxy charges.
     this.forward =
       gw.role !== 'proxy' ? trace : trace || priority !== DEFAULT_PRIORITY ? { ...trace, ...TO_SPOKE, ...(priority !== DEFAULT_PRIORITY ? { [PRIORITY_HEADER]: priority } : {}) } : TO_SPOKE;
+    const session = (this.session = more.session);
+    if (session) {
+      this.routed.prefer = session.prefers;
+      // The spoke pins the account and region of the same session.
+      if (gw.role === 'proxy') this.forward = { ...this.forward, [SESSION_HEADER]: session.name };
+    }
   }
 
   adapterFor(route: Route): ProviderAdapter {
@@ -282,11 +293,19 @@ export class RequestRouting {
 
   /** Request id, and the route and attempts that answered: through a spoke, its route, and its attempts added to ours. */
   answerHeaders(answer: Answered<UpstreamMeta>): Record<string, string> {
-    return {
+    const meta = answer.value;
+    const headers: Record<string, string> = {
       'x-request-id': this.event.requestId,
       [ROUTE_HEADER]: answeredRoute(answer),
       [ATTEMPTS_HEADER]: String(answeredAttempts(answer)),
     };
+    if (this.session) headers[AFFINITY_HEADER] = this.event.affinity = worseAffinity(this.session.served(answer.route), meta.upstreamAffinity);
+    return headers;
+  }
+
+  /** A stream continued on another route after a break: the session is there now. */
+  sessionMoved(route: Route): void {
+    this.session?.served(route);
   }
 }
 

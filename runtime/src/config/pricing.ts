@@ -3,7 +3,7 @@
  * serves, the price of an upstream route a spoke reported, and the worst a request could
  * cost on any target of its model (what a budget reserves). Built once per config.
  */
-import { estimatedCost, type Price } from '../core/price';
+import { worstCaseCost, type Price } from '../core/price';
 import type { GatewayConfig, ModelConfig } from './schema';
 
 export class ModelPricing {
@@ -42,7 +42,7 @@ export class ModelPricing {
   /** The most `input` prompt and `output` completion tokens could cost on any priced target (0 when none is priced). */
   worstCase(input: number, output: number): number {
     let worst = 0;
-    for (const p of this.prices) if (p) worst = Math.max(worst, estimatedCost(p, input, output));
+    for (const p of this.prices) if (p) worst = Math.max(worst, worstCaseCost(p, input, output));
     return worst;
   }
 }

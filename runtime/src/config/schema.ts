@@ -120,6 +120,8 @@ export const priceSchema = z.strictObject({
   outputPerMTok: usdPerMTok(),
   /** Input tokens read from the provider's prompt cache (default: the input price). */
   cachedInputPerMTok: z.optional(usdPerMTok()),
+  /** Input tokens written to the provider's prompt cache (`cache_write_tokens`; Anthropic and Bedrock charge more for them; default: the input price). */
+  cacheWritePerMTok: z.optional(usdPerMTok()),
 });
 
 export const targetSchema = z.strictObject({
@@ -139,6 +141,8 @@ export const targetSchema = z.strictObject({
   cancelBilledInFull: z.optional(z.boolean()),
   /** Whether streams of this target may be hedged (default: unless `cancelBilledInFull`). */
   hedge: z.optional(z.boolean()),
+  /** Whether this target takes cache markers (default by provider and model id: providers/prompt-cache-support.ts); false drops them. */
+  promptCache: z.optional(z.boolean()),
 });
 
 const share = () => z.number().check(z.gte(0), z.lte(1));
@@ -176,6 +180,18 @@ export const failoverSchema = z.strictObject({
   ),
 });
 
+/** Prompt caching and session affinity of one model (README "Prompt caching and session affinity"). */
+export const promptCacheSchema = z.strictObject({
+  /** Cache points after the system prompt and after the tools, added by the gateway (cache writes cost more: off by default). */
+  auto: z.optional(z.boolean()),
+  /** A request naming its session (x-session-id, prompt_cache_key) goes to the route that served it last (default true). */
+  affinity: z.optional(z.boolean()),
+  /** A request naming no session is grouped by a hash of its prefix up to its last cache marker (default false). */
+  prefixAffinity: z.optional(z.boolean()),
+  /** How long a session is remembered after its last request: the providers' cache lifetime (default 300000, 5 minutes). */
+  sessionTtlMs: z.optional(count()),
+});
+
 export const ROUTINGS = ['ordered', 'cost'] as const;
 
 export const modelSchema = z.strictObject({
@@ -192,6 +208,7 @@ export const modelSchema = z.strictObject({
   routing: z._default(z.enum(ROUTINGS), 'ordered'),
   /** Overrides the top-level `failover` for this model. */
   failover: z.optional(failoverSchema),
+  promptCache: z.optional(promptCacheSchema),
 });
 
 /** Shares of every route's rpm/tpm kept from lower capacity classes. */

@@ -10,7 +10,16 @@ const text = () => z.string().check(z.minLength(1));
 /** Optional, and null is as good as absent (OpenAI clients send either). */
 const maybe = <T extends z.ZodMiniType>(schema: T) => z.optional(z.nullable(schema));
 
-const textPart = compiled(z.strictObject({ type: z.literal('text', 'expected a text part (image_url parts are allowed in user messages only)'), text: z.string() }));
+/** A prompt-cache marker, as Anthropic writes it: the prefix up to here may be cached (core/prompt-cache.ts). */
+const cacheControl = compiled(z.strictObject({ type: z.literal('ephemeral', 'cache_control.type must be "ephemeral"'), ttl: z.optional(z.enum(['5m', '1h'])) }));
+
+const textPart = compiled(
+  z.strictObject({
+    type: z.literal('text', 'expected a text part (image_url parts are allowed in user messages only)'),
+    text: z.string(),
+    cache_control: z.optional(cacheControl),
+  }),
+);
 /** Message content: a string or text parts. */
 const content = z.union([z.string(), z.array(textPart)]);
 
@@ -19,6 +28,7 @@ const imagePart = compiled(
   z.strictObject({
     type: z.literal('image_url'),
     image_url: compiled(z.strictObject({ url: text(), detail: maybe(z.enum(['auto', 'low', 'high'])) })),
+    cache_control: z.optional(cacheControl),
   }),
 );
 /** A user message's content: a string, or text and image parts. */
@@ -32,8 +42,9 @@ const toolCall = compiled(
   }),
 );
 
-const systemMessage = compiled(z.object({ role: z.enum(['system', 'developer']), content, name: z.optional(z.string()) }));
-const userMessage = compiled(z.object({ role: z.literal('user'), content: userContent, name: z.optional(z.string()) }));
+const marker = z.optional(cacheControl);
+const systemMessage = compiled(z.object({ role: z.enum(['system', 'developer']), content, name: z.optional(z.string()), cache_control: marker }));
+const userMessage = compiled(z.object({ role: z.literal('user'), content: userContent, name: z.optional(z.string()), cache_control: marker }));
 const assistantMessage = compiled(
   z
     .object({
@@ -42,10 +53,11 @@ const assistantMessage = compiled(
       name: z.optional(z.string()),
       tool_calls: z.optional(z.array(toolCall)),
       refusal: maybe(z.string()),
+      cache_control: marker,
     })
     .check(z.refine(assistantSaysSomething, { message: 'an assistant message needs content or tool_calls' })),
 );
-const toolMessage = compiled(z.object({ role: z.literal('tool'), content, tool_call_id: text() }));
+const toolMessage = compiled(z.object({ role: z.literal('tool'), content, tool_call_id: text(), cache_control: marker }));
 
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool'] as const;
 
@@ -72,6 +84,7 @@ const functionTool = compiled(
         strict: maybe(z.boolean()),
       }),
     ),
+    cache_control: marker,
   }),
 );
 
@@ -118,6 +131,8 @@ const supported = {
   user: z.optional(z.string()),
   metadata: z.optional(z.record(z.string(), z.string())),
   store: maybe(z.boolean()),
+  /** Names the request's session (OpenAI's field): session affinity keys on it; passed on to OpenAI targets. */
+  prompt_cache_key: maybe(z.string().check(z.minLength(1), z.maxLength(256))),
 };
 
 export const chatRequestSchema = compiled(
@@ -167,6 +182,7 @@ export type ChatToolCall = z.output<typeof toolCall>;
 export type MessageContent = z.output<typeof content> | z.output<typeof userContent>;
 export type ContentPart = Exclude<MessageContent, string>[number];
 export type ImagePart = z.output<typeof imagePart>;
+export type CacheControl = z.output<typeof cacheControl>;
 export type ResponseFormat = z.output<typeof responseFormat>;
 export type JsonSchemaFormat = z.output<typeof jsonSchemaFormat>;
 

@@ -13,8 +13,12 @@ export interface ForwardedChat {
   readonly includeUsage: boolean;
   /** The output cap the client asked for, whichever field it used. */
   readonly maxOutputTokens: number | undefined;
-  /** The body's `messages`, unchecked: for content logging only. */
+  /** The body's `messages`, unchecked: for content logging and the session's prefix hash only. */
   readonly messages: unknown;
+  /** The body's `tools`, unchecked: for the session's prefix hash only. */
+  readonly tools?: unknown;
+  /** `prompt_cache_key`: names the session (session affinity). */
+  readonly promptCacheKey?: string;
   /** Its image URLs: their characters in the body and the tokens the images are estimated at (absent: none). */
   readonly images?: { readonly chars: number; readonly tokens: number };
   /** A stream whose answer the spoke holds until it validated it (`response_format` strict): it arrives at once, at the end. */

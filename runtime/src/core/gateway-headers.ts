@@ -23,3 +23,9 @@ export const COST_HEADER = 'x-gateway-cost-usd';
 
 /** Spoke -> proxy, streams asked to report their cost: the cost in USD, in the final usage chunk's `usage`. */
 export const USAGE_COST_FIELD = 'cost_usd';
+
+/** Names the request's session for session affinity (before the body's prompt_cache_key); the proxy passes the session on to its spoke in it. */
+export const SESSION_HEADER = 'x-session-id';
+
+/** What session affinity did: `hit`, `new` or `moved` (on every answer of a session). */
+export const AFFINITY_HEADER = 'x-gateway-affinity';

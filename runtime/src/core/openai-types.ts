@@ -6,7 +6,8 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-  prompt_tokens_details?: { cached_tokens?: number };
+  /** `cached_tokens`: prompt tokens read from the provider's cache; `cache_write_tokens` (our extension): written to it. Both are part of prompt_tokens. */
+  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number };
 }
 
 export interface ToolCall {
@@ -54,8 +55,8 @@ export interface ChatCompletionChunk {
   system_fingerprint?: string | null;
 }
 
-export function usageOf(prompt: number, completion: number, cached?: number): Usage {
+export function usageOf(prompt: number, completion: number, cached?: number, written?: number): Usage {
   const u: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
-  if (cached) u.prompt_tokens_details = { cached_tokens: cached };
+  if (cached || written) u.prompt_tokens_details = { cached_tokens: cached ?? 0, ...(written ? { cache_write_tokens: written } : {}) };
   return u;
 }

@@ -1,7 +1,8 @@
 /**
  * Prices in USD per million tokens (config `models[].targets[].price`), and what an
  * answer cost from its real usage: cached input at the cached rate when the usage
- * reports cached tokens (`prompt_tokens_details.cached_tokens`), else at the input rate.
+ * reports cached tokens (`prompt_tokens_details.cached_tokens`), cache writes
+ * (`cache_write_tokens`) at the cache-write rate, the rest at the input rate.
  */
 import type { Usage } from './openai-types';
 
@@ -10,6 +11,8 @@ export interface Price {
   readonly outputPerMTok: number;
   /** Input read from the provider's prompt cache; the input rate when not given. */
   readonly cachedInputPerMTok?: number;
+  /** Input written to the provider's prompt cache; the input rate when not given. */
+  readonly cacheWritePerMTok?: number;
 }
 
 const PER_TOKEN = 1e-6;
@@ -17,13 +20,20 @@ const PER_TOKEN = 1e-6;
 export function costOf(price: Price, usage: Pick<Usage, 'prompt_tokens' | 'completion_tokens' | 'prompt_tokens_details'>): number {
   const prompt = finite(usage.prompt_tokens);
   const cached = Math.min(prompt, finite(usage.prompt_tokens_details?.cached_tokens));
+  const written = Math.min(prompt - cached, finite(usage.prompt_tokens_details?.cache_write_tokens));
   const cachedRate = price.cachedInputPerMTok ?? price.inputPerMTok;
-  return ((prompt - cached) * price.inputPerMTok + cached * cachedRate + finite(usage.completion_tokens) * price.outputPerMTok) * PER_TOKEN;
+  const writeRate = price.cacheWritePerMTok ?? price.inputPerMTok;
+  return ((prompt - cached - written) * price.inputPerMTok + cached * cachedRate + written * writeRate + finite(usage.completion_tokens) * price.outputPerMTok) * PER_TOKEN;
 }
 
 /** What `input` prompt tokens and `output` completion tokens would cost, none of them cached. */
 export function estimatedCost(price: Price, input: number, output: number): number {
   return (input * price.inputPerMTok + output * price.outputPerMTok) * PER_TOKEN;
+}
+
+/** The most they could cost: the input all written to the prompt cache, when that is dearer (a budget's hold). */
+export function worstCaseCost(price: Price, input: number, output: number): number {
+  return (input * Math.max(price.inputPerMTok, price.cacheWritePerMTok ?? 0) + output * price.outputPerMTok) * PER_TOKEN;
 }
 
 function finite(n: number | undefined): number {

@@ -49,7 +49,8 @@ export const EMF_TENANT_DIMENSIONS: readonly (readonly string[])[] = [['Service'
  * Requests, Errors (any failed request) and Faults (5xx, or a stream broken or out of
  * time after its 200), Attempts sent to providers, Failovers (more than one), Hedges
  * (a stream hedged on a second route), latency, time to first
- * token (streams), tokens in and out (when the provider reported usage).
+ * token (streams), tokens in and out (when the provider reported usage), prompt-cache
+ * reads and writes, and session affinity hits and moves (requests of a session).
  */
 export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
   const sent = sentAttempts(ev.attempts);
@@ -66,10 +67,14 @@ export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
   if (ev.ttftMs !== undefined) values.push(['TtftMs', 'Milliseconds', ev.ttftMs]);
   if (ev.usage) {
     values.push(['InputTokens', 'Count', ev.usage.prompt_tokens], ['OutputTokens', 'Count', ev.usage.completion_tokens]);
+    const cache = ev.usage.prompt_tokens_details;
+    if (cache) values.push(['CachedInputTokens', 'Count', cache.cached_tokens ?? 0], ['CacheWriteTokens', 'Count', cache.cache_write_tokens ?? 0]);
   }
   // A spoke's reported cost is its proxy's to count: one CostUsd per request in the whole platform.
   const cost = ev.costUsd !== undefined && ev.costCountedBy === undefined ? ev.costUsd : undefined;
   if (cost !== undefined) values.push(['CostUsd', 'None', cost]);
+  // Session affinity: hits keep the provider's prompt cache warm, moves lose it.
+  if (ev.affinity) values.push(['AffinityHits', 'Count', ev.affinity === 'hit' ? 1 : 0], ['AffinityMoves', 'Count', ev.affinity === 'moved' ? 1 : 0]);
   const record: EmfRecord = {
     _aws: {
       Timestamp: (opts.now ?? Date.now)(),

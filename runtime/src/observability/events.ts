@@ -11,6 +11,7 @@ import type { Priority } from '../core/priority';
 
 /** What a request event says its endpoint was: a model's api, or one of the Anthropic routes (chat models). */
 export type RequestApi = ModelApi | 'messages' | 'count_tokens';
+import type { Affinity } from '../core/prompt-cache';
 
 /** One client request, reported once when its answer has ended (streams: at the last byte). */
 export interface RequestEvent {
@@ -40,6 +41,8 @@ export interface RequestEvent {
   costUsd?: number;
   /** `proxy`: a spoke reported this cost to the proxy, which counts it; it is in no spend total here. */
   costCountedBy?: 'proxy';
+  /** Session affinity: what happened to the request's session (requests with a session only). */
+  affinity?: Affinity;
   /** Streams: time to the first byte sent to the client. */
   ttftMs?: number;
   latencyMs: number;

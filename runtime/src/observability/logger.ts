@@ -12,6 +12,7 @@ import { REDACTED, scrubSecrets } from '../core/redact';
 import { REDACT_PATHS, scrubError } from './redact';
 import type { ObservabilitySettings } from './settings';
 import { traceIdOf } from './trace';
+import type { Usage } from '../core/openai-types';
 
 export type { Logger } from 'pino';
 
@@ -78,6 +79,13 @@ export interface AttemptLine {
  * The fields of one request's log line. Fields that do not apply are left undefined,
  * which JSON leaves out; one object shape for every line.
  */
+/** Tokens in and out, and of the input what the provider's prompt cache read and wrote (when it did). */
+function tokensLine(u: Usage): Record<string, number> {
+  const cache = u.prompt_tokens_details;
+  if (!cache?.cached_tokens && !cache?.cache_write_tokens) return { in: u.prompt_tokens, out: u.completion_tokens };
+  return { in: u.prompt_tokens, out: u.completion_tokens, cachedIn: cache.cached_tokens ?? 0, cacheWrite: cache.cache_write_tokens ?? 0 };
+}
+
 export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record<string, unknown> {
   return {
     requestId: ev.requestId,
@@ -91,9 +99,10 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     errorCode: ev.errorCode || undefined,
     route: ev.route || undefined,
     attempts: ev.attempts.map(attemptLine),
-    tokens: ev.usage ? { in: ev.usage.prompt_tokens, out: ev.usage.completion_tokens } : undefined,
+    tokens: ev.usage ? tokensLine(ev.usage) : undefined,
     costUsd: ev.costUsd,
     costCountedBy: ev.costCountedBy,
+    affinity: ev.affinity,
     ttftMs: ev.ttftMs,
     latencyMs: ev.latencyMs,
     continuations: ev.continuations,

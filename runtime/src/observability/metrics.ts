@@ -93,6 +93,8 @@ export class GatewayMetrics {
   private readonly duration: Histogram<'model' | 'stream' | 'api'>;
   private readonly batches: TalliedCounter<'model'>;
   private readonly tokens: TalliedCounter<'model' | 'direction'>;
+  private readonly cachedTokens: TalliedCounter<'model' | 'kind'>;
+  private readonly affinity: TalliedCounter<'model' | 'outcome'>;
   private readonly reloads: Counter<'result'>;
   private readonly capacity: TalliedCounter<'route' | 'class' | 'result'>;
   private readonly cost: TalliedCounter<'tenant' | 'model'>;
@@ -168,6 +170,18 @@ export class GatewayMetrics {
       registers,
     });
     this.tokens = new TalliedCounter({ name: 'gateway_tokens_total', help: 'Tokens by direction: in (prompt) and out (completion).', labelNames: ['model', 'direction'], registers });
+    this.cachedTokens = new TalliedCounter({
+      name: 'gateway_cached_tokens_total',
+      help: 'Prompt tokens the providers\' prompt caches served (kind=read) and stored (kind=write); part of gateway_tokens_total{direction="in"}.',
+      labelNames: ['model', 'kind'],
+      registers,
+    });
+    this.affinity = new TalliedCounter({
+      name: 'gateway_session_affinity_total',
+      help: 'Requests of a session by outcome: hit (served where the session was last), new, moved.',
+      labelNames: ['model', 'outcome'],
+      registers,
+    });
   }
 
   /** Counts one gateway event; subscribe it to `gw.events`. */
@@ -217,7 +231,11 @@ export class GatewayMetrics {
     if (ev.usage) {
       this.tokens.inc(model + SEP + 'in', { model, direction: 'in' }, ev.usage.prompt_tokens);
       this.tokens.inc(model + SEP + 'out', { model, direction: 'out' }, ev.usage.completion_tokens);
+      const cache = ev.usage.prompt_tokens_details;
+      if (cache?.cached_tokens) this.cachedTokens.inc(model + SEP + 'read', { model, kind: 'read' }, cache.cached_tokens);
+      if (cache?.cache_write_tokens) this.cachedTokens.inc(model + SEP + 'write', { model, kind: 'write' }, cache.cache_write_tokens);
     }
+    if (ev.affinity) this.affinity.inc(model + SEP + ev.affinity, { model, outcome: ev.affinity });
   }
 
   private countClass(priority: string, attempts: RequestEvent['attempts']): void {

@@ -1,8 +1,10 @@
 /**
  * What an upstream that is itself a gateway (a spoke) says about its own answer in its
- * headers: the route that served, its attempts, and (asked by its proxy) what it cost.
+ * headers: the route that served, its attempts, what session affinity did there, and
+ * (asked by its proxy) what it cost.
  */
-import { ATTEMPTS_HEADER, COST_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
+import { AFFINITY_HEADER, ATTEMPTS_HEADER, COST_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
+import { isAffinity } from '../core/prompt-cache';
 import { header, type UpstreamHeaders } from './http';
 import type { UpstreamMeta } from './types';
 
@@ -13,6 +15,8 @@ export function withHopMeta(headers: UpstreamHeaders, meta: UpstreamMeta = {}): 
   if (route) meta.upstreamRoute = route;
   const attempts = Number(header(res, ATTEMPTS_HEADER));
   if (Number.isInteger(attempts) && attempts > 0) meta.upstreamAttempts = attempts;
+  const affinity = header(res, AFFINITY_HEADER);
+  if (isAffinity(affinity)) meta.upstreamAffinity = affinity;
   const cost = header(res, COST_HEADER);
   if (cost !== undefined) {
     const usd = Number(cost);

@@ -11,6 +11,7 @@ import type { AccountConfig, EndpointConfig, ProviderConfig } from '../config/sc
 import { CancelSource } from '../core/cancellation';
 import type { ProviderError } from './errors';
 import type { RateLimitInfo } from '../core/rate-limit';
+import type { Affinity, PromptCacheRoute } from '../core/prompt-cache';
 
 /** One place a request can be sent: provider + account + regional endpoint + model. */
 export interface Route {
@@ -25,6 +26,8 @@ export interface Route {
   readonly logicalModel: string;
   /** The target's `structuredOutput` override (Bedrock and Anthropic), when set. */
   readonly structuredOutput?: 'native' | 'tool';
+  /** What the target does with cache markers (providers/prompt-cache-support.ts); absent: they are dropped. */
+  readonly promptCache?: PromptCacheRoute;
 }
 
 export interface CallOptions {
@@ -57,6 +60,8 @@ export interface UpstreamMeta {
   upstreamRoute?: string;
   /** Attempts the upstream gateway made, when it reported them. */
   upstreamAttempts?: number;
+  /** What the upstream gateway (a spoke) did with the request's session. */
+  upstreamAffinity?: Affinity;
 }
 
 export interface CompletionResult extends UpstreamMeta {

@@ -20,6 +20,8 @@ import type { Clock } from '../core/clock';
 import type { LeaseStore } from './leases';
 import { MemoryQuotaStore } from './memory-store';
 import { RedisLeases } from './redis-leases';
+import { RedisSessionTable } from './redis-sessions';
+import type { SessionTable } from './session-table';
 import { QUOTA_WINDOW_MS, RedisQuotaStore, type RedisTimeSource } from './redis-store';
 import type { Admission, Headroom, QuotaHealth, QuotaLimits, QuotaStore, ReserveOptions, Reservation, SharedRedis } from './store';
 
@@ -88,6 +90,7 @@ export class ResilientQuotaStore implements QuotaStore {
   private stopWaiting?: () => void;
   private sharedView?: SharedRedis;
   private leaseStore?: RedisLeases;
+  private sessionTable?: RedisSessionTable;
 
   constructor(opts: ResilientQuotaStoreOptions) {
     this.client = opts.client;
@@ -227,6 +230,11 @@ export class ResilientQuotaStore implements QuotaStore {
   /** Tenants' concurrency, shared through the same Redis (local counting while it is away). */
   leases(): LeaseStore {
     return (this.leaseStore ??= new RedisLeases({ client: this.client, prefix: this.redis.prefix, instanceId: this.instanceId, health: () => this.health(), started: this.started }));
+  }
+
+  /** Session affinity's table, in the same Redis (memory while it is away). */
+  sessions(): SessionTable {
+    return (this.sessionTable ??= new RedisSessionTable({ client: this.client, prefix: this.redis.prefix, health: () => this.health(), now: () => this.clock.now() }));
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { RateLimitInfo } from '../core/rate-limit';
 import type { LeaseStore } from './leases';
+import type { SessionTable } from './session-table';
 
 export interface QuotaLimits {
   rpm?: number;
@@ -79,6 +80,8 @@ export interface QuotaStore {
   leases?(): LeaseStore;
   /** The Redis this store shares its counts through, for other shared state (budgets); absent in memory. */
   shared?(): SharedRedis;
+  /** Session affinity's table, shared as this store is; absent: each instance keeps its own. */
+  sessions?(): SessionTable;
   close?(): Promise<void>;
 }
 

@@ -27,6 +27,7 @@ import { AttemptBranch, HedgeBudgets, race } from './hedge';
 import { ThrottleEpisodes } from './throttle-episodes';
 import { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } from './routed-request';
 import { timedAttempt } from './timed-attempt';
+import { preferFirst } from './affinity';
 
 export { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } from './routed-request';
 
@@ -114,7 +115,7 @@ export class AttemptExecutor {
       }
 
       if (req.cannotServe) passOverUnsupported(groups, req.cannotServe, excluded, run.attempts);
-      run.cursor = new Candidates(groups, excluded, windows);
+      run.cursor = new Candidates(req.prefer ? preferFirst(groups, req.prefer, excluded) : groups, excluded, windows);
       for (let route = run.cursor.next(); route; route = run.cursor.next()) {
         if (req.cancel.aborted) throw req.cancel.reason;
         for (const [r, outcome] of await this.tryHedged(route, run)) {

@@ -4,6 +4,7 @@
  * RouteSelector's job; this is only the static table it selects from.
  */
 import type { FailoverConfig, GatewayConfig, ModelConfig, ProviderConfig } from '../config/schema';
+import { promptCacheRoute } from '../providers/prompt-cache-support';
 import { routeKey, type Route } from '../providers/types';
 import { failoverPolicy, type FailoverPolicy } from './failover-policy';
 import { timeoutsFor, type AttemptTimeouts } from './timeouts';
@@ -25,6 +26,7 @@ export function buildRouteTable(models: GatewayConfig['models'], providers: read
     const groups = model.targets.map((t) => {
       const provider = byId.get(t.provider);
       if (!provider) return [];
+      const promptCache = promptCacheRoute(provider, t, model);
       return provider.accounts.flatMap((account) =>
         account.endpoints.map((endpoint): Route => ({
           key: routeKey(provider.id, account.id, endpoint.region, t.model),
@@ -34,6 +36,7 @@ export function buildRouteTable(models: GatewayConfig['models'], providers: read
           model: t.model,
           logicalModel: model.name,
           ...(t.structuredOutput ? { structuredOutput: t.structuredOutput } : {}),
+          ...(promptCache ? { promptCache } : {}),
         })),
       );
     });

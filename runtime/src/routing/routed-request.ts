@@ -50,6 +50,8 @@ export interface RoutedRequest {
   cannotServe?: (route: Route) => string | undefined;
   /** A capacity class below critical: admitted within its share of each route (absent: the whole limits). */
   capacity?: CapacityClass;
+  /** Session affinity: the routes that served the request's session last go first in their group when they may serve. */
+  prefer?: (route: Route) => boolean;
 }
 
 /**

@@ -202,6 +202,9 @@ const JS = `
     var t = s.totals;
     $('totals').textContent = [plural(t.requests, 'request'), t.failed + ' failed', plural(t.failovers, 'failover'),
       plural(t.ejections, 'ejection'), plural(t.cooldowns, 'cooldown')].concat(t.hedges ? [plural(t.hedges, 'hedge') + ' (' + t.hedgesWon + ' won)'] : []).join(' \\u00b7 ');
+    var ss = t.sessions, sessions = ss.hit + ss.new + ss.moved, pt = t.promptTokens;
+    $('sessions').textContent = (sessions ? 'sessions (' + s.sessions.backend + '): ' + ss.hit + ' hit \\u00b7 ' + ss.new + ' new \\u00b7 ' + ss.moved + ' moved' : 'no sessions yet (' + s.sessions.backend + ')') +
+      ' \\u00b7 prompt cache: ' + (pt.input ? Math.round((100 * pt.cacheRead) / pt.input) : 0) + '% of ' + pt.input + ' input tokens read, ' + pt.cacheWrite + ' written';
     settings(s.models);
     var table = $('routes');
     Array.prototype.slice.call(table.tBodies).forEach(function (b) { table.removeChild(b); });
@@ -284,7 +287,7 @@ const HTML = `<!doctype html>
 <h1>AI gateway status</h1>
 <div id="overall" class="overall" role="status" aria-live="polite">…</div>
 <div id="summary" class="summary">Loading…</div>
-<div class="meta">role <b id="role">?</b> · updated <span id="updated">never</span> · <span id="conn" class="conn warn">connecting…</span> · since start: <span id="totals">–</span></div>
+<div class="meta">role <b id="role">?</b> · updated <span id="updated">never</span> · <span id="conn" class="conn warn">connecting…</span> · since start: <span id="totals">–</span> · <span id="sessions">–</span></div>
 </header>
 <main>
 <div class="scroll"><table id="routes">

@@ -31,6 +31,10 @@ export interface StatusTotals {
   /** Streams hedged on a second route, and how many of those hedges answered first. */
   hedges: number;
   hedgesWon: number;
+  /** Session affinity: requests of a session served where it was last (hit), first seen (new), moved. */
+  sessions: { hit: number; new: number; moved: number };
+  /** Prompt tokens in, and of them what providers' prompt caches read and wrote. */
+  promptTokens: { input: number; cacheRead: number; cacheWrite: number };
 }
 
 /** Attempt outcomes that mean a request was really sent and failed (not a route passed over). */
@@ -39,7 +43,17 @@ const FAILED: ReadonlySet<AttemptRecord['outcome']> = new Set<FailureClass>(['th
 export class RecentEvents {
   private readonly ring: RecentEntry[] = [];
   private next = 0;
-  readonly totals: StatusTotals = { requests: 0, failed: 0, failovers: 0, ejections: 0, cooldowns: 0, hedges: 0, hedgesWon: 0 };
+  readonly totals: StatusTotals = {
+    requests: 0,
+    failed: 0,
+    failovers: 0,
+    ejections: 0,
+    cooldowns: 0,
+    hedges: 0,
+    hedgesWon: 0,
+    sessions: { hit: 0, new: 0, moved: 0 },
+    promptTokens: { input: 0, cacheRead: 0, cacheWrite: 0 },
+  };
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -79,6 +93,13 @@ export class RecentEvents {
 
   private onRequest(e: RequestEvent): void {
     this.totals.requests++;
+    if (e.affinity) this.totals.sessions[e.affinity]++;
+    if (e.usage) {
+      const t = this.totals.promptTokens;
+      t.input += e.usage.prompt_tokens;
+      t.cacheRead += e.usage.prompt_tokens_details?.cached_tokens ?? 0;
+      t.cacheWrite += e.usage.prompt_tokens_details?.cache_write_tokens ?? 0;
+    }
     const hedge = hedgeOutcome(e.attempts);
     if (hedge) {
       this.totals.hedges++;

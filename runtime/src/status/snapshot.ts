@@ -59,6 +59,8 @@ export interface StatusSnapshot {
   counts: Record<RouteState, number>;
   models: StatusModel[];
   totals: StatusTotals;
+  /** Where the session-affinity table is kept now (Redis, or memory without it or while it is down). */
+  sessions: { backend: 'redis' | 'memory' };
   recent: RecentEntry[];
   /** Each tenant with a budget or a spend: today and this month (UTC), as last seen from the shared store. */
   spend: TenantSpendStatus[];
@@ -106,7 +108,8 @@ export function statusSnapshot(gw: Gateway, recent: RecentEvents, usage?: ClassU
     overall,
     counts,
     models,
-    totals: { ...recent.totals },
+    totals: { ...recent.totals, sessions: { ...recent.totals.sessions }, promptTokens: { ...recent.totals.promptTokens } },
+    sessions: { backend: gw.affinity.backend() },
     recent: recent.entries(),
     spend: gw.spend.snapshot(gw.config.tenants),
   };

@@ -7,6 +7,7 @@
 import type { GatewayConfig, ProviderConfig } from '../config/schema';
 import { endpointSchema } from '../config/schema';
 import type { ProbeTarget } from '../health/prober';
+import type { Route } from '../providers/types';
 import type { SpokeDirectory } from './spoke-directory';
 
 export const SPOKES_PROVIDER_ID = 'spokes';
@@ -23,9 +24,14 @@ export function spokesAsProvider(spokes: GatewayConfig['spokes'], directory: Spo
   };
 }
 
-/** Proxy models: every logical model, served by the spokes that list it (all when unlisted). */
+/** Proxy models: every logical model, served by the spokes that list it (all when unlisted); cache markers go on to the spokes as sent. */
 export function proxyModels(config: GatewayConfig): GatewayConfig['models'] {
-  return config.models.map((m) => ({ ...m, targets: [{ provider: SPOKES_PROVIDER_ID, model: m.name }] }));
+  return config.models.map((m) => ({ ...m, targets: [{ provider: SPOKES_PROVIDER_ID, model: m.name, promptCache: true }] }));
+}
+
+/** A spoke's caches are its account's: any of its addresses keeps a session's cache (session affinity). */
+export function spokeScope(route: Route): string {
+  return `${route.provider.id}/${route.account.id}`;
 }
 
 export function spokeServes(spoke: GatewayConfig['spokes'][number], model: string): boolean {

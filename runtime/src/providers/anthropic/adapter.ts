@@ -38,7 +38,8 @@ export const ANTHROPIC_PROTOCOL: UpstreamProtocol = {
 export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver; http: HttpClient }): ProviderAdapter {
   const upstream = createUpstreamCall(provider, deps, ANTHROPIC_PROTOCOL);
   // Translated first: a request Anthropic cannot take is refused before any network use.
-  const bodyOf = (route: Route, req: ChatRequest, stream: boolean, plan: StructuredPlan | undefined) => JSON.stringify(toAnthropicRequest(req, route.model, { stream, plan }));
+  const bodyOf = (route: Route, req: ChatRequest, stream: boolean, plan: StructuredPlan | undefined) =>
+    JSON.stringify(toAnthropicRequest(req, route.model, { stream, plan, cache: route.promptCache }));
 
   async function complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult> {
     const plan = structuredPlan(req, route, anthropicHasNativeOutput);

@@ -80,7 +80,7 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
 
     async complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult> {
       const plan = structuredPlan(req, route, bedrockHasNativeOutput);
-      const command = new ConverseCommand(toConverseRequest(req, route.model, plan));
+      const command = new ConverseCommand(toConverseRequest(req, route.model, plan, route.promptCache));
       addHeaders(command, opts.forwardHeaders, 'gatewayForwardHeaders');
       let output;
       try {
@@ -93,7 +93,7 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
 
     async stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<StreamResult> {
       const plan = structuredPlan(req, route, bedrockHasNativeOutput);
-      const command = new ConverseStreamCommand(toConverseRequest(req, route.model, plan));
+      const command = new ConverseStreamCommand(toConverseRequest(req, route.model, plan, route.promptCache));
       addHeaders(command, opts.forwardHeaders, 'gatewayForwardHeaders');
       // Our own abort too: a consumer that stops reading early must not leave the socket busy.
       const release = new AbortController();

@@ -9,6 +9,7 @@ import type { ForwardedChat } from '../../core/forwarded-chat';
 import { COST_REPORT, COST_REPORT_HEADER, USAGE_COST_FIELD, USAGE_HEADER } from '../../core/gateway-headers';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/openai-types';
 import { keepRawJson } from '../../core/raw-chunk';
+import { withoutCacheMarkers } from '../../core/prompt-cache';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
 import { readSse } from '../sse-read';
 import type { CredentialResolver } from '../credentials';
@@ -86,8 +87,8 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
   }
 
   return {
-    complete: (route, req, opts) => complete(route, req, JSON.stringify(upstreamBody(req, route.model, false, compatible)), opts),
-    stream: (route, req, opts) => stream(route, req, JSON.stringify(upstreamBody(req, route.model, true, compatible)), opts),
+    complete: (route, req, opts) => complete(route, req, JSON.stringify(upstreamBody(req, route, false, compatible)), opts),
+    stream: (route, req, opts) => stream(route, req, JSON.stringify(upstreamBody(req, route, true, compatible)), opts),
     forward: (route, chat, opts) => complete(route, chat, chat.body, opts),
     forwardStream: (route, chat, opts) => stream(route, chat, chat.body, opts, true),
     embeddings: createOpenAIEmbeddings(provider, { upstream, baseUrl: (endpoint) => baseUrl(provider, endpoint), metaOf: upstreamMeta }),
@@ -228,17 +229,22 @@ export function baseUrl(provider: ProviderConfig, endpoint: EndpointConfig): str
 /**
  * The client's request with the route's model. Streams always ask for usage (quotas need
  * it). Self-hosted servers get `max_tokens` and `system` (what they all understand) and
- * none of OpenAI's own storage metadata. Built key by key, leaving out what is dropped:
- * a spread plus keys set undefined takes JSON.stringify off its fast path.
+ * none of OpenAI's own storage metadata. Cache markers go only to targets that take them
+ * (OpenAI caches by itself; a proxy's spokes do take them); `prompt_cache_key` to OpenAI
+ * and to those. Built key by key, leaving out what is dropped: a spread plus keys set
+ * undefined takes JSON.stringify off its fast path.
  */
-function upstreamBody(req: ChatRequest, model: string, streaming: boolean, compatible: boolean): Record<string, unknown> {
+function upstreamBody(chat: ChatRequest, route: Route, streaming: boolean, compatible: boolean): Record<string, unknown> {
+  const markers = route.promptCache !== undefined;
+  const req = markers ? chat : withoutCacheMarkers(chat);
+  const model = route.model;
   const src = req as unknown as Record<string, unknown>;
   // Self-hosted servers know max_tokens: the completion cap goes there when it is the only one.
   const mapCap = compatible && req.max_completion_tokens != null && req.max_tokens == null;
   const body: Record<string, unknown> = {};
   for (const k in src) {
     if (k === 'stream' || k === 'stream_options') continue;
-    if (compatible && (k === 'store' || k === 'metadata' || k === 'user')) continue;
+    if (compatible && (k === 'store' || k === 'metadata' || k === 'user' || (k === 'prompt_cache_key' && !markers))) continue;
     if (mapCap && k === 'max_completion_tokens') continue;
     body[k] = src[k];
   }

@@ -1,6 +1,6 @@
 /**
  * The `simulated` provider: answers like a real one (latency, tokens per second, random
- * failures, its own quota with 429 + Retry-After) without a network. `npm start` and the
+ * failures, its own quota with 429 + Retry-After, a prompt cache per endpoint) without a network. `npm start` and the
  * benchmarks run on it. Deterministic when the endpoint has a `seed`.
  */
 import { randomUUID } from 'node:crypto';
@@ -12,6 +12,7 @@ import { estimatePromptTokens, estimateTokens } from '../../quota/token-estimate
 import { ProviderError } from '../errors';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
 import { sampleJson } from './json-sample';
+import { SimulatedPromptCache, type CacheUse } from './prompt-cache';
 import { MinuteWindow } from './sliding-window';
 import { createSimulatedEmbeddings } from './embeddings';
 import { answerTokens, hashString, prng } from './text';
@@ -21,6 +22,7 @@ const DEFAULT_ANSWER_TOKENS = 24;
 interface EndpointState {
   window: MinuteWindow;
   failures: () => number;
+  cache: SimulatedPromptCache;
 }
 
 interface Plan {
@@ -28,7 +30,12 @@ interface Plan {
   toolCall?: ToolCall;
   finish: FinishReason;
   promptTokens: number;
+  /** What the endpoint's prompt cache read and wrote (set on admission). */
+  cache?: CacheUse;
 }
+
+/** The most a fully cached prompt shortens the time to the first token (prefill skipped; a real cache hit saves up to ~85%). */
+const CACHED_LATENCY_SAVING = 0.8;
 
 export interface SimulatedDeps {
   now?: () => number;
@@ -43,7 +50,7 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
     let s = states.get(key);
     if (!s) {
       const seed = simulationOf(route).seed;
-      s = { window: new MinuteWindow(), failures: seed === undefined ? Math.random : prng(seed ^ hashString(key)) };
+      s = { window: new MinuteWindow(), failures: seed === undefined ? Math.random : prng(seed ^ hashString(key)), cache: new SimulatedPromptCache(now) };
       states.set(key, s);
     }
     return s;
@@ -67,6 +74,11 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
     }
     s.window.record(t, reserve);
   };
+  /** A chat request's admission, then its prompt through the endpoint's cache. */
+  const admitChat = (route: Route, req: ChatRequest, plan: Plan): void => {
+    admit(route, reserveOf(req, plan));
+    plan.cache = stateOf(route).cache.use(req, route.promptCache);
+  };
 
   return {
     embeddings: createSimulatedEmbeddings({ endpointOf: simulationOf, admit }),
@@ -74,8 +86,8 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
     async complete(route, req, opts): Promise<CompletionResult> {
       const ep = simulationOf(route);
       const plan = planAnswer(ep, req);
-      admit(route, reserveOf(req, plan));
-      const ms = ep.latencyMs + (plan.tokens.length * 1000) / ep.tokensPerSecond;
+      admitChat(route, req, plan);
+      const ms = firstTokenMs(ep, plan) + (plan.tokens.length * 1000) / ep.tokensPerSecond;
       await sleep(ms, undefined, { signal: opts.signal });
       const text = plan.tokens.join('');
       const completion: ChatCompletion = {
@@ -91,7 +103,7 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
             logprobs: null,
           },
         ],
-        usage: usageOf(plan.promptTokens, completionTokens(plan)),
+        usage: usageOf(plan.promptTokens, completionTokens(plan), plan.cache?.read, plan.cache?.written),
       };
       return { completion };
     },
@@ -99,8 +111,8 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
     async stream(route, req, opts): Promise<StreamResult> {
       const ep = simulationOf(route);
       const plan = planAnswer(ep, req);
-      admit(route, reserveOf(req, plan));
-      await sleep(ep.latencyMs, undefined, { signal: opts.signal });
+      admitChat(route, req, plan);
+      await sleep(firstTokenMs(ep, plan), undefined, { signal: opts.signal });
       return { chunks: streamAnswer(route, ep, plan, opts, now) };
     },
   };
@@ -116,6 +128,12 @@ function simulationOf(route: Route): SimulatedEndpointConfig {
   const ep: EndpointConfig = route.endpoint;
   if ('latencyMs' in ep) return ep;
   throw new ProviderError('refused', `${route.key}: the simulated provider got a route of provider type ${route.provider.type}`);
+}
+
+/** The endpoint's latency, shorter by the share of the prompt its cache served. */
+function firstTokenMs(ep: SimulatedEndpointConfig, plan: Plan): number {
+  const cached = plan.cache && plan.promptTokens > 0 ? Math.min(1, plan.cache.read / plan.promptTokens) : 0;
+  return ep.latencyMs * (1 - CACHED_LATENCY_SAVING * cached);
 }
 
 /** Text answers count their pieces; a tool call its arguments, and a few tokens for the call itself. */
@@ -187,5 +205,5 @@ async function* streamAnswer(route: Route, ep: SimulatedEndpointConfig, plan: Pl
     yield chunk({ content: token });
   }
   yield chunk({}, plan.finish);
-  yield { ...base, choices: [], usage: usageOf(plan.promptTokens, completionTokens(plan)) };
+  yield { ...base, choices: [], usage: usageOf(plan.promptTokens, completionTokens(plan), plan.cache?.read, plan.cache?.written) };
 }

@@ -254,7 +254,7 @@ describe('fromAnthropicMessage', () => {
         tool_calls: [{ id: 'toolu_9', type: 'function', function: { name: 'weather', arguments: '{"city":"Rome"}' } }],
       },
     });
-    expect(c.usage).toEqual({ prompt_tokens: 20, completion_tokens: 5, total_tokens: 25, prompt_tokens_details: { cached_tokens: 6 } });
+    expect(c.usage).toEqual({ prompt_tokens: 20, completion_tokens: 5, total_tokens: 25, prompt_tokens_details: { cached_tokens: 6, cache_write_tokens: 4 } });
   });
 
   it('answers content null for a tool-call-only message and falls back to the route model', () => {

@@ -4,12 +4,13 @@
  * (Bedrock's come from its SDK), which is why this file runs past 400 lines.
  */
 import { randomUUID } from 'node:crypto';
-import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../core/chat-request';
+import { contentText, maxOutputTokens, type CacheControl, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../core/chat-request';
+import type { PromptCacheRoute } from '../../core/prompt-cache';
 import { usageOf, type ChatCompletion, type ChatCompletionChunk, type ChunkChoice, type FinishReason, type ToolCall, type Usage } from '../../core/openai-types';
 import { classifyAnthropicStreamError } from '../anthropic/classify';
 import { ProviderError } from '../errors';
 import type { StructuredPlan } from '../structured/plan';
-import { imageOf, isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
+import { AUTO_CACHE_MARKER as AUTO, imageOf, isBlank, keepLastCachePoints, lastPartMarker, parseToolArguments, stopSequences, texts } from './openai-common';
 
 /** Anthropic requires `max_tokens`; used when the client set no output cap. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
@@ -20,23 +21,32 @@ export const ANTHROPIC_SUPPORTS_PREFILL = true;
 // ---------------------------------------------------------------------------------------
 // Wire types (the subset the gateway sends and reads)
 
-export interface AnthropicTextBlock {
+/** A cache breakpoint: the prompt up to and including this block may be cached. */
+export interface AnthropicCacheControl {
+  type: 'ephemeral';
+  ttl?: '5m' | '1h';
+}
+/** A block or tool that may carry a cache breakpoint. */
+interface Cacheable {
+  cache_control?: AnthropicCacheControl;
+}
+export interface AnthropicTextBlock extends Cacheable {
   type: 'text';
   text: string;
 }
-export interface AnthropicToolUseBlock {
+export interface AnthropicToolUseBlock extends Cacheable {
   type: 'tool_use';
   id: string;
   name: string;
   input: Record<string, unknown>;
 }
-export interface AnthropicToolResultBlock {
+export interface AnthropicToolResultBlock extends Cacheable {
   type: 'tool_result';
   tool_use_id: string;
   content?: string;
 }
 /** An image: inline base64, or a URL Anthropic fetches itself. */
-export interface AnthropicImageBlock {
+export interface AnthropicImageBlock extends Cacheable {
   type: 'image';
   source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
 }
@@ -47,7 +57,7 @@ export interface AnthropicMessageParam {
   content: AnthropicRequestBlock[];
 }
 
-export interface AnthropicTool {
+export interface AnthropicTool extends Cacheable {
   name: string;
   description?: string;
   input_schema: Record<string, unknown>;
@@ -59,7 +69,8 @@ export interface AnthropicMessagesRequest {
   model: string;
   max_tokens: number;
   messages: AnthropicMessageParam[];
-  system?: string;
+  /** A string, or text blocks when a block carries a cache breakpoint. */
+  system?: string | AnthropicTextBlock[];
   stop_sequences?: string[];
   temperature?: number;
   top_p?: number;
@@ -106,25 +117,49 @@ export interface AnthropicMessage {
 /** Schema for tools that appear in the history but not in `tools`. */
 const HISTORY_TOOL_SCHEMA = { type: 'object' };
 
-/** `plan`: how `response_format` goes to this model (providers/structured/plan.ts). */
-export function toAnthropicRequest(req: ChatRequest, model: string, opts: { stream?: boolean; plan?: StructuredPlan } = {}): AnthropicMessagesRequest {
-  const { system, messages } = translateMessages(req.messages);
+/**
+ * `plan`: how `response_format` goes to this model (providers/structured/plan.ts).
+ * `cache`: what the route does with cache markers; without it they are dropped.
+ */
+export function toAnthropicRequest(req: ChatRequest, model: string, opts: { stream?: boolean; plan?: StructuredPlan; cache?: PromptCacheRoute } = {}): AnthropicMessagesRequest {
+  const cache = opts.cache;
+  const { system, messages } = translateMessages(req.messages, cache);
   const out: AnthropicMessagesRequest = { model, max_tokens: maxOutputTokens(req) ?? ANTHROPIC_DEFAULT_MAX_TOKENS, messages };
   if (system) out.system = system;
   const plan = opts.plan;
-  Object.assign(out, samplingOf(req), plan?.mode === 'tool' ? answerToolOf(req, messages, plan) : toolsOf(req, messages));
+  Object.assign(out, samplingOf(req), plan?.mode === 'tool' ? answerToolOf(req, messages, plan, cache) : toolsOf(req, messages, cache));
   if (plan?.mode === 'native') out.output_config = { format: { type: 'json_schema', schema: plan.schema } };
   if (req.user) out.metadata = { user_id: req.user };
   if (opts.stream) out.stream = true;
+  if (cache) limitBreakpoints(out, cache.maxPoints);
   return out;
 }
 
-function translateMessages(chat: readonly ChatMessage[]): { system?: string; messages: AnthropicMessageParam[] } {
-  const system: string[] = [];
+/** A breakpoint on the last of `blocks`, when marked and the route takes markers. */
+function markLast(blocks: Cacheable[], c: CacheControl | undefined, cache: PromptCacheRoute | undefined): void {
+  const last = blocks[blocks.length - 1];
+  if (!c || !cache || !last || last.cache_control) return;
+  last.cache_control = c.ttl ? { type: 'ephemeral', ttl: c.ttl } : { type: 'ephemeral' };
+}
+
+/** At most `max` breakpoints (tools, then system, then messages: the order of the prefix): the earliest go. */
+function limitBreakpoints(req: AnthropicMessagesRequest, max: number): void {
+  const lists: Cacheable[][] = [req.tools ?? [], typeof req.system === 'object' ? req.system : [], ...req.messages.map((m) => m.content)];
+  keepLastCachePoints(
+    lists,
+    (b) => b.cache_control !== undefined,
+    max,
+    (list, i) => delete list[i].cache_control,
+  );
+}
+
+function translateMessages(chat: readonly ChatMessage[], cache: PromptCacheRoute | undefined): { system?: string | AnthropicTextBlock[]; messages: AnthropicMessageParam[] } {
+  const system: AnthropicTextBlock[] = [];
   const turns: AnthropicMessageParam[] = [];
   // Consecutive same-role messages (a tool result and the user text after it) become one turn.
-  const append = (role: 'user' | 'assistant', blocks: AnthropicRequestBlock[]) => {
+  const append = (role: 'user' | 'assistant', blocks: AnthropicRequestBlock[], c: CacheControl | undefined) => {
     if (blocks.length === 0) return;
+    markLast(blocks, c, cache);
     const last = turns[turns.length - 1];
     if (last?.role === role) last.content.push(...blocks);
     else turns.push({ role, content: blocks });
@@ -133,19 +168,21 @@ function translateMessages(chat: readonly ChatMessage[]): { system?: string; mes
     switch (m.role) {
       case 'system':
       case 'developer':
-        system.push(...texts(m.content));
+        system.push(...textBlocks(m.content, cache));
+        markLast(system, m.cache_control, cache);
         break;
       case 'user':
-        append('user', userBlocks(m.content, i));
+        append('user', userBlocks(m.content, i, cache), m.cache_control);
         break;
       case 'assistant':
-        append('assistant', [...textBlocks(m.content), ...(m.tool_calls ?? []).map((c, j) => toolUseBlock(c, i, j))]);
+        append('assistant', [...textBlocks(m.content, cache), ...(m.tool_calls ?? []).map((c, j) => toolUseBlock(c, i, j))], m.cache_control);
         break;
       case 'tool':
-        append('user', [toolResultBlock(m)]);
+        append('user', [toolResultBlock(m)], m.cache_control ?? lastPartMarker(m.content));
         break;
     }
   });
+  if (cache?.auto) markLast(system, AUTO, cache);
   trimTrailingAssistant(turns);
   if (turns.length === 0) {
     throw new ProviderError('refused', 'Anthropic needs at least one user or assistant message with non-blank content', {
@@ -153,7 +190,9 @@ function translateMessages(chat: readonly ChatMessage[]): { system?: string; mes
       param: 'messages',
     });
   }
-  return { system: system.length > 0 ? system.join('\n\n') : undefined, messages: turns };
+  if (system.length === 0) return { messages: turns };
+  // The plain string unless a block carries a breakpoint (the form every Anthropic client knows).
+  return { system: system.some((b) => b.cache_control) ? system : system.map((b) => b.text).join('\n\n'), messages: turns };
 }
 
 /** Anthropic: "final assistant content cannot end with trailing whitespace". */
@@ -167,22 +206,30 @@ function trimTrailingAssistant(turns: AnthropicMessageParam[]): void {
   if (last.content.length === 0) turns.pop();
 }
 
-function textBlocks(content: MessageContent | null | undefined): AnthropicTextBlock[] {
-  return texts(content).map((text) => ({ type: 'text', text }));
+function textBlocks(content: MessageContent | null | undefined, cache?: PromptCacheRoute): AnthropicTextBlock[] {
+  if (typeof content !== 'object' || content === null) return texts(content).map((text) => ({ type: 'text', text }));
+  const blocks: AnthropicTextBlock[] = [];
+  for (const p of content) {
+    if (p.type !== 'text') continue;
+    if (!isBlank(p.text)) blocks.push({ type: 'text', text: p.text });
+    markLast(blocks, p.cache_control, cache);
+  }
+  return blocks;
 }
 
-/** A user turn in order: non-blank text, images inline (base64) or by URL, which Anthropic fetches itself. */
-function userBlocks(content: MessageContent, i: number): AnthropicRequestBlock[] {
+/** A user turn in order: non-blank text, images inline (base64) or by URL, which Anthropic fetches itself; breakpoints where marked. */
+function userBlocks(content: MessageContent, i: number, cache: PromptCacheRoute | undefined): AnthropicRequestBlock[] {
   if (typeof content === 'string') return textBlocks(content);
   const blocks: AnthropicRequestBlock[] = [];
   content.forEach((p, j) => {
     if (p.type === 'text') {
       if (!isBlank(p.text)) blocks.push({ type: 'text', text: p.text });
-      return;
+    } else {
+      const image = imageOf(p, i, j);
+      const source = image.kind === 'inline' ? { type: 'base64' as const, media_type: image.mediaType, data: image.base64 } : { type: 'url' as const, url: image.url };
+      blocks.push({ type: 'image', source });
     }
-    const image = imageOf(p, i, j);
-    const source = image.kind === 'inline' ? { type: 'base64' as const, media_type: image.mediaType, data: image.base64 } : { type: 'url' as const, url: image.url };
-    blocks.push({ type: 'image', source });
+    markLast(blocks, p.cache_control, cache);
   });
   return blocks;
 }
@@ -216,20 +263,26 @@ function samplingOf(req: ChatRequest): Partial<AnthropicMessagesRequest> {
   return out;
 }
 
-function toolDefinitions(req: ChatRequest): AnthropicTool[] {
-  return (req.tools ?? []).map((t) => ({
-    name: t.function.name,
-    ...(t.function.description ? { description: t.function.description } : {}),
-    input_schema: t.function.parameters ?? HISTORY_TOOL_SCHEMA,
-  }));
+function toolDefinitions(req: ChatRequest, cache: PromptCacheRoute | undefined): AnthropicTool[] {
+  const tools: AnthropicTool[] = [];
+  for (const t of req.tools ?? []) {
+    tools.push({
+      name: t.function.name,
+      ...(t.function.description ? { description: t.function.description } : {}),
+      input_schema: t.function.parameters ?? HISTORY_TOOL_SCHEMA,
+    });
+    markLast(tools, t.cache_control, cache);
+  }
+  if (cache?.auto) markLast(tools, AUTO, cache);
+  return tools;
 }
 
 function historyTools(turns: AnthropicMessageParam[]): AnthropicTool[] {
   return [...historyToolNames(turns)].map((name) => ({ name, description: 'A tool used earlier in this conversation.', input_schema: HISTORY_TOOL_SCHEMA }));
 }
 
-function toolsOf(req: ChatRequest, turns: AnthropicMessageParam[]): Partial<AnthropicMessagesRequest> {
-  const tools = toolDefinitions(req);
+function toolsOf(req: ChatRequest, turns: AnthropicMessageParam[], cache: PromptCacheRoute | undefined): Partial<AnthropicMessagesRequest> {
+  const tools = toolDefinitions(req, cache);
   if (tools.length === 0) {
     // Anthropic: "Requests which include tool_use or tool_result blocks must define tools".
     const used = historyTools(turns);
@@ -242,8 +295,13 @@ function toolsOf(req: ChatRequest, turns: AnthropicMessageParam[]): Partial<Anth
 }
 
 /** The client's tools (or the history's), the answer tool, and a choice that makes the model call one. */
-function answerToolOf(req: ChatRequest, turns: AnthropicMessageParam[], plan: Extract<StructuredPlan, { mode: 'tool' }>): Partial<AnthropicMessagesRequest> {
-  const defined = toolDefinitions(req);
+function answerToolOf(
+  req: ChatRequest,
+  turns: AnthropicMessageParam[],
+  plan: Extract<StructuredPlan, { mode: 'tool' }>,
+  cache: PromptCacheRoute | undefined,
+): Partial<AnthropicMessagesRequest> {
+  const defined = toolDefinitions(req, cache);
   const tools = defined.length > 0 ? defined : historyTools(turns);
   const { name, description, inputSchema } = plan.tool;
   tools.push({ name, description, input_schema: inputSchema });
@@ -294,7 +352,7 @@ export function finishReasonOf(stop: string | null | undefined): FinishReason {
 export function usageFromAnthropic(u: AnthropicUsage | undefined): Usage {
   const read = u?.cache_read_input_tokens ?? 0;
   const write = u?.cache_creation_input_tokens ?? 0;
-  return usageOf((u?.input_tokens ?? 0) + read + write, u?.output_tokens ?? 0, read);
+  return usageOf((u?.input_tokens ?? 0) + read + write, u?.output_tokens ?? 0, read, write);
 }
 
 /** The OpenAI id of an Anthropic message (`chatcmpl-` + its id, or a fresh one). */

@@ -272,12 +272,12 @@ describe('fromConverseResponse', () => {
     });
   });
 
-  it('counts cache reads and writes as prompt tokens and reports cache reads as cached', () => {
+  it('counts cache reads and writes as prompt tokens and reports reads as cached, writes as cache_write_tokens', () => {
     expect(usageFromBedrock({ inputTokens: 10, outputTokens: 4, totalTokens: 44, cacheReadInputTokens: 20, cacheWriteInputTokens: 10 })).toEqual({
       prompt_tokens: 40,
       completion_tokens: 4,
       total_tokens: 44,
-      prompt_tokens_details: { cached_tokens: 20 },
+      prompt_tokens_details: { cached_tokens: 20, cache_write_tokens: 10 },
     });
   });
 

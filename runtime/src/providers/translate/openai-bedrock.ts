@@ -17,10 +17,12 @@ import type {
   ToolUseBlock,
 } from '@aws-sdk/client-bedrock-runtime';
 import { contentText, maxOutputTokens, type ChatMessage, type ChatRequest, type ChatToolCall, type MessageContent } from '../../core/chat-request';
+import type { PromptCacheRoute } from '../../core/prompt-cache';
 import { usageOf, type ChatCompletion, type ChatCompletionChunk, type ChunkChoice, type FinishReason, type ToolCall, type Usage } from '../../core/openai-types';
 import { ProviderError } from '../errors';
 import type { StructuredPlan } from '../structured/plan';
-import { inlineImageOf, isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
+import { cachePointAfter, limitCachePoints, marked } from './converse-cache';
+import { AUTO_CACHE_MARKER as AUTO, lastPartMarker, inlineImageOf, isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
 
 /** Converse rejects blank text blocks ("The text field ... is blank"). */
 
@@ -42,8 +44,11 @@ interface Turn {
 // ---------------------------------------------------------------------------------------
 // Request: OpenAI -> Converse
 
-/** `plan`: how `response_format` goes to this model (providers/structured/plan.ts). */
-export function toConverseRequest(req: ChatRequest, modelId: string, plan?: StructuredPlan): ConverseRequest {
+/**
+ * `plan`: how `response_format` goes to this model (providers/structured/plan.ts).
+ * `cache`: what the route does with cache markers; without it they are dropped.
+ */
+export function toConverseRequest(req: ChatRequest, modelId: string, plan?: StructuredPlan, cache?: PromptCacheRoute): ConverseRequest {
   const system: SystemContentBlock[] = [];
   const turns: Turn[] = [];
   // Converse roles must alternate: consecutive same-role messages become one turn.
@@ -57,48 +62,66 @@ export function toConverseRequest(req: ChatRequest, modelId: string, plan?: Stru
     switch (m.role) {
       case 'system':
       case 'developer':
-        for (const text of texts(m.content)) system.push({ text });
+        if (typeof m.content === 'string') {
+          if (!isBlank(m.content)) system.push({ text: m.content });
+        } else {
+          for (const p of m.content) {
+            if (!isBlank(p.text)) system.push({ text: p.text });
+            cachePointAfter(system, p.cache_control, cache);
+          }
+        }
+        cachePointAfter(system, m.cache_control, cache);
         break;
       case 'user':
-        append('user', userBlocks(m.content, i));
+        append('user', marked(userBlocks(m.content, i, cache), m.cache_control, cache));
         break;
       case 'assistant':
-        append('assistant', [...textBlocks(m.content), ...(m.tool_calls ?? []).map((c, j) => toolUseBlock(c, i, j))]);
+        append('assistant', marked([...textBlocks(m.content, cache), ...(m.tool_calls ?? []).map((c, j) => toolUseBlock(c, i, j))], m.cache_control, cache));
         break;
       case 'tool':
-        append('user', [toolResultBlock(m)]);
+        append('user', marked([toolResultBlock(m)], m.cache_control ?? lastPartMarker(m.content), cache));
         break;
     }
   });
+  if (cache?.auto) cachePointAfter(system, AUTO, cache);
 
   const out: ConverseRequest = { modelId, messages: turns };
   if (system.length > 0) out.system = system;
   const inference = inferenceConfigOf(req);
   if (inference) out.inferenceConfig = inference;
-  const toolConfig = plan?.mode === 'tool' ? answerToolConfig(req, turns, plan) : toolConfigOf(req, turns);
+  const toolConfig = plan?.mode === 'tool' ? answerToolConfig(req, turns, plan, cache) : toolConfigOf(req, turns, cache);
   if (toolConfig) out.toolConfig = toolConfig;
   if (plan?.mode === 'native') {
     const jsonSchema = { schema: JSON.stringify(plan.schema), name: plan.name, ...(plan.description ? { description: plan.description } : {}) };
     out.outputConfig = { textFormat: { type: 'json_schema', structure: { jsonSchema } } };
   }
+  if (cache) limitCachePoints(out, cache.maxPoints);
   return out;
 }
 
-function textBlocks(content: MessageContent | null | undefined): ContentBlock[] {
-  return texts(content).map((text) => ({ text }));
+function textBlocks(content: MessageContent | null | undefined, cache?: PromptCacheRoute): ContentBlock[] {
+  if (typeof content !== 'object' || content === null) return texts(content).map((text) => ({ text }));
+  const blocks: ContentBlock[] = [];
+  for (const p of content) {
+    if (p.type !== 'text') continue;
+    if (!isBlank(p.text)) blocks.push({ text: p.text });
+    cachePointAfter(blocks, p.cache_control, cache);
+  }
+  return blocks;
 }
 
-/** A user turn in order: non-blank text, and images as bytes (Converse takes no URL). */
-function userBlocks(content: MessageContent, i: number): ContentBlock[] {
+/** A user turn in order: non-blank text, and images as bytes (Converse takes no URL); cache points after marked parts. */
+function userBlocks(content: MessageContent, i: number, cache: PromptCacheRoute | undefined): ContentBlock[] {
   if (typeof content === 'string') return textBlocks(content);
   const blocks: ContentBlock[] = [];
   content.forEach((p, j) => {
     if (p.type === 'text') {
       if (!isBlank(p.text)) blocks.push({ text: p.text });
-      return;
+    } else {
+      const image = inlineImageOf(p, i, j, 'Bedrock');
+      blocks.push({ image: { format: image.mediaType.slice('image/'.length) as ImageFormat, source: { bytes: Buffer.from(image.base64, 'base64') } } });
     }
-    const image = inlineImageOf(p, i, j, 'Bedrock');
-    blocks.push({ image: { format: image.mediaType.slice('image/'.length) as ImageFormat, source: { bytes: Buffer.from(image.base64, 'base64') } } });
+    cachePointAfter(blocks, p.cache_control, cache);
   });
   return blocks;
 }
@@ -127,7 +150,7 @@ function hasToolBlocks(turns: Turn[]): boolean {
   return turns.some((t) => t.content.some((b) => b.toolUse !== undefined || b.toolResult !== undefined));
 }
 
-function toolConfigOf(req: ChatRequest, turns: Turn[]): ToolConfiguration | undefined {
+function toolConfigOf(req: ChatRequest, turns: Turn[], cache: PromptCacheRoute | undefined): ToolConfiguration | undefined {
   const inHistory = hasToolBlocks(turns);
   if (req.tool_choice === 'none') {
     // Converse has no "none": dropping the tools is the same meaning only without tool history.
@@ -140,29 +163,37 @@ function toolConfigOf(req: ChatRequest, turns: Turn[]): ToolConfiguration | unde
     );
   }
   // Converse requires toolConfig whenever the history holds tool blocks.
-  const tools = clientTools(req, turns);
+  const tools = clientTools(req, turns, cache);
   if (tools.length === 0) return undefined;
   const toolChoice = toolChoiceOf(req.tool_choice);
   return toolChoice ? { tools, toolChoice } : { tools };
 }
 
-/** The client's tools, else specs for the tools the history used (Converse needs them), else none. */
-function clientTools(req: ChatRequest, turns: Turn[]): Tool[] {
-  const tools: Tool[] = (req.tools ?? []).map((t) => ({
-    toolSpec: {
-      name: t.function.name,
-      // Converse rejects an empty description.
-      ...(t.function.description ? { description: t.function.description } : {}),
-      inputSchema: { json: (t.function.parameters ?? HISTORY_TOOL_SCHEMA) as DocumentType },
-    },
-  }));
-  if (tools.length > 0) return tools;
+/** The client's tools, else specs for the tools the history used (Converse needs them), else none; cache points after marked tools. */
+function clientTools(req: ChatRequest, turns: Turn[], cache: PromptCacheRoute | undefined): Tool[] {
+  const toolCache = cache?.tools ? cache : undefined;
+  const tools: Tool[] = [];
+  for (const t of req.tools ?? []) {
+    tools.push({
+      toolSpec: {
+        name: t.function.name,
+        // Converse rejects an empty description.
+        ...(t.function.description ? { description: t.function.description } : {}),
+        inputSchema: { json: (t.function.parameters ?? HISTORY_TOOL_SCHEMA) as DocumentType },
+      },
+    });
+    cachePointAfter(tools, t.cache_control, toolCache);
+  }
+  if (tools.length > 0) {
+    if (toolCache?.auto) cachePointAfter(tools, AUTO, toolCache);
+    return tools;
+  }
   return [...historyToolNames(turns)].map((name) => ({ toolSpec: { name, description: 'A tool used earlier in this conversation.', inputSchema: { json: HISTORY_TOOL_SCHEMA } } }));
 }
 
 /** The client's tools (or the history's), the answer tool, and a choice that makes the model call one. */
-function answerToolConfig(req: ChatRequest, turns: Turn[], plan: Extract<StructuredPlan, { mode: 'tool' }>): ToolConfiguration {
-  const tools = clientTools(req, turns);
+function answerToolConfig(req: ChatRequest, turns: Turn[], plan: Extract<StructuredPlan, { mode: 'tool' }>, cache: PromptCacheRoute | undefined): ToolConfiguration {
+  const tools = clientTools(req, turns, cache);
   const { name, description, inputSchema } = plan.tool;
   tools.push({ toolSpec: { name, description, inputSchema: { json: inputSchema as DocumentType } } });
   return { tools, toolChoice: plan.choice === 'tool' ? { tool: { name } } : { any: {} } };
@@ -218,7 +249,7 @@ export function finishReasonOf(stop: string | undefined): FinishReason {
 export function usageFromBedrock(u: TokenUsage | undefined): Usage {
   const read = u?.cacheReadInputTokens ?? 0;
   const write = u?.cacheWriteInputTokens ?? 0;
-  return usageOf((u?.inputTokens ?? 0) + read + write, u?.outputTokens ?? 0, read);
+  return usageOf((u?.inputTokens ?? 0) + read + write, u?.outputTokens ?? 0, read, write);
 }
 
 export function fromConverseResponse(res: ConverseResponse, meta: CompletionMeta): ChatCompletion {

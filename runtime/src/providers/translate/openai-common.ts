@@ -2,7 +2,7 @@
  * Pieces of the OpenAI request that every translator reads the same way, whatever the
  * target schema: non-blank text parts, tool-call arguments as an object, stop sequences.
  */
-import type { ChatRequest, ImagePart, MessageContent } from '../../core/chat-request';
+import type { CacheControl, ChatRequest, ImagePart, MessageContent } from '../../core/chat-request';
 import { parseImageUrl, type InlineImage, type ParsedImage } from '../../core/image-url';
 import { ProviderError } from '../errors';
 
@@ -57,4 +57,34 @@ export function inlineImageOf(part: ImagePart, i: number, j: number, target: str
 function refusedImage(i: number, j: number, why: string): ProviderError {
   const param = `messages[${i}].content[${j}].image_url.url`;
   return new ProviderError('refused', `${param}: ${why}`, { status: 400, param, code: 'invalid_image' });
+}
+
+/**
+ * Keeps the last `max` cache points across `lists` (in prefix order) and removes the
+ * earliest: a later checkpoint covers more of the prompt.
+ */
+export function keepLastCachePoints<B>(lists: B[][], isPoint: (b: B) => boolean, max: number, unmark?: (list: B[], i: number) => void): void {
+  let total = 0;
+  for (const list of lists) for (const b of list) if (isPoint(b)) total++;
+  let drop = total - max;
+  for (const list of lists) {
+    for (let i = 0; drop > 0 && i < list.length; i++) {
+      if (!isPoint(list[i])) continue;
+      drop--;
+      if (unmark) unmark(list, i);
+      else list.splice(i--, 1);
+    }
+    if (drop <= 0) return;
+  }
+}
+
+/** The marker `models[].promptCache.auto` puts after the system prompt and the tools. */
+export const AUTO_CACHE_MARKER: CacheControl = { type: 'ephemeral' };
+
+/** A tool message's marker on one of its parts: its result is one block, so the checkpoint follows that block. */
+export function lastPartMarker(content: MessageContent): CacheControl | undefined {
+  if (typeof content === 'string') return undefined;
+  let c: CacheControl | undefined;
+  for (const p of content) c = p.cache_control ?? c;
+  return c;
 }
