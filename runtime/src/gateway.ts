@@ -30,7 +30,7 @@ import { SpokeDirectory } from './tiers/spoke-directory';
 import { TenantLimiter } from './tenants/limiter';
 import { SpendStore } from './tenants/spend-store';
 import { TenantDirectory } from './tenants/auth';
-import type { RequestCheck } from './core/chat-request';
+import type { OutputSchemaCompiler, RequestCheck } from './core/chat-request';
 
 export interface Gateway {
   /** The running config; replaced by `reload`. */
@@ -61,6 +61,8 @@ export interface Gateway {
   readonly guardrails: GuardrailStage;
   /** The compiled check that lets a valid request skip the schema (absent: the schema decides alone). */
   readonly requestCheck?: RequestCheck;
+  /** Compiles strict response_format schemas (absent in the Lambda bundle, whose spokes check answers). */
+  readonly outputSchemas?: OutputSchemaCompiler;
   readonly clock: Clock;
   readonly now: () => number;
   /** Resolves once the first routes are known (spoke DNS names resolved). */
@@ -100,6 +102,8 @@ export interface GatewayOptions extends Omit<AdapterDeps, 'now'> {
    * passes; the Lambda proxy, which rarely validates a body, leaves its compiler out of the bundle.
    */
   requestCheck?: RequestCheck;
+  /** The compiler of strict response_format schemas (api/strict-schema.ts), passed like requestCheck. */
+  outputSchemas?: OutputSchemaCompiler;
 }
 
 export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayOptions): Gateway {
@@ -231,6 +235,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
       return guardrails;
     },
     requestCheck: opts.requestCheck,
+    outputSchemas: opts.outputSchemas,
     clock,
     now,
     ready,

@@ -2,6 +2,7 @@
  * Guardrails read a Messages request's text as they read a chat request's: a deny rule
  * blocks it with Anthropic's 400 and nothing reaches the provider; masking changes the
  * text Claude receives (system, text blocks, tool results), never a thinking block.
+ * count_tokens sends the provider's counter the same masked text, and refuses what is denied.
  */
 import { FAKE_ANTHROPIC_KEY, signatureOf, startFakeAnthropic, type FakeAnthropic, type FakeAnthropicRequest } from '../fakes/anthropic';
 import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
@@ -66,5 +67,25 @@ describe('guardrails on /v1/messages', () => {
       { type: 'tool_use', id: 'toolu_1', name: 'lookup', input: { who: 'ada' } },
     ]);
     expect(sent.messages?.[2].content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_1', content: '[EMAIL] is on leave' }]);
+  });
+
+  it('count_tokens: a denied prompt is refused before any provider counts it; the counter gets the masked text', async () => {
+    const before = fake.requests.length;
+    const denied = await postJson(`${gw.url}/v1/messages/count_tokens`, { model: 'claude', messages: [{ role: 'user', content: 'Count the Secret Project.' }] });
+    expect(denied.status).toBe(400);
+    expect(await denied.json()).toMatchObject({ type: 'error', error: { details: { error_code: 'content_filter' } } });
+    expect(fake.requests.length).toBe(before);
+
+    const counted = await postJson(`${gw.url}/v1/messages/count_tokens`, {
+      model: 'claude',
+      system: 'Owner: bob@example.com',
+      messages: [{ role: 'user', content: 'Write to ada@example.com' }],
+    });
+    expect(counted.status).toBe(200);
+    const sent = fake.requests.at(-1)!;
+    expect(sent.path).toBe('/v1/messages/count_tokens');
+    const body = sent.body as FakeAnthropicRequest;
+    expect(body.system).toBe('Owner: [EMAIL]');
+    expect(body.messages?.[0].content).toBe('Write to [EMAIL]');
   });
 });

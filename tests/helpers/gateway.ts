@@ -6,6 +6,7 @@ import { startServer, type RunningServer } from '../../runtime/src/entry/server'
 import { createGateway, type Gateway, type GatewayOptions } from '../../runtime/src/gateway';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
 import { validAsSent } from '../../runtime/src/api/request-fast-check';
+import { compileOutputSchema } from '../../runtime/src/api/strict-schema';
 import type { healthBody } from '../../runtime/src/api/healthz';
 
 export interface TestGateway extends RunningServer {
@@ -20,7 +21,13 @@ export type TestGatewayOptions = Omit<GatewayOptions, 'http'> & Partial<Pick<Gat
 export async function startGateway(doc: GatewayConfigInput, role: Role = 'all-in-one', opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const config = parseConfig(doc);
   // Request logs would drown the test output; tests that read logs pass their own destination.
-  const gateway = createGateway(config, role, { observability: { destination: { write: () => true } }, http: createUndiciHttp(), requestCheck: validAsSent, ...opts });
+  const gateway = createGateway(config, role, {
+    observability: { destination: { write: () => true } },
+    http: createUndiciHttp(),
+    requestCheck: validAsSent,
+    outputSchemas: compileOutputSchema,
+    ...opts,
+  });
   const server = await startServer(gateway, 0, '127.0.0.1');
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'test-key', maxRetries: 0, timeout: 20_000 });
   return { ...server, client, gateway };

@@ -41,6 +41,11 @@ test('bundles into one minified file and lists its inputs, largest first', () =>
   expect(bundle.inputs[0].bytes).toBeGreaterThanOrEqual(bundle.inputs[bundle.inputs.length - 1].bytes);
 });
 
+test('leaves out the compilers the proxy never runs (its spokes validate bodies and check strict answers)', () => {
+  const bundle = bundleLambda(ENTRY);
+  expect(bundle.inputs.filter((i) => /node_modules\/(ajv|ajv-formats|fast-uri)\//.test(i.path))).toEqual([]);
+});
+
 test('the bundle alone, with the rendered proxy config, answers GET /v1/models through an API Gateway event', () => {
   writeFileSync(path.join(dir, LAMBDA_FILE), bundleLambda(ENTRY).code);
   const event = restEvent('GET', '/v1/models');

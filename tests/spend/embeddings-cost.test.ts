@@ -18,7 +18,11 @@ const TEXTS = ['Schools upload documents.', 'A knowledge base answers questions.
 function spokeConfig(fake: FakeOpenAI) {
   return {
     providers: [{ id: 'oa', type: 'openai-compatible' as const, accounts: [{ id: 'acct', endpoints: [{ region: 'local', url: fake.url }] }] }],
-    models: [{ name: 'embed', api: 'embeddings' as const, targets: [{ provider: 'oa', model: 'text-embedding-3-small', price: PRICE }], batch: { size: 2 } }],
+    models: [
+      { name: 'embed', api: 'embeddings' as const, targets: [{ provider: 'oa', model: 'text-embedding-3-small', price: PRICE }], batch: { size: 2 } },
+      // One batch at a time, so a failure of the second comes after the first was answered.
+      { name: 'embed-one-by-one', api: 'embeddings' as const, targets: [{ provider: 'oa', model: 'text-embedding-3-small', price: PRICE }], batch: { size: 2, concurrency: 1 } },
+    ],
   };
 }
 
@@ -73,6 +77,18 @@ describe('what embeddings cost', () => {
     expect(logs.requests()[0].costUsd).toBeCloseTo(expected, 12);
   });
 
+  it('charges the batches answered before a later batch failed (the provider billed them), though the request failed', async () => {
+    const before = logs.requests().length;
+    upstream.faults.push({ kind: 'delay', ms: 0 }, { kind: 'status', status: 400, message: 'input too long' });
+    const res = await postJson(`${gw.url}/v1/embeddings`, { model: 'embed-one-by-one', input: TEXTS }, { authorization: 'Bearer key-search' });
+    await res.arrayBuffer();
+    expect(res.status).toBe(400);
+    await until(() => logs.requests().length > before);
+    const line = logs.requests()[before];
+    expect(line.status).toBe(400);
+    expect(Number(line.costUsd)).toBeGreaterThan(0);
+  });
+
   it('stops a budgeted tenant with 429 budget_exceeded once embeddings have spent its budget', async () => {
     const statuses: number[] = [];
     let refused: ErrorBody | undefined;
@@ -85,7 +101,7 @@ describe('what embeddings cost', () => {
     expect(refused?.error.code).toBe('budget_exceeded');
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(1);
     // Spend counted: what the answered requests cost stays within the day's budget.
-    await until(() => logs.requests().length >= statuses.length + 1);
+    await until(() => logs.requests().length >= statuses.length + 2);
     const spent = logs
       .requests()
       .filter((r) => r.status === 200)

@@ -4,8 +4,8 @@
  * lifecycle (request-lifecycle.ts), answered as JSON or as an SSE stream. Provider wire
  * formats never reach this file.
  */
-import type { ValidateFunction } from 'ajv';
-import { maxOutputTokens, strictSchemaOf, type ChatRequest } from '../core/chat-request';
+import { maxOutputTokens, strictSchemaOf, type ChatRequest, type JsonSchemaFormat, type OutputCheck } from '../core/chat-request';
+import { badRequest } from '../core/gateway-error';
 import type { ForwardedChat } from '../core/forwarded-chat';
 import { COST_HEADER, USAGE_COST_FIELD, USAGE_HEADER } from '../core/gateway-headers';
 import type { ChatCompletionChunk } from '../core/openai-types';
@@ -22,7 +22,7 @@ import { SENT, type ApiCall, type ApiHandler, type ApiReply } from './call';
 import { forwardedChat } from './forwarded-chat';
 import { checkImages } from './image-check';
 import { apiHandler, type ApiRequest, type RequestRouting } from './request-lifecycle';
-import { checkCompletion, heldStream, schemaValidator } from './strict-output';
+import { checkCompletion, heldStream } from './strict-output';
 import { parseChatBody } from './validate-chat';
 import { sessionOf } from './session';
 import { noteDroppedMarkers } from './cache-markers-note';
@@ -50,7 +50,7 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
     const spokes = gw.role === 'proxy';
     const cannotServe = forwarded ? undefined : checkImages(chat, routes, spokes);
     const strict = forwarded ? undefined : strictSchemaOf(chat);
-    const validate = strict && !spokes ? schemaValidator(strict) : undefined;
+    const validate = strict && !spokes ? outputCheckOf(gw, strict) : undefined;
     const promptTokens = estimatePromptTokens(chat);
     const maxOut = forwarded ? chat.maxOutputTokens : maxOutputTokens(chat);
     const estimatedTokens = promptTokens + (maxOut ?? DEFAULT_OUTPUT_ESTIMATE);
@@ -65,7 +65,7 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
   });
 }
 
-async function jsonAnswer(gw: Gateway, req: ApiRequest, routing: RequestRouting, chat: Chat, validate: ValidateFunction | undefined): Promise<ApiReply> {
+async function jsonAnswer(gw: Gateway, req: ApiRequest, routing: RequestRouting, chat: Chat, validate: OutputCheck | undefined): Promise<ApiReply> {
   const answer = await routing.run(async (route, attempt) => {
     const result = await completeOn(routing.adapterFor(route), route, chat, routing.options(attempt));
     if (validate) {
@@ -85,8 +85,9 @@ async function jsonAnswer(gw: Gateway, req: ApiRequest, routing: RequestRouting,
   req.charge(answer.route, answer.value, completion.usage);
   const ev = req.event;
   const content = ev.content && { ...ev.content, answer: completion.choices[0]?.message.content ?? undefined };
-  req.report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage, content });
+  // The headers first: they record the session's affinity on the event, which Lambda emits at once.
   const headers = routing.answerHeaders(answer);
+  req.report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage, content });
   headers['content-type'] = 'application/json';
   const cost = req.cost;
   if (cost !== undefined) headers[COST_HEADER] = String(cost);
@@ -102,7 +103,7 @@ async function streamAnswer(
   chat: Chat,
   text: string,
   promptTokens: number,
-  validate: ValidateFunction | undefined,
+  validate: OutputCheck | undefined,
 ): Promise<ApiReply> {
   const ev = req.event;
   const life = routing.life;
@@ -193,4 +194,16 @@ function completeOn(adapter: ProviderAdapter, route: Route, chat: Chat, opts: Ca
 function streamOn(adapter: ProviderAdapter, route: Route, chat: Chat, opts: CallOptions): Promise<StreamResult> {
   if (!('forwarded' in chat)) return adapter.stream(route, chat, opts);
   return adapter.forwardStream ? adapter.forwardStream(route, chat, opts) : adapter.stream(route, parseChatBody(chat.body), opts);
+}
+
+/** The strict schema's check; a gateway started without the compiler (Lambda, whose spokes check answers) cannot check one. */
+function outputCheckOf(gw: Gateway, format: JsonSchemaFormat): OutputCheck {
+  const compile = gw.outputSchemas;
+  if (!compile)
+    throw badRequest(
+      "A strict 'response_format' is checked by a spoke or a gateway server; this gateway (the Lambda proxy in a role other than proxy) cannot check it.",
+      'response_format',
+      'strict_output_unsupported',
+    );
+  return compile(format);
 }

@@ -14,6 +14,7 @@ import { ProviderError } from '../providers/errors';
 import type { Route } from '../providers/types';
 import { estimateMessagesPromptTokens } from '../quota/messages-estimate';
 import { estimateTokens } from '../quota/token-estimate';
+import { applyToMessages } from '../guardrails/messages-text';
 import { walkCounters } from '../routing/counter-routes';
 import { anthropicErrorReply } from './anthropic-errors';
 import { anthropicHeaders } from './anthropic-headers';
@@ -27,12 +28,16 @@ export function countTokensHandler(gw: Gateway): ApiHandler {
     const ev = req.event;
     ev.api = 'count_tokens';
     const headers = anthropicHeaders(c);
-    req.authenticate();
+    const tenant = req.authenticate();
     const text = await c.text();
-    const body: CountTokensRequest | ForwardedMessages = (gw.role === 'proxy' && forwardedMessages(text, true)) || parseCountTokensBody(text, headers.version);
-    ev.model = body.model;
-    const routes = await req.routesFor(body.model);
+    const guardrails = gw.guardrails;
+    // A proxy without guardrails forwards the body for its spoke to validate.
+    const parsed: CountTokensRequest | ForwardedMessages = (gw.role === 'proxy' && guardrails.empty && forwardedMessages(text, true)) || parseCountTokensBody(text, headers.version);
+    ev.model = parsed.model;
+    const routes = await req.routesFor(parsed.model);
     await req.admit(0);
+    // The provider counts what it would be sent: the text as the guardrails left it (a denied prompt is refused here too).
+    const body = isForwarded(parsed) || guardrails.empty ? parsed : await applyToMessages(guardrails, parsed, { model: parsed.model, tenant: tenant?.id });
     const routing = req.route(routes, false, 0);
     const call: CountTokensCall = { request: body, version: headers.version, betas: headers.betas };
     let walk;

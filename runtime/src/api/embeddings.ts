@@ -63,6 +63,8 @@ async function batchedAnswer(gw: Gateway, req: ApiRequest, routes: ModelRoutes, 
   const ev = req.event;
   ev.batches = plan.calls.length;
   if (outcome.failure !== undefined) {
+    // The batches served before the failure were billed by their providers: charged all the same.
+    for (const a of outcome.answers) if (a) req.charge(a.route, a.value, usageOf(a.value.promptTokens, 0));
     const err = routing.failure(outcome.failure);
     ev.attempts = outcome.attempts;
     throw err;

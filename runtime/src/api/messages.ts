@@ -90,8 +90,9 @@ async function jsonAnswer(req: ApiRequest, c: ApiCall, routing: RequestRouting, 
   req.charge(answer.route, answer.value, usage);
   const ev = req.event;
   const content = ev.content && { ...ev.content, answer: message.content.map((b) => (b.type === 'text' ? (b.text ?? '') : '')).join('') };
-  req.report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage, content, ...(notes ? { notes } : {}) });
+  // The headers first: they record the session's affinity on the event, which Lambda emits at once.
   const out = routing.answerHeaders(answer);
+  req.report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage, content, ...(notes ? { notes } : {}) });
   out['content-type'] = 'application/json';
   out['request-id'] = c.requestId;
   const cost = req.cost;

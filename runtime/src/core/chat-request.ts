@@ -176,6 +176,12 @@ export function crossFieldIssue(req: CrossFields): { path: string[]; message: st
 export type ChatRequest = z.output<typeof chatRequestSchema>;
 /** True when a body is valid as sent and the schema would return it unchanged (api/request-fast-check.ts). */
 export type RequestCheck = (doc: object) => doc is ChatRequest;
+
+/** A client's strict JSON schema compiled into a check of an answer: why it fails, or undefined when it passes. */
+export type OutputCheck = (answer: unknown) => string | undefined;
+
+/** Compiles a strict `response_format` schema (api/strict-schema.ts); throws the client's 400 for a schema that is not usable. */
+export type OutputSchemaCompiler = (format: JsonSchemaFormat) => OutputCheck;
 export type ChatMessage = ChatRequest['messages'][number];
 export type ChatTool = NonNullable<ChatRequest['tools']>[number];
 export type ChatToolCall = z.output<typeof toolCall>;

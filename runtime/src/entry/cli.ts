@@ -13,6 +13,7 @@ import { createUndiciHttp } from '../providers/undici-http';
 import { KEY_USAGE, runKeyCommand } from '../tenants/key-command';
 import { startServer } from './server';
 import { validAsSent } from '../api/request-fast-check';
+import { compileOutputSchema } from '../api/strict-schema';
 
 const USAGE = `usage: ai-gateway --config FILE [--role all-in-one|proxy|spoke] [--port N] [--host ADDR]
 environment: GATEWAY_CONFIG (or GATEWAY_CONFIG_JSON, GATEWAY_CONFIG_SSM_PARAMETER), GATEWAY_ROLE, PORT, HOST
@@ -60,7 +61,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     opts = parseCli(argv, env);
     const { config, source, redisPassword } = await loadStartup(env, opts.configPath);
-    const gw = createGateway(config, opts.role, { redisPassword, http: createUndiciHttp(), requestCheck: validAsSent });
+    const gw = createGateway(config, opts.role, { redisPassword, http: createUndiciHttp(), requestCheck: validAsSent, outputSchemas: compileOutputSchema });
     const server = await startServer(gw, opts.port, opts.host);
     // New versions of the config apply without a restart; invalid ones are rejected and logged.
     const reloader = source && startHotReload(gw, source);

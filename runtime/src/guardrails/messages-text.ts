@@ -4,12 +4,12 @@
  * Thinking blocks are not text a guardrail may touch: their signature covers them.
  */
 import type { ChatRequest } from '../core/chat-request';
-import { isBlock, type ContentBlockParam, type MessageParam, type MessagesRequest } from '../core/messages-request';
+import { isBlock, type ContentBlockParam, type CountTokensRequest, type MessageParam } from '../core/messages-request';
 import type { GuardrailStage } from './stage';
 import type { GuardrailContext } from './types';
 
 /** The request to route (masked where a guardrail masked); throws the client's error when blocked. */
-export async function applyToMessages(stage: GuardrailStage, req: MessagesRequest, ctx: GuardrailContext): Promise<MessagesRequest> {
+export async function applyToMessages<R extends CountTokensRequest>(stage: GuardrailStage, req: R, ctx: GuardrailContext): Promise<R> {
   const texts: string[] = [];
   mapTexts(req, (text) => {
     texts.push(text);
@@ -27,7 +27,7 @@ export async function applyToMessages(stage: GuardrailStage, req: MessagesReques
 }
 
 /** The request with each text piece through `f`, in a fixed order (system, then messages); unchanged parts shared. */
-function mapTexts(req: MessagesRequest, f: (text: string) => string): MessagesRequest {
+function mapTexts<R extends CountTokensRequest>(req: R, f: (text: string) => string): R {
   const system = req.system === undefined ? undefined : typeof req.system === 'string' ? f(req.system) : req.system.map((b) => ({ ...b, text: f(b.text) }));
   const messages = req.messages.map((m): MessageParam => ({ ...m, content: typeof m.content === 'string' ? f(m.content) : mapBlocks(m.content, f) }));
   return { ...req, ...(system === undefined ? {} : { system }), messages };

@@ -179,6 +179,18 @@ describe('messageFromCompletion', () => {
     });
   });
 
+  it('reports prompt-cache writes as cache creation, apart from the input (cached_tokens and cache_write_tokens are part of prompt_tokens)', () => {
+    const completion: ChatCompletion = {
+      id: 'chatcmpl-w',
+      object: 'chat.completion',
+      created: 1,
+      model: 'nova-test',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 1500, completion_tokens: 2, total_tokens: 1502, prompt_tokens_details: { cached_tokens: 1000, cache_write_tokens: 400 } },
+    };
+    expect(messageFromCompletion(completion).usage).toEqual({ input_tokens: 100, output_tokens: 2, cache_read_input_tokens: 1000, cache_creation_input_tokens: 400 });
+  });
+
   it('treats tool arguments that are not a JSON object as a broken answer (another route may serve)', () => {
     const completion = { id: 'c', object: 'chat.completion', created: 1, model: 'm', usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } } as const;
     const bad: ChatCompletion = {

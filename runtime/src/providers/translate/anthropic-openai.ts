@@ -171,10 +171,16 @@ export function stopReasonOf(finish: FinishReason | null | undefined): string {
   }
 }
 
-/** OpenAI's usage in Anthropic's words: cached prompt tokens are cache reads, the rest input. */
+/** OpenAI's usage in Anthropic's words: cached prompt tokens are cache reads, cache writes (our extension) cache creation, the rest input. */
 export function anthropicUsageOf(u: Usage | null | undefined): Required<Pick<AnthropicUsage, 'input_tokens' | 'output_tokens' | 'cache_read_input_tokens' | 'cache_creation_input_tokens'>> {
   const cached = u?.prompt_tokens_details?.cached_tokens ?? 0;
-  return { input_tokens: Math.max(0, (u?.prompt_tokens ?? 0) - cached), output_tokens: u?.completion_tokens ?? 0, cache_read_input_tokens: cached, cache_creation_input_tokens: 0 };
+  const written = u?.prompt_tokens_details?.cache_write_tokens ?? 0;
+  return {
+    input_tokens: Math.max(0, (u?.prompt_tokens ?? 0) - cached - written),
+    output_tokens: u?.completion_tokens ?? 0,
+    cache_read_input_tokens: cached,
+    cache_creation_input_tokens: written,
+  };
 }
 
 /** An Anthropic message id for an OpenAI answer id. */
