@@ -16,14 +16,14 @@ import { upstreamSignal, type Route, type UpstreamMeta } from '../types';
 import { createUpstreamCall, type UpstreamProtocol } from '../upstream-call';
 import { ANTHROPIC_PROTOCOL, messagesUrl } from './adapter';
 import { betasFor, droppedBetasNote, type BetaTarget } from './beta-flags';
-import { classifyAnthropicError } from './classify';
+import { classifyGatewayHopError } from './classify';
 import { sseMessageEvents } from './event-stream';
 
 /** Which counter a spoke used: `provider` or `estimate`. */
 export const TOKEN_COUNT_HEADER = 'x-gateway-token-count';
 
-/** Another gateway: no key of ours (the hop is inside the platform's network), Anthropic's error shape. */
-const GATEWAY_PROTOCOL: UpstreamProtocol = { keyHeader: { name: 'x-api-key', prefix: '' }, keyRequired: false, classify: classifyAnthropicError };
+/** Another gateway: no key of ours (the hop is inside the platform's network), Anthropic's error shape with the gateway's code. */
+const GATEWAY_PROTOCOL: UpstreamProtocol = { keyHeader: { name: 'x-api-key', prefix: '' }, keyRequired: false, classify: classifyGatewayHopError };
 
 export interface AnthropicMessagesOptions {
   /** The upstream is a spoke gateway: the client's JSON forwarded as it came, every flag passed, its route and attempts read. */
