@@ -70,11 +70,12 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     return { completion, ...meta };
   }
 
-  /** `forwarded`: the client's body to a spoke, which owes its usage chunk (and its cost, when asked). */
+  /** `forwarded`: the client's body to a spoke, which owes its usage chunk whatever the body says. */
   async function stream(route: Route, prompt: Prompt, body: string, opts: CallOptions, forwarded = false): Promise<OpenAIStreamResult> {
     const { answer: res, key } = await upstream.openStream(route, completionsUrl(provider, route.endpoint), body, opts, forwarded ? INCLUDE_USAGE : undefined);
-    // A spoke asked to report its cost puts it in the usage chunk: read there, kept from the client.
-    const cost: ReportedCost | undefined = forwarded && costReportAsked(opts) ? {} : undefined;
+    // A spoke asked to report its cost puts it in the usage chunk: read there, kept from the client
+    // (also a request the proxy checked itself, guardrails, and sent re-encoded).
+    const cost: ReportedCost | undefined = costReportAsked(opts) ? {} : undefined;
     const reader = new ChunkReader(route, prompt, upstreamSignal(opts), key, cost);
     return {
       chunks: reader.read(res),
