@@ -2,7 +2,8 @@
  * Messages (POST /v1/messages) are priced and budgeted like chat: the answer's usage at its
  * route's price (cache reads at the cached rate), JSON and streams, on the answer
  * (x-gateway-cost-usd) and the log line; a budget holds prompt plus max_tokens and stops
- * the tenant with budget_exceeded; through proxy -> spoke the spoke's report is charged once.
+ * the tenant with budget_exceeded; through proxy -> spoke the spoke's report (a header on JSON,
+ * the final message_delta's usage on streams) is charged once.
  * Prompt-cache reads and writes are priced at their own rates, on Messages and on chat.
  */
 import Anthropic from '@anthropic-ai/sdk';
@@ -114,5 +115,32 @@ describe('what Messages cost', () => {
     await until(() => proxyLogs.requests().length >= 1 && spokeLogs.requests().length >= 1);
     expect(proxyLogs.requests()[0].costUsd).toBeCloseTo(expected, 12);
     expect(spokeLogs.requests()[0]).toMatchObject({ costCountedBy: 'proxy' });
+  });
+
+  it('through proxy -> spoke a stream is charged at the cost the spoke reports in its final message_delta, which the client never sees', async () => {
+    const client = new Anthropic({ baseURL: proxy.url, apiKey: 'key-team', maxRetries: 0 });
+    const before = { proxy: proxyLogs.requests().length, spoke: spokeLogs.requests().length };
+    const final = await client.messages.stream(ask).finalMessage();
+    // Cache reads and writes at the spoke's rates: the proxy's bound has none and is ten times dearer.
+    const expected = costOf(final.usage);
+    await until(() => proxyLogs.requests().length > before.proxy && spokeLogs.requests().length > before.spoke);
+    expect(proxyLogs.requests()[before.proxy]).toMatchObject({ api: 'messages', stream: true, tenant: 'team', status: 200 });
+    expect(proxyLogs.requests()[before.proxy].costUsd).toBeCloseTo(expected, 12);
+    expect(spokeLogs.requests()[before.spoke]).toMatchObject({ costCountedBy: 'proxy' });
+    expect(spokeLogs.requests()[before.spoke].costUsd).toBeCloseTo(expected, 12);
+
+    // On the wire: the final message_delta has its usage, without the spoke's cost.
+    const res = await postJson(`${proxy.url}/v1/messages`, { ...ask, stream: true }, { 'x-api-key': 'key-team', 'anthropic-version': '2023-06-01' });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const deltas = text
+      .split('\n')
+      .filter((line) => line.startsWith('data: ') && line.includes('"message_delta"'))
+      .map((line) => JSON.parse(line.slice(6)) as { usage: Record<string, unknown> });
+    expect(deltas).toHaveLength(1);
+    expect(deltas[0].usage).toEqual({ output_tokens: final.usage.output_tokens });
+    expect(text).not.toContain('cost_usd');
+    await until(() => proxyLogs.requests().length > before.proxy + 1);
+    expect(proxyLogs.requests()[before.proxy + 1].costUsd).toBeCloseTo(expected, 12);
   });
 });

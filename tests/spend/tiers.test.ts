@@ -15,7 +15,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
 import { LineCapture, parsePrometheus, sumOf } from '../observability/capture';
-import { CHEAP, perMTok, PRICED_CHAT, reporting, usage } from './helpers';
+import { CHEAP, DEAR, perMTok, PRICED_CHAT, reporting, usage } from './helpers';
 import { LOOPBACK_OPERATORS } from '../helpers/operators';
 
 const MESSAGES = [{ role: 'user' as const, content: 'Hello there.' }];
@@ -123,6 +123,33 @@ describe('proxy and spoke charge a request once', () => {
       await silent.close();
     }
   });
+  it('a proxy with guardrails (it checks the request and sends it re-encoded) still reads the stream’s cost and keeps it from the client', async () => {
+    const logs = new LineCapture();
+    // The proxy's bound is the dear price: only the spoke's report gives the cheap route's cost.
+    const guarded = await startGateway(
+      {
+        spokes: [{ id: 'spoke-1', url: spoke.url }],
+        models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat', price: DEAR }] }],
+        tenants: [{ id: 'team', keys: [hashKey('key-team')] }],
+        guardrails: [{ id: 'no-secrets', local: { deny: ['secret project'] } }],
+      },
+      'proxy',
+      { probes: false, observability: { destination: logs } },
+    );
+    try {
+      const guardedClient = new OpenAI({ baseURL: `${guarded.url}/v1`, apiKey: 'key-team', maxRetries: 0 });
+      const stream = await guardedClient.chat.completions.create({ model: 'chat', messages: MESSAGES, stream: true, stream_options: { include_usage: true } });
+      const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      expect(chunks.at(-1)!.usage).toEqual(usage(300, 50));
+      await until(() => logs.requests().length >= 1);
+      expect(logs.requests()[0]).toMatchObject({ tenant: 'team', status: 200 });
+      expect(logs.requests()[0].costUsd).toBeCloseTo(COST, 12);
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('as Lambda runs the proxy (the Hono app, Node’s own http): charged once, the cost kept from the client', async () => {
     const logs = new LineCapture();
     const config = parseConfig({

@@ -7,11 +7,12 @@
  */
 import type { CancelSource } from '../core/cancellation';
 import { badRequest } from '../core/gateway-error';
-import { COST_HEADER } from '../core/gateway-headers';
+import { COST_HEADER, USAGE_COST_FIELD } from '../core/gateway-headers';
 import type { MessagesRequest } from '../core/messages-request';
 import type { Gateway } from '../gateway';
 import { applyToMessages } from '../guardrails/messages-text';
-import { isForwarded, type ForwardedMessages, type MessagesCall } from '../providers/messages-types';
+import { stopReasonOf } from '../providers/anthropic/event-stream';
+import { isForwarded, type ForwardedMessages, type MessagesCall, type MessagesEvent } from '../providers/messages-types';
 import { messagesFor, servedNatively, translationCheck } from '../providers/translated-messages';
 import type { Route } from '../providers/types';
 import { usageFromAnthropic } from '../providers/translate/openai-anthropic';
@@ -19,7 +20,7 @@ import { estimateMessagesPromptTokens } from '../quota/messages-estimate';
 import { estimateTokens } from '../quota/token-estimate';
 import type { ModelRoutes } from '../routing/route-table';
 import { MESSAGES_FRAMING, resilientMessages, type MessagesOutcome } from '../stream/messages-stream';
-import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions } from '../stream/sse-response';
+import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions, type SseFraming } from '../stream/sse-response';
 import { startFirstAccepted } from '../stream/started-stream';
 import { anthropicErrorReply } from './anthropic-errors';
 import { anthropicHeaders, type AnthropicHeaders } from './anthropic-headers';
@@ -132,6 +133,15 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
     },
     outcome,
   );
+  let charged = false;
+  // The whole answer at the price of the route that finished it (through a spoke: what the spoke
+  // reported, else the route it named; a continued answer reported nothing whole, so it is priced).
+  const charge = () => {
+    if (charged || !outcome.usage) return;
+    charged = true;
+    req.charge(outcome.route ?? first.route, first.value, usageFromAnthropic(outcome.usage));
+  };
+  const framing = req.reportsCost ? withCost(MESSAGES_FRAMING, () => (charge(), req.cost)) : MESSAGES_FRAMING;
   const sse: SseBodyOptions = {
     onCancel: (reason) => life.clientGone(reason),
     onEnd: (err) => {
@@ -139,8 +149,7 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
       const usage = outcome.usage && usageFromAnthropic(outcome.usage);
       req.settleTenant(usage?.total_tokens);
       if (outcome.route) routing.sessionMoved(outcome.route);
-      // The whole answer at the price of the route that finished it (through a spoke: the route it named).
-      if (usage) req.charge(outcome.route ?? first.route, first.value, usage);
+      charge();
       req.report(200, {
         route: first.value.upstreamRoute ?? (outcome.route ?? first.route).key,
         attempts: first.attempts,
@@ -157,8 +166,21 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
   const out = { ...SSE_HEADERS, ...routing.answerHeaders(first), 'request-id': c.requestId };
   // On the Node server the events go straight to the response; elsewhere through a web stream.
   if (c.outgoing) {
-    writeSse(c.outgoing, out, events, MESSAGES_FRAMING, sse);
+    writeSse(c.outgoing, out, events, framing, sse);
     return SENT;
   }
-  return { kind: 'stream', response: new Response(sseBody(events, MESSAGES_FRAMING, sse), { status: 200, headers: out }) };
+  return { kind: 'stream', response: new Response(sseBody(events, framing, sse), { status: 200, headers: out }) };
+}
+
+/** A spoke's stream to its proxy: the final message_delta's usage carries what the whole answer cost. */
+function withCost(framing: SseFraming<MessagesEvent>, cost: () => number | undefined): SseFraming<MessagesEvent> {
+  return {
+    ...framing,
+    event(ev) {
+      const usd = stopReasonOf(ev) === undefined ? undefined : cost();
+      if (usd === undefined) return framing.event(ev);
+      const usage = typeof ev.data.usage === 'object' && ev.data.usage !== null ? ev.data.usage : {};
+      return framing.event({ type: ev.type, data: { ...ev.data, usage: { ...usage, [USAGE_COST_FIELD]: usd } } });
+    },
+  };
 }

@@ -21,7 +21,7 @@ export const COST_REPORT = 'report';
 /** The cost in USD of a JSON answer, when its route has a price (every role). */
 export const COST_HEADER = 'x-gateway-cost-usd';
 
-/** Spoke -> proxy, streams asked to report their cost: the cost in USD, in the final usage chunk's `usage`. */
+/** Spoke -> proxy, streams asked to report their cost: the cost in USD, in the `usage` of a chat stream's final usage chunk or of a Messages stream's final message_delta. */
 export const USAGE_COST_FIELD = 'cost_usd';
 
 /** Names the request's session for session affinity (before the body's prompt_cache_key); the proxy passes the session on to its spoke in it. */

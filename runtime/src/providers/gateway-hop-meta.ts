@@ -3,10 +3,10 @@
  * headers: the route that served, its attempts, what session affinity did there, and
  * (asked by its proxy) what it cost.
  */
-import { AFFINITY_HEADER, ATTEMPTS_HEADER, COST_HEADER, ROUTE_HEADER } from '../core/gateway-headers';
+import { AFFINITY_HEADER, ATTEMPTS_HEADER, COST_HEADER, COST_REPORT, COST_REPORT_HEADER, ROUTE_HEADER, USAGE_COST_FIELD } from '../core/gateway-headers';
 import { isAffinity } from '../core/prompt-cache';
 import { header, type UpstreamHeaders } from './http';
-import type { UpstreamMeta } from './types';
+import type { CallOptions, ReportedCost, UpstreamMeta } from './types';
 
 /** Adds the hop's route, attempts and reported cost to `meta` (each only when it sent one). */
 export function withHopMeta(headers: UpstreamHeaders, meta: UpstreamMeta = {}): UpstreamMeta {
@@ -23,4 +23,21 @@ export function withHopMeta(headers: UpstreamHeaders, meta: UpstreamMeta = {}): 
     if (Number.isFinite(usd) && usd >= 0) meta.reportedCost = { usd };
   }
   return meta;
+}
+
+/** Whether this call asks the upstream gateway (a spoke) to report what it served cost. */
+export function costReportAsked(opts: CallOptions): boolean {
+  return opts.forwardHeaders?.[COST_REPORT_HEADER] === COST_REPORT;
+}
+
+/**
+ * Takes the cost a spoke reported in a stream's usage (`usage.cost_usd`) into `cost` and
+ * out of the usage, so the client never sees it. Whether the usage had one.
+ */
+export function takeUsageCost(usage: Record<string, unknown>, cost: ReportedCost): boolean {
+  const usd = usage[USAGE_COST_FIELD];
+  if (usd === undefined) return false;
+  if (typeof usd === 'number' && Number.isFinite(usd) && usd >= 0) cost.usd = usd;
+  delete usage[USAGE_COST_FIELD];
+  return true;
 }

@@ -37,10 +37,10 @@ export interface MessagesContinuationDeps {
 }
 
 export interface MessagesOutcome {
-  /** The route that finished the answer. */
+  /** The route that finished the answer (set with its stop reason). */
   route?: Route;
   continuations: number;
-  /** The whole answer's usage (set when the stream ends). */
+  /** The whole answer's usage (set with its stop reason, before that message_delta goes out, and when the stream ends). */
   usage?: MessageUsage;
   /** The text the client received (set when the stream ends). */
   text?: string;
@@ -57,6 +57,16 @@ export async function* resilientMessages(first: Answered<StartedMessages>, deps:
     settled = true;
     current.settle(message.usage.input_tokens + message.attemptTokens());
   };
+  const usage = (): MessageUsage => ({ ...message.usage, output_tokens: message.outputTokens() });
+  /** The client's events for an upstream event; with the stop reason the answer is known whole (a spoke prices it in that event). */
+  const accept = (ev: MessagesEvent): MessagesEvent[] => {
+    const out = message.accept(ev);
+    if (ev.type === 'message_delta' && message.stopReason !== undefined) {
+      outcome.route = current.route;
+      outcome.usage = usage();
+    }
+    return out;
+  };
   try {
     for (;;) {
       const started = current.value;
@@ -65,11 +75,11 @@ export async function* resilientMessages(first: Answered<StartedMessages>, deps:
       let failure: ProviderError | undefined;
       const idle = new IdleWatchdog(started, deps.idleMs);
       try {
-        for (const out of message.accept(started.first)) yield out;
+        for (const out of accept(started.first)) yield out;
         for (;;) {
           const next = await idle.next();
           if (next.done) break;
-          for (const out of message.accept(next.value)) yield out;
+          for (const out of accept(next.value)) yield out;
         }
       } catch (err) {
         // The client left or the deadline passed: not the route's fault, nothing to continue.
@@ -111,8 +121,10 @@ export async function* resilientMessages(first: Answered<StartedMessages>, deps:
         // After complete tool calls the answer can end there: the client runs them, the model asks again for what it still needs.
         if (message.endsAtToolUse()) {
           outcome.notes.push('stream ended after its complete tool calls (no route could continue it)');
-          for (const out of message.finishAtToolUse()) yield out;
+          const end = message.finishAtToolUse();
           outcome.route = current.route;
+          outcome.usage = usage();
+          for (const out of end) yield out;
           break;
         }
         throw failure; // nothing could continue it: the client hears about the original break
@@ -126,7 +138,7 @@ export async function* resilientMessages(first: Answered<StartedMessages>, deps:
       current.value.abort(new Error('the client stopped reading'));
       settle();
     }
-    outcome.usage = { ...message.usage, output_tokens: message.outputTokens() };
+    outcome.usage = usage();
     outcome.text = message.receivedText();
   }
 }

@@ -1,4 +1,4 @@
-import { classifyAnthropicError, classifyAnthropicStreamError } from './classify';
+import { classifyAnthropicError, classifyAnthropicStreamError, classifyGatewayHopError } from './classify';
 
 const body = (type: string, message: string) => JSON.stringify({ type: 'error', error: { type, message } });
 
@@ -79,6 +79,33 @@ describe('classifyAnthropicError', () => {
   it('an error type it does not know is judged by the status', () => {
     expect(classifyAnthropicError(503, body('brand_new_error', 'x')).failure).toBe('transient');
     expect(classifyAnthropicError(422, body('brand_new_error', 'x')).failure).toBe('refused');
+  });
+});
+
+describe('classifyGatewayHopError (a spoke gateway, Anthropic shape with its own code)', () => {
+  const gatewayBody = (type: string, code: string, message: string) => JSON.stringify({ type: 'error', error: { type, message, details: { error_code: code } }, request_id: 'req_1' });
+
+  it('keeps the spoke’s code: capacity_reserved stays capacity_reserved, with its Retry-After', () => {
+    const err = classifyGatewayHopError(429, gatewayBody('rate_limit_error', 'capacity_reserved', 'reserved for higher-priority traffic'), { 'retry-after': '58' });
+    expect(err).toMatchObject({ failure: 'throttled', status: 429, code: 'capacity_reserved', retryAfterMs: 58_000 });
+    expect(err.message).toContain('reserved for higher-priority traffic');
+  });
+
+  it('takes the failure class from codes that say more than the type', () => {
+    expect(classifyGatewayHopError(400, gatewayBody('invalid_request_error', 'context_length_exceeded', 'too long'))).toMatchObject({
+      failure: 'context_length',
+      code: 'context_length_exceeded',
+    });
+    expect(classifyGatewayHopError(502, gatewayBody('api_error', 'invalid_structured_output', 'no route matched'))).toMatchObject({
+      failure: 'invalid_output',
+      code: 'invalid_structured_output',
+    });
+    expect(classifyGatewayHopError(400, gatewayBody('invalid_request_error', 'unsupported_on_target', 'x'))).toMatchObject({ failure: 'refused', code: 'unsupported_on_target' });
+  });
+
+  it('without a gateway code reads like Anthropic; the Anthropic API’s own answers never take one', () => {
+    expect(classifyGatewayHopError(529, body('overloaded_error', 'Overloaded'))).toMatchObject({ failure: 'transient', code: 'overloaded_error' });
+    expect(classifyAnthropicError(429, gatewayBody('rate_limit_error', 'capacity_reserved', 'r'))).toMatchObject({ failure: 'throttled', code: 'rate_limit_error' });
   });
 });
 

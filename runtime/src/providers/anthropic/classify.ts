@@ -12,7 +12,15 @@ type Headers = Record<string, string | string[] | undefined>;
 export interface AnthropicErrorDetail {
   type: string;
   message: string;
+  /** A gateway's own code (`error.details.error_code`): what a spoke says beyond Anthropic's type. */
+  errorCode?: string;
 }
+
+/** Gateway codes whose failure class is not the one their Anthropic type gives. */
+const GATEWAY_CODE_FAILURES: Readonly<Record<string, FailureClass>> = {
+  context_length_exceeded: 'context_length',
+  invalid_structured_output: 'invalid_output',
+};
 
 /** How Anthropic words a prompt that does not fit: "prompt is too long: 208310 tokens > 200000 maximum". */
 const CONTEXT_LENGTH_TEXT = /prompt is too long|exceed(?:s|ed)? (?:the )?context (?:limit|window)|context window|context length/i;
@@ -22,6 +30,19 @@ const MAX_MESSAGE_CHARS = 500;
 
 /** `status`, `body` and `headers` of a non-2xx answer (the caller keeps credentials out of the message). */
 export function classifyAnthropicError(status: number, body: string, headers: Headers = {}): ProviderError {
+  return classifyAnswer(status, body, headers, false);
+}
+
+/**
+ * A spoke gateway's error answer: Anthropic's shape with the gateway's code in
+ * `error.details.error_code`, which becomes the error's code, so the proxy acts on it as on
+ * chat (a spoke's `capacity_reserved` is no failure of its route) and passes it on.
+ */
+export function classifyGatewayHopError(status: number, body: string, headers: Headers = {}): ProviderError {
+  return classifyAnswer(status, body, headers, true);
+}
+
+function classifyAnswer(status: number, body: string, headers: Headers, hop: boolean): ProviderError {
   const detail = parseErrorBody(body);
   const retryAfterMs = status === 429 ? (parseRetryAfter(headers) ?? resetOfExhaustedLimit(headers)) : undefined;
   const requestId = first(headers, 'request-id');
@@ -31,7 +52,7 @@ export function classifyAnthropicError(status: number, body: string, headers: He
     if (status === 429) return new ProviderError('throttled', `Anthropic answered 429 with ${what}`, { status, retryAfterMs });
     return new ProviderError('transient', `Anthropic answered ${status} with ${what}${idNote(requestId)}`, { status });
   }
-  return classifyAnthropicErrorType(detail, { status, retryAfterMs, requestId });
+  return classifyAnthropicErrorType(detail, { status, retryAfterMs, requestId, hop });
 }
 
 /** An `event: error` inside a 200 stream: its data's `error` member. */
@@ -44,17 +65,20 @@ interface ClassifyContext {
   status?: number;
   retryAfterMs?: number;
   requestId?: string;
+  /** The answer is a spoke gateway's: its own code (`detail.errorCode`) counts. */
+  hop?: boolean;
 }
 
 export function classifyAnthropicErrorType(detail: AnthropicErrorDetail, ctx: ClassifyContext): ProviderError {
   const { status, retryAfterMs } = ctx;
   const message = clip(detail.message || `no message (${detail.type})`);
-  const failure = failureOf(detail, status);
+  const gatewayCode = ctx.hop ? detail.errorCode : undefined;
+  const failure = (gatewayCode !== undefined ? GATEWAY_CODE_FAILURES[gatewayCode] : undefined) ?? failureOf(detail, status);
   const where = status === undefined ? 'in stream' : String(status);
-  const text = `Anthropic ${detail.type} (${where}): ${message}${idNote(ctx.requestId)}`;
+  const text = `${gatewayCode !== undefined ? 'Upstream gateway' : 'Anthropic'} ${gatewayCode ?? detail.type} (${where}): ${message}${idNote(ctx.requestId)}`;
   return new ProviderError(failure, text, {
     status: status ?? statusOfType(detail.type),
-    code: detail.type,
+    code: gatewayCode ?? detail.type,
     retryAfterMs: failure === 'throttled' ? retryAfterMs : undefined,
   });
 }
@@ -117,8 +141,11 @@ function errorDetailOf(doc: unknown): AnthropicErrorDetail | undefined {
   if (typeof doc !== 'object' || doc === null) return undefined;
   const e = (doc as { error?: unknown }).error;
   if (typeof e !== 'object' || e === null) return undefined;
-  const { type, message } = e as { type?: unknown; message?: unknown };
-  return { type: typeof type === 'string' ? type : 'unknown_error', message: typeof message === 'string' ? message : '' };
+  const { type, message, details } = e as { type?: unknown; message?: unknown; details?: unknown };
+  const detail: AnthropicErrorDetail = { type: typeof type === 'string' ? type : 'unknown_error', message: typeof message === 'string' ? message : '' };
+  const code = typeof details === 'object' && details !== null ? (details as { error_code?: unknown }).error_code : undefined;
+  if (typeof code === 'string' && code !== '') detail.errorCode = code;
+  return detail;
 }
 
 /** Without Retry-After: the reset of whichever limit is at 0 (the longest, to be safe). */

@@ -7,23 +7,23 @@
 import type { ProviderConfig } from '../../config/schema';
 import type { CredentialResolver } from '../credentials';
 import { ProviderError } from '../errors';
-import { withHopMeta } from '../gateway-hop-meta';
+import { costReportAsked, withHopMeta } from '../gateway-hop-meta';
 import { header, type HttpClient, type UpstreamHeaders } from '../http';
 import { isForwarded, type CountTokensCall, type MessagesApi, type MessagesCall, type TokenCount } from '../messages-types';
 import { parseAnthropicRateLimit } from '../rate-limit-headers';
 import { ANTHROPIC_SUPPORTS_PREFILL, parseAnthropicMessage } from '../translate/openai-anthropic';
-import { upstreamSignal, type Route, type UpstreamMeta } from '../types';
+import { upstreamSignal, type ReportedCost, type Route, type UpstreamMeta } from '../types';
 import { createUpstreamCall, type UpstreamProtocol } from '../upstream-call';
 import { ANTHROPIC_PROTOCOL, messagesUrl } from './adapter';
 import { betasFor, droppedBetasNote, type BetaTarget } from './beta-flags';
-import { classifyAnthropicError } from './classify';
+import { classifyGatewayHopError } from './classify';
 import { sseMessageEvents } from './event-stream';
 
 /** Which counter a spoke used: `provider` or `estimate`. */
 export const TOKEN_COUNT_HEADER = 'x-gateway-token-count';
 
-/** Another gateway: no key of ours (the hop is inside the platform's network), Anthropic's error shape. */
-const GATEWAY_PROTOCOL: UpstreamProtocol = { keyHeader: { name: 'x-api-key', prefix: '' }, keyRequired: false, classify: classifyAnthropicError };
+/** Another gateway: no key of ours (the hop is inside the platform's network), Anthropic's error shape with the gateway's code. */
+const GATEWAY_PROTOCOL: UpstreamProtocol = { keyHeader: { name: 'x-api-key', prefix: '' }, keyRequired: false, classify: classifyGatewayHopError };
 
 export interface AnthropicMessagesOptions {
   /** The upstream is a spoke gateway: the client's JSON forwarded as it came, every flag passed, its route and attempts read. */
@@ -72,7 +72,14 @@ export function createAnthropicMessages(provider: ProviderConfig, deps: { resolv
     async stream(route, call, callOpts) {
       const { answer, key } = await upstream.openStream(route, messagesUrl(route.endpoint.url), bodyFor(call, route, true), callOpts, headersFor(call));
       const notes = droppedBetasNote(betasFor(target, call.betas), route.key);
-      return { chunks: sseMessageEvents(answer, route, upstreamSignal(callOpts), key), ...metaOf(answer.headers), ...(notes.length > 0 ? { notes } : {}) };
+      // A spoke asked to report its cost puts it in its final message_delta: read there, kept from the client.
+      const cost: ReportedCost | undefined = hop && costReportAsked(callOpts) ? {} : undefined;
+      return {
+        chunks: sseMessageEvents(answer, route, upstreamSignal(callOpts), key, cost),
+        ...metaOf(answer.headers),
+        ...(cost ? { reportedCost: cost } : {}),
+        ...(notes.length > 0 ? { notes } : {}),
+      };
     },
 
     async countTokens(route: Route, call: CountTokensCall, callOpts): Promise<TokenCount> {

@@ -6,7 +6,7 @@
  */
 import type { ChatRequest } from '../../core/chat-request';
 import type { ForwardedChat } from '../../core/forwarded-chat';
-import { COST_REPORT, COST_REPORT_HEADER, USAGE_COST_FIELD, USAGE_HEADER } from '../../core/gateway-headers';
+import { USAGE_HEADER } from '../../core/gateway-headers';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/openai-types';
 import { keepRawJson } from '../../core/raw-chunk';
 import { withoutCacheMarkers } from '../../core/prompt-cache';
@@ -29,7 +29,7 @@ import {
   type UpstreamSignal,
 } from '../types';
 import { createUpstreamCall, withoutCredentials, type UpstreamProtocol } from '../upstream-call';
-import { withHopMeta } from '../gateway-hop-meta';
+import { costReportAsked, takeUsageCost, withHopMeta } from '../gateway-hop-meta';
 import { classifyOpenAIError, classifyOpenAIStreamError } from './classify';
 import { createOpenAIEmbeddings } from './embeddings';
 
@@ -70,11 +70,12 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     return { completion, ...meta };
   }
 
-  /** `forwarded`: the client's body to a spoke, which owes its usage chunk (and its cost, when asked). */
+  /** `forwarded`: the client's body to a spoke, which owes its usage chunk whatever the body says. */
   async function stream(route: Route, prompt: Prompt, body: string, opts: CallOptions, forwarded = false): Promise<OpenAIStreamResult> {
     const { answer: res, key } = await upstream.openStream(route, completionsUrl(provider, route.endpoint), body, opts, forwarded ? INCLUDE_USAGE : undefined);
-    // A spoke asked to report its cost puts it in the usage chunk: read there, kept from the client.
-    const cost: ReportedCost | undefined = forwarded && opts.forwardHeaders?.[COST_REPORT_HEADER] === COST_REPORT ? {} : undefined;
+    // A spoke asked to report its cost puts it in the usage chunk: read there, kept from the client
+    // (also a request the proxy checked itself, guardrails, and sent re-encoded).
+    const cost: ReportedCost | undefined = costReportAsked(opts) ? {} : undefined;
     const reader = new ChunkReader(route, prompt, upstreamSignal(opts), key, cost);
     return {
       chunks: reader.read(res),
@@ -160,7 +161,7 @@ class ChunkReader {
     }
     this.last = doc;
     let changed = false;
-    if (doc.usage && this.cost) this.takeCost(doc.usage);
+    if (doc.usage && this.cost) takeUsageCost(doc.usage as unknown as Record<string, unknown>, this.cost);
     if (doc.usage) {
       // Usage goes out once, last; servers that also put it on content chunks are tamed here.
       if (doc.choices.length === 0) {
@@ -179,15 +180,6 @@ class ChunkReader {
     // As it came: the client gets the upstream's own text unless someone changes the chunk.
     if (!changed) keepRawJson(doc, data);
     return doc;
-  }
-
-  /** The spoke's cost, out of the usage the client gets. */
-  private takeCost(usage: Usage): void {
-    const fields = usage as unknown as Record<string, unknown>;
-    const usd = fields[USAGE_COST_FIELD];
-    if (usd === undefined) return;
-    if (typeof usd === 'number' && Number.isFinite(usd) && usd >= 0) this.cost!.usd = usd;
-    delete fields[USAGE_COST_FIELD];
   }
 
   private usageChunk(): ChatCompletionChunk {
