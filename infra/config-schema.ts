@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { MODEL_APIS } from '../runtime/src/core/embeddings';
+import { capacitySchema, priceSchema, promptCacheSchema, ROUTINGS } from '../runtime/src/config/schema';
 import { cidrContains as cidrContainsStrict, cidrContainsIp, cidrsOverlap as cidrsOverlapStrict, isCidr, parseIp } from './lib/cidr';
 
 export const PROVIDER_KINDS = ['bedrock', 'third-party', 'on-prem'] as const;
@@ -117,6 +118,9 @@ export const spokeRegistryEntrySchema = z.strictObject({
 });
 export type SpokeRegistryEntry = z.output<typeof spokeRegistryEntrySchema>;
 
+/** A runtime key the proxy has no use for: named with where it belongs rather than as an unknown key. */
+const spokeOnly = (why: string) => z.never({ error: why }).optional();
+
 export const hubConfigSchema = z
   .strictObject({
     account: accountSchema,
@@ -172,7 +176,20 @@ export const hubConfigSchema = z
       provisionedConcurrency: z.number().int().min(1, 'at least 1: cold starts are what provisioned concurrency removes'),
     }),
     /** Logical models the proxy offers, which provider hubs serve each, and what they serve (chat or embeddings). */
-    models: z.array(z.strictObject({ name: z.string().min(1), providers: z.array(providerKindSchema).min(1), api: z.enum(MODEL_APIS).default('chat') })).min(1),
+    models: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1),
+          providers: z.array(providerKindSchema).min(1),
+          api: z.enum(MODEL_APIS).default('chat'),
+          /** The proxy's price bound (budgets hold against it): the dearest price of the model's targets on any spoke. */
+          price: z.optional(priceSchema),
+          /** Session affinity at the proxy (which spoke) and checkpoints the proxy adds (`auto`). */
+          promptCache: z.optional(promptCacheSchema),
+          routing: spokeOnly('set routing in the spoke stacks (ai-gateway:models[].routing): the proxy has one route per spoke, the spokes order their targets'),
+        }),
+      )
+      .min(1),
     /**
      * Opt-in: `pulumi up -s hub` builds runtime/Dockerfile and pushes it to the hub's ECR
      * repository (needs Docker with buildx where pulumi runs). Without it, CI builds and
@@ -191,6 +208,7 @@ export const hubConfigSchema = z
       .optional(),
     /** Third-party vendors whose API keys the hub keeps in Secrets Manager. */
     thirdParty: z.array(z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9]{0,30}$/, 'lowercase letters and digits') })).default([]),
+    capacity: spokeOnly('set capacity in the spoke stacks (ai-gateway:capacity): the spokes hold the quotas and enforce the class the proxy sends'),
     /** The proxy's shared state (tenant limits, quotas across Lambda instances). */
     cache: cacheSchema.prefault({}),
     alarms: runtimeAlarmsSchema.extend({ email: z.email().optional() }).prefault({}),
@@ -230,6 +248,16 @@ const modelLimitsSchema = z.strictObject({
   tpm: z.number().int().positive(),
 });
 
+/** What the runtime takes per target, given once per provider model and rendered into every target that names it. */
+const targetKeys = {
+  /** Largest prompt + output the model takes: lets the runtime pick a larger fallback. */
+  contextTokens: z.number().int().positive().optional(),
+  /** USD per million tokens: the spoke prices what it serves (and reports it to the proxy); `routing: cost` needs it. */
+  price: z.optional(priceSchema),
+  /** Whether the model takes cache markers (default by provider and model id in the runtime). */
+  promptCache: z.boolean().optional(),
+};
+
 const bedrockModelSchema = z.strictObject({
   /** Foundation model id, e.g. amazon.nova-pro-v1:0. */
   id: z.string().regex(/^[a-z0-9-]+\.[A-Za-z0-9.:_-]+$/, 'expected a Bedrock model id like amazon.nova-pro-v1:0'),
@@ -241,11 +269,10 @@ const bedrockModelSchema = z.strictObject({
     })
     .optional(),
   limits: modelLimitsSchema,
-  /** Largest prompt + output the model takes: lets the runtime pick a larger fallback. */
-  contextTokens: z.number().int().positive().optional(),
+  ...targetKeys,
 });
 
-const plainModelSchema = z.strictObject({ id: z.string().min(1), limits: modelLimitsSchema, contextTokens: z.number().int().positive().optional() });
+const plainModelSchema = z.strictObject({ id: z.string().min(1), limits: modelLimitsSchema, ...targetKeys });
 
 export const spokeProviderSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -304,9 +331,14 @@ export const spokeConfigSchema = z
           /** What the model serves; embeddings models' targets name one provider model unless interchangeable. */
           api: z.enum(MODEL_APIS).default('chat'),
           interchangeable: z.boolean().optional(),
+          /** `cost`: the cheapest target with headroom first (every target's provider model needs a price). */
+          routing: z.enum(ROUTINGS).optional(),
+          promptCache: z.optional(promptCacheSchema),
         }),
       )
       .min(1),
+    /** Capacity classes: shares of each route's quota kept for critical requests (the proxy sends the class). */
+    capacity: z.optional(capacitySchema),
     registration: z.strictObject({
       weight: z.number().int().min(0).max(255).default(100),
       hubPort: z
@@ -351,23 +383,29 @@ export const spokeConfigSchema = z
     if (roleAccount !== hub.accountId) issue(['hub', 'roleArn'], `the role must be in the hub account ${hub.accountId}`);
     if (cfg.service.maxTasks < cfg.service.minTasks) issue(['service', 'maxTasks'], 'must be at least service.minTasks');
 
-    let modelIds: string[];
+    // Every provider model targets may name, with its stack key (for messages naming it).
+    let catalog: { id: string; key: string; priced: boolean }[];
+    const entries = (models: { id: string; price?: unknown }[], key: string) => models.map((m, j) => ({ id: m.id, key: `${key}[${j}]`, priced: m.price !== undefined }));
     if (provider.kind === 'bedrock') {
-      modelIds = provider.models.map((m) => m.inferenceProfile?.id ?? m.id);
+      // Targets name the inference profile when the model has one: that is what the runtime calls.
+      catalog = entries(
+        provider.models.map((m) => ({ id: m.inferenceProfile?.id ?? m.id, price: m.price })),
+        'provider.models',
+      );
       // VPC endpoints reach Bedrock in the VPC's own Region only; other Regions need a NAT path.
       const remote = provider.regions.filter((r) => r !== cfg.account.region);
       if (remote.length > 0 && !network.natGateway) {
         issue(['network', 'natGateway'], `must be true: Bedrock in ${remote.join(', ')} is outside the VPC's Region`);
       }
     } else if (provider.kind === 'third-party') {
-      modelIds = provider.vendors.flatMap((v) => v.models.map((m) => m.id));
+      catalog = provider.vendors.flatMap((v, i) => entries(v.models, `provider.vendors[${i}].models`));
       if (!network.natGateway) issue(['network', 'natGateway'], 'must be true: third-party APIs are on the internet');
       uniqueBy(provider.vendors, (v) => v.id, ['provider', 'vendors'], issue);
       provider.vendors.forEach((v, i) => {
         if (v.type === 'openai-compatible' && !v.url) issue(['provider', 'vendors', i, 'url'], 'required for an openai-compatible vendor');
       });
     } else {
-      modelIds = provider.models.map((m) => m.id);
+      catalog = entries(provider.models, 'provider.models');
       if (!hub.onPremCidr) {
         issue(['hub', 'onPremCidr'], 'required for an on-prem spoke (its route to the on-prem network)');
       } else {
@@ -378,7 +416,7 @@ export const spokeConfigSchema = z
       }
     }
     const seen = new Set<string>();
-    modelIds.forEach((id) => {
+    catalog.forEach(({ id }) => {
       if (seen.has(id)) issue(['provider'], `model id "${id}" is listed twice; targets name models by id`);
       seen.add(id);
     });
@@ -387,6 +425,13 @@ export const spokeConfigSchema = z
         if (!seen.has(t)) issue(['models', i, 'targets', j], `"${t}" is not a model of this spoke's provider (${[...seen].join(', ')})`);
       }),
     );
+    const byId = new Map(catalog.map((c) => [c.id, c]));
+    cfg.models.forEach((m, i) => {
+      const unpriced = m.routing === 'cost' ? [...new Set(m.targets)].flatMap((t) => byId.get(t) ?? []).filter((c) => !c.priced) : [];
+      if (unpriced.length > 0) {
+        issue(['models', i, 'routing'], `cost needs a price on every target; none at ${unpriced.map((c) => `ai-gateway:${c.key}.price ("${c.id}")`).join(', ')}`);
+      }
+    });
     uniqueBy(cfg.models, (m) => m.name, ['models'], issue);
   });
 

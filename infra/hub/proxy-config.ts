@@ -3,7 +3,8 @@
  * provider hub gives the proxy two routes for the models it serves: through the hub NLB
  * (`<kind>.<zone>`, port 80) and straight to the spokes' NLBs over the Transit Gateway
  * (`<kind>.spokes.<zone>`, port 8080, weighted per spoke). Both names are fixed by the
- * hub config, so adding a spoke never changes the proxy.
+ * hub config, so adding a spoke never changes the proxy. Prices and session affinity per
+ * model come from the hub's `models`; capacity classes and routing belong to the spokes.
  */
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { SPOKES_PROVIDER_ID } from '../../runtime/src/tiers/proxy-routes';
@@ -22,8 +23,13 @@ export function renderProxyConfig(cfg: HubConfig, redisUrl: string): GatewayConf
     ];
   });
   return {
-    // The proxy forwards each logical model to the spokes that list it.
-    models: cfg.models.map((m) => ({ name: m.name, ...(m.api === 'embeddings' ? { api: m.api } : {}), targets: [{ provider: SPOKES_PROVIDER_ID, model: m.name }] })),
+    // The proxy forwards each logical model to the spokes that list it; the price is its bound for budgets' holds.
+    models: cfg.models.map((m) => ({
+      name: m.name,
+      ...(m.api === 'embeddings' ? { api: m.api } : {}),
+      ...(m.promptCache ? { promptCache: m.promptCache } : {}),
+      targets: [{ provider: SPOKES_PROVIDER_ID, model: m.name, ...(m.price ? { price: m.price } : {}) }],
+    })),
     spokes,
     state: { redis: redisUrl },
   };

@@ -1,12 +1,14 @@
 /**
  * The spoke runtime's config (its SSM parameter, GATEWAY_CONFIG_JSON at task start),
  * rendered from the spoke stack config:
- * one account (this spoke) per provider, its quotas per model, its Regions or URL, and the
- * logical models with their ordered targets. Third-party keys arrive as environment
- * variables that ECS fills from the hub's Secrets Manager secrets at task start, so the
- * rendered config holds no secret and no ARN.
+ * one account (this spoke) per provider, its quotas per model, its Regions or URL, the
+ * logical models with their ordered targets (each with its provider model's price and
+ * prompt-cache support), their routing and prompt caching, and the capacity classes this
+ * spoke enforces. Third-party keys arrive as environment variables that ECS fills from the
+ * hub's Secrets Manager secrets at task start, so the rendered config holds no secret and
+ * no ARN.
  */
-import type { GatewayConfigInput } from '../../runtime/src/config/schema';
+import type { GatewayConfigInput, PriceConfig } from '../../runtime/src/config/schema';
 import type { SpokeConfig } from '../config-schema';
 import { SPOKE_PORT } from '../lib/naming';
 
@@ -31,23 +33,34 @@ export function secretEnvs(cfg: SpokeConfig): SecretEnv[] {
 
 const limitsOf = (models: { id: string; limits: { rpm: number; tpm: number } }[]): Limits => Object.fromEntries(models.map((m) => [m.id, { rpm: m.limits.rpm, tpm: m.limits.tpm }]));
 
+/** What a target naming a provider model carries besides the model id. */
 interface ModelRef {
   provider: string;
   contextTokens?: number;
+  price?: PriceConfig;
+  promptCache?: boolean;
 }
+
+type ProviderModel = { id: string } & Omit<ModelRef, 'provider'>;
 
 function providersOf(cfg: SpokeConfig, account: string): { providers: ProviderInput[]; modelRefs: Map<string, ModelRef> } {
   const provider = cfg.provider;
   const modelRefs = new Map<string, ModelRef>();
-  const add = (id: string, provider: string, contextTokens?: number) => modelRefs.set(id, contextTokens ? { provider, contextTokens } : { provider });
+  const add = (provider: string, { id, contextTokens, price, promptCache }: ProviderModel) =>
+    modelRefs.set(id, {
+      provider,
+      ...(contextTokens ? { contextTokens } : {}),
+      ...(price ? { price } : {}),
+      ...(promptCache !== undefined ? { promptCache } : {}),
+    });
   const providers: ProviderInput[] = [];
   if (provider.kind === 'bedrock') {
-    const models = provider.models.map((m) => ({ id: m.inferenceProfile?.id ?? m.id, limits: m.limits, contextTokens: m.contextTokens }));
-    models.forEach((m) => add(m.id, 'bedrock', m.contextTokens));
+    const models = provider.models.map((m) => ({ ...m, id: m.inferenceProfile?.id ?? m.id }));
+    models.forEach((m) => add('bedrock', m));
     providers.push({ id: 'bedrock', type: 'bedrock', accounts: [{ id: account, limits: limitsOf(models), endpoints: provider.regions.map((region) => ({ region })) }] });
   } else if (provider.kind === 'third-party') {
     for (const vendor of provider.vendors) {
-      vendor.models.forEach((m) => add(m.id, vendor.id, m.contextTokens));
+      vendor.models.forEach((m) => add(vendor.id, m));
       providers.push({
         id: vendor.id,
         type: vendor.type,
@@ -62,7 +75,7 @@ function providersOf(cfg: SpokeConfig, account: string): { providers: ProviderIn
       });
     }
   } else {
-    provider.models.forEach((m) => add(m.id, 'on-prem', m.contextTokens));
+    provider.models.forEach((m) => add('on-prem', m));
     providers.push({ id: 'on-prem', type: 'openai-compatible', accounts: [{ id: account, limits: limitsOf(provider.models), endpoints: [{ region: 'on-prem', url: provider.url }] }] });
   }
   return { providers, modelRefs };
@@ -83,8 +96,12 @@ export function renderSpokeRuntimeConfig(cfg: SpokeConfig, account: string, redi
       name: m.name,
       ...(m.api === 'embeddings' ? { api: m.api } : {}),
       ...(m.interchangeable !== undefined ? { interchangeable: m.interchangeable } : {}),
+      ...(m.routing ? { routing: m.routing } : {}),
+      ...(m.promptCache ? { promptCache: m.promptCache } : {}),
       // Config validation guarantees every target is one of the provider's models.
       targets: m.targets.map((model) => ({ model, ...(modelRefs.get(model) ?? { provider: 'unknown' }) })),
     })),
+    // Spokes hold the routes and quotas, so they enforce the classes the proxy sends (x-gateway-priority).
+    ...(cfg.capacity ? { capacity: cfg.capacity } : {}),
   };
 }

@@ -90,6 +90,22 @@ describe.each(spokeStacksOnDisk())('%s runtime config', (stack) => {
     const offered = hub.models.filter((m) => (m.providers as string[]).includes(cfg.provider.kind));
     for (const model of cfg.models) expect(offered.find((m) => m.name === model.name)?.api).toBe(model.api);
   });
+
+  test("prices no target above the hub's price bound for its model (a budget's hold at the proxy covers what the spoke reports)", () => {
+    const hub = hubConfig();
+    const loaded = configSchema.parse(rendered);
+    for (const model of loaded.models) {
+      const bound = hub.models.find((m) => m.name === model.name)?.price;
+      if (!bound) continue;
+      for (const { price } of model.targets) {
+        expect(price).toBeDefined();
+        if (!price) continue;
+        expect(price.inputPerMTok).toBeLessThanOrEqual(bound.inputPerMTok);
+        expect(price.outputPerMTok).toBeLessThanOrEqual(bound.outputPerMTok);
+        expect(Math.max(price.inputPerMTok, price.cacheWritePerMTok ?? 0)).toBeLessThanOrEqual(Math.max(bound.inputPerMTok, bound.cacheWritePerMTok ?? 0));
+      }
+    }
+  });
 });
 
 describe('embeddings models in the stack configs', () => {

@@ -186,6 +186,73 @@ describe('invalid configs fail with the key path named', () => {
   });
 });
 
+describe('capacity classes, prices, routing and prompt caching fail naming the stack key', () => {
+  test('a price that is negative, incomplete or misspelt', () => {
+    const doc = values('spoke-a');
+    doc.provider.models[0].price.inputPerMTok = -1;
+    doc.provider.models[1].price = { inputPerMTok: 0.8 };
+    doc.provider.models[2].price.cachedInputPerMtok = 0.01;
+    const message = failure('spoke-a', doc);
+    expect(message).toMatch(/ai-gateway:provider\.models\[0\]\.price\.inputPerMTok: Too small: expected number to be >=0/);
+    expect(message).toMatch(/ai-gateway:provider\.models\[1\]\.price\.outputPerMTok: missing/);
+    expect(message).toMatch(/ai-gateway:provider\.models\[2\]\.price\.cachedInputPerMtok: unknown key/);
+    const vendor = values('spoke-b');
+    vendor.provider.vendors[1].models[0].price.cacheWritePerMTok = 'dear';
+    expect(failure('spoke-b', vendor)).toMatch(/ai-gateway:provider\.vendors\[1\]\.models\[0\]\.price\.cacheWritePerMTok: Invalid input: expected number/);
+    const hub = values('hub');
+    hub.models[1].price = { outputPerMTok: 15 };
+    expect(failure('hub', hub)).toMatch(/ai-gateway:models\[1\]\.price\.inputPerMTok: missing/);
+  });
+
+  test('routing: cost on a target without a price names the provider model to price', () => {
+    const doc = values('spoke-a');
+    delete doc.provider.models[2].price;
+    expect(failure('spoke-a', doc)).toMatch(
+      /ai-gateway:models\[0\]\.routing: cost needs a price on every target; none at ai-gateway:provider\.models\[2\]\.price \("amazon\.nova-lite-v1:0"\)/,
+    );
+    const vendor = values('spoke-b');
+    vendor.models[1].routing = 'cost';
+    delete vendor.provider.vendors[1].models[0].price;
+    expect(failure('spoke-b', vendor)).toMatch(
+      /ai-gateway:models\[1\]\.routing: cost needs a price on every target; none at ai-gateway:provider\.vendors\[1\]\.models\[0\]\.price \("claude-3-5-sonnet-latest"\)/,
+    );
+    vendor.models[1].routing = 'cheapest';
+    expect(failure('spoke-b', vendor)).toMatch(/ai-gateway:models\[1\]\.routing: Invalid option: expected one of "ordered"\|"cost"/);
+  });
+
+  test('capacity shares out of range, a batch ceiling inside the critical reserve, a wait past a minute', () => {
+    const doc = values('spoke-a');
+    doc.capacity = { criticalReserve: 0.3, batchCeiling: 0.9, waitMs: 500 };
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:capacity\.batchCeiling: must be at most 1 - criticalReserve \(0\.7\): batch never takes the critical reserve/);
+    doc.capacity = { criticalReserve: 1.5, waitMs: 120_000 };
+    const message = failure('spoke-a', doc);
+    expect(message).toMatch(/ai-gateway:capacity\.criticalReserve: Too big: expected number to be <=1/);
+    expect(message).toMatch(/ai-gateway:capacity\.waitMs: Too big: expected number to be <=60000/);
+  });
+
+  test('prompt cache settings of a bad type or with a misspelt key, per model and per provider model', () => {
+    const doc = values('spoke-b');
+    doc.models[0].promptCache = { sessionTtlMs: 0, ttl: '1h' };
+    doc.provider.vendors[0].models[0].promptCache = 'yes';
+    const message = failure('spoke-b', doc);
+    expect(message).toMatch(/ai-gateway:models\[0\]\.promptCache\.sessionTtlMs: Too small: expected number to be >0/);
+    expect(message).toMatch(/ai-gateway:models\[0\]\.promptCache\.ttl: unknown key/);
+    expect(message).toMatch(/ai-gateway:provider\.vendors\[0\]\.models\[0\]\.promptCache: Invalid input: expected boolean/);
+    const hub = values('hub');
+    hub.models[0].promptCache = { affinity: 'off' };
+    expect(failure('hub', hub)).toMatch(/ai-gateway:models\[0\]\.promptCache\.affinity: Invalid input: expected boolean/);
+  });
+
+  test('capacity and routing on the hub are refused with where they belong', () => {
+    const hub = values('hub');
+    hub.capacity = { criticalReserve: 0.2 };
+    hub.models[0].routing = 'cost';
+    const message = failure('hub', hub);
+    expect(message).toMatch(/ai-gateway:capacity: set capacity in the spoke stacks \(ai-gateway:capacity\)/);
+    expect(message).toMatch(/ai-gateway:models\[0\]\.routing: set routing in the spoke stacks/);
+  });
+});
+
 describe("the hub's spoke registry and custom domain", () => {
   const withSpokes = (change: (spokes: Values[]) => void): Values => {
     const doc = values('hub');
