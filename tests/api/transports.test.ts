@@ -12,6 +12,7 @@ import { createGateway, type Gateway } from '../../runtime/src/gateway';
 import { hashKey } from '../../runtime/src/tenants/auth';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
 import { validAsSent } from '../../runtime/src/api/request-fast-check';
+import { compileOutputSchema } from '../../runtime/src/api/strict-schema';
 import type { Fault } from '../fakes/fault';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import type { ChatCompletion } from '../../runtime/src/core/openai-types';
@@ -40,7 +41,7 @@ interface Served {
 
 const quiet = { destination: { write: () => true } };
 const gatewayFor = (doc: GatewayConfigInput): Gateway =>
-  createGateway(parseConfig(doc), 'all-in-one', { observability: quiet, http: createUndiciHttp(), requestCheck: validAsSent, probes: false });
+  createGateway(parseConfig(doc), 'all-in-one', { observability: quiet, http: createUndiciHttp(), requestCheck: validAsSent, outputSchemas: compileOutputSchema, probes: false });
 
 const bodyText = (body: unknown) => (typeof body === 'string' ? body : JSON.stringify(body));
 
