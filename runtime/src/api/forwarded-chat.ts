@@ -10,6 +10,7 @@
 import type { ForwardedChat } from '../core/forwarded-chat';
 import { parseImageUrl } from '../core/image-url';
 import { imageTokens, UNKNOWN_IMAGE_TOKENS } from '../quota/image-tokens';
+import { jsonObjectOf } from './forwarded-json';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -23,13 +24,8 @@ const isOptional = (v: unknown, type: 'boolean' | 'number') => v === undefined |
  * validation must decide.
  */
 export function forwardedChat(text: string): ForwardedChat | undefined {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!isObject(doc)) return undefined;
+  const doc = jsonObjectOf(text);
+  if (!doc) return undefined;
   if (typeof doc.model !== 'string' || doc.model === '') return undefined;
   if (!Array.isArray(doc.messages) || doc.messages.length === 0) return undefined;
   const { stream, max_tokens: maxTokens, max_completion_tokens: maxCompletionTokens } = doc;

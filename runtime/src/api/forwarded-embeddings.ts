@@ -5,16 +5,12 @@
  * usable `model` or without `input` goes through the full validation, which names the field.
  */
 import type { ForwardedEmbeddings } from '../core/embeddings';
+import { jsonObjectOf } from './forwarded-json';
 
 export function forwardedEmbeddings(text: string): ForwardedEmbeddings | undefined {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return undefined;
-  const { model, input } = doc as { model?: unknown; input?: unknown };
+  const doc = jsonObjectOf(text);
+  if (!doc) return undefined;
+  const { model, input } = doc;
   if (typeof model !== 'string' || model === '' || input === undefined) return undefined;
   return { forwarded: true, body: text, model };
 }

@@ -6,17 +6,13 @@
  * which names the field at fault.
  */
 import type { ForwardedMessages } from '../providers/messages-types';
+import { jsonObjectOf } from './forwarded-json';
 
 /** The request as the proxy reads it; undefined when the full validation must decide. */
 export function forwardedMessages(text: string, countOnly = false): ForwardedMessages | undefined {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return undefined;
-  const { model, messages, stream, max_tokens: maxTokens } = doc as Record<string, unknown>;
+  const doc = jsonObjectOf(text);
+  if (!doc) return undefined;
+  const { model, messages, stream, max_tokens: maxTokens } = doc;
   if (typeof model !== 'string' || model === '' || !Array.isArray(messages) || messages.length === 0) return undefined;
   if (stream !== undefined && typeof stream !== 'boolean') return undefined;
   if (!countOnly && (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 0)) return undefined;
