@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, Client, type Dispatcher } from 'undici';
 import { AnswerCut, isSuccess, type AnswerLimits, type HttpClient, type WholeAnswer } from './http';
 import { onUpstreamAbort, type UpstreamSignal } from './types';
+import { StreamAnswerHandler } from './undici-stream';
 
 const DEFAULT_CONNECT_MS = 5_000;
 
@@ -145,14 +146,15 @@ export function createUndiciHttp(): HttpClient {
   const probes = new Agent({ connections: 4 });
   return {
     post(url, body, headers, signal, connectTimeoutMs, fresh) {
+      if (signal.aborted) return Promise.reject(signal.reason); // nothing sent
       const { origin, path } = targetOf(url);
-      if (fresh) {
+      return new Promise((resolve, reject) => {
+        const handler = new StreamAnswerHandler(signal, resolve, reject);
+        if (!fresh) return void agentFor(connectTimeoutMs).dispatch({ origin, path, method: 'POST', body, headers }, handler);
         const client = freshClient(origin, connectTimeoutMs);
-        const answer = client.request({ path, method: 'POST', body, headers, signal });
+        client.dispatch({ path, method: 'POST', body, headers }, handler);
         closeWhenDone(client);
-        return answer;
-      }
-      return agentFor(connectTimeoutMs).request({ origin, path, method: 'POST', body, headers, signal });
+      });
     },
     postForText(url, body, headers, signal, limits, connectTimeoutMs, fresh) {
       if (signal.aborted) return Promise.reject(signal.reason); // nothing sent
