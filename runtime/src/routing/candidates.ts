@@ -51,7 +51,7 @@ export class Candidates {
     private readonly windows: ContextWindows,
   ) {}
 
-  /** The next route to try, left in place. */
+  /** The next route to try, left in place (those it passes over stay unusable: exclusions only grow while a cursor lives). */
   peek(): Route | undefined {
     for (; this.g < this.groups.length; this.g++, this.i = 0) {
       const group = this.groups[this.g];

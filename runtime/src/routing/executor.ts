@@ -152,7 +152,9 @@ export class AttemptExecutor {
     const { req } = run;
     const model = req.routes.model;
     const share = req.routes.policy.hedging.share;
-    if (!req.stream || share <= 0 || !targetHedges(targetOf(model, route))) return [[route, await this.tryRoute(route, run)]];
+    // No other route to race (the usual single-route model): no hedge machinery at all. The
+    // candidates only shrink while this attempt waits, so none will appear by the hedge delay.
+    if (!req.stream || share <= 0 || !run.cursor.peek() || !targetHedges(targetOf(model, route))) return [[route, await this.tryRoute(route, run)]];
 
     let due!: () => void;
     const hedgeDue = new Promise<undefined>((resolve) => (due = () => resolve(undefined)));

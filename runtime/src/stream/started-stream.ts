@@ -23,13 +23,15 @@ type Started<M extends Opened> = StartedStream<M['chunks'] extends AsyncIterable
 
 /** `opened` is an adapter's stream call with the attempt's own cancellation, and `abort` aborts it (see AttemptFn). */
 export async function startStream<M extends Opened>(opened: Promise<M>, abort: (reason: unknown) => void): Promise<Started<M>> {
-  const { chunks, ...meta } = await opened;
-  const rest = chunks[Symbol.asyncIterator]();
+  const answer = await opened;
+  const rest = answer.chunks[Symbol.asyncIterator]();
   try {
     const first = await rest.next();
     if (first.done) throw new ProviderError('transient', 'the upstream stream ended before its first chunk');
+    // The adapter's answer becomes the started stream: copying what it said (object rest and
+    // spread) cost more than anything else between the first chunk and the client's.
     // The items are M's (the iterator came from M's chunks); TypeScript cannot follow that through infer.
-    return { ...meta, first: first.value, rest, abort } as Started<M>;
+    return Object.assign(answer, { first: first.value, rest, abort }) as unknown as Started<M>;
   } catch (err) {
     // The adapters' generators close their upstream call when they end; the attempt's
     // signal stays usable, for the next request tried on this route (prefill refused).

@@ -77,14 +77,9 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     // (also a request the proxy checked itself, guardrails, and sent re-encoded).
     const cost: ReportedCost | undefined = costReportAsked(opts) ? {} : undefined;
     const reader = new ChunkReader(route, prompt, upstreamSignal(opts), key, cost);
-    return {
-      chunks: reader.read(res),
-      get droppedEvents() {
-        return reader.dropped;
-      },
-      ...upstreamMeta(res),
-      ...(cost ? { reportedCost: cost } : {}),
-    };
+    const result = new OpenAIStream(reader, reader.read(res), upstreamMeta(res));
+    if (cost) result.reportedCost = cost;
+    return result;
   }
 
   return {
@@ -94,6 +89,23 @@ export function createOpenAIAdapter(provider: ProviderConfig, deps: { resolveCre
     forwardStream: (route, chat, opts) => stream(route, chat, chat.body, opts, true),
     embeddings: createOpenAIEmbeddings(provider, { upstream, baseUrl: (endpoint) => baseUrl(provider, endpoint), metaOf: upstreamMeta }),
   };
+}
+
+/** A stream's answer: its chunks and what the upstream said (assigned, not spread: a spread with a getter cost the hot path). */
+class OpenAIStream implements OpenAIStreamResult {
+  declare reportedCost?: ReportedCost;
+
+  constructor(
+    private readonly reader: ChunkReader,
+    readonly chunks: AsyncIterable<ChatCompletionChunk>,
+    meta: UpstreamMeta,
+  ) {
+    Object.assign(this, meta);
+  }
+
+  get droppedEvents(): number {
+    return this.reader.dropped;
+  }
 }
 
 /** Reads the upstream SSE body into checked chunks, ending with exactly one usage chunk. */
