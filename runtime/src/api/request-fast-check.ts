@@ -16,9 +16,34 @@ import { assistantSaysSomething, chatRequestSchema, crossFieldIssue, type ChatRe
 function compile(): ValidateFunction {
   // Throws on anything JSON Schema cannot say, rather than letting it through unchecked.
   const schema = z.toJSONSchema(chatRequestSchema, { target: 'draft-7' });
-  // Not strict: zod's output carries annotations ajv does not know; no coercion or defaults, so the body is never changed.
-  return new Ajv({ strict: false, allErrors: false }).compile(schema);
+  // Not strict: zod's output carries annotations ajv does not know; no coercion or defaults, so
+  // the body is never changed. The large fields are compiled as functions of their own.
+  return new Ajv({ strict: false, allErrors: false, inlineRefs: false }).compile(splitLargeProperties(schema));
 }
+
+/** A property's JSON Schema at least this long gets a validating function of its own. */
+const OWN_FUNCTION_CHARS = 400;
+
+/**
+ * The same schema with its large properties moved to `definitions` and referenced. Compiled
+ * inline, the request schema made one function too large for V8 to optimize, which ran
+ * about seven times slower than the split one (bench/analysis.md, section 0).
+ */
+export function splitLargeProperties(schema: JsonSchemaObject): JsonSchemaObject {
+  const properties = schema.properties;
+  if (!properties) return schema;
+  const split: Record<string, unknown> = {};
+  const definitions: Record<string, unknown> = { ...(schema.definitions ?? {}) };
+  for (const [name, sub] of Object.entries(properties)) {
+    // Plain names only: they go into a JSON pointer as they are.
+    const large = /^\w+$/.test(name) && !(name in definitions) && JSON.stringify(sub).length >= OWN_FUNCTION_CHARS;
+    if (large) definitions[name] = sub;
+    split[name] = large ? { $ref: `#/definitions/${name}` } : sub;
+  }
+  return { ...schema, properties: split, definitions };
+}
+
+type JsonSchemaObject = { properties?: Record<string, unknown>; definitions?: Record<string, unknown> } & Record<string, unknown>;
 
 const compiled = compile();
 
