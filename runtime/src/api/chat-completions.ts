@@ -16,7 +16,7 @@ import { estimatePromptTokens } from '../quota/token-estimate';
 import type { CancelSource } from '../core/cancellation';
 import { chatChunkFraming } from '../stream/openai-sse';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
-import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions, type SseFraming } from '../stream/sse-response';
+import { sseBody, withSseHeaders, writeSse, type SseBodyOptions, type SseFraming } from '../stream/sse-response';
 import { startFirstAccepted } from '../stream/started-stream';
 import { SENT, type ApiCall, type ApiHandler, type ApiReply } from './call';
 import { forwardedChat } from './forwarded-chat';
@@ -162,7 +162,7 @@ async function streamAnswer(
       });
     },
   };
-  const headers = { ...SSE_HEADERS, ...routing.answerHeaders(first) };
+  const headers = withSseHeaders(routing.answerHeaders(first));
   // On the Node server the events go straight to the response; elsewhere through a web stream.
   if (c.outgoing) {
     writeSse(c.outgoing, headers, chunks, framing, sse);

@@ -20,7 +20,7 @@ import { estimateMessagesPromptTokens } from '../quota/messages-estimate';
 import { estimateTokens } from '../quota/token-estimate';
 import type { ModelRoutes } from '../routing/route-table';
 import { MESSAGES_FRAMING, resilientMessages, type MessagesOutcome } from '../stream/messages-stream';
-import { SSE_HEADERS, sseBody, writeSse, type SseBodyOptions, type SseFraming } from '../stream/sse-response';
+import { sseBody, withSseHeaders, writeSse, type SseBodyOptions, type SseFraming } from '../stream/sse-response';
 import { startFirstAccepted } from '../stream/started-stream';
 import { anthropicErrorReply } from './anthropic-errors';
 import { anthropicHeaders, type AnthropicHeaders } from './anthropic-headers';
@@ -163,7 +163,8 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
       });
     },
   };
-  const out = { ...SSE_HEADERS, ...routing.answerHeaders(first), 'request-id': c.requestId };
+  const out = withSseHeaders(routing.answerHeaders(first));
+  out['request-id'] = c.requestId;
   // On the Node server the events go straight to the response; elsewhere through a web stream.
   if (c.outgoing) {
     writeSse(c.outgoing, out, events, framing, sse);

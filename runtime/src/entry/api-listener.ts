@@ -54,7 +54,7 @@ class NodeCall implements ApiCall {
   }
 
   text(): Promise<string> {
-    return readBody(this.req, this.maxBody);
+    return readBody(this.req, this.maxBody, declaredLength(this.req));
   }
 
   /** The handler follows `outgoing`; a signal only for whoever asks for one all the same. */
@@ -88,22 +88,34 @@ function writeError(gw: Gateway, res: ServerResponse, requestId: string, err: un
   res.end(body);
 }
 
-/** The whole body as text, refused past `max` bytes (bodies without a declared length are counted). */
-function readBody(req: IncomingMessage, max: number): Promise<string> {
+/**
+ * The whole body as text, refused past `max` bytes (bodies without a declared length are
+ * counted). Once a declared length has arrived the body is whole (the parser holds the
+ * client to it): the handler goes on at once rather than a few ticks later at 'end'.
+ */
+function readBody(req: IncomingMessage, max: number, declared: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
+    let settled = false;
+    const whole = () => {
+      if (settled) return;
+      settled = true;
+      resolve(parts.length === 1 ? parts[0].toString('utf8') : Buffer.concat(parts).toString('utf8'));
+    };
     req.on('data', (part: Buffer) => {
       size += part.length;
       if (size > max) {
+        settled = true;
         reject(requestTooLarge(max));
         req.removeAllListeners('data');
         req.resume(); // drained, not kept
         return;
       }
       parts.push(part);
+      if (size === declared) whole();
     });
-    req.once('end', () => resolve(parts.length === 1 ? parts[0].toString('utf8') : Buffer.concat(parts).toString('utf8')));
+    req.once('end', whole);
     // The client went away mid-body: no one is left to answer.
     req.once('error', () => reject(clientClosed()));
   });
