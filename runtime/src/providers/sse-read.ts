@@ -17,14 +17,26 @@ export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncG
     },
     maxBufferSize: MAX_EVENT_BYTES,
   });
-  const decoder = new TextDecoder();
+  // A decoder (it keeps a character split across chunks) only once a chunk needs one: events end
+  // in a newline, so chunks nearly always end on a whole character, and making one per stream showed.
+  let decoder: TextDecoder | undefined;
+  let first = true;
   for await (const part of body) {
-    parser.feed(typeof part === 'string' ? part : decoder.decode(part, { stream: true }));
+    if (typeof part === 'string') parser.feed(part);
+    else if (decoder || (first && startsWithBom(part)) || part[part.length - 1] >= 0x80) parser.feed((decoder ??= new TextDecoder()).decode(part, { stream: true }));
+    else parser.feed(Buffer.from(part.buffer, part.byteOffset, part.byteLength).toString('utf8'));
+    first = false;
     if (failure) throw failure;
     while (pending.length > 0) yield pending.shift()!;
   }
-  parser.feed(decoder.decode());
-  // A final event without its blank line still counts; the parser flushes it on reset.
-  parser.reset({ consume: true });
+  if (decoder) parser.feed(decoder.decode());
+  // A final event without its blank line still counts: the blank line is added (a stream
+  // that ended properly gets an empty event, which dispatches nothing).
+  parser.feed('\n\n');
   while (pending.length > 0) yield pending.shift()!;
+}
+
+/** A byte order mark, which the decoder drops as the SSE spec wants. */
+function startsWithBom(part: Uint8Array): boolean {
+  return part[0] === 0xef && part[1] === 0xbb && part[2] === 0xbf;
 }
