@@ -263,6 +263,29 @@ describe('count_tokens and quotas', () => {
   });
 });
 
+describe('count_tokens past the deadline', () => {
+  it('answers 504 deadline_exceeded in Anthropic’s shape when the counter does not answer in time', async () => {
+    process.env.DEADLINE_TEST_ANTHROPIC_KEY = FAKE_ANTHROPIC_KEY;
+    const fake = await startFakeAnthropic();
+    fake.always = { kind: 'hang' };
+    const gw = await startGateway({
+      server: { requestTimeoutMs: 1_000 },
+      providers: [{ id: 'anthropic', type: 'anthropic', accounts: [{ id: 'a', credentials: { env: 'DEADLINE_TEST_ANTHROPIC_KEY' }, endpoints: [{ region: 'us', url: fake.url }] }] }],
+      models: [{ name: 'claude', targets: [{ provider: 'anthropic', model: 'claude-d' }] }],
+    });
+    try {
+      const res = await postJson(`${gw.url}/v1/messages/count_tokens`, { model: 'claude', messages: [{ role: 'user', content: 'Hi' }] }, { 'anthropic-version': '2023-06-01' });
+      expect(res.status).toBe(504);
+      expect(await res.json()).toMatchObject({ type: 'error', error: { type: expect.any(String) as unknown } });
+    } finally {
+      fake.always = undefined;
+      await gw.close();
+      await fake.close();
+      delete process.env.DEADLINE_TEST_ANTHROPIC_KEY;
+    }
+  });
+});
+
 describe('Anthropic Messages API with tenants', () => {
   it('authenticates a tenant by x-api-key or bearer, and refuses others as the SDK expects', async () => {
     const key = 'tenant-key-0123456789';

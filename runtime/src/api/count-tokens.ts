@@ -6,6 +6,7 @@
  * (no tokens) and reserves nothing on any route (routing/counter-routes.ts).
  */
 import { linkedSource } from '../core/cancellation';
+import { ROUTE_HEADER } from '../core/gateway-headers';
 import type { CountTokensRequest } from '../core/messages-request';
 import type { Gateway } from '../gateway';
 import { TOKEN_COUNT_HEADER } from '../providers/anthropic/messages';
@@ -43,9 +44,11 @@ export function countTokensHandler(gw: Gateway): ApiHandler {
     let walk;
     try {
       walk = await walkCounters(gw.selector, routes, (route) => counterOf(gw, routing, route, call), gw.now, routing.life);
-    } finally {
-      routing.life.end();
+    } catch (err) {
+      // A passed deadline or a client gone is answered as every route answers it (504, client_closed), not as a 500.
+      throw routing.failure(err);
     }
+    routing.life.end();
     const counted = walk.counted;
     const inputTokens = counted?.value.inputTokens ?? (isForwarded(body) ? estimateTokens(body.body) : estimateMessagesPromptTokens(body));
     const source = counted?.value.source ?? 'estimate';
@@ -53,7 +56,7 @@ export function countTokensHandler(gw: Gateway): ApiHandler {
     const route = counted && (counted.value.upstreamRoute ?? counted.route.key);
     req.report(200, { attempts: walk.attempts, ...(route ? { route } : {}), notes: [`token count: ${source}`] });
     const out: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': c.requestId, 'request-id': c.requestId, [TOKEN_COUNT_HEADER]: source };
-    if (route) out['x-gateway-route'] = route;
+    if (route) out[ROUTE_HEADER] = route;
     return { kind: 'json', status: 200, headers: out, body: JSON.stringify({ input_tokens: inputTokens }) };
   });
   return Object.assign(handler, { renderError: anthropicErrorReply });
