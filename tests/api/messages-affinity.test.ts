@@ -55,6 +55,8 @@ describe('session affinity for Messages', () => {
       expect(r).toMatchObject({ status: 200, affinity: 'new' });
       first.set(s, r.route);
     }
+    // The sessions landed on both accounts: staying put below is affinity, not a single choice.
+    expect(new Set(first.values()).size).toBe(2);
     for (const s of sessions) {
       for (const stream of [false, true]) {
         const r = await send(s, stream);

@@ -14,6 +14,7 @@ import { startFakeBedrockClaude, type FakeBedrockClaude } from '../fakes/bedrock
 import { postJson, startGateway, type TestGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
 import { LineCapture } from '../observability/capture';
+import { useFakeAwsCredentials } from '../helpers/aws-credentials';
 
 const CLAUDE = 'anthropic.claude-sonnet-test-v1:0';
 const THOUGHT = 'Bedrock passes my thinking through untouched, signature and all.';
@@ -40,11 +41,9 @@ describe('Messages API on Bedrock', () => {
   let gw: TestGateway;
   let client: Anthropic;
   const logs = new LineCapture();
-  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  useFakeAwsCredentials();
 
   beforeAll(async () => {
-    process.env.AWS_ACCESS_KEY_ID = 'AKIDFAKEFAKEFAKE';
-    process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret';
     process.env.BEDROCK_TEST_ANTHROPIC_KEY = FAKE_ANTHROPIC_KEY;
     [claude, nova, anthropic] = await Promise.all([startFakeBedrockClaude({ reply }), startFakeBedrock({ reply: { text: 'Nova answers a Claude client.' } }), startFakeAnthropic({ reply })]);
     gw = await startGateway(
@@ -74,10 +73,6 @@ describe('Messages API on Bedrock', () => {
   afterAll(async () => {
     await gw.close();
     await Promise.all([claude.close(), nova.close(), anthropic.close()]);
-    process.env.AWS_ACCESS_KEY_ID = saved.id;
-    process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
-    if (saved.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
-    if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
     delete process.env.BEDROCK_TEST_ANTHROPIC_KEY;
   });
 

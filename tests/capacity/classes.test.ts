@@ -14,7 +14,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { until } from '../helpers/until';
 import { LineCapture } from '../observability/capture';
-import { classTenants, count, flood, KEYS, send } from './helpers';
+import { classTenants, count, flood, KEYS, send, type Outcome } from './helpers';
 import { LOOPBACK_OPERATORS } from '../helpers/operators';
 
 const RPM = 50;
@@ -66,10 +66,15 @@ describe('capacity classes on two instances sharing Redis', () => {
 
   it('a batch flood at full speed never takes the critical reserve: every critical request of a burst is answered', async () => {
     const batch = flood(urls(), KEYS.batch, 8);
-    // The flood has reached its ceiling once refusals come back.
-    expect(await until(() => batch.outcomes.some((o) => o.status === 429), 10_000)).toBe(true);
-    const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => send(urls()[i % 2], KEYS.critical)));
-    const flooded = await batch.stop();
+    let burst: Outcome[];
+    let flooded: Outcome[];
+    try {
+      // The flood has reached its ceiling once refusals come back.
+      expect(await until(() => batch.outcomes.some((o) => o.status === 429), 10_000)).toBe(true);
+      burst = await Promise.all(Array.from({ length: 20 }, (_, i) => send(urls()[i % 2], KEYS.critical)));
+    } finally {
+      flooded = await batch.stop(); // never left running past a failed check
+    }
 
     expect(burst.map((o) => o.status)).toEqual(Array(20).fill(200));
     expect(count(flooded, 200)).toBe(0.6 * RPM); // a lone batch tenant gets its whole ceiling

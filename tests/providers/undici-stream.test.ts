@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { CancelSource } from '../../runtime/src/core/cancellation';
 import type { HttpClient } from '../../runtime/src/providers/http';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
+import { sleep } from '../helpers/until';
 
 let server: Server;
 let url: string;
@@ -28,8 +29,6 @@ afterEach(async () => {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Writes `parts` as fast as the connection takes them; resolves with whether the answer ended or was cut. */
 function writeParts(res: ServerResponse, parts: number, size: number, written: { bytes: number }): Promise<'ended' | 'closed'> {
@@ -58,7 +57,7 @@ test('a streamed answer read slowly arrives whole and in order', async () => {
   const parts: Buffer[] = [];
   for await (const part of res.body) {
     parts.push(Buffer.from(part as Uint8Array));
-    if (parts.length % 20 === 0) await wait(5);
+    if (parts.length % 20 === 0) await sleep(5);
   }
   const body = Buffer.concat(parts);
   expect(body.length).toBe(200 * 1000);
@@ -73,9 +72,13 @@ test('a reader that falls behind holds the server back: the answer is not buffer
   const res = await http.post(url, '{}', {}, new CancelSource());
   const it = res.body[Symbol.asyncIterator]();
   await it.next();
-  await wait(500);
+  await sleep(300);
   // Loopback socket buffers hold a few MB; without backpressure all 256 MB would be read.
-  expect(written.bytes).toBeLessThan(64 * 1024 * 1024);
+  const held = written.bytes;
+  expect(held).toBeLessThan(64 * 1024 * 1024);
+  // And the server stays held: nothing more goes out while the reader waits.
+  await sleep(300);
+  expect(written.bytes).toBe(held);
   await it.return!();
   expect(await done).toBe('closed');
 });
@@ -102,13 +105,11 @@ test('dump and text read a short answer to its end', async () => {
 });
 
 test('a cancellation mid-answer ends the reader with its reason, and the server sees the connection close', async () => {
-  const written = { bytes: 0 };
   let done: Promise<'ended' | 'closed'> | undefined;
   handle = (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write('data: one\n\n');
     done = new Promise((resolve) => res.once('close', () => resolve(res.writableFinished ? 'ended' : 'closed')));
-    written.bytes++;
   };
   const cancel = new CancelSource();
   const res = await http.post(url, '{}', {}, cancel);

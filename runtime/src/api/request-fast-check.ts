@@ -29,7 +29,7 @@ const OWN_FUNCTION_CHARS = 400;
  * inline, the request schema made one function too large for V8 to optimize, which ran
  * about seven times slower than the split one (bench/analysis.md, section 0).
  */
-export function splitLargeProperties(schema: JsonSchemaObject): JsonSchemaObject {
+function splitLargeProperties(schema: JsonSchemaObject): JsonSchemaObject {
   const properties = schema.properties;
   if (!properties) return schema;
   const split: Record<string, unknown> = {};

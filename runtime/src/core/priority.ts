@@ -10,7 +10,7 @@ export type Priority = (typeof PRIORITIES)[number];
 export const DEFAULT_PRIORITY: Priority = 'standard';
 
 export function isPriority(v: string | undefined): v is Priority {
-  return v === 'critical' || v === 'standard' || v === 'batch';
+  return (PRIORITIES as readonly (string | undefined)[]).includes(v);
 }
 
 /** The error code of a request refused because its class's share of every route is in use. */

@@ -4,10 +4,8 @@
  * provider counter serves, and the usage of an answer cut before its usage came.
  */
 import { contentBlocks, systemTexts, type ContentBlockParam, type CountTokensRequest } from '../core/messages-request';
-import { tokensForChars } from './token-estimate';
+import { MESSAGE_FRAMING_CHARS, tokensForChars } from './token-estimate';
 
-/** What a message's role and framing add, in characters (as for chat messages). */
-const MESSAGE_FRAMING_CHARS = 16;
 /** An image or document costs about this many tokens whatever its bytes (Claude scales images down). */
 const MEDIA_TOKENS = 1600;
 

@@ -13,7 +13,7 @@ import { usageOf, type Usage } from '../core/openai-types';
 /** The usual rough rule: a token is about four characters of English text. */
 const CHARS_PER_TOKEN = 4;
 /** What a message's role and framing add, in characters. */
-const MESSAGE_FRAMING_CHARS = 16;
+export const MESSAGE_FRAMING_CHARS = 16;
 
 export function tokensForChars(chars: number): number {
   return Math.ceil(chars / CHARS_PER_TOKEN);

@@ -14,12 +14,9 @@ import type { Route } from '../providers/types';
 import type { Answered } from '../routing/executor';
 import { ClientMessage, type MessageUsage } from './client-message';
 import { IdleWatchdog } from './idle-watchdog';
-import { CONTINUE_PROMPT } from './resilient-stream';
+import { CONTINUE_PROMPT, MAX_CONTINUATIONS } from './resilient-stream';
 import type { SseFraming } from './sse-response';
 import type { StartedStream } from './started-stream';
-
-/** How many times one answer may be continued before the gateway gives up. */
-const MAX_CONTINUATIONS = 2;
 
 export type StartedMessages = StartedStream<MessagesEvent> & Notes;
 

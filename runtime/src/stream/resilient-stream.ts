@@ -21,7 +21,7 @@ import type { StartedStream } from './started-stream';
 export const CONTINUE_PROMPT = 'Continue exactly where your previous message stopped. Do not repeat anything and do not add any preamble.';
 
 /** How many times one answer may be continued before the gateway gives up. */
-const MAX_CONTINUATIONS = 2;
+export const MAX_CONTINUATIONS = 2;
 
 export interface ContinuationDeps {
   /** The request as validated, for continuation requests (the proxy validates it only then). */

@@ -15,7 +15,7 @@ import { ANTHROPIC_SUPPORTS_PREFILL, parseAnthropicMessage } from '../translate/
 import { upstreamSignal, type ReportedCost, type Route, type UpstreamMeta } from '../types';
 import { createUpstreamCall, type UpstreamProtocol } from '../upstream-call';
 import { ANTHROPIC_PROTOCOL, messagesUrl } from './adapter';
-import { betasFor, droppedBetasNote, type BetaTarget } from './beta-flags';
+import { betasFor, type BetaTarget } from './beta-flags';
 import { classifyGatewayHopError } from './classify';
 import { sseMessageEvents } from './event-stream';
 
@@ -71,14 +71,12 @@ export function createAnthropicMessages(provider: ProviderConfig, deps: { resolv
 
     async stream(route, call, callOpts) {
       const { answer, key } = await upstream.openStream(route, messagesUrl(route.endpoint.url), bodyFor(call, route, true), callOpts, headersFor(call));
-      const notes = droppedBetasNote(betasFor(target, call.betas), route.key);
       // A spoke asked to report its cost puts it in its final message_delta: read there, kept from the client.
       const cost: ReportedCost | undefined = hop && costReportAsked(callOpts) ? {} : undefined;
       return {
         chunks: sseMessageEvents(answer, route, upstreamSignal(callOpts), key, cost),
         ...metaOf(answer.headers),
         ...(cost ? { reportedCost: cost } : {}),
-        ...(notes.length > 0 ? { notes } : {}),
       };
     },
 

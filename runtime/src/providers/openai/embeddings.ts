@@ -5,7 +5,7 @@
  * base64 (a quarter of the text, exact float32); a self-hosted server for what the client
  * asked (some know only `float`). A server that ignores the ask is read either way.
  */
-import type { EmbeddingsCall, EmbeddingVector, ForwardedEmbeddings } from '../../core/embeddings';
+import { MAX_EMBEDDING_INPUTS, type EmbeddingsCall, type EmbeddingVector, type ForwardedEmbeddings } from '../../core/embeddings';
 import { BATCHES_HEADER } from '../../core/gateway-headers';
 import { dimensionsOf, isFloat32Base64, isNumberArray } from '../../core/float32';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
@@ -14,9 +14,6 @@ import { ProviderError } from '../errors';
 import { header, type UpstreamHeaders } from '../http';
 import type { CallOptions, EmbeddingsAdapter, EmbeddingsResult, ForwardedEmbeddingsResult, Route, UpstreamMeta } from '../types';
 import type { UpstreamCall } from '../upstream-call';
-
-/** OpenAI's limit on inputs per request. */
-const BATCH_LIMIT = 2048;
 
 export interface OpenAIEmbeddingsDeps {
   upstream: UpstreamCall;
@@ -36,7 +33,7 @@ export function createOpenAIEmbeddings(provider: ProviderConfig, deps: OpenAIEmb
   };
 
   return {
-    batchLimit: () => BATCH_LIMIT,
+    batchLimit: () => MAX_EMBEDDING_INPUTS,
     // Text and token ids alike; the server judges the model's dimensions itself.
     refusal: () => undefined,
 
