@@ -120,6 +120,25 @@ describe('Messages API on Bedrock', () => {
     expect(sent.invokeBody?.tools).toEqual([SEARCH]);
   });
 
+  it('passes the client’s trace context to Bedrock on InvokeModel, its stream and CountTokens', async () => {
+    const trace = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'vendor=gateway-test' };
+    const body = { model: 'claude', max_tokens: 50, messages: [{ role: 'user', content: 'Trace me.' }] };
+    const calls: Array<[string, Record<string, unknown>]> = [
+      ['/v1/messages', body],
+      ['/v1/messages', { ...body, stream: true }],
+      ['/v1/messages/count_tokens', { model: 'claude', messages: body.messages }],
+    ];
+    for (const [path, doc] of calls) {
+      const before = claude.requests.length;
+      const res = await postJson(`${gw.url}${path}`, doc, { 'anthropic-version': '2023-06-01', ...trace });
+      expect(res.status).toBe(200);
+      await res.text();
+      expect(claude.requests).toHaveLength(before + 1);
+      expect(claude.requests[before].headers).toMatchObject(trace);
+    }
+    expect(claude.requests.slice(-3).map((r) => r.operation)).toEqual(['invoke', 'invoke-with-response-stream', 'count-tokens']);
+  });
+
   it('counts tokens with Bedrock’s CountTokens', async () => {
     const { data, response } = await client.messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Count me.' }] }).withResponse();
     const sent = claude.requests.at(-1)!;

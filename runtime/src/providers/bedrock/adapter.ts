@@ -12,7 +12,9 @@ import {
   ConverseStreamCommand,
   type BedrockRuntimeClientConfig,
   type ConverseStreamOutput,
+  type CountTokensCommand,
   type InvokeModelCommand,
+  type InvokeModelWithResponseStreamCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ChatRequest } from '../../core/chat-request';
@@ -67,12 +69,13 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
     return client;
   };
 
+  const addForwardHeaders = (command: MiddlewareTarget, headers: Readonly<Record<string, string>> | undefined) => addHeaders(command, headers, 'gatewayForwardHeaders');
   return {
     clientCount: () => clients.size,
     // Claude routes take the Messages API natively (InvokeModel), on the same clients.
-    messages: createBedrockClaudeMessages(clientFor),
+    messages: createBedrockClaudeMessages({ clientFor, addForwardHeaders }),
 
-    embeddings: createBedrockEmbeddings({ clientFor, addForwardHeaders: (command, headers) => addHeaders(command, headers, 'gatewayForwardHeaders'), failure }),
+    embeddings: createBedrockEmbeddings({ clientFor, addForwardHeaders, failure }),
 
     // Claude models on Bedrock continue a trailing assistant turn; others may refuse it,
     // and the gateway then falls back to an explicit continuation request.
@@ -81,7 +84,7 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
     async complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult> {
       const plan = structuredPlan(req, route, bedrockHasNativeOutput);
       const command = new ConverseCommand(toConverseRequest(req, route.model, plan, route.promptCache));
-      addHeaders(command, opts.forwardHeaders, 'gatewayForwardHeaders');
+      addForwardHeaders(command, opts.forwardHeaders);
       let output;
       try {
         output = await clientFor(route, opts).send(command, { abortSignal: opts.signal });
@@ -94,7 +97,7 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
     async stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<StreamResult> {
       const plan = structuredPlan(req, route, bedrockHasNativeOutput);
       const command = new ConverseStreamCommand(toConverseRequest(req, route.model, plan, route.promptCache));
-      addHeaders(command, opts.forwardHeaders, 'gatewayForwardHeaders');
+      addForwardHeaders(command, opts.forwardHeaders);
       // Our own abort too: a consumer that stops reading early must not leave the socket busy.
       const release = new AbortController();
       let output;
@@ -169,7 +172,7 @@ function metaFor(route: Route): CompletionMeta {
 }
 
 /** Extra upstream headers (provider config, trace context), added before SigV4 signs the request. */
-type MiddlewareTarget = BedrockRuntimeClient | ConverseCommand | ConverseStreamCommand | InvokeModelCommand;
+type MiddlewareTarget = BedrockRuntimeClient | ConverseCommand | ConverseStreamCommand | InvokeModelCommand | InvokeModelWithResponseStreamCommand | CountTokensCommand;
 
 function addHeaders(target: MiddlewareTarget, headers: Readonly<Record<string, string>> | undefined, name: string): void {
   if (!headers || Object.keys(headers).length === 0) return;

@@ -42,7 +42,18 @@ const decoder = new TextDecoder();
 /** The SDK client of a route (the Bedrock adapter's, shared with Converse). */
 export type ClientFor = (route: Route, opts: CallOptions) => BedrockRuntimeClient;
 
-export function createBedrockClaudeMessages(clientFor: ClientFor): MessagesApi {
+export interface BedrockClaudeDeps {
+  clientFor: ClientFor;
+  /** Puts the client's trace context on a command's request, as Converse's calls carry it. */
+  addForwardHeaders: (command: InvokeModelCommand | InvokeModelWithResponseStreamCommand | CountTokensCommand, headers: Readonly<Record<string, string>> | undefined) => void;
+}
+
+export function createBedrockClaudeMessages({ clientFor, addForwardHeaders }: BedrockClaudeDeps): MessagesApi {
+  /** `command` with the call's forwarded headers. */
+  const traced = <C extends InvokeModelCommand | InvokeModelWithResponseStreamCommand | CountTokensCommand>(command: C, opts: CallOptions): C => {
+    addForwardHeaders(command, opts.forwardHeaders);
+    return command;
+  };
   return {
     serves: (route) => CLAUDE_MODEL.test(route.model),
     prefill: () => true,
@@ -51,9 +62,8 @@ export function createBedrockClaudeMessages(clientFor: ClientFor): MessagesApi {
       const { body, notes } = invokeBody(call, route);
       let output;
       try {
-        output = await clientFor(route, opts).send(new InvokeModelCommand({ modelId: route.model, body, contentType: 'application/json', accept: 'application/json' }), {
-          abortSignal: opts.signal,
-        });
+        const command = traced(new InvokeModelCommand({ modelId: route.model, body, contentType: 'application/json', accept: 'application/json' }), opts);
+        output = await clientFor(route, opts).send(command, { abortSignal: opts.signal });
       } catch (err) {
         throw failure(err, opts.signal);
       }
@@ -73,7 +83,7 @@ export function createBedrockClaudeMessages(clientFor: ClientFor): MessagesApi {
       const release = new AbortController();
       let output;
       try {
-        const command = new InvokeModelWithResponseStreamCommand({ modelId: route.model, body, contentType: 'application/json', accept: 'application/json' });
+        const command = traced(new InvokeModelWithResponseStreamCommand({ modelId: route.model, body, contentType: 'application/json', accept: 'application/json' }), opts);
         output = await clientFor(route, opts).send(command, { abortSignal: AbortSignal.any([opts.signal, release.signal]) });
       } catch (err) {
         throw failure(err, opts.signal);
@@ -89,7 +99,8 @@ export function createBedrockClaudeMessages(clientFor: ClientFor): MessagesApi {
       const { body } = invokeBody(call, route);
       let output;
       try {
-        output = await clientFor(route, opts).send(new CountTokensCommand({ modelId: route.model, input: { invokeModel: { body } } }), { abortSignal: opts.signal });
+        const command = traced(new CountTokensCommand({ modelId: route.model, input: { invokeModel: { body } } }), opts);
+        output = await clientFor(route, opts).send(command, { abortSignal: opts.signal });
       } catch (err) {
         throw failure(err, opts.signal);
       }
