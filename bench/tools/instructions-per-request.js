@@ -8,7 +8,7 @@
  * slower under valgrind, so loads are small and closed-loop.
  *
  *   node bench/tools/instructions-per-request.js [--target floor|gateway|proxy] [--dist DIR]
- *        [--stream] [--requests 2000] [--warmup 1500] [--connections 4] [--keep FILE]
+ *        [--api chat|messages] [--stream] [--requests 2000] [--warmup 1500] [--connections 4] [--keep FILE]
  * --keep saves the callgrind dump (for callgrind_annotate: V8's runtime, builtins and GC
  * are named there; JIT-compiled JavaScript is not).
  */
@@ -19,16 +19,22 @@ const { join, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { Pool } = require('undici');
 const { NODE_FLAGS, ROOT, runTool, startGatewayProcess, startUpstreamProcess, track, waitForLine } = require('../lib/children');
-const { chatBody, providerConfig, proxyConfig, JSON_HEADERS } = require('../lib/configs');
+const { chatBody, providerConfig, proxyConfig, JSON_HEADERS, anthropicConfig, messagesBody, MESSAGES_HEADERS, ANTHROPIC_KEY_ENV } = require('../lib/configs');
 
-async function drive(url, { requests, connections, stream }) {
+/** What each API sends, and the config of a gateway that serves it (the floor proxies any path). */
+const APIS = {
+  chat: { path: '/v1/chat/completions', headers: JSON_HEADERS, body: chatBody, config: providerConfig },
+  messages: { path: '/v1/messages', headers: MESSAGES_HEADERS, body: messagesBody, config: anthropicConfig },
+};
+
+async function drive(url, { api, requests, connections, stream }) {
   const pool = new Pool(url, { connections, pipelining: 1 });
-  const body = chatBody({ stream });
+  const body = api.body({ stream });
   let left = requests;
   let failed = 0;
   async function worker() {
     while (left-- > 0) {
-      const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: JSON_HEADERS, body });
+      const res = await pool.request({ path: api.path, method: 'POST', headers: api.headers, body });
       await res.body.text();
       if (res.statusCode !== 200) failed++;
     }
@@ -45,6 +51,7 @@ async function main() {
     options: {
       target: { type: 'string', default: 'gateway' },
       dist: { type: 'string' },
+      api: { type: 'string', default: 'chat' },
       stream: { type: 'boolean', default: false },
       requests: { type: 'string', default: '2000' },
       warmup: { type: 'string', default: '1500' },
@@ -52,6 +59,9 @@ async function main() {
       keep: { type: 'string' },
     },
   });
+  const api = APIS[values.api];
+  if (!api) throw new Error(`--api ${values.api}: one of ${Object.keys(APIS).join(', ')}`);
+  process.env[ANTHROPIC_KEY_ENV] ??= 'bench-anthropic-key';
   const dir = mkdtempSync(join(tmpdir(), 'ai-gateway-callgrind-'));
   const out = join(dir, 'callgrind.out');
   const up = await startUpstreamProcess({ ports: 1, latencyMs: 0, chunks: 20, chunkIntervalMs: 0 });
@@ -66,16 +76,16 @@ async function main() {
   } else {
     const cli = values.dist ? resolve(values.dist, 'runtime/src/entry/cli.js') : join(ROOT, 'dist/runtime/src/entry/cli.js');
     const role = values.target === 'proxy' ? 'proxy' : 'all-in-one';
-    if (role === 'proxy') spoke = await startGatewayProcess({ name: 'ipr-spoke', role: 'spoke', config: providerConfig(accounts) });
+    if (role === 'proxy') spoke = await startGatewayProcess({ name: 'ipr-spoke', role: 'spoke', config: api.config(accounts) });
     const file = join(dir, 'config.json');
-    writeFileSync(file, JSON.stringify(role === 'proxy' ? proxyConfig([spoke.url]) : providerConfig(accounts)));
+    writeFileSync(file, JSON.stringify(role === 'proxy' ? proxyConfig([spoke.url]) : api.config(accounts)));
     args = [...valgrind, process.execPath, ...NODE_FLAGS, '-e', `require(${JSON.stringify(cli)}).main(process.argv.slice(1))`, '--', '--config', file, '--role', role, '--port', '0'];
   }
   const child = track(spawn('valgrind', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT }), 'valgrind');
   const m = await waitForLine(child, /listening on (http:\/\/\S+)|\{"port":(\d+)\}/, 120_000);
   child.stdout.resume();
   const url = m[1] ?? `http://127.0.0.1:${m[2]}`;
-  const load = { connections: Number(values.connections), stream: values.stream };
+  const load = { api, connections: Number(values.connections), stream: values.stream };
   await drive(url, { ...load, requests: Number(values.warmup) });
   control('-i', 'on', child.pid);
   const failed = await drive(url, { ...load, requests: Number(values.requests) });
@@ -91,7 +101,7 @@ async function main() {
     }
   }
   console.log(
-    `${values.target}${values.dist ? ` (${values.dist})` : ''}${values.stream ? ' stream' : ''}: ${Math.round(total / Number(values.requests)).toLocaleString('en-US')} instructions per request (${values.requests} requests, ${failed} failed)`,
+    `${values.target}${values.api === 'chat' ? '' : ` ${values.api}`}${values.dist ? ` (${values.dist})` : ''}${values.stream ? ' stream' : ''}: ${Math.round(total / Number(values.requests)).toLocaleString('en-US')} instructions per request (${values.requests} requests, ${failed} failed)`,
   );
   child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });

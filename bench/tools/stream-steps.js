@@ -9,41 +9,61 @@
  * machine. The gateways' own steps barely move with the machine's mood; the client's
  * TTFB moves a lot.
  *
- *   node bench/tools/stream-steps.js [--rounds 12] [--seconds 1] [--ab node_modules/.cache/ab/base ...]
+ * `--api chat,messages` measures both APIs (each build once per API), interleaved the same way.
+ *
+ *   node bench/tools/stream-steps.js [--rounds 12] [--seconds 1] [--api chat|messages|chat,messages] [--ab node_modules/.cache/ab/base ...]
  */
 const { readFileSync } = require('node:fs');
 const { basename, join, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { ROOT, runTool, startGatewayProcess, startUpstreamProcess, workDir } = require('../lib/children');
-const { chatBody, providerConfig, JSON_HEADERS } = require('../lib/configs');
+const { chatBody, providerConfig, JSON_HEADERS, anthropicConfig, messagesBody, MESSAGES_HEADERS, ANTHROPIC_KEY_ENV } = require('../lib/configs');
 const { streamLoad, PATH } = require('../lib/load');
 const { percentile } = require('../lib/stats');
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '12' }, seconds: { type: 'string', default: '1' }, ab: { type: 'string', multiple: true, default: [] } } });
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '12' },
+    seconds: { type: 'string', default: '1' },
+    ab: { type: 'string', multiple: true, default: [] },
+    api: { type: 'string', default: 'chat' },
+  },
+});
+const APIS = {
+  chat: { path: PATH, headers: JSON_HEADERS, body: chatBody({ stream: true }), config: providerConfig },
+  messages: { path: '/v1/messages', headers: MESSAGES_HEADERS, body: messagesBody({ stream: true }), config: anthropicConfig, end: 'message_stop' },
+};
 const PRELOAD = join(__dirname, 'stream-steps-preload.js');
 
 runTool(async () => {
   const up = await startUpstreamProcess({ ports: 1, latencyMs: 0, chunks: 20, chunkIntervalMs: 1 });
   const accounts = [{ id: 'acct', urls: [up.url(0)] }];
   const builds = [['this', join(ROOT, 'dist')], ...values.ab.map((d) => [basename(d), resolve(d)])];
+  const apis = values.api.split(',');
+  process.env[ANTHROPIC_KEY_ENV] ??= 'bench-anthropic-key';
   const gateways = [];
-  for (const [name, dist] of builds) {
-    const file = join(workDir(), `steps-${name}.json`);
-    process.env.STREAM_STEPS_FILE = file;
-    const g = await startGatewayProcess({ name: `steps-${name}`, config: providerConfig(accounts), cli: join(dist, 'runtime/src/entry/cli.js'), nodeArgs: ['-r', PRELOAD] });
-    gateways.push({ name, g, file, ttfb: [] });
+  for (const [build, dist] of builds) {
+    for (const apiName of apis) {
+      const api = APIS[apiName];
+      if (!api) throw new Error(`--api ${apiName}: one of ${Object.keys(APIS).join(', ')}`);
+      const name = apis.length > 1 ? `${build}/${apiName}` : build;
+      const file = join(workDir(), `steps-${name.replace('/', '-')}.json`);
+      process.env.STREAM_STEPS_FILE = file;
+      const g = await startGatewayProcess({ name: `steps-${name.replace('/', '-')}`, config: api.config(accounts), cli: join(dist, 'runtime/src/entry/cli.js'), nodeArgs: ['-r', PRELOAD] });
+      gateways.push({ name, g, api, file, ttfb: [] });
+    }
   }
-  const load = (g, ms) => streamLoad({ url: g.url, path: PATH, headers: JSON_HEADERS, body: chatBody({ stream: true }), connections: 1, durationMs: ms });
+  const load = ({ g, api }, ms) => streamLoad({ url: g.url, path: api.path, headers: api.headers, body: api.body, ...(api.end ? { end: api.end } : {}), connections: 1, durationMs: ms });
   const flush = async () => {
     for (const { g } of gateways) process.kill(g.pid, 'SIGUSR2');
     await new Promise((r) => setTimeout(r, 500));
   };
-  for (const { g } of gateways) await load(g, 1500); // warm-up, then dropped
+  for (const b of gateways) await load(b, 1500); // warm-up, then dropped
   await flush();
   for (let round = 0; round < Number(values.rounds); round++) {
     for (let i = 0; i < gateways.length; i++) {
       const b = gateways[(i + round) % gateways.length];
-      b.ttfb.push(...(await load(b.g, Number(values.seconds) * 1000)).ttfb);
+      b.ttfb.push(...(await load(b, Number(values.seconds) * 1000)).ttfb);
     }
   }
   await flush();
@@ -52,7 +72,7 @@ runTool(async () => {
     const rows = JSON.parse(readFileSync(file, 'utf8')).filter((r) => r.call !== undefined && r.headers !== undefined && r.out !== undefined);
     const step = (f) => us(rows.map(f));
     console.log(
-      `${name.padEnd(10)} n=${rows.length}  request->call ${step((r) => r.call - r.in)}  call->headers ${step((r) => r.headers - r.call)}  headers->first byte ${step((r) => r.out - r.headers)}  request->first byte ${step((r) => r.out - r.in)}  client TTFB p50 ${percentile(ttfb, 0.5).toFixed(3)} ms`,
+      `${name.padEnd(16)} n=${rows.length}  request->call ${step((r) => r.call - r.in)}  call->headers ${step((r) => r.headers - r.call)}  headers->first byte ${step((r) => r.out - r.headers)}  request->first byte ${step((r) => r.out - r.in)}  client TTFB p50 ${percentile(ttfb, 0.5).toFixed(3)} ms`,
     );
   }
 });

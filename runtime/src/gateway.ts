@@ -31,6 +31,7 @@ import { TenantLimiter } from './tenants/limiter';
 import { SpendStore } from './tenants/spend-store';
 import { TenantDirectory } from './tenants/auth';
 import type { OutputSchemaCompiler, RequestCheck } from './core/chat-request';
+import type { MessagesChecks } from './core/messages-request';
 
 export interface Gateway {
   /** The running config; replaced by `reload`. */
@@ -61,6 +62,8 @@ export interface Gateway {
   readonly guardrails: GuardrailStage;
   /** The compiled check that lets a valid request skip the schema (absent: the schema decides alone). */
   readonly requestCheck?: RequestCheck;
+  /** The same for Messages and count_tokens bodies. */
+  readonly messagesChecks?: MessagesChecks;
   /** Compiles strict response_format schemas (absent in the Lambda bundle, whose spokes check answers). */
   readonly outputSchemas?: OutputSchemaCompiler;
   readonly clock: Clock;
@@ -102,6 +105,8 @@ export interface GatewayOptions extends Omit<AdapterDeps, 'now'> {
    * passes; the Lambda proxy, which rarely validates a body, leaves its compiler out of the bundle.
    */
   requestCheck?: RequestCheck;
+  /** Compiled checks of Messages bodies (api/messages-fast-check.ts), passed like requestCheck. */
+  messagesChecks?: MessagesChecks;
   /** The compiler of strict response_format schemas (api/strict-schema.ts), passed like requestCheck. */
   outputSchemas?: OutputSchemaCompiler;
 }
@@ -235,6 +240,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
       return guardrails;
     },
     requestCheck: opts.requestCheck,
+    messagesChecks: opts.messagesChecks,
     outputSchemas: opts.outputSchemas,
     clock,
     now,

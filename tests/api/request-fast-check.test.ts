@@ -6,8 +6,7 @@
  */
 import { chatRequestSchema } from '../../runtime/src/core/chat-request';
 import { validAsSent } from '../../runtime/src/api/request-fast-check';
-
-type Doc = Record<string, unknown>;
+import { oneChangeAway, type Doc } from '../helpers/mutations';
 
 const VALID: Doc[] = [
   { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
@@ -54,27 +53,7 @@ const VALID: Doc[] = [
 
 const WRONG_VALUES: unknown[] = [null, '', 'x', 0, -1, 1.5, 3, true, [], {}, [1], { type: 'x' }];
 
-/** Every doc reachable by one change: each value replaced, each key removed, an extra key added. */
-function mutations(value: unknown, replace: (v: unknown) => Doc): Doc[] {
-  const out: Doc[] = WRONG_VALUES.map((w) => replace(w));
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => {
-      out.push(replace(value.filter((_, j) => j !== i)));
-      out.push(...mutations(item, (v) => replace((value as unknown[]).map((x, j) => (j === i ? v : x)))));
-    });
-  } else if (typeof value === 'object' && value !== null) {
-    const obj = value as Doc;
-    out.push(replace({ ...obj, unexpected: 1 }));
-    for (const k of Object.keys(obj)) {
-      const { [k]: _, ...rest } = obj;
-      out.push(replace(rest));
-      out.push(...mutations(obj[k], (v) => replace({ ...obj, [k]: v })));
-    }
-  }
-  return out;
-}
-
-const ALL: Doc[] = VALID.flatMap((doc) => [doc, ...mutations(doc, (v) => v as Doc)]).filter((d) => typeof d === 'object' && d !== null && !Array.isArray(d));
+const ALL: Doc[] = oneChangeAway(VALID, WRONG_VALUES);
 
 describe('the compiled request check', () => {
   test('accepts every valid request of the corpus as sent (so valid requests skip zod)', () => {

@@ -5,6 +5,7 @@ import type { GatewayConfigInput, Role } from '../../runtime/src/config/schema';
 import { startServer, type RunningServer } from '../../runtime/src/entry/server';
 import { createGateway, type Gateway, type GatewayOptions } from '../../runtime/src/gateway';
 import { createUndiciHttp } from '../../runtime/src/providers/undici-http';
+import { messagesChecks } from '../../runtime/src/api/messages-fast-check';
 import { validAsSent } from '../../runtime/src/api/request-fast-check';
 import { compileOutputSchema } from '../../runtime/src/api/strict-schema';
 import type { healthBody } from '../../runtime/src/api/healthz';
@@ -25,6 +26,7 @@ export async function startGateway(doc: GatewayConfigInput, role: Role = 'all-in
     observability: { destination: { write: () => true } },
     http: createUndiciHttp(),
     requestCheck: validAsSent,
+    messagesChecks,
     outputSchemas: compileOutputSchema,
     ...opts,
   });

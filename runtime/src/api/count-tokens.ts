@@ -33,7 +33,8 @@ export function countTokensHandler(gw: Gateway): ApiHandler {
     const text = await c.text();
     const guardrails = gw.guardrails;
     // A proxy without guardrails forwards the body for its spoke to validate.
-    const parsed: CountTokensRequest | ForwardedMessages = (gw.role === 'proxy' && guardrails.empty && forwardedMessages(text, true)) || parseCountTokensBody(text, headers.version);
+    const parsed: CountTokensRequest | ForwardedMessages =
+      (gw.role === 'proxy' && guardrails.empty && forwardedMessages(text, true)) || parseCountTokensBody(text, headers.version, gw.messagesChecks);
     ev.model = parsed.model;
     const routes = await req.routesFor(parsed.model);
     await req.admit(0);

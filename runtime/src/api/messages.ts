@@ -42,7 +42,7 @@ export function messagesHandler(gw: Gateway): ApiHandler {
     const text = await c.text();
     const guardrails = gw.guardrails;
     // A proxy without guardrails forwards the body for its spoke to validate.
-    const msg: Messages = (gw.role === 'proxy' && guardrails.empty && forwardedMessages(text)) || parseMessagesBody(text, headers.version);
+    const msg: Messages = (gw.role === 'proxy' && guardrails.empty && forwardedMessages(text)) || parseMessagesBody(text, headers.version, gw.messagesChecks);
     ev.model = msg.model;
     ev.stream = msg.stream === true;
     if (gw.config.observability.logContent && !isForwarded(msg)) ev.content = { prompt: msg.messages };
@@ -63,6 +63,13 @@ export function messagesHandler(gw: Gateway): ApiHandler {
 }
 
 /**
+ * Whether every route of a model is served natively, per route table: a table is built
+ * afresh (new objects) whenever the config or the adapters change, and whether an
+ * adapter serves a route natively depends on the route alone.
+ */
+const everyRouteNative = new WeakMap<ModelRoutes, boolean>();
+
+/**
  * Routes served by translation pass over a request they cannot take (a server tool, an
  * image their kind cannot take ...), with why, so another route serves it (or the client
  * hears that none could); when no route of the model can, a 400 names the part.
@@ -70,8 +77,10 @@ export function messagesHandler(gw: Gateway): ApiHandler {
  */
 function translatedRoutesPassedOver(gw: Gateway, routes: ModelRoutes, req: MessagesRequest): ((route: Route) => string | undefined) | undefined {
   const native = (route: Route) => servedNatively(gw.adapters.get(route.provider.id)!, route);
+  let everyNative = everyRouteNative.get(routes);
+  if (everyNative === undefined) everyRouteNative.set(routes, (everyNative = routes.groups.every((group) => group.every(native))));
+  if (everyNative) return undefined;
   const all = routes.groups.flat();
-  if (all.every(native)) return undefined;
   const check = translationCheck(req);
   if (!check) return undefined;
   const cannot = (route: Route) => (native(route) ? undefined : check(route.provider.type));
@@ -106,7 +115,7 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
   const ev = req.event;
   const life = routing.life;
   // Continuations are built from the request validated in full (the proxy validates it only then).
-  const validated = isForwarded(msg) ? () => parseMessagesBody(text, headers.version) : () => msg;
+  const validated = isForwarded(msg) ? () => parseMessagesBody(text, headers.version, gw.messagesChecks) : () => msg;
   const api = (route: Route) => messagesFor(routing.adapterFor(route), route);
   const startOn = (route: Route, requests: Messages[], attempt: CancelSource) => {
     const target = api(route);

@@ -208,6 +208,18 @@ const generation = {
 /** Anthropic's words for a key it does not take. */
 const extraInputs = (issue: { code?: string; keys?: string[] }) => (issue.code === 'unrecognized_keys' ? 'Extra inputs are not permitted' : undefined);
 
+/**
+ * The parts whose rules are refinements, which JSON Schema does not carry as zod writes
+ * them: the compiled check (api/messages-fast-check.ts) states them itself.
+ */
+export const REFINED_PARTS = { block, tool, blockKinds: { ...BLOCKS, tool_result: toolResultBlock } as Record<string, z.ZodMiniType> };
+
+/** Compiled checks that a body is valid as sent (api/messages-fast-check.ts): a body they pass skips the schema. */
+export interface MessagesChecks {
+  messages: (doc: object) => doc is MessagesRequest;
+  countTokens: (doc: object) => doc is CountTokensRequest;
+}
+
 let schemas: { messages: z.ZodMiniType; countTokens: z.ZodMiniType } | undefined;
 
 /** Built on first use: the Lambda proxy forwards bodies unread and never pays for it at start. */

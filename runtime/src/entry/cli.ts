@@ -12,6 +12,7 @@ import { createGateway } from '../gateway';
 import { createUndiciHttp } from '../providers/undici-http';
 import { KEY_USAGE, runKeyCommand } from '../tenants/key-command';
 import { startServer } from './server';
+import { messagesChecks } from '../api/messages-fast-check';
 import { validAsSent } from '../api/request-fast-check';
 import { compileOutputSchema } from '../api/strict-schema';
 
@@ -61,7 +62,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     opts = parseCli(argv, env);
     const { config, source, redisPassword } = await loadStartup(env, opts.configPath);
-    const gw = createGateway(config, opts.role, { redisPassword, http: createUndiciHttp(), requestCheck: validAsSent, outputSchemas: compileOutputSchema });
+    const gw = createGateway(config, opts.role, { redisPassword, http: createUndiciHttp(), requestCheck: validAsSent, messagesChecks, outputSchemas: compileOutputSchema });
     const server = await startServer(gw, opts.port, opts.host);
     // New versions of the config apply without a restart; invalid ones are rejected and logged.
     const reloader = source && startHotReload(gw, source);

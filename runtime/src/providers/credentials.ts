@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import type { Credentials } from '../config/schema';
 
 export interface CredentialResolver {
-  (cred: Credentials | undefined): Promise<string | undefined>;
+  /** A value at once where its source is local (env, file): no promise to wait for on each call. */
+  (cred: Credentials | undefined): string | undefined | Promise<string | undefined>;
   /**
    * After the provider refused `rejected` (401): the credential read again from its
    * source, for sources that can change under us (a rotated secret). Absent otherwise.
@@ -26,7 +27,7 @@ export class CredentialError extends Error {
   override readonly name = 'CredentialError';
 }
 
-export const resolveLocalCredential: CredentialResolver = async (cred) => {
+export const resolveLocalCredential = (cred: Credentials | undefined): string | undefined => {
   if (!cred) return undefined;
   if ('env' in cred) {
     const v = process.env[cred.env];

@@ -109,8 +109,9 @@ export function createUpstreamCall(provider: ProviderConfig, deps: { resolveCred
     opts: CallOptions,
     extra: Readonly<Record<string, string>> | undefined,
   ): Promise<Upstream<R>> {
-    // No credentials configured and none needed (spokes, Ollama): nothing to wait for.
-    let key = route.account.credentials || protocol.keyRequired ? await keyOf(route) : undefined;
+    // No credentials configured and none needed (spokes, Ollama): nothing to wait for; a local one is read at once.
+    const found = route.account.credentials || protocol.keyRequired ? keyOf(route) : undefined;
+    let key = found instanceof Promise ? await found : found;
     const signal = upstreamSignal(opts);
     const send = () => reading.post(url, body, headersFor(opts, reading, extra, key), signal, route.key, opts);
     let res = await send();
@@ -141,20 +142,23 @@ export function createUpstreamCall(provider: ProviderConfig, deps: { resolveCred
   }
 
   /** The account's key; a source that cannot be read now fails this route, and other routes may serve. */
-  async function keyOf(route: Route): Promise<string | undefined> {
+  function keyOf(route: Route): string | undefined | Promise<string | undefined> {
     const credentials = route.account.credentials;
-    let key: string | undefined;
-    if (credentials) {
-      try {
-        key = await deps.resolveCredential(credentials);
-      } catch (err) {
-        throw new ProviderError('transient', `${route.key}: credentials unavailable: ${(err as Error).message}`, { code: 'no_credentials', cause: err });
+    const unavailable = (err: unknown) => new ProviderError('transient', `${route.key}: credentials unavailable: ${(err as Error).message}`, { code: 'no_credentials', cause: err });
+    const required = (key: string | undefined) => {
+      if (!key && protocol.keyRequired) {
+        throw new ProviderError('transient', `${route.key}: credentials unavailable: account ${route.account.id} has no key`, { code: 'no_credentials' });
       }
+      return key;
+    };
+    if (!credentials) return required(undefined);
+    let found: string | undefined | Promise<string | undefined>;
+    try {
+      found = deps.resolveCredential(credentials);
+    } catch (err) {
+      throw unavailable(err);
     }
-    if (!key && protocol.keyRequired) {
-      throw new ProviderError('transient', `${route.key}: credentials unavailable: account ${route.account.id} has no key`, { code: 'no_credentials' });
-    }
-    return key;
+    return found instanceof Promise ? found.then(required, (err: unknown) => Promise.reject(unavailable(err))) : required(found);
   }
 
   return {
