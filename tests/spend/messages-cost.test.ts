@@ -3,13 +3,15 @@
  * route's price (cache reads at the cached rate), JSON and streams, on the answer
  * (x-gateway-cost-usd) and the log line; a budget holds prompt plus max_tokens and stops
  * the tenant with budget_exceeded; through proxy -> spoke the spoke's report (a header on JSON,
- * the final message_delta's usage on streams) is charged once.
+ * the final message_delta's usage on streams) is charged once; a stream continued on another
+ * route is charged each part at its own route's price.
  * Prompt-cache reads and writes are priced at their own rates, on Messages and on chat.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { hashKey } from '../../runtime/src/tenants/auth';
-import { FAKE_ANTHROPIC_KEY, startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic';
+import { FAKE_ANTHROPIC_KEY, messageOf, startFakeAnthropic, type FakeAnthropic, type FakeAnthropicRequest } from '../fakes/anthropic';
+import { tokensForChars } from '../../runtime/src/quota/token-estimate';
 import { jsonOf, postJson, startGateway, type TestGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
 import { LineCapture } from '../observability/capture';
@@ -142,5 +144,68 @@ describe('what Messages cost', () => {
     expect(text).not.toContain('cost_usd');
     await until(() => proxyLogs.requests().length > before.proxy + 1);
     expect(proxyLogs.requests()[before.proxy + 1].costUsd).toBeCloseTo(expected, 12);
+  });
+});
+
+describe('what a Messages stream continued on another route costs', () => {
+  const CHEAP = { inputPerMTok: 1, outputPerMTok: 2 };
+  const DEAR = { inputPerMTok: 10, outputPerMTok: 30 };
+  const FIRST = 'The first account starts a long answer in many small words.';
+  const SECOND = ' And the second account finishes it.';
+  let a: FakeAnthropic;
+  let b: FakeAnthropic;
+  let gw: TestGateway;
+  const logs = new LineCapture();
+
+  beforeAll(async () => {
+    process.env.CONTINUED_COST_ANTHROPIC_KEY = FAKE_ANTHROPIC_KEY;
+    [a, b] = await Promise.all([startFakeAnthropic({ reply: { text: FIRST } }), startFakeAnthropic({ reply: { text: SECOND } })]);
+    const account = (id: string, url: string) => ({ id, credentials: { env: 'CONTINUED_COST_ANTHROPIC_KEY' }, endpoints: [{ region: 'us', url }] });
+    gw = await startGateway(
+      {
+        providers: [
+          { id: 'cheap', type: 'anthropic', accounts: [account('x', a.url)] },
+          { id: 'dear', type: 'anthropic', accounts: [account('y', b.url)] },
+        ],
+        models: [
+          {
+            name: 'claude',
+            targets: [
+              { provider: 'cheap', model: 'claude-cheap', price: CHEAP },
+              { provider: 'dear', model: 'claude-dear', price: DEAR },
+            ],
+          },
+        ],
+      },
+      'all-in-one',
+      { probes: false, observability: { destination: logs } },
+    );
+  });
+  afterAll(async () => {
+    await gw.close();
+    await Promise.all([a.close(), b.close()]);
+    delete process.env.CONTINUED_COST_ANTHROPIC_KEY;
+  });
+
+  it('charges the broken part at the first route’s price and the continuation at its own, each with its own prompt', async () => {
+    a.faults.push({ kind: 'cut', afterChunks: 4 });
+    const client = new Anthropic({ baseURL: gw.url, apiKey: 'k', maxRetries: 0 });
+    const final = await client.messages.stream({ model: 'claude', max_tokens: 200, messages: [{ role: 'user', content: 'Tell me at length.' }] }).finalMessage();
+    const text = final.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+    expect(text.endsWith(SECOND)).toBe(true);
+    const sentByA = text.slice(0, text.length - SECOND.length);
+    expect(sentByA.length).toBeGreaterThan(0);
+    expect(FIRST.startsWith(sentByA)).toBe(true);
+    await until(() => logs.requests().length >= 1);
+    const line = logs.requests()[0];
+    expect(line).toMatchObject({ api: 'messages', status: 200, continuations: 1 });
+
+    // The first part: the prompt its message_start reported (what the client sees), and the text it sent, estimated.
+    const partA = final.usage.input_tokens * perMTok(CHEAP.inputPerMTok) + tokensForChars(sentByA.length) * perMTok(CHEAP.outputPerMTok);
+    // The continuation: its own, longer prompt (the answer so far) and its output, as it reported them.
+    const continued = messageOf(b.requests.at(-1)!.body as FakeAnthropicRequest, { text: SECOND }, undefined, 0).usage;
+    expect(continued.input_tokens).toBeGreaterThan(final.usage.input_tokens);
+    const partB = continued.input_tokens * perMTok(DEAR.inputPerMTok) + continued.output_tokens * perMTok(DEAR.outputPerMTok);
+    expect(line.costUsd).toBeCloseTo(partA + partB, 12);
   });
 });

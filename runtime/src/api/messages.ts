@@ -128,7 +128,7 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
   };
   const first = await routing.run((route, attempt) => startOn(route, [msg], attempt));
   const ttftMs = gw.now() - routing.started;
-  const outcome: MessagesOutcome = { continuations: 0, notes: [] };
+  const outcome: MessagesOutcome = { continuations: 0, notes: [], segments: [] };
   const events = resilientMessages(
     first,
     {
@@ -143,12 +143,11 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
     outcome,
   );
   let charged = false;
-  // The whole answer at the price of the route that finished it (through a spoke: what the spoke
-  // reported, else the route it named; a continued answer reported nothing whole, so it is priced).
+  // Each upstream answer that made up the stream at its own route's price (a proxy's spokes report theirs).
   const charge = () => {
-    if (charged || !outcome.usage) return;
+    if (charged) return;
     charged = true;
-    req.charge(outcome.route ?? first.route, first.value, usageFromAnthropic(outcome.usage));
+    for (const s of outcome.segments ?? []) req.charge(s.route, s.meta, usageFromAnthropic(s.usage));
   };
   const framing = req.reportsCost ? withCost(MESSAGES_FRAMING, () => (charge(), req.cost)) : MESSAGES_FRAMING;
   const sse: SseBodyOptions = {

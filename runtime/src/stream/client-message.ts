@@ -55,6 +55,8 @@ export class ClientMessage {
   private priorOutput = 0;
   private attemptOutput: number | undefined;
   private attemptChars = 0;
+  /** The prompt usage the current upstream reported in its message_start (a continuation's is its own, longer prompt). */
+  private attemptInput: Omit<MessageUsage, 'output_tokens'> | undefined;
   private continued = false;
   private lastSent: number;
 
@@ -74,6 +76,7 @@ export class ClientMessage {
     this.priorOutput += this.attemptOutput ?? tokensForChars(this.attemptChars);
     this.attemptOutput = undefined;
     this.attemptChars = 0;
+    this.attemptInput = undefined;
     this.attemptBlocks = 0;
     this.indexes.clear();
     this.held = undefined; // never sent: its upstream is gone
@@ -107,6 +110,15 @@ export class ClientMessage {
   /** The tokens the current upstream produced (reported, else estimated), for its quota. */
   attemptTokens(): number {
     return this.attemptOutput ?? tokensForChars(this.attemptChars);
+  }
+
+  /**
+   * What the current upstream billed: its prompt as it reported it (else, at least, the
+   * client's prompt) and its output, reported or estimated.
+   */
+  attemptUsage(): MessageUsage {
+    const { input_tokens, cache_creation_input_tokens, cache_read_input_tokens } = this.attemptInput ?? this.usage;
+    return { input_tokens, cache_creation_input_tokens, cache_read_input_tokens, output_tokens: this.attemptTokens() };
   }
 
   /** Output tokens of the whole answer, every upstream included. */
@@ -184,11 +196,14 @@ export class ClientMessage {
 
   private onStart(ev: MessagesEvent): MessagesEvent[] {
     const usage = (ev.data.message as { usage?: Record<string, unknown> } | undefined)?.usage;
+    const input = { input_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    for (const key of ['input_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
+      if (typeof usage?.[key] === 'number') input[key] = usage[key];
+    }
+    this.attemptInput = input;
     if (this.started) return []; // a continuation's own start
     this.started = true;
-    for (const key of ['input_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
-      if (typeof usage?.[key] === 'number') this.usage[key] = usage[key];
-    }
+    Object.assign(this.usage, input);
     return [ev];
   }
 

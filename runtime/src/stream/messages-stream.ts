@@ -10,7 +10,7 @@ import { DeadlinePassed, type Cancellation } from '../core/cancellation';
 import type { MessagesRequest } from '../core/messages-request';
 import { isProviderError, ProviderError } from '../providers/errors';
 import type { MessagesEvent, Notes } from '../providers/messages-types';
-import type { Route } from '../providers/types';
+import type { Route, UpstreamMeta } from '../providers/types';
 import type { Answered } from '../routing/executor';
 import { ClientMessage, type MessageUsage } from './client-message';
 import { IdleWatchdog } from './idle-watchdog';
@@ -43,6 +43,19 @@ export interface MessagesOutcome {
   text?: string;
   /** What the gateway left out for the targets, and how the answer was completed. */
   notes: string[];
+  /**
+   * When given, filled with every upstream answer of the stream in order, with what it
+   * cost: the one that finishes the answer with its stop reason (before that
+   * message_delta goes out, where a spoke prices it), a broken one when it broke.
+   */
+  segments?: MessagesSegment[];
+}
+
+export interface MessagesSegment {
+  route: Route;
+  meta: UpstreamMeta;
+  /** Its prompt as it reported it, its output reported or estimated from what it sent. */
+  usage: MessageUsage;
 }
 
 export async function* resilientMessages(first: Answered<StartedMessages>, deps: MessagesContinuationDeps, outcome: MessagesOutcome): AsyncGenerator<MessagesEvent> {
@@ -50,9 +63,17 @@ export async function* resilientMessages(first: Answered<StartedMessages>, deps:
   let current = first;
   const tried = new Set<string>([first.route.key]);
   let settled = false;
+  let recorded = false;
+  /** The current upstream's part of the answer, once. */
+  const record = () => {
+    if (recorded) return;
+    recorded = true;
+    outcome.segments?.push({ route: current.route, meta: current.value, usage: message.attemptUsage() });
+  };
   const settle = () => {
     settled = true;
     current.settle(message.usage.input_tokens + message.attemptTokens());
+    record();
   };
   const usage = (): MessageUsage => ({ ...message.usage, output_tokens: message.outputTokens() });
   /** The client's events for an upstream event; with the stop reason the answer is known whole (a spoke prices it in that event). */
@@ -61,6 +82,7 @@ export async function* resilientMessages(first: Answered<StartedMessages>, deps:
     if (ev.type === 'message_delta' && message.stopReason !== undefined) {
       outcome.route = current.route;
       outcome.usage = usage();
+      record();
     }
     return out;
   };
@@ -69,6 +91,7 @@ export async function* resilientMessages(first: Answered<StartedMessages>, deps:
       const started = current.value;
       if (started.notes) outcome.notes.push(...started.notes);
       settled = false;
+      recorded = false;
       let failure: ProviderError | undefined;
       const idle = new IdleWatchdog(started, deps.idleMs);
       try {
