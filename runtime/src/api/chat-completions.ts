@@ -9,6 +9,7 @@ import { badRequest } from '../core/gateway-error';
 import type { ForwardedChat } from '../core/forwarded-chat';
 import { COST_HEADER, USAGE_COST_FIELD, USAGE_HEADER } from '../core/gateway-headers';
 import type { ChatCompletionChunk } from '../core/openai-types';
+import { withoutRaw } from '../core/raw-chunk';
 import { configPricing } from '../config/pricing';
 import type { Gateway } from '../gateway';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../providers/types';
@@ -178,7 +179,12 @@ function withCost(framing: SseFraming<ChatCompletionChunk>, cost: () => number |
     event(chunk) {
       if (chunk.choices.length === 0 && chunk.usage) {
         const usd = cost();
-        if (usd !== undefined) (chunk.usage as unknown as Record<string, unknown>)[USAGE_COST_FIELD] = usd;
+        // A copy: the usage object is also the answer's own (the request's event and its segments hold it).
+        if (usd !== undefined) {
+          const priced: ChatCompletionChunk = { ...chunk, usage: { ...chunk.usage, [USAGE_COST_FIELD]: usd } as ChatCompletionChunk['usage'] };
+          withoutRaw(priced);
+          return framing.event(priced);
+        }
       }
       return framing.event(chunk);
     },
