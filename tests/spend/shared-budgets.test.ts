@@ -19,6 +19,7 @@ import { healthOf, startGateway, type TestGateway } from '../helpers/gateway';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { until } from '../helpers/until';
 import { LineCapture } from '../observability/capture';
+import { LOOPBACK_OPERATORS } from '../helpers/operators';
 import { reporting, usage } from './helpers';
 
 /** One cent a token, in and out. */
@@ -56,7 +57,12 @@ describe('budgets shared by two instances through Redis', () => {
     const config: GatewayConfigInput = {
       providers: [{ id: 'oa', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'r', url: upstream.url }] }] }],
       models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'm', price: PRICE }] }],
-      tenants: [{ id: 'team', keys: [hashKey('key-team')], budget: { usdPerDay: CAP, alertAt: [0.25, 0.5] } }],
+      tenants: [
+        { id: 'team', keys: [hashKey('key-team')], budget: { usdPerDay: CAP, alertAt: [0.25, 0.5] } },
+        // No budget: its spend is added to Redis in batches.
+        { id: 'free', keys: [hashKey('key-free')] },
+      ],
+      operators: LOOPBACK_OPERATORS,
       state: { redis: redis.url },
     };
     const one = (destination?: LineCapture) =>
@@ -70,8 +76,14 @@ describe('budgets shared by two instances through Redis', () => {
     await until(() => gws.every((g) => g.gateway.quota.health?.().instances === 2), 5_000);
   }
 
+  const today = () => new Date().toISOString().slice(0, 10);
   /** The day's spend in Redis, USD. */
-  const sharedSpend = async () => Number((await admin.hget(`aigw:spend:{team}:d:${new Date().toISOString().slice(0, 10)}`, 'spent')) ?? 0) / 1e9;
+  const sharedSpend = async (tenant = 'team') => Number((await admin.hget(`aigw:spend:{${tenant}}:d:${today()}`, 'spent')) ?? 0) / 1e9;
+  /** A tenant's line of an instance's /status. */
+  const statusOf = async (gw: TestGateway, tenant = 'team') => {
+    const doc = (await (await fetch(`${gw.url}/status.json`)).json()) as { spend: { tenant: string; today: { usd: number }; inFlightUsd: number }[] };
+    return doc.spend.find((s) => s.tenant === tenant);
+  };
   const burst = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => send(gws[i % 2].url, 'key-team', BODY)));
   const oneByOne = async (n: number, gw = (i: number) => gws[i % 2]) => {
     const out: Outcome[] = [];
@@ -166,5 +178,58 @@ describe('budgets shared by two instances through Redis', () => {
     expect(await until(async () => (await healthOf(gws[0].url)).status === 'ok' && (await healthOf(gws[1].url)).status === 'ok', 10_000)).toBe(true);
     expect(ok(await oneByOne(2))).toBe(2);
     expect(await until(async () => Math.abs((await sharedSpend()) - 6 * 0.55) < 1e-9, 10_000)).toBe(true);
+  });
+
+  it('/status shows nothing in flight once the requests have settled, on both instances', async () => {
+    upstream.options.editCompletion = reporting(usage(5, 50)).editCompletion;
+    await instances();
+    expect(ok(await oneByOne(4))).toBe(4);
+    expect(await until(async () => Math.abs((await sharedSpend()) - 4 * 0.55) < 1e-9)).toBe(true);
+    // Settled just after each answer went out.
+    expect(await until(async () => (await statusOf(gws[0]))?.inFlightUsd === 0 && (await statusOf(gws[1]))?.inFlightUsd === 0)).toBe(true);
+    // Each instance shows the spend as it last saw it: the one that settled the last request, all of it.
+    expect((await statusOf(gws[1]))?.today.usd).toBeCloseTo(4 * 0.55, 9);
+  });
+
+  it('a request settled while Redis was away frees its hold when its spend reaches Redis, so the budget it held is usable again', async () => {
+    upstream.options.editCompletion = reporting(usage(5, 50)).editCompletion;
+    await instances(300);
+    // 7.50 spent: after one more answer (0.55), 8.05; a request needs 1.05 of the 1.95 left, which a stale hold (1.05) would take.
+    await admin.hset(`aigw:spend:{team}:d:${today()}`, 'spent', 7.5e9);
+    upstream.options.latencyMs = 1_500;
+    const pending = send(gws[0].url, 'key-team', BODY);
+    // Held in Redis; Redis goes before the answer comes, so the answer is counted on this instance.
+    expect(await until(async () => Number(await admin.hget('aigw:spend:{team}:hh', 'sum')) > 0)).toBe(true);
+    redis.pause();
+    try {
+      expect(await until(async () => (await healthOf(gws[0].url)).quota.degraded === true, 5_000)).toBe(true);
+      expect((await pending).status).toBe(200);
+    } finally {
+      upstream.options.latencyMs = 0;
+      redis.resume();
+    }
+    expect(await until(async () => Math.abs((await sharedSpend()) - 8.05) < 1e-9, 10_000)).toBe(true);
+    expect(await until(async () => Number(await admin.hget('aigw:spend:{team}:hh', 'sum')) === 0, 5_000)).toBe(true);
+    expect(await send(gws[0].url, 'key-team', BODY)).toMatchObject({ status: 200 });
+    expect(await until(async () => (await statusOf(gws[0]))?.inFlightUsd === 0)).toBe(true);
+  });
+
+  it('spend on its way to Redis still counts on /status while Redis takes its time', async () => {
+    upstream.options.editCompletion = reporting(usage(5, 50)).editCompletion;
+    await instances();
+    expect((await send(gws[0].url, 'key-free', BODY)).status).toBe(200);
+    expect((await statusOf(gws[0], 'free'))?.today.usd).toBeCloseTo(0.55, 9);
+    // Writes wait for 2.5 s: the batch added a second after the answer is on its way the whole time.
+    await admin.call('CLIENT', 'PAUSE', '2500', 'WRITE');
+    const seen: number[] = [];
+    const until2s = Date.now() + 2_000;
+    while (Date.now() < until2s) {
+      seen.push((await statusOf(gws[0], 'free'))!.today.usd);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await until(async () => Math.abs((await sharedSpend('free')) - 0.55) < 1e-9, 5_000)).toBe(true);
+    expect(seen.length).toBeGreaterThan(10);
+    for (const usd of seen) expect(usd).toBeCloseTo(0.55, 9);
+    expect((await statusOf(gws[0], 'free'))?.today.usd).toBeCloseTo(0.55, 9);
   });
 });

@@ -32,6 +32,8 @@ export interface Crossed {
 export interface SharedSettle extends SharedTotals {
   dayCrossed: Crossed;
   monthCrossed: Crossed;
+  /** What requests in flight still hold, this one's hold freed. */
+  held: number;
 }
 
 export class RedisSpend {
@@ -54,7 +56,7 @@ export class RedisSpend {
     return { ok: false, dayOver: r[1], monthOver: r[2], day: r[3], month: r[4], held: r[5] };
   }
 
-  /** Frees `holdId` (when given) and adds `amount` to the periods' spend; thresholds are nano-dollar amounts, ascending. */
+  /** Frees `holdId` (when given) and adds `amount` (may be 0) to the periods' spend; thresholds are nano-dollar amounts, ascending. */
   async settle(
     tenant: string,
     day: string,
@@ -75,8 +77,8 @@ export class RedisSpend {
         thresholds.month.join(','),
       ]),
     );
-    const [d, m, dayFrom, dayTo, monthFrom, monthTo] = numbers(reply);
-    return { day: d, month: m, dayCrossed: { from: dayFrom, to: dayTo }, monthCrossed: { from: monthFrom, to: monthTo } };
+    const [d, m, dayFrom, dayTo, monthFrom, monthTo, held] = numbers(reply);
+    return { day: d, month: m, dayCrossed: { from: dayFrom, to: dayTo }, monthCrossed: { from: monthFrom, to: monthTo }, held };
   }
 }
 

@@ -76,7 +76,8 @@ return {1, id, ds, ms, h + worst}
  * KEYS d m hz hh; ARGV now holdId|'' amount dayTtl monthTtl dayThresholds monthThresholds.
  * Frees the hold (if still there) and adds `amount` to the day's and the month's spend.
  * Thresholds: comma-separated amounts, '' for none. Returns {daySpent, monthSpent,
- * dayFrom, dayTo, monthFrom, monthTo}: thresholds from+1..to were newly crossed here.
+ * dayFrom, dayTo, monthFrom, monthTo, held}: thresholds from+1..to were newly crossed
+ * here; held is what requests in flight still hold.
  */
 export const BUDGET_SETTLE_LUA = `${PRELUDE}
 local d, m, hz, hh = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -92,5 +93,5 @@ end
 local amount = tonumber(ARGV[3])
 local ds, dfrom, dto = spend(d, amount, tonumber(ARGV[4]), ARGV[6])
 local ms, mfrom, mto = spend(m, amount, tonumber(ARGV[5]), ARGV[7])
-return {ds, ms, dfrom, dto, mfrom, mto}
+return {ds, ms, dfrom, dto, mfrom, mto, held(hz, hh)}
 `;

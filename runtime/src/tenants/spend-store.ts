@@ -65,6 +65,10 @@ class TenantSpend {
   sharedHeld = 0;
   /** Spent here and not in Redis (yet): in memory, everything; with Redis, what waits for the next flush. */
   local: LocalSpend[] = [];
+  /** What a flush is adding to Redis right now: still counted here until Redis has it. */
+  writing: LocalSpend[] = [];
+  /** Holds in Redis whose request settled while Redis could not be reached: freed by the next flush. */
+  unfreed: string[] = [];
   /** Spent here and added to Redis this month: added again if Redis loses its data. */
   mine: LocalSpend[] = [];
   /** Worst cases held on this instance (memory, or Redis unreachable). */
@@ -80,8 +84,13 @@ class TenantSpend {
 
   unshared(p: SpendPeriods, period: Period): number {
     let n = 0;
-    for (const e of this.local) if (period === 'day' ? e.day === p.day : e.month === p.month) n += e.amount;
+    for (const list of [this.local, this.writing]) for (const e of list) if (period === 'day' ? e.day === p.day : e.month === p.month) n += e.amount;
     return n;
+  }
+
+  /** Something waits for Redis: spend counted here, or holds to free. */
+  waiting(): boolean {
+    return this.local.length > 0 || this.unfreed.length > 0;
   }
 
   add(p: Pick<SpendPeriods, 'day' | 'month'>, amount: number, to: LocalSpend[] = this.local): void {
@@ -196,14 +205,15 @@ export class SpendStore {
         (r) => {
           st.add(p, amount, st.mine);
           st.seen(p, r.day, r.month);
+          st.sharedHeld = r.held;
           if (r.dayCrossed.to > r.dayCrossed.from) this.alert(tenantId, budget, p, 'day', r.dayCrossed.to, st, r.dayCrossed.from);
           if (r.monthCrossed.to > r.monthCrossed.from) this.alert(tenantId, budget, p, 'month', r.monthCrossed.to, st, r.monthCrossed.from);
         },
-        () => this.keepLocal(tenantId, budget, p, amount, st),
+        () => this.keepLocal(tenantId, budget, p, amount, st, hold?.redisId),
       );
       return;
     }
-    this.keepLocal(tenantId, budget, p, amount, st);
+    this.keepLocal(tenantId, budget, p, amount, st, hold?.redisId);
   }
 
   /** What every tenant with a budget or a spend has spent today and this month (as last seen). */
@@ -249,8 +259,10 @@ export class SpendStore {
     return true;
   }
 
-  private keepLocal(tenantId: string, budget: BudgetConfig | undefined, p: SpendPeriods, amount: number, st: TenantSpend): void {
+  /** Counts the spend here until a flush adds it to Redis; a hold in Redis (`holdId`) is freed by that flush, not left to expire. */
+  private keepLocal(tenantId: string, budget: BudgetConfig | undefined, p: SpendPeriods, amount: number, st: TenantSpend, holdId?: string): void {
     st.add(p, amount);
+    if (holdId !== undefined) st.unfreed.push(holdId);
     if (budget) {
       for (const period of ['day', 'month'] as const) {
         const levels = thresholds(budget)[period];
@@ -279,23 +291,32 @@ export class SpendStore {
     this.flushing ??= (async () => {
       try {
         for (const [tenant, st] of this.tenants) {
-          if (st.local.length === 0) continue;
+          if (!st.waiting()) continue;
           if (!(await this.sharedUsable())) break;
           const now = this.clock.now();
           const p = periodsAt(now);
           st.prune(p);
           const batch = st.local;
           st.local = [];
+          st.writing = batch;
           try {
             for (let i = 0; i < batch.length; i++) {
               const e = batch[i];
               const r = await redis.settle(tenant, e.day, e.month, now, undefined, e.amount, NO_THRESHOLDS);
+              // In one step: Redis's totals include it, so it stops counting as this instance's own.
               st.add(e, e.amount, st.mine);
               if (e.day === p.day) st.seen(p, r.day, r.month);
+              else if (e.month === p.month && st.seenMonth === p.month) st.seenMonthAmount = r.month;
+              st.sharedHeld = r.held;
               batch[i] = { ...e, amount: 0 };
+            }
+            while (st.unfreed.length > 0) {
+              st.sharedHeld = (await redis.settle(tenant, p.day, p.month, now, st.unfreed[0], 0, NO_THRESHOLDS)).held;
+              st.unfreed.shift();
             }
           } finally {
             // What did not reach Redis waits, ahead of what came since.
+            st.writing = [];
             st.local = [...batch.filter((e) => e.amount > 0), ...st.local];
           }
         }
@@ -303,7 +324,7 @@ export class SpendStore {
         // Redis went away meanwhile: the quota store is degraded; the rest waits.
       } finally {
         this.flushing = undefined;
-        if ([...this.tenants.values()].some((st) => st.local.length > 0)) this.scheduleFlush();
+        if ([...this.tenants.values()].some((st) => st.waiting())) this.scheduleFlush();
       }
     })();
     return this.flushing;
