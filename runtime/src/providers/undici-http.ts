@@ -2,8 +2,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, Client, type Dispatcher } from 'undici';
 import { AnswerCut, isSuccess, type AnswerLimits, type HttpClient, type WholeAnswer } from './http';
-import { onUpstreamAbort, type UpstreamSignal } from './types';
-import { StreamAnswerHandler } from './undici-stream';
+import type { UpstreamSignal } from './types';
+import { CancellableHandler, StreamAnswerHandler } from './undici-stream';
 
 const DEFAULT_CONNECT_MS = 5_000;
 
@@ -41,36 +41,23 @@ function targetOf(url: string): { origin: string; path: string } {
  * Readable body and an async resource, a cost a JSON answer read whole does not need
  * (bench/analysis.md, section 6).
  */
-class WholeAnswerHandler implements Dispatcher.DispatchHandler {
+class WholeAnswerHandler extends CancellableHandler implements Dispatcher.DispatchHandler {
   private parts: Buffer[] = [];
   private size = 0;
   private statusCode = 0;
   private headers: IncomingHttpHeaders = {};
-  private controller: Dispatcher.DispatchController | undefined;
-  private abortReason: unknown;
-  private readonly unlink: () => void;
 
   constructor(
     signal: UpstreamSignal,
     private readonly limits: AnswerLimits,
     private readonly resolve: (answer: WholeAnswer) => void,
-    private readonly reject: (err: unknown) => void,
+    reject: (err: unknown) => void,
   ) {
-    // Linked at once: a call still waiting for a connection ends when it is cancelled.
-    this.unlink = onUpstreamAbort(signal, (reason) => {
-      this.abortReason = reason ?? new Error('aborted');
-      if (this.controller) this.controller.abort(this.abortReason as Error);
-      else this.reject(reason);
-    });
+    super(signal, reject);
   }
 
   private get ok(): boolean {
     return isSuccess(this.statusCode);
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.abortReason !== undefined) controller.abort(this.abortReason as Error);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {

@@ -109,20 +109,18 @@ const DONE: IteratorResult<Uint8Array> = Object.freeze({ value: undefined, done:
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Dispatches one request whose answer is streamed: resolves at the answer's headers with
- * a `StreamedBody`, rejects with the network error (or the abort's reason) before them.
- * The cancellation stays linked until the body ends.
+ * A dispatch handler linked to its call's cancellation from the start: a call still
+ * waiting for a connection is rejected with the reason at once, a started one is aborted
+ * through undici's controller. Subclasses `unlink()` when their answer ends.
  */
-export class StreamAnswerHandler implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | undefined;
-  private body: StreamedBody | undefined;
-  private abortReason: unknown;
-  private readonly unlink: () => void;
+export abstract class CancellableHandler {
+  protected controller: Dispatcher.DispatchController | undefined;
+  protected abortReason: unknown;
+  protected readonly unlink: () => void;
 
   constructor(
     signal: UpstreamSignal,
-    private readonly resolve: (answer: UpstreamResponse) => void,
-    private readonly reject: (err: unknown) => void,
+    protected readonly reject: (err: unknown) => void,
   ) {
     this.unlink = onUpstreamAbort(signal, (reason) => {
       this.abortReason = reason ?? new Error('aborted');
@@ -134,6 +132,23 @@ export class StreamAnswerHandler implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.abortReason !== undefined) controller.abort(this.abortReason as Error);
+  }
+}
+
+/**
+ * Dispatches one request whose answer is streamed: resolves at the answer's headers with
+ * a `StreamedBody`, rejects with the network error (or the abort's reason) before them.
+ * The cancellation stays linked until the body ends.
+ */
+export class StreamAnswerHandler extends CancellableHandler implements Dispatcher.DispatchHandler {
+  private body: StreamedBody | undefined;
+
+  constructor(
+    signal: UpstreamSignal,
+    private readonly resolve: (answer: UpstreamResponse) => void,
+    reject: (err: unknown) => void,
+  ) {
+    super(signal, reject);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
