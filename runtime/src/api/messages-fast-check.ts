@@ -1,7 +1,7 @@
 /**
  * The Messages API's compiled body check (the chat route's is request-fast-check.ts): the
  * request schemas' JSON Schema, compiled by ajv, so a valid body skips zod's walk, which
- * cost ~100 us a request on a warm server (bench/analysis.md, section 0). A body the
+ * cost ~100 us a request at c=1 (bench/analysis.md, section 0). A body the
  * check refuses goes to zod, which names the field at fault. zod's JSON Schema leaves out
  * refinements; the two the schemas have (the rules of each block kind, a custom tool's
  * input_schema) are stated here, and a corpus test holds the check to zod's answers.
