@@ -144,21 +144,26 @@ export function createUpstreamCall(provider: ProviderConfig, deps: { resolveCred
   /** The account's key; a source that cannot be read now fails this route, and other routes may serve. */
   function keyOf(route: Route): string | undefined | Promise<string | undefined> {
     const credentials = route.account.credentials;
-    const unavailable = (err: unknown) => new ProviderError('transient', `${route.key}: credentials unavailable: ${(err as Error).message}`, { code: 'no_credentials', cause: err });
-    const required = (key: string | undefined) => {
-      if (!key && protocol.keyRequired) {
-        throw new ProviderError('transient', `${route.key}: credentials unavailable: account ${route.account.id} has no key`, { code: 'no_credentials' });
-      }
-      return key;
-    };
-    if (!credentials) return required(undefined);
+    if (!credentials) return requiredKey(route, undefined);
     let found: string | undefined | Promise<string | undefined>;
     try {
       found = deps.resolveCredential(credentials);
     } catch (err) {
-      throw unavailable(err);
+      throw credentialsUnavailable(route, err);
     }
-    return found instanceof Promise ? found.then(required, (err: unknown) => Promise.reject(unavailable(err))) : required(found);
+    if (!(found instanceof Promise)) return requiredKey(route, found);
+    return found.then(
+      (key) => requiredKey(route, key),
+      (err: unknown) => Promise.reject(credentialsUnavailable(route, err)),
+    );
+  }
+
+  /** `key`, or (none, and the protocol needs one) the route's failure. */
+  function requiredKey(route: Route, key: string | undefined): string | undefined {
+    if (!key && protocol.keyRequired) {
+      throw new ProviderError('transient', `${route.key}: credentials unavailable: account ${route.account.id} has no key`, { code: 'no_credentials' });
+    }
+    return key;
   }
 
   return {
@@ -173,6 +178,10 @@ export function withoutCredentials(err: ProviderError, key: string | undefined, 
   if (message === err.message) return err;
   // A new error, not a changed message: the stack was written with the first one.
   return new ProviderError(err.failure, message, { status: err.status, code: err.code, retryAfterMs: err.retryAfterMs, param: err.param, cause: err.cause });
+}
+
+function credentialsUnavailable(route: Route, err: unknown): ProviderError {
+  return new ProviderError('transient', `${route.key}: credentials unavailable: ${(err as Error).message}`, { code: 'no_credentials', cause: err });
 }
 
 /** Frees the connection of an answer we will not read. */
