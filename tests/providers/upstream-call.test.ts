@@ -7,7 +7,7 @@
 import { chatRequestSchema, type ChatRequest } from '../../runtime/src/core/chat-request';
 import { providerSchema, type ProviderConfig, type ProviderType } from '../../runtime/src/config/schema';
 import { createAnthropicAdapter } from '../../runtime/src/providers/anthropic/adapter';
-import type { CredentialResolver } from '../../runtime/src/providers/credentials';
+import { resolveLocalCredential, type CredentialResolver } from '../../runtime/src/providers/credentials';
 import type { HttpClient } from '../../runtime/src/providers/http';
 import { createOpenAIAdapter } from '../../runtime/src/providers/openai/adapter';
 import type { CallOptions, ProviderAdapter, Route } from '../../runtime/src/providers/types';
@@ -152,6 +152,24 @@ describe.each(UPSTREAMS)('$name adapter through the shared upstream call', (up) 
       const err = await providerFailure(call(adapterWith(broken)));
       expect(err).toMatchObject({ failure: 'transient', code: 'no_credentials' });
       expect(err.message).toBe('p/acct/r/m-1: credentials unavailable: secret store unreachable');
+    }
+    expect(fake.chatRequests()).toHaveLength(0);
+  });
+
+  it('a local key source that cannot be read (env unset, file missing) fails this route the same way, read without waiting', async () => {
+    const unset = 'UPSTREAM_CALL_TEST_UNSET_KEY';
+    delete process.env[unset];
+    const cases: Array<[Route['account']['credentials'], string]> = [
+      [{ env: unset }, `credential environment variable ${unset} is not set`],
+      [{ file: '/nonexistent/upstream-call-test-key' }, 'cannot read credential file /nonexistent/upstream-call-test-key: ENOENT'],
+    ];
+    for (const [credentials, why] of cases) {
+      const r = { ...route, account: { ...route.account, credentials } };
+      for (const call of [(a: ProviderAdapter) => a.complete(r, ask(), opts()), (a: ProviderAdapter) => a.stream(r, ask(true), opts())]) {
+        const err = await providerFailure(call(adapterWith(resolveLocalCredential)));
+        expect(err).toMatchObject({ failure: 'transient', code: 'no_credentials' });
+        expect(err.message).toBe(`p/acct/r/m-1: credentials unavailable: ${why}`);
+      }
     }
     expect(fake.chatRequests()).toHaveLength(0);
   });
