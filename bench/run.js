@@ -11,16 +11,19 @@
  *   npm run bench -- --render              rewrite docs/benchmarks.md from the last full run
  *                                          (bench/results/last-run.json), e.g. after editing
  *                                          bench/analysis.md
- *   options: --no-build, --write-docs (also after --only/--quick), --json FILE
+ *   options: --no-build, --write-docs (also after --only/--quick), --json FILE,
+ *            --node current (measure on this machine's Node, not the deployed major)
  */
 const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const { join } = require('node:path');
 const { parseArgs } = require('node:util');
+const { spawnSync } = require('node:child_process');
 const { ensureBuilt } = require('./lib/build');
 const { killAll, ROOT } = require('./lib/children');
 const { writeDocs } = require('./lib/docs');
 const { machine } = require('./lib/machine');
+const { currentMajor, deployedNodeMajor, nodeBinary } = require('./lib/node');
 const { scenarioSections, targetsSection } = require('./lib/report');
 const { evaluate } = require('./lib/targets');
 
@@ -57,6 +60,7 @@ function options(argv) {
         'write-docs': { type: 'boolean', default: false },
         json: { type: 'string' },
         render: { type: 'boolean', default: false },
+        node: { type: 'string', default: 'deployed' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -75,6 +79,7 @@ function options(argv) {
     : SCENARIOS;
   const unknown = only.filter((s) => !SCENARIOS.includes(s));
   if (unknown.length > 0) throw new UsageError(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+  if (values.node !== 'deployed' && values.node !== 'current') throw new UsageError(`--node takes deployed or current, not ${values.node}`);
   return { ...values, only: SCENARIOS.filter((s) => only.includes(s)) };
 }
 
@@ -89,8 +94,15 @@ function render() {
 async function main() {
   const opts = options(process.argv.slice(2));
   if (opts.render) return render();
-  const started = Date.now();
   const log = (line) => console.log(line);
+  const major = deployedNodeMajor();
+  if (opts.node === 'deployed' && currentMajor() !== major) {
+    // Every process the bench starts is spawned with process.execPath: running again on
+    // the deployed Node measures the floor, the gateways and the Lambda bundle on it.
+    const again = spawnSync(nodeBinary(major, log), [__filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+    return again.status ?? 1;
+  }
+  const started = Date.now();
   if (!opts['no-build']) ensureBuilt({ log });
   const run = {
     command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),

@@ -47,13 +47,21 @@ function header(run, quick, only) {
     '',
     `- Command: \`${run.command}\` (${fmt(run.seconds / 60)} minutes)`,
     `- Machine: ${m.cpu}, ${m.cores} cores, ${fmt(m.ramGb)} GB RAM, ${m.os}`,
-    `- Node ${m.node}${m.nodeFlags?.length ? ` with ${m.nodeFlags.map((f) => `\`${f}\``).join(' ')} for every Node server started (gateways and floor alike: the flags runtime/Dockerfile ships)` : ''}; commit ${m.commit}`,
+    `- Node ${m.node}${nodeLine(m)}${m.nodeFlags?.length ? ` with ${m.nodeFlags.map((f) => `\`${f}\``).join(' ')} for every Node server started (gateways and floor alike: the flags runtime/Dockerfile ships)` : ''}; commit ${m.commit}`,
     `- Date: ${run.date}`,
     `- Load average (1 min) at the start ${fmt(run.loadAtStart[0])}, at the end ${fmt(run.loadAtEnd[0])}: the load generators, upstream and gateways share these ${m.cores} cores.`,
     '',
   ]
     .filter((l, i, a) => l !== '' || a[i - 1] !== '')
     .join('\n');
+}
+
+/** Whether the run measured the Node line the platform deploys (older runs did not say). */
+function nodeLine(m) {
+  if (m.nodeDeployedMajor === undefined) return '';
+  return m.node.startsWith(`v${m.nodeDeployedMajor}.`)
+    ? ` (the major the platform deploys: runtime image and Lambda)`
+    : ` (this machine's, by --node current; the platform deploys Node ${m.nodeDeployedMajor})`;
 }
 
 /** `complete`: every scenario ran (run.js knows the list). */

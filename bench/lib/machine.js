@@ -3,6 +3,7 @@
 const { execFileSync } = require('node:child_process');
 const os = require('node:os');
 const { NODE_FLAGS, ROOT } = require('./children');
+const { deployedNodeMajor } = require('./node');
 
 function git(args) {
   try {
@@ -22,6 +23,7 @@ function machine() {
     ramGb: os.totalmem() / 2 ** 30,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
+    nodeDeployedMajor: deployedNodeMajor(),
     nodeFlags: NODE_FLAGS,
     commit: commit ? `${commit}${dirty ? ' with uncommitted changes in runtime/' : ''}` : 'unknown',
   };
