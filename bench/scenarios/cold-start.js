@@ -1,51 +1,47 @@
 'use strict';
 /**
- * Cold start of the Lambda proxy: the bundle of runtime/src/lambda.ts built with the
- * esbuild options of infra/lib/bundle.ts (bundle, platform node, target node24, cjs,
- * minify), its size and largest inputs, and the time from require() of the bundle to the
- * first answer through the handler (a REST proxy event), each in a fresh `node`.
+ * Cold start of the Lambda proxy: the deployment package of infra/lib/bundle.ts (its own
+ * bundleLambda: index.js, lazy.js with the packages loaded on first use, and their stubs),
+ * its size and the largest inputs of what every cold start parses, and the time from
+ * require() of index.js to the first answer through the handler (a REST proxy event), each
+ * in a fresh `node`.
  */
 const { spawn } = require('node:child_process');
 const { mkdirSync, readdirSync, writeFileSync } = require('node:fs');
-const { join } = require('node:path');
+const { dirname, join } = require('node:path');
 const { buildSync } = require('esbuild');
 const { ROOT, startUpstreamProcess, track, workDir } = require('../lib/children');
 const { chatBody } = require('../lib/configs');
 const { summarizeProfile } = require('../lib/profile-summary');
 const { median } = require('../lib/stats');
 
-/** The deployed bundle; `sourcemap` adds a .map beside it (for the start-up profile only). */
+/** infra/lib/bundle.ts, compiled once where it resolves this project's packages: the bench packages the Lambda as infra does. */
+function infraBundle() {
+  const out = join(ROOT, 'node_modules', '.cache', 'bench-infra', 'bundle.js');
+  buildSync({ entryPoints: [join(ROOT, 'infra', 'lib', 'bundle.ts')], bundle: true, platform: 'node', format: 'cjs', packages: 'external', outfile: out, logLevel: 'silent' });
+  return require(out);
+}
+
+/** The deployed package unpacked into a directory; `sourcemap` adds a .map beside each file (for the start-up profile only). */
 function bundle({ sourcemap = false } = {}) {
+  const { bundleLambda, LAMBDA_FILE } = infraBundle();
   const outDir = join(workDir(), sourcemap ? 'lambda-mapped' : 'lambda');
-  mkdirSync(outDir, { recursive: true });
-  const result = buildSync({
-    ...(sourcemap ? { sourcemap: 'external', sourcesContent: false } : {}),
-    entryPoints: [join(ROOT, 'runtime', 'src', 'lambda.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'cjs',
-    minify: true,
-    legalComments: 'none',
-    write: false,
-    outfile: join(outDir, 'index.js'),
-    metafile: true,
-    logLevel: 'silent',
-  });
-  for (const f of result.outputFiles) writeFileSync(f.path, f.contents);
-  const out = result.outputFiles.find((f) => f.path.endsWith('.js'));
-  const inputs = Object.values(result.metafile.outputs)[0].inputs;
+  const b = bundleLambda(join(ROOT, 'runtime', 'src', 'lambda.ts'), { sourcemap });
+  for (const [file, text] of Object.entries(b.files)) {
+    mkdirSync(dirname(join(outDir, file)), { recursive: true });
+    writeFileSync(join(outDir, file), text);
+  }
   const byPackage = new Map();
-  for (const [path, info] of Object.entries(inputs)) {
+  for (const { path, bytes } of b.inputs) {
     const m = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
     const key = m ? m[1] : path.startsWith('runtime/') ? 'runtime/src (ours)' : path;
-    byPackage.set(key, (byPackage.get(key) ?? 0) + info.bytesInOutput);
+    byPackage.set(key, (byPackage.get(key) ?? 0) + bytes);
   }
   const largest = [...byPackage]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 8)
     .map(([name, bytes]) => ({ name, bytes }));
-  return { file: out.path, bytes: out.contents.byteLength, largest };
+  return { file: join(outDir, LAMBDA_FILE), bytes: b.bytes, coldBytes: Buffer.byteLength(b.code), largest };
 }
 
 function coldRun(file, env, nodeArgs = []) {
@@ -66,12 +62,19 @@ function coldRun(file, env, nodeArgs = []) {
 
 async function run({ quick, log }) {
   const b = bundle();
-  log(`  bundle ${b.bytes.toLocaleString('en-US')} bytes`);
+  log(`  package ${b.bytes.toLocaleString('en-US')} bytes, ${b.coldBytes.toLocaleString('en-US')} of them parsed at every cold start`);
   const up = await startUpstreamProcess({ ports: 1, latencyMs: 0 });
   try {
     // The proxy role, as deployed: the upstream stands in for a spoke (it speaks our API).
     const config = { spokes: [{ id: 'spoke-a', url: up.url(0) }], models: [{ name: 'bench', targets: [{ provider: 'spokes', model: 'bench' }] }] };
-    const env = { PATH: process.env.PATH, GATEWAY_ROLE: 'proxy', GATEWAY_CONFIG_JSON: JSON.stringify(config), NODE_ENV: 'production' };
+    // As the hub sets it: the config inline, and the parameter its hot reload polls.
+    const env = {
+      PATH: process.env.PATH,
+      GATEWAY_ROLE: 'proxy',
+      GATEWAY_CONFIG_JSON: JSON.stringify(config),
+      GATEWAY_CONFIG_SSM_PARAMETER: '/ai-gateway/hub/runtime-config',
+      NODE_ENV: 'production',
+    };
     const runs = [];
     for (let i = 0; i < (quick ? 3 : 7); i++) {
       const r = await coldRun(b.file, env);
@@ -81,6 +84,7 @@ async function run({ quick, log }) {
     const med = (k) => median(runs.map((r) => r[k]));
     const result = {
       bundleBytes: b.bytes,
+      coldBytes: b.coldBytes,
       largest: b.largest,
       runs: runs.length,
       requireMs: med('requireMs'),

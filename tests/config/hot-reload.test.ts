@@ -64,6 +64,38 @@ function steadyLoad(gw: TestGateway) {
   };
 }
 
+/** A fake SSM endpoint serving `parameter` (changeable), and the real SSM client pointed at it. */
+async function startFakeSsm(parameter: { name: string; version: number; value: string }): Promise<{ client: SSMClient; calls: string[]; close: () => Promise<void> }> {
+  const calls: string[] = [];
+  const fake: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      calls.push(String(req.headers['x-amz-target']));
+      const auth = String(req.headers.authorization ?? '');
+      if (!auth.includes('/ssm/aws4_request')) {
+        res.writeHead(403, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: 'unsigned' }));
+        return;
+      }
+      const { Name } = JSON.parse(body) as { Name: string };
+      if (Name !== parameter.name) {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ParameterNotFound', message: Name }));
+        return;
+      }
+      res
+        .writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
+        .end(JSON.stringify({ Parameter: { Name, Type: 'SecureString', Value: parameter.value, Version: parameter.version, DataType: 'text' } }));
+    });
+  });
+  await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
+  const client = new SSMClient({
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`,
+    credentials: { accessKeyId: 'AKIDFAKE', secretAccessKey: 'fake' },
+  });
+  return { client, calls, close: () => new Promise<void>((r) => fake.close(() => r())) };
+}
+
 describe('config hot reload', () => {
   it('applies a new file, rejects an invalid one, keeps routing state, fails no request', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'reload-'));
@@ -107,33 +139,7 @@ describe('config hot reload', () => {
 
   it('picks up a new version of an SSM parameter through the real SSM client', async () => {
     const parameter = { name: '/ai-gateway/spoke-a/runtime-config', version: 1, value: JSON.stringify(configWith(['chat'])) };
-    const calls: string[] = [];
-    const fake: Server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        calls.push(String(req.headers['x-amz-target']));
-        const auth = String(req.headers.authorization ?? '');
-        if (!auth.includes('/ssm/aws4_request')) {
-          res.writeHead(403, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: 'unsigned' }));
-          return;
-        }
-        const { Name } = JSON.parse(body) as { Name: string };
-        if (Name !== parameter.name) {
-          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ParameterNotFound', message: Name }));
-          return;
-        }
-        res
-          .writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
-          .end(JSON.stringify({ Parameter: { Name, Type: 'SecureString', Value: parameter.value, Version: parameter.version, DataType: 'text' } }));
-      });
-    });
-    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
-    const client = new SSMClient({
-      region: 'us-east-1',
-      endpoint: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`,
-      credentials: { accessKeyId: 'AKIDFAKE', secretAccessKey: 'fake' },
-    });
+    const { client, calls, close } = await startFakeSsm(parameter);
     const gw = await startGateway(configWith(['chat']), 'spoke', { probes: false });
     const reloader = startHotReload(gw.gateway, new SsmConfigSource(parameter.name, 50, client, 1));
     try {
@@ -146,7 +152,26 @@ describe('config hot reload', () => {
     } finally {
       reloader.stop();
       await gw.close();
-      await new Promise<void>((r) => fake.close(() => r()));
+      await close();
+    }
+  });
+
+  it('a config from GATEWAY_CONFIG_JSON (written with the parameter) is first polled after one interval, not at start', async () => {
+    const parameter = { name: '/ai-gateway/hub/runtime-config', version: 1, value: JSON.stringify(configWith(['chat', 'embed-free'])) };
+    const { client, calls, close } = await startFakeSsm(parameter);
+    const gw = await startGateway(configWith(['chat']), 'spoke', { probes: false });
+    const source = new SsmConfigSource(parameter.name, 400, client, undefined, undefined, false);
+    const reloader = startHotReload(gw.gateway, source);
+    try {
+      // The first poll is due 320-480 ms after start (the interval, jittered).
+      await new Promise((r) => setTimeout(r, 150));
+      expect(calls).toEqual([]);
+      await until(async () => (await gw.client.models.list()).data.length === 2, 'the first poll');
+      expect(calls[0]).toBe('AmazonSSM.GetParameter');
+    } finally {
+      reloader.stop();
+      await gw.close();
+      await close();
     }
   });
 });

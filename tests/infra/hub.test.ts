@@ -3,6 +3,7 @@
  */
 import { HEALTH_INTERVAL_SECONDS } from '../../infra/lib/health';
 import { cidrContainsIp } from '../../infra/lib/cidr';
+import { LAZY_PACKAGES } from '../../infra/lib/bundle';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fakeApiKeys, fakeSecretValue, isSecretInput, ofType, plain, readStackConfigFile, REPO, runStack, type RecordedResource, type StackRun } from './pulumi-harness';
@@ -85,17 +86,20 @@ describe('Lambda proxy', () => {
     for (const integration of integrations) expect(integration.inputs.uri).toContain(`:function:hub-proxy-fn:${alias.inputs.name}/`);
   });
 
-  test('is the esbuild bundle alone (one file, no repository sources)', async () => {
+  test('is the esbuild bundle alone (its entry, lazy.js and the stubs of the packages in it; no repository sources)', async () => {
     const fn = one('aws:lambda/function:Function');
     expect(fn.inputs.handler).toBe('index.handler');
     // A supported Node LTS (nodejs20.x is deprecated: Lambda blocks creating, then updating, its functions).
     expect(fn.inputs.runtime).toBe('nodejs24.x');
     expect(fn.inputs.architectures).toEqual(['arm64']);
     const assets = await fn.inputs.code.assets;
-    expect(Object.keys(assets)).toEqual(['index.js']);
-    const text: string = await assets['index.js'].text;
-    expect(text.length).toBeGreaterThan(10_000);
-    expect(text).not.toMatch(/^import |\bfrom ['"]\.\//m);
+    expect(Object.keys(assets).sort()).toEqual(['index.js', 'lazy.js', ...LAZY_PACKAGES.map((p) => `node_modules/${p}/index.js`)].sort());
+    for (const file of ['index.js', 'lazy.js']) {
+      const text: string = await assets[file].text;
+      expect(text.length).toBeGreaterThan(10_000);
+      expect(text).not.toMatch(/^import |\bfrom ['"]\.\//m);
+    }
+    expect(await assets['node_modules/ioredis/index.js'].text).toBe(`module.exports = require("../../lazy.js")["ioredis"];\n`);
   });
 });
 

@@ -1,14 +1,16 @@
 /**
- * The Lambda proxy bundle: runtime/src/lambda.ts bundled by esbuild into one file that
- * runs on its own (no node_modules beside it) and answers an API Gateway proxy event with
- * the config the hub stack renders for it.
+ * The Lambda proxy bundle: runtime/src/lambda.ts bundled by esbuild into a package that
+ * runs on its own (no node_modules of the repo beside it) and answers an API Gateway proxy
+ * event with the config the hub stack renders for it. The packages a config may never need
+ * sit in lazy.js, which a proxy routing to spokes never loads.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { renderProxyConfig } from '../../infra/hub/proxy-config';
-import { bundleLambda, LAMBDA_FILE } from '../../infra/lib/bundle';
+import { bundleLambda, LAMBDA_FILE, LAZY_FILE, LAZY_PACKAGES, type Bundle } from '../../infra/lib/bundle';
+import { DEFAULT_REPLY_TEXT, startFakeBedrock, type FakeBedrock } from '../fakes/bedrock';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { parsedStackConfig, REPO } from './pulumi-harness';
 
@@ -22,9 +24,18 @@ function proxyConfigJson(): string {
   return JSON.stringify(config);
 }
 
+/** The deployment package unpacked, as Lambda lays it out under /var/task. */
+function unpack(bundle: Bundle, into: string): void {
+  for (const [file, text] of Object.entries(bundle.files)) {
+    mkdirSync(path.dirname(path.join(into, file)), { recursive: true });
+    writeFileSync(path.join(into, file), text);
+  }
+}
+
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'ai-gateway-lambda-'));
+  unpack(bundleLambda(ENTRY), dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -32,9 +43,14 @@ test('the entry exists', () => {
   expect(existsSync(ENTRY)).toBe(true);
 });
 
-test('bundles into one minified file and lists its inputs, largest first', () => {
+test('bundles into a minified entry, the lazily loaded packages and their stubs, and lists the inputs, largest first', () => {
   const bundle = bundleLambda(ENTRY);
-  expect(bundle.bytes).toBe(Buffer.byteLength(bundle.code));
+  expect(Object.keys(bundle.files).sort()).toEqual([LAMBDA_FILE, LAZY_FILE, ...LAZY_PACKAGES.map((p) => `node_modules/${p}/index.js`)].sort());
+  expect(bundle.code).toBe(bundle.files[LAMBDA_FILE]);
+  expect(bundle.bytes).toBe(Object.values(bundle.files).reduce((n, text) => n + Buffer.byteLength(text), 0));
+  // The SDK clients and ioredis are in lazy.js, not in what every cold start parses.
+  expect(bundle.inputs.filter((i) => /node_modules\/(@aws-sdk|@smithy\/core|ioredis)\//.test(i.path))).toEqual([]);
+  expect(bundle.lazyInputs.some((i) => i.path.includes('node_modules/@aws-sdk/client-ssm/'))).toBe(true);
   expect(bundle.inputs.some((i) => i.path.startsWith('runtime/src/'))).toBe(true);
   // Lambda's limit for an unzipped package is 250 MB; the proxy stays far below it.
   expect(bundle.bytes).toBeLessThan(10 * 1024 * 1024);
@@ -46,13 +62,18 @@ test('leaves out the compilers the proxy never runs (its spokes validate bodies 
   expect(bundle.inputs.filter((i) => /node_modules\/(ajv|ajv-formats|fast-uri)\//.test(i.path))).toEqual([]);
 });
 
-test('the bundle alone, with the rendered proxy config, answers GET /v1/models through an API Gateway event', () => {
-  writeFileSync(path.join(dir, LAMBDA_FILE), bundleLambda(ENTRY).code);
-  const event = restEvent('GET', '/v1/models');
-  const script = `require('./${LAMBDA_FILE}').handler(${JSON.stringify(event)}, {}).then((r) => { process.stdout.write(JSON.stringify(r)); process.exit(0); }, (e) => { console.error(e); process.exit(1); });`;
+/** A script that sends `event` through the handler and prints the answer and whether lazy.js was loaded. */
+function handlerScript(event: object): string {
+  const lazyLoaded = `Object.keys(require.cache).some((f) => f.endsWith('/${LAZY_FILE}'))`;
+  return `require('./${LAMBDA_FILE}').handler(${JSON.stringify(event)}, {}).then((r) => { process.stdout.write(JSON.stringify({ ...r, lazyLoaded: ${lazyLoaded} })); process.exit(0); }, (e) => { console.error(e); process.exit(1); });`;
+}
+
+test('the package alone, with the rendered proxy config and the parameter it polls, answers GET /v1/models through an API Gateway event without loading lazy.js', () => {
+  const script = handlerScript(restEvent('GET', '/v1/models'));
   const child = spawnSync(process.execPath, ['-e', script], {
     cwd: dir,
-    env: { PATH: process.env.PATH, GATEWAY_ROLE: 'proxy', GATEWAY_CONFIG_JSON: proxyConfigJson() },
+    // As the hub sets it: the config inline, and the SSM parameter its hot reload polls (first after one interval).
+    env: { PATH: process.env.PATH, GATEWAY_ROLE: 'proxy', GATEWAY_CONFIG_JSON: proxyConfigJson(), GATEWAY_CONFIG_SSM_PARAMETER: '/ai-gateway/hub/runtime-config' },
     encoding: 'utf8',
     timeout: 20_000,
   });
@@ -62,6 +83,47 @@ test('the bundle alone, with the rendered proxy config, answers GET /v1/models t
   expect(response.statusCode).toBe(200);
   const body = JSON.parse(response.body);
   expect(body.data.map((m: { id: string }) => m.id).sort()).toEqual(['chat', 'local', 'reasoning']);
+  expect(response.lazyLoaded).toBe(false);
+});
+
+/** Runs node with `args` in the unpacked package (async: a fake upstream may answer from this process); expects exit 0 and returns stdout. */
+async function runInPackage(args: string[], env: Record<string, string | undefined>): Promise<string> {
+  const child = spawn(process.execPath, args, { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((done) => child.once('close', done));
+  expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
+  return out;
+}
+
+describe('a config that needs a lazily loaded package', () => {
+  let bedrock: FakeBedrock;
+  beforeAll(async () => {
+    bedrock = await startFakeBedrock();
+  });
+  afterAll(() => bedrock.close());
+
+  test('loads it from lazy.js through its stub: a Bedrock chat answer, signed by the bundled SDK', async () => {
+    const config = {
+      providers: [{ id: 'br', type: 'bedrock', accounts: [{ id: 'acct', endpoints: [{ region: 'us-east-1', url: bedrock.url }] }] }],
+      models: [{ name: 'chat', targets: [{ provider: 'br', model: 'amazon.nova-pro-v1:0' }] }],
+    };
+    const script = handlerScript(restEvent('POST', '/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }));
+    const out = await runInPackage(['-e', script], {
+      GATEWAY_ROLE: 'all-in-one',
+      GATEWAY_CONFIG_JSON: JSON.stringify(config),
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      AWS_REGION: 'us-east-1',
+    });
+    const response = JSON.parse(out);
+    expect({ status: response.statusCode, body: response.statusCode === 200 ? '' : response.body }).toEqual({ status: 200, body: '' });
+    expect(JSON.parse(response.body).choices[0].message.content).toBe(DEFAULT_REPLY_TEXT);
+    expect(response.lazyLoaded).toBe(true);
+    expect(bedrock.requests.at(-1)?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\//);
+  });
 });
 
 describe('under the nodejs24.x handler contract (an async or streamified handler; the environment freezes when it returns)', () => {
@@ -73,20 +135,14 @@ describe('under the nodejs24.x handler contract (an async or streamified handler
 
   /** One invocation through the stand-in for Lambda's Node 24 runtime (tests/infra/fixtures); async: the spoke answers from this process. */
   async function invoke(event: object, env: Record<string, string>): Promise<Node24Invocation> {
-    writeFileSync(path.join(dir, LAMBDA_FILE), bundleLambda(ENTRY).code);
     writeFileSync(path.join(dir, 'event.json'), JSON.stringify(event));
-    const child = spawn(process.execPath, [NODE24_RUNTIME, path.join(dir, LAMBDA_FILE), path.join(dir, 'event.json')], {
-      cwd: dir,
-      env: { PATH: process.env.PATH, AWS_LAMBDA_FUNCTION_NAME: 'hub-proxy-fn', AWS_REGION: 'us-east-1', GATEWAY_ROLE: 'proxy', GATEWAY_METRICS_SERVICE: 'ai-gateway-hub', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 20_000,
+    const out = await runInPackage([NODE24_RUNTIME, path.join(dir, LAMBDA_FILE), path.join(dir, 'event.json')], {
+      AWS_LAMBDA_FUNCTION_NAME: 'hub-proxy-fn',
+      AWS_REGION: 'us-east-1',
+      GATEWAY_ROLE: 'proxy',
+      GATEWAY_METRICS_SERVICE: 'ai-gateway-hub',
+      ...env,
     });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise<number | null>((done) => child.once('close', done));
-    expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
     const at = out.lastIndexOf(FROZEN);
     expect(at).toBeGreaterThanOrEqual(0);
     const result = { ...JSON.parse(out.slice(at + FROZEN.length)), linesAtReturn: out.slice(0, at).split('\n').filter(Boolean) } as Node24Invocation;

@@ -24,24 +24,30 @@ export function ssm(): typeof import('@aws-sdk/client-ssm') {
 export class SsmConfigSource implements ConfigSource {
   readonly name: string;
   private timer: NodeJS.Timeout | undefined;
-  private readonly client: SSMClient;
 
   constructor(
     private readonly parameter: string,
     private readonly intervalMs = 30_000,
-    client?: SSMClient,
+    /** Made at the first poll when not given: the SDK is loaded then, not at start. */
+    private client?: SSMClient,
     /** The version already running, so the first poll does not re-apply it. */
     private version?: number,
     /** The Lambda proxy reads JSON only; the CLI passes the YAML-or-JSON parser. */
     readonly parse: ConfigTextParser = parseConfigJson,
+    /**
+     * Poll at once (the running config may be older than the parameter), or only after the
+     * first interval: a config from GATEWAY_CONFIG_JSON was written by the same deploy as
+     * the parameter, and a cold start then loads no SSM client before its first answer.
+     */
+    private readonly pollAtStart = true,
   ) {
     this.name = `ssm:${parameter}`;
-    this.client = client ?? new (ssm().SSMClient)({ maxAttempts: 2 });
   }
 
   start(onText: (text: string) => void): void {
     const poll = async () => {
       try {
+        this.client ??= new (ssm().SSMClient)({ maxAttempts: 2 });
         const out = await this.client.send(new (ssm().GetParameterCommand)({ Name: this.parameter, WithDecryption: true }));
         const p = out.Parameter;
         if (p?.Value !== undefined && p.Version !== this.version) {
@@ -51,16 +57,21 @@ export class SsmConfigSource implements ConfigSource {
       } catch (err) {
         console.error(JSON.stringify({ level: 'error', msg: 'config poll failed', source: this.name, err: (err as Error).message }));
       }
-      // Jitter keeps a fleet of tasks from polling in step.
-      this.timer = setTimeout(() => void poll(), this.intervalMs * (0.8 + Math.random() * 0.4));
-      this.timer.unref();
+      this.schedule(poll);
     };
-    void poll();
+    if (this.pollAtStart) void poll();
+    else this.schedule(poll);
+  }
+
+  private schedule(poll: () => Promise<void>): void {
+    // Jitter keeps a fleet of tasks from polling in step.
+    this.timer = setTimeout(() => void poll(), this.intervalMs * (0.8 + Math.random() * 0.4));
+    this.timer.unref();
   }
 
   stop(): void {
     clearTimeout(this.timer);
-    this.client.destroy();
+    this.client?.destroy();
   }
 }
 

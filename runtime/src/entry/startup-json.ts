@@ -36,7 +36,8 @@ export async function loadInlineOrSsm(env: NodeJS.ProcessEnv, parse: ConfigTextP
   let source: ConfigSource | undefined;
   if (env.GATEWAY_CONFIG_JSON) {
     config = parse(env.GATEWAY_CONFIG_JSON, 'GATEWAY_CONFIG_JSON');
-    if (parameter) source = new SsmConfigSource(parameter, pollMs, undefined, undefined, parse);
+    // Written by the same deploy as the parameter: its first poll can wait one interval.
+    if (parameter) source = new SsmConfigSource(parameter, pollMs, undefined, undefined, parse, false);
   } else if (parameter) {
     const { GetParameterCommand, SSMClient } = ssm();
     const out = await new SSMClient({ maxAttempts: 3 }).send(new GetParameterCommand({ Name: parameter, WithDecryption: true }));
