@@ -89,4 +89,17 @@ function messagesBody({ stream = false, maxTokens = 128 } = {}) {
 /** What a Messages client sends besides its body (an older client's version, which takes temperature). */
 const MESSAGES_HEADERS = { ...JSON_HEADERS, 'anthropic-version': '2023-06-01', 'x-api-key': 'bench' };
 
-module.exports = { MODEL, providerConfig, proxyConfig, chatBody, JSON_HEADERS, ANTHROPIC_KEY_ENV, anthropicConfig, messagesBody, MESSAGES_HEADERS };
+/** What each API sends, and the config of a gateway that serves it (the floor proxies any path), for the tools' `--api`. */
+const APIS = {
+  chat: { path: '/v1/chat/completions', headers: JSON_HEADERS, body: chatBody, config: providerConfig },
+  messages: { path: '/v1/messages', headers: MESSAGES_HEADERS, body: messagesBody, config: anthropicConfig, end: 'message_stop' },
+};
+
+/** The entry of APIS named by `--api`, or an error that lists the names. */
+function apiNamed(name) {
+  const api = APIS[name];
+  if (!api) throw new Error(`--api ${name}: one of ${Object.keys(APIS).join(', ')}`);
+  return api;
+}
+
+module.exports = { APIS, apiNamed, MODEL, providerConfig, proxyConfig, chatBody, JSON_HEADERS, ANTHROPIC_KEY_ENV, anthropicConfig, messagesBody, MESSAGES_HEADERS };

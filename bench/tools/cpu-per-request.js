@@ -10,7 +10,7 @@
  * Each repetition runs every target back to back (rotating order); the report gives each
  * target's median CPU per request and its median ratio to the floor within a repetition.
  *
- *   node bench/tools/cpu-per-request.js [--stream] [--connections 64] [--seconds 3] [--reps 5]
+ *   node bench/tools/cpu-per-request.js [--api chat|messages] [--stream] [--connections 64] [--seconds 3] [--reps 5]
  *        [--only floor,gateway,two-tier] [--ab node_modules/.cache/ab/base [--ab ...]]
  * GATEWAY_EXTRA='{"observability":{"logLevel":"warn"}}' merges into the gateway configs; USER_ONLY=1
  * counts user CPU only (what our code costs, without the kernel's loopback networking),
@@ -21,7 +21,7 @@ const { readFileSync } = require('node:fs');
 const { basename, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { runTool, startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
-const { chatBody, providerConfig, proxyConfig } = require('../lib/configs');
+const { apiNamed, proxyConfig, ANTHROPIC_KEY_ENV } = require('../lib/configs');
 const { cannon, streamLoad } = require('../lib/load');
 const { median } = require('../lib/stats');
 
@@ -41,6 +41,7 @@ function cpuUs(pid) {
 async function main() {
   const { values } = parseArgs({
     options: {
+      api: { type: 'string', default: 'chat' },
       stream: { type: 'boolean', default: false },
       connections: { type: 'string', default: '64' },
       seconds: { type: 'string', default: '3' },
@@ -49,6 +50,8 @@ async function main() {
       ab: { type: 'string', multiple: true },
     },
   });
+  const api = apiNamed(values.api);
+  process.env[ANTHROPIC_KEY_ENV] ??= 'bench-anthropic-key';
   const connections = Number(values.connections);
   const seconds = Number(values.seconds);
   const up = await startUpstreamProcess({ ports: 1, latencyMs: 0, chunks: 20, chunkIntervalMs: 1 });
@@ -62,22 +65,24 @@ async function main() {
     targets.floor = { url: f.url, pids: [f.pid] };
   }
   if (only.includes('gateway')) {
-    const g = await startGatewayProcess({ name: 'cpu-gateway', config: config(providerConfig(accounts)) });
+    const g = await startGatewayProcess({ name: 'cpu-gateway', config: config(api.config(accounts)) });
     targets.gateway = { url: g.url, pids: [g.pid] };
   }
   for (const dir of values.ab ?? []) {
     const cli = resolve(dir, 'runtime/src/entry/cli.js');
     const nodeArgs = (process.env.AB_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const g = await startGatewayProcess({ name: `cpu-${basename(dir)}`, config: config(providerConfig(accounts)), cli, nodeArgs });
+    const g = await startGatewayProcess({ name: `cpu-${basename(dir)}`, config: config(api.config(accounts)), cli, nodeArgs });
     targets[basename(dir)] = { url: g.url, pids: [g.pid] };
   }
   if (only.includes('two-tier')) {
-    const s = await startGatewayProcess({ name: 'cpu-spoke', role: 'spoke', config: config(providerConfig(accounts)) });
+    const s = await startGatewayProcess({ name: 'cpu-spoke', role: 'spoke', config: config(api.config(accounts)) });
     const p = await startGatewayProcess({ name: 'cpu-proxy', role: 'proxy', config: config(proxyConfig([s.url])) });
     targets['two-tier'] = { url: p.url, pids: [p.pid, s.pid] };
   }
   const load = (url, s) =>
-    values.stream ? streamLoad({ url, body: chatBody({ stream: true }), connections, durationMs: s * 1000 }) : cannon({ url, body: chatBody(), connections, durationS: s });
+    values.stream
+      ? streamLoad({ url, path: api.path, headers: api.headers, body: api.body({ stream: true }), ...(api.end ? { end: api.end } : {}), connections, durationMs: s * 1000 })
+      : cannon({ url, path: api.path, headers: api.headers, body: api.body(), connections, durationS: s });
   for (const t of Object.values(targets)) await load(t.url, 2); // warm-up
   const names = Object.keys(targets);
   const reps = [];

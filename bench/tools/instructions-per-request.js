@@ -19,13 +19,7 @@ const { join, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { Pool } = require('undici');
 const { NODE_FLAGS, ROOT, runTool, startGatewayProcess, startUpstreamProcess, track, waitForLine } = require('../lib/children');
-const { chatBody, providerConfig, proxyConfig, JSON_HEADERS, anthropicConfig, messagesBody, MESSAGES_HEADERS, ANTHROPIC_KEY_ENV } = require('../lib/configs');
-
-/** What each API sends, and the config of a gateway that serves it (the floor proxies any path). */
-const APIS = {
-  chat: { path: '/v1/chat/completions', headers: JSON_HEADERS, body: chatBody, config: providerConfig },
-  messages: { path: '/v1/messages', headers: MESSAGES_HEADERS, body: messagesBody, config: anthropicConfig },
-};
+const { apiNamed, proxyConfig, ANTHROPIC_KEY_ENV } = require('../lib/configs');
 
 async function drive(url, { api, requests, connections, stream }) {
   const pool = new Pool(url, { connections, pipelining: 1 });
@@ -59,8 +53,7 @@ async function main() {
       keep: { type: 'string' },
     },
   });
-  const api = APIS[values.api];
-  if (!api) throw new Error(`--api ${values.api}: one of ${Object.keys(APIS).join(', ')}`);
+  const api = apiNamed(values.api);
   process.env[ANTHROPIC_KEY_ENV] ??= 'bench-anthropic-key';
   const dir = mkdtempSync(join(tmpdir(), 'ai-gateway-callgrind-'));
   const out = join(dir, 'callgrind.out');

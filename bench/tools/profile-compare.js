@@ -12,13 +12,16 @@
  * all-in-one gateway; the floor then stands in front of a second, unprofiled spoke, so
  * that both hops wait on the same kind of downstream.
  *
- *   node bench/tools/profile-compare.js [--target gateway|proxy] [--connections 64] [--seconds 2] [--reps 3] [--top 25]
+ * `--functions N` also lists the gateway's N functions of our code with the most self time.
+ * `--api messages` sends Anthropic Messages requests to a gateway that serves them natively.
+ *
+ *   node bench/tools/profile-compare.js [--target gateway|proxy] [--api chat|messages] [--connections 64] [--seconds 2] [--reps 3] [--top 25]
  */
 const { readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { parseArgs } = require('node:util');
 const { runTool, startFloorProcess, startGatewayProcess, startUpstreamProcess, workDir } = require('../lib/children');
-const { chatBody, providerConfig, proxyConfig } = require('../lib/configs');
+const { apiNamed, proxyConfig, ANTHROPIC_KEY_ENV } = require('../lib/configs');
 const { cannon } = require('../lib/load');
 
 /** The category a profile node's own time counts under. */
@@ -42,8 +45,14 @@ function categoryOf(frame) {
   return 'native/V8, other';
 }
 
-/** µs of main-thread time per request by category, from the samples within `windows`. */
-function perRequest(file, windows, requests) {
+/** A frame of our code as `function file:line`, for `--functions`. */
+function functionOf(frame) {
+  if (categoryOf(frame) !== 'our code (JSON.parse/stringify included)') return undefined;
+  return `${frame.functionName || '(anonymous)'} ${frame.url.split('/runtime/src/').pop()}:${frame.lineNumber + 1}`;
+}
+
+/** µs of main-thread time per request by category (or by `keyOf`), from the samples within `windows`. */
+function perRequest(file, windows, requests, keyOf = categoryOf) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const inWindow = (from, to) => windows.some((w) => from >= w.fromUs && to <= w.toUs);
@@ -55,7 +64,8 @@ function perRequest(file, windows, requests) {
     if (!inWindow(from, t)) return;
     const frame = byId.get(id).callFrame;
     if (frame.functionName === '(idle)' || frame.functionName === '(program)') return;
-    const k = categoryOf(frame);
+    const k = keyOf(frame);
+    if (k === undefined) return;
     out.set(k, (out.get(k) ?? 0) + profile.timeDeltas[i] / requests);
   });
   return out;
@@ -68,44 +78,49 @@ async function main() {
   const { values } = parseArgs({
     options: {
       target: { type: 'string', default: 'gateway' },
+      api: { type: 'string', default: 'chat' },
       connections: { type: 'string', default: '64' },
       seconds: { type: 'string', default: '2' },
       reps: { type: 'string', default: '3' },
       top: { type: 'string', default: '25' },
+      functions: { type: 'string', default: '0' },
     },
   });
   if (!['gateway', 'proxy'].includes(values.target)) throw new Error(`--target: gateway or proxy, not ${values.target}`);
+  const api = apiNamed(values.api);
+  process.env[ANTHROPIC_KEY_ENV] ??= 'bench-anthropic-key';
   const connections = Number(values.connections);
+  const load = (url, durationS) => cannon({ url, path: api.path, headers: api.headers, body: api.body(), connections, durationS });
   const up = await startUpstreamProcess({ ports: 1, latencyMs: 0 });
   const profArgs = (name) => ['--cpu-prof', `--cpu-prof-dir=${join(workDir(), `profile-compare-${name}`)}`, '--cpu-prof-interval=100'];
   const accounts = [{ id: 'acct', urls: [up.url(0)] }];
-  const spoke = async (name) => (await startGatewayProcess({ name, role: 'spoke', config: providerConfig(accounts) })).url;
+  const spoke = async (name) => (await startGatewayProcess({ name, role: 'spoke', config: api.config(accounts) })).url;
   const targets =
     values.target === 'gateway'
       ? {
           floor: await startFloorProcess([up.url(0)], profArgs('floor')),
-          gateway: await startGatewayProcess({ name: 'profile-compare', config: providerConfig(accounts), nodeArgs: profArgs('gateway') }),
+          gateway: await startGatewayProcess({ name: 'profile-compare', config: api.config(accounts), nodeArgs: profArgs('gateway') }),
         }
       : {
           floor: await startFloorProcess([await spoke('profile-floor-spoke')], profArgs('floor')),
           gateway: await startGatewayProcess({ name: 'profile-compare', role: 'proxy', config: proxyConfig([await spoke('profile-proxy-spoke')]), nodeArgs: profArgs('gateway') }),
         };
   const seen = { floor: { windows: [], requests: 0, rps: [] }, gateway: { windows: [], requests: 0, rps: [] } };
-  for (const t of Object.values(targets)) await cannon({ url: t.url, body: chatBody(), connections, durationS: 2 }); // warm-up
+  for (const t of Object.values(targets)) await load(t.url, 2); // warm-up
   // Short windows in turn, so that the machine's drift falls on both alike.
   for (let r = 0; r < Number(values.reps); r++) {
     for (const name of r % 2 ? ['gateway', 'floor'] : ['floor', 'gateway']) {
       const fromUs = nowUs();
-      const res = await cannon({ url: targets[name].url, body: chatBody(), connections, durationS: Number(values.seconds) });
+      const res = await load(targets[name].url, Number(values.seconds));
       seen[name].windows.push({ fromUs, toUs: nowUs() });
       seen[name].requests += res.ok;
       seen[name].rps.push(Math.round(res.rps));
     }
   }
   for (const t of Object.values(targets)) await t.stop(15_000); // profiles are written at exit
-  const profileOf = (name) => {
+  const profileOf = (name, keyOf) => {
     const dir = join(workDir(), `profile-compare-${name}`);
-    return perRequest(join(dir, readdirSync(dir)[0]), seen[name].windows, seen[name].requests);
+    return perRequest(join(dir, readdirSync(dir)[0]), seen[name].windows, seen[name].requests, keyOf);
   };
   const f = profileOf('floor');
   const g = profileOf('gateway');
@@ -118,6 +133,11 @@ async function main() {
   const rows = [...new Set([...f.keys(), ...g.keys()])].map((k) => [k, f.get(k) ?? 0, g.get(k) ?? 0]);
   rows.sort((a, b) => Math.abs(b[2] - b[1]) - Math.abs(a[2] - a[1]));
   for (const [k, a, b] of rows.slice(0, Number(values.top))) row(k, a, b);
+  if (Number(values.functions) > 0) {
+    console.log(`\n${label}: µs of self time per request in our code, by function`);
+    const byFunction = [...profileOf('gateway', functionOf)].sort((a, b) => b[1] - a[1]);
+    for (const [k, us] of byFunction.slice(0, Number(values.functions))) console.log(`${us.toFixed(2).padStart(7)}  ${k}`);
+  }
 }
 
 runTool(main);

@@ -17,8 +17,8 @@ const { readFileSync } = require('node:fs');
 const { basename, join, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { ROOT, runTool, startGatewayProcess, startUpstreamProcess, workDir } = require('../lib/children');
-const { chatBody, providerConfig, JSON_HEADERS, anthropicConfig, messagesBody, MESSAGES_HEADERS, ANTHROPIC_KEY_ENV } = require('../lib/configs');
-const { streamLoad, PATH } = require('../lib/load');
+const { apiNamed, ANTHROPIC_KEY_ENV } = require('../lib/configs');
+const { streamLoad } = require('../lib/load');
 const { percentile } = require('../lib/stats');
 
 const { values } = parseArgs({
@@ -29,10 +29,6 @@ const { values } = parseArgs({
     api: { type: 'string', default: 'chat' },
   },
 });
-const APIS = {
-  chat: { path: PATH, headers: JSON_HEADERS, body: chatBody({ stream: true }), config: providerConfig },
-  messages: { path: '/v1/messages', headers: MESSAGES_HEADERS, body: messagesBody({ stream: true }), config: anthropicConfig, end: 'message_stop' },
-};
 const PRELOAD = join(__dirname, 'stream-steps-preload.js');
 
 runTool(async () => {
@@ -44,8 +40,7 @@ runTool(async () => {
   const gateways = [];
   for (const [build, dist] of builds) {
     for (const apiName of apis) {
-      const api = APIS[apiName];
-      if (!api) throw new Error(`--api ${apiName}: one of ${Object.keys(APIS).join(', ')}`);
+      const api = apiNamed(apiName);
       const name = apis.length > 1 ? `${build}/${apiName}` : build;
       const file = join(workDir(), `steps-${name.replace('/', '-')}.json`);
       process.env.STREAM_STEPS_FILE = file;
@@ -53,7 +48,8 @@ runTool(async () => {
       gateways.push({ name, g, api, file, ttfb: [] });
     }
   }
-  const load = ({ g, api }, ms) => streamLoad({ url: g.url, path: api.path, headers: api.headers, body: api.body, ...(api.end ? { end: api.end } : {}), connections: 1, durationMs: ms });
+  const load = ({ g, api }, ms) =>
+    streamLoad({ url: g.url, path: api.path, headers: api.headers, body: api.body({ stream: true }), ...(api.end ? { end: api.end } : {}), connections: 1, durationMs: ms });
   const flush = async () => {
     for (const { g } of gateways) process.kill(g.pid, 'SIGUSR2');
     await new Promise((r) => setTimeout(r, 500));
