@@ -10,14 +10,16 @@
  * TTFB moves a lot.
  *
  * `--api chat,messages` measures both APIs (each build once per API), interleaved the same way.
+ * `--role proxy,all-in-one` measures the proxy hop of two-tier (in front of a spoke of the
+ * same build, which is not measured) beside the all-in-one gateway; default all-in-one.
  *
- *   node bench/tools/stream-steps.js [--rounds 12] [--seconds 1] [--api chat|messages|chat,messages] [--ab node_modules/.cache/ab/base ...]
+ *   node bench/tools/stream-steps.js [--rounds 12] [--seconds 1] [--api chat|messages|chat,messages] [--role all-in-one|proxy|...] [--ab node_modules/.cache/ab/base ...]
  */
 const { readFileSync } = require('node:fs');
 const { basename, join, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { ROOT, runTool, startGatewayProcess, startUpstreamProcess, workDir } = require('../lib/children');
-const { apiNamed, ANTHROPIC_KEY_ENV } = require('../lib/configs');
+const { apiNamed, proxyConfig, ANTHROPIC_KEY_ENV } = require('../lib/configs');
 const { streamLoad } = require('../lib/load');
 const { percentile } = require('../lib/stats');
 
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '1' },
     ab: { type: 'string', multiple: true, default: [] },
     api: { type: 'string', default: 'chat' },
+    role: { type: 'string', default: 'all-in-one' },
   },
 });
 const PRELOAD = join(__dirname, 'stream-steps-preload.js');
@@ -38,14 +41,21 @@ runTool(async () => {
   const apis = values.api.split(',');
   process.env[ANTHROPIC_KEY_ENV] ??= 'bench-anthropic-key';
   const gateways = [];
+  const roles = values.role.split(',');
   for (const [build, dist] of builds) {
+    const cli = join(dist, 'runtime/src/entry/cli.js');
     for (const apiName of apis) {
       const api = apiNamed(apiName);
-      const name = apis.length > 1 ? `${build}/${apiName}` : build;
-      const file = join(workDir(), `steps-${name.replace('/', '-')}.json`);
-      process.env.STREAM_STEPS_FILE = file;
-      const g = await startGatewayProcess({ name: `steps-${name.replace('/', '-')}`, config: api.config(accounts), cli: join(dist, 'runtime/src/entry/cli.js'), nodeArgs: ['-r', PRELOAD] });
-      gateways.push({ name, g, api, file, ttfb: [] });
+      for (const role of roles) {
+        if (!['all-in-one', 'proxy'].includes(role)) throw new Error(`--role ${role}: all-in-one or proxy`);
+        const name = [build, apis.length > 1 ? apiName : '', roles.length > 1 ? role : ''].filter(Boolean).join('/');
+        const id = `steps-${name.replaceAll('/', '-')}`;
+        const file = join(workDir(), `${id}.json`);
+        process.env.STREAM_STEPS_FILE = file;
+        const config = role === 'proxy' ? proxyConfig([(await startGatewayProcess({ name: `${id}-spoke`, role: 'spoke', config: api.config(accounts), cli })).url]) : api.config(accounts);
+        const g = await startGatewayProcess({ name: id, role, config, cli, nodeArgs: ['-r', PRELOAD] });
+        gateways.push({ name, g, api, file, ttfb: [] });
+      }
     }
   }
   const load = ({ g, api }, ms) =>
