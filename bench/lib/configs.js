@@ -89,16 +89,21 @@ function messagesBody({ stream = false, maxTokens = 128 } = {}) {
 /** What a Messages client sends besides its body (an older client's version, which takes temperature). */
 const MESSAGES_HEADERS = { ...JSON_HEADERS, 'anthropic-version': '2023-06-01', 'x-api-key': 'bench' };
 
-/** What each API sends, and the config of a gateway that serves it (the floor proxies any path), for the tools' `--api`. */
+/**
+ * What each API sends (`request(stream)`: path, headers, body and the stream's last event,
+ * ready for the load generators), and the config of a gateway that serves it (the floor
+ * proxies any path), for the tools' `--api`.
+ */
 const APIS = {
-  chat: { path: '/v1/chat/completions', headers: JSON_HEADERS, body: chatBody, config: providerConfig },
-  messages: { path: '/v1/messages', headers: MESSAGES_HEADERS, body: messagesBody, config: anthropicConfig, end: 'message_stop' },
+  chat: { request: (stream) => ({ path: '/v1/chat/completions', headers: JSON_HEADERS, body: chatBody({ stream }) }), config: providerConfig },
+  messages: { request: (stream) => ({ path: '/v1/messages', headers: MESSAGES_HEADERS, body: messagesBody({ stream }), end: 'message_stop' }), config: anthropicConfig },
 };
 
-/** The entry of APIS named by `--api`, or an error that lists the names. */
+/** The entry of APIS named by `--api`, or an error that lists the names. The gateways it starts read the Anthropic key from their environment (the fake upstream checks none). */
 function apiNamed(name) {
   const api = APIS[name];
   if (!api) throw new Error(`--api ${name}: one of ${Object.keys(APIS).join(', ')}`);
+  process.env[ANTHROPIC_KEY_ENV] ??= 'bench-anthropic-key';
   return api;
 }
 

@@ -290,10 +290,8 @@ function memorySection(m) {
 
 function coldStartSection(c) {
   const lines = [
-    (c.coldBytes === undefined
-      ? `Bundle of runtime/src/lambda.ts with the options of infra/lib/bundle.ts (esbuild, platform node, target node24, cjs, minified): **${fmt(c.bundleBytes)} bytes**. `
-      : `The Lambda package as infra/lib/bundle.ts makes it (esbuild, platform node, target node24, cjs, minified): **${fmt(c.bundleBytes)} bytes** of JavaScript, ` +
-        `${fmt(c.coldBytes)} of them in index.js, which every cold start parses; lazy.js holds the packages loaded on first use (AWS SDK clients, ioredis). `) +
+    `The Lambda package as infra/lib/bundle.ts makes it (esbuild, platform node, target node24, cjs, minified): **${fmt(c.bundleBytes)} bytes** of JavaScript, ` +
+      `${fmt(c.coldBytes)} of them in index.js, which every cold start parses; lazy.js holds the packages loaded on first use (AWS SDK clients, ioredis). ` +
       `Each run is a fresh \`node\` that requires index.js and sends one REST proxy event (POST /v1/chat/completions, proxy role, a spoke on loopback; the config inline and an SSM parameter to poll, as the hub sets them) through the handler; medians of ${c.runs} runs.`,
     '',
     table(
@@ -306,7 +304,7 @@ function coldStartSection(c) {
       ],
     ),
     '',
-    c.coldBytes === undefined ? 'Largest inputs of the bundle:' : 'Largest inputs of index.js:',
+    'Largest inputs of index.js:',
     '',
     table(
       ['input', 'bytes'],

@@ -16,10 +16,12 @@ const { summarizeProfile } = require('../lib/profile-summary');
 const { median } = require('../lib/stats');
 
 /** infra/lib/bundle.ts, compiled once where it resolves this project's packages: the bench packages the Lambda as infra does. */
+let infra;
 function infraBundle() {
+  if (infra) return infra;
   const out = join(ROOT, 'node_modules', '.cache', 'bench-infra', 'bundle.js');
   buildSync({ entryPoints: [join(ROOT, 'infra', 'lib', 'bundle.ts')], bundle: true, platform: 'node', format: 'cjs', packages: 'external', outfile: out, logLevel: 'silent' });
-  return require(out);
+  return (infra = require(out));
 }
 
 /** The deployed package unpacked into a directory; `sourcemap` adds a .map beside each file (for the start-up profile only). */

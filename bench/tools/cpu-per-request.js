@@ -21,7 +21,7 @@ const { readFileSync } = require('node:fs');
 const { basename, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { runTool, startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
-const { apiNamed, proxyConfig, ANTHROPIC_KEY_ENV } = require('../lib/configs');
+const { apiNamed, proxyConfig } = require('../lib/configs');
 const { cannon, streamLoad } = require('../lib/load');
 const { median } = require('../lib/stats');
 
@@ -51,7 +51,6 @@ async function main() {
     },
   });
   const api = apiNamed(values.api);
-  process.env[ANTHROPIC_KEY_ENV] ??= 'bench-anthropic-key';
   const connections = Number(values.connections);
   const seconds = Number(values.seconds);
   const up = await startUpstreamProcess({ ports: 1, latencyMs: 0, chunks: 20, chunkIntervalMs: 1 });
@@ -79,10 +78,7 @@ async function main() {
     const p = await startGatewayProcess({ name: 'cpu-proxy', role: 'proxy', config: config(proxyConfig([s.url])) });
     targets['two-tier'] = { url: p.url, pids: [p.pid, s.pid] };
   }
-  const load = (url, s) =>
-    values.stream
-      ? streamLoad({ url, path: api.path, headers: api.headers, body: api.body({ stream: true }), ...(api.end ? { end: api.end } : {}), connections, durationMs: s * 1000 })
-      : cannon({ url, path: api.path, headers: api.headers, body: api.body(), connections, durationS: s });
+  const load = (url, s) => (values.stream ? streamLoad({ url, ...api.request(true), connections, durationMs: s * 1000 }) : cannon({ url, ...api.request(false), connections, durationS: s }));
   for (const t of Object.values(targets)) await load(t.url, 2); // warm-up
   const names = Object.keys(targets);
   const reps = [];

@@ -17,7 +17,7 @@ const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { parseArgs } = require('node:util');
 const { runTool, startGatewayProcess, startUpstreamProcess, workDir } = require('../lib/children');
-const { apiNamed, proxyConfig, ANTHROPIC_KEY_ENV } = require('../lib/configs');
+const { apiNamed, proxyConfig } = require('../lib/configs');
 const { streamLoad } = require('../lib/load');
 const { percentile } = require('../lib/stats');
 
@@ -26,7 +26,6 @@ const PRELOAD = join(__dirname, 'stream-steps-preload.js');
 runTool(async () => {
   const { values } = parseArgs({ options: { api: { type: 'string', default: 'chat' }, seconds: { type: 'string', default: '6' } } });
   const api = apiNamed(values.api);
-  process.env[ANTHROPIC_KEY_ENV] ??= 'bench-anthropic-key';
   const up = await startUpstreamProcess({ ports: 1, latencyMs: 0, chunks: 20, chunkIntervalMs: 1 });
   const marked = async (name, role, config) => {
     const file = join(workDir(), `${name}.json`);
@@ -35,8 +34,7 @@ runTool(async () => {
   };
   const spoke = await marked('timeline-spoke', 'spoke', api.config([{ id: 'acct', urls: [up.url(0)] }]));
   const proxy = await marked('timeline-proxy', 'proxy', proxyConfig([spoke.g.url]));
-  const load = (ms) =>
-    streamLoad({ url: proxy.g.url, path: api.path, headers: api.headers, body: api.body({ stream: true }), ...(api.end ? { end: api.end } : {}), connections: 1, durationMs: ms });
+  const load = (ms) => streamLoad({ url: proxy.g.url, ...api.request(true), connections: 1, durationMs: ms });
   const flush = async () => {
     for (const { g } of [spoke, proxy]) process.kill(g.pid, 'SIGUSR2');
     await new Promise((r) => setTimeout(r, 500));

@@ -19,16 +19,16 @@ const { join, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { Pool } = require('undici');
 const { NODE_FLAGS, ROOT, runTool, startGatewayProcess, startUpstreamProcess, track, waitForLine } = require('../lib/children');
-const { apiNamed, proxyConfig, ANTHROPIC_KEY_ENV } = require('../lib/configs');
+const { apiNamed, proxyConfig } = require('../lib/configs');
 
 async function drive(url, { api, requests, connections, stream }) {
   const pool = new Pool(url, { connections, pipelining: 1 });
-  const body = api.body({ stream });
+  const { path, headers, body } = api.request(stream);
   let left = requests;
   let failed = 0;
   async function worker() {
     while (left-- > 0) {
-      const res = await pool.request({ path: api.path, method: 'POST', headers: api.headers, body });
+      const res = await pool.request({ path, method: 'POST', headers, body });
       await res.body.text();
       if (res.statusCode !== 200) failed++;
     }
@@ -54,7 +54,6 @@ async function main() {
     },
   });
   const api = apiNamed(values.api);
-  process.env[ANTHROPIC_KEY_ENV] ??= 'bench-anthropic-key';
   const dir = mkdtempSync(join(tmpdir(), 'ai-gateway-callgrind-'));
   const out = join(dir, 'callgrind.out');
   const up = await startUpstreamProcess({ ports: 1, latencyMs: 0, chunks: 20, chunkIntervalMs: 0 });

@@ -21,8 +21,10 @@ const { readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { parseArgs } = require('node:util');
 const { runTool, startFloorProcess, startGatewayProcess, startUpstreamProcess, workDir } = require('../lib/children');
-const { apiNamed, proxyConfig, ANTHROPIC_KEY_ENV } = require('../lib/configs');
+const { apiNamed, proxyConfig } = require('../lib/configs');
 const { cannon } = require('../lib/load');
+
+const OUR_CODE = 'our code (JSON.parse/stringify included)';
 
 /** The category a profile node's own time counts under. */
 function categoryOf(frame) {
@@ -31,7 +33,7 @@ function categoryOf(frame) {
     const parts = url.split('node_modules/').pop().split('/');
     return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
   }
-  if (url.includes('/runtime/src/')) return 'our code (JSON.parse/stringify included)';
+  if (url.includes('/runtime/src/')) return OUR_CODE;
   if (url.startsWith('node:'))
     return `node:${
       url
@@ -47,7 +49,7 @@ function categoryOf(frame) {
 
 /** A frame of our code as `function file:line`, for `--functions`. */
 function functionOf(frame) {
-  if (categoryOf(frame) !== 'our code (JSON.parse/stringify included)') return undefined;
+  if (categoryOf(frame) !== OUR_CODE) return undefined;
   return `${frame.functionName || '(anonymous)'} ${frame.url.split('/runtime/src/').pop()}:${frame.lineNumber + 1}`;
 }
 
@@ -88,9 +90,8 @@ async function main() {
   });
   if (!['gateway', 'proxy'].includes(values.target)) throw new Error(`--target: gateway or proxy, not ${values.target}`);
   const api = apiNamed(values.api);
-  process.env[ANTHROPIC_KEY_ENV] ??= 'bench-anthropic-key';
   const connections = Number(values.connections);
-  const load = (url, durationS) => cannon({ url, path: api.path, headers: api.headers, body: api.body(), connections, durationS });
+  const load = (url, durationS) => cannon({ url, ...api.request(false), connections, durationS });
   const up = await startUpstreamProcess({ ports: 1, latencyMs: 0 });
   const profArgs = (name) => ['--cpu-prof', `--cpu-prof-dir=${join(workDir(), `profile-compare-${name}`)}`, '--cpu-prof-interval=100'];
   const accounts = [{ id: 'acct', urls: [up.url(0)] }];

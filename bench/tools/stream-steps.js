@@ -19,7 +19,7 @@ const { readFileSync } = require('node:fs');
 const { basename, join, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { ROOT, runTool, startGatewayProcess, startUpstreamProcess, workDir } = require('../lib/children');
-const { apiNamed, proxyConfig, ANTHROPIC_KEY_ENV } = require('../lib/configs');
+const { apiNamed, proxyConfig } = require('../lib/configs');
 const { streamLoad } = require('../lib/load');
 const { percentile } = require('../lib/stats');
 
@@ -39,7 +39,6 @@ runTool(async () => {
   const accounts = [{ id: 'acct', urls: [up.url(0)] }];
   const builds = [['this', join(ROOT, 'dist')], ...values.ab.map((d) => [basename(d), resolve(d)])];
   const apis = values.api.split(',');
-  process.env[ANTHROPIC_KEY_ENV] ??= 'bench-anthropic-key';
   const gateways = [];
   const roles = values.role.split(',');
   for (const [build, dist] of builds) {
@@ -58,8 +57,7 @@ runTool(async () => {
       }
     }
   }
-  const load = ({ g, api }, ms) =>
-    streamLoad({ url: g.url, path: api.path, headers: api.headers, body: api.body({ stream: true }), ...(api.end ? { end: api.end } : {}), connections: 1, durationMs: ms });
+  const load = ({ g, api }, ms) => streamLoad({ url: g.url, ...api.request(true), connections: 1, durationMs: ms });
   const flush = async () => {
     for (const { g } of gateways) process.kill(g.pid, 'SIGUSR2');
     await new Promise((r) => setTimeout(r, 500));
