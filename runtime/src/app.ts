@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { bodyLimit } from 'hono/body-limit';
 import { requestIdOf, type ApiCall, type ApiReply, type ErrorRenderer } from './api/call';
 import { errorReply } from './api/errors';
+import { answerBodyInit } from './core/answer-body';
 import { GatewayError, requestTooLarge } from './core/gateway-error';
 import { healthBody } from './api/healthz';
 import { modelsBody } from './api/models';
@@ -61,8 +62,7 @@ class HonoCall implements ApiCall {
 }
 
 function honoReply(reply: ApiReply): Response {
-  // Bytes an upstream sent are a Buffer over Node's ArrayBuffer pool, which fetch's types do not name.
-  if (reply.kind === 'json') return new Response(reply.body as BodyInit, { status: reply.status, headers: reply.headers });
+  if (reply.kind === 'json') return new Response(answerBodyInit(reply.body), { status: reply.status, headers: reply.headers });
   if (reply.kind === 'stream') return reply.response;
   return RESPONSE_ALREADY_SENT;
 }

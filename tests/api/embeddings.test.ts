@@ -112,6 +112,23 @@ describe('POST /v1/embeddings (OpenAI and simulated targets)', () => {
     }
   });
 
+  it('passes a large answer on byte for byte, its Content-Length that of the parts read (64 vectors, about 0.7 MB, indented)', async () => {
+    openai.options.embeddings = { pretty: true };
+    try {
+      const input = Array.from({ length: 64 }, (_, i) => `Passage ${i} of the school handbook.`);
+      const viaGateway = await postJson(`${gw.url}/v1/embeddings`, { model: 'embed', input, encoding_format: 'base64' });
+      const direct = await postJson(`${openai.url}/embeddings`, { model: MODEL, input, encoding_format: 'base64' }, { authorization: 'Bearer sk-test-0123456789' });
+      const text = await viaGateway.text();
+      // Loopback reads are at most 64 KB: the gateway got this answer in many parts.
+      expect(text.length).toBeGreaterThan(500_000);
+      expect(viaGateway.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
+      expect(text).toBe(await direct.text());
+      expect((JSON.parse(text) as EmbeddingsAnswer<string>).data.map((d) => decodeVectorBase64(d.embedding).length)).toEqual(input.map(() => 1536));
+    } finally {
+      openai.options.embeddings = {};
+    }
+  });
+
   it('a server that reports no usage: the gateway estimates it, and still answers in the asked encoding', async () => {
     selfHosted.options.embeddings = { floatOnly: true, noUsage: true };
     try {

@@ -338,6 +338,15 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'embeddings in base64, 64 inputs: the upstream’s answer as it came, whole (read in many parts)',
+    request: { path: '/v1/embeddings', headers: auth, body: { model: 'embed', input: Array.from({ length: 64 }, (_, i) => `passage ${i}`), encoding_format: 'base64' } },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      const answer = JSON.parse(a.text) as { data: Array<{ index: number; embedding: string }> };
+      expect(answer.data.map((d) => [d.index, Buffer.from(d.embedding, 'base64').length])).toEqual(Array.from({ length: 64 }, (_, i) => [i, 1536 * 4]));
+    },
+  },
+  {
     name: 'embeddings on a chat model: 400 naming model',
     request: { path: '/v1/embeddings', headers: auth, body: { model: 'chat', input: 'hi' } },
     check: (a) => {

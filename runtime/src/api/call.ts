@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import type { AnswerBody } from '../core/answer-body';
 
 export interface ApiCall {
   readonly requestId: string;
@@ -23,7 +24,7 @@ export interface ApiCall {
 
 /** The handler's answer: a JSON body (text, or an upstream's bytes as they came), a web stream (no Node response to write to), or already written. */
 export type ApiReply =
-  | { readonly kind: 'json'; readonly status: number; readonly headers: Record<string, string>; readonly body: string | Uint8Array }
+  | { readonly kind: 'json'; readonly status: number; readonly headers: Record<string, string>; readonly body: AnswerBody }
   | { readonly kind: 'stream'; readonly response: Response }
   | { readonly kind: 'sent' };
 

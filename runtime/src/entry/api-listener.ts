@@ -8,6 +8,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { requestIdOf, type ApiCall, type ApiReply, type ErrorRenderer } from '../api/call';
 import { postRoutes } from '../api/routes';
 import { errorReply } from '../api/errors';
+import { answerByteLength } from '../core/answer-body';
 import { requestTooLarge } from '../core/gateway-error';
 import { clientClosed } from '../api/failure-response';
 import type { Gateway } from '../gateway';
@@ -69,10 +70,14 @@ function writeReply(res: ServerResponse, reply: ApiReply): void {
   if (reply.kind === 'sent') return;
   // The handler writes streams to `outgoing` itself; a web stream here would be a bug.
   if (reply.kind === 'stream') throw new Error('an API handler returned a web stream on the Node server');
-  const headers = reply.headers;
-  headers['content-length'] = String(Buffer.byteLength(reply.body));
+  const { headers, body } = reply;
+  headers['content-length'] = String(answerByteLength(body));
   res.writeHead(reply.status, headers);
-  res.end(reply.body);
+  if (typeof body === 'string') return void res.end(body);
+  // An upstream's parts as they came, in one write (corked until end): never joined into a copy.
+  res.cork();
+  for (const part of body) res.write(part);
+  res.end();
 }
 
 function writeError(gw: Gateway, res: ServerResponse, requestId: string, err: unknown, render: ErrorRenderer | undefined): void {

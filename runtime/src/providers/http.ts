@@ -32,10 +32,11 @@ export interface WholeAnswer {
   /** The body; "" for an error answer whose body broke off or outgrew `AnswerLimits.errorBytes`. */
   readonly text: string;
   /**
-   * The body's bytes where the client holds them before decoding (undici): an answer
-   * passed on as it came is then neither decoded nor encoded again.
+   * The body's bytes in the parts the client read them in, where it holds them before
+   * decoding (undici): an answer passed on as it came is then neither joined, decoded
+   * nor encoded again.
    */
-  readonly bytes?: Uint8Array;
+  readonly parts?: readonly Uint8Array[];
 }
 
 /** How much of a body `postForText` reads: a 2xx one beyond `okBytes` fails, another's is given up. */

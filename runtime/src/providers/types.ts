@@ -3,6 +3,7 @@
  * shape and answers go out as OpenAI completions or chunks; a provider's wire format
  * never leaves its adapter (and its translator under providers/translate/).
  */
+import type { AnswerBody } from '../core/answer-body';
 import type { ChatRequest } from '../core/chat-request';
 import type { EmbeddingsCall, EmbeddingVector, ForwardedEmbeddings } from '../core/embeddings';
 import type { ForwardedChat } from '../core/forwarded-chat';
@@ -94,12 +95,12 @@ export interface EmbeddingsResult extends UpstreamMeta {
    * exactly the client's answer in the encoding the client asked for (an OpenAI-style
    * server): sent on as it came, its vectors neither decoded nor encoded again.
    */
-  body?: string | Uint8Array;
+  body?: AnswerBody;
 }
 
 /** The answer of a spoke to a forwarded embeddings request: its body as it came, and its usage. */
 export interface ForwardedEmbeddingsResult extends UpstreamMeta {
-  body: string | Uint8Array;
+  body: AnswerBody;
   promptTokens: number | undefined;
   /** How many batches the spoke split the request into, when it said. */
   upstreamBatches?: number;

@@ -88,24 +88,19 @@ class WholeAnswerHandler extends CancellableHandler implements Dispatcher.Dispat
   }
 }
 
-/** A whole answer's bytes, joined and decoded only when read (a body passed on as it came never is). */
+/** A whole answer's bytes, joined and decoded only when read as text (a body passed on as it came never is). */
 class CollectedAnswer implements WholeAnswer {
-  private joined: Buffer | undefined;
   private decoded: string | undefined;
 
   constructor(
     readonly statusCode: number,
     readonly headers: IncomingHttpHeaders,
-    private readonly parts: Buffer[],
+    readonly parts: readonly Buffer[],
   ) {}
 
-  get bytes(): Buffer {
-    const parts = this.parts;
-    return (this.joined ??= parts.length === 1 ? parts[0] : Buffer.concat(parts));
-  }
-
   get text(): string {
-    return (this.decoded ??= this.bytes.toString('utf8'));
+    const parts = this.parts;
+    return (this.decoded ??= (parts.length === 1 ? parts[0] : Buffer.concat(parts)).toString('utf8'));
   }
 }
 

@@ -5,11 +5,13 @@
  * base64 (a quarter of the text, exact float32); a self-hosted server for what the client
  * asked (some know only `float`). A server that ignores the ask is read either way.
  */
+import type { AnswerBody } from '../../core/answer-body';
 import { MAX_EMBEDDING_INPUTS, type EmbeddingsCall, type EmbeddingVector, type ForwardedEmbeddings } from '../../core/embeddings';
 import { BATCHES_HEADER } from '../../core/gateway-headers';
 import { dimensionsOf, isFloat32Base64, isNumberArray } from '../../core/float32';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
 import { estimateInputTokens } from '../../quota/token-estimate';
+import { scanOf, type Scan } from '../byte-scan';
 import { ProviderError } from '../errors';
 import { header, type UpstreamHeaders } from '../http';
 import type { CallOptions, EmbeddingsAdapter, EmbeddingsResult, ForwardedEmbeddingsResult, Route, UpstreamMeta } from '../types';
@@ -43,7 +45,7 @@ export function createOpenAIEmbeddings(provider: ProviderConfig, deps: OpenAIEmb
       const meta = deps.metaOf(answer);
       // The request's only batch, answered in the client's encoding: checked, and passed on as it came.
       if (call.whole && wire === call.encoding) {
-        const body = answer.bytes ?? answer.text;
+        const body = answer.parts ?? answer.text;
         const tokens = wholeAnswerTokens(body, call);
         if (tokens !== undefined) return { body, promptTokens: tokens, model: route.model, ...meta };
       }
@@ -52,7 +54,7 @@ export function createOpenAIEmbeddings(provider: ProviderConfig, deps: OpenAIEmb
 
     async forward(route: Route, request: ForwardedEmbeddings, opts: CallOptions): Promise<ForwardedEmbeddingsResult> {
       const { answer } = await deps.upstream.post(route, urlOf(route.endpoint), request.body, opts);
-      const body = answer.bytes ?? answer.text;
+      const body = answer.parts ?? answer.text;
       const batches = Number(header(answer, BATCHES_HEADER));
       return {
         body,
@@ -129,25 +131,6 @@ function invalid(route: Route, detail: string): ProviderError {
   return new ProviderError('transient', `${route.key}: upstream answered with invalid embeddings: ${detail}`);
 }
 
-/**
- * The answer as it came (bytes, or text where the HTTP client gave no bytes), read a
- * character at a time without decoding it: the checks below touch a few hundred of them.
- */
-interface Scan {
-  readonly length: number;
-  code(i: number): number;
-  find(needle: string, from: number): number;
-  slice(from: number, to: number): string;
-}
-
-function scanOf(body: Uint8Array | string): Scan {
-  if (typeof body === 'string') {
-    return { length: body.length, code: (i) => body.charCodeAt(i), find: (n, from) => body.indexOf(n, from), slice: (from, to) => body.slice(from, to) };
-  }
-  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  return { length: bytes.length, code: (i) => bytes[i] ?? NaN, find: (n, from) => bytes.indexOf(n, from, 'latin1'), slice: (from, to) => bytes.toString('latin1', from, to) };
-}
-
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** `usage` as OpenAI, vLLM, Ollama and the gateway write it: the answer's last member. */
@@ -165,7 +148,7 @@ function usageAtEnd(s: Scan): number | undefined {
  * input, `usage` last, the first vector in the encoding and of the size the client asked
  * for. Undefined when any of that is not so: the answer is then parsed whole.
  */
-function wholeAnswerTokens(body: Uint8Array | string, call: EmbeddingsCall): number | undefined {
+function wholeAnswerTokens(body: AnswerBody, call: EmbeddingsCall): number | undefined {
   const s = scanOf(body);
   let start = 0;
   while (isSpace(s.code(start))) start++;
