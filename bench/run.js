@@ -4,9 +4,8 @@
  * `npm run bench`: builds dist/ if it is stale, runs every scenario against the compiled
  * gateway in separate processes, prints the tables and rewrites docs/benchmarks.md.
  *
- *   npm run bench                          everything (about 12 minutes on 2 cores)
- *   npm run bench -- --only overhead,memory   (scenarios: overhead, messages, embeddings, profile, cold-start,
- *                                          failover, failover-outcomes, throttling, quota, memory)
+ *   npm run bench                          everything (about 20 minutes on 2 cores)
+ *   npm run bench -- --only overhead,memory   (scenarios: the names in SCENARIOS below)
  *   npm run bench -- --quick               short runs, for development (docs untouched)
  *   npm run bench -- --render              rewrite docs/benchmarks.md from the last full run
  *                                          (bench/results/last-run.json), e.g. after editing

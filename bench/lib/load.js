@@ -101,6 +101,60 @@ async function streamLoad({ url, body, connections, durationMs, path = PATH, hea
 }
 
 /**
+ * Concurrency 1 on several targets at once: one request to each in turn, starting with
+ * `order[0]`, for `durationMs` in all. Each target's samples then come from the same
+ * moments as the others', so the machine's drift (its speed moves within seconds here)
+ * falls on every target alike, where measuring one target after another lets it fall
+ * on one. `requests[target]`: url, path, headers, body and, for streams, the last event
+ * (`end`). Per target: latencies (whole answer; JSON) or ttfb and total (streams), and
+ * rps over the time its own requests took.
+ */
+async function interleaved({ requests, order, durationMs, stream }) {
+  const pools = new Map(order.map((t) => [t, new Pool(requests[t].url, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 })]));
+  const out = Object.fromEntries(order.map((t) => [t, { ok: 0, failed: 0, failures: {}, busyMs: 0, latencies: [], ttfb: [], total: [] }]));
+  const end = performance.now() + durationMs;
+  for (let i = 0; performance.now() < end; i++) {
+    const target = order[i % order.length];
+    const { path, headers, body, end: endMark = '[DONE]' } = requests[target];
+    const r = out[target];
+    const t0 = performance.now();
+    let why;
+    let first;
+    try {
+      const res = await pools.get(target).request({ path, method: 'POST', headers, body });
+      let tail = '';
+      let errorEvent = false;
+      for await (const chunk of res.body) {
+        first ??= performance.now();
+        if (!stream) continue;
+        if (!errorEvent && chunk.includes('"error"')) errorEvent = true;
+        tail = (tail + chunk.toString('latin1')).slice(-64);
+      }
+      if (res.statusCode < 200 || res.statusCode > 299 || (stream && res.statusCode !== 200)) why = `status ${res.statusCode}`;
+      else if (errorEvent) why = 'error event';
+      else if (stream && !tail.includes(endMark)) why = `no ${endMark}`;
+    } catch (err) {
+      why = err.code ?? err.message;
+    }
+    const t1 = performance.now();
+    r.busyMs += t1 - t0;
+    if (why !== undefined) {
+      r.failed++;
+      r.failures[why] = (r.failures[why] ?? 0) + 1;
+      continue;
+    }
+    r.ok++;
+    if (stream) {
+      r.ttfb.push(first - t0);
+      r.total.push(t1 - t0);
+    } else r.latencies.push(t1 - t0);
+  }
+  await Promise.all([...pools.values()].map((p) => p.close()));
+  for (const r of Object.values(out)) r.rps = r.busyMs > 0 ? r.ok / (r.busyMs / 1000) : 0;
+  return out;
+}
+
+/**
  * Open-loop load: request i leaves at start + i / rate whatever happened to earlier
  * ones (up to `connections` in flight; more wait in the pool's queue). Resolves when
  * every request has been answered.
@@ -143,4 +197,4 @@ async function paced({ url, body, rate, durationS, connections = 64, headers = J
   return { requests: total, ok, non2xx: total - ok - failed, errors: failed, statuses, failures, latencies };
 }
 
-module.exports = { cannon, streamLoad, paced, PATH };
+module.exports = { cannon, streamLoad, interleaved, paced, PATH };

@@ -1,9 +1,9 @@
 'use strict';
 /**
  * Repetitions of a scenario that compares targets: in each one every mode is measured on
- * every target back to back, in an order that rotates from one repetition to the next, so
- * that ratios come from the same moment (absolute times drift on a shared machine, ratios
- * less). Summaries are medians over the repetitions; ratios are taken within each
+ * every target, back to back in an order that rotates from one repetition to the next (or,
+ * at c=1, with the targets' requests interleaved), so that ratios come from the same
+ * moment (absolute times drift on a shared machine, ratios less). Summaries are medians over the repetitions; ratios are taken within each
  * repetition, then their median.
  */
 const { median } = require('./stats');
@@ -17,8 +17,13 @@ function repetitionPlan(quick) {
   return quick ? { reps: 1, seconds: 1 } : { reps: 5, seconds: 2 };
 }
 
-/** `measure(mode, target)` for every mode and target, `reps` times; one object per repetition: rep[mode.id][target]. */
-async function repeat({ reps, modes, targets, measure, log }) {
+/**
+ * `measure(mode, target)` for every mode and target, `reps` times; one object per
+ * repetition: rep[mode.id][target]. A mode marked `together` (the c=1 ones) is measured
+ * on all targets at once, their requests interleaved: `measureTogether(mode, order)`
+ * gives every target's result.
+ */
+async function repeat({ reps, modes, targets, measure, measureTogether, log }) {
   const repetitions = [];
   for (let r = 0; r < reps; r++) {
     const rep = {};
@@ -26,7 +31,8 @@ async function repeat({ reps, modes, targets, measure, log }) {
       rep[mode.id] = {};
       // Rotating the order keeps any drift from always favouring the same target.
       const order = targets.map((_, i) => targets[(i + r) % targets.length]);
-      for (const target of order) rep[mode.id][target] = await measure(mode, target);
+      if (mode.together) rep[mode.id] = await measureTogether(mode, order);
+      else for (const target of order) rep[mode.id][target] = await measure(mode, target);
       log(`  rep ${r + 1}/${reps} ${mode.id}: ${targets.map((x) => `${x} ${Math.round(rep[mode.id][x].rps)}/s p50 ${rep[mode.id][x].p50.toFixed(3)} ms`).join(', ')}`);
     }
     repetitions.push(rep);

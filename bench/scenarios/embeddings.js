@@ -3,11 +3,12 @@
  * Embeddings: POST /v1/embeddings sent directly to the upstream, through the floor proxy
  * and through the all-in-one gateway, for a single input and for an array of 64, in the
  * encoding the OpenAI SDKs ask for (base64; 1536 dimensions). Concurrency 1 for latency,
- * 64 for throughput; repetitions as in the overhead scenario (lib/repetitions.js).
+ * 64 for throughput; repetitions as in the overhead scenario (lib/repetitions.js): at c=1
+ * the targets' requests interleaved, at c=64 the targets back to back.
  */
 const { startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
-const { providerConfig } = require('../lib/configs');
-const { cannon } = require('../lib/load');
+const { providerConfig, JSON_HEADERS } = require('../lib/configs');
+const { cannon, interleaved } = require('../lib/load');
 const { repetitionPlan, repeat, summarize } = require('../lib/repetitions');
 const { percentile } = require('../lib/stats');
 const { EMBEDDING_MODEL } = require('../upstream');
@@ -19,9 +20,9 @@ const MODEL = 'bench-embed';
 const text = (i) => `Passage ${i} of a school handbook: how students upload documents to the knowledge base, and who can search them afterwards.`;
 const INPUTS = { single: text(0), array64: Array.from({ length: 64 }, (_, i) => text(i)) };
 const MODES = [
-  { id: 'single-c1', input: 'single', connections: 1 },
+  { id: 'single-c1', input: 'single', connections: 1, together: true },
   { id: 'single-c64', input: 'single', connections: 64 },
-  { id: 'array64-c1', input: 'array64', connections: 1 },
+  { id: 'array64-c1', input: 'array64', connections: 1, together: true },
   { id: 'array64-c64', input: 'array64', connections: 64 },
 ];
 const UPSTREAM = { ports: 1, latencyMs: 0, embeddingDimensions: 1536 };
@@ -43,10 +44,20 @@ async function startTargets() {
   };
 }
 
+// Direct and floor reach the upstream, which knows the provider model; the gateway, the logical one.
+const bodyFor = (mode, target) => body(mode.input, target === 'gateway' ? MODEL : EMBEDDING_MODEL);
+const summary = (r, latencies) => ({ rps: r.rps, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), errors: r.errors, n: r.ok });
+
 async function measure(mode, target, url, seconds) {
-  // Direct and floor reach the upstream, which knows the provider model; the gateway, the logical one.
-  const r = await cannon({ url, path: PATH, body: body(mode.input, target === 'gateway' ? MODEL : EMBEDDING_MODEL), connections: mode.connections, durationS: seconds });
-  return { rps: r.rps, p50: percentile(r.latencies, 0.5), p99: percentile(r.latencies, 0.99), errors: r.non2xx + r.errors, n: r.ok };
+  const r = await cannon({ url, path: PATH, body: bodyFor(mode, target), connections: mode.connections, durationS: seconds });
+  return summary({ ...r, errors: r.non2xx + r.errors }, r.latencies);
+}
+
+/** A c=1 mode on every target at once, their requests interleaved (`order[0]` first). */
+async function measureTogether(mode, urls, order, seconds) {
+  const requests = Object.fromEntries(order.map((t) => [t, { url: urls[t], path: PATH, headers: JSON_HEADERS, body: bodyFor(mode, t) }]));
+  const results = await interleaved({ requests, order, durationMs: seconds * 1000 * order.length, stream: false });
+  return Object.fromEntries(order.map((t) => [t, summary({ ...results[t], errors: results[t].failed }, results[t].latencies)]));
 }
 
 function ratiosOf(rep) {
@@ -65,7 +76,14 @@ async function run({ quick, log }) {
   try {
     log(`  warming up ${TARGETS.join(', ')} (c=64, 1 and 64 inputs)`);
     for (const target of TARGETS) for (const mode of [MODES[1], MODES[3]]) await measure(mode, target, t.urls[target], 1);
-    const repetitions = await repeat({ reps, modes: MODES, targets: TARGETS, measure: (mode, target) => measure(mode, target, t.urls[target], seconds), log });
+    const repetitions = await repeat({
+      reps,
+      modes: MODES,
+      targets: TARGETS,
+      measure: (mode, target) => measure(mode, target, t.urls[target], seconds),
+      measureTogether: (mode, order) => measureTogether(mode, t.urls, order, seconds),
+      log,
+    });
     const summary = summarize(repetitions, { modes: MODES, targets: TARGETS, ratiosOf });
     return { meta: { reps, seconds, upstream: UPSTREAM, inputs: { single: 1, array64: 64 } }, ...summary };
   } finally {

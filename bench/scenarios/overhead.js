@@ -3,13 +3,14 @@
  * Overhead: the same requests sent directly to the upstream, through the floor proxy,
  * through the all-in-one gateway and through proxy -> spoke. Concurrency 1 for latency,
  * 64 for throughput; non-streamed and streamed. Every repetition measures all the
- * targets back to back (in a rotating order), so ratios come from the same moment.
+ * targets, at c=64 back to back (in a rotating order) and at c=1 with their requests
+ * interleaved (one to each in turn), so ratios come from the same moment.
  * `floor-chain` is two floor proxies in a row: what any two Node hops add on this
  * machine, the reference for two-tier against all-in-one.
  */
 const { startFloorProcess, startGatewayProcess, startUpstreamProcess } = require('../lib/children');
 const { chatBody, providerConfig, proxyConfig, JSON_HEADERS } = require('../lib/configs');
-const { cannon, streamLoad, PATH } = require('../lib/load');
+const { cannon, interleaved, streamLoad, PATH } = require('../lib/load');
 const { repetitionPlan, repeat, summarize } = require('../lib/repetitions');
 const { percentile } = require('../lib/stats');
 
@@ -17,11 +18,15 @@ const { percentile } = require('../lib/stats');
 const CHAT = { name: 'overhead', path: PATH, headers: JSON_HEADERS, end: '[DONE]', body: (stream) => chatBody({ stream }), config: providerConfig };
 
 const TARGETS = ['direct', 'floor', 'gateway', 'two-tier', 'floor-chain'];
-/** `scale` stretches a measurement: streams at c=1 come only ~40 a second, p99 needs more. */
+/**
+ * `scale` stretches a measurement: streams at c=1 come only ~40 a second, p99 needs more.
+ * `together`: all targets measured at once, their requests interleaved, for as long as
+ * measuring them one after another would take.
+ */
 const MODES = [
-  { id: 'json-c1', stream: false, connections: 1, scale: 1 },
+  { id: 'json-c1', stream: false, connections: 1, scale: 1, together: true },
   { id: 'json-c64', stream: false, connections: 64, scale: 1 },
-  { id: 'stream-c1', stream: true, connections: 1, scale: 2 },
+  { id: 'stream-c1', stream: true, connections: 1, scale: 2, together: true },
   { id: 'stream-c64', stream: true, connections: 64, scale: 1 },
 ];
 /** Upstream answers at once; streams are 20 chunks 1 ms apart (about 25 ms each). */
@@ -62,6 +67,19 @@ async function measure(api, mode, url, seconds) {
   };
 }
 
+/** One measurement of a c=1 mode on every target at once, their requests interleaved (`order[0]` first). */
+async function measureTogether(api, mode, urls, order, seconds) {
+  const requests = Object.fromEntries(order.map((t) => [t, { url: urls[t], path: api.path, headers: api.headers, body: api.body(mode.stream), end: api.end }]));
+  const results = await interleaved({ requests, order, durationMs: seconds * 1000 * order.length, stream: mode.stream });
+  const out = {};
+  for (const [t, r] of Object.entries(results)) {
+    const samples = mode.stream ? r.ttfb : r.latencies;
+    out[t] = { rps: r.rps, p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), errors: r.failed, n: r.ok };
+    if (mode.stream) Object.assign(out[t], { totalP50: percentile(r.total, 0.5), totalP99: percentile(r.total, 0.99) });
+  }
+  return out;
+}
+
 /** Ratios of one repetition: gateway against floor, two-tier against all-in-one. */
 function ratiosOf(rep) {
   const added = (mode, t, q) => rep[mode][t][q] - rep[mode].direct[q];
@@ -90,7 +108,14 @@ async function runOverhead(api, { quick, log }) {
       await measure(api, MODES[1], t.urls[target], quick ? 1 : 2);
       await measure(api, MODES[3], t.urls[target], 1);
     }
-    const repetitions = await repeat({ reps, modes: MODES, targets: TARGETS, measure: (mode, target) => measure(api, mode, t.urls[target], seconds * mode.scale), log });
+    const repetitions = await repeat({
+      reps,
+      modes: MODES,
+      targets: TARGETS,
+      measure: (mode, target) => measure(api, mode, t.urls[target], seconds * mode.scale),
+      measureTogether: (mode, order) => measureTogether(api, mode, t.urls, order, seconds * mode.scale),
+      log,
+    });
     const summary = summarize(repetitions, { modes: MODES, targets: TARGETS, ratiosOf, extra: (mode) => (mode.stream ? ['totalP50', 'totalP99'] : []) });
     return { meta: { reps, seconds, upstream: UPSTREAM }, ...summary };
   } finally {
