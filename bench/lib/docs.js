@@ -25,8 +25,9 @@ const METHOD = `## How it is measured
   of each second, in bursts).
 - Medians over repetitions; ratios are taken within one repetition, then their median:
   absolute times drift on a shared machine, ratios less. At c=64 the targets of a
-  repetition run back to back; at c=1 they run at once, one request to each in turn, so
-  the drift of those seconds falls on all of them alike.
+  repetition run back to back; at c=1 they run at once, one request to each in turn in
+  an order shuffled every round, so the drift of those seconds falls on all of them alike
+  and no target always starts while the same other one finishes its work.
 - The failover upstream counts what a dead endpoint still receives: a killed port resets
   every connection after reading its request line, so requests and health probes sent to
   it after the kill are counted and told apart.

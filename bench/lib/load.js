@@ -101,20 +101,26 @@ async function streamLoad({ url, body, connections, durationMs, path = PATH, hea
 }
 
 /**
- * Concurrency 1 on several targets at once: one request to each in turn, starting with
- * `order[0]`, for `durationMs` in all. Each target's samples then come from the same
- * moments as the others', so the machine's drift (its speed moves within seconds here)
- * falls on every target alike, where measuring one target after another lets it fall
- * on one. `requests[target]`: url, path, headers, body and, for streams, the last event
- * (`end`). Per target: latencies (whole answer; JSON) or ttfb and total (streams), and
- * rps over the time its own requests took.
+ * Concurrency 1 on several targets at once: one request to each in turn, `order` first,
+ * then each round in a fresh shuffled order, for `durationMs` in all. Each target's
+ * samples then come from the same moments as the others', so the machine's drift (its
+ * speed moves within seconds here) falls on every target alike, where measuring one
+ * target after another lets it fall on one. The shuffle keeps one target from always
+ * following the same other: the work a gateway does after its answer (its log line) would
+ * otherwise always land on the start of the same neighbour's request.
+ * `requests[target]`: url, path, headers, body and, for streams, the last event (`end`).
+ * Per target: latencies (whole answer; JSON) or ttfb and total (streams), and rps over
+ * the time its own requests took.
  */
 async function interleaved({ requests, order, durationMs, stream }) {
   const pools = new Map(order.map((t) => [t, new Pool(requests[t].url, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 })]));
   const out = Object.fromEntries(order.map((t) => [t, { ok: 0, failed: 0, failures: {}, busyMs: 0, latencies: [], ttfb: [], total: [] }]));
   const end = performance.now() + durationMs;
+  const random = seeded(order.length);
+  let cycle = [...order];
   for (let i = 0; performance.now() < end; i++) {
-    const target = order[i % order.length];
+    if (i > 0 && i % order.length === 0) cycle = shuffled(cycle, random);
+    const target = cycle[i % order.length];
     const { path, headers, body, end: endMark = '[DONE]' } = requests[target];
     const r = out[target];
     const t0 = performance.now();
@@ -151,6 +157,28 @@ async function interleaved({ requests, order, durationMs, stream }) {
   }
   await Promise.all([...pools.values()].map((p) => p.close()));
   for (const r of Object.values(out)) r.rps = r.busyMs > 0 ? r.ok / (r.busyMs / 1000) : 0;
+  return out;
+}
+
+/** A small deterministic PRNG (mulberry32): the same run, the same orders. */
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A Fisher-Yates shuffle of a copy. */
+function shuffled(items, random) {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
   return out;
 }
 

@@ -59,7 +59,7 @@ function overheadSection(o) {
   const u = o.meta.upstream;
   return [
     `Upstream answers at once (${u.latencyMs} ms latency); streams are ${u.chunks} chunks ${u.chunkIntervalMs} ms apart. ` +
-      `Each number is the median of ${o.meta.reps} repetitions of ${o.meta.seconds} s per target and mode (${o.meta.seconds * 2} s for streams at c=1, which come only ~40 a second); in each repetition the ${TARGETS.length} targets run at c=1 all at once, one request to each in turn, and at c=64 back to back in a rotating order. ` +
+      `Each number is the median of ${o.meta.reps} repetitions of ${o.meta.seconds} s per target and mode (${o.meta.seconds * 2} s for streams at c=1, which come only ~40 a second); in each repetition the ${TARGETS.length} targets run at c=1 all at once, one request to each in turn (each round in a shuffled order), and at c=64 back to back in a rotating order. ` +
       `"Added" is the target minus direct in the same repetition's median.` +
       (c1['floor-chain']
         ? ' floor-chain is two floor proxies in a row (floor -> floor -> upstream): what any two Node hops add on this machine, the reference for two-tier against all-in-one.'
@@ -98,7 +98,7 @@ function embeddingsSection(e) {
   );
   return [
     `POST /v1/embeddings with \`encoding_format: base64\` (what the OpenAI SDKs send), ${e.meta.upstream.embeddingDimensions} dimensions, texts of about 30 tokens; the upstream answers at once. ` +
-      `Each number is the median of ${e.meta.reps} repetitions of ${e.meta.seconds} s per target and mode, the targets at c=1 all at once (one request to each in turn) and at c=64 back to back in a rotating order; "added" is the target minus direct.`,
+      `Each number is the median of ${e.meta.reps} repetitions of ${e.meta.seconds} s per target and mode, the targets at c=1 all at once (one request to each in turn, each round shuffled) and at c=64 back to back in a rotating order; "added" is the target minus direct.`,
     '',
     table(['inputs', 'target', 'c=1 p50', 'c=1 p99', 'added p50', 'c=64 req/s', 'c=64 p99', 'errors'], rows),
     '',
