@@ -20,14 +20,15 @@ const METHOD = `## How it is measured
 - The gateway's upstream is an \`openai-compatible\` provider pointing at the fake upstream;
   two-tier is the \`proxy\` role in front of one \`spoke\` process.
 - Closed-loop JSON load at c=64 uses autocannon; streams and every c=1 measurement use
-  an undici client loop (autocannon cannot see a body's first byte). Steady load (failover, throttling, quota) is open-loop
-  and paced in the bench (autocannon's rate limit sends each connection's budget at the top
-  of each second, in bursts).
+  an undici client loop (autocannon cannot see a body's first byte). Steady load
+  (failover, throttling, quota) is open-loop and paced in the bench (autocannon's rate
+  limit sends each connection's budget at the top of each second, in bursts).
 - Medians over repetitions; ratios are taken within one repetition, then their median:
   absolute times drift on a shared machine, ratios less. At c=64 the targets of a
   repetition run back to back; at c=1 they run at once, one request to each in turn in
   an order shuffled every round, so the drift of those seconds falls on all of them alike
-  and no target always starts while the same other one finishes its work.
+  and no target always starts while the same other one finishes its work. The c=1 p99
+  targets take the p99 of all repetitions' samples pooled.
 - The failover upstream counts what a dead endpoint still receives: a killed port resets
   every connection after reading its request line, so requests and health probes sent to
   it after the kill are counted and told apart.

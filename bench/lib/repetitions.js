@@ -3,8 +3,8 @@
  * Repetitions of a scenario that compares targets: in each one every mode is measured on
  * every target, back to back in an order that rotates from one repetition to the next (or,
  * at c=1, with the targets' requests interleaved), so that ratios come from the same
- * moment (absolute times drift on a shared machine, ratios less). Summaries are medians over the repetitions; ratios are taken within each
- * repetition, then their median.
+ * moment (absolute times drift on a shared machine, ratios less). Summaries are medians
+ * over the repetitions; ratios are taken within each repetition, then their median.
  */
 const { median } = require('./stats');
 
