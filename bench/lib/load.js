@@ -116,10 +116,9 @@ async function interleaved({ requests, order, durationMs, stream }) {
   const pools = new Map(order.map((t) => [t, new Pool(requests[t].url, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 })]));
   const out = Object.fromEntries(order.map((t) => [t, { ok: 0, failed: 0, failures: {}, busyMs: 0, latencies: [], ttfb: [], total: [] }]));
   const end = performance.now() + durationMs;
-  const random = seeded(order.length);
   let cycle = [...order];
   for (let i = 0; performance.now() < end; i++) {
-    if (i > 0 && i % order.length === 0) cycle = shuffled(cycle, random);
+    if (i > 0 && i % order.length === 0) cycle = shuffled(cycle);
     const target = cycle[i % order.length];
     const { path, headers, body, end: endMark = '[DONE]' } = requests[target];
     const r = out[target];
@@ -160,23 +159,11 @@ async function interleaved({ requests, order, durationMs, stream }) {
   return out;
 }
 
-/** A small deterministic PRNG (mulberry32): the same run, the same orders. */
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A Fisher-Yates shuffle of a copy. */
-function shuffled(items, random) {
+function shuffled(items) {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
+    const j = Math.floor(Math.random() * (i + 1));
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
