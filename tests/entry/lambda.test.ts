@@ -3,6 +3,7 @@
  * The Lambda proxy forwards to a real spoke gateway on loopback.
  */
 import { expect } from '@jest/globals';
+import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
 import type { ChatCompletion, ChatCompletionChunk } from '../../runtime/src/core/openai-types';
@@ -170,6 +171,51 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
     const unknown = await handler(restEvent('POST', '/v1/messages', { model: 'nope', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }, headers), lambdaContext);
     expect(unknown.statusCode).toBe(404);
     expect(JSON.parse(unknown.body)).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+  });
+
+  it("writes each request's log line and EMF metrics before the answer settles, the session's affinity in both", async () => {
+    // In Lambda the environment freezes once the handler settles: whatever it has not written by then is late or lost.
+    const lines: Array<Record<string, unknown>> = [];
+    const realWriteSync = fs.writeSync;
+    const spy = jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string | NodeJS.ArrayBufferView, ...rest: never[]) => {
+      if (fd !== 1) return (realWriteSync as (...a: unknown[]) => number)(fd, data, ...rest);
+      const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+      for (const line of text.split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    }) as typeof fs.writeSync);
+    process.env.AWS_LAMBDA_FUNCTION_NAME = 'ai-gateway-proxy';
+    try {
+      const handler = loadHandler(spoke.url);
+      /** One request; what was written to stdout while it ran, read the moment the handler settles. */
+      const send = async (path: string, body: unknown, headers: Record<string, string>) => {
+        const from = lines.length;
+        const res = await handler(restEvent('POST', path, body, headers), lambdaContext);
+        const written = lines.slice(from);
+        return {
+          status: res.statusCode,
+          affinity: header(res, 'x-gateway-affinity'),
+          logged: written.find((l) => l.api !== undefined && l.status !== undefined),
+          emf: written.find((l) => l._aws !== undefined),
+        };
+      };
+      const chat = { model: 'chat', messages: [{ role: 'user', content: 'hi' }] };
+      const first = await send('/v1/chat/completions', chat, { 'x-session-id': 'lambda-conv-1' });
+      expect(first).toMatchObject({ status: 200, affinity: 'new', logged: { api: 'chat', status: 200, affinity: 'new' }, emf: { AffinityHits: 0, AffinityMoves: 0 } });
+      const again = await send('/v1/chat/completions', chat, { 'x-session-id': 'lambda-conv-1' });
+      expect(again).toMatchObject({ status: 200, affinity: 'hit', logged: { api: 'chat', affinity: 'hit' }, emf: { AffinityHits: 1, Requests: 1 } });
+      const messages = { model: 'chat', max_tokens: 30, messages: [{ role: 'user', content: 'hi' }] };
+      const anthropic = { 'anthropic-version': '2023-06-01', 'x-session-id': 'lambda-conv-2' };
+      expect(await send('/v1/messages', messages, anthropic)).toMatchObject({ status: 200, affinity: 'new', logged: { api: 'messages', affinity: 'new' } });
+      expect(await send('/v1/messages', messages, anthropic)).toMatchObject({ status: 200, affinity: 'hit', logged: { api: 'messages', affinity: 'hit' }, emf: { AffinityHits: 1 } });
+      // Without a session: a line all the same, and no affinity in it.
+      const none = await send('/v1/chat/completions', chat, {});
+      expect(none.logged).toMatchObject({ api: 'chat', status: 200 });
+      expect(none.logged).not.toHaveProperty('affinity');
+      expect(none.affinity).toBeUndefined();
+    } finally {
+      spy.mockRestore();
+      delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+    }
   });
 
   it('streams SSE through Lambda response streaming when the runtime offers it', async () => {
