@@ -175,6 +175,45 @@ describe("providers' image limits, before sending", () => {
     expect((await jsonOf<ErrorBody>(res)).error.message).toContain('of base64; Anthropic takes at most 5 MB per image');
   });
 
+  it('an image wider or taller than 8000 px is a 400 for Bedrock, read from its header; OpenAI (which scales it) serves it', async () => {
+    const g = await gatewayOf(['br']);
+    const before = bedrock.requests.length;
+    const res = await postJson(`${g.url}/v1/chat/completions`, ask(dataUrl(png(100, 8001))));
+    expect(res.status).toBe(400);
+    expect((await jsonOf<ErrorBody>(res)).error).toMatchObject({
+      param: PART,
+      code: 'unsupported_image',
+      message: expect.stringContaining('the image is 100 x 8001 px; Bedrock Converse takes at most 8000 x 8000 px per image'),
+    });
+    expect((await postJson(`${g.url}/v1/chat/completions`, ask(dataUrl(png(8000, 8000))))).status).toBe(200);
+    expect(bedrock.requests.length).toBe(before + 1);
+    await g.close();
+
+    const both = await gatewayOf(['br', 'oa']);
+    const wide = await postJson(`${both.url}/v1/chat/completions`, ask(dataUrl(png(8001, 100))));
+    expect(wide.status).toBe(200);
+    expect(wide.headers.get('x-gateway-route')).toBe('oa/a/r/gpt-4o');
+    expect(bedrock.requests.length).toBe(before + 1);
+  });
+
+  it('Anthropic takes 2000 px at most in a request of more than 20 images, 8000 px otherwise', async () => {
+    const g = await gatewayOf(['an']);
+    const before = anthropic.requests.length;
+    const wide = dataUrl(png(2001, 10));
+    const twenty = await postJson(`${g.url}/v1/chat/completions`, ask(...Array.from({ length: 20 }, () => wide)));
+    expect(twenty.status).toBe(200);
+    const many = await postJson(`${g.url}/v1/chat/completions`, ask(dataUrl(png(8, 8)), wide, ...Array.from({ length: 19 }, () => dataUrl(png(8, 8)))));
+    expect(many.status).toBe(400);
+    expect((await jsonOf<ErrorBody>(many)).error).toMatchObject({
+      param: 'messages[0].content[2].image_url.url',
+      message: expect.stringContaining('the image is 2001 x 10 px; Anthropic takes at most 2000 x 2000 px per image in a request of more than 20 images (this one has 21)'),
+    });
+    const huge = await postJson(`${g.url}/v1/chat/completions`, ask(dataUrl(png(8001, 8001))));
+    expect(huge.status).toBe(400);
+    expect((await jsonOf<ErrorBody>(huge)).error.message).toContain('Anthropic takes at most 8000 x 8000 px per image');
+    expect(anthropic.requests.length).toBe(before + 1);
+  });
+
   it('a route whose limits the image passes serves it: a large image skips Bedrock for OpenAI', async () => {
     const g = await gatewayOf(['br', 'oa']);
     const res = await postJson(`${g.url}/v1/chat/completions`, ask(big));

@@ -4,6 +4,7 @@
  * base64) or a remote http(s) URL that only a provider may fetch. The gateway itself
  * never fetches a URL a client sent.
  */
+import { imageSize } from 'image-size';
 import type { ChatRequest } from './chat-request';
 
 export const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
@@ -50,6 +51,32 @@ export function parseImageUrl(url: string): ParsedImage | { error: string } {
   const base64 = url.slice(head[0].length);
   if (base64.length === 0 || base64.length % 4 === 1 || !BASE64.test(base64)) return { error: 'the data: URL does not hold valid base64' };
   return { kind: 'inline', mediaType: mediaType as ImageMediaType, base64, bytes: decodedBytes(base64) };
+}
+
+export interface PixelSize {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Base64 characters decoded to find the size: JPEG headers may sit behind EXIF data, the others in the first bytes. */
+const HEADER_BASE64_CHARS = 64 * 1024;
+/** Sizes already read, per parsed image: each provider kind's check of one request reads the same image objects. */
+const pixelSizes = new WeakMap<InlineImage, PixelSize | null>();
+
+/** An inline image's pixel size, from its header (never from the length of its base64); undefined when the header cannot be read. */
+export function pixelSizeOf(image: InlineImage): PixelSize | undefined {
+  let size = pixelSizes.get(image);
+  if (size === undefined) {
+    size = null;
+    try {
+      const { width, height } = imageSize(Buffer.from(image.base64.slice(0, HEADER_BASE64_CHARS), 'base64'));
+      if (width > 0 && height > 0) size = { width, height };
+    } catch {
+      // truncated or unknown header: the size stays unknown
+    }
+    pixelSizes.set(image, size);
+  }
+  return size ?? undefined;
 }
 
 function decodedBytes(base64: string): number {

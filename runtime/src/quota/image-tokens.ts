@@ -6,30 +6,15 @@
  * and Anthropic's width x height / 750 (images past 1.15 megapixels are scaled down
  * first, so at most about 1,600). Real usage replaces the estimate when the answer ends.
  */
-import { imageSize } from 'image-size';
-import type { RequestImage } from '../core/image-url';
+import { pixelSizeOf, type RequestImage } from '../core/image-url';
 
 /** An image whose size is unknown (a remote URL, an unreadable header): the most either rule charges. */
 export const UNKNOWN_IMAGE_TOKENS = 1600;
 
-/** Base64 characters decoded to find the size: JPEG headers may sit behind EXIF data, the others in the first bytes. */
-const HEADER_BASE64_CHARS = 64 * 1024;
-
 export function imageTokens(img: RequestImage): number {
-  const size = pixelSize(img);
+  const size = img.image.kind === 'inline' ? pixelSizeOf(img.image) : undefined;
   if (!size) return UNKNOWN_IMAGE_TOKENS;
   return Math.max(openAITokens(size.width, size.height, img.detail), anthropicTokens(size.width, size.height));
-}
-
-function pixelSize(img: RequestImage): { width: number; height: number } | undefined {
-  if (img.image.kind !== 'inline') return undefined;
-  const head = img.image.base64.slice(0, HEADER_BASE64_CHARS);
-  try {
-    const { width, height } = imageSize(Buffer.from(head, 'base64'));
-    return width > 0 && height > 0 ? { width, height } : undefined;
-  } catch {
-    return undefined; // truncated or unknown header: the size stays unknown
-  }
 }
 
 function openAITokens(width: number, height: number, detail: RequestImage['detail']): number {
