@@ -337,6 +337,17 @@ export function sseEventsOf(m: Message): SseEvent[] {
 // ---------------------------------------------------------------------------------------
 // Request checks Anthropic makes, with its wording
 
+/** Blocks that carry `cache_control`: tools, system blocks, message blocks and a tool result's own blocks. */
+function cacheBreakpoints(req: FakeAnthropicRequest): number {
+  const marked = (b: unknown) => typeof b === 'object' && b !== null && (b as { cache_control?: unknown }).cache_control != null;
+  const blocks: unknown[] = [...(req.tools ?? []), ...(Array.isArray(req.system) ? (req.system as unknown[]) : [])];
+  for (const m of req.messages ?? []) {
+    if (!Array.isArray(m.content)) continue;
+    for (const b of m.content as Array<{ content?: unknown }>) blocks.push(b, ...(Array.isArray(b.content) ? (b.content as unknown[]) : []));
+  }
+  return blocks.filter(marked).length;
+}
+
 export function validate(req: FakeAnthropicRequest, contextTokens: number | undefined, version = '2023-06-01', counting = false): string | undefined {
   if (typeof req.model !== 'string' || req.model === '') return 'model: Field required';
   if (counting && req.max_tokens !== undefined) return 'max_tokens: Extra inputs are not permitted';
@@ -375,6 +386,8 @@ export function validate(req: FakeAnthropicRequest, contextTokens: number | unde
     previousToolUses = toolUses;
   }
   if (toolBlocks && (!Array.isArray(req.tools) || req.tools.length === 0)) return 'Requests which include `tool_use` or `tool_result` blocks must define tools.';
+  const breakpoints = cacheBreakpoints(req);
+  if (breakpoints > 4) return `A maximum of 4 blocks with cache_control may be provided. Found ${breakpoints}.`;
   const images = messages.flatMap((m, i) =>
     Array.isArray(m.content) ? (m.content as Array<Record<string, unknown>>).map((b, j) => ({ b, at: `messages.${i}.content.${j}`, role: m.role })) : [],
   );

@@ -29,6 +29,8 @@ export interface Route {
   readonly structuredOutput?: 'native' | 'tool';
   /** What the target does with cache markers (providers/prompt-cache-support.ts); absent: they are dropped. */
   readonly promptCache?: PromptCacheRoute;
+  /** `targets[].promptCache: false`: the target refuses cache markers, also in a native Messages body. */
+  readonly cacheMarkersOff?: true;
 }
 
 export interface CallOptions {

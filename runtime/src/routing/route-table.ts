@@ -37,6 +37,7 @@ export function buildRouteTable(models: GatewayConfig['models'], providers: read
           logicalModel: model.name,
           ...(t.structuredOutput ? { structuredOutput: t.structuredOutput } : {}),
           ...(promptCache ? { promptCache } : {}),
+          ...(t.promptCache === false ? { cacheMarkersOff: true as const } : {}),
         })),
       );
     });

@@ -5,6 +5,7 @@
  * a spoke gateway (the proxy's hop), which takes the client's JSON as it came.
  */
 import type { ProviderConfig } from '../../config/schema';
+import type { CountTokensRequest } from '../../core/messages-request';
 import type { CredentialResolver } from '../credentials';
 import { ProviderError } from '../errors';
 import { costReportAsked, withHopMeta } from '../gateway-hop-meta';
@@ -16,6 +17,7 @@ import { upstreamSignal, type ReportedCost, type Route, type UpstreamMeta } from
 import { createUpstreamCall, type UpstreamProtocol } from '../upstream-call';
 import { ANTHROPIC_PROTOCOL, messagesUrl } from './adapter';
 import { betasFor, type BetaTarget } from './beta-flags';
+import { withCachePolicy } from './cache-policy';
 import { classifyGatewayHopError } from './classify';
 import { sseMessageEvents } from './event-stream';
 
@@ -44,10 +46,11 @@ export function createAnthropicMessages(provider: ProviderConfig, deps: { resolv
     return headers;
   }
 
-  function bodyFor(call: MessagesCall<object>, route: Route, stream?: boolean): string {
+  function bodyFor(call: MessagesCall<CountTokensRequest>, route: Route, stream?: boolean): string {
     const request = call.request;
     if (isForwarded(request)) return request.body;
-    const body: Record<string, unknown> = { ...request, model: route.model };
+    // A spoke applies its own targets' cache settings.
+    const body: Record<string, unknown> = { ...(hop ? request : withCachePolicy(request, route)), model: route.model };
     if (stream) body.stream = true;
     else delete body.stream;
     return JSON.stringify(body);

@@ -8,6 +8,7 @@
 import { CountTokensCommand, InvokeModelCommand, InvokeModelWithResponseStreamCommand, type BedrockRuntimeClient, type ResponseStream } from '@aws-sdk/client-bedrock-runtime';
 import type { CountTokensRequest } from '../../core/messages-request';
 import { betasFor, droppedBetasNote } from '../anthropic/beta-flags';
+import { withCachePolicy } from '../anthropic/cache-policy';
 import { messageEvents } from '../anthropic/event-stream';
 import { ProviderError } from '../errors';
 import { isForwarded, type MessagesApi, type MessagesCall, type MessagesEvent } from '../messages-types';
@@ -115,9 +116,9 @@ export function createBedrockClaudeMessages({ clientFor, addForwardHeaders }: Be
  * fields Claude on Bedrock takes, and the beta flags it knows; what was left out is noted.
  */
 export function invokeBody(call: MessagesCall<CountTokensRequest>, route: Route): { body: Uint8Array; notes: string[] } {
-  const request = call.request;
   // Only a proxy forwards unread bodies, and a proxy's routes are spokes.
-  if (isForwarded(request)) throw new ProviderError('refused', `${route.key}: a forwarded body cannot go to Bedrock`, { status: 400 });
+  if (isForwarded(call.request)) throw new ProviderError('refused', `${route.key}: a forwarded body cannot go to Bedrock`, { status: 400 });
+  const request = withCachePolicy(call.request, route);
   const body: Record<string, unknown> = { anthropic_version: BEDROCK_ANTHROPIC_VERSION };
   const left: string[] = [];
   for (const key of Object.keys(request)) {
