@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { MODEL_APIS } from '../runtime/src/core/embeddings';
-import { capacitySchema, priceSchema, promptCacheSchema, ROUTINGS } from '../runtime/src/config/schema';
+import { capacitySchema, priceSchema, promptCacheSchema, ROUTINGS, type PriceConfig } from '../runtime/src/config/schema';
 import { cidrContains as cidrContainsStrict, cidrContainsIp, cidrsOverlap as cidrsOverlapStrict, isCidr, parseIp } from './lib/cidr';
 
 export const PROVIDER_KINDS = ['bedrock', 'third-party', 'on-prem'] as const;
@@ -383,29 +383,20 @@ export const spokeConfigSchema = z
     if (roleAccount !== hub.accountId) issue(['hub', 'roleArn'], `the role must be in the hub account ${hub.accountId}`);
     if (cfg.service.maxTasks < cfg.service.minTasks) issue(['service', 'maxTasks'], 'must be at least service.minTasks');
 
-    // Every provider model targets may name, with its stack key (for messages naming it).
-    let catalog: { id: string; key: string; priced: boolean }[];
-    const entries = (models: { id: string; price?: unknown }[], key: string) => models.map((m, j) => ({ id: m.id, key: `${key}[${j}]`, priced: m.price !== undefined }));
+    const catalog = providerModelCatalog(provider);
     if (provider.kind === 'bedrock') {
-      // Targets name the inference profile when the model has one: that is what the runtime calls.
-      catalog = entries(
-        provider.models.map((m) => ({ id: m.inferenceProfile?.id ?? m.id, price: m.price })),
-        'provider.models',
-      );
       // VPC endpoints reach Bedrock in the VPC's own Region only; other Regions need a NAT path.
       const remote = provider.regions.filter((r) => r !== cfg.account.region);
       if (remote.length > 0 && !network.natGateway) {
         issue(['network', 'natGateway'], `must be true: Bedrock in ${remote.join(', ')} is outside the VPC's Region`);
       }
     } else if (provider.kind === 'third-party') {
-      catalog = provider.vendors.flatMap((v, i) => entries(v.models, `provider.vendors[${i}].models`));
       if (!network.natGateway) issue(['network', 'natGateway'], 'must be true: third-party APIs are on the internet');
       uniqueBy(provider.vendors, (v) => v.id, ['provider', 'vendors'], issue);
       provider.vendors.forEach((v, i) => {
         if (v.type === 'openai-compatible' && !v.url) issue(['provider', 'vendors', i, 'url'], 'required for an openai-compatible vendor');
       });
     } else {
-      catalog = entries(provider.models, 'provider.models');
       if (!hub.onPremCidr) {
         issue(['hub', 'onPremCidr'], 'required for an on-prem spoke (its route to the on-prem network)');
       } else {
@@ -427,13 +418,38 @@ export const spokeConfigSchema = z
     );
     const byId = new Map(catalog.map((c) => [c.id, c]));
     cfg.models.forEach((m, i) => {
-      const unpriced = m.routing === 'cost' ? [...new Set(m.targets)].flatMap((t) => byId.get(t) ?? []).filter((c) => !c.priced) : [];
+      const unpriced = m.routing === 'cost' ? [...new Set(m.targets)].flatMap((t) => byId.get(t) ?? []).filter((c) => !c.price) : [];
       if (unpriced.length > 0) {
         issue(['models', i, 'routing'], `cost needs a price on every target; none at ${unpriced.map((c) => `ai-gateway:${c.key}.price ("${c.id}")`).join(', ')}`);
       }
     });
     uniqueBy(cfg.models, (m) => m.name, ['models'], issue);
   });
+
+/** A provider model that targets may name: the id they name it by, its stack key (for messages naming it) and its price. */
+export interface ProviderModelEntry {
+  readonly id: string;
+  /** e.g. `provider.vendors[0].models[1]`, under `ai-gateway:`. */
+  readonly key: string;
+  readonly price: PriceConfig | undefined;
+}
+
+/** Every provider model of a spoke, as targets name them. */
+export function providerModelCatalog(provider: z.output<typeof spokeProviderSchema>): ProviderModelEntry[] {
+  const entries = (models: { id: string; price?: PriceConfig }[], key: string) => models.map((m, j) => ({ id: m.id, key: `${key}[${j}]`, price: m.price }));
+  switch (provider.kind) {
+    case 'bedrock':
+      // Targets name the inference profile when the model has one: that is what the runtime calls.
+      return entries(
+        provider.models.map((m) => ({ id: m.inferenceProfile?.id ?? m.id, price: m.price })),
+        'provider.models',
+      );
+    case 'third-party':
+      return provider.vendors.flatMap((v, i) => entries(v.models, `provider.vendors[${i}].models`));
+    default:
+      return entries(provider.models, 'provider.models');
+  }
+}
 
 function uniqueBy<T>(items: T[], key: (item: T) => string, path: (string | number)[], issue: (path: (string | number)[], message: string) => void): void {
   const seen = new Set<string>();

@@ -8,7 +8,9 @@ import * as pulumi from '@pulumi/pulumi';
 import * as path from 'node:path';
 import { readStackConfig, type SpokeRegistryEntry } from './config';
 import { HubStack } from './hub/hub-stack';
+import type { ModelPriceBound } from './lib/hub-exports';
 import { baseTags } from './lib/naming';
+import { checkAgainstHubPriceBounds } from './spoke/price-bound-check';
 import { checkAgainstHubRegistry } from './spoke/registry-check';
 import { SpokeStack } from './spoke/spoke-stack';
 
@@ -38,8 +40,14 @@ async function main(): Promise<Record<string, unknown>> {
   const cfg = stackConfig.config;
   const hubRef = new pulumi.StackReference(`${stack}-hub-ref`, { name: cfg.hub.stack });
   // Before anything is declared: the stack file must agree with the hub's spoke registry.
-  const [registry, pool] = await Promise.all<unknown>([hubRef.getOutputValue('spokeRegistry'), hubRef.getOutputValue('spokeCidrPool')]);
+  const [registry, pool, bounds] = await Promise.all<unknown>([
+    hubRef.getOutputValue('spokeRegistry'),
+    hubRef.getOutputValue('spokeCidrPool'),
+    // A hub deployed before it exported its bounds has none: nothing to check against.
+    hubRef.getOutputValue('modelPriceBounds'),
+  ]);
   checkAgainstHubRegistry(stack, cfg, registry as SpokeRegistryEntry[] | undefined, String(pool));
+  checkAgainstHubPriceBounds(stack, cfg, bounds as ModelPriceBound[] | undefined);
   const spoke = new SpokeStack(stack, { stack, config: cfg, defaultTags, hubRef }, { providers: [accountProvider] });
   return { ...spoke.exports };
 }

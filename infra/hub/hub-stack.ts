@@ -190,6 +190,7 @@ export class HubStack extends pulumi.ComponentResource {
       spokeRegistrarRoleArn: registrar.role.arn,
       spokeRegistrarExternalId: cfg.sharing.registrarExternalId,
       spokeRegistry: cfg.spokes,
+      modelPriceBounds: cfg.models.flatMap((m, i) => (m.price ? [{ name: m.name, providers: m.providers, price: m.price, key: `ai-gateway:models[${i}].price` }] : [])),
       alarmTopicArn: monitoring.topic.arn,
       lambdaAliasArn: proxy.alias.arn,
       dashboardName: monitoring.dashboard.dashboardName,

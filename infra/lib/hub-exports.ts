@@ -4,7 +4,18 @@
  * type check instead of a deploy.
  */
 import type * as pulumi from '@pulumi/pulumi';
+import type { PriceConfig } from '../../runtime/src/config/schema';
 import type { ProviderKind, SpokeRegistryEntry } from '../config-schema';
+
+/** A hub model's price: the proxy's bound for budgets' holds, which no spoke serving the model may charge above. */
+export interface ModelPriceBound {
+  name: string;
+  /** The provider kinds whose spokes serve the model. */
+  providers: ProviderKind[];
+  price: PriceConfig;
+  /** Where the hub stack sets it, e.g. `ai-gateway:models[0].price`. */
+  key: string;
+}
 
 export interface HubExports {
   gatewayUrl: string;
@@ -41,6 +52,8 @@ export interface HubExports {
   spokeRegistrarRoleArn: string;
   /** The sts:ExternalId spokes present to the registrar role. */
   spokeRegistrarExternalId: string;
+  /** The hub models' prices (the priced ones): a spoke checks its own prices against them. */
+  modelPriceBounds: ModelPriceBound[];
   /** The spokes the hub trusts and routes (ai-gateway:spokes): a spoke checks its own entry against its stack file. */
   spokeRegistry: SpokeRegistryEntry[];
   alarmTopicArn: string;

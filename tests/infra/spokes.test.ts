@@ -93,6 +93,46 @@ function parseMaybe(text: string): unknown {
   }
 }
 
+describe("a spoke's prices against the hub's price bounds", () => {
+  test('the hub exports the bound of each priced model, with the key that sets it', () => {
+    expect(hub.modelPriceBounds).toEqual([
+      { name: 'chat', providers: ['bedrock', 'third-party'], price: { inputPerMTok: 0.8, outputPerMTok: 4, cacheWritePerMTok: 1 }, key: 'ai-gateway:models[0].price' },
+      { name: 'reasoning', providers: ['bedrock', 'third-party'], price: { inputPerMTok: 3, outputPerMTok: 15, cacheWritePerMTok: 3.75 }, key: 'ai-gateway:models[1].price' },
+    ]);
+  });
+
+  /** spoke-b's stack file with one price of gpt-4o-mini (a target of `chat`) changed. */
+  function spokeBPricing(price: Record<string, number>): Record<string, string> {
+    const config = readStackConfigFile('spoke-b');
+    const provider = JSON.parse(config['ai-gateway:provider']);
+    const mini = provider.vendors[0].models.find((m: any) => m.id === 'gpt-4o-mini');
+    mini.price = { ...mini.price, ...price };
+    config['ai-gateway:provider'] = JSON.stringify(provider);
+    return config;
+  }
+
+  test.each([
+    [
+      'an output price above the bound',
+      { outputPerMTok: 4.5 },
+      /ai-gateway:provider\.vendors\[0\]\.models\[1\]\.price\.outputPerMTok: 4\.5 USD per million tokens \("gpt-4o-mini", a target of model "chat"\) is above the hub's bound, 4 \(ai-gateway:models\[0\]\.price\.outputPerMTok in the hub stack\)/,
+    ],
+    [
+      "a cache-write price above the dearer of the bound's input and cache-write prices",
+      { cacheWritePerMTok: 1.25 },
+      /ai-gateway:provider\.vendors\[0\]\.models\[1\]\.price\.cacheWritePerMTok: 1\.25 USD .* is above the hub's bound for prompt tokens, 1 \(ai-gateway:models\[0\]\.price in the hub stack/,
+    ],
+  ])('%s fails the deployment with both keys named', async (_what, price, message) => {
+    await expect(runStack('spoke-b', { config: spokeBPricing(price), hubOutputs: hub })).rejects.toThrow(message);
+  });
+
+  test('a price at the bound deploys, and so does any price against a hub that exports no bounds (deployed before them)', async () => {
+    await expect(runStack('spoke-b', { config: spokeBPricing({ inputPerMTok: 1, outputPerMTok: 4 }), hubOutputs: hub })).resolves.toBeDefined();
+    const { modelPriceBounds: _bounds, ...olderHub } = hub;
+    await expect(runStack('spoke-b', { config: spokeBPricing({ outputPerMTok: 40 }), hubOutputs: olderHub })).resolves.toBeDefined();
+  });
+});
+
 describe('adding a spoke: one new stack file and its entry in the hub registry', () => {
   let dir: string;
   let hubWithC: Record<string, any>;
