@@ -2,8 +2,8 @@
  * What each provider kind takes of a request's images, from the providers' documented
  * limits, checked before anything is sent: whether it fetches http(s) URLs itself, the
  * size of one image in bytes and in pixels (read from its header), how many images, and
- * their total. The gateway never fetches a URL
- * a client sent, so a kind that does not fetch them cannot serve such a request.
+ * their total. The gateway never fetches a URL a client sent, so a kind that does not
+ * fetch them cannot serve such a request.
  */
 import { pixelSizeOf, type InlineImage, type RequestImage } from '../core/image-url';
 import type { ProviderType } from '../config/schema';
