@@ -94,6 +94,33 @@ function loadHandler(spokeUrl: string): Handler {
   return handler!;
 }
 
+/**
+ * The Lambda Node.js runtime's streaming globals (`awslambda`): the handler writes a
+ * metadata prelude, 8 NUL bytes, then the body; what it writes is collected here.
+ */
+function streamingRuntime(): Buffer[] {
+  const written: Buffer[] = [];
+  (globalThis as { awslambda?: unknown }).awslambda = {
+    streamifyResponse: (fn: (e: unknown, s: Writable, c: unknown) => Promise<void>) => (event: unknown, context: unknown) => {
+      const sink = new Writable({
+        write(chunk, _enc, cb) {
+          written.push(Buffer.from(chunk as Uint8Array));
+          cb();
+        },
+      });
+      return fn(event, sink, context);
+    },
+    HttpResponseStream: {
+      from: (s: Writable, metadata: unknown) => {
+        s.write(JSON.stringify(metadata));
+        s.write(Buffer.alloc(8));
+        return s;
+      },
+    },
+  };
+  return written;
+}
+
 describe('Lambda entry (API Gateway REST proxy events)', () => {
   let spoke: TestGateway;
   beforeAll(async () => {
@@ -212,33 +239,22 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
       expect(none.logged).toMatchObject({ api: 'chat', status: 200 });
       expect(none.logged).not.toHaveProperty('affinity');
       expect(none.affinity).toBeUndefined();
+
+      // Streamed through response streaming (a new execution environment: the session is new to it), the line is out by the time the handler settles too.
+      streamingRuntime();
+      const streaming = loadHandler(spoke.url) as unknown as (e: unknown, c: unknown) => Promise<void>;
+      const from = lines.length;
+      await streaming(restEvent('POST', '/v1/chat/completions', { ...chat, stream: true }, { 'x-session-id': 'lambda-conv-1' }), lambdaContext);
+      expect(lines.slice(from).find((l) => l.api === 'chat' && l.stream === true)).toMatchObject({ status: 200, affinity: 'new' });
     } finally {
       spy.mockRestore();
       delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+      delete (globalThis as { awslambda?: unknown }).awslambda;
     }
   });
 
   it('streams SSE through Lambda response streaming when the runtime offers it', async () => {
-    // The Lambda Node.js runtime's streaming globals: metadata prelude, 8 NUL bytes, body.
-    const written: Buffer[] = [];
-    (globalThis as { awslambda?: unknown }).awslambda = {
-      streamifyResponse: (fn: (e: unknown, s: Writable, c: unknown) => Promise<void>) => (event: unknown, context: unknown) => {
-        const sink = new Writable({
-          write(chunk, _enc, cb) {
-            written.push(Buffer.from(chunk as Uint8Array));
-            cb();
-          },
-        });
-        return fn(event, sink, context);
-      },
-      HttpResponseStream: {
-        from: (s: Writable, metadata: unknown) => {
-          s.write(JSON.stringify(metadata));
-          s.write(Buffer.alloc(8));
-          return s;
-        },
-      },
-    };
+    const written = streamingRuntime();
     const handler = loadHandler(spoke.url) as unknown as (e: unknown, c: unknown) => Promise<void>;
     await handler(
       restEvent('POST', '/v1/chat/completions', { model: 'chat', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }),
