@@ -5,7 +5,11 @@
  * saw them), and through proxy and spoke the proxy pins the spoke and the spoke the account.
  */
 import { expect } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { parseConfig } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
+import { systemClock } from '../../runtime/src/core/clock';
+import { createQuotaStore } from '../../runtime/src/quota/factory';
 import { healthOf, postJson, startGateway, type TestGateway } from '../helpers/gateway';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 import { until } from '../helpers/until';
@@ -51,7 +55,9 @@ describe('sessions shared through Redis', () => {
 
   it('a session started on one instance is a hit on the other', async () => {
     const config = { ...simulated('acct-', 4), state: { redis: redis.url } };
-    gws = [await startGateway(config, 'all-in-one', { probes: false }), await startGateway(config, 'all-in-one', { probes: false })];
+    // A command deadline long enough that a loaded machine does not push a lookup into the memory fallback.
+    const one = () => startGateway(config, 'all-in-one', { probes: false, quota: createQuotaStore(parseConfig(config), systemClock, { commandTimeoutMs: 5_000 }) });
+    gws = [await one(), await one()];
     const [a, b] = gws;
     const started = new Map<string, string>();
     for (let i = 0; i < 12; i++) {
@@ -61,6 +67,13 @@ describe('sessions shared through Redis', () => {
     }
     // Placed by the usual selection: more than one route.
     expect(new Set(started.values()).size).toBeGreaterThan(1);
+    // A session is written to Redis just after its answer: on a loaded machine, the last ones may still be on their way.
+    const admin = new Redis(redis.url);
+    try {
+      expect(await until(async () => (await admin.keys('*session:chat:shared-*')).length === started.size, 5_000)).toBe(true);
+    } finally {
+      admin.disconnect();
+    }
     for (const [session, route] of started) expect(await ask(b, session, true)).toEqual({ status: 200, route, affinity: 'hit' });
   });
 
