@@ -101,9 +101,9 @@ function ratiosOf(rep) {
 /**
  * The p99 ratios from every repetition's samples at once. One repetition has only ~160
  * streams a target at c=1, so its p99 is about its second-slowest stream, and the
- * difference of two such tails swung from -3.3 to 3.8 within one run (negative where
- * direct's own tail was the slower). The c=1 samples of all targets come from the same
- * seconds in each repetition (interleaved), so pooling them keeps the ratio fair.
+ * difference of two such tails swings widely (bench/analysis.md). The c=1 samples of all
+ * targets come from the same seconds in each repetition (interleaved), so pooling them
+ * keeps the ratio fair.
  */
 function pooledP99(repetitions, ratios) {
   for (const mode of MODES.filter((m) => m.together)) {

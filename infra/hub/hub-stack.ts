@@ -12,7 +12,7 @@ import type { HubConfig, ProviderKind } from '../config-schema';
 import { NLB_SLOTS } from '../lib/address-plan';
 import { bundleLambda } from '../lib/bundle';
 import { EncryptionKey } from '../lib/encryption-key';
-import type { HubExportsInput } from '../lib/hub-exports';
+import { modelPriceBounds, type HubExportsInput } from '../lib/hub-exports';
 import { partitionOf } from '../lib/iam';
 import { runtimeServiceName } from '../lib/metrics';
 import { Network } from '../lib/network';
@@ -190,7 +190,7 @@ export class HubStack extends pulumi.ComponentResource {
       spokeRegistrarRoleArn: registrar.role.arn,
       spokeRegistrarExternalId: cfg.sharing.registrarExternalId,
       spokeRegistry: cfg.spokes,
-      modelPriceBounds: cfg.models.flatMap((m, i) => (m.price ? [{ name: m.name, providers: m.providers, price: m.price, key: `ai-gateway:models[${i}].price` }] : [])),
+      modelPriceBounds: modelPriceBounds(cfg.models),
       alarmTopicArn: monitoring.topic.arn,
       lambdaAliasArn: proxy.alias.arn,
       dashboardName: monitoring.dashboard.dashboardName,

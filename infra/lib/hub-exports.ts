@@ -17,6 +17,11 @@ export interface ModelPriceBound {
   key: string;
 }
 
+/** The priced models of a hub config, as the hub exports them. */
+export function modelPriceBounds(models: readonly { name: string; providers: ProviderKind[]; price?: PriceConfig }[]): ModelPriceBound[] {
+  return models.flatMap((m, i) => (m.price ? [{ name: m.name, providers: m.providers, price: m.price, key: `ai-gateway:models[${i}].price` }] : []));
+}
+
 export interface HubExports {
   gatewayUrl: string;
   /** With api.domain: the API Gateway regional name the domain's alias record points at. */

@@ -64,14 +64,8 @@ function withAutoMarkers<R extends CountTokensRequest>(req: R, cache: PromptCach
   return out;
 }
 
-/** At most `max` markers in prefix order (tools, system, messages), on copies of the lists that lose one. */
+/** At most `max` markers in prefix order (tools, system, messages); `req`'s lists are replaced by copies that may lose some. */
 function keepAtMost(req: CountTokensRequest, max: number): void {
-  let total = 0;
-  const count = (list: readonly unknown[] | undefined) => list?.forEach((b) => isMarked(b) && total++);
-  count(req.tools);
-  count(typeof req.system === 'object' ? req.system : undefined);
-  for (const m of req.messages) if (Array.isArray(m.content)) count(m.content);
-  if (total <= max) return;
   const tools = req.tools && [...req.tools];
   const system = typeof req.system === 'object' ? [...req.system] : undefined;
   const messages = req.messages.map((m) => (Array.isArray(m.content) ? { ...m, content: [...m.content] } : m));
