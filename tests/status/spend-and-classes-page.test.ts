@@ -56,10 +56,13 @@ describe('GET /status with classes and budgets, in headless Chromium', () => {
       spendShown: !(document.getElementById('spend-section') as HTMLElement).hidden,
       spend: Array.from(document.querySelectorAll('#spend-rows tr')).map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => (td as HTMLElement).innerText)),
       heads: Array.from(document.querySelectorAll('#spend thead th')).map((th) => (th as HTMLElement).innerText),
+      source: (document.getElementById('spend-source') as HTMLElement).innerText,
     }));
     expect(problems).toEqual([]);
     expect(view.classes).toBe('critical 2 / 10 · standard 0 / 7 · batch 4 / 4 (2 refused)');
     expect(view.spendShown).toBe(true);
+    // No shared store here: the page says whose spend it is.
+    expect(view.source).toBe('this gateway instance only (no shared store)');
     expect(view.heads.map((h) => h.toLowerCase())).toEqual(['tenant', 'today', 'this month', 'in flight']);
     expect(view.spend).toEqual([
       ['checkout', '$1.10 of $2.00 (55%)', '$1.10 of $100.00 (1%)', '$0.00'],

@@ -167,6 +167,11 @@ const JS = `
     if (cap === undefined) return td(usd(v), 'num');
     return td(usd(v) + ' of ' + usd(cap) + ' (' + Math.round((v / cap) * 100) + '%)', 'num' + (v >= cap ? ' over' : ''));
   }
+  var SPEND_SOURCE = {
+    redis: 'every gateway instance, from the shared store',
+    'last-seen': 'the shared store does not answer: totals as this instance last saw them, with its own spend since',
+    memory: 'this gateway instance only (no shared store)'
+  };
   function renderSpend(list) {
     $('spend-section').hidden = list.length === 0;
     var body = $('spend-rows');
@@ -226,6 +231,7 @@ const JS = `
       table.appendChild(body);
     });
     renderSpend(s.spend || []);
+    $('spend-source').textContent = SPEND_SOURCE[s.spendSource] || '';
     var list = $('recent');
     while (list.firstChild) list.removeChild(list.firstChild);
     if (s.recent.length === 0) list.appendChild(el('li', 'none', 'Nothing yet: no failover, ejection or cooldown since start.'));
@@ -300,6 +306,7 @@ const HTML = `<!doctype html>
 </table></div>
 <section id="spend-section" hidden>
 <h2>Spend per tenant (UTC)</h2>
+<div id="spend-source" class="meta"></div>
 <div class="scroll"><table id="spend">
 <thead><tr><th>Tenant</th><th>Today</th><th>This month</th><th>In flight</th></tr></thead>
 <tbody id="spend-rows"></tbody>

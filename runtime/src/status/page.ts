@@ -22,9 +22,9 @@ export interface StatusPageOptions {
 
 export interface StatusPage {
   page(): Response;
-  json(): Response;
+  json(): Promise<Response>;
   events(signal: AbortSignal): Response;
-  snapshot(): StatusSnapshot;
+  snapshot(): Promise<StatusSnapshot>;
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -35,9 +35,11 @@ export function createStatusPage(gw: Gateway, opts: StatusPageOptions = {}): Sta
   const maxStreamMs = opts.maxStreamMs ?? 5 * 60_000;
   const recent = new RecentEvents(gw.events, gw.now, opts.recentSize ?? 50);
   const usage = new ClassUsage(gw.events, gw.now);
-  const snapshot = () => {
+  const snapshot = async () => {
+    // Every instance's spend, not only what this one last saw (at most a second's wait).
+    const spendSource = await gw.spend.refresh(gw.config.tenants);
     gw.events.flush(); // requests answered before this one are in it
-    return statusSnapshot(gw, recent, usage);
+    return statusSnapshot(gw, recent, usage, spendSource);
   };
   const encoder = new TextEncoder();
 
@@ -53,21 +55,25 @@ export function createStatusPage(gw: Gateway, opts: StatusPageOptions = {}): Sta
           ...NO_STORE,
         },
       }),
-    json: () => Response.json(snapshot(), { headers: NO_STORE }),
+    json: async () => Response.json(await snapshot(), { headers: NO_STORE }),
     events(signal) {
       let stop = () => {};
       const body = new ReadableStream<Uint8Array>(
         {
           start(ctrl) {
             let soon: NodeJS.Timeout | undefined;
+            let stopped = false;
             const send = (prefix = '') => {
               // A client that does not read gets no pile-up: it will get the next snapshot.
               if ((ctrl.desiredSize ?? 1) <= 0) return;
-              try {
-                ctrl.enqueue(encoder.encode(`${prefix}data: ${JSON.stringify(snapshot())}\n\n`));
-              } catch {
-                stop();
-              }
+              void snapshot().then((s) => {
+                if (stopped) return;
+                try {
+                  ctrl.enqueue(encoder.encode(`${prefix}data: ${JSON.stringify(s)}\n\n`));
+                } catch {
+                  stop();
+                }
+              }, stop);
             };
             const tick = setInterval(() => send(), intervalMs);
             const end = setTimeout(() => {
@@ -89,6 +95,7 @@ export function createStatusPage(gw: Gateway, opts: StatusPageOptions = {}): Sta
               soon.unref();
             });
             stop = () => {
+              stopped = true;
               clearInterval(tick);
               clearTimeout(end);
               clearTimeout(soon);

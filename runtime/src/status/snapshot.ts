@@ -9,7 +9,7 @@ import type { ModelApi } from '../core/embeddings';
 import type { Gateway } from '../gateway';
 import type { Priority } from '../core/priority';
 import { configClasses, shareOf } from '../quota/capacity-class';
-import type { TenantSpendStatus } from '../tenants/spend-store';
+import type { SpendSource, TenantSpendStatus } from '../tenants/spend-store';
 import type { ClassUsage, ClassUse } from './class-usage';
 import type { FailoverPolicy } from '../routing/failover-policy';
 import type { AttemptTimeouts } from '../routing/timeouts';
@@ -62,13 +62,16 @@ export interface StatusSnapshot {
   /** Where the session-affinity table is kept now (Redis, or memory without it or while it is down). */
   sessions: { backend: 'redis' | 'memory' };
   recent: RecentEntry[];
-  /** Each tenant with a budget or a spend: today and this month (UTC), as last seen from the shared store. */
+  /** Each tenant with a budget or a spend: today and this month (UTC), every instance's when read from the shared store. */
   spend: TenantSpendStatus[];
+  /** Where `spend` comes from: `redis` (read for this snapshot), `last-seen` (Redis unreachable or slow), `memory` (no shared store). */
+  spendSource: SpendSource;
 }
 
 const SERVING: ReadonlySet<RouteState> = new Set(['healthy', 'half-open']);
 
-export function statusSnapshot(gw: Gateway, recent: RecentEvents, usage?: ClassUsage): StatusSnapshot {
+/** `spendSource`: what `gw.spend.refresh` said just before (the spend is as it left it). */
+export function statusSnapshot(gw: Gateway, recent: RecentEvents, usage: ClassUsage | undefined, spendSource: SpendSource): StatusSnapshot {
   const classes = usage && configClasses(gw.config);
   const health = healthBody(gw);
   const byKey = new Map(health.body.routes.map((r) => [r.route, r]));
@@ -112,6 +115,7 @@ export function statusSnapshot(gw: Gateway, recent: RecentEvents, usage?: ClassU
     sessions: { backend: gw.affinity.backend() },
     recent: recent.entries(),
     spend: gw.spend.snapshot(gw.config.tenants),
+    spendSource,
   };
 }
 

@@ -56,6 +56,27 @@ export class RedisSpend {
     return { ok: false, dayOver: r[1], monthOver: r[2], day: r[3], month: r[4], held: r[5] };
   }
 
+  /**
+   * What the tenant spent in the periods and holds now, for the status page: reads only
+   * (they go on while Redis pauses writes), not through the store's deadline (a read that
+   * comes late shows what was last seen; it does not send requests to local estimates).
+   * Holds past their expiry, left for the next reserve or settle to drop, are not counted.
+   */
+  async totals(tenant: string, day: string, month: string, now: number): Promise<SharedTotals & { held: number }> {
+    const [d, m, hz, hh] = this.keys(tenant, day, month);
+    const c = this.redis.client;
+    const [daySpent, monthSpent, sum, expired] = await Promise.all([
+      c.hget(d, 'spent'),
+      c.hget(m, 'spent'),
+      c.hget(hh, 'sum'),
+      // Holds of instances that died: few, and dropped by the next script call; a bound all the same.
+      c.zrangebyscore(hz, '-inf', Math.floor(now), 'LIMIT', 0, 1000),
+    ]);
+    let held = nanos(sum);
+    if (expired.length > 0) for (const v of await c.hmget(hh, ...expired)) held -= nanos(v);
+    return { day: nanos(daySpent), month: nanos(monthSpent), held: Math.max(0, held) };
+  }
+
   /** Frees `holdId` (when given) and adds `amount` (may be 0) to the periods' spend; thresholds are nano-dollar amounts, ascending. */
   async settle(
     tenant: string,
@@ -80,6 +101,12 @@ export class RedisSpend {
     const [d, m, dayFrom, dayTo, monthFrom, monthTo, held] = numbers(reply);
     return { day: d, month: m, dayCrossed: { from: dayFrom, to: dayTo }, monthCrossed: { from: monthFrom, to: monthTo }, held };
   }
+}
+
+/** A stored amount (absent: 0). */
+function nanos(v: string | null): number {
+  const n = Number(v ?? 0);
+  return Number.isFinite(n) ? n : 0;
 }
 
 function numbers(reply: unknown): number[] {

@@ -27,6 +27,15 @@ const FLUSH_MS = 1_000;
 const HOLD_MARGIN_MS = 60_000;
 /** Retry-After when the budget is not spent but held by requests in flight: they settle soon. */
 const HELD_RETRY_MS = 1_000;
+/** A status snapshot waits for Redis as long as any Redis call, and never longer than this. */
+const REFRESH_WAIT_MS = 1_000;
+
+/**
+ * Where a snapshot's spend comes from: `memory` (no shared store: this instance's own
+ * spend, exact), `redis` (every instance's, read for it), `last-seen` (the shared store is
+ * unreachable or slow: the totals as this instance last saw them, plus its own since).
+ */
+export type SpendSource = 'memory' | 'redis' | 'last-seen';
 
 export type Period = 'day' | 'month';
 
@@ -140,6 +149,8 @@ export class SpendStore {
   private readonly redis?: RedisSpend;
   private flushTimer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  /** A read of the shared totals under way: snapshots asked meanwhile share it. */
+  private refreshing?: Promise<SpendSource>;
   /** The Redis dataset this instance's spend was added to. */
   private generation?: string;
 
@@ -216,7 +227,45 @@ export class SpendStore {
     this.keepLocal(tenantId, budget, p, amount, st, hold?.redisId);
   }
 
-  /** What every tenant with a budget or a spend has spent today and this month (as last seen). */
+  /**
+   * Reads every tenant's shared totals from Redis now (before a status snapshot), so that
+   * each instance shows what all of them spent and hold, not only what it last saw.
+   */
+  refresh(tenants: readonly TenantConfig[]): Promise<SpendSource> {
+    if (!this.redis) return Promise.resolve('memory');
+    return (this.refreshing ??= this.readShared(tenants).finally(() => (this.refreshing = undefined)));
+  }
+
+  private async readShared(tenants: readonly TenantConfig[]): Promise<SpendSource> {
+    const redis = this.redis!;
+    if (!(await this.sharedUsable())) return 'last-seen';
+    const now = this.clock.now();
+    const p = periodsAt(now);
+    let timer: NodeJS.Timeout | undefined;
+    const waitMs = Math.min(this.shared!.client.options.commandTimeout ?? REFRESH_WAIT_MS, REFRESH_WAIT_MS);
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('late')), waitMs)));
+    const reads = Promise.all(tenants.map((t) => redis.totals(t.id, p.day, p.month, now)));
+    reads.catch(() => undefined); // a read that ends after the wait is of no interest
+    try {
+      const totals = await Promise.race([reads, late]);
+      tenants.forEach((t, i) => {
+        const r = totals[i];
+        // A tenant nobody has spent for stays off the page, as before.
+        if (!this.tenants.has(t.id) && r.day === 0 && r.month === 0 && r.held === 0) return;
+        const st = this.state(t.id, p);
+        st.sharedHeld = r.held;
+        // A batch on its way may be in these totals already and is still counted here: its flush brings the totals.
+        if (st.writing.length === 0) st.seen(p, r.day, r.month);
+      });
+      return 'redis';
+    } catch {
+      return 'last-seen';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** What every tenant with a budget or a spend has spent today and this month (as last seen; `refresh` first for every instance's). */
   snapshot(tenants: readonly TenantConfig[]): TenantSpendStatus[] {
     const p = periodsAt(this.clock.now());
     const out: TenantSpendStatus[] = [];
