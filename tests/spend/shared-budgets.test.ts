@@ -262,6 +262,32 @@ describe('budgets shared by two instances through Redis', () => {
     expect(await until(async () => (await statusOf(gws[0]))?.inFlightUsd === 0)).toBe(true);
   });
 
+  it('a settle that Redis runs after its deadline is not added again by the flush that follows', async () => {
+    const answer = reporting(usage(5, 50)).editCompletion!;
+    upstream.options.editCompletion = answer;
+    await instances(300);
+    // One settled as usual first: Redis has the settle script (else the late one would meet NOSCRIPT and not run).
+    expect((await send(gws[0].url, 'key-team', BODY)).status).toBe(200);
+    expect(await until(async () => Math.abs((await sharedSpend()) - 0.55) < 1e-9)).toBe(true);
+    // As the upstream answers, Redis pauses writes for 1.5 s: the settle that follows the
+    // answer is sent, waits past its 300 ms deadline (the instance counts it as unsettled),
+    // and runs when the pause ends.
+    upstream.options.editCompletion = (completion) => {
+      upstream.options.editCompletion = answer;
+      void admin.call('CLIENT', 'PAUSE', '1500', 'WRITE');
+      return answer(completion);
+    };
+    expect((await send(gws[0].url, 'key-team', BODY)).status).toBe(200);
+    expect(await until(async () => Math.abs((await sharedSpend()) - 1.1) < 1e-9, 10_000)).toBe(true);
+    expect(await until(async () => (await healthOf(gws[0].url)).quota.degraded === false, 10_000)).toBe(true);
+    // Flushes come a second apart once Redis answers: give two of them the time to (wrongly) add it again.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await sharedSpend()).toBeCloseTo(1.1, 9);
+    expect(Number(await admin.hget('aigw:spend:{team}:hh', 'sum'))).toBe(0);
+    expect((await statusOf(gws[0]))?.today.usd).toBeCloseTo(1.1, 9);
+    expect((await statusOf(gws[1]))?.today.usd).toBeCloseTo(1.1, 9);
+  });
+
   it('spend on its way to Redis still counts on /status while Redis takes its time', async () => {
     upstream.options.editCompletion = reporting(usage(5, 50)).editCompletion;
     await instances();

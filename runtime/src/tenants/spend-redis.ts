@@ -34,6 +34,8 @@ export interface SharedSettle extends SharedTotals {
   monthCrossed: Crossed;
   /** What requests in flight still hold, this one's hold freed. */
   held: number;
+  /** Whether the amount was added (false: `ifHeld` found the hold gone, freed by the settle this one retries). */
+  added: boolean;
 }
 
 export class RedisSpend {
@@ -77,7 +79,11 @@ export class RedisSpend {
     return { day: nanos(daySpent), month: nanos(monthSpent), held: Math.max(0, held) };
   }
 
-  /** Frees `holdId` (when given) and adds `amount` (may be 0) to the periods' spend; thresholds are nano-dollar amounts, ascending. */
+  /**
+   * Frees `holdId` (when given) and adds `amount` (may be 0) to the periods' spend;
+   * thresholds are nano-dollar amounts, ascending. `ifHeld`: only while the hold is there
+   * (the retry of a settle whose answer never came).
+   */
   async settle(
     tenant: string,
     day: string,
@@ -86,6 +92,7 @@ export class RedisSpend {
     holdId: string | undefined,
     amount: number,
     thresholds: { day: readonly number[]; month: readonly number[] },
+    ifHeld = false,
   ): Promise<SharedSettle> {
     const reply = await this.redis.call(
       SCRIPTS.settle.run(this.redis.client, this.keys(tenant, day, month), [
@@ -96,10 +103,11 @@ export class RedisSpend {
         MONTH_TTL_MS,
         thresholds.day.join(','),
         thresholds.month.join(','),
+        ifHeld ? '1' : '',
       ]),
     );
-    const [d, m, dayFrom, dayTo, monthFrom, monthTo, held] = numbers(reply);
-    return { day: d, month: m, dayCrossed: { from: dayFrom, to: dayTo }, monthCrossed: { from: monthFrom, to: monthTo }, held };
+    const [d, m, dayFrom, dayTo, monthFrom, monthTo, held, added] = numbers(reply);
+    return { day: d, month: m, dayCrossed: { from: dayFrom, to: dayTo }, monthCrossed: { from: monthFrom, to: monthTo }, held, added: added === 1 };
   }
 }
 

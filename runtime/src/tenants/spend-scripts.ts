@@ -73,11 +73,15 @@ return {1, id, ds, ms, h + worst}
 `;
 
 /**
- * KEYS d m hz hh; ARGV now holdId|'' amount dayTtl monthTtl dayThresholds monthThresholds.
+ * KEYS d m hz hh; ARGV now holdId|'' amount dayTtl monthTtl dayThresholds monthThresholds
+ * ifHeld('1'|'').
  * Frees the hold (if still there) and adds `amount` to the day's and the month's spend.
+ * With ifHeld, only while the hold is there: the retry of a settle that may have run
+ * already (its answer never came), which freed the hold if it did.
  * Thresholds: comma-separated amounts, '' for none. Returns {daySpent, monthSpent,
- * dayFrom, dayTo, monthFrom, monthTo, held}: thresholds from+1..to were newly crossed
- * here; held is what requests in flight still hold.
+ * dayFrom, dayTo, monthFrom, monthTo, held, added}: thresholds from+1..to were newly
+ * crossed here; held is what requests in flight still hold; added is 1 when `amount` was
+ * added, 0 when ifHeld found no hold.
  */
 export const BUDGET_SETTLE_LUA = `${PRELUDE}
 local d, m, hz, hh = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -88,10 +92,14 @@ if id ~= '' then
     redis.call('HDEL', hh, id)
     redis.call('ZREM', hz, id)
     redis.call('HINCRBY', hh, 'sum', int(-tonumber(v)))
+  elseif ARGV[8] == '1' then
+    local ds = tonumber(redis.call('HGET', d, 'spent')) or 0
+    local ms = tonumber(redis.call('HGET', m, 'spent')) or 0
+    return {ds, ms, 0, 0, 0, 0, held(hz, hh), 0}
   end
 end
 local amount = tonumber(ARGV[3])
 local ds, dfrom, dto = spend(d, amount, tonumber(ARGV[4]), ARGV[6])
 local ms, mfrom, mto = spend(m, amount, tonumber(ARGV[5]), ARGV[7])
-return {ds, ms, dfrom, dto, mfrom, mto, held(hz, hh)}
+return {ds, ms, dfrom, dto, mfrom, mto, held(hz, hh), 1}
 `;

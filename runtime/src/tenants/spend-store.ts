@@ -9,7 +9,9 @@
  *   budget is added in batches (at most a second later), not per request.
  * - Redis unreachable: each instance admits within its share of what was left when it last
  *   saw the shared totals ((cap - spent) / live instances), counts what it spends locally,
- *   and adds it to Redis when Redis answers again.
+ *   and adds it to Redis when Redis answers again. A budgeted settle that was sent and never
+ *   answered may have run (Redis paused runs it when it wakes): it is sent again only while
+ *   its hold is still there, which that settle would have freed.
  * Amounts are whole nano-dollars (1e-9 USD) throughout.
  */
 import type { BudgetConfig, TenantConfig } from '../config/schema';
@@ -25,6 +27,8 @@ const NANO = 1e9;
 const FLUSH_MS = 1_000;
 /** After the request deadline, a hold whose request never settled (its instance died) is dropped. */
 const HOLD_MARGIN_MS = 60_000;
+/** Another instance, its clock this far ahead, may drop a hold before its expiry by ours. */
+const CLOCK_SKEW_MS = 10_000;
 /** Retry-After when the budget is not spent but held by requests in flight: they settle soon. */
 const HELD_RETRY_MS = 1_000;
 /** A status snapshot waits for Redis as long as any Redis call, and never longer than this. */
@@ -46,6 +50,8 @@ export interface BudgetHold {
   readonly amount: number;
   /** The hold's id in Redis; undefined when held on this instance only. */
   readonly redisId?: string;
+  /** When Redis drops the hold if its request never settles (epoch ms, this instance's clock). */
+  readonly expiresAt?: number;
 }
 
 export interface TenantSpendStatus {
@@ -63,6 +69,15 @@ interface LocalSpend {
   amount: number;
 }
 
+/** A budgeted request's settle that was sent to Redis and never answered: it may have run. */
+interface UnsettledSpend extends LocalSpend {
+  holdId: string;
+  /** The hold's expiry: before it, a hold that is gone was freed by that settle. */
+  expiresAt: number;
+  /** The Redis dataset of the hold. */
+  generation?: string;
+}
+
 /** One tenant as this instance knows it. */
 class TenantSpend {
   /** The shared totals last seen in Redis, for the periods named (none in memory). */
@@ -78,6 +93,8 @@ class TenantSpend {
   writing: LocalSpend[] = [];
   /** Holds in Redis whose request settled while Redis could not be reached: freed by the next flush. */
   unfreed: string[] = [];
+  /** Settles sent to Redis whose answer never came: the next flush adds each unless it ran (its hold is gone). */
+  unsettled: UnsettledSpend[] = [];
   /** Spent here and added to Redis this month: added again if Redis loses its data. */
   mine: LocalSpend[] = [];
   /** Worst cases held on this instance (memory, or Redis unreachable). */
@@ -93,13 +110,13 @@ class TenantSpend {
 
   unshared(p: SpendPeriods, period: Period): number {
     let n = 0;
-    for (const list of [this.local, this.writing]) for (const e of list) if (period === 'day' ? e.day === p.day : e.month === p.month) n += e.amount;
+    for (const list of [this.local, this.writing, this.unsettled]) for (const e of list) if (period === 'day' ? e.day === p.day : e.month === p.month) n += e.amount;
     return n;
   }
 
   /** Something waits for Redis: spend counted here, or holds to free. */
   waiting(): boolean {
-    return this.local.length > 0 || this.unfreed.length > 0;
+    return this.local.length > 0 || this.unfreed.length > 0 || this.unsettled.length > 0;
   }
 
   add(p: Pick<SpendPeriods, 'day' | 'month'>, amount: number, to: LocalSpend[] = this.local): void {
@@ -120,6 +137,7 @@ class TenantSpend {
   prune(p: SpendPeriods): void {
     if (this.local.some((e) => e.month !== p.month)) this.local = this.local.filter((e) => e.month === p.month);
     if (this.mine.some((e) => e.month !== p.month)) this.mine = this.mine.filter((e) => e.month === p.month);
+    if (this.unsettled.some((e) => e.month !== p.month)) this.unsettled = this.unsettled.filter((e) => e.month === p.month);
   }
 
   /** Redis lost its data: what this instance had added goes again, with what waits. */
@@ -177,7 +195,7 @@ export class SpendStore {
         const r = await this.redis.reserve(tenant.id, p.day, p.month, now, worst, caps, this.holdMs);
         st.seen(p, r.day, r.month);
         st.sharedHeld = r.held;
-        if (r.ok) return { tenant: tenant.id, amount: worst, redisId: r.holdId };
+        if (r.ok) return { tenant: tenant.id, amount: worst, redisId: r.holdId, expiresAt: now + this.holdMs };
         throw budgetExceeded(tenant.id, budget, p, now, r.dayOver, r.monthOver, st.spent(p, 'day'), st.spent(p, 'month'), r.held, worst, false);
       } catch (err) {
         if (err instanceof GatewayError) throw err;
@@ -220,7 +238,14 @@ export class SpendStore {
           if (r.dayCrossed.to > r.dayCrossed.from) this.alert(tenantId, budget, p, 'day', r.dayCrossed.to, st, r.dayCrossed.from);
           if (r.monthCrossed.to > r.monthCrossed.from) this.alert(tenantId, budget, p, 'month', r.monthCrossed.to, st, r.monthCrossed.from);
         },
-        () => this.keepLocal(tenantId, budget, p, amount, st, hold?.redisId),
+        () => {
+          // Sent and not answered: it may have run (a Redis that paused runs it when it wakes). Held
+          // on this instance only (Redis was away at admission), nothing tells: it goes again, maybe twice.
+          if (hold?.redisId === undefined) return this.keepLocal(tenantId, budget, p, amount, st);
+          st.unsettled.push({ day: p.day, month: p.month, amount, holdId: hold.redisId, expiresAt: hold.expiresAt ?? now, generation: this.generation });
+          this.alertLocally(tenantId, budget, p, st);
+          this.scheduleFlush();
+        },
       );
       return;
     }
@@ -254,8 +279,8 @@ export class SpendStore {
         if (!this.tenants.has(t.id) && r.day === 0 && r.month === 0 && r.held === 0) return;
         const st = this.state(t.id, p);
         st.sharedHeld = r.held;
-        // A batch on its way may be in these totals already and is still counted here: its flush brings the totals.
-        if (st.writing.length === 0) st.seen(p, r.day, r.month);
+        // Spend on its way may be in these totals already and is still counted here: its flush brings the totals.
+        if (st.writing.length === 0 && st.unsettled.length === 0) st.seen(p, r.day, r.month);
       });
       return 'redis';
     } catch {
@@ -312,16 +337,20 @@ export class SpendStore {
   private keepLocal(tenantId: string, budget: BudgetConfig | undefined, p: SpendPeriods, amount: number, st: TenantSpend, holdId?: string): void {
     st.add(p, amount);
     if (holdId !== undefined) st.unfreed.push(holdId);
-    if (budget) {
-      for (const period of ['day', 'month'] as const) {
-        const levels = thresholds(budget)[period];
-        const spent = st.spent(p, period);
-        let level = 0;
-        while (level < levels.length && spent >= levels[level]) level++;
-        this.alert(tenantId, budget, p, period, level, st);
-      }
-    }
+    this.alertLocally(tenantId, budget, p, st);
     this.scheduleFlush();
+  }
+
+  /** Reports the thresholds the spend known here has crossed (Redis cannot say which were reported). */
+  private alertLocally(tenantId: string, budget: BudgetConfig | undefined, p: SpendPeriods, st: TenantSpend): void {
+    if (!budget) return;
+    for (const period of ['day', 'month'] as const) {
+      const levels = thresholds(budget)[period];
+      const spent = st.spent(p, period);
+      let level = 0;
+      while (level < levels.length && spent >= levels[level]) level++;
+      this.alert(tenantId, budget, p, period, level, st);
+    }
   }
 
   private scheduleFlush(): void {
@@ -358,6 +387,18 @@ export class SpendStore {
               else if (e.month === p.month && st.seenMonth === p.month) st.seenMonthAmount = r.month;
               st.sharedHeld = r.held;
               batch[i] = { ...e, amount: 0 };
+            }
+            while (st.unsettled.length > 0) {
+              const e = st.unsettled[0];
+              // Before the hold's expiry, in the same dataset, a hold that is gone was freed by that settle: it ran.
+              const ifHeld = e.generation === this.generation && now < e.expiresAt - CLOCK_SKEW_MS;
+              const r = await redis.settle(tenant, e.day, e.month, now, e.holdId, e.amount, NO_THRESHOLDS, ifHeld);
+              // In one step, as above: Redis's totals include it now, added by this call or by the settle it retried.
+              st.add(e, e.amount, st.mine);
+              if (e.day === p.day) st.seen(p, r.day, r.month);
+              else if (e.month === p.month && st.seenMonth === p.month) st.seenMonthAmount = r.month;
+              st.sharedHeld = r.held;
+              st.unsettled.shift();
             }
             while (st.unfreed.length > 0) {
               st.sharedHeld = (await redis.settle(tenant, p.day, p.month, now, st.unfreed[0], 0, NO_THRESHOLDS)).held;
