@@ -17,9 +17,9 @@ import { estimatePromptTokens } from '../quota/token-estimate';
 import type { CancelSource } from '../core/cancellation';
 import { chatChunkFraming } from '../stream/openai-sse';
 import { resilientStream, type StreamOutcome } from '../stream/resilient-stream';
-import { sseBody, withSseHeaders, writeSse, type SseBodyOptions, type SseFraming } from '../stream/sse-response';
+import type { SseFraming } from '../stream/sse-response';
 import { startFirstAccepted } from '../stream/started-stream';
-import { SENT, type ApiCall, type ApiHandler, type ApiReply } from './call';
+import type { ApiCall, ApiHandler, ApiReply } from './call';
 import { forwardedChat } from './forwarded-chat';
 import { checkImages } from './image-check';
 import { apiHandler, type ApiRequest, type RequestRouting } from './request-lifecycle';
@@ -27,6 +27,7 @@ import { checkCompletion, heldStream } from './strict-output';
 import { parseChatBody } from './validate-chat';
 import { sessionOf } from './session';
 import { noteDroppedMarkers } from './cache-markers-note';
+import { streamReply } from './stream-reply';
 
 /** Output reserved for admission when the client sets no max_tokens; usage corrects it after. */
 export const DEFAULT_OUTPUT_ESTIMATE = 1024;
@@ -120,16 +121,10 @@ async function streamAnswer(
   };
   const first = await routing.run((route, attempt) => startOn(route, [chat], attempt));
   const ttftMs = gw.now() - routing.started;
-  // Each answer that made up the stream is charged at its own route's price (a proxy's spokes report theirs).
   noteDroppedMarkers(gw, ev.requestId, chat, first.route);
   const outcome: StreamOutcome = { continuations: 0 };
+  // Each answer that made up the stream is charged at its own route's price (a proxy's spokes report theirs).
   if (gw.role === 'proxy' || configPricing(gw.config).priced) outcome.segments = [];
-  let charged = false;
-  const charge = () => {
-    if (charged) return;
-    charged = true;
-    for (const s of outcome.segments ?? []) req.charge(s.route, s.meta, s.usage);
-  };
   const chunks = resilientStream(
     first,
     {
@@ -144,32 +139,17 @@ async function streamAnswer(
     outcome,
   );
   const includeUsage = ('forwarded' in chat ? chat.includeUsage : chat.stream_options?.include_usage === true) || c.header(USAGE_HEADER) === 'include';
-  const framing = req.reportsCost ? withCost(chatChunkFraming(includeUsage), () => (charge(), req.cost)) : chatChunkFraming(includeUsage);
-  const sse: SseBodyOptions = {
-    onCancel: (reason) => life.clientGone(reason),
-    onEnd: (err) => {
-      life.end();
-      if (outcome.route) routing.sessionMoved(outcome.route);
-      req.settleTenant(outcome.usage?.total_tokens);
-      charge();
-      req.report(200, {
-        route: first.value.upstreamRoute ?? (outcome.route ?? first.route).key,
-        attempts: first.attempts,
-        usage: outcome.usage,
-        ttftMs,
-        continuations: outcome.continuations,
-        content: ev.content && { ...ev.content, answer: outcome.text },
-        ...(life.clientLeft ? { errorCode: 'client_closed' } : err ? { errorCode: life.deadlinePassed ? 'deadline_exceeded' : 'stream_interrupted' } : {}),
-      });
-    },
-  };
-  const headers = withSseHeaders(routing.answerHeaders(first));
-  // On the Node server the events go straight to the response; elsewhere through a web stream.
-  if (c.outgoing) {
-    writeSse(c.outgoing, headers, chunks, framing, sse);
-    return SENT;
-  }
-  return { kind: 'stream', response: new Response(sseBody(chunks, framing, sse), { status: 200, headers }) };
+  return streamReply({
+    req,
+    c,
+    routing,
+    first,
+    ttftMs,
+    events: chunks,
+    framing: chatChunkFraming(includeUsage),
+    withCost,
+    ending: () => ({ ...outcome, segments: outcome.segments ?? [] }),
+  });
 }
 
 /** A spoke's stream to its proxy: the final usage chunk carries what the answer cost. */

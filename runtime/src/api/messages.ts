@@ -20,15 +20,16 @@ import { estimateMessagesPromptTokens } from '../quota/messages-estimate';
 import { estimateTokens } from '../quota/token-estimate';
 import type { ModelRoutes } from '../routing/route-table';
 import { MESSAGES_FRAMING, resilientMessages, type MessagesOutcome } from '../stream/messages-stream';
-import { sseBody, withSseHeaders, writeSse, type SseBodyOptions, type SseFraming } from '../stream/sse-response';
+import type { SseFraming } from '../stream/sse-response';
 import { startFirstAccepted } from '../stream/started-stream';
 import { anthropicErrorReply } from './anthropic-errors';
 import { anthropicHeaders, type AnthropicHeaders } from './anthropic-headers';
-import { SENT, type ApiCall, type ApiHandler, type ApiReply } from './call';
+import type { ApiCall, ApiHandler, ApiReply } from './call';
 import { forwardedMessages } from './forwarded-messages';
 import { apiHandler, type ApiRequest, type RequestRouting } from './request-lifecycle';
 import { sessionOf } from './session';
 import { parseMessagesBody } from './validate-messages';
+import { streamReply } from './stream-reply';
 
 /** A request validated in full, or (the proxy's thin hop) forwarded as it came. */
 type Messages = MessagesRequest | ForwardedMessages;
@@ -112,7 +113,6 @@ async function jsonAnswer(req: ApiRequest, c: ApiCall, routing: RequestRouting, 
 }
 
 async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: RequestRouting, msg: Messages, headers: AnthropicHeaders, text: string): Promise<ApiReply> {
-  const ev = req.event;
   const life = routing.life;
   // Continuations are built from the request validated in full (the proxy validates it only then).
   const validated = isForwarded(msg) ? () => parseMessagesBody(text, headers.version, gw.messagesChecks) : () => msg;
@@ -142,43 +142,25 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
     },
     outcome,
   );
-  let charged = false;
-  // Each upstream answer that made up the stream at its own route's price (a proxy's spokes report theirs).
-  const charge = () => {
-    if (charged) return;
-    charged = true;
-    for (const s of outcome.segments ?? []) req.charge(s.route, s.meta, usageFromAnthropic(s.usage));
-  };
-  const framing = req.reportsCost ? withCost(MESSAGES_FRAMING, () => (charge(), req.cost)) : MESSAGES_FRAMING;
-  const sse: SseBodyOptions = {
-    onCancel: (reason) => life.clientGone(reason),
-    onEnd: (err) => {
-      life.end();
-      const usage = outcome.usage && usageFromAnthropic(outcome.usage);
-      req.settleTenant(usage?.total_tokens);
-      if (outcome.route) routing.sessionMoved(outcome.route);
-      charge();
-      req.report(200, {
-        route: first.value.upstreamRoute ?? (outcome.route ?? first.route).key,
-        attempts: first.attempts,
-        usage,
-        ttftMs,
-        continuations: outcome.continuations,
-        content: ev.content && { ...ev.content, answer: outcome.text },
-        // A continuation's target may note what the first one did: each note once.
-        ...(outcome.notes.length > 0 ? { notes: [...new Set(outcome.notes)] } : {}),
-        ...(life.clientLeft ? { errorCode: 'client_closed' } : err ? { errorCode: life.deadlinePassed ? 'deadline_exceeded' : 'stream_interrupted' } : {}),
-      });
-    },
-  };
-  const out = withSseHeaders(routing.answerHeaders(first));
-  out['request-id'] = c.requestId;
-  // On the Node server the events go straight to the response; elsewhere through a web stream.
-  if (c.outgoing) {
-    writeSse(c.outgoing, out, events, framing, sse);
-    return SENT;
-  }
-  return { kind: 'stream', response: new Response(sseBody(events, framing, sse), { status: 200, headers: out }) };
+  return streamReply({
+    req,
+    c,
+    routing,
+    first,
+    ttftMs,
+    events,
+    framing: MESSAGES_FRAMING,
+    withCost,
+    ending: () => ({
+      route: outcome.route,
+      continuations: outcome.continuations,
+      usage: outcome.usage && usageFromAnthropic(outcome.usage),
+      text: outcome.text,
+      segments: (outcome.segments ?? []).map((part) => ({ route: part.route, meta: part.meta, usage: usageFromAnthropic(part.usage) })),
+      notes: outcome.notes,
+    }),
+    headers: { 'request-id': c.requestId },
+  });
 }
 
 /** A spoke's stream to its proxy: the final message_delta's usage carries what the whole answer cost. */
