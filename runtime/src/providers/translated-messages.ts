@@ -18,6 +18,18 @@ import type { ProviderAdapter, Route, UpstreamMeta } from './types';
 
 const translated = new WeakMap<ProviderAdapter, MessagesApi>();
 
+/**
+ * Each request's translation, made once: by the check that chooses its routes, then used
+ * by every attempt (read only, as a chat request is across its attempts).
+ */
+const translations = new WeakMap<MessagesRequest, TranslatedRequest>();
+
+function translationOf(req: MessagesRequest): TranslatedRequest {
+  let out = translations.get(req);
+  if (!out) translations.set(req, (out = toChatRequest(req)));
+  return out;
+}
+
 /** The Messages API a route is served through: its adapter's own when the route takes it, else translation. */
 export function messagesFor(adapter: ProviderAdapter, route: Route): MessagesApi {
   const native = messagesApiOf(adapter);
@@ -39,7 +51,7 @@ export function servedNatively(adapter: ProviderAdapter, route: Route): boolean 
 export function translationCheck(req: MessagesRequest): ((type: ProviderType) => string | undefined) | undefined {
   let chat: ChatRequest;
   try {
-    chat = toChatRequest(req).chat;
+    chat = translationOf(req).chat;
   } catch (err) {
     if (err instanceof ProviderError && err.failure === 'refused') return () => err.message;
     throw err;
@@ -83,10 +95,8 @@ function translatedMessages(adapter: ProviderAdapter): MessagesApi {
 function translate(call: MessagesCall, route: Route): TranslatedRequest {
   // Only a proxy forwards unread bodies, and a proxy's routes are spokes.
   if (isForwarded(call.request)) throw new ProviderError('refused', `${route.key}: a forwarded body cannot be translated`, { status: 400 });
-  const out = toChatRequest(call.request);
-  out.chat.model = route.logicalModel;
-  out.notes.push(...droppedBetasNote(betasFor('translated', call.betas), route.key));
-  return out;
+  const { chat, notes } = translationOf(call.request);
+  return { chat: { ...chat, model: route.logicalModel }, notes: [...notes, ...droppedBetasNote(betasFor('translated', call.betas), route.key)] };
 }
 
 async function* events(chunks: AsyncIterable<ChatCompletionChunk>, translator: ChunksToEvents): AsyncGenerator<MessagesEvent> {
