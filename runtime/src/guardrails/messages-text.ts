@@ -11,10 +11,7 @@ import type { GuardrailContext } from './types';
 /** The request to route (masked where a guardrail masked); throws the client's error when blocked. */
 export async function applyToMessages<R extends CountTokensRequest>(stage: GuardrailStage, req: R, ctx: GuardrailContext): Promise<R> {
   const texts: string[] = [];
-  mapTexts(req, (text) => {
-    texts.push(text);
-    return text;
-  });
+  forEachText(req, (text) => texts.push(text));
   if (texts.length === 0) return req;
   // The stage speaks chat requests: each text piece as a part of one message, in order.
   const view: ChatRequest = { model: req.model, messages: [{ role: 'user', content: texts.map((text) => ({ type: 'text' as const, text })) }] };
@@ -24,6 +21,26 @@ export async function applyToMessages<R extends CountTokensRequest>(stage: Guard
   const masked = Array.isArray(content) ? content.map((p) => (p.type === 'text' ? p.text : '')) : texts;
   let i = 0;
   return mapTexts(req, (text) => masked[i++] ?? text);
+}
+
+/** Each text piece, in the order `mapTexts` takes them, without copying anything. */
+function forEachText(req: CountTokensRequest, f: (text: string) => void): void {
+  if (typeof req.system === 'string') f(req.system);
+  else if (req.system) for (const b of req.system) f(b.text);
+  for (const m of req.messages) {
+    if (typeof m.content === 'string') f(m.content);
+    else forEachBlockText(m.content, f);
+  }
+}
+
+function forEachBlockText(blocks: ContentBlockParam[], f: (text: string) => void): void {
+  for (const b of blocks) {
+    if (isBlock(b, 'text')) f(b.text);
+    else if (isBlock(b, 'tool_result') && b.content !== undefined) {
+      if (typeof b.content === 'string') f(b.content);
+      else forEachBlockText(b.content, f);
+    }
+  }
 }
 
 /** The request with each text piece through `f`, in a fixed order (system, then messages); unchanged parts shared. */
