@@ -46,6 +46,19 @@ function bundle({ sourcemap = false } = {}) {
   return { file: join(outDir, LAMBDA_FILE), bytes: b.bytes, coldBytes: Buffer.byteLength(b.code), largest };
 }
 
+/** The environment of a cold start: the proxy role as the hub deploys it, `spokeUrl` standing in for a spoke (it speaks our API). */
+function coldStartEnv(spokeUrl) {
+  const config = { spokes: [{ id: 'spoke-a', url: spokeUrl }], models: [{ name: 'bench', targets: [{ provider: 'spokes', model: 'bench' }] }] };
+  // As the hub sets it: the config inline, and the parameter its hot reload polls.
+  return {
+    PATH: process.env.PATH,
+    GATEWAY_ROLE: 'proxy',
+    GATEWAY_CONFIG_JSON: JSON.stringify(config),
+    GATEWAY_CONFIG_SSM_PARAMETER: '/ai-gateway/hub/runtime-config',
+    NODE_ENV: 'production',
+  };
+}
+
 function coldRun(file, env, nodeArgs = []) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -67,16 +80,7 @@ async function run({ quick, log }) {
   log(`  package ${b.bytes.toLocaleString('en-US')} bytes, ${b.coldBytes.toLocaleString('en-US')} of them parsed at every cold start`);
   const up = await startUpstreamProcess({ ports: 1, latencyMs: 0 });
   try {
-    // The proxy role, as deployed: the upstream stands in for a spoke (it speaks our API).
-    const config = { spokes: [{ id: 'spoke-a', url: up.url(0) }], models: [{ name: 'bench', targets: [{ provider: 'spokes', model: 'bench' }] }] };
-    // As the hub sets it: the config inline, and the parameter its hot reload polls.
-    const env = {
-      PATH: process.env.PATH,
-      GATEWAY_ROLE: 'proxy',
-      GATEWAY_CONFIG_JSON: JSON.stringify(config),
-      GATEWAY_CONFIG_SSM_PARAMETER: '/ai-gateway/hub/runtime-config',
-      NODE_ENV: 'production',
-    };
+    const env = coldStartEnv(up.url(0));
     const runs = [];
     for (let i = 0; i < (quick ? 3 : 7); i++) {
       const r = await coldRun(b.file, env);
@@ -107,4 +111,4 @@ async function run({ quick, log }) {
   }
 }
 
-module.exports = { id: 'cold-start', run };
+module.exports = { id: 'cold-start', run, coldStartEnv };
