@@ -5,7 +5,7 @@
  *
  * Two files, because V8 parses all of a file before it runs any of it: `index.js` holds
  * what every cold start runs, and `lazy.js` the packages the runtime loads only when a
- * config needs them (Bedrock, Secrets Manager, the SSM config poll, Redis). The runtime
+ * config needs them (Bedrock, Secrets Manager, the SSM config poll, Redis, Prometheus). The runtime
  * already `require`s those only when it uses them; in the archive each such package is a
  * one-line `node_modules/<package>/index.js` that takes it from `lazy.js`, so a proxy that
  * routes to spokes never parses them.
@@ -36,10 +36,12 @@ export const LAZY_FILE = 'lazy.js';
 
 /**
  * Packages the runtime requires only where a config uses them (registry.ts, quota/factory.ts,
- * config/watch.ts, startup-json.ts and the modules they load). One of them imported on the
- * cold path still works (its stub loads lazy.js), it only costs the parse again.
+ * config/watch.ts, startup-json.ts and the modules they load), and prom-client, which only
+ * a gateway that serves /metrics loads (observe-gateway.ts; the Lambda proxy writes EMF).
+ * One of them imported on the cold path still works (its stub loads lazy.js), it only
+ * costs the parse again.
  */
-export const LAZY_PACKAGES = ['@aws-sdk/client-bedrock-runtime', '@aws-sdk/client-secrets-manager', '@aws-sdk/client-ssm', '@smithy/node-http-handler', 'ioredis'] as const;
+export const LAZY_PACKAGES = ['@aws-sdk/client-bedrock-runtime', '@aws-sdk/client-secrets-manager', '@aws-sdk/client-ssm', '@smithy/node-http-handler', 'ioredis', 'prom-client'] as const;
 
 const cache = new Map<string, Bundle>();
 

@@ -48,8 +48,8 @@ test('bundles into a minified entry, the lazily loaded packages and their stubs,
   expect(Object.keys(bundle.files).sort()).toEqual([LAMBDA_FILE, LAZY_FILE, ...LAZY_PACKAGES.map((p) => `node_modules/${p}/index.js`)].sort());
   expect(bundle.code).toBe(bundle.files[LAMBDA_FILE]);
   expect(bundle.bytes).toBe(Object.values(bundle.files).reduce((n, text) => n + Buffer.byteLength(text), 0));
-  // The SDK clients and ioredis are in lazy.js, not in what every cold start parses.
-  expect(bundle.inputs.filter((i) => /node_modules\/(@aws-sdk|@smithy\/core|ioredis)\//.test(i.path))).toEqual([]);
+  // The SDK clients, ioredis and prom-client (the proxy writes EMF) are in lazy.js, not in what every cold start parses.
+  expect(bundle.inputs.filter((i) => /node_modules\/(@aws-sdk|@smithy\/core|ioredis|prom-client)\//.test(i.path))).toEqual([]);
   expect(bundle.lazyInputs.some((i) => i.path.includes('node_modules/@aws-sdk/client-ssm/'))).toBe(true);
   expect(bundle.inputs.some((i) => i.path.startsWith('runtime/src/'))).toBe(true);
   // Lambda's limit for an unzipped package is 250 MB; the proxy stays far below it.
@@ -65,7 +65,8 @@ test('leaves out the compilers the proxy never runs (its spokes validate bodies 
 /** A script that sends `event` through the handler and prints the answer and whether lazy.js was loaded. */
 function handlerScript(event: object): string {
   const lazyLoaded = `Object.keys(require.cache).some((f) => f.endsWith('/${LAZY_FILE}'))`;
-  return `require('./${LAMBDA_FILE}').handler(${JSON.stringify(event)}, {}).then((r) => { process.stdout.write(JSON.stringify({ ...r, lazyLoaded: ${lazyLoaded} })); process.exit(0); }, (e) => { console.error(e); process.exit(1); });`;
+  // On lines of their own: the gateway's log lines may come before and after.
+  return `require('./${LAMBDA_FILE}').handler(${JSON.stringify(event)}, {}).then((r) => { process.stdout.write('\\n' + JSON.stringify({ ...r, lazyLoaded: ${lazyLoaded} }) + '\\n'); process.exit(0); }, (e) => { console.error(e); process.exit(1); });`;
 }
 
 test('the package alone, with the rendered proxy config and the parameter it polls, answers GET /v1/models through an API Gateway event without loading lazy.js', () => {
@@ -174,6 +175,15 @@ describe('under the nodejs24.x handler contract (an async or streamified handler
     // Node 24 does not wait for unresolved work after the handler: the request's EMF line is already out.
     const emf = result.linesAtReturn.map(parseMaybe).filter((l): l is Record<string, unknown> => typeof l === 'object' && l !== null && '_aws' in l);
     expect(emf.some((l) => l.Service === 'ai-gateway-hub' && l.Requests === 1)).toBe(true);
+  });
+
+  test('a JSON chat answer through a spoke loads nothing from lazy.js: no SDK, no Redis, no Prometheus', async () => {
+    const script = handlerScript(restEvent('POST', '/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }));
+    const out = await runInPackage(['-e', script], { GATEWAY_ROLE: 'proxy', GATEWAY_CONFIG_JSON: spokeConfig(), GATEWAY_CONFIG_SSM_PARAMETER: '/ai-gateway/hub/runtime-config' });
+    const response = JSON.parse(out.split('\n').find((line) => line.includes('"lazyLoaded":')) ?? 'null') as { statusCode: number; body: string; lazyLoaded: boolean };
+    expect({ status: response.statusCode, body: response.statusCode === 200 ? '' : response.body }).toEqual({ status: 200, body: '' });
+    expect((JSON.parse(response.body) as { choices: unknown[] }).choices).toHaveLength(1);
+    expect(response.lazyLoaded).toBe(false);
   });
 
   test('a gateway that cannot start answers 503 in the OpenAI error shape, behind a well-formed prelude', async () => {
