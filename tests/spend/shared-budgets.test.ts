@@ -288,6 +288,32 @@ describe('budgets shared by two instances through Redis', () => {
     expect((await statusOf(gws[1]))?.today.usd).toBeCloseTo(1.1, 9);
   });
 
+  it('a batch of spend that Redis runs after its deadline is not added again by the next flush', async () => {
+    const answer = reporting(usage(5, 50)).editCompletion!;
+    upstream.options.editCompletion = answer;
+    await instances(300);
+    // The tenant without a budget: its spend goes to Redis in a batch a second after the answer.
+    expect((await send(gws[0].url, 'key-free', BODY)).status).toBe(200);
+    expect(await until(async () => Math.abs((await sharedSpend('free')) - 0.55) < 1e-9)).toBe(true);
+    // Writes pause from 0.9 s after the next answer for 1.2 s: its batch, sent about 1 s after
+    // the answer, misses its 300 ms deadline and runs when the pause ends.
+    upstream.options.editCompletion = (completion) => {
+      upstream.options.editCompletion = answer;
+      setTimeout(() => void admin.call('CLIENT', 'PAUSE', '1200', 'WRITE'), 900);
+      return answer(completion);
+    };
+    expect((await send(gws[0].url, 'key-free', BODY)).status).toBe(200);
+    // One more answer while that batch waits to be sent again: its spend is a batch of its own.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await send(gws[0].url, 'key-free', BODY)).status).toBe(200);
+    expect(await until(async () => Math.abs((await sharedSpend('free')) - 1.65) < 1e-9, 10_000)).toBe(true);
+    expect(await until(async () => (await healthOf(gws[0].url)).quota.degraded === false, 10_000)).toBe(true);
+    // The batch is retried a second after Redis answers again: give it the time to (wrongly) add it twice.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await sharedSpend('free')).toBeCloseTo(1.65, 9);
+    expect((await statusOf(gws[0], 'free'))?.today.usd).toBeCloseTo(1.65, 9);
+  });
+
   it('spend on its way to Redis still counts on /status while Redis takes its time', async () => {
     upstream.options.editCompletion = reporting(usage(5, 50)).editCompletion;
     await instances();

@@ -14,6 +14,14 @@ export const DEFAULT_SPEND_PREFIX = 'aigw:spend:';
 /** A period's spend key lives this long after its last change (the day's for /status tomorrow, the month's past its end). */
 const DAY_TTL_MS = 3 * 86_400_000;
 const MONTH_TTL_MS = 40 * 86_400_000;
+/** An instance's last batch is remembered this long: its retry comes as soon as Redis answers again. */
+const OP_TTL_MS = 3_600_000;
+
+/** One batch of an instance's spend: `seq` grows with each batch it sends (and stays the same when it sends one again). */
+export interface SpendOp {
+  instance: string;
+  seq: number;
+}
 
 export interface SharedTotals {
   /** Nano-dollars spent in the day and the month asked about. */
@@ -82,7 +90,7 @@ export class RedisSpend {
   /**
    * Frees `holdId` (when given) and adds `amount` (may be 0) to the periods' spend;
    * thresholds are nano-dollar amounts, ascending. `ifHeld`: only while the hold is there
-   * (the retry of a settle whose answer never came).
+   * (the retry of a settle whose answer never came). `op`: a batch, added only once.
    */
   async settle(
     tenant: string,
@@ -93,9 +101,12 @@ export class RedisSpend {
     amount: number,
     thresholds: { day: readonly number[]; month: readonly number[] },
     ifHeld = false,
+    op?: SpendOp,
   ): Promise<SharedSettle> {
+    const keys = this.keys(tenant, day, month);
+    if (op) keys.push(`${this.prefix}{${tenant}}:op:${op.instance}`);
     const reply = await this.redis.call(
-      SCRIPTS.settle.run(this.redis.client, this.keys(tenant, day, month), [
+      SCRIPTS.settle.run(this.redis.client, keys, [
         Math.floor(now),
         holdId ?? '',
         Math.round(amount),
@@ -104,6 +115,7 @@ export class RedisSpend {
         thresholds.day.join(','),
         thresholds.month.join(','),
         ifHeld ? '1' : '',
+        ...(op ? [op.seq, OP_TTL_MS] : []),
       ]),
     );
     const [d, m, dayFrom, dayTo, monthFrom, monthTo, held, added] = numbers(reply);

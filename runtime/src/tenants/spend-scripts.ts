@@ -7,6 +7,7 @@
  *   m   HASH  spent, alerted          the UTC month's
  *   hz  ZSET  hold id -> expiry (ms)  worst cases reserved by requests in flight
  *   hh  HASH  hold id -> amount, sum, seq
+ *   op:<instance>  STRING  the last batch this instance added (its flushes go one at a time, in order)
  * A hold whose request never settled (its instance died) expires after the request deadline.
  */
 import { LUA_DROP_EXPIRED } from '../quota/redis-scripts';
@@ -73,11 +74,12 @@ return {1, id, ds, ms, h + worst}
 `;
 
 /**
- * KEYS d m hz hh; ARGV now holdId|'' amount dayTtl monthTtl dayThresholds monthThresholds
- * ifHeld('1'|'').
+ * KEYS d m hz hh [op]; ARGV now holdId|'' amount dayTtl monthTtl dayThresholds
+ * monthThresholds ifHeld('1'|'') [opSeq opTtl].
  * Frees the hold (if still there) and adds `amount` to the day's and the month's spend.
  * With ifHeld, only while the hold is there: the retry of a settle that may have run
- * already (its answer never came), which freed the hold if it did.
+ * already (its answer never came), which freed the hold if it did. With an op key, only
+ * when opSeq is past the one it holds: the retry of a batch that ran already.
  * Thresholds: comma-separated amounts, '' for none. Returns {daySpent, monthSpent,
  * dayFrom, dayTo, monthFrom, monthTo, held, added}: thresholds from+1..to were newly
  * crossed here; held is what requests in flight still hold; added is 1 when `amount` was
@@ -85,6 +87,16 @@ return {1, id, ds, ms, h + worst}
  */
 export const BUDGET_SETTLE_LUA = `${PRELUDE}
 local d, m, hz, hh = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local function unchanged()
+  local ds = tonumber(redis.call('HGET', d, 'spent')) or 0
+  local ms = tonumber(redis.call('HGET', m, 'spent')) or 0
+  return {ds, ms, 0, 0, 0, 0, held(hz, hh), 0}
+end
+if KEYS[5] then
+  local seq = tonumber(ARGV[9])
+  if seq <= (tonumber(redis.call('GET', KEYS[5])) or 0) then return unchanged() end
+  redis.call('SET', KEYS[5], ARGV[9], 'PX', ARGV[10])
+end
 local id = ARGV[2]
 if id ~= '' then
   local v = redis.call('HGET', hh, id)
@@ -93,9 +105,7 @@ if id ~= '' then
     redis.call('ZREM', hz, id)
     redis.call('HINCRBY', hh, 'sum', int(-tonumber(v)))
   elseif ARGV[8] == '1' then
-    local ds = tonumber(redis.call('HGET', d, 'spent')) or 0
-    local ms = tonumber(redis.call('HGET', m, 'spent')) or 0
-    return {ds, ms, 0, 0, 0, 0, held(hz, hh), 0}
+    return unchanged()
   end
 end
 local amount = tonumber(ARGV[3])

@@ -11,9 +11,11 @@
  *   saw the shared totals ((cap - spent) / live instances), counts what it spends locally,
  *   and adds it to Redis when Redis answers again. A budgeted settle that was sent and never
  *   answered may have run (Redis paused runs it when it wakes): it is sent again only while
- *   its hold is still there, which that settle would have freed.
+ *   its hold is still there, which that settle would have freed; a batch is sent again under
+ *   its number, which Redis adds only once.
  * Amounts are whole nano-dollars (1e-9 USD) throughout.
  */
+import { randomUUID } from 'node:crypto';
 import type { BudgetConfig, TenantConfig } from '../config/schema';
 import type { Clock } from '../core/clock';
 import { GatewayError, retryAfterSeconds } from '../core/gateway-error';
@@ -67,6 +69,8 @@ interface LocalSpend {
   day: string;
   month: string;
   amount: number;
+  /** The batch it was sent in, once sent: sent again as the same batch, never added to. */
+  op?: number;
 }
 
 /** A budgeted request's settle that was sent to Redis and never answered: it may have run. */
@@ -121,7 +125,7 @@ class TenantSpend {
 
   add(p: Pick<SpendPeriods, 'day' | 'month'>, amount: number, to: LocalSpend[] = this.local): void {
     const last = to.at(-1);
-    if (last && last.day === p.day) last.amount += amount;
+    if (last && last.day === p.day && last.op === undefined) last.amount += amount;
     else to.push({ day: p.day, month: p.month, amount });
   }
 
@@ -167,6 +171,9 @@ export class SpendStore {
   private readonly redis?: RedisSpend;
   private flushTimer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  /** This instance in the batches it adds to Redis, and the last batch's number. */
+  private readonly instance = randomUUID();
+  private lastOp = 0;
   /** A read of the shared totals under way: snapshots asked meanwhile share it. */
   private refreshing?: Promise<SpendSource>;
   /** The Redis dataset this instance's spend was added to. */
@@ -380,7 +387,9 @@ export class SpendStore {
           try {
             for (let i = 0; i < batch.length; i++) {
               const e = batch[i];
-              const r = await redis.settle(tenant, e.day, e.month, now, undefined, e.amount, NO_THRESHOLDS);
+              // A batch that missed its deadline may still run (Redis paused runs it when it wakes): sent again as the same batch, it is added once.
+              e.op ??= ++this.lastOp;
+              const r = await redis.settle(tenant, e.day, e.month, now, undefined, e.amount, NO_THRESHOLDS, false, { instance: this.instance, seq: e.op });
               // In one step: Redis's totals include it, so it stops counting as this instance's own.
               st.add(e, e.amount, st.mine);
               if (e.day === p.day) st.seen(p, r.day, r.month);
