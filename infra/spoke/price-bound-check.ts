@@ -10,6 +10,7 @@
 import { StackConfigError } from '../config';
 import { providerModelCatalog, type SpokeConfig } from '../config-schema';
 import type { ModelPriceBound } from '../lib/hub-exports';
+import { cacheWriteRate, cachedInputRate, worstPromptRate } from '../../runtime/src/core/price';
 
 const KEY = 'ai-gateway:';
 
@@ -19,7 +20,7 @@ export function checkAgainstHubPriceBounds(stack: string, cfg: SpokeConfig, boun
   for (const model of cfg.models) {
     const bound = bounds?.find((b) => b.name === model.name && b.providers.includes(cfg.provider.kind));
     if (!bound) continue;
-    const promptBound = Math.max(bound.price.inputPerMTok, bound.price.cacheWritePerMTok ?? 0);
+    const promptBound = worstPromptRate(bound.price);
     for (const target of new Set(model.targets)) {
       const entry = byId.get(target);
       const price = entry?.price;
@@ -27,8 +28,8 @@ export function checkAgainstHubPriceBounds(stack: string, cfg: SpokeConfig, boun
       if (!entry || !price) continue;
       const rates: [string, number][] = [
         ['inputPerMTok', price.inputPerMTok],
-        ['cachedInputPerMTok', price.cachedInputPerMTok ?? price.inputPerMTok],
-        ['cacheWritePerMTok', price.cacheWritePerMTok ?? price.inputPerMTok],
+        ['cachedInputPerMTok', cachedInputRate(price)],
+        ['cacheWritePerMTok', cacheWriteRate(price)],
       ];
       for (const [field, rate] of rates) {
         if (rate > promptBound) {

@@ -21,9 +21,24 @@ export function costOf(price: Price, usage: Pick<Usage, 'prompt_tokens' | 'compl
   const prompt = finite(usage.prompt_tokens);
   const cached = Math.min(prompt, finite(usage.prompt_tokens_details?.cached_tokens));
   const written = Math.min(prompt - cached, finite(usage.prompt_tokens_details?.cache_write_tokens));
-  const cachedRate = price.cachedInputPerMTok ?? price.inputPerMTok;
-  const writeRate = price.cacheWritePerMTok ?? price.inputPerMTok;
-  return ((prompt - cached - written) * price.inputPerMTok + cached * cachedRate + written * writeRate + finite(usage.completion_tokens) * price.outputPerMTok) * PER_TOKEN;
+  return (
+    ((prompt - cached - written) * price.inputPerMTok + cached * cachedInputRate(price) + written * cacheWriteRate(price) + finite(usage.completion_tokens) * price.outputPerMTok) * PER_TOKEN
+  );
+}
+
+/** Input read from the prompt cache, per million tokens. */
+export function cachedInputRate(price: Price): number {
+  return price.cachedInputPerMTok ?? price.inputPerMTok;
+}
+
+/** Input written to the prompt cache, per million tokens. */
+export function cacheWriteRate(price: Price): number {
+  return price.cacheWritePerMTok ?? price.inputPerMTok;
+}
+
+/** The most one prompt token can cost: the input rate, or the cache-write rate when that is dearer (what a budget holds). */
+export function worstPromptRate(price: Price): number {
+  return Math.max(price.inputPerMTok, price.cacheWritePerMTok ?? 0);
 }
 
 /** What `input` prompt tokens and `output` completion tokens would cost, none of them cached. */
@@ -33,7 +48,7 @@ export function estimatedCost(price: Price, input: number, output: number): numb
 
 /** The most they could cost: the input all written to the prompt cache, when that is dearer (a budget's hold). */
 export function worstCaseCost(price: Price, input: number, output: number): number {
-  return (input * Math.max(price.inputPerMTok, price.cacheWritePerMTok ?? 0) + output * price.outputPerMTok) * PER_TOKEN;
+  return (input * worstPromptRate(price) + output * price.outputPerMTok) * PER_TOKEN;
 }
 
 function finite(n: number | undefined): number {
