@@ -35,6 +35,12 @@ const CLOCK_SKEW_MS = 10_000;
 const HELD_RETRY_MS = 1_000;
 /** A status snapshot waits for Redis as long as any Redis call, and never longer than this. */
 const REFRESH_WAIT_MS = 1_000;
+/**
+ * A read of the shared totals this recent serves the next snapshots: open pages (each asks
+ * every second, and soon after each gateway event) then cost Redis at most two reads a
+ * second per instance, however many there are. This instance's own spend is in at once.
+ */
+const REFRESH_REUSE_MS = 500;
 
 /**
  * Where a snapshot's spend comes from: `memory` (no shared store: this instance's own
@@ -176,6 +182,8 @@ export class SpendStore {
   private lastOp = 0;
   /** A read of the shared totals under way: snapshots asked meanwhile share it. */
   private refreshing?: Promise<SpendSource>;
+  /** When the last read of the shared totals that Redis answered was taken. */
+  private readAt = Number.NEGATIVE_INFINITY;
   /** The Redis dataset this instance's spend was added to. */
   private generation?: string;
 
@@ -265,6 +273,7 @@ export class SpendStore {
    */
   refresh(tenants: readonly TenantConfig[]): Promise<SpendSource> {
     if (!this.redis) return Promise.resolve('memory');
+    if (this.clock.now() - this.readAt < REFRESH_REUSE_MS && this.shared!.usable() && this.shared!.generation() === this.generation) return Promise.resolve('redis');
     return (this.refreshing ??= this.readShared(tenants).finally(() => (this.refreshing = undefined)));
   }
 
@@ -289,6 +298,7 @@ export class SpendStore {
         // Spend on its way may be in these totals already and is still counted here: its flush brings the totals.
         if (st.writing.length === 0 && st.unsettled.length === 0) st.seen(p, r.day, r.month);
       });
+      this.readAt = now;
       return 'redis';
     } catch {
       return 'last-seen';
