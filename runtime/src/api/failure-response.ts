@@ -1,6 +1,6 @@
 /** What the client is told when no route answered: each failure class has its status. */
 import type { Role } from '../config/schema';
-import { PASSED_OVER, type AttemptRecord } from '../core/attempt';
+import { PASSED_OVER, TOKENS_OVER_ROUTE_LIMIT, tooLargeMessage, type AttemptRecord } from '../core/attempt';
 import type { AllRoutesFailed } from '../routing/executor';
 import { scrubSecrets } from '../core/redact';
 import { GatewayError, retryAfterSeconds } from '../core/gateway-error';
@@ -31,6 +31,10 @@ export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
   const last = err.last;
   // Provider messages can quote what they were sent; nothing key-like goes back to clients.
   const listing = scrubSecrets(err.message);
+  if (err.attempts.some((a) => a.outcome === 'too-large') && err.attempts.every((a) => a.outcome === 'too-large' || a.outcome === 'unsupported')) {
+    // Bad input rather than a busy gateway: no retry can succeed, and nobody else's capacity is touched.
+    return new GatewayError(400, 'invalid_request_error', tooLargeMessage(listing), TOKENS_OVER_ROUTE_LIMIT, null);
+  }
   if (last?.failure === 'refused') {
     const status = refusedStatus(last.status);
     const type = status === 502 ? 'api_error' : 'invalid_request_error';

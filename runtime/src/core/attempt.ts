@@ -27,9 +27,28 @@ export type FailureClass =
 /**
  * Why a route was passed over without a request. `unsupported`: it cannot take this
  * request (e.g. its image URLs); `reserved`: it has room only for a higher capacity class
- * (here, or as the spoke behind it said).
+ * (here, or as the spoke behind it said); `too-large`: the request's estimated tokens are
+ * more than the route's whole tokens-per-minute limit, so it never fits there.
  */
-export type SkipReason = 'ejected' | 'cooldown' | 'no-headroom' | 'down' | 'unsupported' | 'reserved';
+export type SkipReason = 'ejected' | 'cooldown' | 'no-headroom' | 'down' | 'unsupported' | 'reserved' | 'too-large';
+
+/** The error code of a request that is `too-large` for every route (a spoke's tells its proxy to try the next). */
+export const TOKENS_OVER_ROUTE_LIMIT = 'tokens_over_route_limit';
+
+const TOO_LARGE_INTRO = 'This request is larger than any route of its model takes in a minute (its prompt, estimated, plus max_tokens): ';
+const TOO_LARGE_ADVICE = '. Lower max_tokens or shorten the prompt.';
+
+/** The client's message for a request `too-large` for every route; `routes` lists them with their limits. */
+export function tooLargeMessage(routes: string): string {
+  return `${TOO_LARGE_INTRO}${routes}${TOO_LARGE_ADVICE}`;
+}
+
+/** The routes a spoke's `tooLargeMessage` lists (its proxy lists them under the spoke, not the whole sentence again). */
+export function tooLargeRoutes(message: string): string {
+  const start = message.indexOf(TOO_LARGE_INTRO);
+  const end = message.lastIndexOf(TOO_LARGE_ADVICE);
+  return start >= 0 && end > start ? message.slice(start + TOO_LARGE_INTRO.length, end) : message;
+}
 
 export interface AttemptRecord {
   route: string;
@@ -65,7 +84,16 @@ export class HedgeLost extends Error {
 }
 
 /** Outcomes of routes passed over without a request. */
-export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>(['ejected', 'cooldown', 'no-headroom', 'down', 'unsupported', 'reserved', 'budget']);
+export const PASSED_OVER: ReadonlySet<AttemptRecord['outcome']> = new Set<AttemptRecord['outcome']>([
+  'ejected',
+  'cooldown',
+  'no-headroom',
+  'down',
+  'unsupported',
+  'reserved',
+  'too-large',
+  'budget',
+]);
 
 /** How a request's hedge went: `won` (the hedge answered first), `lost`, or undefined when none was sent. */
 export function hedgeOutcome(attempts: readonly AttemptRecord[]): 'won' | 'lost' | undefined {

@@ -9,7 +9,7 @@
  * learnt per route (adaptive-timeout.ts) and slow streams are hedged (hedge.ts).
  */
 import type { RouteStatsRegistry } from '../health/route-stats';
-import { HedgeLost, type AttemptRecord } from '../core/attempt';
+import { HedgeLost, TOKENS_OVER_ROUTE_LIMIT, tooLargeRoutes, type AttemptRecord } from '../core/attempt';
 import { isProviderError, ProviderError } from '../providers/errors';
 import { endpointKey, type Route, type UpstreamMeta } from '../providers/types';
 import type { Admission, QuotaStore, ReserveOptions, Reservation } from '../quota/store';
@@ -201,6 +201,11 @@ export class AttemptExecutor {
     let probeHolder: string | undefined;
     let fresh = false;
 
+    if (limits.tpm !== undefined && req.estimatedTokens > limits.tpm) {
+      // Not out of quota: it never fits, so no wait or cooldown comes of it (all such routes: a 400).
+      attempts.push({ route: route.key, outcome: 'too-large', ms: 0, message: `needs an estimated ${req.estimatedTokens} tokens, over its limit of ${limits.tpm} a minute` });
+      return { exclude: true };
+    }
     for (let retry = 0; ; retry++) {
       if (branch?.lost) return {};
       // Cheap local check first: an ejected route needs no quota round trip.
@@ -297,6 +302,14 @@ export class AttemptExecutor {
         probeDone(false);
         attempts.push(mark({ route: route.key, outcome: 'reserved', status: e.status, message: e.message, ms, retryAfterMs: e.retryAfterMs }));
         return { error: e, waitMs: e.retryAfterMs === undefined ? undefined : classWait(req, e.retryAfterMs), exclude: true };
+      }
+      if (e.code === TOKENS_OVER_ROUTE_LIMIT) {
+        // A spoke whose routes are all too small for this request: healthy, and another spoke may be larger.
+        await quota.release(admission.reservation);
+        s.circuit.onSuccess(started);
+        probeDone(true);
+        attempts.push(mark({ route: route.key, outcome: 'too-large', status: e.status, message: tooLargeRoutes(e.message), ms }));
+        return { error: e, exclude: true };
       }
       attempts.push(mark({ route: route.key, outcome: e.failure, status: e.status, message: e.message, ms, retryAfterMs: e.retryAfterMs }));
       s.failures++;
