@@ -48,7 +48,7 @@ export function embeddingsHandler(gw: Gateway): ApiHandler {
       const estimate = estimateInputTokens(full.inputs);
       await req.admit(estimate);
       const checked = guardrails.empty ? full : await guardEmbeddings(guardrails, full, { model: full.model, tenant: tenant?.id });
-      if (proxy) return forwardAnswer(req, routes, { forwarded: true, body: embeddingsRequestJson(checked), model: checked.model }, estimate);
+      if (proxy) return forwardAnswer(req, routes, { forwarded: true, body: embeddingsRequestJson(checked), model: checked.model, inputs: checked.inputs.items.length }, estimate);
       return batchedAnswer(gw, req, routes, checked, estimate);
     },
     'embeddings',

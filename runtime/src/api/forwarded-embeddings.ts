@@ -12,5 +12,6 @@ export function forwardedEmbeddings(text: string): ForwardedEmbeddings | undefin
   if (!doc) return undefined;
   const { model, input } = doc;
   if (typeof model !== 'string' || model === '' || input === undefined) return undefined;
-  return { forwarded: true, body: text, model };
+  // An array is the inputs (or one input's token ids, fewer); anything else one input.
+  return { forwarded: true, body: text, model, inputs: Array.isArray(input) ? input.length : 1 };
 }

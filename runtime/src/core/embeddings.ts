@@ -19,6 +19,13 @@ export type EmbeddingInputType = (typeof INPUT_TYPES)[number];
 /** OpenAI's limit on inputs per request, which the gateway keeps (it splits them into provider batches). */
 export const MAX_EMBEDDING_INPUTS = 2048;
 
+/**
+ * What an embeddings answer may take per input: a 4,096-dimension vector written as JSON
+ * floats (up to ~25 characters each) is about 100 KB, in base64 22 KB. A whole answer of
+ * 2,048 inputs outgrows the 8 MB that bounds other answers.
+ */
+export const EMBEDDING_ANSWER_BYTES_PER_INPUT = 128 * 1024;
+
 /** The inputs of a request or a batch: texts, or token ids (one array per input). */
 export type EmbeddingInputs = { readonly kind: 'text'; readonly items: readonly string[] } | { readonly kind: 'tokens'; readonly items: readonly (readonly number[])[] };
 
@@ -48,6 +55,8 @@ export interface ForwardedEmbeddings {
   /** The client's JSON, as it came. */
   readonly body: string;
   readonly model: string;
+  /** How many inputs it has at most (what its answer may weigh). */
+  readonly inputs: number;
 }
 
 /**

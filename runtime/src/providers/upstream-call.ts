@@ -10,7 +10,7 @@ import type { ProviderConfig } from '../config/schema';
 import { REDACTED, redactCredentials } from '../core/redact';
 import { rotatedCredential, type CredentialResolver } from './credentials';
 import { ProviderError } from './errors';
-import { header, isSuccess, post, postWhole, readText, type HttpClient, type UpstreamHeaders, type UpstreamResponse, type WholeAnswer } from './http';
+import { header, isSuccess, post, postWhole, readText, type AnswerLimits, type HttpClient, type UpstreamHeaders, type UpstreamResponse, type WholeAnswer } from './http';
 import { upstreamSignal, type CallOptions, type Route, type UpstreamSignal } from './types';
 
 /** What differs between upstream protocols: how the key travels and how failures read. */
@@ -32,16 +32,17 @@ export interface Upstream<R> {
 }
 
 export interface UpstreamCall {
-  /** POSTs `body`; the 2xx answer is JSON, read whole. */
-  post(route: Route, url: string, body: string, opts: CallOptions, headers?: Readonly<Record<string, string>>): Promise<Upstream<WholeAnswer>>;
+  /** POSTs `body`; the 2xx answer is JSON, read whole, up to `answerBytes` (at least ANSWER_BYTES). */
+  post(route: Route, url: string, body: string, opts: CallOptions, headers?: Readonly<Record<string, string>>, answerBytes?: number): Promise<Upstream<WholeAnswer>>;
   /** POSTs `body`; the 2xx answer is an event stream, handed over once its headers are in. */
   openStream(route: Route, url: string, body: string, opts: CallOptions, headers?: Readonly<Record<string, string>>): Promise<Upstream<UpstreamResponse>>;
 }
 
 /** Error bodies are read for their message only; more than this is not an error body. */
 export const ERROR_BODY_LIMIT = 64 * 1024;
-/** A 2xx JSON answer is read up to this many bytes. */
-const ANSWER_LIMITS = { okBytes: 8 * 1024 * 1024, errorBytes: ERROR_BODY_LIMIT };
+/** A 2xx JSON answer is read up to this many bytes, unless its call allows more (embeddings). */
+export const ANSWER_BYTES = 8 * 1024 * 1024;
+const ANSWER_LIMITS = { okBytes: ANSWER_BYTES, errorBytes: ERROR_BODY_LIMIT };
 
 /** One way of reading the answer: streamed, or whole. */
 interface Reading<R extends { statusCode: number; headers: UpstreamHeaders }> {
@@ -72,14 +73,15 @@ export function createUpstreamCall(provider: ProviderConfig, deps: { resolveCred
     errorText: (res) => readText(res, ERROR_BODY_LIMIT).catch(() => ''),
     discard,
   };
-  const whole: Reading<WholeAnswer> = {
+  const wholeUpTo = (limits: AnswerLimits): Reading<WholeAnswer> => ({
     accept: 'application/json',
     contentType: 'json',
     expected: 'JSON',
-    post: (url, body, headers, signal, what, opts) => postWhole(deps.http, url, body, headers, signal, ANSWER_LIMITS, what, opts.connectTimeoutMs, opts.freshConnection),
+    post: (url, body, headers, signal, what, opts) => postWhole(deps.http, url, body, headers, signal, limits, what, opts.connectTimeoutMs, opts.freshConnection),
     errorText: async (res) => res.text,
     discard: async () => undefined,
-  };
+  });
+  const whole = wholeUpTo(ANSWER_LIMITS);
 
   /** Configured, then forwarded (trace context), then this call's, then ours: each later one wins. */
   function headersFor(
@@ -167,7 +169,8 @@ export function createUpstreamCall(provider: ProviderConfig, deps: { resolveCred
   }
 
   return {
-    post: (route, url, body, opts, headers) => call(whole, route, url, body, opts, headers),
+    post: (route, url, body, opts, headers, answerBytes) =>
+      call(answerBytes !== undefined && answerBytes > ANSWER_BYTES ? wholeUpTo({ okBytes: answerBytes, errorBytes: ERROR_BODY_LIMIT }) : whole, route, url, body, opts, headers),
     openStream: (route, url, body, opts, headers) => call(streamed, route, url, body, opts, headers),
   };
 }

@@ -6,7 +6,7 @@
  * asked (some know only `float`). A server that ignores the ask is read either way.
  */
 import type { AnswerBody } from '../../core/answer-body';
-import { MAX_EMBEDDING_INPUTS, type EmbeddingsCall, type EmbeddingVector, type ForwardedEmbeddings } from '../../core/embeddings';
+import { EMBEDDING_ANSWER_BYTES_PER_INPUT, MAX_EMBEDDING_INPUTS, type EmbeddingsCall, type EmbeddingVector, type ForwardedEmbeddings } from '../../core/embeddings';
 import { BATCHES_HEADER } from '../../core/gateway-headers';
 import { dimensionsOf, isFloat32Base64, isNumberArray } from '../../core/float32';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
@@ -41,7 +41,8 @@ export function createOpenAIEmbeddings(provider: ProviderConfig, deps: OpenAIEmb
 
     async embed(route: Route, call: EmbeddingsCall, opts: CallOptions): Promise<EmbeddingsResult> {
       const wire = compatible ? call.encoding : 'base64';
-      const { answer } = await deps.upstream.post(route, urlOf(route.endpoint), JSON.stringify(upstreamBody(route.model, call, wire, compatible)), opts);
+      const request = JSON.stringify(upstreamBody(route.model, call, wire, compatible));
+      const { answer } = await deps.upstream.post(route, urlOf(route.endpoint), request, opts, undefined, call.inputs.items.length * EMBEDDING_ANSWER_BYTES_PER_INPUT);
       const meta = deps.metaOf(answer);
       // The request's only batch, answered in the client's encoding: checked, and passed on as it came.
       if (call.whole && wire === call.encoding) {
@@ -53,7 +54,7 @@ export function createOpenAIEmbeddings(provider: ProviderConfig, deps: OpenAIEmb
     },
 
     async forward(route: Route, request: ForwardedEmbeddings, opts: CallOptions): Promise<ForwardedEmbeddingsResult> {
-      const { answer } = await deps.upstream.post(route, urlOf(route.endpoint), request.body, opts);
+      const { answer } = await deps.upstream.post(route, urlOf(route.endpoint), request.body, opts, undefined, request.inputs * EMBEDDING_ANSWER_BYTES_PER_INPUT);
       const body = answer.parts ?? answer.text;
       const batches = Number(header(answer, BATCHES_HEADER));
       return {
