@@ -73,12 +73,14 @@ export function createApp(gw: Gateway): Hono<Env> {
   const startedAt = gw.now();
   const routes = postRoutes(gw);
 
-  app.use((c, next) => {
+  app.use(async (c, next) => {
     const id = requestIdOf(c.req.header('x-request-id'), c.env);
     c.set('requestId', id);
-    // API answers add it to their plain headers: c.header() makes a Headers object per answer.
-    if (!routes.has(c.req.path)) c.header('x-request-id', id);
-    return next();
+    // API answers add it to their plain headers: a Headers object per answer costs.
+    if (routes.has(c.req.path)) return next();
+    await next();
+    // Set on the answer itself: the status pages' handlers make their own Response.
+    c.res.headers.set('x-request-id', id);
   });
 
   const maxBody = gw.config.server.maxBodyBytes;

@@ -19,6 +19,7 @@ import type { ChatCompletion } from '../../runtime/src/core/openai-types';
 import type { ErrorBody } from '../helpers/gateway';
 
 const KEY = 'tenant-key-1';
+const OPERATOR_KEY = 'operator-key-1';
 const REPLY = 'Same answer on every transport.';
 
 interface Sent {
@@ -97,6 +98,14 @@ interface Case {
 }
 
 const CASES: Case[] = [
+  ...['/status', '/status.json', '/healthz'].map((path): Case => ({
+    name: `GET ${path} carries the request id, as every answer does`,
+    request: { method: 'GET', path, headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'x-request-id': 'ops-check-1' } },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      expect(a.headers.get('x-request-id')).toBe('ops-check-1');
+    },
+  })),
   {
     name: 'a whole answer: the completion, JSON headers, the route and the client request id',
     request: { headers: { ...auth, 'x-request-id': 'client-req-7' }, body: chat() },
@@ -391,6 +400,7 @@ describe.each(TRANSPORTS)('$name', (transport) => {
         { name: 'embed', api: 'embeddings', targets: [{ provider: 'oa', model: 'text-embedding-3-small' }] },
       ],
       tenants: [{ id: 'team', keys: [hashKey(KEY)] }],
+      operators: { keys: [hashKey(OPERATOR_KEY)] },
     });
     try {
       check(await served.send(request));
