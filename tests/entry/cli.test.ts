@@ -27,6 +27,15 @@ describe('ai-gateway CLI', () => {
     expect(role.stderr).toMatch(/unknown role "hub"/);
   });
 
+  it('prints its usage for --help and -h, on stdout, and exits 0', () => {
+    for (const flag of ['--help', '-h']) {
+      const run = spawnSync(process.execPath, [BIN, flag], { encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH } });
+      expect(run.status).toBe(0);
+      expect(run.stdout).toMatch(/^usage: ai-gateway --config FILE/);
+      expect(run.stderr).toBe('');
+    }
+  });
+
   it('takes flags before environment', () => {
     expect(parseCli(['--config', 'a.yaml', '--port', '9000'], { GATEWAY_CONFIG: 'b.yaml', GATEWAY_ROLE: 'spoke', PORT: '1' })).toEqual({
       configPath: 'a.yaml',

@@ -22,6 +22,9 @@ ${KEY_USAGE}`;
 
 export class UsageError extends Error {}
 
+/** `--help`: the usage is the answer asked for (stdout, exit 0), not an error. */
+class HelpAsked extends Error {}
+
 export interface CliOptions {
   configPath?: string;
   role: Role;
@@ -41,7 +44,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliOptions {
     },
     strict: true,
   });
-  if (values.help) throw new UsageError(USAGE);
+  if (values.help) throw new HelpAsked(USAGE);
   const role = (values.role ?? env.GATEWAY_ROLE ?? 'all-in-one') as Role;
   if (!ROLES.includes(role)) throw new UsageError(`unknown role "${role}"; expected one of ${ROLES.join(', ')}\n${USAGE}`);
   const portText = values.port ?? env.PORT;
@@ -78,6 +81,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   } catch (err) {
+    if (err instanceof HelpAsked) {
+      console.log(err.message);
+      return;
+    }
     if (err instanceof ConfigError || err instanceof UsageError) {
       console.error(err.message);
     } else {
