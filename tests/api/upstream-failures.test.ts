@@ -5,7 +5,7 @@
 import { expect } from '@jest/globals';
 import OpenAI from 'openai';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
-import { postJson, startGateway, type TestGateway, jsonOf, type ErrorBody } from '../helpers/gateway';
+import { healthOf, postJson, startGateway, type TestGateway, jsonOf, type ErrorBody } from '../helpers/gateway';
 import type { ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 
 describe('one upstream, misbehaving', () => {
@@ -80,6 +80,11 @@ describe('one upstream, misbehaving', () => {
     const long = await gw.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming).catch((e: unknown) => e);
     expect(long).toBeInstanceOf(OpenAI.BadRequestError);
     expect((long as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('context_length_exceeded');
+    // Verdicts on requests say nothing against the route: /healthz shows no failure of it.
+    expect((await healthOf(gw.url)).routes.map((r) => [r.state, r.lastFailure])).toEqual([['healthy', undefined]]);
+    up.faults.push({ kind: 'status', status: 500 }, { kind: 'status', status: 500 });
+    expect((await postJson(`${gw.url}/v1/chat/completions`, body)).status).toBe(502);
+    expect((await healthOf(gw.url)).routes[0].lastFailure).toMatch(/transient/);
   });
 
   it('answers a hung upstream with 504 at the deadline', async () => {

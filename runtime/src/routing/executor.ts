@@ -312,8 +312,11 @@ export class AttemptExecutor {
         return { error: e, exclude: true };
       }
       attempts.push(mark({ route: route.key, outcome: e.failure, status: e.status, message: e.message, ms, retryAfterMs: e.retryAfterMs }));
-      s.failures++;
-      s.lastFailure = { at: clock.now(), what: `${e.failure}: ${e.message}` };
+      // A verdict on the request (its 400, a prompt too long) says nothing against the route.
+      if ((e.failure !== 'refused' || isMisconfigured(e)) && e.failure !== 'context_length') {
+        s.failures++;
+        s.lastFailure = { at: clock.now(), what: `${e.failure}: ${e.message}` };
+      }
       // A model that answered in the wrong shape spent its tokens; any other failure, none that count.
       if (e.failure === 'invalid_output') await quota.reconcile(admission.reservation, e.usedTokens ?? 0);
       else await quota.release(admission.reservation);
