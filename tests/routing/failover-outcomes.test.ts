@@ -8,6 +8,7 @@ import { AttemptCancel } from '../../runtime/src/core/attempt';
 import { CancelSource } from '../../runtime/src/core/cancellation';
 import type { Route } from '../../runtime/src/providers/types';
 import { AllRoutesFailed } from '../../runtime/src/routing/executor';
+import { failureToError } from '../../runtime/src/api/failure-response';
 import { core, fail, ok, twoAccountsAndFallback, type Answer } from './harness';
 
 const P = 'p/a/r/m-primary';
@@ -282,5 +283,32 @@ describe('adaptive first-chunk timeout', () => {
     expect(a.attempts[0]).toMatchObject({ route: P, outcome: 'silent', message: 'no first chunk within 50 ms' });
     // The timeout counts as an observation at its limit, so a route that became slower gets a longer one.
     expect(c.stats.get(P).distribution(true).quantile(0.99)).toBeGreaterThan(40);
+  });
+});
+
+describe('a fault of the gateway itself on one request', () => {
+  const bug = () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'content')"));
+
+  it('passes the route over to the next, and never ejects it however often it recurs', async () => {
+    const c = core(primaryAndFallback());
+    for (let i = 0; i < 10; i++) {
+      const a = await c.executor.run(c.request(), (route) => (route.key === P ? bug() : ok(route)));
+      expect(a.route.key).toBe(F);
+      expect(a.attempts).toMatchObject([
+        { route: P, outcome: 'internal', message: "TypeError: Cannot read properties of undefined (reading 'content')" },
+        { route: F, outcome: 'ok' },
+      ]);
+    }
+    expect(c.stats.get(P).circuit.state()).toBe('closed');
+    // The next request of another shape is served by the primary at once.
+    expect((await c.executor.run(c.request(), ok)).route.key).toBe(P);
+  });
+
+  it('is a 500 internal_error, not a provider failure, when every route fails so', async () => {
+    const c = core(primaryAndFallback());
+    const err = await c.executor.run(c.request(), bug).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AllRoutesFailed);
+    expect(failureToError(err as AllRoutesFailed, 'all-in-one')).toMatchObject({ status: 500, code: 'internal_error' });
+    expect([P, F].map((r) => c.stats.get(r).circuit.state())).toEqual(['closed', 'closed']);
   });
 });

@@ -1,6 +1,6 @@
 /** What the client is told when no route answered: each failure class has its status. */
 import type { Role } from '../config/schema';
-import { PASSED_OVER, TOKENS_OVER_ROUTE_LIMIT, tooLargeMessage, type AttemptRecord } from '../core/attempt';
+import { INTERNAL_ERROR, PASSED_OVER, TOKENS_OVER_ROUTE_LIMIT, tooLargeMessage, type AttemptRecord } from '../core/attempt';
 import type { AllRoutesFailed } from '../routing/executor';
 import { scrubSecrets } from '../core/redact';
 import { GatewayError, retryAfterSeconds } from '../core/gateway-error';
@@ -34,6 +34,10 @@ export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
   if (err.attempts.some((a) => a.outcome === 'too-large') && err.attempts.every((a) => a.outcome === 'too-large' || a.outcome === 'unsupported')) {
     // Bad input rather than a busy gateway: no retry can succeed, and nobody else's capacity is touched.
     return new GatewayError(400, 'invalid_request_error', tooLargeMessage(listing), TOKENS_OVER_ROUTE_LIMIT, null);
+  }
+  if (err.attempts.some((a) => a.outcome === 'internal') && err.attempts.every((a) => a.outcome === 'internal' || PASSED_OVER.has(a.outcome))) {
+    // Our fault, not the providers': a 500 as for any internal error, the details in the request's log line only.
+    return new GatewayError(500, 'api_error', 'Internal gateway error: every route tried failed in the gateway itself (the log line of this request id lists them).', INTERNAL_ERROR);
   }
   if (last?.failure === 'refused') {
     const status = refusedStatus(last.status);

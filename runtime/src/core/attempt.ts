@@ -32,6 +32,9 @@ export type FailureClass =
  */
 export type SkipReason = 'ejected' | 'cooldown' | 'no-headroom' | 'down' | 'unsupported' | 'reserved' | 'too-large';
 
+/** The error code of a request that failed in the gateway's own code on every route it tried (a 500). */
+export const INTERNAL_ERROR = 'internal_error';
+
 /** The error code of a request that is `too-large` for every route (a spoke's tells its proxy to try the next). */
 export const TOKENS_OVER_ROUTE_LIMIT = 'tokens_over_route_limit';
 
@@ -52,8 +55,11 @@ export function tooLargeRoutes(message: string): string {
 
 export interface AttemptRecord {
   route: string;
-  /** `cancelled`: another attempt of the same request answered first (a hedge race). */
-  outcome: 'ok' | FailureClass | 'aborted' | 'cancelled' | SkipReason | 'budget';
+  /**
+   * `cancelled`: another attempt of the same request answered first (a hedge race).
+   * `internal`: the attempt failed in the gateway's own code (or a library's), not at the provider.
+   */
+  outcome: 'ok' | FailureClass | 'aborted' | 'cancelled' | 'internal' | SkipReason | 'budget';
   status?: number;
   message?: string;
   ms: number;

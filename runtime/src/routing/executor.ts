@@ -9,7 +9,7 @@
  * learnt per route (adaptive-timeout.ts) and slow streams are hedged (hedge.ts).
  */
 import type { RouteStatsRegistry } from '../health/route-stats';
-import { HedgeLost, TOKENS_OVER_ROUTE_LIMIT, tooLargeRoutes, type AttemptRecord } from '../core/attempt';
+import { HedgeLost, INTERNAL_ERROR, TOKENS_OVER_ROUTE_LIMIT, tooLargeRoutes, type AttemptRecord } from '../core/attempt';
 import { isProviderError, ProviderError } from '../providers/errors';
 import { endpointKey, type Route, type UpstreamMeta } from '../providers/types';
 import type { Admission, QuotaStore, ReserveOptions, Reservation } from '../quota/store';
@@ -276,7 +276,18 @@ export class AttemptExecutor {
           attempts.push(mark({ route: route.key, outcome: 'cancelled', ms }));
           return {};
         }
-        result = { ok: false, error: isProviderError(err) ? err : new ProviderError('transient', (err as Error)?.message ?? String(err), { cause: err }) };
+        if (!isProviderError(err)) {
+          // Not what a provider said but a fault of ours on this request's shape: the route is not to
+          // blame (no ejection, no cooldown), or one odd request would shut it for everyone.
+          const ms = clock.now() - started;
+          s.circuit.onAbandon(started);
+          await quota.release(admission.reservation);
+          probeDone(false);
+          const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+          attempts.push(mark({ route: route.key, outcome: 'internal', message, ms }));
+          return { error: new ProviderError('transient', message, { code: INTERNAL_ERROR, cause: err }), exclude: true };
+        }
+        result = { ok: false, error: err };
       } finally {
         s.inflight--;
       }
