@@ -9,7 +9,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestIdOf, type ApiCall, type ApiReply, type ErrorRenderer } from './api/call';
 import { errorReply } from './api/errors';
 import { answerBodyInit } from './core/answer-body';
-import { GatewayError, requestTooLarge } from './core/gateway-error';
+import { GatewayError, methodNotAllowed, requestTooLarge } from './core/gateway-error';
 import { healthBody } from './api/healthz';
 import { modelsBody } from './api/models';
 import { postRoutes } from './api/routes';
@@ -67,6 +67,9 @@ function honoReply(reply: ApiReply): Response {
   return RESPONSE_ALREADY_SENT;
 }
 
+/** The operator pages, all GET. */
+const OPERATOR_PAGES = ['/metrics', '/status', '/status.json', '/status/events'];
+
 export function createApp(gw: Gateway): Hono<Env> {
   const app = new Hono<Env>();
   const tenants = gw.tenants;
@@ -88,8 +91,11 @@ export function createApp(gw: Gateway): Hono<Env> {
   // With a Content-Length the header decides (the HTTP parser holds the body to it), and
   // the body is never touched here: Hono's own check would build a web Request stream
   // for it, for nothing.
+  /** `err` in the route's own error shape (the OpenAI one unless it has its own). */
+  const routeError = (c: Context, render: ErrorRenderer | undefined, err: unknown) =>
+    render ? honoReply(render(err, c.get('requestId') as string, logInternal(c))) : errorResponse(c, err, logInternal(c));
   const limitFor = (render: ErrorRenderer | undefined): MiddlewareHandler => {
-    const tooLarge = (c: Context) => (render ? honoReply(render(requestTooLarge(maxBody), c.get('requestId') as string, logInternal(c))) : errorResponse(c, requestTooLarge(maxBody)));
+    const tooLarge = (c: Context) => routeError(c, render, requestTooLarge(maxBody));
     const streamedLimit = bodyLimit({ maxSize: maxBody, onError: tooLarge });
     return async (c, next) => {
       const length = c.req.header('content-length');
@@ -128,7 +134,7 @@ export function createApp(gw: Gateway): Hono<Env> {
     operatorAccess(gw.config).check(c.req.raw.headers, sourceAddress(c.env));
     await next();
   };
-  for (const path of ['/metrics', '/status', '/status.json', '/status/events']) app.use(path, operatorsOnly);
+  for (const path of OPERATOR_PAGES) app.use(path, operatorsOnly);
 
   const status = createStatusPage(gw);
   app.get('/status', () => status.page());
@@ -145,6 +151,11 @@ export function createApp(gw: Gateway): Hono<Env> {
     gw.events.flush(); // requests answered before the scrape are counted in it
     return c.body(await metrics.scrape(healthBody(gw).body.routes), 200, { 'content-type': metrics.contentType });
   });
+
+  // A known path asked with another method: 405 with Allow, in the path's own error shape
+  // (Hono serves HEAD as GET: a GET path answers it, a POST path refuses it here).
+  for (const [path, handler] of routes) app.all(path, (c) => routeError(c, handler.renderError, methodNotAllowed(c.req.method, path, 'POST')));
+  for (const path of ['/v1/models', '/healthz', ...OPERATOR_PAGES]) app.all(path, (c) => errorResponse(c, methodNotAllowed(c.req.method, path, 'GET')));
 
   app.notFound((c) => errorResponse(c, new GatewayError(404, 'not_found_error', `No route ${c.req.method} ${c.req.path}.`, 'unknown_url')));
 

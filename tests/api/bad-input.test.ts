@@ -99,10 +99,11 @@ describe('bad input', () => {
     expect(res.headers.get('x-request-id')).toBeTruthy();
   });
 
-  it('answers other methods on the chat path with 404 in the OpenAI shape', async () => {
+  it('answers other methods on the chat path with 405 in the OpenAI shape, naming POST', async () => {
     const res = await fetch(`${gw.url}/v1/chat/completions`);
-    expect(res.status).toBe(404);
-    expect((await jsonOf<ErrorBody>(res)).error.code).toBe('unknown_url');
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+    expect((await jsonOf<ErrorBody>(res)).error.code).toBe('method_not_allowed');
   });
 
   it('surfaces each status as the OpenAI SDK error class', async () => {

@@ -371,9 +371,68 @@ const CASES: Case[] = [
       expect(errorOf(a)).toMatchObject({ type: 'invalid_request_error', param: 'input[1]' });
     },
   },
+  ...(['/v1/chat/completions', '/inference', '/v1/embeddings'] as const).map((path): Case => ({
+    name: `GET ${path}: 405 naming the method to use, with Allow: POST`,
+    request: { method: 'GET', path, headers: auth },
+    check: (a) => {
+      expect(a.status).toBe(405);
+      expect(a.headers.get('allow')).toBe('POST');
+      expect(errorOf(a)).toEqual({ type: 'invalid_request_error', code: 'method_not_allowed', param: null, message: `Method GET is not allowed on ${path}; use POST.` });
+      expect(a.headers.get('x-request-id')).toMatch(UUID);
+    },
+  })),
+  ...(['/v1/messages', '/v1/messages/count_tokens'] as const).map((path): Case => ({
+    name: `GET ${path}: 405 with Allow: POST, in Anthropic’s error shape`,
+    request: { method: 'GET', path, headers: { ...auth, 'x-request-id': 'client-req-405' } },
+    check: (a) => {
+      expect(a.status).toBe(405);
+      expect(a.headers.get('allow')).toBe('POST');
+      expect(a.headers.get('request-id')).toBe('client-req-405');
+      expect(JSON.parse(a.text)).toEqual({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: `Method GET is not allowed on ${path}; use POST.`, details: { error_code: 'method_not_allowed' } },
+        request_id: 'client-req-405',
+      });
+    },
+  })),
   {
-    name: 'a GET on the chat path is not a route: 404 unknown_url',
-    request: { method: 'GET', headers: auth },
+    name: 'PUT on the chat path: 405 too',
+    request: { method: 'PUT', headers: auth, body: chat() },
+    check: (a) => {
+      expect(a.status).toBe(405);
+      expect(errorOf(a).message).toBe('Method PUT is not allowed on /v1/chat/completions; use POST.');
+    },
+  },
+  {
+    name: 'HEAD on the chat path: 405 with Allow and no body',
+    request: { method: 'HEAD', headers: auth },
+    check: (a) => {
+      expect(a.status).toBe(405);
+      expect(a.headers.get('allow')).toBe('POST');
+      expect(a.text).toBe('');
+    },
+  },
+  ...(['/v1/models', '/healthz'] as const).map((path): Case => ({
+    name: `POST ${path}: 405 with Allow: GET, HEAD`,
+    request: { method: 'POST', path, headers: auth, body: {} },
+    check: (a) => {
+      expect(a.status).toBe(405);
+      expect(a.headers.get('allow')).toBe('GET, HEAD');
+      expect(errorOf(a)).toMatchObject({ code: 'method_not_allowed', message: `Method POST is not allowed on ${path}; use GET.` });
+    },
+  })),
+  {
+    name: 'HEAD on /v1/models: served as GET, without a body',
+    request: { method: 'HEAD', path: '/v1/models', headers: auth },
+    check: (a) => {
+      expect(a.status).toBe(200);
+      expect(a.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(a.text).toBe('');
+    },
+  },
+  {
+    name: 'a path that is not one: 404 unknown_url',
+    request: { method: 'GET', path: '/v1/chat/complete', headers: auth },
     check: (a) => {
       expect(a.status).toBe(404);
       expect(errorOf(a)).toMatchObject({ code: 'unknown_url' });

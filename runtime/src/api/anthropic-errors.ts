@@ -36,7 +36,8 @@ export function anthropicErrorType(e: GatewayError): string {
       // Every route busy or out of capacity: what Anthropic calls being overloaded.
       return e.code === 'upstream_unavailable' || e.code === 'upstream_quota_exhausted' || e.code === 'no_route_available' ? 'overloaded_error' : 'api_error';
     default:
-      return 'api_error';
+      // Anthropic's own rule: invalid_request_error "may also be used for other 4XX status codes".
+      return e.status < 500 ? 'invalid_request_error' : 'api_error';
   }
 }
 

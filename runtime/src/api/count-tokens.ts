@@ -18,6 +18,7 @@ import { estimateTokens } from '../quota/token-estimate';
 import { applyToMessages } from '../guardrails/messages-text';
 import { walkCounters } from '../routing/counter-routes';
 import { anthropicErrorReply } from './anthropic-errors';
+import { refusesRequest } from './failure-response';
 import { anthropicHeaders } from './anthropic-headers';
 import type { ApiHandler } from './call';
 import { forwardedMessages } from './forwarded-messages';
@@ -42,9 +43,12 @@ export function countTokensHandler(gw: Gateway): ApiHandler {
     const body = isForwarded(parsed) || guardrails.empty ? parsed : await applyToMessages(guardrails, parsed, { model: parsed.model, tenant: tenant?.id });
     const routing = req.route(routes, false, 0);
     const call: CountTokensCall = { request: body, version: headers.version, betas: headers.betas };
+    // A spoke counts (or estimates) itself: its 400 is its verdict on the request, the client's
+    // answer. A provider's own counter may refuse what its model would serve: the next counter, or the estimate, then.
+    const finalRefusal = gw.role === 'proxy' ? refusesRequest : undefined;
     let walk;
     try {
-      walk = await walkCounters(gw.selector, routes, (route) => counterOf(gw, routing, route, call), gw.now, routing.life);
+      walk = await walkCounters(gw.selector, routes, (route) => counterOf(gw, routing, route, call), gw.now, routing.life, finalRefusal);
     } catch (err) {
       // A passed deadline or a client gone is answered as every route answers it (504, client_closed), not as a 500.
       throw routing.failure(err);

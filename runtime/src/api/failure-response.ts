@@ -5,6 +5,7 @@ import type { AllRoutesFailed } from '../routing/executor';
 import { scrubSecrets } from '../core/redact';
 import { GatewayError, retryAfterSeconds } from '../core/gateway-error';
 import { CAPACITY_RESERVED } from '../core/priority';
+import type { ProviderError } from '../providers/errors';
 
 /**
  * The provider's verdict on the request goes back as it was said. Auth to the provider
@@ -13,6 +14,11 @@ import { CAPACITY_RESERVED } from '../core/priority';
 function refusedStatus(status: number | undefined): 400 | 413 | 502 {
   if (status === 401 || status === 403 || status === 404) return 502;
   return status === 413 ? 413 : 400;
+}
+
+/** Whether `e` is the upstream's verdict that the client's request is wrong: the client gets it as it was said (400, 413). */
+export function refusesRequest(e: ProviderError): boolean {
+  return e.failure === 'context_length' || (e.failure === 'refused' && refusedStatus(e.status) !== 502);
 }
 
 /** The client went away before an answer: nobody reads this, but logs and metrics do (nginx's 499). */

@@ -34,6 +34,10 @@ export const notFound = (message: string, code = 'model_not_found', param: strin
 
 export const requestTooLarge = (maxBytes: number) => new GatewayError(413, 'invalid_request_error', `The request body is larger than ${maxBytes} bytes.`, 'request_too_large');
 
+/** A known path asked with another method: 405 naming the method to use, which `Allow` lists (HEAD with GET, as HEAD is served wherever GET is). */
+export const methodNotAllowed = (method: string, path: string, use: 'GET' | 'POST') =>
+  new GatewayError(405, 'invalid_request_error', `Method ${method} is not allowed on ${path}; use ${use}.`, 'method_not_allowed', null, { allow: use === 'GET' ? 'GET, HEAD' : 'POST' });
+
 /** A `Retry-After` value: whole seconds, at least 1. */
 export function retryAfterSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));

@@ -48,6 +48,17 @@ export class ProviderError extends Error {
   }
 }
 
+/**
+ * A classified upstream failure, as every classifier words it. A verdict on the request
+ * itself (refused, context_length) keeps the upstream's own words, since the client gets it
+ * as it was said (api/failure-response.ts); any other failure is prefixed with `label` for
+ * the attempt listing.
+ */
+export function upstreamFailure(failure: FailureClass, label: string, message: string, init: ProviderErrorInit): ProviderError {
+  const verdict = failure === 'refused' || failure === 'context_length';
+  return new ProviderError(failure, verdict ? message : `${label}: ${message}`, init);
+}
+
 export function isProviderError(err: unknown): err is ProviderError {
   return err instanceof ProviderError;
 }

@@ -3,13 +3,15 @@
  * selector's order, each asked for its provider's own count until one answers. Counting
  * generates nothing, so it reserves no quota and its failures judge no route (a
  * provider's counter has limits of its own); a route whose target has no counter ends
- * the walk, since that target would serve and only the gateway's estimate fits it.
+ * the walk, since that target would serve and only the gateway's estimate fits it. A
+ * failure the caller calls final (a verdict on the request itself) ends it too, as the answer.
  */
 import type { AttemptRecord } from '../core/attempt';
 import type { Cancellation } from '../core/cancellation';
-import { isProviderError } from '../providers/errors';
+import { isProviderError, type ProviderError } from '../providers/errors';
 import type { Route } from '../providers/types';
 import type { ModelRoutes } from './route-table';
+import { AllRoutesFailed } from './routed-request';
 import type { RouteSelector } from './selector';
 
 export interface CounterWalk<T> {
@@ -20,7 +22,8 @@ export interface CounterWalk<T> {
 
 /**
  * `counterOf(route)` is the route's counter, or undefined when its target has none;
- * `now` times the attempts. Stops at the first answer or the first route without a counter.
+ * `now` times the attempts. Stops at the first answer or the first route without a counter;
+ * throws AllRoutesFailed at the first failure that `final` calls final.
  */
 export async function walkCounters<T>(
   selector: RouteSelector,
@@ -28,6 +31,7 @@ export async function walkCounters<T>(
   counterOf: (route: Route) => (() => Promise<T>) | undefined,
   now: () => number,
   cancel: Cancellation,
+  final: (err: ProviderError) => boolean = () => false,
 ): Promise<CounterWalk<T>> {
   const { groups, skipped } = selector.select(routes, false);
   const attempts: AttemptRecord[] = skipped.map((s) => ({ route: s.route, outcome: s.reason, ms: 0 }));
@@ -44,6 +48,7 @@ export async function walkCounters<T>(
         if (cancel.aborted) throw cancel.reason;
         const e = isProviderError(err) ? err : undefined;
         attempts.push({ route: route.key, outcome: e?.failure ?? 'transient', status: e?.status, message: e?.message ?? String(err), ms: now() - started });
+        if (e && final(e)) throw new AllRoutesFailed(attempts, e);
       }
     }
   }

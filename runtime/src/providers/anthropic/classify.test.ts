@@ -103,6 +103,18 @@ describe('classifyGatewayHopError (a spoke gateway, Anthropic shape with its own
     expect(classifyGatewayHopError(400, gatewayBody('invalid_request_error', 'unsupported_on_target', 'x'))).toMatchObject({ failure: 'refused', code: 'unsupported_on_target' });
   });
 
+  it('keeps the spoke’s words for its verdicts on the request (the client gets them as said), and labels the rest', () => {
+    expect(classifyGatewayHopError(400, gatewayBody('invalid_request_error', 'unsupported_parameter', 'foo: Extra inputs are not permitted'), { 'request-id': 'r' })).toMatchObject({
+      failure: 'refused',
+      status: 400,
+      code: 'unsupported_parameter',
+      message: 'foo: Extra inputs are not permitted',
+    });
+    expect(classifyGatewayHopError(502, gatewayBody('api_error', 'upstream_unavailable', 'Every route failed')).message).toBe(
+      'Upstream gateway upstream_unavailable (502): Every route failed',
+    );
+  });
+
   it('without a gateway code reads like Anthropic; the Anthropic API’s own answers never take one', () => {
     expect(classifyGatewayHopError(529, body('overloaded_error', 'Overloaded'))).toMatchObject({ failure: 'transient', code: 'overloaded_error' });
     expect(classifyAnthropicError(429, gatewayBody('rate_limit_error', 'capacity_reserved', 'r'))).toMatchObject({ failure: 'throttled', code: 'rate_limit_error' });

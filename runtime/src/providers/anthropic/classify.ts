@@ -3,7 +3,7 @@
  * event inside a 200 stream) into one ProviderError with a failure class.
  */
 import type { FailureClass } from '../../core/attempt';
-import { ProviderError } from '../errors';
+import { ProviderError, upstreamFailure } from '../errors';
 import { parseAnthropicRateLimit, parseRetryAfter } from '../rate-limit-headers';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -71,16 +71,16 @@ interface ClassifyContext {
 
 export function classifyAnthropicErrorType(detail: AnthropicErrorDetail, ctx: ClassifyContext): ProviderError {
   const { status, retryAfterMs } = ctx;
-  const message = clip(detail.message || `no message (${detail.type})`);
+  const said = detail.message || `no message (${detail.type})`;
   const gatewayCode = ctx.hop ? detail.errorCode : undefined;
   const failure = (gatewayCode !== undefined ? GATEWAY_CODE_FAILURES[gatewayCode] : undefined) ?? failureOf(detail, status);
   const where = status === undefined ? 'in stream' : String(status);
-  const text = `${gatewayCode !== undefined ? 'Upstream gateway' : 'Anthropic'} ${gatewayCode ?? detail.type} (${where}): ${message}${idNote(ctx.requestId)}`;
-  return new ProviderError(failure, text, {
-    status: status ?? statusOfType(detail.type),
-    code: gatewayCode ?? detail.type,
-    retryAfterMs: failure === 'throttled' ? retryAfterMs : undefined,
-  });
+  const label = `${gatewayCode !== undefined ? 'Upstream gateway' : 'Anthropic'} ${gatewayCode ?? detail.type} (${where})`;
+  const init = { status: status ?? statusOfType(detail.type), code: gatewayCode ?? detail.type, retryAfterMs: failure === 'throttled' ? retryAfterMs : undefined };
+  // A spoke's refusal is its verdict on the client's request, worded for the client: it goes on
+  // unchanged, as a spoke's chat refusal does (openai/classify.ts). Its request-id is ours.
+  if (ctx.hop) return upstreamFailure(failure, label, said, init);
+  return new ProviderError(failure, `${label}: ${clip(said)}${idNote(ctx.requestId)}`, init);
 }
 
 function failureOf(detail: AnthropicErrorDetail, status: number | undefined): FailureClass {

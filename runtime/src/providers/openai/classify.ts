@@ -3,7 +3,7 @@
  * into one ProviderError with a failure class. Nothing else looks at their status codes.
  */
 import type { FailureClass } from '../../core/attempt';
-import { ProviderError } from '../errors';
+import { ProviderError, upstreamFailure } from '../errors';
 import { parseGoDuration, parseRetryAfter } from '../rate-limit-headers';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -51,25 +51,25 @@ function classifyParsed(status: number, err: UpstreamError, retryAfterMs: number
   const type = typeof err.type === 'string' ? err.type : undefined;
   const message = err.message || `upstream answered ${status} without a message`;
   const init = { status, code: code ?? type, param: typeof err.param === 'string' ? err.param : undefined, retryAfterMs };
-  const labelled = (f: FailureClass, label: string) => new ProviderError(f, `${label} (${where}${init.code ? ` ${init.code}` : ''}): ${message}`, init);
+  const failed = (f: FailureClass, label: string) => upstreamFailure(f, `${label} (${where}${init.code ? ` ${init.code}` : ''})`, message, init);
 
   // A spoke whose every route answered outside the strict schema: the next spoke may do better.
   if (code === 'invalid_structured_output') return new ProviderError('invalid_output', message, init);
   if (code === 'insufficient_quota' || type === 'insufficient_quota' || status === 402 || (status === 429 && QUOTA_TEXT.test(message))) {
-    return labelled('quota_exhausted', 'provider quota exhausted');
+    return failed('quota_exhausted', 'provider quota exhausted');
   }
   if (status === 429 || code === 'rate_limit_exceeded') {
-    return labelled('throttled', 'throttled by provider');
+    return failed('throttled', 'throttled by provider');
   }
   if ((code && CONTEXT_LENGTH_CODES.has(code)) || (status < 500 && CONTEXT_LENGTH_TEXT.test(message))) {
-    return new ProviderError('context_length', message, init);
+    return failed('context_length', 'context length exceeded');
   }
   if ((code && CONTENT_FILTER_CODES.has(code)) || (type && CONTENT_FILTER_CODES.has(type))) {
-    return new ProviderError('refused', message, init);
+    return failed('refused', 'filtered by provider');
   }
-  if (status >= 500 || status === 408) return labelled('transient', 'upstream error');
-  if (status >= 400) return new ProviderError('refused', message, init);
-  return labelled('transient', 'unexpected upstream answer');
+  if (status >= 500 || status === 408) return failed('transient', 'upstream error');
+  if (status >= 400) return failed('refused', 'refused by provider');
+  return failed('transient', 'unexpected upstream answer');
 }
 
 /** A body that is not an OpenAI error (HTML from a proxy, plain text, nothing). */
