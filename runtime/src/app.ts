@@ -9,7 +9,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestIdOf, type ApiCall, type ApiReply, type ErrorRenderer } from './api/call';
 import { errorReply } from './api/errors';
 import { answerBodyInit } from './core/answer-body';
-import { GatewayError, methodNotAllowed, requestTooLarge } from './core/gateway-error';
+import { GatewayError, isEncoded, methodNotAllowed, requestTooLarge, unsupportedContentEncoding } from './core/gateway-error';
 import { healthBody } from './api/healthz';
 import { modelsBody } from './api/models';
 import { postRoutes } from './api/routes';
@@ -98,6 +98,8 @@ export function createApp(gw: Gateway): Hono<Env> {
     const tooLarge = (c: Context) => routeError(c, render, requestTooLarge(maxBody));
     const streamedLimit = bodyLimit({ maxSize: maxBody, onError: tooLarge });
     return async (c, next) => {
+      const encoding = c.req.header('content-encoding');
+      if (isEncoded(encoding)) return routeError(c, render, unsupportedContentEncoding(encoding));
       const length = c.req.header('content-length');
       if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
         return Number(length) > maxBody ? tooLarge(c) : next();

@@ -4,6 +4,7 @@
  * case the same way, so the fast path cannot drift from the app.
  */
 import { expect } from '@jest/globals';
+import { gzipSync } from 'node:zlib';
 import { createApp } from '../../runtime/src/app';
 import { parseConfig } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
@@ -44,7 +45,7 @@ const quiet = { destination: { write: () => true } };
 const gatewayFor = (doc: GatewayConfigInput): Gateway =>
   createGateway(parseConfig(doc), 'all-in-one', { observability: quiet, http: createUndiciHttp(), requestCheck: validAsSent, outputSchemas: compileOutputSchema, probes: false });
 
-const bodyText = (body: unknown) => (typeof body === 'string' ? body : JSON.stringify(body));
+const bodyText = (body: unknown): string | Uint8Array<ArrayBuffer> => (typeof body === 'string' ? body : body instanceof Uint8Array ? new Uint8Array(body) : JSON.stringify(body));
 
 const TRANSPORTS: Array<{ name: string; serve(doc: GatewayConfigInput): Promise<Served> }> = [
   {
@@ -98,6 +99,27 @@ interface Case {
 }
 
 const CASES: Case[] = [
+  {
+    name: 'a gzipped body is refused by name: 415 unsupported_content_encoding',
+    request: { headers: { ...auth, 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify(chat())) },
+    check: (a) => {
+      expect(a.status).toBe(415);
+      expect(errorOf(a)).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_content_encoding', message: expect.stringContaining('"gzip"') });
+    },
+  },
+  {
+    name: "a gzipped Messages body is refused in Anthropic's shape",
+    request: { path: '/v1/messages', headers: { ...auth, 'anthropic-version': '2023-06-01', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify(messages())) },
+    check: (a) => {
+      expect(a.status).toBe(415);
+      expect(JSON.parse(a.text)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', details: { error_code: 'unsupported_content_encoding' } } });
+    },
+  },
+  {
+    name: 'Content-Encoding identity is a plain body',
+    request: { headers: { ...auth, 'content-encoding': 'identity' }, body: chat() },
+    check: (a) => expect(a.status).toBe(200),
+  },
   ...['/status', '/status.json', '/healthz'].map((path): Case => ({
     name: `GET ${path} carries the request id, as every answer does`,
     request: { method: 'GET', path, headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'x-request-id': 'ops-check-1' } },

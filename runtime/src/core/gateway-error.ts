@@ -34,6 +34,18 @@ export const notFound = (message: string, code = 'model_not_found', param: strin
 
 export const requestTooLarge = (maxBytes: number) => new GatewayError(413, 'invalid_request_error', `The request body is larger than ${maxBytes} bytes.`, 'request_too_large');
 
+/** A compressed request body: read as JSON it would only be garbage, so it is refused by name. */
+export const unsupportedContentEncoding = (encoding: string) =>
+  new GatewayError(
+    415,
+    'invalid_request_error',
+    `Content-Encoding "${encoding.length > 40 ? `${encoding.slice(0, 40)}…` : encoding}" is not supported: send the request body uncompressed.`,
+    'unsupported_content_encoding',
+  );
+
+/** Whether a request's Content-Encoding (a header's value) is one the API cannot read: any but none or identity. */
+export const isEncoded = (encoding: string | undefined): encoding is string => encoding !== undefined && encoding !== '' && encoding.toLowerCase() !== 'identity';
+
 /** A known path asked with another method: 405 naming the method to use, which `Allow` lists (HEAD with GET, as HEAD is served wherever GET is). */
 export const methodNotAllowed = (method: string, path: string, use: 'GET' | 'POST') =>
   new GatewayError(405, 'invalid_request_error', `Method ${method} is not allowed on ${path}; use ${use}.`, 'method_not_allowed', null, { allow: use === 'GET' ? 'GET, HEAD' : 'POST' });

@@ -9,7 +9,7 @@ import { requestIdOf, type ApiCall, type ApiReply, type ErrorRenderer } from '..
 import { postRoutes } from '../api/routes';
 import { errorReply } from '../api/errors';
 import { answerByteLength } from '../core/answer-body';
-import { requestTooLarge } from '../core/gateway-error';
+import { isEncoded, requestTooLarge, unsupportedContentEncoding } from '../core/gateway-error';
 import { clientClosed } from '../api/failure-response';
 import type { Gateway } from '../gateway';
 
@@ -23,6 +23,8 @@ export function apiListener(gw: Gateway, other: RequestListener): RequestListene
     const fail = (err: unknown) => writeError(gw, res, requestId, err, handler.renderError);
     // A declared length decides at once, before the handler (as the Hono app's body limit does).
     if (declaredLength(req) > maxBody) return fail(requestTooLarge(maxBody));
+    const encoding = single(req.headers['content-encoding']);
+    if (isEncoded(encoding)) return fail(unsupportedContentEncoding(encoding));
     // A reply that cannot be written fails like any error: never an unhandled rejection.
     handler(new NodeCall(req, res, requestId, maxBody)).then((reply) => {
       try {
