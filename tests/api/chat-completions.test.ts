@@ -96,6 +96,28 @@ describe('POST /v1/chat/completions with the OpenAI SDK (simulated provider)', (
     expect(streamed.function.name).toBe('get_weather');
     expect(JSON.parse(streamed.function.arguments)).toEqual({ query: 'weather in Paris?' });
 
+    // The simulated model's arguments follow the tool's own parameters (as the README's example tools expect).
+    const forecast = await gw.client.chat.completions.create({
+      model: 'chat',
+      messages: [{ role: 'user', content: 'Paris' }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'forecast',
+            parameters: {
+              type: 'object',
+              properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] }, days: { type: 'integer', minimum: 1 } },
+              required: ['city', 'unit', 'days'],
+            },
+          },
+        },
+      ],
+      tool_choice: 'required',
+    });
+    const args = (forecast.choices[0].message.tool_calls![0] as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall).function.arguments;
+    expect(JSON.parse(args)).toEqual({ city: 'Paris', unit: 'celsius', days: 1 });
+
     // The tool result goes back; the answer is text.
     const after = await gw.client.chat.completions.create({
       model: 'chat',

@@ -151,7 +151,7 @@ function planAnswer(ep: SimulatedEndpointConfig, req: ChatRequest): Plan {
     const toolCall: ToolCall = {
       id: `call_${Math.floor(random() * 1e12).toString(36)}`,
       type: 'function',
-      function: { name: tool, arguments: JSON.stringify({ query: lastText.slice(0, 40) }) },
+      function: { name: tool, arguments: JSON.stringify(toolArguments(req, tool, lastText.slice(0, 40))) },
     };
     return { tokens: [], toolCall, finish: 'tool_calls', promptTokens };
   }
@@ -175,6 +175,13 @@ function jsonAnswer(req: ChatRequest, random: () => number): string | undefined 
   const words = () => answerTokens(random, 3).join('').replace(/\.$/, '');
   if (format.type === 'json_object') return JSON.stringify({ answer: words() });
   return JSON.stringify(sampleJson(format.json_schema.schema, words));
+}
+
+/** Arguments that follow the tool's parameter schema, every string the user's words; `{ query }` without one. */
+function toolArguments(req: ChatRequest, tool: string, words: string): Record<string, unknown> {
+  const schema = req.tools?.find((t) => t.function.name === tool)?.function.parameters;
+  const args = schema === undefined ? undefined : sampleJson(schema, () => words);
+  return typeof args === 'object' && args !== null && !Array.isArray(args) && Object.keys(args).length > 0 ? (args as Record<string, unknown>) : { query: words };
 }
 
 /** Calls a tool when asked to (`required` or a named function), or when the user names one. */
