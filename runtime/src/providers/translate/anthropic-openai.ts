@@ -55,6 +55,8 @@ export function toChatRequest(req: MessagesRequest): TranslatedRequest {
       if (assistant) messages.push(assistant);
     }
   });
+  // Thinking blocks alone leave nothing a chat target can answer: it would get no message at all.
+  if (!messages.some((m) => m.role !== 'system')) throw refuse('messages', 'no message has content a non-Claude target can take (thinking blocks are left out)');
   const chat: ChatRequest = { model: req.model, messages, max_completion_tokens: req.max_tokens };
   if (req.temperature !== undefined) chat.temperature = req.temperature;
   if (req.top_p !== undefined) chat.top_p = req.top_p;
