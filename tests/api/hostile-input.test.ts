@@ -131,4 +131,11 @@ describe('hostile input through proxy and spoke', () => {
       await res.text();
     }
   });
+
+  it('/v1/messages/count_tokens: an input_schema 10,000 levels deep is a 400 naming it', async () => {
+    const body = withDeep({ model: 'chat-large', messages: [user('a')], tools: [{ name: 'g', input_schema: 'DEEP' }] }, deepObject(10_000));
+    const res = await postJson(`${proxy.url}/v1/messages/count_tokens`, body);
+    expect(res.status).toBe(400);
+    expect((await jsonOf<AnthropicErrorBody>(res)).error.message).toContain('tools.0.input_schema: nested deeper than 64 levels');
+  });
 });

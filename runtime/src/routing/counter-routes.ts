@@ -3,13 +3,15 @@
  * selector's order, each asked for its provider's own count until one answers. Counting
  * generates nothing, so it reserves no quota and its failures judge no route (a
  * provider's counter has limits of its own); a route whose target has no counter ends
- * the walk, since that target would serve and only the gateway's estimate fits it.
+ * the walk, since that target would serve and only the gateway's estimate fits it. A
+ * counter that refuses the request itself (400) ends it too, as the client's error.
  */
 import type { AttemptRecord } from '../core/attempt';
 import type { Cancellation } from '../core/cancellation';
 import { isProviderError } from '../providers/errors';
 import type { Route } from '../providers/types';
 import type { ModelRoutes } from './route-table';
+import { AllRoutesFailed } from './routed-request';
 import type { RouteSelector } from './selector';
 
 export interface CounterWalk<T> {
@@ -44,6 +46,8 @@ export async function walkCounters<T>(
         if (cancel.aborted) throw cancel.reason;
         const e = isProviderError(err) ? err : undefined;
         attempts.push({ route: route.key, outcome: e?.failure ?? 'transient', status: e?.status, message: e?.message ?? String(err), ms: now() - started });
+        // The request is at fault (a spoke's or Anthropic's 400): every counter would refuse it, and the client hears why.
+        if (e?.failure === 'refused' && e.status === 400) throw new AllRoutesFailed(attempts, e);
       }
     }
   }
