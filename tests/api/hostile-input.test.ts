@@ -4,7 +4,7 @@
  * relayed by the proxy as it came, never a crash (a TypeError, a stack overflow) that
  * fails the attempt and ejects the routes. Valid requests are served after all of them.
  */
-import { jsonOf, postJson, startGateway, simulatedConfig, type TestGateway } from '../helpers/gateway';
+import { jsonOf, postJson, startGateway, simulatedConfig, type ErrorBody, type TestGateway } from '../helpers/gateway';
 
 /** `{"a":{"a":...}}` `levels` deep, as text (JSON.stringify itself overflows on such a value). */
 const deepObject = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
@@ -137,5 +137,29 @@ describe('hostile input through proxy and spoke', () => {
     const res = await postJson(`${proxy.url}/v1/messages/count_tokens`, body);
     expect(res.status).toBe(400);
     expect((await jsonOf<AnthropicErrorBody>(res)).error.message).toContain('tools.0.input_schema: nested deeper than 64 levels');
+  });
+
+  const chat = (extra: object) => ({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], ...extra });
+  const tool = (parameters: unknown) => ({ type: 'function', function: { name: 'g', parameters } });
+  const jsonSchema = (strict: boolean) => ({ type: 'json_schema', json_schema: { name: 'n', schema: 'DEEP', strict } });
+
+  const chatCases: Array<[string, object | string, string, RegExp]> = [
+    ['tool parameters 10,000 levels deep', withDeep(chat({ tools: [tool('DEEP')] }), deepObject(10_000)), 'tools[0].function.parameters', /nested deeper than 64 levels/],
+    [
+      'a strict json_schema 10,000 levels deep',
+      withDeep(chat({ response_format: jsonSchema(true) }), deepObject(10_000)),
+      'response_format.json_schema.schema',
+      /nested deeper than 64 levels/,
+    ],
+    ['a json_schema 10,000 levels deep', withDeep(chat({ response_format: jsonSchema(false) }), deepObject(10_000)), 'response_format.json_schema.schema', /nested deeper than 64 levels/],
+    ['tool_choice "required" without tools', chat({ tool_choice: 'required' }), 'tool_choice', /tool_choice "required" needs tools/],
+    ['tool_choice naming a function without tools', chat({ tool_choice: { type: 'function', function: { name: 'g' } } }), 'tool_choice', /names "g", which is not in tools/],
+  ];
+
+  it.each(chatCases)('/v1/chat/completions: %s is a 400 naming the field', async (_name, body, param, message) => {
+    const res = await postJson(`${proxy.url}/v1/chat/completions`, body);
+    const json = await jsonOf<ErrorBody>(res);
+    expect({ status: res.status, type: json.error.type, param: json.error.param }).toEqual({ status: 400, type: 'invalid_request_error', param });
+    expect(json.error.message).toMatch(message);
   });
 });
