@@ -162,4 +162,18 @@ describe('hostile input through proxy and spoke', () => {
     expect({ status: res.status, type: json.error.type, param: json.error.param }).toEqual({ status: 400, type: 'invalid_request_error', param });
     expect(json.error.message).toMatch(message);
   });
+
+  const embeddingsCases: Array<[string, string, string, RegExp]> = [
+    ['token arrays nested 10,000 deep', `{"model":"embed","input":[${deepArray(10_000)}]}`, 'input[0][0]', /token ids are non-negative integers, got an array/],
+    ['a token id of 1e20', '{"model":"embed","input":[1e20]}', 'input[0]', /token ids are non-negative integers, got 100000000000000000000/],
+    ['a token id of -1', '{"model":"embed","input":[[1,-1]]}', 'input[0][1]', /got -1/],
+    ['a token id of 1.5', '{"model":"embed","input":[1.5]}', 'input[0]', /got 1.5/],
+  ];
+
+  it.each(embeddingsCases)('/v1/embeddings: %s is a 400 naming the element', async (_name, body, param, message) => {
+    const res = await postJson(`${proxy.url}/v1/embeddings`, body);
+    const json = await jsonOf<ErrorBody>(res);
+    expect({ status: res.status, param: json.error.param }).toEqual({ status: 400, param });
+    expect(json.error.message).toMatch(message);
+  });
 });
