@@ -115,6 +115,7 @@ describe('hostile input through proxy and spoke', () => {
       `{"model":"chat-large","max_tokens":5,"messages":[{"role":"user","content":[${'{"type":"tool_result","tool_use_id":"t","content":['.repeat(10_000)}${']}'.repeat(10_000)}]}]}`,
       /messages\.0\.content\.0\.content\.0\.type: a tool_result's content cannot hold tool_result blocks/,
     ],
+    ['system of the wrong type', msg([user('a')], { system: 5 }), /system: expected string or array, got number/],
   ];
 
   it.each(messagesCases)('/v1/messages: %s is a 400 naming the field', async (_name, body, message) => {
@@ -154,6 +155,9 @@ describe('hostile input through proxy and spoke', () => {
     ['a json_schema 10,000 levels deep', withDeep(chat({ response_format: jsonSchema(false) }), deepObject(10_000)), 'response_format.json_schema.schema', /nested deeper than 64 levels/],
     ['tool_choice "required" without tools', chat({ tool_choice: 'required' }), 'tool_choice', /tool_choice "required" needs tools/],
     ['tool_choice naming a function without tools', chat({ tool_choice: { type: 'function', function: { name: 'g' } } }), 'tool_choice', /names "g", which is not in tools/],
+    ['content 5', { model: 'chat', messages: [{ role: 'user', content: 5 }] }, 'messages[0].content', /Invalid 'messages\[0\]\.content': expected string or array, got number/],
+    ['missing content', { model: 'chat', messages: [{ role: 'user' }] }, 'messages[0].content', /Invalid 'messages\[0\]\.content': missing required parameter/],
+    ['five stop sequences', chat({ stop: ['a', 'b', 'c', 'd', 'e'] }), 'stop', /Invalid 'stop': .*<=4 items/],
   ];
 
   it.each(chatCases)('/v1/chat/completions: %s is a 400 naming the field', async (_name, body, param, message) => {

@@ -34,7 +34,7 @@ export function describe(found: z.core.$ZodIssue): { message: string; param: str
   if (issue.code === 'invalid_type') {
     const received = issue.input === null ? 'null' : Array.isArray(issue.input) ? 'array' : typeof issue.input;
     message = issue.input === undefined ? `missing required parameter` : `expected ${issue.expected}, got ${received}`;
-  }
+  } else if (issue.code === 'invalid_union' && issue.input === undefined) message = 'missing required parameter';
   return { message: param ? `Invalid '${param}': ${message}` : message, param };
 }
 

@@ -246,7 +246,7 @@ export function messagesSchemas(): { messages: z.ZodMiniType; countTokens: z.Zod
 
 /** An issue's message as Anthropic words them: "Field required" for a missing one. */
 export function issueText(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) return 'Field required';
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined) return 'Field required';
   return issue.message;
 }
 
