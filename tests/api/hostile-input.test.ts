@@ -180,4 +180,38 @@ describe('hostile input through proxy and spoke', () => {
     expect({ status: res.status, param: json.error.param }).toEqual({ status: 400, param });
     expect(json.error.message).toMatch(message);
   });
+
+  it('echoes at most a hundred characters of a huge unknown model name', async () => {
+    const huge = 'm'.repeat(1_000_000);
+    for (const [path, body] of [
+      ['/v1/chat/completions', chat({ model: huge })],
+      ['/v1/messages', msg([user('a')], { model: huge })],
+      ['/v1/embeddings', { model: huge, input: 'a' }],
+    ] as const) {
+      const res = await postJson(`${proxy.url}${path}`, body);
+      expect(res.status).toBe(404);
+      const text = await res.text();
+      expect(text.length).toBeLessThan(1000);
+      expect(text).toContain(`${'m'.repeat(100)}…\\" does not exist`);
+    }
+  });
+
+  it('echoes at most a hundred characters of any huge value it names in a 400', async () => {
+    const huge = 'x'.repeat(1_000_000);
+    for (const [path, body] of [
+      ['/v1/chat/completions', { model: 'chat', messages: [{ role: huge, content: 'a' }] }],
+      ['/v1/chat/completions', chat({ [huge]: 1 })],
+      ['/v1/chat/completions', chat({ tools: [tool({})], tool_choice: { type: 'function', function: { name: huge } } })],
+      ['/v1/messages', msg([user('a')], { [huge]: 1 })],
+      ['/v1/messages', msg([user('a')], { tools: [G], tool_choice: { type: 'tool', name: huge } })],
+      ['/v1/messages', msg([user('a'), assistant([toolUse]), user([{ type: 'tool_result', tool_use_id: huge }])], { tools: [G] })],
+      ['/v1/embeddings', { model: 'embed', input: [[huge]] }],
+    ] as const) {
+      const res = await postJson(`${proxy.url}${path}`, body);
+      const text = await res.text();
+      expect({ path, status: res.status }).toEqual({ path, status: 400 });
+      expect(text.length).toBeLessThan(1000);
+      expect(text).toContain('x'.repeat(100) + '…');
+    }
+  });
 });

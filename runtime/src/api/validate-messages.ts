@@ -5,6 +5,7 @@
  * it: the schema's copy would drop nothing, but Claude targets must get every byte.
  */
 import type * as z from 'zod/mini';
+import { echo } from '../core/echo';
 import { badRequest, GatewayError } from '../core/gateway-error';
 import { messagesIssue } from '../core/messages-rules';
 import {
@@ -48,7 +49,7 @@ function parse(text: string, schema: z.ZodMiniType, check: ((doc: object) => boo
     if (!result.success) {
       const issue = schema.safeParse(doc, { reportInput: true }).error!.issues[0];
       const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-      const param = path.map(String).join('.');
+      const param = echo(path.map(String).join('.'));
       const code = issue.code === 'unrecognized_keys' ? 'unsupported_parameter' : 'invalid_value';
       throw new GatewayError(400, 'invalid_request_error', param ? `${param}: ${issueText(issue)}` : issueText(issue), code, param || null);
     }

@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import './zod-messages';
 import { compiled } from './compiled-object';
+import { echo, echoJson } from './echo';
 import { nestedDeeperThan, TOO_DEEP } from './json-depth';
 
 const text = () => z.string().check(z.minLength(1));
@@ -70,7 +71,7 @@ export const messageSchema = z.discriminatedUnion('role', [systemMessage, userMe
     if (typeof m !== 'object' || m === null || Array.isArray(m)) return 'each message must be an object';
     const role = (m as { role?: unknown }).role;
     if (role === undefined) return 'missing required parameter';
-    return `unknown role ${JSON.stringify(role)}; expected one of ${ROLES.join(', ')}`;
+    return `unknown role ${echoJson(role)}; expected one of ${ROLES.join(', ')}`;
   },
 });
 
@@ -172,7 +173,7 @@ interface CrossFields {
 export function crossFieldIssue(req: CrossFields): { path: (string | number)[]; message: string } | undefined {
   if (req.tool_choice && typeof req.tool_choice === 'object') {
     const name = req.tool_choice.function.name;
-    if (!req.tools?.some((t) => t.function.name === name)) return { path: ['tool_choice'], message: `tool_choice names "${name}", which is not in tools` };
+    if (!req.tools?.some((t) => t.function.name === name)) return { path: ['tool_choice'], message: `tool_choice names "${echo(name)}", which is not in tools` };
   } else if (req.tool_choice === 'required' && !req.tools?.length) return { path: ['tool_choice'], message: 'tool_choice "required" needs tools' };
   if (req.stream_options && !req.stream) return { path: ['stream_options'], message: 'stream_options is only allowed when stream is true' };
   const tools = req.tools;
