@@ -75,7 +75,11 @@ export function classifyAnthropicErrorType(detail: AnthropicErrorDetail, ctx: Cl
   const gatewayCode = ctx.hop ? detail.errorCode : undefined;
   const failure = (gatewayCode !== undefined ? GATEWAY_CODE_FAILURES[gatewayCode] : undefined) ?? failureOf(detail, status);
   const where = status === undefined ? 'in stream' : String(status);
-  const text = `${gatewayCode !== undefined ? 'Upstream gateway' : 'Anthropic'} ${gatewayCode ?? detail.type} (${where}): ${message}${idNote(ctx.requestId)}`;
+  // A spoke's 400 for the request itself is worded for the client already (`messages.0.content: ...`): it goes on as it is, as on the chat hop.
+  const text =
+    gatewayCode !== undefined && failure === 'refused' && status === 400
+      ? message
+      : `${gatewayCode !== undefined ? 'Upstream gateway' : 'Anthropic'} ${gatewayCode ?? detail.type} (${where}): ${message}${idNote(ctx.requestId)}`;
   return new ProviderError(failure, text, {
     status: status ?? statusOfType(detail.type),
     code: gatewayCode ?? detail.type,
