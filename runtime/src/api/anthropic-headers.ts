@@ -6,6 +6,7 @@
 import { badRequest } from '../core/gateway-error';
 import { ANTHROPIC_VERSIONS, type AnthropicVersion } from '../core/messages-request';
 import type { ApiCall } from './call';
+import { echo } from '../core/echo';
 
 export interface AnthropicHeaders {
   readonly version: AnthropicVersion;
@@ -19,7 +20,7 @@ const NO_BETAS: readonly string[] = [];
 export function anthropicHeaders(call: ApiCall): AnthropicHeaders {
   const given = call.header('anthropic-version')?.trim();
   if (given && !(ANTHROPIC_VERSIONS as readonly string[]).includes(given)) {
-    throw badRequest(`anthropic-version: "${given}" is not a supported version; use one of ${ANTHROPIC_VERSIONS.join(', ')}.`, 'anthropic-version', 'invalid_header');
+    throw badRequest(`anthropic-version: "${echo(given)}" is not a supported version; use one of ${ANTHROPIC_VERSIONS.join(', ')}.`, 'anthropic-version', 'invalid_header');
   }
   return { version: (given as AnthropicVersion | undefined) || '2023-06-01', betas: betaFlags(call.header('anthropic-beta')) };
 }

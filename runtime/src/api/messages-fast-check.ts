@@ -3,8 +3,8 @@
  * request schemas' JSON Schema, compiled by ajv, so a valid body skips zod's walk, which
  * cost ~100 us a request at c=1 (bench/analysis.md, section 0). A body the
  * check refuses goes to zod, which names the field at fault. zod's JSON Schema leaves out
- * refinements; the two the schemas have (the rules of each block kind, a custom tool's
- * input_schema) are stated here, and a corpus test holds the check to zod's answers.
+ * refinements; the ones the schemas have (the rules of each block kind, no tool_result in a
+ * tool_result's content, a custom tool's input_schema) are stated here, and a corpus test holds the check to zod's answers.
  */
 import Ajv from 'ajv';
 import * as z from 'zod/mini';
@@ -14,6 +14,9 @@ type JsonSchema = Record<string, unknown>;
 
 /** Where every content block is checked: by its kind's schema for a known kind, by its `type` alone otherwise. */
 const BLOCK_REF = '#/definitions/block';
+
+/** A block of a tool_result's content: a block, but not a tool_result (refused before its own check, which would recurse). */
+const RESULT_CONTENT_BLOCK_REF = '#/definitions/result_content_block';
 
 /** A custom tool (no type, null or "custom") needs an input schema; server tools are defined by their type. */
 const CUSTOM_TOOL_RULE: JsonSchema = {
@@ -28,9 +31,9 @@ function jsonSchemaOf(schema: z.ZodMiniType): JsonSchema {
     override: ({ zodSchema, jsonSchema }) => {
       const node = jsonSchema as JsonSchema;
       const part: unknown = zodSchema;
-      if (part === REFINED_PARTS.block) {
+      if (part === REFINED_PARTS.block || part === REFINED_PARTS.resultContentBlock) {
         for (const key of Object.keys(node)) delete node[key];
-        node.$ref = BLOCK_REF;
+        node.$ref = part === REFINED_PARTS.block ? BLOCK_REF : RESULT_CONTENT_BLOCK_REF;
       } else if (part === REFINED_PARTS.tool) {
         Object.assign(node, CUSTOM_TOOL_RULE);
       }
@@ -49,6 +52,7 @@ function definitions(): Record<string, JsonSchema> {
       allOf: kinds.map(([kind]) => ({ if: { required: ['type'], properties: { type: { const: kind } } }, then: { $ref: `#/definitions/block_${kind}` } })),
     },
   };
+  defs.result_content_block = { if: { required: ['type'], properties: { type: { const: 'tool_result' } } }, then: false, else: { $ref: BLOCK_REF } };
   for (const [kind, schema] of kinds) defs[`block_${kind}`] = jsonSchemaOf(schema);
   return defs;
 }

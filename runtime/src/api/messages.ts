@@ -30,6 +30,7 @@ import { apiHandler, type ApiRequest, type RequestRouting } from './request-life
 import { sessionOf } from './session';
 import { parseMessagesBody } from './validate-messages';
 import { streamReply } from './stream-reply';
+import { echo } from '../core/echo';
 
 /** A request validated in full, or (the proxy's thin hop) forwarded as it came. */
 type Messages = MessagesRequest | ForwardedMessages;
@@ -86,7 +87,7 @@ function translatedRoutesPassedOver(gw: Gateway, routes: ModelRoutes, req: Messa
   if (!check) return undefined;
   const cannot = (route: Route) => (native(route) ? undefined : check(route.provider.type));
   const problems = all.map(cannot);
-  if (problems.every((p) => p !== undefined)) throw badRequest(`${problems[0]} (no target of model "${req.model}" can take it)`, null, 'unsupported_on_target');
+  if (problems.every((p) => p !== undefined)) throw badRequest(`${problems[0]} (no target of model "${echo(req.model)}" can take it)`, null, 'unsupported_on_target');
   return cannot;
 }
 

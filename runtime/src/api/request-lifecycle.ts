@@ -32,6 +32,7 @@ import type { ApiCall, ApiHandler, ApiReply } from './call';
 import { answerCost, reserveBudget } from './request-spend';
 import { clientClosed, deadlineExceeded, failureToError } from './failure-response';
 import { RequestLifetime } from './request-lifetime';
+import { echo } from '../core/echo';
 
 /**
  * An endpoint's handler around `serve`, which gets the request's lifecycle: a failure
@@ -123,7 +124,7 @@ export class ApiRequest {
     const routes = gw.routeTable.forModel(model);
     if (!routes) {
       throw notFound(
-        `The model "${model}" does not exist. Known models: ${gw.routeTable
+        `The model "${echo(model)}" does not exist. Known models: ${gw.routeTable
           .models()
           .map((m) => m.name)
           .join(', ')}.`,
@@ -322,8 +323,8 @@ export function answeredAttempts(answer: Answered<UpstreamMeta>): number {
 function wrongApi(model: string, serves: ModelApi, asked: ModelApi): GatewayError {
   const message =
     serves === 'embeddings'
-      ? `The model "${model}" is an embeddings model (api: embeddings): use POST /v1/embeddings.`
-      : `The model "${model}" is a chat model: embeddings need a model with api: embeddings (POST /v1/chat/completions serves this one).`;
+      ? `The model "${echo(model)}" is an embeddings model (api: embeddings): use POST /v1/embeddings.`
+      : `The model "${echo(model)}" is a chat model: embeddings need a model with api: embeddings (POST /v1/chat/completions serves this one).`;
   return new GatewayError(400, 'invalid_request_error', `${message} This endpoint serves ${asked === 'chat' ? 'chat completions' : 'embeddings'}.`, 'model_not_supported', 'model');
 }
 /** What a proxy always tells its spokes. */

@@ -1,6 +1,7 @@
 /** Parses and validates a Chat Completions body; every failure names the field at fault. */
 import type { z } from 'zod';
 import { chatRequestSchema, type ChatRequest, type RequestCheck } from '../core/chat-request';
+import { echo } from '../core/echo';
 import { badRequest, GatewayError } from '../core/gateway-error';
 
 /** `messages[1].role` style, as OpenAI names params. */
@@ -27,14 +28,15 @@ function deepest(issue: z.core.$ZodIssue): z.core.$ZodIssue {
 export function describe(found: z.core.$ZodIssue): { message: string; param: string | null } {
   const issue = deepest(found);
   if (issue.code === 'unrecognized_keys') {
-    return { message: issue.message, param: issue.keys[0] ?? null };
+    const key = issue.keys[0];
+    return { message: echo(issue.message), param: key === undefined ? null : echo(key) };
   }
   const param = paramPath(issue.path) || null;
   let message = issue.message;
   if (issue.code === 'invalid_type') {
     const received = issue.input === null ? 'null' : Array.isArray(issue.input) ? 'array' : typeof issue.input;
     message = issue.input === undefined ? `missing required parameter` : `expected ${issue.expected}, got ${received}`;
-  }
+  } else if (issue.code === 'invalid_union' && issue.input === undefined) message = 'missing required parameter';
   return { message: param ? `Invalid '${param}': ${message}` : message, param };
 }
 

@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import '../core/zod-messages';
 import { compiled } from '../core/compiled-object';
+import { echoJson } from '../core/echo';
 import { ENCODING_FORMATS, INPUT_TYPES, MAX_EMBEDDING_INPUTS, type EmbeddingInputs, type EmbeddingsRequest } from '../core/embeddings';
 import { GatewayError } from '../core/gateway-error';
 import { describe, parseJsonObject } from './validate-chat';
@@ -70,13 +71,13 @@ function inputsOf(input: unknown): EmbeddingInputs {
   return { kind: 'text', items: input as string[] };
 }
 
-/** A token array at `param`: non-empty, non-negative integers only. */
+/** A token array at `param`: non-empty, non-negative safe integers only (deeper arrays are not token ids). */
 function tokenIds(ids: unknown, param: string): number[] {
   if (!Array.isArray(ids)) throw invalid(param, `expected an array of token ids like the other inputs, got ${kindOf(ids)}`);
   if (ids.length === 0) throw invalid(param, 'an empty token array cannot be embedded');
   for (let j = 0; j < ids.length; j++) {
     const id: unknown = ids[j];
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw invalid(`${param}[${j}]`, `token ids are non-negative integers, got ${JSON.stringify(id) ?? kindOf(id)}`);
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw invalid(`${param}[${j}]`, `token ids are non-negative integers, got ${echoJson(id)}`);
   }
   return ids as number[];
 }

@@ -5,7 +5,9 @@
  * it: the schema's copy would drop nothing, but Claude targets must get every byte.
  */
 import type * as z from 'zod/mini';
+import { echo } from '../core/echo';
 import { badRequest, GatewayError } from '../core/gateway-error';
+import { messagesIssue } from '../core/messages-rules';
 import {
   contentBlocks,
   issueText,
@@ -42,15 +44,19 @@ function parse(text: string, schema: z.ZodMiniType, check: ((doc: object) => boo
     throw badRequest(`There was an error parsing the body of your request: ${(err as Error).message}`, null, 'invalid_json');
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw badRequest('The request body must be a JSON object.', null, 'invalid_json');
-  if (check?.(doc)) return doc;
-  const result = schema.safeParse(doc);
-  if (!result.success) {
-    const issue = schema.safeParse(doc, { reportInput: true }).error!.issues[0];
-    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-    const param = path.map(String).join('.');
-    const code = issue.code === 'unrecognized_keys' ? 'unsupported_parameter' : 'invalid_value';
-    throw new GatewayError(400, 'invalid_request_error', param ? `${param}: ${issueText(issue)}` : issueText(issue), code, param || null);
+  if (!check?.(doc)) {
+    const result = schema.safeParse(doc);
+    if (!result.success) {
+      const issue = schema.safeParse(doc, { reportInput: true }).error!.issues[0];
+      const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+      const param = echo(path.map(String).join('.'));
+      const code = issue.code === 'unrecognized_keys' ? 'unsupported_parameter' : 'invalid_value';
+      throw new GatewayError(400, 'invalid_request_error', param ? `${param}: ${issueText(issue)}` : issueText(issue), code, param || null);
+    }
   }
+  // What the schema cannot state; the compiled check leaves it here too, so both paths apply it.
+  const broken = messagesIssue(doc as CountTokensRequest);
+  if (broken) throw new GatewayError(400, 'invalid_request_error', `${broken.path}: ${broken.message}`, 'invalid_value', broken.path);
   return doc;
 }
 

@@ -5,6 +5,8 @@
 import * as z from 'zod/mini';
 import './zod-messages';
 import { compiled } from './compiled-object';
+import { echo, echoJson } from './echo';
+import { nestedDeeperThan, TOO_DEEP } from './json-depth';
 
 const text = () => z.string().check(z.minLength(1));
 /** Optional, and null is as good as absent (OpenAI clients send either). */
@@ -69,7 +71,7 @@ export const messageSchema = z.discriminatedUnion('role', [systemMessage, userMe
     if (typeof m !== 'object' || m === null || Array.isArray(m)) return 'each message must be an object';
     const role = (m as { role?: unknown }).role;
     if (role === undefined) return 'missing required parameter';
-    return `unknown role ${JSON.stringify(role)}; expected one of ${ROLES.join(', ')}`;
+    return `unknown role ${echoJson(role)}; expected one of ${ROLES.join(', ')}`;
   },
 });
 
@@ -159,17 +161,27 @@ export function assistantSaysSomething(m: { content?: unknown; tool_calls?: read
 interface CrossFields {
   stream?: boolean | null;
   stream_options?: object | null;
-  tools?: readonly { function: { name: string } }[];
+  tools?: readonly { function: { name: string; parameters?: unknown } }[];
   tool_choice?: string | { function: { name: string } };
+  response_format?: { type: string; json_schema?: { schema: unknown } } | null;
 }
 
-/** The first rule between fields a request breaks (tool_choice against tools, stream_options without stream). */
-export function crossFieldIssue(req: CrossFields): { path: string[]; message: string } | undefined {
+/**
+ * The first rule between fields a request breaks (tool_choice against tools, stream_options
+ * without stream), or a free-form JSON schema nested too deep to handle (core/json-depth.ts).
+ */
+export function crossFieldIssue(req: CrossFields): { path: (string | number)[]; message: string } | undefined {
   if (req.tool_choice && typeof req.tool_choice === 'object') {
     const name = req.tool_choice.function.name;
-    if (!req.tools?.some((t) => t.function.name === name)) return { path: ['tool_choice'], message: `tool_choice names "${name}", which is not in tools` };
-  }
+    if (!req.tools?.some((t) => t.function.name === name)) return { path: ['tool_choice'], message: `tool_choice names "${echo(name)}", which is not in tools` };
+  } else if (req.tool_choice === 'required' && !req.tools?.length) return { path: ['tool_choice'], message: 'tool_choice "required" needs tools' };
   if (req.stream_options && !req.stream) return { path: ['stream_options'], message: 'stream_options is only allowed when stream is true' };
+  const tools = req.tools;
+  if (tools) {
+    for (let i = 0; i < tools.length; i++) if (nestedDeeperThan(tools[i].function.parameters)) return { path: ['tools', i, 'function', 'parameters'], message: TOO_DEEP };
+  }
+  const format = req.response_format;
+  if (format?.json_schema && nestedDeeperThan(format.json_schema.schema)) return { path: ['response_format', 'json_schema', 'schema'], message: TOO_DEEP };
   return undefined;
 }
 

@@ -6,6 +6,7 @@
  */
 import { imageSize } from 'image-size';
 import type { ChatRequest } from './chat-request';
+import { echo } from './echo';
 
 export const IMAGE_MEDIA_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
 export type ImageMediaType = (typeof IMAGE_MEDIA_TYPES)[number];
@@ -45,7 +46,7 @@ export function parseImageUrl(url: string): ParsedImage | { error: string } {
   }
   const mediaType = head[1].toLowerCase() === 'image/jpg' ? 'image/jpeg' : head[1].toLowerCase();
   if (!(IMAGE_MEDIA_TYPES as readonly string[]).includes(mediaType)) {
-    return { error: `the data: URL is of type "${head[1] || 'text/plain'}"; images must be ${IMAGE_MEDIA_TYPES.join(', ')}` };
+    return { error: `the data: URL is of type "${echo(head[1] || 'text/plain')}"; images must be ${IMAGE_MEDIA_TYPES.join(', ')}` };
   }
   if (!/;base64$/i.test(head[2])) return { error: 'the data: URL must be base64-encoded (data:image/png;base64,...)' };
   const base64 = url.slice(head[0].length);

@@ -138,10 +138,24 @@ const block: z.ZodMiniType = z.looseObject({ type: z.string() }).check(
     for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issueText(issue), path: issue.path, input: b });
   }),
 );
+/**
+ * A block of a tool_result's content: any block but another tool_result (Anthropic takes
+ * text, images, documents, search results there), so the checks never recurse deeper
+ * than one tool_result, however deep a client nests them.
+ */
+const resultContentBlock: z.ZodMiniType = z.looseObject({ type: z.string() }).check(
+  z.superRefine((b, ctx) => {
+    if (b.type === 'tool_result') ctx.addIssue({ code: 'custom', message: "a tool_result's content cannot hold tool_result blocks", path: ['type'], input: b });
+    else {
+      const result = BLOCKS[b.type]?.safeParse(b);
+      if (result && !result.success) for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issueText(issue), path: issue.path, input: b });
+    }
+  }),
+);
 const toolResultBlock = z.looseObject({
   type: z.literal('tool_result'),
   tool_use_id: z.string().check(z.minLength(1)),
-  content: z.optional(z.union([z.string(), z.array(block)])),
+  content: z.optional(z.union([z.string(), z.array(resultContentBlock)])),
   is_error: z.optional(z.boolean()),
   cache_control: cacheControl,
 });
@@ -212,7 +226,7 @@ const extraInputs = (issue: { code?: string; keys?: string[] }) => (issue.code =
  * The parts whose rules are refinements, which JSON Schema does not carry as zod writes
  * them: the compiled check (api/messages-fast-check.ts) states them itself.
  */
-export const REFINED_PARTS = { block, tool, blockKinds: { ...BLOCKS, tool_result: toolResultBlock } as Record<string, z.ZodMiniType> };
+export const REFINED_PARTS = { block, resultContentBlock, tool, blockKinds: { ...BLOCKS, tool_result: toolResultBlock } as Record<string, z.ZodMiniType> };
 
 /** Compiled checks that a body is valid as sent (api/messages-fast-check.ts): a body they pass skips the schema. */
 export interface MessagesChecks {
@@ -232,7 +246,7 @@ export function messagesSchemas(): { messages: z.ZodMiniType; countTokens: z.Zod
 
 /** An issue's message as Anthropic words them: "Field required" for a missing one. */
 export function issueText(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) return 'Field required';
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined) return 'Field required';
   return issue.message;
 }
 

@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { TenantConfig } from '../config/schema';
 import { AmbiguousTenantError, LambdaTenantMap, requestIdentity } from './lambda-identity';
 import { GatewayError } from '../core/gateway-error';
+import { echo } from '../core/echo';
 
 export function hashKey(key: string): string {
   return `sha256:${createHash('sha256').update(key).digest('hex')}`;
@@ -72,5 +73,5 @@ export class TenantDirectory {
 
 export function assertModelAllowed(tenant: TenantConfig | undefined, model: string): void {
   if (!tenant || tenant.models.includes('*') || tenant.models.includes(model)) return;
-  throw new GatewayError(403, 'permission_error', `Tenant "${tenant.id}" is not allowed to use model "${model}".`, 'model_not_allowed', 'model');
+  throw new GatewayError(403, 'permission_error', `Tenant "${tenant.id}" is not allowed to use model "${echo(model)}".`, 'model_not_allowed', 'model');
 }

@@ -20,6 +20,7 @@ import {
   type ToolParam,
 } from '../../core/messages-request';
 import type { ChatCompletion, ChatCompletionChunk, FinishReason, Usage } from '../../core/openai-types';
+import { echo } from '../../core/echo';
 import { ProviderError } from '../errors';
 import type { MessagesEvent } from '../messages-types';
 import type { AnthropicMessage, AnthropicResponseBlock, AnthropicUsage } from './openai-anthropic';
@@ -55,6 +56,8 @@ export function toChatRequest(req: MessagesRequest): TranslatedRequest {
       if (assistant) messages.push(assistant);
     }
   });
+  // Thinking blocks alone leave nothing a chat target can answer: it would get no message at all.
+  if (!messages.some((m) => m.role !== 'system')) throw refuse('messages', 'no message has content a non-Claude target can take (thinking blocks are left out)');
   const chat: ChatRequest = { model: req.model, messages, max_completion_tokens: req.max_tokens };
   if (req.temperature !== undefined) chat.temperature = req.temperature;
   if (req.top_p !== undefined) chat.top_p = req.top_p;
@@ -102,7 +105,7 @@ function imageUrlOf(b: ImageBlockParam, where: string): string {
 }
 
 function refuseSource(where: string, type: string): never {
-  throw refuse(`${where}.source`, `an image ${type} source is only served by Claude targets`);
+  throw refuse(`${where}.source`, `an image ${echo(type)} source is only served by Claude targets`);
 }
 
 function assistantMessage(blocks: ContentBlockParam[], i: number, notes: Set<string>): ChatMessage | undefined {
@@ -132,11 +135,11 @@ function plainText(blocks: ContentBlockParam[], where: string): string {
 function unsupportedBlock(b: ContentBlockParam, where: string): ProviderError {
   // Images reach a non-Claude target only in a user's own text (not in tool results or assistant turns).
   if (b.type === 'image') return refuse(where, 'image blocks outside a user message’s own content are only served by Claude targets');
-  return refuse(where, `${b.type} blocks are only served by Claude targets`);
+  return refuse(where, `${echo(b.type)} blocks are only served by Claude targets`);
 }
 
 function functionTool(t: ToolParam, k: number): NonNullable<ChatRequest['tools']>[number] {
-  if (t.type !== undefined && t.type !== null && t.type !== 'custom') throw refuse(`tools.${k}`, `the server tool ${t.type} is only served by Claude targets`);
+  if (t.type !== undefined && t.type !== null && t.type !== 'custom') throw refuse(`tools.${k}`, `the server tool ${echo(String(t.type))} is only served by Claude targets`);
   const description = typeof t.description === 'string' ? t.description : undefined;
   return { type: 'function', function: { name: t.name, ...(description ? { description } : {}), parameters: t.input_schema as Record<string, unknown> } };
 }
