@@ -4,7 +4,7 @@
  * and an SSM parameter's new version is picked up; no request fails throughout.
  */
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,28 +65,31 @@ function steadyLoad(gw: TestGateway) {
 }
 
 /** A fake SSM endpoint serving `parameter` (changeable), and the real SSM client pointed at it. */
-async function startFakeSsm(parameter: { name: string; version: number; value: string }): Promise<{ client: SSMClient; calls: string[]; close: () => Promise<void> }> {
+async function startFakeSsm(parameter: { name: string; version: number; value: string; delayMs?: number }): Promise<{ client: SSMClient; calls: string[]; close: () => Promise<void> }> {
   const calls: string[] = [];
   const fake: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       calls.push(String(req.headers['x-amz-target']));
-      const auth = String(req.headers.authorization ?? '');
-      if (!auth.includes('/ssm/aws4_request')) {
-        res.writeHead(403, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: 'unsigned' }));
-        return;
-      }
-      const { Name } = JSON.parse(body) as { Name: string };
-      if (Name !== parameter.name) {
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ParameterNotFound', message: Name }));
-        return;
-      }
-      res
-        .writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
-        .end(JSON.stringify({ Parameter: { Name, Type: 'SecureString', Value: parameter.value, Version: parameter.version, DataType: 'text' } }));
+      setTimeout(() => answer(req.headers.authorization, body, res), parameter.delayMs ?? 0);
     });
   });
+  const answer = (authorization: string | undefined, body: string, res: ServerResponse) => {
+    const auth = String(authorization ?? '');
+    if (!auth.includes('/ssm/aws4_request')) {
+      res.writeHead(403, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: 'unsigned' }));
+      return;
+    }
+    const { Name } = JSON.parse(body) as { Name: string };
+    if (Name !== parameter.name) {
+      res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ParameterNotFound', message: Name }));
+      return;
+    }
+    res
+      .writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
+      .end(JSON.stringify({ Parameter: { Name, Type: 'SecureString', Value: parameter.value, Version: parameter.version, DataType: 'text' } }));
+  };
   await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
   const client = new SSMClient({
     region: 'us-east-1',
@@ -152,6 +155,26 @@ describe('config hot reload', () => {
     } finally {
       reloader.stop();
       await gw.close();
+      await close();
+    }
+  });
+
+  it('stops polling for good when stopped while a poll is out', async () => {
+    const parameter = { name: '/ai-gateway/spoke-a/runtime-config', version: 1, value: JSON.stringify(configWith(['chat'])), delayMs: 200 };
+    const { client, calls, close } = await startFakeSsm(parameter);
+    // The client stays usable after stop(), so that any poll that went on would reach the fake.
+    client.destroy = () => undefined;
+    const source = new SsmConfigSource(parameter.name, 50, client, undefined);
+    const seen: string[] = [];
+    source.start((text) => seen.push(text));
+    try {
+      await until(() => calls.length === 1, 'the first poll out');
+      source.stop();
+      await new Promise((r) => setTimeout(r, 700));
+      expect(calls).toHaveLength(1);
+      expect(seen).toEqual([]); // what the poll that was out brought is not applied
+    } finally {
+      source.stop();
       await close();
     }
   });

@@ -24,6 +24,7 @@ export function ssm(): typeof import('@aws-sdk/client-ssm') {
 export class SsmConfigSource implements ConfigSource {
   readonly name: string;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly parameter: string,
@@ -46,15 +47,19 @@ export class SsmConfigSource implements ConfigSource {
 
   start(onText: (text: string) => void): void {
     const poll = async () => {
+      if (this.stopped) return;
       try {
         this.client ??= new (ssm().SSMClient)({ maxAttempts: 2 });
         const out = await this.client.send(new (ssm().GetParameterCommand)({ Name: this.parameter, WithDecryption: true }));
         const p = out.Parameter;
+        // Stopped while this poll was out: nothing more is applied, and no poll follows.
+        if (this.stopped) return;
         if (p?.Value !== undefined && p.Version !== this.version) {
           this.version = p.Version;
           onText(p.Value);
         }
       } catch (err) {
+        if (this.stopped) return; // its failure is the client's shutdown
         console.error(JSON.stringify({ level: 'error', msg: 'config poll failed', source: this.name, err: (err as Error).message }));
       }
       this.schedule(poll);
@@ -70,6 +75,7 @@ export class SsmConfigSource implements ConfigSource {
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.client?.destroy();
   }
