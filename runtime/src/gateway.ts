@@ -141,7 +141,17 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   const selector = new RouteSelector(stats, quota, random, prober);
   const observability = observeGateway(config, role, events, (name) => routeTable.forModel(name) !== undefined, opts.observability);
   const affinity = new SessionAffinity(quota.sessions?.() ?? new MemorySessionTable(now), role === 'proxy' ? spokeScope : routeScope);
-  const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock, opts.retryBudget), clock, random, endpoints: prober, events });
+  const executor = new AttemptExecutor({
+    selector,
+    stats,
+    quota,
+    budget: new RetryBudget(clock, opts.retryBudget),
+    clock,
+    random,
+    endpoints: prober,
+    events,
+    onInternalError: (err, route, requestId) => observability.logger.error({ requestId, route, err }, 'internal error in an attempt'),
+  });
   const guardrailsFor = (c: GatewayConfig) =>
     createGuardrailStage(c.guardrails, {
       onFailure: (guardrail, err, outcome) => observability.logger.warn({ guardrail, outcome, err: String(err) }, 'guardrail failed'),

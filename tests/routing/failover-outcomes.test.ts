@@ -304,11 +304,17 @@ describe('a fault of the gateway itself on one request', () => {
     expect((await c.executor.run(c.request(), ok)).route.key).toBe(P);
   });
 
-  it('is a 500 internal_error, not a provider failure, when every route fails so', async () => {
-    const c = core(primaryAndFallback());
-    const err = await c.executor.run(c.request(), bug).catch((e: unknown) => e);
+  it('is a 500 internal_error, not a provider failure, when every route fails so; each fault is logged with its stack', async () => {
+    const logged: Array<[unknown, string, string | undefined]> = [];
+    const c = core(primaryAndFallback(), { onInternalError: (e, route, requestId) => logged.push([e, route, requestId]) });
+    const err = await c.executor.run(c.request('chat', { requestId: 'req-7' }), bug).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AllRoutesFailed);
     expect(failureToError(err as AllRoutesFailed, 'all-in-one')).toMatchObject({ status: 500, code: 'internal_error' });
     expect([P, F].map((r) => c.stats.get(r).circuit.state())).toEqual(['closed', 'closed']);
+    expect(logged.map(([, route, id]) => [route, id])).toEqual([
+      [P, 'req-7'],
+      [F, 'req-7'],
+    ]);
+    expect((logged[0][0] as Error).stack).toMatch(/TypeError: Cannot read properties/);
   });
 });

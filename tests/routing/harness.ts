@@ -7,7 +7,7 @@ import type { Route, UpstreamMeta } from '../../runtime/src/providers/types';
 import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
 import type { Clock } from '../../runtime/src/core/clock';
 import { ManualClock } from '../helpers/manual-clock';
-import { AttemptExecutor, type RoutedRequest } from '../../runtime/src/routing/executor';
+import { AttemptExecutor, type ExecutorDeps, type RoutedRequest } from '../../runtime/src/routing/executor';
 import { RetryBudget, type RetryBudgetPolicy } from '../../runtime/src/routing/retry';
 import { CancelSource } from '../../runtime/src/core/cancellation';
 import { buildRouteTable } from '../../runtime/src/routing/route-table';
@@ -27,7 +27,10 @@ export function seeded(seed: number): () => number {
 
 export type Script = (route: Route, attempt: CancelSource) => Promise<UpstreamMeta & { by: string }>;
 
-export function core(doc: GatewayConfigInput, opts: { clock?: Clock; budget?: RetryBudgetPolicy; seed?: number; sleep?: (ms: number) => Promise<void> } = {}) {
+export function core(
+  doc: GatewayConfigInput,
+  opts: { clock?: Clock; budget?: RetryBudgetPolicy; seed?: number; sleep?: (ms: number) => Promise<void>; onInternalError?: ExecutorDeps['onInternalError'] } = {},
+) {
   const config = parseConfig(doc);
   const clock = opts.clock ?? new ManualClock(1_000_000);
   const random = seeded(opts.seed ?? 1);
@@ -46,7 +49,7 @@ export function core(doc: GatewayConfigInput, opts: { clock?: Clock; budget?: Re
           return Promise.resolve();
         }
       : undefined);
-  const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock, opts.budget), clock, random: () => 0, sleep });
+  const executor = new AttemptExecutor({ selector, stats, quota, budget: new RetryBudget(clock, opts.budget), clock, random: () => 0, sleep, onInternalError: opts.onInternalError });
   const request = (model = 'chat', over: Partial<RoutedRequest> = {}): RoutedRequest => ({
     routes: table.get(model)!,
     stream: false,

@@ -247,7 +247,7 @@ export class RequestRouting {
     // Node server: the response tells when the client leaves; elsewhere (Lambda) the request signal.
     this.life = new RequestLifetime(call.outgoing ?? call.signal, deadlineMs);
     const timeouts = more.heldStream ? { ...routes.timeouts, firstByteMs: routes.timeouts.completeMs } : routes.timeouts;
-    this.routed = { routes, stream, estimatedTokens, deadline: this.started + deadlineMs, cancel: this.life, timeouts };
+    this.routed = { routes, stream, estimatedTokens, deadline: this.started + deadlineMs, cancel: this.life, timeouts, requestId: this.event.requestId };
     if (more.cannotServe) this.routed.cannotServe = more.cannotServe;
     const cls = configClasses(gw.config)?.[priority];
     if (cls && cls.share < 1) this.routed.capacity = cls;

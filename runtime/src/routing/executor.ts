@@ -42,6 +42,8 @@ export interface ExecutorDeps {
   events?: EventBus;
   /** Waits `ms` unless cancelled (tests on a manual clock move the clock instead). */
   sleep?: (ms: number, cancel: Cancellation) => Promise<void>;
+  /** An attempt failed in our own code: for the log, with its stack (the attempt records only its message). */
+  onInternalError?: (err: unknown, route: string, requestId: string | undefined) => void;
 }
 
 const PARK_MS = 5 * 60_000;
@@ -285,6 +287,7 @@ export class AttemptExecutor {
           probeDone(false);
           const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
           attempts.push(mark({ route: route.key, outcome: 'internal', message, ms }));
+          this.deps.onInternalError?.(err, route.key, req.requestId);
           return { error: new ProviderError('transient', message, { code: INTERNAL_ERROR, cause: err }), exclude: true };
         }
         result = { ok: false, error: err };

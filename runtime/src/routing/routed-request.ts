@@ -52,6 +52,8 @@ export interface RoutedRequest {
   capacity?: CapacityClass;
   /** Session affinity: the routes that served the request's session last go first in their group when they may serve. */
   prefer?: (route: Route) => boolean;
+  /** The request's id, for the log line of a fault of ours in one of its attempts. */
+  requestId?: string;
 }
 
 /**
