@@ -74,6 +74,16 @@ describe('hostile input through proxy and spoke', () => {
     ['a text block with empty text', msg([user([{ type: 'text', text: '' }])]), /messages\.0\.content\.0\.text: text content blocks must be non-empty/],
     ['a final assistant text block with empty text', msg([user('a'), assistant([{ type: 'text', text: '' }])]), /messages\.1\.content\.0\.text: text content blocks must be non-empty/],
     ['an empty system text block', msg([user('a')], { system: [{ type: 'text', text: '' }] }), /system\.0\.text: text content blocks must be non-empty/],
+    [
+      'a text block of whitespace only',
+      msg([
+        user([
+          { type: 'text', text: 'see:' },
+          { type: 'text', text: ' \n\t ' },
+        ]),
+      ]),
+      /messages\.0\.content\.1\.text: text content blocks must contain non-whitespace text/,
+    ],
     ['a system message first', msg([{ role: 'system', content: 'be terse' }, user('a')]), /messages\.0\.role: a system message cannot be the first message/],
     [
       'a system message after an assistant text',

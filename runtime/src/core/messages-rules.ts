@@ -18,6 +18,8 @@ export interface MessagesIssue {
 
 const EMPTY_CONTENT = 'all messages must have non-empty content except for the optional final assistant message';
 const EMPTY_TEXT = 'text content blocks must be non-empty';
+const BLANK_TEXT = 'text content blocks must contain non-whitespace text';
+const NON_SPACE = /\S/;
 
 /** The first rule `req` breaks, or undefined. */
 export function messagesIssue(req: CountTokensRequest): MessagesIssue | undefined {
@@ -91,13 +93,14 @@ function systemPlacement(messages: readonly MessageParam[], i: number): Messages
   return undefined;
 }
 
-/** Each block: non-empty text, text only where `textOnly`, free-form fields not nested too deep (a tool_result's content blocks as blocks). */
+/** Each block: text with more than whitespace, text only where `textOnly`, free-form fields not nested too deep (a tool_result's content blocks as blocks). */
 function blocksIssue(blocks: readonly ContentBlockParam[], path: string, textOnly = false): MessagesIssue | undefined {
   for (let j = 0; j < blocks.length; j++) {
     const b = blocks[j];
     const at = `${path}.${j}`;
     if (b.type === 'text') {
       if (b.text === '') return { path: `${at}.text`, message: EMPTY_TEXT };
+      if (typeof b.text === 'string' && !NON_SPACE.test(b.text)) return { path: `${at}.text`, message: BLANK_TEXT };
     } else if (textOnly) return { path: `${at}.type`, message: `a system message takes text blocks only, not ${echo(b.type)}` };
     if (b.type === 'tool_result' && Array.isArray(b.content)) {
       const inner = blocksIssue(b.content as ContentBlockParam[], `${at}.content`);
