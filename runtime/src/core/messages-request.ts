@@ -130,14 +130,14 @@ const BLOCKS: Record<string, z.ZodMiniType> = {
   redacted_thinking: z.looseObject({ type: z.literal('redacted_thinking'), data: z.string() }),
 };
 
-const block: z.ZodMiniType = z.looseObject({ type: z.string() }).check(
-  z.superRefine((b, ctx) => {
-    const schema = b.type === 'tool_result' ? toolResultBlock : BLOCKS[b.type];
-    const result = schema?.safeParse(b);
-    if (!result || result.success) return;
-    for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issueText(issue), path: issue.path, input: b });
-  }),
-);
+/** `b` checked by its kind's schema (none: a kind this gateway passes on as it is), its issues reported as the block's. */
+function checkKind(schema: z.ZodMiniType | undefined, b: { type: string }, ctx: z.core.$RefinementCtx): void {
+  const result = schema?.safeParse(b);
+  if (!result || result.success) return;
+  for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issueText(issue), path: issue.path, input: b });
+}
+
+const block: z.ZodMiniType = z.looseObject({ type: z.string() }).check(z.superRefine((b, ctx) => checkKind(b.type === 'tool_result' ? toolResultBlock : BLOCKS[b.type], b, ctx)));
 /**
  * A block of a tool_result's content: any block but another tool_result (Anthropic takes
  * text, images, documents, search results there), so the checks never recurse deeper
@@ -146,10 +146,7 @@ const block: z.ZodMiniType = z.looseObject({ type: z.string() }).check(
 const resultContentBlock: z.ZodMiniType = z.looseObject({ type: z.string() }).check(
   z.superRefine((b, ctx) => {
     if (b.type === 'tool_result') ctx.addIssue({ code: 'custom', message: "a tool_result's content cannot hold tool_result blocks", path: ['type'], input: b });
-    else {
-      const result = BLOCKS[b.type]?.safeParse(b);
-      if (result && !result.success) for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issueText(issue), path: issue.path, input: b });
-    }
+    else checkKind(BLOCKS[b.type], b, ctx);
   }),
 );
 const toolResultBlock = z.looseObject({

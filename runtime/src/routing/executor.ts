@@ -261,32 +261,29 @@ export class AttemptExecutor {
         const hedgeAfter = branch?.hedgeable ? hedgeDelay(s, policy, limit) : undefined;
         result = { ok: true, value: await timedAttempt(clock, route, req, run.attempt, { limit, fresh, branch, hedgeAfter }) };
       } catch (err) {
-        if (req.cancel.aborted) {
+        /** The attempt ended with no verdict on the route: nothing counts for or against it. */
+        const abandon = async (record: Pick<AttemptRecord, 'outcome' | 'message'>, ms = clock.now() - started) => {
           s.circuit.onAbandon(started);
           await quota.release(admission.reservation);
           probeDone(false);
-          attempts.push(mark({ route: route.key, outcome: 'aborted', ms: clock.now() - started }));
+          attempts.push(mark({ route: route.key, ...record, ms }));
+        };
+        if (req.cancel.aborted) {
+          await abandon({ outcome: 'aborted' });
           throw req.cancel.reason;
         }
         if (err instanceof HedgeLost) {
           const ms = clock.now() - started;
           // It had not answered after `ms`: counted as such, or hedging would hide the route's slow tail.
           s.distribution(req.stream).add(ms);
-          s.circuit.onAbandon(started);
-          await quota.release(admission.reservation);
-          probeDone(false);
-          attempts.push(mark({ route: route.key, outcome: 'cancelled', ms }));
+          await abandon({ outcome: 'cancelled' }, ms);
           return {};
         }
         if (!isProviderError(err)) {
           // Not what a provider said but a fault of ours on this request's shape: the route is not to
           // blame (no ejection, no cooldown), or one odd request would shut it for everyone.
-          const ms = clock.now() - started;
-          s.circuit.onAbandon(started);
-          await quota.release(admission.reservation);
-          probeDone(false);
           const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-          attempts.push(mark({ route: route.key, outcome: 'internal', message, ms }));
+          await abandon({ outcome: 'internal', message });
           this.deps.onInternalError?.(err, route.key, req.requestId);
           return { error: new ProviderError('transient', message, { code: INTERNAL_ERROR, cause: err }), exclude: true };
         }
