@@ -68,6 +68,22 @@ function behavesByClass(name: string, make: () => { store: QuotaStore; clock: Ma
       expect(await store.reserve('t', limits, 100, BATCH)).toMatchObject({ ok: true });
     });
 
+    it("says how many tokens are left when only the request's size does not fit, in the class's share", async () => {
+      const { store } = make();
+      const limits = { rpm: 10, tpm: 1000 };
+      expect(await store.reserve('left', limits, 700)).toMatchObject({ ok: true });
+      expect(await store.reserve('left', limits, 500)).toEqual({ ok: false, reason: 'tpm', retryAfterMs: 60_000, tokensLeft: 300 });
+      // Batch's share is 600 of the 1,000: nothing left for it.
+      const batch = await store.reserve('left', limits, 500, BATCH);
+      expect(batch).toMatchObject({ ok: false, reason: 'tpm' });
+      expect(batch).not.toHaveProperty('tokensLeft');
+      expect(await store.reserve('left', limits, 300)).toMatchObject({ ok: true });
+      expect(await store.reserve('left', limits, 1)).toEqual({ ok: false, reason: 'tpm', retryAfterMs: 60_000 });
+      // Out of requests: no request fits, whatever its size.
+      expect(await store.reserve('one', { rpm: 1, tpm: 1000 }, 1)).toMatchObject({ ok: true });
+      expect(await store.reserve('one', { rpm: 1, tpm: 1000 }, 1)).toEqual({ ok: false, reason: 'rpm', retryAfterMs: 60_000 });
+    });
+
     it('leaves a route without limits unreserved', async () => {
       const { store } = make();
       for (let i = 0; i < 20; i++) expect(await store.reserve('free', {}, 10, { share: 0.1 })).toMatchObject({ ok: true });

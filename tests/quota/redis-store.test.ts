@@ -118,8 +118,8 @@ describe('RedisQuotaStore on a real redis-server', () => {
     await a.reserve('r', { tpm: 1000 }, 400);
     clock.advance(20_000);
     // 800 used; 500 more fits once the first 400 have left: 20 s from now.
-    expect(await a.reserve('r', { tpm: 1000 }, 500)).toEqual({ ok: false, reason: 'tpm', retryAfterMs: 20_000 });
-    expect(await a.reserve('r', { tpm: 1000 }, 1001)).toEqual({ ok: false, reason: 'tpm', retryAfterMs: 60_000 });
+    expect(await a.reserve('r', { tpm: 1000 }, 500)).toEqual({ ok: false, reason: 'tpm', retryAfterMs: 20_000, tokensLeft: 200 });
+    expect(await a.reserve('r', { tpm: 1000 }, 1001)).toEqual({ ok: false, reason: 'tpm', retryAfterMs: 60_000, tokensLeft: 200 });
   });
 
   it('a reconcile that comes after the reservation left the window changes nothing', async () => {

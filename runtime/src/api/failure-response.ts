@@ -81,6 +81,7 @@ export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
   if (err.attempts.length > 0 && err.attempts.every((a) => OUT_OF_QUOTA.has(a.outcome))) {
     // A spoke tells the proxy "this account is out of quota" with a 429 so it moves on at once.
     const status = role === 'spoke' ? 429 : 503;
+    if (status === 429) Object.assign(headers, roomLeftHeaders(err.attempts));
     return new GatewayError(status, status === 429 ? 'rate_limit_error' : 'api_error', `Every route is out of quota: ${listing}`, 'upstream_quota_exhausted', null, headers);
   }
   if (!last) return new GatewayError(503, 'api_error', `No route could serve the request: ${listing}`, 'no_route_available', null, headers);
@@ -90,6 +91,21 @@ export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
   // 503 when the providers said they are unavailable; 502 when one answered badly.
   const unavailable = err.attempts.every((a) => a.status === 503 || a.status === 529 || OUT_OF_QUOTA.has(a.outcome) || PASSED_OVER.has(a.outcome));
   return new GatewayError(unavailable ? 503 : 502, 'api_error', `Every route failed: ${listing}`, 'upstream_unavailable', null, headers);
+}
+
+/**
+ * A spoke's routes with room for smaller requests, said as OpenAI does (rate-limit headers
+ * on its 429): the proxy keeps only requests this large off the spoke, not everyone's.
+ */
+function roomLeftHeaders(attempts: readonly AttemptRecord[]): Record<string, string> {
+  let left = 0;
+  let resetMs: number | undefined;
+  for (const a of attempts) {
+    if (a.tokensLeft !== undefined) left = Math.max(left, a.tokensLeft);
+    if (a.retryAfterMs !== undefined) resetMs = Math.min(resetMs ?? Infinity, a.retryAfterMs);
+  }
+  if (left === 0 || resetMs === undefined) return {};
+  return { 'x-ratelimit-remaining-tokens': String(left), 'x-ratelimit-reset-tokens': `${Math.ceil(resetMs)}ms` };
 }
 
 /** The soonest any route may serve again, in whole seconds. */

@@ -65,6 +65,8 @@ export interface AttemptRecord {
   ms: number;
   /** When the route may serve again, for routes throttled or out of headroom. */
   retryAfterMs?: number;
+  /** Out of headroom for this request's tokens only: the tokens a smaller one may still use now. */
+  tokensLeft?: number;
   /** The attempt was a hedge: started while an earlier attempt was still waiting for its first chunk. */
   hedge?: true;
   /** The attempt retried the same route (on a fresh connection after a transient failure, or after its Retry-After). */

@@ -7,3 +7,12 @@ export interface RateLimitInfo {
   remainingTokens?: number;
   resetTokensMs?: number;
 }
+
+/**
+ * Whether a 429 that said `info` refused a request of `tokens` (estimated) for its size
+ * alone: requests and tokens are left, only fewer tokens than it needs.
+ */
+export function refusedForSize(info: RateLimitInfo, tokens: number): boolean {
+  const left = info.remainingTokens;
+  return left !== undefined && left > 0 && left < tokens && info.remainingRequests !== 0;
+}

@@ -5,6 +5,7 @@
  */
 import type { FailureClass } from '../core/attempt';
 import type { Usage } from '../core/openai-types';
+import type { RateLimitInfo } from '../core/rate-limit';
 
 export interface ProviderErrorInit {
   status?: number;
@@ -14,6 +15,8 @@ export interface ProviderErrorInit {
   retryAfterMs?: number;
   /** The client parameter at fault (refused requests). */
   param?: string;
+  /** What the rate-limit headers of a 429 said: with tokens left, the refusal was of this request's size. */
+  rateLimit?: RateLimitInfo;
   /** Tokens the provider spent on an answer that was then rejected (invalid_output): still counted against the route's quota. */
   usedTokens?: number;
   /** The usage of that rejected answer, when it reported one: what it cost. */
@@ -28,6 +31,7 @@ export class ProviderError extends Error {
   readonly code?: string;
   readonly retryAfterMs?: number;
   readonly param?: string;
+  readonly rateLimit?: RateLimitInfo;
   readonly usedTokens?: number;
   readonly usage?: Usage;
 
@@ -38,6 +42,7 @@ export class ProviderError extends Error {
     this.code = init.code;
     this.retryAfterMs = init.retryAfterMs;
     this.param = init.param;
+    this.rateLimit = init.rateLimit;
     this.usedTokens = init.usedTokens;
     this.usage = init.usage;
   }

@@ -4,7 +4,7 @@ import type { RateLimitInfo } from '../core/rate-limit';
 import { classLimits } from './capacity-class';
 import { UsageBuckets } from './usage-buckets';
 import { MemoryLeases, type LeaseStore } from './leases';
-import { PROBE_TIMEOUT_MS, RECOVERY_MS, type Admission, type Headroom, type QuotaLimits, type QuotaStore, type ReserveOptions, type Reservation } from './store';
+import { PROBE_TIMEOUT_MS, RECOVERY_MS, withTokensLeft, type Admission, type Headroom, type QuotaLimits, type QuotaStore, type ReserveOptions, type Reservation } from './store';
 
 const WINDOW_MS = 60_000;
 
@@ -119,11 +119,12 @@ export class MemoryQuotaStore implements QuotaStore {
 
   private admitNow(w: RouteWindow, key: string, now: number, limits: QuotaLimits, tokens: number, share: number | undefined): Admission {
     w.trim(now);
-    const wait = w.waitFor(now, share === undefined ? limits : classLimits(limits, share), tokens);
+    const applied = share === undefined ? limits : classLimits(limits, share);
+    const wait = w.waitFor(now, applied, tokens);
     if (wait) {
       // Room left under the whole limit: it is kept for a higher class.
       const reason = share !== undefined && w.fits(limits, tokens) ? 'reserved' : wait.reason;
-      return { ok: false, reason, retryAfterMs: Math.max(1, wait.ms) };
+      return withTokensLeft({ ok: false, reason, retryAfterMs: Math.max(1, wait.ms) }, applied.tpm, w.tokens);
     }
     const cap = w.cap;
     if (cap.requestsUntil > now && cap.requests !== undefined && cap.requests < 1) {

@@ -15,7 +15,18 @@ import type { RateLimitInfo } from '../core/rate-limit';
 import type { Clock } from '../core/clock';
 import { classLimits } from './capacity-class';
 import { ADOPT_LUA, CLAIM_PROBE_LUA, COOLDOWN_LUA, END_PROBE_LUA, HEARTBEAT_LUA, OBSERVE_LUA, RECONCILE_LUA, RESERVE_LUA } from './redis-scripts';
-import { PROBE_TIMEOUT_MS, RECOVERY_MS, type Admission, type DenyReason, type Headroom, type QuotaLimits, type QuotaStore, type ReserveOptions, type Reservation } from './store';
+import {
+  PROBE_TIMEOUT_MS,
+  RECOVERY_MS,
+  withTokensLeft,
+  type Admission,
+  type DenyReason,
+  type Headroom,
+  type QuotaLimits,
+  type QuotaStore,
+  type ReserveOptions,
+  type Reservation,
+} from './store';
 
 export const QUOTA_WINDOW_MS = 60_000;
 export const DEFAULT_QUOTA_PREFIX = 'aigw:quota:';
@@ -138,7 +149,7 @@ export class RedisQuotaStore implements QuotaStore {
     }
     const reason = String(idOrReason);
     if (!DENY_REASONS.has(reason)) throw new Error(`quota script answered an unknown reason "${reason}"`);
-    return { ok: false, reason: reason as DenyReason, retryAfterMs: num(retryAfterMs) };
+    return withTokensLeft({ ok: false, reason: reason as DenyReason, retryAfterMs: num(retryAfterMs) }, cls.tpm ?? limits.tpm, num(sum));
   }
 
   reconcile(res: Reservation, actualTokens: number): Promise<void> {

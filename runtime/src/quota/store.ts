@@ -27,7 +27,24 @@ export type DenyReason = 'rpm' | 'tpm' | 'cooldown' | 'provider-limit' | 'reserv
  * Admitted. `probe`: the route's cooldown has ended and this request is its first since
  * (its probe): tell `endProbe` how it went; until then other requests are kept off it.
  */
-export type Admission = { ok: true; reservation: Reservation; probe?: string } | { ok: false; reason: DenyReason; retryAfterMs: number };
+export type Admission = { ok: true; reservation: Reservation; probe?: string } | Denial;
+
+/**
+ * Not admitted, why, and until when. `tokensLeft` (reason 'tpm'): the tokens the window
+ * still has room for, when some are left: a smaller request would fit now.
+ */
+export interface Denial {
+  ok: false;
+  reason: DenyReason;
+  retryAfterMs: number;
+  tokensLeft?: number;
+}
+
+/** `denial` with the room a `tpm` window of `tpm` has left after `used` tokens, when there is some. */
+export function withTokensLeft(denial: Denial, tpm: number | undefined, used: number): Denial {
+  if (denial.reason === 'tpm' && tpm !== undefined && used < tpm) denial.tokensLeft = Math.floor(tpm - used);
+  return denial;
+}
 
 export interface ReserveOptions {
   /** The probe slot this request claimed (`claimProbe`) while it waited for the route's cooldown to end. */

@@ -14,6 +14,7 @@ import { isProviderError, ProviderError } from '../providers/errors';
 import { endpointKey, type Route, type UpstreamMeta } from '../providers/types';
 import type { Admission, QuotaStore, ReserveOptions, Reservation } from '../quota/store';
 import { CAPACITY_RESERVED } from '../core/priority';
+import { refusedForSize } from '../core/rate-limit';
 import type { Clock, Random } from '../core/clock';
 import { limitsFor } from './limits';
 import { fullJitterBackoff, type RetryBudget } from './retry';
@@ -222,7 +223,9 @@ export class AttemptExecutor {
         // Below critical, a route without room for the class is its share gone, whoever used it.
         const reserved = admission.reason === 'reserved' || (req.capacity !== undefined && (admission.reason === 'rpm' || admission.reason === 'tpm'));
         const outcome = admission.reason === 'cooldown' ? 'cooldown' : reserved ? 'reserved' : 'no-headroom';
-        attempts.push({ route: route.key, outcome, ms: 0, retryAfterMs: admission.retryAfterMs, message: `${admission.reason}, retry in ${admission.retryAfterMs} ms` });
+        const record: AttemptRecord = { route: route.key, outcome, ms: 0, retryAfterMs: admission.retryAfterMs, message: `${admission.reason}, retry in ${admission.retryAfterMs} ms` };
+        if (admission.tokensLeft !== undefined) record.tokensLeft = admission.tokensLeft;
+        attempts.push(record);
         return { waitMs: reserved ? classWait(req, admission.retryAfterMs) : admission.retryAfterMs, exclude: true };
       }
       const probeDone = (ok: boolean) => endProbe(quota, route, admission, ok);
@@ -337,6 +340,12 @@ export class AttemptExecutor {
         case 'throttled': {
           s.circuit.onAbandon(started); // a probe that met a 429 proves nothing either way
           probeDone(false);
+          if (e.rateLimit && refusedForSize(e.rateLimit, req.estimatedTokens)) {
+            // Room is left, only not this much: this request goes elsewhere, and the route stays
+            // open to smaller ones (a cooldown would shut it to everyone). No cap is kept from it:
+            // a spoke says its room only when it refuses, and would be held to a stale figure.
+            return { error: e, waitMs: e.retryAfterMs, exclude: true };
+          }
           const wait = this.throttling.wait(route.key, started, e.retryAfterMs);
           const until = clock.now() + wait;
           await this.coolDown(route, until, 'throttled');

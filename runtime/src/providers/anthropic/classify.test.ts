@@ -25,6 +25,14 @@ describe('classifyAnthropicError', () => {
     expect(err.retryAfterMs).toBeLessThanOrEqual(30_000);
   });
 
+  it("429 keeps what its rate-limit headers said (Anthropic's own; a spoke's as on chat), so a refusal of one request's size is told apart", () => {
+    const said = { 'anthropic-ratelimit-requests-remaining': '40', 'anthropic-ratelimit-tokens-remaining': '500', 'x-ratelimit-remaining-tokens': '700' };
+    expect(classifyAnthropicError(429, body('rate_limit_error', 'slow down'), said).rateLimit).toMatchObject({ remainingRequests: 40, remainingTokens: 500 });
+    expect(classifyGatewayHopError(429, body('rate_limit_error', 'out of quota'), said).rateLimit).toEqual({ remainingTokens: 700 });
+    // Not on other statuses: only a 429 says the limits refused it.
+    expect(classifyAnthropicError(529, body('overloaded_error', 'Overloaded'), said).rateLimit).toBeUndefined();
+  });
+
   it.each([
     [529, 'overloaded_error', 'Overloaded'],
     [500, 'api_error', 'Internal server error'],

@@ -4,7 +4,8 @@
  */
 import type { FailureClass } from '../../core/attempt';
 import { ProviderError, upstreamFailure } from '../errors';
-import { parseAnthropicRateLimit, parseRetryAfter } from '../rate-limit-headers';
+import type { RateLimitInfo } from '../../core/rate-limit';
+import { parseAnthropicRateLimit, parseOpenAIRateLimit, parseRetryAfter } from '../rate-limit-headers';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -45,14 +46,16 @@ export function classifyGatewayHopError(status: number, body: string, headers: H
 function classifyAnswer(status: number, body: string, headers: Headers, hop: boolean): ProviderError {
   const detail = parseErrorBody(body);
   const retryAfterMs = status === 429 ? (parseRetryAfter(headers) ?? resetOfExhaustedLimit(headers)) : undefined;
+  // A spoke says its room left as it does on chat (OpenAI's headers), Anthropic in its own.
+  const rateLimit = status !== 429 ? undefined : hop ? parseOpenAIRateLimit(headers) : parseAnthropicRateLimit(headers);
   const requestId = first(headers, 'request-id');
   if (!detail) {
     const what = body.trim() === '' ? 'an empty body' : 'a body that is not JSON';
     // The status alone says "rate limited"; any other unreadable answer is a broken hop on this route.
-    if (status === 429) return new ProviderError('throttled', `Anthropic answered 429 with ${what}`, { status, retryAfterMs });
+    if (status === 429) return new ProviderError('throttled', `Anthropic answered 429 with ${what}`, { status, retryAfterMs, rateLimit });
     return new ProviderError('transient', `Anthropic answered ${status} with ${what}${idNote(requestId)}`, { status });
   }
-  return classifyAnthropicErrorType(detail, { status, retryAfterMs, requestId, hop });
+  return classifyAnthropicErrorType(detail, { status, retryAfterMs, rateLimit, requestId, hop });
 }
 
 /** An `event: error` inside a 200 stream: its data's `error` member. */
@@ -64,6 +67,7 @@ export function classifyAnthropicStreamError(error: unknown): ProviderError {
 interface ClassifyContext {
   status?: number;
   retryAfterMs?: number;
+  rateLimit?: RateLimitInfo;
   requestId?: string;
   /** The answer is a spoke gateway's: its own code (`detail.errorCode`) counts. */
   hop?: boolean;
@@ -76,7 +80,13 @@ export function classifyAnthropicErrorType(detail: AnthropicErrorDetail, ctx: Cl
   const failure = (gatewayCode !== undefined ? GATEWAY_CODE_FAILURES[gatewayCode] : undefined) ?? failureOf(detail, status);
   const where = status === undefined ? 'in stream' : String(status);
   const label = `${gatewayCode !== undefined ? 'Upstream gateway' : 'Anthropic'} ${gatewayCode ?? detail.type} (${where})`;
-  const init = { status: status ?? statusOfType(detail.type), code: gatewayCode ?? detail.type, retryAfterMs: failure === 'throttled' ? retryAfterMs : undefined };
+  const throttled = failure === 'throttled';
+  const init = {
+    status: status ?? statusOfType(detail.type),
+    code: gatewayCode ?? detail.type,
+    retryAfterMs: throttled ? retryAfterMs : undefined,
+    rateLimit: throttled ? ctx.rateLimit : undefined,
+  };
   // A spoke's refusal is its verdict on the client's request, worded for the client: it goes on
   // unchanged, as a spoke's chat refusal does (openai/classify.ts). Its request-id is ours.
   if (ctx.hop) return upstreamFailure(failure, label, said, init);

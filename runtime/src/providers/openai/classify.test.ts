@@ -16,6 +16,14 @@ describe('classifyOpenAIError: throttling and quota', () => {
     expect(err.message).toContain('Rate limit reached');
   });
 
+  test("a 429 keeps what its rate-limit headers said (even with an unreadable body); other statuses' headers are not a refusal", () => {
+    const headers = { 'x-ratelimit-remaining-requests': '40', 'x-ratelimit-remaining-tokens': '500', 'x-ratelimit-reset-tokens': '20s' };
+    const left = { remainingRequests: 40, remainingTokens: 500, resetTokensMs: 20_000 };
+    expect(classifyOpenAIError(429, body('Rate limit reached on tokens per min (TPM)', 'tokens', 'rate_limit_exceeded'), headers).rateLimit).toEqual(left);
+    expect(classifyOpenAIError(429, '<html>Too Many Requests</html>', headers).rateLimit).toEqual(left);
+    expect(classifyOpenAIError(503, body('overloaded', 'server_error', null), headers).rateLimit).toBeUndefined();
+  });
+
   test('retry-after-ms wins over retry-after', () => {
     const err = classifyOpenAIError(429, body('slow down', 'requests', 'rate_limit_exceeded'), { 'retry-after-ms': '250.4', 'retry-after': '9' });
     expect(err.retryAfterMs).toBe(251);

@@ -4,7 +4,8 @@
  */
 import type { FailureClass } from '../../core/attempt';
 import { ProviderError, upstreamFailure } from '../errors';
-import { parseGoDuration, parseRetryAfter } from '../rate-limit-headers';
+import type { RateLimitInfo } from '../../core/rate-limit';
+import { parseGoDuration, parseOpenAIRateLimit, parseRetryAfter } from '../rate-limit-headers';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -31,8 +32,9 @@ const SNIPPET_CHARS = 200;
 export function classifyOpenAIError(status: number, bodyText: string, headers: Headers = {}): ProviderError {
   const parsed = parseErrorBody(bodyText);
   const fromHeaders = parseRetryAfter(headers) ?? resetOfExhaustedLimit(headers);
-  if (!parsed) return classifyUnreadable(status, bodyText, fromHeaders);
-  return classifyParsed(status, parsed, fromHeaders ?? retryAfterFromText(parsed.message ?? ''));
+  const rateLimit = status === 429 ? parseOpenAIRateLimit(headers) : undefined;
+  if (!parsed) return classifyUnreadable(status, bodyText, fromHeaders, rateLimit);
+  return classifyParsed(status, parsed, fromHeaders ?? retryAfterFromText(parsed.message ?? ''), undefined, rateLimit);
 }
 
 /**
@@ -45,12 +47,12 @@ export function classifyOpenAIStreamError(payload: unknown): ProviderError {
   return classifyParsed(status, err, retryAfterFromText(err.message ?? ''), 'in stream');
 }
 
-function classifyParsed(status: number, err: UpstreamError, retryAfterMs: number | undefined, where = `${status}`): ProviderError {
+function classifyParsed(status: number, err: UpstreamError, retryAfterMs: number | undefined, where = `${status}`, rateLimit?: RateLimitInfo): ProviderError {
   // vLLM's integer code only repeats the status; the string codes are OpenAI's verdicts.
   const code = typeof err.code === 'string' ? err.code : undefined;
   const type = typeof err.type === 'string' ? err.type : undefined;
   const message = err.message || `upstream answered ${status} without a message`;
-  const init = { status, code: code ?? type, param: typeof err.param === 'string' ? err.param : undefined, retryAfterMs };
+  const init = { status, code: code ?? type, param: typeof err.param === 'string' ? err.param : undefined, retryAfterMs, rateLimit };
   const failed = (f: FailureClass, label: string) => upstreamFailure(f, `${label} (${where}${init.code ? ` ${init.code}` : ''})`, message, init);
 
   // A spoke whose every route answered outside the strict schema: the next spoke may do better.
@@ -73,10 +75,10 @@ function classifyParsed(status: number, err: UpstreamError, retryAfterMs: number
 }
 
 /** A body that is not an OpenAI error (HTML from a proxy, plain text, nothing). */
-function classifyUnreadable(status: number, bodyText: string, retryAfterMs: number | undefined): ProviderError {
+function classifyUnreadable(status: number, bodyText: string, retryAfterMs: number | undefined, rateLimit: RateLimitInfo | undefined): ProviderError {
   const kind = isJson(bodyText) ? 'an unrecognised JSON' : 'a non-JSON';
   const snippet = bodyText.trim() === '' ? 'an empty body' : `${kind} body: ${snippetOf(bodyText)}`;
-  const init = { status, retryAfterMs };
+  const init = { status, retryAfterMs, rateLimit };
   // The status alone is the verdict for these, whatever the body says.
   if (status === 429) return new ProviderError('throttled', `throttled by provider (429) with ${snippet}`, init);
   if (status === 402) return new ProviderError('quota_exhausted', `provider quota exhausted (402) with ${snippet}`, init);
