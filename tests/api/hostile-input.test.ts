@@ -101,6 +101,16 @@ describe('hostile input through proxy and spoke', () => {
       /messages\.2\.content\.0: unexpected tool_use_id found in tool_result blocks: toolu_2\./,
     ],
     ['a tool_result in the first message', msg([user([{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'x' }])]), /messages\.0\.content\.0: unexpected tool_use_id/],
+    [
+      'a tool_use the next message does not answer',
+      msg([user('a'), assistant([{ type: 'text', text: 'calling' }, toolUse]), user('never mind')], { tools: [G] }),
+      /messages\.1\.content\.1: tool_use ids were found without tool_result blocks immediately after: toolu_1\./,
+    ],
+    [
+      'one of two tool_uses answered',
+      msg([user('a'), assistant([toolUse, { ...toolUse, id: 'toolu_2' }]), user([{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'x' }])], { tools: [G] }),
+      /messages\.1\.content\.1: tool_use ids were found without tool_result blocks immediately after: toolu_2\./,
+    ],
     ['tool_choice naming a tool not in tools', msg([user('a')], { tools: [G], tool_choice: { type: 'tool', name: 'h' } }), /tool_choice\.name: tool_choice names "h", which is not in tools/],
     ['tool_choice any without tools', msg([user('a')], { tool_choice: { type: 'any' } }), /tool_choice: tool_choice of type "any" needs tools/],
     ['tool_choice tool without tools', msg([user('a')], { tool_choice: { type: 'tool', name: 'g' } }), /tool_choice: tool_choice of type "tool" needs tools/],
@@ -169,6 +179,24 @@ describe('hostile input through proxy and spoke', () => {
     ['content 5', { model: 'chat', messages: [{ role: 'user', content: 5 }] }, 'messages[0].content', /Invalid 'messages\[0\]\.content': expected string or array, got number/],
     ['missing content', { model: 'chat', messages: [{ role: 'user' }] }, 'messages[0].content', /Invalid 'messages\[0\]\.content': missing required parameter/],
     ['five stop sequences', chat({ stop: ['a', 'b', 'c', 'd', 'e'] }), 'stop', /Invalid 'stop': .*<=4 items/],
+    [
+      'a user message with content []',
+      { model: 'chat', messages: [{ role: 'user', content: [] }] },
+      'messages[0].content',
+      /Invalid 'messages\[0\]\.content': empty array; expected a string or at least one content part/,
+    ],
+    [
+      'a system message with content []',
+      {
+        model: 'chat',
+        messages: [
+          { role: 'system', content: [] },
+          { role: 'user', content: 'hi' },
+        ],
+      },
+      'messages[0].content',
+      /Invalid 'messages\[0\]\.content': empty array; expected a string or at least one content part/,
+    ],
   ];
 
   it.each(chatCases)('/v1/chat/completions: %s is a 400 naming the field', async (_name, body, param, message) => {

@@ -22,8 +22,10 @@ const textPart = compiled(
     cache_control: z.optional(cacheControl),
   }),
 );
+/** Parts of a message's content: at least one, as OpenAI requires. */
+const parts = <T extends z.ZodMiniType>(part: T) => z.array(part).check(z.minLength(1, 'empty array; expected a string or at least one content part'));
 /** Message content: a string or text parts. */
-const content = z.union([z.string(), z.array(textPart)]);
+const content = z.union([z.string(), parts(textPart)]);
 
 /** An image by URL: a `data:` URL, or an http(s) URL for providers that fetch images themselves (api/images.ts decides). */
 const imagePart = compiled(
@@ -34,7 +36,7 @@ const imagePart = compiled(
   }),
 );
 /** A user message's content: a string, or text and image parts. */
-const userContent = z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, imagePart]))]);
+const userContent = z.union([z.string(), parts(z.discriminatedUnion('type', [textPart, imagePart]))]);
 
 const toolCall = compiled(
   z.object({

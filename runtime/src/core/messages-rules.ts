@@ -2,7 +2,8 @@
  * The rules of a Messages request that no field's own schema states, each of which
  * Anthropic answers with a 400 (and a translated target would otherwise meet as a
  * request it cannot make sense of): content that is empty where it may not be, a
- * tool_result answering no tool_use of the turn before, tool_choice against tools, where
+ * tool_result answering no tool_use of the turn before, a tool_use left unanswered in the
+ * turn after, tool_choice against tools, where
  * a mid-conversation system message may stand, and free-form JSON nested too deep. One
  * pass over the messages, after the schema's (or the compiled) check, on every request.
  */
@@ -68,8 +69,9 @@ function conversationIssue(messages: readonly MessageParam[]): MessagesIssue | u
     for (const key in m) {
       if (key !== 'role' && key !== 'content' && nestedDeeperThan((m as unknown as Record<string, unknown>)[key])) return { path: `messages.${i}.${key}`, message: TOO_DEEP };
     }
-    if (typeof content === 'string') continue;
-    const issue = blocksIssue(content, `messages.${i}.content`, m.role === 'system') ?? toolResultsIssue(messages, i);
+    const issue =
+      (typeof content === 'string' ? undefined : (blocksIssue(content, `messages.${i}.content`, m.role === 'system') ?? toolResultsIssue(messages, i))) ??
+      (i > 0 ? unansweredToolUse(messages, i - 1) : undefined);
     if (issue) return issue;
   }
   return undefined;
@@ -134,6 +136,32 @@ function toolResultsIssue(messages: readonly MessageParam[], i: number): Message
     }
   }
   return undefined;
+}
+
+/** Every tool_use of an assistant message with a message after it is answered there (Anthropic: "`tool_use` ids were found without `tool_result` blocks immediately after"). */
+function unansweredToolUse(messages: readonly MessageParam[], i: number): MessagesIssue | undefined {
+  const content = messages[i].content;
+  if (messages[i].role !== 'assistant' || typeof content === 'string') return undefined;
+  let results: Set<unknown> | undefined;
+  for (let j = 0; j < content.length; j++) {
+    const b = content[j];
+    if (b.type !== 'tool_use') continue;
+    results ??= toolResultIds(messages[i + 1]);
+    if (!results.has(b.id)) {
+      return {
+        path: `messages.${i}.content.${j}`,
+        message: `tool_use ids were found without tool_result blocks immediately after: ${echo(String(b.id))}. Each tool_use block must have a corresponding tool_result block in the next message.`,
+      };
+    }
+  }
+  return undefined;
+}
+
+function toolResultIds(m: MessageParam): Set<unknown> {
+  const ids = new Set<unknown>();
+  if (typeof m.content === 'string') return ids;
+  for (const b of m.content) if (b.type === 'tool_result') ids.add(b.tool_use_id);
+  return ids;
 }
 
 function toolUseIds(m: MessageParam | undefined): Set<unknown> {
