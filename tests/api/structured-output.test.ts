@@ -89,6 +89,8 @@ describe('simulated targets answer JSON that follows the schema', () => {
     const facts = parsed.choices[0].message.parsed!;
     expect(Facts.parse(facts)).toEqual(facts);
     expect(facts.districts.length).toBeGreaterThan(0);
+    // zod's integers carry the safe-integer range: a sample from inside it, not its edge.
+    expect(facts.population).toBe(1);
   });
 });
 

@@ -69,7 +69,8 @@ function resolve(ref: string, root: Schema): unknown {
 function numberIn(s: Schema, integer: boolean): number {
   const min = typeof s.minimum === 'number' ? s.minimum : typeof s.exclusiveMinimum === 'number' ? s.exclusiveMinimum + (integer ? 1 : 0.5) : undefined;
   const max = typeof s.maximum === 'number' ? s.maximum : typeof s.exclusiveMaximum === 'number' ? s.exclusiveMaximum - (integer ? 1 : 0.5) : undefined;
-  let n = min ?? (max !== undefined ? Math.min(max, 1) : 1);
+  // 1 where the bounds allow it: zod's integers carry the safe-integer range, and its edge reads as a bug.
+  let n = Math.min(Math.max(1, min ?? -Infinity), max ?? Infinity);
   if (typeof s.multipleOf === 'number' && s.multipleOf > 0) n = Math.ceil(n / s.multipleOf) * s.multipleOf;
   return integer ? Math.ceil(n) : n;
 }
