@@ -151,6 +151,7 @@ describe('non-streaming', () => {
       store: true,
       metadata: { team: 'a' },
       user: 'u1',
+      safety_identifier: 'hashed-user-1',
     });
     await adapter.complete(routeOf(provider), req, callOpts());
     const sent = fake.requests[0].body as Record<string, unknown>;
@@ -159,6 +160,7 @@ describe('non-streaming', () => {
     expect(sent).not.toHaveProperty('store');
     expect(sent).not.toHaveProperty('metadata');
     expect(sent).not.toHaveProperty('user');
+    expect(sent).not.toHaveProperty('safety_identifier');
     expect(sent.messages).toEqual([
       { role: 'system', content: 'Be brief.' },
       { role: 'user', content: 'Hi' },
@@ -167,7 +169,7 @@ describe('non-streaming', () => {
 
   test('an OpenAI provider gets the client request as it came', async () => {
     await setup();
-    const req = request({ max_completion_tokens: 50, store: false, user: 'u1', stop: ['\n\n'] });
+    const req = request({ max_completion_tokens: 50, store: false, user: 'u1', safety_identifier: 'hashed-user-1', stop: ['\n\n'] });
     await adapter.complete(routeOf(provider), req, callOpts());
     expect(fake.requests[0].body).toEqual({ ...req, model: UPSTREAM_MODEL });
   });

@@ -133,6 +133,8 @@ const supported = {
   logprobs: maybe(z.literal(false, 'logprobs is not supported')),
   // Harmless metadata OpenAI clients send; accepted and not forwarded to non-OpenAI providers.
   user: z.optional(z.string()),
+  /** OpenAI's successor to `user`: a stable id of the end user for its abuse checks. */
+  safety_identifier: z.optional(z.string().check(z.maxLength(64))),
   metadata: z.optional(z.record(z.string(), z.string())),
   store: maybe(z.boolean()),
   /** Names the request's session (OpenAI's field): session affinity keys on it; passed on to OpenAI targets. */

@@ -248,7 +248,7 @@ function upstreamBody(chat: ChatRequest, route: Route, streaming: boolean, compa
   const body: Record<string, unknown> = {};
   for (const k in src) {
     if (k === 'stream' || k === 'stream_options') continue;
-    if (compatible && (k === 'store' || k === 'metadata' || k === 'user' || (k === 'prompt_cache_key' && !markers))) continue;
+    if (compatible && (k === 'store' || k === 'metadata' || k === 'user' || k === 'safety_identifier' || (k === 'prompt_cache_key' && !markers))) continue;
     if (mapCap && k === 'max_completion_tokens') continue;
     body[k] = src[k];
   }
