@@ -303,6 +303,29 @@ export const spokeProviderSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/**
+ * The task memory sizes Fargate takes for each task CPU (ECS Developer Guide, "Task CPU and
+ * memory"): anything else fails RegisterTaskDefinition at deploy time. Empty for a CPU the
+ * schema refuses anyway.
+ */
+export function fargateMemoryMb(cpu: number): number[] {
+  const range = (from: number, to: number) => Array.from({ length: (to - from) / 1024 + 1 }, (_, i) => from + i * 1024);
+  switch (cpu) {
+    case 256:
+      return [512, 1024, 2048];
+    case 512:
+      return range(1024, 4096);
+    case 1024:
+      return range(2048, 8192);
+    case 2048:
+      return range(4096, 16384);
+    case 4096:
+      return range(8192, 30720);
+    default:
+      return [];
+  }
+}
+
 export const spokeConfigSchema = z
   .strictObject({
     /** A spoke deploys with its deploy role: the hub's registrar trusts that role by ARN. */
@@ -382,6 +405,11 @@ export const spokeConfigSchema = z
     const roleAccount = /::(\d{12}):/.exec(hub.roleArn)?.[1];
     if (roleAccount !== hub.accountId) issue(['hub', 'roleArn'], `the role must be in the hub account ${hub.accountId}`);
     if (cfg.service.maxTasks < cfg.service.minTasks) issue(['service', 'maxTasks'], 'must be at least service.minTasks');
+    const sizes = fargateMemoryMb(cfg.service.cpu);
+    if (sizes.length > 0 && !sizes.includes(cfg.service.memoryMb)) {
+      const expected = sizes.length <= 4 ? `one of ${sizes.join(', ')}` : `${sizes[0]} to ${sizes[sizes.length - 1]} in steps of 1024`;
+      issue(['service', 'memoryMb'], `${cfg.service.memoryMb} is not a Fargate task size with service.cpu ${cfg.service.cpu}: expected ${expected}`);
+    }
 
     const catalog = providerModelCatalog(provider);
     if (provider.kind === 'bedrock') {

@@ -154,6 +154,32 @@ describe('invalid configs fail with the key path named', () => {
     expect(failure('spoke-a', doc)).toMatch(/ai-gateway:service\.image: pin a version tag or digest/);
   });
 
+  test('a task CPU and memory pair Fargate does not offer (RegisterTaskDefinition would refuse it at deploy time)', () => {
+    const doc = values('spoke-a');
+    doc.service.cpu = 1024;
+    doc.service.memoryMb = 1024;
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:service\.memoryMb: 1024 is not a Fargate task size with service\.cpu 1024: expected 2048 to 8192 in steps of 1024/);
+    doc.service.cpu = 256;
+    doc.service.memoryMb = 4096;
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:service\.memoryMb: 4096 is not a Fargate task size with service\.cpu 256: expected one of 512, 1024, 2048/);
+    doc.service.memoryMb = 1500;
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:service\.memoryMb: 1500 is not a Fargate task size/);
+    // Every valid pair passes, and so do the defaults.
+    for (const [cpu, memoryMb] of [
+      [256, 512],
+      [512, 4096],
+      [2048, 16384],
+      [4096, 30720],
+    ]) {
+      doc.service.cpu = cpu;
+      doc.service.memoryMb = memoryMb;
+      expect(() => parseStackConfig('spoke-a', doc)).not.toThrow();
+    }
+    delete doc.service.cpu;
+    delete doc.service.memoryMb;
+    expect(parseStackConfig('spoke-a', doc).config).toMatchObject({ service: { cpu: 1024, memoryMb: 2048 } });
+  });
+
   test('a shared-state cache without a replica (no Multi-AZ failover) or with a made-up node type', () => {
     const doc = values('spoke-a');
     doc.cache = { replicas: 0, nodeType: 'redis.large' };
