@@ -161,7 +161,10 @@ export const hubConfigSchema = z
       domain: z
         .strictObject({
           name: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'expected a DNS name'),
-          certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:/, 'expected an ACM certificate ARN'),
+          /** A Regional custom domain takes a certificate of the API's own account and Region (checked below). */
+          certificateArn: z
+            .string({ error: missingOr('an ACM certificate ARN') })
+            .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, 'expected an ACM certificate ARN like arn:aws:acm:us-east-1:111111111111:certificate/<id>'),
           /** The public hosted zone (in the hub account) that gets the name's alias record: the execute-api endpoint is off. */
           hostedZoneId: z
             .string({ error: missingOr('the Route 53 hosted zone id of the domain (the default endpoint is disabled, so the name must resolve)') })
@@ -228,6 +231,18 @@ export const hubConfigSchema = z
       }
     } else if (cfg.providerHubs.includes('on-prem')) {
       issue(['onPrem'], 'required when providerHubs includes on-prem (the Site-to-Site VPN needs it)');
+    }
+    const certificate = cfg.api.domain && /^arn:[^:]+:acm:([^:]+):(\d{12}):/.exec(cfg.api.domain.certificateArn);
+    if (certificate) {
+      // API Gateway attaches a Regional domain's certificate from ACM in the API's own Region and account.
+      const [, certRegion, certAccount] = certificate;
+      if (certRegion !== cfg.account.region) {
+        issue(
+          ['api', 'domain', 'certificateArn'],
+          `the certificate is in ${certRegion}; a Regional custom domain needs one in the hub's Region ${cfg.account.region} (request or import it there)`,
+        );
+      }
+      if (certAccount !== cfg.account.id) issue(['api', 'domain', 'certificateArn'], `the certificate belongs to account ${certAccount}; it must be in the hub account ${cfg.account.id}`);
     }
     if (!cfg.sharing.organizationArn && cfg.sharing.externalAccountIds.length === 0) {
       issue(['sharing'], 'name the spoke accounts: organizationArn and/or externalAccountIds');

@@ -322,6 +322,19 @@ describe("the hub's spoke registry and custom domain", () => {
     expect(failure('hub', doc)).toMatch(/ai-gateway:spokes\[1\]\.kind: "third-party" is not in providerHubs/);
   });
 
+  test('a custom domain whose certificate is in another Region or account than the hub (API Gateway would refuse it at deploy time)', () => {
+    const doc = values('hub');
+    // The edge-optimized habit: a certificate in us-east-1 for a hub elsewhere.
+    doc.account.region = 'eu-west-1';
+    expect(failure('hub', doc)).toMatch(/ai-gateway:api\.domain\.certificateArn: the certificate is in us-east-1; a Regional custom domain needs one in the hub's Region eu-west-1/);
+    const other = values('hub');
+    other.api.domain.certificateArn = 'arn:aws:acm:us-east-1:999999999999:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+    expect(failure('hub', other)).toMatch(/ai-gateway:api\.domain\.certificateArn: the certificate belongs to account 999999999999; it must be in the hub account 111111111111/);
+    const malformed = values('hub');
+    malformed.api.domain.certificateArn = 'arn:aws:acm:certificate/abc';
+    expect(failure('hub', malformed)).toMatch(/ai-gateway:api\.domain\.certificateArn: expected an ACM certificate ARN like/);
+  });
+
   test('a custom domain without its hosted zone (its name would resolve nowhere)', () => {
     const doc = values('hub');
     delete doc.api.domain.hostedZoneId;
