@@ -472,7 +472,7 @@ describe('shared state (ElastiCache for Valkey) for the Lambda proxy', () => {
     expect(cache().inputs).toMatchObject({ transitEncryptionEnabled: true, transitEncryptionMode: 'required', atRestEncryptionEnabled: true, kmsKeyId: kmsArn });
     const token = fakeSecretValue(one('random:index/randomPassword:RandomPassword').name);
     expect(isSecretInput(cache().inputs.authToken) && plain(cache().inputs.authToken)).toBe(token);
-    expect(stateSecret().inputs).toMatchObject({ name: 'ai-gateway/hub/state-auth-token', kmsKeyId: kmsArn });
+    expect(stateSecret().inputs).toMatchObject({ name: 'ai-gateway/hub/state-auth-token', kmsKeyId: kmsArn, recoveryWindowInDays: 0 });
     const version = one('aws:secretsmanager/secretVersion:SecretVersion', 'hub-state-auth-token');
     expect(version.inputs.secretId).toBe(`${stateSecret().name}-id`);
     expect(isSecretInput(version.inputs.secretString) && plain(version.inputs.secretString)).toBe(token);

@@ -284,6 +284,8 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     expect(isSecretInput(group.inputs.authToken) && plain(group.inputs.authToken)).toBe(token);
     const secret = stateSecret(run);
     expect(secret.inputs.kmsKeyId).toBe(keyArn);
+    // A fixed name: deleted without a recovery window, so the stack can be destroyed and deployed again.
+    expect(secret.inputs.recoveryWindowInDays).toBe(0);
     const version = only(run, 'aws:secretsmanager/secretVersion:SecretVersion');
     expect(version.inputs.secretId).toBe(id(secret));
     expect(isSecretInput(version.inputs.secretString) && plain(version.inputs.secretString)).toBe(token);
