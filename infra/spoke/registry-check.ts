@@ -10,10 +10,46 @@ import { cidrContains, cidrsOverlap } from '../lib/cidr';
 
 const KEY = 'ai-gateway:';
 
-export function checkAgainstHubRegistry(stack: string, cfg: SpokeConfig, registry: readonly SpokeRegistryEntry[] | undefined, spokeCidrPool: string): SpokeRegistryEntry {
+/**
+ * What the spoke file says about the hub (`ai-gateway:hub`), as the hub's outputs have it:
+ * its VPC CIDR becomes the spoke's routes and NLB ingress, the on-prem CIDR its route over
+ * the VPN. A stale copy would deploy cleanly and leave the spoke unreachable from the hub.
+ */
+export interface HubFacts {
+  hubVpcCidr?: string;
+  onPremCidr?: string;
+  hubRegion?: string;
+  hubAccountId?: string;
+  spokeRegistrarRoleArn?: string;
+}
+
+function hubFactProblems(cfg: SpokeConfig, facts: HubFacts): string[] {
+  const { hub } = cfg;
+  const checks: [key: string, mine: string | undefined, output: keyof HubFacts, what: string][] = [
+    ['hub.cidr', hub.cidr, 'hubVpcCidr', "the hub's VPC CIDR"],
+    ['hub.region', hub.region, 'hubRegion', "the hub's Region"],
+    ['hub.accountId', hub.accountId, 'hubAccountId', "the hub's account"],
+    ['hub.roleArn', hub.roleArn, 'spokeRegistrarRoleArn', "the hub's registrar role"],
+  ];
+  // Only a spoke that names an on-prem network is held to the hub's (an on-prem spoke must name it).
+  if (hub.onPremCidr !== undefined) checks.push(['hub.onPremCidr', hub.onPremCidr, 'onPremCidr', "the hub's on-prem network (onPrem.cidr)"]);
+  // A hub output that is absent (an older hub, or no VPN) is not checked.
+  return checks.flatMap(([key, mine, output, what]) => {
+    const theirs = facts[output];
+    return typeof theirs === 'string' && mine !== theirs ? [`${KEY}${key}: ${mine} differs from ${what}, ${theirs} (hub output ${output})`] : [];
+  });
+}
+
+export function checkAgainstHubRegistry(
+  stack: string,
+  cfg: SpokeConfig,
+  registry: readonly SpokeRegistryEntry[] | undefined,
+  spokeCidrPool: string,
+  facts: HubFacts = {},
+): SpokeRegistryEntry {
   const entries = registry ?? [];
   const index = entries.findIndex((e) => e.stack === stack);
-  const problems: string[] = [];
+  const problems: string[] = hubFactProblems(cfg, facts);
   const { cidr } = cfg.network;
   const { hubPort } = cfg.registration;
   if (!cidrContains(spokeCidrPool, cidr))
