@@ -88,6 +88,27 @@ export const runtimeAlarmsSchema = z.strictObject({
   minRequestsPerMinute: z.number().int().positive().default(20),
 });
 
+/**
+ * Extra tags on every resource (provider default tags). AWS's tag rules: keys of 1-128 and
+ * values of 0-256 letters, digits, spaces and _.:/=+-@, no key starting with the reserved
+ * `aws:`, and at most 50 tags a resource, of which the program sets up to 3 itself
+ * (`ai-gateway:stack`, `managed-by`, `ai-gateway:spoke-account`). A tag AWS refuses would fail
+ * every resource at create time instead of here.
+ */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const tagsSchema = z
+  .record(
+    z
+      .string()
+      .min(1)
+      .max(128, 'a tag key has at most 128 characters')
+      .regex(TAG_TEXT, 'a tag key takes letters, digits, spaces and _.:/=+-@ only')
+      .refine((key) => !key.toLowerCase().startsWith('aws:'), 'tag keys starting with "aws:" are reserved for AWS'),
+    z.string().max(256, 'a tag value has at most 256 characters').regex(TAG_TEXT, 'a tag value takes letters, digits, spaces and _.:/=+-@ only'),
+  )
+  .refine((tags) => Object.keys(tags).length <= 47, 'at most 47 tags: AWS allows 50 a resource and the program adds up to 3')
+  .default({});
+
 const providerKindSchema = z.enum(PROVIDER_KINDS, { error: () => `expected one of ${PROVIDER_KINDS.join(', ')}` });
 
 /** AWS's rule for an sts:ExternalId: 2-1224 characters of letters, digits and +=,.@:/-. */
@@ -215,7 +236,7 @@ export const hubConfigSchema = z
     /** The proxy's shared state (tenant limits, quotas across Lambda instances). */
     cache: cacheSchema.prefault({}),
     alarms: runtimeAlarmsSchema.extend({ email: z.email().optional() }).prefault({}),
-    tags: z.record(z.string(), z.string()).default({}),
+    tags: tagsSchema,
   })
   .superRefine((cfg, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -393,7 +414,7 @@ export const spokeConfigSchema = z
           'expected an image reference with a tag or digest, like 111111111111.dkr.ecr.us-east-1.amazonaws.com/ai-gateway-runtime:0.1.0',
         )
         .refine((img) => !img.endsWith(':latest'), 'pin a version tag or digest, not :latest'),
-      cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(1024),
+      cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)], { error: 'expected a Fargate task CPU: 256, 512, 1024, 2048 or 4096' }).default(1024),
       memoryMb: z.number().int().min(512).max(30720).default(2048),
       architecture: z.enum(['ARM64', 'X86_64']).default('ARM64'),
       minTasks: z.number().int().min(1, 'at least 1 task per spoke').default(2),
@@ -405,7 +426,7 @@ export const spokeConfigSchema = z
     cache: cacheSchema.prefault({}),
     /** Alarms on this spoke's runtime metrics, declared in the hub account. */
     alarms: runtimeAlarmsSchema.prefault({}),
-    tags: z.record(z.string(), z.string()).default({}),
+    tags: tagsSchema,
   })
   .superRefine((cfg, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });

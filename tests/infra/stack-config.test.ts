@@ -180,6 +180,26 @@ describe('invalid configs fail with the key path named', () => {
     expect(parseStackConfig('spoke-a', doc).config).toMatchObject({ service: { cpu: 1024, memoryMb: 2048 } });
   });
 
+  test('a tag AWS refuses (reserved aws: prefix, bad characters, too long, too many) fails here, not on every resource at create time', () => {
+    const hub = values('hub');
+    hub.tags = { 'aws:owner': 'platform', 'cost center!': 'x', team: 'v'.repeat(257) };
+    const message = failure('hub', hub);
+    expect(message).toMatch(/ai-gateway:tags\.aws:owner: .*tag keys starting with "aws:" are reserved for AWS/);
+    expect(message).toMatch(/ai-gateway:tags\.cost center!: .*a tag key takes letters, digits, spaces and _\.:\/=\+-@ only/);
+    expect(message).toMatch(/ai-gateway:tags\.team: a tag value has at most 256 characters/);
+    const spoke = values('spoke-a');
+    spoke.tags = Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`t${i}`, 'x']));
+    expect(failure('spoke-a', spoke)).toMatch(/ai-gateway:tags: at most 47 tags/);
+    spoke.tags = { 'cost-center': 'platform-ai', 'owner:team': 'AI Platform @ acme', 'ai-gateway:tier': 'gold' };
+    expect(parseStackConfig('spoke-a', spoke).config.tags).toEqual(spoke.tags);
+  });
+
+  test('a task CPU Fargate does not offer is named with the sizes it does', () => {
+    const doc = values('spoke-a');
+    doc.service.cpu = 300;
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:service\.cpu: expected a Fargate task CPU: 256, 512, 1024, 2048 or 4096/);
+  });
+
   test('a shared-state cache without a replica (no Multi-AZ failover) or with a made-up node type', () => {
     const doc = values('spoke-a');
     doc.cache = { replicas: 0, nodeType: 'redis.large' };
