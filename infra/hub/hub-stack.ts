@@ -177,6 +177,7 @@ export class HubStack extends pulumi.ComponentResource {
       transitGatewayRouteTableId: transit.spokeRouteTable.id,
       transitGatewayHubRouteTableId: transit.hubRouteTable.id,
       ramShareArn: transit.share.arn,
+      ramExternalAccountIds: cfg.sharing.externalAccountIds,
       privateZoneId: zone.zoneId,
       privateZoneName: cfg.privateZone,
       hubNlbArns: byKind<string>((h) => h.loadBalancer.arn),

@@ -21,6 +21,8 @@ export interface HubFacts {
   hubRegion?: string;
   hubAccountId?: string;
   spokeRegistrarRoleArn?: string;
+  /** Accounts the hub's RAM share invites (outside its organization). */
+  ramExternalAccountIds?: string[];
 }
 
 function hubFactProblems(cfg: SpokeConfig, facts: HubFacts): string[] {
@@ -34,10 +36,22 @@ function hubFactProblems(cfg: SpokeConfig, facts: HubFacts): string[] {
   // Only a spoke that names an on-prem network is held to the hub's (an on-prem spoke must name it).
   if (hub.onPremCidr !== undefined) checks.push(['hub.onPremCidr', hub.onPremCidr, 'onPremCidr', "the hub's on-prem network (onPrem.cidr)"]);
   // A hub output that is absent (an older hub, or no VPN) is not checked.
-  return checks.flatMap(([key, mine, output, what]) => {
+  const problems = checks.flatMap(([key, mine, output, what]) => {
     const theirs = facts[output];
     return typeof theirs === 'string' && mine !== theirs ? [`${KEY}${key}: ${mine} differs from ${what}, ${theirs} (hub output ${output})`] : [];
   });
+  // Only an invited account has a share invitation to accept; one shared through the organization has none.
+  const invited = facts.ramExternalAccountIds?.includes(cfg.account.id);
+  if (invited === true && !hub.acceptRamShare) {
+    problems.push(
+      `${KEY}hub.acceptRamShare: must be true: the hub shares its Transit Gateway with ${cfg.account.id} as an external account (its sharing.externalAccountIds), and the attachment cannot see it until the share is accepted`,
+    );
+  } else if (invited === false && hub.acceptRamShare) {
+    problems.push(
+      `${KEY}hub.acceptRamShare: must be false: ${cfg.account.id} is not in the hub's sharing.externalAccountIds, so the share reaches it through the organization with no invitation to accept`,
+    );
+  }
+  return problems;
 }
 
 export function checkAgainstHubRegistry(

@@ -439,6 +439,7 @@ describe('monitoring and outputs', () => {
     }
     expect(hub.outputs.hubAccountId).toBe(config.account.id);
     expect(hub.outputs.hubVpcCidr).toBe(config.network.cidr);
+    expect(hub.outputs.ramExternalAccountIds).toEqual(config.sharing.externalAccountIds);
   });
 });
 

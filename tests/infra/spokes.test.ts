@@ -104,6 +104,15 @@ function parseMaybe(text: string): unknown {
   }
 }
 
+test('a spoke in an account the hub invites (outside its organization) that does not accept the share fails naming hub.acceptRamShare', async () => {
+  expect(hub.ramExternalAccountIds).toEqual(['333333333333']);
+  const config = readStackConfigFile('spoke-b');
+  config['ai-gateway:hub'] = JSON.stringify({ ...JSON.parse(config['ai-gateway:hub']), acceptRamShare: false });
+  await expect(runStack('spoke-b', { config, hubOutputs: hub })).rejects.toThrow(
+    /ai-gateway:hub\.acceptRamShare: must be true: the hub shares its Transit Gateway with 333333333333 as an external account/,
+  );
+});
+
 describe("a spoke's prices against the hub's price bounds", () => {
   test('the hub exports the bound of each priced model, with the key that sets it', () => {
     expect(hub.modelPriceBounds).toEqual([
@@ -196,6 +205,11 @@ describe('adding a spoke: one new stack file and its entry in the hub registry',
       "an on-prem CIDR that is not the hub's",
       { hub: { ...SPOKE_C_HUB, onPremCidr: '192.168.0.0/17' } },
       /ai-gateway:hub\.onPremCidr: 192\.168\.0\.0\/17 differs from the hub's on-prem network \(onPrem\.cidr\), 192\.168\.0\.0\/16/,
+    ],
+    [
+      'accepting a RAM share the hub sends through its organization (no invitation exists)',
+      { hub: { ...SPOKE_C_HUB, acceptRamShare: true } },
+      /ai-gateway:hub\.acceptRamShare: must be false: 444444444444 is not in the hub's sharing\.externalAccountIds/,
     ],
     [
       "a registrar role that is not the hub's",
