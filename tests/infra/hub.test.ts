@@ -165,6 +165,16 @@ describe('API Gateway', () => {
     expect(logs?.inputs.kmsKeyId).toMatch(/^arn:aws:kms:/);
   });
 
+  test("the stage's execution logs go to a declared group (encrypted, 90 days), not one API Gateway creates unencrypted and keeps forever", () => {
+    const settings = one('aws:apigateway/methodSettings:MethodSettings');
+    expect(settings.inputs.settings.loggingLevel).toBe('ERROR');
+    const restApiId = `${one('aws:apigateway/restApi:RestApi').name}-id`;
+    const group = ofType(hub, 'aws:cloudwatch/logGroup:LogGroup').find((l) => l.inputs.name === `API-Gateway-Execution-Logs_${restApiId}/${config.api.stageName}`);
+    expect(group?.inputs).toMatchObject({ retentionInDays: 90, kmsKeyId: expect.stringMatching(/^arn:aws:kms:/) });
+    // Created before logging is switched on: otherwise API Gateway creates the group itself, and ours would collide with it.
+    expect(settings.dependsOn).toContain(group?.name);
+  });
+
   test('the custom domain enforces TLS 1.2 and the default endpoint is off', () => {
     expect(one('aws:apigateway/domainName:DomainName').inputs.securityPolicy).toBe('TLS_1_2');
     expect(one('aws:apigateway/restApi:RestApi').inputs.disableExecuteApiEndpoint).toBe(true);
