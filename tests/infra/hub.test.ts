@@ -193,6 +193,17 @@ describe('API Gateway', () => {
     expect(hub.outputs.apiDomainTarget).toBe('d-abc123def4.execute-api.us-east-1.amazonaws.com');
   });
 
+  test('a 4-byte on-prem ASN above 2147483647 (the private 4200000000+ range) goes in bgpAsnExtended, which EC2 takes, not bgpAsn', async () => {
+    const file = readStackConfigFile('hub');
+    const onPrem = { ...JSON.parse(file['ai-gateway:onPrem']), bgpAsn: 4_200_000_001 };
+    const run = await runStack('hub', { config: { ...file, 'ai-gateway:onPrem': JSON.stringify(onPrem) }, apiKeys: fakeApiKeys() });
+    const cgw = ofType(run, 'aws:ec2/customerGateway:CustomerGateway')[0];
+    expect(cgw.inputs.bgpAsnExtended).toBe('4200000001');
+    expect(cgw.inputs.bgpAsn).toBeUndefined();
+    // The 2-byte (and low 4-byte) ASNs stay in bgpAsn.
+    expect(one('aws:ec2/customerGateway:CustomerGateway').inputs.bgpAsnExtended).toBeUndefined();
+  });
+
   test('a Cognito authorizer appears only when the config names user pools', async () => {
     expect(ofType(hub, 'aws:apigateway/authorizer:Authorizer')).toEqual([]);
     const file = readStackConfigFile('hub');
