@@ -47,7 +47,7 @@ async function main(): Promise<Record<string, unknown>> {
     hubRef.getOutputValue('modelPriceBounds'),
   ]);
   // What the stack file says about the hub (ai-gateway:hub) must be what the hub is.
-  const factKeys = ['hubVpcCidr', 'onPremCidr', 'hubRegion', 'hubAccountId', 'spokeRegistrarRoleArn', 'ramExternalAccountIds'] as const;
+  const factKeys = ['hubVpcCidr', 'onPremCidr', 'hubRegion', 'hubAccountId', 'spokeRegistrarRoleArn', 'ramExternalAccountIds', 'thirdPartySecretArns'] as const;
   const factValues = await Promise.all(factKeys.map((key) => hubRef.getOutputValue(key)));
   const facts = Object.fromEntries(factKeys.map((key, i) => [key, factValues[i]])) as HubFacts;
   checkAgainstHubRegistry(stack, cfg, registry as SpokeRegistryEntry[] | undefined, String(pool), facts);

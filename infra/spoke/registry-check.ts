@@ -23,6 +23,8 @@ export interface HubFacts {
   spokeRegistrarRoleArn?: string;
   /** Accounts the hub's RAM share invites (outside its organization). */
   ramExternalAccountIds?: string[];
+  /** The hub's third-party key secrets, by name (its `thirdParty`). */
+  thirdPartySecretArns?: Record<string, string>;
 }
 
 function hubFactProblems(cfg: SpokeConfig, facts: HubFacts): string[] {
@@ -50,6 +52,18 @@ function hubFactProblems(cfg: SpokeConfig, facts: HubFacts): string[] {
     problems.push(
       `${KEY}hub.acceptRamShare: must be false: ${cfg.account.id} is not in the hub's sharing.externalAccountIds, so the share reaches it through the organization with no invitation to accept`,
     );
+  }
+  // A vendor's key must be one of the hub's secrets: found out only mid-deploy otherwise.
+  const secrets = facts.thirdPartySecretArns;
+  if (secrets && cfg.provider.kind === 'third-party') {
+    cfg.provider.vendors.forEach((vendor, i) => {
+      if (!Object.hasOwn(secrets, vendor.secret)) {
+        const names = Object.keys(secrets);
+        problems.push(
+          `${KEY}provider.vendors[${i}].secret: "${vendor.secret}" is not a secret of the hub (its thirdParty: ${names.length > 0 ? names.join(', ') : 'none'}); add { name: ${vendor.secret} } to the hub's ai-gateway:thirdParty with its key and run pulumi up -s hub first`,
+        );
+      }
+    });
   }
   return problems;
 }

@@ -113,6 +113,16 @@ test('a spoke in an account the hub invites (outside its organization) that does
   );
 });
 
+test("a vendor key the hub does not hold fails naming the vendor's secret key, before anything is declared", async () => {
+  const config = readStackConfigFile('spoke-b');
+  const provider = JSON.parse(config['ai-gateway:provider']);
+  provider.vendors[1].secret = 'mistral';
+  config['ai-gateway:provider'] = JSON.stringify(provider);
+  await expect(runStack('spoke-b', { config, hubOutputs: hub })).rejects.toThrow(
+    /ai-gateway:provider\.vendors\[1\]\.secret: "mistral" is not a secret of the hub \(its thirdParty: (openai, anthropic|anthropic, openai)\)/,
+  );
+});
+
 describe("a spoke's prices against the hub's price bounds", () => {
   test('the hub exports the bound of each priced model, with the key that sets it', () => {
     expect(hub.modelPriceBounds).toEqual([
