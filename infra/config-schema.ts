@@ -7,7 +7,9 @@
 import { z } from 'zod';
 import { MODEL_APIS } from '../runtime/src/core/embeddings';
 import { capacitySchema, priceSchema, promptCacheSchema, ROUTINGS, type PriceConfig } from '../runtime/src/config/schema';
+import { assignablePerPrivateSubnet } from './lib/address-plan';
 import { cidrContains as cidrContainsStrict, cidrContainsIp, cidrsOverlap as cidrsOverlapStrict, isCidr, parseIp } from './lib/cidr';
+import { HUB_ENDPOINT_SERVICES, interfaceEndpointServices } from './spoke/vpc-endpoints';
 
 export const PROVIDER_KINDS = ['bedrock', 'third-party', 'on-prem'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
@@ -243,6 +245,8 @@ export const hubConfigSchema = z
     if (cidrsOverlap(cfg.network.cidr, cfg.network.spokeCidrPool)) {
       issue(['network', 'spokeCidrPool'], `${cfg.network.spokeCidrPool} overlaps the hub VPC ${cfg.network.cidr}`);
     }
+    // The Lambda proxy takes one ENI per subnet (per security group and subnet).
+    checkAddressRoom(cfg.network, { endpoints: HUB_ENDPOINT_SERVICES.length, cacheNodes: cfg.cache.replicas + 1, runtime: cfg.network.azCount, runtimeName: 'Lambda ENIs' }, issue);
     if (cfg.onPrem) {
       for (const [key, cidr] of [
         ['cidr', cfg.network.cidr],
@@ -441,6 +445,17 @@ export const spokeConfigSchema = z
     const roleAccount = /::(\d{12}):/.exec(hub.roleArn)?.[1];
     if (roleAccount !== hub.accountId) issue(['hub', 'roleArn'], `the role must be in the hub account ${hub.accountId}`);
     if (cfg.service.maxTasks < cfg.service.minTasks) issue(['service', 'maxTasks'], 'must be at least service.minTasks');
+    // A deployment runs up to twice the tasks (deploymentMaximumPercent 200), each with its own ENI.
+    checkAddressRoom(
+      network,
+      {
+        endpoints: interfaceEndpointServices(provider.kind).length,
+        cacheNodes: cfg.cache.replicas + 1,
+        runtime: 2 * cfg.service.maxTasks,
+        runtimeName: 'tasks (2 x service.maxTasks over the AZs)',
+      },
+      issue,
+    );
     const sizes = fargateMemoryMb(cfg.service.cpu);
     if (sizes.length > 0 && !sizes.includes(cfg.service.memoryMb)) {
       const expected = sizes.length <= 4 ? `one of ${sizes.join(', ')}` : `${sizes[0]} to ${sizes[sizes.length - 1]} in steps of 1024`;
@@ -512,6 +527,31 @@ export function providerModelCatalog(provider: z.output<typeof spokeProviderSche
       return provider.vendors.flatMap((v, i) => entries(v.models, `provider.vendors[${i}].models`));
     default:
       return entries(provider.models, 'provider.models');
+  }
+}
+
+/**
+ * Whether each private subnet has the addresses AWS must hand out there: one Transit Gateway
+ * attachment ENI, one ENI per interface endpoint, its share of the cache nodes and of the
+ * runtime's ENIs. A /24 VPC (/28 subnets, 5 assignable addresses each) holds no spoke: the
+ * endpoints alone need 6 or 7, and their creation would fail with too few free addresses.
+ */
+function checkAddressRoom(network: { cidr: string; azCount: number }, needs: { endpoints: number; cacheNodes: number; runtime: number; runtimeName: string }, issue: Issue): void {
+  const { cidr, azCount } = network;
+  const prefix = Number(cidr.split('/')[1]);
+  if (!isCidr(cidr) || prefix < 16 || prefix > 24 || !Number.isInteger(azCount) || azCount < 1) return;
+  const share = (n: number) => (Number.isFinite(n) && n > 0 ? Math.ceil(n / azCount) : 0);
+  const parts = { 'Transit Gateway attachment': 1, 'interface endpoints': needs.endpoints, 'cache nodes': share(needs.cacheNodes), [needs.runtimeName]: share(needs.runtime) };
+  const need = Object.values(parts).reduce((a, b) => a + b, 0);
+  const room = assignablePerPrivateSubnet(cidr);
+  if (need > room) {
+    const detail = Object.entries(parts)
+      .map(([what, n]) => `${what} ${n}`)
+      .join(', ');
+    issue(
+      ['network', 'cidr'],
+      `${cidr} leaves ${room} assignable addresses in each private subnet (after AWS's 5 and the NLB reservation); this stack needs ${need} there (${detail}): use a larger CIDR, e.g. a /20`,
+    );
   }
 }
 

@@ -194,6 +194,27 @@ describe('invalid configs fail with the key path named', () => {
     expect(parseStackConfig('spoke-a', spoke).config.tags).toEqual(spoke.tags);
   });
 
+  test('a VPC CIDR too small for what AWS places in each private subnet (endpoints, TGW, cache, tasks) fails naming network.cidr', () => {
+    const doc = values('spoke-a');
+    // A /24 VPC has /28 subnets: 5 addresses AWS may assign once its own 5 and the NLB block are out; the 7 endpoints alone need 7.
+    doc.network.cidr = '10.64.0.0/24';
+    expect(failure('spoke-a', doc)).toMatch(
+      /ai-gateway:network\.cidr: 10\.64\.0\.0\/24 leaves 5 assignable addresses in each private subnet .* this stack needs 21 there \(Transit Gateway attachment 1, interface endpoints 7, cache nodes 1, tasks \(2 x service\.maxTasks over the AZs\) 12\)/,
+    );
+    // A /23 (/27 subnets, 19 assignable) holds spoke-a with up to 8 tasks (a rollout runs 16 over 2 subnets), not its 12.
+    doc.network.cidr = '10.64.0.0/23';
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:network\.cidr: 10\.64\.0\.0\/23 leaves 19 assignable addresses .* needs 21 there/);
+    doc.service.maxTasks = 8;
+    expect(() => parseStackConfig('spoke-a', doc)).not.toThrow();
+    // The hub needs less per subnet (2 endpoints, one Lambda ENI): a /24 holds it with one replica, not with three over 2 AZs.
+    const hub = values('hub');
+    hub.network.cidr = '10.0.0.0/24';
+    expect(() => parseStackConfig('hub', hub)).not.toThrow();
+    hub.network.azCount = 2;
+    hub.cache = { replicas: 3 };
+    expect(failure('hub', hub)).toMatch(/ai-gateway:network\.cidr: 10\.0\.0\.0\/24 leaves 5 assignable addresses .* needs 6 there/);
+  });
+
   test('a task CPU Fargate does not offer is named with the sizes it does', () => {
     const doc = values('spoke-a');
     doc.service.cpu = 300;
