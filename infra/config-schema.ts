@@ -7,7 +7,9 @@
 import { z } from 'zod';
 import { MODEL_APIS } from '../runtime/src/core/embeddings';
 import { capacitySchema, priceSchema, promptCacheSchema, ROUTINGS, type PriceConfig } from '../runtime/src/config/schema';
+import { assignablePerPrivateSubnet } from './lib/address-plan';
 import { cidrContains as cidrContainsStrict, cidrContainsIp, cidrsOverlap as cidrsOverlapStrict, isCidr, parseIp } from './lib/cidr';
+import { HUB_ENDPOINT_SERVICES, interfaceEndpointServices } from './spoke/vpc-endpoints';
 
 export const PROVIDER_KINDS = ['bedrock', 'third-party', 'on-prem'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
@@ -88,6 +90,27 @@ export const runtimeAlarmsSchema = z.strictObject({
   minRequestsPerMinute: z.number().int().positive().default(20),
 });
 
+/**
+ * Extra tags on every resource (provider default tags). AWS's tag rules: keys of 1-128 and
+ * values of 0-256 letters, digits, spaces and _.:/=+-@, no key starting with the reserved
+ * `aws:`, and at most 50 tags a resource, of which the program sets up to 3 itself
+ * (`ai-gateway:stack`, `managed-by`, `ai-gateway:spoke-account`). A tag AWS refuses would fail
+ * every resource at create time instead of here.
+ */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const tagsSchema = z
+  .record(
+    z
+      .string()
+      .min(1)
+      .max(128, 'a tag key has at most 128 characters')
+      .regex(TAG_TEXT, 'a tag key takes letters, digits, spaces and _.:/=+-@ only')
+      .refine((key) => !key.toLowerCase().startsWith('aws:'), 'tag keys starting with "aws:" are reserved for AWS'),
+    z.string().max(256, 'a tag value has at most 256 characters').regex(TAG_TEXT, 'a tag value takes letters, digits, spaces and _.:/=+-@ only'),
+  )
+  .refine((tags) => Object.keys(tags).length <= 47, 'at most 47 tags: AWS allows 50 a resource and the program adds up to 3')
+  .default({});
+
 const providerKindSchema = z.enum(PROVIDER_KINDS, { error: () => `expected one of ${PROVIDER_KINDS.join(', ')}` });
 
 /** AWS's rule for an sts:ExternalId: 2-1224 characters of letters, digits and +=,.@:/-. */
@@ -161,7 +184,10 @@ export const hubConfigSchema = z
       domain: z
         .strictObject({
           name: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'expected a DNS name'),
-          certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:/, 'expected an ACM certificate ARN'),
+          /** A Regional custom domain takes a certificate of the API's own account and Region (checked below). */
+          certificateArn: z
+            .string({ error: missingOr('an ACM certificate ARN') })
+            .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/, 'expected an ACM certificate ARN like arn:aws:acm:us-east-1:111111111111:certificate/<id>'),
           /** The public hosted zone (in the hub account) that gets the name's alias record: the execute-api endpoint is off. */
           hostedZoneId: z
             .string({ error: missingOr('the Route 53 hosted zone id of the domain (the default endpoint is disabled, so the name must resolve)') })
@@ -212,13 +238,15 @@ export const hubConfigSchema = z
     /** The proxy's shared state (tenant limits, quotas across Lambda instances). */
     cache: cacheSchema.prefault({}),
     alarms: runtimeAlarmsSchema.extend({ email: z.email().optional() }).prefault({}),
-    tags: z.record(z.string(), z.string()).default({}),
+    tags: tagsSchema,
   })
   .superRefine((cfg, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     if (cidrsOverlap(cfg.network.cidr, cfg.network.spokeCidrPool)) {
       issue(['network', 'spokeCidrPool'], `${cfg.network.spokeCidrPool} overlaps the hub VPC ${cfg.network.cidr}`);
     }
+    // The Lambda proxy takes one ENI per subnet (per security group and subnet).
+    checkAddressRoom(cfg.network, { endpoints: HUB_ENDPOINT_SERVICES.length, cacheNodes: cfg.cache.replicas + 1, runtime: cfg.network.azCount, runtimeName: 'Lambda ENIs' }, issue);
     if (cfg.onPrem) {
       for (const [key, cidr] of [
         ['cidr', cfg.network.cidr],
@@ -228,6 +256,18 @@ export const hubConfigSchema = z
       }
     } else if (cfg.providerHubs.includes('on-prem')) {
       issue(['onPrem'], 'required when providerHubs includes on-prem (the Site-to-Site VPN needs it)');
+    }
+    const certificate = cfg.api.domain && /^arn:[^:]+:acm:([^:]+):(\d{12}):/.exec(cfg.api.domain.certificateArn);
+    if (certificate) {
+      // API Gateway attaches a Regional domain's certificate from ACM in the API's own Region and account.
+      const [, certRegion, certAccount] = certificate;
+      if (certRegion !== cfg.account.region) {
+        issue(
+          ['api', 'domain', 'certificateArn'],
+          `the certificate is in ${certRegion}; a Regional custom domain needs one in the hub's Region ${cfg.account.region} (request or import it there)`,
+        );
+      }
+      if (certAccount !== cfg.account.id) issue(['api', 'domain', 'certificateArn'], `the certificate belongs to account ${certAccount}; it must be in the hub account ${cfg.account.id}`);
     }
     if (!cfg.sharing.organizationArn && cfg.sharing.externalAccountIds.length === 0) {
       issue(['sharing'], 'name the spoke accounts: organizationArn and/or externalAccountIds');
@@ -303,6 +343,29 @@ export const spokeProviderSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/**
+ * The task memory sizes Fargate takes for each task CPU (ECS Developer Guide, "Task CPU and
+ * memory"): anything else fails RegisterTaskDefinition at deploy time. Empty for a CPU the
+ * schema refuses anyway.
+ */
+export function fargateMemoryMb(cpu: number): number[] {
+  const range = (from: number, to: number) => Array.from({ length: (to - from) / 1024 + 1 }, (_, i) => from + i * 1024);
+  switch (cpu) {
+    case 256:
+      return [512, 1024, 2048];
+    case 512:
+      return range(1024, 4096);
+    case 1024:
+      return range(2048, 8192);
+    case 2048:
+      return range(4096, 16384);
+    case 4096:
+      return range(8192, 30720);
+    default:
+      return [];
+  }
+}
+
 export const spokeConfigSchema = z
   .strictObject({
     /** A spoke deploys with its deploy role: the hub's registrar trusts that role by ARN. */
@@ -355,7 +418,7 @@ export const spokeConfigSchema = z
           'expected an image reference with a tag or digest, like 111111111111.dkr.ecr.us-east-1.amazonaws.com/ai-gateway-runtime:0.1.0',
         )
         .refine((img) => !img.endsWith(':latest'), 'pin a version tag or digest, not :latest'),
-      cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(1024),
+      cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)], { error: 'expected a Fargate task CPU: 256, 512, 1024, 2048 or 4096' }).default(1024),
       memoryMb: z.number().int().min(512).max(30720).default(2048),
       architecture: z.enum(['ARM64', 'X86_64']).default('ARM64'),
       minTasks: z.number().int().min(1, 'at least 1 task per spoke').default(2),
@@ -367,7 +430,7 @@ export const spokeConfigSchema = z
     cache: cacheSchema.prefault({}),
     /** Alarms on this spoke's runtime metrics, declared in the hub account. */
     alarms: runtimeAlarmsSchema.prefault({}),
-    tags: z.record(z.string(), z.string()).default({}),
+    tags: tagsSchema,
   })
   .superRefine((cfg, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -382,6 +445,22 @@ export const spokeConfigSchema = z
     const roleAccount = /::(\d{12}):/.exec(hub.roleArn)?.[1];
     if (roleAccount !== hub.accountId) issue(['hub', 'roleArn'], `the role must be in the hub account ${hub.accountId}`);
     if (cfg.service.maxTasks < cfg.service.minTasks) issue(['service', 'maxTasks'], 'must be at least service.minTasks');
+    // A deployment runs up to twice the tasks (deploymentMaximumPercent 200), each with its own ENI.
+    checkAddressRoom(
+      network,
+      {
+        endpoints: interfaceEndpointServices(provider.kind).length,
+        cacheNodes: cfg.cache.replicas + 1,
+        runtime: 2 * cfg.service.maxTasks,
+        runtimeName: 'tasks (2 x service.maxTasks over the AZs)',
+      },
+      issue,
+    );
+    const sizes = fargateMemoryMb(cfg.service.cpu);
+    if (sizes.length > 0 && !sizes.includes(cfg.service.memoryMb)) {
+      const expected = sizes.length <= 4 ? `one of ${sizes.join(', ')}` : `${sizes[0]} to ${sizes[sizes.length - 1]} in steps of 1024`;
+      issue(['service', 'memoryMb'], `${cfg.service.memoryMb} is not a Fargate task size with service.cpu ${cfg.service.cpu}: expected ${expected}`);
+    }
 
     const catalog = providerModelCatalog(provider);
     if (provider.kind === 'bedrock') {
@@ -448,6 +527,31 @@ export function providerModelCatalog(provider: z.output<typeof spokeProviderSche
       return provider.vendors.flatMap((v, i) => entries(v.models, `provider.vendors[${i}].models`));
     default:
       return entries(provider.models, 'provider.models');
+  }
+}
+
+/**
+ * Whether each private subnet has the addresses AWS must hand out there: one Transit Gateway
+ * attachment ENI, one ENI per interface endpoint, its share of the cache nodes and of the
+ * runtime's ENIs. A /24 VPC (/28 subnets, 5 assignable addresses each) holds no spoke: the
+ * endpoints alone need 6 or 7, and their creation would fail with too few free addresses.
+ */
+function checkAddressRoom(network: { cidr: string; azCount: number }, needs: { endpoints: number; cacheNodes: number; runtime: number; runtimeName: string }, issue: Issue): void {
+  const { cidr, azCount } = network;
+  const prefix = Number(cidr.split('/')[1]);
+  if (!isCidr(cidr) || prefix < 16 || prefix > 24 || !Number.isInteger(azCount) || azCount < 1) return;
+  const share = (n: number) => (Number.isFinite(n) && n > 0 ? Math.ceil(n / azCount) : 0);
+  const parts = { 'Transit Gateway attachment': 1, 'interface endpoints': needs.endpoints, 'cache nodes': share(needs.cacheNodes), [needs.runtimeName]: share(needs.runtime) };
+  const need = Object.values(parts).reduce((a, b) => a + b, 0);
+  const room = assignablePerPrivateSubnet(cidr);
+  if (need > room) {
+    const detail = Object.entries(parts)
+      .map(([what, n]) => `${what} ${n}`)
+      .join(', ');
+    issue(
+      ['network', 'cidr'],
+      `${cidr} leaves ${room} assignable addresses in each private subnet (after AWS's 5 and the NLB reservation); this stack needs ${need} there (${detail}): use a larger CIDR, e.g. a /20`,
+    );
   }
 }
 

@@ -58,6 +58,10 @@ function describeIssue(issue: z.core.$ZodIssue, doc: unknown, known: readonly st
     const expected = union.options.map(String).join(', ');
     return `${PROJECT}:${key}: ${value === undefined ? `missing ${what}` : `unknown ${what} ${JSON.stringify(value)}`}; expected one of ${expected}`;
   }
+  // A record key (e.g. a tag key) that fails its own schema: say why, not just "Invalid key".
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+    return `${PROJECT}:${key}: ${issue.issues.map((i) => i.message).join('; ')}`;
+  }
   if (issue.code === 'invalid_type' && valueAt(doc, issue.path) === undefined && !issue.message.startsWith('missing')) {
     return `${PROJECT}:${key}: missing (expected ${issue.expected})`;
   }

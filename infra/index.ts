@@ -11,7 +11,7 @@ import { HubStack } from './hub/hub-stack';
 import type { ModelPriceBound } from './lib/hub-exports';
 import { baseTags } from './lib/naming';
 import { checkAgainstHubPriceBounds } from './spoke/price-bound-check';
-import { checkAgainstHubRegistry } from './spoke/registry-check';
+import { checkAgainstHubRegistry, type HubFacts } from './spoke/registry-check';
 import { SpokeStack } from './spoke/spoke-stack';
 
 const REPO_ROOT = path.join(__dirname, '..');
@@ -46,7 +46,11 @@ async function main(): Promise<Record<string, unknown>> {
     // A hub deployed before it exported its bounds has none: nothing to check against.
     hubRef.getOutputValue('modelPriceBounds'),
   ]);
-  checkAgainstHubRegistry(stack, cfg, registry as SpokeRegistryEntry[] | undefined, String(pool));
+  // What the stack file says about the hub (ai-gateway:hub) must be what the hub is.
+  const factKeys = ['hubVpcCidr', 'onPremCidr', 'hubRegion', 'hubAccountId', 'spokeRegistrarRoleArn', 'ramExternalAccountIds', 'thirdPartySecretArns'] as const;
+  const factValues = await Promise.all(factKeys.map((key) => hubRef.getOutputValue(key)));
+  const facts = Object.fromEntries(factKeys.map((key, i) => [key, factValues[i]])) as HubFacts;
+  checkAgainstHubRegistry(stack, cfg, registry as SpokeRegistryEntry[] | undefined, String(pool), facts);
   checkAgainstHubPriceBounds(stack, cfg, bounds as ModelPriceBound[] | undefined);
   const spoke = new SpokeStack(stack, { stack, config: cfg, defaultTags, hubRef }, { providers: [accountProvider] });
   return { ...spoke.exports };

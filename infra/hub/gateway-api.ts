@@ -131,6 +131,13 @@ export class GatewayApi extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [logging] },
     );
+    // Execution logging (loggingLevel below) writes to this group; left to API Gateway, it would
+    // create it itself, unencrypted and kept forever. Declared first, so the service finds it.
+    const executionLogs = new aws.cloudwatch.LogGroup(
+      `${name}-execution-logs`,
+      { name: apiExecutionLogGroupName(this.restApi.id, api.stageName), retentionInDays: 90, kmsKeyId: args.kmsKey.arn },
+      parent,
+    );
     new aws.apigateway.MethodSettings(
       `${name}-settings`,
       {
@@ -139,7 +146,7 @@ export class GatewayApi extends pulumi.ComponentResource {
         methodPath: '*/*',
         settings: { metricsEnabled: true, loggingLevel: 'ERROR', dataTraceEnabled: false, throttlingBurstLimit: api.throttle.burstLimit, throttlingRateLimit: api.throttle.rateLimit },
       },
-      parent,
+      { parent: this, dependsOn: [executionLogs] },
     );
 
     for (const team of api.teams) {
@@ -233,6 +240,11 @@ export class GatewayApi extends pulumi.ComponentResource {
     );
     return { url: pulumi.interpolate`https://${record.name}`, target: custom.regionalDomainName };
   }
+}
+
+/** The log group API Gateway writes a stage's execution logs to (a fixed name it chooses). */
+export function apiExecutionLogGroupName(restApiId: pulumi.Input<string>, stageName: string): pulumi.Output<string> {
+  return pulumi.interpolate`API-Gateway-Execution-Logs_${restApiId}/${stageName}`;
 }
 
 /** One JSON line per request; API keys and bodies are never logged. */

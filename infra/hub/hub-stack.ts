@@ -30,9 +30,10 @@ import { PROXY_ALIAS, ProxyFunction, proxySecurityGroup } from './proxy-function
 import { SpokeRegistrar } from './spoke-registrar';
 import { ThirdPartySecrets } from './third-party-secrets';
 import { HubTransit } from './transit';
+import { HUB_ENDPOINT_SERVICES } from '../spoke/vpc-endpoints';
 
-/** AWS APIs the proxy reaches inside the VPC: its config (SSM) and the shared-state token. */
-export const HUB_ENDPOINT_SERVICES = ['ssm', 'secretsmanager'];
+// Config polling and the cache token: the proxy's interface endpoints (spoke/vpc-endpoints, beside the spokes').
+export { HUB_ENDPOINT_SERVICES };
 
 export interface HubStackArgs {
   /** The Pulumi stack name (`hub`): names the proxy's parameter, cache and metrics service. */
@@ -177,6 +178,7 @@ export class HubStack extends pulumi.ComponentResource {
       transitGatewayRouteTableId: transit.spokeRouteTable.id,
       transitGatewayHubRouteTableId: transit.hubRouteTable.id,
       ramShareArn: transit.share.arn,
+      ramExternalAccountIds: cfg.sharing.externalAccountIds,
       privateZoneId: zone.zoneId,
       privateZoneName: cfg.privateZone,
       hubNlbArns: byKind<string>((h) => h.loadBalancer.arn),

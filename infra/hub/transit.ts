@@ -91,7 +91,7 @@ export class HubTransit extends pulumi.ComponentResource {
     const parent = { parent: this };
     const customerGateway = new aws.ec2.CustomerGateway(
       `${name}-onprem-cgw`,
-      { bgpAsn: String(onPrem.bgpAsn), ipAddress: onPrem.customerGatewayIp, type: 'ipsec.1', tags: { Name: 'ai-gateway-onprem' } },
+      { ...customerGatewayAsn(onPrem.bgpAsn), ipAddress: onPrem.customerGatewayIp, type: 'ipsec.1', tags: { Name: 'ai-gateway-onprem' } },
       parent,
     );
     const vpn = new aws.ec2.VpnConnection(
@@ -134,4 +134,11 @@ export class HubTransit extends pulumi.ComponentResource {
     );
     return vpn;
   }
+}
+
+/** The largest ASN EC2's `BgpAsn` takes; 4-byte ASNs above it (e.g. the private 4200000000-4294967294) go in `BgpAsnExtended`. */
+export const MAX_BGP_ASN = 2_147_483_647;
+
+export function customerGatewayAsn(asn: number): { bgpAsn: string } | { bgpAsnExtended: string } {
+  return asn > MAX_BGP_ASN ? { bgpAsnExtended: String(asn) } : { bgpAsn: String(asn) };
 }

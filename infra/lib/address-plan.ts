@@ -42,6 +42,21 @@ export function nlbReservations(subnetCidr: string): string[] {
   return subnet.prefix <= 27 ? [block(RESERVED_FIRST_HOST, 29)] : [block(RESERVED_FIRST_HOST, 30), block(RESERVED_FIRST_HOST + 4, 31)];
 }
 
+/** Addresses AWS keeps in every subnet: network, VPC router, DNS, future use, broadcast. */
+const AWS_RESERVED_PER_SUBNET = 5;
+
+/**
+ * How many addresses of each private subnet AWS may hand out on its own (interface endpoints,
+ * the Transit Gateway attachment, cache nodes, tasks, the Lambda's ENIs): the subnet less
+ * AWS's 5 and the explicit NLB reservation. 4083 in a /20 subnet (/16 VPC), 5 in a /28 (/24 VPC).
+ */
+export function assignablePerPrivateSubnet(vpcCidr: string): number {
+  const [subnet] = privateSubnetCidrs(vpcCidr, 1);
+  const size = (cidr: string) => 2 ** (32 - (parseCidr(cidr)?.prefix ?? 32));
+  const reserved = nlbReservations(subnet).reduce((sum, block) => sum + size(block), 0);
+  return size(subnet) - AWS_RESERVED_PER_SUBNET - reserved;
+}
+
 /** One fixed private IP per subnet for the NLB in `slot` (several NLBs share a VPC), inside the reserved block. */
 export function fixedNlbIps(subnetCidrs: readonly string[], slot = 0): string[] {
   return subnetCidrs.map((cidr) => {

@@ -43,6 +43,8 @@ export interface HubExports {
   /** The route table spoke attachments propagate into (what the hub and VPN see). */
   transitGatewayHubRouteTableId: string;
   ramShareArn: string;
+  /** The accounts the share goes to outside the organization (sharing.externalAccountIds): they accept it, no other spoke can. */
+  ramExternalAccountIds: string[];
   privateZoneId: string;
   privateZoneName: string;
   hubNlbArns: Partial<Record<ProviderKind, string>>;

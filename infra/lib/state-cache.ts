@@ -87,7 +87,15 @@ export class StateCache extends pulumi.ComponentResource {
     const token = new random.RandomPassword(`${name}-auth-token`, { length: 64, special: false }, parent);
     this.authSecret = new aws.secretsmanager.Secret(
       `${name}-auth-token`,
-      { name: stateAuthSecretName(stack), description: `AUTH token of the ai-gateway ${stack} shared-state cache`, kmsKeyId: args.kmsKeyArn, recoveryWindowInDays: 7 },
+      {
+        name: stateAuthSecretName(stack),
+        description: `AUTH token of the ai-gateway ${stack} shared-state cache`,
+        kmsKeyId: args.kmsKeyArn,
+        // Deleted at once: a secret in its recovery window keeps its (fixed) name, so a stack
+        // destroyed and deployed again (a spoke removed and re-added) could not create it for
+        // days; and a token is worth nothing without the cache it was set on.
+        recoveryWindowInDays: 0,
+      },
       parent,
     );
     new aws.secretsmanager.SecretVersion(`${name}-auth-token`, { secretId: this.authSecret.id, secretString: token.result }, parent);

@@ -2,10 +2,14 @@
  * The exact Bedrock resources a spoke's task may invoke: foundation models in each
  * configured Region, and for cross-Region inference profiles the profile in each calling
  * Region plus the model in every Region the profile routes to. Never a wildcard model.
+ * Token counting (the runtime's count_tokens on Claude models: CountTokens) is its own
+ * IAM action, on foundation models only, in the Regions the runtime calls.
  */
 import type { BedrockProvider } from '../config-schema';
 
 export const BEDROCK_INVOKE_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'] as const;
+/** CountTokens is not covered by InvokeModel; its only resource type is foundation-model. */
+export const BEDROCK_COUNT_ACTION = 'bedrock:CountTokens';
 
 export function bedrockInvokeResources(provider: BedrockProvider, accountId: string, partition: string): string[] {
   const arns = new Set<string>();
@@ -19,5 +23,11 @@ export function bedrockInvokeResources(provider: BedrockProvider, accountId: str
       for (const region of provider.regions) arns.add(foundationModel(region, model.id));
     }
   }
+  return [...arns].sort();
+}
+
+/** The foundation models CountTokens may be called on: every configured model in each calling Region. */
+export function bedrockCountResources(provider: BedrockProvider, partition: string): string[] {
+  const arns = new Set(provider.models.flatMap((model) => provider.regions.map((region) => `arn:${partition}:bedrock:${region}::foundation-model/${model.id}`)));
   return [...arns].sort();
 }

@@ -18,7 +18,7 @@ import { RuntimeAlarms } from '../lib/runtime-alarms';
 import { RuntimeConfigParameter, validatedConfigJson } from '../lib/runtime-config-parameter';
 import { StateCache } from '../lib/state-cache';
 import { VpcEndpoints } from '../lib/vpc-endpoints';
-import { BEDROCK_INVOKE_ACTIONS, bedrockInvokeResources } from './bedrock-access';
+import { BEDROCK_COUNT_ACTION, BEDROCK_INVOKE_ACTIONS, bedrockCountResources, bedrockInvokeResources } from './bedrock-access';
 import { GatewayService, taskSecurityGroup } from './gateway-service';
 import { HubRegistration } from './hub-registration';
 import { SpokeLoadBalancer } from './load-balancer';
@@ -168,7 +168,11 @@ export class SpokeStack extends pulumi.ComponentResource {
 
 function taskStatements(cfg: SpokeConfig, accountId: string, partition: string): PolicyStatement[] {
   if (cfg.provider.kind !== 'bedrock') return [];
-  return [{ Sid: 'InvokeConfiguredModels', Effect: 'Allow', Action: [...BEDROCK_INVOKE_ACTIONS], Resource: bedrockInvokeResources(cfg.provider, accountId, partition) }];
+  return [
+    { Sid: 'InvokeConfiguredModels', Effect: 'Allow', Action: [...BEDROCK_INVOKE_ACTIONS], Resource: bedrockInvokeResources(cfg.provider, accountId, partition) },
+    // POST /v1/messages/count_tokens on a Claude target calls CountTokens, which InvokeModel does not cover.
+    { Sid: 'CountTokensOfConfiguredModels', Effect: 'Allow', Action: BEDROCK_COUNT_ACTION, Resource: bedrockCountResources(cfg.provider, partition) },
+  ];
 }
 
 function onPremEgress(url: string, cidr: string): aws.types.input.ec2.SecurityGroupEgress {

@@ -10,3 +10,6 @@ export function interfaceEndpointServices(kind: ProviderKind): string[] {
   const common = ['ecr.api', 'ecr.dkr', 'logs', 'sts', 'ssm', 'secretsmanager'];
   return kind === 'bedrock' ? [...common, 'bedrock-runtime'] : common;
 }
+
+/** AWS APIs the hub's Lambda proxy reaches inside the VPC: its config (SSM) and the shared-state token. */
+export const HUB_ENDPOINT_SERVICES = ['ssm', 'secretsmanager'];

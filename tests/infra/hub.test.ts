@@ -165,6 +165,16 @@ describe('API Gateway', () => {
     expect(logs?.inputs.kmsKeyId).toMatch(/^arn:aws:kms:/);
   });
 
+  test("the stage's execution logs go to a declared group (encrypted, 90 days), not one API Gateway creates unencrypted and keeps forever", () => {
+    const settings = one('aws:apigateway/methodSettings:MethodSettings');
+    expect(settings.inputs.settings.loggingLevel).toBe('ERROR');
+    const restApiId = `${one('aws:apigateway/restApi:RestApi').name}-id`;
+    const group = ofType(hub, 'aws:cloudwatch/logGroup:LogGroup').find((l) => l.inputs.name === `API-Gateway-Execution-Logs_${restApiId}/${config.api.stageName}`);
+    expect(group?.inputs).toMatchObject({ retentionInDays: 90, kmsKeyId: expect.stringMatching(/^arn:aws:kms:/) });
+    // Created before logging is switched on: otherwise API Gateway creates the group itself, and ours would collide with it.
+    expect(settings.dependsOn).toContain(group?.name);
+  });
+
   test('the custom domain enforces TLS 1.2 and the default endpoint is off', () => {
     expect(one('aws:apigateway/domainName:DomainName').inputs.securityPolicy).toBe('TLS_1_2');
     expect(one('aws:apigateway/restApi:RestApi').inputs.disableExecuteApiEndpoint).toBe(true);
@@ -181,6 +191,17 @@ describe('API Gateway', () => {
     expect(domain.inputs.domainName).toBe(config.api.domain.name);
     expect(new URL(hub.outputs.gatewayUrl).hostname).toBe(record?.inputs.name);
     expect(hub.outputs.apiDomainTarget).toBe('d-abc123def4.execute-api.us-east-1.amazonaws.com');
+  });
+
+  test('a 4-byte on-prem ASN above 2147483647 (the private 4200000000+ range) goes in bgpAsnExtended, which EC2 takes, not bgpAsn', async () => {
+    const file = readStackConfigFile('hub');
+    const onPrem = { ...JSON.parse(file['ai-gateway:onPrem']), bgpAsn: 4_200_000_001 };
+    const run = await runStack('hub', { config: { ...file, 'ai-gateway:onPrem': JSON.stringify(onPrem) }, apiKeys: fakeApiKeys() });
+    const cgw = ofType(run, 'aws:ec2/customerGateway:CustomerGateway')[0];
+    expect(cgw.inputs.bgpAsnExtended).toBe('4200000001');
+    expect(cgw.inputs.bgpAsn).toBeUndefined();
+    // The 2-byte (and low 4-byte) ASNs stay in bgpAsn.
+    expect(one('aws:ec2/customerGateway:CustomerGateway').inputs.bgpAsnExtended).toBeUndefined();
   });
 
   test('a Cognito authorizer appears only when the config names user pools', async () => {
@@ -439,6 +460,7 @@ describe('monitoring and outputs', () => {
     }
     expect(hub.outputs.hubAccountId).toBe(config.account.id);
     expect(hub.outputs.hubVpcCidr).toBe(config.network.cidr);
+    expect(hub.outputs.ramExternalAccountIds).toEqual(config.sharing.externalAccountIds);
   });
 });
 
@@ -472,7 +494,7 @@ describe('shared state (ElastiCache for Valkey) for the Lambda proxy', () => {
     expect(cache().inputs).toMatchObject({ transitEncryptionEnabled: true, transitEncryptionMode: 'required', atRestEncryptionEnabled: true, kmsKeyId: kmsArn });
     const token = fakeSecretValue(one('random:index/randomPassword:RandomPassword').name);
     expect(isSecretInput(cache().inputs.authToken) && plain(cache().inputs.authToken)).toBe(token);
-    expect(stateSecret().inputs).toMatchObject({ name: 'ai-gateway/hub/state-auth-token', kmsKeyId: kmsArn });
+    expect(stateSecret().inputs).toMatchObject({ name: 'ai-gateway/hub/state-auth-token', kmsKeyId: kmsArn, recoveryWindowInDays: 0 });
     const version = one('aws:secretsmanager/secretVersion:SecretVersion', 'hub-state-auth-token');
     expect(version.inputs.secretId).toBe(`${stateSecret().name}-id`);
     expect(isSecretInput(version.inputs.secretString) && plain(version.inputs.secretString)).toBe(token);

@@ -25,6 +25,8 @@ export interface RecordedResource {
   /** Resource options the program set (seen through a stack transformation). */
   ignoreChanges: string[];
   deleteBeforeReplace: boolean;
+  /** Logical names of the resources it was given in `dependsOn` (when given as resources, not outputs). */
+  dependsOn: string[];
 }
 
 export interface StackRun {
@@ -184,6 +186,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
   const resources: RecordedResource[] = [];
   const ignored = new Map<string, string[]>();
   const deletedFirst = new Set<string>();
+  const dependencies = new Map<string, string[]>();
   const calls: StackRun['calls'] = [];
   await pulumi.runtime.setMocks(
     {
@@ -197,6 +200,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
           custom: args.custom ?? true,
           ignoreChanges: ignored.get(`${args.type}::${args.name}`) ?? [],
           deleteBeforeReplace: deletedFirst.has(`${args.type}::${args.name}`),
+          dependsOn: dependencies.get(`${args.type}::${args.name}`) ?? [],
         });
         if (args.type === 'pulumi:pulumi:StackReference') {
           return { id: args.inputs.name, state: { name: args.inputs.name, outputs: options.hubOutputs ?? {}, secretOutputNames: [] } };
@@ -237,6 +241,13 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     pulumi.runtime.registerStackTransformation((t) => {
       ignored.set(`${t.type}::${t.name}`, t.opts.ignoreChanges ?? []);
       if ((t.opts as pulumi.CustomResourceOptions).deleteBeforeReplace) deletedFirst.add(`${t.type}::${t.name}`);
+      const dependsOn = t.opts.dependsOn;
+      if (Array.isArray(dependsOn) || pulumi.Resource.isInstance(dependsOn)) {
+        dependencies.set(
+          `${t.type}::${t.name}`,
+          [dependsOn].flat().flatMap((r) => (pulumi.Resource.isInstance(r) ? [(r as unknown as { __name: string }).__name] : [])),
+        );
+      }
       return undefined;
     });
     try {

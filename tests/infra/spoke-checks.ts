@@ -185,11 +185,18 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
       expect(bedrock).toEqual([]);
       return;
     }
-    expect(bedrock).toHaveLength(1);
-    expect([...bedrock[0].Action].sort()).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
-    expect(bedrock[0].policy).toBe(`${run.stack}-gateway-task`);
-    const resources: string[] = bedrock[0].Resource;
+    expect(bedrock).toHaveLength(2);
+    const [invoke, count] = bedrock;
+    // Converse and ConverseStream are authorized as InvokeModel and InvokeModelWithResponseStream.
+    expect([...invoke.Action].sort()).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
+    bedrock.forEach((s: any) => expect(s.policy).toBe(`${run.stack}-gateway-task`));
+    const resources: string[] = invoke.Resource;
     resources.forEach((arn) => expect(arn).not.toContain('*'));
+    // count_tokens on a Claude target calls CountTokens (runtime/src/providers/bedrock/claude-messages.ts): its own action, foundation models only.
+    expect(count.Action).toBe('bedrock:CountTokens');
+    const { models, regions } = cfg.provider;
+    const counted = models.flatMap((m) => regions.map((region) => `arn:aws:bedrock:${region}::foundation-model/${m.id}`));
+    expect([...count.Resource].sort()).toEqual([...new Set(counted)].sort());
     for (const model of cfg.provider.models) {
       for (const region of cfg.provider.regions) {
         const arn = model.inferenceProfile
@@ -277,6 +284,8 @@ export const spokeChecks: Record<string, (run: StackRun, cfg: SpokeConfig, hub: 
     expect(isSecretInput(group.inputs.authToken) && plain(group.inputs.authToken)).toBe(token);
     const secret = stateSecret(run);
     expect(secret.inputs.kmsKeyId).toBe(keyArn);
+    // A fixed name: deleted without a recovery window, so the stack can be destroyed and deployed again.
+    expect(secret.inputs.recoveryWindowInDays).toBe(0);
     const version = only(run, 'aws:secretsmanager/secretVersion:SecretVersion');
     expect(version.inputs.secretId).toBe(id(secret));
     expect(isSecretInput(version.inputs.secretString) && plain(version.inputs.secretString)).toBe(token);

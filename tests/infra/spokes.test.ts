@@ -9,6 +9,17 @@ import { fakeApiKeys, ofType, plain, readStackConfigFile, REPO, runStack, spokeS
 import { spokeChecks, spokeConfig, taskContainer } from './spoke-checks';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- stack outputs are JSON */
+
+/** spoke-c's `ai-gateway:hub`, as SPOKE_C writes it. */
+const SPOKE_C_HUB = {
+  stack: 'acme/ai-gateway/hub',
+  accountId: '111111111111',
+  region: 'us-east-1',
+  roleArn: 'arn:aws:iam::111111111111:role/ai-gateway-spoke-registrar',
+  cidr: '10.0.0.0/16',
+  onPremCidr: '192.168.0.0/16',
+};
+
 let hub: Record<string, any>;
 const runs = new Map<string, StackRun>();
 const stacks = spokeStacksOnDisk();
@@ -93,6 +104,25 @@ function parseMaybe(text: string): unknown {
   }
 }
 
+test('a spoke in an account the hub invites (outside its organization) that does not accept the share fails naming hub.acceptRamShare', async () => {
+  expect(hub.ramExternalAccountIds).toEqual(['333333333333']);
+  const config = readStackConfigFile('spoke-b');
+  config['ai-gateway:hub'] = JSON.stringify({ ...JSON.parse(config['ai-gateway:hub']), acceptRamShare: false });
+  await expect(runStack('spoke-b', { config, hubOutputs: hub })).rejects.toThrow(
+    /ai-gateway:hub\.acceptRamShare: must be true: the hub shares its Transit Gateway with 333333333333 as an external account/,
+  );
+});
+
+test("a vendor key the hub does not hold fails naming the vendor's secret key, before anything is declared", async () => {
+  const config = readStackConfigFile('spoke-b');
+  const provider = JSON.parse(config['ai-gateway:provider']);
+  provider.vendors[1].secret = 'mistral';
+  config['ai-gateway:provider'] = JSON.stringify(provider);
+  await expect(runStack('spoke-b', { config, hubOutputs: hub })).rejects.toThrow(
+    /ai-gateway:provider\.vendors\[1\]\.secret: "mistral" is not a secret of the hub \(its thirdParty: (openai, anthropic|anthropic, openai)\)/,
+  );
+});
+
 describe("a spoke's prices against the hub's price bounds", () => {
   test('the hub exports the bound of each priced model, with the key that sets it', () => {
     expect(hub.modelPriceBounds).toEqual([
@@ -175,6 +205,27 @@ describe('adding a spoke: one new stack file and its entry in the hub registry',
       /ai-gateway:network\.cidr: 10\.64\.16\.0\/20 overlaps spoke-a \(10\.64\.0\.0\/16, the hub's spokes\[0\]\)/,
     ],
     ['a hub port another spoke holds', { registration: { weight: 50, hubPort: 8101 } }, /ai-gateway:registration\.hubPort: 8101 is taken by spoke-a \(the hub's spokes\[0\]\)/],
+    // A stale copy of the hub's addresses would deploy cleanly: routes and NLB ingress for a network the hub is not in.
+    [
+      "a hub VPC CIDR that is not the hub's",
+      { hub: { ...SPOKE_C_HUB, cidr: '10.1.0.0/16' } },
+      /ai-gateway:hub\.cidr: 10\.1\.0\.0\/16 differs from the hub's VPC CIDR, 10\.0\.0\.0\/16 \(hub output hubVpcCidr\)/,
+    ],
+    [
+      "an on-prem CIDR that is not the hub's",
+      { hub: { ...SPOKE_C_HUB, onPremCidr: '192.168.0.0/17' } },
+      /ai-gateway:hub\.onPremCidr: 192\.168\.0\.0\/17 differs from the hub's on-prem network \(onPrem\.cidr\), 192\.168\.0\.0\/16/,
+    ],
+    [
+      'accepting a RAM share the hub sends through its organization (no invitation exists)',
+      { hub: { ...SPOKE_C_HUB, acceptRamShare: true } },
+      /ai-gateway:hub\.acceptRamShare: must be false: 444444444444 is not in the hub's sharing\.externalAccountIds/,
+    ],
+    [
+      "a registrar role that is not the hub's",
+      { hub: { ...SPOKE_C_HUB, roleArn: 'arn:aws:iam::111111111111:role/registrar' } },
+      /ai-gateway:hub\.roleArn: arn:aws:iam::111111111111:role\/registrar differs from the hub's registrar role/,
+    ],
   ])('%s fails the deployment with the key named, before anything registers', async (_what, change, message) => {
     const config = readStackConfigFile('spoke-c', dir);
     for (const [key, value] of Object.entries(change)) config[`ai-gateway:${key}`] = JSON.stringify(value);

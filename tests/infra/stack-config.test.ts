@@ -154,6 +154,73 @@ describe('invalid configs fail with the key path named', () => {
     expect(failure('spoke-a', doc)).toMatch(/ai-gateway:service\.image: pin a version tag or digest/);
   });
 
+  test('a task CPU and memory pair Fargate does not offer (RegisterTaskDefinition would refuse it at deploy time)', () => {
+    const doc = values('spoke-a');
+    doc.service.cpu = 1024;
+    doc.service.memoryMb = 1024;
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:service\.memoryMb: 1024 is not a Fargate task size with service\.cpu 1024: expected 2048 to 8192 in steps of 1024/);
+    doc.service.cpu = 256;
+    doc.service.memoryMb = 4096;
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:service\.memoryMb: 4096 is not a Fargate task size with service\.cpu 256: expected one of 512, 1024, 2048/);
+    doc.service.memoryMb = 1500;
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:service\.memoryMb: 1500 is not a Fargate task size/);
+    // Every valid pair passes, and so do the defaults.
+    for (const [cpu, memoryMb] of [
+      [256, 512],
+      [512, 4096],
+      [2048, 16384],
+      [4096, 30720],
+    ]) {
+      doc.service.cpu = cpu;
+      doc.service.memoryMb = memoryMb;
+      expect(() => parseStackConfig('spoke-a', doc)).not.toThrow();
+    }
+    delete doc.service.cpu;
+    delete doc.service.memoryMb;
+    expect(parseStackConfig('spoke-a', doc).config).toMatchObject({ service: { cpu: 1024, memoryMb: 2048 } });
+  });
+
+  test('a tag AWS refuses (reserved aws: prefix, bad characters, too long, too many) fails here, not on every resource at create time', () => {
+    const hub = values('hub');
+    hub.tags = { 'aws:owner': 'platform', 'cost center!': 'x', team: 'v'.repeat(257) };
+    const message = failure('hub', hub);
+    expect(message).toMatch(/ai-gateway:tags\.aws:owner: .*tag keys starting with "aws:" are reserved for AWS/);
+    expect(message).toMatch(/ai-gateway:tags\.cost center!: .*a tag key takes letters, digits, spaces and _\.:\/=\+-@ only/);
+    expect(message).toMatch(/ai-gateway:tags\.team: a tag value has at most 256 characters/);
+    const spoke = values('spoke-a');
+    spoke.tags = Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`t${i}`, 'x']));
+    expect(failure('spoke-a', spoke)).toMatch(/ai-gateway:tags: at most 47 tags/);
+    spoke.tags = { 'cost-center': 'platform-ai', 'owner:team': 'AI Platform @ acme', 'ai-gateway:tier': 'gold' };
+    expect(parseStackConfig('spoke-a', spoke).config.tags).toEqual(spoke.tags);
+  });
+
+  test('a VPC CIDR too small for what AWS places in each private subnet (endpoints, TGW, cache, tasks) fails naming network.cidr', () => {
+    const doc = values('spoke-a');
+    // A /24 VPC has /28 subnets: 5 addresses AWS may assign once its own 5 and the NLB block are out; the 7 endpoints alone need 7.
+    doc.network.cidr = '10.64.0.0/24';
+    expect(failure('spoke-a', doc)).toMatch(
+      /ai-gateway:network\.cidr: 10\.64\.0\.0\/24 leaves 5 assignable addresses in each private subnet .* this stack needs 21 there \(Transit Gateway attachment 1, interface endpoints 7, cache nodes 1, tasks \(2 x service\.maxTasks over the AZs\) 12\)/,
+    );
+    // A /23 (/27 subnets, 19 assignable) holds spoke-a with up to 8 tasks (a rollout runs 16 over 2 subnets), not its 12.
+    doc.network.cidr = '10.64.0.0/23';
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:network\.cidr: 10\.64\.0\.0\/23 leaves 19 assignable addresses .* needs 21 there/);
+    doc.service.maxTasks = 8;
+    expect(() => parseStackConfig('spoke-a', doc)).not.toThrow();
+    // The hub needs less per subnet (2 endpoints, one Lambda ENI): a /24 holds it with one replica, not with three over 2 AZs.
+    const hub = values('hub');
+    hub.network.cidr = '10.0.0.0/24';
+    expect(() => parseStackConfig('hub', hub)).not.toThrow();
+    hub.network.azCount = 2;
+    hub.cache = { replicas: 3 };
+    expect(failure('hub', hub)).toMatch(/ai-gateway:network\.cidr: 10\.0\.0\.0\/24 leaves 5 assignable addresses .* needs 6 there/);
+  });
+
+  test('a task CPU Fargate does not offer is named with the sizes it does', () => {
+    const doc = values('spoke-a');
+    doc.service.cpu = 300;
+    expect(failure('spoke-a', doc)).toMatch(/ai-gateway:service\.cpu: expected a Fargate task CPU: 256, 512, 1024, 2048 or 4096/);
+  });
+
   test('a shared-state cache without a replica (no Multi-AZ failover) or with a made-up node type', () => {
     const doc = values('spoke-a');
     doc.cache = { replicas: 0, nodeType: 'redis.large' };
@@ -294,6 +361,19 @@ describe("the hub's spoke registry and custom domain", () => {
     const doc = values('hub');
     doc.providerHubs = ['bedrock', 'on-prem'];
     expect(failure('hub', doc)).toMatch(/ai-gateway:spokes\[1\]\.kind: "third-party" is not in providerHubs/);
+  });
+
+  test('a custom domain whose certificate is in another Region or account than the hub (API Gateway would refuse it at deploy time)', () => {
+    const doc = values('hub');
+    // The edge-optimized habit: a certificate in us-east-1 for a hub elsewhere.
+    doc.account.region = 'eu-west-1';
+    expect(failure('hub', doc)).toMatch(/ai-gateway:api\.domain\.certificateArn: the certificate is in us-east-1; a Regional custom domain needs one in the hub's Region eu-west-1/);
+    const other = values('hub');
+    other.api.domain.certificateArn = 'arn:aws:acm:us-east-1:999999999999:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+    expect(failure('hub', other)).toMatch(/ai-gateway:api\.domain\.certificateArn: the certificate belongs to account 999999999999; it must be in the hub account 111111111111/);
+    const malformed = values('hub');
+    malformed.api.domain.certificateArn = 'arn:aws:acm:certificate/abc';
+    expect(failure('hub', malformed)).toMatch(/ai-gateway:api\.domain\.certificateArn: expected an ACM certificate ARN like/);
   });
 
   test('a custom domain without its hosted zone (its name would resolve nowhere)', () => {
