@@ -126,32 +126,32 @@ class ChunkReader {
   ) {}
 
   async *read(res: UpstreamResponse): AsyncGenerator<ChatCompletionChunk> {
+    const events = readSse(res.body);
     let done = false;
     let drained = false;
     try {
-      for await (const event of readSse(res.body)) {
-        // After [DONE] keep reading to the end of the body so the socket can be reused.
-        if (done) continue;
+      for (let next = await events.next(); !next.done; next = await events.next()) {
         // Events already buffered must not reach a caller that gave up.
         if (this.signal.aborted) throw this.signal.reason ?? new Error('aborted');
-        if (event.data === '[DONE]') {
+        if (next.value.data === '[DONE]') {
+          // The answer is whole: it ends now, not when the server ends the body (it may work on
+          // first); the rest is read apart so the socket can be reused.
           done = true;
+          readRest(events, res);
           yield this.usageChunk();
-          continue;
+          return;
         }
-        const chunk = this.accept(event.data);
+        const chunk = this.accept(next.value.data);
         if (chunk) yield chunk;
       }
       drained = true;
     } catch (err) {
-      if (done) return; // the answer was whole; what broke after it does not matter
       if (this.signal.aborted) throw this.signal.reason ?? err;
       throw classifyNetworkError(err, `${this.route.key}: stream broke`);
     } finally {
       // Early exit (consumer stopped, error): never leave the socket half-read in the pool.
-      if (!drained) res.body.destroy();
+      if (!drained && !done) res.body.destroy();
     }
-    if (done) return;
     // A stream that ended without [DONE] is whole if the model had finished.
     if (!this.finishSeen) throw new ProviderError('transient', `${this.route.key}: stream ended before [DONE]`);
     yield this.usageChunk();
@@ -209,6 +209,24 @@ class ChunkReader {
       usage: usageOrEstimate(undefined, this.prompt, this.answerChars),
     };
   }
+}
+
+/** How long the rest of a body after [DONE] may take before its connection is closed instead. */
+const REST_OF_BODY_MS = 5_000;
+
+/** Reads what follows [DONE] (normally only the body's end) without holding up the answer. */
+function readRest(events: AsyncIterator<unknown>, res: UpstreamResponse): void {
+  const timer = setTimeout(() => res.body.destroy(), REST_OF_BODY_MS).unref();
+  const drain = async () => {
+    try {
+      while (!(await events.next()).done);
+    } catch {
+      // The answer was whole: what broke after it does not matter.
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  void drain();
 }
 
 const completionsUrls = new WeakMap<EndpointConfig, string>();
