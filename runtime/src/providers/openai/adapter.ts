@@ -11,7 +11,7 @@ import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/open
 import { keepRawJson } from '../../core/raw-chunk';
 import { withoutCacheMarkers } from '../../core/prompt-cache';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
-import { readSse } from '../sse-read';
+import { sseUntil, type SseEvent } from '../sse-read';
 import type { CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
 import type { HttpClient, UpstreamHeaders, UpstreamResponse } from '../http';
@@ -126,22 +126,18 @@ class ChunkReader {
   ) {}
 
   async *read(res: UpstreamResponse): AsyncGenerator<ChatCompletionChunk> {
-    const events = readSse(res.body);
     let done = false;
     let drained = false;
     try {
-      for (let next = await events.next(); !next.done; next = await events.next()) {
+      for await (const event of sseUntil(res.body, isDone)) {
         // Events already buffered must not reach a caller that gave up.
         if (this.signal.aborted) throw this.signal.reason ?? new Error('aborted');
-        if (next.value.data === '[DONE]') {
-          // The answer is whole: it ends now, not when the server ends the body (it may work on
-          // first); the rest is read apart so the socket can be reused.
-          done = true;
-          readRest(events, res);
+        if (event.data === '[DONE]') {
+          done = true; // the rest of the body is read apart (sseUntil)
           yield this.usageChunk();
           return;
         }
-        const chunk = this.accept(next.value.data);
+        const chunk = this.accept(event.data);
         if (chunk) yield chunk;
       }
       drained = true;
@@ -211,23 +207,7 @@ class ChunkReader {
   }
 }
 
-/** How long the rest of a body after [DONE] may take before its connection is closed instead. */
-const REST_OF_BODY_MS = 5_000;
-
-/** Reads what follows [DONE] (normally only the body's end) without holding up the answer. */
-function readRest(events: AsyncIterator<unknown>, res: UpstreamResponse): void {
-  const timer = setTimeout(() => res.body.destroy(), REST_OF_BODY_MS).unref();
-  const drain = async () => {
-    try {
-      while (!(await events.next()).done);
-    } catch {
-      // The answer was whole: what broke after it does not matter.
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  void drain();
-}
+const isDone = (e: SseEvent) => e.data === '[DONE]';
 
 const completionsUrls = new WeakMap<EndpointConfig, string>();
 
