@@ -54,6 +54,9 @@ export class ProviderError extends Error {
  * as it was said (api/failure-response.ts); any other failure is prefixed with `label` for
  * the attempt listing.
  */
+/** The code of a gateway's own error event in a stream: from a spoke, its message already says what broke, and goes on as it is. */
+export const STREAM_INTERRUPTED = 'stream_interrupted';
+
 export function upstreamFailure(failure: FailureClass, label: string, message: string, init: ProviderErrorInit): ProviderError {
   const verdict = failure === 'refused' || failure === 'context_length';
   return new ProviderError(failure, verdict ? message : `${label}: ${message}`, init);
