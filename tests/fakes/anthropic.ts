@@ -51,6 +51,8 @@ export interface FakeAnthropicOptions {
   contextTokens?: number;
   /** Values of the anthropic-ratelimit-* headers. */
   rateLimit?: { requests?: number; tokens?: number; resetMs?: number };
+  /** A stream's body ends this long after message_stop: a server that works on before it closes the body. */
+  endBodyAfterMs?: number;
   /** The beta flags it takes; any other is refused as the API refuses it. Default: every flag. */
   knownBetas?: readonly string[];
 }
@@ -247,6 +249,7 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
         return void res.end();
       }
     }
+    if (opts.endBodyAfterMs !== undefined) await new Promise((resolve) => setTimeout(resolve, opts.endBodyAfterMs));
     res.end();
   }
 

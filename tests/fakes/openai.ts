@@ -60,6 +60,8 @@ export interface FakeOpenAIOptions {
   unhealthy?: boolean;
   /** Extra headers on every chat answer (e.g. `x-gateway-route` to play a spoke). */
   headers?: Record<string, string>;
+  /** A stream's body ends this long after its last frame (`[DONE]`): a server that works on before it closes the body. */
+  endBodyAfterMs?: number;
   /** Rewrites a stream's SSE frames (`data: ...\n\n` strings, `[DONE]` last) for wire cases faults do not cover. */
   editFrames?: (frames: string[]) => string[];
   /** Rewrites a non-streamed completion before it is sent (e.g. drop `usage`). */
@@ -295,8 +297,10 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     }
     res.writeHead(200, { ...SSE_HEADERS, ...(ending === 'close' ? { connection: 'close' } : {}), ...answerHeaders() });
     const keepAlive = options.keepAliveComments === true;
+    const endLater = ending === 'end' && options.endBodyAfterMs !== undefined;
     const finish = () => {
-      if (ending === 'end' || ending === 'close') res.end();
+      if (endLater) later(options.endBodyAfterMs!, () => res.end());
+      else if (ending === 'end' || ending === 'close') res.end();
       else if (ending === 'cut') kill(false);
       else if (keepAlive) commentWhileStalled(res);
     };
@@ -304,7 +308,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     if (delay <= 0) {
       // One write for the whole stream: what keeps the fake cheap under benchmark load.
       const text = keepAlive ? plan.join(': keep-alive\n\n') : plan.join('');
-      if (ending === 'end' || ending === 'close') res.end(text);
+      if ((ending === 'end' && !endLater) || ending === 'close') res.end(text);
       else res.write(text, finish);
       return;
     }

@@ -53,6 +53,9 @@ export class ProviderError extends Error {
   }
 }
 
+/** The code of a gateway's own error event in a stream: from a spoke, its message already says what broke, and goes on as it is. */
+export const STREAM_INTERRUPTED = 'stream_interrupted';
+
 /**
  * A classified upstream failure, as every classifier words it. A verdict on the request
  * itself (refused, context_length) keeps the upstream's own words, since the client gets it

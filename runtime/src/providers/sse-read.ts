@@ -1,5 +1,6 @@
 /** Reads a Server-Sent Events body into events; comments (keep-alives) are not events. */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { UpstreamBody } from './http';
 
 export type SseEvent = EventSourceMessage;
 
@@ -39,4 +40,38 @@ export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncG
 /** A byte order mark, which the decoder drops as the SSE spec wants. */
 function startsWithBom(part: Uint8Array): boolean {
   return part[0] === 0xef && part[1] === 0xbb && part[2] === 0xbf;
+}
+
+/** How long the rest of a body after its answer's last event may take before its connection is closed instead. */
+const REST_OF_BODY_MS = 5_000;
+
+/**
+ * The events of `body` up to the one `isLast` picks: the answer ends there, not when the
+ * server ends the body (it may work on first, holding back the client's last event). The
+ * rest (normally only the body's end) is read apart, so the connection can be reused.
+ */
+export async function* sseUntil(body: UpstreamBody, isLast: (e: SseEvent) => boolean): AsyncGenerator<SseEvent> {
+  const events = readSse(body);
+  for (let next = await events.next(); !next.done; next = await events.next()) {
+    if (isLast(next.value)) {
+      readRest(events, body);
+      yield next.value;
+      return;
+    }
+    yield next.value;
+  }
+}
+
+function readRest(events: AsyncIterator<SseEvent>, body: UpstreamBody): void {
+  const timer = setTimeout(() => body.destroy(), REST_OF_BODY_MS).unref();
+  const drain = async () => {
+    try {
+      while (!(await events.next()).done);
+    } catch {
+      // The answer was whole: what broke after it does not matter.
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  void drain();
 }

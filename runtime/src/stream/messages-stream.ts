@@ -8,7 +8,7 @@
  */
 import { DeadlinePassed, type Cancellation } from '../core/cancellation';
 import type { MessagesRequest } from '../core/messages-request';
-import { isProviderError, ProviderError } from '../providers/errors';
+import { isProviderError, ProviderError, STREAM_INTERRUPTED } from '../providers/errors';
 import type { MessagesEvent, Notes } from '../providers/messages-types';
 import type { Route, UpstreamMeta } from '../providers/types';
 import type { Answered } from '../routing/executor';
@@ -171,12 +171,16 @@ export function messagesStreamError(err: unknown): { type: 'error'; error: { typ
   // The request's deadline passed while streaming: said as the 504 before the first byte says it.
   if (err instanceof DeadlinePassed) return { type: 'error', error: { type: 'timeout_error', message: err.message, details: { error_code: 'deadline_exceeded' } } };
   const e = isProviderError(err) ? err : undefined;
-  const message = e ? `The upstream stream failed (${e.failure}): ${e.message}` : `The stream failed: ${(err as Error)?.message ?? String(err)}`;
+  const message = e
+    ? e.code === STREAM_INTERRUPTED
+      ? e.message
+      : `The upstream stream failed (${e.failure}): ${e.message}`
+    : `The stream failed: ${(err as Error)?.message ?? String(err)}`;
   let type = 'api_error';
   if (e?.failure === 'throttled' || e?.failure === 'quota_exhausted') type = 'rate_limit_error';
   else if (e?.failure === 'silent') type = 'timeout_error';
   else if (e?.code === 'overloaded_error' || e?.status === 529 || e?.status === 503) type = 'overloaded_error';
-  return { type: 'error', error: { type, message, details: { error_code: 'stream_interrupted' } } };
+  return { type: 'error', error: { type, message, details: { error_code: STREAM_INTERRUPTED } } };
 }
 
 /** Anthropic's SSE: `event: <type>` and the event's JSON (the upstream's own text where unchanged); no terminator. */

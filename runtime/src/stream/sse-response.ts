@@ -102,14 +102,15 @@ export function writeSse<T>(res: ServerResponse, headers: Record<string, string>
     ended = true;
     opts.onEnd?.(err);
   };
-  res.once('close', () => {
+  const clientLeft = () => {
     resumeAfterDrain?.();
     if (ended || res.writableFinished) return;
     ended = true;
     const reason = new Error('Client connection prematurely closed.');
     opts.onCancel(reason);
     void Promise.resolve(it.return?.()).finally(() => opts.onEnd?.(reason));
-  });
+  };
+  res.once('close', clientLeft);
   // The headers leave with the first event (which the stream has already: it started).
   res.writeHead(200, headers);
   void (async () => {
@@ -123,6 +124,9 @@ export function writeSse<T>(res: ServerResponse, headers: Record<string, string>
         }
         const text = framing.event(value);
         if (text !== undefined && !res.write(text)) {
+          // Closed before this listener was added (the client left while the route's answer was
+          // being accounted, e.g. a slow Redis): no 'close' or 'drain' will come.
+          if (res.destroyed) return clientLeft();
           await new Promise<void>((resolve) => {
             resumeAfterDrain = resolve;
             res.once('drain', resolve);

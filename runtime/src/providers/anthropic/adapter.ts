@@ -6,7 +6,7 @@
 import type { ChatRequest } from '../../core/chat-request';
 import type { ChatCompletionChunk } from '../../core/openai-types';
 import type { ProviderConfig } from '../../config/schema';
-import { readSse } from '../sse-read';
+import { sseUntil } from '../sse-read';
 import type { CredentialResolver } from '../credentials';
 import { classifyNetworkError, ProviderError } from '../errors';
 import type { HttpClient, UpstreamHeaders, UpstreamResponse } from '../http';
@@ -17,6 +17,7 @@ import { ANTHROPIC_SUPPORTS_PREFILL, AnthropicStreamTranslator, fromAnthropicMes
 import { upstreamSignal, type CallOptions, type CompletionResult, type ProviderAdapter, type Route, type StreamResult, type UpstreamSignal } from '../types';
 import { createUpstreamCall, withoutCredentials, type UpstreamProtocol } from '../upstream-call';
 import { classifyAnthropicError } from './classify';
+import { isMessageStop } from './event-stream';
 
 export const ANTHROPIC_DEFAULT_URL = 'https://api.anthropic.com';
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -78,8 +79,8 @@ async function* chunksOf(res: UpstreamResponse, route: Route, signal: UpstreamSi
   let ended = false;
   try {
     try {
-      // Read to the end after message_stop too, so the pooled connection can be reused.
-      for await (const ev of readSse(res.body)) yield* translator.push(ev);
+      // The answer ends at message_stop; the rest of the body is read apart (sseUntil).
+      for await (const ev of sseUntil(res.body, isMessageStop)) yield* translator.push(ev);
       ended = true;
     } catch (err) {
       if (err instanceof ProviderError) throw withoutCredentials(err, key);

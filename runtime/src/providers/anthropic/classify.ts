@@ -3,7 +3,7 @@
  * event inside a 200 stream) into one ProviderError with a failure class.
  */
 import type { FailureClass } from '../../core/attempt';
-import { ProviderError, upstreamFailure } from '../errors';
+import { ProviderError, STREAM_INTERRUPTED, upstreamFailure } from '../errors';
 import type { RateLimitInfo } from '../../core/rate-limit';
 import { parseAnthropicRateLimit, parseOpenAIRateLimit, parseRetryAfter } from '../rate-limit-headers';
 
@@ -61,6 +61,8 @@ function classifyAnswer(status: number, body: string, headers: Headers, hop: boo
 /** An `event: error` inside a 200 stream: its data's `error` member. */
 export function classifyAnthropicStreamError(error: unknown): ProviderError {
   const detail = errorDetailOf({ error }) ?? { type: 'api_error', message: 'stream error event without details' };
+  // A spoke's stream that broke: its words, not wrapped in ours once more; its type still says how.
+  if (detail.errorCode === STREAM_INTERRUPTED) return new ProviderError(failureOf(detail, undefined), detail.message, { status: statusOfType(detail.type), code: STREAM_INTERRUPTED });
   return classifyAnthropicErrorType(detail, {});
 }
 

@@ -6,7 +6,7 @@
  * reported cost (`usage.cost_usd` of its final message_delta) is taken out when asked for.
  */
 import type { MessagesEvent } from '../messages-types';
-import { readSse } from '../sse-read';
+import { sseUntil, type SseEvent } from '../sse-read';
 import { classifyNetworkError, ProviderError } from '../errors';
 import { takeUsageCost } from '../gateway-hop-meta';
 import type { UpstreamResponse } from '../http';
@@ -59,7 +59,7 @@ export async function* sseMessageEvents(res: UpstreamResponse, route: Route, sig
   let whole = false;
   try {
     for await (const ev of messageEvents(
-      tracked(readSse(res.body), () => (drained = true)),
+      tracked(sseUntil(res.body, isMessageStop), () => (drained = true)),
       route.key,
       cost,
     )) {
@@ -76,6 +76,9 @@ export async function* sseMessageEvents(res: UpstreamResponse, route: Route, sig
     if (!drained) res.body.destroy();
   }
 }
+
+/** The last event of an Anthropic message stream (the Anthropic API's and a spoke's name it). */
+export const isMessageStop = (e: SseEvent) => e.event === 'message_stop';
 
 /** `events`, calling `onEnd` when they ran to their end. */
 async function* tracked<T>(events: AsyncIterable<T>, onEnd: () => void): AsyncGenerator<T> {

@@ -11,7 +11,7 @@ import type { ChatCompletion, ChatCompletionChunk, Usage } from '../../core/open
 import { keepRawJson } from '../../core/raw-chunk';
 import { withoutCacheMarkers } from '../../core/prompt-cache';
 import type { EndpointConfig, ProviderConfig } from '../../config/schema';
-import { readSse } from '../sse-read';
+import { sseUntil, type SseEvent } from '../sse-read';
 import type { CredentialResolver } from '../credentials';
 import { ProviderError, classifyNetworkError } from '../errors';
 import type { HttpClient, UpstreamHeaders, UpstreamResponse } from '../http';
@@ -129,29 +129,25 @@ class ChunkReader {
     let done = false;
     let drained = false;
     try {
-      for await (const event of readSse(res.body)) {
-        // After [DONE] keep reading to the end of the body so the socket can be reused.
-        if (done) continue;
+      for await (const event of sseUntil(res.body, isDone)) {
         // Events already buffered must not reach a caller that gave up.
         if (this.signal.aborted) throw this.signal.reason ?? new Error('aborted');
         if (event.data === '[DONE]') {
-          done = true;
+          done = true; // the rest of the body is read apart (sseUntil)
           yield this.usageChunk();
-          continue;
+          return;
         }
         const chunk = this.accept(event.data);
         if (chunk) yield chunk;
       }
       drained = true;
     } catch (err) {
-      if (done) return; // the answer was whole; what broke after it does not matter
       if (this.signal.aborted) throw this.signal.reason ?? err;
       throw classifyNetworkError(err, `${this.route.key}: stream broke`);
     } finally {
       // Early exit (consumer stopped, error): never leave the socket half-read in the pool.
-      if (!drained) res.body.destroy();
+      if (!drained && !done) res.body.destroy();
     }
-    if (done) return;
     // A stream that ended without [DONE] is whole if the model had finished.
     if (!this.finishSeen) throw new ProviderError('transient', `${this.route.key}: stream ended before [DONE]`);
     yield this.usageChunk();
@@ -210,6 +206,8 @@ class ChunkReader {
     };
   }
 }
+
+const isDone = (e: SseEvent) => e.data === '[DONE]';
 
 const completionsUrls = new WeakMap<EndpointConfig, string>();
 

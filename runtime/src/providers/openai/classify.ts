@@ -3,7 +3,7 @@
  * into one ProviderError with a failure class. Nothing else looks at their status codes.
  */
 import type { FailureClass } from '../../core/attempt';
-import { ProviderError, upstreamFailure } from '../errors';
+import { ProviderError, STREAM_INTERRUPTED, upstreamFailure } from '../errors';
 import type { RateLimitInfo } from '../../core/rate-limit';
 import { parseGoDuration, parseOpenAIRateLimit, parseRetryAfter } from '../rate-limit-headers';
 
@@ -55,6 +55,8 @@ function classifyParsed(status: number, err: UpstreamError, retryAfterMs: number
   const init = { status, code: code ?? type, param: typeof err.param === 'string' ? err.param : undefined, retryAfterMs, rateLimit };
   const failed = (f: FailureClass, label: string) => upstreamFailure(f, `${label} (${where}${init.code ? ` ${init.code}` : ''})`, message, init);
 
+  // A spoke's stream that broke: its words, not wrapped in ours once more.
+  if (code === STREAM_INTERRUPTED && where === 'in stream') return new ProviderError('transient', message, init);
   // A spoke whose every route answered outside the strict schema: the next spoke may do better.
   if (code === 'invalid_structured_output') return new ProviderError('invalid_output', message, init);
   if (code === 'insufficient_quota' || type === 'insufficient_quota' || status === 402 || (status === 429 && QUOTA_TEXT.test(message))) {
