@@ -23,6 +23,7 @@ import { AttemptExecutor } from './routing/executor';
 import { RetryBudget, type RetryBudgetPolicy } from './routing/retry';
 import { buildRouteTable, RouteTable, type ModelRoutes } from './routing/route-table';
 import { RouteSelector } from './routing/selector';
+import { withRoomForFailoverBehind } from './routing/failover-policy';
 import { proxyModels, spokeProbeTargets, spokeScope, spokeServes, spokesAsProvider, SPOKES_PROVIDER_ID } from './tiers/proxy-routes';
 import { routeScope, SessionAffinity } from './routing/affinity';
 import { MemorySessionTable } from './quota/session-table';
@@ -125,7 +126,16 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   /** The provider config each adapter was made from: unchanged providers keep their adapter (and its pools). */
   const adapterConfigs = new Map(providersNow().map((p) => [p.id, JSON.stringify(p)]));
   const tableNow = () =>
-    directory ? filterSpokes(buildRouteTable(proxyModels(config), providersNow(), config.failover), config) : buildRouteTable(config.models, providersNow(), config.failover);
+    directory
+      ? filterSpokes(
+          buildRouteTable(
+            proxyModels(config).map((m) => withRoomForFailoverBehind(m, config.failover)),
+            providersNow(),
+            config.failover,
+          ),
+          config,
+        )
+      : buildRouteTable(config.models, providersNow(), config.failover);
   const targetsNow = () => (opts.probes === false ? [] : directory ? spokeProbeTargets(config.spokes, directory) : providerProbeTargets(providersNow()));
   const routeTable = new RouteTable(tableNow());
   const stats = new RouteStatsRegistry(clock, { ...DEFAULT_CIRCUIT, ...opts.circuit });

@@ -135,7 +135,7 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
     {
       request: validated,
       cancel: life,
-      idleMs: routing.idleMs,
+      idleMs: routing.routed.timeouts.idleMs,
       prefill: (route) => api(route).prefill(route),
       continueOn: (build, exclude) => gw.executor.run({ ...routing.routed, exclude }, (route, attempt) => startOn(route, build(route), attempt)),
       onStreamFailure: (route, err) => gw.executor.onStreamFailure(route, err),

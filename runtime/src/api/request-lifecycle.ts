@@ -264,18 +264,6 @@ export class RequestRouting {
     }
   }
 
-  /**
-   * How long a started stream may send nothing. A proxy's upstream is a spoke, which
-   * continues a stalled provider stream itself after its own idle timeout, with the
-   * continuation's first chunk within the first-byte timeout: the proxy waits for that, or
-   * it gives up on the spoke at the same moment and cuts the stream the spoke is continuing
-   * (with a single spoke, nothing is left to continue it).
-   */
-  get idleMs(): number {
-    const t = this.routed.routes.timeouts;
-    return this.gw.role === 'proxy' ? t.idleMs + t.firstByteMs : t.idleMs;
-  }
-
   adapterFor(route: Route): ProviderAdapter {
     return this.gw.adapters.get(route.provider.id)!;
   }

@@ -4,6 +4,7 @@
  * hedging read, and what /status shows as the live values.
  */
 import type { FailoverConfig, ModelConfig, TargetConfig } from '../config/schema';
+import { timeoutsFor } from './timeouts';
 
 export interface AdaptiveTimeoutPolicy {
   enabled: boolean;
@@ -56,4 +57,22 @@ export function failoverPolicy(model: ModelConfig, defaults: FailoverConfig | un
 /** Whether streams of this target may take part in a hedge (as the slow one or as the hedge). */
 export function targetHedges(target: TargetConfig | undefined): boolean {
   return target?.hedge ?? target?.cancelBilledInFull !== true;
+}
+
+/**
+ * A model's settings for routes that fail over behind themselves (a proxy's spokes): a spoke
+ * gives up on a silent provider route at the model's limits (fixed or learnt), then tries its
+ * next route. The proxy leaves room for that one failover, or it gives up on the spoke at the
+ * same moment (behind a single spoke, a 504 where the spoke was about to answer, and the spoke
+ * blamed for its provider): twice the first-chunk and whole-answer limits, a stall plus a
+ * first chunk between two chunks, and learnt limits twice as wide.
+ */
+export function withRoomForFailoverBehind(m: ModelConfig, defaults: FailoverConfig | undefined): ModelConfig {
+  const t = timeoutsFor(m);
+  const { multiplier, minMs } = failoverPolicy(m, defaults).adaptive;
+  return {
+    ...m,
+    timeouts: { connectMs: t.connectMs, firstByteMs: 2 * t.firstByteMs, idleMs: t.idleMs + t.firstByteMs, completeMs: 2 * t.completeMs },
+    failover: { ...m.failover, adaptiveTimeouts: { ...m.failover?.adaptiveTimeouts, multiplier: 2 * multiplier, minMs: 2 * minMs } },
+  };
 }
