@@ -178,12 +178,18 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
       observability.logger.warn({ keys: restartOnly }, 'config keys changed that apply only after a restart');
     }
     const previous = config;
-    config = { ...next, server: previous.server, state: previous.state, observability: previous.observability };
+    const merged = { ...next, server: previous.server, state: previous.state, observability: previous.observability };
+    // What can still fail comes before the new config is in force: a failed reload applies nothing.
+    let spokesNow: SpokeDirectory | undefined;
     if (role === 'proxy' && JSON.stringify(next.spokes) + JSON.stringify(next.dns) !== JSON.stringify(previous.spokes) + JSON.stringify(previous.dns)) {
+      spokesNow = new SpokeDirectory(merged.spokes, merged.dns, clock);
+      await spokesNow.ready;
+    }
+    config = merged;
+    if (spokesNow) {
       const old = directory;
-      directory = new SpokeDirectory(config.spokes, config.dns, clock);
+      directory = spokesNow;
       directory.onChange(rebuild);
-      await directory.ready;
       old?.stop();
     }
     if (!opts.adapters) {

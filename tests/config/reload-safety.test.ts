@@ -1,0 +1,76 @@
+/**
+ * What an operator sees when a config goes wrong on its way in: a proxy's `dns.servers`
+ * that is a host name names its key at start and on reload, and the rejected reload applies
+ * nothing of itself (its tenants and models do not appear).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { startHotReload } from '../../runtime/src/entry/hot-reload';
+import { FileConfigSource } from '../../runtime/src/config/file-source';
+import { parseConfigText } from '../../runtime/src/config/load';
+import type { GatewayConfigInput } from '../../runtime/src/config/schema';
+import type { GatewayEvent } from '../../runtime/src/observability/events';
+import { hashKey } from '../../runtime/src/tenants/auth';
+import { postJson, simulatedConfig, startGateway } from '../helpers/gateway';
+import { until } from '../helpers/until';
+
+const BIN = resolve(__dirname, '../../bin/ai-gateway.js');
+const ask = (url: string, headers: Record<string, string> = {}) => postJson(`${url}/v1/chat/completions`, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, headers);
+const configFile = (doc: unknown) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'reload-safety-')), 'gateway.yaml');
+  writeFileSync(file, stringify(doc));
+  return file;
+};
+
+describe('a proxy whose dns.servers names a host instead of an address', () => {
+  it('refuses to start, naming dns.servers.0', () => {
+    const file = configFile({
+      dns: { servers: ['dns.internal'] },
+      spokes: [{ id: 's1', url: 'http://spoke-a.internal:8081' }],
+      models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }],
+    });
+    const run = spawnSync(process.execPath, [BIN, '--config', file, '--role', 'proxy', '--port', '0'], { encoding: 'utf8', timeout: 20_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`invalid config ${file}`);
+    expect(run.stderr).toMatch(/dns\.servers\.0: an IP address with an optional port/);
+  });
+
+  it('on reload: rejected naming the key, and none of that version applies', async () => {
+    const spoke = await startGateway(simulatedConfig(), 'spoke', { probes: false });
+    const running: GatewayConfigInput = { spokes: [{ id: 's1', url: spoke.url }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }] };
+    const file = configFile(running);
+    const proxy = await startGateway(running, 'proxy', { probes: false });
+    const events: GatewayEvent[] = [];
+    proxy.gateway.events.subscribe((e) => events.push(e));
+    const reloader = startHotReload(proxy.gateway, new FileConfigSource(file, parseConfigText, 50));
+    try {
+      expect((await ask(proxy.url)).status).toBe(200);
+      // The new version closes the gateway with a tenant, adds a model, and asks a host name for DNS.
+      writeFileSync(
+        file,
+        stringify({
+          ...running,
+          dns: { servers: ['dns.internal'] },
+          tenants: [{ id: 'team-a', keys: [hashKey('team-a-key')] }],
+          models: [...running.models!, { name: 'chat-2', targets: [{ provider: 'spokes', model: 'chat' }] }],
+        }),
+      );
+      expect(await until(() => events.some((e) => e.type === 'config'), 5_000)).toBe(true);
+      const outcome = events.find((e) => e.type === 'config') as Extract<GatewayEvent, { type: 'config' }>;
+      expect(outcome.ok).toBe(false);
+      expect(outcome.error).toMatch(/dns\.servers\.0: an IP address with an optional port/);
+
+      // The running config stays whole: still open (no key needed, operator pages too), the same models.
+      expect((await ask(proxy.url)).status).toBe(200);
+      expect((await fetch(`${proxy.url}/status.json`)).status).toBe(200);
+      expect((await proxy.client.models.list()).data.map((m) => m.id)).toEqual(['chat']);
+    } finally {
+      reloader.stop();
+      await proxy.close();
+      await spoke.close();
+    }
+  });
+});
