@@ -215,6 +215,10 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     }
     rebuild();
     tenants.replace(config.tenants);
+    // At start an open gateway says so; a reload that drops the last tenant must say it too.
+    if (tenants.open && previous.tenants.length > 0) {
+      observability.logger.warn({ tenants: 0 }, 'config reloaded without tenants: the gateway is open now, any key or none is accepted');
+    }
     if (JSON.stringify(next.guardrails) !== JSON.stringify(previous.guardrails)) {
       const old = guardrails;
       guardrails = guardrailsFor(config);

@@ -1,7 +1,8 @@
 /**
  * What an operator sees when a config goes wrong on its way in: a proxy's `dns.servers`
  * that is a host name names its key at start and on reload, and the rejected reload applies
- * nothing of itself (its tenants and models do not appear).
+ * nothing of itself (its tenants and models do not appear); a reload that drops the last
+ * tenant opens the gateway and says so, as the start does.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import type { GatewayEvent } from '../../runtime/src/observability/events';
 import { hashKey } from '../../runtime/src/tenants/auth';
 import { postJson, simulatedConfig, startGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
+import { LineCapture } from '../observability/capture';
 
 const BIN = resolve(__dirname, '../../bin/ai-gateway.js');
 const ask = (url: string, headers: Record<string, string> = {}) => postJson(`${url}/v1/chat/completions`, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, headers);
@@ -71,6 +73,28 @@ describe('a proxy whose dns.servers names a host instead of an address', () => {
       reloader.stop();
       await proxy.close();
       await spoke.close();
+    }
+  });
+});
+
+describe('a reload that drops the last tenant', () => {
+  it('opens the gateway and says so in a warn line', async () => {
+    const key = 'team-a-key';
+    const closed = { ...simulatedConfig(), tenants: [{ id: 'team-a', keys: [hashKey(key)] }] };
+    const file = configFile(closed);
+    const logs = new LineCapture();
+    const gw = await startGateway(closed, 'all-in-one', { probes: false, observability: { destination: logs } });
+    const reloader = startHotReload(gw.gateway, new FileConfigSource(file, parseConfigText, 50));
+    try {
+      expect((await ask(gw.url)).status).toBe(401);
+      writeFileSync(file, stringify(simulatedConfig()));
+      expect(await until(async () => (await ask(gw.url)).status === 200, 5_000)).toBe(true);
+      const open = () => logs.records().find((l) => l.level === 'warn' && /the gateway is open now/.test(String(l.msg)));
+      expect(await until(() => open() !== undefined, 2_000)).toBe(true);
+      expect(open()!.msg).toBe('config reloaded without tenants: the gateway is open now, any key or none is accepted');
+    } finally {
+      reloader.stop();
+      await gw.close();
     }
   });
 });
