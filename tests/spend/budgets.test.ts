@@ -146,6 +146,17 @@ describe('tenant budgets', () => {
     expect(await send(gw.url, 'key-team', BODY)).toMatchObject({ status: 200 });
   });
 
+  it('a request whose worst case alone is over the cap is told to lower max_tokens, not to wait for the next day', async () => {
+    const { gw } = await gateway({ usdPerDay: 0.5 }, new ShiftedClock());
+    // Nothing spent: (prompt + 100) cents can never fit in 50 cents, whatever the day.
+    const refused = await send(gw.url, 'key-team', BODY);
+    expect(refused).toMatchObject({ status: 429, code: 'budget_exceeded' });
+    expect(refused.message).toMatch(
+      /^Tenant "team"'s request could cost up to \$1\.\d\d, more than its whole \$0\.5000 budget for the UTC day \d{4}-\d\d-\d\d, so no day can admit it\. Send a lower max_tokens/,
+    );
+    expect(await send(gw.url, 'key-team', { ...BODY, max_tokens: 10 })).toMatchObject({ status: 200 });
+  });
+
   it('a reloaded config’s budget applies at once, and counts what was spent before it', async () => {
     const { gw } = await gateway(undefined, new ShiftedClock());
     expect((await sequential(gw.url, 3)).map((o) => o.status)).toEqual([200, 200, 200]); // 1.65 spent

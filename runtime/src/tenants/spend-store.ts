@@ -518,11 +518,14 @@ function budgetExceeded(
   const cap = (period === 'day' ? budget.usdPerDay : budget.usdPerMonth)!;
   const name = period === 'day' ? `UTC day ${p.day}` : `UTC month ${p.month}`;
   const spent = period === 'day' ? day : month;
+  // Waiting for the next period cannot help a request whose worst case alone is over the cap: say what can.
   const message =
-    (period === 'day' ? dayOver : monthOver) === 2
-      ? `Tenant "${tenant}" has spent ${usd(spent)} of its ${usd(cap * NANO)} budget for the ${name}; this request could cost up to ${usd(worst)}. Retry after ${seconds} s, when the ${period} ends.`
-      : degraded
-        ? `Tenant "${tenant}" has used this gateway instance's share of its ${usd(cap * NANO)} budget for the ${name} while the shared budget store is unreachable (${usd(spent)} spent as known here, up to ${usd(worst)} for this request). Retry after ${seconds} s.`
-        : `Tenant "${tenant}"'s ${usd(cap * NANO)} budget for the ${name} is held by its requests in flight (${usd(spent)} spent, ${usd(held)} in flight, up to ${usd(worst)} for this one). Retry after ${seconds} s.`;
+    worst > cap * NANO
+      ? `Tenant "${tenant}"'s request could cost up to ${usd(worst)}, more than its whole ${usd(cap * NANO)} budget for the ${name}, so no ${period} can admit it. Send a lower max_tokens: the budget holds the prompt plus max_tokens (or a default output when it is not set) at the model's highest price.`
+      : (period === 'day' ? dayOver : monthOver) === 2
+        ? `Tenant "${tenant}" has spent ${usd(spent)} of its ${usd(cap * NANO)} budget for the ${name}; this request could cost up to ${usd(worst)}. Retry after ${seconds} s, when the ${period} ends.`
+        : degraded
+          ? `Tenant "${tenant}" has used this gateway instance's share of its ${usd(cap * NANO)} budget for the ${name} while the shared budget store is unreachable (${usd(spent)} spent as known here, up to ${usd(worst)} for this request). Retry after ${seconds} s.`
+          : `Tenant "${tenant}"'s ${usd(cap * NANO)} budget for the ${name} is held by its requests in flight (${usd(spent)} spent, ${usd(held)} in flight, up to ${usd(worst)} for this one). Retry after ${seconds} s.`;
   return new GatewayError(429, 'rate_limit_error', message, 'budget_exceeded', null, { 'retry-after': String(seconds) });
 }
