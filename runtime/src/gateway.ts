@@ -4,6 +4,7 @@
  * points share this one builder.
  */
 import type { GatewayConfig, Role } from './config/schema';
+import { configWarnings } from './config/warnings';
 import { providerProbeTargets } from './health/probe-targets';
 import { DEFAULT_PROBER, EndpointProber, type ProberOptions } from './health/prober';
 import { RouteStatsRegistry } from './health/route-stats';
@@ -140,6 +141,11 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   prober.start();
   const selector = new RouteSelector(stats, quota, random, prober);
   const observability = observeGateway(config, role, events, (name) => routeTable.forModel(name) !== undefined, opts.observability);
+  // Valid config that does nothing it seems to ask for (a class without capacity, limits of no target): said, not refused.
+  const warnAbout = (c: GatewayConfig) => {
+    for (const w of configWarnings(c, role)) observability.logger.warn({ path: w.path }, `config: ${w.path}: ${w.message}`);
+  };
+  warnAbout(config);
   const affinity = new SessionAffinity(quota.sessions?.() ?? new MemorySessionTable(now), role === 'proxy' ? spokeScope : routeScope);
   const executor = new AttemptExecutor({
     selector,
@@ -219,6 +225,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     if (tenants.open && previous.tenants.length > 0) {
       observability.logger.warn({ tenants: 0 }, 'config reloaded without tenants: the gateway is open now, any key or none is accepted');
     }
+    warnAbout(config);
     if (JSON.stringify(next.guardrails) !== JSON.stringify(previous.guardrails)) {
       const old = guardrails;
       guardrails = guardrailsFor(config);

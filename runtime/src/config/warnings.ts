@@ -1,0 +1,40 @@
+/**
+ * Config that is valid but does nothing of what it seems to ask for: logged as warn lines
+ * at start and on each reload, never refused (a config may be written ahead of its use).
+ */
+import { DEFAULT_PRIORITY } from '../core/priority';
+import type { GatewayConfig, Role } from './schema';
+
+export interface ConfigWarning {
+  /** Key path, as config errors name it. */
+  path: string;
+  message: string;
+}
+
+export function configWarnings(config: GatewayConfig, role: Role): ConfigWarning[] {
+  // The proxy routes to spokes: its providers' limits and capacity classes are the spokes' business.
+  if (role === 'proxy') return [];
+  const warnings: ConfigWarning[] = [];
+  if (!config.capacity) {
+    config.tenants.forEach((t, i) => {
+      if (t.priority === DEFAULT_PRIORITY) return;
+      warnings.push({
+        path: `tenants.${i}.priority`,
+        message: `"${t.priority}" has no effect without a top-level capacity key (criticalReserve, batchCeiling): no share of any route is kept from other tenants`,
+      });
+    });
+  }
+  config.providers.forEach((p, i) => {
+    const served = new Set(config.models.flatMap((m) => m.targets.filter((t) => t.provider === p.id).map((t) => t.model)));
+    p.accounts.forEach((a, j) =>
+      Object.keys(a.limits).forEach((model) => {
+        if (model === '*' || served.has(model)) return;
+        warnings.push({
+          path: `providers.${i}.accounts.${j}.limits.${model}`,
+          message: `no target of provider "${p.id}" names model "${model}" (targets name: ${[...served].join(', ') || 'none'}): these limits apply to nothing`,
+        });
+      }),
+    );
+  });
+  return warnings;
+}
