@@ -69,6 +69,23 @@ describe('a proxy whose dns.servers names a host instead of an address', () => {
       expect((await ask(proxy.url)).status).toBe(200);
       expect((await fetch(`${proxy.url}/status.json`)).status).toBe(200);
       expect((await proxy.client.models.list()).data.map((m) => m.id)).toEqual(['chat']);
+
+      // The same version with an address for DNS applies whole: the tenant and a second spoke.
+      writeFileSync(
+        file,
+        stringify({
+          ...running,
+          dns: { servers: ['127.0.0.1:53'] },
+          tenants: [{ id: 'team-a', keys: [hashKey('team-a-key')] }],
+          spokes: [...running.spokes!, { id: 's2', url: spoke.url }],
+        }),
+      );
+      expect(await until(() => events.filter((e) => e.type === 'config').length >= 2, 5_000)).toBe(true);
+      expect(events.filter((e) => e.type === 'config')[1]).toMatchObject({ ok: true });
+      expect((await ask(proxy.url)).status).toBe(401);
+      expect((await ask(proxy.url, { authorization: 'Bearer team-a-key' })).status).toBe(200);
+      const routes = proxy.gateway.routeTable.allRoutes().map((r) => r.key);
+      expect(routes).toEqual(expect.arrayContaining([expect.stringMatching(/^spokes\/s1\//), expect.stringMatching(/^spokes\/s2\//)]));
     } finally {
       reloader.stop();
       await proxy.close();
