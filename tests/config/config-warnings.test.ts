@@ -1,8 +1,9 @@
 /**
  * Valid config that silently does nothing: a tenant's capacity class without a `capacity`
- * key (no reserve protects it), and route limits keyed by a provider model no target names
- * (a typo: the route runs without limits). The gateway starts, and says so in warn lines
- * naming the key path, at start and on reload; a config that means what it says logs none.
+ * key (no reserve protects it), route limits keyed by a provider model no target names (a
+ * typo: the route runs without limits), capacity classes where no route has limits. The
+ * gateway starts, and says so in warn lines naming the key path, at start and on reload;
+ * a config that means what it says logs none.
  */
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import { hashKey } from '../../runtime/src/tenants/auth';
@@ -11,13 +12,13 @@ import { postJson, startGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
 import { LineCapture } from '../observability/capture';
 
-function config(limitsKey: string, capacity: boolean): GatewayConfigInput {
+function config(limitsKey: string | undefined, capacity: boolean): GatewayConfigInput {
   return {
     providers: [
       {
         id: 'bedrock-main',
         type: 'simulated',
-        accounts: [{ id: 'prod', limits: { [limitsKey]: { rpm: 50 } }, endpoints: [{ region: 'us-east-1', latencyMs: 1, tokensPerSecond: 5000 }] }],
+        accounts: [{ id: 'prod', limits: limitsKey === undefined ? {} : { [limitsKey]: { rpm: 50 } }, endpoints: [{ region: 'us-east-1', latencyMs: 1, tokensPerSecond: 5000 }] }],
       },
     ],
     models: [{ name: 'chat', targets: [{ provider: 'bedrock-main', model: 'amazon.nova-pro-v1:0' }] }],
@@ -59,6 +60,17 @@ describe('config that does nothing of what it seems to ask for', () => {
       await gw.gateway.reload(parseConfig(config('amazon.nova-pro-v1:0', false)));
       expect(await until(() => warnings(logs).length >= 1)).toBe(true);
       expect(warnings(logs).map((l) => l.path)).toEqual(['tenants.0.priority']);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('capacity classes with no route limited: nothing to reserve, said at start', async () => {
+    const logs = new LineCapture();
+    const gw = await startGateway(config(undefined, true), 'all-in-one', { probes: false, observability: { destination: logs } });
+    try {
+      expect(await until(() => warnings(logs).length >= 1)).toBe(true);
+      expect(warnings(logs).map((l) => l.msg)).toEqual(['config: capacity: no route has rpm or tpm limits (providers[].accounts[].limits): capacity classes have nothing to reserve']);
     } finally {
       await gw.close();
     }

@@ -24,10 +24,13 @@ export function configWarnings(config: GatewayConfig, role: Role): ConfigWarning
       });
     });
   }
+  let limited = false;
   config.providers.forEach((p, i) => {
     const served = new Set(config.models.flatMap((m) => m.targets.filter((t) => t.provider === p.id).map((t) => t.model)));
     p.accounts.forEach((a, j) =>
-      Object.keys(a.limits).forEach((model) => {
+      Object.entries(a.limits).forEach(([model, limits]) => {
+        const applies = (model === '*' && served.size > 0) || served.has(model);
+        if (applies && (limits.rpm !== undefined || limits.tpm !== undefined)) limited = true;
         if (model === '*' || served.has(model)) return;
         warnings.push({
           path: `providers.${i}.accounts.${j}.limits.${model}`,
@@ -36,5 +39,8 @@ export function configWarnings(config: GatewayConfig, role: Role): ConfigWarning
       }),
     );
   });
+  if (config.capacity && !limited) {
+    warnings.push({ path: 'capacity', message: 'no route has rpm or tpm limits (providers[].accounts[].limits): capacity classes have nothing to reserve' });
+  }
   return warnings;
 }
