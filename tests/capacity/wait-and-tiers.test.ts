@@ -103,4 +103,15 @@ describe('capacity classes: waiting, tiers, open gateways', () => {
     // An open all-in-one gateway: every request is standard, whatever it claims.
     expect(asked.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 429, 429]);
   });
+
+  it('a class whose share of a route rounds down to no request is never admitted there, nor past the whole limit', async () => {
+    // rpm 10 x 0.05: half a request a minute, so none for batch; critical keeps the route.
+    const gw = await start(config({ criticalReserve: 0.5, batchCeiling: 0.05 }, { tenants: classTenants() }), 'all-in-one', { probes: false });
+    const before = upstream.requests.length;
+    const batch = await Promise.all(Array.from({ length: 12 }, () => send(gw.url, KEYS.batch)));
+    expect(batch.map((o) => o.code)).toEqual(Array(12).fill('capacity_reserved'));
+    expect(batch[0]).toMatchObject({ status: 429, retryAfter: '60' });
+    expect(upstream.requests.length).toBe(before);
+    expect(count(await Promise.all(Array.from({ length: 10 }, () => send(gw.url, KEYS.critical))), 200)).toBe(10);
+  });
 });
