@@ -1,7 +1,8 @@
 /**
  * Valid config that silently does nothing: a tenant's capacity class without a `capacity`
  * key (no reserve protects it), route limits keyed by a provider model no target names (a
- * typo: the route runs without limits), capacity classes where no route has limits. The
+ * typo: the route runs without limits), capacity classes where no route has limits or a
+ * class whose share of a route rounds down to nothing. The
  * gateway starts, and says so in warn lines naming the key path, at start and on reload;
  * a config that means what it says logs none.
  */
@@ -71,6 +72,26 @@ describe('config that does nothing of what it seems to ask for', () => {
     try {
       expect(await until(() => warnings(logs).length >= 1)).toBe(true);
       expect(warnings(logs).map((l) => l.msg)).toEqual(['config: capacity: no route has rpm or tpm limits (providers[].accounts[].limits): capacity classes have nothing to reserve']);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a class whose share of a route rounds down to nothing: never admitted there, said at start', async () => {
+    const doc = config('amazon.nova-pro-v1:0', false);
+    doc.capacity = { criticalReserve: 0.2, batchCeiling: 0.01 };
+    doc.tenants!.push({ id: 'etl', keys: [hashKey('etl-key')], priority: 'batch' });
+    const logs = new LineCapture();
+    const gw = await startGateway(doc, 'all-in-one', { probes: false, observability: { destination: logs } });
+    try {
+      // rpm 50 x 0.01 is half a request: batch gets none of it.
+      const refused = await postJson(`${gw.url}/v1/chat/completions`, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer etl-key' });
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('capacity_reserved');
+      expect(await until(() => warnings(logs).length >= 1)).toBe(true);
+      expect(warnings(logs).map((l) => l.msg)).toEqual([
+        'config: capacity.batchCeiling: batch requests get none of providers.0.accounts.0.limits.amazon.nova-pro-v1:0 (rpm 50 x 0.01 rounds down to 0): they are never admitted on its routes',
+      ]);
     } finally {
       await gw.close();
     }

@@ -2,7 +2,7 @@
  * Config that is valid but does nothing of what it seems to ask for: logged as warn lines
  * at start and on each reload, never refused (a config may be written ahead of its use).
  */
-import { DEFAULT_PRIORITY } from '../core/priority';
+import { DEFAULT_PRIORITY, shareOf } from '../core/priority';
 import type { GatewayConfig, Role } from './schema';
 
 export interface ConfigWarning {
@@ -31,6 +31,7 @@ export function configWarnings(config: GatewayConfig, role: Role): ConfigWarning
       Object.entries(a.limits).forEach(([model, limits]) => {
         const applies = (model === '*' && served.size > 0) || served.has(model);
         if (applies && (limits.rpm !== undefined || limits.tpm !== undefined)) limited = true;
+        if (applies) warnings.push(...starvedClasses(config.capacity, `providers.${i}.accounts.${j}.limits.${model}`, limits));
         if (model === '*' || served.has(model)) return;
         warnings.push({
           path: `providers.${i}.accounts.${j}.limits.${model}`,
@@ -43,4 +44,21 @@ export function configWarnings(config: GatewayConfig, role: Role): ConfigWarning
     warnings.push({ path: 'capacity', message: 'no route has rpm or tpm limits (providers[].accounts[].limits): capacity classes have nothing to reserve' });
   }
   return warnings;
+}
+
+/** Classes whose share of a route's limit rounds down to nothing: never admitted on that route. */
+function starvedClasses(capacity: GatewayConfig['capacity'], path: string, limits: { rpm?: number; tpm?: number }): ConfigWarning[] {
+  if (!capacity) return [];
+  const standard = 1 - capacity.criticalReserve;
+  const classes: [string, string, number][] = [
+    ['standard', 'capacity.criticalReserve', standard],
+    ['batch', capacity.batchCeiling === undefined ? 'capacity.criticalReserve' : 'capacity.batchCeiling', capacity.batchCeiling ?? standard],
+  ];
+  const out: ConfigWarning[] = [];
+  for (const [name, key, share] of classes) {
+    const unit =
+      limits.rpm !== undefined && shareOf(limits.rpm, share) === 0 ? ['rpm', limits.rpm] : limits.tpm !== undefined && shareOf(limits.tpm, share) === 0 ? ['tpm', limits.tpm] : undefined;
+    if (unit) out.push({ path: key, message: `${name} requests get none of ${path} (${unit[0]} ${unit[1]} x ${+share.toFixed(6)} rounds down to 0): they are never admitted on its routes` });
+  }
+  return out;
 }
