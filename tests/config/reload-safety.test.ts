@@ -1,10 +1,12 @@
 /**
  * What an operator sees when a config goes wrong on its way in: a proxy's `dns.servers`
  * that is a host name names its key at start and on reload, and the rejected reload applies
- * nothing of itself (its tenants and models do not appear); a reload that drops the last
- * tenant opens the gateway and says so, as the start does.
+ * nothing of itself (its tenants and models do not appear); versions apply in the order
+ * they came, however long one takes; a reload that drops the last tenant opens the gateway
+ * and says so, as the start does.
  */
 import { spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,7 +18,7 @@ import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import type { GatewayEvent } from '../../runtime/src/observability/events';
 import { hashKey } from '../../runtime/src/tenants/auth';
 import { postJson, simulatedConfig, startGateway } from '../helpers/gateway';
-import { until } from '../helpers/until';
+import { sleep, until } from '../helpers/until';
 import { LineCapture } from '../observability/capture';
 
 const BIN = resolve(__dirname, '../../bin/ai-gateway.js');
@@ -92,6 +94,43 @@ describe('a proxy whose dns.servers names a host instead of an address', () => {
       await spoke.close();
     }
   });
+});
+
+describe('versions that come while one is still being applied', () => {
+  it('apply in the order they came: the last one written is the one running', async () => {
+    // A DNS server that never answers: a version with a new spoke name takes seconds to apply.
+    const silent = createSocket('udp4');
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+    const spoke = await startGateway(simulatedConfig(), 'spoke', { probes: false });
+    const running: GatewayConfigInput = { spokes: [{ id: 's1', url: spoke.url }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }] };
+    const file = configFile(running);
+    const proxy = await startGateway(running, 'proxy', { probes: false });
+    const events: GatewayEvent[] = [];
+    proxy.gateway.events.subscribe((e) => events.push(e));
+    const reloader = startHotReload(proxy.gateway, new FileConfigSource(file, parseConfigText, 20));
+    const reloads = () => events.filter((e) => e.type === 'config').length;
+    try {
+      // v2: a second spoke by DNS name (slow to resolve); then v3, written while v2 is still applying:
+      // the first spoke only, and a tenant.
+      writeFileSync(
+        file,
+        stringify({ ...running, dns: { servers: [`127.0.0.1:${silent.address().port}`] }, spokes: [...running.spokes!, { id: 's2', url: 'http://spoke-b.internal:8081' }] }),
+      );
+      await sleep(300);
+      writeFileSync(file, stringify({ ...running, tenants: [{ id: 'team-a', keys: [hashKey('team-a-key')] }] }));
+      expect(await until(() => reloads() >= 2, 15_000)).toBe(true);
+      expect(events.filter((e) => e.type === 'config')).toEqual([expect.objectContaining({ ok: true }), expect.objectContaining({ ok: true })]);
+      // v3 is in force: closed, and no trace of v2's spoke.
+      expect((await ask(proxy.url)).status).toBe(401);
+      expect((await ask(proxy.url, { authorization: 'Bearer team-a-key' })).status).toBe(200);
+      expect(proxy.gateway.config.spokes.map((sp) => sp.id)).toEqual(['s1']);
+    } finally {
+      reloader.stop();
+      await proxy.close();
+      await spoke.close();
+      silent.close();
+    }
+  }, 20_000);
 });
 
 describe('a reload that drops the last tenant', () => {
