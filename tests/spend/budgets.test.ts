@@ -138,6 +138,20 @@ describe('tenant budgets', () => {
     expect(valueOf(samples, 'gateway_budget_alerts_total', { tenant: 'team', period: 'day', threshold: '0.02' })).toBe(1);
   });
 
+  it('a threshold listed twice in alertAt alerts once', async () => {
+    const clock = new ShiftedClock();
+    clock.set('2030-06-12T12:00:00.000Z');
+    const { gw, logs } = await gateway({ usdPerDay: 100, alertAt: [0.01, 0.01] }, clock);
+    // 55 cents each: 1% of the day after 2 requests.
+    await sequential(gw.url, 3);
+    const alerts = () => logs.records().filter((r) => r.msg === 'tenant budget alert');
+    await until(() => alerts().length >= 1);
+    await new Promise((r) => setTimeout(r, 200)); // a second line would follow at once
+    expect(alerts().map((a) => [a.period, a.threshold])).toEqual([['day', 0.01]]);
+    const samples = parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text());
+    expect(valueOf(samples, 'gateway_budget_alerts_total', { tenant: 'team', period: 'day', threshold: '0.01' })).toBe(1);
+  });
+
   it('reserves the default output for a request without max_tokens', async () => {
     const clock = new ShiftedClock();
     const { gw } = await gateway({ usdPerDay: 40, defaultOutputTokens: 4000 }, clock);

@@ -454,7 +454,7 @@ export class SpendStore {
     if (level <= from) return;
     a[`${period}Level`] = level;
     const cap = (period === 'day' ? budget.usdPerDay : budget.usdPerMonth)!;
-    const shares = [...budget.alertAt].sort((x, y) => x - y);
+    const shares = alertShares(budget);
     for (let i = from; i < level; i++) {
       const event: BudgetAlertEvent = { type: 'budget-alert', tenant, period, periodId: id, threshold: shares[i], capUsd: cap, spentUsd: st.spent(p, period) / NANO };
       this.events.emit(event);
@@ -477,11 +477,16 @@ const thresholdsOf = new WeakMap<BudgetConfig, { day: number[]; month: number[] 
 function thresholds(budget: BudgetConfig): { day: readonly number[]; month: readonly number[] } {
   let t = thresholdsOf.get(budget);
   if (!t) {
-    const shares = [...budget.alertAt].sort((a, b) => a - b);
+    const shares = alertShares(budget);
     const of = (cap: number | undefined) => (cap === undefined ? [] : shares.map((s) => Math.floor(s * cap * NANO)));
     thresholdsOf.set(budget, (t = { day: of(budget.usdPerDay), month: of(budget.usdPerMonth) }));
   }
   return t;
+}
+
+/** A budget's alert shares, ascending, each once: a share listed twice is one threshold (alerted once). */
+function alertShares(budget: BudgetConfig): number[] {
+  return [...new Set(budget.alertAt)].sort((a, b) => a - b);
 }
 
 function nanoCap(usd: number | undefined): number | undefined {
