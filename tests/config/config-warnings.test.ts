@@ -97,6 +97,19 @@ describe('config that does nothing of what it seems to ask for', () => {
     }
   });
 
+  it('an operator key that is also a tenant key: the tenant reads the operator pages, said at start', async () => {
+    const doc = { ...config('amazon.nova-pro-v1:0', true), operators: { keys: [hashKey('web-key')] } };
+    const logs = new LineCapture();
+    const gw = await startGateway(doc, 'all-in-one', { probes: false, observability: { destination: logs } });
+    try {
+      expect((await fetch(`${gw.url}/status.json`, { headers: { authorization: 'Bearer web-key' } })).status).toBe(200);
+      expect(await until(() => warnings(logs).length >= 1)).toBe(true);
+      expect(warnings(logs).map((l) => l.msg)).toEqual(['config: operators.keys.0: also a key of tenant "web": that tenant\'s clients can read the operator pages']);
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('a config that means what it says logs none', async () => {
     const logs = new LineCapture();
     const gw = await startGateway(config('amazon.nova-pro-v1:0', true), 'all-in-one', { probes: false, observability: { destination: logs } });

@@ -12,9 +12,14 @@ export interface ConfigWarning {
 }
 
 export function configWarnings(config: GatewayConfig, role: Role): ConfigWarning[] {
-  // The proxy routes to spokes: its providers' limits and capacity classes are the spokes' business.
-  if (role === 'proxy') return [];
   const warnings: ConfigWarning[] = [];
+  // The operator pages show every tenant's spend and every route: a tenant's own key opens them too.
+  config.operators?.keys.forEach((k, i) => {
+    const tenant = config.tenants.find((t) => t.keys.includes(k));
+    if (tenant) warnings.push({ path: `operators.keys.${i}`, message: `also a key of tenant "${tenant.id}": that tenant's clients can read the operator pages` });
+  });
+  // The proxy routes to spokes: its providers' limits and capacity classes are the spokes' business.
+  if (role === 'proxy') return warnings;
   if (!config.capacity) {
     config.tenants.forEach((t, i) => {
       if (t.priority === DEFAULT_PRIORITY) return;
