@@ -241,7 +241,7 @@ export class RequestRouting {
     routes: ModelRoutes,
     stream: boolean,
     estimatedTokens: number,
-    priority: Priority,
+    private readonly priority: Priority,
     more: RoutingOptions,
   ) {
     this.started = gw.now();
@@ -290,7 +290,7 @@ export class RequestRouting {
     life.end();
     if (life.deadlinePassed) return deadlineExceeded(this.gw.config.server.requestTimeoutMs);
     if (life.clientLeft) return clientClosed();
-    if (err instanceof AllRoutesFailed) return failureToError(err, this.gw.role);
+    if (err instanceof AllRoutesFailed) return failureToError(err, this.gw.role, { priority: this.priority, tenant: this.event.tenant });
     return err;
   }
 
