@@ -52,6 +52,7 @@ describe('a proxy whose dns.servers names a host instead of an address', () => {
     const reloader = startHotReload(proxy.gateway, new FileConfigSource(file, parseConfigText, 50));
     try {
       expect((await ask(proxy.url)).status).toBe(200);
+      await sleep(100); // the file poll's first look, which a change must come after
       // The new version closes the gateway with a tenant, adds a model, and asks a host name for DNS.
       writeFileSync(
         file,
@@ -112,11 +113,15 @@ describe('versions that come while one is still being applied', () => {
     try {
       // v2: a second spoke by DNS name (slow to resolve); then v3, written while v2 is still applying:
       // the first spoke only, and a tenant.
+      expect((await ask(proxy.url)).status).toBe(200);
+      await sleep(100); // the file poll's first look, which a change must come after
+      // v3 is written once v2's apply is under way (its DNS query has come), not before the file poll saw v2.
+      const resolving = new Promise<void>((resolve) => silent.once('message', () => resolve()));
       writeFileSync(
         file,
         stringify({ ...running, dns: { servers: [`127.0.0.1:${silent.address().port}`] }, spokes: [...running.spokes!, { id: 's2', url: 'http://spoke-b.internal:8081' }] }),
       );
-      await sleep(300);
+      await resolving;
       writeFileSync(file, stringify({ ...running, tenants: [{ id: 'team-a', keys: [hashKey('team-a-key')] }] }));
       expect(await until(() => reloads() >= 2, 15_000)).toBe(true);
       expect(events.filter((e) => e.type === 'config')).toEqual([expect.objectContaining({ ok: true }), expect.objectContaining({ ok: true })]);
@@ -143,6 +148,7 @@ describe('a reload that drops the last tenant', () => {
     const reloader = startHotReload(gw.gateway, new FileConfigSource(file, parseConfigText, 50));
     try {
       expect((await ask(gw.url)).status).toBe(401);
+      await sleep(100); // the file poll's first look, which a change must come after
       writeFileSync(file, stringify(simulatedConfig()));
       expect(await until(async () => (await ask(gw.url)).status === 200, 5_000)).toBe(true);
       const open = () => logs.records().find((l) => l.level === 'warn' && /the gateway is open now/.test(String(l.msg)));
