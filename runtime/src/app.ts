@@ -122,8 +122,8 @@ export function createApp(gw: Gateway): Hono<Env> {
   }
 
   app.get('/v1/models', (c) => {
-    tenants.authenticate(c.req.raw.headers, c.env);
-    return c.json(modelsBody(gw, startedAt, c.req.header('anthropic-version') !== undefined));
+    const tenant = tenants.authenticate(c.req.raw.headers, c.env);
+    return c.json(modelsBody(gw, startedAt, tenant, c.req.header('anthropic-version') !== undefined));
   });
 
   app.get('/healthz', (c) => {

@@ -4,6 +4,7 @@
  * points share this one builder.
  */
 import type { GatewayConfig, Role } from './config/schema';
+import { configWarnings } from './config/warnings';
 import { providerProbeTargets } from './health/probe-targets';
 import { DEFAULT_PROBER, EndpointProber, type ProberOptions } from './health/prober';
 import { RouteStatsRegistry } from './health/route-stats';
@@ -150,6 +151,11 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   prober.start();
   const selector = new RouteSelector(stats, quota, random, prober);
   const observability = observeGateway(config, role, events, (name) => routeTable.forModel(name) !== undefined, opts.observability);
+  // Valid config that does nothing it seems to ask for (a class without capacity, limits of no target): said, not refused.
+  const warnAbout = (c: GatewayConfig) => {
+    for (const w of configWarnings(c, role)) observability.logger.warn({ path: w.path }, `config: ${w.path}: ${w.message}`);
+  };
+  warnAbout(config);
   const affinity = new SessionAffinity(quota.sessions?.() ?? new MemorySessionTable(now), role === 'proxy' ? spokeScope : routeScope);
   const executor = new AttemptExecutor({
     selector,
@@ -188,12 +194,18 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
       observability.logger.warn({ keys: restartOnly }, 'config keys changed that apply only after a restart');
     }
     const previous = config;
-    config = { ...next, server: previous.server, state: previous.state, observability: previous.observability };
+    const merged = { ...next, server: previous.server, state: previous.state, observability: previous.observability };
+    // What can still fail comes before the new config is in force: a failed reload applies nothing.
+    let spokesNow: SpokeDirectory | undefined;
     if (role === 'proxy' && JSON.stringify(next.spokes) + JSON.stringify(next.dns) !== JSON.stringify(previous.spokes) + JSON.stringify(previous.dns)) {
+      spokesNow = new SpokeDirectory(merged.spokes, merged.dns, clock);
+      await spokesNow.ready;
+    }
+    config = merged;
+    if (spokesNow) {
       const old = directory;
-      directory = new SpokeDirectory(config.spokes, config.dns, clock);
+      directory = spokesNow;
       directory.onChange(rebuild);
-      await directory.ready;
       old?.stop();
     }
     if (!opts.adapters) {
@@ -219,6 +231,11 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
     }
     rebuild();
     tenants.replace(config.tenants);
+    // At start an open gateway says so; a reload that drops the last tenant must say it too.
+    if (tenants.open && previous.tenants.length > 0) {
+      observability.logger.warn({ tenants: 0 }, 'config reloaded without tenants: the gateway is open now, any key or none is accepted');
+    }
+    warnAbout(config);
     if (JSON.stringify(next.guardrails) !== JSON.stringify(previous.guardrails)) {
       const old = guardrails;
       guardrails = guardrailsFor(config);

@@ -102,5 +102,20 @@ describe('capacity classes: waiting, tiers, open gateways', () => {
     );
     // An open all-in-one gateway: every request is standard, whatever it claims.
     expect(asked.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    const refused = (await asked.find((r) => r.status === 429)!.json()) as { error: { message: string } };
+    expect(refused.error.message).toMatch(/^The capacity the standard class may use is taken on every route; /);
+  });
+
+  it('a class whose share of a route rounds down to no request is never admitted there, nor past the whole limit', async () => {
+    // rpm 10 x 0.05: half a request a minute, so none for batch; critical keeps the route.
+    const gw = await start(config({ criticalReserve: 0.5, batchCeiling: 0.05 }, { tenants: classTenants() }), 'all-in-one', { probes: false });
+    const before = upstream.requests.length;
+    const batch = await Promise.all(Array.from({ length: 12 }, () => send(gw.url, KEYS.batch)));
+    expect(batch.map((o) => o.code)).toEqual(Array(12).fill('capacity_reserved'));
+    expect(batch[0]).toMatchObject({ status: 429, retryAfter: '60' });
+    // The refusal names the class and the tenant, as the tenant limits' 429s name theirs.
+    expect(batch[0].message).toMatch(/^The capacity the batch class \(tenant "nightly"\) may use is taken on every route; /);
+    expect(upstream.requests.length).toBe(before);
+    expect(count(await Promise.all(Array.from({ length: 10 }, () => send(gw.url, KEYS.critical))), 200)).toBe(10);
   });
 });

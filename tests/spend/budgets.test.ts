@@ -138,12 +138,37 @@ describe('tenant budgets', () => {
     expect(valueOf(samples, 'gateway_budget_alerts_total', { tenant: 'team', period: 'day', threshold: '0.02' })).toBe(1);
   });
 
+  it('a threshold listed twice in alertAt alerts once', async () => {
+    const clock = new ShiftedClock();
+    clock.set('2030-06-12T12:00:00.000Z');
+    const { gw, logs } = await gateway({ usdPerDay: 100, alertAt: [0.01, 0.01] }, clock);
+    // 55 cents each: 1% of the day after 2 requests.
+    await sequential(gw.url, 3);
+    const alerts = () => logs.records().filter((r) => r.msg === 'tenant budget alert');
+    await until(() => alerts().length >= 1);
+    await new Promise((r) => setTimeout(r, 200)); // a second line would follow at once
+    expect(alerts().map((a) => [a.period, a.threshold])).toEqual([['day', 0.01]]);
+    const samples = parsePrometheus(await (await fetch(`${gw.url}/metrics`)).text());
+    expect(valueOf(samples, 'gateway_budget_alerts_total', { tenant: 'team', period: 'day', threshold: '0.01' })).toBe(1);
+  });
+
   it('reserves the default output for a request without max_tokens', async () => {
     const clock = new ShiftedClock();
     const { gw } = await gateway({ usdPerDay: 40, defaultOutputTokens: 4000 }, clock);
     // (prompt + 4000) cents is more than 40 USD: refused; with max_tokens it fits.
     expect(await send(gw.url, 'key-team', { model: 'chat', messages: BODY.messages })).toMatchObject({ status: 429, code: 'budget_exceeded' });
     expect(await send(gw.url, 'key-team', BODY)).toMatchObject({ status: 200 });
+  });
+
+  it('a request whose worst case alone is over the cap is told to lower max_tokens, not to wait for the next day', async () => {
+    const { gw } = await gateway({ usdPerDay: 0.5 }, new ShiftedClock());
+    // Nothing spent: (prompt + 100) cents can never fit in 50 cents, whatever the day.
+    const refused = await send(gw.url, 'key-team', BODY);
+    expect(refused).toMatchObject({ status: 429, code: 'budget_exceeded' });
+    expect(refused.message).toMatch(
+      /^Tenant "team"'s request could cost up to \$1\.\d\d, more than its whole \$0\.5000 budget for the UTC day \d{4}-\d\d-\d\d, so no day can admit it\. Send a lower max_tokens/,
+    );
+    expect(await send(gw.url, 'key-team', { ...BODY, max_tokens: 10 })).toMatchObject({ status: 200 });
   });
 
   it('a reloaded config’s budget applies at once, and counts what was spent before it', async () => {

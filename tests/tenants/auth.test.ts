@@ -3,6 +3,7 @@
  * not use and a tenant over its limit each get a clear 401/403/429, and the provider never
  * sees the request. Plus the config rules for tenant identities.
  */
+import OpenAI from 'openai';
 import { hashKey, TenantDirectory } from '../../runtime/src/tenants/auth';
 import { parseConfig } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
@@ -72,6 +73,17 @@ describe('tenant refusals forward nothing', () => {
         });
       }
       expect(chatRequests()).toBe(before);
+    });
+
+    it('GET /v1/models and the unknown-model 404 list only the models the tenant may use', async () => {
+      const as = (key: string) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 0 });
+      expect((await as('key-a').models.list()).data.map((m) => m.id)).toEqual(['chat']);
+      expect((await as('key-b').models.list()).data.map((m) => m.id)).toEqual(['chat', 'premium']);
+      const anthropic = await fetch(`${gw.url}/v1/models`, { headers: { 'x-api-key': 'key-a', 'anthropic-version': '2023-06-01' } });
+      expect(((await anthropic.json()) as { data: { id: string }[] }).data.map((m) => m.id)).toEqual(['chat']);
+      const unknown = await chatAs(gw.url, 'key-a', { ...CHAT, model: 'chta' });
+      expect(unknown.status).toBe(404);
+      expect(((await unknown.json()) as ErrorBody).error.message).toBe('The model "chta" does not exist. Known models: chat.');
     });
 
     it('429 at the tenant limit, with nothing forwarded; other tenants unaffected', async () => {

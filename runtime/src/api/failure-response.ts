@@ -4,7 +4,7 @@ import { INTERNAL_ERROR, PASSED_OVER, TOKENS_OVER_ROUTE_LIMIT, tooLargeMessage, 
 import type { AllRoutesFailed } from '../routing/executor';
 import { scrubSecrets } from '../core/redact';
 import { GatewayError, retryAfterSeconds } from '../core/gateway-error';
-import { CAPACITY_RESERVED } from '../core/priority';
+import { CAPACITY_RESERVED, type Priority } from '../core/priority';
 import type { ProviderError } from '../providers/errors';
 
 /**
@@ -33,7 +33,8 @@ export function deadlineExceeded(ms: number): GatewayError {
 /** Out of capacity rather than broken: throttled, spent, cooling down or without headroom. */
 const OUT_OF_QUOTA = new Set<AttemptRecord['outcome']>(['throttled', 'quota_exhausted', 'cooldown', 'no-headroom']);
 
-export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
+/** `who`: the request's capacity class and tenant, which a `capacity_reserved` refusal names. */
+export function failureToError(err: AllRoutesFailed, role: Role, who?: { priority: Priority; tenant?: string }): GatewayError {
   const last = err.last;
   // Provider messages can quote what they were sent; nothing key-like goes back to clients.
   const listing = scrubSecrets(err.message);
@@ -67,10 +68,11 @@ export function failureToError(err: AllRoutesFailed, role: Role): GatewayError {
   if (err.attempts.some((a) => a.outcome === 'reserved') && err.attempts.every((a) => OUT_OF_QUOTA.has(a.outcome) || PASSED_OVER.has(a.outcome))) {
     // The class's share is in use on every route that could serve: the rest is kept for higher classes.
     const seconds = soonestRetryAfter(err.attempts.filter((a) => a.outcome === 'reserved' || OUT_OF_QUOTA.has(a.outcome)));
+    const whose = !who ? "this request's class" : who.tenant === undefined ? `the ${who.priority} class` : `the ${who.priority} class (tenant "${who.tenant}")`;
     return new GatewayError(
       429,
       'rate_limit_error',
-      `The capacity this request's class may use is taken on every route; the rest is reserved for higher-priority traffic${seconds ? `. Retry after ${seconds} s` : ''}: ${listing}`,
+      `The capacity ${whose} may use is taken on every route; the rest is reserved for higher-priority traffic${seconds ? `. Retry after ${seconds} s` : ''}: ${listing}`,
       CAPACITY_RESERVED,
       null,
       seconds !== undefined ? { 'retry-after': String(seconds) } : {},

@@ -25,7 +25,7 @@ import type { ModelRoutes } from '../routing/route-table';
 import { costOrdered } from '../routing/cost-order';
 import { configPricing } from '../config/pricing';
 import type { SessionRouting } from '../routing/affinity';
-import { assertModelAllowed } from '../tenants/auth';
+import { assertModelAllowed, modelAllowed } from '../tenants/auth';
 import { NO_LIMITS, type TenantPermit } from '../tenants/limiter';
 import type { BudgetHold } from '../tenants/spend-store';
 import type { ApiCall, ApiHandler, ApiReply } from './call';
@@ -124,8 +124,10 @@ export class ApiRequest {
     const routes = gw.routeTable.forModel(model);
     if (!routes) {
       throw notFound(
+        // The models this caller may use, as GET /v1/models lists them.
         `The model "${echo(model)}" does not exist. Known models: ${gw.routeTable
           .models()
+          .filter((m) => modelAllowed(this.tenant, m.name))
           .map((m) => m.name)
           .join(', ')}.`,
       );
@@ -239,7 +241,7 @@ export class RequestRouting {
     routes: ModelRoutes,
     stream: boolean,
     estimatedTokens: number,
-    priority: Priority,
+    private readonly priority: Priority,
     more: RoutingOptions,
   ) {
     this.started = gw.now();
@@ -288,7 +290,7 @@ export class RequestRouting {
     life.end();
     if (life.deadlinePassed) return deadlineExceeded(this.gw.config.server.requestTimeoutMs);
     if (life.clientLeft) return clientClosed();
-    if (err instanceof AllRoutesFailed) return failureToError(err, this.gw.role);
+    if (err instanceof AllRoutesFailed) return failureToError(err, this.gw.role, { priority: this.priority, tenant: this.event.tenant });
     return err;
   }
 

@@ -291,6 +291,22 @@ const network = z.string().check(
   }),
 );
 
+/**
+ * A DNS server as node:dns takes it: `ip`, `ip:port` or `[ipv6]:port`. Checked here, or a
+ * host name would stop the proxy at start (and fail a reload) without naming its key.
+ */
+const dnsServer = z.string().check(
+  z.superRefine((server, ctx) => {
+    const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(server) ?? /^([^:]+):(\d{1,5})$/.exec(server);
+    const address = m ? m[1] : server;
+    const port = m?.[2] === undefined ? undefined : Number(m[2]);
+    const family = isIP(address);
+    if (family === 0 || (server.startsWith('[') && family !== 6) || (port !== undefined && (port < 1 || port > 65535))) {
+      ctx.addIssue({ code: 'custom', message: 'an IP address with an optional port (10.0.0.2, 10.0.0.2:53, [fd00::2]:53), not a host name' });
+    }
+  }),
+);
+
 /** Who may read the operator pages (/metrics, /status*) once the gateway has tenants. */
 export const operatorsSchema = z.strictObject({
   /** SHA-256 hashes of operator keys (`ai-gateway key create` prints one), sent as a bearer key or a Basic password. */
@@ -394,7 +410,7 @@ export const configSchema = z
     dns: z.optional(
       z.strictObject({
         /** `ip` or `ip:port` of DNS servers to ask instead of the system's. */
-        servers: z.optional(z.array(text()).check(z.minLength(1))),
+        servers: z.optional(z.array(dnsServer).check(z.minLength(1))),
         /** Bounds on how long a resolved address set is kept, whatever the record TTL says. */
         minTtlMs: z._default(count(), 1_000),
         maxTtlMs: z._default(count(), 60_000),

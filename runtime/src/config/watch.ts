@@ -89,6 +89,12 @@ export interface ReloadOutcome {
 
 /** Validates each new text and hands a valid config to `apply`; reports every outcome. */
 export class ConfigReloader {
+  /**
+   * The version being applied. The next waits for it: an apply can take a while (a proxy
+   * resolves new spoke names first), and one that finished later would undo a newer version.
+   */
+  private applying: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly source: ConfigSource,
     private readonly apply: (config: GatewayConfig) => void | Promise<void>,
@@ -104,12 +110,13 @@ export class ConfigReloader {
         this.report({ ok: false, source: this.source.name, error: (err as Error).message });
         return;
       }
-      Promise.resolve()
+      this.applying = this.applying
         .then(() => this.apply(config))
         .then(
           () => this.report({ ok: true, source: this.source.name }),
           (err: unknown) => this.report({ ok: false, source: this.source.name, error: `not applied: ${(err as Error).message}` }),
-        );
+        )
+        .catch(() => undefined); // a report that threw must not stop every later version
     });
   }
 

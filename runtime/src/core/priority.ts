@@ -18,3 +18,8 @@ export const CAPACITY_RESERVED = 'capacity_reserved';
 
 /** Proxy -> spoke: the class of a forwarded request (the spoke has no tenants to read it from). */
 export const PRIORITY_HEADER = 'x-gateway-priority';
+
+/** A class's part of one limit: whole requests or tokens, rounded down (the float error of 0.6 x 50 aside). */
+export function shareOf(limit: number, share: number): number {
+  return Math.floor(limit * share + 1e-9);
+}

@@ -5,7 +5,7 @@
  * of it. No slice is kept per tenant: a lone tenant gets its class's whole share.
  */
 import type { CapacityConfig, GatewayConfig } from '../config/schema';
-import type { Priority } from '../core/priority';
+import { shareOf, type Priority } from '../core/priority';
 import type { QuotaLimits } from './store';
 
 /** What requests of one class may use of every route. */
@@ -38,10 +38,7 @@ export function configClasses(config: Pick<GatewayConfig, 'capacity'>): Capacity
   return classes;
 }
 
-/** A class's part of one limit: whole requests or tokens, rounded down (the float error of 0.6 x 50 aside). */
-export function shareOf(limit: number, share: number): number {
-  return Math.floor(limit * share + 1e-9);
-}
+export { shareOf } from '../core/priority';
 
 /** The limits a request of a class with `share` is admitted within. */
 export function classLimits(limits: QuotaLimits, share: number): QuotaLimits {

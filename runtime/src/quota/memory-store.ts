@@ -64,6 +64,8 @@ class RouteWindow {
   /** Ms until a request of `tokens` fits; undefined when it fits now. */
   waitFor(now: number, limits: QuotaLimits, tokens: number): { ms: number; reason: 'rpm' | 'tpm' } | undefined {
     if (limits.rpm !== undefined && this.entries.size + 1 > limits.rpm) {
+      // A limit of 0 (a class's share of a small rpm rounds down to it) never fits: there is no entry to wait for.
+      if (limits.rpm === 0) return { ms: WINDOW_MS, reason: 'rpm' };
       // The request fits once the entry rpm places from the newest has left the window.
       let skip = this.entries.size - limits.rpm;
       for (const e of this.entries.values()) if (skip-- === 0) return { ms: e.at + WINDOW_MS - now, reason: 'rpm' };

@@ -71,7 +71,12 @@ export class TenantDirectory {
   }
 }
 
+/** Whether the tenant may use the logical model (every model when the gateway is open). */
+export function modelAllowed(tenant: TenantConfig | undefined, model: string): boolean {
+  return !tenant || tenant.models.includes('*') || tenant.models.includes(model);
+}
+
 export function assertModelAllowed(tenant: TenantConfig | undefined, model: string): void {
-  if (!tenant || tenant.models.includes('*') || tenant.models.includes(model)) return;
+  if (!tenant || modelAllowed(tenant, model)) return;
   throw new GatewayError(403, 'permission_error', `Tenant "${tenant.id}" is not allowed to use model "${echo(model)}".`, 'model_not_allowed', 'model');
 }

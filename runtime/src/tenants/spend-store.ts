@@ -454,7 +454,7 @@ export class SpendStore {
     if (level <= from) return;
     a[`${period}Level`] = level;
     const cap = (period === 'day' ? budget.usdPerDay : budget.usdPerMonth)!;
-    const shares = [...budget.alertAt].sort((x, y) => x - y);
+    const shares = alertShares(budget);
     for (let i = from; i < level; i++) {
       const event: BudgetAlertEvent = { type: 'budget-alert', tenant, period, periodId: id, threshold: shares[i], capUsd: cap, spentUsd: st.spent(p, period) / NANO };
       this.events.emit(event);
@@ -477,11 +477,16 @@ const thresholdsOf = new WeakMap<BudgetConfig, { day: number[]; month: number[] 
 function thresholds(budget: BudgetConfig): { day: readonly number[]; month: readonly number[] } {
   let t = thresholdsOf.get(budget);
   if (!t) {
-    const shares = [...budget.alertAt].sort((a, b) => a - b);
+    const shares = alertShares(budget);
     const of = (cap: number | undefined) => (cap === undefined ? [] : shares.map((s) => Math.floor(s * cap * NANO)));
     thresholdsOf.set(budget, (t = { day: of(budget.usdPerDay), month: of(budget.usdPerMonth) }));
   }
   return t;
+}
+
+/** A budget's alert shares, ascending, each once: a share listed twice is one threshold (alerted once). */
+function alertShares(budget: BudgetConfig): number[] {
+  return [...new Set(budget.alertAt)].sort((a, b) => a - b);
 }
 
 function nanoCap(usd: number | undefined): number | undefined {
@@ -518,11 +523,14 @@ function budgetExceeded(
   const cap = (period === 'day' ? budget.usdPerDay : budget.usdPerMonth)!;
   const name = period === 'day' ? `UTC day ${p.day}` : `UTC month ${p.month}`;
   const spent = period === 'day' ? day : month;
+  // Waiting for the next period cannot help a request whose worst case alone is over the cap: say what can.
   const message =
-    (period === 'day' ? dayOver : monthOver) === 2
-      ? `Tenant "${tenant}" has spent ${usd(spent)} of its ${usd(cap * NANO)} budget for the ${name}; this request could cost up to ${usd(worst)}. Retry after ${seconds} s, when the ${period} ends.`
-      : degraded
-        ? `Tenant "${tenant}" has used this gateway instance's share of its ${usd(cap * NANO)} budget for the ${name} while the shared budget store is unreachable (${usd(spent)} spent as known here, up to ${usd(worst)} for this request). Retry after ${seconds} s.`
-        : `Tenant "${tenant}"'s ${usd(cap * NANO)} budget for the ${name} is held by its requests in flight (${usd(spent)} spent, ${usd(held)} in flight, up to ${usd(worst)} for this one). Retry after ${seconds} s.`;
+    worst > cap * NANO
+      ? `Tenant "${tenant}"'s request could cost up to ${usd(worst)}, more than its whole ${usd(cap * NANO)} budget for the ${name}, so no ${period} can admit it. Send a lower max_tokens: the budget holds the prompt plus max_tokens (or a default output when it is not set) at the model's highest price.`
+      : (period === 'day' ? dayOver : monthOver) === 2
+        ? `Tenant "${tenant}" has spent ${usd(spent)} of its ${usd(cap * NANO)} budget for the ${name}; this request could cost up to ${usd(worst)}. Retry after ${seconds} s, when the ${period} ends.`
+        : degraded
+          ? `Tenant "${tenant}" has used this gateway instance's share of its ${usd(cap * NANO)} budget for the ${name} while the shared budget store is unreachable (${usd(spent)} spent as known here, up to ${usd(worst)} for this request). Retry after ${seconds} s.`
+          : `Tenant "${tenant}"'s ${usd(cap * NANO)} budget for the ${name} is held by its requests in flight (${usd(spent)} spent, ${usd(held)} in flight, up to ${usd(worst)} for this one). Retry after ${seconds} s.`;
   return new GatewayError(429, 'rate_limit_error', message, 'budget_exceeded', null, { 'retry-after': String(seconds) });
 }
