@@ -48,12 +48,21 @@ export class ImageRegistry extends pulumi.ComponentResource {
       Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
     });
     if (pullers.length > 0) new aws.ecr.RepositoryPolicy(`${name}-runtime`, { repository: this.repository.name, policy: policyJson(pullers) }, parent);
+    // Untagged images only: a spoke may run any tagged version however many came after it, and
+    // an expired one would fail its next task's pull (a scale-out or a replaced task).
     new aws.ecr.LifecyclePolicy(
       `${name}-runtime`,
       {
         repository: this.repository.name,
         policy: JSON.stringify({
-          rules: [{ rulePriority: 1, description: 'keep the last 50 images', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 50 }, action: { type: 'expire' } }],
+          rules: [
+            {
+              rulePriority: 1,
+              description: 'untagged images after 14 days (tagged ones stay until deleted)',
+              selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 },
+              action: { type: 'expire' },
+            },
+          ],
         }),
       },
       parent,

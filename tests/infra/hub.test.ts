@@ -356,6 +356,12 @@ describe('security and encryption', () => {
     expect(one('aws:kms/key:Key').inputs.enableKeyRotation).toBe(true);
   });
 
+  test('the image lifecycle expires untagged images only: a spoke may still run any tagged version', () => {
+    const rules = JSON.parse(one('aws:ecr/lifecyclePolicy:LifecyclePolicy').inputs.policy).rules;
+    expect(rules.length).toBeGreaterThan(0);
+    for (const rule of rules) expect(rule.selection.tagStatus).toBe('untagged');
+  });
+
   test("third-party secrets hold the configured keys and are readable by the third-party spokes' task execution roles only", () => {
     const secrets = ofType(hub, 'aws:secretsmanager/secret:Secret').filter((s) => s.inputs.name.startsWith('ai-gateway/third-party/'));
     expect(secrets.map((s) => s.inputs.name).sort()).toEqual(config.thirdParty.map((t: { name: string }) => `ai-gateway/third-party/${t.name}`).sort());
