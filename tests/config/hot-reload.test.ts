@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startHotReload } from '../../runtime/src/entry/hot-reload';
+import { loadStartup } from '../../runtime/src/entry/startup';
 import { FileConfigSource } from '../../runtime/src/config/file-source';
 import { SsmConfigSource } from '../../runtime/src/config/watch';
 import { parseConfigText } from '../../runtime/src/config/load';
@@ -107,7 +108,7 @@ describe('config hot reload', () => {
     const gw = await startGateway(configWith(['chat']), 'all-in-one', { probes: false });
     const events: GatewayEvent[] = [];
     gw.gateway.events.subscribe((e) => events.push(e));
-    const reloader = startHotReload(gw.gateway, new FileConfigSource(file, parseConfigText, 50));
+    const reloader = startHotReload(gw.gateway, new FileConfigSource(file, parseConfigText, { intervalMs: 50 }));
     const load = steadyLoad(gw);
     try {
       // Routing state that must survive: a cooldown on an unchanged route (account b serves meanwhile).
@@ -137,6 +138,23 @@ describe('config hot reload', () => {
       await gw.close();
       expect(seen.failed).toBe(0);
       expect(seen.ok).toBeGreaterThan(0);
+    }
+  });
+
+  it('applies an edit made after the file was read at start and before the watch began', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reload-'));
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(file, stringify(configWith(['chat'])));
+    const startup = await loadStartup({}, file);
+    // Written while the process was still starting (its server, Redis, ...): same second, new text.
+    writeFileSync(file, stringify(configWith(['chat', 'summarize'])));
+    const gw = await startGateway(configWith(['chat']), 'all-in-one', { probes: false });
+    const reloader = startHotReload(gw.gateway, startup.source!);
+    try {
+      await until(async () => (await gw.client.models.list()).data.some((m) => m.id === 'summarize'), 'the edit made during start-up');
+    } finally {
+      reloader.stop();
+      await gw.close();
     }
   });
 

@@ -49,7 +49,7 @@ describe('a proxy whose dns.servers names a host instead of an address', () => {
     const proxy = await startGateway(running, 'proxy', { probes: false });
     const events: GatewayEvent[] = [];
     proxy.gateway.events.subscribe((e) => events.push(e));
-    const reloader = startHotReload(proxy.gateway, new FileConfigSource(file, parseConfigText, 50));
+    const reloader = startHotReload(proxy.gateway, new FileConfigSource(file, parseConfigText, { intervalMs: 50 }));
     try {
       expect((await ask(proxy.url)).status).toBe(200);
       await sleep(100); // the file poll's first look, which a change must come after
@@ -108,7 +108,7 @@ describe('versions that come while one is still being applied', () => {
     const proxy = await startGateway(running, 'proxy', { probes: false });
     const events: GatewayEvent[] = [];
     proxy.gateway.events.subscribe((e) => events.push(e));
-    const reloader = startHotReload(proxy.gateway, new FileConfigSource(file, parseConfigText, 20));
+    const reloader = startHotReload(proxy.gateway, new FileConfigSource(file, parseConfigText, { intervalMs: 20 }));
     const reloads = () => events.filter((e) => e.type === 'config').length;
     try {
       // v2: a second spoke by DNS name (slow to resolve); then v3, written while v2 is still applying:
@@ -145,7 +145,7 @@ describe('a reload that drops the last tenant', () => {
     const file = configFile(closed);
     const logs = new LineCapture();
     const gw = await startGateway(closed, 'all-in-one', { probes: false, observability: { destination: logs } });
-    const reloader = startHotReload(gw.gateway, new FileConfigSource(file, parseConfigText, 50));
+    const reloader = startHotReload(gw.gateway, new FileConfigSource(file, parseConfigText, { intervalMs: 50 }));
     try {
       expect((await ask(gw.url)).status).toBe(401);
       await sleep(100); // the file poll's first look, which a change must come after

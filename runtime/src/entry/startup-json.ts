@@ -20,8 +20,9 @@ export interface Startup {
 export async function loadJsonStartup(env: NodeJS.ProcessEnv): Promise<Startup> {
   const path = env.GATEWAY_CONFIG;
   if (!path) return loadInlineOrSsm(env, parseConfigJson);
-  const config = parseConfigJson(readConfigFile(path), path);
-  return { config, source: new FileConfigSource(path, parseConfigJson), redisPassword: await redisPassword(env) };
+  const text = readConfigFile(path);
+  const config = parseConfigJson(text, path);
+  return { config, source: new FileConfigSource(path, parseConfigJson, { loaded: text }), redisPassword: await redisPassword(env) };
 }
 
 /** GATEWAY_CONFIG_JSON or the SSM parameter, read with `parse`. */

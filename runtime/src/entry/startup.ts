@@ -6,13 +6,15 @@
  * startup-json.ts instead, which reads JSON only.
  */
 import { FileConfigSource } from '../config/file-source';
-import { loadConfigFile, parseConfigText } from '../config/load';
+import { parseConfigText } from '../config/load';
+import { readConfigFile } from '../config/parse';
 import { loadInlineOrSsm, redisPassword, type Startup } from './startup-json';
 
 export type { Startup } from './startup-json';
 
 export async function loadStartup(env: NodeJS.ProcessEnv, path = env.GATEWAY_CONFIG): Promise<Startup> {
   if (!path) return loadInlineOrSsm(env, parseConfigText);
-  const config = loadConfigFile(path);
-  return { config, source: new FileConfigSource(path, parseConfigText), redisPassword: await redisPassword(env) };
+  const text = readConfigFile(path);
+  const config = parseConfigText(text, path);
+  return { config, source: new FileConfigSource(path, parseConfigText, { loaded: text }), redisPassword: await redisPassword(env) };
 }
