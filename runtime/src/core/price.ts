@@ -15,14 +15,16 @@ export interface Price {
   readonly cacheWritePerMTok?: number;
 }
 
-const PER_TOKEN = 1e-6;
+/** Rates are per million tokens. Divided by, not multiplied by 1e-6 (inexact in binary): 8,500 tokens' worth is 0.0085, not 0.008499999999999999. */
+const TOKENS_PER_RATE = 1e6;
 
 export function costOf(price: Price, usage: Pick<Usage, 'prompt_tokens' | 'completion_tokens' | 'prompt_tokens_details'>): number {
   const prompt = finite(usage.prompt_tokens);
   const cached = Math.min(prompt, finite(usage.prompt_tokens_details?.cached_tokens));
   const written = Math.min(prompt - cached, finite(usage.prompt_tokens_details?.cache_write_tokens));
   return (
-    ((prompt - cached - written) * price.inputPerMTok + cached * cachedInputRate(price) + written * cacheWriteRate(price) + finite(usage.completion_tokens) * price.outputPerMTok) * PER_TOKEN
+    ((prompt - cached - written) * price.inputPerMTok + cached * cachedInputRate(price) + written * cacheWriteRate(price) + finite(usage.completion_tokens) * price.outputPerMTok) /
+    TOKENS_PER_RATE
   );
 }
 
@@ -43,12 +45,12 @@ export function worstPromptRate(price: Price): number {
 
 /** What `input` prompt tokens and `output` completion tokens would cost, none of them cached. */
 export function estimatedCost(price: Price, input: number, output: number): number {
-  return (input * price.inputPerMTok + output * price.outputPerMTok) * PER_TOKEN;
+  return (input * price.inputPerMTok + output * price.outputPerMTok) / TOKENS_PER_RATE;
 }
 
 /** The most they could cost: the input all written to the prompt cache, when that is dearer (a budget's hold). */
 export function worstCaseCost(price: Price, input: number, output: number): number {
-  return (input * worstPromptRate(price) + output * price.outputPerMTok) * PER_TOKEN;
+  return (input * worstPromptRate(price) + output * price.outputPerMTok) / TOKENS_PER_RATE;
 }
 
 function finite(n: number | undefined): number {
