@@ -54,6 +54,14 @@ describe('tenant refusals forward nothing', () => {
         message: 'Missing API key: send "Authorization: Bearer KEY" or "x-api-key: KEY".',
         param: null,
       });
+      // Another scheme is named; it does not hide an x-api-key sent with it.
+      const basic = await postJson(`${gw.url}/v1/chat/completions`, CHAT, { authorization: 'Basic dXNlcjpwYXNz' });
+      expect(((await basic.json()) as ErrorBody).error.message).toBe(
+        'Missing API key: send "Authorization: Bearer KEY" or "x-api-key: KEY". The Authorization header\'s scheme is "Basic", not Bearer.',
+      );
+      // Authenticated as team-a by its x-api-key (a model it may not use: a 403 that names it, and no quota spent).
+      const both = await postJson(`${gw.url}/v1/chat/completions`, { ...CHAT, model: 'premium' }, { authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': 'key-a' });
+      expect(((await both.json()) as ErrorBody).error).toMatchObject({ code: 'model_not_allowed', message: 'Tenant "team-a" is not allowed to use model "premium".' });
       const wrong = await chatAs(gw.url, 'key-a-but-wrong', { ...CHAT, stream: true });
       expect(wrong.status).toBe(401);
       expect(((await wrong.json()) as ErrorBody).error).toMatchObject({ code: 'invalid_api_key', message: 'Invalid API key.' });

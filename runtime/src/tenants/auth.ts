@@ -14,12 +14,10 @@ export function hashKey(key: string): string {
   return `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
 
+/** The bearer key, else `x-api-key` (an Authorization of another scheme, e.g. one a proxy in between adds, does not hide it). */
 export function presentedKey(headers: Pick<Headers, 'get'>): string | undefined {
-  const auth = headers.get('authorization');
-  if (auth) {
-    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-    return m ? m[1].trim() : undefined;
-  }
+  const bearer = /^Bearer\s+(.+)$/i.exec(headers.get('authorization')?.trim() ?? '');
+  if (bearer) return bearer[1].trim();
   return headers.get('x-api-key')?.trim() || undefined;
 }
 
@@ -60,7 +58,9 @@ export class TenantDirectory {
     const key = presentedKey(headers);
     if (!key) {
       const unmapped = identity?.apiKeyId !== undefined ? ` The API Gateway API key of this request (id ${identity.apiKeyId}) is not in any tenant's apiKeyIds.` : '';
-      throw new GatewayError(401, 'authentication_error', `Missing API key: send "Authorization: Bearer KEY" or "x-api-key: KEY".${unmapped}`, 'missing_api_key');
+      const scheme = headers.get('authorization')?.trim().split(/\s+/)[0];
+      const notBearer = scheme ? ` The Authorization header's scheme is "${echo(scheme)}", not Bearer.` : '';
+      throw new GatewayError(401, 'authentication_error', `Missing API key: send "Authorization: Bearer KEY" or "x-api-key: KEY".${notBearer}${unmapped}`, 'missing_api_key');
     }
     const digest = createHash('sha256').update(key).digest();
     let found: TenantConfig | undefined;
