@@ -2,7 +2,8 @@
  * Valid config that silently does nothing: a tenant's capacity class without a `capacity`
  * key (no reserve protects it), route limits keyed by a provider model no target names (a
  * typo: the route runs without limits), capacity classes where no route has limits or a
- * class whose share of a route rounds down to nothing. The
+ * class whose share of a route rounds down to nothing, a tenant that may use no model, a
+ * day cap above the month cap. The
  * gateway starts, and says so in warn lines naming the key path, at start and on reload;
  * a config that means what it says logs none.
  */
@@ -105,6 +106,24 @@ describe('config that does nothing of what it seems to ask for', () => {
       expect((await fetch(`${gw.url}/status.json`, { headers: { authorization: 'Bearer web-key' } })).status).toBe(200);
       expect(await until(() => warnings(logs).length >= 1)).toBe(true);
       expect(warnings(logs).map((l) => l.msg)).toEqual(['config: operators.keys.0: also a key of tenant "web": that tenant\'s clients can read the operator pages']);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a tenant that may use no model, and a day cap above the month cap, said at start', async () => {
+    const doc = config('amazon.nova-pro-v1:0', true);
+    doc.tenants![1] = { ...doc.tenants![1], models: [], budget: { usdPerDay: 50, usdPerMonth: 20 } };
+    const logs = new LineCapture();
+    const gw = await startGateway(doc, 'all-in-one', { probes: false, observability: { destination: logs } });
+    try {
+      const refused = await postJson(`${gw.url}/v1/chat/completions`, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer web-key' });
+      expect(refused.status).toBe(403);
+      expect(await until(() => warnings(logs).length >= 2)).toBe(true);
+      expect(warnings(logs).map((l) => l.msg)).toEqual([
+        'config: tenants.1.models: is empty: tenant "web" may use no model, so every request it sends is a 403',
+        'config: tenants.1.budget.usdPerDay: 50 is more than usdPerMonth 20: the month\'s cap always stops tenant "web" first',
+      ]);
     } finally {
       await gw.close();
     }

@@ -18,6 +18,13 @@ export function configWarnings(config: GatewayConfig, role: Role): ConfigWarning
     const tenant = config.tenants.find((t) => t.keys.includes(k));
     if (tenant) warnings.push({ path: `operators.keys.${i}`, message: `also a key of tenant "${tenant.id}": that tenant's clients can read the operator pages` });
   });
+  config.tenants.forEach((t, i) => {
+    if (t.models.length === 0) warnings.push({ path: `tenants.${i}.models`, message: `is empty: tenant "${t.id}" may use no model, so every request it sends is a 403` });
+    const b = t.budget;
+    if (b?.usdPerDay !== undefined && b.usdPerMonth !== undefined && b.usdPerDay > b.usdPerMonth) {
+      warnings.push({ path: `tenants.${i}.budget.usdPerDay`, message: `${b.usdPerDay} is more than usdPerMonth ${b.usdPerMonth}: the month's cap always stops tenant "${t.id}" first` });
+    }
+  });
   // The proxy routes to spokes: its providers' limits and capacity classes are the spokes' business.
   if (role === 'proxy') return warnings;
   if (!config.capacity) {
