@@ -18,7 +18,7 @@ import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import type { GatewayEvent } from '../../runtime/src/observability/events';
 import { hashKey } from '../../runtime/src/tenants/auth';
 import { postJson, simulatedConfig, startGateway } from '../helpers/gateway';
-import { sleep, until } from '../helpers/until';
+import { until } from '../helpers/until';
 import { LineCapture } from '../observability/capture';
 
 const BIN = resolve(__dirname, '../../bin/ai-gateway.js');
@@ -28,6 +28,23 @@ const configFile = (doc: unknown) => {
   writeFileSync(file, stringify(doc));
   return file;
 };
+
+/** A proxy in front of one spoke, its config file watched (each `intervalMs`); `events` gets its reload outcomes. */
+async function watchedProxy(intervalMs: number) {
+  const spoke = await startGateway(simulatedConfig(), 'spoke', { probes: false });
+  const running: GatewayConfigInput = { spokes: [{ id: 's1', url: spoke.url }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }] };
+  const file = configFile(running);
+  const proxy = await startGateway(running, 'proxy', { probes: false });
+  const events: GatewayEvent[] = [];
+  proxy.gateway.events.subscribe((e) => events.push(e));
+  const reloader = startHotReload(proxy.gateway, new FileConfigSource(file, parseConfigText, { intervalMs }));
+  const close = async () => {
+    reloader.stop();
+    await proxy.close();
+    await spoke.close();
+  };
+  return { spoke, running, file, proxy, events, close };
+}
 
 describe('a proxy whose dns.servers names a host instead of an address', () => {
   it('refuses to start, naming dns.servers.0', () => {
@@ -43,16 +60,9 @@ describe('a proxy whose dns.servers names a host instead of an address', () => {
   });
 
   it('on reload: rejected naming the key, and none of that version applies', async () => {
-    const spoke = await startGateway(simulatedConfig(), 'spoke', { probes: false });
-    const running: GatewayConfigInput = { spokes: [{ id: 's1', url: spoke.url }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }] };
-    const file = configFile(running);
-    const proxy = await startGateway(running, 'proxy', { probes: false });
-    const events: GatewayEvent[] = [];
-    proxy.gateway.events.subscribe((e) => events.push(e));
-    const reloader = startHotReload(proxy.gateway, new FileConfigSource(file, parseConfigText, { intervalMs: 50 }));
+    const { spoke, running, file, proxy, events, close } = await watchedProxy(50);
     try {
       expect((await ask(proxy.url)).status).toBe(200);
-      await sleep(100); // the file poll's first look, which a change must come after
       // The new version closes the gateway with a tenant, adds a model, and asks a host name for DNS.
       writeFileSync(
         file,
@@ -90,9 +100,7 @@ describe('a proxy whose dns.servers names a host instead of an address', () => {
       const routes = proxy.gateway.routeTable.allRoutes().map((r) => r.key);
       expect(routes).toEqual(expect.arrayContaining([expect.stringMatching(/^spokes\/s1\//), expect.stringMatching(/^spokes\/s2\//)]));
     } finally {
-      reloader.stop();
-      await proxy.close();
-      await spoke.close();
+      await close();
     }
   });
 });
@@ -102,19 +110,12 @@ describe('versions that come while one is still being applied', () => {
     // A DNS server that never answers: a version with a new spoke name takes seconds to apply.
     const silent = createSocket('udp4');
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
-    const spoke = await startGateway(simulatedConfig(), 'spoke', { probes: false });
-    const running: GatewayConfigInput = { spokes: [{ id: 's1', url: spoke.url }], models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] }] };
-    const file = configFile(running);
-    const proxy = await startGateway(running, 'proxy', { probes: false });
-    const events: GatewayEvent[] = [];
-    proxy.gateway.events.subscribe((e) => events.push(e));
-    const reloader = startHotReload(proxy.gateway, new FileConfigSource(file, parseConfigText, { intervalMs: 20 }));
+    const { running, file, proxy, events, close } = await watchedProxy(20);
     const reloads = () => events.filter((e) => e.type === 'config').length;
     try {
       // v2: a second spoke by DNS name (slow to resolve); then v3, written while v2 is still applying:
       // the first spoke only, and a tenant.
       expect((await ask(proxy.url)).status).toBe(200);
-      await sleep(100); // the file poll's first look, which a change must come after
       // v3 is written once v2's apply is under way (its DNS query has come), not before the file poll saw v2.
       const resolving = new Promise<void>((resolve) => silent.once('message', () => resolve()));
       writeFileSync(
@@ -130,9 +131,7 @@ describe('versions that come while one is still being applied', () => {
       expect((await ask(proxy.url, { authorization: 'Bearer team-a-key' })).status).toBe(200);
       expect(proxy.gateway.config.spokes.map((sp) => sp.id)).toEqual(['s1']);
     } finally {
-      reloader.stop();
-      await proxy.close();
-      await spoke.close();
+      await close();
       silent.close();
     }
   }, 20_000);
@@ -148,7 +147,6 @@ describe('a reload that drops the last tenant', () => {
     const reloader = startHotReload(gw.gateway, new FileConfigSource(file, parseConfigText, { intervalMs: 50 }));
     try {
       expect((await ask(gw.url)).status).toBe(401);
-      await sleep(100); // the file poll's first look, which a change must come after
       writeFileSync(file, stringify(simulatedConfig()));
       expect(await until(async () => (await ask(gw.url)).status === 200, 5_000)).toBe(true);
       const open = () => logs.records().find((l) => l.level === 'warn' && /the gateway is open now/.test(String(l.msg)));

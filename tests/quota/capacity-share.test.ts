@@ -6,7 +6,8 @@
  * more than the share.
  */
 import { Redis } from 'ioredis';
-import { capacityClasses, classLimits, shareOf } from '../../runtime/src/quota/capacity-class';
+import { capacityClasses, classLimits } from '../../runtime/src/quota/capacity-class';
+import { shareOf } from '../../runtime/src/core/priority';
 import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
 import { RedisQuotaStore } from '../../runtime/src/quota/redis-store';
 import { ResilientQuotaStore } from '../../runtime/src/quota/resilient-store';

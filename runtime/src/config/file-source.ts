@@ -1,5 +1,5 @@
-/** The config file as a hot-reload source: polled by mtime, which survives editors that replace files. */
-import { readFileSync, statSync, unwatchFile, watchFile } from 'node:fs';
+/** The config file as a hot-reload source: polled by mtime and size (by path, which survives editors that replace files). */
+import { readFileSync, statSync } from 'node:fs';
 import type { ConfigTextParser } from './parse';
 import type { ConfigSource } from './watch';
 
@@ -17,6 +17,7 @@ export class FileConfigSource implements ConfigSource {
   readonly name: string;
   private last = '';
   private readonly intervalMs: number;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly path: string,
@@ -37,28 +38,32 @@ export class FileConfigSource implements ConfigSource {
   }
 
   start(onText: (text: string) => void): void {
-    const check = () => {
+    /** The file's mtime and size at the last look; a change of either is read. */
+    let seen: string | undefined;
+    const look = () => {
       let text: string;
       try {
+        const st = statSync(this.path);
+        const now = `${st.mtimeMs}:${st.size}`;
+        if (now === seen) return;
+        seen = now;
         text = readFileSync(this.path, 'utf8');
       } catch {
-        return;
+        return; // deleted or unreadable: keep running on what we have
       }
       if (text === this.last) return;
       this.last = text;
       onText(text);
     };
-    watchFile(this.path, { interval: this.intervalMs, persistent: false }, (curr) => {
-      if (curr.mtimeMs === 0) return; // deleted: keep running on what we have
-      check();
-    });
-    // An edit made since the running config was read, before the watch took its first stat,
-    // moves no mtime the watch will see: compare once now (the watch covers what comes after).
-    check();
+    // The first look reads the file and compares it with the running config's text: an edit
+    // made since start-up read it is new however soon it came (fs.watchFile takes its first
+    // stat later, and would count such an edit as the file's starting state).
+    look();
+    this.timer = setInterval(look, this.intervalMs).unref();
   }
 
   stop(): void {
-    unwatchFile(this.path);
+    clearInterval(this.timer);
   }
 
   /** Whether the file exists now (a source for a missing file would never fire). */

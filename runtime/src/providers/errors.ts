@@ -56,6 +56,12 @@ export class ProviderError extends Error {
 /** The code of a gateway's own error event in a stream: from a spoke, its message already says what broke, and goes on as it is. */
 export const STREAM_INTERRUPTED = 'stream_interrupted';
 
+/** What a client's stream error event says of `err`, in either API: a spoke's own words once, else the failure class and what broke. */
+export function brokenStreamMessage(err: unknown): string {
+  if (!isProviderError(err)) return `The stream failed: ${(err as Error)?.message ?? String(err)}`;
+  return err.code === STREAM_INTERRUPTED ? err.message : `The upstream stream failed (${err.failure}): ${err.message}`;
+}
+
 /**
  * A classified upstream failure, as every classifier words it. A verdict on the request
  * itself (refused, context_length) keeps the upstream's own words, since the client gets it

@@ -38,8 +38,6 @@ export function configClasses(config: Pick<GatewayConfig, 'capacity'>): Capacity
   return classes;
 }
 
-export { shareOf } from '../core/priority';
-
 /** The limits a request of a class with `share` is admitted within. */
 export function classLimits(limits: QuotaLimits, share: number): QuotaLimits {
   const out: QuotaLimits = {};

@@ -8,7 +8,7 @@
  */
 import { DeadlinePassed, type Cancellation } from '../core/cancellation';
 import type { MessagesRequest } from '../core/messages-request';
-import { isProviderError, ProviderError, STREAM_INTERRUPTED } from '../providers/errors';
+import { brokenStreamMessage, isProviderError, ProviderError, STREAM_INTERRUPTED } from '../providers/errors';
 import type { MessagesEvent, Notes } from '../providers/messages-types';
 import type { Route, UpstreamMeta } from '../providers/types';
 import type { Answered } from '../routing/executor';
@@ -171,11 +171,7 @@ export function messagesStreamError(err: unknown): { type: 'error'; error: { typ
   // The request's deadline passed while streaming: said as the 504 before the first byte says it.
   if (err instanceof DeadlinePassed) return { type: 'error', error: { type: 'timeout_error', message: err.message, details: { error_code: 'deadline_exceeded' } } };
   const e = isProviderError(err) ? err : undefined;
-  const message = e
-    ? e.code === STREAM_INTERRUPTED
-      ? e.message
-      : `The upstream stream failed (${e.failure}): ${e.message}`
-    : `The stream failed: ${(err as Error)?.message ?? String(err)}`;
+  const message = brokenStreamMessage(err);
   let type = 'api_error';
   if (e?.failure === 'throttled' || e?.failure === 'quota_exhausted') type = 'rate_limit_error';
   else if (e?.failure === 'silent') type = 'timeout_error';

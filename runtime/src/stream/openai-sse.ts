@@ -3,18 +3,13 @@ import { DeadlinePassed } from '../core/cancellation';
 import type { OpenAIErrorBody } from '../core/gateway-error';
 import type { ChatCompletionChunk } from '../core/openai-types';
 import { chunkJson } from '../core/raw-chunk';
-import { isProviderError, STREAM_INTERRUPTED } from '../providers/errors';
+import { brokenStreamMessage, STREAM_INTERRUPTED } from '../providers/errors';
 import type { SseFraming } from './sse-response';
 
 export function streamErrorEvent(err: unknown): OpenAIErrorBody {
   // The request's deadline passed while streaming: said as the 504 before the first byte says it.
   if (err instanceof DeadlinePassed) return { error: { message: err.message, type: 'timeout_error', code: 'deadline_exceeded', param: null } };
-  const message = isProviderError(err)
-    ? err.code === STREAM_INTERRUPTED
-      ? err.message
-      : `The upstream stream failed (${err.failure}): ${err.message}`
-    : `The stream failed: ${(err as Error)?.message ?? String(err)}`;
-  return { error: { message, type: 'api_error', code: STREAM_INTERRUPTED, param: null } };
+  return { error: { message: brokenStreamMessage(err), type: 'api_error', code: STREAM_INTERRUPTED, param: null } };
 }
 
 const chunkEvent = (chunk: ChatCompletionChunk) => `data: ${chunkJson(chunk)}\n\n`;
