@@ -39,6 +39,19 @@ describe('config loading', () => {
     expect(errorOf({ ...minimal, models: [{ ...minimal.models[0], failover: { hedge: true } }] })).toMatch(/models\.0\.failover: .*hedge/);
   });
 
+  it('names the list items on the path by id or name, after the key path', () => {
+    const tenants = ['alpha', 'beta', 'gamma'].map((id) => ({ id, keys: [] as string[] }));
+    tenants[2] = { ...tenants[2], limits: { rpm: -1 } } as (typeof tenants)[number];
+    expect(errorOf({ ...minimal, tenants })).toMatch(/tenants\.2\.limits\.rpm: .* \(in tenant "gamma"\)$/m);
+    const endpoints = [{ region: 'r', failureRate: 2 }];
+    const providers = [{ ...minimal.providers[0], accounts: [{ id: 'a' }, { id: 'acct-b', endpoints }] }];
+    expect(errorOf({ ...minimal, providers })).toMatch(/providers\.0\.accounts\.1\.endpoints\.0\.failureRate: .* \(in provider "sim", account "acct-b"\)$/m);
+    expect(errorOf({ ...minimal, models: [{ name: 'chat', targets: [{ provider: 'nope', model: 'm' }] }] })).toMatch(/\(known: sim\) \(in model "chat"\)$/m);
+    // An item without an id is not named, nor is the document's root.
+    expect(errorOf({ ...minimal, server: { port: 'eighty' } })).toMatch(/server\.port: [^(]*$/m);
+    expect(errorOf({ ...minimal, models: [{ name: 'chat', targets: [{ provider: 'sim', model: 7 }] }] })).toMatch(/targets\.0\.model: [^(]*\(in model "chat"\)$/m);
+  });
+
   it('gives simulated endpoints their behaviour and no other kind any of it', () => {
     const cfg = parseConfig({
       providers: [...minimal.providers, { id: 'oa', type: 'openai', accounts: [{ id: 'a', endpoints: [{ region: 'us', url: 'http://127.0.0.1:9/v1' }] }] }],

@@ -1,6 +1,7 @@
 /** Validates a config document and names the key path of any error; JSON text without YAML. */
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
+import { echo } from '../core/echo';
 import { configSchema, type GatewayConfig } from './schema';
 
 export class ConfigError extends Error {
@@ -15,14 +16,32 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(root)' : path.map(String).join('.');
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[], source: string): string {
-  const lines = issues.map((i) => `  - ${formatIssuePath(i.path)}: ${i.message}`);
+/** `doc`: the document the issues are about, so list items on the path are named by their id (tenants.37 is tenant "team-b"). */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], source: string, doc?: unknown): string {
+  const lines = issues.map((i) => `  - ${formatIssuePath(i.path)}: ${i.message}${namedOnPath(doc, i.path)}`);
   return `invalid config ${source}:\n${lines.join('\n')}`;
+}
+
+/**
+ * The list items a path runs through, by their `id` or `name` (` (in tenant "team-b")`),
+ * so an operator with many tenants or providers need not count to find one; '' when none has one.
+ */
+function namedOnPath(doc: unknown, path: readonly PropertyKey[]): string {
+  const names: string[] = [];
+  let node = doc;
+  for (let i = 0; i < path.length && typeof node === 'object' && node !== null; i++) {
+    node = (node as Record<PropertyKey, unknown>)[path[i]];
+    if (typeof path[i] !== 'number' || i === 0 || typeof node !== 'object' || node === null) continue;
+    const { id, name } = node as { id?: unknown; name?: unknown };
+    const label = typeof id === 'string' ? id : typeof name === 'string' ? name : undefined;
+    if (label !== undefined) names.push(`${String(path[i - 1]).replace(/s$/, '')} "${echo(label)}"`);
+  }
+  return names.length === 0 ? '' : ` (in ${names.join(', ')})`;
 }
 
 export function parseConfig(doc: unknown, source = '(inline)'): GatewayConfig {
   const result = configSchema.safeParse(doc);
-  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, source));
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues, source, doc));
   return result.data;
 }
 
