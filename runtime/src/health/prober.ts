@@ -94,6 +94,13 @@ export class EndpointProber {
     return s && { down: s.down, lastError: s.lastError };
   }
 
+  /** When the next probe of `key` will have answered: the one out now, or the next one scheduled. */
+  recheckAt(key: string): number | undefined {
+    const s = this.states.get(key);
+    if (!s || this.stopped) return undefined;
+    return s.lastProbe + (s.inFlight ? this.opts.timeoutMs : s.down ? this.opts.downIntervalMs : this.opts.intervalMs);
+  }
+
   /** A real request failed to connect: check the endpoint now. */
   suspect(key: string): void {
     const s = this.states.get(key);

@@ -20,6 +20,8 @@ export interface EndpointHealth {
   serves(endpoint: string, model: string): boolean | undefined;
   /** A request could not reach the endpoint: check it now. */
   suspect(endpoint: string): void;
+  /** When the endpoint's health is next known (epoch ms): a client refused for it is told when to retry. */
+  recheckAt(endpoint: string): number | undefined;
 }
 
 export interface Skipped {
@@ -61,7 +63,7 @@ export class RouteSelector {
         if (this.endpoints) {
           const ep = endpointKey(route);
           if (this.endpoints.isDown(ep) || this.endpoints.serves(ep, route.logicalModel) === false) {
-            skip({ route: route.key, reason: 'down' });
+            skip({ route: route.key, reason: 'down', until: this.endpoints.recheckAt(ep) });
             continue;
           }
         }
