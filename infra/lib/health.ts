@@ -13,8 +13,13 @@ export const HEALTH_THRESHOLD = 2;
 export const DNS_TTL_SECONDS = 10;
 /** CloudWatch alarms behind Route 53 health checks must be standard resolution. */
 export const ALARM_PERIOD_SECONDS = 60;
-/** Connections to a deregistered target drain this long. */
-export const DEREGISTRATION_DELAY_SECONDS = 15;
+/**
+ * The longest a deregistered target (a task a deploy replaces) keeps its connections; then
+ * the NLB cuts them. The runtime closes each keep-alive connection within
+ * `server.connectionMaxAgeMs` (20 s) after its answer, so the target is left with streams
+ * in flight only, and those shorter than this finish.
+ */
+export const DEREGISTRATION_DELAY_SECONDS = 120;
 
 export function healthzCheck(): aws.types.input.lb.TargetGroupHealthCheck {
   return {

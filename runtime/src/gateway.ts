@@ -81,6 +81,9 @@ export interface Gateway {
    * and observability settings need a restart; a change to them is reported, not applied.
    */
   reload(config: GatewayConfig): Promise<void>;
+  /** Shutting down: /healthz answers 503 so load balancers and a proxy send no more (entry/server.ts drains the rest). */
+  readonly draining: boolean;
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -185,6 +188,7 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   directory?.onChange(rebuild);
   const ready = directory ? directory.ready.then(rebuild) : Promise.resolve();
   let isReady = !directory;
+  let draining = false;
   void ready.then(() => (isReady = true));
 
   async function reload(next: GatewayConfig): Promise<void> {
@@ -286,6 +290,12 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
       return isReady;
     },
     reload,
+    get draining() {
+      return draining;
+    },
+    drain() {
+      draining = true;
+    },
     async close() {
       events.deliverAtOnce(); // the last requests' lines and counts, and those the shutdown cuts off
       directory?.stop();

@@ -20,7 +20,7 @@ describe('config loading', () => {
     writeFileSync(join(dir, 'c.json'), JSON.stringify(minimal));
     for (const f of ['c.yaml', 'c.json']) {
       const cfg = loadConfigFile(join(dir, f));
-      expect(cfg.server).toEqual({ port: 8080, host: '127.0.0.1', maxBodyBytes: 33554432, requestTimeoutMs: 120000 });
+      expect(cfg.server).toEqual({ port: 8080, host: '127.0.0.1', maxBodyBytes: 33554432, requestTimeoutMs: 120000, shutdownGraceMs: 25000, connectionMaxAgeMs: 20000 });
       expect(cfg.providers[0].accounts[0].endpoints[0]).toMatchObject({ region: 'r', latencyMs: 50, failureRate: 0 });
     }
   });

@@ -1,6 +1,7 @@
 /**
- * GET /healthz: 200 while at least one route can serve, else 503; for each route its
- * state (healthy, ejected, half-open, cooldown), quota headroom and observed latency.
+ * GET /healthz: 200 while at least one route can serve and the gateway is not shutting
+ * down (`draining`), else 503; for each route its state (healthy, ejected, half-open,
+ * cooldown), quota headroom and observed latency.
  * Load balancers and the proxy read the status; people and the spokes' proxy read the body.
  */
 import type { Gateway } from '../gateway';
@@ -58,8 +59,9 @@ export function healthBody(gw: Gateway) {
   const ok = routes.some((r) => r.state === 'healthy' || r.state === 'half-open');
   // Shared quota state lost (Redis down or slow): still serving, on local estimates.
   const quota = quotaHealth(gw.quota);
-  const status = !ok ? 'unavailable' : quota.degraded ? 'degraded' : 'ok';
-  return { status: ok ? 200 : 503, body: { status, role: gw.role, quota, routes } } as const;
+  // Shutting down: whoever checks health (a load balancer, the proxy's prober) sends no more.
+  const status = gw.draining ? 'draining' : !ok ? 'unavailable' : quota.degraded ? 'degraded' : 'ok';
+  return { status: ok && !gw.draining ? 200 : 503, body: { status, role: gw.role, quota, routes } } as const;
 }
 
 /** Every route with the logical model it serves (its timeouts and failover policy). */

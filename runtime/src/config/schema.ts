@@ -328,6 +328,10 @@ export const serverSchema = z.strictObject({
   /** Large enough for several images as data: URLs (base64 adds a third to each). */
   maxBodyBytes: z._default(count(), 33_554_432),
   requestTimeoutMs: z._default(count(), 120_000),
+  /** On SIGTERM/SIGINT, how long requests in flight may finish (within ECS's 30 s stop timeout). */
+  shutdownGraceMs: z._default(count(), 25_000),
+  /** A client connection this old is closed after its current answer, so keep-alive clients (a proxy) move to new instances. */
+  connectionMaxAgeMs: z._default(count(), 20_000),
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -71,15 +71,20 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const reloader = source && startHotReload(gw, source);
     const open = config.tenants.length === 0 ? ' (open: no tenants configured, any key or none is accepted)' : '';
     console.log(`ai-gateway ${opts.role} listening on ${server.url}${open}${source ? `; config reloads from ${source.name}` : ''}`);
-    const stop = () => {
+    // The first signal drains (requests in flight finish, within server.shutdownGraceMs); a second stops at once.
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
       reloader?.stop();
-      server.close().then(
+      const now = stopping;
+      stopping = true;
+      if (!now) console.log(`ai-gateway: ${signal}: draining (up to ${config.server.shutdownGraceMs} ms for requests in flight; send it again to stop at once)`);
+      (now ? server.close() : server.shutdown()).then(
         () => process.exit(0),
         () => process.exit(1),
       );
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   } catch (err) {
     if (err instanceof HelpAsked) {
       console.log(err.message);
