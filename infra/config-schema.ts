@@ -298,19 +298,45 @@ const targetKeys = {
   promptCache: z.boolean().optional(),
 };
 
-const bedrockModelSchema = z.strictObject({
-  /** Foundation model id, e.g. amazon.nova-pro-v1:0. */
-  id: z.string().regex(/^[a-z0-9-]+\.[A-Za-z0-9.:_-]+$/, 'expected a Bedrock model id like amazon.nova-pro-v1:0'),
-  /** Cross-Region inference profile to call instead, and the Regions it routes to. */
-  inferenceProfile: z
-    .strictObject({
-      id: z.string().regex(/^[a-z]{2,4}\.[a-z0-9-]+\.[A-Za-z0-9.:_-]+$/, 'expected an inference profile id like us.amazon.nova-pro-v1:0'),
-      regions: z.array(regionSchema).min(1),
-    })
-    .optional(),
-  limits: modelLimitsSchema,
-  ...targetKeys,
-});
+/** A global profile (`global.`) routes to any commercial Region; a geographic one (`us.`, `eu.`, `apac.`, `us-gov.` ...) to the Regions listed. */
+export const isGlobalProfile = (id: string): boolean => id.startsWith('global.');
+
+const bedrockModelSchema = z
+  .strictObject({
+    /** Foundation model id, e.g. amazon.nova-pro-v1:0. */
+    id: z.string().regex(/^[a-z0-9-]+\.[A-Za-z0-9.:_-]+$/, 'expected a Bedrock model id like amazon.nova-pro-v1:0'),
+    /** Cross-Region inference profile to call instead, and (geographic profiles) the Regions it routes to. */
+    inferenceProfile: z
+      .strictObject({
+        id: z
+          .string()
+          .regex(
+            /^(?:[a-z]{2,4}|us-gov|global)\.[a-z0-9-]+\.[A-Za-z0-9.:_-]+$/,
+            'expected an inference profile id like us.amazon.nova-pro-v1:0 or global.anthropic.claude-sonnet-4-5-20250929-v1:0',
+          ),
+        regions: z.array(regionSchema).min(1).optional(),
+      })
+      .optional(),
+    limits: modelLimitsSchema,
+    ...targetKeys,
+  })
+  .superRefine((model, ctx) => {
+    const profile = model.inferenceProfile;
+    if (!profile) return;
+    const routesTo = profile.id.slice(profile.id.indexOf('.') + 1);
+    if (routesTo !== model.id) ctx.addIssue({ code: 'custom', path: ['inferenceProfile', 'id'], message: `routes to ${routesTo}, not to this model (${model.id})` });
+    // IAM must name the model wherever the profile may send a request.
+    if (isGlobalProfile(profile.id) && profile.regions) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inferenceProfile', 'regions'],
+        message: 'a global profile routes to any commercial Region (the model is allowed Region-less): leave regions out',
+      });
+    }
+    if (!isGlobalProfile(profile.id) && !profile.regions) {
+      ctx.addIssue({ code: 'custom', path: ['inferenceProfile', 'regions'], message: 'required for a geographic profile: the Regions it routes to (the model is allowed in each)' });
+    }
+  });
 
 const plainModelSchema = z.strictObject({ id: z.string().min(1), limits: modelLimitsSchema, ...targetKeys });
 

@@ -1,11 +1,12 @@
 /**
  * The exact Bedrock resources a spoke's task may invoke: foundation models in each
  * configured Region, and for cross-Region inference profiles the profile in each calling
- * Region plus the model in every Region the profile routes to. Never a wildcard model.
+ * Region plus the model in every Region the profile routes to (a global profile: in each
+ * calling Region and Region-less, as AWS authorizes it). Never a wildcard model.
  * Token counting (the runtime's count_tokens on Claude models: CountTokens) is its own
  * IAM action, on foundation models only, in the Regions the runtime calls.
  */
-import type { BedrockProvider } from '../config-schema';
+import { isGlobalProfile, type BedrockProvider } from '../config-schema';
 
 export const BEDROCK_INVOKE_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'] as const;
 /** CountTokens is not covered by InvokeModel; its only resource type is foundation-model. */
@@ -18,7 +19,13 @@ export function bedrockInvokeResources(provider: BedrockProvider, accountId: str
     if (model.inferenceProfile) {
       const profile = model.inferenceProfile;
       for (const region of provider.regions) arns.add(`arn:${partition}:bedrock:${region}:${accountId}:inference-profile/${profile.id}`);
-      for (const region of profile.regions) arns.add(foundationModel(region, model.id));
+      if (isGlobalProfile(profile.id)) {
+        // A global profile is authorized on the model in the calling Region and on its Region-less ARN.
+        for (const region of provider.regions) arns.add(foundationModel(region, model.id));
+        arns.add(foundationModel('', model.id));
+      } else {
+        for (const region of profile.regions ?? []) arns.add(foundationModel(region, model.id));
+      }
     } else {
       for (const region of provider.regions) arns.add(foundationModel(region, model.id));
     }

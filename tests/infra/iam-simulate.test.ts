@@ -251,3 +251,32 @@ describe('third-party API keys in the hub', () => {
     expect(await read('arn:aws:iam::999999999999:role/ai-gateway-spoke-b-execution', [DEPLOY_ROLE_POLICY])).not.toBe('Allowed');
   });
 });
+
+describe("a Bedrock spoke's task calling its models", () => {
+  const SONNET = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
+  // iam-simulate knows no Region-less ARN (a global profile's destination): tests/infra/spokes.test.ts asserts the policy names it.
+  const invoke = (resource: string) => {
+    const account = registry('spoke-a').accountId;
+    return decide({
+      principal: `arn:aws:iam::${account}:role/ai-gateway-spoke-a-task`,
+      action: 'bedrock:InvokeModel',
+      resource,
+      resourceAccount: account,
+      identity: [{ name: 'task', policy: policyOf(estate, 'spoke-a-gateway-task', 'identity') }],
+    });
+  };
+
+  test('a global profile: the profile and the model in each calling Region: allowed', async () => {
+    const account = registry('spoke-a').accountId;
+    for (const region of ['us-east-1', 'us-west-2']) {
+      expect(await invoke(`arn:aws:bedrock:${region}:${account}:inference-profile/global.${SONNET}`)).toBe('Allowed');
+      expect(await invoke(`arn:aws:bedrock:${region}::foundation-model/${SONNET}`)).toBe('Allowed');
+    }
+  });
+
+  test('a model the stack does not name, or a Region its profile does not route to: denied', async () => {
+    expect(await invoke('arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-opus-4-1-20250805-v1:0')).not.toBe('Allowed');
+    expect(await invoke('arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0')).not.toBe('Allowed');
+    expect(await invoke(`arn:aws:bedrock:eu-west-1::foundation-model/${SONNET}`)).not.toBe('Allowed');
+  });
+});

@@ -36,20 +36,25 @@ describe.each(stacks)('%s', (stack) => {
 });
 
 describe('spoke-specific details', () => {
-  test('spoke-a (Bedrock): profile in each calling Region, model in each Region the profile routes to', () => {
+  test('spoke-a (Bedrock): profile in each calling Region, model in each Region the profile routes to (a global one: Region-less)', () => {
     const run = runs.get('spoke-a') as StackRun;
     const task = ofType(run, 'aws:iam/rolePolicy:RolePolicy').find((p) => p.name === 'spoke-a-gateway-task');
     const resources: string[] = JSON.parse(task?.inputs.policy).Statement[0].Resource;
     expect(resources).toEqual([
+      'arn:aws:bedrock:::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0',
+      'arn:aws:bedrock:us-east-1:222222222222:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0',
       'arn:aws:bedrock:us-east-1:222222222222:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0',
       'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0',
       'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0',
       'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0',
+      'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0',
       'arn:aws:bedrock:us-east-2::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0',
+      'arn:aws:bedrock:us-west-2:222222222222:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0',
       'arn:aws:bedrock:us-west-2:222222222222:inference-profile/us.anthropic.claude-3-5-sonnet-20241022-v2:0',
       'arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-lite-v1:0',
       'arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-pro-v1:0',
       'arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-5-sonnet-20241022-v2:0',
+      'arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0',
     ]);
     const endpoints = ofType(run, 'aws:ec2/vpcEndpoint:VpcEndpoint').map((e) => e.inputs.serviceName);
     expect(endpoints).toContain('com.amazonaws.us-east-1.bedrock-runtime');

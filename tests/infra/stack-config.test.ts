@@ -112,6 +112,26 @@ describe('invalid configs fail with the key path named', () => {
     expect(failure('hub', hub)).toMatch(/ai-gateway:providerHubs\[3\]: expected one of bedrock, third-party, on-prem/);
   });
 
+  test('inference profiles: a global one lists no Regions, a geographic one must, and either routes to its own model', () => {
+    const withProfile = (id: string, regions?: string[]) => {
+      const doc = values('spoke-a');
+      doc.provider.models[0].inferenceProfile = { id, ...(regions ? { regions } : {}) };
+      return doc;
+    };
+    const model = 'anthropic.claude-3-5-sonnet-20241022-v2:0';
+    expect(failure('spoke-a', withProfile(`global.${model}`, ['us-east-1']))).toMatch(
+      /ai-gateway:provider\.models\[0\]\.inferenceProfile\.regions: a global profile routes to any commercial Region/,
+    );
+    expect(failure('spoke-a', withProfile(`eu.${model}`))).toMatch(/ai-gateway:provider\.models\[0\]\.inferenceProfile\.regions: required for a geographic profile/);
+    expect(failure('spoke-a', withProfile('us.anthropic.claude-3-7-sonnet-20250219-v1:0', ['us-east-1']))).toMatch(
+      /ai-gateway:provider\.models\[0\]\.inferenceProfile\.id: routes to anthropic\.claude-3-7-sonnet-20250219-v1:0, not to this model \(anthropic\.claude-3-5-sonnet-20241022-v2:0\)/,
+    );
+    // GovCloud's profiles have a longer prefix.
+    const govCloud = withProfile(`us-gov.${model}`, ['us-gov-west-1']);
+    govCloud.models[1].targets[1] = `us-gov.${model}`;
+    expect(() => parseStackConfig('spoke-a', govCloud)).not.toThrow();
+  });
+
   test('a malformed CIDR', () => {
     const doc = values('spoke-b');
     doc.network.cidr = '10.65.0.1/16';
