@@ -89,7 +89,8 @@ async function jsonAnswer(gw: Gateway, req: ApiRequest, routing: RequestRouting,
   const content = ev.content && { ...ev.content, answer: completion.choices[0]?.message.content ?? undefined };
   // The headers first: they record the session's affinity on the event, which Lambda emits at once.
   const headers = routing.answerHeaders(answer);
-  req.report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage, content });
+  const notes = answer.value.notes;
+  req.report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage, content, ...(notes ? { notes } : {}) });
   headers['content-type'] = 'application/json';
   const cost = req.cost;
   if (cost !== undefined) headers[COST_HEADER] = String(cost);
