@@ -19,6 +19,7 @@ import { until } from '../helpers/until';
 import { bodyOf } from '../helpers/wire-bodies';
 import { LineCapture } from '../observability/capture';
 
+type Effort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh';
 type Params = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
 type Message = OpenAI.Chat.ChatCompletionMessageParam;
 
@@ -292,7 +293,7 @@ describe('reasoning_effort', () => {
   });
 });
 
-describe('reasoning_effort through a proxy', () => {
+describe('reasoning_effort at admission and through a proxy', () => {
   let anthropic: FakeAnthropic;
   let openai: FakeOpenAI;
   let spoke: TestGateway;
@@ -308,7 +309,7 @@ describe('reasoning_effort through a proxy', () => {
           {
             id: 'an',
             type: 'anthropic',
-            accounts: [{ id: 'a', credentials: { env: 'REASONING_ANTHROPIC_KEY' }, endpoints: [{ region: 'r', url: anthropic.url }] }],
+            accounts: [{ id: 'a', credentials: { env: 'REASONING_ANTHROPIC_KEY' }, limits: { '*': { tpm: 10_000 } }, endpoints: [{ region: 'r', url: anthropic.url }] }],
           },
           { id: 'oa', type: 'openai', accounts: [{ id: 'a', endpoints: [{ region: 'r', url: openai.url }] }] },
         ],
@@ -337,6 +338,16 @@ describe('reasoning_effort through a proxy', () => {
   });
 
   const client = (url: string) => new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
+
+  it("counts the thinking budget against a route's tokens per minute: max_tokens 100 fits, with the high budget it cannot", async () => {
+    const ask = (reasoning_effort: Effort) => client(spoke.url).chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 100, reasoning_effort });
+    expect((await ask('minimal')).choices[0].message.content).toBe(TEXT);
+    const before = anthropic.requests.length;
+    const err = await ask('high').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('tokens_over_route_limit');
+    expect(anthropic.requests.length).toBe(before);
+  });
 
   it("reaches the spoke's targets through the proxy: thinking for Claude, as sent for OpenAI, JSON and streamed", async () => {
     const answer = await client(proxy.url).chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }], reasoning_effort: 'low' });
