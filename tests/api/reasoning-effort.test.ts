@@ -92,7 +92,8 @@ describe('reasoning_effort', () => {
         // With tools, a call, unless the request brings a tool's result.
         const last = req.messages?.at(-1)?.content;
         const result = Array.isArray(last) && (last as Array<{ type?: string }>).some((b) => b.type === 'tool_result');
-        return req.tools?.length && !result ? { thinking: THOUGHT, toolUses: [{ name: 'lookup', input: { q: 'x' } }] } : { thinking: THOUGHT, text: TEXT };
+        const forced = (req.tool_choice as { name?: string } | undefined)?.name;
+        return req.tools?.length && !result ? { thinking: THOUGHT, toolUses: [{ name: forced ?? 'lookup', input: { q: 'x' } }] } : { thinking: THOUGHT, text: TEXT };
       },
     });
     bedrock = await startFakeBedrock({ reply: { reasoning: THOUGHT, text: TEXT } });
@@ -197,6 +198,14 @@ describe('reasoning_effort', () => {
         await ask('claude-bedrock', { reasoning_effort: 'medium', tools: [LOOKUP], tool_choice });
         expect(converseWire()).not.toHaveProperty('additionalModelRequestFields');
       }
+      // A structured output Claude answers through a tool it is made to call: the same rule.
+      const schema = { type: 'object', properties: { q: { type: 'string' } } };
+      const structured = await ask('claude', { reasoning_effort: 'medium', response_format: { type: 'json_schema', json_schema: { name: 'answer', schema } } });
+      expect(JSON.parse(structured.data.choices[0].message.content!)).toEqual({ q: 'x' });
+      expect(anthropicWire()).toMatchObject({ tool_choice: { type: 'tool' } });
+      expect(anthropicWire()).not.toHaveProperty('thinking');
+      expect(await notesOf(structured.response.headers.get('x-request-id'))).toContain('forces a tool call');
+
       const auto = await ask('claude', { reasoning_effort: 'medium', tools: [LOOKUP], tool_choice: 'auto' });
       expect(anthropicWire()).toMatchObject({ thinking: { type: 'enabled', budget_tokens: THINKING_BUDGETS.medium } });
       expect(auto.data.choices[0].message.tool_calls?.[0]).toMatchObject({ function: { name: 'lookup' } });
