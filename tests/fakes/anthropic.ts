@@ -405,6 +405,8 @@ export function validate(req: FakeAnthropicRequest, contextTokens: number | unde
   if (choice?.type === 'tool' && !(req.tools as Array<{ name?: string }> | undefined)?.some((t) => t.name === choice.name)) return `tool_choice: tool ${choice.name} is not in tools`;
   const format = (req.output_config as { format?: { type?: string; schema?: unknown } } | undefined)?.format;
   if (format && (format.type !== 'json_schema' || typeof format.schema !== 'object' || format.schema === null)) return 'output_config.format: a json_schema format needs a schema object';
+  const thinkingRule = thinkingProblem(req, messages);
+  if (thinkingRule) return thinkingRule;
   const last = messages[messages.length - 1];
   if (last.role === 'assistant' && thinkingOn(req)) return 'messages: a final assistant message (prefill) is not supported when thinking is enabled';
   if (last.role === 'assistant') {
@@ -415,6 +417,29 @@ export function validate(req: FakeAnthropicRequest, contextTokens: number | unde
   const prompt = promptTokens(req);
   if (contextTokens !== undefined && prompt + (req.max_tokens ?? 0) > contextTokens) {
     return `prompt is too long: ${prompt + (req.max_tokens ?? 0)} tokens > ${contextTokens} maximum`;
+  }
+  return undefined;
+}
+
+/** Claude's rules for extended thinking, in its words (Anthropic's extended-thinking docs). */
+function thinkingProblem(req: FakeAnthropicRequest, messages: NonNullable<FakeAnthropicRequest['messages']>): string | undefined {
+  const thinking = req.thinking as { type?: string; budget_tokens?: unknown } | undefined;
+  if (thinking?.type === 'enabled') {
+    const budget = thinking.budget_tokens;
+    if (typeof budget !== 'number' || !Number.isInteger(budget) || budget < 1024) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
+    if ((req.max_tokens ?? 0) <= budget) return '`max_tokens` must be greater than `thinking.budget_tokens`.';
+  }
+  if (!thinkingOn(req)) return undefined;
+  if (req.temperature !== undefined && req.temperature !== 1) return '`temperature` may only be set to 1 when thinking is enabled.';
+  if (typeof req.top_p === 'number' && req.top_p < 0.95) return '`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled.';
+  if (req.top_k !== undefined) return '`top_k` must be unset when thinking is enabled.';
+  const choice = (req.tool_choice as { type?: string } | undefined)?.type;
+  if (choice === 'any' || choice === 'tool') return 'Thinking may not be enabled when tool_choice forces tool use.';
+  // The turn of the last tool calls is still on: it must start with its thinking, as answered.
+  const at = messages.findLastIndex((m) => m.role === 'assistant');
+  const blocks = at < 0 || !Array.isArray(messages[at].content) ? [] : (messages[at].content as Array<{ type?: string }>);
+  if (blocks.some((b) => b.type === 'tool_use') && blocks[0].type !== 'thinking' && blocks[0].type !== 'redacted_thinking') {
+    return `messages.${at}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${blocks[0].type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block.`;
   }
   return undefined;
 }

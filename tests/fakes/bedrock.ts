@@ -23,6 +23,8 @@ export interface FakeToolCall {
 
 /** What the fake model answers: text, tool calls, or both (text first, as models do). */
 export interface FakeBedrockReply {
+  /** Claude's reasoning, answered first (a `reasoningContent` block with its signature) only when the request turns thinking on. */
+  reasoning?: string;
   text?: string;
   toolCalls?: FakeToolCall[];
   /** Defaults to `tool_use` with tool calls, else `end_turn`. */
@@ -204,7 +206,7 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
     if (typeof body !== 'object' || body === null) return sendError(res, new BedrockError(400, 'SerializationException', 'Request body is not valid JSON.'));
     // InvokeModel: the model's own body, checked (and answered) by the model.
     const invoked = recorded.operation === 'invoke' ? invokeModel(recorded.modelId, body as Record<string, unknown>) : undefined;
-    const invalid = invoked ? (invoked.ok ? undefined : invoked.message) : (validateConverse(body) ?? (fake.rejectPrefill ? prefillRefusal(body) : undefined));
+    const invalid = invoked ? (invoked.ok ? undefined : invoked.message) : (validateConverse(body, recorded.modelId) ?? (fake.rejectPrefill ? prefillRefusal(body) : undefined));
     if (invalid) return sendError(res, new BedrockError(400, 'ValidationException', invalid));
 
     const fault = fake.faults.shift() ?? fake.always;
@@ -276,6 +278,8 @@ export async function startFakeBedrock(opts: FakeBedrockOptions = {}): Promise<F
 
 function converse(res: ServerResponse, reply: FakeBedrockReply, body: ConverseBody, fault: Fault | undefined): void {
   const content: unknown[] = [];
+  const reasoning = reasoningOf(reply, body);
+  if (reasoning) content.push({ reasoningContent: { reasoningText: { text: reasoning, signature: reasoningSignature(reasoning) } } });
   if (reply.text) content.push({ text: reply.text });
   toolCallsOf(reply).forEach((c) => content.push({ toolUse: { toolUseId: c.id, name: c.name, input: c.input } }));
   const answer = JSON.stringify({
@@ -339,11 +343,20 @@ function stopReasonOf(reply: FakeBedrockReply): string {
   return reply.stopReason ?? ((reply.toolCalls?.length ?? 0) > 0 ? 'tool_use' : 'end_turn');
 }
 
+/** The reasoning the answer carries: only for a request with thinking on, as Claude thinks only then. */
+function reasoningOf(reply: FakeBedrockReply, body: ConverseBody): string | undefined {
+  return body.additionalModelRequestFields?.thinking?.type === 'enabled' ? reply.reasoning : undefined;
+}
+
+function reasoningSignature(text: string): string {
+  return `sig_${Buffer.from(text).toString('base64url').slice(0, 24)}`;
+}
+
 function usageOf(reply: FakeBedrockReply, body: ConverseBody): Record<string, number> {
   const u = reply.usage ?? {
-    // Deterministic stand-ins: about 4 characters a token.
+    // Deterministic stand-ins: about 4 characters a token; Claude counts its reasoning as output.
     inputTokens: Math.ceil(JSON.stringify(body.messages ?? []).length / 4),
-    outputTokens: Math.ceil(((reply.text?.length ?? 0) + JSON.stringify(reply.toolCalls ?? []).length) / 4),
+    outputTokens: Math.ceil(((reasoningOf(reply, body)?.length ?? 0) + (reply.text?.length ?? 0) + JSON.stringify(reply.toolCalls ?? []).length) / 4),
   };
   const total = u.inputTokens + u.outputTokens + (u.cacheReadInputTokens ?? 0) + (u.cacheWriteInputTokens ?? 0);
   return { ...u, totalTokens: total };
@@ -353,6 +366,15 @@ function usageOf(reply: FakeBedrockReply, body: ConverseBody): Record<string, nu
 function streamEvents(reply: FakeBedrockReply, body: ConverseBody): StreamEvent[] {
   const events: StreamEvent[] = [{ type: 'messageStart', payload: { role: 'assistant' } }];
   let block = 0;
+  const reasoning = reasoningOf(reply, body);
+  if (reasoning) {
+    for (const piece of reasoning.match(/\S+\s*|\s+/g) ?? []) {
+      events.push({ type: 'contentBlockDelta', payload: { contentBlockIndex: block, delta: { reasoningContent: { text: piece } } }, content: true });
+    }
+    events.push({ type: 'contentBlockDelta', payload: { contentBlockIndex: block, delta: { reasoningContent: { signature: reasoningSignature(reasoning) } } }, content: true });
+    events.push({ type: 'contentBlockStop', payload: { contentBlockIndex: block } });
+    block += 1;
+  }
   if (reply.text) {
     for (const piece of reply.text.match(/\S+\s*|\s+/g) ?? []) {
       events.push({ type: 'contentBlockDelta', payload: { contentBlockIndex: block, delta: { text: piece } }, content: true });
@@ -511,8 +533,10 @@ export function checkSigV4(authorization: string | undefined): BedrockError | un
 interface ConverseBody {
   messages?: Array<{ role?: string; content?: Array<Record<string, unknown>> }>;
   system?: Array<{ text?: string }>;
-  toolConfig?: { tools?: Array<{ toolSpec?: { name?: string } }>; toolChoice?: { tool?: { name?: string } } };
+  toolConfig?: { tools?: Array<{ toolSpec?: { name?: string } }>; toolChoice?: { tool?: { name?: string }; any?: object } };
   outputConfig?: { textFormat?: { type?: string; structure?: { jsonSchema?: { schema?: unknown; name?: string } } } };
+  inferenceConfig?: { maxTokens?: number; temperature?: number; topP?: number };
+  additionalModelRequestFields?: { thinking?: { type?: string; budget_tokens?: unknown } };
 }
 
 /** Converse image limits (the SDK's Message documentation): 20 images, 3.75 MB each. */
@@ -551,7 +575,7 @@ function prefillRefusal(body: ConverseBody): string | undefined {
 }
 
 /** The Converse rules real Bedrock enforces with a ValidationException, in its words. */
-function validateConverse(body: ConverseBody): string | undefined {
+function validateConverse(body: ConverseBody, modelId: string): string | undefined {
   const messages = body.messages ?? [];
   if (messages.length === 0) return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
   for (const [i, s] of (body.system ?? []).entries()) {
@@ -592,7 +616,33 @@ function validateConverse(body: ConverseBody): string | undefined {
   const chosen = body.toolConfig?.toolChoice?.tool?.name;
   if (chosen !== undefined && !toolNames.includes(chosen)) return `The tool ${chosen} named in toolChoice is not in toolConfig.tools.`;
   if (images > MAX_IMAGES) return `Too many images: ${images}; a request takes at most ${MAX_IMAGES}.`;
-  return outputConfigProblem(body);
+  return thinkingProblem(body, modelId) ?? outputConfigProblem(body);
+}
+
+/** Claude's rules for extended thinking, as Bedrock passes on Claude's own refusal. */
+function thinkingProblem(body: ConverseBody, modelId: string): string | undefined {
+  const thinking = body.additionalModelRequestFields?.thinking;
+  if (thinking === undefined) return undefined;
+  if (!/(^|[./])anthropic\./.test(modelId))
+    return 'The model returned the following errors: Malformed input request: extraneous key [thinking] is not permitted, please reformat your input and try again.';
+  if (thinking.type !== 'enabled') return undefined;
+  const claude = (text: string) => `The model returned the following errors: ${text}`;
+  const budget = thinking.budget_tokens;
+  if (typeof budget !== 'number' || !Number.isInteger(budget) || budget < 1024) return claude('thinking.enabled.budget_tokens: Input should be greater than or equal to 1024');
+  const inference = body.inferenceConfig ?? {};
+  if ((inference.maxTokens ?? 4096) <= budget) return claude('`max_tokens` must be greater than `thinking.budget_tokens`.');
+  if (inference.temperature !== undefined && inference.temperature !== 1) return claude('`temperature` may only be set to 1 when thinking is enabled.');
+  if (inference.topP !== undefined && inference.topP < 0.95) return claude('`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled.');
+  const choice = body.toolConfig?.toolChoice;
+  if (choice?.any || choice?.tool) return claude('Thinking may not be enabled when tool_choice forces tool use.');
+  const messages = body.messages ?? [];
+  const lastAssistant = messages.findLast((m) => m.role === 'assistant');
+  const blocks = lastAssistant?.content ?? [];
+  if (blocks.some((b) => b.toolUse) && !blocks[0]?.reasoningContent) {
+    return claude('Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message must start with a thinking block.');
+  }
+  if (messages.at(-1)?.role === 'assistant') return claude('A final assistant message (prefill) is not supported when thinking is enabled.');
+  return undefined;
 }
 
 export function readBody(req: IncomingMessage): Promise<string> {

@@ -60,6 +60,31 @@ describe('tenant budgets', () => {
     gws.push(gw);
     return { gw, logs };
   }
+  /** A proxy whose tenant has `budget`, over one spoke of the same model. */
+  async function proxyWith(budget: Record<string, unknown>): Promise<TestGateway> {
+    const spoke = await startGateway(
+      {
+        providers: [{ id: 'oa', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'r', url: upstream.url }] }] }],
+        models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'm', price: PRICE }] }],
+      },
+      'spoke',
+      { probes: false },
+    );
+    gws.push(spoke);
+    const proxy = await startGateway(
+      {
+        spokes: [{ id: 's', url: spoke.url }],
+        // The bound: the most a spoke's target could charge.
+        models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat', price: PRICE }] }],
+        tenants: [{ id: 'team', keys: [hashKey('key-team')], budget }],
+        operators: LOOPBACK_OPERATORS,
+      },
+      'proxy',
+      { probes: false },
+    );
+    gws.push(proxy);
+    return proxy;
+  }
   const sendAll = (url: string, n: number) => Promise.all(Array.from({ length: n }, () => send(url, 'key-team', BODY)));
   const sequential = async (url: string, n: number) => {
     const out: Outcome[] = [];
@@ -160,6 +185,16 @@ describe('tenant budgets', () => {
     expect(await send(gw.url, 'key-team', BODY)).toMatchObject({ status: 200 });
   });
 
+  it('holds the thinking budget reasoning_effort may add on top of max_tokens (a Claude target is sent both), on a gateway and on a proxy', async () => {
+    const { gw } = await gateway({ usdPerDay: 20 }, new ShiftedClock());
+    const proxy = await proxyWith({ usdPerDay: 20 });
+    for (const url of [gw.url, proxy.url]) {
+      // (prompt + 100) cents fits in 20 USD; with "high" (16384 thinking tokens) it is more than 160 USD: refused.
+      expect(await send(url, 'key-team', { ...BODY, reasoning_effort: 'high' })).toMatchObject({ status: 429, code: 'budget_exceeded' });
+      expect(await send(url, 'key-team', { ...BODY, reasoning_effort: 'minimal' })).toMatchObject({ status: 200 });
+    }
+  });
+
   it('a request whose worst case alone is over the cap is told to lower max_tokens, not to wait for the next day', async () => {
     const { gw } = await gateway({ usdPerDay: 0.5 }, new ShiftedClock());
     // Nothing spent: (prompt + 100) cents can never fit in 50 cents, whatever the day.
@@ -181,27 +216,7 @@ describe('tenant budgets', () => {
   });
 
   it('a proxy enforces its tenants’ budgets with what its spokes report', async () => {
-    const spoke = await startGateway(
-      {
-        providers: [{ id: 'oa', type: 'openai-compatible', accounts: [{ id: 'acct', endpoints: [{ region: 'r', url: upstream.url }] }] }],
-        models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'm', price: PRICE }] }],
-      },
-      'spoke',
-      { probes: false },
-    );
-    gws.push(spoke);
-    const proxy = await startGateway(
-      {
-        spokes: [{ id: 's', url: spoke.url }],
-        // The bound: the most a spoke's target could charge.
-        models: [{ name: 'chat', targets: [{ provider: 'spokes', model: 'chat', price: PRICE }] }],
-        tenants: [{ id: 'team', keys: [hashKey('key-team')], budget: { usdPerDay: 3 } }],
-        operators: LOOPBACK_OPERATORS,
-      },
-      'proxy',
-      { probes: false },
-    );
-    gws.push(proxy);
+    const proxy = await proxyWith({ usdPerDay: 3 });
     const out = await sequential(proxy.url, 6);
     // 55 cents each, 1.06 held: admitted while spent <= 3 - 1.06.
     expect(out.map((o) => o.status)).toEqual([200, 200, 200, 200, 429, 429]);

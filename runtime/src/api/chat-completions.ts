@@ -13,6 +13,7 @@ import { withoutRaw } from '../core/raw-chunk';
 import { configPricing } from '../config/pricing';
 import type { Gateway } from '../gateway';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../providers/types';
+import { thinkingBudgetOf } from '../providers/translate/reasoning-effort';
 import { estimatePromptTokens } from '../quota/token-estimate';
 import type { CancelSource } from '../core/cancellation';
 import { chatChunkFraming } from '../stream/openai-sse';
@@ -55,8 +56,10 @@ export function chatCompletionsHandler(gw: Gateway): ApiHandler {
     const validate = strict && !spokes ? outputCheckOf(gw, strict) : undefined;
     const promptTokens = estimatePromptTokens(chat);
     const maxOut = forwarded ? chat.maxOutputTokens : maxOutputTokens(chat);
-    const estimatedTokens = promptTokens + (maxOut ?? DEFAULT_OUTPUT_ESTIMATE);
-    await req.admit(estimatedTokens, promptTokens, maxOut);
+    // reasoning_effort: a Claude target is sent max_tokens of its thinking budget plus the answer's cap, so both are held.
+    const thinking = forwarded ? chat.thinkingTokens : thinkingBudgetOf(chat.reasoning_effort);
+    const estimatedTokens = promptTokens + (maxOut ?? DEFAULT_OUTPUT_ESTIMATE) + (thinking ?? 0);
+    await req.admit(estimatedTokens, promptTokens, maxOut, thinking);
     const checked = forwarded || guardrails.empty ? chat : await guardrails.apply(chat, { model: chat.model, tenant: tenant?.id });
     // A strict stream is held until it validated (here or in the spoke): its first chunk comes with its last.
     const held = ev.stream && (forwarded ? chat.heldStream === true : strict !== undefined);
@@ -89,7 +92,8 @@ async function jsonAnswer(gw: Gateway, req: ApiRequest, routing: RequestRouting,
   const content = ev.content && { ...ev.content, answer: completion.choices[0]?.message.content ?? undefined };
   // The headers first: they record the session's affinity on the event, which Lambda emits at once.
   const headers = routing.answerHeaders(answer);
-  req.report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage, content });
+  const notes = answer.value.notes;
+  req.report(200, { route: answer.value.upstreamRoute ?? answer.route.key, attempts: answer.attempts, usage: completion.usage, content, ...(notes ? { notes } : {}) });
   headers['content-type'] = 'application/json';
   const cost = req.cost;
   if (cost !== undefined) headers[COST_HEADER] = String(cost);

@@ -7,8 +7,10 @@
  * Anything unusual in those fields goes through the full validation instead, which
  * names the field at fault.
  */
+import { REASONING_EFFORTS, type ReasoningEffort } from '../core/chat-request';
 import type { ForwardedChat } from '../core/forwarded-chat';
 import { parseImageUrl } from '../core/image-url';
+import { thinkingBudgetOf } from '../providers/translate/reasoning-effort';
 import { imageTokens, UNKNOWN_IMAGE_TOKENS } from '../quota/image-tokens';
 import { jsonObjectOf } from './forwarded-json';
 
@@ -20,7 +22,7 @@ const isOptional = (v: unknown, type: 'boolean' | 'number') => v === undefined |
 
 /**
  * The request as the proxy reads it: only model, messages (present), stream,
- * stream_options.include_usage, the output caps and prompt_cache_key are checked. Undefined when the full
+ * stream_options.include_usage, the output caps, reasoning_effort and prompt_cache_key are checked. Undefined when the full
  * validation must decide.
  */
 export function forwardedChat(text: string): ForwardedChat | undefined {
@@ -34,6 +36,10 @@ export function forwardedChat(text: string): ForwardedChat | undefined {
   if (options !== undefined && options !== null && (!isObject(options) || !isOptional(options.include_usage, 'boolean'))) return undefined;
   const key = doc.prompt_cache_key;
   if (key !== undefined && key !== null && (typeof key !== 'string' || key === '' || key.length > 256)) return undefined;
+  // The thinking budget it may add on a Claude target counts at admission; a value the spoke would refuse is named by the full validation.
+  const effort = doc.reasoning_effort;
+  if (effort !== undefined && effort !== null && !REASONING_EFFORTS.includes(effort as ReasoningEffort)) return undefined;
+  const thinking = thinkingBudgetOf(effort as ReasoningEffort | null | undefined);
   const images = imageUrls(doc.messages);
   return {
     forwarded: true,
@@ -42,6 +48,7 @@ export function forwardedChat(text: string): ForwardedChat | undefined {
     stream: stream === true,
     includeUsage: isObject(options) && options.include_usage === true,
     maxOutputTokens: (maxCompletionTokens ?? maxTokens ?? undefined) as number | undefined,
+    ...(thinking > 0 ? { thinkingTokens: thinking } : {}),
     messages: doc.messages,
     ...(doc.tools !== undefined ? { tools: doc.tools } : {}),
     ...(typeof key === 'string' ? { promptCacheKey: key } : {}),

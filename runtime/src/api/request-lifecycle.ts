@@ -142,14 +142,15 @@ export class ApiRequest {
    * Counts the request against its tenant's limits (rpm, tpm with `estimatedTokens`,
    * concurrency) and holds its worst-case cost against the tenant's budget: a 429 past
    * them. `promptTokens` and `maxOutputTokens` (the client's output cap, undefined when it
-   * set none) split the estimate; without them all of it counts as input.
+   * set none) split the estimate; without them all of it counts as input. `thinkingTokens`:
+   * output a target may think on top of the cap (already in `estimatedTokens`).
    */
-  async admit(estimatedTokens: number, promptTokens?: number, maxOutputTokens?: number): Promise<void> {
+  async admit(estimatedTokens: number, promptTokens?: number, maxOutputTokens?: number, thinkingTokens?: number): Promise<void> {
     const tenant = this.tenant;
     this.permit = tenant?.limits ? await this.gw.tenantLimits.admit(tenant, estimatedTokens) : NO_LIMITS;
     const split = promptTokens !== undefined;
     this.promptTokens = split ? promptTokens : estimatedTokens;
-    const held = reserveBudget(this.gw, tenant, this.model, this.promptTokens, split ? maxOutputTokens : 0);
+    const held = reserveBudget(this.gw, tenant, this.model, this.promptTokens, split ? maxOutputTokens : 0, thinkingTokens);
     if (held) this.hold = await held;
   }
 

@@ -17,12 +17,20 @@ export const DEFAULT_BUDGET_OUTPUT_TOKENS = 4096;
 
 /**
  * Holds the request's worst case against its tenant's budget (429 `budget_exceeded` past
- * it); undefined without a budget. `maxOutputTokens`: the client's cap, undefined when it set none.
+ * it); undefined without a budget. `maxOutputTokens`: the client's cap, undefined when it set none;
+ * `thinkingTokens`: what a target may think on top of it (reasoning_effort on Claude).
  */
-export function reserveBudget(gw: Gateway, tenant: TenantConfig | undefined, model: string, promptTokens: number, maxOutputTokens: number | undefined): Promise<BudgetHold> | undefined {
+export function reserveBudget(
+  gw: Gateway,
+  tenant: TenantConfig | undefined,
+  model: string,
+  promptTokens: number,
+  maxOutputTokens: number | undefined,
+  thinkingTokens = 0,
+): Promise<BudgetHold> | undefined {
   const budget = tenant?.budget;
   if (!tenant || !budget) return undefined;
-  const output = maxOutputTokens ?? budget.defaultOutputTokens ?? DEFAULT_BUDGET_OUTPUT_TOKENS;
+  const output = (maxOutputTokens ?? budget.defaultOutputTokens ?? DEFAULT_BUDGET_OUTPUT_TOKENS) + thinkingTokens;
   const worst = configPricing(gw.config).model(model)?.worstCase(promptTokens, output) ?? 0;
   return gw.spend.reserve(tenant, budget, worst);
 }

@@ -109,6 +109,11 @@ const responseFormat = z.discriminatedUnion('type', [
   compiled(z.object({ type: z.literal('json_schema'), json_schema: jsonSchemaFormat })),
 ]);
 
+/** OpenAI's `reasoning_effort` values, as its SDK types them ("none" and "xhigh" are the newer models'). */
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
+const reasoningEffort = z.enum(REASONING_EFFORTS, `expected one of ${REASONING_EFFORTS.map((e) => `"${e}"`).join(', ')}`);
+
 const stop = z.nullable(z.union([z.string(), z.array(z.string()).check(z.maxLength(4))]));
 
 /** Accepted and passed on (or mapped) where a provider has them. */
@@ -131,6 +136,8 @@ const supported = {
   presence_penalty: maybe(z.literal(0, 'presence_penalty is not supported across providers')),
   frequency_penalty: maybe(z.literal(0, 'frequency_penalty is not supported across providers')),
   logprobs: maybe(z.literal(false, 'logprobs is not supported')),
+  /** How hard a reasoning model thinks: passed on to OpenAI-style targets, extended thinking on Claude (providers/translate/reasoning-effort.ts). */
+  reasoning_effort: maybe(reasoningEffort),
   // Harmless metadata OpenAI clients send; accepted and not forwarded to non-OpenAI providers.
   user: z.optional(z.string()),
   /** OpenAI's successor to `user`: a stable id of the end user for its abuse checks. */

@@ -13,6 +13,8 @@ export interface ForwardedChat {
   readonly includeUsage: boolean;
   /** The output cap the client asked for, whichever field it used. */
   readonly maxOutputTokens: number | undefined;
+  /** The thinking budget its `reasoning_effort` may add to the output on a Claude target (absent: none). */
+  readonly thinkingTokens?: number;
   /** The body's `messages`, unchecked: for content logging and the session's prefix hash only. */
   readonly messages: unknown;
   /** The body's `tools`, unchecked: for the session's prefix hash only. */

@@ -7,7 +7,7 @@
  */
 import type { AnthropicVersion, CountTokensRequest, MessagesRequest } from '../core/messages-request';
 import type { AnthropicMessage } from './translate/openai-anthropic';
-import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from './types';
+import type { CallOptions, Notes, ProviderAdapter, Route, UpstreamMeta } from './types';
 
 /** A request the proxy hands its spokes as the client sent it (only model, stream and max_tokens were read). */
 export interface ForwardedMessages {
@@ -34,11 +34,6 @@ export interface MessagesEvent {
   readonly data: Readonly<Record<string, unknown>>;
   /** The upstream's own JSON text of `data`: sent to the client as it is. */
   readonly raw?: string;
-}
-
-/** What the gateway left out for this target, for the request's log line. */
-export interface Notes {
-  notes?: string[];
 }
 
 export interface MessageResult extends UpstreamMeta, Notes {

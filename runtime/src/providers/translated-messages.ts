@@ -12,9 +12,9 @@ import { estimateMessagesPromptTokens } from '../quota/messages-estimate';
 import { betasFor, droppedBetasNote } from './anthropic/beta-flags';
 import { imageProblem } from './image-support';
 import { ProviderError } from './errors';
-import { isForwarded, messagesApiOf, type MessagesApi, type MessagesCall, type MessagesEvent, type Notes } from './messages-types';
+import { isForwarded, messagesApiOf, type MessagesApi, type MessagesCall, type MessagesEvent } from './messages-types';
 import { ChunksToEvents, messageFromCompletion, toChatRequest, type TranslatedRequest } from './translate/anthropic-openai';
-import type { ProviderAdapter, Route, UpstreamMeta } from './types';
+import type { Notes, ProviderAdapter, Route, UpstreamMeta } from './types';
 
 const translated = new WeakMap<ProviderAdapter, MessagesApi>();
 

@@ -67,7 +67,12 @@ export interface UpstreamMeta {
   upstreamAffinity?: Affinity;
 }
 
-export interface CompletionResult extends UpstreamMeta {
+/** What the gateway left out for this target or did on the way, for the request's log line. */
+export interface Notes {
+  notes?: string[];
+}
+
+export interface CompletionResult extends UpstreamMeta, Notes {
   completion: ChatCompletion;
   /**
    * The completion's JSON text as the upstream sent it, when `completion` is exactly
@@ -81,7 +86,7 @@ export interface CompletionResult extends UpstreamMeta {
  * (status and headers seen), so errors before the first byte are ordinary rejections.
  * The chunks end with one usage chunk (`choices: []`, `usage` set), always.
  */
-export interface StreamResult extends UpstreamMeta {
+export interface StreamResult extends UpstreamMeta, Notes {
   chunks: AsyncIterable<ChatCompletionChunk>;
 }
 

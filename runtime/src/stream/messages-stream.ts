@@ -9,8 +9,8 @@
 import { DeadlinePassed, type Cancellation } from '../core/cancellation';
 import type { MessagesRequest } from '../core/messages-request';
 import { brokenStreamMessage, isProviderError, ProviderError, STREAM_INTERRUPTED } from '../providers/errors';
-import type { MessagesEvent, Notes } from '../providers/messages-types';
-import type { Route, UpstreamMeta } from '../providers/types';
+import type { MessagesEvent } from '../providers/messages-types';
+import type { Notes, Route, UpstreamMeta } from '../providers/types';
 import type { Answered } from '../routing/executor';
 import { ClientMessage, type MessageUsage } from './client-message';
 import { IdleWatchdog } from './idle-watchdog';

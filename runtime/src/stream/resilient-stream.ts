@@ -10,7 +10,7 @@ import { maxOutputTokens } from '../core/chat-request';
 import { usageOf, type ChatCompletionChunk, type Usage } from '../core/openai-types';
 import { withoutRaw } from '../core/raw-chunk';
 import { isProviderError, ProviderError } from '../providers/errors';
-import type { Route, UpstreamMeta } from '../providers/types';
+import type { Notes, Route, UpstreamMeta } from '../providers/types';
 import { estimatePromptTokens, estimateTokens, tokensForChars } from '../quota/token-estimate';
 import type { Answered } from '../routing/executor';
 import type { Cancellation } from '../core/cancellation';
@@ -29,7 +29,7 @@ export interface ContinuationDeps {
   /** The request's cancellation: client gone or deadline passed. */
   cancel: Cancellation;
   /** Runs the failover loop again for a continuation request, skipping `exclude`. */
-  continueOn(build: (route: Route) => ChatRequest[], exclude: ReadonlySet<string>): Promise<Answered<StartedStream>>;
+  continueOn(build: (route: Route) => ChatRequest[], exclude: ReadonlySet<string>): Promise<Answered<StartedStream & Notes>>;
   /** A stream attempt failed after its start: let health and quota learn from it. */
   onStreamFailure(route: Route, err: ProviderError): void;
   idleMs: number;
@@ -57,9 +57,11 @@ export interface StreamOutcome {
   text?: string;
   /** When given, filled with every upstream answer of the stream in order (what it cost), before the usage chunk. */
   segments?: StreamSegment[];
+  /** What the gateway left out for the targets of the stream's answers (their adapters' notes). */
+  notes?: string[];
 }
 
-export async function* resilientStream(first: Answered<StartedStream>, deps: ContinuationDeps, outcome: StreamOutcome = { continuations: 0 }): AsyncGenerator<ChatCompletionChunk> {
+export async function* resilientStream(first: Answered<StartedStream & Notes>, deps: ContinuationDeps, outcome: StreamOutcome = { continuations: 0 }): AsyncGenerator<ChatCompletionChunk> {
   let current = first;
   const id = first.value.first.id;
   const created = first.value.first.created;
@@ -133,6 +135,7 @@ export async function* resilientStream(first: Answered<StartedStream>, deps: Con
   try {
     for (;;) {
       const started = current.value;
+      if (started.notes) (outcome.notes ??= []).push(...started.notes);
       settled = false;
       segmentStart = sent.length;
       segmentUsage = undefined;

@@ -39,12 +39,14 @@ export const ANTHROPIC_PROTOCOL: UpstreamProtocol = {
 export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolveCredential: CredentialResolver; http: HttpClient }): ProviderAdapter {
   const upstream = createUpstreamCall(provider, deps, ANTHROPIC_PROTOCOL);
   // Translated first: a request Anthropic cannot take is refused before any network use.
-  const bodyOf = (route: Route, req: ChatRequest, stream: boolean, plan: StructuredPlan | undefined) =>
-    JSON.stringify(toAnthropicRequest(req, route.model, { stream, plan, cache: route.promptCache }));
+  const bodyOf = (route: Route, req: ChatRequest, stream: boolean, plan: StructuredPlan | undefined, notes: string[] | undefined) =>
+    JSON.stringify(toAnthropicRequest(req, route.model, { stream, plan, cache: route.promptCache, notes }));
 
   async function complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult> {
     const plan = structuredPlan(req, route, anthropicHasNativeOutput);
-    const body = bodyOf(route, req, false, plan);
+    // Only reasoning_effort leaves a note here: no array for the plain request.
+    const notes = req.reasoning_effort ? [] : undefined;
+    const body = bodyOf(route, req, false, plan, notes);
     const { answer: res } = await upstream.post(route, messagesUrl(route.endpoint.url), body, opts);
     let parsed: unknown;
     try {
@@ -56,14 +58,16 @@ export function createAnthropicAdapter(provider: ProviderConfig, deps: { resolve
       });
     }
     const completion = unwrapCompletion(fromAnthropicMessage(parseAnthropicMessage(parsed), route.model), plan);
-    return withRateLimit({ completion }, res);
+    return withRateLimit(notes?.length ? { completion, notes } : { completion }, res);
   }
 
   async function stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<StreamResult> {
     const plan = structuredPlan(req, route, anthropicHasNativeOutput);
-    const body = bodyOf(route, req, true, plan);
+    const notes = req.reasoning_effort ? [] : undefined;
+    const body = bodyOf(route, req, true, plan, notes);
     const { answer: res, key } = await upstream.openStream(route, messagesUrl(route.endpoint.url), body, opts);
-    return withRateLimit({ chunks: unwrapChunks(chunksOf(res, route, upstreamSignal(opts), key), plan) }, res);
+    const chunks = unwrapChunks(chunksOf(res, route, upstreamSignal(opts), key), plan);
+    return withRateLimit(notes?.length ? { chunks, notes } : { chunks }, res);
   }
 
   return {

@@ -23,7 +23,7 @@ import type { ProviderConfig } from '../../config/schema';
 import { ProviderError } from '../errors';
 import { bedrockHasNativeOutput, structuredPlan } from '../structured/plan';
 import { unwrapChunks, unwrapCompletion } from '../structured/unwrap';
-import { ConverseStreamTranslator, fromConverseResponse, streamExceptionOf, toConverseRequest, type CompletionMeta } from '../translate/openai-bedrock';
+import { ConverseStreamTranslator, fromConverseResponse, isBedrockClaude, streamExceptionOf, toConverseRequest, type CompletionMeta } from '../translate/openai-bedrock';
 import type { MessagesCapable } from '../messages-types';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
 import { classifyBedrockError } from './classify';
@@ -79,11 +79,13 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
 
     // Claude models on Bedrock continue a trailing assistant turn; others may refuse it,
     // and the gateway then falls back to an explicit continuation request.
-    supportsPrefill: (route: Route) => /(^|\.)anthropic\./.test(route.model),
+    supportsPrefill: (route: Route) => isBedrockClaude(route.model),
 
     async complete(route: Route, req: ChatRequest, opts: CallOptions): Promise<CompletionResult> {
       const plan = structuredPlan(req, route, bedrockHasNativeOutput);
-      const command = new ConverseCommand(toConverseRequest(req, route.model, plan, route.promptCache));
+      // Only reasoning_effort leaves a note here: no array for the plain request.
+      const notes = req.reasoning_effort ? [] : undefined;
+      const command = new ConverseCommand(toConverseRequest(req, route.model, plan, route.promptCache, notes));
       addForwardHeaders(command, opts.forwardHeaders);
       let output;
       try {
@@ -91,12 +93,14 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
       } catch (err) {
         throw failure(err, opts.signal);
       }
-      return { completion: unwrapCompletion(fromConverseResponse(output, metaFor(route)), plan) };
+      const completion = unwrapCompletion(fromConverseResponse(output, metaFor(route)), plan);
+      return notes?.length ? { completion, notes } : { completion };
     },
 
     async stream(route: Route, req: ChatRequest, opts: CallOptions): Promise<StreamResult> {
       const plan = structuredPlan(req, route, bedrockHasNativeOutput);
-      const command = new ConverseStreamCommand(toConverseRequest(req, route.model, plan, route.promptCache));
+      const notes = req.reasoning_effort ? [] : undefined;
+      const command = new ConverseStreamCommand(toConverseRequest(req, route.model, plan, route.promptCache, notes));
       addForwardHeaders(command, opts.forwardHeaders);
       // Our own abort too: a consumer that stops reading early must not leave the socket busy.
       const release = new AbortController();
@@ -112,12 +116,11 @@ export function createBedrockAdapter(provider: ProviderConfig, deps: BedrockAdap
         throw new ProviderError('transient', 'Bedrock ConverseStream answered without an event stream', { code: 'unparseable' });
       }
       const translator = new ConverseStreamTranslator(metaFor(route));
-      return {
-        chunks: unwrapChunks(
-          translateStream(output.stream, translator, opts.signal, () => release.abort()),
-          plan,
-        ),
-      };
+      const chunks = unwrapChunks(
+        translateStream(output.stream, translator, opts.signal, () => release.abort()),
+        plan,
+      );
+      return notes?.length ? { chunks, notes } : { chunks };
     },
 
     async close(): Promise<void> {

@@ -13,6 +13,7 @@ import { messageEvents } from '../anthropic/event-stream';
 import { ProviderError } from '../errors';
 import { isForwarded, type MessagesApi, type MessagesCall, type MessagesEvent } from '../messages-types';
 import { parseAnthropicMessage } from '../translate/openai-anthropic';
+import { isBedrockClaude } from '../translate/openai-bedrock';
 import type { CallOptions, Route } from '../types';
 import { classifyBedrockError } from './classify';
 
@@ -35,7 +36,6 @@ const BEDROCK_FIELDS = new Set([
 ]);
 
 /** Claude model ids, inference profiles (`us.`, `global.` ...) and ARNs of either. */
-const CLAUDE_MODEL = /(^|[./])anthropic\./;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -56,7 +56,7 @@ export function createBedrockClaudeMessages({ clientFor, addForwardHeaders }: Be
     return command;
   };
   return {
-    serves: (route) => CLAUDE_MODEL.test(route.model),
+    serves: (route) => isBedrockClaude(route.model),
     prefill: () => true,
 
     async create(route, call, opts) {

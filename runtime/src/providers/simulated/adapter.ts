@@ -10,6 +10,7 @@ import { usageOf, type ChatCompletion, type ChatCompletionChunk, type FinishReas
 import type { EndpointConfig, ProviderConfig, SimulatedEndpointConfig } from '../../config/schema';
 import { estimatePromptTokens, estimateTokens } from '../../quota/token-estimate';
 import { ProviderError } from '../errors';
+import { effortIgnoredNotes } from '../translate/reasoning-effort';
 import type { CallOptions, CompletionResult, ProviderAdapter, Route, StreamResult } from '../types';
 import { sampleJson } from './json-sample';
 import { SimulatedPromptCache, type CacheUse } from './prompt-cache';
@@ -105,7 +106,8 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
         ],
         usage: usageOf(plan.promptTokens, completionTokens(plan), plan.cache?.read, plan.cache?.written),
       };
-      return { completion };
+      const notes = effortIgnoredNotes(req);
+      return notes ? { completion, notes } : { completion };
     },
 
     async stream(route, req, opts): Promise<StreamResult> {
@@ -113,7 +115,9 @@ export function createSimulatedAdapter(_provider: ProviderConfig, deps: Simulate
       const plan = planAnswer(ep, req);
       admitChat(route, req, plan);
       await sleep(firstTokenMs(ep, plan), undefined, { signal: opts.signal });
-      return { chunks: streamAnswer(route, ep, plan, opts, now) };
+      const chunks = streamAnswer(route, ep, plan, opts, now);
+      const notes = effortIgnoredNotes(req);
+      return notes ? { chunks, notes } : { chunks };
     },
   };
 }

@@ -10,6 +10,7 @@ import { usageOf, type ChatCompletion, type ChatCompletionChunk, type ChunkChoic
 import { classifyAnthropicStreamError } from '../anthropic/classify';
 import { ProviderError } from '../errors';
 import type { StructuredPlan } from '../structured/plan';
+import { claudeThinking } from './reasoning-effort';
 import { AUTO_CACHE_MARKER as AUTO, imageOf, isBlank, keepLastCachePoints, lastPartMarker, parseToolArguments, stopSequences, texts } from './openai-common';
 
 /** Anthropic requires `max_tokens`; used when the client set no output cap. */
@@ -78,6 +79,8 @@ export interface AnthropicMessagesRequest {
   tool_choice?: AnthropicToolChoice;
   metadata?: { user_id: string };
   stream?: boolean;
+  /** Extended thinking (from `reasoning_effort`): `budget_tokens` of `max_tokens` may go to thinking. */
+  thinking?: { type: 'enabled'; budget_tokens: number };
   /** Structured output: the answer's text is JSON that follows the schema. */
   output_config?: { format: { type: 'json_schema'; schema: Record<string, unknown> } };
 }
@@ -120,8 +123,13 @@ const HISTORY_TOOL_SCHEMA = { type: 'object' };
 /**
  * `plan`: how `response_format` goes to this model (providers/structured/plan.ts).
  * `cache`: what the route does with cache markers; without it they are dropped.
+ * `notes`: gets what became of `reasoning_effort` (reasoning-effort.ts).
  */
-export function toAnthropicRequest(req: ChatRequest, model: string, opts: { stream?: boolean; plan?: StructuredPlan; cache?: PromptCacheRoute } = {}): AnthropicMessagesRequest {
+export function toAnthropicRequest(
+  req: ChatRequest,
+  model: string,
+  opts: { stream?: boolean; plan?: StructuredPlan; cache?: PromptCacheRoute; notes?: string[] } = {},
+): AnthropicMessagesRequest {
   const cache = opts.cache;
   const { system, messages } = translateMessages(req.messages, cache);
   const out: AnthropicMessagesRequest = { model, max_tokens: maxOutputTokens(req) ?? ANTHROPIC_DEFAULT_MAX_TOKENS, messages };
@@ -130,9 +138,21 @@ export function toAnthropicRequest(req: ChatRequest, model: string, opts: { stre
   Object.assign(out, samplingOf(req), plan?.mode === 'tool' ? answerToolOf(req, messages, plan, cache) : toolsOf(req, messages, cache));
   if (plan?.mode === 'native') out.output_config = { format: { type: 'json_schema', schema: plan.schema } };
   if (req.user) out.metadata = { user_id: req.user };
+  if (req.reasoning_effort) withThinking(out, req, opts.notes);
   if (opts.stream) out.stream = true;
   if (cache) limitBreakpoints(out, cache.maxPoints);
   return out;
+}
+
+/** Extended thinking as the effort asks, where Claude's rules allow it (reasoning-effort.ts). */
+function withThinking(out: AnthropicMessagesRequest, req: ChatRequest, notes: string[] | undefined): void {
+  const forced = out.tool_choice?.type === 'any' || out.tool_choice?.type === 'tool';
+  const thinking = claudeThinking(req, out.model, out.max_tokens, forced);
+  if (!thinking) return;
+  notes?.push(thinking.note);
+  if (!('budget' in thinking)) return;
+  out.thinking = { type: 'enabled', budget_tokens: thinking.budget };
+  out.max_tokens = thinking.maxTokens;
 }
 
 /** A breakpoint on the last of `blocks`, when marked and the route takes markers. */

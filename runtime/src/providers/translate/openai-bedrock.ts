@@ -21,7 +21,9 @@ import type { PromptCacheRoute } from '../../core/prompt-cache';
 import { usageOf, type ChatCompletion, type ChatCompletionChunk, type ChunkChoice, type FinishReason, type ToolCall, type Usage } from '../../core/openai-types';
 import { ProviderError } from '../errors';
 import type { StructuredPlan } from '../structured/plan';
+import { claudeThinking, effortIgnoredNotes } from './reasoning-effort';
 import { cachePointAfter, limitCachePoints, marked } from './converse-cache';
+import { ANTHROPIC_DEFAULT_MAX_TOKENS } from './openai-anthropic';
 import { AUTO_CACHE_MARKER as AUTO, lastPartMarker, inlineImageOf, isBlank, parseToolArguments, stopSequences, texts } from './openai-common';
 
 /** Converse rejects blank text blocks ("The text field ... is blank"). */
@@ -47,8 +49,9 @@ interface Turn {
 /**
  * `plan`: how `response_format` goes to this model (providers/structured/plan.ts).
  * `cache`: what the route does with cache markers; without it they are dropped.
+ * `notes`: gets what became of `reasoning_effort`.
  */
-export function toConverseRequest(req: ChatRequest, modelId: string, plan?: StructuredPlan, cache?: PromptCacheRoute): ConverseRequest {
+export function toConverseRequest(req: ChatRequest, modelId: string, plan?: StructuredPlan, cache?: PromptCacheRoute, notes?: string[]): ConverseRequest {
   const system: SystemContentBlock[] = [];
   const turns: Turn[] = [];
   // Converse roles must alternate: consecutive same-role messages become one turn.
@@ -96,7 +99,30 @@ export function toConverseRequest(req: ChatRequest, modelId: string, plan?: Stru
     out.outputConfig = { textFormat: { type: 'json_schema', structure: { jsonSchema } } };
   }
   if (cache) limitCachePoints(out, cache.maxPoints);
+  if (req.reasoning_effort) withReasoning(out, req, notes);
   return out;
+}
+
+/** Claude on Bedrock: a model id, cross-Region profile or model ARN naming an `anthropic.` model. */
+export function isBedrockClaude(modelId: string): boolean {
+  return /(^|[./])anthropic\./.test(modelId);
+}
+
+/** Claude gets extended thinking as Converse passes it (additionalModelRequestFields); other models are not sent the effort. */
+function withReasoning(out: ConverseRequest, req: ChatRequest, notes: string[] | undefined): void {
+  const model = out.modelId!;
+  if (!isBedrockClaude(model)) {
+    notes?.push(...(effortIgnoredNotes(req, `Converse takes it for Claude models only, not ${model}`) ?? []));
+    return;
+  }
+  const choice = out.toolConfig?.toolChoice;
+  const forced = choice?.any !== undefined || choice?.tool !== undefined;
+  const thinking = claudeThinking(req, model, out.inferenceConfig?.maxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS, forced);
+  if (!thinking) return;
+  notes?.push(thinking.note);
+  if (!('budget' in thinking)) return;
+  out.additionalModelRequestFields = { thinking: { type: 'enabled', budget_tokens: thinking.budget } };
+  out.inferenceConfig = { ...out.inferenceConfig, maxTokens: thinking.maxTokens };
 }
 
 function textBlocks(content: MessageContent | null | undefined, cache?: PromptCacheRoute): ContentBlock[] {
