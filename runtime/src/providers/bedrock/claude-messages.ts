@@ -35,8 +35,6 @@ const BEDROCK_FIELDS = new Set([
   'context_management',
 ]);
 
-/** Claude model ids, inference profiles (`us.`, `global.` ...) and ARNs of either. */
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
