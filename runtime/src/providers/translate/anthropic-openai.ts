@@ -196,8 +196,10 @@ export function messageFromCompletion(c: ChatCompletion): AnthropicMessage {
   const content: AnthropicResponseBlock[] = [];
   const text = choice?.message.content;
   if (typeof text === 'string' && text !== '') content.push({ type: 'text', text });
-  for (const call of choice?.message.tool_calls ?? [])
-    content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, call.function.name) });
+  for (const call of choice?.message.tool_calls ?? []) {
+    const input = wholeInput(call.function.arguments, call.function.name, choice.finish_reason);
+    if (input) content.push({ type: 'tool_use', id: call.id, name: call.function.name, input });
+  }
   return {
     id: messageIdOf(c.id),
     type: 'message',
@@ -208,6 +210,19 @@ export function messageFromCompletion(c: ChatCompletion): AnthropicMessage {
     stop_sequence: null,
     usage: anthropicUsageOf(c.usage),
   };
+}
+
+/**
+ * A call's arguments, or undefined for the call max_tokens cut (finish `length`): it is left
+ * out, and the answer ends with stop_reason max_tokens, as Claude's cut answer does.
+ */
+function wholeInput(args: string, name: string, finish: FinishReason | null): Record<string, unknown> | undefined {
+  try {
+    return toolInput(args, name);
+  } catch (err) {
+    if (finish === 'length') return undefined;
+    throw err;
+  }
 }
 
 /** A model's tool arguments as the object Messages carries; not JSON is a broken answer another route may get right. */
@@ -309,8 +324,9 @@ export class ChunksToEvents {
     for (const tool of this.tools.values()) {
       if (tool.sent) continue;
       tool.sent = true;
+      const input = wholeInput(tool.args, tool.name, this.finish);
+      if (!input) continue;
       const index = this.next++;
-      const input = toolInput(tool.args, tool.name);
       out.push(event('content_block_start', { index, content_block: { type: 'tool_use', id: tool.id, name: tool.name, input: {} } }));
       out.push(event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(input) } }));
       out.push(event('content_block_stop', { index }));
