@@ -2,8 +2,9 @@
  * A Claude-format client (the real @anthropic-ai/sdk) served by an OpenAI target through
  * translation: tool calls become tool_use blocks (streamed as one `input_json_delta` each,
  * parallel calls as consecutive blocks), the tool's result goes back as a tool message, the
- * SDK's stream helpers accumulate the events into the same message the JSON answer is, and
- * an answer max_tokens cut inside a tool call ends with stop_reason max_tokens, as Claude's does.
+ * SDK's stream helpers accumulate the events into the same message the JSON answer is, an
+ * answer ending in tool calls says tool_use whatever finish_reason the server gave, and an
+ * answer max_tokens cut inside a tool call ends with stop_reason max_tokens, as Claude's does.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeOpenAI, type FakeChatRequest, type FakeOpenAI } from '../fakes/openai';
@@ -108,6 +109,20 @@ describe('Messages on an OpenAI target, through the Anthropic SDK', () => {
     expect(final.stop_reason).toBe('tool_use');
     expect(final.usage).toMatchObject({ input_tokens: 40, output_tokens: 30 });
     expect(events.filter((e) => e.type === 'content_block_start').map((e) => e.index)).toEqual([0, 1, 2]);
+  });
+
+  it('says tool_use when a server ends its tool calls with finish_reason "stop" (as some OpenAI-compatible servers do), JSON and streamed', async () => {
+    const ask = { model: 'gpt', max_tokens: 200, tools: [WEATHER], messages: [{ role: 'user' as const, content: 'Weather in Rome?' }] };
+    fake.options.editFrames = (frames) => frames.map((f) => f.replace('"finish_reason":"tool_calls"', '"finish_reason":"stop"'));
+    const streamed = await client.messages.stream(ask).finalMessage();
+    expect(streamed).toMatchObject({ stop_reason: 'tool_use', content: [{ type: 'tool_use', name: 'weather', input: { city: 'Rome' } }] });
+
+    fake.options.editCompletion = (c) => {
+      (c.choices as Array<{ finish_reason: string }>)[0].finish_reason = 'stop';
+      return c;
+    };
+    const whole = await client.messages.create(ask);
+    expect(whole).toMatchObject({ stop_reason: 'tool_use', content: [{ type: 'tool_use', name: 'weather', input: { city: 'Rome' } }] });
   });
 
   it('ends an answer max_tokens cut inside a tool call with stop_reason max_tokens and the text so far, JSON and streamed', async () => {

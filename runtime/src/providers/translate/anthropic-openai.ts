@@ -161,7 +161,12 @@ function toolChoiceOf(choice: ToolChoiceParam): Pick<ChatRequest, 'tool_choice' 
 // ---------------------------------------------------------------------------------------
 // Answer: Chat -> Messages
 
-export function stopReasonOf(finish: FinishReason | null | undefined): string {
+/**
+ * `calledTools`: the answer ends with tool calls. Some OpenAI-compatible servers say `stop`
+ * then; a Claude client runs tools on stop_reason `tool_use`, so that is what such an end is.
+ */
+export function stopReasonOf(finish: FinishReason | null | undefined, calledTools = false): string {
+  if (calledTools && (finish === 'stop' || finish === 'tool_calls')) return 'tool_use';
   switch (finish) {
     case 'length':
       return 'max_tokens';
@@ -206,7 +211,7 @@ export function messageFromCompletion(c: ChatCompletion): AnthropicMessage {
     role: 'assistant',
     model: c.model,
     content,
-    stop_reason: stopReasonOf(choice?.finish_reason),
+    stop_reason: stopReasonOf(choice?.finish_reason, content.at(-1)?.type === 'tool_use'),
     stop_sequence: null,
     usage: anthropicUsageOf(c.usage),
   };
@@ -265,6 +270,8 @@ export class ChunksToEvents {
   private readonly tools = new Map<number, PendingTool>();
   private finish: FinishReason | null = null;
   private usage: Usage | undefined;
+  /** The last block sent is a tool call. */
+  private endsWithTool = false;
 
   /** `promptTokens`: the estimate `message_start` carries until the real usage comes at the end. */
   constructor(private readonly promptTokens: number) {}
@@ -284,6 +291,7 @@ export class ChunksToEvents {
       if (this.textIndex === undefined) {
         this.flushTools(out);
         this.textIndex = this.next++;
+        this.endsWithTool = false;
         out.push(event('content_block_start', { index: this.textIndex, content_block: { type: 'text', text: '' } }));
       }
       out.push(event('content_block_delta', { index: this.textIndex, delta: { type: 'text_delta', text: delta.content } }));
@@ -311,7 +319,7 @@ export class ChunksToEvents {
   end(): MessagesEvent[] {
     if (this.finish === null) throw new ProviderError('transient', 'the upstream stream ended without a finish reason', { code: 'incomplete_stream' });
     const usage = anthropicUsageOf(this.usage);
-    return [event('message_delta', { delta: { stop_reason: stopReasonOf(this.finish), stop_sequence: null }, usage }), event('message_stop', {})];
+    return [event('message_delta', { delta: { stop_reason: stopReasonOf(this.finish, this.endsWithTool), stop_sequence: null }, usage }), event('message_stop', {})];
   }
 
   private closeText(out: MessagesEvent[]): void {
@@ -327,6 +335,7 @@ export class ChunksToEvents {
       const input = wholeInput(tool.args, tool.name, this.finish);
       if (!input) continue;
       const index = this.next++;
+      this.endsWithTool = true;
       out.push(event('content_block_start', { index, content_block: { type: 'tool_use', id: tool.id, name: tool.name, input: {} } }));
       out.push(event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(input) } }));
       out.push(event('content_block_stop', { index }));
