@@ -11,7 +11,8 @@ import { errorReply } from './api/errors';
 import { answerBodyInit } from './core/answer-body';
 import { GatewayError, isEncoded, methodNotAllowed, requestTooLarge, unsupportedContentEncoding } from './core/gateway-error';
 import { healthBody } from './api/healthz';
-import { modelsBody } from './api/models';
+import { modelBody, modelsBody } from './api/models';
+import { anthropicErrorReply } from './api/anthropic-errors';
 import { postRoutes } from './api/routes';
 import type { Gateway } from './gateway';
 import { createStatusPage } from './status/page';
@@ -121,9 +122,24 @@ export function createApp(gw: Gateway): Hono<Env> {
     app.post(path, limitFor(render), serve);
   }
 
+  // An Anthropic client (it sends anthropic-version) gets Anthropic's shapes, its errors included.
+  const anthropicClient = (c: Context) => c.req.header('anthropic-version') !== undefined;
+  const modelsError = (c: Context, err: unknown) => routeError(c, anthropicClient(c) ? anthropicErrorReply : undefined, err);
   app.get('/v1/models', (c) => {
-    const tenant = tenants.authenticate(c.req.raw.headers, c.env);
-    return c.json(modelsBody(gw, startedAt, tenant, c.req.header('anthropic-version') !== undefined));
+    try {
+      const tenant = tenants.authenticate(c.req.raw.headers, c.env);
+      return c.json(modelsBody(gw, startedAt, tenant, anthropicClient(c)));
+    } catch (err) {
+      return modelsError(c, err);
+    }
+  });
+  app.get('/v1/models/:model', (c) => {
+    try {
+      const tenant = tenants.authenticate(c.req.raw.headers, c.env);
+      return c.json(modelBody(gw, startedAt, tenant, c.req.param('model'), anthropicClient(c)));
+    } catch (err) {
+      return modelsError(c, err);
+    }
   });
 
   app.get('/healthz', (c) => {
@@ -157,7 +173,7 @@ export function createApp(gw: Gateway): Hono<Env> {
   // A known path asked with another method: 405 with Allow, in the path's own error shape
   // (Hono serves HEAD as GET: a GET path answers it, a POST path refuses it here).
   for (const [path, handler] of routes) app.all(path, (c) => routeError(c, handler.renderError, methodNotAllowed(c.req.method, path, 'POST')));
-  for (const path of ['/v1/models', '/healthz', ...OPERATOR_PAGES]) app.all(path, (c) => errorResponse(c, methodNotAllowed(c.req.method, path, 'GET')));
+  for (const path of ['/v1/models', '/v1/models/:model', '/healthz', ...OPERATOR_PAGES]) app.all(path, (c) => errorResponse(c, methodNotAllowed(c.req.method, c.req.path, 'GET')));
 
   app.notFound((c) => errorResponse(c, new GatewayError(404, 'not_found_error', `No route ${c.req.method} ${c.req.path}.`, 'unknown_url')));
 

@@ -62,6 +62,7 @@ describe('Messages API on Bedrock', () => {
             ],
           },
           { name: 'nova', targets: [{ provider: 'bedrock-nova', model: 'amazon.nova-pro-v1:0' }] },
+          { name: 'claude-bedrock', targets: [{ provider: 'bedrock', model: CLAUDE }] },
         ],
       },
       'all-in-one',
@@ -215,6 +216,36 @@ describe('Messages API on Bedrock', () => {
       .catch((e: unknown) => e);
     expect(url).toBeInstanceOf(Anthropic.BadRequestError);
     expect((url as Error).message).toMatch(/cannot fetch image URLs/);
+  });
+
+  it('passes Claude on Bedrock over for an image URL (Bedrock takes base64 only) to the Anthropic API, and names the block when only Bedrock serves the model', async () => {
+    const before = claude.requests.length;
+    const ask = (model: string) =>
+      client.messages
+        .create({
+          model,
+          max_tokens: 50,
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'What is this?' },
+                { type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } },
+              ],
+            },
+          ],
+        })
+        .withResponse();
+    const { data, response } = await ask('claude');
+    expect(data.content).toEqual([expect.objectContaining({ type: 'text', text: TEXT })]);
+    expect(response.headers.get('x-gateway-route')).toBe('anthropic/api/us/claude-api');
+    expect(claude.requests.length).toBe(before);
+
+    const refused = await ask('claude-bedrock').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(refused).toMatchObject({ type: 'invalid_request_error', errorCode: 'unsupported_on_target' });
+    expect((refused as Error).message).toContain('messages.0.content.1.source: Claude on Bedrock does not take image sources of type "url"');
+    expect(claude.requests.length).toBe(before);
   });
 
   it('serves a Claude-format client from a non-Claude Bedrock model through Converse', async () => {

@@ -149,6 +149,15 @@ describe('Anthropic Messages API through the gateway (Anthropic target)', () => 
     expect(await (await fetch(`${gw.url}/v1/models`)).json()).toMatchObject({ object: 'list', data: [{ id: 'claude', object: 'model' }] });
   });
 
+  it('retrieves one model in Anthropic’s shape (OpenAI’s for others); an unknown one is the SDK’s NotFoundError', async () => {
+    expect(await client.models.retrieve('claude')).toEqual({ type: 'model', id: 'claude', display_name: 'claude', created_at: expect.any(String) as string });
+    const unknown = await client.models.retrieve('no-such-model').catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
+    expect(unknown).toMatchObject({ type: 'not_found_error', errorCode: 'model_not_found' });
+    expect((unknown as Error).message).toContain('The model "no-such-model" does not exist. Known models: claude.');
+    expect(await gw.client.models.retrieve('claude')).toMatchObject({ id: 'claude', object: 'model', owned_by: 'ai-gateway' });
+  });
+
   it('answers gateway errors in Anthropic’s shape, as the SDK’s error classes', async () => {
     const unknown = await client.messages.create({ model: 'no-such-model', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
@@ -301,6 +310,10 @@ describe('Anthropic Messages API with tenants', () => {
       expect((await sdk.messages.create(body as never)).type).toBe('message');
       const wrong = new Anthropic({ baseURL: gw.url, apiKey: 'wrong', maxRetries: 0 });
       await expect(wrong.messages.create(body as never)).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
+      // The models routes answer an Anthropic client in its own error shape too.
+      const listing = await wrong.models.list().catch((e: unknown) => e);
+      expect(listing).toBeInstanceOf(Anthropic.AuthenticationError);
+      expect(listing).toMatchObject({ type: 'authentication_error', errorCode: 'invalid_api_key' });
     } finally {
       await gw.close();
     }

@@ -151,6 +151,20 @@ function bedrockRules(body: Record<string, unknown>, knownBetas: readonly string
     const unknown = betas.filter((b) => !knownBetas.includes(String(b)));
     if (unknown.length > 0) return `invalid beta flag: ${unknown.join(', ')}`;
   }
+  return sourceRule(body.messages);
+}
+
+/** Claude on Bedrock takes image and document sources as base64 (or text) only: a URL or a Files API id is refused, as Bedrock says it. */
+function sourceRule(messages: unknown): string | undefined {
+  if (!Array.isArray(messages)) return undefined;
+  for (const [i, m] of (messages as Array<{ content?: unknown }>).entries()) {
+    if (!Array.isArray(m.content)) continue;
+    for (const [j, block] of (m.content as Array<{ type?: string; source?: { type?: string } }>).entries()) {
+      const type = block.source?.type;
+      if ((block.type === 'image' || block.type === 'document') && (type === 'url' || type === 'file'))
+        return `messages.${i}.content.${j}.${block.type}.source.base64.data: URL sources are not supported`;
+    }
+  }
   return undefined;
 }
 

@@ -13,3 +13,15 @@ export class ManualClock implements Clock {
     this.t = ms;
   }
 }
+
+/** The real clock moved to another moment: time still passes, from where the test puts it. */
+export class ShiftedClock implements Clock {
+  constructor(private offset = 0) {}
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  /** Moves the clock so that it reads `iso` now. */
+  set(iso: string): void {
+    this.offset = Date.parse(iso) - Date.now();
+  }
+}

@@ -10,6 +10,7 @@ import { estimatePromptTokens } from '../../runtime/src/quota/token-estimate';
 import { hashKey } from '../../runtime/src/tenants/auth';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { startGateway, type TestGateway } from '../helpers/gateway';
+import { ShiftedClock } from '../helpers/manual-clock';
 import { until } from '../helpers/until';
 import { LineCapture, parsePrometheus, valueOf } from '../observability/capture';
 import { send, type Outcome } from '../capacity/helpers';
@@ -22,17 +23,6 @@ const BODY = { model: 'chat', messages: [{ role: 'user' as const, content: 'hi' 
 const PROMPT = estimatePromptTokens({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
 /** What a request holds: its estimated prompt and its 100-token cap, a cent each. */
 const WORST = (PROMPT + 100) * 0.01;
-
-class ShiftedClock implements Clock {
-  constructor(private offset = 0) {}
-  now(): number {
-    return Date.now() + this.offset;
-  }
-  /** Moves the clock so that it reads `iso` now. */
-  set(iso: string): void {
-    this.offset = Date.parse(iso) - Date.now();
-  }
-}
 
 describe('tenant budgets', () => {
   let upstream: FakeOpenAI;

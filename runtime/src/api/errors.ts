@@ -15,7 +15,16 @@ export interface ErrorReply {
  */
 export function errorReply(err: unknown, requestId: string, logInternal: (err: unknown) => void): ErrorReply {
   const e = err instanceof GatewayError ? err : internalError(err, requestId, logInternal);
-  return { status: e.status, headers: { ...e.headers, 'x-request-id': requestId }, body: e.toJSON() };
+  return { status: e.status, headers: { ...e.headers, ...retryAdvice(e.headers), 'x-request-id': requestId }, body: e.toJSON() };
+}
+
+/** The longest Retry-After the OpenAI SDKs honour; the Anthropic SDK sleeps any (a budget's until the day ends). */
+const LONGEST_CLIENT_WAIT_S = 60;
+
+/** `x-should-retry: false` (the SDKs' own override) when the wait is longer: the client hears now, instead of hanging or retrying blind. */
+function retryAdvice(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const seconds = Number(headers['retry-after']);
+  return seconds > LONGEST_CLIENT_WAIT_S ? { 'x-should-retry': 'false' } : {};
 }
 
 function internalError(err: unknown, requestId: string, logInternal: (err: unknown) => void): GatewayError {

@@ -12,8 +12,8 @@ import type { MessagesRequest } from '../core/messages-request';
 import type { Gateway } from '../gateway';
 import { applyToMessages } from '../guardrails/messages-text';
 import { stopReasonOf } from '../providers/anthropic/event-stream';
-import { isForwarded, type ForwardedMessages, type MessagesCall, type MessagesEvent } from '../providers/messages-types';
-import { messagesFor, servedNatively, translationCheck } from '../providers/translated-messages';
+import { isForwarded, messagesApiOf, type ForwardedMessages, type MessagesApi, type MessagesCall, type MessagesEvent } from '../providers/messages-types';
+import { messagesFor, translationCheck } from '../providers/translated-messages';
 import type { Route } from '../providers/types';
 import { usageFromAnthropic } from '../providers/translate/openai-anthropic';
 import { estimateMessagesPromptTokens } from '../quota/messages-estimate';
@@ -55,7 +55,7 @@ export function messagesHandler(gw: Gateway): ApiHandler {
     // A budget holds the prompt at the input price and max_tokens at the output price.
     await req.admit(estimatedTokens, promptTokens, maxTokens);
     const checked = isForwarded(msg) || guardrails.empty ? msg : await applyToMessages(guardrails, msg, { model: msg.model, tenant: tenant?.id });
-    const cannotServe = isForwarded(checked) ? undefined : translatedRoutesPassedOver(gw, routes, checked);
+    const cannotServe = isForwarded(checked) ? undefined : routesPassedOver(gw, routes, checked);
     const lookup = sessionOf(gw, c, routes.model);
     const session = lookup && (await lookup);
     const routing = req.route(routes, ev.stream, estimatedTokens, { ...(cannotServe ? { cannotServe } : {}), ...(session ? { session } : {}) });
@@ -64,31 +64,42 @@ export function messagesHandler(gw: Gateway): ApiHandler {
   return Object.assign(handler, { renderError: anthropicErrorReply });
 }
 
-/**
- * Whether every route of a model is served natively, per route table: a table is built
- * afresh (new objects) whenever the config or the adapters change, and whether an
- * adapter serves a route natively depends on the route alone.
- */
-const everyRouteNative = new WeakMap<ModelRoutes, boolean>();
+/** What a model's routes are, per route table (built afresh whenever the config or the adapters change). */
+interface RouteKinds {
+  /** Every route is served natively (no translation check needed). */
+  everyNative: boolean;
+  /** Some route's native API refuses parts a request may hold (Claude on Bedrock: URL sources). */
+  nativeRefusals: boolean;
+}
+const routeKinds = new WeakMap<ModelRoutes, RouteKinds>();
 
 /**
- * Routes served by translation pass over a request they cannot take (a server tool, an
- * image their kind cannot take ...), with why, so another route serves it (or the client
- * hears that none could); when no route of the model can, a 400 names the part.
- * Undefined: every route can.
+ * Routes that cannot take a request pass it over (a translated one: a server tool, an image
+ * its kind cannot take ...; a native one: a part its target refuses, such as a URL source
+ * on Bedrock), with why, so another route serves it (or the client hears that none could);
+ * when no route of the model can, a 400 names the part. Undefined: every route can.
  */
-function translatedRoutesPassedOver(gw: Gateway, routes: ModelRoutes, req: MessagesRequest): ((route: Route) => string | undefined) | undefined {
-  const native = (route: Route) => servedNatively(gw.adapters.get(route.provider.id)!, route);
-  let everyNative = everyRouteNative.get(routes);
-  if (everyNative === undefined) everyRouteNative.set(routes, (everyNative = routes.groups.every((group) => group.every(native))));
-  if (everyNative) return undefined;
+function routesPassedOver(gw: Gateway, routes: ModelRoutes, req: MessagesRequest): ((route: Route) => string | undefined) | undefined {
+  const nativeApi = (route: Route): MessagesApi | undefined => {
+    const api = messagesApiOf(gw.adapters.get(route.provider.id)!);
+    return api?.serves(route) ? api : undefined;
+  };
   const all = routes.groups.flat();
-  const check = translationCheck(req);
-  if (!check) return undefined;
-  const cannot = (route: Route) => (native(route) ? undefined : check(route.provider.type));
+  let kinds = routeKinds.get(routes);
+  if (!kinds) routeKinds.set(routes, (kinds = { everyNative: all.every((r) => nativeApi(r)), nativeRefusals: all.some((r) => nativeApi(r)?.cannotTake !== undefined) }));
+  const check = kinds.everyNative ? undefined : translationCheck(req);
+  if (!check && !kinds.nativeRefusals) return undefined;
+  const refusals = new Map<MessagesApi, string | undefined>();
+  const cannot = (route: Route): string | undefined => {
+    const api = nativeApi(route);
+    if (!api) return check?.(route.provider.type);
+    if (!api.cannotTake) return undefined;
+    if (!refusals.has(api)) refusals.set(api, api.cannotTake(req));
+    return refusals.get(api);
+  };
   const problems = all.map(cannot);
   if (problems.every((p) => p !== undefined)) throw badRequest(`${problems[0]} (no target of model "${echo(req.model)}" can take it)`, null, 'unsupported_on_target');
-  return cannot;
+  return problems.some((p) => p !== undefined) ? cannot : undefined;
 }
 
 async function jsonAnswer(req: ApiRequest, c: ApiCall, routing: RequestRouting, msg: Messages, headers: AnthropicHeaders): Promise<ApiReply> {

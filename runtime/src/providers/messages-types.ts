@@ -67,6 +67,8 @@ export interface MessagesApi {
   countTokens?(route: Route, call: CountTokensCall, opts: CallOptions): Promise<TokenCount>;
   /** Whether the target continues a trailing assistant turn (prefill) rather than answering anew. */
   prefill(route: Route): boolean;
+  /** Why its routes cannot take `request` (a part the target refuses), named; such a route is passed over for one that can. */
+  cannotTake?(request: MessagesRequest): string | undefined;
 }
 
 export function isForwarded<R>(request: R | ForwardedMessages): request is ForwardedMessages {

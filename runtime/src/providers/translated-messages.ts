@@ -39,11 +39,6 @@ export function messagesFor(adapter: ProviderAdapter, route: Route): MessagesApi
   return api;
 }
 
-/** Whether `route` is served natively (its token counter, thinking, cache_control intact). */
-export function servedNatively(adapter: ProviderAdapter, route: Route): boolean {
-  return messagesApiOf(adapter)?.serves(route) === true;
-}
-
 /**
  * Why a translated route of a provider kind cannot take `req` (a block translation
  * refuses, an image that kind cannot take), named; undefined when every kind can take all of it.

@@ -6,7 +6,8 @@
  * for its token counter. Converse would translate them away.
  */
 import { CountTokensCommand, InvokeModelCommand, InvokeModelWithResponseStreamCommand, type BedrockRuntimeClient, type ResponseStream } from '@aws-sdk/client-bedrock-runtime';
-import type { CountTokensRequest } from '../../core/messages-request';
+import { isBlock, type ContentBlockParam, type CountTokensRequest, type MessagesRequest } from '../../core/messages-request';
+import { echo } from '../../core/echo';
 import { betasFor, droppedBetasNote } from '../anthropic/beta-flags';
 import { withCachePolicy } from '../anthropic/cache-policy';
 import { messageEvents } from '../anthropic/event-stream';
@@ -56,6 +57,7 @@ export function createBedrockClaudeMessages({ clientFor, addForwardHeaders }: Be
   return {
     serves: (route) => isBedrockClaude(route.model),
     prefill: () => true,
+    cannotTake: sourceProblem,
 
     async create(route, call, opts) {
       const { body, notes } = invokeBody(call, route);
@@ -107,6 +109,31 @@ export function createBedrockClaudeMessages({ clientFor, addForwardHeaders }: Be
       return { inputTokens: output.inputTokens, source: 'provider' };
     },
   };
+}
+
+/** Source kinds Claude on Bedrock refuses: it takes images and documents inline only (no URL fetch, no Files API). */
+const REFUSED_SOURCES = new Set(['url', 'file']);
+
+/** The first image or document (a tool result's too) whose source Bedrock refuses, named as validation names fields. */
+function sourceProblem(req: MessagesRequest): string | undefined {
+  const problem = (blocks: ContentBlockParam[], where: string): string | undefined => {
+    for (const [j, b] of blocks.entries()) {
+      const source = (b.type === 'image' || b.type === 'document') && (b.source as { type?: unknown } | undefined)?.type;
+      if (typeof source === 'string' && REFUSED_SOURCES.has(source)) {
+        return `${where}.${j}.source: Claude on Bedrock does not take ${b.type} sources of type "${echo(source)}" (and the gateway never fetches a URL a client sent): send it as base64`;
+      }
+      if (isBlock(b, 'tool_result') && Array.isArray(b.content)) {
+        const inner = problem(b.content, `${where}.${j}.content`);
+        if (inner) return inner;
+      }
+    }
+    return undefined;
+  };
+  for (const [i, m] of req.messages.entries()) {
+    const found = typeof m.content === 'string' ? undefined : problem(m.content, `messages.${i}.content`);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**

@@ -161,7 +161,12 @@ function toolChoiceOf(choice: ToolChoiceParam): Pick<ChatRequest, 'tool_choice' 
 // ---------------------------------------------------------------------------------------
 // Answer: Chat -> Messages
 
-export function stopReasonOf(finish: FinishReason | null | undefined): string {
+/**
+ * `calledTools`: the answer ends with tool calls. Some OpenAI-compatible servers say `stop`
+ * then; a Claude client runs tools on stop_reason `tool_use`, so that is what such an end is.
+ */
+export function stopReasonOf(finish: FinishReason | null | undefined, calledTools = false): string {
+  if (calledTools && (finish === 'stop' || finish === 'tool_calls')) return 'tool_use';
   switch (finish) {
     case 'length':
       return 'max_tokens';
@@ -196,18 +201,33 @@ export function messageFromCompletion(c: ChatCompletion): AnthropicMessage {
   const content: AnthropicResponseBlock[] = [];
   const text = choice?.message.content;
   if (typeof text === 'string' && text !== '') content.push({ type: 'text', text });
-  for (const call of choice?.message.tool_calls ?? [])
-    content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, call.function.name) });
+  for (const call of choice?.message.tool_calls ?? []) {
+    const input = wholeInput(call.function.arguments, call.function.name, choice.finish_reason);
+    if (input) content.push({ type: 'tool_use', id: call.id, name: call.function.name, input });
+  }
   return {
     id: messageIdOf(c.id),
     type: 'message',
     role: 'assistant',
     model: c.model,
     content,
-    stop_reason: stopReasonOf(choice?.finish_reason),
+    stop_reason: stopReasonOf(choice?.finish_reason, content.at(-1)?.type === 'tool_use'),
     stop_sequence: null,
     usage: anthropicUsageOf(c.usage),
   };
+}
+
+/**
+ * A call's arguments, or undefined for the call max_tokens cut (finish `length`): it is left
+ * out, and the answer ends with stop_reason max_tokens, as Claude's cut answer does.
+ */
+function wholeInput(args: string, name: string, finish: FinishReason | null): Record<string, unknown> | undefined {
+  try {
+    return toolInput(args, name);
+  } catch (err) {
+    if (finish === 'length') return undefined;
+    throw err;
+  }
 }
 
 /** A model's tool arguments as the object Messages carries; not JSON is a broken answer another route may get right. */
@@ -250,6 +270,8 @@ export class ChunksToEvents {
   private readonly tools = new Map<number, PendingTool>();
   private finish: FinishReason | null = null;
   private usage: Usage | undefined;
+  /** The last block sent is a tool call. */
+  private endsWithTool = false;
 
   /** `promptTokens`: the estimate `message_start` carries until the real usage comes at the end. */
   constructor(private readonly promptTokens: number) {}
@@ -269,6 +291,7 @@ export class ChunksToEvents {
       if (this.textIndex === undefined) {
         this.flushTools(out);
         this.textIndex = this.next++;
+        this.endsWithTool = false;
         out.push(event('content_block_start', { index: this.textIndex, content_block: { type: 'text', text: '' } }));
       }
       out.push(event('content_block_delta', { index: this.textIndex, delta: { type: 'text_delta', text: delta.content } }));
@@ -296,7 +319,7 @@ export class ChunksToEvents {
   end(): MessagesEvent[] {
     if (this.finish === null) throw new ProviderError('transient', 'the upstream stream ended without a finish reason', { code: 'incomplete_stream' });
     const usage = anthropicUsageOf(this.usage);
-    return [event('message_delta', { delta: { stop_reason: stopReasonOf(this.finish), stop_sequence: null }, usage }), event('message_stop', {})];
+    return [event('message_delta', { delta: { stop_reason: stopReasonOf(this.finish, this.endsWithTool), stop_sequence: null }, usage }), event('message_stop', {})];
   }
 
   private closeText(out: MessagesEvent[]): void {
@@ -309,8 +332,10 @@ export class ChunksToEvents {
     for (const tool of this.tools.values()) {
       if (tool.sent) continue;
       tool.sent = true;
+      const input = wholeInput(tool.args, tool.name, this.finish);
+      if (!input) continue;
       const index = this.next++;
-      const input = toolInput(tool.args, tool.name);
+      this.endsWithTool = true;
       out.push(event('content_block_start', { index, content_block: { type: 'tool_use', id: tool.id, name: tool.name, input: {} } }));
       out.push(event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(input) } }));
       out.push(event('content_block_stop', { index }));
