@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
 import type { ChatCompletion, ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import type { ErrorBody } from '../helpers/gateway';
+import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 
 type Result = { statusCode: number; headers?: Record<string, string>; multiValueHeaders?: Record<string, string[]>; body: string };
 type Handler = (event: unknown, context?: unknown) => Promise<Result>;
@@ -75,6 +76,19 @@ function restEvent(method: string, path: string, body?: unknown, headers: Record
 }
 
 const lambdaContext = { functionName: 'ai-gateway-proxy', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 30_000 };
+
+/** A Lambda context whose function times out `ms` from now (the runtime counts down from the invocation's start). */
+function contextEnding(ms: number) {
+  const end = Date.now() + ms;
+  return { ...lambdaContext, getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) };
+}
+
+/** The streamed answer's metadata prelude and body. */
+function streamed(written: Buffer[]): { metadata: { statusCode: number; headers: Record<string, string> }; body: string } {
+  const all = Buffer.concat(written);
+  const split = all.indexOf(Buffer.alloc(8));
+  return { metadata: JSON.parse(all.subarray(0, split).toString()) as { statusCode: number; headers: Record<string, string> }, body: all.subarray(split + 8).toString() };
+}
 
 function loadHandler(spokeUrl: string): Handler {
   process.env.GATEWAY_ROLE = 'proxy';
@@ -291,5 +305,40 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
     expect(names[0]).toBe('event: message_start');
     expect(names.at(-1)).toBe('event: message_stop');
     expect(names).toContain('event: content_block_delta');
+  });
+
+  describe('a spoke that never answers, and a function that times out first', () => {
+    let silent: FakeOpenAI;
+    let hanging: TestGateway;
+    beforeAll(async () => {
+      silent = await startFakeOpenAI();
+      silent.always = { kind: 'hang' };
+      const provider = { id: 'oa', type: 'openai-compatible' as const, accounts: [{ id: 'acct', endpoints: [{ region: 'local', url: silent.url }] }] };
+      hanging = await startGateway({ providers: [provider], models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-test' }] }] }, 'spoke');
+    });
+    afterAll(async () => {
+      await hanging.close();
+      await silent.close();
+      delete (globalThis as { awslambda?: unknown }).awslambda;
+    });
+
+    // The proxy's own deadline (120 s) and attempt timeouts (40 s to a first byte) are past a
+    // short function timeout: without the function's time left, Lambda kills it mid-request
+    // and API Gateway answers with its own error, not the OpenAI shape.
+    it('answers 504 deadline_exceeded while the function still runs, buffered and streamed', async () => {
+      const chat = { model: 'chat', messages: [{ role: 'user', content: 'hi' }] };
+      delete (globalThis as { awslambda?: unknown }).awslambda;
+      const handler = loadHandler(hanging.url);
+      const res = await handler(restEvent('POST', '/v1/chat/completions', chat), contextEnding(1_500));
+      expect(res.statusCode).toBe(504);
+      expect((JSON.parse(res.body) as ErrorBody).error).toMatchObject({ type: 'timeout_error', code: 'deadline_exceeded', message: expect.stringMatching(/Lambda function/) });
+
+      const written = streamingRuntime();
+      const streaming = loadHandler(hanging.url) as unknown as (e: unknown, c: unknown) => Promise<void>;
+      await streaming(restEvent('POST', '/v1/chat/completions', { ...chat, stream: true }), contextEnding(1_500));
+      const { metadata, body } = streamed(written);
+      expect(metadata.statusCode).toBe(504);
+      expect((JSON.parse(body) as ErrorBody).error.code).toBe('deadline_exceeded');
+    });
   });
 });
