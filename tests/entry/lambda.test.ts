@@ -9,6 +9,9 @@ import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gate
 import type { ChatCompletion, ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import type { ErrorBody } from '../helpers/gateway';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
+import { startFakeSsm, type FakeParameter, type FakeSsm } from '../fakes/ssm';
+import { useFakeAwsCredentials } from '../helpers/aws-credentials';
+import { until } from '../helpers/until';
 
 type Result = { statusCode: number; headers?: Record<string, string>; multiValueHeaders?: Record<string, string[]>; body: string };
 type Handler = (event: unknown, context?: unknown) => Promise<Result>;
@@ -90,15 +93,23 @@ function streamed(written: Buffer[]): { metadata: { statusCode: number; headers:
   return { metadata: JSON.parse(all.subarray(0, split).toString()) as { statusCode: number; headers: Record<string, string> }, body: all.subarray(split + 8).toString() };
 }
 
+/** The proxy's config: its spoke, a chat model and an embeddings model. */
+const proxyConfig = (spokeUrl: string) => ({
+  spokes: [{ id: 'spoke-a', url: spokeUrl }],
+  models: [
+    { name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] },
+    { name: 'embed', api: 'embeddings', targets: [{ provider: 'spokes', model: 'embed' }] },
+  ],
+});
+
 function loadHandler(spokeUrl: string): Handler {
+  process.env.GATEWAY_CONFIG_JSON = JSON.stringify(proxyConfig(spokeUrl));
+  return freshHandler();
+}
+
+/** The handler of a new execution environment, as the environment configures it. */
+function freshHandler(): Handler {
   process.env.GATEWAY_ROLE = 'proxy';
-  process.env.GATEWAY_CONFIG_JSON = JSON.stringify({
-    spokes: [{ id: 'spoke-a', url: spokeUrl }],
-    models: [
-      { name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] },
-      { name: 'embed', api: 'embeddings', targets: [{ provider: 'spokes', model: 'embed' }] },
-    ],
-  });
   let handler: Handler | undefined;
   jest.isolateModules(() => {
     // A fresh module: the handler reads its environment when it loads.
@@ -339,6 +350,90 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
       const { metadata, body } = streamed(written);
       expect(metadata.statusCode).toBe(504);
       expect((JSON.parse(body) as ErrorBody).error.code).toBe('deadline_exceeded');
+    });
+  });
+
+  describe('config from the SSM parameter alone (past 4 KB, the hub sets no inline copy)', () => {
+    useFakeAwsCredentials();
+    const parameter: FakeParameter = { name: '/ai-gateway/hub/runtime-config', version: 1 };
+    let ssm: FakeSsm;
+    const saved = { ...process.env };
+    beforeAll(async () => {
+      ssm = await startFakeSsm(parameter);
+      delete process.env.GATEWAY_CONFIG_JSON;
+      Object.assign(process.env, {
+        GATEWAY_CONFIG_SSM_PARAMETER: parameter.name,
+        GATEWAY_CONFIG_POLL_SECONDS: '1',
+        AWS_ENDPOINT_URL_SSM: ssm.url,
+        AWS_REGION: 'us-east-1',
+        AWS_LAMBDA_FUNCTION_NAME: 'ai-gateway-proxy',
+      });
+      delete (globalThis as { awslambda?: unknown }).awslambda;
+    });
+    afterAll(async () => {
+      for (const k of ['GATEWAY_CONFIG_SSM_PARAMETER', 'GATEWAY_CONFIG_POLL_SECONDS', 'AWS_ENDPOINT_URL_SSM', 'AWS_REGION', 'AWS_LAMBDA_FUNCTION_NAME']) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+      await ssm.close();
+    });
+
+    it('answers 503 while the parameter is missing or invalid, logs why with its name and key path, and starts on a later invocation', async () => {
+      const errors: string[] = [];
+      const consoleSpy = jest.spyOn(console, 'error').mockImplementation((line: unknown) => void errors.push(String(line)));
+      const lines: Array<Record<string, unknown>> = [];
+      const realWriteSync = fs.writeSync;
+      const writeSpy = jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string, ...rest: never[]) => {
+        if (fd !== 1 || typeof data !== 'string') return (realWriteSync as (...a: unknown[]) => number)(fd, data, ...rest);
+        for (const line of data.split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+        return Buffer.byteLength(data);
+      }) as typeof fs.writeSync);
+      try {
+        const handler = freshHandler();
+        const chat = restEvent('POST', '/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
+        /** One invocation: its status, error code, and the start-up failure it logged. */
+        const invoke = async () => {
+          const from = errors.length;
+          const res = await handler(chat, lambdaContext);
+          const logged = errors.slice(from).map((l) => JSON.parse(l) as { msg: string; err: string });
+          return { status: res.statusCode, code: res.statusCode === 200 ? undefined : (JSON.parse(res.body) as ErrorBody).error.code, logged: logged.map((l) => l.err) };
+        };
+        const unavailable = { status: 503, code: 'gateway_unavailable' };
+
+        // Never written (SSM's ParameterNotFound has no message): the log names the parameter.
+        expect(await invoke()).toMatchObject({ ...unavailable, logged: [expect.stringContaining(parameter.name)] });
+        Object.assign(parameter, { version: 2, value: 'models: [] # YAML, not JSON' });
+        expect(await invoke()).toMatchObject({ ...unavailable, logged: [expect.stringMatching(new RegExp(`ssm:${parameter.name}.*JSON`, 's'))] });
+        Object.assign(parameter, { version: 3, value: JSON.stringify({ ...proxyConfig(spoke.url), models: 'chat' }) });
+        expect(await invoke()).toMatchObject({ ...unavailable, logged: [expect.stringMatching(/models/)] });
+
+        // Fixed in SSM: the next invocation starts.
+        Object.assign(parameter, { version: 4, value: JSON.stringify(proxyConfig(spoke.url)) });
+        expect(await invoke()).toEqual({ status: 200, code: undefined, logged: [] });
+
+        // A bad version later: the running config stays, and the rejection is logged with its source.
+        Object.assign(parameter, { version: 5, value: JSON.stringify({ ...proxyConfig(spoke.url), spokes: [{ id: 'spoke-a', url: 'not a url' }] }) });
+        expect(await until(() => lines.some((l) => l.msg === 'config rejected; the running config stays'), 5_000)).toBe(true);
+        expect(lines.find((l) => l.msg === 'config rejected; the running config stays')).toMatchObject({
+          level: 'error',
+          source: `ssm:${parameter.name}`,
+          error: expect.stringMatching(/spokes\.0\.url/),
+        });
+        expect(await invoke()).toEqual({ status: 200, code: undefined, logged: [] });
+
+        // The parameter deleted: each poll's failure names it, and requests are still served.
+        delete parameter.value;
+        const pollFailed = (l: string) => l.includes('config poll failed');
+        expect(await until(() => errors.some(pollFailed), 5_000)).toBe(true);
+        expect(JSON.parse(errors.find(pollFailed)!)).toMatchObject({
+          source: `ssm:${parameter.name}`,
+          err: expect.stringContaining(`${parameter.name} could not be read: ParameterNotFound`),
+        });
+        expect((await handler(chat, lambdaContext)).statusCode).toBe(200);
+      } finally {
+        consoleSpy.mockRestore();
+        writeSpy.mockRestore();
+      }
     });
   });
 });

@@ -21,6 +21,16 @@ export function ssm(): typeof import('@aws-sdk/client-ssm') {
   return require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm');
 }
 
+/**
+ * A failed GetParameter in a log line: the error's name, and its message where it has one
+ * (SSM's ParameterNotFound has none, and the SDK says only "UnknownError" then).
+ */
+export function ssmFailure(parameter: string, err: unknown): string {
+  const e = err as Error;
+  const message = e.message && e.message !== 'UnknownError' && e.message !== e.name ? `: ${e.message}` : '';
+  return `SSM parameter ${parameter} could not be read: ${e.name}${message}`;
+}
+
 export class SsmConfigSource implements ConfigSource {
   readonly name: string;
   private timer: NodeJS.Timeout | undefined;
@@ -60,7 +70,7 @@ export class SsmConfigSource implements ConfigSource {
         }
       } catch (err) {
         if (this.stopped) return; // its failure is the client's shutdown
-        console.error(JSON.stringify({ level: 'error', msg: 'config poll failed', source: this.name, err: (err as Error).message }));
+        console.error(JSON.stringify({ level: 'error', msg: 'config poll failed', source: this.name, err: ssmFailure(this.parameter, err) }));
       }
       this.schedule(poll);
     };

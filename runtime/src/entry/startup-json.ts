@@ -7,7 +7,7 @@
 import { ConfigError, parseConfigJson, readConfigFile, type ConfigTextParser } from '../config/parse';
 import type { GatewayConfig } from '../config/schema';
 import { FileConfigSource } from '../config/file-source';
-import { ssm, SsmConfigSource, type ConfigSource } from '../config/watch';
+import { ssm, ssmFailure, SsmConfigSource, type ConfigSource } from '../config/watch';
 
 export interface Startup {
   config: GatewayConfig;
@@ -41,7 +41,9 @@ export async function loadInlineOrSsm(env: NodeJS.ProcessEnv, parse: ConfigTextP
     if (parameter) source = new SsmConfigSource(parameter, pollMs, undefined, undefined, parse, false);
   } else if (parameter) {
     const { GetParameterCommand, SSMClient } = ssm();
-    const out = await new SSMClient({ maxAttempts: 3 }).send(new GetParameterCommand({ Name: parameter, WithDecryption: true }));
+    const out = await new SSMClient({ maxAttempts: 3 }).send(new GetParameterCommand({ Name: parameter, WithDecryption: true })).catch((err: unknown) => {
+      throw new ConfigError(ssmFailure(parameter, err));
+    });
     if (out.Parameter?.Value === undefined) throw new ConfigError(`SSM parameter ${parameter} has no value`);
     config = parse(out.Parameter.Value, `ssm:${parameter}`);
     source = new SsmConfigSource(parameter, pollMs, undefined, out.Parameter.Version, parse);
