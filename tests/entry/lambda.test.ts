@@ -436,4 +436,50 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
       }
     });
   });
+
+  describe('event variants API Gateway sends', () => {
+    const chat = { model: 'chat', messages: [{ role: 'user', content: 'hi' }] };
+    let handler: Handler;
+    beforeAll(() => {
+      delete (globalThis as { awslambda?: unknown }).awslambda;
+      handler = loadHandler(spoke.url);
+    });
+    const errorOf = (res: Result) => (JSON.parse(res.body) as ErrorBody).error;
+
+    it('reads headers as clients cased them, from multiValueHeaders too, and the query string', async () => {
+      const event = restEvent('POST', '/v1/chat/completions', chat, { 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': 'client-id-1' });
+      const res = await handler({ ...event, headers: null }, lambdaContext);
+      expect(res.statusCode).toBe(200);
+      expect(header(res, 'x-request-id')).toBe('client-id-1');
+      const models = await handler({ ...restEvent('GET', '/v1/models'), queryStringParameters: { a: '2' }, multiValueQueryStringParameters: { a: ['1', '2'] } }, lambdaContext);
+      expect(models.statusCode).toBe(200);
+    });
+
+    it('decodes a base64 body, and refuses a compressed one with 415 as the Node server does', async () => {
+      const json = JSON.stringify(chat);
+      const res = await handler({ ...restEvent('POST', '/v1/chat/completions', chat), body: Buffer.from(json).toString('base64'), isBase64Encoded: true }, lambdaContext);
+      expect(res.statusCode).toBe(200);
+      const { gzipSync } = await import('node:zlib');
+      const gz = { ...restEvent('POST', '/v1/chat/completions', chat, { 'Content-Encoding': 'gzip' }), body: gzipSync(json).toString('base64'), isBase64Encoded: true };
+      const refused = await handler(gz, lambdaContext);
+      expect(refused.statusCode).toBe(415);
+      expect(errorOf(refused).code).toBe('unsupported_content_encoding');
+    });
+
+    it('answers a POST without a body, other methods and unknown paths in the OpenAI shape', async () => {
+      const empty = await handler(restEvent('POST', '/v1/chat/completions'), lambdaContext);
+      expect(empty.statusCode).toBe(400);
+      expect(errorOf(empty).type).toBe('invalid_request_error');
+      const options = await handler(restEvent('OPTIONS', '/v1/chat/completions'), lambdaContext);
+      expect(options.statusCode).toBe(405);
+      expect(header(options, 'allow')).toBe('POST');
+      const head = await handler(restEvent('HEAD', '/v1/models'), lambdaContext);
+      expect(head.statusCode).toBe(200);
+      const unknown = await handler(restEvent('GET', '/v1/nope'), lambdaContext);
+      expect(unknown.statusCode).toBe(404);
+      expect(errorOf(unknown).code).toBe('unknown_url');
+      const inference = await handler(restEvent('POST', '/inference', chat), lambdaContext);
+      expect(inference.statusCode).toBe(200);
+    });
+  });
 });
