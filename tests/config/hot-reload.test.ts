@@ -140,6 +140,32 @@ describe('config hot reload', () => {
     }
   });
 
+  // In Lambda a poll can be out when the environment freezes; on thaw its socket may never
+  // answer. The next poll is scheduled when this one ends: one that never ends would stop hot reload for good.
+  it('gives up a poll SSM does not answer, logs it with the parameter, and the next poll picks up a new version', async () => {
+    const parameter = { name: '/ai-gateway/hub/runtime-config', version: 1, value: JSON.stringify(configWith(['chat'])), delayMs: 60_000 };
+    const { client, calls, close } = await startFakeSsm(parameter);
+    const errors: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((line: unknown) => void errors.push(String(line)));
+    const source = new SsmConfigSource(parameter.name, 50, client, 1);
+    const seen: string[] = [];
+    source.start((text) => seen.push(text));
+    try {
+      await until(() => calls.length === 1, 'the first poll out');
+      Object.assign(parameter, { delayMs: 0, version: 2, value: JSON.stringify(configWith(['chat', 'embed-free'])) });
+      await until(() => seen.length === 1, 'version 2');
+      expect(JSON.parse(errors[0])).toMatchObject({
+        msg: 'config poll failed',
+        source: `ssm:${parameter.name}`,
+        err: `SSM parameter ${parameter.name} could not be read: no answer within 1000 ms`,
+      });
+    } finally {
+      source.stop();
+      spy.mockRestore();
+      await close();
+    }
+  });
+
   it('stops polling for good when stopped while a poll is out', async () => {
     const parameter = { name: '/ai-gateway/spoke-a/runtime-config', version: 1, value: JSON.stringify(configWith(['chat'])), delayMs: 200 };
     const { client, calls, close } = await startFakeSsm(parameter);

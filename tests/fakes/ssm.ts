@@ -28,12 +28,17 @@ export interface FakeParameter {
 /** A fake SSM endpoint serving `parameter` (changeable), and the real SSM client pointed at it. */
 export async function startFakeSsm(parameter: FakeParameter): Promise<FakeSsm> {
   const calls: string[] = [];
+  const timers = new Set<NodeJS.Timeout>();
   const fake: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       calls.push(String(req.headers['x-amz-target']));
-      setTimeout(() => answer(req.headers.authorization, body, res), parameter.delayMs ?? 0);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        answer(req.headers.authorization, body, res);
+      }, parameter.delayMs ?? 0);
+      timers.add(timer);
     });
   });
   const answer = (authorization: string | undefined, body: string, res: ServerResponse) => {
@@ -59,5 +64,14 @@ export async function startFakeSsm(parameter: FakeParameter): Promise<FakeSsm> {
     endpoint,
     credentials: { accessKeyId: 'AKIDFAKE', secretAccessKey: 'fake' },
   });
-  return { client, url: endpoint, calls, close: () => new Promise<void>((r) => fake.close(() => r())) };
+  return {
+    client,
+    url: endpoint,
+    calls,
+    close: () => {
+      timers.forEach(clearTimeout);
+      fake.closeAllConnections();
+      return new Promise<void>((r) => fake.close(() => r()));
+    },
+  };
 }
