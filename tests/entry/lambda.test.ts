@@ -435,6 +435,23 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
         writeSpy.mockRestore();
       }
     });
+
+    // SSM unreachable (a VPC endpoint or security group wrong): the SDK itself would wait for good.
+    it('answers 503 naming the parameter when SSM does not answer, within seconds rather than at the function timeout', async () => {
+      Object.assign(parameter, { version: 6, value: JSON.stringify(proxyConfig(spoke.url)), delayMs: 60_000 });
+      const errors: string[] = [];
+      const consoleSpy = jest.spyOn(console, 'error').mockImplementation((line: unknown) => void errors.push(String(line)));
+      try {
+        const res = await freshHandler()(restEvent('GET', '/v1/models'), lambdaContext);
+        expect(res.statusCode).toBe(503);
+        // (The environment of the test before still polls the parameter: its failures are logged too.)
+        const started = errors.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'gateway start failed');
+        expect(started).toEqual([{ level: 'error', msg: 'gateway start failed', err: `SSM parameter ${parameter.name} could not be read: no answer within 10000 ms` }]);
+      } finally {
+        consoleSpy.mockRestore();
+        delete parameter.delayMs;
+      }
+    }, 20_000);
   });
 
   describe('event variants API Gateway sends', () => {
