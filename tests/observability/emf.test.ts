@@ -12,6 +12,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { postJson, startGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
 import { LineCapture } from './capture';
+import { configErrorOf } from '../helpers/config-error';
 
 /** The units the EMF specification (CloudWatch MetricDatum units) accepts. */
 const UNITS = new Set([
@@ -221,6 +222,14 @@ describe('resolveObservability', () => {
     expect(resolveObservability(defaults, { AWS_LAMBDA_FUNCTION_NAME: 'proxy' })).toMatchObject({ emf: true, syncWrites: true });
     expect(resolveObservability(defaults, { ECS_CONTAINER_METADATA_URI_V4: 'http://x' })).toMatchObject({ emf: true, syncWrites: false });
     expect(resolveObservability({ ...defaults, emf: false }, { AWS_LAMBDA_FUNCTION_NAME: 'proxy' }).emf).toBe(false);
+  });
+
+  // CloudWatch drops every line whose namespace it does not take: a config that asks for one is refused.
+  it('refuses a namespace CloudWatch would not take, naming the key', () => {
+    for (const ns of ['Équipe/Gateway', 'AWS/Gateway', ':Gateway', '   ', 'Team\tGateway']) {
+      expect(configErrorOf({ observability: { metricsNamespace: ns } })).toMatch(/observability\.metricsNamespace: .*ASCII/);
+    }
+    expect(parseConfig({ observability: { metricsNamespace: 'Team Gateway/prod#1:a' } }).observability.metricsNamespace).toBe('Team Gateway/prod#1:a');
   });
 
   it('takes namespace and service from the config, else from the environment Pulumi sets', () => {
