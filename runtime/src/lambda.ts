@@ -6,8 +6,9 @@
  * GATEWAY_CONFIG; role from GATEWAY_ROLE, `proxy` by default.
  */
 import { Hono } from 'hono';
-import { handle, streamHandle } from 'hono/aws-lambda';
+import { handle } from 'hono/aws-lambda';
 import { createApp } from './app';
+import { cancelledWithInvocation, settlingStreamHandle } from './entry/lambda-stream';
 import { startHotReload } from './entry/hot-reload';
 import { ROLES, type Role } from './config/schema';
 import { loadJsonStartup } from './entry/startup-json';
@@ -45,7 +46,8 @@ app.all('*', async (c) => {
     const body = { error: { message: 'The gateway is starting and could not load its configuration; retry shortly.', type: 'api_error', code: 'gateway_unavailable', param: null } };
     return c.json(body, 503, { 'retry-after': '1' });
   }
-  return gateway.fetch(c.req.raw, withTimeLeft(c.env as LambdaBindings));
+  const env = c.env as LambdaBindings;
+  return cancelledWithInvocation(await gateway.fetch(c.req.raw, withTimeLeft(env)), env.context);
 });
 
 /** What hono/aws-lambda binds: the invocation's context as `lambdaContext` (buffered) or `context` (streamed). */
@@ -74,6 +76,7 @@ function withTimeLeft(env: LambdaBindings): LambdaBindings {
  * and EMF metrics are written synchronously before that (observability/settings.ts).
  */
 const runtime = (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda;
-const canStream = typeof runtime?.streamifyResponse === 'function' && process.env.GATEWAY_LAMBDA_STREAMING !== 'false';
+const streamify = runtime?.streamifyResponse;
+const canStream = typeof streamify === 'function' && process.env.GATEWAY_LAMBDA_STREAMING !== 'false';
 
-export const handler = canStream ? streamHandle(app) : handle(app);
+export const handler = canStream ? settlingStreamHandle(app, streamify as Parameters<typeof settlingStreamHandle>[1]) : handle(app);

@@ -86,6 +86,22 @@ function contextEnding(ms: number) {
   return { ...lambdaContext, getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) };
 }
 
+/**
+ * What the gateway writes to stdout (log and EMF lines; in Lambda with fs.writeSync, so they
+ * are out before the handler settles), parsed, until `restore`.
+ */
+function captureStdout(): { lines: Array<Record<string, unknown>>; restore: () => void } {
+  const lines: Array<Record<string, unknown>> = [];
+  const realWriteSync = fs.writeSync;
+  const spy = jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string | NodeJS.ArrayBufferView, ...rest: never[]) => {
+    if (fd !== 1) return (realWriteSync as (...a: unknown[]) => number)(fd, data, ...rest);
+    const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+    for (const line of text.split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+    return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+  }) as typeof fs.writeSync);
+  return { lines, restore: () => spy.mockRestore() };
+}
+
 /** The streamed answer's metadata prelude and body. */
 function streamed(written: Buffer[]): { metadata: { statusCode: number; headers: Record<string, string> }; body: string } {
   const all = Buffer.concat(written);
@@ -107,34 +123,43 @@ function loadHandler(spokeUrl: string): Handler {
   return freshHandler();
 }
 
-/** The handler of a new execution environment, as the environment configures it. */
+/** The handler of a new execution environment, as the environment configures it; a streaming one is invoked as the runtime does, with a response stream of `streamingRuntime`'s. */
 function freshHandler(): Handler {
   process.env.GATEWAY_ROLE = 'proxy';
-  let handler: Handler | undefined;
+  let handler: Handler | StreamingHandler | undefined;
   jest.isolateModules(() => {
     // A fresh module: the handler reads its environment when it loads.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- isolateModules needs a synchronous load
     handler = (require('../../runtime/src/lambda') as typeof import('../../runtime/src/lambda')).handler as Handler;
   });
-  return handler!;
+  const h = handler!;
+  if ((h as unknown as Record<symbol, unknown>)[STREAMING] !== 'response') return h as Handler;
+  return ((event: unknown, context: unknown) => (h as StreamingHandler)(event, responseStream!(), context)) as unknown as Handler;
 }
+
+type StreamingHandler = (event: unknown, responseStream: Writable, context: unknown) => Promise<void>;
+/** How the Node.js runtime marks a streaming handler (streamifyResponse returns the handler itself, marked). */
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+/** The current streaming runtime's response stream for the next invocation. */
+let responseStream: (() => Writable) | undefined;
 
 /**
  * The Lambda Node.js runtime's streaming globals (`awslambda`): the handler writes a
- * metadata prelude, 8 NUL bytes, then the body; what it writes is collected here.
+ * metadata prelude, 8 NUL bytes, then the body; what it writes is collected here. With
+ * `failAfter`, the response stream fails on its write after that many (the caller gone).
  */
-function streamingRuntime(): Buffer[] {
+function streamingRuntime(failAfter = Infinity): Buffer[] {
   const written: Buffer[] = [];
+  responseStream = () =>
+    new Writable({
+      write(chunk, _enc, cb) {
+        if (written.length >= failAfter) return cb(new Error('The client closed the connection.'));
+        written.push(Buffer.from(chunk as Uint8Array));
+        cb();
+      },
+    });
   (globalThis as { awslambda?: unknown }).awslambda = {
-    streamifyResponse: (fn: (e: unknown, s: Writable, c: unknown) => Promise<void>) => (event: unknown, context: unknown) => {
-      const sink = new Writable({
-        write(chunk, _enc, cb) {
-          written.push(Buffer.from(chunk as Uint8Array));
-          cb();
-        },
-      });
-      return fn(event, sink, context);
-    },
+    streamifyResponse: (fn: StreamingHandler) => Object.assign(fn, { [STREAMING]: 'response' }),
     HttpResponseStream: {
       from: (s: Writable, metadata: unknown) => {
         s.write(JSON.stringify(metadata));
@@ -227,14 +252,7 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
 
   it("writes each request's log line and EMF metrics before the answer settles, the session's affinity in both", async () => {
     // In Lambda the environment freezes once the handler settles: whatever it has not written by then is late or lost.
-    const lines: Array<Record<string, unknown>> = [];
-    const realWriteSync = fs.writeSync;
-    const spy = jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string | NodeJS.ArrayBufferView, ...rest: never[]) => {
-      if (fd !== 1) return (realWriteSync as (...a: unknown[]) => number)(fd, data, ...rest);
-      const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
-      for (const line of text.split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-    }) as typeof fs.writeSync);
+    const { lines, restore } = captureStdout();
     process.env.AWS_LAMBDA_FUNCTION_NAME = 'ai-gateway-proxy';
     try {
       const handler = loadHandler(spoke.url);
@@ -272,7 +290,7 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
       await streaming(restEvent('POST', '/v1/chat/completions', { ...chat, stream: true }, { 'x-session-id': 'lambda-conv-1' }), lambdaContext);
       expect(lines.slice(from).find((l) => l.api === 'chat' && l.stream === true)).toMatchObject({ status: 200, affinity: 'new' });
     } finally {
-      spy.mockRestore();
+      restore();
       delete process.env.AWS_LAMBDA_FUNCTION_NAME;
       delete (globalThis as { awslambda?: unknown }).awslambda;
     }
@@ -316,6 +334,30 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
     expect(names[0]).toBe('event: message_start');
     expect(names.at(-1)).toBe('event: message_stop');
     expect(names).toContain('event: content_block_delta');
+  });
+
+  // hono/aws-lambda stops reading the answer when the response stream fails, and never cancels it:
+  // the request stayed open (its concurrency and quota held, no log line) past the freeze.
+  it('settles a stream whose response stream fails mid-answer (the caller gone) before the handler does: log line, EMF', async () => {
+    const slow = await startGateway(simulatedConfig({ tokensPerSecond: 40 }), 'spoke');
+    const { lines, restore } = captureStdout();
+    const consoleSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    process.env.AWS_LAMBDA_FUNCTION_NAME = 'ai-gateway-proxy';
+    try {
+      // The prelude, its 8 NUL bytes and the first chunk reach the caller; the next write fails.
+      const written = streamingRuntime(3);
+      const handler = loadHandler(slow.url);
+      await handler(restEvent('POST', '/v1/chat/completions', { model: 'chat', stream: true, max_tokens: 200, messages: [{ role: 'user', content: 'a long story' }] }), lambdaContext);
+      expect(written).toHaveLength(3);
+      expect(lines.find((l) => l.msg === 'request')).toMatchObject({ api: 'chat', stream: true, status: 200, errorCode: 'client_closed' });
+      expect(lines.find((l) => l._aws !== undefined)).toMatchObject({ Requests: 1 });
+    } finally {
+      restore();
+      consoleSpy.mockRestore();
+      delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+      delete (globalThis as { awslambda?: unknown }).awslambda;
+      await slow.close();
+    }
   });
 
   describe('a spoke that never answers, and a function that times out first', () => {
@@ -381,13 +423,7 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
     it('answers 503 while the parameter is missing or invalid, logs why with its name and key path, and starts on a later invocation', async () => {
       const errors: string[] = [];
       const consoleSpy = jest.spyOn(console, 'error').mockImplementation((line: unknown) => void errors.push(String(line)));
-      const lines: Array<Record<string, unknown>> = [];
-      const realWriteSync = fs.writeSync;
-      const writeSpy = jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string, ...rest: never[]) => {
-        if (fd !== 1 || typeof data !== 'string') return (realWriteSync as (...a: unknown[]) => number)(fd, data, ...rest);
-        for (const line of data.split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-        return Buffer.byteLength(data);
-      }) as typeof fs.writeSync);
+      const { lines, restore: restoreStdout } = captureStdout();
       try {
         const handler = freshHandler();
         const chat = restEvent('POST', '/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
@@ -432,7 +468,7 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
         expect((await handler(chat, lambdaContext)).statusCode).toBe(200);
       } finally {
         consoleSpy.mockRestore();
-        writeSpy.mockRestore();
+        restoreStdout();
       }
     });
 
