@@ -7,6 +7,7 @@
  */
 import { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
+import { requestIdOf } from './api/call';
 import { createApp } from './app';
 import { cancelledWithInvocation, settlingStreamHandle } from './entry/lambda-stream';
 import { startHotReload } from './entry/hot-reload';
@@ -44,7 +45,8 @@ app.all('*', async (c) => {
   } catch (err) {
     console.error(JSON.stringify({ level: 'error', msg: 'gateway start failed', err: (err as Error).message }));
     const body = { error: { message: 'The gateway is starting and could not load its configuration; retry shortly.', type: 'api_error', code: 'gateway_unavailable', param: null } };
-    return c.json(body, 503, { 'retry-after': '1' });
+    // Every answer carries x-request-id: the client's, else API Gateway's, as the gateway's own answers.
+    return c.json(body, 503, { 'retry-after': '1', 'x-request-id': requestIdOf(c.req.header('x-request-id'), c.env) });
   }
   const env = c.env as LambdaBindings;
   return cancelledWithInvocation(await gateway.fetch(c.req.raw, withTimeLeft(env)), env.context);

@@ -432,6 +432,8 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
           const from = errors.length;
           const res = await handler(chat, lambdaContext);
           const logged = errors.slice(from).map((l) => JSON.parse(l) as { msg: string; err: string });
+          // Every answer carries x-request-id (the contract): API Gateway's request id here.
+          expect(header(res, 'x-request-id')).toBe('c6af9ac6-7b61-11e6-9a41-93e8deadbeef');
           return { status: res.statusCode, code: res.statusCode === 200 ? undefined : (JSON.parse(res.body) as ErrorBody).error.code, logged: logged.map((l) => l.err) };
         };
         const unavailable = { status: 503, code: 'gateway_unavailable' };
