@@ -9,6 +9,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { HubConfig } from '../config-schema';
 import { serviceTrustPolicy } from '../lib/iam';
+import { gatewayErrorResponses } from './gateway-errors';
 
 export interface GatewayApiArgs {
   api: HubConfig['api'];
@@ -96,6 +97,7 @@ export class GatewayApi extends pulumi.ComponentResource {
       );
       return { method, integration };
     });
+    const errors = gatewayErrorResponses(name, this.restApi.id, parent);
     new aws.lambda.Permission(
       `${name}-invoke`,
       {
@@ -112,12 +114,15 @@ export class GatewayApi extends pulumi.ComponentResource {
       `${name}-deployment`,
       {
         restApi: this.restApi.id,
-        // A new deployment whenever a route, method or integration changes.
+        // A new deployment whenever a route, method, integration or gateway response changes.
         triggers: {
-          redeployment: pulumi.jsonStringify(wired.map(({ method, integration }) => [method.id, method.authorization, integration.id, integration.uri, integration.timeoutMilliseconds])),
+          redeployment: pulumi.jsonStringify([
+            ...wired.map(({ method, integration }) => [method.id, method.authorization, integration.id, integration.uri, integration.timeoutMilliseconds]),
+            ...errors.map((r) => [r.id, r.responseTemplates]),
+          ]),
         },
       },
-      { parent: this, dependsOn: wired.flatMap(({ method, integration }) => [method, integration]) },
+      { parent: this, dependsOn: [...wired.flatMap(({ method, integration }) => [method, integration]), ...errors] },
     );
     const accessLogs = new aws.cloudwatch.LogGroup(`${name}-access-logs`, { retentionInDays: 90, kmsKeyId: args.kmsKey.arn }, parent);
     this.stage = new aws.apigateway.Stage(

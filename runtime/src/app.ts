@@ -6,7 +6,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { ServerResponse } from 'node:http';
 import { bodyLimit } from 'hono/body-limit';
-import { requestIdOf, type ApiCall, type ApiReply, type ErrorRenderer } from './api/call';
+import { requestIdOf, type ApiCall, type ApiReply, type ErrorRenderer, type TimeLeft } from './api/call';
 import { errorReply } from './api/errors';
 import { answerBodyInit } from './core/answer-body';
 import { GatewayError, isEncoded, methodNotAllowed, requestTooLarge, unsupportedContentEncoding } from './core/gateway-error';
@@ -20,7 +20,8 @@ import { operatorAccess, sourceAddress } from './tenants/operator-access';
 
 type Env = {
   Variables: { requestId: string };
-  Bindings: { requestContext?: { requestId?: string }; outgoing?: ServerResponse };
+  /** `timeLeft`: the Lambda entry's (lambda.ts), from the invocation's context. */
+  Bindings: { requestContext?: { requestId?: string }; outgoing?: ServerResponse; timeLeft?: () => TimeLeft };
 };
 
 function errorResponse(c: Context, err: unknown, logInternal: (err: unknown) => void = () => undefined): Response {
@@ -54,6 +55,10 @@ class HonoCall implements ApiCall {
 
   get outgoing(): ServerResponse | undefined {
     return this.c.env?.outgoing;
+  }
+
+  timeLeft(): TimeLeft | undefined {
+    return this.c.env?.timeLeft?.();
   }
 
   /** Read only where there is no `outgoing`: on the Node server it would make a whole web Request. */

@@ -6,8 +6,10 @@
  * GATEWAY_CONFIG; role from GATEWAY_ROLE, `proxy` by default.
  */
 import { Hono } from 'hono';
-import { handle, streamHandle } from 'hono/aws-lambda';
+import { handle } from 'hono/aws-lambda';
+import { requestIdOf } from './api/call';
 import { createApp } from './app';
+import { cancelledWithInvocation, settlingStreamHandle } from './entry/lambda-stream';
 import { startHotReload } from './entry/hot-reload';
 import { ROLES, type Role } from './config/schema';
 import { loadJsonStartup } from './entry/startup-json';
@@ -43,10 +45,30 @@ app.all('*', async (c) => {
   } catch (err) {
     console.error(JSON.stringify({ level: 'error', msg: 'gateway start failed', err: (err as Error).message }));
     const body = { error: { message: 'The gateway is starting and could not load its configuration; retry shortly.', type: 'api_error', code: 'gateway_unavailable', param: null } };
-    return c.json(body, 503, { 'retry-after': '1' });
+    // Every answer carries x-request-id: the client's, else API Gateway's, as the gateway's own answers.
+    return c.json(body, 503, { 'retry-after': '1', 'x-request-id': requestIdOf(c.req.header('x-request-id'), c.env) });
   }
-  return gateway.fetch(c.req.raw, c.env as Parameters<GatewayApp['fetch']>[1]);
+  const env = c.env as LambdaBindings;
+  return cancelledWithInvocation(await gateway.fetch(c.req.raw, withTimeLeft(env)), env.context);
 });
+
+/** What hono/aws-lambda binds: the invocation's context as `lambdaContext` (buffered) or `context` (streamed). */
+type LambdaBindings = Parameters<GatewayApp['fetch']>[1] & { lambdaContext?: Partial<Context>; context?: Partial<Context> };
+type Context = { getRemainingTimeInMillis(): number };
+
+/**
+ * Lambda kills the function at its timeout, and API Gateway then answers with an error of
+ * its own: the request's deadline stops this much earlier, for its 504, log line and EMF.
+ */
+const ANSWER_MARGIN_MS = 1_000;
+const TIMED_OUT = 'the time left before the Lambda function times out';
+
+function withTimeLeft(env: LambdaBindings): LambdaBindings {
+  const context = env.lambdaContext ?? env.context;
+  if (typeof context?.getRemainingTimeInMillis !== 'function') return env;
+  const remaining = context.getRemainingTimeInMillis.bind(context);
+  return { ...env, timeLeft: () => ({ ms: remaining() - ANSWER_MARGIN_MS, why: TIMED_OUT }) };
+}
 
 /**
  * The Lambda runtime's streaming API; the AWS SDK also creates `awslambda`, so test the function.
@@ -56,6 +78,7 @@ app.all('*', async (c) => {
  * and EMF metrics are written synchronously before that (observability/settings.ts).
  */
 const runtime = (globalThis as { awslambda?: { streamifyResponse?: unknown } }).awslambda;
-const canStream = typeof runtime?.streamifyResponse === 'function' && process.env.GATEWAY_LAMBDA_STREAMING !== 'false';
+const streamify = runtime?.streamifyResponse;
+const canStream = typeof streamify === 'function' && process.env.GATEWAY_LAMBDA_STREAMING !== 'false';
 
-export const handler = canStream ? streamHandle(app) : handle(app);
+export const handler = canStream ? settlingStreamHandle(app, streamify as Parameters<typeof settlingStreamHandle>[1]) : handle(app);

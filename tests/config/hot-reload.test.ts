@@ -3,9 +3,6 @@
  * logged while the running config stays, routing state survives for unchanged routes,
  * and an SSM parameter's new version is picked up; no request fails throughout.
  */
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +15,7 @@ import { parseConfigText } from '../../runtime/src/config/load';
 import type { GatewayConfigInput } from '../../runtime/src/config/schema';
 import type { GatewayEvent } from '../../runtime/src/observability/events';
 import { healthOf, startGateway, type TestGateway } from '../helpers/gateway';
+import { startFakeSsm } from '../fakes/ssm';
 
 function configWith(models: string[], extra: Partial<GatewayConfigInput> = {}): GatewayConfigInput {
   return {
@@ -63,41 +61,6 @@ function steadyLoad(gw: TestGateway) {
       return seen;
     },
   };
-}
-
-/** A fake SSM endpoint serving `parameter` (changeable), and the real SSM client pointed at it. */
-async function startFakeSsm(parameter: { name: string; version: number; value: string; delayMs?: number }): Promise<{ client: SSMClient; calls: string[]; close: () => Promise<void> }> {
-  const calls: string[] = [];
-  const fake: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      calls.push(String(req.headers['x-amz-target']));
-      setTimeout(() => answer(req.headers.authorization, body, res), parameter.delayMs ?? 0);
-    });
-  });
-  const answer = (authorization: string | undefined, body: string, res: ServerResponse) => {
-    const auth = String(authorization ?? '');
-    if (!auth.includes('/ssm/aws4_request')) {
-      res.writeHead(403, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'AccessDeniedException', message: 'unsigned' }));
-      return;
-    }
-    const { Name } = JSON.parse(body) as { Name: string };
-    if (Name !== parameter.name) {
-      res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'ParameterNotFound', message: Name }));
-      return;
-    }
-    res
-      .writeHead(200, { 'content-type': 'application/x-amz-json-1.1' })
-      .end(JSON.stringify({ Parameter: { Name, Type: 'SecureString', Value: parameter.value, Version: parameter.version, DataType: 'text' } }));
-  };
-  await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
-  const client = new SSMClient({
-    region: 'us-east-1',
-    endpoint: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`,
-    credentials: { accessKeyId: 'AKIDFAKE', secretAccessKey: 'fake' },
-  });
-  return { client, calls, close: () => new Promise<void>((r) => fake.close(() => r())) };
 }
 
 describe('config hot reload', () => {
@@ -173,6 +136,32 @@ describe('config hot reload', () => {
     } finally {
       reloader.stop();
       await gw.close();
+      await close();
+    }
+  });
+
+  // In Lambda a poll can be out when the environment freezes; on thaw its socket may never
+  // answer. The next poll is scheduled when this one ends: one that never ends would stop hot reload for good.
+  it('gives up a poll SSM does not answer, logs it with the parameter, and the next poll picks up a new version', async () => {
+    const parameter = { name: '/ai-gateway/hub/runtime-config', version: 1, value: JSON.stringify(configWith(['chat'])), delayMs: 60_000 };
+    const { client, calls, close } = await startFakeSsm(parameter);
+    const errors: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((line: unknown) => void errors.push(String(line)));
+    const source = new SsmConfigSource(parameter.name, 50, client, 1);
+    const seen: string[] = [];
+    source.start((text) => seen.push(text));
+    try {
+      await until(() => calls.length === 1, 'the first poll out');
+      Object.assign(parameter, { delayMs: 0, version: 2, value: JSON.stringify(configWith(['chat', 'embed-free'])) });
+      await until(() => seen.length === 1, 'version 2');
+      expect(JSON.parse(errors[0])).toMatchObject({
+        msg: 'config poll failed',
+        source: `ssm:${parameter.name}`,
+        err: `SSM parameter ${parameter.name} could not be read: no answer within 1000 ms`,
+      });
+    } finally {
+      source.stop();
+      spy.mockRestore();
       await close();
     }
   });

@@ -8,6 +8,10 @@ import { Writable } from 'node:stream';
 import { simulatedConfig, startGateway, type TestGateway } from '../helpers/gateway';
 import type { ChatCompletion, ChatCompletionChunk } from '../../runtime/src/core/openai-types';
 import type { ErrorBody } from '../helpers/gateway';
+import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
+import { startFakeSsm, type FakeParameter, type FakeSsm } from '../fakes/ssm';
+import { useFakeAwsCredentials } from '../helpers/aws-credentials';
+import { until } from '../helpers/until';
 
 type Result = { statusCode: number; headers?: Record<string, string>; multiValueHeaders?: Record<string, string[]>; body: string };
 type Handler = (event: unknown, context?: unknown) => Promise<Result>;
@@ -76,40 +80,86 @@ function restEvent(method: string, path: string, body?: unknown, headers: Record
 
 const lambdaContext = { functionName: 'ai-gateway-proxy', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 30_000 };
 
+/** A Lambda context whose function times out `ms` from now (the runtime counts down from the invocation's start). */
+function contextEnding(ms: number) {
+  const end = Date.now() + ms;
+  return { ...lambdaContext, getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) };
+}
+
+/**
+ * What the gateway writes to stdout (log and EMF lines; in Lambda with fs.writeSync, so they
+ * are out before the handler settles), parsed, until `restore`.
+ */
+function captureStdout(): { lines: Array<Record<string, unknown>>; restore: () => void } {
+  const lines: Array<Record<string, unknown>> = [];
+  const realWriteSync = fs.writeSync;
+  const spy = jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string | NodeJS.ArrayBufferView, ...rest: never[]) => {
+    if (fd !== 1) return (realWriteSync as (...a: unknown[]) => number)(fd, data, ...rest);
+    const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+    for (const line of text.split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+    return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+  }) as typeof fs.writeSync);
+  return { lines, restore: () => spy.mockRestore() };
+}
+
+/** The streamed answer's metadata prelude and body. */
+function streamed(written: Buffer[]): { metadata: { statusCode: number; headers: Record<string, string> }; body: string } {
+  const all = Buffer.concat(written);
+  const split = all.indexOf(Buffer.alloc(8));
+  return { metadata: JSON.parse(all.subarray(0, split).toString()) as { statusCode: number; headers: Record<string, string> }, body: all.subarray(split + 8).toString() };
+}
+
+/** The proxy's config: its spoke, a chat model and an embeddings model. */
+const proxyConfig = (spokeUrl: string) => ({
+  spokes: [{ id: 'spoke-a', url: spokeUrl }],
+  models: [
+    { name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] },
+    { name: 'embed', api: 'embeddings', targets: [{ provider: 'spokes', model: 'embed' }] },
+  ],
+});
+
 function loadHandler(spokeUrl: string): Handler {
+  process.env.GATEWAY_CONFIG_JSON = JSON.stringify(proxyConfig(spokeUrl));
+  return freshHandler();
+}
+
+/** The handler of a new execution environment, as the environment configures it; a streaming one is invoked as the runtime does, with a response stream of `streamingRuntime`'s. */
+function freshHandler(): Handler {
   process.env.GATEWAY_ROLE = 'proxy';
-  process.env.GATEWAY_CONFIG_JSON = JSON.stringify({
-    spokes: [{ id: 'spoke-a', url: spokeUrl }],
-    models: [
-      { name: 'chat', targets: [{ provider: 'spokes', model: 'chat' }] },
-      { name: 'embed', api: 'embeddings', targets: [{ provider: 'spokes', model: 'embed' }] },
-    ],
-  });
-  let handler: Handler | undefined;
+  let handler: Handler | StreamingHandler | undefined;
   jest.isolateModules(() => {
     // A fresh module: the handler reads its environment when it loads.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- isolateModules needs a synchronous load
     handler = (require('../../runtime/src/lambda') as typeof import('../../runtime/src/lambda')).handler as Handler;
   });
-  return handler!;
+  const h = handler!;
+  if ((h as unknown as Record<symbol, unknown>)[STREAMING] !== 'response') return h as Handler;
+  return ((event: unknown, context: unknown) => (h as StreamingHandler)(event, responseStream!(), context)) as unknown as Handler;
 }
+
+type StreamingHandler = (event: unknown, responseStream: Writable, context: unknown) => Promise<void>;
+/** How the Node.js runtime marks a streaming handler (streamifyResponse returns the handler itself, marked). */
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+/** The current streaming runtime's response stream for the next invocation. */
+let responseStream: (() => Writable) | undefined;
 
 /**
  * The Lambda Node.js runtime's streaming globals (`awslambda`): the handler writes a
- * metadata prelude, 8 NUL bytes, then the body; what it writes is collected here.
+ * metadata prelude, 8 NUL bytes, then the body; what it writes is collected here. With
+ * `failAfter`, the response stream fails on its write after that many (the caller gone).
  */
-function streamingRuntime(): Buffer[] {
+function streamingRuntime(failAfter = Infinity): Buffer[] {
   const written: Buffer[] = [];
+  responseStream = () =>
+    new Writable({
+      write(chunk, _enc, cb) {
+        if (written.length >= failAfter) return cb(new Error('The client closed the connection.'));
+        written.push(Buffer.from(chunk as Uint8Array));
+        cb();
+      },
+    });
   (globalThis as { awslambda?: unknown }).awslambda = {
-    streamifyResponse: (fn: (e: unknown, s: Writable, c: unknown) => Promise<void>) => (event: unknown, context: unknown) => {
-      const sink = new Writable({
-        write(chunk, _enc, cb) {
-          written.push(Buffer.from(chunk as Uint8Array));
-          cb();
-        },
-      });
-      return fn(event, sink, context);
-    },
+    streamifyResponse: (fn: StreamingHandler) => Object.assign(fn, { [STREAMING]: 'response' }),
     HttpResponseStream: {
       from: (s: Writable, metadata: unknown) => {
         s.write(JSON.stringify(metadata));
@@ -202,14 +252,7 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
 
   it("writes each request's log line and EMF metrics before the answer settles, the session's affinity in both", async () => {
     // In Lambda the environment freezes once the handler settles: whatever it has not written by then is late or lost.
-    const lines: Array<Record<string, unknown>> = [];
-    const realWriteSync = fs.writeSync;
-    const spy = jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string | NodeJS.ArrayBufferView, ...rest: never[]) => {
-      if (fd !== 1) return (realWriteSync as (...a: unknown[]) => number)(fd, data, ...rest);
-      const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
-      for (const line of text.split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
-      return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-    }) as typeof fs.writeSync);
+    const { lines, restore } = captureStdout();
     process.env.AWS_LAMBDA_FUNCTION_NAME = 'ai-gateway-proxy';
     try {
       const handler = loadHandler(spoke.url);
@@ -247,7 +290,7 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
       await streaming(restEvent('POST', '/v1/chat/completions', { ...chat, stream: true }, { 'x-session-id': 'lambda-conv-1' }), lambdaContext);
       expect(lines.slice(from).find((l) => l.api === 'chat' && l.stream === true)).toMatchObject({ status: 200, affinity: 'new' });
     } finally {
-      spy.mockRestore();
+      restore();
       delete process.env.AWS_LAMBDA_FUNCTION_NAME;
       delete (globalThis as { awslambda?: unknown }).awslambda;
     }
@@ -291,5 +334,207 @@ describe('Lambda entry (API Gateway REST proxy events)', () => {
     expect(names[0]).toBe('event: message_start');
     expect(names.at(-1)).toBe('event: message_stop');
     expect(names).toContain('event: content_block_delta');
+  });
+
+  // hono/aws-lambda stops reading the answer when the response stream fails, and never cancels it:
+  // the request stayed open (its concurrency and quota held, no log line) past the freeze.
+  it('settles a stream whose response stream fails mid-answer (the caller gone) before the handler does: log line, EMF', async () => {
+    const slow = await startGateway(simulatedConfig({ tokensPerSecond: 40 }), 'spoke');
+    const { lines, restore } = captureStdout();
+    const consoleSpy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    process.env.AWS_LAMBDA_FUNCTION_NAME = 'ai-gateway-proxy';
+    try {
+      // The prelude, its 8 NUL bytes and the first chunk reach the caller; the next write fails.
+      const written = streamingRuntime(3);
+      const handler = loadHandler(slow.url);
+      await handler(restEvent('POST', '/v1/chat/completions', { model: 'chat', stream: true, max_tokens: 200, messages: [{ role: 'user', content: 'a long story' }] }), lambdaContext);
+      expect(written).toHaveLength(3);
+      expect(lines.find((l) => l.msg === 'request')).toMatchObject({ api: 'chat', stream: true, status: 200, errorCode: 'client_closed' });
+      expect(lines.find((l) => l._aws !== undefined)).toMatchObject({ Requests: 1 });
+    } finally {
+      restore();
+      consoleSpy.mockRestore();
+      delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+      delete (globalThis as { awslambda?: unknown }).awslambda;
+      await slow.close();
+    }
+  });
+
+  describe('a spoke that never answers, and a function that times out first', () => {
+    let silent: FakeOpenAI;
+    let hanging: TestGateway;
+    beforeAll(async () => {
+      silent = await startFakeOpenAI();
+      silent.always = { kind: 'hang' };
+      const provider = { id: 'oa', type: 'openai-compatible' as const, accounts: [{ id: 'acct', endpoints: [{ region: 'local', url: silent.url }] }] };
+      hanging = await startGateway({ providers: [provider], models: [{ name: 'chat', targets: [{ provider: 'oa', model: 'gpt-test' }] }] }, 'spoke');
+    });
+    afterAll(async () => {
+      await hanging.close();
+      await silent.close();
+      delete (globalThis as { awslambda?: unknown }).awslambda;
+    });
+
+    // The proxy's own deadline (120 s) and attempt timeouts (40 s to a first byte) are past a
+    // short function timeout: without the function's time left, Lambda kills it mid-request
+    // and API Gateway answers with its own error, not the OpenAI shape.
+    it('answers 504 deadline_exceeded while the function still runs, buffered and streamed', async () => {
+      const chat = { model: 'chat', messages: [{ role: 'user', content: 'hi' }] };
+      delete (globalThis as { awslambda?: unknown }).awslambda;
+      const handler = loadHandler(hanging.url);
+      const res = await handler(restEvent('POST', '/v1/chat/completions', chat), contextEnding(1_500));
+      expect(res.statusCode).toBe(504);
+      expect((JSON.parse(res.body) as ErrorBody).error).toMatchObject({ type: 'timeout_error', code: 'deadline_exceeded', message: expect.stringMatching(/Lambda function/) });
+
+      const written = streamingRuntime();
+      const streaming = loadHandler(hanging.url) as unknown as (e: unknown, c: unknown) => Promise<void>;
+      await streaming(restEvent('POST', '/v1/chat/completions', { ...chat, stream: true }), contextEnding(1_500));
+      const { metadata, body } = streamed(written);
+      expect(metadata.statusCode).toBe(504);
+      expect((JSON.parse(body) as ErrorBody).error.code).toBe('deadline_exceeded');
+    });
+  });
+
+  describe('config from the SSM parameter alone (past 4 KB, the hub sets no inline copy)', () => {
+    useFakeAwsCredentials();
+    const parameter: FakeParameter = { name: '/ai-gateway/hub/runtime-config', version: 1 };
+    let ssm: FakeSsm;
+    const saved = { ...process.env };
+    beforeAll(async () => {
+      ssm = await startFakeSsm(parameter);
+      delete process.env.GATEWAY_CONFIG_JSON;
+      Object.assign(process.env, {
+        GATEWAY_CONFIG_SSM_PARAMETER: parameter.name,
+        GATEWAY_CONFIG_POLL_SECONDS: '1',
+        AWS_ENDPOINT_URL_SSM: ssm.url,
+        AWS_REGION: 'us-east-1',
+        AWS_LAMBDA_FUNCTION_NAME: 'ai-gateway-proxy',
+      });
+      delete (globalThis as { awslambda?: unknown }).awslambda;
+    });
+    afterAll(async () => {
+      for (const k of ['GATEWAY_CONFIG_SSM_PARAMETER', 'GATEWAY_CONFIG_POLL_SECONDS', 'AWS_ENDPOINT_URL_SSM', 'AWS_REGION', 'AWS_LAMBDA_FUNCTION_NAME']) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+      await ssm.close();
+    });
+
+    it('answers 503 while the parameter is missing or invalid, logs why with its name and key path, and starts on a later invocation', async () => {
+      const errors: string[] = [];
+      const consoleSpy = jest.spyOn(console, 'error').mockImplementation((line: unknown) => void errors.push(String(line)));
+      const { lines, restore: restoreStdout } = captureStdout();
+      try {
+        const handler = freshHandler();
+        const chat = restEvent('POST', '/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] });
+        /** One invocation: its status, error code, and the start-up failure it logged. */
+        const invoke = async () => {
+          const from = errors.length;
+          const res = await handler(chat, lambdaContext);
+          const logged = errors.slice(from).map((l) => JSON.parse(l) as { msg: string; err: string });
+          // Every answer carries x-request-id (the contract): API Gateway's request id here.
+          expect(header(res, 'x-request-id')).toBe('c6af9ac6-7b61-11e6-9a41-93e8deadbeef');
+          return { status: res.statusCode, code: res.statusCode === 200 ? undefined : (JSON.parse(res.body) as ErrorBody).error.code, logged: logged.map((l) => l.err) };
+        };
+        const unavailable = { status: 503, code: 'gateway_unavailable' };
+
+        // Never written (SSM's ParameterNotFound has no message): the log names the parameter.
+        expect(await invoke()).toMatchObject({ ...unavailable, logged: [expect.stringContaining(parameter.name)] });
+        Object.assign(parameter, { version: 2, value: 'models: [] # YAML, not JSON' });
+        expect(await invoke()).toMatchObject({ ...unavailable, logged: [expect.stringMatching(new RegExp(`ssm:${parameter.name}.*JSON`, 's'))] });
+        Object.assign(parameter, { version: 3, value: JSON.stringify({ ...proxyConfig(spoke.url), models: 'chat' }) });
+        expect(await invoke()).toMatchObject({ ...unavailable, logged: [expect.stringMatching(/models/)] });
+
+        // Fixed in SSM: the next invocation starts.
+        Object.assign(parameter, { version: 4, value: JSON.stringify(proxyConfig(spoke.url)) });
+        expect(await invoke()).toEqual({ status: 200, code: undefined, logged: [] });
+
+        // A bad version later: the running config stays, and the rejection is logged with its source.
+        Object.assign(parameter, { version: 5, value: JSON.stringify({ ...proxyConfig(spoke.url), spokes: [{ id: 'spoke-a', url: 'not a url' }] }) });
+        expect(await until(() => lines.some((l) => l.msg === 'config rejected; the running config stays'), 5_000)).toBe(true);
+        expect(lines.find((l) => l.msg === 'config rejected; the running config stays')).toMatchObject({
+          level: 'error',
+          source: `ssm:${parameter.name}`,
+          error: expect.stringMatching(/spokes\.0\.url/),
+        });
+        expect(await invoke()).toEqual({ status: 200, code: undefined, logged: [] });
+
+        // The parameter deleted: each poll's failure names it, and requests are still served.
+        delete parameter.value;
+        const pollFailed = (l: string) => l.includes('config poll failed');
+        expect(await until(() => errors.some(pollFailed), 5_000)).toBe(true);
+        expect(JSON.parse(errors.find(pollFailed)!)).toMatchObject({
+          source: `ssm:${parameter.name}`,
+          err: expect.stringContaining(`${parameter.name} could not be read: ParameterNotFound`),
+        });
+        expect((await handler(chat, lambdaContext)).statusCode).toBe(200);
+      } finally {
+        consoleSpy.mockRestore();
+        restoreStdout();
+      }
+    });
+
+    // SSM unreachable (a VPC endpoint or security group wrong): the SDK itself would wait for good.
+    it('answers 503 naming the parameter when SSM does not answer, within seconds rather than at the function timeout', async () => {
+      Object.assign(parameter, { version: 6, value: JSON.stringify(proxyConfig(spoke.url)), delayMs: 60_000 });
+      const errors: string[] = [];
+      const consoleSpy = jest.spyOn(console, 'error').mockImplementation((line: unknown) => void errors.push(String(line)));
+      try {
+        const res = await freshHandler()(restEvent('GET', '/v1/models'), lambdaContext);
+        expect(res.statusCode).toBe(503);
+        // (The environment of the test before still polls the parameter: its failures are logged too.)
+        const started = errors.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'gateway start failed');
+        expect(started).toEqual([{ level: 'error', msg: 'gateway start failed', err: `SSM parameter ${parameter.name} could not be read: no answer within 10000 ms` }]);
+      } finally {
+        consoleSpy.mockRestore();
+        delete parameter.delayMs;
+      }
+    }, 20_000);
+  });
+
+  describe('event variants API Gateway sends', () => {
+    const chat = { model: 'chat', messages: [{ role: 'user', content: 'hi' }] };
+    let handler: Handler;
+    beforeAll(() => {
+      delete (globalThis as { awslambda?: unknown }).awslambda;
+      handler = loadHandler(spoke.url);
+    });
+    const errorOf = (res: Result) => (JSON.parse(res.body) as ErrorBody).error;
+
+    it('reads headers as clients cased them, from multiValueHeaders too, and the query string', async () => {
+      const event = restEvent('POST', '/v1/chat/completions', chat, { 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': 'client-id-1' });
+      const res = await handler({ ...event, headers: null }, lambdaContext);
+      expect(res.statusCode).toBe(200);
+      expect(header(res, 'x-request-id')).toBe('client-id-1');
+      const models = await handler({ ...restEvent('GET', '/v1/models'), queryStringParameters: { a: '2' }, multiValueQueryStringParameters: { a: ['1', '2'] } }, lambdaContext);
+      expect(models.statusCode).toBe(200);
+    });
+
+    it('decodes a base64 body, and refuses a compressed one with 415 as the Node server does', async () => {
+      const json = JSON.stringify(chat);
+      const res = await handler({ ...restEvent('POST', '/v1/chat/completions', chat), body: Buffer.from(json).toString('base64'), isBase64Encoded: true }, lambdaContext);
+      expect(res.statusCode).toBe(200);
+      const { gzipSync } = await import('node:zlib');
+      const gz = { ...restEvent('POST', '/v1/chat/completions', chat, { 'Content-Encoding': 'gzip' }), body: gzipSync(json).toString('base64'), isBase64Encoded: true };
+      const refused = await handler(gz, lambdaContext);
+      expect(refused.statusCode).toBe(415);
+      expect(errorOf(refused).code).toBe('unsupported_content_encoding');
+    });
+
+    it('answers a POST without a body, other methods and unknown paths in the OpenAI shape', async () => {
+      const empty = await handler(restEvent('POST', '/v1/chat/completions'), lambdaContext);
+      expect(empty.statusCode).toBe(400);
+      expect(errorOf(empty).type).toBe('invalid_request_error');
+      const options = await handler(restEvent('OPTIONS', '/v1/chat/completions'), lambdaContext);
+      expect(options.statusCode).toBe(405);
+      expect(header(options, 'allow')).toBe('POST');
+      const head = await handler(restEvent('HEAD', '/v1/models'), lambdaContext);
+      expect(head.statusCode).toBe(200);
+      const unknown = await handler(restEvent('GET', '/v1/nope'), lambdaContext);
+      expect(unknown.statusCode).toBe(404);
+      expect(errorOf(unknown).code).toBe('unknown_url');
+      const inference = await handler(restEvent('POST', '/inference', chat), lambdaContext);
+      expect(inference.statusCode).toBe(200);
+    });
   });
 });

@@ -126,9 +126,43 @@ describe('API Gateway', () => {
       expect(integration.inputs.uri).toMatch(/:lambda:path\/2021-11-15\/functions\/.+\/response-streaming-invocations$/);
       expect(integration.inputs.timeoutMilliseconds).toBe(config.lambda.timeoutSeconds * 1000);
     }
-    // A new deployment whenever any route changes.
+    // A new deployment whenever any route or gateway response changes.
     const triggers = JSON.parse(one('aws:apigateway/deployment:Deployment').inputs.triggers.redeployment) as unknown[][];
-    expect(triggers.map((t) => t[0]).sort()).toEqual(methods.map((m) => `${m.name}-id`).sort());
+    const responses = ofType(hub, 'aws:apigateway/response:Response');
+    expect(triggers.map((t) => t[0]).sort()).toEqual([...methods, ...responses].map((m) => `${m.name}-id`).sort());
+  });
+
+  // The contract: every error in the OpenAI shape. These come from API Gateway itself, before the Lambda.
+  test("API Gateway's own errors (API key, team throttle and quota, WAF, unknown path, size, timeout, any other) answer in the OpenAI error shape with the request id", () => {
+    const api = one('aws:apigateway/restApi:RestApi');
+    const responses = ofType(hub, 'aws:apigateway/response:Response');
+    const byType = Object.fromEntries(responses.map((r) => [r.inputs.responseType as string, r.inputs]));
+    const listed = [
+      'DEFAULT_4XX',
+      'DEFAULT_5XX',
+      'INVALID_API_KEY',
+      'MISSING_AUTHENTICATION_TOKEN',
+      'THROTTLED',
+      'QUOTA_EXCEEDED',
+      'WAF_FILTERED',
+      'REQUEST_TOO_LARGE',
+      'INTEGRATION_TIMEOUT',
+    ];
+    expect(Object.keys(byType).sort()).toEqual(listed.sort());
+    /** The body as API Gateway renders the template: `$context.error.messageString` is its own message, quoted. */
+    const rendered = (type: string) => {
+      const template = byType[type].responseTemplates['application/json'] as string;
+      // VTL: no other reference or directive in it.
+      expect(template.replace('$context.error.messageString', '')).not.toMatch(/[$#]/);
+      return JSON.parse(template.replace('$context.error.messageString', JSON.stringify('Endpoint request timed out'))) as { error: Record<string, unknown> };
+    };
+    for (const type of listed) {
+      expect(byType[type]).toMatchObject({ restApiId: `${api.name}-id`, responseParameters: { 'gatewayresponse.header.x-request-id': 'context.requestId' } });
+      expect(rendered(type)).toEqual({ error: { message: expect.stringMatching(/\w/), type: expect.stringMatching(/_error$/), code: expect.stringMatching(/^[a-z_]+$/), param: null } });
+    }
+    expect(rendered('INVALID_API_KEY').error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key', message: expect.stringMatching(/x-api-key/) });
+    expect(rendered('THROTTLED').error).toMatchObject({ type: 'rate_limit_error', code: 'usage_plan_throttled' });
+    expect(rendered('INTEGRATION_TIMEOUT').error).toMatchObject({ type: 'timeout_error', code: 'deadline_exceeded', message: 'Endpoint request timed out' });
   });
 
   test('each app team has a usage plan with its throttle and quota, and an API key bound to it', () => {

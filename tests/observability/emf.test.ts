@@ -12,6 +12,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai';
 import { postJson, startGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
 import { LineCapture } from './capture';
+import { configErrorOf } from '../helpers/config-error';
 
 /** The units the EMF specification (CloudWatch MetricDatum units) accepts. */
 const UNITS = new Set([
@@ -58,6 +59,8 @@ function emfProblems(doc: Record<string, unknown>): string[] {
       if (!Array.isArray(set) || set.length > 30) problems.push(`bad dimension set ${JSON.stringify(set)}`);
       for (const name of (set as unknown[]) ?? []) {
         if (typeof name !== 'string' || typeof doc[name] !== 'string' || doc[name].length === 0) problems.push(`dimension ${String(name)} has no string value`);
+        // CloudWatch's Dimension: 1 to 1024 ASCII characters, no control characters, not all whitespace.
+        else if (!/^[\x20-\x7e]{1,1024}$/.test(doc[name]) || doc[name].trim() === '') problems.push(`dimension ${name} value ${JSON.stringify(doc[name])} is not one CloudWatch takes`);
       }
     }
     if (!Array.isArray(d.Metrics) || d.Metrics.length > 100) problems.push('bad Metrics');
@@ -182,6 +185,35 @@ describe('EMF lines through the gateway', () => {
   });
 });
 
+describe('EMF dimension values CloudWatch takes', () => {
+  let upstream: FakeOpenAI;
+  beforeAll(async () => (upstream = await startFakeOpenAI()));
+  afterAll(() => upstream.close());
+
+  // A model's name is the client's to choose, in any script: CloudWatch drops every metric of
+  // a line with a dimension value it does not take, Requests by Service (what spokes scale on) too.
+  it('keeps every metric of a model whose name is not ASCII, with a name that still tells it apart', async () => {
+    const out = new LineCapture();
+    const names = ['résumé-fr', 'モデル', '   ', `long-${'x'.repeat(1100)}`];
+    const doc = {
+      observability: { emf: true, serviceName: 'gw-ü' },
+      providers: [{ id: 'oa', type: 'openai-compatible' as const, accounts: [{ id: 'a', endpoints: [{ region: 'r', url: upstream.url }] }] }],
+      models: names.map((name) => ({ name, targets: [{ provider: 'oa', model: 'm' }] })),
+    };
+    const tg = await startGateway(doc, 'all-in-one', { probes: false, observability: { destination: out, env: {} } });
+    try {
+      for (const model of names) await tg.client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+      await until(() => out.emf().length >= names.length);
+      const emf = out.emf();
+      for (const line of emf) expect(emfProblems(line)).toEqual([]);
+      expect(emf.map((l) => l.Model)).toEqual(['r\\u{e9}sum\\u{e9}-fr', '\\u{30e2}\\u{30c7}\\u{30eb}', '\\u{20}\\u{20}\\u{20}', `long-${'x'.repeat(1019)}`]);
+      expect(emf[0]).toMatchObject({ Service: 'gw-\\u{fc}', Requests: 1 });
+    } finally {
+      await tg.close();
+    }
+  });
+});
+
 describe('resolveObservability', () => {
   const defaults = parseConfig({}).observability;
 
@@ -190,6 +222,14 @@ describe('resolveObservability', () => {
     expect(resolveObservability(defaults, { AWS_LAMBDA_FUNCTION_NAME: 'proxy' })).toMatchObject({ emf: true, syncWrites: true });
     expect(resolveObservability(defaults, { ECS_CONTAINER_METADATA_URI_V4: 'http://x' })).toMatchObject({ emf: true, syncWrites: false });
     expect(resolveObservability({ ...defaults, emf: false }, { AWS_LAMBDA_FUNCTION_NAME: 'proxy' }).emf).toBe(false);
+  });
+
+  // CloudWatch drops every line whose namespace it does not take: a config that asks for one is refused.
+  it('refuses a namespace CloudWatch would not take, naming the key', () => {
+    for (const ns of ['Équipe/Gateway', 'AWS/Gateway', ':Gateway', '   ', 'Team\tGateway']) {
+      expect(configErrorOf({ observability: { metricsNamespace: ns } })).toMatch(/observability\.metricsNamespace: .*ASCII/);
+    }
+    expect(parseConfig({ observability: { metricsNamespace: 'Team Gateway/prod#1:a' } }).observability.metricsNamespace).toBe('Team Gateway/prod#1:a');
   });
 
   it('takes namespace and service from the config, else from the environment Pulumi sets', () => {

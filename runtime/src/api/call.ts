@@ -20,6 +20,14 @@ export interface ApiCall {
   readonly outgoing?: ServerResponse;
   /** Aborted when the client leaves (read only where there is no `outgoing`). */
   readonly signal: AbortSignal;
+  /** The platform's own limit on the request, when it has one (Lambda: the function's time left): a deadline shorter than server.requestTimeoutMs. */
+  timeLeft?(): TimeLeft | undefined;
+}
+
+/** Time the request has before its platform ends it, and what ends it (quoted in the 504). */
+export interface TimeLeft {
+  readonly ms: number;
+  readonly why: string;
 }
 
 /** The handler's answer: a JSON body (text, or an upstream's bytes as they came), a web stream (no Node response to write to), or already written. */

@@ -1,5 +1,6 @@
 /** What the client is told when no route answered: each failure class has its status. */
 import type { Role } from '../config/schema';
+import type { DeadlinePassed } from '../core/cancellation';
 import { INTERNAL_ERROR, PASSED_OVER, TOKENS_OVER_ROUTE_LIMIT, tooLargeMessage, type AttemptRecord } from '../core/attempt';
 import type { AllRoutesFailed } from '../routing/executor';
 import { scrubSecrets } from '../core/redact';
@@ -26,8 +27,8 @@ export function clientClosed(): GatewayError {
   return new GatewayError(499 as 400, 'invalid_request_error', 'The client closed the request before the answer.', 'client_closed');
 }
 
-export function deadlineExceeded(ms: number): GatewayError {
-  return new GatewayError(504, 'timeout_error', `The request exceeded the gateway deadline of ${ms} ms.`, 'deadline_exceeded');
+export function deadlineExceeded(passed: DeadlinePassed): GatewayError {
+  return new GatewayError(504, 'timeout_error', passed.message, 'deadline_exceeded');
 }
 
 /** Out of capacity rather than broken: throttled, spent, cooling down or without headroom. */

@@ -8,7 +8,7 @@
  */
 import type { TenantConfig } from '../config/schema';
 import { AttemptCancel, sentAttempts, type AttemptRecord } from '../core/attempt';
-import type { CancelSource } from '../core/cancellation';
+import type { CancelSource, DeadlinePassed } from '../core/cancellation';
 import type { ModelApi } from '../core/embeddings';
 import { GatewayError, notFound } from '../core/gateway-error';
 import { AFFINITY_HEADER, ATTEMPTS_HEADER, COST_REPORT, COST_REPORT_HEADER, ROUTE_HEADER, SESSION_HEADER } from '../core/gateway-headers';
@@ -246,9 +246,11 @@ export class RequestRouting {
     more: RoutingOptions,
   ) {
     this.started = gw.now();
-    const deadlineMs = gw.config.server.requestTimeoutMs;
+    const configured = gw.config.server.requestTimeoutMs;
+    const left = call.timeLeft?.();
+    const deadlineMs = left && left.ms < configured ? Math.max(0, left.ms) : configured;
     // Node server: the response tells when the client leaves; elsewhere (Lambda) the request signal.
-    this.life = new RequestLifetime(call.outgoing ?? call.signal, deadlineMs);
+    this.life = new RequestLifetime(call.outgoing ?? call.signal, deadlineMs, deadlineMs < configured ? left?.why : undefined);
     const timeouts = more.heldStream ? { ...routes.timeouts, firstByteMs: routes.timeouts.completeMs } : routes.timeouts;
     this.routed = { routes, stream, estimatedTokens, deadline: this.started + deadlineMs, cancel: this.life, timeouts, requestId: this.event.requestId };
     if (more.cannotServe) this.routed.cannotServe = more.cannotServe;
@@ -289,7 +291,7 @@ export class RequestRouting {
     if (err instanceof AllRoutesFailed) this.event.attempts = err.attempts;
     const life = this.life;
     life.end();
-    if (life.deadlinePassed) return deadlineExceeded(this.gw.config.server.requestTimeoutMs);
+    if (life.deadlinePassed) return deadlineExceeded(life.reason as DeadlinePassed);
     if (life.clientLeft) return clientClosed();
     if (err instanceof AllRoutesFailed) return failureToError(err, this.gw.role, { priority: this.priority, tenant: this.event.tenant });
     return err;

@@ -18,7 +18,7 @@ export class RequestLifetime extends CancelSource {
    * 'close' before the end says the client left, without the abort controller a request
    * signal costs.
    */
-  constructor(client: AbortSignal | NodeResponse, deadlineMs: number) {
+  constructor(client: AbortSignal | NodeResponse, deadlineMs: number, why?: string) {
     super();
     if (!(client instanceof AbortSignal)) {
       client.once('close', () => {
@@ -28,7 +28,7 @@ export class RequestLifetime extends CancelSource {
     else client.addEventListener('abort', () => this.clientGone(client.reason), { once: true });
     this.timer = setTimeout(() => {
       this.deadlinePassed = true;
-      this.abort(new DeadlinePassed(deadlineMs));
+      this.abort(new DeadlinePassed(deadlineMs, why));
     }, deadlineMs);
   }
 

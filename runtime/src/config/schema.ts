@@ -343,8 +343,10 @@ export const observabilitySchema = z.strictObject({
   logContent: z._default(z.boolean(), false),
   /** CloudWatch embedded-metric-format lines on stdout; default: on when running in Lambda or ECS. */
   emf: z.optional(z.boolean()),
-  /** EMF namespace; default GATEWAY_METRICS_NAMESPACE, else `AIGateway`. */
-  metricsNamespace: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+  /** EMF namespace; default GATEWAY_METRICS_NAMESPACE, else `AIGateway`. One CloudWatch does not take loses every metric line. */
+  metricsNamespace: z.optional(
+    z.string().check(z.maxLength(255), z.regex(/^(?!AWS\/|:)(?=.*\S)[\x20-\x7e]+$/, 'a CloudWatch namespace: printable ASCII, not all blanks, not starting with ":" or "AWS/" (reserved)')),
+  ),
   /** The `Service` metric dimension and log field; default GATEWAY_METRICS_SERVICE, else `ai-gateway`. */
   serviceName: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
 });

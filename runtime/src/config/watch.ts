@@ -3,8 +3,8 @@
  * (file-source.ts) or an SSM parameter (polled by version). Each new text is validated before it is applied; an invalid one
  * is rejected with a logged error and the running config stays.
  */
-import type { SSMClient } from '@aws-sdk/client-ssm';
-import { parseConfigJson, type ConfigTextParser } from './parse';
+import type { GetParameterCommandOutput, SSMClient } from '@aws-sdk/client-ssm';
+import { ConfigError, parseConfigJson, type ConfigTextParser } from './parse';
 import type { GatewayConfig } from './schema';
 
 export interface ConfigSource {
@@ -19,6 +19,30 @@ export interface ConfigSource {
 /** The SSM client library, loaded when a config comes from SSM (not in every cold start). */
 export function ssm(): typeof import('@aws-sdk/client-ssm') {
   return require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm');
+}
+
+/**
+ * A failed GetParameter in a log line: the error's name, and its message where it has one
+ * (SSM's ParameterNotFound has none, and the SDK says only "UnknownError" then).
+ */
+export function ssmFailure(parameter: string, err: unknown, signal?: AbortSignal, timeoutMs?: number): string {
+  const e = err as Error;
+  const message = e.message && e.message !== 'UnknownError' && e.message !== e.name ? `: ${e.message}` : '';
+  const why = signal?.aborted ? `no answer within ${timeoutMs} ms` : `${e.name}${message}`;
+  return `SSM parameter ${parameter} could not be read: ${why}`;
+}
+
+/**
+ * GetParameter, given up after `timeoutMs`: the SDK sets no timeout of its own, and a call
+ * out when Lambda froze the environment can wait on a dead socket for good after the thaw.
+ */
+export async function getParameter(client: SSMClient, parameter: string, timeoutMs: number): Promise<GetParameterCommandOutput> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    return await client.send(new (ssm().GetParameterCommand)({ Name: parameter, WithDecryption: true }), { abortSignal: signal });
+  } catch (err) {
+    throw new ConfigError(ssmFailure(parameter, err, signal, timeoutMs));
+  }
 }
 
 export class SsmConfigSource implements ConfigSource {
@@ -50,7 +74,8 @@ export class SsmConfigSource implements ConfigSource {
       if (this.stopped) return;
       try {
         this.client ??= new (ssm().SSMClient)({ maxAttempts: 2 });
-        const out = await this.client.send(new (ssm().GetParameterCommand)({ Name: this.parameter, WithDecryption: true }));
+        // The next poll is scheduled when this one ends: it must end. The interval, within 1 to 10 s.
+        const out = await getParameter(this.client, this.parameter, Math.min(10_000, Math.max(1_000, this.intervalMs)));
         const p = out.Parameter;
         // Stopped while this poll was out: nothing more is applied, and no poll follows.
         if (this.stopped) return;

@@ -54,11 +54,14 @@ export class CancelSource extends EventEmitter implements Cancellation {
   }
 }
 
-/** Why a request was cancelled when its deadline (server.requestTimeoutMs) passed. */
+/** Why a request was cancelled when its deadline (server.requestTimeoutMs, or a shorter one it was given: `why`) passed. */
 export class DeadlinePassed extends Error {
   override readonly name = 'DeadlinePassed';
-  constructor(readonly deadlineMs: number) {
-    super(`The request exceeded the gateway deadline of ${deadlineMs} ms.`);
+  constructor(
+    readonly deadlineMs: number,
+    why?: string,
+  ) {
+    super(`The request exceeded the gateway deadline of ${deadlineMs} ms${why ? ` (${why})` : ''}.`);
   }
 }
 

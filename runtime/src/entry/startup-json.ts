@@ -7,7 +7,7 @@
 import { ConfigError, parseConfigJson, readConfigFile, type ConfigTextParser } from '../config/parse';
 import type { GatewayConfig } from '../config/schema';
 import { FileConfigSource } from '../config/file-source';
-import { ssm, SsmConfigSource, type ConfigSource } from '../config/watch';
+import { getParameter, ssm, SsmConfigSource, type ConfigSource } from '../config/watch';
 
 export interface Startup {
   config: GatewayConfig;
@@ -15,6 +15,8 @@ export interface Startup {
   source?: ConfigSource;
   redisPassword?: string;
 }
+
+const SSM_START_TIMEOUT_MS = 10_000;
 
 /** Lambda: a JSON file (watched), else inline JSON or the SSM parameter. */
 export async function loadJsonStartup(env: NodeJS.ProcessEnv): Promise<Startup> {
@@ -40,8 +42,8 @@ export async function loadInlineOrSsm(env: NodeJS.ProcessEnv, parse: ConfigTextP
     // Written by the same deploy as the parameter: its first poll can wait one interval.
     if (parameter) source = new SsmConfigSource(parameter, pollMs, undefined, undefined, parse, false);
   } else if (parameter) {
-    const { GetParameterCommand, SSMClient } = ssm();
-    const out = await new SSMClient({ maxAttempts: 3 }).send(new GetParameterCommand({ Name: parameter, WithDecryption: true }));
+    // Within the invocation that waits for it: a named 503 in seconds, not the function's timeout.
+    const out = await getParameter(new (ssm().SSMClient)({ maxAttempts: 3 }), parameter, SSM_START_TIMEOUT_MS);
     if (out.Parameter?.Value === undefined) throw new ConfigError(`SSM parameter ${parameter} has no value`);
     config = parse(out.Parameter.Value, `ssm:${parameter}`);
     source = new SsmConfigSource(parameter, pollMs, undefined, out.Parameter.Version, parse);

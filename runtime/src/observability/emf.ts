@@ -99,7 +99,29 @@ export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
 /** Writes one EMF line per request event to `destination` (stdout in production). */
 export function emfObserver(destination: DestinationStream, opts: EmfOptions): GatewayObserver {
   const write = lineWriter(destination);
-  return (ev) => {
-    if (ev.type === 'request') write(`${JSON.stringify(emfRecord(ev, opts))}\n`);
+  const labels = new Map<string, string>();
+  const modelLabel = (name: string) => {
+    const label = opts.modelLabel(name);
+    let value = labels.get(label);
+    // Labels are the configured names and one for the rest: a bounded map.
+    if (value === undefined) labels.set(label, (value = dimensionValue(label)));
+    return value;
   };
+  const own = { ...opts, service: dimensionValue(opts.service), modelLabel };
+  return (ev) => {
+    if (ev.type === 'request') write(`${JSON.stringify(emfRecord(ev, own))}\n`);
+  };
+}
+
+/** What CloudWatch takes as a dimension value: 1 to 1024 ASCII characters, no control characters, not all whitespace. */
+const DIMENSION_VALUE = /^(?=.*\S)[\x20-\x7e]{1,1024}$/;
+
+/**
+ * A dimension value CloudWatch takes: a line with one it does not take loses all its metrics
+ * (model names are free text). Other characters become `\u{hex}` escapes, distinct per name.
+ */
+export function dimensionValue(value: string): string {
+  if (DIMENSION_VALUE.test(value)) return value;
+  const escape = (c: string) => `\\u{${c.codePointAt(0)!.toString(16)}}`;
+  return value.replace(value.trim() === '' ? /[\s\S]/gu : /[^\x20-\x7e]/gu, escape).slice(0, 1024);
 }
