@@ -33,6 +33,7 @@ import { answerCost, reserveBudget } from './request-spend';
 import { clientClosed, deadlineExceeded, failureToError } from './failure-response';
 import { RequestLifetime } from './request-lifetime';
 import { echo } from '../core/echo';
+import { refusalOf } from '../core/refusal';
 
 /**
  * An endpoint's handler around `serve`, which gets the request's lifecycle: a failure
@@ -210,8 +211,10 @@ export class ApiRequest {
 
   /** The request failed before its answer. */
   failed(err: unknown): void {
+    const refusal = refusalOf(err);
     this.permit.release();
-    this.report(err instanceof GatewayError ? err.status : 500, { errorCode: err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error' });
+    const errorCode = err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error';
+    this.report(err instanceof GatewayError ? err.status : 500, refusal ? { errorCode, refusal } : { errorCode });
   }
 }
 

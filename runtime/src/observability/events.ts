@@ -8,6 +8,7 @@ import type { Role } from '../config/schema';
 import type { AttemptRecord } from '../core/attempt';
 import type { ModelApi } from '../core/embeddings';
 import type { Priority } from '../core/priority';
+import type { Refusal } from '../core/refusal';
 
 /** What a request event says its endpoint was: a model's api, or one of the Anthropic routes (chat models). */
 export type RequestApi = ModelApi | 'messages' | 'count_tokens';
@@ -28,6 +29,8 @@ export interface RequestEvent {
   status: number;
   /** OpenAI error code when it failed (e.g. `upstream_unavailable`). */
   errorCode?: string;
+  /** Refused before any provider was asked, and why (the tenant's limits, budget or capacity class). */
+  refusal?: Refusal;
   /** The route that answered (`provider/account/region/model`). */
   route?: string;
   /** Every attempt, including routes passed over, in order. */

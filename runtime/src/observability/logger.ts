@@ -97,6 +97,7 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     stream: ev.stream,
     status: ev.status,
     errorCode: ev.errorCode || undefined,
+    refusal: ev.refusal,
     route: ev.route || undefined,
     attempts: ev.attempts.map(attemptLine),
     tokens: ev.usage ? tokensLine(ev.usage) : undefined,

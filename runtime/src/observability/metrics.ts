@@ -99,6 +99,7 @@ export class GatewayMetrics {
   private readonly capacity: TalliedCounter<'route' | 'class' | 'result'>;
   private readonly cost: TalliedCounter<'tenant' | 'model'>;
   private readonly budgetAlerts: Counter<'tenant' | 'period' | 'threshold'>;
+  private readonly refusals: TalliedCounter<'tenant' | 'reason'>;
 
   constructor(private readonly opts: MetricsOptions) {
     this.modelLabel = modelLabeller(opts.isKnownModel);
@@ -169,6 +170,12 @@ export class GatewayMetrics {
       labelNames: ['tenant', 'period', 'threshold'],
       registers,
     });
+    this.refusals = new TalliedCounter({
+      name: 'gateway_tenant_refusals_total',
+      help: 'Requests refused before any provider was asked, by tenant ("none" without one) and reason: rpm, tpm, concurrency (its own limits), budget, capacity_reserved (its class\'s share of every route in use).',
+      labelNames: ['tenant', 'reason'],
+      registers,
+    });
     this.tokens = new TalliedCounter({ name: 'gateway_tokens_total', help: 'Tokens by direction: in (prompt) and out (completion).', labelNames: ['model', 'direction'], registers });
     this.cachedTokens = new TalliedCounter({
       name: 'gateway_cached_tokens_total',
@@ -214,6 +221,10 @@ export class GatewayMetrics {
     this.requests.inc(model + SEP + ev.status + SEP + api, { model, status: String(ev.status), role, api });
     const code = errorOf(ev);
     if (code) this.errors.inc(model + SEP + code + SEP + api, { model, code, api });
+    if (ev.refusal) {
+      const tenant = ev.tenant ?? 'none';
+      this.refusals.inc(tenant + SEP + ev.refusal, { tenant, reason: ev.refusal });
+    }
     for (const a of ev.attempts) this.attempts.inc(a.route + SEP + a.outcome, { route: a.route, outcome: a.outcome });
     if (ev.priority !== undefined) this.countClass(ev.priority, ev.attempts);
     // A spoke's reported cost is counted by its proxy.

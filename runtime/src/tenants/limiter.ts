@@ -6,7 +6,8 @@
  * its own limit gets a 429 with Retry-After; it never consumes another tenant's capacity,
  * and a refused request is not counted against the tenant's window.
  */
-import { GatewayError, retryAfterSeconds } from '../core/gateway-error';
+import { retryAfterSeconds, type GatewayError } from '../core/gateway-error';
+import { TenantLimitError } from '../core/refusal';
 import type { TenantConfig } from '../config/schema';
 import { MemoryLeases, type Lease, type LeaseStore } from '../quota/leases';
 import type { QuotaLimits, QuotaStore, Reservation } from '../quota/store';
@@ -102,16 +103,9 @@ export class TenantLimiter {
 function rateLimited(tenantId: string, limit: 'rpm' | 'tpm', window: QuotaLimits, tokens: number, retryAfterMs: number): GatewayError {
   const seconds = retryAfterSeconds(retryAfterMs);
   const what = limit === 'rpm' ? `its limit of ${window.rpm} requests per minute` : `its limit of ${window.tpm} tokens per minute (this request reserves an estimated ${tokens})`;
-  return new GatewayError(429, 'rate_limit_error', `Tenant "${tenantId}" is over ${what}. Retry after ${seconds} s.`, 'tenant_rate_limited', null, { 'retry-after': String(seconds) });
+  return new TenantLimitError(limit, `Tenant "${tenantId}" is over ${what}. Retry after ${seconds} s.`, seconds);
 }
 
 function concurrencyLimited(tenantId: string, concurrency: number): GatewayError {
-  return new GatewayError(
-    429,
-    'rate_limit_error',
-    `Tenant "${tenantId}" already has ${concurrency} requests in flight, its concurrency limit. Retry when one has finished.`,
-    'tenant_concurrency_limited',
-    null,
-    { 'retry-after': '1' },
-  );
+  return new TenantLimitError('concurrency', `Tenant "${tenantId}" already has ${concurrency} requests in flight, its concurrency limit. Retry when one has finished.`, 1);
 }
