@@ -73,9 +73,9 @@ describe('GET /status with classes and budgets, in headless Chromium', () => {
     expect(view.heads.map((h) => h.toLowerCase())).toEqual(['tenant', 'today', 'this month', 'in flight']);
     expect(view.tenantHeads.map((h) => h.toLowerCase())).toEqual(['tenant', 'requests / min', 'tokens / min', 'in flight', 'budget today', 'refused (last minute)']);
     expect(view.tenants[0]).toEqual({ id: 'checkout', refusing: false, cells: ['checkout critical', '–', '–', '–', '$1.10 of $2.00 (55%)', 'none'] });
-    // The batch tenant: 6 of its 20 rpm (its 2 refusals by the class share count too), 4 x 55 tokens.
+    // The batch tenant: 4 of its 20 rpm (its 2 refusals by the class share were not counted), 4 x 55 tokens.
     expect(view.tenants[1]).toMatchObject({ id: 'nightly', refusing: true });
-    expect(view.tenants[1].cells.slice(0, 5)).toEqual(['nightly batch', '6 / 20', '220 (no limit)', '0 / 2', '$2.20']);
+    expect(view.tenants[1].cells.slice(0, 5)).toEqual(['nightly batch', '4 / 20', '220 (no limit)', '0 / 2', '$2.20']);
     expect(view.tenants[1].cells[5]).toMatch(/^2 capacity_reserved since start: 2 capacity_reserved; last \d\d:\d\d:\d\d \(capacity_reserved\)$/);
     expect(view.spend).toEqual([
       ['checkout', '$1.10 of $2.00 (55%)', '$1.10 of $100.00 (1%)', '$0.00'],

@@ -33,7 +33,7 @@ import { answerCost, reserveBudget } from './request-spend';
 import { clientClosed, deadlineExceeded, failureToError } from './failure-response';
 import { RequestLifetime } from './request-lifetime';
 import { echo } from '../core/echo';
-import { refusalOf } from '../core/refusal';
+import { REFUNDED, refusalOf } from '../core/refusal';
 
 /**
  * An endpoint's handler around `serve`, which gets the request's lifecycle: a failure
@@ -209,10 +209,11 @@ export class ApiRequest {
     this.gw.spend.settle(tenant.id, tenant.budget, this.hold, this.costUsd ?? 0);
   }
 
-  /** The request failed before its answer. */
+  /** The request failed before its answer; refused by its budget or class before any work, it leaves the tenant's window as it found it. */
   failed(err: unknown): void {
     const refusal = refusalOf(err);
-    this.permit.release();
+    if (refusal && REFUNDED.has(refusal) && sentAttempts(this.event.attempts) === 0) this.permit.refund();
+    else this.permit.release();
     const errorCode = err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error';
     this.report(err instanceof GatewayError ? err.status : 500, refusal ? { errorCode, refusal } : { errorCode });
   }

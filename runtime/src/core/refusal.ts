@@ -9,6 +9,9 @@ import { CAPACITY_RESERVED } from './priority';
 export const REFUSALS = ['rpm', 'tpm', 'concurrency', 'budget', 'capacity_reserved'] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
+/** The refusals that leave the tenant's rpm/tpm window as if the request never came: nothing was served. */
+export const REFUNDED: ReadonlySet<Refusal> = new Set<Refusal>(['budget', 'capacity_reserved']);
+
 /** A tenant's own limit refused the request (the 429 says which in its message, this says it for counting). */
 export class TenantLimitError extends GatewayError {
   constructor(

@@ -155,6 +155,24 @@ export class ResilientQuotaStore implements QuotaStore {
     return this.setTokens(res, 0);
   }
 
+  /**
+   * Drops the admission here and in Redis. While Redis is away (or counts another
+   * generation) only the local count drops: Redis keeps it until it leaves the window,
+   * erring on the side of fewer requests.
+   */
+  async cancel(res: Reservation): Promise<void> {
+    const entry = this.entries.get(res);
+    if (!entry) return;
+    this.entries.delete(res);
+    await this.started;
+    const list = this.ledger.get(res.key);
+    const at = list?.indexOf(entry) ?? -1;
+    if (at >= 0) list!.splice(at, 1);
+    if (entry.local) await this.local.cancel(entry.local);
+    const held = entry.redis;
+    if (held && entry.generation === this.generation && this.redisUsable()) await this.tryRedis(() => this.redis.cancel(held));
+  }
+
   private async setTokens(res: Reservation, tokens: number): Promise<void> {
     const entry = this.entries.get(res);
     if (!entry) return;

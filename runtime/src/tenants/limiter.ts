@@ -4,7 +4,8 @@
  * concurrent requests as leases of the same store (shared through Redis too, each lapsing
  * unless its instance renews it; counted per instance while Redis is away). A tenant over
  * its own limit gets a 429 with Retry-After; it never consumes another tenant's capacity,
- * and a refused request is not counted against the tenant's window.
+ * and a refused request is not counted against the tenant's window (nor is one refused
+ * after admission, by its budget or its class's share, before any work: its permit is refunded).
  */
 import { retryAfterSeconds, type GatewayError } from '../core/gateway-error';
 import { TenantLimitError } from '../core/refusal';
@@ -20,12 +21,14 @@ export interface TenantPermit {
   settle(actualTokens?: number): void;
   /** The request failed before any answer: the request stays counted, its tokens do not. */
   release(): void;
+  /** The request was refused before any work (its budget, its class's share): neither it nor its tokens count. */
+  refund(): void;
 }
 
 const UNCOUNTED: Lease = { release: () => undefined };
 
 /** The permit of a request with nothing to count (no tenant, or one without limits). */
-export const NO_LIMITS: TenantPermit = { settle: () => undefined, release: () => undefined };
+export const NO_LIMITS: TenantPermit = { settle: () => undefined, release: () => undefined, refund: () => undefined };
 
 export class TenantLimiter {
   /** Requests in flight per tenant id, this instance only. */
@@ -85,17 +88,18 @@ export class TenantLimiter {
     }
 
     let done = false;
-    const finish = (tokens: number | undefined) => {
+    const finish = (tokens: number | 'refund' | undefined) => {
       if (done) return;
       done = true;
       free();
       if (!reservation || tokens === undefined) return;
-      const settled = tokens === 0 ? this.quota.release(reservation) : this.quota.reconcile(reservation, tokens);
+      const settled = tokens === 'refund' ? this.quota.cancel(reservation) : tokens === 0 ? this.quota.release(reservation) : this.quota.reconcile(reservation, tokens);
       settled.catch(() => undefined); // the store says why elsewhere (health); the answer is already out
     };
     return {
       settle: (actualTokens) => finish(actualTokens),
       release: () => finish(0),
+      refund: () => finish('refund'),
     };
   }
 }
