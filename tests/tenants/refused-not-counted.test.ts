@@ -57,7 +57,7 @@ describe.each([
   afterAll(async () => {
     await gw?.close();
     await upstream?.close();
-    await redis?.stop();
+    await redis?.close();
   });
 
   it('budget_exceeded leaves the tenant its requests per minute', async () => {

@@ -16,6 +16,13 @@ export interface RouteSnapshot {
   headroom: { fraction: number };
   /** Streams: the first-chunk timeout an attempt gets now, and when it is hedged. */
   timings?: { stream: { timeoutMs: number; hedgeDelayMs?: number } };
+  /** Cooling down, ejected or down: when it may serve again (ISO time). */
+  until?: string;
+}
+
+/** What a scrape needs of the quota store: whether admissions run on local estimates (Redis unreachable). */
+export interface QuotaSnapshot {
+  degraded: boolean;
 }
 
 export const ROUTE_STATES = ['healthy', 'half-open', 'ejected', 'cooldown', 'down'] as const;
@@ -89,6 +96,8 @@ export class GatewayMetrics {
   private readonly cooldowns: Counter<'route' | 'reason'>;
   private readonly headroom: Gauge<'route'>;
   private readonly routeState: Gauge<'route' | 'state'>;
+  private readonly reopens: Gauge<'route'>;
+  private readonly quotaDegraded: Gauge;
   private readonly ttft: Histogram<'model'>;
   private readonly duration: Histogram<'model' | 'stream' | 'api'>;
   private readonly batches: TalliedCounter<'model'>;
@@ -136,6 +145,17 @@ export class GatewayMetrics {
     this.cooldowns = new Counter({ name: 'gateway_cooldowns_total', help: 'Times a route was put in cooldown (throttled, quota exhausted).', labelNames: ['route', 'reason'], registers });
     this.headroom = new Gauge({ name: 'gateway_quota_headroom_ratio', help: 'Share of the tighter of rpm/tpm still free per route (1 when unlimited).', labelNames: ['route'], registers });
     this.routeState = new Gauge({ name: 'gateway_route_state', help: 'Route state: 1 for the current state, 0 for the others.', labelNames: ['route', 'state'], registers });
+    this.reopens = new Gauge({
+      name: 'gateway_route_reopens_timestamp_seconds',
+      help: 'When a route in cooldown, ejected or down may serve again (Unix time; minus time() is the seconds left); no series while it serves.',
+      labelNames: ['route'],
+      registers,
+    });
+    this.quotaDegraded = new Gauge({
+      name: 'gateway_quota_store_degraded',
+      help: '1 while the shared quota store (Redis) is unreachable and this instance admits on local estimates, else 0.',
+      registers,
+    });
     this.ttft = new Histogram({
       name: 'gateway_time_to_first_token_seconds',
       help: 'Streams: time until the first byte was sent to the client.',
@@ -260,10 +280,12 @@ export class GatewayMetrics {
     return this.registry.contentType;
   }
 
-  /** Prometheus text: process metrics, then the gateway's, with route gauges as of now. */
-  async scrape(routes: readonly RouteSnapshot[]): Promise<string> {
+  /** Prometheus text: process metrics, then the gateway's, with route and quota store gauges as of now. */
+  async scrape(routes: readonly RouteSnapshot[], quota: QuotaSnapshot = { degraded: false }): Promise<string> {
     this.headroom.reset();
     this.routeState.reset();
+    this.reopens.reset();
+    this.quotaDegraded.set(quota.degraded ? 1 : 0);
     this.firstChunkTimeout.reset();
     this.hedgeDelay.reset();
     for (const r of routes) {
@@ -272,6 +294,7 @@ export class GatewayMetrics {
       if (stream) this.firstChunkTimeout.set({ route: r.route }, stream.timeoutMs / 1000);
       if (stream?.hedgeDelayMs !== undefined) this.hedgeDelay.set({ route: r.route }, stream.hedgeDelayMs / 1000);
       for (const state of ROUTE_STATES) this.routeState.set({ route: r.route, state }, r.state === state ? 1 : 0);
+      if (r.until !== undefined) this.reopens.set({ route: r.route }, Date.parse(r.until) / 1000);
     }
     const [process, gateway] = await Promise.all([processMetrics().metrics(), this.registry.metrics()]);
     return `${process}${process.endsWith('\n') ? '' : '\n'}${gateway}`;

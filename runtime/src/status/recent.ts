@@ -3,7 +3,7 @@
  * failed requests, kept in a small ring buffer fed by the gateway's event bus, plus
  * running totals since start. Cheap per event: the hot path only counts and, rarely, pushes.
  */
-import { hedgeOutcome, type AttemptRecord, type FailureClass } from '../core/attempt';
+import { hedgeOutcome, PASSED_OVER, type AttemptRecord, type FailureClass } from '../core/attempt';
 import type { EventBus, GatewayEvent, RequestEvent } from '../observability/events';
 
 export type RecentKind = 'failover' | 'ejection' | 'cooldown' | 'error';
@@ -109,7 +109,13 @@ export class RecentEvents {
     if (e.status >= 500) {
       this.totals.failed++;
       const tried = failed.map(describe).join(', ');
-      this.push({ kind: 'error', model: e.model, text: `${e.model}: answered ${e.status} ${e.errorCode ?? ''}`.trimEnd() + (tried ? ` after ${tried}` : '') });
+      // Routes not asked (cooling down, ejected ...) are why the failures above were the last word.
+      const skipped = e.attempts
+        .filter((a) => PASSED_OVER.has(a.outcome))
+        .map(describe)
+        .join(', ');
+      const text = `${e.model}: answered ${e.status} ${e.errorCode ?? ''}`.trimEnd() + (tried ? ` after ${tried}` : '') + (skipped ? `; passed over ${skipped}` : '');
+      this.push({ kind: 'error', model: e.model, text });
       return;
     }
     if (e.status >= 400 || (failed.length === 0 && e.continuations === 0)) return;
