@@ -6,7 +6,7 @@ import { createRedisClient } from '../../runtime/src/quota/redis-client';
 import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
 import { routeKeys } from '../../runtime/src/quota/redis-store';
 import { ResilientQuotaStore, type ResilientQuotaStoreOptions } from '../../runtime/src/quota/resilient-store';
-import type { QuotaStore } from '../../runtime/src/quota/store';
+import type { QuotaStore, Reservation } from '../../runtime/src/quota/store';
 import { systemClock } from '../../runtime/src/core/clock';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 
@@ -72,6 +72,29 @@ describe('ResilientQuotaStore on a real redis-server', () => {
     expect(answers.filter((x) => x.ok)).toHaveLength(60);
     expect(a.health()).toMatchObject({ backend: 'redis', degraded: false });
     expect(await admin().zcard(routeKeys(prefix, ROUTE).window)).toBe(60);
+  });
+
+  it('cancel: an admission taken back leaves the shared count in Redis, and the local one while Redis is away', async () => {
+    const a = instance();
+    const b = instance();
+    await Promise.all([a.ready(), b.ready()]);
+    const first = await a.reserve(ROUTE, { rpm: 2 }, 10);
+    expect(first.ok).toBe(true);
+    await a.cancel((first as { reservation: Reservation }).reservation);
+    expect(await admin().zcard(routeKeys(prefix, ROUTE).window)).toBe(0);
+    // The other instance still gets the whole limit.
+    expect((await b.reserve(ROUTE, { rpm: 2 }, 10)).ok).toBe(true);
+    expect((await b.reserve(ROUTE, { rpm: 2 }, 10)).ok).toBe(true);
+    expect((await b.reserve(ROUTE, { rpm: 2 }, 10)).ok).toBe(false);
+
+    await server.kill();
+    const alone = instance({}, 'redis://127.0.0.1:1');
+    await alone.ready();
+    const local = await alone.reserve(ROUTE, { rpm: 1 }, 10);
+    expect(alone.peek(ROUTE, { rpm: 1 }).requestsUsed).toBe(1);
+    await alone.cancel((local as { reservation: Reservation }).reservation);
+    expect(alone.peek(ROUTE, { rpm: 1 })).toMatchObject({ requestsUsed: 0, tokensUsed: 0 });
+    expect((await alone.reserve(ROUTE, { rpm: 1 }, 10)).ok).toBe(true);
   });
 
   it('Redis killed mid-load: no call fails, each instance keeps to its share, and Redis takes over again after a restart', async () => {
