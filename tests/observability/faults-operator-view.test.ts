@@ -133,6 +133,80 @@ describe('an operator reads /metrics, /status and the logs while providers fail'
   });
 });
 
+describe('an operator reads /metrics, /status and the logs while streams break', () => {
+  let primary: FakeOpenAI;
+  let fallback: FakeOpenAI;
+  let gw: TestGateway;
+  const logs = new LineCapture();
+
+  beforeAll(async () => {
+    [primary, fallback] = await Promise.all([startFakeOpenAI({ latencyMs: 1, chunks: 6 }), startFakeOpenAI({ latencyMs: 1, chunks: 6 })]);
+    const account = (url: string) => [{ id: 'acct', endpoints: [{ region: 'r1', url }] }];
+    gw = await startGateway(
+      {
+        providers: [
+          { id: 'primary', type: 'openai-compatible', accounts: account(primary.url) },
+          { id: 'fallback', type: 'openai-compatible', accounts: account(fallback.url) },
+        ],
+        models: [
+          {
+            name: 'chat',
+            targets: [
+              { provider: 'primary', model: 'm' },
+              { provider: 'fallback', model: 'm' },
+            ],
+            timeouts: { idleMs: 300 },
+          },
+        ],
+        operators: LOOPBACK_OPERATORS,
+      },
+      'all-in-one',
+      { probes: false, observability: { destination: logs } },
+    );
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await Promise.all([primary?.close(), fallback?.close()]);
+  });
+
+  const stream = async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...CHAT, stream: true }) });
+    return { status: res.status, body: await res.text() };
+  };
+
+  it('counts each break on the route it happened on, and a stream that could not be finished is a failure, not a failover', async () => {
+    // The primary goes quiet after 2 chunks: continued on the fallback, the client gets one whole answer.
+    primary.faults.push({ kind: 'stall', afterChunks: 2 });
+    const whole = await stream();
+    expect(whole.status).toBe(200);
+    expect(whole.body).toContain('data: [DONE]');
+    // Then the primary goes quiet again and the fallback cuts its continuation: no route is left to finish it.
+    primary.faults.push({ kind: 'stall', afterChunks: 2 });
+    fallback.faults.push({ kind: 'cut', afterChunks: 1 });
+    const broken = await stream();
+    expect(broken.status).toBe(200);
+    expect(broken.body).toContain('"error"');
+
+    const samples = await metricsOf(gw.url);
+    expect(valueOf(samples, 'gateway_stream_breaks_total', { route: PRIMARY, outcome: 'silent' })).toBe(2);
+    expect(valueOf(samples, 'gateway_stream_breaks_total', { route: FALLBACK, outcome: 'transient' })).toBe(1);
+    expect(valueOf(samples, 'gateway_stream_continuations_total')).toBe(2);
+    expect(valueOf(samples, 'gateway_errors_total', { model: 'chat', code: 'stream_interrupted' })).toBe(1);
+
+    const status = await jsonOf<StatusSnapshot>(await fetch(`${gw.url}/status.json`));
+    expect(status.totals).toMatchObject({ requests: 2, failed: 1, failovers: 1 });
+    expect(status.recent.map((e) => `${e.kind}: ${e.text}`)).toEqual([
+      `error: chat: stream started on ${PRIMARY} ended early (stream_interrupted) after 1 continuation`,
+      `failover: chat: 1 stream break → served by ${FALLBACK}`,
+    ]);
+    const lines = logs.requests().map((r) => [r.level, r.status, r.errorCode, r.continuations]);
+    expect(lines).toEqual([
+      ['info', 200, undefined, 1],
+      ['warn', 200, 'stream_interrupted', 1],
+    ]);
+  });
+});
+
 describe('/metrics while the shared quota store is away', () => {
   it('says gateway_quota_store_degraded 1 until Redis answers again', async () => {
     const redis = await startRedisServer();

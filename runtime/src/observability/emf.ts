@@ -6,7 +6,7 @@
 import type { DestinationStream } from 'pino';
 import { hedgeOutcome, sentAttempts } from '../core/attempt';
 import type { GatewayObserver, RequestEvent } from './events';
-import { errorOf } from './labels';
+import { brokenAfterStart, errorOf } from './labels';
 import { lineWriter } from './line-batch';
 
 export type EmfUnit = 'Count' | 'Milliseconds' | 'None';
@@ -64,7 +64,7 @@ export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
   const values: Array<[string, EmfUnit, number]> = [
     ['Requests', 'Count', 1],
     ['Errors', 'Count', errorOf(ev) !== undefined ? 1 : 0],
-    ['Faults', 'Count', ev.status >= 500 || (ev.status === 200 && (ev.errorCode === 'stream_interrupted' || ev.errorCode === 'deadline_exceeded')) ? 1 : 0],
+    ['Faults', 'Count', ev.status >= 500 || brokenAfterStart(ev) ? 1 : 0],
     ['Attempts', 'Count', sent],
     ['Failovers', 'Count', sent > 1 ? 1 : 0],
     ['Hedges', 'Count', hedgeOutcome(ev.attempts) ? 1 : 0],

@@ -5,7 +5,7 @@
  */
 import type { Usage } from '../core/openai-types';
 import type { Role } from '../config/schema';
-import type { AttemptRecord } from '../core/attempt';
+import type { AttemptRecord, FailureClass } from '../core/attempt';
 import type { ModelApi } from '../core/embeddings';
 import type { Priority } from '../core/priority';
 import type { Refusal } from '../core/refusal';
@@ -73,6 +73,14 @@ export interface CooldownEvent {
   reason: string;
 }
 
+/** A stream broke or went quiet after its first byte on a route (continued elsewhere when it could be). */
+export interface StreamBreakEvent {
+  type: 'stream-break';
+  route: string;
+  /** How it failed: `silent`, `transient` ... */
+  failure: FailureClass;
+}
+
 /** A new config was offered: applied, or rejected (the running config stays). */
 export interface ConfigEvent {
   type: 'config';
@@ -94,7 +102,7 @@ export interface BudgetAlertEvent {
   spentUsd: number;
 }
 
-export type GatewayEvent = RequestEvent | EjectionEvent | CooldownEvent | ConfigEvent | BudgetAlertEvent;
+export type GatewayEvent = RequestEvent | EjectionEvent | CooldownEvent | StreamBreakEvent | ConfigEvent | BudgetAlertEvent;
 
 export type GatewayObserver = (event: GatewayEvent) => void;
 

@@ -7,6 +7,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Role } from '../config/schema';
 import { hedgeOutcome, type AttemptRecord } from '../core/attempt';
 import type { BudgetAlertEvent, CooldownEvent, EjectionEvent, GatewayObserver, RequestEvent } from './events';
+import { brokenAfterStart } from './labels';
 import { lineWriter } from './line-batch';
 import { REDACTED, scrubSecrets } from '../core/redact';
 import { REDACT_PATHS, scrubError } from './redact';
@@ -152,7 +153,7 @@ export function requestLineWriter(logger: Logger, logContent: boolean): (ev: Req
 /** Server-side failures are errors; a stream that broke (or ran out of time) after its 200 is a warning. */
 function requestLevel(ev: RequestEvent): 'error' | 'warn' | 'info' {
   if (ev.status >= 500) return 'error';
-  if (ev.status === 200 && (ev.errorCode === 'stream_interrupted' || ev.errorCode === 'deadline_exceeded')) return 'warn';
+  if (brokenAfterStart(ev)) return 'warn';
   return 'info';
 }
 

@@ -92,6 +92,7 @@ export class GatewayMetrics {
   private readonly firstChunkTimeout: Gauge<'route'>;
   private readonly hedgeDelay: Gauge<'route'>;
   private readonly continuations: Counter;
+  private readonly streamBreaks: Counter<'route' | 'outcome'>;
   private readonly ejections: Counter<'route'>;
   private readonly cooldowns: Counter<'route' | 'reason'>;
   private readonly headroom: Gauge<'route'>;
@@ -141,6 +142,12 @@ export class GatewayMetrics {
     });
     this.hedgeDelay = new Gauge({ name: 'gateway_hedge_delay_seconds', help: 'After how long without a first chunk a stream on the route is hedged now.', labelNames: ['route'], registers });
     this.continuations = new Counter({ name: 'gateway_stream_continuations_total', help: 'Streams continued on another route after a break.', registers });
+    this.streamBreaks = new Counter({
+      name: 'gateway_stream_breaks_total',
+      help: 'Streams that broke (transient) or went quiet (silent) on a route after their first byte; gateway_attempts_total counted the attempt by how it started.',
+      labelNames: ['route', 'outcome'],
+      registers,
+    });
     this.ejections = new Counter({ name: 'gateway_ejections_total', help: 'Times a route was ejected (its circuit opened).', labelNames: ['route'], registers });
     this.cooldowns = new Counter({ name: 'gateway_cooldowns_total', help: 'Times a route was put in cooldown (throttled, quota exhausted).', labelNames: ['route', 'reason'], registers });
     this.headroom = new Gauge({ name: 'gateway_quota_headroom_ratio', help: 'Share of the tighter of rpm/tpm still free per route (1 when unlimited).', labelNames: ['route'], registers });
@@ -221,6 +228,9 @@ export class GatewayMetrics {
         return;
       case 'cooldown':
         this.cooldowns.inc({ route: ev.route, reason: reasonLabel(ev.reason) });
+        return;
+      case 'stream-break':
+        this.streamBreaks.inc({ route: ev.route, outcome: ev.failure });
         return;
       case 'config':
         this.reloads.inc({ result: ev.ok ? 'applied' : 'rejected' });

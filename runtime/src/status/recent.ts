@@ -5,6 +5,7 @@
  */
 import { hedgeOutcome, PASSED_OVER, type AttemptRecord, type FailureClass } from '../core/attempt';
 import type { EventBus, GatewayEvent, RequestEvent } from '../observability/events';
+import { brokenAfterStart } from '../observability/labels';
 
 export type RecentKind = 'failover' | 'ejection' | 'cooldown' | 'error';
 
@@ -22,7 +23,7 @@ export interface RecentEntry {
 
 export interface StatusTotals {
   requests: number;
-  /** Requests answered with an error status of 500 or more (upstream trouble, not bad input). */
+  /** Requests answered with an error status of 500 or more (upstream trouble, not bad input), or streams that broke after their 200 and could not be continued. */
   failed: number;
   /** Requests answered after a failed attempt on another route (or a stream continued elsewhere). */
   failovers: number;
@@ -106,6 +107,13 @@ export class RecentEvents {
       if (hedge === 'won') this.totals.hedgesWon++;
     }
     const failed = e.attempts.filter((a) => FAILED.has(a.outcome));
+    if (brokenAfterStart(e)) {
+      // Not a failover that served: the client got part of an answer and an error event.
+      this.totals.failed++;
+      const breaks = e.continuations > 0 ? ` after ${e.continuations} continuation${e.continuations > 1 ? 's' : ''}` : '';
+      this.push({ kind: 'error', route: e.route, model: e.model, text: `${e.model}: stream started on ${e.route ?? 'a route'} ended early (${e.errorCode})${breaks}` });
+      return;
+    }
     if (e.status >= 500) {
       this.totals.failed++;
       const tried = failed.map(describe).join(', ');
