@@ -27,6 +27,35 @@ async function metricsOf(url: string): Promise<Sample[]> {
   return parsePrometheus(await (await fetch(`${url}/metrics`)).text());
 }
 
+/** Model `chat`: a primary and a fallback fake, each one route; their request log lines go to `logs`. */
+async function twoRoutes(logs: LineCapture, more: { timeouts: Record<string, number>; chunks?: number; tenants?: GatewayConfigInput['tenants'] }) {
+  const [primary, fallback] = await Promise.all([startFakeOpenAI({ latencyMs: 1, chunks: more.chunks }), startFakeOpenAI({ latencyMs: 1, chunks: more.chunks })]);
+  const account = (url: string) => [{ id: 'acct', endpoints: [{ region: 'r1', url }] }];
+  const gw = await startGateway(
+    {
+      providers: [
+        { id: 'primary', type: 'openai-compatible', accounts: account(primary.url) },
+        { id: 'fallback', type: 'openai-compatible', accounts: account(fallback.url) },
+      ],
+      models: [
+        {
+          name: 'chat',
+          targets: [
+            { provider: 'primary', model: 'm' },
+            { provider: 'fallback', model: 'm' },
+          ],
+          timeouts: more.timeouts,
+        },
+      ],
+      ...(more.tenants ? { tenants: more.tenants } : {}),
+      operators: LOOPBACK_OPERATORS,
+    },
+    'all-in-one',
+    { probes: false, observability: { destination: logs } },
+  );
+  return { primary, fallback, gw };
+}
+
 describe('an operator reads /metrics, /status and the logs while providers fail', () => {
   let primary: FakeOpenAI;
   let fallback: FakeOpenAI;
@@ -34,30 +63,7 @@ describe('an operator reads /metrics, /status and the logs while providers fail'
   const logs = new LineCapture();
 
   beforeAll(async () => {
-    [primary, fallback] = await Promise.all([startFakeOpenAI({ latencyMs: 1 }), startFakeOpenAI({ latencyMs: 1 })]);
-    const account = (url: string) => [{ id: 'acct', endpoints: [{ region: 'r1', url }] }];
-    gw = await startGateway(
-      {
-        providers: [
-          { id: 'primary', type: 'openai-compatible', accounts: account(primary.url) },
-          { id: 'fallback', type: 'openai-compatible', accounts: account(fallback.url) },
-        ],
-        models: [
-          {
-            name: 'chat',
-            targets: [
-              { provider: 'primary', model: 'm' },
-              { provider: 'fallback', model: 'm' },
-            ],
-            timeouts: { firstByteMs: 300, completeMs: 400 },
-          },
-        ],
-        tenants: [{ id: 'team', keys: [hashKey('key-team')] }],
-        operators: LOOPBACK_OPERATORS,
-      },
-      'all-in-one',
-      { probes: false, observability: { destination: logs } },
-    );
+    ({ primary, fallback, gw } = await twoRoutes(logs, { timeouts: { firstByteMs: 300, completeMs: 400 }, tenants: [{ id: 'team', keys: [hashKey('key-team')] }] }));
   });
   afterAll(async () => {
     fallback.always = undefined;
@@ -140,29 +146,7 @@ describe('an operator reads /metrics, /status and the logs while streams break',
   const logs = new LineCapture();
 
   beforeAll(async () => {
-    [primary, fallback] = await Promise.all([startFakeOpenAI({ latencyMs: 1, chunks: 6 }), startFakeOpenAI({ latencyMs: 1, chunks: 6 })]);
-    const account = (url: string) => [{ id: 'acct', endpoints: [{ region: 'r1', url }] }];
-    gw = await startGateway(
-      {
-        providers: [
-          { id: 'primary', type: 'openai-compatible', accounts: account(primary.url) },
-          { id: 'fallback', type: 'openai-compatible', accounts: account(fallback.url) },
-        ],
-        models: [
-          {
-            name: 'chat',
-            targets: [
-              { provider: 'primary', model: 'm' },
-              { provider: 'fallback', model: 'm' },
-            ],
-            timeouts: { idleMs: 300 },
-          },
-        ],
-        operators: LOOPBACK_OPERATORS,
-      },
-      'all-in-one',
-      { probes: false, observability: { destination: logs } },
-    );
+    ({ primary, fallback, gw } = await twoRoutes(logs, { timeouts: { idleMs: 300 }, chunks: 6 }));
   });
   afterAll(async () => {
     await gw?.close();
