@@ -181,12 +181,15 @@ describe('an operator reads /metrics, /status and the logs while streams break',
     expect(status.totals).toMatchObject({ requests: 2, failed: 1, failovers: 1 });
     expect(status.recent.map((e) => `${e.kind}: ${e.text}`)).toEqual([
       `error: chat: stream started on ${PRIMARY} ended early (stream_interrupted) after 1 continuation`,
-      `failover: chat: 1 stream break → served by ${FALLBACK}`,
+      `failover: chat: ${PRIMARY} (silent mid-stream) → served by ${FALLBACK}`,
     ]);
-    const lines = logs.requests().map((r) => [r.level, r.status, r.errorCode, r.continuations]);
+    // The log lines name every break's route and how it failed, beside the attempts that started the streams.
+    const lines = logs
+      .requests()
+      .map((r) => [r.level, r.status, r.errorCode, r.route, r.continuations, (r.breaks as { route: string; outcome: string }[]).map((b) => `${b.route} ${b.outcome}`)]);
     expect(lines).toEqual([
-      ['info', 200, undefined, 1],
-      ['warn', 200, 'stream_interrupted', 1],
+      ['info', 200, undefined, FALLBACK, 1, [`${PRIMARY} silent`]],
+      ['warn', 200, 'stream_interrupted', PRIMARY, 1, [`${PRIMARY} silent`, `${FALLBACK} transient`]],
     ]);
   });
 });

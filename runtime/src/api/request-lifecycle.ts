@@ -18,7 +18,7 @@ import { worseAffinity } from '../core/prompt-cache';
 import { configClasses } from '../quota/capacity-class';
 import type { Gateway } from '../gateway';
 import type { RequestEvent } from '../observability/events';
-import { isProviderError } from '../providers/errors';
+import { isProviderError, type ProviderError } from '../providers/errors';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
 import { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } from '../routing/executor';
 import type { ModelRoutes } from '../routing/route-table';
@@ -308,6 +308,12 @@ export class RequestRouting {
     };
     if (this.session) headers[AFFINITY_HEADER] = this.event.affinity = worseAffinity(this.session.served(answer.route), meta.upstreamAffinity);
     return headers;
+  }
+
+  /** A stream broke on `route` after its first byte: the route is judged as for a failed attempt, and the request's event lists the break. */
+  streamBroke(route: Route, err: ProviderError): void {
+    (this.event.breaks ??= []).push({ route: route.key, outcome: err.failure, message: err.message });
+    this.gw.executor.onStreamFailure(route, err);
   }
 
   /** A stream continued on another route after a break: the session is there now. */

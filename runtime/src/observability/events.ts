@@ -37,6 +37,8 @@ export interface RequestEvent {
   attempts: readonly AttemptRecord[];
   /** Streams continued on another route after a break. */
   continuations: number;
+  /** Streams: each break after the first byte, in order (the route, how it failed): the routes `attempts` show as started `ok`. */
+  breaks?: StreamBreak[];
   /** Embeddings: the provider batches the inputs were split into. */
   batches?: number;
   usage?: Usage;
@@ -71,6 +73,13 @@ export interface CooldownEvent {
   route: string;
   until: number;
   reason: string;
+}
+
+/** One break of a stream after its first byte. */
+export interface StreamBreak {
+  route: string;
+  outcome: FailureClass;
+  message?: string;
 }
 
 /** A stream broke or went quiet after its first byte on a route (continued elsewhere when it could be). */

@@ -5,7 +5,7 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Role } from '../config/schema';
-import { hedgeOutcome, type AttemptRecord } from '../core/attempt';
+import { hedgeOutcome } from '../core/attempt';
 import type { BudgetAlertEvent, CooldownEvent, EjectionEvent, GatewayObserver, RequestEvent } from './events';
 import { brokenAfterStart } from './labels';
 import { lineWriter } from './line-batch';
@@ -67,15 +67,6 @@ export function stdout(sync: boolean): DestinationStream {
 /** Request events may carry the client's `traceparent` (W3C) to tie the line to a trace. */
 type TracedRequestEvent = RequestEvent & { traceparent?: string };
 
-export interface AttemptLine {
-  route: string;
-  outcome: AttemptRecord['outcome'];
-  status?: number;
-  ms: number;
-  retryAfterMs?: number;
-  message?: string;
-}
-
 /**
  * The fields of one request's log line. Fields that do not apply are left undefined,
  * which JSON leaves out; one object shape for every line.
@@ -108,6 +99,7 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     ttftMs: ev.ttftMs,
     latencyMs: ev.latencyMs,
     continuations: ev.continuations,
+    breaks: ev.breaks?.map(attemptLine),
     notes: ev.notes,
     batches: ev.batches,
     hedge: hedgeOutcome(ev.attempts),
@@ -115,8 +107,8 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
   };
 }
 
-/** An attempt as logged: the record itself, its provider message scrubbed (it can quote the key sent). */
-function attemptLine(a: AttemptRecord): AttemptLine {
+/** An attempt (or a stream break) as logged: the record itself, its provider message scrubbed (it can quote the key sent). */
+function attemptLine<A extends { message?: string }>(a: A): A {
   return a.message ? { ...a, message: scrubSecrets(a.message) } : a;
 }
 

@@ -129,7 +129,8 @@ export class RecentEvents {
     if (e.status >= 400 || (failed.length === 0 && e.continuations === 0)) return;
     this.totals.failovers++;
     const from = failed.map(describe);
-    if (e.continuations > 0) from.push(`${e.continuations} stream break${e.continuations > 1 ? 's' : ''}`);
+    if (e.breaks) for (const b of e.breaks) from.push(`${b.route} (${b.outcome} mid-stream)`);
+    else if (e.continuations > 0) from.push(`${e.continuations} stream break${e.continuations > 1 ? 's' : ''}`);
     this.push({ kind: 'failover', route: e.route, model: e.model, text: `${e.model}: ${from.join(', ')} → served by ${e.route ?? 'another route'}` });
   }
 
