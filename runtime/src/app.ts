@@ -172,7 +172,8 @@ export function createApp(gw: Gateway): Hono<Env> {
       return errorResponse(c, new GatewayError(404, 'not_found_error', why, 'metrics_not_served'));
     }
     gw.events.flush(); // requests answered before the scrape are counted in it
-    return c.body(await metrics.scrape(healthBody(gw).body.routes), 200, { 'content-type': metrics.contentType });
+    const health = healthBody(gw).body;
+    return c.body(await metrics.scrape(health.routes, health.quota), 200, { 'content-type': metrics.contentType });
   });
 
   // A known path asked with another method: 405 with Allow, in the path's own error shape

@@ -13,6 +13,7 @@ import { postJson, startGateway } from '../helpers/gateway';
 import { until } from '../helpers/until';
 import { LineCapture } from './capture';
 import { configErrorOf } from '../helpers/config-error';
+import { hashKey } from '../../runtime/src/tenants/auth';
 
 /** The units the EMF specification (CloudWatch MetricDatum units) accepts. */
 const UNITS = new Set([
@@ -157,6 +158,33 @@ describe('EMF lines through the gateway', () => {
       expect(unknown).toMatchObject({ Model: 'unknown', Status: 404, Errors: 1, Faults: 0, Attempts: 0 });
       expect(metricsOf(unknown)).not.toHaveProperty('TtftMs');
       expect(metricsOf(unknown)).not.toHaveProperty('InputTokens');
+    } finally {
+      await tg.close();
+    }
+  });
+
+  it('counts a refused request under its tenant and reason (Refusals), so Lambda operators see who is throttled', async () => {
+    const out = new LineCapture();
+    const env = { AWS_LAMBDA_FUNCTION_NAME: 'proxy', GATEWAY_METRICS_NAMESPACE: 'AIGateway', GATEWAY_METRICS_SERVICE: 'ai-gateway-hub' };
+    const doc = { ...config(), tenants: [{ id: 'team', keys: [hashKey('key-team')], limits: { rpm: 1 } }] };
+    const tg = await startGateway(doc, 'all-in-one', { probes: false, observability: { destination: out, env } });
+    try {
+      const ask = () => postJson(`${tg.url}/v1/chat/completions`, { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer key-team' });
+      expect((await ask()).status).toBe(200);
+      expect((await ask()).status).toBe(429);
+      await until(() => out.emf().length >= 2);
+      const [served, refused] = out.emf();
+      for (const d of [served, refused]) expect(emfProblems(d)).toEqual([]);
+      expect(served).not.toHaveProperty('Refusals');
+      expect(refused).toMatchObject({ Status: 429, Errors: 1, Faults: 0, Attempts: 0, Refusals: 1, Tenant: 'team', Reason: 'rpm' });
+      expect((refused._aws as { CloudWatchMetrics: unknown[] }).CloudWatchMetrics[1]).toEqual({
+        Namespace: 'AIGateway',
+        Dimensions: [
+          ['Service', 'Tenant'],
+          ['Service', 'Tenant', 'Reason'],
+        ],
+        Metrics: [{ Name: 'Refusals', Unit: 'Count' }],
+      });
     } finally {
       await tg.close();
     }

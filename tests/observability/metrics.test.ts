@@ -243,7 +243,7 @@ describe('one vocabulary in every role', () => {
       expect(sumOf(p, 'gateway_attempts_total', { outcome: 'ok' })).toBe(1);
       // The same metric families on both sides.
       const families = (text: string) => [...text.matchAll(/^# TYPE (gateway_\w+) (\w+)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
-      expect(families(proxyScrape.text)).toHaveLength(22);
+      expect(families(proxyScrape.text)).toHaveLength(26);
       expect(families(proxyScrape.text)).toEqual(families(spokeScrape.text));
     } finally {
       await proxy.close();

@@ -6,7 +6,7 @@ import { createRedisClient } from '../../runtime/src/quota/redis-client';
 import { MemoryQuotaStore } from '../../runtime/src/quota/memory-store';
 import { routeKeys } from '../../runtime/src/quota/redis-store';
 import { ResilientQuotaStore, type ResilientQuotaStoreOptions } from '../../runtime/src/quota/resilient-store';
-import type { QuotaStore } from '../../runtime/src/quota/store';
+import type { QuotaStore, Reservation } from '../../runtime/src/quota/store';
 import { systemClock } from '../../runtime/src/core/clock';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server';
 
@@ -72,6 +72,37 @@ describe('ResilientQuotaStore on a real redis-server', () => {
     expect(answers.filter((x) => x.ok)).toHaveLength(60);
     expect(a.health()).toMatchObject({ backend: 'redis', degraded: false });
     expect(await admin().zcard(routeKeys(prefix, ROUTE).window)).toBe(60);
+  });
+
+  it('cancel: an admission taken back leaves the shared count in Redis, and the local one while Redis is away', async () => {
+    const a = instance();
+    const b = instance();
+    await Promise.all([a.ready(), b.ready()]);
+    const first = await a.reserve(ROUTE, { rpm: 2 }, 10);
+    expect(first.ok).toBe(true);
+    await a.cancel((first as { reservation: Reservation }).reservation);
+    expect(await admin().zcard(routeKeys(prefix, ROUTE).window)).toBe(0);
+    // The other instance still gets the whole limit.
+    expect((await b.reserve(ROUTE, { rpm: 2 }, 10)).ok).toBe(true);
+    expect((await b.reserve(ROUTE, { rpm: 2 }, 10)).ok).toBe(true);
+    expect((await b.reserve(ROUTE, { rpm: 2 }, 10)).ok).toBe(false);
+
+    // Redis away: the admission counts locally and is taken back locally ...
+    await server.kill();
+    const other = 'openai/acct-b/us-east-1/gpt-4o';
+    await eventually(() => a.health().degraded, 'a notices Redis is gone');
+    const local = await a.reserve(other, { rpm: 1 }, 10);
+    expect(a.peek(other, { rpm: 1 }).requestsUsed).toBe(1);
+    await a.cancel((local as { reservation: Reservation }).reservation);
+    expect(a.peek(other, { rpm: 1 })).toMatchObject({ requestsUsed: 0, tokensUsed: 0 });
+    // One kept admission on a route after it: once Redis has it, the re-count has passed the one taken back.
+    const kept = 'openai/acct-c/us-east-1/gpt-4o';
+    expect((await a.reserve(kept, { rpm: 1 }, 10)).ok).toBe(true);
+    // ... and a Redis back (empty) is not given it when this instance re-counts what it admitted.
+    await server.restart();
+    await eventually(() => !a.health().degraded, 'a sees Redis again');
+    await eventually(async () => (await admin().zcard(routeKeys(prefix, kept).window)) === 1, 'the kept admission is re-counted in Redis');
+    expect(await admin().zcard(routeKeys(prefix, other).window)).toBe(0);
   });
 
   it('Redis killed mid-load: no call fails, each instance keeps to its share, and Redis takes over again after a restart', async () => {

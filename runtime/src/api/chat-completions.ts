@@ -138,7 +138,7 @@ async function streamAnswer(
       idleMs: routing.routed.timeouts.idleMs,
       supportsPrefill: (route) => routing.adapterFor(route).supportsPrefill?.(route) ?? false,
       continueOn: (build, exclude) => gw.executor.run({ ...routing.routed, exclude }, (route, attempt) => startOn(route, build(route), attempt)),
-      onStreamFailure: (route, err) => gw.executor.onStreamFailure(route, err),
+      onStreamFailure: (route, err) => routing.streamBroke(route, err),
     },
     outcome,
   );

@@ -149,7 +149,7 @@ async function streamAnswer(gw: Gateway, req: ApiRequest, c: ApiCall, routing: R
       idleMs: routing.routed.timeouts.idleMs,
       prefill: (route) => api(route).prefill(route),
       continueOn: (build, exclude) => gw.executor.run({ ...routing.routed, exclude }, (route, attempt) => startOn(route, build(route), attempt)),
-      onStreamFailure: (route, err) => gw.executor.onStreamFailure(route, err),
+      onStreamFailure: (route, err) => routing.streamBroke(route, err),
       now: gw.now,
     },
     outcome,

@@ -18,7 +18,7 @@ import { worseAffinity } from '../core/prompt-cache';
 import { configClasses } from '../quota/capacity-class';
 import type { Gateway } from '../gateway';
 import type { RequestEvent } from '../observability/events';
-import { isProviderError } from '../providers/errors';
+import { isProviderError, type ProviderError } from '../providers/errors';
 import type { CallOptions, ProviderAdapter, Route, UpstreamMeta } from '../providers/types';
 import { AllRoutesFailed, type Answered, type AttemptFn, type RoutedRequest } from '../routing/executor';
 import type { ModelRoutes } from '../routing/route-table';
@@ -33,6 +33,7 @@ import { answerCost, reserveBudget } from './request-spend';
 import { clientClosed, deadlineExceeded, failureToError } from './failure-response';
 import { RequestLifetime } from './request-lifetime';
 import { echo } from '../core/echo';
+import { REFUNDED, refusalOf } from '../core/refusal';
 
 /**
  * An endpoint's handler around `serve`, which gets the request's lifecycle: a failure
@@ -209,10 +210,13 @@ export class ApiRequest {
     this.gw.spend.settle(tenant.id, tenant.budget, this.hold, this.costUsd ?? 0);
   }
 
-  /** The request failed before its answer. */
+  /** The request failed before its answer; refused by its budget or class before any work, it leaves the tenant's window as it found it. */
   failed(err: unknown): void {
-    this.permit.release();
-    this.report(err instanceof GatewayError ? err.status : 500, { errorCode: err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error' });
+    const refusal = refusalOf(err);
+    if (refusal && REFUNDED.has(refusal) && sentAttempts(this.event.attempts) === 0) this.permit.refund();
+    else this.permit.release();
+    const errorCode = err instanceof GatewayError ? (err.code ?? undefined) : 'internal_error';
+    this.report(err instanceof GatewayError ? err.status : 500, refusal ? { errorCode, refusal } : { errorCode });
   }
 }
 
@@ -307,6 +311,12 @@ export class RequestRouting {
     };
     if (this.session) headers[AFFINITY_HEADER] = this.event.affinity = worseAffinity(this.session.served(answer.route), meta.upstreamAffinity);
     return headers;
+  }
+
+  /** A stream broke on `route` after its first byte: the route is judged as for a failed attempt, and the request's event lists the break. */
+  streamBroke(route: Route, err: ProviderError): void {
+    (this.event.breaks ??= []).push({ route: route.key, outcome: err.failure, message: err.message });
+    this.gw.executor.onStreamFailure(route, err);
   }
 
   /** A stream continued on another route after a break: the session is there now. */

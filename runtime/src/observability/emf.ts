@@ -6,7 +6,7 @@
 import type { DestinationStream } from 'pino';
 import { hedgeOutcome, sentAttempts } from '../core/attempt';
 import type { GatewayObserver, RequestEvent } from './events';
-import { errorOf } from './labels';
+import { brokenAfterStart, errorOf } from './labels';
 import { lineWriter } from './line-batch';
 
 export type EmfUnit = 'Count' | 'Milliseconds' | 'None';
@@ -45,19 +45,26 @@ export const EMF_DIMENSIONS: readonly (readonly string[])[] = [['Service'], ['Se
 /** Spend is also summed per tenant. */
 export const EMF_TENANT_DIMENSIONS: readonly (readonly string[])[] = [['Service', 'Tenant']];
 
+/** Refusals (the tenant's limits, budget or class) per tenant, and per tenant and reason. */
+export const EMF_REFUSAL_DIMENSIONS: readonly (readonly string[])[] = [
+  ['Service', 'Tenant'],
+  ['Service', 'Tenant', 'Reason'],
+];
+
 /**
  * Requests, Errors (any failed request) and Faults (5xx, or a stream broken or out of
  * time after its 200), Attempts sent to providers, Failovers (more than one), Hedges
  * (a stream hedged on a second route), latency, time to first
  * token (streams), tokens in and out (when the provider reported usage), prompt-cache
- * reads and writes, and session affinity hits and moves (requests of a session).
+ * reads and writes, and session affinity hits and moves (requests of a session); a
+ * request refused for its tenant's limits, budget or class adds Refusals by Tenant and Reason.
  */
 export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
   const sent = sentAttempts(ev.attempts);
   const values: Array<[string, EmfUnit, number]> = [
     ['Requests', 'Count', 1],
     ['Errors', 'Count', errorOf(ev) !== undefined ? 1 : 0],
-    ['Faults', 'Count', ev.status >= 500 || (ev.status === 200 && (ev.errorCode === 'stream_interrupted' || ev.errorCode === 'deadline_exceeded')) ? 1 : 0],
+    ['Faults', 'Count', ev.status >= 500 || brokenAfterStart(ev) ? 1 : 0],
     ['Attempts', 'Count', sent],
     ['Failovers', 'Count', sent > 1 ? 1 : 0],
     ['Hedges', 'Count', hedgeOutcome(ev.attempts) ? 1 : 0],
@@ -92,6 +99,12 @@ export function emfRecord(ev: RequestEvent, opts: EmfOptions): EmfRecord {
   if (cost !== undefined && ev.tenant !== undefined) {
     record._aws.CloudWatchMetrics.push({ Namespace: opts.namespace, Dimensions: EMF_TENANT_DIMENSIONS.map((d) => [...d]), Metrics: [{ Name: 'CostUsd', Unit: 'None' }] });
     record.Tenant = ev.tenant;
+  }
+  if (ev.refusal) {
+    record._aws.CloudWatchMetrics.push({ Namespace: opts.namespace, Dimensions: EMF_REFUSAL_DIMENSIONS.map((d) => [...d]), Metrics: [{ Name: 'Refusals', Unit: 'Count' }] });
+    record.Tenant = ev.tenant ?? 'none';
+    record.Reason = ev.refusal;
+    record.Refusals = 1;
   }
   return record;
 }

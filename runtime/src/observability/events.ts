@@ -5,9 +5,10 @@
  */
 import type { Usage } from '../core/openai-types';
 import type { Role } from '../config/schema';
-import type { AttemptRecord } from '../core/attempt';
+import type { AttemptRecord, FailureClass } from '../core/attempt';
 import type { ModelApi } from '../core/embeddings';
 import type { Priority } from '../core/priority';
+import type { Refusal } from '../core/refusal';
 
 /** What a request event says its endpoint was: a model's api, or one of the Anthropic routes (chat models). */
 export type RequestApi = ModelApi | 'messages' | 'count_tokens';
@@ -28,12 +29,16 @@ export interface RequestEvent {
   status: number;
   /** OpenAI error code when it failed (e.g. `upstream_unavailable`). */
   errorCode?: string;
+  /** Refused before any provider was asked, and why (the tenant's limits, budget or capacity class). */
+  refusal?: Refusal;
   /** The route that answered (`provider/account/region/model`). */
   route?: string;
   /** Every attempt, including routes passed over, in order. */
   attempts: readonly AttemptRecord[];
   /** Streams continued on another route after a break. */
   continuations: number;
+  /** Streams: each break after the first byte, in order (the route, how it failed): the routes `attempts` show as started `ok`. */
+  breaks?: StreamBreak[];
   /** Embeddings: the provider batches the inputs were split into. */
   batches?: number;
   usage?: Usage;
@@ -70,6 +75,21 @@ export interface CooldownEvent {
   reason: string;
 }
 
+/** One break of a stream after its first byte. */
+export interface StreamBreak {
+  route: string;
+  outcome: FailureClass;
+  message?: string;
+}
+
+/** A stream broke or went quiet after its first byte on a route (continued elsewhere when it could be). */
+export interface StreamBreakEvent {
+  type: 'stream-break';
+  route: string;
+  /** How it failed: `silent`, `transient` ... */
+  failure: FailureClass;
+}
+
 /** A new config was offered: applied, or rejected (the running config stays). */
 export interface ConfigEvent {
   type: 'config';
@@ -91,7 +111,7 @@ export interface BudgetAlertEvent {
   spentUsd: number;
 }
 
-export type GatewayEvent = RequestEvent | EjectionEvent | CooldownEvent | ConfigEvent | BudgetAlertEvent;
+export type GatewayEvent = RequestEvent | EjectionEvent | CooldownEvent | StreamBreakEvent | ConfigEvent | BudgetAlertEvent;
 
 export type GatewayObserver = (event: GatewayEvent) => void;
 

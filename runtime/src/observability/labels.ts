@@ -14,6 +14,11 @@ export function errorOf(ev: RequestEvent): string | undefined {
   return ev.errorCode ?? (ev.status >= 400 ? `http_${ev.status}` : undefined);
 }
 
+/** A stream that broke, or ran out of time, after its 200 went out: the client got less than a whole answer. */
+export function brokenAfterStart(ev: RequestEvent): boolean {
+  return ev.status === 200 && (ev.errorCode === 'stream_interrupted' || ev.errorCode === 'deadline_exceeded');
+}
+
 /** `quota exhausted: details` -> `quota_exhausted`: a small, fixed set of label values. */
 export function reasonLabel(reason: string): string {
   const head = reason.split(':')[0].trim().toLowerCase();

@@ -5,8 +5,9 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Role } from '../config/schema';
-import { hedgeOutcome, type AttemptRecord } from '../core/attempt';
+import { hedgeOutcome } from '../core/attempt';
 import type { BudgetAlertEvent, CooldownEvent, EjectionEvent, GatewayObserver, RequestEvent } from './events';
+import { brokenAfterStart } from './labels';
 import { lineWriter } from './line-batch';
 import { REDACTED, scrubSecrets } from '../core/redact';
 import { REDACT_PATHS, scrubError } from './redact';
@@ -66,15 +67,6 @@ export function stdout(sync: boolean): DestinationStream {
 /** Request events may carry the client's `traceparent` (W3C) to tie the line to a trace. */
 type TracedRequestEvent = RequestEvent & { traceparent?: string };
 
-export interface AttemptLine {
-  route: string;
-  outcome: AttemptRecord['outcome'];
-  status?: number;
-  ms: number;
-  retryAfterMs?: number;
-  message?: string;
-}
-
 /**
  * The fields of one request's log line. Fields that do not apply are left undefined,
  * which JSON leaves out; one object shape for every line.
@@ -97,6 +89,7 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     stream: ev.stream,
     status: ev.status,
     errorCode: ev.errorCode || undefined,
+    refusal: ev.refusal,
     route: ev.route || undefined,
     attempts: ev.attempts.map(attemptLine),
     tokens: ev.usage ? tokensLine(ev.usage) : undefined,
@@ -106,6 +99,7 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
     ttftMs: ev.ttftMs,
     latencyMs: ev.latencyMs,
     continuations: ev.continuations,
+    breaks: ev.breaks?.map(attemptLine),
     notes: ev.notes,
     batches: ev.batches,
     hedge: hedgeOutcome(ev.attempts),
@@ -113,8 +107,8 @@ export function requestLine(ev: TracedRequestEvent, logContent: boolean): Record
   };
 }
 
-/** An attempt as logged: the record itself, its provider message scrubbed (it can quote the key sent). */
-function attemptLine(a: AttemptRecord): AttemptLine {
+/** An attempt (or a stream break) as logged: the record itself, its provider message scrubbed (it can quote the key sent). */
+function attemptLine<A extends { message?: string }>(a: A): A {
   return a.message ? { ...a, message: scrubSecrets(a.message) } : a;
 }
 
@@ -151,7 +145,7 @@ export function requestLineWriter(logger: Logger, logContent: boolean): (ev: Req
 /** Server-side failures are errors; a stream that broke (or ran out of time) after its 200 is a warning. */
 function requestLevel(ev: RequestEvent): 'error' | 'warn' | 'info' {
   if (ev.status >= 500) return 'error';
-  if (ev.status === 200 && (ev.errorCode === 'stream_interrupted' || ev.errorCode === 'deadline_exceeded')) return 'warn';
+  if (brokenAfterStart(ev)) return 'warn';
   return 'info';
 }
 

@@ -16,6 +16,13 @@ export interface RouteSnapshot {
   headroom: { fraction: number };
   /** Streams: the first-chunk timeout an attempt gets now, and when it is hedged. */
   timings?: { stream: { timeoutMs: number; hedgeDelayMs?: number } };
+  /** Cooling down, ejected or down: when it may serve again (ISO time). */
+  until?: string;
+}
+
+/** What a scrape needs of the quota store: whether admissions run on local estimates (Redis unreachable). */
+export interface QuotaSnapshot {
+  degraded: boolean;
 }
 
 export const ROUTE_STATES = ['healthy', 'half-open', 'ejected', 'cooldown', 'down'] as const;
@@ -85,10 +92,13 @@ export class GatewayMetrics {
   private readonly firstChunkTimeout: Gauge<'route'>;
   private readonly hedgeDelay: Gauge<'route'>;
   private readonly continuations: Counter;
+  private readonly streamBreaks: Counter<'route' | 'outcome'>;
   private readonly ejections: Counter<'route'>;
   private readonly cooldowns: Counter<'route' | 'reason'>;
   private readonly headroom: Gauge<'route'>;
   private readonly routeState: Gauge<'route' | 'state'>;
+  private readonly reopens: Gauge<'route'>;
+  private readonly quotaDegraded: Gauge;
   private readonly ttft: Histogram<'model'>;
   private readonly duration: Histogram<'model' | 'stream' | 'api'>;
   private readonly batches: TalliedCounter<'model'>;
@@ -99,6 +109,7 @@ export class GatewayMetrics {
   private readonly capacity: TalliedCounter<'route' | 'class' | 'result'>;
   private readonly cost: TalliedCounter<'tenant' | 'model'>;
   private readonly budgetAlerts: Counter<'tenant' | 'period' | 'threshold'>;
+  private readonly refusals: TalliedCounter<'tenant' | 'reason'>;
 
   constructor(private readonly opts: MetricsOptions) {
     this.modelLabel = modelLabeller(opts.isKnownModel);
@@ -131,10 +142,27 @@ export class GatewayMetrics {
     });
     this.hedgeDelay = new Gauge({ name: 'gateway_hedge_delay_seconds', help: 'After how long without a first chunk a stream on the route is hedged now.', labelNames: ['route'], registers });
     this.continuations = new Counter({ name: 'gateway_stream_continuations_total', help: 'Streams continued on another route after a break.', registers });
+    this.streamBreaks = new Counter({
+      name: 'gateway_stream_breaks_total',
+      help: 'Streams that broke (transient) or went quiet (silent) on a route after their first byte; gateway_attempts_total counted the attempt by how it started.',
+      labelNames: ['route', 'outcome'],
+      registers,
+    });
     this.ejections = new Counter({ name: 'gateway_ejections_total', help: 'Times a route was ejected (its circuit opened).', labelNames: ['route'], registers });
     this.cooldowns = new Counter({ name: 'gateway_cooldowns_total', help: 'Times a route was put in cooldown (throttled, quota exhausted).', labelNames: ['route', 'reason'], registers });
     this.headroom = new Gauge({ name: 'gateway_quota_headroom_ratio', help: 'Share of the tighter of rpm/tpm still free per route (1 when unlimited).', labelNames: ['route'], registers });
     this.routeState = new Gauge({ name: 'gateway_route_state', help: 'Route state: 1 for the current state, 0 for the others.', labelNames: ['route', 'state'], registers });
+    this.reopens = new Gauge({
+      name: 'gateway_route_reopens_timestamp_seconds',
+      help: 'When a route in cooldown, ejected or down may serve again (Unix time; minus time() is the seconds left); no series while it serves.',
+      labelNames: ['route'],
+      registers,
+    });
+    this.quotaDegraded = new Gauge({
+      name: 'gateway_quota_store_degraded',
+      help: '1 while the shared quota store (Redis) is unreachable and this instance admits on local estimates, else 0.',
+      registers,
+    });
     this.ttft = new Histogram({
       name: 'gateway_time_to_first_token_seconds',
       help: 'Streams: time until the first byte was sent to the client.',
@@ -169,6 +197,12 @@ export class GatewayMetrics {
       labelNames: ['tenant', 'period', 'threshold'],
       registers,
     });
+    this.refusals = new TalliedCounter({
+      name: 'gateway_tenant_refusals_total',
+      help: 'Requests refused before any provider was asked, by tenant ("none" without one) and reason: rpm, tpm, concurrency (its own limits), budget, capacity_reserved (its class\'s share of every route in use).',
+      labelNames: ['tenant', 'reason'],
+      registers,
+    });
     this.tokens = new TalliedCounter({ name: 'gateway_tokens_total', help: 'Tokens by direction: in (prompt) and out (completion).', labelNames: ['model', 'direction'], registers });
     this.cachedTokens = new TalliedCounter({
       name: 'gateway_cached_tokens_total',
@@ -195,6 +229,9 @@ export class GatewayMetrics {
       case 'cooldown':
         this.cooldowns.inc({ route: ev.route, reason: reasonLabel(ev.reason) });
         return;
+      case 'stream-break':
+        this.streamBreaks.inc({ route: ev.route, outcome: ev.failure });
+        return;
       case 'config':
         this.reloads.inc({ result: ev.ok ? 'applied' : 'rejected' });
         return;
@@ -214,6 +251,10 @@ export class GatewayMetrics {
     this.requests.inc(model + SEP + ev.status + SEP + api, { model, status: String(ev.status), role, api });
     const code = errorOf(ev);
     if (code) this.errors.inc(model + SEP + code + SEP + api, { model, code, api });
+    if (ev.refusal) {
+      const tenant = ev.tenant ?? 'none';
+      this.refusals.inc(tenant + SEP + ev.refusal, { tenant, reason: ev.refusal });
+    }
     for (const a of ev.attempts) this.attempts.inc(a.route + SEP + a.outcome, { route: a.route, outcome: a.outcome });
     if (ev.priority !== undefined) this.countClass(ev.priority, ev.attempts);
     // A spoke's reported cost is counted by its proxy.
@@ -249,10 +290,12 @@ export class GatewayMetrics {
     return this.registry.contentType;
   }
 
-  /** Prometheus text: process metrics, then the gateway's, with route gauges as of now. */
-  async scrape(routes: readonly RouteSnapshot[]): Promise<string> {
+  /** Prometheus text: process metrics, then the gateway's, with route and quota store gauges as of now. */
+  async scrape(routes: readonly RouteSnapshot[], quota: QuotaSnapshot = { degraded: false }): Promise<string> {
     this.headroom.reset();
     this.routeState.reset();
+    this.reopens.reset();
+    this.quotaDegraded.set(quota.degraded ? 1 : 0);
     this.firstChunkTimeout.reset();
     this.hedgeDelay.reset();
     for (const r of routes) {
@@ -261,6 +304,7 @@ export class GatewayMetrics {
       if (stream) this.firstChunkTimeout.set({ route: r.route }, stream.timeoutMs / 1000);
       if (stream?.hedgeDelayMs !== undefined) this.hedgeDelay.set({ route: r.route }, stream.hedgeDelayMs / 1000);
       for (const state of ROUTE_STATES) this.routeState.set({ route: r.route, state }, r.state === state ? 1 : 0);
+      if (r.until !== undefined) this.reopens.set({ route: r.route }, Date.parse(r.until) / 1000);
     }
     const [process, gateway] = await Promise.all([processMetrics().metrics(), this.registry.metrics()]);
     return `${process}${process.endsWith('\n') ? '' : '\n'}${gateway}`;

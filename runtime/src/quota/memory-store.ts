@@ -166,6 +166,17 @@ export class MemoryQuotaStore implements QuotaStore {
     return Promise.resolve();
   }
 
+  cancel(res: Reservation): Promise<void> {
+    const w = this.routes.get(res.key);
+    if (res.id === UNLIMITED) w?.unlimited.add(this.clock.now(), -1, -res.tokens);
+    const e = w?.entries.get(res.id);
+    if (w && e) {
+      w.tokens -= e.tokens;
+      w.entries.delete(res.id);
+    }
+    return Promise.resolve();
+  }
+
   private adjust(res: Reservation, tokens: number): void {
     const w = this.routes.get(res.key);
     if (res.id === UNLIMITED) {

@@ -177,6 +177,21 @@ touch(w, t, m)
 return {count, sum, now}
 `;
 
+/** KEYS w t m; ARGV now window ttl id. Drops one live reservation, its request and its tokens. Returns {count, sum, now}. */
+export const CANCEL_LUA = `${PRELUDE}
+local w, t, m = KEYS[1], KEYS[2], KEYS[3]
+local id = ARGV[4]
+local count, sum = trim(w, t, m)
+if redis.call('ZREM', w, id) == 1 then
+  local old = tonumber(redis.call('HGET', t, id)) or 0
+  redis.call('HDEL', t, id)
+  redis.call('HINCRBY', m, 'sum', -old)
+  count, sum = count - 1, sum - old
+end
+touch(w, t, m)
+return {count, sum, now}
+`;
+
 /** KEYS c; ARGV now window ttl durationMs reason recoveryMs. Keeps the later cooldown. Returns {until, reason, now}. */
 export const COOLDOWN_LUA = `${PRELUDE}
 local c = KEYS[1]

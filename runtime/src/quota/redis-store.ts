@@ -14,7 +14,7 @@ import type { Redis } from 'ioredis';
 import type { RateLimitInfo } from '../core/rate-limit';
 import type { Clock } from '../core/clock';
 import { classLimits } from './capacity-class';
-import { ADOPT_LUA, CLAIM_PROBE_LUA, COOLDOWN_LUA, END_PROBE_LUA, HEARTBEAT_LUA, OBSERVE_LUA, RECONCILE_LUA, RESERVE_LUA } from './redis-scripts';
+import { ADOPT_LUA, CANCEL_LUA, CLAIM_PROBE_LUA, COOLDOWN_LUA, END_PROBE_LUA, HEARTBEAT_LUA, OBSERVE_LUA, RECONCILE_LUA, RESERVE_LUA } from './redis-scripts';
 import {
   PROBE_TIMEOUT_MS,
   RECOVERY_MS,
@@ -73,6 +73,7 @@ export class LuaScript {
 const SCRIPTS = {
   reserve: new LuaScript(RESERVE_LUA),
   reconcile: new LuaScript(RECONCILE_LUA),
+  cancel: new LuaScript(CANCEL_LUA),
   cooldown: new LuaScript(COOLDOWN_LUA),
   observe: new LuaScript(OBSERVE_LUA),
   adopt: new LuaScript(ADOPT_LUA),
@@ -160,11 +161,21 @@ export class RedisQuotaStore implements QuotaStore {
     return this.setTokens(res, 0);
   }
 
+  async cancel(res: Reservation): Promise<void> {
+    const k = routeKeys(this.prefix, res.key);
+    this.remember(res.key, await SCRIPTS.cancel.run(this.client, [k.window, k.tokens, k.meta], [...this.head(), String(res.id)]));
+  }
+
   private async setTokens(res: Reservation, tokens: number): Promise<void> {
     const k = routeKeys(this.prefix, res.key);
-    const [requests, sum] = asArray(await SCRIPTS.reconcile.run(this.client, [k.window, k.tokens, k.meta], [...this.head(), String(res.id), tokens]));
-    const prev = this.snapshots.get(res.key);
-    this.snapshots.set(res.key, { ...prev, requests: num(requests), tokens: num(sum), seenAt: this.clock.now() });
+    this.remember(res.key, await SCRIPTS.reconcile.run(this.client, [k.window, k.tokens, k.meta], [...this.head(), String(res.id), tokens]));
+  }
+
+  /** A script's {count, sum} answer: the route's use for peek(). */
+  private remember(key: string, reply: unknown): void {
+    const [requests, sum] = asArray(reply);
+    const prev = this.snapshots.get(key);
+    this.snapshots.set(key, { ...prev, requests: num(requests), tokens: num(sum), seenAt: this.clock.now() });
   }
 
   async cooldown(key: string, untilMs: number, reason: string): Promise<void> {

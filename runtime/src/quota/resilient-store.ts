@@ -60,6 +60,8 @@ interface LedgerEntry {
   generation?: string;
   /** Redis still holds older tokens for it (settled while Redis was away). */
   unsynced?: boolean;
+  /** Taken back (cancel): never re-counted in Redis. Kept in the list (a resync may be walking it) until it leaves the window. */
+  cancelled?: boolean;
 }
 
 export class ResilientQuotaStore implements QuotaStore {
@@ -153,6 +155,22 @@ export class ResilientQuotaStore implements QuotaStore {
 
   release(res: Reservation): Promise<void> {
     return this.setTokens(res, 0);
+  }
+
+  /**
+   * Drops the admission here and in Redis. While Redis is away (or counts another
+   * generation) only the local count drops: Redis keeps it until it leaves the window,
+   * erring on the side of fewer requests.
+   */
+  async cancel(res: Reservation): Promise<void> {
+    const entry = this.entries.get(res);
+    if (!entry) return;
+    this.entries.delete(res);
+    entry.cancelled = true;
+    await this.started;
+    if (entry.local) await this.local.cancel(entry.local);
+    const held = entry.redis;
+    if (held && entry.generation === this.generation && this.redisUsable()) await this.tryRedis(() => this.redis.cancel(held));
   }
 
   private async setTokens(res: Reservation, tokens: number): Promise<void> {
@@ -310,12 +328,12 @@ export class ResilientQuotaStore implements QuotaStore {
       prune(list, now);
       if (list.length === 0) this.ledger.delete(key);
       for (const e of list) {
-        if (e.generation === generation && e.unsynced && e.redis) {
+        if (e.generation === generation && e.unsynced && e.redis && !e.cancelled) {
           await this.withTimeout(this.redis.reconcile(e.redis, e.tokens));
           e.unsynced = false;
         }
       }
-      const stale = list.filter((e) => e.generation !== generation);
+      const stale = list.filter((e) => e.generation !== generation && !e.cancelled);
       for (let i = 0; i < stale.length; i += 500) {
         const batch = stale.slice(i, i + 500);
         const sent = batch.map((e) => e.tokens);

@@ -78,6 +78,8 @@ export interface QuotaStore {
   reconcile(res: Reservation, actualTokens: number): Promise<void>;
   /** The attempt failed without the provider counting tokens: keep the request, drop the tokens. */
   release(res: Reservation): Promise<void>;
+  /** The request was refused before any work: it leaves the window, request and tokens, as if never admitted. */
+  cancel(res: Reservation): Promise<void>;
   /** No requests to this route until `untilMs` (epoch ms); after it, one probe first. */
   cooldown(key: string, untilMs: number, reason: string): Promise<void>;
   /**

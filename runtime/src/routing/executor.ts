@@ -418,6 +418,7 @@ export class AttemptExecutor {
     const s = this.deps.stats.get(route.key);
     s.failures++;
     s.lastFailure = { at: this.deps.clock.now(), what: `${e.failure} mid-stream: ${e.message}` };
+    this.deps.events?.emit({ type: 'stream-break', route: route.key, failure: e.failure });
     // The stream started before any ejection that is in force now: it is not the probe.
     if (e.failure === 'transient' || e.failure === 'silent') this.routeFailed(route, e, Number.NEGATIVE_INFINITY);
     if (e.failure === 'transient' && e.status === undefined) this.deps.endpoints?.suspect(endpointKey(route));

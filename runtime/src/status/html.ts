@@ -44,7 +44,8 @@ li time{color:var(--mute);margin-right:8px;font-variant-numeric:tabular-nums}
 .kind.failover{color:var(--warn)}.kind.ejection,.kind.error{color:var(--bad)}.kind.cooldown{color:var(--cool)}
 .rkey{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}.until{color:var(--mute)}
 .classes{display:block;margin:2px 0 0;font-size:11px}
-#spend td.over{color:var(--bad);font-weight:600}
+#spend td.over,#tenants td.over{color:var(--bad);font-weight:600}
+#tenants tr.refusing td.refused{color:var(--bad);font-weight:600}
 `;
 
 const JS = `
@@ -187,6 +188,38 @@ const JS = `
       body.appendChild(tr);
     });
   }
+  function reasons(counts) {
+    return Object.keys(counts).map(function (k) { return counts[k] + ' ' + k; }).join(' \\u00b7 ');
+  }
+  function limited(used, limit) {
+    if (used === undefined) return td('\\u2013', 'num');
+    return quota(used, limit);
+  }
+  // Each tenant against its own limits; its budget today from the spend list.
+  function renderTenants(list, spend) {
+    $('tenants-section').hidden = list.length === 0;
+    var body = $('tenant-rows');
+    while (body.firstChild) body.removeChild(body.firstChild);
+    var today = {};
+    spend.forEach(function (t) { today[t.tenant] = t; });
+    list.forEach(function (t) {
+      var tr = el('tr', t.refused.lastMinute && Object.keys(t.refused.lastMinute).length ? 'refusing' : '');
+      tr.setAttribute('data-tenant', t.tenant);
+      var name = td(t.tenant);
+      if (t.priority && t.priority !== 'standard') add(name, el('span', 'sub', t.priority));
+      tr.appendChild(name);
+      tr.appendChild(limited(t.used.requests, t.limits.rpm));
+      tr.appendChild(limited(t.used.tokens, t.limits.tpm));
+      tr.appendChild(limited(t.used.inFlight, t.limits.concurrency));
+      var b = today[t.tenant];
+      tr.appendChild(b ? spent(b.today.usd, (b.budget || {}).usdPerDay) : td('\\u2013', 'num'));
+      var minute = reasons(t.refused.lastMinute), total = reasons(t.refused.sinceStart);
+      var r = td(minute || 'none', 'refused');
+      if (t.refused.last) add(r, el('span', 'sub', 'since start: ' + total + '; last ' + clock(t.refused.last.at) + ' (' + t.refused.last.reason + ')'));
+      tr.appendChild(r);
+      body.appendChild(tr);
+    });
+  }
   function render(s) {
     lastUpdate = Date.now();
     document.body.classList.remove('stale');
@@ -230,6 +263,7 @@ const JS = `
       m.routes.forEach(function (r) { body.appendChild(row(r, at)); });
       table.appendChild(body);
     });
+    renderTenants(s.tenants || [], s.spend || []);
     renderSpend(s.spend || []);
     $('spend-source').textContent = SPEND_SOURCE[s.spendSource] || '';
     var list = $('recent');
@@ -304,6 +338,13 @@ const HTML = `<!doctype html>
 <thead><tr><th>Model</th><th>Same-route retry</th><th>Waits for Retry-After</th><th>First chunk timeout</th><th>Whole answer timeout</th><th>Hedged streams</th></tr></thead>
 <tbody id="settings"></tbody>
 </table></div>
+<section id="tenants-section" hidden>
+<h2>Tenants: use of their limits in the last minute</h2>
+<div class="scroll"><table id="tenants">
+<thead><tr><th>Tenant</th><th>Requests / min</th><th>Tokens / min</th><th>In flight</th><th>Budget today</th><th>Refused (last minute)</th></tr></thead>
+<tbody id="tenant-rows"></tbody>
+</table></div>
+</section>
 <section id="spend-section" hidden>
 <h2>Spend per tenant (UTC)</h2>
 <div id="spend-source" class="meta"></div>

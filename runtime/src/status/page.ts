@@ -7,6 +7,7 @@ import type { Gateway } from '../gateway';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './html';
 import { ClassUsage } from './class-usage';
 import { RecentEvents } from './recent';
+import { TenantRefusals } from './tenant-use';
 import { statusSnapshot, type StatusSnapshot } from './snapshot';
 
 export interface StatusPageOptions {
@@ -35,11 +36,12 @@ export function createStatusPage(gw: Gateway, opts: StatusPageOptions = {}): Sta
   const maxStreamMs = opts.maxStreamMs ?? 5 * 60_000;
   const recent = new RecentEvents(gw.events, gw.now, opts.recentSize ?? 50);
   const usage = new ClassUsage(gw.events, gw.now);
+  const refusals = new TenantRefusals(gw.events, gw.now);
   const snapshot = async () => {
     // Every instance's spend, not only what this one last saw (at most a second's wait).
     const spendSource = await gw.spend.refresh(gw.config.tenants);
     gw.events.flush(); // requests answered before this one are in it
-    return statusSnapshot(gw, recent, usage, spendSource);
+    return statusSnapshot(gw, recent, usage, spendSource, refusals);
   };
   const encoder = new TextEncoder();
 

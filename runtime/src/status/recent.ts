@@ -3,8 +3,9 @@
  * failed requests, kept in a small ring buffer fed by the gateway's event bus, plus
  * running totals since start. Cheap per event: the hot path only counts and, rarely, pushes.
  */
-import { hedgeOutcome, type AttemptRecord, type FailureClass } from '../core/attempt';
+import { hedgeOutcome, PASSED_OVER, type AttemptRecord, type FailureClass } from '../core/attempt';
 import type { EventBus, GatewayEvent, RequestEvent } from '../observability/events';
+import { brokenAfterStart } from '../observability/labels';
 
 export type RecentKind = 'failover' | 'ejection' | 'cooldown' | 'error';
 
@@ -22,7 +23,7 @@ export interface RecentEntry {
 
 export interface StatusTotals {
   requests: number;
-  /** Requests answered with an error status of 500 or more (upstream trouble, not bad input). */
+  /** Requests answered with an error status of 500 or more (upstream trouble, not bad input), or streams that broke after their 200 and could not be continued. */
   failed: number;
   /** Requests answered after a failed attempt on another route (or a stream continued elsewhere). */
   failovers: number;
@@ -106,16 +107,30 @@ export class RecentEvents {
       if (hedge === 'won') this.totals.hedgesWon++;
     }
     const failed = e.attempts.filter((a) => FAILED.has(a.outcome));
+    if (brokenAfterStart(e)) {
+      // Not a failover that served: the client got part of an answer and an error event.
+      this.totals.failed++;
+      const breaks = e.continuations > 0 ? ` after ${e.continuations} continuation${e.continuations > 1 ? 's' : ''}` : '';
+      this.push({ kind: 'error', route: e.route, model: e.model, text: `${e.model}: stream started on ${e.route ?? 'a route'} ended early (${e.errorCode})${breaks}` });
+      return;
+    }
     if (e.status >= 500) {
       this.totals.failed++;
       const tried = failed.map(describe).join(', ');
-      this.push({ kind: 'error', model: e.model, text: `${e.model}: answered ${e.status} ${e.errorCode ?? ''}`.trimEnd() + (tried ? ` after ${tried}` : '') });
+      // Routes not asked (cooling down, ejected ...) are why the failures above were the last word.
+      const skipped = e.attempts
+        .filter((a) => PASSED_OVER.has(a.outcome))
+        .map(describe)
+        .join(', ');
+      const text = `${e.model}: answered ${e.status} ${e.errorCode ?? ''}`.trimEnd() + (tried ? ` after ${tried}` : '') + (skipped ? `; passed over ${skipped}` : '');
+      this.push({ kind: 'error', model: e.model, text });
       return;
     }
     if (e.status >= 400 || (failed.length === 0 && e.continuations === 0)) return;
     this.totals.failovers++;
     const from = failed.map(describe);
-    if (e.continuations > 0) from.push(`${e.continuations} stream break${e.continuations > 1 ? 's' : ''}`);
+    if (e.breaks) for (const b of e.breaks) from.push(`${b.route} (${b.outcome} mid-stream)`);
+    else if (e.continuations > 0) from.push(`${e.continuations} stream break${e.continuations > 1 ? 's' : ''}`);
     this.push({ kind: 'failover', route: e.route, model: e.model, text: `${e.model}: ${from.join(', ')} → served by ${e.route ?? 'another route'}` });
   }
 

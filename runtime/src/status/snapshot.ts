@@ -15,6 +15,7 @@ import type { ClassUsage, ClassUse } from './class-usage';
 import type { FailoverPolicy } from '../routing/failover-policy';
 import type { AttemptTimeouts } from '../routing/timeouts';
 import type { RecentEntry, RecentEvents, StatusTotals } from './recent';
+import { tenantUse, type TenantRefusals, type TenantUse } from './tenant-use';
 
 export type OverallState = 'OK' | 'DEGRADED' | 'DOWN';
 
@@ -67,12 +68,14 @@ export interface StatusSnapshot {
   spend: TenantSpendStatus[];
   /** Where `spend` comes from: `redis` (read for this snapshot), `last-seen` (Redis unreachable or slow), `memory` (no shared store). */
   spendSource: SpendSource;
+  /** Each tenant's use against its rpm, tpm and concurrency limits, and its refusals by reason (then `none`: refused requests without a tenant). */
+  tenants: TenantUse[];
 }
 
 const SERVING: ReadonlySet<RouteState> = new Set(['healthy', 'half-open']);
 
 /** `spendSource`: what `gw.spend.refresh` said just before (the spend is as it left it). */
-export function statusSnapshot(gw: Gateway, recent: RecentEvents, usage: ClassUsage | undefined, spendSource: SpendSource): StatusSnapshot {
+export function statusSnapshot(gw: Gateway, recent: RecentEvents, usage: ClassUsage | undefined, spendSource: SpendSource, refusals: TenantRefusals): StatusSnapshot {
   const classes = usage && configClasses(gw.config);
   const health = healthBody(gw);
   const byKey = new Map(health.body.routes.map((r) => [r.route, r]));
@@ -117,6 +120,7 @@ export function statusSnapshot(gw: Gateway, recent: RecentEvents, usage: ClassUs
     recent: recent.entries(),
     spend: gw.spend.snapshot(gw.config.tenants),
     spendSource,
+    tenants: tenantUse(gw, refusals),
   };
 }
 

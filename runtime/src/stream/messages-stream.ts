@@ -131,10 +131,10 @@ export async function* resilientMessages(first: Answered<StartedMessages>, deps:
       }
       if (outcome.continuations >= MAX_CONTINUATIONS || !failure.retryable) throw failure;
 
-      outcome.continuations++;
       const request = deps.request();
       try {
         current = await deps.continueOn((route) => message.continuation(request, deps.prefill(route), CONTINUE_PROMPT), tried);
+        outcome.continuations++; // counted once a route took it on: a try that found none continued nothing
       } catch (err) {
         // The deadline passed (or the client left) meanwhile: that is what ended the answer.
         if (deps.cancel.aborted) throw deps.cancel.reason ?? err;

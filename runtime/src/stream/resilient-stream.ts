@@ -185,10 +185,10 @@ export async function* resilientStream(first: Answered<StartedStream & Notes>, d
       const json = sent.length > 0 && answersJson(deps.request());
       if (toolCallsSeen || json || outcome.continuations >= MAX_CONTINUATIONS || !failure.retryable) throw failure;
 
-      outcome.continuations++;
       try {
         const req = deps.request();
         current = await deps.continueOn((route) => continuationRequests(req, sent, deps.supportsPrefill(route)), tried);
+        outcome.continuations++; // counted once a route took it on: a try that found none continued nothing
       } catch (err) {
         // The deadline passed (or the client left) meanwhile: that is what ended the answer.
         if (deps.cancel.aborted) throw deps.cancel.reason ?? err;

@@ -4,9 +4,11 @@
  * concurrent requests as leases of the same store (shared through Redis too, each lapsing
  * unless its instance renews it; counted per instance while Redis is away). A tenant over
  * its own limit gets a 429 with Retry-After; it never consumes another tenant's capacity,
- * and a refused request is not counted against the tenant's window.
+ * and a refused request is not counted against the tenant's window (nor is one refused
+ * after admission, by its budget or its class's share, before any work: its permit is refunded).
  */
-import { GatewayError, retryAfterSeconds } from '../core/gateway-error';
+import { retryAfterSeconds, type GatewayError } from '../core/gateway-error';
+import { TenantLimitError } from '../core/refusal';
 import type { TenantConfig } from '../config/schema';
 import { MemoryLeases, type Lease, type LeaseStore } from '../quota/leases';
 import type { QuotaLimits, QuotaStore, Reservation } from '../quota/store';
@@ -19,12 +21,14 @@ export interface TenantPermit {
   settle(actualTokens?: number): void;
   /** The request failed before any answer: the request stays counted, its tokens do not. */
   release(): void;
+  /** The request was refused before any work (its budget, its class's share): neither it nor its tokens count. */
+  refund(): void;
 }
 
 const UNCOUNTED: Lease = { release: () => undefined };
 
 /** The permit of a request with nothing to count (no tenant, or one without limits). */
-export const NO_LIMITS: TenantPermit = { settle: () => undefined, release: () => undefined };
+export const NO_LIMITS: TenantPermit = { settle: () => undefined, release: () => undefined, refund: () => undefined };
 
 export class TenantLimiter {
   /** Requests in flight per tenant id, this instance only. */
@@ -84,17 +88,18 @@ export class TenantLimiter {
     }
 
     let done = false;
-    const finish = (tokens: number | undefined) => {
+    const finish = (tokens: number | 'refund' | undefined) => {
       if (done) return;
       done = true;
       free();
       if (!reservation || tokens === undefined) return;
-      const settled = tokens === 0 ? this.quota.release(reservation) : this.quota.reconcile(reservation, tokens);
+      const settled = tokens === 'refund' ? this.quota.cancel(reservation) : tokens === 0 ? this.quota.release(reservation) : this.quota.reconcile(reservation, tokens);
       settled.catch(() => undefined); // the store says why elsewhere (health); the answer is already out
     };
     return {
       settle: (actualTokens) => finish(actualTokens),
       release: () => finish(0),
+      refund: () => finish('refund'),
     };
   }
 }
@@ -102,16 +107,9 @@ export class TenantLimiter {
 function rateLimited(tenantId: string, limit: 'rpm' | 'tpm', window: QuotaLimits, tokens: number, retryAfterMs: number): GatewayError {
   const seconds = retryAfterSeconds(retryAfterMs);
   const what = limit === 'rpm' ? `its limit of ${window.rpm} requests per minute` : `its limit of ${window.tpm} tokens per minute (this request reserves an estimated ${tokens})`;
-  return new GatewayError(429, 'rate_limit_error', `Tenant "${tenantId}" is over ${what}. Retry after ${seconds} s.`, 'tenant_rate_limited', null, { 'retry-after': String(seconds) });
+  return new TenantLimitError(limit, `Tenant "${tenantId}" is over ${what}. Retry after ${seconds} s.`, seconds);
 }
 
 function concurrencyLimited(tenantId: string, concurrency: number): GatewayError {
-  return new GatewayError(
-    429,
-    'rate_limit_error',
-    `Tenant "${tenantId}" already has ${concurrency} requests in flight, its concurrency limit. Retry when one has finished.`,
-    'tenant_concurrency_limited',
-    null,
-    { 'retry-after': '1' },
-  );
+  return new TenantLimitError('concurrency', `Tenant "${tenantId}" already has ${concurrency} requests in flight, its concurrency limit. Retry when one has finished.`, 1);
 }
