@@ -123,11 +123,24 @@ function loadHandler(spokeUrl: string): Handler {
   return freshHandler();
 }
 
+/** The config sources the environments of these tests poll: stopped after the tests, or their polls go on failing in the test process. */
+const polls: { stop(): void }[] = [];
+afterAll(() => polls.forEach((p) => p.stop()));
+
 /** The handler of a new execution environment, as the environment configures it; a streaming one is invoked as the runtime does, with a response stream of `streamingRuntime`'s. */
 function freshHandler(): Handler {
   process.env.GATEWAY_ROLE = 'proxy';
   let handler: Handler | StreamingHandler | undefined;
   jest.isolateModules(() => {
+    // The environment's config polls, to stop once the tests are done (Lambda freezes them instead).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module instance the handler below loads
+    const { SsmConfigSource } = require('../../runtime/src/config/watch') as typeof import('../../runtime/src/config/watch');
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the instance as `this`
+    const start = SsmConfigSource.prototype.start;
+    jest.spyOn(SsmConfigSource.prototype, 'start').mockImplementation(function (this: InstanceType<typeof SsmConfigSource>, onText) {
+      polls.push(this);
+      start.call(this, onText);
+    });
     // A fresh module: the handler reads its environment when it loads.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- isolateModules needs a synchronous load
     handler = (require('../../runtime/src/lambda') as typeof import('../../runtime/src/lambda')).handler as Handler;
