@@ -1,7 +1,8 @@
 /**
  * Chat tool-call arguments are a JSON string; a target that takes the object (Anthropic,
  * Bedrock) gets them parsed. Arguments nested thousands of levels deep are a 400 naming
- * them, as every other free-form value of the request is, never a 500.
+ * them, as every other free-form value of the request is: never a 500, and never a failure
+ * of the route (which ejected a Bedrock route for every client).
  */
 import { startFakeAnthropic, FAKE_ANTHROPIC_KEY, type FakeAnthropic } from '../fakes/anthropic';
 import { startFakeBedrock, type FakeBedrock } from '../fakes/bedrock';
@@ -54,6 +55,13 @@ describe('tool-call arguments nested too deep for a translated target', () => {
     expect(error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_tool_arguments', param: 'messages[1].tool_calls' });
     expect(error.message).toContain('messages[1].tool_calls[0].function.arguments is nested deeper than 64 levels');
     expect(anthropic.requests.length + bedrock.requests.length).toBe(before);
+  });
+
+  // The client's fault is not the route's: repeated, it does not eject the route for everyone else.
+  it.each(['claude', 'nova'])('%s: after a run of such requests, other clients are still served', async (model) => {
+    for (let i = 0; i < 8; i++) expect((await postJson(`${gw.url}/v1/chat/completions`, history(model, deepObject(20_000)))).status).toBe(400);
+    const innocent = await postJson(`${gw.url}/v1/chat/completions`, { model, messages: [{ role: 'user', content: 'Hi' }] });
+    expect(innocent.status).toBe(200);
   });
 
   it.each(['claude', 'nova'])('%s: arguments 64 levels deep are served', async (model) => {
