@@ -59,6 +59,19 @@ describe('tenant refusals forward nothing', () => {
       expect(((await basic.json()) as ErrorBody).error.message).toBe(
         'Missing API key: send "Authorization: Bearer KEY" or "x-api-key: KEY". The Authorization header\'s scheme is "Basic", not Bearer.',
       );
+      // A key sent without its scheme is a 401 that does not quote it (clients log error messages); an empty Bearer says so.
+      const bare = await postJson(`${gw.url}/v1/chat/completions`, CHAT, { authorization: 'aigw-BareKeyWithoutItsScheme0123456789abcdefXYZ' });
+      expect(bare.status).toBe(401);
+      const bareText = await bare.text();
+      expect(bareText).not.toContain('BareKeyWithoutItsScheme');
+      expect((JSON.parse(bareText) as ErrorBody).error.message).toBe(
+        'Missing API key: send "Authorization: Bearer KEY" or "x-api-key: KEY". The Authorization header has no scheme (its value is not quoted here): put "Bearer " before the key.',
+      );
+      const empty = await postJson(`${gw.url}/v1/chat/completions`, CHAT, { authorization: 'Bearer ' });
+      expect(((await empty.json()) as ErrorBody).error).toMatchObject({
+        code: 'missing_api_key',
+        message: 'Missing API key: send "Authorization: Bearer KEY" or "x-api-key: KEY". The Authorization header says Bearer but carries no key.',
+      });
       // Authenticated as team-a by its x-api-key (a model it may not use: a 403 that names it, and no quota spent).
       const both = await postJson(`${gw.url}/v1/chat/completions`, { ...CHAT, model: 'premium' }, { authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': 'key-a' });
       expect(((await both.json()) as ErrorBody).error).toMatchObject({ code: 'model_not_allowed', message: 'Tenant "team-a" is not allowed to use model "premium".' });

@@ -58,9 +58,12 @@ export class TenantDirectory {
     const key = presentedKey(headers);
     if (!key) {
       const unmapped = identity?.apiKeyId !== undefined ? ` The API Gateway API key of this request (id ${identity.apiKeyId}) is not in any tenant's apiKeyIds.` : '';
-      const scheme = headers.get('authorization')?.trim().split(/\s+/)[0];
-      const notBearer = scheme ? ` The Authorization header's scheme is "${echo(scheme)}", not Bearer.` : '';
-      throw new GatewayError(401, 'authentication_error', `Missing API key: send "Authorization: Bearer KEY" or "x-api-key: KEY".${notBearer}${unmapped}`, 'missing_api_key');
+      throw new GatewayError(
+        401,
+        'authentication_error',
+        `Missing API key: send "Authorization: Bearer KEY" or "x-api-key: KEY".${authorizationNote(headers)}${unmapped}`,
+        'missing_api_key',
+      );
     }
     const digest = createHash('sha256').update(key).digest();
     let found: TenantConfig | undefined;
@@ -69,6 +72,18 @@ export class TenantDirectory {
     if (!found) throw new GatewayError(401, 'authentication_error', 'Invalid API key.', 'invalid_api_key');
     return found;
   }
+}
+
+/**
+ * What is wrong with an Authorization header that carries no key. A header of one word is
+ * most often a bare key: it is not quoted back (clients log error messages).
+ */
+function authorizationNote(headers: Pick<Headers, 'get'>): string {
+  const parts = headers.get('authorization')?.trim().split(/\s+/) ?? [''];
+  if (parts[0] === '') return '';
+  if (parts.length > 1) return ` The Authorization header's scheme is "${echo(parts[0])}", not Bearer.`;
+  if (/^bearer$/i.test(parts[0])) return ' The Authorization header says Bearer but carries no key.';
+  return ' The Authorization header has no scheme (its value is not quoted here): put "Bearer " before the key.';
 }
 
 /** Whether the tenant may use the logical model (every model when the gateway is open). */

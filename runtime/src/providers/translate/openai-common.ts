@@ -4,6 +4,7 @@
  */
 import type { CacheControl, ChatRequest, ImagePart, MessageContent } from '../../core/chat-request';
 import { parseImageUrl, type InlineImage, type ParsedImage } from '../../core/image-url';
+import { nestedDeeperThan, TOO_DEEP } from '../../core/json-depth';
 import { ProviderError } from '../errors';
 
 export const isBlank = (s: string): boolean => s.trim() === '';
@@ -30,6 +31,8 @@ export function parseToolArguments(args: string, i: number, j: number): Record<s
     throw refuse(`is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refuse('must be a JSON object');
+  // The object is stringified again for the target: a deep one would overflow the stack there (a 500).
+  if (nestedDeeperThan(value)) throw refuse(`is ${TOO_DEEP}`);
   return value as Record<string, unknown>;
 }
 
