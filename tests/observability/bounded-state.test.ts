@@ -27,7 +27,15 @@ function request(url: string, i: number): Promise<Response> {
   };
   const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-request-id': `req-${i}` };
   if (kind === 1) headers['x-session-id'] = `session-${i}`;
-  return fetch(`${url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) });
+  // Typos reach every api: chat, Anthropic Messages, embeddings.
+  const path = kind === 0 ? ['chat/completions', 'messages', 'embeddings'][(i >> 2) % 3] : 'chat/completions';
+  const sent =
+    path === 'embeddings'
+      ? { model: body.model, input: `text ${i}`, user: body.user }
+      : path === 'messages'
+        ? { model: body.model, max_tokens: 2, messages: body.messages, metadata: { user_id: body.user } }
+        : body;
+  return fetch(`${url}/v1/${path}`, { method: 'POST', headers, body: JSON.stringify(sent) });
 }
 
 /** Sends requests `from`..`to` (exclusive) over a few connections; answers' statuses by count. */
