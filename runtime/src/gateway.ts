@@ -16,7 +16,7 @@ import type { GatewayMetrics } from './observability/metrics';
 import { observeGateway, type ObservabilityOptions } from './observability/observe-gateway';
 import { resolveObservability } from './observability/settings';
 import { createAdapters, type AdapterDeps } from './providers/registry';
-import type { ProviderAdapter } from './providers/types';
+import { endpointKey, type ProviderAdapter } from './providers/types';
 import { createQuotaStore } from './quota/factory';
 import type { QuotaStore } from './quota/store';
 import { systemClock, type Clock, type Random } from './core/clock';
@@ -183,7 +183,10 @@ export function createGateway(initial: GatewayConfig, role: Role, opts: GatewayO
   const rebuild = () => {
     routeTable.replace(tableNow());
     prober.setTargets(targetsNow());
-    stats.retain(routeTable.allRoutes().map((r) => r.key));
+    const routes = routeTable.allRoutes();
+    stats.retain(routes.map((r) => r.key));
+    // Ejections are counted per route or per endpoint (a failed health check): both stay.
+    observability.metrics?.retainRoutes(new Set(routes.flatMap((r) => [r.key, endpointKey(r)])));
   };
   directory?.onChange(rebuild);
   const ready = directory ? directory.ready.then(rebuild) : Promise.resolve();

@@ -56,4 +56,27 @@ describe('MemoryQuotaStore', () => {
     await store.reserve('r', { rpm: 10, tpm: 1000 }, 500);
     expect(store.peek('r', { rpm: 10, tpm: 1000 }).fraction).toBeCloseTo(0.5);
   });
+
+  it('drops the windows of keys never used again (route keys of spoke addresses gone) once a minute has passed', async () => {
+    for (let i = 0; i < 20_000; i++) await store.reserve(`spokes/s1/10.0.${i >> 8}.${i & 255}/chat`, { rpm: 100 }, 10);
+    expect(store.size).toBe(20_000);
+    clock.advance(60_000);
+    await store.reserve('spokes/s1/10.1.0.1/chat', { rpm: 100 }, 10);
+    expect(store.size).toBe(1);
+  });
+
+  it('keeps what a dropped window would forget: a cooldown, its probe, a provider cap, requests in the minute', async () => {
+    await store.cooldown('cool', clock.now() + 90_000, 'throttled');
+    await store.observe('capped', { remainingRequests: 0, resetRequestsMs: 90_000 });
+    clock.advance(30_000);
+    await store.reserve('recent', { rpm: 1 }, 10);
+    await store.reserve('unlimited', {}, 10);
+    clock.advance(31_000);
+    await store.reserve('new', {}, 1); // a new key: the sweep runs
+    expect(store.size).toBe(5);
+    expect(await store.reserve('cool', {}, 1)).toMatchObject({ ok: false, reason: 'cooldown' });
+    expect(await store.reserve('capped', {}, 1)).toMatchObject({ ok: false, reason: 'provider-limit' });
+    expect(await store.reserve('recent', { rpm: 1 }, 1)).toMatchObject({ ok: false, reason: 'rpm' });
+    expect(store.peek('unlimited', {}).requestsUsed).toBe(1);
+  });
 });

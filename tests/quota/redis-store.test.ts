@@ -174,4 +174,16 @@ describe('RedisQuotaStore on a real redis-server', () => {
     expect(await a.reserve('r', { rpm: 1 }, 1)).toMatchObject({ ok: false, reason: 'rpm' });
     expect(a.peek('r', { rpm: 1 })).toMatchObject({ requestsUsed: 1, tokensUsed: 100 });
   });
+
+  it('forgets the local snapshots of routes unused for a minute (spoke addresses gone), keeping those in cooldown', async () => {
+    const clock = new ManualClock(10_000_000);
+    const a = instance({ clock, timeSource: 'clock' });
+    await Promise.all(Array.from({ length: 2_000 }, (_, i) => a.reserve(`spokes/s1/10.0.${i >> 8}.${i & 255}/chat`, { rpm: 100 }, 10)));
+    await a.cooldown('spokes/s1/10.0.0.0/chat', clock.now() + 120_000, 'throttled');
+    expect(a.size).toBe(2_000);
+    clock.advance(60_000);
+    await a.reserve('spokes/s1/10.1.0.1/chat', { rpm: 100 }, 10);
+    expect(a.size).toBe(2);
+    expect(a.peek('spokes/s1/10.0.0.0/chat', {}).cooldownReason).toBe('throttled');
+  });
 });

@@ -77,6 +77,11 @@ class TalliedCounter<L extends string> {
     if (c) c.value += by;
     else this.counts.set(key, { labels, value: by });
   }
+
+  /** Drops the series whose labels `keep` refuses (their counts end; Prometheus sees the series stop). */
+  retain(keep: (labels: LabelValues<L>) => boolean): void {
+    for (const [key, c] of this.counts) if (!keep(c.labels)) this.counts.delete(key);
+  }
 }
 
 /** Joins label values into a tally key (no label value contains it). */
@@ -92,9 +97,9 @@ export class GatewayMetrics {
   private readonly firstChunkTimeout: Gauge<'route'>;
   private readonly hedgeDelay: Gauge<'route'>;
   private readonly continuations: Counter;
-  private readonly streamBreaks: Counter<'route' | 'outcome'>;
-  private readonly ejections: Counter<'route'>;
-  private readonly cooldowns: Counter<'route' | 'reason'>;
+  private readonly streamBreaks: TalliedCounter<'route' | 'outcome'>;
+  private readonly ejections: TalliedCounter<'route'>;
+  private readonly cooldowns: TalliedCounter<'route' | 'reason'>;
   private readonly headroom: Gauge<'route'>;
   private readonly routeState: Gauge<'route' | 'state'>;
   private readonly reopens: Gauge<'route'>;
@@ -110,6 +115,8 @@ export class GatewayMetrics {
   private readonly cost: TalliedCounter<'tenant' | 'model'>;
   private readonly budgetAlerts: Counter<'tenant' | 'period' | 'threshold'>;
   private readonly refusals: TalliedCounter<'tenant' | 'reason'>;
+  /** Routes (and endpoints) in the table as of its last change; undefined until the gateway says. */
+  private liveRoutes: ReadonlySet<string> | undefined;
 
   constructor(private readonly opts: MetricsOptions) {
     this.modelLabel = modelLabeller(opts.isKnownModel);
@@ -142,14 +149,19 @@ export class GatewayMetrics {
     });
     this.hedgeDelay = new Gauge({ name: 'gateway_hedge_delay_seconds', help: 'After how long without a first chunk a stream on the route is hedged now.', labelNames: ['route'], registers });
     this.continuations = new Counter({ name: 'gateway_stream_continuations_total', help: 'Streams continued on another route after a break.', registers });
-    this.streamBreaks = new Counter({
+    this.streamBreaks = new TalliedCounter({
       name: 'gateway_stream_breaks_total',
       help: 'Streams that broke (transient) or went quiet (silent) on a route after their first byte; gateway_attempts_total counted the attempt by how it started.',
       labelNames: ['route', 'outcome'],
       registers,
     });
-    this.ejections = new Counter({ name: 'gateway_ejections_total', help: 'Times a route was ejected (its circuit opened).', labelNames: ['route'], registers });
-    this.cooldowns = new Counter({ name: 'gateway_cooldowns_total', help: 'Times a route was put in cooldown (throttled, quota exhausted).', labelNames: ['route', 'reason'], registers });
+    this.ejections = new TalliedCounter({ name: 'gateway_ejections_total', help: 'Times a route was ejected (its circuit opened).', labelNames: ['route'], registers });
+    this.cooldowns = new TalliedCounter({
+      name: 'gateway_cooldowns_total',
+      help: 'Times a route was put in cooldown (throttled, quota exhausted).',
+      labelNames: ['route', 'reason'],
+      registers,
+    });
     this.headroom = new Gauge({ name: 'gateway_quota_headroom_ratio', help: 'Share of the tighter of rpm/tpm still free per route (1 when unlimited).', labelNames: ['route'], registers });
     this.routeState = new Gauge({ name: 'gateway_route_state', help: 'Route state: 1 for the current state, 0 for the others.', labelNames: ['route', 'state'], registers });
     this.reopens = new Gauge({
@@ -224,13 +236,15 @@ export class GatewayMetrics {
       case 'request':
         return this.onRequest(ev);
       case 'ejection':
-        this.ejections.inc({ route: ev.route });
+        this.ejections.inc(ev.route, { route: ev.route });
         return;
-      case 'cooldown':
-        this.cooldowns.inc({ route: ev.route, reason: reasonLabel(ev.reason) });
+      case 'cooldown': {
+        const reason = reasonLabel(ev.reason);
+        this.cooldowns.inc(ev.route + SEP + reason, { route: ev.route, reason });
         return;
+      }
       case 'stream-break':
-        this.streamBreaks.inc({ route: ev.route, outcome: ev.failure });
+        this.streamBreaks.inc(ev.route + SEP + ev.failure, { route: ev.route, outcome: ev.failure });
         return;
       case 'config':
         this.reloads.inc({ result: ev.ok ? 'applied' : 'rejected' });
@@ -279,6 +293,22 @@ export class GatewayMetrics {
     if (ev.affinity) this.affinity.inc(model + SEP + ev.affinity, { model, outcome: ev.affinity });
   }
 
+  /**
+   * Ends the series of routes (and endpoints) no longer in the route table: a proxy's spoke
+   * addresses come and go with every deploy, and their series would pile up for weeks.
+   */
+  retainRoutes(alive: ReadonlySet<string>): void {
+    this.liveRoutes = alive;
+    this.dropDeadRoutes();
+  }
+
+  private dropDeadRoutes(): void {
+    const alive = this.liveRoutes;
+    if (!alive) return;
+    const keep = (labels: { route?: string | number }) => alive.has(String(labels.route));
+    for (const counter of [this.attempts, this.capacity, this.ejections, this.cooldowns, this.streamBreaks]) counter.retain(keep);
+  }
+
   private countClass(priority: string, attempts: RequestEvent['attempts']): void {
     for (const a of attempts) {
       const result = a.outcome === 'reserved' ? 'refused' : PASSED_OVER.has(a.outcome) ? undefined : 'admitted';
@@ -292,6 +322,8 @@ export class GatewayMetrics {
 
   /** Prometheus text: process metrics, then the gateway's, with route and quota store gauges as of now. */
   async scrape(routes: readonly RouteSnapshot[], quota: QuotaSnapshot = { degraded: false }): Promise<string> {
+    // Requests in flight when the routes changed count their old route after the change.
+    this.dropDeadRoutes();
     this.headroom.reset();
     this.routeState.reset();
     this.reopens.reset();

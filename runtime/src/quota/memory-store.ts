@@ -48,6 +48,21 @@ class RouteWindow {
     return { token: holder ?? '' };
   }
 
+  /** Whether the window holds nothing a later call would see: dropping it changes no answer. */
+  idle(now: number): boolean {
+    this.trim(now);
+    const free = this.unlimited.totals(now);
+    return (
+      this.entries.size === 0 &&
+      free.requests === 0 &&
+      free.tokens === 0 &&
+      (this.cooldownUntil === 0 || now >= this.cooldownUntil + RECOVERY_MS) &&
+      this.probeUntil <= now &&
+      this.cap.requestsUntil <= now &&
+      this.cap.tokensUntil <= now
+    );
+  }
+
   trim(now: number): void {
     for (const e of this.entries.values()) {
       if (e.at > now - WINDOW_MS) break;
@@ -87,8 +102,15 @@ export class MemoryQuotaStore implements QuotaStore {
   private readonly routes = new Map<string, RouteWindow>();
   private readonly concurrency = new MemoryLeases();
   private nextId = 1;
+  /** When idle windows are next dropped (route keys come and go with spoke addresses and reloads). */
+  private sweepAt = 0;
 
   constructor(private readonly clock: Clock) {}
+
+  /** Windows kept now (idle ones are dropped at most once a minute, when a new key arrives). */
+  get size(): number {
+    return this.routes.size;
+  }
 
   leases(): LeaseStore {
     return this.concurrency;
@@ -96,8 +118,18 @@ export class MemoryQuotaStore implements QuotaStore {
 
   private window(key: string): RouteWindow {
     let w = this.routes.get(key);
-    if (!w) this.routes.set(key, (w = new RouteWindow()));
+    if (!w) {
+      // Only a new key grows the map, so the sweep runs here: known keys pay nothing for it.
+      const now = this.clock.now();
+      if (now >= this.sweepAt) this.sweep(now);
+      this.routes.set(key, (w = new RouteWindow()));
+    }
     return w;
+  }
+
+  private sweep(now: number): void {
+    this.sweepAt = now + WINDOW_MS;
+    for (const [key, w] of this.routes) if (w.idle(now)) this.routes.delete(key);
   }
 
   reserve(key: string, limits: QuotaLimits, tokens: number, opts?: ReserveOptions): Promise<Admission> {

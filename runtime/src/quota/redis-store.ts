@@ -110,6 +110,8 @@ export class RedisQuotaStore implements QuotaStore {
   private readonly timeSource: RedisTimeSource;
   private readonly ttlMs: number;
   private readonly snapshots = new Map<string, Snapshot>();
+  /** When stale snapshots are next dropped (route keys come and go with spoke addresses and reloads). */
+  private sweepAt = 0;
 
   constructor(opts: RedisQuotaStoreOptions) {
     this.client = opts.client;
@@ -142,7 +144,7 @@ export class RedisQuotaStore implements QuotaStore {
       snap.cooldownUntil = this.toLocal(num(cdUntil), now);
       snap.cooldownReason = String(cdReason);
     }
-    this.snapshots.set(key, snap);
+    this.keep(key, snap);
     if (num(ok) === 1) {
       const admitted: Admission = { ok: true, reservation: { key, id: num(idOrReason), tokens: n } };
       if (typeof probe === 'string' && probe !== '') admitted.probe = probe;
@@ -175,7 +177,25 @@ export class RedisQuotaStore implements QuotaStore {
   private remember(key: string, reply: unknown): void {
     const [requests, sum] = asArray(reply);
     const prev = this.snapshots.get(key);
-    this.snapshots.set(key, { ...prev, requests: num(requests), tokens: num(sum), seenAt: this.clock.now() });
+    this.keep(key, { ...prev, requests: num(requests), tokens: num(sum), seenAt: this.clock.now() });
+  }
+
+  /** Snapshots kept now. */
+  get size(): number {
+    return this.snapshots.size;
+  }
+
+  /** Stores a route's snapshot; a new key (only it grows the map) drops, at most once a minute, those peek() reads as empty. */
+  private keep(key: string, snap: Snapshot): void {
+    const before = this.snapshots.size;
+    this.snapshots.set(key, snap);
+    if (this.snapshots.size === before) return;
+    const now = this.clock.now();
+    if (now < this.sweepAt) return;
+    this.sweepAt = now + QUOTA_WINDOW_MS;
+    for (const [k, old] of this.snapshots) {
+      if (now - old.seenAt >= QUOTA_WINDOW_MS && !(old.cooldownUntil !== undefined && old.cooldownUntil > now)) this.snapshots.delete(k);
+    }
   }
 
   async cooldown(key: string, untilMs: number, reason: string): Promise<void> {
@@ -186,7 +206,7 @@ export class RedisQuotaStore implements QuotaStore {
     const snap = this.snapshots.get(key) ?? { requests: 0, tokens: 0, seenAt: this.clock.now() };
     snap.cooldownUntil = this.toLocal(num(until), num(redisNow));
     snap.cooldownReason = String(why);
-    this.snapshots.set(key, snap);
+    this.keep(key, snap);
   }
 
   async claimProbe(key: string, holder: string, untilMs: number): Promise<boolean> {

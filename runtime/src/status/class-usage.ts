@@ -23,6 +23,8 @@ interface ClassWindows {
 export class ClassUsage {
   private readonly routes = new Map<string, Record<Priority, ClassWindows>>();
   private readonly unsubscribe: () => void;
+  /** When routes without use in the last minute are next dropped (route keys come and go with spoke addresses and reloads). */
+  private sweepAt = 0;
 
   constructor(
     events: EventBus,
@@ -44,6 +46,11 @@ export class ClassUsage {
     return { critical: use('critical'), standard: use('standard'), batch: use('batch') };
   }
 
+  /** Routes with windows kept now. */
+  get size(): number {
+    return this.routes.size;
+  }
+
   close(): void {
     this.unsubscribe();
   }
@@ -57,9 +64,20 @@ export class ClassUsage {
     }
   }
 
+  private sweep(now: number): void {
+    this.sweepAt = now + 60_000;
+    for (const route of this.routes.keys()) {
+      const use = this.of(route);
+      if (PRIORITIES.every((p) => use[p].admitted === 0 && use[p].tokens === 0 && use[p].refused === 0)) this.routes.delete(route);
+    }
+  }
+
   private windows(route: string): Record<Priority, ClassWindows> {
     let w = this.routes.get(route);
     if (!w) {
+      // Only a new route grows the map, so the sweep runs here, at most once a minute.
+      const now = this.now();
+      if (now >= this.sweepAt) this.sweep(now);
       const fresh = () => ({ admitted: new UsageBuckets(), refused: new UsageBuckets() });
       w = Object.fromEntries(PRIORITIES.map((p) => [p, fresh()])) as Record<Priority, ClassWindows>;
       this.routes.set(route, w);
