@@ -30,6 +30,13 @@ describe('README config keys and the runtime config schema', () => {
   });
 });
 
+test('every key of the YAML examples in the README is a key of the config schema', () => {
+  const keys = schemaKeyPaths(configSchema);
+  const used = yamlBlocks(readme).flatMap((y) => yamlKeyPaths(y));
+  expect(used.length).toBeGreaterThan(10);
+  expect(used.map((e) => asSchemaPath(e.path, keys)).filter((p) => !keys.has(p))).toEqual([]);
+});
+
 describe('README config defaults', () => {
   const rows = tableRows(section(readme, '## Config'));
   /** The `name (value)` defaults a row states, numbers and booleans. */
