@@ -132,9 +132,18 @@ export function isDocumented(path: string, entries: readonly DocEntry[]): boolea
  */
 export function errorCodesInSource(files: readonly string[]): Set<string> {
   const codes = new Set<string>();
+  const sources = files.map((file) => ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true));
+  // Codes kept in constants (`const CAPACITY_RESERVED = 'capacity_reserved'`), by name: names are unique enough here.
+  const constants = new Map<string, string>();
+  const collect = (node: ts.Node): void => {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && ts.isStringLiteral(node.initializer)) constants.set(node.name.text, node.initializer.text);
+    ts.forEachChild(node, collect);
+  };
+  sources.forEach(collect);
   const literals = (node: ts.Expression | undefined): string[] => {
     if (!node) return [];
     if (ts.isStringLiteral(node)) return [node.text];
+    if (ts.isIdentifier(node)) return constants.has(node.text) ? [constants.get(node.text) as string] : [];
     if (ts.isParenthesizedExpression(node)) return literals(node.expression);
     if (ts.isConditionalExpression(node)) return [...literals(node.whenTrue), ...literals(node.whenFalse)];
     if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken) return literals(node.right);
@@ -145,14 +154,14 @@ export function errorCodesInSource(files: readonly string[]): Set<string> {
     const prop = node.properties.find((p): p is ts.PropertyAssignment => ts.isPropertyAssignment(p) && p.name.getText() === 'code');
     return prop?.initializer;
   };
-  for (const file of files) {
-    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+  for (const source of sources) {
     const visit = (node: ts.Node): void => {
       if (ts.isNewExpression(node) || ts.isCallExpression(node)) {
         const callee = node.expression.getText();
         const args = node.arguments ?? ts.factory.createNodeArray();
         const add = (expr: ts.Expression | undefined) => literals(expr).forEach((c) => codes.add(c));
         if (ts.isNewExpression(node) && callee === 'GatewayError') add(args[3]);
+        if (callee === 'super' && extendsGatewayError(node)) add(args[3]);
         if (callee === 'badRequest') add(args[2]);
         if (callee === 'notFound') add(args[1]);
         if (ts.isNewExpression(node) && callee === 'ProviderError' && literals(args[0])[0] === 'refused') add(codeProperty(args[2]));
@@ -166,4 +175,11 @@ export function errorCodesInSource(files: readonly string[]): Set<string> {
     visit(source);
   }
   return codes;
+}
+
+/** Whether a `super(...)` call is in a class that extends GatewayError (its arguments are GatewayError's). */
+function extendsGatewayError(node: ts.Node): boolean {
+  let at: ts.Node | undefined = node.parent;
+  while (at && !ts.isClassLike(at)) at = at.parent;
+  return at?.heritageClauses?.some((h) => h.types.some((t) => t.expression.getText() === 'GatewayError')) ?? false;
 }
