@@ -3,7 +3,7 @@
  * key they name exists, every key a user may set is named, every error code and route the
  * runtime has is in the README, and the committed stack files use documented keys only.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hubConfigSchema, spokeConfigSchema } from '../../infra/config-schema';
 import { configSchema } from '../../runtime/src/config/schema';
@@ -90,6 +90,14 @@ describe('README error codes and routes', () => {
     const named = (route: string) => readme.includes(`\`${route}\``) || readme.includes(`\`${route.split(' ')[1]}\``);
     expect([...gets, ...posts].filter((r) => !named(r))).toEqual([]);
   });
+});
+
+test.each([['README.md'], ['docs/infra.md']])('every source file %s names by its path exists', (doc) => {
+  // Paths are written from the repository, from runtime/src, from runtime/src/providers or from infra/; outputs and patterns are not files.
+  const named = [...readDoc(doc).matchAll(/`([\w.-]+\/[\w./-]+\.(?:ts|js|mjs|md|yaml|json))`/g)].map((m) => m[1]).filter((p) => !p.startsWith('.test-results/'));
+  expect(named.length).toBeGreaterThan(5);
+  const exists = (p: string) => ['', 'runtime/src', 'runtime/src/providers', 'infra'].some((base) => existsSync(join(ROOT, base, p)));
+  expect(named.filter((p) => !exists(p))).toEqual([]);
 });
 
 describe('docs/infra.md stack config keys and infra/config-schema.ts', () => {
