@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { hubConfigSchema, spokeConfigSchema } from '../../infra/config-schema';
 import { configSchema } from '../../runtime/src/config/schema';
 import { DEFAULT_FAILOVER } from '../../runtime/src/routing/failover-policy';
@@ -110,6 +111,13 @@ describe('docs/infra.md stack config keys and infra/config-schema.ts', () => {
     const start = reference.indexOf(from);
     const end = reference.indexOf(to, start + from.length);
     expectSameKeys(schemaKeyPaths(schema), tableRows(reference.slice(start, end < 0 ? undefined : end)));
+  });
+
+  test('the example spoke stack file is a valid spoke config', () => {
+    const [example] = yamlBlocks(infraDoc);
+    const config = (parse(example) as { config: Record<string, unknown> }).config;
+    const keys = Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/^ai-gateway:/, ''), v]));
+    expect(spokeConfigSchema.safeParse(keys).error?.issues ?? []).toEqual([]);
   });
 
   test.each([
