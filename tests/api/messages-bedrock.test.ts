@@ -255,5 +255,7 @@ describe('Messages API on Bedrock', () => {
     expect(nova.requests[before].operation).toBe('converse-stream');
     const counted = await client.messages.countTokens({ model: 'nova', messages: [{ role: 'user', content: 'Count me.' }] }).withResponse();
     expect(counted.response.headers.get('x-gateway-token-count')).toBe('estimate');
+    // No route counted an estimate: none is named (README, count_tokens).
+    expect(counted.response.headers.get('x-gateway-route')).toBeNull();
   });
 });
