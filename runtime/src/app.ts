@@ -138,7 +138,8 @@ export function createApp(gw: Gateway): Hono<Env> {
       return modelsError(c, err);
     }
   });
-  app.get('/v1/models/:model', (c) => {
+  // A model name may hold slashes (team/chat): the rest of the path is the name.
+  app.get('/v1/models/:model{.+}', (c) => {
     try {
       const tenant = tenants.authenticate(c.req.raw.headers, c.env);
       return c.json(modelBody(gw, startedAt, tenant, c.req.param('model'), anthropicClient(c)));
@@ -179,7 +180,7 @@ export function createApp(gw: Gateway): Hono<Env> {
   // A known path asked with another method: 405 with Allow, in the path's own error shape
   // (Hono serves HEAD as GET: a GET path answers it, a POST path refuses it here).
   for (const [path, handler] of routes) app.all(path, (c) => routeError(c, handler.renderError, methodNotAllowed(c.req.method, path, 'POST')));
-  for (const path of ['/v1/models', '/v1/models/:model', '/healthz', ...OPERATOR_PAGES]) app.all(path, (c) => errorResponse(c, methodNotAllowed(c.req.method, c.req.path, 'GET')));
+  for (const path of ['/v1/models', '/v1/models/:model{.+}', '/healthz', ...OPERATOR_PAGES]) app.all(path, (c) => errorResponse(c, methodNotAllowed(c.req.method, c.req.path, 'GET')));
 
   app.notFound((c) => errorResponse(c, new GatewayError(404, 'not_found_error', `No route ${c.req.method} ${c.req.path}.`, 'unknown_url')));
 
